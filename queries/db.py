@@ -1,0 +1,138 @@
+"""The only module that opens DuckDB.
+
+One process owns the database file. Each thread reads through its own cursor
+(a shared connection raises "connection is busy"); writes go through
+`Store.write()`, one transaction each, serialised by a lock, and every
+committed write bumps the data version that caches key on.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from queries import provinces as province_ref
+
+SCHEMA_VERSION = 1
+_SCHEMA_SQL = Path(__file__).with_name("schema.sql")
+
+# Later schema changes append (version, sql) here; open() applies the missing ones.
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, _SCHEMA_SQL.read_text(encoding="utf-8")),
+]
+
+
+class DatabaseLocked(RuntimeError):
+    """Another process (usually the running server) holds the database file."""
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(self.path)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise DatabaseLocked(f"{self.path} is in use by another process") from exc
+            raise
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._migrate()
+        self._instance = self.meta("instance") or ""
+        self._version = int(self.meta("data_version") or 0)
+
+    # -- connections -------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cursor = cur
+        return cur
+
+    def df(self, sql: str, params=None) -> pd.DataFrame:
+        return self.cursor().execute(sql, params or {}).df()
+
+    def rows(self, sql: str, params=None) -> list[tuple]:
+        return self.cursor().execute(sql, params or {}).fetchall()
+
+    def scalar(self, sql: str, params=None):
+        rows = self.cursor().execute(sql, params or {}).fetchall()
+        return rows[0][0] if rows else None
+
+    @contextmanager
+    def write(self):
+        """One transaction; commits and bumps the data version, or rolls back whole."""
+        with self._write_lock:
+            cur = self.cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+                cur.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('data_version', $v), "
+                    "('last_write_at', strftime(now() AT TIME ZONE 'Asia/Shanghai', '%Y-%m-%d %H:%M:%S'))",
+                    {"v": str(self._version + 1)},
+                )
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            self._version += 1
+
+    @property
+    def data_version(self) -> str:
+        """Changes on every committed write; also differs between database files."""
+        return f"{self._instance}:{self._version}"
+
+    def close(self) -> None:
+        self._con.close()
+
+    # -- metadata ----------------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        return self.scalar("SELECT value FROM meta WHERE key = $k", {"k": key})
+
+    def set_meta(self, cur, key: str, value: str) -> None:
+        cur.execute("INSERT OR REPLACE INTO meta VALUES ($k, $v)", {"k": key, "v": value})
+
+    @property
+    def is_demo(self) -> bool:
+        return self.meta("demo") == "1"
+
+    def is_empty(self) -> bool:
+        return not self.scalar("SELECT count(*) FROM messages")
+
+    # -- schema ------------------------------------------------------------
+    def _migrate(self) -> None:
+        cur = self.cursor()
+        cur.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        current = int(self.scalar("SELECT value FROM meta WHERE key = 'schema_version'") or 0)
+        if current > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{self.path} has schema version {current}, newer than this program ({SCHEMA_VERSION})"
+            )
+        for version, sql in MIGRATIONS:
+            if version <= current:
+                continue
+            cur.execute("BEGIN TRANSACTION")
+            cur.execute(sql)
+            cur.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', $v)", {"v": str(version)})
+            cur.execute("COMMIT")
+        if not self.scalar("SELECT count(*) FROM provinces"):
+            cur.register("census_frame", province_ref.table())
+            cur.execute(
+                "INSERT INTO provinces SELECT adcode, name_full, name_short, name_en, region, "
+                "census_2010, census_2020 FROM census_frame"
+            )
+            cur.unregister("census_frame")
+        if not self.scalar("SELECT value FROM meta WHERE key = 'instance'"):
+            cur.execute("INSERT OR REPLACE INTO meta VALUES ('instance', $v)", {"v": uuid.uuid4().hex[:12]})
+
+
+def open_store(path: str | Path) -> Store:
+    return Store(path)

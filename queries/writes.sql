@@ -1,0 +1,91 @@
+-- Upserts of validated batches. `batch` is a registered DataFrame/Arrow table
+-- holding the canonical columns of its kind, one row per id.
+
+-- name: upsert_messages()!
+-- Insert new messages, update known ones; derived reply columns are left alone.
+INSERT INTO messages (message_id, created_at, province, city, district, addressee, category,
+                      msg_type, title, is_urgent, source_status)
+SELECT message_id, created_at, province, city, district, addressee, category,
+       msg_type, title, is_urgent, source_status
+FROM batch
+ON CONFLICT (message_id) DO UPDATE SET
+    created_at = excluded.created_at, province = excluded.province, city = excluded.city,
+    district = excluded.district, addressee = excluded.addressee, category = excluded.category,
+    msg_type = excluded.msg_type, title = excluded.title, is_urgent = excluded.is_urgent,
+    source_status = excluded.source_status;
+
+-- name: held_for_batch()
+-- Held replies whose message is in the batch (to be linked now).
+SELECT h.reply_id, h.message_id, h.replied_at, h.unit, m.created_at
+FROM held_replies h JOIN batch m USING (message_id);
+
+-- name: reply_targets()
+-- For each reply of the batch: its message's creation time (NULL: message unknown)
+-- and the message it answered before, if the reply was already stored.
+SELECT b.reply_id, m.created_at AS message_created_at, r.message_id AS previous_message_id
+FROM batch b
+LEFT JOIN messages m ON m.message_id = b.message_id
+LEFT JOIN replies r ON r.reply_id = b.reply_id;
+
+-- name: upsert_replies()!
+-- Store linked replies.
+INSERT INTO replies (reply_id, message_id, replied_at, unit)
+SELECT reply_id, message_id, replied_at, unit FROM batch
+ON CONFLICT (reply_id) DO UPDATE SET
+    message_id = excluded.message_id, replied_at = excluded.replied_at, unit = excluded.unit;
+
+-- name: upsert_held_replies()!
+-- Keep replies whose message is not known yet.
+INSERT INTO held_replies (reply_id, message_id, replied_at, unit, received_at, problem)
+SELECT reply_id, message_id, replied_at, unit, now() AT TIME ZONE 'Asia/Shanghai', problem FROM batch
+ON CONFLICT (reply_id) DO UPDATE SET
+    message_id = excluded.message_id, replied_at = excluded.replied_at, unit = excluded.unit,
+    problem = excluded.problem;
+
+-- name: delete_held(ids)!
+-- Held replies that are now linked (or re-sent with a known message).
+DELETE FROM held_replies WHERE list_contains(:ids, reply_id);
+
+-- name: delete_replies(ids)!
+-- Linked replies moved back to held (re-sent pointing to an unknown message).
+DELETE FROM replies WHERE list_contains(:ids, reply_id);
+
+-- name: refresh_first_reply(ids)!
+-- Recompute the first-reply columns of the given messages from their replies.
+UPDATE messages SET
+    first_reply_at = s.first_at, first_reply_unit = s.first_unit, reply_count = coalesce(s.n, 0)
+FROM (
+    SELECT ids.message_id, r.first_at, r.first_unit, r.n
+    FROM (SELECT unnest(:ids) AS message_id) ids
+    LEFT JOIN (
+        SELECT message_id, min(replied_at) AS first_at, arg_min(unit, replied_at) AS first_unit, count(*) AS n
+        FROM replies WHERE list_contains(:ids, message_id) GROUP BY message_id
+    ) r USING (message_id)
+) s
+WHERE messages.message_id = s.message_id;
+
+-- name: upsert_evaluations()!
+-- One evaluation per message; the verdict follows the spec's satisfaction rule.
+INSERT INTO evaluations
+SELECT message_id, rated_at, satisfied, score_resolution, score_attitude, score_speed,
+       coalesce(satisfied,
+                (coalesce(score_resolution, 0) + coalesce(score_attitude, 0) + coalesce(score_speed, 0))
+                / nullif((score_resolution IS NOT NULL)::INT + (score_attitude IS NOT NULL)::INT
+                         + (score_speed IS NOT NULL)::INT, 0) >= 4)
+FROM batch
+ON CONFLICT (message_id) DO UPDATE SET
+    rated_at = excluded.rated_at, satisfied = excluded.satisfied,
+    score_resolution = excluded.score_resolution, score_attitude = excluded.score_attitude,
+    score_speed = excluded.score_speed, verdict = excluded.verdict;
+
+-- name: upsert_units()!
+-- Units that joined the platform.
+INSERT INTO units SELECT unit_id, name, province, level, joined_at FROM batch
+ON CONFLICT (unit_id) DO UPDATE SET
+    name = excluded.name, province = excluded.province, level = excluded.level, joined_at = excluded.joined_at;
+
+-- name: upsert_leaders()!
+-- Leaders that joined the platform.
+INSERT INTO leaders SELECT leader_id, name, province, level, joined_at FROM batch
+ON CONFLICT (leader_id) DO UPDATE SET
+    name = excluded.name, province = excluded.province, level = excluded.level, joined_at = excluded.joined_at;

@@ -1,0 +1,77 @@
+"""Every setting of the app, declared once with its default and help.
+
+Each can be overridden by an environment variable (`LIUYAN_<NAME>`); the
+command line overrides the environment for the few settings it exposes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+DATA_DIR = PROJECT_ROOT / "data"
+
+
+def _setting(default, help_text: str):
+    return field(default=default, metadata={"help": help_text})
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: str = _setting(str(DATA_DIR / "liuyan.duckdb"), "DuckDB database file")
+    host: str = _setting("127.0.0.1", "address the server listens on")
+    port: int = _setting(8050, "port the server listens on")
+    threads: int = _setting(16, "server worker threads (one process: DuckDB allows one per file)")
+    seed: int = _setting(20210722, "seed of the deterministic demo dataset")
+    demo_start: str = _setting("2019-01-01", "first day of the demo history")
+    refresh_seconds: float = _setting(3.0, "wall display refresh interval")
+    stale_amber_seconds: int = _setting(120, "freshness label turns amber after this long without new data")
+    stale_red_seconds: int = _setting(600, "freshness label turns red after this long without new data")
+    reload_hours: float = _setting(6.0, "wall display reloads itself this often (guards browser memory)")
+    rotate_seconds: int = _setting(20, "wall map rotates its metric this often (0: never)")
+    overdue_days: int = _setting(15, "analyst view: unanswered messages older than this are overdue")
+    ingest_token: str = _setting("", "bearer token of the write API; empty turns the write API off")
+    max_body_bytes: int = _setting(32 * 1024 * 1024, "largest accepted write API body")
+    simulate: bool = _setting(True, "run the live simulator on a demo database")
+    sim_speed: float = _setting(1.0, "simulator speed factor (1 = real time)")
+    cache_seconds: int = _setting(3600, "how long a cached query result may live")
+
+    @classmethod
+    def from_env(cls, environ=None, **overrides) -> "Settings":
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = environ.get(f"LIUYAN_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _convert(f.type, raw, f.name)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)
+
+
+def _convert(type_name, raw: str, name: str):
+    kind = type_name if isinstance(type_name, str) else type_name.__name__
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "bool":
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+    except ValueError:
+        raise SystemExit(f"environment variable LIUYAN_{name.upper()}: cannot read {raw!r} as {kind}")
+    return raw
+
+
+def describe() -> str:
+    """One line per setting, for --help and the README."""
+    return "\n".join(
+        f"  LIUYAN_{f.name.upper():<22} {f.metadata['help']} (default: {f.default!r})" for f in fields(Settings)
+    )
