@@ -88,3 +88,9 @@ CREATE OR REPLACE MACRO message_matches(province, category, msg_type, is_urgent,
     AND (len(categories) = 0 OR list_contains(categories, category))
     AND (len(types) = 0 OR list_contains(types, msg_type))
     AND (NOT urgent_only OR is_urgent);
+
+-- Status shown to users: a source's 办理中 is kept; otherwise a reply means 已办理.
+CREATE OR REPLACE MACRO message_status(source_status, first_reply_at) AS
+    CASE WHEN source_status = '办理中' THEN '办理中'
+         WHEN first_reply_at IS NOT NULL THEN '已办理'
+         ELSE coalesce(source_status, '待回复') END;

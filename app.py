@@ -1,0 +1,77 @@
+"""领导留言板智慧大屏: serve the screens and API, create the database, import records.
+
+    python app.py [serve] [--db FILE] [--host H] [--port P]
+    python app.py init [--empty] [--force]
+    python app.py import KIND FILE...
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from settings import Settings, describe
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="liuyan-screen",
+        description="领导留言板 网上群众工作智慧大屏 (message board smart screen)",
+        epilog="Environment variables:\n" + describe(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a flag given before the subcommand is not reset by the subcommand's default.
+    common.add_argument("--db", default=argparse.SUPPRESS, help="DuckDB file (LIUYAN_DB)")
+    sub = parser.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", parents=[common], help="serve the screens and the API (default)")
+    for p, default in ((parser, None), (serve, argparse.SUPPRESS)):
+        p.add_argument("--host", default=default, help="listen address (LIUYAN_HOST)")
+        p.add_argument("--port", type=int, default=default, help="listen port (LIUYAN_PORT)")
+    parser.add_argument("--db", help="DuckDB file (LIUYAN_DB)")
+    init = sub.add_parser("init", parents=[common], help="create the database (demo data unless --empty)")
+    init.add_argument("--empty", action="store_true", help="create an empty database, no demo data")
+    init.add_argument("--force", action="store_true", help="replace an existing database file")
+    imp = sub.add_parser("import", parents=[common], help="import records: KIND FILE...")
+    imp.add_argument("kind", help="messages, replies, evaluations, units or leaders")
+    imp.add_argument("files", nargs="+", help="CSV, JSON Lines or Parquet files")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings.from_env(db=args.db, host=getattr(args, "host", None), port=getattr(args, "port", None))
+    command = args.command or "serve"
+    if command == "init":
+        from ingest.setup import init_database
+
+        return init_database(settings, empty=args.empty, force=args.force)
+    if command == "import":
+        from ingest.importer import main as import_main
+
+        return import_main([args.kind, *args.files], settings)
+    return serve(settings)
+
+
+def serve(settings: Settings) -> int:
+    from waitress import serve as waitress_serve
+
+    from dashboard.server import build_app
+    from ingest.setup import open_or_create
+    from queries.db import DatabaseLocked
+
+    try:
+        store = open_or_create(settings)
+    except DatabaseLocked as exc:
+        print(f"error: {exc}; is the server already running?", file=sys.stderr)
+        return 1
+    app = build_app(settings, store)
+    print(f"serving {Path(settings.db).name} on http://{settings.host}:{settings.port}/", file=sys.stderr)
+    waitress_serve(app.server, host=settings.host, port=settings.port, threads=settings.threads,
+                   ident="liuyan-screen")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Read-only JSON API, /api/v1/... (numbers unrounded; NaN becomes null)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pandas as pd
+from flask import Blueprint, current_app, jsonify, request
+
+from dashboard.params import BadParameter, filters_from_args, granularity_from_args
+from queries.service import Metrics
+
+COMMON_PARAMS = {"start", "end", "period", "province", "category", "msg_type", "urgent"}
+ENDPOINT_PARAMS = {"trend": {"granularity"}, "feed": {"limit"}}
+
+
+def _clean(value):
+    if value is None:
+        return None
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) or math.isinf(value) else float(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, (pd.Timestamp, dt.datetime)):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def records(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict]:
+    frame = frame if columns is None else frame[columns]
+    return [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def create_api(metrics: Metrics) -> Blueprint:
+    api = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+
+    def filters(endpoint: str):
+        allowed = COMMON_PARAMS | ENDPOINT_PARAMS.get(endpoint, set())
+        for name in request.args:
+            if name not in allowed and not name.startswith("_"):
+                raise BadParameter(name, f"unknown parameter; expected {', '.join(sorted(allowed))}")
+        return filters_from_args(request.args)
+
+    @api.errorhandler(BadParameter)
+    def bad_parameter(exc: BadParameter):
+        return jsonify({"error": exc.message, "parameter": exc.name}), 400
+
+    @api.get("/summary")
+    def summary():
+        f = filters("summary")
+        return jsonify({k: _clean(v) for k, v in metrics.summary(f).items()})
+
+    @api.get("/provinces")
+    def provinces():
+        f = filters("provinces")
+        frame = metrics.by_province(f)
+        return jsonify({"start": f.start.isoformat(), "end": f.end.isoformat(),
+                        "census_year": int(frame["census_year"].iloc[0]) if len(frame) else None,
+                        "provinces": records(frame)})
+
+    @api.get("/trend")
+    def trend():
+        f = filters("trend")
+        granularity = granularity_from_args(request.args)
+        return jsonify({"start": f.start.isoformat(), "end": f.end.isoformat(), "granularity": granularity,
+                        "points": records(metrics.trend(f, granularity))})
+
+    @api.get("/categories")
+    def categories():
+        f = filters("categories")
+        return jsonify({"start": f.start.isoformat(), "end": f.end.isoformat(),
+                        "categories": records(metrics.by_category(f))})
+
+    @api.get("/types")
+    def types():
+        f = filters("types")
+        return jsonify({"start": f.start.isoformat(), "end": f.end.isoformat(),
+                        "types": records(metrics.by_type(f))})
+
+    @api.get("/feed")
+    def feed():
+        f = filters("feed")
+        try:
+            limit = int(request.args.get("limit", 30))
+        except ValueError:
+            raise BadParameter("limit", "expected an integer") from None
+        if not 1 <= limit <= 500:
+            raise BadParameter("limit", "must be between 1 and 500")
+        columns = ["message_id", "created_at", "province", "province_name", "city", "category", "msg_type",
+                   "title", "status"]
+        reply_columns = ["message_id", "replied_at", "created_at", "province", "province_name", "city",
+                         "category", "msg_type", "title", "unit"]
+        return jsonify({"messages": records(metrics.latest_messages(f, limit), columns),
+                        "replies": records(metrics.latest_replies(f, limit), reply_columns)})
+
+    @api.get("/meta")
+    def meta():
+        store = metrics.store
+        return jsonify({"data_version": metrics.data_version, "demo": store.is_demo,
+                        "last_write_at": store.meta("last_write_at"),
+                        "write_api": bool(current_app.config.get("LIUYAN_WRITE_API"))})
+
+    return api

@@ -1,0 +1,37 @@
+"""Build the Dash app: pages, JSON API, shared cache, health endpoint."""
+
+from __future__ import annotations
+
+from dash import Dash, Input, Output, dcc, html
+from flask_caching import Cache
+
+from dashboard.api import create_api
+from queries.db import Store
+from queries.service import Metrics
+from settings import PROJECT_ROOT, Settings
+
+
+def build_app(settings: Settings, store: Store) -> Dash:
+    app = Dash(
+        __name__,
+        title="领导留言板 · 网上群众工作智慧大屏",
+        assets_folder=str(PROJECT_ROOT / "assets"),
+        health_endpoint="healthz",
+        suppress_callback_exceptions=True,
+        update_title=None,
+        serve_locally=True,
+    )
+    cache = Cache(app.server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000,
+                                      "CACHE_DEFAULT_TIMEOUT": settings.cache_seconds})
+    metrics = Metrics(store, cache=cache.cache, timeout=settings.cache_seconds)
+    app.server.config["LIUYAN_WRITE_API"] = bool(settings.ingest_token)
+    app.server.extensions["liuyan"] = {"settings": settings, "store": store, "metrics": metrics}
+    app.server.register_blueprint(create_api(metrics))
+
+    app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page")])
+
+    @app.callback(Output("page", "children"), Input("url", "pathname"))
+    def route(pathname):
+        return html.Div(f"{pathname}: 建设中 (under construction)")
+
+    return app

@@ -1,0 +1,57 @@
+"""Create or open the database: the demo on first start, or an empty one on request."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+
+from queries.db import Store
+from queries.periods import beijing_now
+from settings import Settings
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", ".wal"):
+        target = path.with_name(path.name + suffix)
+        if target.exists():
+            target.unlink()
+
+
+def create_demo(settings: Settings, path: Path, now: dt.datetime | None = None) -> Store:
+    """Generate the demo into a temporary file, then move it in place (no half-made database)."""
+    from ingest.demo import generate
+
+    tmp = path.with_name(path.name + ".tmp")
+    _remove(tmp)
+    began = time.perf_counter()
+    store = Store(tmp)
+    counts = generate(store, seed=settings.seed, start=dt.date.fromisoformat(settings.demo_start),
+                      now=now or beijing_now(), progress=sys.stderr.isatty())
+    store.cursor().execute("CHECKPOINT")
+    store.close()
+    tmp.replace(path)
+    print(f"demo data generated in {time.perf_counter() - began:.1f} s: "
+          + ", ".join(f"{v:,} {k}" for k, v in counts.items() if isinstance(v, int)), file=sys.stderr)
+    return Store(path)
+
+
+def open_or_create(settings: Settings) -> Store:
+    path = Path(settings.db)
+    if path.exists():
+        return Store(path)
+    return create_demo(settings, path)
+
+
+def init_database(settings: Settings, *, empty: bool, force: bool) -> int:
+    path = Path(settings.db)
+    if path.exists():
+        if not force:
+            print(f"error: {path} exists; use --force to replace it", file=sys.stderr)
+            return 1
+        _remove(path)
+    store = Store(path) if empty else create_demo(settings, path)
+    store.close()
+    print(f"created {'empty' if empty else 'demo'} database {path}", file=sys.stderr)
+    return 0

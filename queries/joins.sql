@@ -1,0 +1,29 @@
+-- Units and leaders joining the platform (filtered by province only).
+-- `__TABLE__` is units or leaders, from the allow-list in queries/metrics.py.
+
+-- name: totals(start, stop, prev_start, prev_stop, provinces)
+-- Newly joined in the period and a year earlier, and how many provinces they came from.
+SELECT
+    count(*) FILTER (WHERE joined_at >= :start AND joined_at < :stop) AS joined,
+    count(*) FILTER (WHERE joined_at >= :prev_start AND joined_at < :prev_stop) AS joined_prev,
+    count(DISTINCT province) FILTER (WHERE joined_at >= :start AND joined_at < :stop) AS provinces
+FROM __TABLE__
+WHERE joined_at >= :prev_start AND joined_at < :stop
+  AND (len(:provinces) = 0 OR list_contains(:provinces, province));
+
+-- name: by_province(start, stop, provinces)
+-- Newly joined per province in the period.
+SELECT province AS key, count(*) AS joined
+FROM __TABLE__
+WHERE joined_at >= :start AND joined_at < :stop
+  AND (len(:provinces) = 0 OR list_contains(:provinces, province))
+GROUP BY province;
+
+-- name: latest(start, stop, provinces, limit)
+-- The most recent joiners of the period.
+SELECT name, province, level, joined_at
+FROM __TABLE__
+WHERE joined_at >= :start AND joined_at < :stop
+  AND (len(:provinces) = 0 OR list_contains(:provinces, province))
+ORDER BY joined_at DESC, name
+LIMIT :limit;

@@ -1,0 +1,80 @@
+"""Cached access to the metrics, shared by the JSON API and every screen.
+
+Results are keyed on the store's data version, which changes on each committed
+write, so any number of screens polling the same view share one computation
+per data version. Concurrent misses for one key wait for the first to finish.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from cachelib import SimpleCache
+
+from queries import metrics
+from queries.db import Store
+from queries.periods import Filters
+
+_MISSING = object()
+
+
+class Metrics:
+    def __init__(self, store: Store, cache=None, timeout: int = 3600):
+        self.store = store
+        self.cache = cache if cache is not None else SimpleCache(threshold=2000, default_timeout=timeout)
+        self.timeout = timeout
+        self._locks: OrderedDict[str, threading.Lock] = OrderedDict()
+        self._locks_guard = threading.Lock()
+
+    @property
+    def data_version(self) -> str:
+        return self.store.data_version
+
+    def _key_lock(self, key: str) -> threading.Lock:
+        with self._locks_guard:
+            lock = self._locks.get(key)
+            if lock is None:
+                lock = self._locks[key] = threading.Lock()
+                while len(self._locks) > 4000:
+                    self._locks.popitem(last=False)
+            return lock
+
+    def _cached(self, name: str, compute, *args):
+        key = repr((name, self.store.data_version, args))
+        value = self.cache.get(key)
+        if value is not None:
+            return value
+        with self._key_lock(key):
+            value = self.cache.get(key)
+            if value is None:
+                value = compute(self.store, *args)
+                self.cache.set(key, value, timeout=self.timeout)
+        return value
+
+    def summary(self, f: Filters) -> dict:
+        return self._cached("summary", metrics.summary, f)
+
+    def by_province(self, f: Filters):
+        return self._cached("by_province", metrics.by_province, f)
+
+    def by_category(self, f: Filters):
+        return self._cached("by_category", metrics.by_category, f)
+
+    def by_type(self, f: Filters):
+        return self._cached("by_type", metrics.by_type, f)
+
+    def by_city(self, f: Filters):
+        return self._cached("by_city", metrics.by_city, f)
+
+    def trend(self, f: Filters, granularity: str = "day"):
+        return self._cached("trend", metrics.trend, f, granularity)
+
+    def latest_messages(self, f: Filters, limit: int = 30):
+        return self._cached("latest_messages", metrics.latest_messages, f, limit)
+
+    def latest_replies(self, f: Filters, limit: int = 30):
+        return self._cached("latest_replies", metrics.latest_replies, f, limit)
+
+    def joined_latest(self, f: Filters, table: str, limit: int = 20):
+        return self._cached("joined_latest", metrics.joined_latest, f, table, limit)
