@@ -7,7 +7,7 @@ command line overrides the environment for the few settings it exposes.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -39,7 +39,7 @@ class Settings:
     cache_seconds: int = _setting(3600, "how long a cached query result may live")
 
     @classmethod
-    def from_env(cls, environ=None, **overrides) -> "Settings":
+    def from_env(cls, environ=None, **overrides) -> Settings:
         environ = os.environ if environ is None else environ
         values = {}
         for f in fields(cls):
@@ -66,7 +66,7 @@ def _convert(type_name, raw: str, name: str):
                 return False
             raise ValueError(raw)
     except ValueError:
-        raise SystemExit(f"environment variable LIUYAN_{name.upper()}: cannot read {raw!r} as {kind}")
+        raise SystemExit(f"environment variable LIUYAN_{name.upper()}: cannot read {raw!r} as {kind}") from None
     return raw
 
 

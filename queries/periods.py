@@ -42,7 +42,7 @@ class Filters:
         object.__setattr__(self, "types", tuple(sorted(set(self.types))))
 
     @property
-    def previous(self) -> "Filters":
+    def previous(self) -> Filters:
         return replace(self, start=year_earlier(self.start), end=year_earlier(self.end))
 
     def params(self) -> dict:

@@ -68,7 +68,7 @@ def codes() -> list[int]:
 
 def names(lang: str = "zh") -> dict[int, str]:
     column = "name_en" if lang == "en" else "name_short"
-    return dict(zip(table()["adcode"], table()[column]))
+    return dict(zip(table()["adcode"], table()[column], strict=True))
 
 
 def by_region(region: str) -> list[int]:

@@ -6,7 +6,7 @@ results come back as DataFrames; aiosql supplies the parsing and naming.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import aiosql
@@ -14,7 +14,7 @@ import aiosql
 _SQL_DIR = Path(__file__).parent
 
 
-@lru_cache(maxsize=None)
+@cache
 def _family(name: str):
     return aiosql.from_path(_SQL_DIR / f"{name}.sql", "duckdb")
 
