@@ -18,13 +18,22 @@ import pandas as pd
 
 from queries import provinces as province_ref
 
-SCHEMA_VERSION = 1
-_SCHEMA_SQL = Path(__file__).with_name("schema.sql")
+_HERE = Path(__file__).parent
 
-# Later schema changes append (version, sql) here; open() applies the missing ones.
-MIGRATIONS: list[tuple[int, str]] = [
-    (1, _SCHEMA_SQL.read_text(encoding="utf-8")),
+
+def _backfill_rollups(cur) -> None:
+    from queries import rollups
+
+    rollups.rebuild(cur)
+
+
+# Schema changes, applied in order to a file whose schema_version is older:
+# (version, DDL, optional backfill run in the same transaction).
+MIGRATIONS = [
+    (1, (_HERE / "schema.sql").read_text(encoding="utf-8"), None),
+    (2, (_HERE / "schema_rollups.sql").read_text(encoding="utf-8"), _backfill_rollups),
 ]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
 class DatabaseLocked(RuntimeError):
@@ -116,11 +125,13 @@ class Store:
             raise RuntimeError(
                 f"{self.path} has schema version {current}, newer than this program ({SCHEMA_VERSION})"
             )
-        for version, sql in MIGRATIONS:
+        for version, sql, backfill in MIGRATIONS:
             if version <= current:
                 continue
             cur.execute("BEGIN TRANSACTION")
             cur.execute(sql)
+            if backfill is not None:
+                backfill(cur)
             cur.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', $v)", {"v": str(version)})
             cur.execute("COMMIT")
         if not self.scalar("SELECT count(*) FROM provinces"):

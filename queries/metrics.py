@@ -19,6 +19,7 @@ from queries.sql import text
 
 # Identifiers that may be substituted into SQL text; values are always bound.
 DIMENSIONS = {"province": "province", "city": "city", "category": "category", "msg_type": "msg_type"}
+ROLLUP_DIMENSIONS = ("province", "category", "msg_type")  # the others are grouped on raw rows
 JOIN_TABLES = {"units": "units", "leaders": "leaders"}
 
 _COUNTS = ["messages", "messages_prev", "replies", "replies_prev", "replied_cohort"]
@@ -59,11 +60,11 @@ def population(f: Filters) -> tuple[int, int]:
 def summary(store: Store, f: Filters) -> dict:
     params = f.params()
     volume = store.df(_sql("volume", "totals"), params).iloc[0]
+    median = store.scalar(_sql("volume", "median_hours"), _current(params))
     sat = store.df(_sql("satisfaction", "totals"), params).iloc[0]
     joined = {table: store.df(_sql("joins", "totals", table=table), _join_params(f)).iloc[0] for table in JOIN_TABLES}
     messages, replies = int(volume["messages"]), int(volume["replies"])
     census_year, people = population(f)
-    median = volume["median_reply_hours"]
     return {
         "start": f.start.isoformat(),
         "end": f.end.isoformat(),
@@ -73,7 +74,7 @@ def summary(store: Store, f: Filters) -> dict:
         "replies": replies,
         "reply_ratio": ratio(replies, messages),
         "reply_rate": ratio(int(volume["replied_cohort"]), messages),
-        "median_reply_hours": None if pd.isna(median) else float(median),
+        "median_reply_hours": None if median is None or pd.isna(median) else float(median),
         "satisfaction_rate": ratio(int(sat["satisfied"]), int(sat["evaluations"])),
         "evaluations": int(sat["evaluations"]),
         "new_units": int(joined["units"]["joined"]),
@@ -104,12 +105,17 @@ def _join_params(f: Filters) -> dict:
     return {k: p[k] for k in ("start", "stop", "prev_start", "prev_stop", "provinces")}
 
 
+def _current(params: dict) -> dict:
+    return {k: v for k, v in params.items() if not k.startswith("prev_")}
+
+
 def _grouped(store: Store, f: Filters, dimension: str) -> pd.DataFrame:
     params = f.params()
-    volume = store.df(_sql("volume", "grouped", dimension=dimension), params)
-    sat_params = {k: v for k, v in params.items() if not k.startswith("prev_")}
-    sat = store.df(_sql("satisfaction", "grouped", dimension=dimension), sat_params)
-    frame = volume.merge(sat, on="key", how="outer")
+    query = "grouped" if dimension in ROLLUP_DIMENSIONS else "grouped_raw"
+    volume = store.df(_sql("volume", query, dimension=dimension), params)
+    sat = store.df(_sql("satisfaction", query, dimension=dimension), _current(params))
+    medians = store.df(_sql("volume", "median_hours_grouped", dimension=dimension), _current(params))
+    frame = volume.merge(sat, on="key", how="outer").merge(medians, on="key", how="outer")
     for column in _COUNTS + ["evaluations", "satisfied"]:
         frame[column] = frame[column].fillna(0).astype("int64")
     return _derive(frame)

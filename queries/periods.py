@@ -37,9 +37,10 @@ class Filters:
         if self.start > self.end:
             raise ValueError("start is after end")
         # Canonical order so equal filters share one cache entry.
-        object.__setattr__(self, "provinces", tuple(sorted(set(self.provinces))))
-        object.__setattr__(self, "categories", tuple(sorted(set(self.categories))))
-        object.__setattr__(self, "types", tuple(sorted(set(self.types))))
+        object.__setattr__(self, "provinces", tuple(sorted({int(p) for p in self.provinces})))
+        object.__setattr__(self, "categories", tuple(sorted({str(c) for c in self.categories})))
+        object.__setattr__(self, "types", tuple(sorted({str(t) for t in self.types})))
+        object.__setattr__(self, "urgent_only", bool(self.urgent_only))
 
     @property
     def previous(self) -> Filters:

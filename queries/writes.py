@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from queries import rollups
 from queries.db import Store
 from queries.sql import text
 
@@ -53,6 +54,13 @@ def _register(cur, frame: pd.DataFrame) -> None:
 
 
 def _write_messages(cur, batch, result: WriteResult) -> None:
+    ids = batch["message_id"].tolist()
+    before = rollups.touched_days(cur, ids)
+    _write_message_rows(cur, batch, result)
+    rollups.refresh(cur, rollups.merge(before, rollups.touched_days(cur, ids)))
+
+
+def _write_message_rows(cur, batch, result: WriteResult) -> None:
     _register(cur, batch)
     cur.execute(text("writes", "upsert_messages")).fetchall()
     held = cur.execute(text("writes", "held_for_batch")).df()
@@ -88,7 +96,8 @@ def _write_replies(cur, batch, result: WriteResult) -> None:
         result.rejected.append(Rejection(int(row), "replied_at", "precedes the message's created_at"))
     linked = batch[known & ~too_early]
     held = batch[~known]
-    touched = set(linked["message_id"]) | set(batch.loc[~too_early, "previous_message_id"].dropna())
+    touched = sorted(set(linked["message_id"]) | set(batch.loc[~too_early, "previous_message_id"].dropna()))
+    before = rollups.touched_days(cur, touched, ("created", "answered"))
     columns = ["reply_id", "message_id", "replied_at", "unit"]
     if not linked.empty:
         cur.register("batch", linked[columns])
@@ -101,7 +110,9 @@ def _write_replies(cur, batch, result: WriteResult) -> None:
         cur.unregister("batch")
         cur.execute(text("writes", "delete_replies"), {"ids": held["reply_id"].tolist()}).fetchall()
     if touched:
-        cur.execute(text("writes", "refresh_first_reply"), {"ids": sorted(touched)}).fetchall()
+        cur.execute(text("writes", "refresh_first_reply"), {"ids": touched}).fetchall()
+        after = rollups.touched_days(cur, touched, ("created", "answered"))
+        rollups.refresh(cur, rollups.merge(before, after))
     result.written = len(linked)
     result.held = len(held)
 
@@ -115,10 +126,17 @@ def _simple(query: str):
     return write
 
 
+def _write_evaluations(cur, batch, result: WriteResult) -> None:
+    ids = batch["message_id"].tolist()
+    before = rollups.touched_days(cur, ids, ("rated",))
+    _simple("upsert_evaluations")(cur, batch, result)
+    rollups.refresh(cur, rollups.merge(before, rollups.touched_days(cur, ids, ("rated",))))
+
+
 _WRITERS = {
     "messages": _write_messages,
     "replies": _write_replies,
-    "evaluations": _simple("upsert_evaluations"),
+    "evaluations": _write_evaluations,
     "units": _simple("upsert_units"),
     "leaders": _simple("upsert_leaders"),
 }

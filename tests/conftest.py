@@ -40,8 +40,14 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = create_server(self.app.server, host="127.0.0.1", port=self.port, threads=8)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._server.run()
+        except OSError:  # the listening socket was closed by close(): the server is done
+            pass
 
     def get(self, path: str, params=None) -> tuple[int, dict]:
         query = "?" + urllib.parse.urlencode(params, doseq=True) if params else ""

@@ -1,0 +1,53 @@
+"""Keep the daily rollups exact: recompute every touched day from raw rows inside the write's transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from queries.sql import text
+
+ROLLUPS = ("created", "answered", "rated")
+Days = dict[str, set[dt.date]]
+
+
+def touched_days(cur, message_ids, rollups=ROLLUPS) -> Days:
+    """Days that the given messages (and their evaluations) occupy in each rollup."""
+    days: Days = defaultdict(set)
+    if len(message_ids) == 0:
+        return days
+    rows = cur.execute(text("rollups", "message_days"), {"ids": list(message_ids)}).fetchall()
+    for rollup, day in rows:
+        if rollup in rollups:
+            days[rollup].add(day)
+    return days
+
+
+def merge(*parts: Days) -> Days:
+    out: Days = defaultdict(set)
+    for part in parts:
+        for rollup, days in part.items():
+            out[rollup] |= days
+    return out
+
+
+def refresh(cur, days: Days) -> None:
+    """Recompute the given days of each rollup from raw rows."""
+    for rollup in ROLLUPS:
+        wanted = sorted(days.get(rollup, ()))
+        if not wanted:
+            continue
+        low = dt.datetime.combine(wanted[0], dt.time())
+        high = dt.datetime.combine(wanted[-1] + dt.timedelta(days=1), dt.time())
+        cur.execute(text("rollups", f"delete_{rollup}"), {"days": wanted}).fetchall()
+        cur.execute(text("rollups", f"insert_{rollup}"), {"days": wanted, "low": low, "high": high}).fetchall()
+
+
+def rebuild(cur) -> None:
+    """Recompute every rollup from scratch (migration backfill, bulk loads)."""
+    for rollup in ROLLUPS:
+        cur.execute(f"DELETE FROM roll_{rollup}").fetchall()  # identifier from the fixed ROLLUPS tuple
+    days: Days = defaultdict(set)
+    for rollup, day in cur.execute(text("rollups", "all_days")).fetchall():
+        days[rollup].add(day)
+    refresh(cur, days)

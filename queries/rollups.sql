@@ -1,0 +1,58 @@
+-- Rollup maintenance: recompute whole days from raw rows, so rollups equal the
+-- raw computation exactly. `days` lists the touched days; low/high bound them
+-- as timestamps so DuckDB can skip row groups outside the range.
+
+-- name: delete_created(days)!
+-- Drop the creation-day rollup rows of the touched days.
+DELETE FROM roll_created WHERE day IN (SELECT unnest(:days));
+
+-- name: insert_created(days, low, high)!
+-- Rebuild them from messages.
+INSERT INTO roll_created
+SELECT created_at::DATE, province, category, msg_type, is_urgent, count(*), count(first_reply_at),
+       count(*) FILTER (WHERE message_status(source_status, first_reply_at) = '待回复'),
+       count(*) FILTER (WHERE message_status(source_status, first_reply_at) = '办理中')
+FROM messages
+WHERE created_at >= :low AND created_at < :high AND created_at::DATE IN (SELECT unnest(:days))
+GROUP BY ALL;
+
+-- name: delete_answered(days)!
+-- Drop the first-reply-day rollup rows of the touched days.
+DELETE FROM roll_answered WHERE day IN (SELECT unnest(:days));
+
+-- name: insert_answered(days, low, high)!
+-- Rebuild them from messages' first replies.
+INSERT INTO roll_answered
+SELECT first_reply_at::DATE, province, category, msg_type, is_urgent, count(*)
+FROM messages
+WHERE first_reply_at >= :low AND first_reply_at < :high AND first_reply_at::DATE IN (SELECT unnest(:days))
+GROUP BY ALL;
+
+-- name: delete_rated(days)!
+-- Drop the rating-day rollup rows of the touched days.
+DELETE FROM roll_rated WHERE day IN (SELECT unnest(:days));
+
+-- name: insert_rated(days, low, high)!
+-- Rebuild them from evaluations joined to their messages.
+INSERT INTO roll_rated
+SELECT e.rated_at::DATE, m.province, m.category, m.msg_type, m.is_urgent, count(e.verdict), count(*) FILTER (WHERE e.verdict)
+FROM evaluations e JOIN messages m USING (message_id)
+WHERE e.rated_at >= :low AND e.rated_at < :high AND e.rated_at::DATE IN (SELECT unnest(:days))
+GROUP BY ALL;
+
+-- name: message_days(ids)
+-- Days a set of messages touches, as (rollup, day): created, first reply, rating of its evaluation.
+SELECT DISTINCT 'created' AS rollup, created_at::DATE AS day FROM messages WHERE message_id IN (SELECT unnest(:ids))
+UNION
+SELECT DISTINCT 'answered', first_reply_at::DATE FROM messages
+WHERE message_id IN (SELECT unnest(:ids)) AND first_reply_at IS NOT NULL
+UNION
+SELECT DISTINCT 'rated', rated_at::DATE FROM evaluations WHERE message_id IN (SELECT unnest(:ids));
+
+-- name: all_days()
+-- Every day present in the raw tables, as (rollup, day), for a full rebuild.
+SELECT DISTINCT 'created' AS rollup, created_at::DATE AS day FROM messages
+UNION
+SELECT DISTINCT 'answered', first_reply_at::DATE FROM messages WHERE first_reply_at IS NOT NULL
+UNION
+SELECT DISTINCT 'rated', rated_at::DATE FROM evaluations;
