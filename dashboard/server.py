@@ -6,6 +6,7 @@ from dash import Dash, Input, Output, dcc, html
 from flask_caching import Cache
 
 from dashboard.api import create_api
+from dashboard.ingest_api import create_ingest_api
 from queries.db import Store
 from queries.service import Metrics
 from settings import PROJECT_ROOT, Settings
@@ -27,6 +28,7 @@ def build_app(settings: Settings, store: Store) -> Dash:
     app.server.config["LIUYAN_WRITE_API"] = bool(settings.ingest_token)
     app.server.extensions["liuyan"] = {"settings": settings, "store": store, "metrics": metrics}
     app.server.register_blueprint(create_api(metrics))
+    app.server.register_blueprint(create_ingest_api(store, settings))
 
     app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page")])
 
