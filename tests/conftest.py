@@ -57,6 +57,19 @@ class LiveServer:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"null")
 
+    def post(self, path: str, body: bytes | str, token: str | None = None,
+             content_type: str = "application/json") -> tuple[int, dict]:
+        data = body.encode() if isinstance(body, str) else body
+        headers = {"Content-Type": content_type}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        req = urllib.request.Request(self.url + path, data=data, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=60) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
     def close(self) -> None:
         self._server.close()
 
