@@ -29,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     for p, default in ((parser, None), (serve, argparse.SUPPRESS)):
         p.add_argument("--host", default=default, help="listen address (LIUYAN_HOST)")
         p.add_argument("--port", type=int, default=default, help="listen port (LIUYAN_PORT)")
+        p.add_argument("--no-simulate", dest="simulate", action="store_const", const=False, default=default,
+                       help="do not run the live simulator on the demo database (LIUYAN_SIMULATE=0)")
+        p.add_argument("--sim-speed", type=float, default=default,
+                       help="simulator speed factor, 1 = real time (LIUYAN_SIM_SPEED)")
     parser.add_argument("--db", help="DuckDB file (LIUYAN_DB)")
     init = sub.add_parser("init", parents=[common], help="create the database (demo data unless --empty)")
     init.add_argument("--empty", action="store_true", help="create an empty database, no demo data")
@@ -41,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = Settings.from_env(db=args.db, host=getattr(args, "host", None), port=getattr(args, "port", None))
+    settings = Settings.from_env(db=args.db, host=getattr(args, "host", None), port=getattr(args, "port", None),
+                                 simulate=getattr(args, "simulate", None), sim_speed=getattr(args, "sim_speed", None))
     command = args.command or "serve"
     if command == "init":
         from ingest.setup import init_database
