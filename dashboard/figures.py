@@ -1,0 +1,274 @@
+"""Pure figure functions: (DataFrame, theme, lang, ...) -> go.Figure. No I/O, no caching.
+
+Used by the wall (dashboard/wall) and reusable by the analyst page. Values are
+plain Python lists (not numpy arrays) so that figures diff cheaply into
+`dash.Patch` updates; trace order is fixed and documented by the *_TRACE
+constants so that callers may patch one trace.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard import geo, i18n
+from dashboard.theme import Theme
+
+# Map metrics: value column of queries.metrics.by_province, d3 format, label key.
+MAP_METRICS: dict[str, dict] = {
+    "messages_per_10k": {"format": ".2f", "label": "messages_per_10k", "percent": False},
+    "replies_per_10k": {"format": ".2f", "label": "replies_per_10k", "percent": False},
+    "reply_ratio": {"format": ".1%", "label": "reply_ratio_map", "percent": True},
+}
+MAP_BASE_TRACE, MAP_DATA_TRACE, MAP_MARITIME_TRACE = 0, 1, 2
+
+# Main map extent (the mainland); the South China Sea islands are in the inset.
+MAIN_LON, MAIN_LAT = (73.0, 135.5), (17.2, 54.0)
+INSET_LON, INSET_LAT = (106.5, 123.5), (2.8, 24.5)
+INSET_DOMAIN = {"x": (0.835, 1.0), "y": (0.0, 0.34)}
+
+
+def _num(value, digits: int = 4):
+    """JSON-friendly rounded float; None for missing values."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    return round(float(value), digits)
+
+
+def metric_label(metric: str, lang: str) -> str:
+    return i18n.t(MAP_METRICS[metric]["label"], lang)
+
+
+def format_value(value, metric: str, lang: str = "zh") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if MAP_METRICS[metric]["percent"]:
+        return f"{value * 100:.1f}%"
+    return f"{value:,.2f}"
+
+
+def _names(frame: pd.DataFrame, lang: str) -> list[str]:
+    column = "name_en" if lang == "en" and "name_en" in frame else "name"
+    return frame[column].astype(str).tolist()
+
+
+def china_map(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, geojson_url: str, *,
+              subtitle: str = "", inset: bool = True) -> go.Figure:
+    """Choropleth of one province metric over the 34 provincial-level regions.
+
+    `provinces` is queries.metrics.by_province (31 rows). Taiwan, Hong Kong and
+    Macao (and any province without a value) show the grey base layer, 无数据.
+    The geometry is loaded by the browser from `geojson_url` (dashboard.geo).
+    """
+    spec = MAP_METRICS[metric]
+    label = metric_label(metric, lang)
+    codes = provinces["adcode"].astype(int).astype(str).tolist()
+    z = [_num(v, 5) for v in provinces[metric]]
+    present = [v for v in z if v is not None]
+    zmax = max(present) if present else 1.0
+    zmax = zmax if zmax > 0 else 1.0
+    # Shares cluster high (most provinces answer 85–100%): start the scale near the lowest value.
+    zmin = 0.0 if not spec["percent"] or not present else max(0.0, math.floor(min(present) * 20 - 0.4) / 20)
+    zmin = min(zmin, zmax * 0.999)
+    all_codes = [str(c) for c in geo.region_codes()]
+    region_names = geo.region_names(lang)
+    no_data = i18n.t("no_data", lang)
+    fig = go.Figure()
+    # 0: every region in grey underneath (Taiwan, Hong Kong, Macao stay grey: no data).
+    fig.add_trace(go.Choropleth(
+        geojson=geojson_url, featureidkey="id", locations=all_codes, z=[0] * len(all_codes),
+        colorscale=[[0, theme.no_data], [1, theme.no_data]], showscale=False,
+        marker=dict(line=dict(color=theme.land_edge, width=0.6)),
+        customdata=[region_names[int(c)] for c in all_codes],
+        hovertemplate=f"%{{customdata}}<br>{no_data}<extra></extra>", name=no_data,
+    ))
+    # 1: the metric on the 31 provinces.
+    fig.add_trace(go.Choropleth(
+        geojson=geojson_url, featureidkey="id", locations=codes, z=z, zmin=_num(zmin, 5), zmax=_num(zmax, 5),
+        colorscale=[list(step) for step in theme.colorscale], marker=dict(line=dict(color=theme.land_edge, width=0.6)),
+        customdata=_names(provinces, lang),
+        hovertemplate=f"%{{customdata}}<br>{label} %{{z:{spec['format']}}}<extra></extra>", name=label,
+        colorbar=dict(
+            title=dict(text=f"<b>{label}</b>", side="top", font=dict(color=theme.text, size=15)),
+            orientation="h", x=0.015, xanchor="left", y=0.085, yanchor="bottom", len=0.27, thickness=10,
+            outlinewidth=0, tickformat=spec["format"], tickfont=dict(color=theme.muted, size=12), nticks=5,
+            bgcolor="rgba(0,0,0,0)",
+        ),
+    ))
+    # 2: the maritime boundary line (a thin polygon band of the same GeoJSON).
+    maritime = dict(geojson=geojson_url, featureidkey="id", locations=[geo.MARITIME_ID], z=[1],
+                    colorscale=[[0, theme.maritime], [1, theme.maritime]], showscale=False,
+                    marker=dict(line=dict(width=0)), hoverinfo="skip")
+    fig.add_trace(go.Choropleth(**maritime))
+    geo_common = dict(visible=False, showframe=False, bgcolor="rgba(0,0,0,0)", showcoastlines=False,
+                      showland=False, showlakes=False, showcountries=False, showsubunits=False,
+                      projection=dict(type="mercator"))
+    fig.update_layout(geo=dict(**geo_common, fitbounds=False, lonaxis=dict(range=list(MAIN_LON)),
+                               lataxis=dict(range=list(MAIN_LAT)), domain=dict(x=[0, 1], y=[0, 1])))
+    if inset:
+        # 3, 4: the South China Sea islands and the maritime line in an inset (南海诸岛).
+        fig.add_trace(go.Choropleth(
+            geojson=geojson_url, featureidkey="id", locations=all_codes, z=[0] * len(all_codes), geo="geo2",
+            colorscale=[[0, theme.inset_land], [1, theme.inset_land]], showscale=False,
+            marker=dict(line=dict(color=theme.land_edge, width=0.5)), hoverinfo="skip",
+        ))
+        fig.add_trace(go.Choropleth(**maritime, geo="geo2"))
+        x0, x1 = INSET_DOMAIN["x"]
+        y0, y1 = INSET_DOMAIN["y"]
+        fig.update_layout(
+            geo2=dict(**geo_common, fitbounds=False, lonaxis=dict(range=list(INSET_LON)),
+                      lataxis=dict(range=list(INSET_LAT)), domain=dict(x=[x0, x1], y=[y0, y1])),
+            shapes=[dict(type="rect", xref="paper", yref="paper", x0=x0, x1=x1, y0=y0, y1=y1,
+                         line=dict(color=theme.border, width=1), fillcolor="rgba(2, 20, 50, 0.35)",
+                         layer="below")],
+            annotations=[dict(text=i18n.t("scs", lang), xref="paper", yref="paper", x=x1 - 0.006, y=y0 + 0.012,
+                              xanchor="right", yanchor="bottom", showarrow=False,
+                              font=dict(size=12, color=theme.muted))],
+        )
+    # Under the colour bar: period and census of the per-10k figures, and the grey of the regions without data.
+    legend = f"{subtitle}　　" if subtitle else ""
+    fig.add_annotation(text=f"{legend}<span style='color:{theme.no_data}'>■</span> {no_data}", xref="paper",
+                       yref="paper", x=0.015, y=0.015, xanchor="left", yanchor="bottom", showarrow=False,
+                       font=dict(size=13, color=theme.muted))
+    fig.update_layout(template=theme.template, margin=dict(l=0, r=0, t=0, b=0), dragmode=False,
+                      showlegend=False)
+    return fig
+
+
+def ranking(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, n: int = 10) -> go.Figure:
+    """Top `n` provinces by `metric` (rank order as queries.metrics.rank: ties by adcode)."""
+    spec = MAP_METRICS[metric]
+    rank_column = f"rank_{metric}"
+    frame = provinces.sort_values(rank_column) if rank_column in provinces else \
+        provinces.sort_values([metric, "adcode"], ascending=[False, True])
+    frame = frame[frame[metric].notna()].head(n)
+    names = _names(frame, lang)
+    values = [_num(v, 5) for v in frame[metric]]
+    ranks = list(range(1, len(frame) + 1))
+    medal = ["#ffd666", "#d9e2ec", "#ffa56b"]
+    colors = [medal[i] if i < 3 else theme.accent for i in range(len(frame))]
+    labels = [f"{r}  {name}" for r, name in zip(ranks, names, strict=True)]
+    fig = go.Figure(go.Bar(
+        x=values, y=labels, orientation="h", marker=dict(color=colors, line=dict(width=0)),
+        text=[format_value(v, metric, lang) for v in values], textposition="outside", cliponaxis=False,
+        textfont=dict(color=theme.text, size=15, family=theme.number_family),
+        hovertemplate=f"%{{y}}: %{{x:{spec['format']}}}<extra></extra>", width=0.56,
+    ))
+    fig.update_layout(
+        template=theme.template, margin=dict(l=4, r=64, t=4, b=4), bargap=0.4, showlegend=False,
+        xaxis=dict(visible=False, rangemode="tozero", fixedrange=True),
+        yaxis=dict(autorange="reversed", tickfont=dict(size=15, color=theme.text), fixedrange=True,
+                   showgrid=False, ticklabelstandoff=6),
+    )
+    return fig
+
+
+def trend(points: pd.DataFrame, theme: Theme, lang: str, granularity: str = "day") -> go.Figure:
+    """Messages and replies per bucket with the same dates a year earlier (queries.metrics.trend)."""
+    x = points["bucket"].astype(str).tolist()
+    series = [
+        ("messages", "series_messages", theme.accent, False),
+        ("replies", "series_replies", theme.accent2, False),
+        ("messages_prev", "series_messages_prev", theme.accent, True),
+        ("replies_prev", "series_replies_prev", theme.accent2, True),
+    ]
+    fig = go.Figure()
+    monthly = granularity == "month"
+    for column, key, color, previous in series:
+        values = [int(v) for v in points[column]]
+        name = i18n.t(key, lang)
+        if monthly and not previous:
+            fig.add_trace(go.Bar(x=x, y=values, name=name, marker=dict(color=color, opacity=0.85, line=dict(width=0)),
+                                 hovertemplate=f"{name} %{{y:,}}<extra></extra>"))
+        else:
+            fig.add_trace(go.Scatter(
+                x=x, y=values, name=name, mode="lines",
+                line=dict(color=color, width=1.4 if previous else 2.4, dash="dot" if previous else "solid",
+                          shape="spline", smoothing=0.6),
+                opacity=0.7 if previous else 1.0,
+                fill=None if previous or monthly else "tozeroy",
+                fillcolor=_fade(color, 0.12) if not previous else None,
+                hovertemplate=f"{name} %{{y:,}}<extra></extra>",
+            ))
+    tickformat = ("%b" if lang == "en" else "%-m月") if monthly else ("%d %b" if lang == "en" else "%-m/%-d")
+    fig.update_layout(
+        template=theme.template, barmode="group", bargap=0.35, bargroupgap=0.08,
+        margin=dict(l=4, r=8, t=30, b=4),
+        legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom", xanchor="left", font=dict(size=12),
+                    itemwidth=30, traceorder="normal"),
+        xaxis=dict(type="date", tickformat=tickformat, showgrid=False, fixedrange=True,
+                   dtick="M1" if monthly else 7 * 86_400_000, ticklabelmode="instant"),
+        yaxis=dict(rangemode="tozero", tickformat="~s", fixedrange=True, nticks=5),
+        hovermode="x unified",
+    )
+    return fig
+
+
+def _fade(color: str, alpha: float) -> str:
+    color = color.lstrip("#")
+    r, g, b = (int(color[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r}, {g}, {b}, {alpha})"
+
+
+def categories(frame: pd.DataFrame, theme: Theme, lang: str, top: int = 8) -> go.Figure:
+    """Messages by domain: the `top` largest, the rest added to 其他 (queries.metrics.by_category)."""
+    frame = _top(frame, "category", top)
+    names = [i18n.category(c, lang) for c in frame["category"]]
+    values = [int(v) for v in frame["messages"]]
+    total = sum(values) or 1
+    fig = go.Figure(go.Bar(
+        x=values, y=names, orientation="h", width=0.55,
+        marker=dict(color=values, colorscale=[[0, "#1464b4"], [1, theme.accent]], line=dict(width=0)),
+        text=[f"{v:,}  {v / total:.1%}" for v in values], textposition="outside", cliponaxis=False,
+        textfont=dict(color=theme.text, size=13, family=theme.number_family),
+        hovertemplate="%{y}: %{x:,}<extra></extra>",
+    ))
+    fig.update_layout(
+        template=theme.template, margin=dict(l=4, r=96, t=2, b=2), showlegend=False,
+        xaxis=dict(visible=False, rangemode="tozero", fixedrange=True),
+        yaxis=dict(autorange="reversed", showgrid=False, tickfont=dict(size=14, color=theme.text), fixedrange=True,
+                   ticklabelstandoff=6),
+    )
+    return fig
+
+
+def _top(frame: pd.DataFrame, key: str, top: int) -> pd.DataFrame:
+    frame = frame[[key, "messages"]].copy()
+    frame[key] = frame[key].fillna("其他").astype(str)
+    frame = frame.groupby(key, as_index=False)["messages"].sum().sort_values(["messages", key],
+                                                                             ascending=[False, True])
+    if len(frame) > top:
+        head, rest = frame.iloc[: top - 1], frame.iloc[top - 1:]
+        other = int(rest["messages"].sum()) + int(head.loc[head[key] == "其他", "messages"].sum())
+        head = head[head[key] != "其他"]
+        frame = pd.concat([head, pd.DataFrame({key: ["其他"], "messages": [other]})], ignore_index=True)
+    return frame.reset_index(drop=True)
+
+
+def types(frame: pd.DataFrame, theme: Theme, lang: str, top: int = 6) -> go.Figure:
+    """Messages by type as a ring (queries.metrics.by_type)."""
+    frame = _top(frame, "msg_type", top)
+    values = [int(v) for v in frame["messages"]]
+    total = sum(values) or 1
+    names = [f"{i18n.msg_type(c, lang)}  {v / total:.1%}" for c, v in zip(frame["msg_type"], values, strict=True)]
+    fig = go.Figure(go.Pie(
+        labels=names, values=values, hole=0.62, sort=False, direction="clockwise",
+        marker=dict(colors=list(theme.colorway[: len(values)]), line=dict(color=theme.background, width=2)),
+        textinfo="none", hovertemplate="%{label}: %{value:,} (%{percent})<extra></extra>",
+        domain=dict(x=[0.0, 0.46], y=[0.04, 0.96]),
+    ))
+    fig.update_layout(
+        template=theme.template, margin=dict(l=6, r=6, t=6, b=6), showlegend=True,
+        legend=dict(x=0.52, y=0.5, yanchor="middle", xanchor="left", font=dict(size=14, color=theme.text),
+                    itemclick=False, itemdoubleclick=False, tracegroupgap=6),
+    )
+    return fig
+
+
+def empty(theme: Theme) -> go.Figure:
+    """A blank themed figure (before the first data arrives)."""
+    fig = go.Figure()
+    fig.update_layout(template=theme.template, xaxis=dict(visible=False), yaxis=dict(visible=False))
+    return fig

@@ -1,0 +1,145 @@
+"""Labels of the screens in Chinese (default) and English (`?lang=en`).
+
+Data values (domains, message types) are stored in Chinese; `category()` and
+`msg_type()` translate the known ones and leave others as given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+
+_LABELS: dict[str, dict[str, str]] = {
+    "title": {"zh": "领导留言板 · 网上群众工作智慧大屏",
+              "en": "Leaders' Message Board · Public Engagement Screen"},
+    "subtitle": {"zh": "全国网上群众工作实时态势", "en": "National online public engagement, live"},
+    "beijing_time": {"zh": "北京时间", "en": "Beijing time"},
+    "period": {"zh": "统计周期", "en": "Period"},
+    "updated_at": {"zh": "数据更新于", "en": "Data updated"},
+    "status_live": {"zh": "实时", "en": "Live"},
+    "status_slow": {"zh": "刷新缓慢", "en": "Slow"},
+    "status_offline": {"zh": "连接中断，显示最近数据", "en": "Offline, showing last data"},
+    "status_error": {"zh": "刷新失败，显示最近数据", "en": "Refresh failed, showing last data"},
+    # KPI cards
+    "today_messages": {"zh": "今日留言", "en": "Messages today"},
+    "today_replies": {"zh": "今日回复", "en": "Replies today"},
+    "messages": {"zh": "留言总量", "en": "Messages"},
+    "replies": {"zh": "回复总量", "en": "Replies"},
+    "reply_ratio": {"zh": "回复/留言比", "en": "Replies / messages"},
+    "median_reply_hours": {"zh": "回复用时中位数", "en": "Median reply time"},
+    "satisfaction_rate": {"zh": "群众满意度", "en": "Satisfaction"},
+    "new_units": {"zh": "新入驻单位", "en": "New units"},
+    "new_leaders": {"zh": "新入驻领导", "en": "New leaders"},
+    "yoy": {"zh": "同比", "en": "YoY"},
+    "unit_items": {"zh": "件", "en": ""},
+    "unit_hours": {"zh": "小时", "en": "h"},
+    "unit_units": {"zh": "家", "en": ""},
+    "unit_people": {"zh": "位", "en": ""},
+    # map and ranking
+    "messages_per_10k": {"zh": "每万人留言数", "en": "Messages per 10,000 people"},
+    "replies_per_10k": {"zh": "每万人回复数", "en": "Replies per 10,000 people"},
+    "reply_ratio_map": {"zh": "回复/留言比", "en": "Replies / messages"},
+    "map_title": {"zh": "全国留言热力分布", "en": "Messages across China"},
+    "census": {"zh": "{year}年人口普查", "en": "{year} census population"},
+    "no_data": {"zh": "无数据", "en": "No data"},
+    "scs": {"zh": "南海诸岛", "en": "South China Sea Islands"},
+    "ranking_title": {"zh": "省份排行 TOP10", "en": "Top 10 provinces"},
+    # charts
+    "trend_day": {"zh": "近30日留言与回复", "en": "Last 30 days"},
+    "trend_month": {"zh": "近12个月留言与回复", "en": "Last 12 months"},
+    "series_messages": {"zh": "留言", "en": "Messages"},
+    "series_replies": {"zh": "回复", "en": "Replies"},
+    "series_messages_prev": {"zh": "去年同期留言", "en": "Messages a year earlier"},
+    "series_replies_prev": {"zh": "去年同期回复", "en": "Replies a year earlier"},
+    "categories": {"zh": "留言领域分布", "en": "Messages by domain"},
+    "types": {"zh": "留言类型分布", "en": "Messages by type"},
+    "share": {"zh": "占比", "en": "Share"},
+    # feed
+    "feed": {"zh": "实时动态", "en": "Live feed"},
+    "feed_message": {"zh": "留言", "en": "Message"},
+    "feed_reply": {"zh": "回复", "en": "Reply"},
+    "feed_empty": {"zh": "暂无动态", "en": "Nothing yet"},
+    "analyst_placeholder": {"zh": "分析页面建设中", "en": "Analyst view under construction"},
+}
+
+PERIODS: dict[str, dict[str, str]] = {
+    "today": {"zh": "今日", "en": "Today"},
+    "week": {"zh": "本周", "en": "This week"},
+    "month": {"zh": "本月", "en": "This month"},
+    "quarter": {"zh": "本季度", "en": "This quarter"},
+    "h1": {"zh": "上半年", "en": "First half"},
+    "ytd": {"zh": "本年累计", "en": "Year to date"},
+    "year": {"zh": "近一年", "en": "Last 12 months"},
+    "last30": {"zh": "近30日", "en": "Last 30 days"},
+    "last12m": {"zh": "近12个月", "en": "Last 12 months"},
+}
+
+CATEGORIES: dict[str, str] = {
+    "城建": "Urban development", "交通": "Transport", "教育": "Education", "医疗": "Health care",
+    "就业": "Employment", "企业": "Business", "政务": "Government services", "治安": "Public security",
+    "环保": "Environment", "三农": "Rural affairs", "金融": "Finance", "旅游": "Tourism", "文娱": "Culture",
+    "其他": "Other", "征集": "Consultation", "体育": "Sports", "社保": "Social security",
+}
+MSG_TYPES: dict[str, str] = {
+    "投诉/求助": "Complaint / help", "投诉": "Complaint", "求助": "Help", "咨询": "Enquiry", "建言": "Suggestion",
+    "感谢": "Thanks", "群众路线": "Mass line", "两会": "Two Sessions",
+}
+STATUSES: dict[str, str] = {"待回复": "Awaiting reply", "办理中": "In progress", "已办理": "Handled"}
+
+_WEEKDAYS = {"zh": "一二三四五六日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
+
+
+def lang_or_default(value: str | None) -> str:
+    return value if value in LANGS else DEFAULT_LANG
+
+
+def t(key: str, lang: str = DEFAULT_LANG, **fmt) -> str:
+    text = _LABELS[key][lang_or_default(lang)]
+    return text.format(**fmt) if fmt else text
+
+
+def period_name(name: str, lang: str = DEFAULT_LANG) -> str:
+    return PERIODS.get(name, {}).get(lang_or_default(lang), name)
+
+
+def category(value: str, lang: str = DEFAULT_LANG) -> str:
+    return CATEGORIES.get(value, value) if lang == "en" else value
+
+
+def msg_type(value: str, lang: str = DEFAULT_LANG) -> str:
+    return MSG_TYPES.get(value, value) if lang == "en" else value
+
+
+def status(value: str, lang: str = DEFAULT_LANG) -> str:
+    return STATUSES.get(value, value) if lang == "en" else value
+
+
+def date_text(day: dt.date, lang: str = DEFAULT_LANG) -> str:
+    if lang == "en":
+        return f"{day:%d %b %Y}"
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def range_text(start: dt.date, end: dt.date, lang: str = DEFAULT_LANG) -> str:
+    """'2021年1月1日—6月30日' / '1 Jan – 30 Jun 2021'; a single day is shown once."""
+    if start == end:
+        return date_text(start, lang)
+    if lang == "en":
+        left = f"{start:%d %b}" if start.year == end.year else f"{start:%d %b %Y}"
+        return f"{left} – {end:%d %b %Y}"
+    right = f"{end.month}月{end.day}日" if start.year == end.year else date_text(end, lang)
+    return f"{date_text(start, lang)}—{right}"
+
+
+def weekday(day: dt.date, lang: str = DEFAULT_LANG) -> str:
+    names = _WEEKDAYS[lang_or_default(lang)]
+    return names[day.weekday()] if lang == "en" else f"星期{names[day.weekday()]}"
+
+
+def client_labels(lang: str) -> dict[str, str]:
+    """The labels assets/wall.js needs (status, units, feed badges)."""
+    keys = ("updated_at", "status_live", "status_slow", "status_offline", "status_error", "unit_hours",
+            "feed_message", "feed_reply", "feed_empty", "yoy", "beijing_time")
+    return {key: t(key, lang) for key in keys}

@@ -1,0 +1,296 @@
+"""The wall's live behaviour: one refresh callback that sends only what changed.
+
+Each screen remembers (in the WALL_STATE store) the token of the view it
+shows: data version, period, language, map metric and Beijing date. On every
+tick the server builds (or takes from a small shared cache) the view for the
+current token and, when it differs from the screen's, sends a `dash.Patch`
+per output holding only the changed leaves — a tick where only counts moved
+sends only those numbers; an unchanged tick answers 204 (PreventUpdate).
+A view is computed once per token for any number of screens.
+
+A failing refresh keeps the last good picture: `on_error` sends nothing but a
+marker to the WALL_ERROR store, which assets/wall.js turns into a discreet
+indicator.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+
+import pandas as pd
+from dash import ClientsideFunction, Dash, Input, Output, Patch, State, no_update
+from dash.exceptions import PreventUpdate
+
+from dashboard import figures, geo, i18n, ids
+from dashboard.theme import WALL as THEME
+from dashboard.theme import Theme
+from queries.periods import Filters, beijing_now, preset
+from queries.service import Metrics
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+FEED_SIZE = 24
+MAX_TOKEN = 200
+
+# Order of the refresh callback's outputs: view key -> (component id, property).
+OUTPUTS: list[tuple[str, str, str]] = [
+    ("kpi", ids.WALL_KPI, "data"),
+    ("feed", ids.WALL_FEED, "data"),
+    ("meta", ids.WALL_META, "data"),
+    ("period", ids.HEADER_PERIOD, "children"),
+    ("metric_label", ids.RANKING_TITLE, "children"),
+    ("map_title", ids.MAP_TITLE, "children"),
+    ("map", ids.MAP, "figure"),
+    ("ranking", ids.RANKING, "figure"),
+    ("trend_day", ids.TREND_DAY, "figure"),
+    ("trend_month", ids.TREND_MONTH, "figure"),
+    ("categories", ids.CATEGORIES, "figure"),
+    ("types", ids.TYPES, "figure"),
+]
+
+
+# -- the view of one screen ----------------------------------------------------------------------------------------
+def _figure_json(fig) -> dict:
+    return json.loads(fig.to_json())
+
+
+def _value(value):
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return None if value != value else round(value, 6)
+    return value
+
+
+def _feed_time(stamp, today) -> str:
+    stamp = pd.Timestamp(stamp)
+    return stamp.strftime("%H:%M:%S") if stamp.date() == today else stamp.strftime("%m-%d %H:%M")
+
+
+def _place(row, lang: str) -> str:
+    province = row.get("province_name_en") if lang == "en" else row.get("province_name")
+    province = province if isinstance(province, str) else ""
+    city = row.get("city") if isinstance(row.get("city"), str) else ""
+    if not city or lang == "en" or city.startswith(province):
+        return province or city
+    return f"{province} · {city}"
+
+
+def feed_items(messages: pd.DataFrame, replies: pd.DataFrame, lang: str, today, size: int = FEED_SIZE) -> dict:
+    """Newest messages and first replies, newest first: {"order": [key...], "items": {key: item}}.
+
+    Items carry only public fields (time, place, domain, type, masked title); the
+    browser inserts them as text (no HTML).
+    """
+    rows = []
+    for kind, frame, column in (("m", messages, "created_at"), ("r", replies, "replied_at")):
+        for row in frame.to_dict("records"):
+            rows.append((pd.Timestamp(row[column]), kind, row))
+    rows.sort(key=lambda r: (r[0], r[1], str(r[2]["message_id"])), reverse=True)
+    order, items = [], {}
+    for stamp, kind, row in rows[:size]:
+        key = f"{kind}:{row['message_id']}"[:80]
+        order.append(key)
+        items[key] = {
+            "k": kind,
+            "t": _feed_time(stamp, today),
+            "p": _place(row, lang),
+            "c": i18n.category(str(row.get("category") or ""), lang),
+            "y": i18n.msg_type(str(row.get("msg_type") or ""), lang),
+            "s": str(row.get("title") or ""),
+        }
+    return {"order": order, "items": items}
+
+
+def build_view(metrics: Metrics, *, period: str, lang: str, metric: str, today, geojson_url: str,
+               theme: Theme = THEME) -> dict:
+    """Everything one screen shows, as JSON-ready values keyed like OUTPUTS."""
+    f = Filters(*preset(period, today))
+    today_f = Filters(today, today)
+    summary = metrics.summary(f)
+    today_summary = summary if f == today_f else metrics.summary(today_f)
+    provinces = metrics.by_province(f)
+    census_year = int(summary["census_year"])
+    period_name = i18n.period_name(period, lang)
+    label = figures.metric_label(metric, lang)
+    subtitle = f"{period_name} · {i18n.t('census', lang, year=census_year)}"
+    kpi = {
+        ids.KPI_TODAY_MESSAGES: today_summary["messages"],
+        ids.KPI_TODAY_REPLIES: today_summary["replies"],
+        ids.KPI_MESSAGES: summary["messages"],
+        ids.KPI_REPLIES: summary["replies"],
+        ids.KPI_REPLY_RATIO: summary["reply_ratio"],
+        ids.KPI_MEDIAN_HOURS: summary["median_reply_hours"],
+        ids.KPI_SATISFACTION: summary["satisfaction_rate"],
+        ids.KPI_NEW_UNITS: summary["new_units"],
+        ids.KPI_NEW_LEADERS: summary["new_leaders"],
+    }
+    for name in ids.KPI_YOY:
+        kpi[f"{name}_yoy"] = summary[f"{name}_yoy"]
+    kpi = {k: _value(v) for k, v in kpi.items()}
+    feed = feed_items(metrics.latest_messages(f, FEED_SIZE), metrics.latest_replies(f, FEED_SIZE), lang, today)
+    return {
+        "kpi": kpi,
+        "feed": feed,
+        "meta": {"updated_at": metrics.store.meta("last_write_at"), "version": metrics.data_version,
+                 "start": f.start.isoformat(), "end": f.end.isoformat(), "census_year": census_year},
+        "period": f"{period_name} · {i18n.range_text(f.start, f.end, lang)}",
+        "metric_label": label,
+        "map_title": f"{label} · {period_name}",
+        "map": _figure_json(figures.china_map(provinces, metric, theme, lang, geojson_url, subtitle=subtitle)),
+        "ranking": _figure_json(figures.ranking(provinces, metric, theme, lang)),
+        "trend_day": _figure_json(figures.trend(metrics.trend(Filters(*preset("last30", today)), "day"), theme, lang)),
+        "trend_month": _figure_json(figures.trend(metrics.trend(Filters(*preset("last12m", today)), "month"),
+                                                  theme, lang, "month")),
+        "categories": _figure_json(figures.categories(metrics.by_category(f), theme, lang)),
+        "types": _figure_json(figures.types(metrics.by_type(f), theme, lang)),
+    }
+
+
+# -- diffs ----------------------------------------------------------------------------------------------------------
+def patch_for(old, new):
+    """What to send to turn `old` into `new`: no_update, a Patch of the changed leaves, or `new` itself."""
+    if old is None:
+        return new
+    if old == new:
+        return no_update
+    if isinstance(old, dict) and isinstance(new, dict):
+        patch = Patch()
+        _diff_dict(patch, old, new)
+        return patch
+    return new
+
+
+def _diff_dict(patch: Patch, old: dict, new: dict) -> None:
+    for key, value in new.items():
+        if key not in old:
+            patch[key] = value
+        elif old[key] != value:
+            _diff_value(patch, key, old[key], value)
+    for key in old:
+        if key not in new:
+            del patch[key]
+
+
+def _diff_value(patch: Patch, key, old, new) -> None:
+    if isinstance(old, dict) and isinstance(new, dict):
+        _diff_dict(patch[key], old, new)
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new) and old:
+        changed = [i for i in range(len(old)) if old[i] != new[i]]
+        nested = all(isinstance(old[i], (dict, list)) and type(old[i]) is type(new[i]) for i in changed)
+        if nested or len(changed) * 2 <= len(old):
+            for i in changed:
+                _diff_value(patch[key], i, old[i], new[i])
+        else:
+            patch[key] = new
+    else:
+        patch[key] = new
+
+
+# -- shared cache of views -------------------------------------------------------------------------------------------
+class Views:
+    """Views by token, computed once per token however many screens ask (LRU)."""
+
+    def __init__(self, metrics: Metrics, geojson_url: str, size: int = 256, theme: Theme = THEME):
+        self.metrics = metrics
+        self.geojson_url = geojson_url
+        self.theme = theme
+        self.size = size
+        self._views: OrderedDict[str, dict] = OrderedDict()
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    def token(self, period: str, lang: str, metric: str, today) -> str:
+        return "|".join((self.metrics.data_version, period, lang, metric, today.isoformat()))
+
+    def peek(self, token) -> dict | None:
+        if not isinstance(token, str) or len(token) > MAX_TOKEN:
+            return None
+        with self._guard:
+            return self._views.get(token)
+
+    def get(self, period: str, lang: str, metric: str, today) -> tuple[str, dict]:
+        token = self.token(period, lang, metric, today)
+        view = self.peek(token)
+        if view is not None:
+            return token, view
+        with self._guard:
+            lock = self._locks.setdefault(token, threading.Lock())
+        with lock:
+            view = self.peek(token)
+            if view is None:
+                # A write landing mid-build is caught by the next tick (its token differs).
+                view = build_view(self.metrics, period=period, lang=lang, metric=metric, today=today,
+                                  geojson_url=self.geojson_url, theme=self.theme)
+                with self._guard:
+                    self._views[token] = view
+                    self._views.move_to_end(token)
+                    while len(self._views) > self.size:
+                        self._views.popitem(last=False)
+        with self._guard:
+            self._locks.pop(token, None)
+        return token, view
+
+
+# -- registration ----------------------------------------------------------------------------------------------------
+def metric_at(config: dict, rotations: int | None) -> str:
+    names = list(figures.MAP_METRICS)
+    index = int(config.get("metric_index", 0))
+    if config.get("rotate"):
+        index += int(rotations or 0)
+    return names[index % len(names)]
+
+
+def refresh(views: Views, config: dict, state: dict | None, rotations: int | None, today=None):
+    """The refresh tick: (values for OUTPUTS..., new state). Raises PreventUpdate when nothing changed."""
+    if not isinstance(config, dict):
+        raise PreventUpdate
+    today = today or beijing_now().date()
+    metric = metric_at(config, rotations)
+    token, view = views.get(config["period"], config["lang"], metric, today)
+    old_token = state.get("token") if isinstance(state, dict) else None
+    if old_token == token:
+        raise PreventUpdate
+    old = views.peek(old_token)
+    values = [patch_for(old.get(key) if old else None, view[key]) for key, _, _ in OUTPUTS]
+    return (*values, {"token": token, "metric": metric})
+
+
+def register(app: Dash, metrics: Metrics, settings: Settings) -> Views:
+    """Wire the wall into `app` (its layout comes from dashboard.wall.layout.build via the router)."""
+    geo.register(app.server)
+    views = Views(metrics, app.get_relative_path(geo.url_path()))
+    app.server.extensions.setdefault("liuyan", {})["wall_views"] = views
+    outputs = [Output(component, prop) for _, component, prop in OUTPUTS]
+
+    def failed(exc: Exception):
+        log.exception("wall refresh failed", exc_info=exc)
+        return (*[no_update] * len(OUTPUTS), no_update, {"t": time.time(), "error": type(exc).__name__})
+
+    @app.callback(
+        *outputs,
+        Output(ids.WALL_STATE, "data"),
+        Output(ids.WALL_ERROR, "data"),
+        Input(ids.WALL_TICK, "n_intervals"),
+        Input(ids.WALL_ROTATE, "n_intervals"),
+        State(ids.WALL_CONFIG, "data"),
+        State(ids.WALL_STATE, "data"),
+        on_error=failed,
+    )
+    def wall_refresh(_tick, rotations, config, state):
+        return (*refresh(views, config, state, rotations), no_update)
+
+    namespace = "liuyanWall"
+    app.clientside_callback(ClientsideFunction(namespace, "kpi"), Input(ids.WALL_KPI, "data"),
+                            State(ids.WALL_CONFIG, "data"))
+    app.clientside_callback(ClientsideFunction(namespace, "feed"), Input(ids.WALL_FEED, "data"),
+                            State(ids.WALL_CONFIG, "data"))
+    app.clientside_callback(ClientsideFunction(namespace, "meta"), Input(ids.WALL_META, "data"),
+                            State(ids.WALL_CONFIG, "data"))
+    app.clientside_callback(ClientsideFunction(namespace, "error"), Input(ids.WALL_ERROR, "data"))
+    return views
