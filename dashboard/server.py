@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, State, dcc, html
 from flask_caching import Cache
 
 from dashboard.api import create_api
 from dashboard.ingest_api import create_ingest_api
+from dashboard.wall import callbacks as wall_callbacks
+from dashboard.wall import layout as wall_layout
 from queries.db import Store
 from queries.service import Metrics
 from settings import PROJECT_ROOT, Settings
@@ -32,8 +34,12 @@ def build_app(settings: Settings, store: Store) -> Dash:
 
     app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page")])
 
-    @app.callback(Output("page", "children"), Input("url", "pathname"))
-    def route(pathname):
-        return html.Div(f"{pathname}: 建设中 (under construction)")
+    wall_callbacks.register(app, metrics, settings)
+
+    @app.callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"))
+    def route(pathname, search):
+        if pathname in (None, "", "/", app.get_relative_path("/")):
+            return wall_layout.build(wall_layout.kiosk_options(search, settings))
+        return wall_layout.placeholder(f"{pathname}: 建设中 (under construction)")
 
     return app
