@@ -337,12 +337,42 @@
   }
 
   // -- Dash clientside callbacks -----------------------------------------------------------------------------------
+  // The map's GeoJSON, fetched as soon as the screen knows its URL (before the first figure arrives). Plotly
+  // waits for a 'pending' URL instead of fetching it again; a map drawn without it is redrawn once it is here.
+  function prefetchGeo(url) {
+    var assets = window.PlotlyGeoAssets;
+    if (!url || assets[url]) { return; }
+    assets[url] = "pending";
+    nativeFetch(url).then(function (response) {
+      if (!response.ok) { throw new Error("GeoJSON " + response.status); }
+      return response.json();
+    }).then(function (data) {
+      assets[url] = data;
+    }, function () {
+      if (assets[url] === "pending") { delete assets[url]; }
+    });
+  }
+
+  function healMap() {
+    var url = S.config && S.config.geojson_url, assets = window.PlotlyGeoAssets;
+    var host = byId(S.config && S.config.ids.map), gd = host && host.querySelector(".js-plotly-plot");
+    if (!gd || !gd.data || !gd.data.length || !window.Plotly) { return; }
+    if (gd.querySelector("path.choroplethlocation")) { return; }
+    if (assets[url] && assets[url] !== "pending") {
+      window.Plotly.react(gd, gd.data, gd.layout);
+    } else if (!assets[url]) {
+      prefetchGeo(url);
+    }
+  }
+
   function start(config) {
     if (!config) { return; }
     S.config = config;
+    prefetchGeo(config.geojson_url);
     if (!S.started) {
       S.started = true;
       fit();
+      window.setInterval(healMap, 5000);
       window.setInterval(tick, 1000);
       window.setInterval(watchdog, 15000);
       scheduleReload(config.reload_hours);
@@ -352,6 +382,10 @@
 
   window.dash_clientside = window.dash_clientside || {};
   window.dash_clientside.liuyanWall = {
+    init: function (config) {
+      start(config);
+      return window.dash_clientside.no_update;
+    },
     kpi: function (data, config) {
       start(config);
       if (!data || !config) { return window.dash_clientside.no_update; }

@@ -177,6 +177,8 @@ def register(server: Flask) -> None:
     """Serve the GeoJSON at url_path() with year-long immutable cache headers (idempotent)."""
     if "liuyan_geo" in server.view_functions:
         return
+    # Build (first start only) and load now: plotly gives a shared GeoJSON URL five seconds to arrive.
+    _payloads()
 
     def serve(name: str):
         if name != filename():

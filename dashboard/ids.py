@@ -40,6 +40,8 @@ FEED_LIST = "wall-feed-list"
 # by assets/wall.js; these names are the keys of the WALL_KPI store.
 KPI_TODAY_MESSAGES = "today_messages"
 KPI_TODAY_REPLIES = "today_replies"
+KPI_TODAY_PENDING = "today_pending"
+KPI_TODAY_MEDIAN_HOURS = "today_median_reply_hours"
 KPI_MESSAGES = "messages"
 KPI_REPLIES = "replies"
 KPI_REPLY_RATIO = "reply_ratio"
@@ -51,6 +53,8 @@ KPI_NEW_LEADERS = "new_leaders"
 KPI_VALUE = {
     KPI_TODAY_MESSAGES: "kpi-today-messages",
     KPI_TODAY_REPLIES: "kpi-today-replies",
+    KPI_TODAY_PENDING: "kpi-today-pending",
+    KPI_TODAY_MEDIAN_HOURS: "kpi-today-median-reply-hours",
     KPI_MESSAGES: "kpi-messages",
     KPI_REPLIES: "kpi-replies",
     KPI_REPLY_RATIO: "kpi-reply-ratio",

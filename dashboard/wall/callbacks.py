@@ -15,6 +15,7 @@ indicator.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -94,7 +95,7 @@ def feed_items(messages: pd.DataFrame, replies: pd.DataFrame, lang: str, today, 
     rows.sort(key=lambda r: (r[0], r[1], str(r[2]["message_id"])), reverse=True)
     order, items = [], {}
     for stamp, kind, row in rows[:size]:
-        key = f"{kind}:{row['message_id']}"[:80]
+        key = kind + hashlib.blake2b(str(row["message_id"]).encode(), digest_size=5).hexdigest()
         order.append(key)
         items[key] = {
             "k": kind,
@@ -122,6 +123,8 @@ def build_view(metrics: Metrics, *, period: str, lang: str, metric: str, today, 
     kpi = {
         ids.KPI_TODAY_MESSAGES: today_summary["messages"],
         ids.KPI_TODAY_REPLIES: today_summary["replies"],
+        ids.KPI_TODAY_PENDING: today_summary["pending"],
+        ids.KPI_TODAY_MEDIAN_HOURS: today_summary["median_reply_hours"],
         ids.KPI_MESSAGES: summary["messages"],
         ids.KPI_REPLIES: summary["replies"],
         ids.KPI_REPLY_RATIO: summary["reply_ratio"],
@@ -286,6 +289,8 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> Views:
         return (*refresh(views, config, state, rotations), no_update)
 
     namespace = "liuyanWall"
+    app.clientside_callback(ClientsideFunction(namespace, "init"), Output(ids.WALL_SINK, "data"),
+                            Input(ids.WALL_CONFIG, "data"))
     app.clientside_callback(ClientsideFunction(namespace, "kpi"), Input(ids.WALL_KPI, "data"),
                             State(ids.WALL_CONFIG, "data"))
     app.clientside_callback(ClientsideFunction(namespace, "feed"), Input(ids.WALL_FEED, "data"),

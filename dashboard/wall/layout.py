@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 
 from dash import dcc, html
 
-from dashboard import figures, i18n, ids
+from dashboard import figures, geo, i18n, ids
 from dashboard.theme import WALL as THEME
 from queries.periods import PRESETS
 from settings import Settings
@@ -52,12 +52,23 @@ def kiosk_options(search: str | None, settings: Settings) -> dict:
         "stale_amber": settings.stale_amber_seconds,
         "stale_red": settings.stale_red_seconds,
         "reload_hours": settings.reload_hours,
+        "geojson_url": geojson_url(),
         # For assets/wall.js: where to render, and its labels.
         "ids": {"kpi": ids.KPI_VALUE, "yoy": ids.KPI_YOY, "feed": ids.FEED_LIST, "clock": ids.HEADER_CLOCK,
                 "date": ids.HEADER_DATE, "freshness": ids.HEADER_FRESHNESS, "status": ids.HEADER_STATUS,
-                "wall": ids.WALL},
+                "wall": ids.WALL, "map": ids.MAP},
         "labels": i18n.client_labels(lang),
     }
+
+
+def geojson_url() -> str:
+    """The map's GeoJSON URL under the app's path prefix (outside a Dash app: the bare path)."""
+    try:
+        from dash import get_relative_path
+
+        return get_relative_path(geo.url_path())
+    except Exception:  # no app registered (unit tests)
+        return geo.url_path()
 
 
 def _number(raw: str | None, default: float) -> float:
@@ -89,7 +100,7 @@ def _graph(graph_id: str) -> dcc.Graph:
 
 
 def _kpi(name: str, lang: str, fmt: str, unit_key: str | None, *, size: str, yoy: bool = False,
-         accent: str = "") -> html.Div:
+         accent: str = "", sub: tuple[str, str, str | None] | None = None) -> html.Div:
     number = [html.Span("—", id=ids.KPI_VALUE[name], className="kpi-value", **{"data-format": fmt})]
     unit = i18n.t(unit_key, lang) if unit_key else ""
     if unit:
@@ -100,6 +111,13 @@ def _kpi(name: str, lang: str, fmt: str, unit_key: str | None, *, size: str, yoy
             html.Span(i18n.t("yoy", lang), className="kpi-yoy-label"),
             html.Span("—", id=ids.KPI_YOY[name], className="kpi-yoy"),
         ]))
+    if sub:
+        sub_name, sub_format, sub_unit = sub
+        row = [html.Span(i18n.t(sub_name, lang), className="kpi-yoy-label"),
+               html.Span("—", id=ids.KPI_VALUE[sub_name], className="kpi-sub", **{"data-format": sub_format})]
+        if sub_unit and i18n.t(sub_unit, lang):
+            row.append(html.Span(i18n.t(sub_unit, lang), className="kpi-yoy-label"))
+        children.append(html.Div(row, className="kpi-yoy-row"))
     return html.Div(children, className=f"kpi kpi-{size} {accent}".strip())
 
 
@@ -134,8 +152,10 @@ def build(config: dict) -> html.Div:
     ])
     centre = html.Div(className="col col-centre", children=[
         html.Div(className="kpi-row kpi-row-big", children=[
-            _kpi(ids.KPI_TODAY_MESSAGES, lang, "int", "unit_items", size="big", accent="accent-cyan"),
-            _kpi(ids.KPI_TODAY_REPLIES, lang, "int", "unit_items", size="big", accent="accent-gold"),
+            _kpi(ids.KPI_TODAY_MESSAGES, lang, "int", "unit_items", size="big", accent="accent-cyan",
+                 sub=(ids.KPI_TODAY_PENDING, "int", "unit_items")),
+            _kpi(ids.KPI_TODAY_REPLIES, lang, "int", "unit_items", size="big", accent="accent-gold",
+                 sub=(ids.KPI_TODAY_MEDIAN_HOURS, "hours", "unit_hours")),
             _kpi(ids.KPI_MESSAGES, lang, "int", "unit_items", size="big", yoy=True, accent="accent-cyan"),
             _kpi(ids.KPI_REPLIES, lang, "int", "unit_items", size="big", yoy=True, accent="accent-gold"),
         ]),
@@ -164,6 +184,7 @@ def build(config: dict) -> html.Div:
         dcc.Store(id=ids.WALL_FEED),
         dcc.Store(id=ids.WALL_META),
         dcc.Store(id=ids.WALL_ERROR),
+        dcc.Store(id=ids.WALL_SINK),
         dcc.Interval(id=ids.WALL_TICK, interval=interval_ms, n_intervals=0),
         dcc.Interval(id=ids.WALL_ROTATE, interval=rotate_ms, n_intervals=0, disabled=not config["rotate"]),
         html.Div(id=ids.WALL, className="wall", children=[
