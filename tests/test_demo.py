@@ -1,0 +1,303 @@
+"""The demo dataset: calibration to the published 2021 H1 figures, consistency, realism, determinism.
+
+Every figure is recomputed here with plain SQL over the generated file (the spec's
+definitions: inclusive Beijing dates, replies = messages whose first reply falls in
+the period), not with the generator's own helpers. The full history is generated once
+per session by the `demo_db` fixture of conftest.py (seed of Settings, now 2026-11-26 12:00).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from ingest import demo
+from queries.db import Store
+from settings import DATA_DIR
+
+H1_2021 = ("2021-01-01", "2021-06-30")
+H1_2020 = ("2020-01-01", "2020-06-30")
+TOP5 = ["河南", "四川", "陕西", "安徽", "北京"]
+
+
+@pytest.fixture(scope="module")
+def con(demo_db):
+    connection = duckdb.connect(str(demo_db))
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def now(con):
+    return dt.datetime.fromisoformat(con.execute("SELECT value FROM meta WHERE key = 'demo_until'").fetchone()[0])
+
+
+def scalar(con, sql: str, params=None):
+    return con.execute(sql, params or []).fetchone()[0]
+
+
+def in_period(column: str, period: tuple[str, str]) -> str:
+    start, end = period
+    return f"{column} >= DATE '{start}' AND {column} < DATE '{end}' + INTERVAL 1 DAY"
+
+
+def count(con, table: str, column: str, period) -> int:
+    return scalar(con, f"SELECT count(*) FROM {table} WHERE {in_period(column, period)}")
+
+
+def provinces_of(con, table: str, period) -> set[str]:
+    rows = con.execute(f"SELECT DISTINCT p.name_short FROM {table} t JOIN provinces p ON p.adcode = t.province "
+                       f"WHERE {in_period('t.joined_at', period)}").fetchall()
+    return {r[0] for r in rows}
+
+
+# -- published 2021 H1 figures --------------------------------------------------
+def test_messages_2021h1_and_yoy(con):
+    now_, prev = count(con, "messages", "created_at", H1_2021), count(con, "messages", "created_at", H1_2020)
+    assert abs(now_ - 367_000) <= 3_670
+    assert now_ == 367_000                       # exact by construction
+    assert abs((now_ - prev) / prev - 0.102) <= 0.005
+
+
+def test_replies_2021h1_and_yoy(con):
+    now_, prev = count(con, "messages", "first_reply_at", H1_2021), count(con, "messages", "first_reply_at", H1_2020)
+    assert abs(now_ - 323_000) <= 3_230
+    assert abs((now_ - prev) / prev - 0.21) <= 0.01
+
+
+def test_units_2021h1(con):
+    now_, prev = count(con, "units", "joined_at", H1_2021), count(con, "units", "joined_at", H1_2020)
+    assert abs(now_ - 1_427) <= 0.02 * 1_427
+    assert abs((now_ - prev) / prev - 0.16) <= 0.01
+    provinces = provinces_of(con, "units", H1_2021)
+    assert len(provinces) == 21
+    assert {"内蒙古", "辽宁", "广东"} <= provinces
+
+
+def test_leaders_2021h1(con):
+    assert count(con, "leaders", "joined_at", H1_2021) == 254
+    provinces = provinces_of(con, "leaders", H1_2021)
+    assert len(provinces) == 24
+    assert {"江苏", "广东", "河北"} <= provinces
+
+
+@pytest.mark.parametrize("column", ["created_at", "first_reply_at"])
+def test_top_five_per_10k(con, column):
+    ranking = con.execute(f"""
+        SELECT p.name_short, count(m.message_id) * 1e4 / p.census_2020 AS per_10k
+        FROM provinces p LEFT JOIN messages m ON m.province = p.adcode AND {in_period('m.' + column, H1_2021)}
+        GROUP BY p.name_short, p.census_2020, p.adcode ORDER BY per_10k DESC, p.adcode""").df()
+    assert ranking["name_short"].head(5).tolist() == TOP5
+    # Clear margins: sampling noise cannot swap the ranks.
+    values = ranking["per_10k"].to_numpy()
+    assert np.all(values[:5] / values[1:6] > 1.05)
+
+
+def test_other_published_figures(con):
+    henan_2020 = scalar(con, "SELECT count(*) FROM messages WHERE province = 410000 AND year(created_at) = 2020")
+    chongqing_2021 = scalar(con, "SELECT count(*) FROM messages WHERE province = 500000 AND year(created_at) = 2021")
+    assert abs(henan_2020 - 83_000) / 83_000 < 0.04
+    assert abs(chongqing_2021 - 9_255) / 9_255 < 0.05
+
+
+def test_annual_volumes(con):
+    years = dict(con.execute("SELECT year(created_at), count(*) FROM messages GROUP BY 1").fetchall())
+    assert abs(years[2019] - 560_000) / 560_000 < 0.03
+    assert abs(years[2020] - 680_000) / 680_000 < 0.03
+    assert abs(years[2021] - 780_000) / 780_000 < 0.03
+    for year in (2022, 2023, 2024, 2025):
+        assert abs(years[year] - 800_000) / 800_000 < 0.04
+    assert 0.85 * 800_000 * 330 / 365 < years[2026] < 1.15 * 800_000 * 330 / 365
+
+
+# -- consistency ----------------------------------------------------------------
+def test_derived_columns_match_replies(con):
+    mismatches = scalar(con, """
+        WITH r AS (SELECT message_id, min(replied_at) AS first_at, arg_min(unit, replied_at) AS first_unit,
+                          count(*) AS n FROM replies GROUP BY message_id)
+        SELECT count(*) FROM messages m LEFT JOIN r USING (message_id)
+        WHERE m.first_reply_at IS DISTINCT FROM r.first_at
+           OR m.first_reply_unit IS DISTINCT FROM r.first_unit
+           OR m.reply_count <> coalesce(r.n, 0)""")
+    assert mismatches == 0
+    assert scalar(con, "SELECT count(*) FROM replies r ANTI JOIN messages m USING (message_id)") == 0
+    # Ties on the first reply would make first_reply_unit ambiguous.
+    assert scalar(con, "SELECT count(*) FROM (SELECT message_id, replied_at FROM replies "
+                       "GROUP BY ALL HAVING count(*) > 1)") == 0
+
+
+def test_times_are_ordered_and_not_after_now(con, now):
+    assert scalar(con, "SELECT count(*) FROM replies r JOIN messages m USING (message_id) "
+                       "WHERE r.replied_at < m.created_at") == 0
+    assert scalar(con, "SELECT max(replied_at) FROM replies") <= now
+    assert scalar(con, "SELECT max(created_at) FROM messages") <= now
+    assert scalar(con, "SELECT min(created_at) FROM messages") >= dt.datetime(2019, 1, 1)
+    assert scalar(con, "SELECT count(*) FROM evaluations e JOIN messages m USING (message_id) "
+                       "WHERE m.first_reply_at IS NULL OR e.rated_at <= m.first_reply_at") == 0
+    assert scalar(con, "SELECT max(rated_at) FROM evaluations") <= now
+    assert scalar(con, "SELECT max(joined_at) FROM units") <= now
+    assert scalar(con, "SELECT max(joined_at) FROM leaders") <= now
+
+
+def test_ids_and_meta(con, now):
+    assert scalar(con, "SELECT count(*) FROM messages WHERE NOT regexp_full_match(message_id, 'M[0-9]{8}')") == 0
+    assert scalar(con, "SELECT count(*) FROM replies WHERE NOT regexp_full_match(reply_id, 'R[0-9]{8}')") == 0
+    meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+    assert meta["demo"] == "1"
+    assert meta["demo_until"] == now.isoformat()
+    assert now == dt.datetime(2026, 11, 26, 12, 0)
+
+
+# -- replies and evaluations ---------------------------------------------------------
+def cohort_rate(con, year: int) -> float:
+    return scalar(con, "SELECT avg((first_reply_at IS NOT NULL)::INT) FROM messages WHERE year(created_at) = ?",
+                  [year])
+
+
+def test_reply_rate_rises(con):
+    assert abs(cohort_rate(con, 2021) - 0.83) <= 0.02
+    assert abs(cohort_rate(con, 2025) - 0.94) <= 0.02
+    assert 0.76 <= cohort_rate(con, 2019) <= 0.82
+    assert 0.76 <= cohort_rate(con, 2020) <= 0.82
+    rates = [cohort_rate(con, y) for y in range(2021, 2026)]
+    assert rates == sorted(rates)
+
+
+def test_reply_delays_and_follow_ups(con):
+    median_hours = scalar(con, "SELECT median(epoch(first_reply_at - created_at) / 3600) FROM messages "
+                               "WHERE year(created_at) BETWEEN 2021 AND 2025")
+    assert 48 <= median_hours <= 100
+    p99_days = scalar(con, "SELECT quantile_cont(epoch(first_reply_at - created_at) / 86400, 0.99) FROM messages")
+    assert p99_days > 30
+    multi = scalar(con, "SELECT avg((reply_count >= 2)::INT) FROM messages WHERE reply_count > 0")
+    assert 0.10 <= multi <= 0.15
+
+
+def test_recent_messages_pending(con, now):
+    last_week = con.execute("SELECT count(*), count(first_reply_at), count(*) FILTER (WHERE source_status = '办理中') "
+                            "FROM messages WHERE created_at >= ?", [now - dt.timedelta(days=7)]).fetchone()
+    total, replied, in_progress = last_week
+    assert replied / total < 0.6                 # many still unanswered near now
+    assert in_progress > 0.1 * (total - replied)
+    old = scalar(con, "SELECT avg((source_status IS NULL)::INT) FROM messages WHERE year(created_at) = 2021")
+    assert old > 0.95
+
+
+def test_satisfaction_and_scores(con):
+    rate = scalar(con, "SELECT avg(verdict::INT) FROM evaluations "
+                       "WHERE rated_at >= DATE '2021-01-01' AND rated_at < DATE '2026-01-01'")
+    assert abs(rate - 0.83) <= 0.02
+    assert scalar(con, "SELECT count(*) FROM evaluations WHERE verdict IS DISTINCT FROM satisfied") == 0
+    assert scalar(con, "SELECT count(*) FROM evaluations WHERE satisfied <> "
+                       "((score_resolution + score_attitude + score_speed) / 3.0 >= 4)") == 0
+    stars = con.execute("SELECT s, count(*) / sum(count(*)) OVER () FROM (SELECT unnest([score_resolution, "
+                        "score_attitude, score_speed]) AS s FROM evaluations) GROUP BY s").fetchall()
+    stars = dict(stars)
+    assert set(stars) == {1, 2, 3, 4, 5}
+    assert 0.75 <= stars[5] <= 0.85 and 0.08 <= stars[1] <= 0.12
+    share = scalar(con, "SELECT (SELECT count(*) FROM evaluations) / count(*) FROM messages WHERE reply_count > 0")
+    assert 0.30 <= share <= 0.40
+
+
+# -- shape of the records ------------------------------------------------------------
+def test_domains_and_types(con):
+    categories = dict(con.execute("SELECT category, count(*) / sum(count(*)) OVER () FROM messages GROUP BY 1")
+                      .fetchall())
+    for name, share in {"城建": 0.29, "企业": 0.15, "就业": 0.135, "交通": 0.10, "教育": 0.07, "政务": 0.06,
+                        "环保": 0.05, "治安": 0.05, "医疗": 0.02}.items():
+        assert abs(categories[name] - share) < 0.01, name
+    assert categories["征集"] < 0.005 and categories["体育"] < 0.005
+    types = dict(con.execute("SELECT msg_type, count(*) / sum(count(*)) OVER () FROM messages GROUP BY 1").fetchall())
+    assert abs(types["投诉/求助"] - 0.77) < 0.01 and abs(types["咨询"] - 0.14) < 0.01
+    assert abs(types["建言"] - 0.08) < 0.01 and types["感谢"] < 0.01
+    urgent = dict(con.execute("SELECT year(created_at) >= 2021, avg(is_urgent::INT) FROM messages GROUP BY 1")
+                  .fetchall())
+    assert 0.02 < urgent[False] < urgent[True] < 0.08
+
+
+def test_places_and_text(con):
+    places = pd.read_csv(DATA_DIR / "places.csv")
+    known = set(zip(places["province_adcode"], places["city"], places["district"], strict=True))
+    used = con.execute("SELECT DISTINCT province, city, district FROM messages").fetchall()
+    assert set(used) <= known
+    capital_share = scalar(con, "SELECT avg((city = '郑州市')::INT) FROM messages WHERE province = 410000")
+    assert capital_share > 1.5 / places.query("province_adcode == 410000")["city"].nunique()
+    sample = con.execute("SELECT title, addressee, first_reply_unit, city, district FROM messages "
+                         "USING SAMPLE 2000 ROWS (reservoir, 7)").df()
+    assert sample["title"].str.len().between(6, 60).all()
+    assert not sample["title"].str.contains(r"\d{5,}|\{").any()       # no phone numbers, no placeholders
+    assert sample.apply(lambda r: r["city"] in r["title"] or r["district"] in r["title"], axis=1).mean() > 0.9
+    assert sample["addressee"].str.contains("书记|长|主席|专员").all()
+    units = sample["first_reply_unit"].dropna()
+    assert units.str.contains("局|厅|委员会|中心|办公室|政府|支队").all()
+    assert con.execute("SELECT DISTINCT level FROM units ORDER BY 1").fetchall() == [("县级",), ("市级",), ("省级",)]
+    assert scalar(con, "SELECT count(*) FROM leaders WHERE NOT regexp_matches(name, '(书记|长|主席|专员)$')") == 0
+    assert scalar(con, "SELECT count(*) FROM messages WHERE addressee = '郑州市委书记'") > 0
+
+
+def test_day_rhythm(con):
+    hours = dict(con.execute("SELECT hour(created_at), count(*) FROM messages GROUP BY 1").fetchall())
+    night = np.mean([hours[h] for h in range(1, 6)])
+    for peak in (10, 15, 21):
+        assert hours[peak] > 8 * night
+    days = con.execute("SELECT isodow(d) > 5, avg(n) FROM (SELECT created_at::DATE d, count(*) n FROM messages "
+                       "WHERE year(created_at) = 2023 GROUP BY 1) GROUP BY 1").fetchall()
+    by_weekend = dict(days)
+    assert 0.6 < by_weekend[True] / by_weekend[False] < 0.8
+    festival = scalar(con, "SELECT count(*) FROM messages WHERE created_at::DATE = DATE '2023-01-22'")
+    normal = scalar(con, "SELECT count(*) / 7 FROM messages WHERE created_at >= DATE '2023-03-05' "
+                         "AND created_at < DATE '2023-03-12'")
+    assert festival < 0.55 * normal
+
+
+def test_units_and_leaders_every_year(con):
+    units = dict(con.execute("SELECT year(joined_at), count(*) FROM units GROUP BY 1").fetchall())
+    leaders = dict(con.execute("SELECT year(joined_at), count(*) FROM leaders GROUP BY 1").fetchall())
+    assert set(units) == set(leaders) == set(range(2019, 2027))
+    assert all(1_000 <= units[y] <= 7_000 for y in units)
+    assert all(100 <= leaders[y] <= 600 for y in leaders)
+
+
+# -- determinism and rhythm helpers -------------------------------------------------------
+def small(tmp_path, name: str, seed: int) -> dict[str, pd.DataFrame]:
+    store = Store(tmp_path / f"{name}.duckdb")
+    counts = demo.generate(store, seed=seed, start=dt.date(2021, 6, 1), now=dt.datetime(2021, 7, 3, 10, 30))
+    assert counts["messages"] > 10_000
+    keys = {"messages": "message_id", "replies": "reply_id", "evaluations": "message_id", "units": "unit_id",
+            "leaders": "leader_id"}
+    frames = {t: store.df(f"SELECT * FROM {t} ORDER BY {k}") for t, k in keys.items()}
+    store.close()
+    return frames
+
+
+def test_deterministic(tmp_path):
+    first, second, other = small(tmp_path, "a", 7), small(tmp_path, "b", 7), small(tmp_path, "c", 8)
+    for table in first:
+        pd.testing.assert_frame_equal(first[table], second[table])
+    assert not first["messages"].equals(other["messages"])
+
+
+def test_refuses_non_empty_store(tmp_path):
+    store = Store(tmp_path / "x.duckdb")
+    demo.generate(store, seed=1, start=dt.date(2021, 6, 1), now=dt.datetime(2021, 6, 2, 12))
+    with pytest.raises(ValueError):
+        demo.generate(store, seed=1, start=dt.date(2021, 6, 1), now=dt.datetime(2021, 6, 2, 12))
+    store.close()
+
+
+def test_rhythm_helpers():
+    hours = demo.hourly_weights()
+    assert len(hours) == 24 and abs(hours.sum() - 1) < 1e-9
+    assert max(hours[0:6]) < min(hours[9], hours[10], hours[15], hours[21]) / 5
+    week = demo.weekday_factor(np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-01-08")))
+    assert 0.6 < week[5:].mean() / week[:5].mean() < 0.8
+    festivals = demo.spring_festival_factor(np.array(["2021-02-12", "2024-02-10", "2026-02-17"], "datetime64[D]"))
+    assert np.allclose(festivals, 0.4)
+    assert demo.spring_festival_factor(dt.date(2021, 5, 12)) > 0.99
+    assert 1_500 < demo.daily_rate(dt.date(2021, 3, 10)) < 3_000
+    delays = demo.sample_reply_delay_hours(np.random.default_rng(0), np.full(10_000, 2023))
+    assert 40 < np.median(delays) < 110 and delays.min() > 0
