@@ -1,0 +1,232 @@
+"""Import record files into the store: read in chunks, validate, upsert (one transaction per chunk).
+
+CLI: `import KIND FILE...` (see `main`). Exit status: 0 every row accepted,
+1 some row (or file) rejected — accepted rows are kept either way —, 2 usage
+error (unknown kind, missing file, unsupported file type), 3 the database is
+held by another process (the running server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.readers import CHUNK_ROWS, ReadError, file_format, read_chunks, row_count
+from ingest.validate import validate
+from queries.db import DatabaseLocked, Store
+from queries.writes import KINDS, upsert
+
+FILE_FIELD = "(file)"
+MAX_DETAILS = 100_000  # rejections kept in full; the rest are only counted
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+
+
+@dataclass
+class FileRejection:
+    file: str
+    line: int  # source line/row (0: the whole file)
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    files: list[str] = field(default_factory=list)
+    rows_read: int = 0  # source rows, including unparseable ones
+    rejected_rows: int = 0  # distinct rows rejected (by the reader, the validator or the database)
+    written: int = 0  # rows stored (for replies: linked to their message)
+    held: int = 0  # replies stored but held until their message arrives
+    linked: int = 0  # held replies linked by this import (messages)
+    duplicates: int = 0  # rows superseded by a later row with the same id in the same chunk
+    failed_files: int = 0  # files that could not be read (to the end)
+    rejections: list[FileRejection] = field(default_factory=list)  # first MAX_DETAILS
+    rejections_total: int = 0
+    by_field: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+    timings: Counter = field(default_factory=Counter)  # seconds spent reading, validating, writing
+
+    @property
+    def accepted(self) -> int:
+        return self.rows_read - self.rejected_rows
+
+    @property
+    def ok(self) -> bool:
+        return self.rejections_total == 0
+
+    def _reject(self, file: str, line: int, field_name: str, reason: str, limit: int) -> None:
+        self.rejections_total += 1
+        self.by_field[field_name] += 1
+        if len(self.rejections) < limit:
+            self.rejections.append(FileRejection(file, line, field_name, reason))
+
+
+def import_files(store: Store, kind: str, paths, *, progress: bool = False,
+                 chunk_rows: int = CHUNK_ROWS, max_details: int = MAX_DETAILS) -> ImportReport:
+    """Import every file of `paths` (all of record kind `kind`) into `store`.
+
+    Each chunk is validated then written by `queries.writes.upsert` in its own
+    transaction, so a file that fails half-way keeps its earlier chunks. Unreadable
+    files become a rejection with line 0 and field "(file)".
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    report = ImportReport(kind)
+    started = time.perf_counter()
+    bar = _progress_bar(progress)
+    try:
+        for path in paths:
+            path = Path(path)
+            name = str(path)
+            report.files.append(name)
+            if bar is not None:
+                bar.set_description(path.name)
+                total = row_count(path)
+                bar.reset(total=total)
+            try:
+                for chunk, accepted, rejections in _validated(kind, path, chunk_rows, report.timings):
+                    _import_chunk(store, kind, name, chunk, accepted, rejections, report, max_details)
+                    if bar is not None:
+                        bar.update(chunk.rows)
+            except ReadError as exc:
+                report.failed_files += 1
+                report._reject(name, 0, FILE_FIELD, str(exc), max_details)
+            except OSError as exc:
+                report.failed_files += 1
+                report._reject(name, 0, FILE_FIELD, f"cannot read ({exc.strerror or exc})", max_details)
+    finally:
+        if bar is not None:
+            bar.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _validated(kind: str, path: Path, chunk_rows: int, timings: Counter):
+    chunks = read_chunks(path, chunk_rows)
+    while True:
+        started = time.perf_counter()
+        chunk = next(chunks, None)
+        read = time.perf_counter()
+        if chunk is None:
+            timings["read"] += read - started
+            return
+        accepted, rejections = validate(kind, chunk.frame)
+        timings["read"] += read - started
+        timings["validate"] += time.perf_counter() - read
+        yield chunk, accepted, rejections
+
+
+def _import_chunk(store, kind, name, chunk, accepted, rejections, report: ImportReport, limit: int) -> None:
+    report.rows_read += chunk.rows
+    problems = chunk.rejections + rejections
+    report.duplicates += len(chunk.frame) - len({r.row for r in rejections}) - len(accepted)
+    if not accepted.empty:
+        started = time.perf_counter()
+        result = upsert(store, kind, accepted)
+        report.timings["write"] += time.perf_counter() - started
+        problems += result.rejected
+        report.written += result.written
+        report.held += result.held
+        report.linked += result.linked
+    problems.sort(key=lambda r: r.row)  # stable: a row's fields stay in contract order
+    report.rejected_rows += len({r.row for r in problems})
+    for r in problems:
+        report._reject(name, r.row, r.field, r.reason, limit)
+
+
+def _progress_bar(enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(unit=" rows", unit_scale=True, file=sys.stderr, dynamic_ncols=True, leave=True)
+
+
+def format_report(report: ImportReport, details: int = 20) -> str:
+    """A short terminal summary: counts, rejections by field, the first `details` rejections."""
+    rate = report.rows_read / report.seconds if report.seconds > 0 else 0.0
+    files = len(report.files)
+    lines = [
+        f"{report.kind}: {report.rows_read:,} rows read from {files} file{'s' if files != 1 else ''} "
+        f"in {report.seconds:.1f} s ({rate:,.0f} rows/s)",
+        f"  accepted {report.accepted:,}, written {report.written:,}"
+        + (f", held {report.held:,} (message not known yet)" if report.held else "")
+        + (f", linked {report.linked:,} held replies" if report.linked else "")
+        + (f", {report.duplicates:,} superseded by a later row with the same id" if report.duplicates else ""),
+    ]
+    if report.ok:
+        lines.append("  every row accepted")
+        return "\n".join(lines)
+    lines.append(f"  rejected {report.rejected_rows:,} rows ({report.rejections_total:,} problems"
+                 + (f", {report.failed_files} unreadable file{'s' if report.failed_files != 1 else ''}"
+                    if report.failed_files else "") + ")")
+    lines.append("  problems by field: " + ", ".join(f"{f} {n:,}" for f, n in report.by_field.most_common()))
+    shown = report.rejections[:details]
+    lines += [f"  {r}" for r in shown]
+    if report.rejections_total > len(shown):
+        lines.append(f"  … and {report.rejections_total - len(shown):,} more")
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="liuyan-screen import",
+        description="Import record files (CSV with header, JSON Lines, Parquet; one record kind per file). "
+                    "Re-importing a record with the same id updates it.",
+        epilog="Exit status: 0 every row accepted; 1 some rows rejected (accepted rows are kept); "
+               "2 usage error; 3 the database is held by the running server.",
+    )
+    parser.add_argument("kind", choices=KINDS, help="record kind of every file")
+    parser.add_argument("files", nargs="+", metavar="FILE", help=".csv, .jsonl/.ndjson/.json or .parquet")
+    parser.add_argument("--db", help="database file (default: settings / LIUYAN_DB)")
+    return parser
+
+
+def main(argv, settings) -> int:
+    """`import KIND FILE...`; `argv` are the arguments after the subcommand name."""
+    argv = list(argv)
+    if argv[:1] == ["import"]:
+        argv = argv[1:]
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return EXIT_OK if exc.code in (0, None) else EXIT_USAGE
+    problems = []
+    for name in args.files:
+        path = Path(name)
+        if not path.is_file():
+            problems.append(f"{name}: no such file")
+            continue
+        try:
+            file_format(path)
+        except ReadError as exc:
+            problems.append(str(exc))
+    if problems:
+        for problem in problems:
+            print(f"import: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    db = args.db or settings.db
+    try:
+        store = Store(db)
+    except DatabaseLocked:
+        print(
+            f"import: the database {db} is held by another process, probably the running server.\n"
+            "  Stop the server and import again (forwarding rows to the running server's write API "
+            "is not available yet).",
+            file=sys.stderr,
+        )
+        return EXIT_LOCKED
+    try:
+        report = import_files(store, args.kind, args.files, progress=sys.stderr.isatty())
+    finally:
+        store.close()
+    print(format_report(report))
+    return EXIT_OK if report.ok else EXIT_REJECTED

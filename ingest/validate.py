@@ -1,0 +1,406 @@
+"""Validate raw records of one kind into the canonical columns the write path expects.
+
+`validate(kind, raw)` is vectorised: columns are converted whole (pandas/numpy);
+low-cardinality columns (province, flags, scores, status, level) are converted
+once per distinct value. Python only runs per *rejected* row, to build its
+`Rejection`.
+
+Decisions (see also ingest/timeparse.py for times):
+
+* Column names are matched after trimming and lower-casing; unknown extra
+  columns are ignored. The messages field `status` (spec name) may also be given
+  as `source_status`, its store column.
+* Text values are trimmed; an empty or blank value is missing. Numeric ids
+  (Parquet/JSON) become their decimal text (`12` → "12", also `12.0` → "12").
+* A required field that is missing, or a missing required *column* (every row
+  is rejected, naming the field), rejects the row.
+* Every failing field of a row is reported (one `Rejection` per field), rows in
+  input order, fields in contract order; the row is rejected once.
+* province: adcode (int or text), short name (河南), full name (河南省) or English
+  name (Henan, any case, spaces ignored); anything else is rejected.
+* Booleans: true/false, 1/0, yes/no, 是/否 (any case; also real booleans);
+  `satisfied` also takes 满意/不满意. `is_urgent` missing → false; `satisfied`
+  missing → null.
+* Scores: whole numbers 1–5 (`4`, "4", 4.0 are accepted; 4.5, 0, 6 are not);
+  missing → null.
+* category / msg_type missing → "其他"; other values are kept as given.
+* status: 待回复 / 办理中 / 已办理 or missing; level: 省级 / 市级 / 县级 or missing.
+* Rows that share an id within one input: the last *accepted* row wins (a
+  rejected duplicate does not displace an earlier good row). The accepted frame
+  holds one row per id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from pandas.api import types as ptypes
+
+from ingest.timeparse import parse_times
+from queries import provinces
+from queries.writes import ID_COLUMN, KINDS, Rejection
+
+DEFAULT_LABEL = "其他"
+STATUSES = ("待回复", "办理中", "已办理")
+LEVELS = ("省级", "市级", "县级")
+TRUE_WORDS = frozenset({"true", "1", "yes", "是"})
+FALSE_WORDS = frozenset({"false", "0", "no", "否"})
+SATISFIED_TRUE = TRUE_WORDS | {"满意"}
+SATISFIED_FALSE = FALSE_WORDS | {"不满意"}
+
+MISSING_VALUE = "required value is missing"
+MISSING_COLUMN = "required column is missing from the input"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # canonical column
+    kind: str  # id, text, time, province, flag, satisfied, score, choice
+    required: bool = False
+    default: object = None
+    choices: tuple[str, ...] = ()
+    label: str = ""  # name in messages; defaults to `name`
+    aliases: tuple[str, ...] = ()  # other accepted input column names
+
+    @property
+    def shown(self) -> str:
+        return self.label or self.name
+
+
+def _member(id_name: str) -> list[Field]:
+    return [
+        Field(id_name, "id", required=True),
+        Field("name", "text", required=True),
+        Field("province", "province", required=True),
+        Field("level", "choice", choices=LEVELS),
+        Field("joined_at", "time", required=True),
+    ]
+
+
+FIELDS: dict[str, list[Field]] = {
+    "messages": [
+        Field("message_id", "id", required=True),
+        Field("created_at", "time", required=True),
+        Field("province", "province", required=True),
+        Field("city", "text"),
+        Field("district", "text"),
+        Field("addressee", "text"),
+        Field("category", "text", default=DEFAULT_LABEL),
+        Field("msg_type", "text", default=DEFAULT_LABEL),
+        Field("title", "text"),
+        Field("is_urgent", "flag", default=False),
+        Field("source_status", "choice", choices=STATUSES, label="status", aliases=("status",)),
+    ],
+    "replies": [
+        Field("reply_id", "id", required=True),
+        Field("message_id", "id", required=True),
+        Field("replied_at", "time", required=True),
+        Field("unit", "text"),
+    ],
+    "evaluations": [
+        Field("message_id", "id", required=True),
+        Field("rated_at", "time", required=True),
+        Field("satisfied", "satisfied"),
+        Field("score_resolution", "score"),
+        Field("score_attitude", "score"),
+        Field("score_speed", "score"),
+    ],
+    "units": _member("unit_id"),
+    "leaders": _member("leader_id"),
+}
+assert set(FIELDS) == set(KINDS)
+
+
+def columns(kind: str) -> list[str]:
+    """Canonical columns of `kind` (without `_row`)."""
+    return [f.name for f in FIELDS[kind]]
+
+
+def empty_frame(kind: str) -> pd.DataFrame:
+    return validate(kind, pd.DataFrame({"_row": pd.Series([], dtype="int64")}))[0]
+
+
+def validate(kind: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Rejection]]:
+    """Check and convert raw records of `kind`.
+
+    `raw` holds raw values (strings, numbers, timestamps, ...) under any column
+    names, plus `_row` (the row's line/position in its source; 1.. if absent).
+    Returns the accepted rows in canonical columns plus `_row`, one per id
+    (last wins), and one Rejection per failing field of every rejected row.
+    """
+    if kind not in FIELDS:
+        raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    raw = raw.reset_index(drop=True)
+    n = len(raw)
+    if "_row" in raw.columns:
+        rows = pd.to_numeric(raw["_row"], errors="coerce").fillna(0).astype("int64").to_numpy()
+    else:
+        rows = np.arange(1, n + 1, dtype="int64")
+    by_name: dict[str, str] = {}
+    for column in raw.columns:
+        if column != "_row":
+            by_name.setdefault(str(column).strip().lower(), column)
+
+    out: dict[str, object] = {}
+    bad_any = np.zeros(n, dtype=bool)
+    problems: list[tuple[np.ndarray, int, list[str]]] = []  # (positions, field order, reasons)
+
+    for order, spec in enumerate(FIELDS[kind]):
+        source = next((by_name[c] for c in (spec.name, *spec.aliases) if c in by_name), None)
+        if source is None:
+            if spec.required:
+                problems.append((np.arange(n), order, [MISSING_COLUMN] * n))
+                bad_any[:] = True
+            out[spec.name] = _default_values(spec, n)  # placeholders when required: every row is rejected
+            continue
+        column = raw[source]
+        values, missing, bad, reason = _CONVERTERS[spec.kind](column, spec)
+        if bad.any():
+            positions = np.flatnonzero(bad)
+            shown = column.to_numpy(dtype=object)[positions]
+            problems.append((positions, order, [reason(v) for v in shown]))
+        if spec.required and missing.any():
+            positions = np.flatnonzero(missing)
+            problems.append((positions, order, [MISSING_VALUE] * len(positions)))
+            bad = bad | missing
+        bad_any |= bad
+        out[spec.name] = values
+
+    rejections = _rejections(kind, rows, problems)
+    keep = ~bad_any
+    accepted = pd.DataFrame({name: _take(values, keep) for name, values in out.items()})
+    accepted["_row"] = rows[keep]
+    accepted = _final_types(kind, accepted)
+    id_column = ID_COLUMN[kind]
+    duplicated = accepted[id_column].duplicated(keep="last").to_numpy()
+    if duplicated.any():
+        accepted = accepted[~duplicated]
+    return accepted.reset_index(drop=True), rejections
+
+
+# -- conversion ---------------------------------------------------------------
+
+def _show(value) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)  # 6.0 from a numeric column with gaps was 6 in the source
+    text = str(value)
+    if len(text) > 40:
+        text = text[:39] + "…"
+    return f"'{text}'"
+
+
+def as_text(column: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Trimmed text (pandas str dtype, NA where missing) and the missing mask."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        column = column.astype(object)
+    dtype = column.dtype
+    if ptypes.is_float_dtype(dtype):
+        finite = column.notna() & np.isfinite(column.to_numpy(dtype="float64", na_value=np.nan))
+        if (column[finite] == np.floor(column[finite])).all() and column[finite].abs().max() < 2**53:
+            column = column.where(finite).astype("Int64")
+    text = column if ptypes.is_string_dtype(dtype) and not ptypes.is_object_dtype(dtype) else column.astype("str")
+    text = text.str.strip()
+    missing = (text.isna() | (text == "")).to_numpy(dtype=bool)
+    if missing.any():
+        text = text.mask(missing)
+    return text, missing
+
+
+def _by_unique(column: pd.Series, convert, dtype, fill):
+    """Convert each distinct value once; returns (values, missing, bad)."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    k = len(uniques)
+    values = np.full(k + 1, fill, dtype=dtype)
+    state = np.ones(k + 1, dtype=np.int8)  # 0 ok, 1 missing, 2 bad; the extra slot is NA
+    for i, unique in enumerate(uniques):
+        result = convert(unique)
+        if result is _MISSING:
+            state[i] = 1
+        elif result is _BAD:
+            state[i] = 2
+        else:
+            values[i] = result
+            state[i] = 0
+    rows = state[codes]
+    return values[codes], rows == 1, rows == 2
+
+
+class _Sentinel:
+    pass
+
+
+_MISSING = _Sentinel()
+_BAD = _Sentinel()
+
+
+def _scalar_text(value):
+    """Normalised text of one distinct value, or _MISSING."""
+    if isinstance(value, (float, np.floating)):
+        if value != value:
+            return _MISSING
+        if float(value).is_integer():
+            value = int(value)
+    text = str(value).strip()
+    return text if text else _MISSING
+
+
+def _convert_id(column: pd.Series, spec: Field):
+    text, missing = as_text(column)
+    return text, missing, np.zeros(len(column), dtype=bool), None
+
+
+def _convert_text(column: pd.Series, spec: Field):
+    text, missing = as_text(column)
+    if spec.default is not None and missing.any():
+        text = text.mask(missing, spec.default)
+        missing = np.zeros(len(column), dtype=bool)
+    return text, missing, np.zeros(len(column), dtype=bool), None
+
+
+def _convert_time(column: pd.Series, spec: Field):
+    times, missing, bad = parse_times(column)
+    return times, missing, bad, lambda v: f"not a valid time: {_show(v)}"
+
+
+def _province(value):
+    if isinstance(value, (bool, np.bool_)):
+        return _BAD
+    text = _scalar_text(value)
+    if text is _MISSING:
+        return text
+    code = provinces.resolve(text)
+    return _BAD if code is None else code
+
+
+def _convert_province(column: pd.Series, spec: Field):
+    values, missing, bad = _by_unique(column, _province, np.int32, 0)
+    return values, missing, bad, lambda v: f"unknown province {_show(v)}"
+
+
+def _flag_converter(true_words, false_words):
+    def convert(value):
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        text = _scalar_text(value)
+        if text is _MISSING:
+            return text
+        text = text.lower()
+        if text in true_words:
+            return True
+        if text in false_words:
+            return False
+        return _BAD
+    return convert
+
+
+_FLAG = _flag_converter(TRUE_WORDS, FALSE_WORDS)
+_SATISFIED = _flag_converter(SATISFIED_TRUE, SATISFIED_FALSE)
+
+
+def _convert_flag(column: pd.Series, spec: Field):
+    values, missing, bad = _by_unique(column, _FLAG, bool, False)
+    return values, missing, bad, lambda v: f"expected true/false (yes/no, 1/0, 是/否), got {_show(v)}"
+
+
+def _convert_satisfied(column: pd.Series, spec: Field):
+    values, missing, bad = _by_unique(column, _SATISFIED, bool, False)
+    result = pd.arrays.BooleanArray(values, missing | bad)
+    return result, missing, bad, lambda v: f"expected true/false or 满意/不满意, got {_show(v)}"
+
+
+def _score(value):
+    if isinstance(value, (bool, np.bool_)):
+        return _BAD
+    text = _scalar_text(value)
+    if text is _MISSING:
+        return text
+    try:
+        number = float(text)
+    except ValueError:
+        return _BAD
+    if not number.is_integer() or not 1 <= number <= 5:
+        return _BAD
+    return int(number)
+
+
+def _convert_score(column: pd.Series, spec: Field):
+    values, missing, bad = _by_unique(column, _score, np.int8, 0)
+    result = pd.arrays.IntegerArray(values, missing | bad)
+    return result, missing, bad, lambda v: f"must be a whole number from 1 to 5, got {_show(v)}"
+
+
+def _convert_choice(column: pd.Series, spec: Field):
+    def convert(value):
+        text = _scalar_text(value)
+        if text is _MISSING:
+            return text
+        return text if text in spec.choices else _BAD
+
+    values, missing, bad = _by_unique(column, convert, object, None)
+    allowed = ", ".join(spec.choices)
+    return values, missing, bad, lambda v: f"expected one of {allowed}, got {_show(v)}"
+
+
+_CONVERTERS = {
+    "id": _convert_id,
+    "text": _convert_text,
+    "time": _convert_time,
+    "province": _convert_province,
+    "flag": _convert_flag,
+    "satisfied": _convert_satisfied,
+    "score": _convert_score,
+    "choice": _convert_choice,
+}
+
+
+def _default_values(spec: Field, n: int):
+    if spec.kind == "flag":
+        return np.full(n, bool(spec.default), dtype=bool)
+    if spec.kind == "time":
+        return np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
+    if spec.kind == "province":
+        return np.zeros(n, dtype=np.int32)
+    if spec.kind == "satisfied":
+        return pd.array([None] * n, dtype="boolean")
+    if spec.kind == "score":
+        return pd.array([None] * n, dtype="Int8")
+    return pd.Series([spec.default] * n, dtype="str")
+
+
+def _take(values, keep: np.ndarray):
+    if isinstance(values, pd.Series):
+        return values[keep].reset_index(drop=True)
+    return values[keep]
+
+
+# Text is Arrow-backed (pd.ArrowDtype(pa.string())): DuckDB scans it several times
+# faster than pandas' default "str" dtype or Python objects.
+TEXT_DTYPE = pd.ArrowDtype(pa.string())
+_FINAL_DTYPES = {"id": TEXT_DTYPE, "text": TEXT_DTYPE, "choice": TEXT_DTYPE, "time": np.dtype("datetime64[us]"),
+                 "province": np.dtype("int32"), "flag": np.dtype("bool"), "satisfied": pd.BooleanDtype(),
+                 "score": pd.Int8Dtype()}
+
+
+def _final_types(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
+    for spec in FIELDS[kind]:
+        wanted = _FINAL_DTYPES[spec.kind]
+        if frame[spec.name].dtype != wanted:
+            frame[spec.name] = frame[spec.name].astype(wanted)
+    return frame
+
+
+def _rejections(kind: str, rows: np.ndarray, problems) -> list[Rejection]:
+    if not problems:
+        return []
+    fields = FIELDS[kind]
+    positions = np.concatenate([p for p, _, _ in problems])
+    orders = np.concatenate([np.full(len(p), o, dtype=np.int16) for p, o, _ in problems])
+    reasons = [r for _, _, rs in problems for r in rs]
+    ranking = np.lexsort((orders, positions))
+    return [
+        Rejection(int(rows[positions[i]]), fields[orders[i]].shown, reasons[i])
+        for i in ranking
+    ]
