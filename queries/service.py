@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 from cachelib import SimpleCache
 
-from queries import metrics
+from queries import drill, metrics
 from queries.db import Store
 from queries.periods import Filters
 
@@ -78,3 +78,19 @@ class Metrics:
 
     def joined_latest(self, f: Filters, table: str, limit: int = 20):
         return self._cached("joined_latest", metrics.joined_latest, f, table, limit)
+
+    # -- analyst workspace (queries/drill.py) ------------------------------------------------------------------------
+    def units(self, f: Filters, late_days: int = 15):
+        return self._cached("units", drill.units, f, late_days)
+
+    def overdue(self, f: Filters, now, overdue_days: int = 15, limit: int = 50):
+        return self._cached("overdue", drill.overdue, f, now, overdue_days, limit)
+
+    def overdue_count(self, f: Filters, now, overdue_days: int = 15) -> int:
+        return self._cached("overdue_count", drill.overdue_count, f, now, overdue_days)
+
+    def cross(self, f: Filters):
+        return self._cached("cross", drill.cross, f)
+
+    def dimension_values(self) -> dict:
+        return self._cached("dimension_values", drill.dimension_values)
