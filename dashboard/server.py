@@ -5,6 +5,8 @@ from __future__ import annotations
 from dash import Dash, Input, Output, State, dcc, html
 from flask_caching import Cache
 
+from dashboard.analyst import callbacks as analyst_callbacks
+from dashboard.analyst import layout as analyst_layout
 from dashboard.api import create_api
 from dashboard.ingest_api import create_ingest_api
 from dashboard.wall import callbacks as wall_callbacks
@@ -35,11 +37,14 @@ def build_app(settings: Settings, store: Store) -> Dash:
     app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page")])
 
     wall_callbacks.register(app, metrics, settings)
+    analyst_callbacks.register(app, metrics, settings)
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"))
     def route(pathname, search):
         if pathname in (None, "", "/", app.get_relative_path("/")):
             return wall_layout.build(wall_layout.kiosk_options(search, settings))
+        if pathname in ("/analyst", "/analyst/", app.get_relative_path("/analyst")):
+            return analyst_layout.build(search, settings)
         return wall_layout.placeholder(f"{pathname}: 建设中 (under construction)")
 
     return app

@@ -1,0 +1,1 @@
+"""Analyst workspace (route /analyst): filters, drill-down, compare, downloads."""

@@ -1,0 +1,620 @@
+"""The analyst workspace's behaviour: URL <-> filters, panels, drill-down, compare, downloads.
+
+One callback (`sync`) keeps the URL, the filter controls and the STATE store in
+step: a new URL (first load, a pasted link, back/forward) sets the controls;
+a changed control writes a new URL (a history entry). Every panel is drawn
+from STATE alone, through the cached metric service (queries/service.py), so
+a link reproduces the view and the numbers are the JSON API's for the same
+parameters (dashboard/analyst/state.api_params).
+
+A panel that fails keeps its last picture and shows a short message (never a
+trace); invalid link parameters are dropped and named in a message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+
+from dash import ALL, Dash, Input, Output, Patch, State, callback_context, clientside_callback, html, no_update
+from dash.exceptions import PreventUpdate
+
+from dashboard import figures, geo, i18n
+from dashboard.analyst import export, ids, layout, tables
+from dashboard.analyst import labels as L
+from dashboard.analyst import state as S
+from dashboard.theme import WALL as THEME
+from queries import drill as drill_queries
+from queries import metrics as metric_fns
+from queries import provinces as province_ref
+from queries.periods import beijing_now
+from queries.service import Metrics
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+PANEL_BG = "#0b1d3f"          # assets/analyst.css --panel (figures export as PNG on this background)
+TOP_UNITS = 20
+SLOW_UNITS = 20
+SLOW_MIN_ANSWERED = 10
+OVERDUE_ROWS = 50
+CATEGORY_BARS = 10
+
+# (name, format, kind of year-on-year change) of the KPI cards, in order.
+KPI_CARDS = [
+    ("messages", "int", "yoy", "unit_items"), ("replies", "int", "yoy", "unit_items"),
+    ("reply_ratio", "pct", "pp", None), ("reply_rate", "pct", "pp", None),
+    ("median_reply_hours", "hours", "hours", "unit_hours"), ("satisfaction_rate", "pct", "pp", None),
+    ("messages_per_10k", "per10k", "yoy", None), ("replies_per_10k", "per10k", "yoy", None),
+    ("new_units", "int", "yoy", "unit_units"), ("new_leaders", "int", "yoy", "unit_people"),
+]
+
+# sync: (key, component id, property) of its outputs, in order.
+SYNC_OUTPUTS = [
+    ("search", ids.URL, "search"),
+    ("state", ids.STATE, "data"),
+    ("problems", ids.PROBLEMS, "children"),
+    ("lang_href", ids.LANG_LINK, "href"),
+    ("period", ids.PERIOD, "value"),
+    ("d_start", ids.DATES, "start_date"),
+    ("d_end", ids.DATES, "end_date"),
+    ("provinces", ids.PROVINCES, "value"),
+    ("category_options", ids.CATEGORIES, "options"),
+    ("categories", ids.CATEGORIES, "value"),
+    ("type_options", ids.TYPES, "options"),
+    ("types", ids.TYPES, "value"),
+    ("urgent", ids.URGENT, "value"),
+    ("tab", ids.TABS, "value"),
+    ("metric", ids.METRIC, "value"),
+    ("granularity", ids.GRANULARITY, "value"),
+    ("map_click", ids.MAP, "clickData"),
+    ("cell", ids.grid("ranking"), "cellClicked"),
+    ("drill_select", ids.DRILL_SELECT, "value"),
+    ("mode", ids.COMPARE_MODE, "value"),
+    ("b_period", ids.B_PERIOD, "value"),
+    ("b_start", ids.B_DATES, "start_date"),
+    ("b_end", ids.B_DATES, "end_date"),
+    ("b_provinces", ids.B_PROVINCES, "value"),
+]
+SYNC_INPUTS = [
+    ("search", ids.URL, "search"),
+    ("period", ids.PERIOD, "value"),
+    ("d_start", ids.DATES, "start_date"),
+    ("d_end", ids.DATES, "end_date"),
+    ("provinces", ids.PROVINCES, "value"),
+    ("categories", ids.CATEGORIES, "value"),
+    ("types", ids.TYPES, "value"),
+    ("urgent", ids.URGENT, "value"),
+    ("reset", ids.RESET, "n_clicks"),
+    ("tab", ids.TABS, "value"),
+    ("metric", ids.METRIC, "value"),
+    ("granularity", ids.GRANULARITY, "value"),
+    ("map_click", ids.MAP, "clickData"),
+    ("cell", ids.grid("ranking"), "cellClicked"),
+    ("back", ids.BACK, "n_clicks"),
+    ("drill_select", ids.DRILL_SELECT, "value"),
+    ("mode", ids.COMPARE_MODE, "value"),
+    ("b_period", ids.B_PERIOD, "value"),
+    ("b_start", ids.B_DATES, "start_date"),
+    ("b_end", ids.B_DATES, "end_date"),
+    ("b_provinces", ids.B_PROVINCES, "value"),
+]
+
+
+# -- state from controls -------------------------------------------------------------------------------------------
+def _date(value) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _areas(values) -> tuple[str, ...]:
+    out = []
+    for value in values or ():
+        area = S.canonical_area(value)
+        if area and area not in out:
+            out.append(area)
+    return tuple(out)
+
+
+def _texts(values, known: list[str] | None) -> tuple[str, ...]:
+    out = []
+    for value in values or ():
+        value = str(value).strip()
+        if value and (known is None or value in known) and value not in out:
+            out.append(value)
+    return tuple(out)
+
+
+def apply_control(prev: S.State, trigger: str, v: dict, today: dt.date, known: dict | None) -> S.State:
+    """The state after the user changed control `trigger` (v: every control's current value)."""
+    change: dict = {}
+    if trigger == "reset":
+        return S.State(lang=prev.lang)
+    if trigger == "period":
+        if v["period"] == "custom":
+            start, end = _date(v["d_start"]), _date(v["d_end"])
+            if not (start and end and start <= end):
+                start, end = S.period_dates(prev, today)
+            change = {"period": "custom", "start": start.isoformat(), "end": end.isoformat()}
+        elif v["period"] in S.ALL_PERIODS:
+            change = {"period": v["period"], "start": None, "end": None}
+    elif trigger in ("d_start", "d_end"):
+        start, end = _date(v["d_start"]), _date(v["d_end"])
+        if start and end and start <= end:
+            change = {"period": "custom", "start": start.isoformat(), "end": end.isoformat()}
+    elif trigger == "provinces":
+        change = {"provinces": _areas(v["provinces"])}
+    elif trigger == "categories":
+        change = {"categories": _texts(v["categories"], (known or {}).get("category"))}
+    elif trigger == "types":
+        change = {"types": _texts(v["types"], (known or {}).get("msg_type"))}
+    elif trigger == "urgent":
+        change = {"urgent": bool(v["urgent"])}
+    elif trigger == "tab":
+        change = {"compare": None, "drill": None} if v["tab"] == "overview" else \
+            {"compare": prev.compare or "period", "drill": None}
+    elif trigger == "metric" and v["metric"] in figures.MAP_METRICS:
+        change = {"metric": v["metric"]}
+    elif trigger == "granularity" and v["granularity"] in ("day", "week", "month"):
+        change = {"granularity": v["granularity"]}
+    elif trigger == "map_click":
+        code = _clicked_province((v["map_click"] or {}).get("points") or [])
+        if code:
+            change = {"drill": code, "compare": None}
+    elif trigger == "cell":
+        cell = v["cell"] or {}
+        code = province_ref.resolve(cell.get("rowId"))
+        if code and cell.get("colId") in ("province", "rank", "adcode"):
+            change = {"drill": code, "compare": None}
+    elif trigger == "back":
+        change = {"drill": None}
+    elif trigger == "drill_select":
+        code = province_ref.resolve(v["drill_select"])
+        if code and prev.drill:
+            change = {"drill": code}
+    elif trigger == "mode" and v["mode"] in S.COMPARE_MODES and prev.compare:
+        change = {"compare": v["mode"]}
+    elif trigger == "b_period":
+        if v["b_period"] == "last_year":
+            change = {"b_period": None, "b_start": None, "b_end": None}
+        elif v["b_period"] == "custom":
+            start, end = _date(v["b_start"]), _date(v["b_end"])
+            if not (start and end and start <= end):
+                start, end = S.b_period_dates(prev, today)
+            change = {"b_period": "custom", "b_start": start.isoformat(), "b_end": end.isoformat()}
+        elif v["b_period"] in S.ALL_PERIODS:
+            change = {"b_period": v["b_period"], "b_start": None, "b_end": None}
+    elif trigger in ("b_start", "b_end"):
+        start, end = _date(v["b_start"]), _date(v["b_end"])
+        if start and end and start <= end:
+            change = {"b_period": "custom", "b_start": start.isoformat(), "b_end": end.isoformat()}
+    elif trigger == "b_provinces":
+        change = {"b_provinces": _areas(v["b_provinces"])}
+    return S.with_changes(prev, **change) if change else prev
+
+
+def _clicked_province(points: list) -> int | None:
+    for point in points:
+        code = province_ref.resolve(point.get("location"))
+        if code:
+            return code
+    return None
+
+
+def controls(state: S.State, today: dt.date, known: dict | None) -> dict:
+    """Every control's value for a state."""
+    start, end = S.period_dates(state, today)
+    b_start, b_end = S.b_period_dates(state, today)
+    lang = state.lang
+    known = known or {"category": [], "msg_type": []}
+    categories = list(dict.fromkeys(list(known.get("category", [])) + list(state.categories)))
+    types = list(dict.fromkeys(list(known.get("msg_type", [])) + list(state.types)))
+    return {
+        "period": state.period,
+        "d_start": start.isoformat(),
+        "d_end": end.isoformat(),
+        "provinces": list(state.provinces),
+        "category_options": [{"label": i18n.category(c, lang), "value": c} for c in categories],
+        "categories": list(state.categories),
+        "type_options": [{"label": i18n.msg_type(t, lang), "value": t} for t in types],
+        "types": list(state.types),
+        "urgent": ["urgent"] if state.urgent else [],
+        "tab": "compare" if state.compare else "overview",
+        "metric": state.metric,
+        "granularity": S.granularity(state, today),
+        "map_click": None,
+        "cell": None,
+        "drill_select": state.drill,
+        "mode": state.compare or "period",
+        "b_period": state.b_period or "last_year",
+        "b_start": b_start.isoformat(),
+        "b_end": b_end.isoformat(),
+        "b_provinces": list(state.b_provinces),
+    }
+
+
+def problems_message(problems: list[S.Problem], lang: str):
+    if not problems:
+        return []
+    sep = "：" if lang != "en" else ": "
+    items = [html.Li([html.Code(p.parameter), f" = “{p.value}”{sep}{L.reason(p.reason, lang)}"]) for p in problems]
+    return [html.Strong(L.t("bad_param", lang)), html.Ul(items)]
+
+
+def lang_href(state: S.State, pathname: str = "") -> str:
+    other = S.with_changes(state, lang="en" if state.lang != "en" else "zh")
+    return (pathname or "") + (S.to_search(other) or "?")
+
+
+# -- figures -----------------------------------------------------------------------------------------------------------
+def finish(fig):
+    """The page's background behind a figure (also in its PNG download)."""
+    fig.update_layout(paper_bgcolor=PANEL_BG)
+    return fig
+
+
+def trend_figure(points, lang: str, granularity: str, start: dt.date, end: dt.date):
+    fig = figures.trend(points, THEME, lang, granularity)
+    n = len(points)
+    years = start.year != end.year
+    if granularity == "month":
+        if n > 14:
+            fig.update_xaxes(dtick="M3" if n <= 40 else "M12", tickformat="%Y-%m")
+        elif years:
+            fig.update_xaxes(tickformat="%Y-%m")
+    elif n > 12:
+        fig.layout.xaxis.dtick = None
+        fig.update_xaxes(nticks=10, tickformat="%Y-%m-%d" if years else ("%d %b" if lang == "en" else "%-m/%-d"))
+    fig.update_layout(margin=dict(l=8, r=12, t=34, b=8))
+    return finish(fig)
+
+
+def map_figure(provinces, metric: str, lang: str, subtitle: str):
+    url = layout.geojson_url()
+    fig = figures.china_map(provinces, metric, THEME, lang, url, subtitle=subtitle)
+    return finish(fig)
+
+
+# -- KPI cards --------------------------------------------------------------------------------------------------------
+def kpi_cards(prefix: str, summary: dict, previous: dict, lang: str) -> list:
+    census = int(summary["census_year"])
+    cards = []
+    for name, kind, change_kind, unit_key in KPI_CARDS:
+        value = summary.get(name)
+        before = previous.get(name)
+        if change_kind == "yoy":
+            change = summary[f"{name}_yoy"] if f"{name}_yoy" in summary else metric_fns.yoy(value, before) \
+                if value is not None and before is not None else None
+            text = L.fmt_yoy(change)
+        elif change_kind == "pp":
+            change = None if value is None or before is None else value - before
+            text = L.fmt_pp(change, lang)
+        else:
+            change = None if value is None or before is None else value - before
+            text = L.fmt_hours_diff(change, lang)
+        direction = "" if change is None else "up" if change > 0 else "down" if change < 0 else ""
+        unit = i18n.t(unit_key, lang) if unit_key else ""
+        number = [html.Span(L.fmt(kind, value), id=ids.kpi_value(prefix, name), className="akpi-value")]
+        if unit:
+            number.append(html.Span(unit, className="akpi-unit"))
+        tip = L.definition(name, lang, census) + " " + L.definition("yoy", lang)
+        cards.append(html.Div(className="akpi", children=[
+            html.Div(className="akpi-label", children=[
+                html.Span(L.metric_name(name, lang)),
+                html.Span("i", className="tip", tabIndex=0, **{"data-tip": tip, "aria-label": tip}),
+            ]),
+            html.Div(number, className="akpi-number"),
+            html.Div(className="akpi-yoy-row", children=[
+                html.Span(L.t("yoy_short", lang), className="akpi-yoy-label"),
+                html.Span(text, id=ids.kpi_yoy(prefix, name), className=f"akpi-yoy {direction}".strip()),
+                html.Span(L.t("vs_last_year", lang, value=L.fmt(kind, before)), className="akpi-prev"),
+            ]),
+        ]))
+    return cards
+
+
+# -- labels -----------------------------------------------------------------------------------------------------------
+def area_label(provinces: tuple[str, ...], lang: str) -> str:
+    if not provinces:
+        return L.t("national", lang)
+    names = province_ref.names(lang)
+    out = []
+    for value in provinces:
+        if value in province_ref.REGIONS:
+            out.append(province_ref.REGIONS_EN[value] if lang == "en" else f"{value}地区")
+        else:
+            out.append(names[province_ref.resolve(value)])
+    return ("、" if lang != "en" else ", ").join(out)
+
+
+def period_label(state: S.State, today: dt.date, *, side: str = "a") -> str:
+    lang = state.lang
+    if side == "b":
+        start, end = S.b_period_dates(state, today)
+        name = L.t("b_same_last_year", lang) if not state.b_period else L.period_name(state.b_period, lang)
+    else:
+        start, end = S.period_dates(state, today)
+        name = L.period_name(state.period, lang)
+    return L.t("period_label", lang, name=name, range=i18n.range_text(start, end, lang))
+
+
+# -- registration --------------------------------------------------------------------------------------------------
+def _guard(name: str):
+    """Run a panel callback; on failure keep the panel, log, and report the failure in the ERROR store."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def run(*args):
+            errors = Patch()
+            try:
+                result = fn(*args)
+            except PreventUpdate:
+                raise
+            except Exception:
+                log.exception("analyst panel %s failed", name)
+                errors[name] = True
+                n = len(callback_context.outputs_list) - 1
+                return [no_update] * n + [errors]
+            errors[name] = None
+            return list(result) + [errors]
+        return run
+    return wrap
+
+
+def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
+    geo.register(app.server)
+    overdue_days = int(settings.overdue_days)
+    error_output = Output(ids.ERROR, "data", allow_duplicate=True)
+
+    def known_values() -> dict | None:
+        try:
+            return metrics.dimension_values()
+        except Exception:
+            log.exception("analyst: domain and type lists unavailable")
+            return None
+
+    # -- URL <-> controls <-> STATE -------------------------------------------------------------------------------
+    @app.callback([Output(c, p) for _, c, p in SYNC_OUTPUTS],
+                  [Input(c, p) for _, c, p in SYNC_INPUTS],
+                  State(ids.STATE, "data"), State(ids.URL, "pathname"))
+    def sync(*args):
+        values = dict(zip([k for k, _, _ in SYNC_INPUTS], args[: len(SYNC_INPUTS)], strict=True))
+        current, pathname = args[len(SYNC_INPUTS):]
+        today = beijing_now().date()
+        known = known_values()
+        trigger = _trigger_key()
+        out = {key: no_update for key, _, _ in SYNC_OUTPUTS}
+        if trigger in (None, "search"):
+            state, problems = S.parse(values["search"], today, known)
+            out.update(controls(state, today, known))
+            out["problems"] = problems_message(problems, state.lang)
+        else:
+            prev = S.State.from_dict(current)
+            state = apply_control(prev, trigger, values, today, known)
+            new_controls = controls(state, today, known)
+            for key in ("period", "d_start", "d_end", "granularity", "map_click", "cell", "tab", "drill_select",
+                        "mode", "b_period", "b_start", "b_end"):
+                out[key] = new_controls[key]
+            if trigger in ("reset",):
+                out.update(new_controls)
+            search = S.to_search(state)
+            if search != (values["search"] or ""):
+                out["search"] = search or "?"
+            out["problems"] = []
+        out["state"] = state.to_dict()
+        out["lang_href"] = lang_href(state, pathname or "")
+        return [out[key] for key, _, _ in SYNC_OUTPUTS]
+
+    # -- header, views, footer ------------------------------------------------------------------------------------
+    @app.callback(
+        Output(ids.PERIOD_LABEL, "children"), Output(ids.OVERVIEW, "style"), Output(ids.DRILL, "style"),
+        Output(ids.COMPARE, "style"), Output(ids.FOOTER, "children"), Output(ids.B_PERIOD_BOX, "style"),
+        Output(ids.B_PROVINCES_BOX, "style"), error_output,
+        Input(ids.STATE, "data"), prevent_initial_call=True,
+    )
+    @_guard("header")
+    def header(data):
+        state = S.State.from_dict(data)
+        today = beijing_now().date()
+        f = S.filters(state, today)
+        lang = state.lang
+        prev = f.previous
+        label = [html.Span(period_label(state, today), className="period-main"),
+                 html.Span(f"{L.t('yoy_short', lang)} {i18n.range_text(prev.start, prev.end, lang)}",
+                           className="period-prev")]
+        show, hide = {}, {"display": "none"}
+        view = state.view
+        census = province_ref.census_year(f.end)
+        footer = L.t("footer", lang, census=L.census_name(census, lang), version=metrics.data_version)
+        mode = state.compare or "period"
+        return (label, show if view == "overview" else hide, show if view == "drill" else hide,
+                show if view == "compare" else hide, footer, show if mode == "period" else hide,
+                show if mode == "province" else hide)
+
+    @app.callback(Output(f"{ids.ERROR}-text", "children"), Input(ids.ERROR, "data"), State(ids.STATE, "data"))
+    def error_text(errors, data):
+        if not errors or not any(errors.values()):
+            return ""
+        return L.t("error", S.State.from_dict(data).lang)
+
+    # -- overview ---------------------------------------------------------------------------------------------------
+    @app.callback(Output(ids.KPIS, "children"), error_output, Input(ids.STATE, "data"), prevent_initial_call=True)
+    @_guard("kpis")
+    def overview_kpis(data):
+        state = S.State.from_dict(data)
+        if state.view != "overview":
+            raise PreventUpdate
+        f = S.filters(state, beijing_now().date())
+        return (kpi_cards(ids.KPIS, metrics.summary(f), metrics.summary(f.previous), state.lang),)
+
+    @app.callback(Output(ids.MAP, "figure"), Output(ids.grid("ranking"), "columnDefs"),
+                  Output(ids.grid("ranking"), "rowData"), error_output, Input(ids.STATE, "data"),
+                  prevent_initial_call=True)
+    @_guard("map")
+    def overview_map(data):
+        state = S.State.from_dict(data)
+        if state.view != "overview":
+            raise PreventUpdate
+        today = beijing_now().date()
+        f = S.filters(state, today)
+        lang = state.lang
+        provinces = metrics.by_province(f)
+        census = int(provinces["census_year"].iloc[0]) if len(provinces) else province_ref.census_year(f.end)
+        subtitle = f"{L.period_name(state.period, lang)} · {i18n.t('census', lang, year=census)}"
+        table = tables.ranking(provinces, state.metric, lang)
+        return map_figure(provinces, state.metric, lang, subtitle), tables.column_defs(table), table.rows
+
+    @app.callback(Output(ids.TREND, "figure"), error_output, Input(ids.STATE, "data"), prevent_initial_call=True)
+    @_guard("trend")
+    def overview_trend(data):
+        state = S.State.from_dict(data)
+        if state.view != "overview":
+            raise PreventUpdate
+        today = beijing_now().date()
+        f = S.filters(state, today)
+        granularity = S.granularity(state, today)
+        return (trend_figure(metrics.trend(f, granularity), state.lang, granularity, f.start, f.end),)
+
+    @app.callback(Output(ids.CATEGORY_FIG, "figure"), Output(ids.TYPE_FIG, "figure"),
+                  Output(ids.grid("cross"), "columnDefs"), Output(ids.grid("cross"), "rowData"), error_output,
+                  Input(ids.STATE, "data"), prevent_initial_call=True)
+    @_guard("breakdown")
+    def overview_breakdown(data):
+        state = S.State.from_dict(data)
+        if state.view != "overview":
+            raise PreventUpdate
+        f = S.filters(state, beijing_now().date())
+        lang = state.lang
+        table = tables.cross(metrics.cross(f), lang)
+        return (finish(figures.categories(metrics.by_category(f), THEME, lang, top=CATEGORY_BARS)),
+                finish(figures.types(metrics.by_type(f), THEME, lang)), tables.column_defs(table), table.rows)
+
+    # -- drill-down -------------------------------------------------------------------------------------------------
+    drill_tables = ("cities", "top_units", "slow_units", "overdue")
+
+    @app.callback(
+        Output(ids.DRILL_TITLE, "children"), Output(ids.DRILL_KPIS, "children"), Output(ids.DRILL_TREND, "figure"),
+        Output(ids.DRILL_CATEGORY_FIG, "figure"), Output(ids.OVERDUE_NOTE, "children"),
+        Output("analyst-slow-note", "children"),
+        *[Output(ids.grid(name), prop) for name in drill_tables for prop in ("columnDefs", "rowData")],
+        error_output, Input(ids.STATE, "data"), prevent_initial_call=True,
+    )
+    @_guard("drill")
+    def drill_view(data):
+        state = S.State.from_dict(data)
+        if state.view != "drill":
+            raise PreventUpdate
+        today = beijing_now().date()
+        lang = state.lang
+        f = S.drill_filters(state, today)
+        name = province_ref.names(lang)[state.drill]
+        granularity = S.granularity(state, today)
+        kpis = kpi_cards(ids.DRILL_KPIS, metrics.summary(f), metrics.summary(f.previous), lang)
+        trend = trend_figure(metrics.trend(f, granularity), lang, granularity, f.start, f.end)
+        cats = finish(figures.categories(metrics.by_category(f), THEME, lang, top=CATEGORY_BARS))
+        now = beijing_now().replace(second=0)
+        units = metrics.units(f, overdue_days)
+        overdue = metrics.overdue(f, now, overdue_days, OVERDUE_ROWS)
+        count = metrics.overdue_count(f, now, overdue_days)
+        built = [
+            tables.cities(metrics.by_city(f), lang),
+            tables.units(drill_queries.top_units(units, TOP_UNITS), "top_units", lang, overdue_days),
+            tables.units(drill_queries.slowest_units(units, SLOW_UNITS, SLOW_MIN_ANSWERED), "slow_units", lang,
+                         overdue_days),
+            tables.overdue(overdue, lang, overdue_days),
+        ]
+        note = L.t("overdue_note", lang, days=overdue_days, count=f"{count:,}", shown=len(overdue))
+        slow_note = L.t("slow_units_note", lang, n=SLOW_MIN_ANSWERED)
+        grids = []
+        for table in built:
+            grids += [tables.column_defs(table), table.rows]
+        return (L.t("drill_title", lang, name=name), kpis, trend, cats, note, slow_note, *grids)
+
+    # -- compare ------------------------------------------------------------------------------------------------------
+    @app.callback(
+        Output(ids.COMPARE_LABELS, "children"), Output("analyst-compare-title-a", "children"),
+        Output("analyst-compare-title-b", "children"),
+        *[Output(ids.grid(name), prop) for name in ("compare_metrics", "compare_categories")
+          for prop in ("columnDefs", "rowData")],
+        Output(ids.COMPARE_FIG_A, "figure"), Output(ids.COMPARE_FIG_B, "figure"),
+        error_output, Input(ids.STATE, "data"), prevent_initial_call=True,
+    )
+    @_guard("compare")
+    def compare_view(data):
+        state = S.State.from_dict(data)
+        if state.view != "compare":
+            raise PreventUpdate
+        today = beijing_now().date()
+        lang = state.lang
+        fa, fb = S.filters(state, today), S.filters(state, today, side="b")
+        if state.compare == "period":
+            area = area_label(state.provinces, lang)
+            label_a = f"{period_label(state, today)} · {area}"
+            label_b = f"{period_label(state, today, side='b')} · {area}"
+        else:
+            period = period_label(state, today)
+            label_a = f"{area_label(state.provinces, lang)} · {period}"
+            label_b = f"{area_label(state.b_provinces, lang)} · {period}"
+        a, b = metrics.summary(fa), metrics.summary(fb)
+        metric_table = tables.compare_metrics(a, b, lang, int(a["census_year"]), int(b["census_year"]))
+        cats_a, cats_b = metrics.by_category(fa), metrics.by_category(fb)
+        category_table = tables.compare_categories(cats_a, cats_b, lang)
+        labels = [html.Div([html.B(L.t("side_a", lang)), html.Span(label_a)], className="side side-a"),
+                  html.Div([html.B(L.t("side_b", lang)), html.Span(label_b)], className="side side-b")]
+        return (labels, f"{L.t('side_a', lang)} · {label_a}", f"{L.t('side_b', lang)} · {label_b}",
+                tables.column_defs(metric_table), metric_table.rows,
+                tables.column_defs(category_table), category_table.rows,
+                finish(figures.categories(cats_a, THEME, lang, top=CATEGORY_BARS)),
+                finish(figures.categories(cats_b, THEME, lang, top=CATEGORY_BARS)))
+
+    # -- downloads ----------------------------------------------------------------------------------------------
+    @app.callback(
+        Output(ids.DOWNLOAD, "data"),
+        Input({"type": ids.EXPORT, "table": ALL, "fmt": ALL}, "n_clicks"),
+        State({"type": ids.GRID, "table": ALL}, "virtualRowData"),
+        State({"type": ids.GRID, "table": ALL}, "rowData"),
+        State({"type": ids.GRID, "table": ALL}, "columnDefs"),
+        State(ids.STATE, "data"),
+        prevent_initial_call=True,
+    )
+    def download(_clicks, _virtual, _rows, _columns, data):
+        triggered = callback_context.triggered
+        target = callback_context.triggered_id
+        if not target or not triggered or not triggered[0].get("value"):
+            raise PreventUpdate
+        grids = {}
+        for (virtual, rows, columns) in zip(*callback_context.states_list[:3], strict=True):
+            grids[virtual["id"]["table"]] = (virtual.get("value"), rows.get("value"), columns.get("value"))
+        virtual, rows, columns = grids.get(target["table"], (None, None, None))
+        if not columns:
+            raise PreventUpdate
+        state = S.State.from_dict(data)
+        try:
+            return export.download(target["table"], target["fmt"], columns, virtual if virtual is not None else
+                                   rows or [], state, beijing_now().date())
+        except Exception:
+            log.exception("analyst download failed")
+            raise PreventUpdate from None
+
+    clientside_callback(
+        "function (n, label) { return window.liuyanAnalyst ? window.liuyanAnalyst.copy(n, label) : label; }",
+        Output(ids.COPY, "children"), Input(ids.COPY, "n_clicks"), State(ids.COPY, "children"),
+        prevent_initial_call=True,
+    )
+
+
+def _trigger_key() -> str | None:
+    """The SYNC_INPUTS key of the input that fired the sync callback (None on the first call)."""
+    triggered = callback_context.triggered
+    if not triggered or triggered[0].get("prop_id", ".") == ".":
+        return None
+    component = callback_context.triggered_id
+    prop = triggered[0]["prop_id"].rsplit(".", 1)[-1]
+    for key, cid, cprop in SYNC_INPUTS:
+        if cid == component and cprop == prop:
+            return key
+    return None

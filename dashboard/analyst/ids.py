@@ -1,0 +1,85 @@
+"""Component ids of the analyst page (route /analyst), declared once.
+
+Kept beside the page (dashboard/ids.py holds the wall's); tests and
+assets/analyst.js refer to these names.
+"""
+
+from __future__ import annotations
+
+ROOT = "analyst"                       # the page (dashboard.ids.ANALYST)
+URL = "analyst-url"                    # dcc.Location (refresh=False): the whole state lives in its search
+STATE = "analyst-state"                # dcc.Store: the parsed state (dashboard/analyst/state.py)
+PROBLEMS = "analyst-problems"          # message: invalid link parameters that were ignored
+ERROR = "analyst-error"                # message: a panel could not be computed
+DOWNLOAD = "analyst-download"          # dcc.Download of every table
+
+# filters
+PERIOD = "analyst-period"              # RadioItems of the presets + custom
+DATES = "analyst-dates"                # DatePickerRange (custom period)
+PROVINCES = "analyst-provinces"        # Dropdown (multi): provinces and regions
+CATEGORIES = "analyst-categories"      # Dropdown (multi): domains
+TYPES = "analyst-types"                # Dropdown (multi): types
+URGENT = "analyst-urgent"              # Checklist: urgent only
+RESET = "analyst-reset"
+COPY = "analyst-copy"                  # copy link (clipboard)
+LANG_LINK = "analyst-lang"
+TABS = "analyst-tabs"                  # RadioItems overview / compare
+PERIOD_LABEL = "analyst-period-label"
+
+# sections
+OVERVIEW = "analyst-overview"
+DRILL = "analyst-drill"
+COMPARE = "analyst-compare"
+
+# overview
+KPIS = "analyst-kpis"
+MAP = "analyst-map"
+METRIC = "analyst-metric"              # RadioItems: map metric
+TREND = "analyst-trend"
+GRANULARITY = "analyst-granularity"
+CATEGORY_FIG = "analyst-category-fig"
+TYPE_FIG = "analyst-type-fig"
+FOOTER = "analyst-footer"
+
+# drill-down
+BACK = "analyst-back"
+DRILL_TITLE = "analyst-drill-title"
+DRILL_SELECT = "analyst-drill-select"  # Dropdown: switch the drilled province
+DRILL_KPIS = "analyst-drill-kpis"
+DRILL_TREND = "analyst-drill-trend"
+DRILL_CATEGORY_FIG = "analyst-drill-category-fig"
+OVERDUE_NOTE = "analyst-overdue-note"
+
+# compare
+COMPARE_MODE = "analyst-compare-mode"
+B_PERIOD = "analyst-b-period"
+B_DATES = "analyst-b-dates"
+B_PROVINCES = "analyst-b-provinces"
+COMPARE_LABELS = "analyst-compare-labels"
+COMPARE_FIG_A = "analyst-compare-fig-a"
+COMPARE_FIG_B = "analyst-compare-fig-b"
+B_PERIOD_BOX = "analyst-b-period-box"
+B_PROVINCES_BOX = "analyst-b-provinces-box"
+
+# tables: dash-ag-grid components with pattern-matching ids, and their download buttons
+GRID = "analyst-grid"                  # {"type": GRID, "table": name}
+EXPORT = "analyst-export"              # {"type": EXPORT, "table": name, "fmt": "csv" | "xlsx"}
+TABLES = ("ranking", "cross", "cities", "top_units", "slow_units", "overdue", "compare_metrics",
+          "compare_categories")
+
+
+def grid(table: str) -> dict:
+    return {"type": GRID, "table": table}
+
+
+def export(table: str, fmt: str) -> dict:
+    return {"type": EXPORT, "table": table, "fmt": fmt}
+
+
+def kpi_value(prefix: str, name: str) -> str:
+    """Id of a KPI card's number: prefix is KPIS or DRILL_KPIS."""
+    return f"{prefix}-{name}"
+
+
+def kpi_yoy(prefix: str, name: str) -> str:
+    return f"{prefix}-{name}-yoy"
