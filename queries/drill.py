@@ -45,8 +45,8 @@ def units(store: Store, f: Filters, late_days: int = 15) -> pd.DataFrame:
     if frame.empty:
         frame = pd.DataFrame(columns=["unit", "answered", "median_reply_hours", "mean_reply_hours",
                                       "p90_reply_hours", "late"])
-    frame["unit"] = [None if u is None or (isinstance(u, float) and u != u) else mask_text(u, UNIT_NAME_LIMIT)
-                     for u in frame["unit"]]
+    frame["unit"] = pd.Series([None if u is None or (isinstance(u, float) and u != u) else mask_text(u, UNIT_NAME_LIMIT)
+                               for u in frame["unit"]], index=frame.index, dtype=object)   # None: no unit given
     frame["answered"] = frame["answered"].astype("int64")
     frame["late"] = frame["late"].astype("int64")
     total = int(frame["answered"].sum())
