@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+import pyarrow as pa
+
 from queries.sql import text
 
 ROLLUPS = ("created", "answered", "rated")
@@ -16,7 +18,12 @@ def touched_days(cur, message_ids, rollups=ROLLUPS) -> Days:
     days: Days = defaultdict(set)
     if len(message_ids) == 0:
         return days
-    rows = cur.execute(text("rollups", "message_days"), {"ids": list(message_ids)}).fetchall()
+    # A registered relation, not a list parameter: much faster for large batches.
+    cur.register("touched_ids", pa.table({"message_id": pa.array(message_ids, pa.string())}))
+    try:
+        rows = cur.execute(text("rollups", "message_days")).fetchall()
+    finally:
+        cur.unregister("touched_ids")
     for rollup, day in rows:
         if rollup in rollups:
             days[rollup].add(day)

@@ -40,14 +40,17 @@ FROM evaluations e JOIN messages m USING (message_id)
 WHERE e.rated_at >= :low AND e.rated_at < :high AND e.rated_at::DATE IN (SELECT unnest(:days))
 GROUP BY ALL;
 
--- name: message_days(ids)
--- Days a set of messages touches, as (rollup, day): created, first reply, rating of its evaluation.
-SELECT DISTINCT 'created' AS rollup, created_at::DATE AS day FROM messages WHERE message_id IN (SELECT unnest(:ids))
+-- name: message_days()
+-- Days the messages listed in the registered relation `touched_ids` occupy, as (rollup, day):
+-- created, first reply, rating of its evaluation.
+SELECT DISTINCT 'created' AS rollup, created_at::DATE AS day
+FROM messages WHERE message_id IN (SELECT message_id FROM touched_ids)
 UNION
-SELECT DISTINCT 'answered', first_reply_at::DATE FROM messages
-WHERE message_id IN (SELECT unnest(:ids)) AND first_reply_at IS NOT NULL
+SELECT DISTINCT 'answered', first_reply_at::DATE
+FROM messages WHERE message_id IN (SELECT message_id FROM touched_ids) AND first_reply_at IS NOT NULL
 UNION
-SELECT DISTINCT 'rated', rated_at::DATE FROM evaluations WHERE message_id IN (SELECT unnest(:ids));
+SELECT DISTINCT 'rated', rated_at::DATE
+FROM evaluations WHERE message_id IN (SELECT message_id FROM touched_ids);
 
 -- name: all_days()
 -- Every day present in the raw tables, as (rollup, day), for a full rebuild.

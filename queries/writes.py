@@ -54,7 +54,7 @@ def _register(cur, frame: pd.DataFrame) -> None:
 
 
 def _write_messages(cur, batch, result: WriteResult) -> None:
-    ids = batch["message_id"].tolist()
+    ids = batch["message_id"]
     before = rollups.touched_days(cur, ids)
     _write_message_rows(cur, batch, result)
     rollups.refresh(cur, rollups.merge(before, rollups.touched_days(cur, ids)))
@@ -127,7 +127,7 @@ def _simple(query: str):
 
 
 def _write_evaluations(cur, batch, result: WriteResult) -> None:
-    ids = batch["message_id"].tolist()
+    ids = batch["message_id"]
     before = rollups.touched_days(cur, ids, ("rated",))
     _simple("upsert_evaluations")(cur, batch, result)
     rollups.refresh(cur, rollups.merge(before, rollups.touched_days(cur, ids, ("rated",))))
