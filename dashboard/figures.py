@@ -41,12 +41,20 @@ def metric_label(metric: str, lang: str) -> str:
     return i18n.t(MAP_METRICS[metric]["label"], lang)
 
 
-def format_value(value, metric: str, lang: str = "zh") -> str:
+def value_format(metric: str, largest=None) -> str:
+    """d3 format of a metric; small per-10k figures (a single day) get a third decimal."""
+    spec = MAP_METRICS[metric]
+    if spec["percent"] or largest is None or largest >= 1:
+        return spec["format"]
+    return ".3f"
+
+
+def format_value(value, metric: str, lang: str = "zh", largest=None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if MAP_METRICS[metric]["percent"]:
         return f"{value * 100:.1f}%"
-    return f"{value:,.2f}"
+    return f"{value:,.3f}" if value_format(metric, largest) == ".3f" else f"{value:,.2f}"
 
 
 def _names(frame: pd.DataFrame, lang: str) -> list[str]:
@@ -89,11 +97,11 @@ def china_map(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, geo
         geojson=geojson_url, featureidkey="id", locations=codes, z=z, zmin=_num(zmin, 5), zmax=_num(zmax, 5),
         colorscale=[list(step) for step in theme.colorscale], marker=dict(line=dict(color=theme.land_edge, width=0.6)),
         customdata=_names(provinces, lang),
-        hovertemplate=f"%{{customdata}}<br>{label} %{{z:{spec['format']}}}<extra></extra>", name=label,
+        hovertemplate=f"%{{customdata}}<br>{label} %{{z:{value_format(metric, zmax)}}}<extra></extra>", name=label,
         colorbar=dict(
             title=dict(text=f"<b>{label}</b>", side="top", font=dict(color=theme.text, size=15)),
             orientation="h", x=0.015, xanchor="left", y=0.085, yanchor="bottom", len=0.27, thickness=10,
-            outlinewidth=0, tickformat=spec["format"], tickfont=dict(color=theme.muted, size=12), nticks=5,
+            outlinewidth=0, tickformat=value_format(metric, zmax), tickfont=dict(color=theme.muted, size=12), nticks=5,
             bgcolor="rgba(0,0,0,0)",
         ),
     ))
@@ -139,22 +147,22 @@ def china_map(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, geo
 
 def ranking(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, n: int = 10) -> go.Figure:
     """Top `n` provinces by `metric` (rank order as queries.metrics.rank: ties by adcode)."""
-    spec = MAP_METRICS[metric]
     rank_column = f"rank_{metric}"
     frame = provinces.sort_values(rank_column) if rank_column in provinces else \
         provinces.sort_values([metric, "adcode"], ascending=[False, True])
     frame = frame[frame[metric].notna()].head(n)
     names = _names(frame, lang)
     values = [_num(v, 5) for v in frame[metric]]
+    largest = max((v for v in values if v is not None), default=None)
     ranks = list(range(1, len(frame) + 1))
     medal = ["#ffd666", "#d9e2ec", "#ffa56b"]
     colors = [medal[i] if i < 3 else theme.accent for i in range(len(frame))]
     labels = [f"{r}  {name}" for r, name in zip(ranks, names, strict=True)]
     fig = go.Figure(go.Bar(
         x=values, y=labels, orientation="h", marker=dict(color=colors, line=dict(width=0)),
-        text=[format_value(v, metric, lang) for v in values], textposition="outside", cliponaxis=False,
+        text=[format_value(v, metric, lang, largest) for v in values], textposition="outside", cliponaxis=False,
         textfont=dict(color=theme.text, size=15, family=theme.number_family),
-        hovertemplate=f"%{{y}}: %{{x:{spec['format']}}}<extra></extra>", width=0.56,
+        hovertemplate=f"%{{y}}: %{{x:{value_format(metric, largest)}}}<extra></extra>", width=0.56,
     ))
     fig.update_layout(
         template=theme.template, margin=dict(l=4, r=64, t=4, b=4), bargap=0.4, showlegend=False,
@@ -215,6 +223,8 @@ def _fade(color: str, alpha: float) -> str:
 def categories(frame: pd.DataFrame, theme: Theme, lang: str, top: int = 8) -> go.Figure:
     """Messages by domain: the `top` largest, the rest added to 其他 (queries.metrics.by_category)."""
     frame = _top(frame, "category", top)
+    if frame.empty or not frame["messages"].sum():
+        return empty(theme, i18n.t("no_data", lang))
     names = [i18n.category(c, lang) for c in frame["category"]]
     values = [int(v) for v in frame["messages"]]
     total = sum(values) or 1
@@ -250,6 +260,8 @@ def _top(frame: pd.DataFrame, key: str, top: int) -> pd.DataFrame:
 def types(frame: pd.DataFrame, theme: Theme, lang: str, top: int = 6) -> go.Figure:
     """Messages by type as a ring (queries.metrics.by_type)."""
     frame = _top(frame, "msg_type", top)
+    if frame.empty or not frame["messages"].sum():
+        return empty(theme, i18n.t("no_data", lang))
     values = [int(v) for v in frame["messages"]]
     total = sum(values) or 1
     names = [f"{i18n.msg_type(c, lang)}  {v / total:.1%}" for c, v in zip(frame["msg_type"], values, strict=True)]
@@ -267,8 +279,11 @@ def types(frame: pd.DataFrame, theme: Theme, lang: str, top: int = 6) -> go.Figu
     return fig
 
 
-def empty(theme: Theme) -> go.Figure:
-    """A blank themed figure (before the first data arrives)."""
+def empty(theme: Theme, text: str = "") -> go.Figure:
+    """A blank themed figure (before the first data arrives, or nothing to show), with an optional note."""
     fig = go.Figure()
     fig.update_layout(template=theme.template, xaxis=dict(visible=False), yaxis=dict(visible=False))
+    if text:
+        fig.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                           font=dict(size=16, color=theme.muted))
     return fig
