@@ -13,6 +13,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from ingest.readers import CHUNK_ROWS, ReadError, file_format, read_chunks, row_count
@@ -69,9 +70,12 @@ class ImportReport:
             self.rejections.append(FileRejection(file, line, field_name, reason))
 
 
-def import_files(store: Store, kind: str, paths, *, progress: bool = False,
+def import_files(store, kind: str, paths, *, progress: bool = False,
                  chunk_rows: int = CHUNK_ROWS, max_details: int = MAX_DETAILS) -> ImportReport:
     """Import every file of `paths` (all of record kind `kind`) into `store`.
+
+    `store` is a Store, or any callable `(kind, accepted) -> WriteResult` such as
+    ingest.forward.RemoteWriter, which sends the rows to a running server.
 
     Each chunk is validated then written by `queries.writes.upsert` in its own
     transaction, so a file that fails half-way keeps its earlier chunks. Unreadable
@@ -79,6 +83,7 @@ def import_files(store: Store, kind: str, paths, *, progress: bool = False,
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    write = partial(upsert, store) if isinstance(store, Store) else store
     report = ImportReport(kind)
     started = time.perf_counter()
     bar = _progress_bar(progress)
@@ -93,7 +98,7 @@ def import_files(store: Store, kind: str, paths, *, progress: bool = False,
                 bar.reset(total=total)
             try:
                 for chunk, accepted, rejections in _validated(kind, path, chunk_rows, report.timings):
-                    _import_chunk(store, kind, name, chunk, accepted, rejections, report, max_details)
+                    _import_chunk(write, kind, name, chunk, accepted, rejections, report, max_details)
                     if bar is not None:
                         bar.update(chunk.rows)
             except ReadError as exc:
@@ -124,13 +129,13 @@ def _validated(kind: str, path: Path, chunk_rows: int, timings: Counter):
         yield chunk, accepted, rejections
 
 
-def _import_chunk(store, kind, name, chunk, accepted, rejections, report: ImportReport, limit: int) -> None:
+def _import_chunk(write, kind, name, chunk, accepted, rejections, report: ImportReport, limit: int) -> None:
     report.rows_read += chunk.rows
     problems = chunk.rejections + rejections
     report.duplicates += len(chunk.frame) - len({r.row for r in rejections}) - len(accepted)
     if not accepted.empty:
         started = time.perf_counter()
-        result = upsert(store, kind, accepted)
+        result = write(kind, accepted)
         report.timings["write"] += time.perf_counter() - started
         problems += result.rejected
         report.written += result.written
@@ -217,16 +222,30 @@ def main(argv, settings) -> int:
     try:
         store = Store(db)
     except DatabaseLocked:
-        print(
-            f"import: the database {db} is held by another process, probably the running server.\n"
-            "  Stop the server and import again (forwarding rows to the running server's write API "
-            "is not available yet).",
-            file=sys.stderr,
-        )
-        return EXIT_LOCKED
+        return _forward(args, settings, db)
     try:
         report = import_files(store, args.kind, args.files, progress=sys.stderr.isatty())
     finally:
         store.close()
+    print(format_report(report))
+    return EXIT_OK if report.ok else EXIT_REJECTED
+
+
+def _forward(args, settings, db) -> int:
+    """The server holds the database: send the rows through its write API instead."""
+    from ingest.forward import RemoteError, RemoteWriter
+
+    if not settings.ingest_token:
+        print(f"import: the database {db} is held by another process (the running server?).\n"
+              "  Set LIUYAN_INGEST_TOKEN to the server's write token to send the rows through its write API,\n"
+              "  or stop the server and import again.", file=sys.stderr)
+        return EXIT_LOCKED
+    writer = RemoteWriter(f"http://{settings.host}:{settings.port}", settings.ingest_token)
+    print(f"import: {db} is held by the running server; sending rows to {writer.base_url}", file=sys.stderr)
+    try:
+        report = import_files(writer, args.kind, args.files, progress=sys.stderr.isatty())
+    except RemoteError as exc:
+        print(f"import: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
     print(format_report(report))
     return EXIT_OK if report.ok else EXIT_REJECTED

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -18,6 +23,7 @@ from queries.db import Store
 from queries.writes import upsert
 from settings import Settings
 
+ROOT = Path(__file__).resolve().parent.parent
 DEMO_NOW = dt.datetime(2026, 11, 26, 12, 0, 0)
 HENAN, BEIJING, SICHUAN = 410000, 110000, 510000
 
@@ -181,3 +187,21 @@ def fixture_store(store):
     return store
 
 
+
+
+def start_server_process(db: Path, port: int, **env) -> subprocess.Popen:
+    """`python app.py` as its own process (it then owns the database file); waits for /healthz."""
+    environ = dict(os.environ, LIUYAN_SIMULATE="0", **env)
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--db", str(db), "--port", str(port)],
+                            cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return proc
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read().decode()) from None
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("server did not start")

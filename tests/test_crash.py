@@ -5,37 +5,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 from queries.db import Store
-from tests.conftest import free_port
+from tests.conftest import free_port, start_server_process
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "crash-test-token"
 BATCH = 500
-
-
-def _start(db: Path, port: int) -> subprocess.Popen:
-    env = dict(os.environ, LIUYAN_INGEST_TOKEN=TOKEN, LIUYAN_SIMULATE="0")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--db", str(db), "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                return proc
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode()) from None
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not start")
 
 
 def _batch(n: int) -> bytes:
@@ -48,7 +27,7 @@ def test_sigkill_during_writes_loses_no_acknowledged_batch(tmp_path):
     db = tmp_path / "crash.duckdb"
     Store(db).close()  # an empty database: no demo, no simulator
     port = free_port()
-    proc = _start(db, port)
+    proc = start_server_process(db, port, LIUYAN_INGEST_TOKEN=TOKEN)
     acknowledged: list[int] = []
     stop = threading.Event()
 
@@ -77,7 +56,7 @@ def test_sigkill_during_writes_loses_no_acknowledged_batch(tmp_path):
     for t in threads:
         t.join()
 
-    proc = _start(db, port)  # recovers the WAL
+    proc = start_server_process(db, port, LIUYAN_INGEST_TOKEN=TOKEN)  # recovers the WAL
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/summary?start=2025-05-01&end=2025-05-01") as r:
             total = json.loads(r.read())["messages"]
