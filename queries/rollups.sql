@@ -1,6 +1,7 @@
 -- Rollup maintenance: recompute whole days from raw rows, so rollups equal the
 -- raw computation exactly. `days` lists the touched days; low/high bound them
--- as timestamps so DuckDB can skip row groups outside the range.
+-- as timestamps so DuckDB can skip row groups outside the range. Rows go in
+-- day order, so period queries skip the row groups of other days.
 
 -- name: delete_created(days)!
 -- Drop the creation-day rollup rows of the touched days.
@@ -14,7 +15,8 @@ SELECT created_at::DATE, province, category, msg_type, is_urgent, count(*), coun
        count(*) FILTER (WHERE message_status(source_status, first_reply_at) = '办理中')
 FROM messages
 WHERE created_at >= :low AND created_at < :high AND created_at::DATE IN (SELECT unnest(:days))
-GROUP BY ALL;
+GROUP BY ALL
+ORDER BY 1;
 
 -- name: delete_answered(days)!
 -- Drop the first-reply-day rollup rows of the touched days.
@@ -26,7 +28,8 @@ INSERT INTO roll_answered
 SELECT first_reply_at::DATE, province, category, msg_type, is_urgent, count(*)
 FROM messages
 WHERE first_reply_at >= :low AND first_reply_at < :high AND first_reply_at::DATE IN (SELECT unnest(:days))
-GROUP BY ALL;
+GROUP BY ALL
+ORDER BY 1;
 
 -- name: delete_rated(days)!
 -- Drop the rating-day rollup rows of the touched days.
@@ -38,7 +41,8 @@ INSERT INTO roll_rated
 SELECT e.rated_at::DATE, m.province, m.category, m.msg_type, m.is_urgent, count(e.verdict), count(*) FILTER (WHERE e.verdict)
 FROM evaluations e JOIN messages m USING (message_id)
 WHERE e.rated_at >= :low AND e.rated_at < :high AND e.rated_at::DATE IN (SELECT unnest(:days))
-GROUP BY ALL;
+GROUP BY ALL
+ORDER BY 1;
 
 -- name: message_days()
 -- Days the messages listed in the registered relation `touched_ids` occupy, as (rollup, day):

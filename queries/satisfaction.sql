@@ -10,7 +10,7 @@ SELECT
     coalesce(sum(evaluations) FILTER (WHERE day >= :prev_start AND day < :prev_stop), 0) AS evaluations_prev,
     coalesce(sum(satisfied) FILTER (WHERE day >= :prev_start AND day < :prev_stop), 0) AS satisfied_prev
 FROM roll_rated
-WHERE day >= :prev_start AND day < :stop
+WHERE ((day >= :prev_start AND day < :prev_stop) OR (day >= :start AND day < :stop))
   AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only);
 
 -- name: grouped(start, stop, provinces, categories, types, urgent_only)

@@ -15,14 +15,14 @@ WITH created AS (
         coalesce(sum(pending) FILTER (WHERE day >= :start AND day < :stop), 0) AS pending,
         coalesce(sum(in_progress) FILTER (WHERE day >= :start AND day < :stop), 0) AS in_progress
     FROM roll_created
-    WHERE day >= :prev_start AND day < :stop
+    WHERE ((day >= :prev_start AND day < :prev_stop) OR (day >= :start AND day < :stop))
       AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
 ), answered AS (
     SELECT
         coalesce(sum(replies) FILTER (WHERE day >= :start AND day < :stop), 0) AS replies,
         coalesce(sum(replies) FILTER (WHERE day >= :prev_start AND day < :prev_stop), 0) AS replies_prev
     FROM roll_answered
-    WHERE day >= :prev_start AND day < :stop
+    WHERE ((day >= :prev_start AND day < :prev_stop) OR (day >= :start AND day < :stop))
       AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
 )
 SELECT * FROM created, answered;
@@ -35,7 +35,7 @@ WITH created AS (
         sum(messages) FILTER (WHERE day >= :prev_start AND day < :prev_stop) AS messages_prev,
         sum(replied) FILTER (WHERE day >= :start AND day < :stop) AS replied_cohort
     FROM roll_created
-    WHERE day >= :prev_start AND day < :stop
+    WHERE ((day >= :prev_start AND day < :prev_stop) OR (day >= :start AND day < :stop))
       AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
     GROUP BY __DIM__
 ), answered AS (
@@ -43,7 +43,7 @@ WITH created AS (
         sum(replies) FILTER (WHERE day >= :start AND day < :stop) AS replies,
         sum(replies) FILTER (WHERE day >= :prev_start AND day < :prev_stop) AS replies_prev
     FROM roll_answered
-    WHERE day >= :prev_start AND day < :stop
+    WHERE ((day >= :prev_start AND day < :prev_stop) OR (day >= :start AND day < :stop))
       AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
     GROUP BY __DIM__
 )
