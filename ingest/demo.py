@@ -866,3 +866,106 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# -- new records for the live simulator (ingest/simulate.py) ------------------------
+# Drawn as the history draws them, so that live data continues the same shares and names.
+
+@lru_cache(maxsize=1)
+def _live_names() -> dict[str, pa.Array]:
+    """Unit names, addressees and leader posts by key (the dimension tables of the INSERT statements)."""
+    from queries.db import Store
+
+    store = Store(":memory:")
+    try:
+        cur = store.cursor()
+        for name, table in _dimension_frames().items():
+            cur.register(name, table)
+        for sql in _DIMENSIONS_SQL:
+            cur.execute(sql)
+        return {key: cur.sql(f"SELECT name FROM {table} ORDER BY k").to_arrow_table()["name"].combine_chunks()
+                for key, table in (("units", "demo_unit_names"), ("addressees", "demo_addressees"),
+                                   ("posts", "demo_posts"))}
+    finally:
+        store.close()
+
+
+def _names(kind: str, keys: np.ndarray) -> np.ndarray:
+    return _live_names()[kind].take(pa.array(np.asarray(keys, np.int64))).to_numpy(zero_copy_only=False)
+
+
+def sample_message_attributes(rng: np.random.Generator, years: np.ndarray, halves: np.ndarray) -> pd.DataFrame:
+    """Attributes of new messages of the given (year, half-year): province (adcode), city, district,
+    addressee, category, msg_type, title, is_urgent, plus the keys `place` and `category_index`."""
+    years, halves = np.asarray(years, np.int64), np.asarray(halves, np.int64)
+    n = len(years)
+    pidx = np.zeros(n, np.int32)
+    for y, h in sorted(set(zip(years.tolist(), halves.tolist(), strict=True))):
+        sel = (years == y) & (halves == h)
+        pidx[sel] = _draw(rng, province_shares(y, h), int(sel.sum()))
+    category = _draw(rng, [s for _, s in words.CATEGORIES], n)
+    msg_type = _draw(rng, [s for _, s in words.MSG_TYPES], n)
+    topics = [words.TOPICS[c] for c, _ in words.CATEGORIES]
+    templates = [words.TEMPLATES[t] for t, _ in words.MSG_TYPES]
+    topic = (rng.random(n) * np.array([len(t) for t in topics])[category]).astype(np.int64)
+    template = (rng.random(n) * np.array([len(t) for t in templates])[msg_type]).astype(np.int64)
+    place = _sample_places(rng, pidx)
+    addressee = place.astype(np.int64) * 5 + _draw(rng, [0.38, 0.34, 0.10, 0.06, 0.12], n)
+    urgent = rng.random(n) < np.where(years >= 2021, 0.055, 0.03)
+    places = _places()
+    city = places["city"].astype(str).to_numpy()[place]
+    district = places["district"].astype(str).to_numpy()[place]
+    title = [templates[t][k].replace("{市}", c).replace("{区}", d).replace("{T}", topics[g][j])
+             for t, k, c, d, g, j in zip(msg_type, template, city, district, category, topic, strict=True)]
+    return pd.DataFrame({
+        "province": province_ref.table()["adcode"].to_numpy()[pidx].astype(np.int32),
+        "city": city, "district": district, "addressee": _names("addressees", addressee),
+        "category": np.array([c for c, _ in words.CATEGORIES], dtype=object)[category],
+        "msg_type": np.array([t for t, _ in words.MSG_TYPES], dtype=object)[msg_type],
+        "title": np.array(title, dtype=object), "is_urgent": urgent,
+        "place": place.astype(np.int32), "category_index": category.astype(np.int8),
+    })
+
+
+def sample_unit_names(rng: np.random.Generator, place: np.ndarray, category_index: np.ndarray) -> np.ndarray:
+    """Replying units: a department matching the domain, at city, county or province level of the place."""
+    return _names("units", _unit_keys(rng, np.asarray(place), np.asarray(category_index)))
+
+
+@lru_cache(maxsize=2)
+def _joiner_edges(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    cands = _candidates(kind, np.random.default_rng(0))
+    pidx = cands["pidx"].to_numpy()
+    weight = cands["weight"].to_numpy(float)
+    within = cands.assign(w=weight).groupby("pidx")["w"].transform(lambda w: np.cumsum(w) / w.sum()).to_numpy()
+    return pidx + np.minimum(within, 1.0), cands["key"].to_numpy(), cands["level"].to_numpy()
+
+
+def sample_joiners(rng: np.random.Generator, kind: str, n: int) -> pd.DataFrame:
+    """n newly joining units or leader posts (kind 'units' / 'leaders'): name, province (adcode), level;
+    provinces weighted by population ** 0.7 as in the history (duplicates of earlier names are possible)."""
+    census = province_ref.table()["census_2020"].to_numpy().astype(float)
+    pidx = _draw(rng, census ** 0.7, n)
+    edges, keys, levels = _joiner_edges(kind)
+    pick = np.searchsorted(edges, pidx + rng.random(n) * (1 - 1e-9), side="right").clip(0, len(keys) - 1)
+    return pd.DataFrame({"name": _names("units" if kind == "units" else "posts", keys[pick]),
+                         "province": province_ref.table()["adcode"].to_numpy()[pidx].astype(np.int32),
+                         "level": np.array([_LEVEL_NAMES[int(v)] for v in levels[pick]], dtype=object)})
+
+
+def place_keys(province, city, district) -> np.ndarray:
+    """Index of each (province adcode, city, district) among the demo places; -1 when not a demo place."""
+    places = _places()
+    lookup = pd.Series(np.arange(len(places)), index=pd.MultiIndex.from_arrays(
+        [places["province_adcode"].to_numpy(), places["city"].astype(str), places["district"].astype(str)]))
+    lookup = lookup[~lookup.index.duplicated()]
+    wanted = pd.MultiIndex.from_arrays([np.asarray(province, np.int64), pd.Series(city, dtype=object).astype(str),
+                                        pd.Series(district, dtype=object).astype(str)])
+    return lookup.reindex(wanted).fillna(-1).to_numpy().astype(np.int32)
+
+
+def category_keys(categories) -> np.ndarray:
+    """Index of each domain name in the demo's domain list (unknown names: 其他)."""
+    names = [c for c, _ in words.CATEGORIES]
+    return pd.Series(categories, dtype=object).map(dict(zip(names, range(len(names)), strict=True))) \
+        .fillna(names.index("其他")).to_numpy().astype(np.int8)
