@@ -31,7 +31,9 @@ def _backfill_rollups(cur) -> None:
 # (version, DDL, optional backfill run in the same transaction).
 MIGRATIONS = [
     (1, (_HERE / "schema.sql").read_text(encoding="utf-8"), None),
-    (2, (_HERE / "schema_rollups.sql").read_text(encoding="utf-8"), _backfill_rollups),
+    (2, (_HERE / "schema_rollups.sql").read_text(encoding="utf-8"), None),  # filled by 3
+    (3, (_HERE / "schema_province_rollup.sql").read_text(encoding="utf-8"), None),  # filled by 4
+    (4, (_HERE / "schema_delays.sql").read_text(encoding="utf-8"), _backfill_rollups),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -57,11 +57,23 @@ def population(f: Filters) -> tuple[int, int]:
     return year, int(table[f"census_{year}"].sum())
 
 
+def _coarse(f: Filters) -> bool:
+    """Whether the day x province rollup can answer (no domain, type or urgency filter)."""
+    return not (f.categories or f.types or f.urgent_only)
+
+
+def _province_params(params: dict) -> dict:
+    return {k: v for k, v in params.items() if k in ("start", "stop", "prev_start", "prev_stop", "provinces")}
+
+
 def summary(store: Store, f: Filters) -> dict:
     params = f.params()
-    volume = store.df(_sql("volume", "totals"), params).iloc[0]
+    if _coarse(f):
+        volume = sat = store.df(_sql("coarse", "totals"), _province_params(params)).iloc[0]
+    else:
+        volume = store.df(_sql("volume", "totals"), params).iloc[0]
+        sat = store.df(_sql("satisfaction", "totals"), params).iloc[0]
     median = store.scalar(_sql("volume", "median_hours"), _current(params))
-    sat = store.df(_sql("satisfaction", "totals"), params).iloc[0]
     joined = {table: store.df(_sql("joins", "totals", table=table), _join_params(f)).iloc[0] for table in JOIN_TABLES}
     messages, replies = int(volume["messages"]), int(volume["replies"])
     census_year, people = population(f)
@@ -111,11 +123,14 @@ def _current(params: dict) -> dict:
 
 def _grouped(store: Store, f: Filters, dimension: str) -> pd.DataFrame:
     params = f.params()
-    query = "grouped" if dimension in ROLLUP_DIMENSIONS else "grouped_raw"
-    volume = store.df(_sql("volume", query, dimension=dimension), params)
-    sat = store.df(_sql("satisfaction", query, dimension=dimension), _current(params))
     medians = store.df(_sql("volume", "median_hours_grouped", dimension=dimension), _current(params))
-    frame = volume.merge(sat, on="key", how="outer").merge(medians, on="key", how="outer")
+    if dimension == "province" and _coarse(f):
+        frame = store.df(_sql("coarse", "by_province"), _province_params(params)).merge(medians, on="key", how="outer")
+    else:
+        query = "grouped" if dimension in ROLLUP_DIMENSIONS else "grouped_raw"
+        volume = store.df(_sql("volume", query, dimension=dimension), params)
+        sat = store.df(_sql("satisfaction", query, dimension=dimension), _current(params))
+        frame = volume.merge(sat, on="key", how="outer").merge(medians, on="key", how="outer")
     for column in _COUNTS + ["evaluations", "satisfied"]:
         frame[column] = frame[column].fillna(0).astype("int64")
     return _derive(frame)
@@ -194,7 +209,10 @@ def trend(store: Store, f: Filters, granularity: str = "day") -> pd.DataFrame:
     """
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)}")
-    daily = store.df(_sql("volume", "daily"), f.params())
+    if _coarse(f):
+        daily = store.df(_sql("coarse", "daily"), _province_params(f.params()))
+    else:
+        daily = store.df(_sql("volume", "daily"), f.params())
     counts = {pd.Timestamp(d).date(): (int(m), int(r)) for d, m, r in daily.itertuples(index=False)}
     days = pd.date_range(f.start, f.end, freq="D").date
     prev = f.previous

@@ -10,6 +10,8 @@ import pyarrow as pa
 from queries.sql import text
 
 ROLLUPS = ("created", "answered", "rated")
+# Tables rebuilt from raw rows for each rollup's touched days.
+TABLES = {"created": ("created",), "answered": ("answered", "delays"), "rated": ("rated",)}
 Days = dict[str, set[dt.date]]
 
 
@@ -46,14 +48,20 @@ def refresh(cur, days: Days) -> None:
             continue
         low = dt.datetime.combine(wanted[0], dt.time())
         high = dt.datetime.combine(wanted[-1] + dt.timedelta(days=1), dt.time())
-        cur.execute(text("rollups", f"delete_{rollup}"), {"days": wanted}).fetchall()
-        cur.execute(text("rollups", f"insert_{rollup}"), {"days": wanted, "low": low, "high": high}).fetchall()
+        for table in TABLES[rollup]:
+            cur.execute(text("rollups", f"delete_{table}"), {"days": wanted}).fetchall()
+            cur.execute(text("rollups", f"insert_{table}"), {"days": wanted, "low": low, "high": high}).fetchall()
+    # the day x province table is derived from the three above, for every touched day
+    touched = sorted(set().union(*(days.get(rollup, set()) for rollup in ROLLUPS)))
+    if touched:
+        cur.execute(text("rollups", "delete_province"), {"days": touched}).fetchall()
+        cur.execute(text("rollups", "insert_province"), {"days": touched}).fetchall()
 
 
 def rebuild(cur) -> None:
     """Recompute every rollup from scratch (migration backfill, bulk loads)."""
-    for rollup in ROLLUPS:
-        cur.execute(f"DELETE FROM roll_{rollup}").fetchall()  # identifier from the fixed ROLLUPS tuple
+    for rollup in ("created", "answered", "rated", "delays", "province"):
+        cur.execute(f"DELETE FROM roll_{rollup}").fetchall()  # identifier from a fixed tuple
     days: Days = defaultdict(set)
     for rollup, day in cur.execute(text("rollups", "all_days")).fetchall():
         days[rollup].add(day)

@@ -63,3 +63,38 @@ UNION
 SELECT DISTINCT 'answered', first_reply_at::DATE FROM messages WHERE first_reply_at IS NOT NULL
 UNION
 SELECT DISTINCT 'rated', rated_at::DATE FROM evaluations;
+
+-- name: delete_province(days)!
+-- Drop the day x province rows of the touched days.
+DELETE FROM roll_province WHERE day IN (SELECT unnest(:days));
+
+-- name: insert_province(days)!
+-- Rebuild them from the three fine rollups.
+INSERT INTO roll_province
+SELECT day, province, sum(messages), sum(replied), sum(pending), sum(in_progress), sum(urgent_messages),
+       sum(replies), sum(evaluations), sum(satisfied)
+FROM (
+    SELECT day, province, messages, replied, pending, in_progress,
+           CASE WHEN is_urgent THEN messages ELSE 0 END AS urgent_messages,
+           0 AS replies, 0 AS evaluations, 0 AS satisfied
+    FROM roll_created WHERE day IN (SELECT unnest(:days))
+    UNION ALL
+    SELECT day, province, 0, 0, 0, 0, 0, replies, 0, 0 FROM roll_answered WHERE day IN (SELECT unnest(:days))
+    UNION ALL
+    SELECT day, province, 0, 0, 0, 0, 0, 0, evaluations, satisfied FROM roll_rated WHERE day IN (SELECT unnest(:days))
+)
+GROUP BY day, province
+ORDER BY day, province;
+
+-- name: delete_delays(days)!
+-- Drop the delays of messages first answered on the touched days.
+DELETE FROM roll_delays WHERE day IN (SELECT unnest(:days));
+
+-- name: insert_delays(days, low, high)!
+-- Rebuild them from messages' first replies.
+INSERT INTO roll_delays
+SELECT first_reply_at::DATE, province, city, category, msg_type, is_urgent,
+       epoch(first_reply_at - created_at) / 3600.0
+FROM messages
+WHERE first_reply_at >= :low AND first_reply_at < :high AND first_reply_at::DATE IN (SELECT unnest(:days))
+ORDER BY 1;

@@ -1,7 +1,7 @@
 -- Message and reply volumes. Periods are half-open timestamp ranges [start, stop)
 -- built from inclusive Beijing dates; prev_* is the same dates a year earlier.
--- Counts read the daily rollups (exact: periods are whole days); medians need
--- the raw delays and read messages. "replies" counts messages by their FIRST reply.
+-- Counts read the daily rollups (exact: periods are whole days); medians read
+-- roll_delays, one row per answered message in reply-day order. "replies" counts messages by their FIRST reply.
 -- `__DIM__` is replaced by a column from the allow-list in queries/metrics.py.
 
 -- name: totals(start, stop, prev_start, prev_stop, provinces, categories, types, urgent_only)
@@ -70,17 +70,17 @@ FROM created FULL OUTER JOIN answered USING (day)
 ORDER BY day;
 
 -- name: median_hours(start, stop, provinces, categories, types, urgent_only)
--- Median first-reply delay (hours) of the messages first answered in the period, from raw rows.
-SELECT quantile_cont(epoch(first_reply_at - created_at) / 3600.0, 0.5) AS median_reply_hours
-FROM messages
-WHERE first_reply_at >= :start AND first_reply_at < :stop
+-- Median first-reply delay (hours) of the messages first answered in the period (exact).
+SELECT quantile_cont(hours, 0.5) AS median_reply_hours
+FROM roll_delays
+WHERE day >= :start AND day < :stop
   AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only);
 
 -- name: median_hours_grouped(start, stop, provinces, categories, types, urgent_only)
--- The same per value of one message dimension.
-SELECT __DIM__ AS key, quantile_cont(epoch(first_reply_at - created_at) / 3600.0, 0.5) AS median_reply_hours
-FROM messages
-WHERE first_reply_at >= :start AND first_reply_at < :stop
+-- The same per value of one message dimension (province, city, category or msg_type).
+SELECT __DIM__ AS key, quantile_cont(hours, 0.5) AS median_reply_hours
+FROM roll_delays
+WHERE day >= :start AND day < :stop
   AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
 GROUP BY __DIM__;
 

@@ -164,7 +164,7 @@ def test_rollups_equal_raw_computation_through_incremental_writes(store):
 
 
 def test_migration_backfills_rollups_from_existing_rows(tmp_path):
-    from queries.db import Store
+    from queries.db import SCHEMA_VERSION, Store
 
     path = tmp_path / "old.duckdb"
     store = Store(path)
@@ -173,12 +173,12 @@ def test_migration_backfills_rollups_from_existing_rows(tmp_path):
     _write(store, "messages", messages)
     # pretend the file predates the rollups: drop them and mark schema version 1
     cur = store.cursor()
-    for table in ("roll_created", "roll_answered", "roll_rated"):
+    for table in ("roll_created", "roll_answered", "roll_rated", "roll_province", "roll_delays"):
         cur.execute(f"DROP TABLE {table}")
     cur.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     store.close()
     reopened = Store(path)
-    assert reopened.meta("schema_version") == "2"
+    assert reopened.meta("schema_version") == str(SCHEMA_VERSION)
     f = Filters(dt.date(2020, 1, 1), dt.date(2022, 12, 31))
     assert metrics.summary(reopened, f)["messages"] == 200
     reopened.close()
