@@ -32,7 +32,7 @@
     lastError: 0,          // last refresh that failed on the server (on_error)
     failStreak: 0,
     outageSince: 0,
-    updatedAt: null,       // epoch ms of the last committed write (Beijing "YYYY-MM-DD HH:MM:SS")
+    updatedAt: undefined,  // epoch ms of the last committed write (null: none yet; undefined: not known yet)
     feedKeys: {},
     started: false,
     reloading: false,
@@ -147,7 +147,12 @@
 
   function renderFreshness() {
     var el = byId(S.config && S.config.ids.freshness);
-    if (!el || S.updatedAt === null) { return; }
+    if (!el || S.updatedAt === undefined) { return; }
+    if (S.updatedAt === null) {                       // nothing written yet (empty database)
+      setText(el, label("updated_at") + " —");
+      el.className = "freshness none";
+      return;
+    }
     var p = beijingParts(S.updatedAt), now = beijingParts(serverNow());
     var when = pad(p.H) + ":" + pad(p.M) + ":" + pad(p.s);
     if (p.y !== now.y || p.m !== now.m || p.d !== now.d) {
@@ -408,8 +413,8 @@
     },
     meta: function (meta, config) {
       start(config);
-      if (meta && meta.updated_at) {
-        S.updatedAt = parseBeijing(meta.updated_at);
+      if (meta) {
+        S.updatedAt = meta.updated_at ? parseBeijing(meta.updated_at) : null;
         renderFreshness();
       }
       return window.dash_clientside.no_update;

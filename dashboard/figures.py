@@ -22,7 +22,8 @@ MAP_METRICS: dict[str, dict] = {
     "replies_per_10k": {"format": ".2f", "label": "replies_per_10k", "percent": False},
     "reply_ratio": {"format": ".1%", "label": "reply_ratio_map", "percent": True},
 }
-MAP_BASE_TRACE, MAP_DATA_TRACE, MAP_MARITIME_TRACE = 0, 1, 2
+MAP_BASE_TRACE, MAP_DATA_TRACE, MAP_MARITIME_TRACE, MAP_LABEL_TRACE = 0, 1, 2, 3
+MAP_LABELS = 3               # the leading provinces are named on the map
 
 # Main map extent (the mainland); the South China Sea islands are in the inset.
 MAIN_LON, MAIN_LAT = (73.0, 135.5), (17.2, 54.0)
@@ -110,13 +111,29 @@ def china_map(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, geo
                     colorscale=[[0, theme.maritime], [1, theme.maritime]], showscale=False,
                     marker=dict(line=dict(width=0)), hoverinfo="skip")
     fig.add_trace(go.Choropleth(**maritime))
+    # 3: the leading provinces, named on the map with their value.
+    leaders = provinces.assign(_value=z).dropna(subset=["_value"])
+    leaders = leaders.sort_values(["_value", "adcode"], ascending=[False, True]).head(MAP_LABELS)
+    points = geo.label_points()
+    lead_names = _names(leaders, lang)
+    fig.add_trace(go.Scattergeo(
+        lon=[points[int(c)][0] for c in leaders["adcode"]], lat=[points[int(c)][1] for c in leaders["adcode"]],
+        text=[f"{name} {format_value(v, metric, lang, zmax)}" for name, v in zip(lead_names, leaders["_value"],
+                                                                                 strict=True)],
+        mode="markers+text", hoverinfo="skip", showlegend=False,
+        textposition=[geo.LABEL_POSITIONS.get(int(c), "middle right") for c in leaders["adcode"]],
+        marker=dict(size=[18, 15, 13][: len(leaders)], color=["#ffd666", "#e6eef5", "#ffa56b"][: len(leaders)],
+                    line=dict(color="#06204a", width=2.5), symbol="circle", opacity=1),
+        textfont=dict(color="#ffffff", size=16, family=theme.font_family, weight="bold",
+                      shadow="1px 1px 2px #000, -1px -1px 2px #000"),
+    ))
     geo_common = dict(visible=False, showframe=False, bgcolor="rgba(0,0,0,0)", showcoastlines=False,
                       showland=False, showlakes=False, showcountries=False, showsubunits=False,
                       projection=dict(type="mercator"))
     fig.update_layout(geo=dict(**geo_common, fitbounds=False, lonaxis=dict(range=list(MAIN_LON)),
                                lataxis=dict(range=list(MAIN_LAT)), domain=dict(x=[0, 1], y=[0, 1])))
     if inset:
-        # 3, 4: the South China Sea islands and the maritime line in an inset (南海诸岛).
+        # 4, 5: the South China Sea islands and the maritime line in an inset (南海诸岛).
         fig.add_trace(go.Choropleth(
             geojson=geojson_url, featureidkey="id", locations=all_codes, z=[0] * len(all_codes), geo="geo2",
             colorscale=[[0, theme.inset_land], [1, theme.inset_land]], showscale=False,
@@ -201,6 +218,10 @@ def trend(points: pd.DataFrame, theme: Theme, lang: str, granularity: str = "day
                 hovertemplate=f"{name} %{{y:,}}<extra></extra>",
             ))
     tickformat = ("%b" if lang == "en" else "%-m月") if monthly else ("%d %b" if lang == "en" else "%-m/%-d")
+    largest = max((int(v) for column, *_ in series for v in points[column]), default=0)
+    yaxis = dict(rangemode="tozero", tickformat="~s" if largest >= 10_000 else ",d", fixedrange=True, nticks=5)
+    if largest == 0:
+        yaxis["range"] = [0, 5]
     fig.update_layout(
         template=theme.template, barmode="group", bargap=0.35, bargroupgap=0.08,
         margin=dict(l=4, r=8, t=30, b=4),
@@ -208,7 +229,7 @@ def trend(points: pd.DataFrame, theme: Theme, lang: str, granularity: str = "day
                     itemwidth=30, traceorder="normal"),
         xaxis=dict(type="date", tickformat=tickformat, showgrid=False, fixedrange=True,
                    dtick="M1" if monthly else 7 * 86_400_000, ticklabelmode="instant"),
-        yaxis=dict(rangemode="tozero", tickformat="~s", fixedrange=True, nticks=5),
+        yaxis=yaxis,
         hovermode="x unified",
     )
     return fig

@@ -173,6 +173,31 @@ def geojson() -> dict:
     return json.loads(_payloads()[0])
 
 
+# Where a label sits differs from the pole of inaccessibility for a few shapes (lon, lat).
+_LABEL_OVERRIDES = {130000: (115.2, 38.6), 150000: (111.5, 41.6), 620000: (103.6, 36.2), 230000: (127.4, 47.2),
+                    610000: (108.9, 35.9), 500000: (107.8, 30.1)}
+# Text side of a label where neighbours crowd (Beijing above Tianjin).
+LABEL_POSITIONS = {110000: "top right", 120000: "bottom right", 310000: "bottom right"}
+
+
+@lru_cache(maxsize=1)
+def label_points() -> dict[int, tuple[float, float]]:
+    """A point inside each region (largest polygon's pole of inaccessibility) for map labels."""
+    from shapely.geometry import shape
+    from shapely.ops import polylabel
+
+    points = {}
+    for feature in geojson()["features"]:
+        if feature["id"] == MARITIME_ID:
+            continue
+        geometry = shape(feature["geometry"])
+        largest = max(geometry.geoms, key=lambda part: part.area) if hasattr(geometry, "geoms") else geometry
+        point = polylabel(largest, tolerance=0.05)
+        points[int(feature["id"])] = (round(point.x, 2), round(point.y, 2))
+    points.update(_LABEL_OVERRIDES)
+    return points
+
+
 def register(server: Flask) -> None:
     """Serve the GeoJSON at url_path() with year-long immutable cache headers (idempotent)."""
     if "liuyan_geo" in server.view_functions:

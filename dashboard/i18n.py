@@ -43,7 +43,7 @@ _LABELS: dict[str, dict[str, str]] = {
     "messages_per_10k": {"zh": "每万人留言数", "en": "Messages per 10,000 people"},
     "replies_per_10k": {"zh": "每万人回复数", "en": "Replies per 10,000 people"},
     "reply_ratio_map": {"zh": "回复/留言比", "en": "Replies / messages"},
-    "map_title": {"zh": "全国留言热力分布", "en": "Messages across China"},
+    "map_title": {"zh": "全国各省份分布态势", "en": "Across China by province"},
     "census": {"zh": "{year}年人口普查", "en": "{year} census population"},
     "no_data": {"zh": "无数据", "en": "No data"},
     "scs": {"zh": "南海诸岛", "en": "South China Sea Islands"},

@@ -280,9 +280,14 @@ def test_map_has_34_regions_and_maritime_line(browser, wall_server):
     assert inset == [34, 1]                              # 南海诸岛 inset with the line
     located = browser.execute_script("""
         const gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');
-        return gd._fullData.map(t => [t.locations.length, t.geojson]);
+        return gd._fullData.filter(t => t.type === 'choropleth').map(t => [t.locations.length, t.geojson]);
     """, ids.MAP)
+    assert len(located) == 5
     assert all(url == geo.url_path() for _, url in located)   # a URL, never geometry inside the figure
+    labels = browser.execute_script("""
+        return [...document.querySelectorAll('#' + arguments[0] + ' .trace.scattergeo text')].map(t => t.textContent);
+    """, ids.MAP)
+    assert len(labels) == figures.MAP_LABELS and labels[0].startswith("河南")
 
 
 def test_kpis_equal_the_api(browser, wall_server):
@@ -487,7 +492,8 @@ def test_figures_are_pure_and_use_the_url(wall_store):
     today = beijing_now().date()
     frame = metrics.by_province(Filters(today.replace(month=1, day=1), today))
     fig = figures.china_map(frame, "reply_ratio", WALL, "en", "/geo/a.json", subtitle="x")
-    assert [t.geojson for t in fig.data] == ["/geo/a.json"] * 5
+    assert [t.geojson for t in fig.data if t.type == "choropleth"] == ["/geo/a.json"] * 5
+    assert fig.data[figures.MAP_LABEL_TRACE].type == "scattergeo"
     assert len(fig.to_json()) < 20_000
     values = [v for v in fig.data[figures.MAP_DATA_TRACE].z if v is not None]
     assert all(0 <= v <= 2 for v in values) and not any(math.isnan(v) for v in values)
