@@ -64,12 +64,15 @@ def _names(frame: pd.DataFrame, lang: str) -> list[str]:
 
 
 def china_map(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, geojson_url: str, *,
-              subtitle: str = "", inset: bool = True) -> go.Figure:
+              subtitle: str = "", inset: bool = True,
+              label_points: dict[int, tuple[float, float]] | None = None) -> go.Figure:
     """Choropleth of one province metric over the 34 provincial-level regions.
 
     `provinces` is queries.metrics.by_province (31 rows). Taiwan, Hong Kong and
     Macao (and any province without a value) show the grey base layer, 无数据.
     The geometry is loaded by the browser from `geojson_url` (dashboard.geo).
+    With `label_points` ({adcode: (lon, lat)}, e.g. geo.label_points()) the
+    leading provinces are named on the map; the label trace is there (empty) either way.
     """
     spec = MAP_METRICS[metric]
     label = metric_label(metric, lang)
@@ -113,8 +116,8 @@ def china_map(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, geo
     fig.add_trace(go.Choropleth(**maritime))
     # 3: the leading provinces, named on the map with their value.
     leaders = provinces.assign(_value=z).dropna(subset=["_value"])
-    leaders = leaders.sort_values(["_value", "adcode"], ascending=[False, True]).head(MAP_LABELS)
-    points = geo.label_points()
+    leaders = leaders.sort_values(["_value", "adcode"], ascending=[False, True]).head(MAP_LABELS if label_points else 0)
+    points = label_points or {}
     lead_names = _names(leaders, lang)
     fig.add_trace(go.Scattergeo(
         lon=[points[int(c)][0] for c in leaders["adcode"]], lat=[points[int(c)][1] for c in leaders["adcode"]],

@@ -12,6 +12,7 @@ import hmac
 from flask import Blueprint, jsonify, request
 
 from ingest.readers import ReadError, parse_body
+from ingest.simulate import mark_imported
 from ingest.validate import validate
 from queries.db import Store
 from queries.writes import KINDS, upsert
@@ -62,6 +63,8 @@ def create_ingest_api(store: Store, settings: Settings) -> Blueprint:
             first = chunk.rejections[0]
             return _error(400, f"body cannot be parsed: line {first.row}: {first.reason}")
         accepted, rejections = validate(kind, chunk.frame)
+        if not accepted.empty:
+            mark_imported(store)  # outside data: a demo database is no longer simulated
         result = upsert(store, kind, accepted)
         rejected = sorted(chunk.rejections + rejections + result.rejected, key=lambda r: r.row)
         rejected_rows = {r.row for r in rejected}

@@ -495,7 +495,8 @@ def test_figures_are_pure_and_use_the_url(wall_store):
     metrics = Metrics(wall_store)
     today = beijing_now().date()
     frame = metrics.by_province(Filters(today.replace(month=1, day=1), today))
-    fig = figures.china_map(frame, "reply_ratio", WALL, "en", "/geo/a.json", subtitle="x")
+    fig = figures.china_map(frame, "reply_ratio", WALL, "en", "/geo/a.json", subtitle="x",
+                            label_points=geo.label_points())
     assert [t.geojson for t in fig.data if t.type == "choropleth"] == ["/geo/a.json"] * 5
     assert fig.data[figures.MAP_LABEL_TRACE].type == "scattergeo"
     assert len(fig.to_json()) < 20_000

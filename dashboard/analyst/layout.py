@@ -113,8 +113,8 @@ def grid(table: str, lang: str, height: str = "a-table-md") -> dag.AgGrid:
     return dag.AgGrid(
         id=ids.grid(table), columnDefs=[], rowData=[], className=f"a-table {height}",
         defaultColDef={"sortable": True, "filter": True, "resizable": True, "floatingFilter": True,
-                       "suppressHeaderFilterButton": True, "suppressFloatingFilterButton": False},
-        columnSize="responsiveSizeToFit", dashGridOptions=options, style={"width": "100%"}, **extra,
+                       "suppressHeaderFilterButton": True, "wrapHeaderText": True, "autoHeaderHeight": True},
+        dashGridOptions=options, style={"width": "100%"}, **extra,
     )
 
 
@@ -241,7 +241,7 @@ def _drill(lang: str) -> html.Div:
                                                   "a-graph a-graph-trend")),
         ]),
         panel(L.t("cities", lang), grid("cities", lang, "a-table-md"), tools=downloads("cities", lang)),
-        html.Div(className="a-grid-2", children=[
+        html.Div(className="a-grid-2 a-grid-wide", children=[
             panel(L.t("top_units", lang), grid("top_units", lang, "a-table-md"), tools=downloads("top_units", lang)),
             panel(L.t("slow_units", lang), grid("slow_units", lang, "a-table-md"), tools=downloads("slow_units", lang),
                   note_id="analyst-slow-note"),
@@ -303,6 +303,12 @@ def build(search: str | None, settings: Settings) -> html.Div:
         dcc.Store(id=ids.STATE, data=state.to_dict()),
         dcc.Store(id=ids.ERROR, data={}),
         dcc.Download(id=ids.DOWNLOAD),
+        html.Div(className="analyst-canvas", children=_page(state, lang, today, tabs)),
+    ])
+
+
+def _page(state: S.State, lang: str, today: dt.date, tabs: list[dict]) -> list:
+    return [
         _header(lang),
         _filters(state, lang, today),
         html.Div(id=ids.PROBLEMS, className="a-problems", role="alert"),
@@ -317,5 +323,5 @@ def build(search: str | None, settings: Settings) -> html.Div:
             _compare(lang, state, today),
         ]),
         html.Footer(id=ids.FOOTER, className="a-footer"),
-    ])
+    ]
 

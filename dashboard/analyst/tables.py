@@ -108,7 +108,8 @@ def cross(cross_frame: pd.DataFrame, lang: str) -> Table:
     """Messages per domain (rows) and type (columns) with the row totals (queries.drill.cross_table)."""
     table = drill.cross_table(cross_frame, "messages")
     types = [c for c in table.columns if c not in ("category", "total")]
-    columns = [Column("category", L.t("c_category", lang), "text", None, width=110, pinned=True)]
+    columns = [Column("category", L.t("c_category", lang), "text", None, width=150 if lang == "en" else 80,
+                      pinned=True)]
     rows = []
     fields = {t: f"t{i}" for i, t in enumerate(types)}
     for t in types:
@@ -215,11 +216,11 @@ def compare_metrics(a: dict, b: dict, lang: str, census_a: int, census_b: int) -
                      "diff": diff, "change": change})
     census = census_a if census_a == census_b else f"{census_a}/{census_b}"
     columns = [
-        Column("metric", L.t("c_metric", lang), "text", None, width=170, pinned=True),
-        Column("a", L.t("side_a", lang), "mixed", None, width=150),
-        Column("b", L.t("side_b", lang), "mixed", None, width=150),
-        Column("diff", L.t("c_diff", lang), "mixed_diff", None, width=150),
-        Column("change", L.t("c_change", lang), "yoy", None, width=150),
+        Column("metric", L.t("c_metric", lang), "text", None, width=150 if lang == "en" else 120, pinned=True),
+        Column("a", L.t("side_a", lang), "mixed", None, width=100),
+        Column("b", L.t("side_b", lang), "mixed", None, width=100),
+        Column("diff", L.t("c_diff", lang), "mixed_diff", None, width=124),
+        Column("change", L.t("c_change", lang), "yoy", None, width=124),
         Column("key", "key", "text", f"census {census}", hidden=True),
         Column("kind", "kind", "text", None, hidden=True),
     ]
@@ -241,17 +242,17 @@ def compare_categories(a: pd.DataFrame, b: pd.DataFrame, lang: str) -> Table:
     msg, rep = L.metric_name("messages", lang), L.metric_name("replies", lang)
     sep = " " if lang == "en" else ""
     columns = [
-        Column("category", L.t("c_category", lang), "text", None, width=110, pinned=True),
+        Column("category", L.t("c_category", lang), "text", None, width=150 if lang == "en" else 80, pinned=True),
         Column("messages_a", f"{msg}{sep}({a_})" if lang == "en" else f"{msg}（{a_}）", "int",
-               L.definition("messages", lang), width=130),
+               L.definition("messages", lang), width=104),
         Column("messages_b", f"{msg}{sep}({b_})" if lang == "en" else f"{msg}（{b_}）", "int",
-               L.definition("messages", lang), width=130),
-        Column("diff", L.t("c_diff", lang), "int", None, width=130),
-        Column("change", L.t("c_change", lang), "yoy", None, width=140),
+               L.definition("messages", lang), width=104),
+        Column("diff", L.t("c_diff", lang), "int", None, width=112),
+        Column("change", L.t("c_change", lang), "yoy", None, width=124),
         Column("replies_a", f"{rep}{sep}({a_})" if lang == "en" else f"{rep}（{a_}）", "int",
-               L.definition("replies", lang), width=130),
+               L.definition("replies", lang), width=104),
         Column("replies_b", f"{rep}{sep}({b_})" if lang == "en" else f"{rep}（{b_}）", "int",
-               L.definition("replies", lang), width=130),
+               L.definition("replies", lang), width=104),
     ]
     return Table("compare_categories", columns, _records(frame, [c.field for c in columns]))
 
@@ -265,8 +266,10 @@ def column_defs(table: Table) -> list[dict]:
         if col.tip:
             spec["headerTooltip"] = f"{col.header}：{col.tip}" if not col.tip.startswith(col.header) else col.tip
         if col.width:
-            spec["width"] = col.width
             spec["minWidth"] = col.width
+            spec["flex"] = 0 if col.pinned else round(col.width / 100, 2)
+            if col.pinned:
+                spec["width"] = col.width
         if col.pinned:
             spec["pinned"] = "left"
         if col.hidden:

@@ -145,7 +145,8 @@ def build_view(metrics: Metrics, *, period: str, lang: str, metric: str, today, 
         "period": f"{period_name} · {i18n.range_text(f.start, f.end, lang)}",
         "metric_label": label,
         "map_title": f"{label} · {period_name}",
-        "map": _figure_json(figures.china_map(provinces, metric, theme, lang, geojson_url, subtitle=subtitle)),
+        "map": _figure_json(figures.china_map(provinces, metric, theme, lang, geojson_url, subtitle=subtitle,
+                                              label_points=geo.label_points())),
         "ranking": _figure_json(figures.ranking(provinces, metric, theme, lang)),
         "trend_day": _figure_json(figures.trend(metrics.trend(Filters(*preset("last30", today)), "day"), theme, lang)),
         "trend_month": _figure_json(figures.trend(metrics.trend(Filters(*preset("last12m", today)), "month"),
@@ -224,19 +225,21 @@ class Views:
             return token, view
         with self._guard:
             lock = self._locks.setdefault(token, threading.Lock())
-        with lock:
-            view = self.peek(token)
-            if view is None:
-                # A write landing mid-build is caught by the next tick (its token differs).
-                view = build_view(self.metrics, period=period, lang=lang, metric=metric, today=today,
-                                  geojson_url=self.geojson_url, theme=self.theme)
-                with self._guard:
-                    self._views[token] = view
-                    self._views.move_to_end(token)
-                    while len(self._views) > self.size:
-                        self._views.popitem(last=False)
-        with self._guard:
-            self._locks.pop(token, None)
+        try:
+            with lock:
+                view = self.peek(token)
+                if view is None:
+                    # A write landing mid-build is caught by the next tick (its token differs).
+                    view = build_view(self.metrics, period=period, lang=lang, metric=metric, today=today,
+                                      geojson_url=self.geojson_url, theme=self.theme)
+                    with self._guard:
+                        self._views[token] = view
+                        self._views.move_to_end(token)
+                        while len(self._views) > self.size:
+                            self._views.popitem(last=False)
+        finally:
+            with self._guard:
+                self._locks.pop(token, None)
         return token, view
 
 
