@@ -31,7 +31,7 @@
     if (missing(v)) { return "—"; }
     if (mode === "diff") {
       if (kind === "pct") { return arrow(v, 0.00005) + " " + Math.abs(v * 100).toFixed(1) + (isEnglish() ? " pp" : "个百分点"); }
-      if (kind === "hours") { return arrow(v, 0.05) + " " + fixed(Math.abs(v), 1); }
+      if (kind === "hours") { return arrow(v, 0.05) + " " + fixed(Math.abs(v), 1) + (isEnglish() ? " h" : " 小时"); }
       if (kind === "per10k") { return (v > 0 ? "+" : "") + format(v, "per10k"); }
       if (kind === "int") { return (v > 0 ? "+" : "") + fixed(v, 0); }
     }
