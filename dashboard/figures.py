@@ -249,7 +249,7 @@ def categories(frame: pd.DataFrame, theme: Theme, lang: str, top: int = 8) -> go
     frame = _top(frame, "category", top)
     if frame.empty or not frame["messages"].sum():
         return empty(theme, i18n.t("no_data", lang))
-    names = [i18n.category(c, lang) for c in frame["category"]]
+    names = [_label(c, n, i18n.category, lang) for c, n in zip(frame["category"], frame["count"], strict=True)]
     values = [int(v) for v in frame["messages"]]
     total = sum(values) or 1
     fig = go.Figure(go.Bar(
@@ -268,17 +268,27 @@ def categories(frame: pd.DataFrame, theme: Theme, lang: str, top: int = 8) -> go
     return fig
 
 
+REST = "__rest__"   # the bar that sums the smaller values (shown as 其余N类), never a data value
+
+
 def _top(frame: pd.DataFrame, key: str, top: int) -> pd.DataFrame:
+    """The `top - 1` largest values exactly as in the data, then one REST row summing the others (with `count`)."""
     frame = frame[[key, "messages"]].copy()
     frame[key] = frame[key].fillna("其他").astype(str)
     frame = frame.groupby(key, as_index=False)["messages"].sum().sort_values(["messages", key],
                                                                              ascending=[False, True])
+    frame["count"] = 1
     if len(frame) > top:
         head, rest = frame.iloc[: top - 1], frame.iloc[top - 1:]
-        other = int(rest["messages"].sum()) + int(head.loc[head[key] == "其他", "messages"].sum())
-        head = head[head[key] != "其他"]
-        frame = pd.concat([head, pd.DataFrame({key: ["其他"], "messages": [other]})], ignore_index=True)
+        frame = pd.concat([head, pd.DataFrame({key: [REST], "messages": [int(rest["messages"].sum())],
+                                               "count": [len(rest)]})], ignore_index=True)
     return frame.reset_index(drop=True)
+
+
+def _label(value: str, count: int, translate, lang: str) -> str:
+    if value == REST:
+        return f"{count} more" if lang == "en" else f"其余{count}类"
+    return translate(value, lang)
 
 
 def types(frame: pd.DataFrame, theme: Theme, lang: str, top: int = 6) -> go.Figure:
@@ -288,7 +298,8 @@ def types(frame: pd.DataFrame, theme: Theme, lang: str, top: int = 6) -> go.Figu
         return empty(theme, i18n.t("no_data", lang))
     values = [int(v) for v in frame["messages"]]
     total = sum(values) or 1
-    names = [f"{i18n.msg_type(c, lang)}  {v / total:.1%}" for c, v in zip(frame["msg_type"], values, strict=True)]
+    names = [f"{_label(c, n, i18n.msg_type, lang)}  {v / total:.1%}"
+             for c, n, v in zip(frame["msg_type"], frame["count"], values, strict=True)]
     fig = go.Figure(go.Pie(
         labels=names, values=values, hole=0.62, sort=False, direction="clockwise",
         marker=dict(colors=list(theme.colorway[: len(values)]), line=dict(color=theme.background, width=2)),

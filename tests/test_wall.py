@@ -504,3 +504,13 @@ def test_figures_are_pure_and_use_the_url(wall_store):
     assert all(0 <= v <= 2 for v in values) and not any(math.isnan(v) for v in values)
     top = figures.ranking(frame, "messages_per_10k", WALL, "zh")
     assert list(top.data[0].y)[0].startswith("1  河南")
+
+
+def test_breakdowns_show_data_values_exactly():
+    frame = pd.DataFrame({"category": [*"ABCDEFGHIJ", "其他"],
+                          "messages": [100, 90, 80, 70, 60, 50, 40, 30, 20, 10, 5]})
+    bars = figures.categories(frame, WALL, "zh").data[0]
+    # the seven largest exactly as the API gives them, then the rest summed under a label that is no data value
+    assert list(bars.y) == [*"ABCDEFG", "其余4类"] and list(bars.x) == [100, 90, 80, 70, 60, 50, 40, 65]
+    ring = figures.types(pd.DataFrame({"msg_type": ["咨询", "建言"], "messages": [3, 1]}), WALL, "en").data[0]
+    assert list(ring.values) == [3, 1] and ring.labels[0].startswith("Enquiry")
