@@ -44,3 +44,18 @@ WHERE ((day >= :prev_start AND day < :prev_stop) OR (day >= :start AND day < :st
   AND (len(:provinces) = 0 OR list_contains(:provinces, province))
 GROUP BY day
 ORDER BY day;
+
+-- name: by_breakdown(start, stop, prev_start, prev_stop)
+-- Unfiltered figures per domain or per type from roll_category / roll_type (`__ROLL__`, `__DIM__`).
+SELECT
+    __DIM__ AS key,
+    sum(messages) FILTER (WHERE day >= :start AND day < :stop) AS messages,
+    sum(messages) FILTER (WHERE day >= :prev_start AND day < :prev_stop) AS messages_prev,
+    sum(replied) FILTER (WHERE day >= :start AND day < :stop) AS replied_cohort,
+    sum(replies) FILTER (WHERE day >= :start AND day < :stop) AS replies,
+    sum(replies) FILTER (WHERE day >= :prev_start AND day < :prev_stop) AS replies_prev,
+    sum(evaluations) FILTER (WHERE day >= :start AND day < :stop) AS evaluations,
+    sum(satisfied) FILTER (WHERE day >= :start AND day < :stop) AS satisfied
+FROM __ROLL__
+WHERE (day >= :prev_start AND day < :prev_stop) OR (day >= :start AND day < :stop)
+GROUP BY __DIM__;

@@ -33,7 +33,8 @@ MIGRATIONS = [
     (1, (_HERE / "schema.sql").read_text(encoding="utf-8"), None),
     (2, (_HERE / "schema_rollups.sql").read_text(encoding="utf-8"), None),  # filled by 3
     (3, (_HERE / "schema_province_rollup.sql").read_text(encoding="utf-8"), None),  # filled by 4
-    (4, (_HERE / "schema_delays.sql").read_text(encoding="utf-8"), _backfill_rollups),
+    (4, (_HERE / "schema_delays.sql").read_text(encoding="utf-8"), None),  # filled by 5
+    (5, (_HERE / "schema_breakdowns.sql").read_text(encoding="utf-8"), _backfill_rollups),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -1,20 +1,53 @@
--- The live feed: newest messages and newest answered messages.
+-- The live feed: newest messages and newest answered messages. `since` is a time
+-- before which no wanted row lies (found from the rollups, see queries/metrics.py),
+-- so that the scan skips the row groups of older messages.
 
--- name: latest_messages(provinces, categories, types, urgent_only, limit)
+-- name: latest_messages(provinces, categories, types, urgent_only, limit, since)
 -- Newest messages with their current status.
 SELECT message_id, created_at, province, city, category, msg_type, title, is_urgent,
        message_status(source_status, first_reply_at) AS status
 FROM messages
-WHERE message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
+WHERE created_at >= :since
+  AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
 ORDER BY created_at DESC, message_id DESC
 LIMIT :limit;
 
--- name: latest_replies(provinces, categories, types, urgent_only, limit)
+-- name: latest_replies(provinces, categories, types, urgent_only, limit, since)
 -- Messages most recently answered for the first time.
 SELECT message_id, first_reply_at AS replied_at, created_at, province, city, category, msg_type, title,
        first_reply_unit AS unit
 FROM messages
-WHERE first_reply_at IS NOT NULL
+WHERE first_reply_at >= :since
   AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
 ORDER BY first_reply_at DESC, message_id DESC
 LIMIT :limit;
+
+-- name: feed_since(provinces, categories, types, urgent_only, limit, recent)
+-- The latest day from which on at least `limit` matching messages were created (`created`)
+-- and first answered (`answered`), looking back to `recent`; NULL when fewer.
+WITH created AS (
+    SELECT day, sum(messages) AS n FROM roll_created
+    WHERE day >= :recent
+      AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
+    GROUP BY day
+), answered AS (
+    SELECT day, sum(replies) AS n FROM roll_answered
+    WHERE day >= :recent
+      AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
+    GROUP BY day
+)
+SELECT (SELECT max(day) FROM (SELECT day, sum(n) OVER (ORDER BY day DESC) AS c FROM created) WHERE c >= :limit),
+       (SELECT max(day) FROM (SELECT day, sum(n) OVER (ORDER BY day DESC) AS c FROM answered) WHERE c >= :limit);
+
+-- name: feed_since_coarse(provinces, limit, recent)
+-- The same from the day x province rollup (no domain, type or urgency filter).
+WITH daily AS (
+    SELECT day, sum(messages) AS created, sum(replies) AS answered FROM roll_province
+    WHERE day >= :recent AND (len(:provinces) = 0 OR list_contains(:provinces, province))
+    GROUP BY day
+), running AS (
+    SELECT day, sum(created) OVER (ORDER BY day DESC) AS created, sum(answered) OVER (ORDER BY day DESC) AS answered
+    FROM daily
+)
+SELECT max(day) FILTER (WHERE created >= :limit), max(day) FILTER (WHERE answered >= :limit) FROM running;
+

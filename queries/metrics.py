@@ -1,26 +1,33 @@
 """The spec's metrics as DataFrames and dicts, from the named SQL in queries/*.sql.
 
-Every function takes the Store and a Filters value and does no caching itself
-(see queries/service.py). Numbers are not rounded here.
+Every function takes the Store and a Filters value; results are cached per data
+version by queries/service.py. The one cache here is below that: the sorted
+delays around the median of a long period's earlier days, reused while none of
+those days changes (see `_medians`), so that a median after a live write reads
+only the newest day. Numbers are not rounded here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+from collections import OrderedDict
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from queries import provinces as province_ref
 from queries.db import Store
-from queries.periods import GRANULARITIES, Filters
+from queries.periods import GRANULARITIES, Filters, beijing_now
 from queries.sql import text
 
 # Identifiers that may be substituted into SQL text; values are always bound.
 DIMENSIONS = {"province": "province", "city": "city", "category": "category", "msg_type": "msg_type"}
 ROLLUP_DIMENSIONS = ("province", "category", "msg_type")  # the others are grouped on raw rows
 JOIN_TABLES = {"units": "units", "leaders": "leaders"}
+BREAKDOWN_TABLES = {"category": "roll_category", "msg_type": "roll_type"}  # unfiltered breakdowns
 
 _COUNTS = ["messages", "messages_prev", "replies", "replies_prev", "replied_cohort"]
 
@@ -29,6 +36,11 @@ def _sql(family: str, query: str, dimension: str | None = None, table: str | Non
     sql = text(family, query)
     if dimension is not None:
         sql = sql.replace("__DIM__", DIMENSIONS[dimension])
+        sql = sql.replace("__KEY__", DIMENSIONS[dimension])
+        if dimension in BREAKDOWN_TABLES:
+            sql = sql.replace("__ROLL__", BREAKDOWN_TABLES[dimension])
+    else:
+        sql = sql.replace("__KEY__", "0")
     if table is not None:
         sql = sql.replace("__TABLE__", JOIN_TABLES[table])
     return sql
@@ -66,6 +78,125 @@ def _province_params(params: dict) -> dict:
     return {k: v for k, v in params.items() if k in ("start", "stop", "prev_start", "prev_stop", "provinces")}
 
 
+# -- exact medians ------------------------------------------------------------------------------------------------
+# A median over a long period reads every first-reply delay of it (one row per answered
+# message in roll_delays). Live writes only add to the newest day, so the earlier days'
+# delays are kept, per group, as the sorted values around the group's median (positions
+# n/2 +- MEDIAN_WINDOW) together with the newest revision of those days
+# (roll_delay_revisions, raised in the write's transaction whenever a day is recomputed).
+# A later call for the same period checks that revision (one tiny query), reads the newest
+# day's delays, and finds the exact order statistics of the union from the window.
+MEDIAN_CACHE_MIN_DAYS = 8            # shorter periods: one direct query
+MEDIAN_WINDOW = 65_536
+MEDIAN_CACHE_VALUES = 16_000_000     # floats kept at most (128 MB), least recently used first out
+
+_median_cache: OrderedDict = OrderedDict()
+_median_lock = threading.Lock()
+_median_held = [0]
+
+
+def _direct_medians(store: Store, params: dict, dimension: str | None):
+    if dimension is None:
+        return store.scalar(_sql("volume", "median_hours"), params)
+    return dict(store.rows(_sql("volume", "median_hours_grouped", dimension=dimension), params))
+
+
+def _medians(store: Store, f: Filters, dimension: str | None):
+    """Median first-reply hours of the period (dimension None: a number or None) or per value of
+    `dimension` ({value: hours}): exactly DuckDB's quantile_cont(hours, 0.5)."""
+    params = _current(f.params())
+    if (f.end - f.start).days + 1 < MEDIAN_CACHE_MIN_DAYS:
+        return _direct_medians(store, params, dimension)
+    split = params["stop"] - dt.timedelta(days=1)        # cached days [start, split), fresh day [split, stop)
+    rev = store.scalar(_sql("volume", "delay_revision"), {"start": params["start"], "stop": split})
+    key = (store.data_version.split(":")[0], store.path, dimension, params["start"], split,
+           f.provinces, f.categories, f.types, f.urgent_only)
+    with _median_lock:
+        entry = _median_cache.get(key)
+        if entry is not None:
+            _median_cache.move_to_end(key)
+    if entry is None or entry[0] != rev:
+        entry = (rev, _median_windows(store, dict(params, stop=split), dimension))
+        _keep(key, entry)
+    tail = store.cursor().execute(_sql("volume", "median_tail", dimension=dimension),
+                                  dict(params, start=split)).fetchnumpy()
+    tails: dict = {}
+    if len(tail["hours"]):
+        order = np.argsort(tail["hours"], kind="stable")
+        hours = tail["hours"][order]
+        keys = np.array(_keys(tail["key"]), dtype=object)[order]
+        for k in dict.fromkeys(keys.tolist()):
+            tails[k] = hours[keys == k] if k is not None else hours[np.array([v is None for v in keys])]
+    windows = entry[1]
+    result: dict = {}
+    for k in list(windows) + [k for k in tails if k not in windows]:
+        value = _union_median(windows.get(k), tails.get(k))
+        if value is _MISSING_WINDOW:
+            return _direct_medians(store, params, dimension)   # the newest day outgrew the window
+        if value is not None:
+            result[k] = value
+    if dimension is None:
+        return result.get(0)
+    return result
+
+
+_MISSING_WINDOW = object()
+
+
+def _median_windows(store: Store, params: dict, dimension: str | None) -> dict:
+    """{group: (n, first position, sorted values around the median)} of the delays in params' days."""
+    cur = store.cursor().execute(_sql("volume", "median_window", dimension=dimension),
+                                 dict(params, width=MEDIAN_WINDOW))
+    data = cur.fetchnumpy()
+    out = {}
+    keys = data["key"]
+    if isinstance(keys, np.ma.MaskedArray):
+        mask = np.ma.getmaskarray(keys)
+        keys = keys.data.astype(object)
+        keys[mask] = None
+    if not len(keys):
+        return out
+    bounds = (np.flatnonzero(keys[1:] != keys[:-1]) + 1).tolist()
+    for lo, hi in zip([0, *bounds], [*bounds, len(keys)], strict=True):
+        key = keys[lo]
+        out[key.item() if isinstance(key, np.generic) else key] = (
+            int(data["n"][lo]), int(data["i"][lo]), np.ascontiguousarray(data["hours"][lo:hi], dtype="float64"))
+    return out
+
+
+def _keep(key, entry) -> None:
+    size = sum(len(w[2]) for w in entry[1].values())
+    with _median_lock:
+        old = _median_cache.pop(key, None)
+        if old is not None:
+            _median_held[0] -= sum(len(w[2]) for w in old[1].values())
+        _median_cache[key] = entry
+        _median_held[0] += size
+        while _median_held[0] > MEDIAN_CACHE_VALUES and len(_median_cache) > 1:
+            _, dropped = _median_cache.popitem(last=False)
+            _median_held[0] -= sum(len(w[2]) for w in dropped[1].values())
+
+
+def _union_median(window, tail):
+    """quantile_cont(0.5) of the union of a window's group (n values, `values` sorted from position
+    `first`) and the sorted `tail`; None when both are empty."""
+    n_a, first, values = window if window is not None else (0, 0, np.empty(0))
+    tail = tail if tail is not None else np.empty(0)
+    n = n_a + len(tail)
+    if n == 0:
+        return None
+    rn = (n - 1) * 0.5
+    lo_k, hi_k = int(np.floor(rn)), int(np.ceil(rn))
+    # union positions < start hold only window values below position start; positions > hi_k none needed
+    start = max(0, lo_k - len(tail))
+    stop = min(n_a, hi_k + 1)
+    if start < first or stop > first + len(values):
+        return _MISSING_WINDOW
+    merged = np.sort(np.concatenate([values[start - first:max(stop, start) - first], tail]), kind="stable")
+    lo, hi = float(merged[lo_k - start]), float(merged[hi_k - start])
+    return lo if lo_k == hi_k else lo + (hi - lo) * (rn - lo_k)
+
+
 def summary(store: Store, f: Filters) -> dict:
     params = f.params()
     if _coarse(f):
@@ -73,8 +204,9 @@ def summary(store: Store, f: Filters) -> dict:
     else:
         volume = store.df(_sql("volume", "totals"), params).iloc[0]
         sat = store.df(_sql("satisfaction", "totals"), params).iloc[0]
-    median = store.scalar(_sql("volume", "median_hours"), _current(params))
-    joined = {table: store.df(_sql("joins", "totals", table=table), _join_params(f)).iloc[0] for table in JOIN_TABLES}
+    median = _medians(store, f, None)
+    joined = {row[0]: dict(zip(("joined", "joined_prev", "provinces"), row[1:], strict=True))
+              for row in store.rows(_sql("joins", "totals_both"), _join_params(f))}
     messages, replies = int(volume["messages"]), int(volume["replies"])
     census_year, people = population(f)
     return {
@@ -121,19 +253,70 @@ def _current(params: dict) -> dict:
     return {k: v for k, v in params.items() if not k.startswith("prev_")}
 
 
-def _grouped(store: Store, f: Filters, dimension: str) -> pd.DataFrame:
+_COLUMNS = ["messages", "messages_prev", "replied_cohort", "replies", "replies_prev", "evaluations", "satisfied"]
+
+
+def _fetch(store: Store, sql: str, params: dict) -> dict[str, np.ndarray]:
+    """Columns of a result as numpy arrays (NULL counts become 0)."""
+    data = store.cursor().execute(sql, params).fetchnumpy()
+    return {k: (v.filled(0) if isinstance(v, np.ma.MaskedArray) and k != "key" else v) for k, v in data.items()}
+
+
+def _grouped(store: Store, f: Filters, dimension: str) -> tuple[list, dict[str, np.ndarray]]:
+    """(keys, {column: values}) of the counts and the median per value of `dimension`."""
     params = f.params()
-    medians = store.df(_sql("volume", "median_hours_grouped", dimension=dimension), _current(params))
+    medians = _medians(store, f, dimension)
     if dimension == "province" and _coarse(f):
-        frame = store.df(_sql("coarse", "by_province"), _province_params(params)).merge(medians, on="key", how="outer")
+        parts = [_fetch(store, _sql("coarse", "by_province"), _province_params(params))]
+    elif dimension in BREAKDOWN_TABLES and _coarse(f) and not f.provinces:
+        parts = [_fetch(store, _sql("coarse", "by_breakdown", dimension=dimension),
+                        {k: params[k] for k in ("start", "stop", "prev_start", "prev_stop")})]
     else:
         query = "grouped" if dimension in ROLLUP_DIMENSIONS else "grouped_raw"
-        volume = store.df(_sql("volume", query, dimension=dimension), params)
-        sat = store.df(_sql("satisfaction", query, dimension=dimension), _current(params))
-        frame = volume.merge(sat, on="key", how="outer").merge(medians, on="key", how="outer")
-    for column in _COUNTS + ["evaluations", "satisfied"]:
-        frame[column] = frame[column].fillna(0).astype("int64")
-    return _derive(frame)
+        parts = [_fetch(store, _sql("volume", query, dimension=dimension), params),
+                 _fetch(store, _sql("satisfaction", query, dimension=dimension), _current(params))]
+    index: dict = {}
+    for part in parts:
+        for k in _keys(part["key"]):
+            index.setdefault(k, len(index))
+    for k in medians:
+        index.setdefault(k, len(index))
+    columns = {c: np.zeros(len(index), np.int64) for c in _COLUMNS}
+    for part in parts:
+        at = np.fromiter((index[k] for k in _keys(part["key"])), np.int64, len(part["key"]))
+        for c in _COLUMNS:
+            if c in part:
+                columns[c][at] = part[c]
+    median = np.full(len(index), np.nan)
+    for k, v in medians.items():
+        median[index[k]] = v
+    columns["median_reply_hours"] = median
+    return list(index), columns
+
+
+def _keys(values) -> list:
+    if isinstance(values, np.ma.MaskedArray):
+        return [None if m else v for v, m in zip(values.data.tolist(), np.ma.getmaskarray(values).tolist(),
+                                                  strict=True)]
+    return values.tolist()
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """As ratio() on Series: float division, NaN where the denominator is 0."""
+    out = np.full(len(numerator), np.nan)
+    ok = denominator != 0
+    out[ok] = numerator[ok].astype("float64") / denominator[ok].astype("float64")
+    return out
+
+
+def _derived(c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {
+        "reply_ratio": _ratio(c["replies"], c["messages"]),
+        "reply_rate": _ratio(c["replied_cohort"], c["messages"]),
+        "satisfaction_rate": _ratio(c["satisfied"], c["evaluations"]),
+        "messages_yoy": _ratio(c["messages"] - c["messages_prev"], c["messages_prev"]),
+        "replies_yoy": _ratio(c["replies"] - c["replies_prev"], c["replies_prev"]),
+    }
 
 
 def _derive(frame: pd.DataFrame) -> pd.DataFrame:
@@ -147,28 +330,53 @@ def _derive(frame: pd.DataFrame) -> pd.DataFrame:
 
 def by_province(store: Store, f: Filters) -> pd.DataFrame:
     """Every one of the 31 provinces (selected or not only if filtered), with per-10k and ranks."""
-    grouped = _grouped(store, f, "province").rename(columns={"key": "adcode"})
+    keys, grouped = _grouped(store, f, "province")
     census_year = province_ref.census_year(f.end)
     ref = province_ref.table()
     if f.provinces:
         ref = ref[ref["adcode"].isin(f.provinces)]
-    frame = ref[["adcode", "name_short", "name_full", "name_en", "region"]].rename(columns={"name_short": "name"})
-    frame = frame.assign(population=ref[f"census_{census_year}"].to_numpy(), census_year=census_year)
-    frame = frame.merge(grouped, on="adcode", how="left")
-    for column in _COUNTS + ["evaluations", "satisfied"]:
-        frame[column] = frame[column].fillna(0).astype("int64")
-    frame = _derive(frame)
+    ref = ref.sort_values("adcode")
+    adcode = ref["adcode"].to_numpy()
+    where = {int(k): i for i, k in enumerate(keys)}
+    rows = np.array([where.get(int(a), -1) for a in adcode], np.int64)
+    found = rows >= 0
+    columns: dict[str, np.ndarray] = {}
+    for c in _COLUMNS:
+        values = np.zeros(len(adcode), np.int64)
+        values[found] = grouped[c][rows[found]]
+        columns[c] = values
+    median = np.full(len(adcode), np.nan)
+    median[found] = grouped["median_reply_hours"][rows[found]]
+    population = ref[f"census_{census_year}"].to_numpy().astype("int64")
     joined_params = _join_params(f)
-    for table in JOIN_TABLES:
-        joined = store.df(_sql("joins", "by_province", table=table),
-                          {k: joined_params[k] for k in ("start", "stop", "provinces")})
-        frame = frame.merge(joined.rename(columns={"key": "adcode", "joined": f"new_{table}"}), on="adcode", how="left")
-        frame[f"new_{table}"] = frame[f"new_{table}"].fillna(0).astype("int64")
-    frame["messages_per_10k"] = frame["messages"] * 10_000 / frame["population"]
-    frame["replies_per_10k"] = frame["replies"] * 10_000 / frame["population"]
+    joined = {table: {} for table in JOIN_TABLES}
+    for kind, key, count in store.rows(_sql("joins", "by_province_both"),
+                                       {k: joined_params[k] for k in ("start", "stop", "provinces")}):
+        joined[kind][key] = count
+    derived = _derived(columns)
+    frame = {
+        "adcode": adcode.astype("int64"), "name": ref["name_short"].array, "name_full": ref["name_full"].array,
+        "name_en": ref["name_en"].array, "region": ref["region"].array, "population": population,
+        "census_year": np.full(len(adcode), census_year, np.int64),
+        **columns, "median_reply_hours": median, **derived,
+        **{f"new_{table}": np.array([joined[table].get(int(a), 0) for a in adcode], np.int64)
+           for table in JOIN_TABLES},
+        "messages_per_10k": columns["messages"] * 10_000 / population,
+        "replies_per_10k": columns["replies"] * 10_000 / population,
+    }
     for metric in ("messages", "replies", "messages_per_10k", "replies_per_10k", "reply_ratio", "reply_rate"):
-        frame[f"rank_{metric}"] = rank(frame, metric)
-    return frame.sort_values("adcode").reset_index(drop=True)
+        frame[f"rank_{metric}"] = _rank(frame[metric], frame["adcode"])
+    return pd.DataFrame(frame)
+
+
+def _rank(values: np.ndarray, adcode: np.ndarray) -> np.ndarray:
+    """As rank(): 1 = highest; ties broken by adcode; missing values last."""
+    values = values.astype("float64")
+    missing = np.isnan(values)
+    order = np.lexsort((adcode, -np.where(missing, 0.0, values), missing))
+    out = np.empty(len(values), np.int64)
+    out[order] = np.arange(1, len(values) + 1)
+    return out
 
 
 def rank(frame: pd.DataFrame, metric: str) -> pd.Series:
@@ -180,24 +388,30 @@ def rank(frame: pd.DataFrame, metric: str) -> pd.Series:
 
 
 def by_category(store: Store, f: Filters) -> pd.DataFrame:
-    return _shares(_grouped(store, f, "category").rename(columns={"key": "category"}))
+    return _shares("category", *_grouped(store, f, "category"))
 
 
 def by_type(store: Store, f: Filters) -> pd.DataFrame:
-    return _shares(_grouped(store, f, "msg_type").rename(columns={"key": "msg_type"}))
+    return _shares("msg_type", *_grouped(store, f, "msg_type"))
 
 
 def by_city(store: Store, f: Filters) -> pd.DataFrame:
-    frame = _grouped(store, f, "city").rename(columns={"key": "city"})
-    frame["city"] = frame["city"].fillna("（未填）")
-    return _shares(frame)
+    keys, columns = _grouped(store, f, "city")
+    return _shares("city", ["（未填）" if k is None else k for k in keys], columns)
 
 
-def _shares(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame[(frame["messages"] > 0) | (frame["replies"] > 0)].copy()
-    total = frame["messages"].sum()
-    frame["share"] = frame["messages"] / total if total else np.nan
-    return frame.sort_values(["messages", frame.columns[0]], ascending=[False, True]).reset_index(drop=True)
+def _shares(name: str, keys: list, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Values with messages or replies, largest first (ties by name), with their share of messages."""
+    keep = np.flatnonzero((columns["messages"] > 0) | (columns["replies"] > 0))
+    order = sorted(keep.tolist(), key=lambda i: (-int(columns["messages"][i]), keys[i]))
+    columns = {c: v[order] for c, v in columns.items()}
+    total = columns["messages"].sum()
+    return pd.DataFrame({
+        # (an empty result keeps the object dtype that an empty query result has)
+        name: pd.array([keys[i] for i in order], dtype="str") if order else np.array([], dtype=object),
+        **columns, **_derived(columns),
+        "share": columns["messages"] / total if total else np.full(len(order), np.nan),
+    })
 
 
 def trend(store: Store, f: Filters, granularity: str = "day") -> pd.DataFrame:
@@ -210,26 +424,37 @@ def trend(store: Store, f: Filters, granularity: str = "day") -> pd.DataFrame:
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)}")
     if _coarse(f):
-        daily = store.df(_sql("coarse", "daily"), _province_params(f.params()))
+        daily = _fetch(store, _sql("coarse", "daily"), _province_params(f.params()))
     else:
-        daily = store.df(_sql("volume", "daily"), f.params())
-    counts = {pd.Timestamp(d).date(): (int(m), int(r)) for d, m, r in daily.itertuples(index=False)}
-    days = pd.date_range(f.start, f.end, freq="D").date
-    prev = f.previous
-    prev_days = pd.date_range(prev.start, prev.end, freq="D").date
-    current = pd.DataFrame({
-        "bucket": [_bucket(d, granularity) for d in days],
-        "messages": [counts.get(d, (0, 0))[0] for d in days],
-        "replies": [counts.get(d, (0, 0))[1] for d in days],
-    }).groupby("bucket").sum()
-    previous = pd.DataFrame({
-        "bucket": [_bucket(min(max(year_later(d), f.start), f.end), granularity) for d in prev_days],
-        "messages_prev": [counts.get(d, (0, 0))[0] for d in prev_days],
-        "replies_prev": [counts.get(d, (0, 0))[1] for d in prev_days],
-    }).groupby("bucket").sum()
-    out = current.join(previous, how="left").fillna(0).astype("int64").reset_index()
-    out["bucket"] = out["bucket"].map(lambda d: d.isoformat())
-    return out[["bucket", "messages", "replies", "messages_prev", "replies_prev"]]
+        daily = _fetch(store, _sql("volume", "daily"), f.params())
+    labels, current, previous = _trend_layout(f.start, f.end, f.previous.start, f.previous.end, granularity)
+    first = f.previous.start
+    offset = (daily["day"].astype("datetime64[D]") - np.datetime64(first, "D")).astype(np.int64)
+    span = (f.end - first).days + 1
+    ok = (offset >= 0) & (offset < span)
+    per_day = {c: np.bincount(offset[ok], weights=daily[c][ok], minlength=span).astype(np.int64)
+               for c in ("messages", "replies")}
+    n = len(labels)
+    out = {"bucket": pd.array(labels, dtype="str")}
+    for column, (days, buckets) in (("", current), ("_prev", previous)):
+        for c in ("messages", "replies"):
+            out[c + column] = np.bincount(buckets, weights=per_day[c][days], minlength=n).astype(np.int64)
+    return pd.DataFrame(out)[["bucket", "messages", "replies", "messages_prev", "replies_prev"]]
+
+
+@lru_cache(maxsize=256)
+def _trend_layout(start: dt.date, end: dt.date, prev_start: dt.date, prev_end: dt.date, granularity: str):
+    """Bucket labels and, for the current and the previous period, (day offsets from prev_start, bucket index)."""
+    days = pd.date_range(start, end, freq="D").date
+    labels = sorted({_bucket(d, granularity) for d in days})
+    position = {b: i for i, b in enumerate(labels)}
+    prev_days = pd.date_range(prev_start, prev_end, freq="D").date
+    current = (np.array([(d - prev_start).days for d in days], np.int64),
+               np.array([position[_bucket(d, granularity)] for d in days], np.int64))
+    previous = (np.array([(d - prev_start).days for d in prev_days], np.int64),
+                np.array([position[_bucket(min(max(year_later(d), start), end), granularity)] for d in prev_days],
+                         np.int64))
+    return [b.isoformat() for b in labels], current, previous
 
 
 def year_later(day: dt.date) -> dt.date:
@@ -265,14 +490,33 @@ def mask_text(value, limit: int = 40) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
+FEED_LOOKBACK_DAYS = 31
+_EPOCH = dt.datetime(1, 1, 1)
+
+
+def _feed_since(store: Store, f: Filters, limit: int) -> tuple[dt.datetime, dt.datetime]:
+    """Times before which neither the newest `limit` messages nor the newest `limit` first replies lie.
+
+    From the rollups of the last FEED_LOOKBACK_DAYS days: the latest day from which on
+    at least `limit` matching rows exist (their count is exact), else no bound.
+    """
+    recent = beijing_now().date() - dt.timedelta(days=FEED_LOOKBACK_DAYS)
+    if _coarse(f):
+        row = store.rows(_sql("feed", "feed_since_coarse"),
+                         {"provinces": list(f.provinces), "limit": limit, "recent": recent})[0]
+    else:
+        row = store.rows(_sql("feed", "feed_since"), dict(f.message_filter(), limit=limit, recent=recent))[0]
+    return tuple(_EPOCH if day is None else dt.datetime.combine(day, dt.time()) for day in row)
+
+
 def latest_messages(store: Store, f: Filters, limit: int = 30, title_limit: int = 40) -> pd.DataFrame:
-    params = dict(f.message_filter(), limit=limit)
+    params = dict(f.message_filter(), limit=limit, since=_feed_since(store, f, limit)[0])
     frame = store.df(_sql("feed", "latest_messages"), params)
     return _feed(frame, title_limit)
 
 
 def latest_replies(store: Store, f: Filters, limit: int = 30, title_limit: int = 40) -> pd.DataFrame:
-    params = dict(f.message_filter(), limit=limit)
+    params = dict(f.message_filter(), limit=limit, since=_feed_since(store, f, limit)[1])
     frame = store.df(_sql("feed", "latest_replies"), params)
     frame = _feed(frame, title_limit)
     frame["unit"] = [mask_text(u, 30) for u in frame["unit"]]

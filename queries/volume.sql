@@ -98,3 +98,30 @@ WHERE message_matches(province, category, msg_type, is_urgent, :provinces, :cate
   AND ((created_at >= :prev_start AND created_at < :stop)
        OR (first_reply_at >= :prev_start AND first_reply_at < :stop))
 GROUP BY __DIM__;
+
+-- name: median_window(start, stop, provinces, categories, types, urgent_only, width)
+-- The sorted delays around each group's median over whole days [start, stop): positions
+-- n/2 - width .. n/2 + width of each group (n: the group's count), for the median cache in
+-- queries/metrics.py. `__KEY__` is a dimension column or a constant (one group).
+SELECT key, n, i, hours
+FROM (
+    SELECT __KEY__ AS key, hours,
+           count(*) OVER (PARTITION BY __KEY__) AS n,
+           row_number() OVER (PARTITION BY __KEY__ ORDER BY hours) - 1 AS i
+    FROM roll_delays
+    WHERE day >= :start AND day < :stop
+      AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
+)
+WHERE i >= n // 2 - :width AND i <= n // 2 + :width
+ORDER BY key, i;
+
+-- name: median_tail(start, stop, provinces, categories, types, urgent_only)
+-- The delays of the days not in the cached window (usually just today), per group.
+SELECT __KEY__ AS key, hours
+FROM roll_delays
+WHERE day >= :start AND day < :stop
+  AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only);
+
+-- name: delay_revision(start, stop)
+-- The newest revision among the reply days [start, stop) (0: none); it grows when any of them changes.
+SELECT coalesce(max(rev), 0) FROM roll_delay_revisions WHERE day >= :start AND day < :stop;
