@@ -787,6 +787,31 @@ def test_english_labels_and_tooltips(browser, server):
     assert tips[0].startswith("留言量") and "2020年第七次全国人口普查" in tips[6]
 
 
+def test_a_failing_panel_keeps_the_page_and_says_so(browser, server):
+    service = server.app.server.extensions["liuyan"]["metrics"]
+    original = service.by_province
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database unavailable")
+
+    open_page(browser, server, "?period=month")
+    service.by_province = broken
+    try:
+        click_radio(browser, A.PERIOD, "本周")
+        message = wait_for(lambda: browser.find_element("id", f"{A.ERROR}-text").text, message="error message")
+        assert message == L.t("error", "zh")
+        body = browser.find_element("tag name", "body").text
+        assert "Traceback" not in body and "RuntimeError" not in body and "database unavailable" not in body
+        # the panels that do not need the failing query still follow the filter
+        summary = api(server, "/api/v1/summary", dates("week"))
+        wait_for(lambda: kpi_texts(browser) == expected_kpis(summary), message="KPIs of this week")
+    finally:
+        service.by_province = original
+    click_radio(browser, A.PERIOD, "本月")
+    check_overview(browser, server, dates("month"), "recovered")
+    wait_for(lambda: browser.find_element("id", f"{A.ERROR}-text").text == "", message="message cleared")
+
+
 LAYOUT_PROBLEMS = """
 const problems = [];
 const root = document.getElementById('analyst');
