@@ -37,6 +37,7 @@ class Settings:
     simulate: bool = _setting(True, "run the live simulator on a demo database")
     sim_speed: float = _setting(1.0, "simulator speed factor (1 = real time)")
     cache_seconds: int = _setting(3600, "how long a cached query result may live")
+    duckdb_memory: str = _setting("", "DuckDB memory limit, e.g. 1GB (empty: DuckDB's default, 80% of RAM)")
 
     @classmethod
     def from_env(cls, environ=None, **overrides) -> Settings:

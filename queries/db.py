@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 
 from queries import provinces as province_ref
+from settings import Settings
 
 _HERE = Path(__file__).parent
 
@@ -54,6 +55,9 @@ class Store:
             if "lock" in str(exc).lower():
                 raise DatabaseLocked(f"{self.path} is in use by another process") from exc
             raise
+        memory = Settings.from_env().duckdb_memory
+        if memory:
+            self._con.execute("SET memory_limit = $m", {"m": memory}).fetchall()
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._migrate()

@@ -1,0 +1,200 @@
+"""Benchmark databases of a given size, built fast and vectorised, cached in a bench directory.
+
+    python bench/scale_build.py 5m 50m [--dir DIR]      # (bench/scale.py calls build())
+
+The default demo history (ingest.demo, ~6 M messages 2019-now) is generated once
+(`demo-base.duckdb`). A database of N messages is then made from it in SQL: the
+base is attached and copied `k = ceil(N / base)` times with INSERT ... SELECT,
+each copy with new ids (M<c>..., R<c>...), provinces rotated by 5 places per
+copy and every time shifted back by c x 1237 s, keeping only the newest N / k
+messages of each copy (and their replies and evaluations). Rows go in time
+order, half a year at a time, so the tables stay in creation order as a live
+system keeps them (row groups of other days are pruned). All times are moved by
+whole days so that the newest data is "today". Then the rollups are rebuilt
+from the raw rows (queries.rollups.rebuild) and the file is checkpointed.
+
+A 50 M database is thus a platform about nine times as busy as the demo over
+the same 7 years (every period holds nine times the rows): the hard case for
+the screens, whose periods end today.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from queries import provinces as province_ref  # noqa: E402
+from queries import rollups  # noqa: E402
+from queries.db import Store  # noqa: E402
+from queries.periods import beijing_now  # noqa: E402
+from settings import Settings  # noqa: E402
+
+DEFAULT_DIR = Path(os.environ.get("LIUYAN_BENCH_DIR", "/tmp/liuyan-bench"))
+SIZES = {"1m": 1_000_000, "5m": 5_000_000, "10m": 10_000_000, "20m": 20_000_000, "50m": 50_000_000,
+         "100m": 100_000_000}
+SHIFT_SECONDS = 1237          # copy c is moved back by c x this
+PROVINCE_STEP = 5             # copy c's provinces are rotated by c x this in census order
+
+
+def parse_size(text: str) -> int:
+    text = text.strip().lower()
+    if text in SIZES:
+        return SIZES[text]
+    if text.endswith("m"):
+        return int(float(text[:-1]) * 1_000_000)
+    if text.endswith("k"):
+        return int(float(text[:-1]) * 1_000)
+    return int(text)
+
+
+def label(size: int) -> str:
+    return f"{size / 1e6:g}m" if size >= 1_000_000 else f"{size // 1000}k"
+
+
+def _log(message: str) -> None:
+    print(f"[build {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def base_demo(directory: Path) -> Path:
+    """The default demo history (generated once per bench directory)."""
+    path = directory / "demo-base.duckdb"
+    if path.exists():
+        return path
+    from ingest.demo import generate
+
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    for stale in directory.glob(tmp.name + "*"):
+        stale.unlink()
+    now = beijing_now().replace(minute=0, second=0)
+    began = time.perf_counter()
+    store = Store(tmp)
+    counts = generate(store, seed=Settings().seed, start=dt.date(2019, 1, 1), now=now, progress=sys.stderr.isatty())
+    store.cursor().execute("CHECKPOINT")
+    store.close()
+    tmp.rename(path)
+    _log(f"demo base generated in {time.perf_counter() - began:.0f} s: {counts}")
+    return path
+
+
+def _half_years(first: dt.date, last: dt.date):
+    year, half = first.year, 1 if first.month <= 6 else 2
+    while True:
+        lo = dt.date(year, 1 if half == 1 else 7, 1)
+        if lo > last:
+            return
+        hi = dt.date(year, 7, 1) if half == 1 else dt.date(year + 1, 1, 1)
+        yield dt.datetime.combine(lo, dt.time()), dt.datetime.combine(hi, dt.time())
+        year, half = (year, 2) if half == 1 else (year + 1, 1)
+
+
+def build(size: int, directory: Path = DEFAULT_DIR, memory_limit: str = "8GB") -> Path:
+    """Path of a database of `size` messages (built if not cached)."""
+    path = directory / f"scale-{label(size)}.duckdb"
+    if path.exists():
+        return path
+    base = base_demo(directory)
+    began = time.perf_counter()
+    tmp = path.with_suffix(".tmp")
+    for stale in directory.glob(tmp.name + "*"):
+        stale.unlink()
+    store = Store(tmp)
+    cur = store.cursor()
+    cur.execute(f"SET memory_limit = '{memory_limit}'")
+    cur.execute("SET preserve_insertion_order = true")
+    cur.execute(f"ATTACH '{base}' AS base (READ_ONLY)")
+    base_count = cur.execute("SELECT count(*) FROM base.messages").fetchone()[0]
+    demo_until = dt.datetime.fromisoformat(
+        cur.execute("SELECT value FROM base.meta WHERE key = 'demo_until'").fetchone()[0])
+    copies = max(1, math.ceil(size / base_count))
+    per_copy = math.ceil(size / copies)
+    # the newest `per_copy` messages of the base (ids ascend with creation time in the demo)
+    cutoff_id = cur.execute("SELECT message_id FROM base.messages ORDER BY message_id DESC LIMIT 1 OFFSET $n",
+                            {"n": per_copy - 1}).fetchone()[0]
+    days = (beijing_now().date() - demo_until.date()).days
+    _log(f"{path.name}: {copies} copies x {per_copy:,} messages of {base.name}, times +{days} days")
+
+    codes = province_ref.codes()
+    mapping = [(c, codes[i], codes[(i + PROVINCE_STEP * c) % len(codes)]) for c in range(copies)
+               for i in range(len(codes))]
+    cur.execute("CREATE TEMP TABLE copies AS SELECT * FROM (VALUES " +
+                ", ".join(f"({c}, {a}, {b})" for c, a, b in mapping) + ") t(c, province, moved)")
+    shift = f"INTERVAL {days} DAY - to_seconds(k.c * {SHIFT_SECONDS})"
+
+    def new_id(column: str, prefix: str) -> str:
+        return f"CASE WHEN k.c = 0 THEN {column} ELSE '{prefix}' || k.c || substr({column}, 2) END"
+
+    first = cur.execute("SELECT min(created_at)::DATE FROM base.messages WHERE message_id >= $c",
+                        {"c": cutoff_id}).fetchone()[0]
+    last = demo_until.date() + dt.timedelta(days=1)
+    cur.execute("CREATE TEMP TABLE k AS SELECT DISTINCT c FROM copies")
+    for lo, hi in _half_years(first - dt.timedelta(days=1), last):
+        window = {"lo": lo, "hi": hi, "cut": cutoff_id}
+        cur.execute(f"""
+            INSERT INTO messages
+            SELECT {new_id('m.message_id', 'M')}, m.created_at + {shift}, p.moved, m.city, m.district, m.addressee,
+                   m.category, m.msg_type, m.title, m.is_urgent, m.source_status, m.first_reply_at + {shift},
+                   m.first_reply_unit, m.reply_count
+            FROM base.messages m CROSS JOIN k JOIN copies p ON p.c = k.c AND p.province = m.province
+            WHERE m.created_at >= $lo AND m.created_at < $hi AND m.message_id >= $cut
+            ORDER BY 2""", window)
+        cur.execute(f"""
+            INSERT INTO replies
+            SELECT {new_id('r.reply_id', 'R')}, {new_id('r.message_id', 'M')}, r.replied_at + {shift}, r.unit
+            FROM base.replies r CROSS JOIN k
+            WHERE r.replied_at >= $lo AND r.replied_at < $hi AND r.message_id >= $cut
+            ORDER BY 3""", window)
+        cur.execute(f"""
+            INSERT INTO evaluations
+            SELECT {new_id('e.message_id', 'M')}, e.rated_at + {shift}, e.satisfied, e.score_resolution,
+                   e.score_attitude, e.score_speed, e.verdict
+            FROM base.evaluations e CROSS JOIN k
+            WHERE e.rated_at >= $lo AND e.rated_at < $hi AND e.message_id >= $cut
+            ORDER BY 2""", window)
+        _log(f"  {lo:%Y-%m}: {cur.execute('SELECT count(*) FROM messages').fetchone()[0]:,} messages "
+             f"({time.perf_counter() - began:.0f} s)")
+    for table in ("units", "leaders"):
+        cur.execute(f"INSERT INTO {table} SELECT * REPLACE (joined_at + INTERVAL {days} DAY AS joined_at) "
+                    f"FROM base.{table}")
+    cur.execute("CHECKPOINT")
+    _log(f"raw rows written ({time.perf_counter() - began:.0f} s); rebuilding the rollups")
+    with store.write() as wcur:
+        rollups.rebuild(wcur)
+        for key in ("demo", "demo_seed", "demo_start"):
+            value = wcur.execute("SELECT value FROM base.meta WHERE key = $k", {"k": key}).fetchone()
+            if value:
+                store.set_meta(wcur, key, value[0])
+        store.set_meta(wcur, "demo_until", (demo_until + dt.timedelta(days=days)).isoformat())
+        store.set_meta(wcur, "imported", "1")          # never simulated in-process: the load test writes itself
+        store.set_meta(wcur, "bench_copies", str(copies))
+    cur.execute("DETACH base")
+    cur.execute("CHECKPOINT")
+    store.close()
+    tmp.rename(path)
+    wal = tmp.with_name(tmp.name + ".wal")
+    if wal.exists():
+        wal.unlink()
+    _log(f"{path.name} built in {time.perf_counter() - began:.0f} s")
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="+", help="e.g. 5m 50m 12.5m 800k")
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
+    parser.add_argument("--memory-limit", default="8GB", help="DuckDB memory limit while building")
+    args = parser.parse_args()
+    for size in args.sizes:
+        print(build(parse_size(size), args.dir, args.memory_limit))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
