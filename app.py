@@ -64,6 +64,7 @@ def serve(settings: Settings) -> int:
 
     from dashboard.server import build_app
     from ingest.setup import open_or_create
+    from ingest.simulate import start_in_process
     from queries.db import DatabaseLocked
 
     try:
@@ -71,10 +72,16 @@ def serve(settings: Settings) -> int:
     except DatabaseLocked as exc:
         print(f"error: {exc}; is the server already running?", file=sys.stderr)
         return 1
+    # Demo database only (never one holding imported data): fill the gap since the last run, then tick live.
+    simulator = start_in_process(store, settings)
     app = build_app(settings, store)
     print(f"serving {Path(settings.db).name} on http://{settings.host}:{settings.port}/", file=sys.stderr)
-    waitress_serve(app.server, host=settings.host, port=settings.port, threads=settings.threads,
-                   ident="liuyan-screen")
+    try:
+        waitress_serve(app.server, host=settings.host, port=settings.port, threads=settings.threads,
+                       ident="liuyan-screen")
+    finally:
+        if simulator is not None:
+            simulator.stop()
     return 0
 
 

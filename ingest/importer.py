@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 
 from ingest.readers import CHUNK_ROWS, ReadError, file_format, read_chunks, row_count
+from ingest.simulate import mark_imported
 from ingest.validate import validate
 from queries.db import DatabaseLocked, Store
 from queries.writes import KINDS, upsert
@@ -84,6 +85,8 @@ def import_files(store, kind: str, paths, *, progress: bool = False,
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     write = partial(upsert, store) if isinstance(store, Store) else store
+    if isinstance(store, Store):
+        mark_imported(store)  # outside data: a demo database is no longer simulated
     report = ImportReport(kind)
     started = time.perf_counter()
     bar = _progress_bar(progress)
