@@ -373,6 +373,23 @@ def test_screenshots_without_overlap(browser, wall_server):
     screenshot(browser, "wall-en-1920x1080.png")
 
 
+def test_map_rotates_among_its_metrics(browser, wall_server):
+    open_wall(browser, wall_server, f"?rotate={layout.MIN_ROTATE}&interval=1")
+    title = browser.find_element("id", ids.RANKING_TITLE)
+    seen = [title.text]
+    for _ in range(2):
+        wait_for(lambda: title.text != seen[-1], timeout=layout.MIN_ROTATE + 4, message="next map metric")
+        seen.append(title.text)
+    cycle = ["每万人留言数", "每万人回复数", "回复/留言比"]
+    start = cycle.index(seen[0])       # a slow first paint may already have seen a rotation
+    assert seen == [cycle[(start + i) % 3] for i in range(3)]
+    colorbar = browser.execute_script("""
+        const gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');
+        return [gd._fullData[arguments[1]].colorbar.title.text, gd.querySelectorAll('path.choroplethlocation').length];
+    """, ids.MAP, figures.MAP_DATA_TRACE)
+    assert seen[-1] in colorbar[0] and colorbar[1] > 60
+
+
 def test_server_error_keeps_the_picture_and_shows_indicator(browser, wall_server):
     open_wall(browser, wall_server, "?interval=1")
     before = kpi_text(browser, ids.KPI_MESSAGES)
