@@ -89,3 +89,50 @@ ON CONFLICT (unit_id) DO UPDATE SET
 INSERT INTO leaders SELECT leader_id, name, province, level, joined_at FROM batch
 ON CONFLICT (leader_id) DO UPDATE SET
     name = excluded.name, province = excluded.province, level = excluded.level, joined_at = excluded.joined_at;
+
+-- name: insert_new_messages()
+-- Insert the batch's messages that are not stored yet; returns their ids (the others are updates).
+INSERT INTO messages (message_id, created_at, province, city, district, addressee, category,
+                      msg_type, title, is_urgent, source_status)
+SELECT message_id, created_at, province, city, district, addressee, category,
+       msg_type, title, is_urgent, source_status
+FROM batch
+ON CONFLICT (message_id) DO NOTHING
+RETURNING message_id;
+
+-- name: reply_targets_recent(recent)
+-- For each reply of the batch: its message as stored, looking only at messages created since
+-- `recent` (row groups of older messages are skipped); replies not found here are looked up in full.
+SELECT b.reply_id, m.message_id, m.created_at AS message_created_at, m.first_reply_at, m.first_reply_unit,
+       m.reply_count
+FROM batch b JOIN messages m ON m.message_id = b.message_id
+WHERE m.created_at >= :recent;
+
+-- name: reply_targets_all()
+-- The same over every message (for the replies of the batch not found among the recent ones).
+SELECT b.reply_id, m.message_id, m.created_at AS message_created_at, m.first_reply_at, m.first_reply_unit,
+       m.reply_count
+FROM batch b JOIN messages m ON m.message_id = b.message_id;
+
+-- name: insert_new_replies()
+-- Store the batch's linked replies that are not stored yet; returns their ids (the others are re-sent).
+INSERT INTO replies (reply_id, message_id, replied_at, unit)
+SELECT reply_id, message_id, replied_at, unit FROM batch
+ON CONFLICT (reply_id) DO NOTHING
+RETURNING reply_id;
+
+-- name: stored_replies()
+-- The message each reply of the batch answered when it was stored before (re-sent replies only).
+SELECT b.reply_id, r.message_id AS previous_message_id
+FROM batch b JOIN replies r ON r.reply_id = b.reply_id;
+
+-- name: set_first_reply(low, high)!
+-- New first-reply columns of messages that received only new replies (`batch`: message_id,
+-- first_at, first_unit, n); low/high bound the messages' creation times (row-group pruning).
+UPDATE messages SET first_reply_at = b.first_at, first_reply_unit = b.first_unit, reply_count = b.n
+FROM batch b
+WHERE messages.message_id = b.message_id AND messages.created_at >= :low AND messages.created_at <= :high;
+
+-- name: evaluation_days()
+-- Rating days of stored evaluations of the messages in the batch.
+SELECT DISTINCT rated_at::DATE FROM evaluations WHERE message_id IN (SELECT message_id FROM batch);

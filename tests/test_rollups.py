@@ -99,6 +99,8 @@ def _expected(messages, replies, evaluations, f: Filters) -> dict:
         "pending": int(pending),
         "by_province": created.groupby("province").size().to_dict(),
         "replies_by_category": answered.groupby("category").size().to_dict(),
+        "by_type": created.groupby("msg_type").size().to_dict(),
+        "median_by_province": (answered.assign(h=delays).groupby("province")["h"].median().to_dict()),
     }
 
 
@@ -124,9 +126,68 @@ def _check(store, messages, replies, evaluations, rng):
         assert {k: v for k, v in provinces.items() if v} == want["by_province"], f
         categories = metrics.by_category(store, f).set_index("category")["replies"]
         assert {k: v for k, v in categories.items() if v} == want["replies_by_category"], f
+        types = metrics.by_type(store, f).set_index("msg_type")["messages"]
+        assert {k: v for k, v in types.items() if v} == want["by_type"], f
+        medians = metrics.by_province(store, f).set_index("adcode")["median_reply_hours"].dropna()
+        assert set(medians.index) == set(want["median_by_province"]), f
+        for k, v in want["median_by_province"].items():
+            assert medians[k] == pytest.approx(v, rel=1e-9), (f, k)
 
 
-def test_rollups_equal_raw_computation_through_incremental_writes(store):
+# The coarse tables, derived from the fine rollups, against one group-by over the raw rows.
+_RAW_BREAKDOWN = """
+SELECT day, __DIM__, sum(m) AS messages, sum(r) AS replied, sum(a) AS replies, sum(e) AS evaluations,
+       sum(s) AS satisfied
+FROM (
+    SELECT created_at::DATE AS day, __DIM__, 1 AS m, (first_reply_at IS NOT NULL)::INT AS r, 0 AS a, 0 AS e, 0 AS s
+    FROM messages
+    UNION ALL
+    SELECT first_reply_at::DATE, __DIM__, 0, 0, 1, 0, 0 FROM messages WHERE first_reply_at IS NOT NULL
+    UNION ALL
+    SELECT ev.rated_at::DATE, m.__DIM__, 0, 0, 0, (ev.verdict IS NOT NULL)::INT, coalesce(ev.verdict, false)::INT
+    FROM evaluations ev JOIN messages m USING (message_id)
+)
+GROUP BY ALL
+"""
+
+
+def _check_tables(store):
+    cur = store.cursor()
+    for table, dim in (("roll_category", "category"), ("roll_type", "msg_type"), ("roll_province", "province")):
+        raw = _RAW_BREAKDOWN.replace("__DIM__", dim)
+        columns = f"day, {dim}, messages, replied, replies, evaluations, satisfied"
+        for a, b in ((f"({raw})", table), (table, f"({raw})")):
+            extra = cur.execute(f"SELECT count(*) FROM (SELECT {columns} FROM {a} EXCEPT ALL "
+                                f"SELECT {columns} FROM {b})").fetchall()[0][0]
+            assert extra == 0, (table, a[:20])
+    # every reply day of roll_delays has one revision, and the delays equal the raw rows
+    assert cur.execute("SELECT count(*) FROM (SELECT DISTINCT day FROM roll_delays) d "
+                       "ANTI JOIN roll_delay_revisions r USING (day)").fetchall()[0][0] == 0
+    assert cur.execute("SELECT count(*), count(DISTINCT day) FROM roll_delay_revisions").fetchall()[0] == \
+        cur.execute("SELECT count(DISTINCT day), count(DISTINCT day) FROM roll_delay_revisions").fetchall()[0]
+    raw_delays = cur.execute("SELECT list_sort(list(epoch(first_reply_at - created_at) / 3600.0)) FROM messages "
+                             "WHERE first_reply_at IS NOT NULL").fetchall()[0][0] or []
+    assert (cur.execute("SELECT list_sort(list(hours)) FROM roll_delays").fetchall()[0][0] or []) == raw_delays
+
+
+@pytest.fixture(params=[65_536, 2], ids=["median-window", "tiny-median-window"])
+def median_cache(request, monkeypatch):
+    """Every period of the check goes through the median cache; a tiny window exercises its fallback.
+    (With it, replies find their messages through the "recent messages" lookup: every message is recent.)"""
+    from queries import writes
+
+    monkeypatch.setattr(metrics, "MEDIAN_CACHE_MIN_DAYS", 1)
+    if request.param < 100:
+        monkeypatch.setattr(writes, "RECENT_DAYS", 100_000)
+    monkeypatch.setattr(metrics, "MEDIAN_WINDOW", request.param)
+    metrics._median_cache.clear()
+    metrics._median_held[0] = 0
+    yield request.param
+    metrics._median_cache.clear()
+    metrics._median_held[0] = 0
+
+
+def test_rollups_equal_raw_computation_through_incremental_writes(store, median_cache):
     rng = np.random.default_rng(7)
     messages = _messages(rng, [f"m{i}" for i in range(1500)])
     replies = _replies(rng, messages, [f"r{i}" for i in range(1400)], 1400)
@@ -139,6 +200,7 @@ def test_rollups_equal_raw_computation_through_incremental_writes(store):
     _write(store, "replies", replies.iloc[300:])
     _write(store, "evaluations", evaluations)
     _check(store, messages, replies, evaluations, rng)
+    _check_tables(store)
 
     # re-import a fifth of the messages with a new domain, type and creation time
     changed = messages.sample(300, random_state=1).copy()
@@ -161,6 +223,18 @@ def test_rollups_equal_raw_computation_through_incremental_writes(store):
     _write(store, "evaluations", more)
     evaluations = pd.concat([evaluations[~evaluations["message_id"].isin(more["message_id"])], more])
     _check(store, messages, replies, evaluations, rng)
+    _check_tables(store)
+
+    # new replies only (the incremental first-reply path), then the same periods again: cached
+    # median windows are reused where no day changed and rebuilt where one did
+    unanswered = messages[~messages["message_id"].isin(replies["message_id"])]
+    fresh = _replies(rng, unanswered, [f"n{i}" for i in range(150)], 150)
+    _write(store, "replies", fresh)
+    replies = pd.concat([replies, fresh])
+    again = np.random.default_rng(99)
+    _check(store, messages, replies, evaluations, again)
+    _check(store, messages, replies, evaluations, np.random.default_rng(99))
+    _check_tables(store)
 
 
 def test_migration_backfills_rollups_from_existing_rows(tmp_path):
