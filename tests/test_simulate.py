@@ -169,9 +169,9 @@ def check_consistency(store: Store, now: dt.datetime) -> None:
 
 def test_live_replies_only_to_existing_messages_never_before_them_never_in_the_future(demo_store):
     clock = FakeClock(DEMO_UNTIL)
-    simulator = sim.Simulator(partial(upsert, demo_store), seed=SEED, speed=20, clock=clock, store=demo_store)
+    simulator = sim.Simulator(partial(upsert, demo_store), seed=SEED, speed=40, clock=clock, store=demo_store)
     assert simulator.until == sim.epoch(DEMO_UNTIL)
-    run_ticks(simulator, clock, 900, tick=60)
+    run_ticks(simulator, clock, 1200, tick=60)
     check_consistency(demo_store, clock.now)
     simulated = count(demo_store, "SELECT count(*) FROM replies WHERE reply_id LIKE 'S%'")
     assert simulated == simulator.totals.counts["replies"] > 50
