@@ -493,46 +493,62 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         return (finish(figures.categories(metrics.by_category(f), THEME, lang, top=CATEGORY_BARS)),
                 finish(figures.types(metrics.by_type(f), THEME, lang)), tables.column_defs(table), table.rows)
 
-    # -- drill-down -------------------------------------------------------------------------------------------------
-    drill_tables = ("cities", "top_units", "slow_units", "overdue")
-
-    @app.callback(
-        Output(ids.DRILL_TITLE, "children"), Output(ids.DRILL_KPIS, "children"), Output(ids.DRILL_TREND, "figure"),
-        Output(ids.DRILL_CATEGORY_FIG, "figure"), Output(ids.OVERDUE_NOTE, "children"),
-        Output("analyst-slow-note", "children"),
-        *[Output(ids.grid(name), prop) for name in drill_tables for prop in ("columnDefs", "rowData")],
-        error_output, Input(ids.STATE, "data"), prevent_initial_call=True,
-    )
-    @_guard("drill")
-    def drill_view(data):
+    # -- drill-down (four callbacks, so that the parts arrive as they are ready) ------------------------------------
+    def drill_state(data):
         state = S.State.from_dict(data)
         if state.view != "drill":
             raise PreventUpdate
-        today = beijing_now().date()
+        return state, S.drill_filters(state, beijing_now().date())
+
+    def grid_outputs(*names):
+        return [Output(ids.grid(name), prop) for name in names for prop in ("columnDefs", "rowData")]
+
+    @app.callback(Output(ids.DRILL_TITLE, "children"), Output(ids.DRILL_KPIS, "children"), error_output,
+                  Input(ids.STATE, "data"), prevent_initial_call=True)
+    @_guard("drill_kpis")
+    def drill_kpis(data):
+        state, f = drill_state(data)
+        name = province_ref.names(state.lang)[state.drill]
+        return (L.t("drill_title", state.lang, name=name),
+                kpi_cards(ids.DRILL_KPIS, metrics.summary(f), metrics.summary(f.previous), state.lang))
+
+    @app.callback(Output(ids.DRILL_TREND, "figure"), Output(ids.DRILL_CATEGORY_FIG, "figure"),
+                  *grid_outputs("cities"), error_output, Input(ids.STATE, "data"), prevent_initial_call=True)
+    @_guard("drill_charts")
+    def drill_charts(data):
+        state, f = drill_state(data)
         lang = state.lang
-        f = S.drill_filters(state, today)
-        name = province_ref.names(lang)[state.drill]
-        granularity = S.granularity(state, today)
-        kpis = kpi_cards(ids.DRILL_KPIS, metrics.summary(f), metrics.summary(f.previous), lang)
+        granularity = S.granularity(state, beijing_now().date())
         trend = trend_figure(metrics.trend(f, granularity), lang, granularity, f.start, f.end)
         cats = finish(figures.categories(metrics.by_category(f), THEME, lang, top=CATEGORY_BARS))
-        now = beijing_now().replace(second=0)
+        cities = tables.cities(metrics.by_city(f), lang)
+        return trend, cats, tables.column_defs(cities), cities.rows
+
+    @app.callback(Output("analyst-slow-note", "children"), *grid_outputs("top_units", "slow_units"), error_output,
+                  Input(ids.STATE, "data"), prevent_initial_call=True)
+    @_guard("drill_units")
+    def drill_units(data):
+        state, f = drill_state(data)
+        lang = state.lang
         units = metrics.units(f, overdue_days)
+        top = tables.units(drill_queries.top_units(units, TOP_UNITS), "top_units", lang, overdue_days)
+        slow = tables.units(drill_queries.slowest_units(units, SLOW_UNITS, SLOW_MIN_ANSWERED), "slow_units", lang,
+                            overdue_days)
+        return (L.t("slow_units_note", lang, n=SLOW_MIN_ANSWERED), tables.column_defs(top), top.rows,
+                tables.column_defs(slow), slow.rows)
+
+    @app.callback(Output(ids.OVERDUE_NOTE, "children"), *grid_outputs("overdue"), error_output,
+                  Input(ids.STATE, "data"), prevent_initial_call=True)
+    @_guard("drill_overdue")
+    def drill_overdue(data):
+        state, f = drill_state(data)
+        lang = state.lang
+        now = beijing_now().replace(second=0)
         overdue = metrics.overdue(f, now, overdue_days, OVERDUE_ROWS)
         count = metrics.overdue_count(f, now, overdue_days)
-        built = [
-            tables.cities(metrics.by_city(f), lang),
-            tables.units(drill_queries.top_units(units, TOP_UNITS), "top_units", lang, overdue_days),
-            tables.units(drill_queries.slowest_units(units, SLOW_UNITS, SLOW_MIN_ANSWERED), "slow_units", lang,
-                         overdue_days),
-            tables.overdue(overdue, lang, overdue_days),
-        ]
+        table = tables.overdue(overdue, lang, overdue_days)
         note = L.t("overdue_note", lang, days=overdue_days, count=f"{count:,}", shown=len(overdue))
-        slow_note = L.t("slow_units_note", lang, n=SLOW_MIN_ANSWERED)
-        grids = []
-        for table in built:
-            grids += [tables.column_defs(table), table.rows]
-        return (L.t("drill_title", lang, name=name), kpis, trend, cats, note, slow_note, *grids)
+        return note, tables.column_defs(table), table.rows
 
     # -- compare ------------------------------------------------------------------------------------------------------
     @app.callback(
