@@ -15,17 +15,19 @@ Model (times are naive Beijing wall-clock epoch seconds; a step simulates the in
   day by the demo's hourly weights: count ~ Poisson(speed x expected), times by inverting the cumulative.
 * Delays (first reply, follow-up replies, evaluation, 办理中) are lognormal in *business hours*: a clock that
   runs at the office-hour rhythm (slow at night, at weekends and over Spring Festival; mean rate 1). Each
-  waiting record has an eventual probability p and a delay survival S; given no event before t0,
-  P(event in [t0, t1)) = p (S(a0) - S(a1)) / (1 - p + p S(a0)) (a = business age), and the event time is
-  drawn from the delay distribution truncated to the interval. The hazard is stateless, so a gap filled
-  in one-day steps and a live run in one-second steps are the same process.
+  waiting record has an eventual probability p and a delay survival S. The hazard is stateless: given no
+  event before t, P(event in [t, t')) = p (S(a) - S(a')) / (1 - p + p S(a)) (a = business age). Rather than
+  evaluating it for every record at every tick, the event time is drawn from that same conditional law once,
+  when a record enters the state (created, answered, loaded at start) or when the speed changes; a tick then
+  only compares times. A gap filled in one-day steps and a live run in one-second steps are the same process.
 * The speed factor multiplies arrival rates and makes the business clock run `speed` times faster from
   the start of the live run, so every kind of event is `speed` times as frequent while the eventual
-  reply, evaluation and follow-up shares stay those of the demo.
+  reply, evaluation and follow-up shares stay those of the demo (delays of new messages shrink by `speed`).
 
-State: the messages still waiting for a first reply (last `PENDING_DAYS`) and the recently answered ones
-(follow-ups, evaluations; last `ANSWERED_DAYS`) are kept in memory, so memory is bounded whatever the gap.
-On the database they are loaded at start; against a remote server the simulator only knows its own.
+State: the messages still waiting for a first reply (created in the last `PENDING_DAYS`) and the answered
+ones that still have a follow-up or an evaluation scheduled; records with nothing scheduled are dropped, so
+memory is bounded whatever the gap. On the database they are loaded at start (answered in the last
+`ANSWERED_DAYS`); against a remote server the simulator only knows the messages it created itself.
 
 Ids: `<prefix><kind letter><event time YYYYMMDDHHMMSS>-<n>`, prefix S in the server and X standalone; the
 demo's ids are M/R/U/L followed by digits. Steps never overlap in time and the database's resume point is
@@ -61,7 +63,7 @@ _CAL0 = np.datetime64("2015-01-01", "D")
 _CAL1 = np.datetime64("2041-01-01", "D")         # exclusive; the demo's level table is clipped beyond 2035
 
 PENDING_DAYS = 120          # unanswered messages older than this are not answered any more (hazard ~0)
-ANSWERED_DAYS = 90          # follow-ups and evaluations later than this after the reply are dropped
+ANSWERED_DAYS = 90          # at start, messages answered earlier get no more follow-ups or evaluations
 GAP_SECONDS = 300           # a longer interval between ticks is filled as a gap, at speed 1
 GAP_STEP = DAY              # gap fill: one step (one transaction per kind) per day at most
 TICK_SECONDS = 1.0
