@@ -734,6 +734,18 @@ def test_downloads_hold_the_api_numbers(browser, server, downloads):
     browser.find_element("css selector", '[id*="cross"][id*="csv"]').click()
     reader = list(csv.DictReader(io.StringIO(_wait_download(downloads, ".csv", before).read_text("utf-8-sig"))))
     assert {r["领域"]: int(r["合计"]) for r in reader} == {k: v for k, v in categories.items() if v}
+    # a drill-down table: the overdue messages of 河南 this year, oldest first, titles as text
+    open_page(browser, server, "?period=ytd&drill=河南", kpis=A.DRILL_KPIS)
+    wait_for(lambda: grid_rows(browser, "overdue"), message="overdue rows")
+    shown = [r["message_id"] for r in grid_rows(browser, "overdue")]
+    before = {p.name for p in downloads.iterdir()}
+    browser.find_element("css selector", '[id*="overdue"][id*="csv"]').click()
+    overdue_file = _wait_download(downloads, ".csv", before)
+    assert f"_{HENAN}_" in overdue_file.name
+    reader = list(csv.DictReader(io.StringIO(overdue_file.read_text("utf-8-sig"))))
+    assert [r["ID"] for r in reader] == shown and len(shown) > 0
+    titles = {r["标题"] for r in reader}
+    assert all("13912345678" not in t for t in titles)                           # masked as on screen
 
 
 HOSTILE = [
@@ -907,10 +919,12 @@ def test_exports_are_the_rows_unrounded():
                {"field": "n", "headerName": "留言", "context": {"kind": "int"}},
                {"field": "kind", "headerName": "kind", "hide": True, "context": {"kind": "text"}}]
     rows = [{"name": "河南", "ratio": 0.123456789012345, "n": 12345, "kind": "x"},
-            {"name": "<b>x</b>", "ratio": None, "n": 0, "kind": "y"}]
+            {"name": "<b>x</b>", "ratio": None, "n": 0, "kind": "y"},
+            {"name": '=HYPERLINK("http://x","y")', "ratio": -0.5, "n": -3, "kind": "@SUM(A1)"}]
     spec = export.columns_of(columns)
     data = export.to_csv(spec, rows).decode("utf-8-sig")
-    assert data.splitlines() == ["省份,回复率,留言,kind", "河南,0.123456789012345,12345,x", "<b>x</b>,,0,y"]
+    assert data.splitlines() == ["省份,回复率,留言,kind", "河南,0.123456789012345,12345,x", "<b>x</b>,,0,y",
+                                 "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",-0.5,-3,'@SUM(A1)"]
     from openpyxl import load_workbook
 
     book = load_workbook(io.BytesIO(export.to_xlsx(spec, rows, [("link", "/analyst?x=1")])))
@@ -918,6 +932,8 @@ def test_exports_are_the_rows_unrounded():
     assert [c.value for c in sheet[2]] == ["河南", 0.123456789012345, 12345, "x"]
     assert sheet["B2"].number_format == "0.0%" and sheet["C2"].number_format == "#,##0"
     assert sheet["B3"].value is None
+    assert (sheet["A4"].value, sheet["A4"].data_type) == ('=HYPERLINK("http://x","y")', "s")    # text, not a formula
+    assert (sheet["B4"].value, sheet["C4"].value) == (-0.5, -3)
 
 
 def test_number_formats():

@@ -41,9 +41,19 @@ def columns_of(column_defs: list[dict]) -> list[tuple[str, str, str]]:
     return out
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value):
     if isinstance(value, bool) or value is None:
         return "" if value is None else value
+    return value
+
+
+def safe_text(value):
+    """Text that a spreadsheet would run as a formula (=, +, -, @) gets a leading apostrophe (CSV injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
     return value
 
 
@@ -61,7 +71,7 @@ def _csv_value(value):
         return ""
     if isinstance(value, float):
         return repr(value)          # shortest round-trip text: the API's number exactly
-    return value
+    return safe_text(value)
 
 
 def to_xlsx(columns: list[tuple[str, str, str]], rows: list[dict], about: list[tuple[str, str]],
@@ -80,6 +90,8 @@ def to_xlsx(columns: list[tuple[str, str, str]], rows: list[dict], about: list[t
         for c, (field, _, kind) in enumerate(columns, start=1):
             value = row.get(field)
             cell = ws.cell(row=r, column=c, value=_cell(value))
+            if isinstance(value, str):
+                cell.data_type = "s"            # text stays text: never a formula
             if value is None:
                 continue
             row_kind = row.get("kind") if kind in ("mixed", "mixed_diff") else kind
