@@ -55,10 +55,7 @@
   var dagfuncs = (window.dashAgGridFunctions = window.dashAgGridFunctions || {});
   dagfuncs.analystFormat = format;
 
-  function copyText(text) {
-    if (navigator.clipboard && window.isSecureContext) {
-      return navigator.clipboard.writeText(text);
-    }
+  function copyByCommand(text) {
     var area = document.createElement("textarea");
     area.value = text;
     area.setAttribute("readonly", "");
@@ -67,19 +64,30 @@
     document.body.appendChild(area);
     area.select();
     try { document.execCommand("copy"); } finally { document.body.removeChild(area); }
-    return Promise.resolve();
+  }
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).catch(function () { copyByCommand(text); });
+    } else {
+      copyByCommand(text);
+    }
   }
 
   var original = null;
   window.liuyanAnalyst = {
     format: format,
+    // Copy the page's link (the whole view); the button says so for a moment.
     copy: function (n, label) {
       var button = document.getElementById("analyst-copy");
       if (original === null) { original = label; }
-      copyText(window.location.href).catch(function () {});
-      var done = (button && button.getAttribute("data-done")) || original;
-      window.setTimeout(function () { if (button) { button.textContent = original; } }, 1600);
-      return done;
+      try { copyText(window.location.href); } catch (e) { /* the link stays in the address bar */ }
+      window.setTimeout(function () {
+        if (window.dash_clientside && window.dash_clientside.set_props) {
+          window.dash_clientside.set_props("analyst-copy", {children: original});
+        }
+      }, 1600);
+      return (button && button.getAttribute("data-done")) || original;
     },
   };
 

@@ -500,6 +500,9 @@ def test_copied_link_reproduces_the_view_and_history_works(browser, server):
     check_overview(browser, server, month_sichuan, "month 四川 交通")
     link = browser.current_url
     before = kpi_texts(browser)
+    browser.find_element("id", A.COPY).click()                    # the copy-link button confirms, then resets
+    wait_for(lambda: browser.find_element("id", A.COPY).text == "已复制", message="copied")
+    wait_for(lambda: browser.find_element("id", A.COPY).text == "复制链接", message="label back")
     # another browser (a new profile) opening the copied link shows the same view
     other = _driver()
     try:
@@ -830,6 +833,22 @@ def test_a_failing_panel_keeps_the_page_and_says_so(browser, server):
     click_radio(browser, A.PERIOD, "本月")
     check_overview(browser, server, dates("month"), "recovered")
     wait_for(lambda: browser.find_element("id", f"{A.ERROR}-text").text == "", message="message cleared")
+
+
+def test_an_empty_database_shows_zeros_not_errors(browser, tmp_path):
+    empty = Store(tmp_path / "empty.duckdb")
+    live = LiveServer(empty, replace(Settings(), db=empty.path, simulate=False))
+    try:
+        open_page(browser, live, "?drill=河南", kpis=A.DRILL_KPIS)
+        wait_for(lambda: text(browser, A.kpi_value(A.DRILL_KPIS, "messages")) == "0", message="zero messages")
+        assert text(browser, A.kpi_value(A.DRILL_KPIS, "median_reply_hours")) == "—"
+        open_page(browser, live, "")
+        check_overview(browser, live, dates("ytd"), "empty database")
+        assert browser.find_element("id", f"{A.ERROR}-text").text == ""
+        assert no_console_errors(browser) == []
+    finally:
+        live.close()
+        empty.close()
 
 
 LAYOUT_PROBLEMS = """
