@@ -932,6 +932,36 @@ def test_hostile_values_are_dropped_and_named():
     assert problems[0].reason == "text" and len(problems[0].value) <= S.SHOW_VALUE
 
 
+def test_controls_change_the_state():
+    from dashboard.analyst.callbacks import apply_control, controls
+
+    day = dt.date(2026, 5, 20)
+    known = {"category": ["城建"], "msg_type": ["咨询"]}
+    state = S.State()
+    values = controls(state, day, known)
+    step = apply_control(state, "period", dict(values, period="quarter"), day, known)
+    assert (step.period, S.period_dates(step, day)) == ("quarter", (dt.date(2026, 4, 1), day))
+    step = apply_control(step, "d_end", dict(values, d_start="2025-01-01", d_end="2025-03-31"), day, known)
+    assert (step.period, step.start, step.end) == ("custom", "2025-01-01", "2025-03-31")
+    assert apply_control(step, "d_start", dict(values, d_start="1999-12-31", d_end="2025-03-31"), day, known) == step
+    assert apply_control(step, "d_start", dict(values, d_start="2025-04-01", d_end="2025-03-31"), day, known) == step
+    step = apply_control(step, "provinces", dict(values, provinces=["河南", "东部", "nowhere"]), day, known)
+    assert step.provinces == ("河南", "东部")
+    step = apply_control(step, "categories", dict(values, categories=["城建", "<b>"]), day, known)
+    assert step.categories == ("城建",)
+    step = apply_control(step, "map_click", dict(values, map_click={"points": [{"location": "510000"}]}), day, known)
+    assert step.drill == SICHUAN and step.view == "drill"
+    assert apply_control(step, "back", values, day, known).drill is None
+    step = apply_control(step, "tab", dict(values, tab="compare"), day, known)
+    assert (step.view, step.compare, step.drill) == ("compare", "period", None)
+    step = apply_control(step, "b_provinces", dict(values, b_provinces=["四川"]), day, known)
+    assert step.b_provinces == ("四川",)
+    cell = {"rowId": "410000", "colId": "province"}
+    assert apply_control(S.State(), "cell", dict(values, cell=cell), day, known).drill == HENAN
+    assert apply_control(S.State(), "cell", dict(values, cell=dict(cell, colId="messages")), day, known).drill is None
+    assert apply_control(step, "reset", values, day, known) == S.State()
+
+
 def test_exports_are_the_rows_unrounded():
     columns = [{"field": "name", "headerName": "省份", "context": {"kind": "text"}},
                {"field": "ratio", "headerName": "回复率", "context": {"kind": "pct"}},

@@ -24,6 +24,7 @@ from dashboard import figures, geo, i18n
 from dashboard.analyst import export, ids, layout, tables
 from dashboard.analyst import labels as L
 from dashboard.analyst import state as S
+from dashboard.params import BadParameter, parse_date
 from dashboard.theme import WALL as THEME
 from queries import drill as drill_queries
 from queries import metrics as metric_fns
@@ -104,11 +105,12 @@ SYNC_INPUTS = [
 
 # -- state from controls -------------------------------------------------------------------------------------------
 def _date(value) -> dt.date | None:
+    """A date from a date picker, None unless the API would accept it."""
     if not value:
         return None
     try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
+        return parse_date("date", str(value)[:10])
+    except BadParameter:
         return None
 
 
