@@ -78,7 +78,7 @@ def serve(settings: Settings) -> int:
     print(f"serving {Path(settings.db).name} on http://{settings.host}:{settings.port}/", file=sys.stderr)
     try:
         waitress_serve(app.server, host=settings.host, port=settings.port, threads=settings.threads,
-                       ident="liuyan-screen")
+                       connection_limit=settings.connection_limit, ident="liuyan-screen")
     finally:
         if simulator is not None:
             simulator.stop()

@@ -176,6 +176,9 @@ def main() -> int:
             rss.append(_proc_status(server.pid, "VmRSS"))
             time.sleep(1)
         output = proc.stdout.read()
+        for line in output.splitlines():
+            if "CPU" in line or "ERROR" in line or "Traceback" in line:
+                print("locust:", line.strip()[:200])
         cpu1, t1, load1 = _proc_cpu_seconds(server.pid), time.monotonic(), os.getloadavg()
         peak = _proc_status(server.pid, "VmHWM")
         stats_file = work / "load_stats.csv"

@@ -464,7 +464,7 @@ def main() -> int:
         _child(["--measure", str(path), "--repeat", str(args.repeat), "--out", str(measured)], env)
         pandas_result = None
         if size <= parse_size(args.pandas_max):
-            _child(["--pandas", str(path), "--repeat", str(max(3, args.repeat // 3)), "--out", str(baseline)], env)
+            _child(["--pandas", str(path), "--repeat", str(max(3, args.repeat // 3)), "--out", str(baseline)])
             pandas_result = json.loads(baseline.read_text())
         report(name, json.loads(measured.read_text()), pandas_result)
     return 0
