@@ -91,6 +91,7 @@ MEDIAN_WINDOW = 65_536
 MEDIAN_CACHE_VALUES = 16_000_000     # floats kept at most (128 MB), least recently used first out
 
 _median_cache: OrderedDict = OrderedDict()
+_median_seen: OrderedDict = OrderedDict()      # keys asked for once (a window is built the second time)
 _median_lock = threading.Lock()
 _median_held = [0]
 
@@ -115,6 +116,14 @@ def _medians(store: Store, f: Filters, dimension: str | None):
         entry = _median_cache.get(key)
         if entry is not None:
             _median_cache.move_to_end(key)
+        elif key not in _median_seen:
+            # a window costs more than one direct median: keep one only for a period asked for again
+            _median_seen[key] = None
+            while len(_median_seen) > 4096:
+                _median_seen.popitem(last=False)
+            entry = False
+    if entry is False:
+        return _direct_medians(store, params, dimension)
     if entry is None or entry[0] != rev:
         entry = (rev, _median_windows(store, dict(params, stop=split), dimension))
         _keep(key, entry)
@@ -518,15 +527,18 @@ def latest_messages(store: Store, f: Filters, limit: int = 30, title_limit: int 
 def latest_replies(store: Store, f: Filters, limit: int = 30, title_limit: int = 40) -> pd.DataFrame:
     params = dict(f.message_filter(), limit=limit, since=_feed_since(store, f, limit)[1])
     frame = store.df(_sql("feed", "latest_replies"), params)
-    frame = _feed(frame, title_limit)
-    frame["unit"] = [mask_text(u, 30) for u in frame["unit"]]
-    return frame
+    return _feed(frame, title_limit, unit=True)
 
 
-def _feed(frame: pd.DataFrame, title_limit: int) -> pd.DataFrame:
-    frame = frame.copy()
-    frame["title"] = [mask_text(t, title_limit) for t in frame["title"]]
-    frame["province_name"] = frame["province"].map(province_ref.names())
-    frame["province_name_en"] = frame["province"].map(province_ref.names("en"))
-    frame["city"] = frame["city"].fillna("")
-    return frame
+def _feed(frame: pd.DataFrame, title_limit: int, unit: bool = False) -> pd.DataFrame:
+    # built column by column from plain lists: pandas' per-column operations cost more than the query
+    provinces = frame["province"].tolist()
+    zh, en = province_ref.names(), province_ref.names("en")
+    columns = {column: frame[column] for column in frame.columns}
+    columns["title"] = pd.array([mask_text(t, title_limit) for t in frame["title"].tolist()], dtype="str")
+    columns["city"] = pd.array(["" if c is None or c != c else c for c in frame["city"].tolist()], dtype="str")
+    if unit:
+        columns["unit"] = pd.array([mask_text(u, 30) for u in frame["unit"].tolist()], dtype="str")
+    columns["province_name"] = pd.array([zh.get(p) for p in provinces], dtype="str")
+    columns["province_name_en"] = pd.array([en.get(p) for p in provinces], dtype="str")
+    return pd.DataFrame(columns, index=frame.index)

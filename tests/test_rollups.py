@@ -181,9 +181,11 @@ def median_cache(request, monkeypatch):
         monkeypatch.setattr(writes, "RECENT_DAYS", 100_000)
     monkeypatch.setattr(metrics, "MEDIAN_WINDOW", request.param)
     metrics._median_cache.clear()
+    metrics._median_seen.clear()
     metrics._median_held[0] = 0
     yield request.param
     metrics._median_cache.clear()
+    metrics._median_seen.clear()
     metrics._median_held[0] = 0
 
 
@@ -234,6 +236,7 @@ def test_rollups_equal_raw_computation_through_incremental_writes(store, median_
     again = np.random.default_rng(99)
     _check(store, messages, replies, evaluations, again)
     _check(store, messages, replies, evaluations, np.random.default_rng(99))
+    assert metrics._median_cache, "the second round of the same periods reads cached median windows"
     _check_tables(store)
 
 
