@@ -115,27 +115,50 @@ def _link_held(cur, batch, result: WriteResult) -> list:
     return ids
 
 
-# Replies look for their message among the messages of this many recent days first (row groups of
-# older messages skipped); the ones not found there are looked up in full.
-RECENT_DAYS = 180
-_TARGET_COLUMNS = ["reply_id", "message_created_at", "first_reply_at", "first_reply_unit", "reply_count"]
+# Replies look for their message among the messages of the last RECENT_DAYS days first (one scan of
+# the recent row groups); the few not found there (long delays, or messages not stored: held) are
+# looked up by id through the primary-key index, a short literal IN list at a time. Many missing
+# ones: one scan of every message instead.
+RECENT_DAYS = 45
+INDEX_LOOKUP_CHUNK = 64
+INDEX_LOOKUP_MAX = 512
+_TARGET_COLUMNS = ["message_id", "message_created_at", "first_reply_at", "first_reply_unit", "reply_count"]
+_BY_ID = ("SELECT message_id, created_at AS message_created_at, first_reply_at, first_reply_unit, reply_count "
+          "FROM messages WHERE message_id IN ({})")
+
+
+def _literal(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _reply_targets(cur, batch) -> pd.DataFrame:
-    _register(cur, batch)
+    """The batch with the stored state of each reply's message (NaT/NaN columns: message not stored)."""
+    wanted = pd.DataFrame({"message_id": batch["message_id"].drop_duplicates()})
+    cur.register("batch", wanted)
     try:
         recent = beijing_now() - dt.timedelta(days=RECENT_DAYS)
-        targets = cur.execute(text("writes", "reply_targets_recent"), {"recent": recent}).df()
-        missing = ~batch["reply_id"].isin(targets["reply_id"])
+        parts = [cur.execute(text("writes", "reply_targets_recent"), {"recent": recent}).df()]
+        missing = wanted.loc[~wanted["message_id"].isin(parts[0]["message_id"]), "message_id"].tolist()
+        if len(missing) > INDEX_LOOKUP_MAX:
+            cur.unregister("batch")
+            cur.register("batch", pd.DataFrame({"message_id": missing}))
+            parts.append(cur.execute(text("writes", "reply_targets_all")).df())
+            missing = []
     finally:
         cur.unregister("batch")
-    if missing.any():
-        _register(cur, batch[missing])
-        try:
-            targets = pd.concat([targets, cur.execute(text("writes", "reply_targets_all")).df()], ignore_index=True)
-        finally:
-            cur.unregister("batch")
-    return batch.merge(targets[_TARGET_COLUMNS], on="reply_id", how="left")
+    for lo in range(0, len(missing), INDEX_LOOKUP_CHUNK):
+        ids = ", ".join(_literal(m) for m in missing[lo:lo + INDEX_LOOKUP_CHUNK])
+        parts.append(cur.execute(_BY_ID.format(ids)).df())
+    parts = [p for p in parts if not p.empty]
+    targets = pd.concat(parts, ignore_index=True) if parts else _no_targets()
+    return batch.merge(targets[_TARGET_COLUMNS], on="message_id", how="left")
+
+
+def _no_targets() -> pd.DataFrame:
+    return pd.DataFrame({"message_id": pd.Series([], dtype="str"),
+                         "message_created_at": pd.Series([], dtype="datetime64[us]"),
+                         "first_reply_at": pd.Series([], dtype="datetime64[us]"),
+                         "first_reply_unit": pd.Series([], dtype="str"), "reply_count": pd.Series([], dtype="int32")})
 
 
 def _write_replies(cur, batch, result: WriteResult) -> None:

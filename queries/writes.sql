@@ -101,18 +101,17 @@ ON CONFLICT (message_id) DO NOTHING
 RETURNING message_id;
 
 -- name: reply_targets_recent(recent)
--- For each reply of the batch: its message as stored, looking only at messages created since
--- `recent` (row groups of older messages are skipped); replies not found here are looked up in full.
-SELECT b.reply_id, m.message_id, m.created_at AS message_created_at, m.first_reply_at, m.first_reply_unit,
-       m.reply_count
-FROM batch b JOIN messages m ON m.message_id = b.message_id
-WHERE m.created_at >= :recent;
+-- The stored messages that the batch's replies answer, looking only at messages created since
+-- `recent` (row groups of older messages are skipped); the others are looked up by id.
+SELECT message_id, created_at AS message_created_at, first_reply_at, first_reply_unit, reply_count
+FROM messages
+WHERE created_at >= :recent AND message_id IN (SELECT message_id FROM batch);
 
 -- name: reply_targets_all()
--- The same over every message (for the replies of the batch not found among the recent ones).
-SELECT b.reply_id, m.message_id, m.created_at AS message_created_at, m.first_reply_at, m.first_reply_unit,
-       m.reply_count
-FROM batch b JOIN messages m ON m.message_id = b.message_id;
+-- The same over every message (when many replies were not found among the recent messages).
+SELECT message_id, created_at AS message_created_at, first_reply_at, first_reply_unit, reply_count
+FROM messages
+WHERE message_id IN (SELECT message_id FROM batch);
 
 -- name: insert_new_replies()
 -- Store the batch's linked replies that are not stored yet; returns their ids (the others are re-sent).
