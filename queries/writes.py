@@ -115,50 +115,38 @@ def _link_held(cur, batch, result: WriteResult) -> list:
     return ids
 
 
-# Replies look for their message among the messages of the last RECENT_DAYS days first (one scan of
-# the recent row groups); the few not found there (long delays, or messages not stored: held) are
-# looked up by id through the primary-key index, a short literal IN list at a time. Many missing
-# ones: one scan of every message instead.
-RECENT_DAYS = 45
-INDEX_LOOKUP_CHUNK = 64
-INDEX_LOOKUP_MAX = 512
+# Replies look for their message among the messages of the last weeks first, then of the year before,
+# then of all earlier time (only for the replies still not found: late answers, or messages not
+# stored at all, which are held). Each step reads only the row groups of its span, so a batch of
+# live replies reads the recent row groups, not the whole table. (Primary-key lookups cost a few
+# milliseconds per id on a large table, more than a scan of the recent weeks.)
+REPLY_LOOKBACK_DAYS = (45, 400)
 _TARGET_COLUMNS = ["message_id", "message_created_at", "first_reply_at", "first_reply_unit", "reply_count"]
-_BY_ID = ("SELECT message_id, created_at AS message_created_at, first_reply_at, first_reply_unit, reply_count "
-          "FROM messages WHERE message_id IN ({})")
-
-
-def _literal(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
+_FAR_PAST, _FAR_FUTURE = dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31)
 
 
 def _reply_targets(cur, batch) -> pd.DataFrame:
-    """The batch with the stored state of each reply's message (NaT/NaN columns: message not stored)."""
-    wanted = pd.DataFrame({"message_id": batch["message_id"].drop_duplicates()})
-    cur.register("batch", wanted)
-    try:
-        recent = beijing_now() - dt.timedelta(days=RECENT_DAYS)
-        parts = [cur.execute(text("writes", "reply_targets_recent"), {"recent": recent}).df()]
-        missing = wanted.loc[~wanted["message_id"].isin(parts[0]["message_id"]), "message_id"].tolist()
-        if len(missing) > INDEX_LOOKUP_MAX:
+    """The batch with the stored state of each reply's message (missing values: message not stored)."""
+    missing = pd.DataFrame({"message_id": batch["message_id"].drop_duplicates()})
+    now = beijing_now()
+    edges = [_FAR_FUTURE, *(now - dt.timedelta(days=d) for d in REPLY_LOOKBACK_DAYS), _FAR_PAST]
+    parts = []
+    for high, low in zip(edges[:-1], edges[1:], strict=True):
+        if missing.empty:
+            break
+        cur.register("batch", missing)
+        try:
+            found = cur.execute(text("writes", "reply_targets"), {"low": low, "high": high}).df()
+        finally:
             cur.unregister("batch")
-            cur.register("batch", pd.DataFrame({"message_id": missing}))
-            parts.append(cur.execute(text("writes", "reply_targets_all")).df())
-            missing = []
-    finally:
-        cur.unregister("batch")
-    for lo in range(0, len(missing), INDEX_LOOKUP_CHUNK):
-        ids = ", ".join(_literal(m) for m in missing[lo:lo + INDEX_LOOKUP_CHUNK])
-        parts.append(cur.execute(_BY_ID.format(ids)).df())
-    parts = [p for p in parts if not p.empty]
-    targets = pd.concat(parts, ignore_index=True) if parts else _no_targets()
+        if not found.empty:
+            parts.append(found)
+            missing = missing[~missing["message_id"].isin(found["message_id"])]
+    if not parts:
+        return batch.assign(message_created_at=pd.NaT, first_reply_at=pd.NaT, first_reply_unit=None,
+                            reply_count=pd.NA)
+    targets = pd.concat(parts, ignore_index=True)
     return batch.merge(targets[_TARGET_COLUMNS], on="message_id", how="left")
-
-
-def _no_targets() -> pd.DataFrame:
-    return pd.DataFrame({"message_id": pd.Series([], dtype="str"),
-                         "message_created_at": pd.Series([], dtype="datetime64[us]"),
-                         "first_reply_at": pd.Series([], dtype="datetime64[us]"),
-                         "first_reply_unit": pd.Series([], dtype="str"), "reply_count": pd.Series([], dtype="int32")})
 
 
 def _write_replies(cur, batch, result: WriteResult) -> None:

@@ -19,14 +19,6 @@ ON CONFLICT (message_id) DO UPDATE SET
 SELECT h.reply_id, h.message_id, h.replied_at, h.unit, m.created_at
 FROM held_replies h JOIN batch m USING (message_id);
 
--- name: reply_targets()
--- For each reply of the batch: its message's creation time (NULL: message unknown)
--- and the message it answered before, if the reply was already stored.
-SELECT b.reply_id, m.created_at AS message_created_at, r.message_id AS previous_message_id
-FROM batch b
-LEFT JOIN messages m ON m.message_id = b.message_id
-LEFT JOIN replies r ON r.reply_id = b.reply_id;
-
 -- name: upsert_replies()!
 -- Store linked replies.
 INSERT INTO replies (reply_id, message_id, replied_at, unit)
@@ -100,18 +92,13 @@ FROM batch
 ON CONFLICT (message_id) DO NOTHING
 RETURNING message_id;
 
--- name: reply_targets_recent(recent)
--- The stored messages that the batch's replies answer, looking only at messages created since
--- `recent` (row groups of older messages are skipped); the others are looked up by id.
+-- name: reply_targets(low, high)
+-- The stored messages, created in [low, high), that the batch's replies answer. Called for the
+-- most recent weeks first, then for earlier spans with the replies not found yet: each call
+-- reads only the row groups of its span (messages are stored in creation order).
 SELECT message_id, created_at AS message_created_at, first_reply_at, first_reply_unit, reply_count
 FROM messages
-WHERE created_at >= :recent AND message_id IN (SELECT message_id FROM batch);
-
--- name: reply_targets_all()
--- The same over every message (when many replies were not found among the recent messages).
-SELECT message_id, created_at AS message_created_at, first_reply_at, first_reply_unit, reply_count
-FROM messages
-WHERE message_id IN (SELECT message_id FROM batch);
+WHERE created_at >= :low AND created_at < :high AND message_id IN (SELECT message_id FROM batch);
 
 -- name: insert_new_replies()
 -- Store the batch's linked replies that are not stored yet; returns their ids (the others are re-sent).

@@ -178,7 +178,7 @@ def median_cache(request, monkeypatch):
 
     monkeypatch.setattr(metrics, "MEDIAN_CACHE_MIN_DAYS", 1)
     if request.param < 100:
-        monkeypatch.setattr(writes, "RECENT_DAYS", 100_000)
+        monkeypatch.setattr(writes, "REPLY_LOOKBACK_DAYS", (100_000, 200_000))
     monkeypatch.setattr(metrics, "MEDIAN_WINDOW", request.param)
     metrics._median_cache.clear()
     metrics._median_seen.clear()
