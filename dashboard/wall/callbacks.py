@@ -218,26 +218,31 @@ class Views:
         with self._guard:
             return self._views.get(token)
 
-    def get(self, period: str, lang: str, metric: str, today) -> tuple[str, dict]:
+    def get(self, period: str, lang: str, metric: str, today, wait: bool = True) -> tuple[str, dict]:
+        """The view of the current token, built once. While another request builds it, `wait=False`
+        raises PreventUpdate at once (a screen that shows a picture keeps it and asks again next tick)
+        instead of holding a server thread until the build is done."""
         token = self.token(period, lang, metric, today)
         view = self.peek(token)
         if view is not None:
             return token, view
         with self._guard:
             lock = self._locks.setdefault(token, threading.Lock())
+        if not lock.acquire(blocking=wait):
+            raise PreventUpdate
         try:
-            with lock:
-                view = self.peek(token)
-                if view is None:
-                    # A write landing mid-build is caught by the next tick (its token differs).
-                    view = build_view(self.metrics, period=period, lang=lang, metric=metric, today=today,
-                                      geojson_url=self.geojson_url, theme=self.theme)
-                    with self._guard:
-                        self._views[token] = view
-                        self._views.move_to_end(token)
-                        while len(self._views) > self.size:
-                            self._views.popitem(last=False)
+            view = self.peek(token)
+            if view is None:
+                # A write landing mid-build is caught by the next tick (its token differs).
+                view = build_view(self.metrics, period=period, lang=lang, metric=metric, today=today,
+                                  geojson_url=self.geojson_url, theme=self.theme)
+                with self._guard:
+                    self._views[token] = view
+                    self._views.move_to_end(token)
+                    while len(self._views) > self.size:
+                        self._views.popitem(last=False)
         finally:
+            lock.release()
             with self._guard:
                 self._locks.pop(token, None)
         return token, view
@@ -258,11 +263,12 @@ def refresh(views: Views, config: dict, state: dict | None, rotations: int | Non
         raise PreventUpdate
     today = today or beijing_now().date()
     metric = metric_at(config, rotations)
-    token, view = views.get(config["period"], config["lang"], metric, today)
     old_token = state.get("token") if isinstance(state, dict) else None
+    old = views.peek(old_token)
+    # a screen showing a picture does not wait for a view another request is building (perf note: queries owner)
+    token, view = views.get(config["period"], config["lang"], metric, today, wait=old is None)
     if old_token == token:
         raise PreventUpdate
-    old = views.peek(old_token)
     values = [patch_for(old.get(key) if old else None, view[key]) for key, _, _ in OUTPUTS]
     return (*values, {"token": token, "metric": metric})
 
