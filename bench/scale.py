@@ -145,6 +145,7 @@ def measure(path: Path, repeat: int, out: Path) -> None:
     config = layout.kiosk_options(f"?period={PERIOD}", settings)
     rng = np.random.default_rng(11)
     now = pd.Timestamp(beijing_now())
+    run = f"{time.time_ns():x}"        # ids unique per run: a re-run writes new records, not updates
 
     def write(count: int = 3) -> None:
         frame = new_messages(count, f"w{time.time_ns()}", now, rng)
@@ -206,24 +207,28 @@ def measure(path: Path, repeat: int, out: Path) -> None:
     result["api"] = {name: {kind: stats(v) for kind, v in kinds.items()} for name, kinds in api.items()}
 
     # -- writes of 1,000 records
+    # first replies to unanswered messages of the last 60 days (not the bench's own: a live reply
+    # answers the platform's messages), newest first
     targets = store.df("SELECT message_id, created_at FROM messages WHERE first_reply_at IS NULL "
-                       "AND created_at >= $since ORDER BY created_at DESC LIMIT $n",
+                       "AND created_at >= $since AND message_id NOT LIKE 'bench-%' "
+                       "ORDER BY created_at DESC LIMIT $n",
                        {"since": (now - pd.Timedelta(days=60)).to_pydatetime(), "n": 1000 * 2 * repeat})
     writes: dict = {}
     for i in range(repeat):
-        frame = new_messages(1000, f"b{i}", now, rng)
+        frame = new_messages(1000, f"b{run}-{i}", now, rng)
         frame.insert(0, "_row", np.arange(1000))
         writes.setdefault("messages", []).append(timed(lambda frame=frame: upsert(store, "messages", frame))[:2])
         chunk = targets.iloc[i * 1000:(i + 1) * 1000]
         if len(chunk) == 1000:
             replies = pd.DataFrame({
-                "_row": np.arange(1000), "reply_id": [f"bench-r{i}-{j}" for j in range(1000)],
+                "_row": np.arange(1000), "reply_id": [f"bench-r{run}-{i}-{j}" for j in range(1000)],
                 "message_id": chunk["message_id"].to_numpy(),
                 "replied_at": np.maximum(chunk["created_at"].to_numpy(), (now - pd.Timedelta(seconds=5)).to_numpy()),
                 "unit": "某市住建局"})
             writes.setdefault("replies", []).append(timed(lambda r=replies: upsert(store, "replies", r))[:2])
     for i in range(repeat):
-        rows = [{"message_id": f"bench-api{i}-{j}", "created_at": (now - pd.Timedelta(seconds=j)).isoformat(sep=" "),
+        rows = [{"message_id": f"bench-api{run}-{i}-{j}",
+                 "created_at": (now - pd.Timedelta(seconds=j)).isoformat(sep=" "),
                  "province": "河南", "city": "郑州市", "category": "城建", "msg_type": "咨询", "title": "路灯不亮",
                  "is_urgent": False} for j in range(1000)]
         body = json.dumps(rows, ensure_ascii=False).encode()
@@ -235,7 +240,7 @@ def measure(path: Path, repeat: int, out: Path) -> None:
         writes.setdefault("messages via write API", []).append((w, c))
         chunk = targets.iloc[(repeat + i) * 1000:(repeat + i + 1) * 1000]
         if len(chunk) == 1000:
-            rows = [{"reply_id": f"bench-api-r{i}-{j}", "message_id": m,
+            rows = [{"reply_id": f"bench-api-r{run}-{i}-{j}", "message_id": m,
                      "replied_at": max(pd.Timestamp(c_at), now - pd.Timedelta(seconds=5)).isoformat(sep=" "),
                      "unit": "某市住建局"} for j, (m, c_at) in enumerate(zip(chunk["message_id"], chunk["created_at"],
                                                                             strict=True))]

@@ -87,8 +87,8 @@ def _province_params(params: dict) -> dict:
 # A later call for the same period checks that revision (one tiny query), reads the newest
 # day's delays, and finds the exact order statistics of the union from the window.
 MEDIAN_CACHE_MIN_DAYS = 8            # shorter periods: one direct query
-MEDIAN_WINDOW = 65_536
-MEDIAN_CACHE_VALUES = 16_000_000     # floats kept at most (128 MB), least recently used first out
+MEDIAN_WINDOW = 32_768            # > a day's answered messages per group at 50 M (about 18,000)
+MEDIAN_CACHE_VALUES = 6_000_000      # floats kept at most (48 MB), least recently used first out
 
 _median_cache: OrderedDict = OrderedDict()
 _median_seen: OrderedDict = OrderedDict()      # keys asked for once (a window is built the second time)
