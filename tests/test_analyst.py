@@ -956,6 +956,15 @@ def test_controls_change_the_state():
     assert (step.view, step.compare, step.drill) == ("compare", "period", None)
     step = apply_control(step, "b_provinces", dict(values, b_provinces=["四川"]), day, known)
     assert step.b_provinces == ("四川",)
+    # the second period: custom from its pickers, a preset, back to "same dates last year"
+    b = apply_control(step, "b_period", dict(values, b_period="custom", b_start="2024-02-01", b_end="2024-02-29"),
+                      day, known)
+    assert (b.b_period, b.b_start, b.b_end) == ("custom", "2024-02-01", "2024-02-29")
+    assert apply_control(b, "b_end", dict(values, b_start="2024-02-01", b_end="2024-01-31"), day, known) == b
+    b = apply_control(b, "b_period", dict(values, b_period="h1"), day, known)
+    assert (b.b_period, b.b_start, b.b_end) == ("h1", None, None)
+    b = apply_control(b, "b_period", dict(values, b_period="last_year"), day, known)
+    assert (b.b_period, b.b_start, b.b_end) == (None, None, None)
     cell = {"rowId": "410000", "colId": "province"}
     assert apply_control(S.State(), "cell", dict(values, cell=cell), day, known).drill == HENAN
     assert apply_control(S.State(), "cell", dict(values, cell=dict(cell, colId="messages")), day, known).drill is None

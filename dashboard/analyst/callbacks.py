@@ -138,17 +138,10 @@ def apply_control(prev: S.State, trigger: str, v: dict, today: dt.date, known: d
     if trigger == "reset":
         return S.State(lang=prev.lang)
     if trigger == "period":
-        if v["period"] == "custom":
-            start, end = _date(v["d_start"]), _date(v["d_end"])
-            if not (start and end and start <= end):
-                start, end = S.period_dates(prev, today)
-            change = {"period": "custom", "start": start.isoformat(), "end": end.isoformat()}
-        elif v["period"] in S.ALL_PERIODS:
-            change = {"period": v["period"], "start": None, "end": None}
+        change = _period_change(v["period"], v["d_start"], v["d_end"], lambda: S.period_dates(prev, today),
+                                ("period", "start", "end"))
     elif trigger in ("d_start", "d_end"):
-        start, end = _date(v["d_start"]), _date(v["d_end"])
-        if start and end and start <= end:
-            change = {"period": "custom", "start": start.isoformat(), "end": end.isoformat()}
+        change = _custom_range(v["d_start"], v["d_end"], ("period", "start", "end"))
     elif trigger == "provinces":
         change = {"provinces": _areas(v["provinces"])}
     elif trigger == "categories":
@@ -182,22 +175,38 @@ def apply_control(prev: S.State, trigger: str, v: dict, today: dt.date, known: d
     elif trigger == "mode" and v["mode"] in S.COMPARE_MODES and prev.compare:
         change = {"compare": v["mode"]}
     elif trigger == "b_period":
+        keys = ("b_period", "b_start", "b_end")
         if v["b_period"] == "last_year":
-            change = {"b_period": None, "b_start": None, "b_end": None}
-        elif v["b_period"] == "custom":
-            start, end = _date(v["b_start"]), _date(v["b_end"])
-            if not (start and end and start <= end):
-                start, end = S.b_period_dates(prev, today)
-            change = {"b_period": "custom", "b_start": start.isoformat(), "b_end": end.isoformat()}
-        elif v["b_period"] in S.ALL_PERIODS:
-            change = {"b_period": v["b_period"], "b_start": None, "b_end": None}
+            change = dict.fromkeys(keys)
+        else:
+            change = _period_change(v["b_period"], v["b_start"], v["b_end"],
+                                    lambda: S.b_period_dates(prev, today), keys)
     elif trigger in ("b_start", "b_end"):
-        start, end = _date(v["b_start"]), _date(v["b_end"])
-        if start and end and start <= end:
-            change = {"b_period": "custom", "b_start": start.isoformat(), "b_end": end.isoformat()}
+        change = _custom_range(v["b_start"], v["b_end"], ("b_period", "b_start", "b_end"))
     elif trigger == "b_provinces":
         change = {"b_provinces": _areas(v["b_provinces"])}
     return S.with_changes(prev, **change) if change else prev
+
+
+def _custom_range(raw_start, raw_end, keys: tuple[str, str, str]) -> dict:
+    """A custom period from two date pickers, or no change while the range is incomplete or reversed."""
+    start, end = _date(raw_start), _date(raw_end)
+    if start and end and start <= end:
+        return dict(zip(keys, ("custom", start.isoformat(), end.isoformat()), strict=True))
+    return {}
+
+
+def _period_change(choice, raw_start, raw_end, current_dates, keys: tuple[str, str, str]) -> dict:
+    """A preset, or "custom" starting from the pickers (else from the dates shown now)."""
+    if choice == "custom":
+        change = _custom_range(raw_start, raw_end, keys)
+        if not change:
+            start, end = current_dates()
+            change = dict(zip(keys, ("custom", start.isoformat(), end.isoformat()), strict=True))
+        return change
+    if choice in S.ALL_PERIODS:
+        return dict(zip(keys, (choice, None, None), strict=True))
+    return {}
 
 
 def _clicked_province(points: list) -> int | None:
