@@ -28,6 +28,11 @@ def _backfill_rollups(cur) -> None:
     rollups.rebuild(cur)
 
 
+def _backfill_held_evaluations(cur) -> None:
+    cur.execute("INSERT INTO held_evaluations SELECT message_id, rated_at, verdict FROM evaluations "
+                "WHERE message_id NOT IN (SELECT message_id FROM messages)")
+
+
 # Schema changes, applied in order to a file whose schema_version is older:
 # (version, DDL, optional backfill run in the same transaction).
 MIGRATIONS = [
@@ -36,6 +41,7 @@ MIGRATIONS = [
     (3, (_HERE / "schema_province_rollup.sql").read_text(encoding="utf-8"), None),  # filled by 4
     (4, (_HERE / "schema_delays.sql").read_text(encoding="utf-8"), None),  # filled by 5
     (5, (_HERE / "schema_breakdowns.sql").read_text(encoding="utf-8"), _backfill_rollups),
+    (6, (_HERE / "schema_held_evaluations.sql").read_text(encoding="utf-8"), _backfill_held_evaluations),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

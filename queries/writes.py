@@ -9,12 +9,12 @@ they reject are returned, never written.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 import pandas as pd
+import pyarrow as pa
 
-from queries import rollups
+from queries import deltas
 from queries.db import Store
 from queries.periods import beijing_now
 from queries.sql import text
@@ -40,7 +40,7 @@ class WriteResult:
 
 
 def upsert(store: Store, kind: str, batch: pd.DataFrame) -> WriteResult:
-    """Write one validated batch of `kind` in a single transaction."""
+    """Write one validated batch of `kind` in a single transaction, rollups included."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
     batch = batch.drop_duplicates(ID_COLUMN[kind], keep="last")
@@ -48,7 +48,7 @@ def upsert(store: Store, kind: str, batch: pd.DataFrame) -> WriteResult:
     if batch.empty:
         return result
     with store.write() as cur:
-        _WRITERS[kind](cur, batch, result)
+        _WRITERS[kind](cur, batch, result, store.path)
     return result
 
 
@@ -56,63 +56,87 @@ def _register(cur, frame: pd.DataFrame) -> None:
     cur.register("batch", frame.drop(columns=["_row"], errors="ignore"))
 
 
-def _days(values) -> set:
-    """Beijing calendar days of a column of timestamps (missing values skipped)."""
-    stamps = pd.to_datetime(pd.Series(values)).dropna()
-    return set(stamps.dt.date.unique())
+def _read_states(cur, ids) -> pd.DataFrame:
+    """The rollup state of the stored messages `ids` (with their evaluation)."""
+    cur.register("state_ids", pa.table({"message_id": pa.array(list(ids), pa.string())}))
+    try:
+        return cur.execute(text("deltas", "message_states")).df()
+    finally:
+        cur.unregister("state_ids")
 
 
-def _write_messages(cur, batch, result: WriteResult) -> None:
-    """Insert new messages (the index tells which are new: no scan for their old days), update known
-    ones (their old and new days from the tables), link held replies, refresh the touched days."""
-    _register(cur, batch)
-    new_ids = {row[0] for row in cur.execute(text("writes", "insert_new_messages")).fetchall()}
-    days: rollups.Days = defaultdict(set)
-    if new_ids:
-        days["created"] |= _days(batch.loc[batch["message_id"].isin(new_ids), "created_at"])
-        # evaluations that arrived before their message now follow it
-        days["rated"] |= {day for (day,) in cur.execute(text("writes", "evaluation_days")).fetchall()}
-    cur.unregister("batch")
-    existing = batch[~batch["message_id"].isin(new_ids)]
+# A chunk this large finds its stored ids by one join (a scan of the ids) instead of a conflict
+# check per row (index lookups: a few microseconds each).
+BULK_ROWS = 20_000
+
+
+def _write_messages(cur, batch, result: WriteResult, path: str) -> None:
+    """Insert new messages (the index, or for bulk chunks one join, tells which are new), update known
+    ones, link held replies and held evaluations; rollups from the messages' states before and after."""
+    frame = batch.drop(columns=["_row"], errors="ignore")
+    cur.register("batch", frame)
+    try:
+        if len(frame) >= BULK_ROWS:
+            stored = cur.execute(text("writes", "existing_messages")).to_arrow_table().column(0)
+            is_new = ~frame["message_id"].isin(stored.to_pylist()).to_numpy()
+            if is_new.all():
+                cur.execute(text("writes", "insert_messages")).fetchall()
+        else:
+            new_ids = [row[0] for row in cur.execute(text("writes", "insert_new_messages")).fetchall()]
+            is_new = frame["message_id"].isin(new_ids).to_numpy()
+        waiting = cur.execute(text("writes", "waiting_for_batch")).df()
+    finally:
+        cur.unregister("batch")
+    if len(frame) >= BULK_ROWS and not is_new.all():
+        cur.register("batch", frame[is_new])
+        cur.execute(text("writes", "insert_messages")).fetchall()
+        cur.unregister("batch")
+    existing = frame[~is_new]
+    held = waiting[waiting["kind"] == "r"]
+    rated = waiting[waiting["kind"] == "e"]
+    linking = set(held.loc[held["replied_at"] >= held["created_at"], "message_id"])
+    parts = []
     if not existing.empty:
-        ids = existing["message_id"]
-        before = rollups.touched_days(cur, ids)
-        _register(cur, existing)
+        parts.append(deltas.states(_read_states(cur, existing["message_id"]), -1))
+        cur.register("batch", existing)
         cur.execute(text("writes", "upsert_messages")).fetchall()
         cur.unregister("batch")
-        days = rollups.merge(days, before, rollups.touched_days(cur, ids))
-    linked = _link_held(cur, batch, result)
-    if linked:
-        days = rollups.merge(days, rollups.touched_days(cur, linked))
-    rollups.refresh(cur, days)
+    if not rated.empty:
+        cur.execute(text("writes", "delete_held_evaluations"), {"ids": rated["message_id"].tolist()}).fetchall()
+    _link_held(cur, held)
+    result.written = len(frame)
+    result.linked = len(held[held["message_id"].isin(linking)]) if linking else 0
+    slow = set(existing["message_id"]) | linking
+    if slow:
+        parts.append(deltas.states(_read_states(cur, slow), 1))
+    fresh = frame[is_new & ~frame["message_id"].isin(slow).to_numpy()]
+    if not fresh.empty:
+        if not rated.empty:
+            fresh = fresh.merge(rated[["message_id", "rated_at", "verdict"]], on="message_id", how="left")
+        parts.append(deltas.states(fresh, 1))
+    deltas.apply(cur, path, parts, "messages")
 
 
-def _link_held(cur, batch, result: WriteResult) -> list:
-    """Link the held replies whose message is in the batch; returns the ids of the messages that got replies."""
-    _register(cur, batch)
-    held = cur.execute(text("writes", "held_for_batch")).df()
-    cur.unregister("batch")
-    result.written = len(batch)
+def _link_held(cur, held: pd.DataFrame) -> None:
+    """Link the held replies (of messages of the batch) that do not precede their message."""
     if held.empty:
-        return []
+        return
+    held = held[["reply_id", "message_id", "replied_at", "unit", "created_at"]]
     # A held reply older than its (now known) message stays held with the reason.
     ok = held["replied_at"] >= held["created_at"]
     linkable = held[ok].drop(columns=["created_at"])
     conflicts = held[~ok].drop(columns=["created_at"]).assign(problem="replied_at precedes the message's created_at")
-    ids: list = []
     if not linkable.empty:
         cur.register("batch", linkable)
         cur.execute(text("writes", "upsert_replies")).fetchall()
         cur.unregister("batch")
         cur.execute(text("writes", "delete_held"), {"ids": linkable["reply_id"].tolist()}).fetchall()
-        ids = linkable["message_id"].unique().tolist()
-        cur.execute(text("writes", "refresh_first_reply"), {"ids": ids}).fetchall()
-        result.linked = len(linkable)
+        cur.execute(text("writes", "refresh_first_reply"),
+                    {"ids": linkable["message_id"].unique().tolist()}).fetchall()
     if not conflicts.empty:
         cur.register("batch", conflicts)
         cur.execute(text("writes", "upsert_held_replies")).fetchall()
         cur.unregister("batch")
-    return ids
 
 
 # Replies look for their message among the messages of the last weeks first, then of the year before,
@@ -121,13 +145,14 @@ def _link_held(cur, batch, result: WriteResult) -> list:
 # live replies reads the recent row groups, not the whole table. (Primary-key lookups cost a few
 # milliseconds per id on a large table, more than a scan of the recent weeks.)
 REPLY_LOOKBACK_DAYS = (45, 400)
-_TARGET_COLUMNS = ["message_id", "message_created_at", "first_reply_at", "first_reply_unit", "reply_count"]
+_TARGET_COLUMNS = ["message_id", "message_created_at", "first_reply_at", "first_reply_unit", "reply_count",
+                   "province", "city", "category", "msg_type", "is_urgent", "source_status"]
 _FAR_PAST, _FAR_FUTURE = dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31)
 
 
-def _reply_targets(cur, batch) -> pd.DataFrame:
-    """The batch with the stored state of each reply's message (missing values: message not stored)."""
-    missing = pd.DataFrame({"message_id": batch["message_id"].drop_duplicates()})
+def _message_targets(cur, ids: pd.Series) -> pd.DataFrame:
+    """The stored messages among `ids` with their state (_TARGET_COLUMNS), found span by span."""
+    missing = pd.DataFrame({"message_id": ids.drop_duplicates()})
     now = beijing_now()
     edges = [_FAR_FUTURE, *(now - dt.timedelta(days=d) for d in REPLY_LOOKBACK_DAYS), _FAR_PAST]
     parts = []
@@ -136,20 +161,26 @@ def _reply_targets(cur, batch) -> pd.DataFrame:
             break
         cur.register("batch", missing)
         try:
-            found = cur.execute(text("writes", "reply_targets"), {"low": low, "high": high}).df()
+            found = cur.execute(text("writes", "message_targets"), {"low": low, "high": high}).df()
         finally:
             cur.unregister("batch")
         if not found.empty:
             parts.append(found)
             missing = missing[~missing["message_id"].isin(found["message_id"])]
     if not parts:
-        return batch.assign(message_created_at=pd.NaT, first_reply_at=pd.NaT, first_reply_unit=None,
-                            reply_count=pd.NA)
-    targets = pd.concat(parts, ignore_index=True)
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in _TARGET_COLUMNS})
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def _reply_targets(cur, batch) -> pd.DataFrame:
+    """The batch with the stored state of each reply's message (missing values: message not stored)."""
+    targets = _message_targets(cur, batch["message_id"])
+    if targets.empty:
+        return batch.assign(**{c: None for c in _TARGET_COLUMNS[1:]}).assign(message_created_at=pd.NaT)
     return batch.merge(targets[_TARGET_COLUMNS], on="message_id", how="left")
 
 
-def _write_replies(cur, batch, result: WriteResult) -> None:
+def _write_replies(cur, batch, result: WriteResult, path: str) -> None:
     """New replies to known messages: inserted through the index, their messages' first reply moved
     forward from the stored values (no scan of replies). Re-sent replies and replies whose message is
     unknown (held) take the general path: first replies recomputed from all replies of the messages."""
@@ -169,20 +200,23 @@ def _write_replies(cur, batch, result: WriteResult) -> None:
     resent = linked[~linked["reply_id"].isin(new_ids)]
     # -- the general path: re-sent replies (possibly moved to another message) and held ones
     slow: set = set()
-    days: rollups.Days = defaultdict(set)
-    others = pd.concat([resent, held])
+    parts = []
+    others = pd.concat([resent, held]) if not resent.empty else held
     if not others.empty:
         _register(cur, others[columns])
         previous = cur.execute(text("writes", "stored_replies")).df()
         cur.unregister("batch")
         slow = set(resent["message_id"]) | set(previous["previous_message_id"].dropna())
-        days = rollups.merge(days, rollups.touched_days(cur, sorted(slow), ("created", "answered")))
+        if slow:
+            parts.append(deltas.states(_read_states(cur, slow), -1))
     if not resent.empty:
         cur.register("batch", resent[columns])
         cur.execute(text("writes", "upsert_replies")).fetchall()
         cur.unregister("batch")
     if not linked.empty:
-        cur.execute(text("writes", "delete_held"), {"ids": linked["reply_id"].tolist()}).fetchall()
+        cur.register("batch", linked[["reply_id"]])
+        cur.execute(text("writes", "delete_held_in_batch")).fetchall()
+        cur.unregister("batch")
     if not held.empty:
         cur.register("batch", held[columns].assign(problem=None))
         cur.execute(text("writes", "upsert_held_replies")).fetchall()
@@ -191,46 +225,48 @@ def _write_replies(cur, batch, result: WriteResult) -> None:
     # -- new replies only: the first reply can only move earlier
     fresh = linked[linked["reply_id"].isin(new_ids) & ~linked["message_id"].isin(slow)]
     if not fresh.empty:
-        days = rollups.merge(days, _advance_first_replies(cur, fresh))
+        parts += _advance_first_replies(cur, fresh)
     if slow:
         ids = sorted(slow)
         cur.execute(text("writes", "refresh_first_reply"), {"ids": ids}).fetchall()
-        days = rollups.merge(days, rollups.touched_days(cur, ids, ("created", "answered")))
-    rollups.refresh(cur, days)
+        parts.append(deltas.states(_read_states(cur, ids), 1))
+    deltas.apply(cur, path, parts, "replies")
     result.written = len(linked)
     result.held = len(held)
 
 
-def _advance_first_replies(cur, fresh: pd.DataFrame) -> rollups.Days:
+def _advance_first_replies(cur, fresh: pd.DataFrame) -> list[pd.DataFrame]:
     """Set first_reply_* and reply_count of the messages of `fresh` (new replies, messages as stored in
-    its target columns); returns the rollup days touched (before and after)."""
+    its target columns); returns the states of the messages whose first reply moved (before, after)."""
     ordered = fresh.sort_values(["message_id", "replied_at"], kind="stable")
-    first = ordered.groupby("message_id", sort=False).agg(
-        created=("message_created_at", "first"), old_at=("first_reply_at", "first"),
-        old_unit=("first_reply_unit", "first"), old_n=("reply_count", "first"),
-        at=("replied_at", "first"), unit=("unit", "first"), n=("reply_id", "size")).reset_index()
-    keep_old = first["old_at"].notna() & (first["old_at"] <= first["at"])
+    first = ordered.drop_duplicates("message_id", keep="first").reset_index(drop=True)
+    counts = ordered.groupby("message_id", sort=False).size()
+    old_at = first["first_reply_at"]
+    keep_old = old_at.notna() & (old_at <= first["replied_at"])
+    first_at = old_at.where(keep_old, first["replied_at"])
     update = pd.DataFrame({
         "message_id": first["message_id"],
-        "first_at": first["old_at"].where(keep_old, first["at"]),
-        "first_unit": first["old_unit"].where(keep_old, first["unit"]),
-        "n": (first["old_n"].fillna(0).astype("int64") + first["n"]).astype("int32"),
+        "first_at": first_at.astype("datetime64[us]"),
+        "first_unit": first["first_reply_unit"].where(keep_old, first["unit"]),
+        "n": (first["reply_count"].fillna(0).astype("int64")
+              + counts.reindex(first["message_id"]).to_numpy()).astype("int32"),
     })
     cur.register("batch", update)
     try:
         cur.execute(text("writes", "set_first_reply"),
-                    {"low": first["created"].min().to_pydatetime(),
-                     "high": first["created"].max().to_pydatetime()}).fetchall()
+                    {"low": first["message_created_at"].min().to_pydatetime(),
+                     "high": first["message_created_at"].max().to_pydatetime()}).fetchall()
     finally:
         cur.unregister("batch")
-    days: rollups.Days = defaultdict(set)
-    days["created"] = _days(first["created"])
-    days["answered"] = _days(first["old_at"]) | _days(update["first_at"])
-    return days
+    moved = first[~keep_old.to_numpy()].rename(columns={"message_created_at": "created_at"})
+    if moved.empty:
+        return []
+    after = moved.assign(first_reply_at=first_at[~keep_old.to_numpy()].to_numpy())
+    return [deltas.states(moved, -1), deltas.states(after, 1)]
 
 
 def _simple(query: str):
-    def write(cur, batch, result: WriteResult) -> None:
+    def write(cur, batch, result: WriteResult, path: str) -> None:
         _register(cur, batch)
         cur.execute(text("writes", query)).fetchall()
         cur.unregister("batch")
@@ -238,14 +274,29 @@ def _simple(query: str):
     return write
 
 
-def _write_evaluations(cur, batch, result: WriteResult) -> None:
-    """Rating days touched: the stored evaluations' old days and the batch's new ones (from the frame)."""
+def _write_evaluations(cur, batch, result: WriteResult, path: str) -> None:
+    """Evaluations of stored messages move between rating days in the rollups (old state from the
+    table, new from the upsert); those of unknown messages wait in held_evaluations."""
+    targets = _message_targets(cur, batch["message_id"]).rename(columns={"message_created_at": "created_at"})
     _register(cur, batch)
-    before = {day for (day,) in cur.execute(text("writes", "evaluation_days")).fetchall()}
-    cur.execute(text("writes", "upsert_evaluations")).fetchall()
-    cur.unregister("batch")
+    try:
+        old = cur.execute(text("writes", "stored_evaluations")).df()
+        new = cur.execute(text("writes", "upsert_evaluations_returning")).df()
+    finally:
+        cur.unregister("batch")
     result.written = len(batch)
-    rollups.refresh(cur, {"rated": before | _days(batch["rated_at"])})
+    unknown = new[~new["message_id"].isin(targets["message_id"])]
+    if not unknown.empty:
+        cur.register("batch", unknown)
+        cur.execute(text("writes", "upsert_held_evaluations")).fetchall()
+        cur.unregister("batch")
+    if targets.empty:
+        return
+    dims = targets.drop(columns=["first_reply_unit", "reply_count"])
+    before = dims.merge(old, on="message_id", how="left").rename(
+        columns={"old_rated_at": "rated_at", "old_verdict": "verdict"})
+    after = dims.merge(new, on="message_id", how="inner")
+    deltas.apply(cur, path, [deltas.states(before, -1), deltas.states(after, 1)], "evaluations")
 
 
 _WRITERS = {

@@ -122,3 +122,64 @@ WHERE messages.message_id = b.message_id AND messages.created_at >= :low AND mes
 -- name: evaluation_days()
 -- Rating days of stored evaluations of the messages in the batch.
 SELECT DISTINCT rated_at::DATE FROM evaluations WHERE message_id IN (SELECT message_id FROM batch);
+
+-- name: waiting_for_batch()
+-- Held replies and held evaluations whose message is in the batch (`kind` 'r' or 'e').
+SELECT 'r' AS kind, h.reply_id, h.message_id, h.replied_at, h.unit, m.created_at,
+       NULL::TIMESTAMP AS rated_at, NULL::BOOLEAN AS verdict
+FROM held_replies h JOIN batch m USING (message_id)
+UNION ALL
+SELECT 'e', NULL, e.message_id, NULL, NULL, NULL, e.rated_at, e.verdict
+FROM held_evaluations e JOIN batch m USING (message_id);
+
+-- name: delete_held_evaluations(ids)!
+-- Evaluations whose message is now stored.
+DELETE FROM held_evaluations WHERE list_contains(:ids, message_id);
+
+-- name: existing_messages()
+-- The batch's ids that are stored already (bulk chunks: one join instead of a conflict check per row).
+SELECT b.message_id FROM batch b SEMI JOIN messages m ON m.message_id = b.message_id;
+
+-- name: insert_messages()!
+-- Insert messages known to be new (bulk chunks).
+INSERT INTO messages (message_id, created_at, province, city, district, addressee, category,
+                      msg_type, title, is_urgent, source_status)
+SELECT message_id, created_at, province, city, district, addressee, category,
+       msg_type, title, is_urgent, source_status
+FROM batch;
+
+-- name: message_targets(low, high)
+-- The stored messages, created in [low, high), of the ids in `batch`, with their rollup state.
+SELECT message_id, created_at AS message_created_at, first_reply_at, first_reply_unit, reply_count,
+       province, city, category, msg_type, is_urgent, source_status
+FROM messages
+WHERE created_at >= :low AND created_at < :high AND message_id IN (SELECT message_id FROM batch);
+
+-- name: stored_evaluations()
+-- The stored evaluations of the batch's messages.
+SELECT message_id, rated_at AS old_rated_at, verdict AS old_verdict
+FROM evaluations WHERE message_id IN (SELECT message_id FROM batch);
+
+-- name: upsert_evaluations_returning()
+-- One evaluation per message; the verdict follows the spec's satisfaction rule. Returns the stored rows.
+INSERT INTO evaluations
+SELECT message_id, rated_at, satisfied, score_resolution, score_attitude, score_speed,
+       coalesce(satisfied,
+                (coalesce(score_resolution, 0) + coalesce(score_attitude, 0) + coalesce(score_speed, 0))
+                / nullif((score_resolution IS NOT NULL)::INT + (score_attitude IS NOT NULL)::INT
+                         + (score_speed IS NOT NULL)::INT, 0) >= 4)
+FROM batch
+ON CONFLICT (message_id) DO UPDATE SET
+    rated_at = excluded.rated_at, satisfied = excluded.satisfied,
+    score_resolution = excluded.score_resolution, score_attitude = excluded.score_attitude,
+    score_speed = excluded.score_speed, verdict = excluded.verdict
+RETURNING message_id, rated_at, verdict;
+
+-- name: upsert_held_evaluations()!
+-- Evaluations of messages not stored (yet), as the rollups need them.
+INSERT INTO held_evaluations SELECT message_id, rated_at, verdict FROM batch
+ON CONFLICT (message_id) DO UPDATE SET rated_at = excluded.rated_at, verdict = excluded.verdict;
+
+-- name: delete_held_in_batch()!
+-- Held replies that are now linked (re-sent with a known message).
+DELETE FROM held_replies WHERE reply_id IN (SELECT reply_id FROM batch);

@@ -151,15 +151,59 @@ GROUP BY ALL
 """
 
 
+_RAW_FINE = {
+    "roll_created": """
+        SELECT created_at::DATE AS day, province, category, msg_type, is_urgent, count(*) AS messages,
+               count(first_reply_at) AS replied,
+               count(*) FILTER (WHERE message_status(source_status, first_reply_at) = '待回复') AS pending,
+               count(*) FILTER (WHERE message_status(source_status, first_reply_at) = '办理中') AS in_progress
+        FROM messages GROUP BY ALL""",
+    "roll_answered": """
+        SELECT first_reply_at::DATE AS day, province, category, msg_type, is_urgent, count(*) AS replies
+        FROM messages WHERE first_reply_at IS NOT NULL GROUP BY ALL""",
+    "roll_rated": """
+        SELECT e.rated_at::DATE AS day, m.province, m.category, m.msg_type, m.is_urgent,
+               count(e.verdict) AS evaluations, count(*) FILTER (WHERE e.verdict) AS satisfied
+        FROM evaluations e JOIN messages m USING (message_id) GROUP BY ALL""",
+}
+_KEYS = {"roll_created": "day, province, category, msg_type, is_urgent",
+         "roll_answered": "day, province, category, msg_type, is_urgent",
+         "roll_rated": "day, province, category, msg_type, is_urgent",
+         "roll_category": "day, category", "roll_type": "day, msg_type", "roll_province": "day, province"}
+_VALUES = {"roll_created": ("messages", "replied", "pending", "in_progress"), "roll_answered": ("replies",),
+           "roll_rated": ("evaluations", "satisfied")}
+
+
+def _summed(relation: str, keys: str, values) -> str:
+    """Sums per key of a relation, keys whose sums are all zero left out: the rollups may hold several
+    rows per key (one per write, until compacted) and keys that summed to zero."""
+    sums = ", ".join(f"sum({v}) AS {v}" for v in values)
+    nonzero = " OR ".join(f"{v} <> 0" for v in values)
+    return f"SELECT * FROM (SELECT {keys}, {sums} FROM {relation} GROUP BY {keys}) WHERE {nonzero}"
+
+
 def _check_tables(store):
     cur = store.cursor()
+    pairs = [(table, _RAW_FINE[table], _KEYS[table], _VALUES[table]) for table in _RAW_FINE]
     for table, dim in (("roll_category", "category"), ("roll_type", "msg_type"), ("roll_province", "province")):
-        raw = _RAW_BREAKDOWN.replace("__DIM__", dim)
-        columns = f"day, {dim}, messages, replied, replies, evaluations, satisfied"
-        for a, b in ((f"({raw})", table), (table, f"({raw})")):
-            extra = cur.execute(f"SELECT count(*) FROM (SELECT {columns} FROM {a} EXCEPT ALL "
-                                f"SELECT {columns} FROM {b})").fetchall()[0][0]
-            assert extra == 0, (table, a[:20])
+        pairs.append((table, _RAW_BREAKDOWN.replace("__DIM__", dim), _KEYS[table],
+                      ("messages", "replied", "replies", "evaluations", "satisfied")))
+    for table, raw, keys, values in pairs:
+        got, want = _summed(table, keys, values), _summed(f"({raw})", keys, values)
+        for a, b in ((got, want), (want, got)):
+            extra = cur.execute(f"SELECT count(*) FROM ({a} EXCEPT ALL {b})").fetchall()[0][0]
+            assert extra == 0, (table, a[:60])
+    # roll_province's own columns: pending, in progress and urgent messages per day and province
+    raw = _summed("(" + _RAW_FINE["roll_created"] + ")", "day, province", ("pending", "in_progress"))
+    got = _summed("roll_province", "day, province", ("pending", "in_progress"))
+    for a, b in ((got, raw), (raw, got)):
+        assert cur.execute(f"SELECT count(*) FROM ({a} EXCEPT ALL {b})").fetchall()[0][0] == 0
+    urgent = ("SELECT created_at::DATE AS day, province, count(*) AS urgent_messages FROM messages "
+              "WHERE is_urgent GROUP BY ALL")
+    a, b = _summed("roll_province", "day, province", ("urgent_messages",)), _summed(f"({urgent})", "day, province",
+                                                                                     ("urgent_messages",))
+    for x, y in ((a, b), (b, a)):
+        assert cur.execute(f"SELECT count(*) FROM ({x} EXCEPT ALL {y})").fetchall()[0][0] == 0
     # every reply day of roll_delays has one revision, and the delays equal the raw rows
     assert cur.execute("SELECT count(*) FROM (SELECT DISTINCT day FROM roll_delays) d "
                        "ANTI JOIN roll_delay_revisions r USING (day)").fetchall()[0][0] == 0
@@ -189,18 +233,25 @@ def median_cache(request, monkeypatch):
     metrics._median_held[0] = 0
 
 
-def test_rollups_equal_raw_computation_through_incremental_writes(store, median_cache):
+@pytest.mark.parametrize("compact_after", [32, 1], ids=["appended", "compacted"])
+def test_rollups_equal_raw_computation_through_incremental_writes(store, median_cache, compact_after, monkeypatch):
+    from queries import deltas
+
+    # rollup rows are appended per write and merged per key after `compact_after` appends to a day
+    monkeypatch.setattr(deltas, "COMPACT_AFTER", compact_after)
     rng = np.random.default_rng(7)
     messages = _messages(rng, [f"m{i}" for i in range(1500)])
     replies = _replies(rng, messages, [f"r{i}" for i in range(1400)], 1400)
     evaluations = _evaluations(rng, messages, 500)
 
-    # replies first (held), then messages in batches, then evaluations
+    # replies and some evaluations first (held), then messages in batches, then the rest
     _write(store, "replies", replies.iloc[:300])
+    _write(store, "evaluations", evaluations.iloc[:150])
     for lo in range(0, len(messages), 300):
         _write(store, "messages", messages.iloc[lo:lo + 300])
+    assert store.scalar("SELECT count(*) FROM held_evaluations") == 0
     _write(store, "replies", replies.iloc[300:])
-    _write(store, "evaluations", evaluations)
+    _write(store, "evaluations", evaluations.iloc[150:])
     _check(store, messages, replies, evaluations, rng)
     _check_tables(store)
 

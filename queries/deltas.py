@@ -1,0 +1,221 @@
+"""Keep the rollups exact by signed increments computed from the write itself.
+
+A write collects the rollup *state* of every message it changes: as it was
+before the write (sign -1, read from the tables or known from the batch) and as
+it is afterwards (sign +1). `apply` registers these states and appends, per
+rollup table, the signed sums of each key (a new message adds one state, a
+first reply moves a message from pending to replied and adds it to its reply
+day, a re-import that moves a message to another domain or day takes it out of
+the old key and puts it in the new one). The sums over any period then equal
+the raw computation exactly, whatever the order of the writes.
+
+A key may thus hold several rows (one per write that touched it): every reader
+sums the rollups. `compact` merges a table's rows of some days into one row per
+key (dropping keys whose sums are all zero); `apply` compacts a (table, day)
+after COMPACT_AFTER appends, so that a day's rows stay about as many as its keys.
+
+roll_delays holds one row per answered message (medians need the values): the
+net change of each exact row is inserted, or removed by deleting every stored
+copy of it and putting back the ones that stay. Every reply day whose delays
+change gets a new revision (roll_delay_revisions: above every earlier one), the
+contract of the median cache in queries/metrics.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from queries.sql import text
+
+STATE_COLUMNS = ["created_at", "province", "city", "category", "msg_type", "is_urgent", "source_status",
+                 "first_reply_at", "rated_at", "verdict"]
+_STATE_SCHEMA = pa.schema([
+    ("sign", pa.int8()), ("created_at", pa.timestamp("us")), ("province", pa.int32()), ("city", pa.string()),
+    ("category", pa.string()), ("msg_type", pa.string()), ("is_urgent", pa.bool_()),
+    ("source_status", pa.string()), ("first_reply_at", pa.timestamp("us")), ("rated_at", pa.timestamp("us")),
+    ("verdict", pa.bool_()),
+])
+
+# Rollup tables: key columns and summed columns (identifiers of a fixed allow-list).
+_FINE_KEYS = ("day", "province", "category", "msg_type", "is_urgent")
+TABLES = {
+    "created": (_FINE_KEYS, ("messages", "replied", "pending", "in_progress")),
+    "answered": (_FINE_KEYS, ("replies",)),
+    "rated": (_FINE_KEYS, ("evaluations", "satisfied")),
+    "province": (("day", "province"), ("messages", "replied", "pending", "in_progress", "urgent_messages",
+                                       "replies", "evaluations", "satisfied")),
+    "category": (("day", "category"), ("messages", "replied", "replies", "evaluations", "satisfied")),
+    "type": (("day", "msg_type"), ("messages", "replied", "replies", "evaluations", "satisfied")),
+}
+# Which tables a kind of change can touch: a change of evaluations only, of first replies only, or any.
+PARTS = {
+    "messages": ("created", "answered", "rated", "province", "category", "type"),
+    "replies": ("created", "answered", "province", "category", "type"),
+    "evaluations": ("rated", "province", "category", "type"),
+}
+COMPACT_AFTER = 32   # appends to one (table, day) before its rows are merged into one row per key
+
+_appends: dict = {}            # (database path, table) -> Counter of days: appends since the last compaction
+_appends_lock = threading.Lock()
+
+
+def states(frame: pd.DataFrame, sign: int) -> pd.DataFrame:
+    """The state columns of `frame` (missing ones: none) with `sign`."""
+    n = len(frame)
+    out = {"sign": pd.Series(np.full(n, sign, dtype=np.int8))}
+    for column in STATE_COLUMNS:
+        out[column] = (frame[column].reset_index(drop=True) if column in frame.columns
+                       else pd.Series(np.full(n, None, dtype=object)))
+    return pd.DataFrame(out)
+
+
+def _table(parts: list[pd.DataFrame]) -> pa.Table:
+    arrays = []
+    for field in _STATE_SCHEMA:
+        chunks = []
+        for part in parts:
+            values = part[field.name]
+            if field.name in ("created_at", "first_reply_at", "rated_at") and values.dtype == object:
+                values = pd.to_datetime(values).astype("datetime64[us]")
+            elif field.name == "verdict" and values.dtype == object:
+                values = values.astype("boolean")
+            chunks.append(pa.array(values, type=field.type, from_pandas=True))
+        arrays.append(pa.chunked_array(chunks, type=field.type))
+    return pa.Table.from_arrays(arrays, schema=_STATE_SCHEMA)
+
+
+def apply(cur, path: str, parts: list[pd.DataFrame], kind: str = "messages") -> None:
+    """Append the rollup changes of `parts` (state frames from `states`) in the write's transaction."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return
+    table = _table(parts)
+    has_reply = table.column("first_reply_at").null_count < table.num_rows
+    has_rating = table.column("rated_at").null_count < table.num_rows
+    cur.register("states", table)
+    try:
+        for name in PARTS[kind]:
+            if (name == "answered" and not has_reply) or (name == "rated" and not has_rating):
+                continue
+            if name == "type":
+                sql = text("deltas", "append_category").replace("roll_category", "roll_type") \
+                    .replace("category", "msg_type")
+            else:
+                sql = text("deltas", f"append_{name}")
+            cur.execute(sql).fetchall()
+        if kind != "evaluations" and has_reply:
+            _delays(cur)
+    finally:
+        cur.unregister("states")
+    created, answered, rated = (_days(table.column(c)) for c in ("created_at", "first_reply_at", "rated_at"))
+    days = {"created": created, "answered": answered, "rated": rated,
+            "province": created | answered | rated, "category": created | answered | rated,
+            "type": created | answered | rated}
+    _count(cur, path, {name: days[name] for name in PARTS[kind]})
+
+
+def _days(column: pa.ChunkedArray) -> set:
+    """The distinct calendar days of a timestamp column (nulls left out)."""
+    return set(pc.unique(pc.cast(column.drop_null(), pa.date32())).to_pylist())
+
+
+_NO_CITY = "\x00"
+
+
+def _delays(cur) -> None:
+    changes = cur.sql(text("deltas", "delay_changes")).to_arrow_table()
+    if not changes.num_rows:
+        return
+    frame = changes.to_pandas()
+    removed = frame[frame["n"] < 0]
+    if not removed.empty:
+        # every stored copy of a removed row goes; the copies that stay come back with the additions
+        cur.register("delay_rows", removed)
+        try:
+            first, last = removed["day"].min(), removed["day"].max()
+            gone = cur.execute(text("deltas", "delete_delays"), {"first": first, "last": last}).fetchall()
+        finally:
+            cur.unregister("delay_rows")
+        keys = ["day", "province", "city", "category", "msg_type", "is_urgent", "hours"]
+        gone = pd.DataFrame(gone, columns=keys)
+        # city may be missing: a sentinel so that missing equals missing in the join
+        gone["city"] = gone["city"].astype(object).where(gone["city"].notna(), _NO_CITY)
+        removed = removed.assign(city=removed["city"].astype(object).where(removed["city"].notna(), _NO_CITY))
+        stored = gone.groupby(keys).size().rename("stored").reset_index()
+        back = removed.merge(stored, on=keys, how="left")
+        back["city"] = back["city"].where(back["city"] != _NO_CITY, None)
+        back["n"] = back["stored"].fillna(0).astype("int64") + back["n"]
+        if (back["n"] < 0).any():
+            raise RuntimeError("roll_delays lacks a delay row that the write removes (rollups out of step)")
+        frame = pd.concat([frame[frame["n"] > 0], back[keys + ["n"]]], ignore_index=True)
+    cur.register("delay_rows", frame)
+    try:
+        cur.execute(text("deltas", "add_delays")).fetchall()
+    finally:
+        cur.unregister("delay_rows")
+    days = sorted(set(changes.column("day").to_pylist()))
+    _revise(cur, days)
+
+
+def _revise(cur, days: list[dt.date]) -> None:
+    """A new revision for each of `days` (roll_delays rows changed)."""
+    updated = {row[0] for row in cur.execute(text("deltas", "bump_revisions"), {"days": days}).fetchall()}
+    missing = [d for d in days if d not in updated]
+    if missing:
+        cur.execute(text("deltas", "add_revisions"), {"days": missing, "bump": 0 if updated else 1}).fetchall()
+
+
+def _count(cur, path: str, days: dict[str, set]) -> None:
+    """Count the appends per (table, day); compact the ones that reached COMPACT_AFTER."""
+    due: dict[str, list] = {}
+    with _appends_lock:
+        for name, wanted in days.items():
+            counter = _appends.setdefault((path, name), Counter())
+            for day in wanted:
+                counter[day] += 1
+                if counter[day] >= COMPACT_AFTER:
+                    due.setdefault(name, []).append(day)
+                    del counter[day]
+    for name, wanted in due.items():
+        compact(cur, name, sorted(wanted))
+
+
+def compact(cur, name: str, days: list[dt.date]) -> None:
+    """Merge the rows of `days` in roll_<name> into one row per key (keys summing to zero go)."""
+    if not days:
+        return
+    keys, values = TABLES[name]
+    table = f"roll_{name}"  # from the TABLES allow-list
+    old = cur.execute(f"DELETE FROM {table} WHERE day >= $first AND day <= $last AND list_contains($days, day) "
+                      "RETURNING *", {"first": days[0], "last": days[-1], "days": days}).fetchall()
+    if not old:
+        return
+    old = pd.DataFrame(old, columns=list(keys) + list(values))
+    cur.register("old_rows", old)
+    try:
+        sums = ", ".join(f"sum({v}) AS {v}" for v in values)
+        nonzero = " OR ".join(f"{v} <> 0" for v in values)
+        key_list = ", ".join(keys)
+        cur.execute(f"INSERT INTO {table} SELECT * FROM (SELECT {key_list}, {sums} FROM old_rows "
+                    f"GROUP BY {key_list}) WHERE {nonzero} ORDER BY {key_list}").fetchall()
+    finally:
+        cur.unregister("old_rows")
+
+
+def compact_pending(cur, path: str) -> None:
+    """Compact every (table, day) of `path` appended to since its last compaction (after a bulk import)."""
+    with _appends_lock:
+        pending = {name: sorted(counter) for (p, name), counter in _appends.items() if p == path and counter}
+        for (p, _name), counter in _appends.items():
+            if p == path:
+                counter.clear()
+    for name, days in pending.items():
+        for lo in range(0, len(days), 1000):
+            compact(cur, name, days[lo:lo + 1000])
