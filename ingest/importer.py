@@ -9,7 +9,9 @@ held by another process (the running server).
 from __future__ import annotations
 
 import argparse
+import queue
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -118,18 +120,46 @@ def import_files(store, kind: str, paths, *, progress: bool = False,
 
 
 def _validated(kind: str, path: Path, chunk_rows: int, timings: Counter):
+    """Read and validate the file's chunks one ahead, in a thread, while the caller writes the previous one
+    (DuckDB works without the GIL): reading and validating overlap writing on a multi-core machine."""
     chunks = read_chunks(path, chunk_rows)
-    while True:
-        started = time.perf_counter()
-        chunk = next(chunks, None)
-        read = time.perf_counter()
-        if chunk is None:
-            timings["read"] += read - started
-            return
-        accepted, rejections = validate(kind, chunk.frame)
-        timings["read"] += read - started
-        timings["validate"] += time.perf_counter() - read
-        yield chunk, accepted, rejections
+    ahead: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            while not stop.is_set():
+                started = time.perf_counter()
+                chunk = next(chunks, None)
+                read = time.perf_counter()
+                timings["read"] += read - started
+                if chunk is None:
+                    break
+                accepted, rejections = validate(kind, chunk.frame)
+                timings["validate"] += time.perf_counter() - read
+                ahead.put((chunk, accepted, rejections))
+            ahead.put(None)
+        except BaseException as exc:  # handed to the caller (ReadError, OSError, ...)
+            ahead.put(exc)
+
+    worker = threading.Thread(target=produce, name="import-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = ahead.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting to put, then let it finish
+            try:
+                ahead.get_nowait()
+            except queue.Empty:
+                pass
+            worker.join(timeout=0.05)
 
 
 def _import_chunk(write, kind, name, chunk, accepted, rejections, report: ImportReport, limit: int) -> None:

@@ -98,27 +98,127 @@ def apply(cur, path: str, parts: list[pd.DataFrame], kind: str = "messages") -> 
         return
     table = _table(parts)
     has_reply = table.column("first_reply_at").null_count < table.num_rows
-    has_rating = table.column("rated_at").null_count < table.num_rows
-    cur.register("states", table)
-    try:
-        for name in PARTS[kind]:
-            if (name == "answered" and not has_reply) or (name == "rated" and not has_rating):
-                continue
-            if name == "type":
-                sql = text("deltas", "append_category").replace("roll_category", "roll_type") \
-                    .replace("category", "msg_type")
-            else:
-                sql = text("deltas", f"append_{name}")
-            cur.execute(sql).fetchall()
-        if kind != "evaluations" and has_reply:
+    for name, rows in _sums(table, PARTS[kind]).items():
+        cur.register("delta_rows", rows)
+        try:
+            cur.execute(f"INSERT INTO roll_{name} SELECT * FROM delta_rows").fetchall()  # name: TABLES allow-list
+        finally:
+            cur.unregister("delta_rows")
+    if kind != "evaluations" and has_reply:
+        cur.register("states", table)
+        try:
             _delays(cur)
-    finally:
-        cur.unregister("states")
+        finally:
+            cur.unregister("states")
     created, answered, rated = (_days(table.column(c)) for c in ("created_at", "first_reply_at", "rated_at"))
     days = {"created": created, "answered": answered, "rated": rated,
             "province": created | answered | rated, "category": created | answered | rated,
             "type": created | answered | rated}
     _count(cur, path, {name: days[name] for name in PARTS[kind]})
+
+
+def _day_numbers(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Days since 1970-01-01 of a timestamp column, and where it is present."""
+    stamps = column.to_numpy()
+    present = ~np.isnat(stamps)
+    return stamps.astype("datetime64[D]").astype(np.int64), present
+
+
+def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    encoded = column.combine_chunks().dictionary_encode()
+    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary
+
+
+def _group(keys: list[np.ndarray], values: dict[str, np.ndarray]):
+    """Sums of `values` per distinct key (keys sorted, day first); groups whose sums are all zero left out."""
+    n = len(keys[0])
+    # one mixed-radix number per row when the key ranges allow (one sort instead of a lexsort)
+    combined = np.zeros(n, dtype=np.int64)
+    span = 1
+    for k in keys:
+        low = int(k.min()) if n else 0
+        width = (int(k.max()) - low + 1) if n else 1
+        span *= width
+        if span >= 1 << 62:
+            combined = None
+            break
+        combined = combined * width + (k - low)
+    if combined is None:
+        order = np.lexsort(keys[::-1])
+        sorted_keys = [k[order] for k in keys]
+        change = np.zeros(n, dtype=bool)
+        for k in sorted_keys:
+            change[1:] |= k[1:] != k[:-1]
+    else:
+        order = np.argsort(combined, kind="stable")
+        sorted_keys = [k[order] for k in keys]
+        ordered = combined[order]
+        change = np.empty(n, dtype=bool)
+        change[1:] = ordered[1:] != ordered[:-1]
+    change[:1] = True
+    starts = np.flatnonzero(change)
+    sums = {name: np.add.reduceat(v[order], starts) if n else v[:0] for name, v in values.items()}
+    nonzero = np.zeros(len(starts), dtype=bool)
+    for column in sums.values():
+        nonzero |= column != 0
+    first = starts[nonzero]
+    return [k[first] for k in sorted_keys], {name: column[nonzero] for name, column in sums.items()}
+
+
+def _sums(table: pa.Table, names) -> dict[str, pa.Table]:
+    """The signed sums per key of each rollup of `names` (rows in the table's column order)."""
+    sign = table.column("sign").to_numpy().astype(np.int64)
+    created, _ = _day_numbers(table.column("created_at"))
+    answered, replied = _day_numbers(table.column("first_reply_at"))
+    rated, has_rating = _day_numbers(table.column("rated_at"))
+    province = table.column("province").to_numpy().astype(np.int64)
+    category, categories = _codes(table.column("category"))
+    msg_type, types = _codes(table.column("msg_type"))
+    urgent = table.column("is_urgent").to_numpy().astype(np.int64)
+    status = table.column("source_status")
+    in_progress = pc.fill_null(pc.equal(status, "办理中"), False).to_numpy().astype(bool)
+    waiting = pc.fill_null(pc.or_kleene(pc.is_null(status), pc.equal(status, "待回复")), False).to_numpy()
+    pending = ~in_progress & ~replied & waiting.astype(bool)
+    verdict = table.column("verdict")
+    judged = verdict.is_valid().to_numpy().astype(np.int64)
+    satisfied = pc.fill_null(verdict, False).to_numpy().astype(np.int64)
+    zero = np.zeros(len(sign), dtype=np.int64)
+    # the three components of every state: creation day, first-reply day, rating day
+    components = [
+        (created, np.ones(len(sign), dtype=bool),
+         {"messages": sign, "replied": sign * replied, "pending": sign * pending, "in_progress": sign * in_progress,
+          "urgent_messages": sign * urgent, "replies": zero, "evaluations": zero, "satisfied": zero}),
+        (answered, replied, {"replies": sign}),
+        (rated, has_rating, {"evaluations": sign * judged, "satisfied": sign * satisfied}),
+    ]
+    fine = {"created": 0, "answered": 1, "rated": 2}
+    dims = {"province": province, "category": category, "msg_type": msg_type, "is_urgent": urgent}
+    out = {}
+    for name in names:
+        keys, values = TABLES[name]
+        used = [components[fine[name]]] if name in fine else components
+        key_columns = [np.concatenate([day[rows] for day, rows, _ in used])]
+        for key in keys[1:]:
+            key_columns.append(np.concatenate([dims[key][rows] for _, rows, _ in used]))
+        value_columns = {v: np.concatenate([(sums.get(v, zero))[rows] for _, rows, sums in used]) for v in values}
+        if not len(key_columns[0]):
+            continue
+        grouped_keys, grouped_values = _group(key_columns, value_columns)
+        if not len(grouped_keys[0]):
+            continue
+        arrays = [pa.array(grouped_keys[0].astype("int32"), pa.int32()).cast(pa.date32())]
+        for key, column in zip(keys[1:], grouped_keys[1:], strict=True):
+            if key == "province":
+                arrays.append(pa.array(column, pa.int32()))
+            elif key == "category":
+                arrays.append(categories.take(pa.array(column)))
+            elif key == "msg_type":
+                arrays.append(types.take(pa.array(column)))
+            else:
+                arrays.append(pa.array(column.astype(bool)))
+        arrays += [pa.array(grouped_values[v], pa.int64()) for v in values]
+        out[name] = pa.Table.from_arrays(arrays, names=list(keys) + list(values))
+    return out
 
 
 def _days(column: pa.ChunkedArray) -> set:

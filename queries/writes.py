@@ -77,7 +77,7 @@ def _write_messages(cur, batch, result: WriteResult, path: str) -> None:
     cur.register("batch", frame)
     try:
         if len(frame) >= BULK_ROWS:
-            stored = cur.execute(text("writes", "existing_messages")).to_arrow_table().column(0)
+            stored = cur.sql(text("writes", "existing_messages")).to_arrow_table().column(0)
             is_new = ~frame["message_id"].isin(stored.to_pylist()).to_numpy()
             if is_new.all():
                 cur.execute(text("writes", "insert_messages")).fetchall()
