@@ -310,3 +310,30 @@ def test_migration_backfills_rollups_from_existing_rows(tmp_path):
     f = Filters(dt.date(2020, 1, 1), dt.date(2022, 12, 31))
     assert metrics.summary(reopened, f)["messages"] == 200
     reopened.close()
+
+
+def test_migration_6_finds_evaluations_waiting_for_their_message(tmp_path):
+    """A file from before held_evaluations: its evaluations of unknown messages are found on opening,
+    and count once their message arrives."""
+    from queries.db import Store
+
+    path = tmp_path / "v5.duckdb"
+    store = Store(path)
+    rng = np.random.default_rng(5)
+    messages = _messages(rng, [f"m{i}" for i in range(20)])
+    evaluations = _evaluations(rng, messages, 5)
+    _write(store, "evaluations", evaluations)
+    cur = store.cursor()
+    cur.execute("DROP TABLE held_evaluations")
+    cur.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    store.close()
+    store = Store(path)
+    assert store.scalar("SELECT count(*) FROM held_evaluations") == 5
+    _write(store, "messages", messages)
+    assert store.scalar("SELECT count(*) FROM held_evaluations") == 0
+    f = Filters(dt.date(2020, 1, 1), dt.date(2022, 12, 31))
+    verdict = [bool(s) if s is not pd.NA else score >= 4
+               for s, score in zip(evaluations["satisfied"], evaluations["score_resolution"], strict=True)]
+    assert metrics.summary(store, f)["satisfaction_rate"] == pytest.approx(np.mean(verdict))
+    _check_tables(store)
+    store.close()
