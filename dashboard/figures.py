@@ -1,6 +1,10 @@
-"""Pure figure functions: (DataFrame, theme, lang, ...) -> go.Figure. No I/O, no caching.
+"""Pure figure functions: (DataFrame, theme, lang, ...) -> a plotly figure as a plain dict. No I/O, no caching.
 
-Used by the wall (dashboard/wall) and reusable by the analyst page. Values are
+Figures are dicts ({"data": [...], "layout": {...}}), exactly what dcc.Graph takes:
+building plotly objects validated every property and cost more than all the
+queries of a wall tick. `go.Figure(spec)` turns one into an object where wanted
+(the analyst page does, for its PNG export). Used by the wall (dashboard/wall)
+and the analyst page. Values are
 plain Python lists (not numpy arrays) so that figures diff cheaply into
 `dash.Patch` updates; trace order is fixed and documented by the *_TRACE
 constants so that callers may patch one trace.
@@ -11,7 +15,6 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from dashboard import geo, i18n
 from dashboard.theme import Theme
@@ -63,9 +66,13 @@ def _names(frame: pd.DataFrame, lang: str) -> list[str]:
     return frame[column].astype(str).tolist()
 
 
+def _figure(data: list, layout: dict, theme: Theme) -> dict:
+    return {"data": data, "layout": {"template": theme.template, **layout}}
+
+
 def china_map(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, geojson_url: str, *,
               subtitle: str = "", inset: bool = True,
-              label_points: dict[int, tuple[float, float]] | None = None) -> go.Figure:
+              label_points: dict[int, tuple[float, float]] | None = None) -> dict:
     """Choropleth of one province metric over the 34 provincial-level regions.
 
     `provinces` is queries.metrics.by_province (31 rows). Taiwan, Hong Kong and
@@ -76,8 +83,9 @@ def china_map(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, geo
     """
     spec = MAP_METRICS[metric]
     label = metric_label(metric, lang)
-    codes = provinces["adcode"].astype(int).astype(str).tolist()
-    z = [_num(v, 5) for v in provinces[metric]]
+    adcodes = [int(c) for c in provinces["adcode"].tolist()]
+    codes = [str(c) for c in adcodes]
+    z = [_num(v, 5) for v in provinces[metric].tolist()]
     present = [v for v in z if v is not None]
     zmax = max(present) if present else 1.0
     zmax = zmax if zmax > 0 else 1.0
@@ -87,113 +95,105 @@ def china_map(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, geo
     all_codes = [str(c) for c in geo.region_codes()]
     region_names = geo.region_names(lang)
     no_data = i18n.t("no_data", lang)
-    fig = go.Figure()
-    # 0: every region in grey underneath (Taiwan, Hong Kong, Macao stay grey: no data).
-    fig.add_trace(go.Choropleth(
-        geojson=geojson_url, featureidkey="id", locations=all_codes, z=[0] * len(all_codes),
-        colorscale=[[0, theme.no_data], [1, theme.no_data]], showscale=False,
-        marker=dict(line=dict(color=theme.land_edge, width=0.6)),
-        customdata=[region_names[int(c)] for c in all_codes],
-        hovertemplate=f"%{{customdata}}<br>{no_data}<extra></extra>", name=no_data,
-    ))
-    # 1: the metric on the 31 provinces.
-    fig.add_trace(go.Choropleth(
-        geojson=geojson_url, featureidkey="id", locations=codes, z=z, zmin=_num(zmin, 5), zmax=_num(zmax, 5),
-        colorscale=[list(step) for step in theme.colorscale], marker=dict(line=dict(color=theme.land_edge, width=0.6)),
-        customdata=_names(provinces, lang),
-        hovertemplate=f"%{{customdata}}<br>{label} %{{z:{value_format(metric, zmax)}}}<extra></extra>", name=label,
-        colorbar=dict(
-            title=dict(text=f"<b>{label}</b>", side="top", font=dict(color=theme.text, size=15)),
-            orientation="h", x=0.015, xanchor="left", y=0.085, yanchor="bottom", len=0.27, thickness=10,
-            outlinewidth=0, tickformat=value_format(metric, zmax), tickfont=dict(color=theme.muted, size=12), nticks=5,
-            bgcolor="rgba(0,0,0,0)",
-        ),
-    ))
+    names = _names(provinces, lang)
+    edge = {"line": {"color": theme.land_edge, "width": 0.6}}
+    data = [
+        # 0: every region in grey underneath (Taiwan, Hong Kong, Macao stay grey: no data).
+        {"type": "choropleth", "geojson": geojson_url, "featureidkey": "id", "locations": all_codes,
+         "z": [0] * len(all_codes), "colorscale": [[0, theme.no_data], [1, theme.no_data]], "showscale": False,
+         "marker": edge, "customdata": [region_names[int(c)] for c in all_codes],
+         "hovertemplate": f"%{{customdata}}<br>{no_data}<extra></extra>", "name": no_data},
+        # 1: the metric on the 31 provinces.
+        {"type": "choropleth", "geojson": geojson_url, "featureidkey": "id", "locations": codes, "z": z,
+         "zmin": _num(zmin, 5), "zmax": _num(zmax, 5), "colorscale": [list(step) for step in theme.colorscale],
+         "marker": edge, "customdata": names,
+         "hovertemplate": f"%{{customdata}}<br>{label} %{{z:{value_format(metric, zmax)}}}<extra></extra>",
+         "name": label,
+         "colorbar": {
+             "title": {"text": f"<b>{label}</b>", "side": "top", "font": {"color": theme.text, "size": 15}},
+             "orientation": "h", "x": 0.015, "xanchor": "left", "y": 0.085, "yanchor": "bottom", "len": 0.27,
+             "thickness": 10, "outlinewidth": 0, "tickformat": value_format(metric, zmax),
+             "tickfont": {"color": theme.muted, "size": 12}, "nticks": 5, "bgcolor": "rgba(0,0,0,0)"}},
+    ]
     # 2: the maritime boundary line (a thin polygon band of the same GeoJSON).
-    maritime = dict(geojson=geojson_url, featureidkey="id", locations=[geo.MARITIME_ID], z=[1],
-                    colorscale=[[0, theme.maritime], [1, theme.maritime]], showscale=False,
-                    marker=dict(line=dict(width=0)), hoverinfo="skip")
-    fig.add_trace(go.Choropleth(**maritime))
-    # 3: the leading provinces, named on the map with their value.
-    leaders = provinces.assign(_value=z).dropna(subset=["_value"])
-    leaders = leaders.sort_values(["_value", "adcode"], ascending=[False, True]).head(MAP_LABELS if label_points else 0)
+    maritime = {"type": "choropleth", "geojson": geojson_url, "featureidkey": "id", "locations": [geo.MARITIME_ID],
+                "z": [1], "colorscale": [[0, theme.maritime], [1, theme.maritime]], "showscale": False,
+                "marker": {"line": {"width": 0}}, "hoverinfo": "skip"}
+    data.append(maritime)
+    # 3: the leading provinces, named on the map with their value (ties by adcode).
     points = label_points or {}
-    lead_names = _names(leaders, lang)
-    fig.add_trace(go.Scattergeo(
-        lon=[points[int(c)][0] for c in leaders["adcode"]], lat=[points[int(c)][1] for c in leaders["adcode"]],
-        text=[f"{name} {format_value(v, metric, lang, zmax)}" for name, v in zip(lead_names, leaders["_value"],
-                                                                                 strict=True)],
-        mode="markers+text", hoverinfo="skip", showlegend=False,
-        textposition=[geo.LABEL_POSITIONS.get(int(c), "middle right") for c in leaders["adcode"]],
-        marker=dict(size=[18, 15, 13][: len(leaders)], color=["#ffd666", "#e6eef5", "#ffa56b"][: len(leaders)],
-                    line=dict(color="#06204a", width=2.5), symbol="circle", opacity=1),
-        textfont=dict(color="#ffffff", size=16, family=theme.font_family, weight="bold",
-                      shadow="1px 1px 2px #000, -1px -1px 2px #000"),
-    ))
-    geo_common = dict(visible=False, showframe=False, bgcolor="rgba(0,0,0,0)", showcoastlines=False,
-                      showland=False, showlakes=False, showcountries=False, showsubunits=False,
-                      projection=dict(type="mercator"))
-    fig.update_layout(geo=dict(**geo_common, fitbounds=False, lonaxis=dict(range=list(MAIN_LON)),
-                               lataxis=dict(range=list(MAIN_LAT)), domain=dict(x=[0, 1], y=[0, 1])))
-    if inset:
-        # 4, 5: the South China Sea islands and the maritime line in an inset (南海诸岛).
-        fig.add_trace(go.Choropleth(
-            geojson=geojson_url, featureidkey="id", locations=all_codes, z=[0] * len(all_codes), geo="geo2",
-            colorscale=[[0, theme.inset_land], [1, theme.inset_land]], showscale=False,
-            marker=dict(line=dict(color=theme.land_edge, width=0.5)), hoverinfo="skip",
-        ))
-        fig.add_trace(go.Choropleth(**maritime, geo="geo2"))
-        x0, x1 = INSET_DOMAIN["x"]
-        y0, y1 = INSET_DOMAIN["y"]
-        fig.update_layout(
-            geo2=dict(**geo_common, fitbounds=False, lonaxis=dict(range=list(INSET_LON)),
-                      lataxis=dict(range=list(INSET_LAT)), domain=dict(x=[x0, x1], y=[y0, y1])),
-            shapes=[dict(type="rect", xref="paper", yref="paper", x0=x0, x1=x1, y0=y0, y1=y1,
-                         line=dict(color=theme.border, width=1), fillcolor="rgba(2, 20, 50, 0.35)",
-                         layer="below")],
-            annotations=[dict(text=i18n.t("scs", lang), xref="paper", yref="paper", x=x1 - 0.006, y=y0 + 0.012,
-                              xanchor="right", yanchor="bottom", showarrow=False,
-                              font=dict(size=12, color=theme.muted))],
-        )
+    leaders = sorted((i for i, v in enumerate(z) if v is not None), key=lambda i: (-z[i], adcodes[i]))
+    leaders = leaders[: MAP_LABELS if label_points else 0]
+    data.append({
+        "type": "scattergeo", "lon": [points[adcodes[i]][0] for i in leaders],
+        "lat": [points[adcodes[i]][1] for i in leaders],
+        "text": [f"{names[i]} {format_value(z[i], metric, lang, zmax)}" for i in leaders],
+        "mode": "markers+text", "hoverinfo": "skip", "showlegend": False,
+        "textposition": [geo.LABEL_POSITIONS.get(adcodes[i], "middle right") for i in leaders],
+        "marker": {"size": [18, 15, 13][: len(leaders)], "color": ["#ffd666", "#e6eef5", "#ffa56b"][: len(leaders)],
+                   "line": {"color": "#06204a", "width": 2.5}, "symbol": "circle", "opacity": 1},
+        "textfont": {"color": "#ffffff", "size": 16, "family": theme.font_family, "weight": "bold",
+                     "shadow": "1px 1px 2px #000, -1px -1px 2px #000"},
+    })
+    geo_common = {"visible": False, "showframe": False, "bgcolor": "rgba(0,0,0,0)", "showcoastlines": False,
+                  "showland": False, "showlakes": False, "showcountries": False, "showsubunits": False,
+                  "projection": {"type": "mercator"}, "fitbounds": False}
+    layout = {"geo": {**geo_common, "lonaxis": {"range": list(MAIN_LON)}, "lataxis": {"range": list(MAIN_LAT)},
+                      "domain": {"x": [0, 1], "y": [0, 1]}}}
     # Under the colour bar: period and census of the per-10k figures, and the grey of the regions without data.
     legend = f"{subtitle}　　" if subtitle else ""
-    fig.add_annotation(text=f"{legend}<span style='color:{theme.no_data}'>■</span> {no_data}", xref="paper",
-                       yref="paper", x=0.015, y=0.015, xanchor="left", yanchor="bottom", showarrow=False,
-                       font=dict(size=13, color=theme.muted))
-    fig.update_layout(template=theme.template, margin=dict(l=0, r=0, t=0, b=0), dragmode=False,
-                      showlegend=False)
-    return fig
+    annotations = []
+    if inset:
+        # 4, 5: the South China Sea islands and the maritime line in an inset (南海诸岛).
+        data.append({"type": "choropleth", "geojson": geojson_url, "featureidkey": "id", "locations": all_codes,
+                     "z": [0] * len(all_codes), "geo": "geo2",
+                     "colorscale": [[0, theme.inset_land], [1, theme.inset_land]], "showscale": False,
+                     "marker": {"line": {"color": theme.land_edge, "width": 0.5}}, "hoverinfo": "skip"})
+        data.append({**maritime, "geo": "geo2"})
+        x0, x1 = INSET_DOMAIN["x"]
+        y0, y1 = INSET_DOMAIN["y"]
+        layout["geo2"] = {**geo_common, "lonaxis": {"range": list(INSET_LON)}, "lataxis": {"range": list(INSET_LAT)},
+                          "domain": {"x": [x0, x1], "y": [y0, y1]}}
+        layout["shapes"] = [{"type": "rect", "xref": "paper", "yref": "paper", "x0": x0, "x1": x1, "y0": y0, "y1": y1,
+                             "line": {"color": theme.border, "width": 1}, "fillcolor": "rgba(2, 20, 50, 0.35)",
+                             "layer": "below"}]
+        annotations.append({"text": i18n.t("scs", lang), "xref": "paper", "yref": "paper", "x": x1 - 0.006,
+                            "y": y0 + 0.012, "xanchor": "right", "yanchor": "bottom", "showarrow": False,
+                            "font": {"size": 12, "color": theme.muted}})
+    annotations.append({"text": f"{legend}<span style='color:{theme.no_data}'>■</span> {no_data}", "xref": "paper",
+                        "yref": "paper", "x": 0.015, "y": 0.015, "xanchor": "left", "yanchor": "bottom",
+                        "showarrow": False, "font": {"size": 13, "color": theme.muted}})
+    layout.update(annotations=annotations, margin={"l": 0, "r": 0, "t": 0, "b": 0}, dragmode=False,
+                  showlegend=False)
+    return _figure(data, layout, theme)
 
 
-def ranking(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, n: int = 10) -> go.Figure:
+def ranking(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, n: int = 10) -> dict:
     """Top `n` provinces by `metric` (rank order as queries.metrics.rank: ties by adcode)."""
     rank_column = f"rank_{metric}"
     frame = provinces.sort_values(rank_column) if rank_column in provinces else \
         provinces.sort_values([metric, "adcode"], ascending=[False, True])
     frame = frame[frame[metric].notna()].head(n)
     names = _names(frame, lang)
-    values = [_num(v, 5) for v in frame[metric]]
+    values = [_num(v, 5) for v in frame[metric].tolist()]
     largest = max((v for v in values if v is not None), default=None)
-    ranks = list(range(1, len(frame) + 1))
     medal = ["#ffd666", "#d9e2ec", "#ffa56b"]
-    colors = [medal[i] if i < 3 else theme.accent for i in range(len(frame))]
-    labels = [f"{r}  {name}" for r, name in zip(ranks, names, strict=True)]
-    fig = go.Figure(go.Bar(
-        x=values, y=labels, orientation="h", marker=dict(color=colors, line=dict(width=0)),
-        text=[format_value(v, metric, lang, largest) for v in values], textposition="outside", cliponaxis=False,
-        textfont=dict(color=theme.text, size=15, family=theme.number_family),
-        hovertemplate=f"%{{y}}: %{{x:{value_format(metric, largest)}}}<extra></extra>", width=0.56,
-    ))
-    fig.update_layout(
-        template=theme.template, margin=dict(l=4, r=64, t=4, b=4), bargap=0.4, showlegend=False,
-        xaxis=dict(visible=False, rangemode="tozero", fixedrange=True),
-        yaxis=dict(autorange="reversed", tickfont=dict(size=15, color=theme.text), fixedrange=True,
-                   showgrid=False, ticklabelstandoff=6),
-    )
-    return fig
+    colors = [medal[i] if i < 3 else theme.accent for i in range(len(values))]
+    labels = [f"{r}  {name}" for r, name in enumerate(names, start=1)]
+    bar = {"type": "bar", "x": values, "y": labels, "orientation": "h",
+           "marker": {"color": colors, "line": {"width": 0}},
+           "text": [format_value(v, metric, lang, largest) for v in values], "textposition": "outside",
+           "cliponaxis": False, "textfont": {"color": theme.text, "size": 15, "family": theme.number_family},
+           "hovertemplate": f"%{{y}}: %{{x:{value_format(metric, largest)}}}<extra></extra>", "width": 0.56}
+    return _figure([bar], {
+        "margin": {"l": 4, "r": 64, "t": 4, "b": 4}, "bargap": 0.4, "showlegend": False,
+        "xaxis": {"visible": False, "rangemode": "tozero", "fixedrange": True},
+        "yaxis": {"autorange": "reversed", "tickfont": {"size": 15, "color": theme.text}, "fixedrange": True,
+                  "showgrid": False, "ticklabelstandoff": 6},
+    }, theme)
 
 
-def trend(points: pd.DataFrame, theme: Theme, lang: str, granularity: str = "day") -> go.Figure:
+def trend(points: pd.DataFrame, theme: Theme, lang: str, granularity: str = "day") -> dict:
     """Messages and replies per bucket with the same dates a year earlier (queries.metrics.trend)."""
     x = points["bucket"].astype(str).tolist()
     series = [
@@ -202,40 +202,40 @@ def trend(points: pd.DataFrame, theme: Theme, lang: str, granularity: str = "day
         ("messages_prev", "series_messages_prev", theme.accent, True),
         ("replies_prev", "series_replies_prev", theme.accent2, True),
     ]
-    fig = go.Figure()
+    data = []
     monthly = granularity == "month"
+    largest = 0
     for column, key, color, previous in series:
-        values = [int(v) for v in points[column]]
+        values = [int(v) for v in points[column].tolist()]
+        largest = max([largest, *values])
         name = i18n.t(key, lang)
         if monthly and not previous:
-            fig.add_trace(go.Bar(x=x, y=values, name=name, marker=dict(color=color, opacity=0.85, line=dict(width=0)),
-                                 hovertemplate=f"{name} %{{y:,}}<extra></extra>"))
+            data.append({"type": "bar", "x": x, "y": values, "name": name,
+                         "marker": {"color": color, "opacity": 0.85, "line": {"width": 0}},
+                         "hovertemplate": f"{name} %{{y:,}}<extra></extra>"})
         else:
-            fig.add_trace(go.Scatter(
-                x=x, y=values, name=name, mode="lines",
-                line=dict(color=color, width=1.4 if previous else 2.4, dash="dot" if previous else "solid",
-                          shape="spline", smoothing=0.6),
-                opacity=0.7 if previous else 1.0,
-                fill=None if previous or monthly else "tozeroy",
-                fillcolor=_fade(color, 0.12) if not previous else None,
-                hovertemplate=f"{name} %{{y:,}}<extra></extra>",
-            ))
+            trace = {"type": "scatter", "x": x, "y": values, "name": name, "mode": "lines",
+                     "line": {"color": color, "width": 1.4 if previous else 2.4, "dash": "dot" if previous else "solid",
+                              "shape": "spline", "smoothing": 0.6},
+                     "opacity": 0.7 if previous else 1.0,
+                     "hovertemplate": f"{name} %{{y:,}}<extra></extra>"}
+            if not previous:
+                trace.update(fill="tozeroy", fillcolor=_fade(color, 0.12))
+            data.append(trace)
     tickformat = ("%b" if lang == "en" else "%-m月") if monthly else ("%d %b" if lang == "en" else "%-m/%-d")
-    largest = max((int(v) for column, *_ in series for v in points[column]), default=0)
-    yaxis = dict(rangemode="tozero", tickformat="~s" if largest >= 10_000 else ",d", fixedrange=True, nticks=5)
+    yaxis = {"rangemode": "tozero", "tickformat": "~s" if largest >= 10_000 else ",d", "fixedrange": True, "nticks": 5}
     if largest == 0:
         yaxis["range"] = [0, 5]
-    fig.update_layout(
-        template=theme.template, barmode="group", bargap=0.35, bargroupgap=0.08,
-        margin=dict(l=4, r=8, t=30, b=4),
-        legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom", xanchor="left", font=dict(size=12),
-                    itemwidth=30, traceorder="normal"),
-        xaxis=dict(type="date", tickformat=tickformat, showgrid=False, fixedrange=True,
-                   dtick="M1" if monthly else 7 * 86_400_000, ticklabelmode="instant"),
-        yaxis=yaxis,
-        hovermode="x unified",
-    )
-    return fig
+    return _figure(data, {
+        "barmode": "group", "bargap": 0.35, "bargroupgap": 0.08,
+        "margin": {"l": 4, "r": 8, "t": 30, "b": 4},
+        "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "xanchor": "left",
+                   "font": {"size": 12}, "itemwidth": 30, "traceorder": "normal"},
+        "xaxis": {"type": "date", "tickformat": tickformat, "showgrid": False, "fixedrange": True,
+                  "dtick": "M1" if monthly else 7 * 86_400_000, "ticklabelmode": "instant"},
+        "yaxis": yaxis,
+        "hovermode": "x unified",
+    }, theme)
 
 
 def _fade(color: str, alpha: float) -> str:
@@ -244,45 +244,42 @@ def _fade(color: str, alpha: float) -> str:
     return f"rgba({r}, {g}, {b}, {alpha})"
 
 
-def categories(frame: pd.DataFrame, theme: Theme, lang: str, top: int = 8) -> go.Figure:
+def categories(frame: pd.DataFrame, theme: Theme, lang: str, top: int = 8) -> dict:
     """Messages by domain: the `top` largest, the rest added to 其他 (queries.metrics.by_category)."""
-    frame = _top(frame, "category", top)
-    if frame.empty or not frame["messages"].sum():
+    keys, values, counts = _top(frame, "category", top)
+    if not sum(values):
         return empty(theme, i18n.t("no_data", lang))
-    names = [_label(c, n, i18n.category, lang) for c, n in zip(frame["category"], frame["count"], strict=True)]
-    values = [int(v) for v in frame["messages"]]
+    names = [_label(c, n, i18n.category, lang) for c, n in zip(keys, counts, strict=True)]
     total = sum(values) or 1
-    fig = go.Figure(go.Bar(
-        x=values, y=names, orientation="h", width=0.55,
-        marker=dict(color=values, colorscale=[[0, "#1464b4"], [1, theme.accent]], line=dict(width=0)),
-        text=[f"{v:,}  {v / total:.1%}" for v in values], textposition="outside", cliponaxis=False,
-        textfont=dict(color=theme.text, size=13, family=theme.number_family),
-        hovertemplate="%{y}: %{x:,}<extra></extra>",
-    ))
-    fig.update_layout(
-        template=theme.template, margin=dict(l=4, r=96, t=2, b=2), showlegend=False,
-        xaxis=dict(visible=False, rangemode="tozero", fixedrange=True),
-        yaxis=dict(autorange="reversed", showgrid=False, tickfont=dict(size=14, color=theme.text), fixedrange=True,
-                   ticklabelstandoff=6),
-    )
-    return fig
+    bar = {"type": "bar", "x": values, "y": names, "orientation": "h", "width": 0.55,
+           "marker": {"color": values, "colorscale": [[0, "#1464b4"], [1, theme.accent]], "line": {"width": 0}},
+           "text": [f"{v:,}  {v / total:.1%}" for v in values], "textposition": "outside", "cliponaxis": False,
+           "textfont": {"color": theme.text, "size": 13, "family": theme.number_family},
+           "hovertemplate": "%{y}: %{x:,}<extra></extra>"}
+    return _figure([bar], {
+        "margin": {"l": 4, "r": 96, "t": 2, "b": 2}, "showlegend": False,
+        "xaxis": {"visible": False, "rangemode": "tozero", "fixedrange": True},
+        "yaxis": {"autorange": "reversed", "showgrid": False, "tickfont": {"size": 14, "color": theme.text},
+                  "fixedrange": True, "ticklabelstandoff": 6},
+    }, theme)
 
 
 REST = "__rest__"   # the bar that sums the smaller values (shown as 其余N类), never a data value
 
 
-def _top(frame: pd.DataFrame, key: str, top: int) -> pd.DataFrame:
-    """The `top - 1` largest values exactly as in the data, then one REST row summing the others (with `count`)."""
-    frame = frame[[key, "messages"]].copy()
-    frame[key] = frame[key].fillna("其他").astype(str)
-    frame = frame.groupby(key, as_index=False)["messages"].sum().sort_values(["messages", key],
-                                                                             ascending=[False, True])
-    frame["count"] = 1
-    if len(frame) > top:
-        head, rest = frame.iloc[: top - 1], frame.iloc[top - 1:]
-        frame = pd.concat([head, pd.DataFrame({key: [REST], "messages": [int(rest["messages"].sum())],
-                                               "count": [len(rest)]})], ignore_index=True)
-    return frame.reset_index(drop=True)
+def _top(frame: pd.DataFrame, key: str, top: int) -> tuple[list[str], list[int], list[int]]:
+    """(values, messages, how many values each bar holds): the `top - 1` largest exactly as in the data,
+    then one REST bar summing the others."""
+    sums: dict[str, int] = {}
+    for value, messages in zip(frame[key].tolist(), frame["messages"].tolist(), strict=True):
+        value = "其他" if value is None or value != value else str(value)
+        sums[value] = sums.get(value, 0) + int(messages)
+    ranked = sorted(sums.items(), key=lambda kv: (-kv[1], kv[0]))
+    if len(ranked) <= top:
+        return [k for k, _ in ranked], [v for _, v in ranked], [1] * len(ranked)
+    head, rest = ranked[: top - 1], ranked[top - 1:]
+    return ([k for k, _ in head] + [REST], [v for _, v in head] + [sum(v for _, v in rest)],
+            [1] * len(head) + [len(rest)])
 
 
 def _label(value: str, count: int, translate, lang: str) -> str:
@@ -291,34 +288,31 @@ def _label(value: str, count: int, translate, lang: str) -> str:
     return translate(value, lang)
 
 
-def types(frame: pd.DataFrame, theme: Theme, lang: str, top: int = 6) -> go.Figure:
+def types(frame: pd.DataFrame, theme: Theme, lang: str, top: int = 6) -> dict:
     """Messages by type as a ring (queries.metrics.by_type)."""
-    frame = _top(frame, "msg_type", top)
-    if frame.empty or not frame["messages"].sum():
+    keys, values, counts = _top(frame, "msg_type", top)
+    if not sum(values):
         return empty(theme, i18n.t("no_data", lang))
-    values = [int(v) for v in frame["messages"]]
     total = sum(values) or 1
     names = [f"{_label(c, n, i18n.msg_type, lang)}  {v / total:.1%}"
-             for c, n, v in zip(frame["msg_type"], frame["count"], values, strict=True)]
-    fig = go.Figure(go.Pie(
-        labels=names, values=values, hole=0.62, sort=False, direction="clockwise",
-        marker=dict(colors=list(theme.colorway[: len(values)]), line=dict(color=theme.background, width=2)),
-        textinfo="none", hovertemplate="%{label}: %{value:,} (%{percent})<extra></extra>",
-        domain=dict(x=[0.0, 0.46], y=[0.04, 0.96]),
-    ))
-    fig.update_layout(
-        template=theme.template, margin=dict(l=6, r=6, t=6, b=6), showlegend=True,
-        legend=dict(x=0.52, y=0.5, yanchor="middle", xanchor="left", font=dict(size=14, color=theme.text),
-                    itemclick=False, itemdoubleclick=False, tracegroupgap=6),
-    )
-    return fig
+             for c, n, v in zip(keys, counts, values, strict=True)]
+    ring = {"type": "pie", "labels": names, "values": values, "hole": 0.62, "sort": False, "direction": "clockwise",
+            "marker": {"colors": list(theme.colorway[: len(values)]),
+                       "line": {"color": theme.background, "width": 2}},
+            "textinfo": "none", "hovertemplate": "%{label}: %{value:,} (%{percent})<extra></extra>",
+            "domain": {"x": [0.0, 0.46], "y": [0.04, 0.96]}}
+    return _figure([ring], {
+        "margin": {"l": 6, "r": 6, "t": 6, "b": 6}, "showlegend": True,
+        "legend": {"x": 0.52, "y": 0.5, "yanchor": "middle", "xanchor": "left",
+                   "font": {"size": 14, "color": theme.text}, "itemclick": False, "itemdoubleclick": False,
+                   "tracegroupgap": 6},
+    }, theme)
 
 
-def empty(theme: Theme, text: str = "") -> go.Figure:
+def empty(theme: Theme, text: str = "") -> dict:
     """A blank themed figure (before the first data arrives, or nothing to show), with an optional note."""
-    fig = go.Figure()
-    fig.update_layout(template=theme.template, xaxis=dict(visible=False), yaxis=dict(visible=False))
+    layout = {"xaxis": {"visible": False}, "yaxis": {"visible": False}}
     if text:
-        fig.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                           font=dict(size=16, color=theme.muted))
-    return fig
+        layout["annotations"] = [{"text": text, "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper",
+                                  "showarrow": False, "font": {"size": 16, "color": theme.muted}}]
+    return _figure([], layout, theme)

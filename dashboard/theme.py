@@ -1,4 +1,4 @@
-"""The dark big-screen theme: colours, fonts and the plotly template.
+"""The dark big-screen theme: colours, fonts and the plotly template (a plain dict).
 
 The CSS in assets/wall.css uses the same colours (as CSS variables); the two
 must agree. Fonts are local system fonts only (Noto Sans CJK SC is installed
@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-
-import plotly.graph_objects as go
 
 FONT_FAMILY = ('"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", '
                '"Microsoft YaHei", "WenQuanYi Micro Hei", "DejaVu Sans", sans-serif')
@@ -47,11 +45,12 @@ class Theme:
                        "#f759ab", "#40a9ff", "#ffd666", "#5cdbd3", "#adc6ff")
 
     @cached_property
-    def template(self) -> go.layout.Template:
+    def template(self) -> dict:
+        """The plotly template as a plain dict (figures are built as dicts: no plotly object validation)."""
         axis = dict(gridcolor=self.grid, linecolor=self.grid, zerolinecolor=self.grid, tickcolor=self.grid,
                     tickfont=dict(color=self.muted, size=self.font_size - 1), title=dict(font=dict(color=self.muted)),
                     automargin=True)
-        return go.layout.Template(layout=dict(
+        return {"layout": dict(
             font=dict(family=self.font_family, color=self.text, size=self.font_size),
             paper_bgcolor="rgba(0,0,0,0)",
             plot_bgcolor="rgba(0,0,0,0)",
@@ -61,7 +60,7 @@ class Theme:
             legend=dict(font=dict(color=self.muted, size=self.font_size - 1), bgcolor="rgba(0,0,0,0)"),
             hoverlabel=dict(bgcolor="#0a2a5c", bordercolor=self.accent, font=dict(color=self.text)),
             margin=dict(l=8, r=8, t=8, b=8),
-        ))
+        )}
 
 
 WALL = Theme()

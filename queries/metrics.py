@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from queries import provinces as province_ref
 from queries.db import Store
@@ -27,7 +28,7 @@ from queries.sql import text
 DIMENSIONS = {"province": "province", "city": "city", "category": "category", "msg_type": "msg_type"}
 ROLLUP_DIMENSIONS = ("province", "category", "msg_type")  # the others are grouped on raw rows
 JOIN_TABLES = {"units": "units", "leaders": "leaders"}
-BREAKDOWN_TABLES = {"category": "roll_category", "msg_type": "roll_type"}  # unfiltered breakdowns
+BREAKDOWNS = ("category", "msg_type")  # unfiltered: from roll_category / roll_type (coarse.sql breakdowns)
 
 _COUNTS = ["messages", "messages_prev", "replies", "replies_prev", "replied_cohort"]
 
@@ -37,8 +38,6 @@ def _sql(family: str, query: str, dimension: str | None = None, table: str | Non
     if dimension is not None:
         sql = sql.replace("__DIM__", DIMENSIONS[dimension])
         sql = sql.replace("__KEY__", DIMENSIONS[dimension])
-        if dimension in BREAKDOWN_TABLES:
-            sql = sql.replace("__ROLL__", BREAKDOWN_TABLES[dimension])
     else:
         sql = sql.replace("__KEY__", "0")
     if table is not None:
@@ -78,6 +77,144 @@ def _province_params(params: dict) -> dict:
     return {k: v for k, v in params.items() if k in ("start", "stop", "prev_start", "prev_stop", "provinces")}
 
 
+# -- per data version memo ----------------------------------------------------------------------------------------
+# Several metrics of one screen read the same rows (the wall's summary, provinces, trends and
+# feed all read the recent day x province rollup; every median of a period reads the same
+# newest delays). One fetch per data version serves them all; a concurrent miss waits for it.
+_MEMO_SIZE = 64
+_memo_values: OrderedDict = OrderedDict()
+_memo_locks: dict = {}
+_memo_guard = threading.Lock()
+
+
+def _memo(store: Store, name: str, key: tuple, compute):
+    full = (store.path, store.data_version, name, key)
+    with _memo_guard:
+        if full in _memo_values:
+            _memo_values.move_to_end(full)
+            return _memo_values[full]
+        lock = _memo_locks.setdefault(full, threading.Lock())
+    with lock:
+        with _memo_guard:
+            if full in _memo_values:
+                return _memo_values[full]
+        value = compute()
+        with _memo_guard:
+            _memo_values[full] = value
+            _memo_locks.pop(full, None)
+            while len(_memo_values) > _MEMO_SIZE:
+                _memo_values.popitem(last=False)
+    return value
+
+
+# -- the recent rollups in memory ---------------------------------------------------------------------------------
+# Periods within a few years of their end are summed in numpy from one fetch of every rollup row
+# of those whole years (coarse.sql `window`: day x province, day x domain, day x type, joined
+# units and leaders; about 55,000 rows for three years), shared by all such periods and by every
+# metric of a screen; longer periods are summed by DuckDB (coarse.sql, joins.sql).
+COARSE_WINDOW_YEARS = 2              # whole years before the end's year that a window holds
+WINDOW_KINDS = {"province": 0, "category": 1, "msg_type": 2, "units": 3, "leaders": 4}
+_WINDOW_COLUMNS = ("messages", "replied", "pending", "in_progress", "urgent_messages", "replies", "evaluations",
+                   "satisfied")
+_PROVINCE_SLOT = np.full(100, -1, np.int64)  # adcode // 10000 -> position in adcode order, -1: not one of the 31
+
+
+def _province_slots() -> np.ndarray:
+    if _PROVINCE_SLOT[11] < 0:
+        for i, code in enumerate(sorted(province_ref.table()["adcode"].astype(int))):
+            _PROVINCE_SLOT[code // 10_000] = i
+    return _PROVINCE_SLOT
+
+
+def _adcodes() -> np.ndarray:
+    return np.array(sorted(province_ref.table()["adcode"].astype(int)), np.int64)
+
+
+def _coarse_window(store: Store, first_day: dt.date, end: dt.date) -> dict | None:
+    """The rollup rows of the whole years around [first_day, end] as numpy columns per kind (`d`: days
+    since window["first"]; `slot`: province position in adcode order; `label`: code into window["names"]),
+    or None when first_day is too early."""
+    if first_day.year < end.year - COARSE_WINDOW_YEARS:
+        return None
+    first, stop = dt.date(end.year - COARSE_WINDOW_YEARS, 1, 1), dt.date(end.year + 1, 1, 1)
+
+    def fetch() -> dict:
+        table = store.cursor().sql(_sql("coarse", "window"), params={"first": first, "stop": stop}).to_arrow_table()
+        kind = table.column("kind").to_numpy()
+        province = table.column("province").fill_null(0).to_numpy().astype(np.int64)
+        labels = table.column("label").combine_chunks().dictionary_encode()
+        label = labels.indices.fill_null(-1).to_numpy()
+        columns = {c: table.column(c).to_numpy() for c in ("d", *_WINDOW_COLUMNS)}
+        window: dict = {"first": first, "names": labels.dictionary.to_pylist()}
+        for name, code in WINDOW_KINDS.items():
+            rows = kind == code
+            part = {c: v[rows] for c, v in columns.items()}
+            part["province"] = province[rows]
+            part["slot"] = _province_slots()[part["province"] // 10_000]
+            part["label"] = label[rows]
+            window[name] = part
+        return window
+
+    return _memo(store, "coarse_window", (first, stop), fetch)
+
+
+def _window_rows(window: dict, kind: str, f: Filters, start: dt.date, end: dt.date) -> tuple[dict, np.ndarray]:
+    """(the kind's columns, which of its rows lie in [start, end] and match the province filter)."""
+    part = window[kind]
+    lo, hi = (start - window["first"]).days, (end - window["first"]).days
+    keep = (part["d"] >= lo) & (part["d"] <= hi)
+    if f.provinces:
+        keep &= np.isin(part["province"], np.array(f.provinces, np.int64))
+    return part, keep
+
+
+def _window_sums(window: dict, f: Filters, start: dt.date, end: dt.date, by_province: bool) -> dict:
+    """Sums of the day x province columns over [start, end] (per province slot when by_province)."""
+    part, keep = _window_rows(window, "province", f, start, end)
+    if by_province:
+        keep &= part["slot"] >= 0
+        slots = part["slot"][keep]
+        return {c: np.bincount(slots, weights=part[c][keep], minlength=31).astype(np.int64) for c in _WINDOW_COLUMNS}
+    return {c: int(part[c][keep].sum()) for c in _WINDOW_COLUMNS}
+
+
+def _window_daily(window: dict, f: Filters, start: dt.date, end: dt.date) -> dict[str, np.ndarray]:
+    """Messages and first replies per day of [start, end] (index 0 = start)."""
+    part, keep = _window_rows(window, "province", f, start, end)
+    offset = part["d"][keep] - (start - window["first"]).days
+    return {c: np.bincount(offset, weights=part[c][keep], minlength=(end - start).days + 1).astype(np.int64)
+            for c in ("messages", "replies")}
+
+
+def _window_breakdown(window: dict, f: Filters, dimension: str) -> dict[str, np.ndarray]:
+    """Counts per domain or type over the period and its predecessor (as coarse.sql `breakdowns`)."""
+    names = window["names"]
+    out: dict = {}
+    for period, suffix in ((f, ""), (f.previous, "_prev")):
+        part, keep = _window_rows(window, dimension, f, period.start, period.end)
+        labels = part["label"][keep]
+        for c in ("messages", "replies", "replied", "evaluations", "satisfied"):
+            out[c + suffix] = np.bincount(labels, weights=part[c][keep], minlength=len(names)).astype(np.int64)
+    present = np.zeros(len(names), bool)
+    present[np.unique(window[dimension]["label"])] = True
+    rows = np.flatnonzero(present)
+    return {"key": np.array([names[i] for i in rows], dtype=object), "messages": out["messages"][rows],
+            "messages_prev": out["messages_prev"][rows], "replied_cohort": out["replied"][rows],
+            "replies": out["replies"][rows], "replies_prev": out["replies_prev"][rows],
+            "evaluations": out["evaluations"][rows], "satisfied": out["satisfied"][rows]}
+
+
+def _window_joined(window: dict, f: Filters, table: str, by_province: bool):
+    """Units or leaders joined in the period: (joined, joined a year earlier, provinces) or per province slot."""
+    part, keep = _window_rows(window, table, f, f.start, f.end)
+    if by_province:
+        keep &= part["slot"] >= 0
+        return np.bincount(part["slot"][keep], weights=part["messages"][keep], minlength=31).astype(np.int64)
+    before, keep_before = _window_rows(window, table, f, f.previous.start, f.previous.end)
+    return (int(part["messages"][keep].sum()), int(before["messages"][keep_before].sum()),
+            len(np.unique(part["province"][keep])))
+
+
 # -- exact medians ------------------------------------------------------------------------------------------------
 # A median over a long period reads every first-reply delay of it (one row per answered
 # message in roll_delays). Live writes only add to the newest day, so the earlier days'
@@ -102,14 +239,58 @@ def _direct_medians(store: Store, params: dict, dimension: str | None):
     return dict(store.rows(_sql("volume", "median_hours_grouped", dimension=dimension), params))
 
 
+def _delay_groups(store: Store, f: Filters, start: dt.datetime, stop: dt.datetime, dimension: str | None) -> dict:
+    """{group: sorted hours} of the first-reply delays of reply days [start, stop) (group 0 when dimension
+    is None). One fetch serves every dimension (all medians of a screen share the newest day's rows)."""
+    filters = (f.provinces, f.categories, f.types, f.urgent_only)
+
+    def fetch():
+        # Arrow keeps the text columns dictionary-encodable (numpy would build a Python string per value)
+        return store.cursor().sql(_sql("volume", "delay_rows"),
+                                  params=dict(f.message_filter(), start=start, stop=stop)).to_arrow_table()
+
+    def sort():
+        rows = fetch()
+        hours = rows.column("hours").to_numpy()
+        order = np.argsort(hours, kind="stable")
+        return rows, order, hours[order]
+
+    def group() -> dict:
+        rows, by_hours, hours = _memo(store, "delay_rows", (start, stop, filters), sort)
+        if not len(hours):
+            return {}
+        if dimension is None:
+            return {0: hours}
+        column = rows.column(DIMENSIONS[dimension]).combine_chunks()
+        if pa.types.is_integer(column.type):
+            codes, names = column.to_numpy()[by_hours], None
+        else:
+            encoded = column.dictionary_encode()
+            codes = encoded.indices.fill_null(-1).to_numpy()[by_hours]
+            names = encoded.dictionary.to_pylist()
+        order = np.argsort(codes, kind="stable")     # stable: each group's hours stay sorted
+        codes, grouped = codes[order], hours[order]
+        bounds = (np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist()
+        out = {}
+        for lo, hi in zip([0, *bounds], [*bounds, len(codes)], strict=True):
+            code = int(codes[lo])
+            out[code if names is None else (None if code < 0 else names[code])] = grouped[lo:hi]
+        return out
+
+    return _memo(store, "delay_groups", (start, stop, filters, dimension), group)
+
+
 def _medians(store: Store, f: Filters, dimension: str | None):
     """Median first-reply hours of the period (dimension None: a number or None) or per value of
     `dimension` ({value: hours}): exactly DuckDB's quantile_cont(hours, 0.5)."""
     params = _current(f.params())
     if (f.end - f.start).days + 1 < MEDIAN_CACHE_MIN_DAYS:
-        return _direct_medians(store, params, dimension)
+        groups = _delay_groups(store, f, params["start"], params["stop"], dimension)
+        result = {k: _union_median(None, v) for k, v in groups.items()}
+        return result.get(0) if dimension is None else result
     split = params["stop"] - dt.timedelta(days=1)        # cached days [start, split), fresh day [split, stop)
-    rev = store.scalar(_sql("volume", "delay_revision"), {"start": params["start"], "stop": split})
+    rev = _memo(store, "delay_revision", (params["start"], split),
+                lambda: store.scalar(_sql("volume", "delay_revision"), {"start": params["start"], "stop": split}))
     key = (store.data_version.split(":")[0], store.path, dimension, params["start"], split,
            f.provinces, f.categories, f.types, f.urgent_only)
     with _median_lock:
@@ -127,15 +308,7 @@ def _medians(store: Store, f: Filters, dimension: str | None):
     if entry is None or entry[0] != rev:
         entry = (rev, _median_windows(store, dict(params, stop=split), dimension))
         _keep(key, entry)
-    tail = store.cursor().execute(_sql("volume", "median_tail", dimension=dimension),
-                                  dict(params, start=split)).fetchnumpy()
-    tails: dict = {}
-    if len(tail["hours"]):
-        order = np.argsort(tail["hours"], kind="stable")
-        hours = tail["hours"][order]
-        keys = np.array(_keys(tail["key"]), dtype=object)[order]
-        for k in dict.fromkeys(keys.tolist()):
-            tails[k] = hours[keys == k] if k is not None else hours[np.array([v is None for v in keys])]
+    tails = _delay_groups(store, f, split, params["stop"], dimension)
     windows = entry[1]
     result: dict = {}
     for k in list(windows) + [k for k in tails if k not in windows]:
@@ -209,13 +382,12 @@ def _union_median(window, tail):
 def summary(store: Store, f: Filters) -> dict:
     params = f.params()
     if _coarse(f):
-        volume = sat = store.df(_sql("coarse", "totals"), _province_params(params)).iloc[0]
+        volume = sat = _coarse_totals(store, f)
     else:
         volume = store.df(_sql("volume", "totals"), params).iloc[0]
         sat = store.df(_sql("satisfaction", "totals"), params).iloc[0]
     median = _medians(store, f, None)
-    joined = {row[0]: dict(zip(("joined", "joined_prev", "provinces"), row[1:], strict=True))
-              for row in store.rows(_sql("joins", "totals_both"), _join_params(f))}
+    joined = _joined_totals(store, f)
     messages, replies = int(volume["messages"]), int(volume["replies"])
     census_year, people = population(f)
     return {
@@ -253,6 +425,68 @@ def summary(store: Store, f: Filters) -> dict:
     }
 
 
+def _coarse_totals(store: Store, f: Filters) -> dict:
+    window = _coarse_window(store, f.previous.start, f.end)
+    if window is None:
+        return store.df(_sql("coarse", "totals"), _province_params(f.params())).iloc[0].to_dict()
+    now = _window_sums(window, f, f.start, f.end, by_province=False)
+    before = _window_sums(window, f, f.previous.start, f.previous.end, by_province=False)
+    return {"messages": now["messages"], "messages_prev": before["messages"], "replied_cohort": now["replied"],
+            "urgent_messages": now["urgent_messages"], "pending": now["pending"], "in_progress": now["in_progress"],
+            "replies": now["replies"], "replies_prev": before["replies"], "evaluations": now["evaluations"],
+            "satisfied": now["satisfied"], "evaluations_prev": before["evaluations"],
+            "satisfied_prev": before["satisfied"]}
+
+
+def _coarse_by_province(store: Store, f: Filters) -> dict[str, np.ndarray]:
+    window = _coarse_window(store, f.previous.start, f.end)
+    if window is None:
+        return _fetch(store, _sql("coarse", "by_province"), _province_params(f.params()))
+    now = _window_sums(window, f, f.start, f.end, by_province=True)
+    before = _window_sums(window, f, f.previous.start, f.previous.end, by_province=True)
+    return {"key": _adcodes(), "messages": now["messages"], "messages_prev": before["messages"],
+            "replied_cohort": now["replied"], "replies": now["replies"], "replies_prev": before["replies"],
+            "evaluations": now["evaluations"],
+            "satisfied": now["satisfied"]}
+
+
+def _breakdown(store: Store, f: Filters, dimension: str) -> dict[str, np.ndarray]:
+    """Unfiltered counts per domain or type."""
+    window = _coarse_window(store, f.previous.start, f.end)
+    if window is not None:
+        return _window_breakdown(window, f, dimension)
+    p = f.params()
+    both = _memo(store, "breakdowns", (p["start"], p["stop"], p["prev_start"], p["prev_stop"]),
+                 lambda: _fetch(store, _sql("coarse", "breakdowns"),
+                                {k: p[k] for k in ("start", "stop", "prev_start", "prev_stop")}))
+    rows = both["kind"] == dimension
+    return {k: v[rows] for k, v in both.items() if k != "kind"}
+
+
+def _joined_totals(store: Store, f: Filters) -> dict:
+    """{"units"|"leaders": {"joined", "joined_prev", "provinces"}}."""
+    window = _coarse_window(store, f.previous.start, f.end)
+    if window is not None:
+        return {table: dict(zip(("joined", "joined_prev", "provinces"), _window_joined(window, f, table, False),
+                                strict=True)) for table in JOIN_TABLES}
+    return {row[0]: dict(zip(("joined", "joined_prev", "provinces"), row[1:], strict=True))
+            for row in store.rows(_sql("joins", "totals_both"), _join_params(f))}
+
+
+def _joined_by_province(store: Store, f: Filters, adcode: np.ndarray) -> dict[str, np.ndarray]:
+    """{"units"|"leaders": joined in the period per province of `adcode` (sorted)}."""
+    window = _coarse_window(store, f.previous.start, f.end)
+    if window is not None:
+        slots = _province_slots()[adcode // 10_000]
+        return {table: _window_joined(window, f, table, True)[slots] for table in JOIN_TABLES}
+    p = _join_params(f)
+    joined = {table: {} for table in JOIN_TABLES}
+    for kind, key, count in store.rows(_sql("joins", "by_province_both"),
+                                       {k: p[k] for k in ("start", "stop", "provinces")}):
+        joined[kind][key] = count
+    return {table: np.array([joined[table].get(int(a), 0) for a in adcode], np.int64) for table in JOIN_TABLES}
+
+
 def _join_params(f: Filters) -> dict:
     p = f.params()
     return {k: p[k] for k in ("start", "stop", "prev_start", "prev_stop", "provinces")}
@@ -276,10 +510,9 @@ def _grouped(store: Store, f: Filters, dimension: str) -> tuple[list, dict[str, 
     params = f.params()
     medians = _medians(store, f, dimension)
     if dimension == "province" and _coarse(f):
-        parts = [_fetch(store, _sql("coarse", "by_province"), _province_params(params))]
-    elif dimension in BREAKDOWN_TABLES and _coarse(f) and not f.provinces:
-        parts = [_fetch(store, _sql("coarse", "by_breakdown", dimension=dimension),
-                        {k: params[k] for k in ("start", "stop", "prev_start", "prev_stop")})]
+        parts = [_coarse_by_province(store, f)]
+    elif dimension in BREAKDOWNS and _coarse(f) and not f.provinces:
+        parts = [_breakdown(store, f, dimension)]
     else:
         query = "grouped" if dimension in ROLLUP_DIMENSIONS else "grouped_raw"
         parts = [_fetch(store, _sql("volume", query, dimension=dimension), params),
@@ -357,19 +590,14 @@ def by_province(store: Store, f: Filters) -> pd.DataFrame:
     median = np.full(len(adcode), np.nan)
     median[found] = grouped["median_reply_hours"][rows[found]]
     population = ref[f"census_{census_year}"].to_numpy().astype("int64")
-    joined_params = _join_params(f)
-    joined = {table: {} for table in JOIN_TABLES}
-    for kind, key, count in store.rows(_sql("joins", "by_province_both"),
-                                       {k: joined_params[k] for k in ("start", "stop", "provinces")}):
-        joined[kind][key] = count
+    joined = _joined_by_province(store, f, adcode.astype(np.int64))
     derived = _derived(columns)
     frame = {
         "adcode": adcode.astype("int64"), "name": ref["name_short"].array, "name_full": ref["name_full"].array,
         "name_en": ref["name_en"].array, "region": ref["region"].array, "population": population,
         "census_year": np.full(len(adcode), census_year, np.int64),
         **columns, "median_reply_hours": median, **derived,
-        **{f"new_{table}": np.array([joined[table].get(int(a), 0) for a in adcode], np.int64)
-           for table in JOIN_TABLES},
+        **{f"new_{table}": joined[table] for table in JOIN_TABLES},
         "messages_per_10k": columns["messages"] * 10_000 / population,
         "replies_per_10k": columns["replies"] * 10_000 / population,
     }
@@ -432,17 +660,21 @@ def trend(store: Store, f: Filters, granularity: str = "day") -> pd.DataFrame:
     """
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)}")
-    if _coarse(f):
-        daily = _fetch(store, _sql("coarse", "daily"), _province_params(f.params()))
-    else:
-        daily = _fetch(store, _sql("volume", "daily"), f.params())
     labels, current, previous = _trend_layout(f.start, f.end, f.previous.start, f.previous.end, granularity)
     first = f.previous.start
-    offset = (daily["day"].astype("datetime64[D]") - np.datetime64(first, "D")).astype(np.int64)
-    span = (f.end - first).days + 1
-    ok = (offset >= 0) & (offset < span)
-    per_day = {c: np.bincount(offset[ok], weights=daily[c][ok], minlength=span).astype(np.int64)
-               for c in ("messages", "replies")}
+    window = _coarse_window(store, first, f.end) if _coarse(f) else None
+    if window is not None:
+        per_day = _window_daily(window, f, first, f.end)
+    else:
+        if _coarse(f):
+            daily = _fetch(store, _sql("coarse", "daily"), _province_params(f.params()))
+        else:
+            daily = _fetch(store, _sql("volume", "daily"), f.params())
+        offset = (daily["day"].astype("datetime64[D]") - np.datetime64(first, "D")).astype(np.int64)
+        span = (f.end - first).days + 1
+        ok = (offset >= 0) & (offset < span)
+        per_day = {c: np.bincount(offset[ok], weights=daily[c][ok], minlength=span).astype(np.int64)
+                   for c in ("messages", "replies")}
     n = len(labels)
     out = {"bucket": pd.array(labels, dtype="str")}
     for column, (days, buckets) in (("", current), ("_prev", previous)):
@@ -509,8 +741,17 @@ def _feed_since(store: Store, f: Filters, limit: int) -> tuple[dt.datetime, dt.d
     From the rollups of the last FEED_LOOKBACK_DAYS days: the latest day from which on
     at least `limit` matching rows exist (their count is exact), else no bound.
     """
-    recent = beijing_now().date() - dt.timedelta(days=FEED_LOOKBACK_DAYS)
-    if _coarse(f):
+    today = beijing_now().date()
+    recent = today - dt.timedelta(days=FEED_LOOKBACK_DAYS)
+    window = _coarse_window(store, recent, today) if _coarse(f) else None
+    if window is not None:
+        per_day = _window_daily(window, f, recent, dt.date(today.year, 12, 31))
+        row = []
+        for column in ("messages", "replies"):
+            newest_first = np.cumsum(per_day[column][::-1])[::-1]    # rows on or after each day
+            enough = np.flatnonzero(newest_first >= limit)
+            row.append(recent + dt.timedelta(days=int(enough.max())) if len(enough) else None)
+    elif _coarse(f):
         row = store.rows(_sql("feed", "feed_since_coarse"),
                          {"provinces": list(f.provinces), "limit": limit, "recent": recent})[0]
     else:
@@ -518,15 +759,30 @@ def _feed_since(store: Store, f: Filters, limit: int) -> tuple[dt.datetime, dt.d
     return tuple(_EPOCH if day is None else dt.datetime.combine(day, dt.time()) for day in row)
 
 
+_MESSAGE_FEED = ["message_id", "created_at", "province", "city", "category", "msg_type", "title", "is_urgent",
+                 "status"]
+_REPLY_FEED = ["message_id", "replied_at", "created_at", "province", "city", "category", "msg_type", "title", "unit"]
+
+
+def _latest(store: Store, f: Filters, limit: int) -> tuple[list[tuple], list[tuple]]:
+    """The newest messages and first replies (one statement for both, shared by the two feeds)."""
+    def fetch():
+        since = _feed_since(store, f, limit)
+        rows = store.rows(_sql("feed", "latest_both"), dict(f.message_filter(), limit=limit, since_created=since[0],
+                                                               since_answered=since[1]))
+        return ([(r[1], r[2], *r[4:11]) for r in rows if r[0] == "m"],
+                [(r[1], r[2], r[3], *r[4:9], r[11]) for r in rows if r[0] == "r"])
+
+    return _memo(store, "latest", (f.provinces, f.categories, f.types, f.urgent_only, limit), fetch)
+
+
 def latest_messages(store: Store, f: Filters, limit: int = 30, title_limit: int = 40) -> pd.DataFrame:
-    params = dict(f.message_filter(), limit=limit, since=_feed_since(store, f, limit)[0])
-    frame = store.df(_sql("feed", "latest_messages"), params)
+    frame = pd.DataFrame(_latest(store, f, limit)[0], columns=_MESSAGE_FEED)
     return _feed(frame, title_limit)
 
 
 def latest_replies(store: Store, f: Filters, limit: int = 30, title_limit: int = 40) -> pd.DataFrame:
-    params = dict(f.message_filter(), limit=limit, since=_feed_since(store, f, limit)[1])
-    frame = store.df(_sql("feed", "latest_replies"), params)
+    frame = pd.DataFrame(_latest(store, f, limit)[1], columns=_REPLY_FEED)
     return _feed(frame, title_limit, unit=True)
 
 

@@ -115,9 +115,10 @@ FROM (
 WHERE i >= n // 2 - :width AND i <= n // 2 + :width
 ORDER BY key, i;
 
--- name: median_tail(start, stop, provinces, categories, types, urgent_only)
--- The delays of the days not in the cached window (usually just today), per group.
-SELECT __KEY__ AS key, hours
+-- name: delay_rows(start, stop, provinces, categories, types, urgent_only)
+-- The delays of short periods and of the days not in the cached window (usually just today),
+-- with every dimension, so that one fetch serves the medians of all groupings.
+SELECT province, city, category, msg_type, hours
 FROM roll_delays
 WHERE day >= :start AND day < :stop
   AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only);

@@ -16,6 +16,14 @@ POP_2010_TOTAL = 1_332_774_867
 H1 = Filters(dt.date(2021, 1, 1), dt.date(2021, 6, 30))
 
 
+@pytest.fixture(autouse=True, params=["rollup-window", "sql-sums"])
+def coarse_path(request, monkeypatch):
+    """Every check runs twice: sums from the in-memory window of roll_province, and sums by DuckDB."""
+    if request.param == "sql-sums":
+        monkeypatch.setattr(metrics, "COARSE_WINDOW_YEARS", -10_000)
+    return request.param
+
+
 def test_summary_counts_boundaries_first_replies_and_yoy(fixture_store):
     s = metrics.summary(fixture_store, H1)
     assert s["messages"] == 4                      # a1, a2, a5, a8

@@ -17,6 +17,7 @@ import datetime as dt
 import functools
 import logging
 
+import plotly.graph_objects as go
 from dash import ALL, Dash, Input, Output, Patch, State, callback_context, clientside_callback, html, no_update
 from dash.exceptions import PreventUpdate
 
@@ -263,14 +264,15 @@ def lang_href(state: S.State, pathname: str = "") -> str:
 
 
 # -- figures -----------------------------------------------------------------------------------------------------------
-def finish(fig):
+def finish(spec):
     """The page's background behind a figure (also in its PNG download)."""
+    fig = spec if isinstance(spec, go.Figure) else go.Figure(spec)
     fig.update_layout(paper_bgcolor=PANEL_BG)
     return fig
 
 
 def trend_figure(points, lang: str, granularity: str, start: dt.date, end: dt.date):
-    fig = figures.trend(points, THEME, lang, granularity)
+    fig = go.Figure(figures.trend(points, THEME, lang, granularity))
     n = len(points)
     years = start.year != end.year
     if granularity == "month":

@@ -56,8 +56,9 @@ OUTPUTS: list[tuple[str, str, str]] = [
 
 
 # -- the view of one screen ----------------------------------------------------------------------------------------
-def _figure_json(fig) -> dict:
-    return json.loads(fig.to_json())
+def _figure_json(fig: dict) -> dict:
+    """A figure dict as the browser receives it (JSON types only: tuples become lists)."""
+    return json.loads(json.dumps(fig))
 
 
 def _value(value):
@@ -206,6 +207,7 @@ class Views:
         self.theme = theme
         self.size = size
         self._views: OrderedDict[str, dict] = OrderedDict()
+        self._patches: OrderedDict[tuple, list] = OrderedDict()
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
 
@@ -248,6 +250,21 @@ class Views:
         return token, view
 
 
+    def patches(self, old_token: str | None, old: dict | None, token: str, view: dict) -> list:
+        """The values that turn the view of `old_token` into `view`, per output; computed once for all
+        the screens that show the same old view (after a write, every screen asks for the same diff)."""
+        key = (old_token, token)
+        with self._guard:
+            values = self._patches.get(key)
+        if values is None:
+            values = [patch_for(old.get(k) if old else None, view[k]) for k, _, _ in OUTPUTS]
+            with self._guard:
+                self._patches[key] = values
+                while len(self._patches) > self.size:
+                    self._patches.popitem(last=False)
+        return values
+
+
 # -- registration ----------------------------------------------------------------------------------------------------
 def metric_at(config: dict, rotations: int | None) -> str:
     names = list(figures.MAP_METRICS)
@@ -269,8 +286,7 @@ def refresh(views: Views, config: dict, state: dict | None, rotations: int | Non
     token, view = views.get(config["period"], config["lang"], metric, today, wait=old is None)
     if old_token == token:
         raise PreventUpdate
-    values = [patch_for(old.get(key) if old else None, view[key]) for key, _, _ in OUTPUTS]
-    return (*values, {"token": token, "metric": metric})
+    return (*views.patches(old_token if old else None, old, token, view), {"token": token, "metric": metric})
 
 
 def register(app: Dash, metrics: Metrics, settings: Settings) -> Views:
