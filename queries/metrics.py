@@ -98,12 +98,15 @@ def _memo(store: Store, name: str, key: tuple, compute):
         with _memo_guard:
             if full in _memo_values:
                 return _memo_values[full]
-        value = compute()
-        with _memo_guard:
-            _memo_values[full] = value
-            _memo_locks.pop(full, None)
-            while len(_memo_values) > _MEMO_SIZE:
-                _memo_values.popitem(last=False)
+        try:
+            value = compute()
+            with _memo_guard:
+                _memo_values[full] = value
+                while len(_memo_values) > _MEMO_SIZE:
+                    _memo_values.popitem(last=False)
+        finally:
+            with _memo_guard:
+                _memo_locks.pop(full, None)
     return value
 
 
