@@ -86,7 +86,10 @@ def _table(parts: list[pd.DataFrame]) -> pa.Table:
                 values = pd.to_datetime(values).astype("datetime64[us]")
             elif field.name == "verdict" and values.dtype == object:
                 values = values.astype("boolean")
-            chunks.append(pa.array(values, type=field.type, from_pandas=True))
+            if pa.types.is_timestamp(field.type):  # nanoseconds are truncated as DuckDB stores them
+                chunks.append(pa.array(values, from_pandas=True).cast(field.type, safe=False))
+            else:
+                chunks.append(pa.array(values, type=field.type, from_pandas=True))
         arrays.append(pa.chunked_array(chunks, type=field.type))
     return pa.Table.from_arrays(arrays, schema=_STATE_SCHEMA)
 
