@@ -289,6 +289,30 @@ def test_refuses_non_empty_store(tmp_path):
     store.close()
 
 
+def constraints(con) -> list[tuple]:
+    return con.execute("SELECT table_name, constraint_type, constraint_text, constraint_column_names "
+                       "FROM duckdb_constraints() ORDER BY ALL").fetchall()
+
+
+def test_keys_as_in_a_fresh_store(tmp_path):
+    # The bulk load adds the primary keys after the rows: the tables must end up with the same constraints.
+    fresh = Store(tmp_path / "fresh.duckdb")
+    expected = constraints(fresh.cursor())
+    fresh.close()
+    store = Store(tmp_path / "demo.duckdb")
+    demo.generate(store, seed=3, start=dt.date(2021, 6, 1), now=dt.datetime(2021, 6, 20, 12))
+    cur = store.cursor()
+    assert constraints(cur) == expected
+    for table in ("messages", "replies", "evaluations"):
+        assert cur.execute(f"SELECT count(*) FROM duckdb_indexes() WHERE table_name = '{table}'").fetchone()[0] == 0
+    with pytest.raises(duckdb.ConstraintException):
+        cur.execute("INSERT INTO replies SELECT * FROM replies LIMIT 1")
+    cur.execute("INSERT INTO messages SELECT * REPLACE ('changed' AS title) FROM messages LIMIT 1 "
+                "ON CONFLICT (message_id) DO UPDATE SET title = excluded.title")
+    assert scalar(cur, "SELECT count(*) FROM messages WHERE title = 'changed'") == 1
+    store.close()
+
+
 def test_rhythm_helpers():
     hours = demo.hourly_weights()
     assert len(hours) == 24 and abs(hours.sum() - 1) < 1e-9
