@@ -249,7 +249,7 @@ def sample_seconds_of_day(rng: np.random.Generator, n: int, weights: np.ndarray 
     edges = np.concatenate([[0.0], np.cumsum(w)])
     edges[-1] = 1.0
     u = rng.random(n) * cap
-    hour = np.clip(np.searchsorted(edges, u, side="right") - 1, 0, 23)
+    hour = np.clip(_count_le(edges, u) - 1, 0, 23)
     within = (u - edges[hour]) / w[hour]
     return np.minimum(((hour + within) * 3600).astype(np.int64), _DAY - 1)
 
@@ -328,7 +328,7 @@ def _places() -> pd.DataFrame:
 
 def _sample_places(rng: np.random.Generator, pidx: np.ndarray) -> np.ndarray:
     edges = _places()["right_edge"].to_numpy()
-    return np.searchsorted(edges, pidx + rng.random(len(pidx)) * (1 - 1e-9), side="right").astype(np.int32)
+    return _count_le(edges, pidx + rng.random(len(pidx)) * (1 - 1e-9)).astype(np.int32)
 
 
 # -- generation -----------------------------------------------------------------
@@ -394,14 +394,31 @@ def _segments(created: np.ndarray, first: np.datetime64, last: np.datetime64):
         yield year, half, slice(lo, hi)
 
 
+_LOOKUP_BINS = 1 << 16
+
+
 def _count_le(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """np.searchsorted(edges, values, side="right") for sorted edges; a few comparisons beat the
-    binary search when there are only a few edges."""
-    if len(edges) > 8:
+    """np.searchsorted(edges, values, side="right") for sorted edges >= 0 and values >= 0, exactly, but
+    faster for millions of values: a few comparisons for a few edges; else a lookup table over bins of
+    a power-of-two width (so a value's bin is exact), then one comparison per edge that a bin can hold."""
+    edges = np.asarray(edges, float)
+    values = np.asarray(values)
+    if len(edges) <= 8:
+        out = np.zeros(len(values), np.int64)
+        for edge in edges:
+            out += values >= edge
+        return out
+    if edges[0] < 0 or not edges[-1] > 0 or len(values) < 100_000:
         return np.searchsorted(edges, values, side="right")
-    out = np.zeros(len(values), np.int64)
-    for edge in edges:
-        out += values >= edge
+    scale = 2.0 ** np.floor(np.log2(_LOOKUP_BINS / edges[-1]))     # edges[-1] * scale <= bins
+    table = np.searchsorted(edges, np.arange(_LOOKUP_BINS + 1) / scale, side="right")
+    passes = int(np.diff(table).max())
+    if passes > 8:
+        return np.searchsorted(edges, values, side="right")
+    out = table[np.minimum((values * scale).astype(np.int64), _LOOKUP_BINS)]
+    padded = np.append(edges, np.inf)
+    for _ in range(passes):
+        out += padded[out] <= values
     return out
 
 
@@ -482,14 +499,24 @@ def _reply_probability(m: dict[str, np.ndarray]) -> np.ndarray:
     """Per-message reply probability: national cohort target per year, solved over province offsets."""
     offsets = np.array([REPLY_OFFSET[c] for c in province_ref.codes()])
     extra = offsets[m["pidx"]] + np.where(m["hubei_2020h1"], HUBEI_2020H1_REPLY_OFFSET, 0.0)
-    base = np.zeros(len(m["pidx"]))
-    for y in np.unique(m["year"]):
-        sel = m["year"] == y
-        values, counts = np.unique(np.round(extra[sel], 4), return_counts=True)
-        b = reply_rate_target(int(y))
+    # The offset depends only on (province, Hubei 2020 H1): count those per year instead of sorting rows.
+    provinces = len(offsets)
+    year0, year1 = (int(m["year"].min()), int(m["year"].max())) if len(m["year"]) else (0, 0)
+    combo = (m["year"].astype(np.int64) - year0) * (2 * provinces) + m["pidx"] * 2 + m["hubei_2020h1"]
+    per_combo = np.bincount(combo, minlength=(year1 - year0 + 1) * 2 * provinces).reshape(-1, 2 * provinces)
+    combo_extra = offsets.repeat(2) + np.tile([0.0, HUBEI_2020H1_REPLY_OFFSET], provinces)
+    base_by_year = np.zeros(len(per_combo))
+    for i, present in enumerate(per_combo):
+        if not present.any():
+            continue
+        y = year0 + i
+        values, where = np.unique(np.round(combo_extra[present > 0], 4), return_inverse=True)
+        counts = np.bincount(where, weights=present[present > 0]).astype(np.int64)
+        b = reply_rate_target(y)
         for _ in range(8):
-            b += reply_rate_target(int(y)) - (np.clip(b + values, 0.3, 0.985) * counts).sum() / counts.sum()
-        base[sel] = b
+            b += reply_rate_target(y) - (np.clip(b + values, 0.3, 0.985) * counts).sum() / counts.sum()
+        base_by_year[i] = b
+    base = base_by_year[m["year"].astype(np.int64) - year0]
     return np.clip(base + extra, 0.3, 0.985)
 
 
@@ -773,8 +800,9 @@ def _drop_keys(cur) -> list[tuple[str, str]]:
         ddl = cur.execute("SELECT sql FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = $t",
                           {"t": table}).fetchone()[0]
         column = f"{key} VARCHAR PRIMARY KEY"
-        if ddl.count(column) != 1 or ddl.count("PRIMARY KEY") != 1:
-            continue  # an unexpected schema: keep the table as it is (slower, still correct)
+        indexes = cur.execute("SELECT count(*) FROM duckdb_indexes() WHERE table_name = $t", {"t": table}).fetchone()[0]
+        if ddl.count(column) != 1 or ddl.count("PRIMARY KEY") != 1 or indexes:
+            continue  # an unexpected schema (or an index the DROP would lose): load it as it is, slower
         cur.execute(f"DROP TABLE {table}")
         cur.execute(ddl.replace(column, f"{key} VARCHAR"))
         dropped.append((table, key))

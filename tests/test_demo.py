@@ -313,6 +313,15 @@ def test_keys_as_in_a_fresh_store(tmp_path):
     store.close()
 
 
+def test_count_le_is_searchsorted():
+    rng = np.random.default_rng(5)
+    for k, top in ((3, 1.0), (25, 1.0), (31, 31.0), (2848, 31.0), (40, 1e-3), (12, 7e5)):
+        edges = np.sort(rng.random(k)) * top
+        edges[-1] = top
+        values = np.concatenate([rng.random(200_000) * top * 1.01, edges, np.nextafter(edges, 0), [0.0]])
+        assert np.array_equal(demo._count_le(edges, values), np.searchsorted(edges, values, side="right"))
+
+
 def test_rhythm_helpers():
     hours = demo.hourly_weights()
     assert len(hours) == 24 and abs(hours.sum() - 1) < 1e-9
