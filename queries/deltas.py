@@ -76,7 +76,36 @@ def states(frame: pd.DataFrame, sign: int) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _table(parts: list[pd.DataFrame]) -> pa.Table:
+def state_table(table: pa.Table, sign: int, **columns) -> pa.Table:
+    """The states of the rows of Arrow `table` (state columns taken from it or from `columns`; missing ones:
+    none) with `sign`, in the schema `apply` takes."""
+    n = table.num_rows
+    arrays = [pa.array(np.full(n, sign, dtype=np.int8))]
+    for field in _STATE_SCHEMA:
+        if field.name == "sign":
+            continue
+        if field.name in columns:
+            values = columns[field.name]
+        elif field.name in table.column_names:
+            values = table.column(field.name)
+        else:
+            values = pa.nulls(n, field.type)
+        if values.type != field.type:
+            values = values.cast(field.type, safe=False)
+        arrays.append(values)
+    return pa.Table.from_arrays(arrays, schema=_STATE_SCHEMA)
+
+
+def _table(parts: list) -> pa.Table:
+    """One Arrow table of the state parts (Arrow tables from `state_table`, or frames from `states`)."""
+    tables = [p for p in parts if isinstance(p, pa.Table)]
+    frames = [p for p in parts if not isinstance(p, pa.Table)]
+    if frames:
+        tables.append(_frame_table(frames))
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+
+def _frame_table(parts: list[pd.DataFrame]) -> pa.Table:
     arrays = []
     for field in _STATE_SCHEMA:
         chunks = []
@@ -94,30 +123,58 @@ def _table(parts: list[pd.DataFrame]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=_STATE_SCHEMA)
 
 
-def apply(cur, path: str, parts: list[pd.DataFrame], kind: str = "messages") -> None:
-    """Append the rollup changes of `parts` (state frames from `states`) in the write's transaction."""
-    parts = [p for p in parts if len(p)]
+def apply(cur, path: str, parts: list, kind: str = "messages") -> None:
+    """Append the rollup changes of `parts` (states from `states` or `state_table`) in the write's transaction."""
+    parts = [p for p in parts if (p.num_rows if isinstance(p, pa.Table) else len(p))]
     if not parts:
         return
     table = _table(parts)
     has_reply = table.column("first_reply_at").null_count < table.num_rows
-    for name, rows in _sums(table, PARTS[kind]).items():
-        cur.register("delta_rows", rows)
+    sums = _sums(table, PARTS[kind])
+    if sums:
+        # one registration for every table (a registration costs about as much as a small insert)
+        cur.register("delta_rows", _stacked(sums))
         try:
-            cur.execute(f"INSERT INTO roll_{name} SELECT * FROM delta_rows").fetchall()  # name: TABLES allow-list
+            for name in sums:  # name: TABLES allow-list
+                keys, values = TABLES[name]
+                cur.execute(f"INSERT INTO roll_{name} SELECT {', '.join(keys + values)} FROM delta_rows "
+                            f"WHERE tbl = '{name}'").fetchall()
         finally:
             cur.unregister("delta_rows")
+    created, answered, rated = (_days(table.column(c)) for c in ("created_at", "first_reply_at", "rated_at"))
     if kind != "evaluations" and has_reply:
+        # no answered state leaves: every delay row of the states is an addition (one statement)
+        additions = not pc.any(pc.and_(pc.less(table.column("sign"), 0),
+                                       table.column("first_reply_at").is_valid())).as_py()
         cur.register("states", table)
         try:
-            _delays(cur)
+            if additions:
+                cur.execute(text("deltas", "add_state_delays")).fetchall()
+                _revise(cur, sorted(answered))
+            else:
+                _delays(cur)
         finally:
             cur.unregister("states")
-    created, answered, rated = (_days(table.column(c)) for c in ("created_at", "first_reply_at", "rated_at"))
     days = {"created": created, "answered": answered, "rated": rated,
             "province": created | answered | rated, "category": created | answered | rated,
             "type": created | answered | rated}
     _count(cur, path, {name: days[name] for name in PARTS[kind]})
+
+
+def _stacked(sums: dict[str, pa.Table]) -> pa.Table:
+    """The rows of every table of `sums` in one Arrow table: `tbl` names the table, columns it lacks are null."""
+    names: dict[str, pa.DataType] = {}
+    for rows in sums.values():
+        for field in rows.schema:
+            names.setdefault(field.name, field.type)
+    stacked = []
+    for name, rows in sums.items():
+        n = rows.num_rows
+        columns = {"tbl": pa.array([name] * n, pa.string())}
+        for column, kind in names.items():
+            columns[column] = rows.column(column) if column in rows.column_names else pa.nulls(n, kind)
+        stacked.append(pa.table(columns))
+    return pa.concat_tables(stacked)
 
 
 def _day_numbers(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:

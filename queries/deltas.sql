@@ -51,3 +51,11 @@ FROM messages m
 LEFT JOIN (SELECT message_id, rated_at, verdict FROM evaluations
            WHERE message_id IN (SELECT message_id FROM state_ids)) e ON e.message_id = m.message_id
 WHERE m.message_id IN (SELECT message_id FROM state_ids);
+
+-- name: add_state_delays()!
+-- When no answered state leaves (every state with a first reply has sign +1): each is one new delay row.
+INSERT INTO roll_delays
+SELECT first_reply_at::DATE, province, city, category, msg_type, is_urgent, epoch(first_reply_at - created_at) / 3600.0
+FROM states
+WHERE first_reply_at IS NOT NULL
+ORDER BY 1;

@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from queries import deltas
 from queries.db import Store
@@ -68,52 +70,95 @@ def _read_states(cur, ids) -> pd.DataFrame:
 # A chunk this large finds its stored ids by one join (a scan of the ids) instead of a conflict
 # check per row (index lookups: a few microseconds each).
 BULK_ROWS = 20_000
+_STRING, _TIME = pa.string(), pa.timestamp("us")
+MESSAGE_SCHEMA = pa.schema([
+    ("message_id", _STRING), ("created_at", _TIME), ("province", pa.int32()), ("city", _STRING),
+    ("district", _STRING), ("addressee", _STRING), ("category", _STRING), ("msg_type", _STRING),
+    ("title", _STRING), ("is_urgent", pa.bool_()), ("source_status", _STRING),
+])
+REPLY_SCHEMA = pa.schema([("reply_id", _STRING), ("message_id", _STRING), ("replied_at", _TIME), ("unit", _STRING)])
+
+
+def _arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    """The columns of `schema` from `frame` as one Arrow table (DuckDB registers Arrow several times faster
+    than pandas); nanosecond times are truncated to microseconds as DuckDB stores them."""
+    arrays = []
+    for column in schema:
+        values = frame[column.name]
+        array = pa.array(values, from_pandas=True) if values.dtype == object or not isinstance(
+            values.dtype, pd.ArrowDtype) else values.array._pa_array
+        if array.type != column.type:
+            array = array.cast(column.type, safe=False)
+        arrays.append(array)
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def _write_messages(cur, batch, result: WriteResult, path: str) -> None:
-    """Insert new messages (the index, or for bulk chunks one join, tells which are new), update known
-    ones, link held replies and held evaluations; rollups from the messages' states before and after."""
-    frame = batch.drop(columns=["_row"], errors="ignore")
-    cur.register("batch", frame)
+    """Insert new messages, update known ones (one lookup finds the stored ids and what waits for the batch:
+    held replies and evaluations), link held replies and held evaluations; rollups from the messages' states
+    before and after."""
+    table = _arrow(batch, MESSAGE_SCHEMA)
+    cur.register("batch", table)
     try:
-        if len(frame) >= BULK_ROWS:
-            stored = cur.sql(text("writes", "existing_messages")).to_arrow_table().column(0)
-            is_new = ~frame["message_id"].isin(stored.to_pylist()).to_numpy()
+        if table.num_rows >= BULK_ROWS:
+            found = cur.sql(text("writes", "message_lookup")).to_arrow_table()
+            kinds = found.column("kind")
+            stored = found.filter(pc.equal(kinds, "s")).column("message_id")
+            is_new = ~pc.is_in(table.column("message_id"), value_set=stored).to_numpy(zero_copy_only=False) \
+                if len(stored) else np.ones(table.num_rows, dtype=bool)
             if is_new.all():
                 cur.execute(text("writes", "insert_messages")).fetchall()
         else:
-            new_ids = [row[0] for row in cur.execute(text("writes", "insert_new_messages")).fetchall()]
-            is_new = frame["message_id"].isin(new_ids).to_numpy()
-        waiting = cur.execute(text("writes", "waiting_for_batch")).df()
+            new_ids = cur.sql(text("writes", "insert_new_messages")).to_arrow_table().column(0)
+            is_new = (pc.is_in(table.column("message_id"), value_set=new_ids).to_numpy(zero_copy_only=False)
+                      if len(new_ids) < table.num_rows else np.ones(table.num_rows, dtype=bool))
+            found = cur.sql(text("writes", "waiting_for_batch")).to_arrow_table()
+            kinds = found.column("kind")
     finally:
         cur.unregister("batch")
-    if len(frame) >= BULK_ROWS and not is_new.all():
-        cur.register("batch", frame[is_new])
-        cur.execute(text("writes", "insert_messages")).fetchall()
-        cur.unregister("batch")
-    existing = frame[~is_new]
-    held = waiting[waiting["kind"] == "r"]
-    rated = waiting[waiting["kind"] == "e"]
-    linking = set(held.loc[held["replied_at"] >= held["created_at"], "message_id"])
-    parts = []
-    if not existing.empty:
-        parts.append(deltas.states(_read_states(cur, existing["message_id"]), -1))
+    waiting = found.filter(pc.not_equal(kinds, "s"))
+    if waiting.num_rows:
+        waiting = waiting.to_pandas()
+        held, rated = waiting[waiting["kind"] == "r"], waiting[waiting["kind"] == "e"]
+    else:
+        held = rated = None
+    if not is_new.all() and table.num_rows >= BULK_ROWS:
+        if is_new.any():
+            cur.register("batch", table.filter(pa.array(is_new)))
+            cur.execute(text("writes", "insert_messages")).fetchall()
+            cur.unregister("batch")
+    parts: list = []
+    existing = table.filter(pa.array(~is_new)) if not is_new.all() else None
+    if existing is not None:
+        parts.append(deltas.states(_read_states(cur, existing.column("message_id").to_pylist()), -1))
         cur.register("batch", existing)
         cur.execute(text("writes", "upsert_messages")).fetchall()
         cur.unregister("batch")
-    if not rated.empty:
+    linking: set = set()
+    if rated is not None and not rated.empty:
         cur.execute(text("writes", "delete_held_evaluations"), {"ids": rated["message_id"].tolist()}).fetchall()
-    _link_held(cur, held)
-    result.written = len(frame)
-    result.linked = len(held[held["message_id"].isin(linking)]) if linking else 0
-    slow = set(existing["message_id"]) | linking
+    if held is not None and not held.empty:
+        linking = set(held.loc[held["replied_at"] >= held["created_at"], "message_id"])
+        _link_held(cur, held)
+        result.linked = int(held["message_id"].isin(linking).sum()) if linking else 0
+    result.written = table.num_rows
+    slow = set(existing.column("message_id").to_pylist()) if existing is not None else set()
+    slow |= linking
     if slow:
         parts.append(deltas.states(_read_states(cur, slow), 1))
-    fresh = frame[is_new & ~frame["message_id"].isin(slow).to_numpy()]
-    if not fresh.empty:
-        if not rated.empty:
-            fresh = fresh.merge(rated[["message_id", "rated_at", "verdict"]], on="message_id", how="left")
-        parts.append(deltas.states(fresh, 1))
+    fresh_mask = is_new
+    if slow:
+        fresh_mask = fresh_mask & ~pc.is_in(table.column("message_id"),
+                                            value_set=pa.array(sorted(slow), _STRING)).to_numpy(zero_copy_only=False)
+    if fresh_mask.any():
+        fresh = table if fresh_mask.all() else table.filter(pa.array(fresh_mask))
+        evaluation = {}
+        if rated is not None and not rated.empty:
+            ratings = pa.Table.from_pandas(rated[["message_id", "rated_at", "verdict"]], preserve_index=False)
+            where = pc.index_in(fresh.column("message_id"), value_set=ratings.column("message_id"))
+            evaluation = {"rated_at": ratings.column("rated_at").take(where),
+                          "verdict": ratings.column("verdict").take(where)}
+        parts.append(deltas.state_table(fresh, 1, **evaluation))
     deltas.apply(cur, path, parts, "messages")
 
 
@@ -181,6 +226,125 @@ def _reply_targets(cur, batch) -> pd.DataFrame:
 
 
 def _write_replies(cur, batch, result: WriteResult, path: str) -> None:
+    """One lookup finds the replies' messages (span by span, see REPLY_LOOKBACK_DAYS) and the held replies of
+    the batch. When every reply's message is stored and every reply is new (the live case), the replies are
+    inserted and the first replies moved forward in numpy/Arrow; otherwise the general path below runs."""
+    table = _arrow(batch, REPLY_SCHEMA)
+    targets, held = _arrow_targets(cur, table)
+    where = pc.index_in(table.column("message_id"), value_set=targets.column("id"))
+    if where.null_count:  # a message not stored: held replies
+        return _write_replies_general(cur, batch, result, path)
+    where = where.to_numpy()
+    created = targets.column("created_at").to_numpy()[where]
+    replied = table.column("replied_at").to_numpy()
+    too_early = replied < created
+    fast = table
+    if too_early.any():
+        keep = ~too_early
+        fast, where, replied = table.filter(pa.array(keep)), where[keep], replied[keep]
+    if fast.num_rows:
+        cur.register("batch", fast)
+        try:
+            inserted = cur.sql(text("writes", "insert_new_replies")).to_arrow_table().num_rows
+        finally:
+            cur.unregister("batch")
+        if inserted < fast.num_rows:  # re-sent replies: the general path (it sees the inserted ones as re-sent)
+            return _write_replies_general(cur, batch, result, path)
+    if too_early.any():
+        rows = batch["_row"].to_numpy() if "_row" in batch.columns else np.arange(1, len(batch) + 1)
+        for row in rows[too_early]:
+            result.rejected.append(Rejection(int(row), "replied_at", "precedes the message's created_at"))
+    if not fast.num_rows:
+        return
+    if len(held):
+        linked_held = pc.filter(held, pc.is_in(held, value_set=fast.column("reply_id")))
+        if len(linked_held):
+            cur.execute(text("writes", "delete_held_ids"), {"ids": linked_held.to_pylist()}).fetchall()
+    parts = _advance_first_replies_arrow(cur, fast, targets, where, replied)
+    deltas.apply(cur, path, parts, "replies")
+    result.written = fast.num_rows
+
+
+def _arrow_targets(cur, replies: pa.Table) -> tuple[pa.Table, pa.ChunkedArray]:
+    """The stored messages that `replies` answer, with their state (columns of reply_lookup), span by span,
+    and the ids of the batch's held replies."""
+    now = beijing_now()
+    edges = [_FAR_FUTURE, *(now - dt.timedelta(days=d) for d in REPLY_LOOKBACK_DAYS), _FAR_PAST]
+    missing = pc.unique(replies.column("message_id"))
+    parts, held = [], None
+    for high, low in zip(edges[:-1], edges[1:], strict=True):
+        if held is None:
+            cur.register("batch", replies)
+            query = "reply_lookup"
+        else:
+            cur.register("batch", pa.table({"message_id": missing}))
+            query = "message_targets"
+        try:
+            found = cur.sql(text("writes", query), params={"low": low, "high": high}).to_arrow_table()
+        finally:
+            cur.unregister("batch")
+        if held is None:
+            kinds = found.column("kind")
+            held = found.filter(pc.equal(kinds, "h")).column("id")
+            found = found.filter(pc.equal(kinds, "m")).drop_columns(["kind"])
+        if found.num_rows:
+            found = found.rename_columns(_TARGETS_SCHEMA.names).cast(_TARGETS_SCHEMA)
+            parts.append(found)
+            missing = pc.filter(missing, pc.invert(pc.is_in(missing, value_set=found.column("id"))))
+        if not len(missing):
+            break
+    if not parts:
+        return _TARGETS_SCHEMA.empty_table(), held
+    return (parts[0] if len(parts) == 1 else pa.concat_tables(parts)), held
+
+
+_TARGETS_SCHEMA = pa.schema([
+    ("id", _STRING), ("created_at", _TIME), ("first_reply_at", _TIME), ("first_reply_unit", _STRING),
+    ("reply_count", pa.int32()), ("province", pa.int32()), ("city", _STRING), ("category", _STRING),
+    ("msg_type", _STRING), ("is_urgent", pa.bool_()), ("source_status", _STRING),
+])
+
+
+def _advance_first_replies_arrow(cur, replies: pa.Table, targets: pa.Table, where: np.ndarray,
+                                 replied: np.ndarray) -> list[pa.Table]:
+    """Set first_reply_* and reply_count of the messages answered by new `replies` (row i answers target
+    row where[i]); returns the states of the messages whose first reply moved (before, after)."""
+    # per message: the earliest new reply (the first in batch order among equal times) and the count
+    order = np.lexsort((replied, where))
+    ordered = where[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    message = ordered[starts]
+    first_row = order[starts]
+    counts = np.diff(np.r_[starts, len(ordered)])
+    new_at = replied[first_row]
+    old_at = targets.column("first_reply_at").to_numpy()[message]
+    keep_old = ~np.isnat(old_at) & (old_at <= new_at)
+    first_at = np.where(keep_old, old_at, new_at)
+    old_unit = targets.column("first_reply_unit").take(pa.array(message))
+    new_unit = replies.column("unit").take(pa.array(first_row))
+    reply_count = pc.fill_null(targets.column("reply_count"), 0).to_numpy().astype(np.int64)[message]
+    update = pa.table({
+        "message_id": targets.column("id").take(pa.array(message)),
+        "first_at": pa.array(first_at, _TIME),
+        "first_unit": pc.if_else(pa.array(keep_old), old_unit, new_unit),
+        "n": pa.array((reply_count + counts).astype(np.int32)),
+    })
+    created = targets.column("created_at")
+    cur.register("batch", update)
+    try:
+        cur.execute(text("writes", "set_first_reply"),
+                    {"low": pc.min(created).as_py(), "high": pc.max(created).as_py()}).fetchall()
+    finally:
+        cur.unregister("batch")
+    moved = np.flatnonzero(~keep_old)
+    if not len(moved):
+        return []
+    before = targets.take(pa.array(message[moved]))
+    return [deltas.state_table(before, -1),
+            deltas.state_table(before, 1, first_reply_at=pa.array(first_at[moved], _TIME))]
+
+
+def _write_replies_general(cur, batch, result: WriteResult, path: str) -> None:
     """New replies to known messages: inserted through the index, their messages' first reply moved
     forward from the stored values (no scan of replies). Re-sent replies and replies whose message is
     unknown (held) take the general path: first replies recomputed from all replies of the messages."""

@@ -183,3 +183,33 @@ ON CONFLICT (message_id) DO UPDATE SET rated_at = excluded.rated_at, verdict = e
 -- name: delete_held_in_batch()!
 -- Held replies that are now linked (re-sent with a known message).
 DELETE FROM held_replies WHERE reply_id IN (SELECT reply_id FROM batch);
+
+-- name: message_lookup()
+-- For a bulk chunk of messages, in one statement: the ids stored already ('s': one scan of the ids, cheaper
+-- than a conflict check per row for a large chunk), held replies ('r') and held evaluations ('e') waiting
+-- for a message of the batch.
+SELECT 's' AS kind, message_id, NULL::VARCHAR AS reply_id, NULL::TIMESTAMP AS replied_at, NULL::VARCHAR AS unit,
+       NULL::TIMESTAMP AS created_at, NULL::TIMESTAMP AS rated_at, NULL::BOOLEAN AS verdict
+FROM messages WHERE message_id IN (SELECT message_id FROM batch)
+UNION ALL
+SELECT 'r', h.message_id, h.reply_id, h.replied_at, h.unit, m.created_at, NULL, NULL
+FROM held_replies h JOIN batch m USING (message_id)
+UNION ALL
+SELECT 'e', e.message_id, NULL, NULL, NULL, NULL, e.rated_at, e.verdict
+FROM held_evaluations e JOIN batch m USING (message_id);
+
+-- name: reply_lookup(low, high)
+-- For a batch of replies, in one statement: the stored messages created in [low, high) that they answer,
+-- with their state ('m'; ids looked up in the span's row groups only, see REPLY_LOOKBACK_DAYS), and the
+-- held replies of the batch ('h').
+SELECT 'm' AS kind, message_id AS id, created_at, first_reply_at, first_reply_unit, reply_count, province, city,
+       category, msg_type, is_urgent, source_status
+FROM messages
+WHERE created_at >= :low AND created_at < :high AND message_id IN (SELECT message_id FROM batch)
+UNION ALL
+SELECT 'h', reply_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+FROM held_replies WHERE reply_id IN (SELECT reply_id FROM batch);
+
+-- name: delete_held_ids(ids)!
+-- Held replies now linked (listed ids).
+DELETE FROM held_replies WHERE reply_id IN (SELECT unnest(:ids));
