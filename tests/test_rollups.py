@@ -337,3 +337,46 @@ def test_migration_6_finds_evaluations_waiting_for_their_message(tmp_path):
     assert metrics.summary(store, f)["satisfaction_rate"] == pytest.approx(np.mean(verdict))
     _check_tables(store)
     store.close()
+
+
+def test_live_reply_path_mixed_batches(store):
+    """The live reply path (every reply new, every message stored) against the raw rows, with the cases that
+    leave it: a rejected early reply, a held reply re-sent once its message is known, a batch mixing new and
+    re-sent replies (the general path after the new ones were inserted)."""
+    rng = np.random.default_rng(5)
+    messages = _messages(rng, [f"m{i}" for i in range(400)])
+    _write(store, "messages", messages)
+    late = messages.iloc[0]
+    # a reply that precedes its (then unknown) message stays held with the reason
+    early = pd.DataFrame({"reply_id": ["h1"], "message_id": ["mx"], "replied_at": [pd.Timestamp("2020-01-05")],
+                          "unit": ["u"]})
+    _write(store, "replies", early)
+    _write(store, "messages", messages.iloc[:1].assign(message_id="mx", created_at=pd.Timestamp("2020-02-01")))
+    assert store.scalar("SELECT count(*) FROM held_replies WHERE problem IS NOT NULL") == 1
+
+    first = _replies(rng, messages, [f"a{i}" for i in range(300)], 300)
+    _write(store, "replies", first)
+    # new replies, one of them earlier than its message (rejected), and the held one re-sent with a valid time
+    second = _replies(rng, messages, [f"b{i}" for i in range(200)], 200)
+    bad = pd.DataFrame({"reply_id": ["bad"], "message_id": [late["message_id"]],
+                        "replied_at": [late["created_at"] - pd.Timedelta(hours=1)], "unit": ["u"]})
+    fixed = early.assign(replied_at=pd.Timestamp("2020-02-03"))
+    batch = pd.concat([second, bad, fixed], ignore_index=True)
+    batch.insert(0, "_row", range(1, len(batch) + 1))
+    result = upsert(store, "replies", batch)
+    assert [(r.row, r.field) for r in result.rejected] == [(201, "replied_at")]
+    assert result.written == 201
+    assert store.scalar("SELECT count(*) FROM held_replies") == 0
+    # new replies mixed with re-sent ones that move to other messages
+    third = _replies(rng, messages, [f"c{i}" for i in range(100)], 100)
+    moved = _replies(rng, messages, first["reply_id"].iloc[:50].tolist(), 50)
+    _write(store, "replies", pd.concat([third, moved], ignore_index=True))
+
+    cur = store.cursor()
+    assert cur.execute("SELECT count(*) FROM replies").fetchall()[0][0] == 300 + 200 + 1 + 100
+    stale = cur.execute("""
+        SELECT count(*) FROM messages m
+        LEFT JOIN (SELECT message_id, min(replied_at) AS f, count(*) AS n FROM replies GROUP BY 1) r USING (message_id)
+        WHERE m.first_reply_at IS DISTINCT FROM r.f OR m.reply_count <> coalesce(r.n, 0)""").fetchall()[0][0]
+    assert stale == 0
+    _check_tables(store)
