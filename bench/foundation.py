@@ -13,6 +13,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import resource
 import socket
 import statistics
 import sys
@@ -37,6 +38,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _get(url: str) -> float:
     began = time.perf_counter()
     with urllib.request.urlopen(url, timeout=120) as response:
@@ -57,13 +63,19 @@ def main() -> None:
 
         path = Path(tempfile.mkdtemp()) / "bench.duckdb"
         store = Store(path)
+        # The machine may be shared: CPU seconds (all threads of this process) and the load average
+        # say how much of the wall time was this work.
+        load_before = os.getloadavg()[0]
+        cpu_before = _cpu_seconds()
         began = time.perf_counter()
         counts = generate(store, seed=Settings().seed, start=dt.date(2019, 1, 1),
                           now=dt.datetime(2026, 11, 26, 12, 0), progress=False)
         store.cursor().execute("CHECKPOINT")
         elapsed = time.perf_counter() - began
+        cpu = _cpu_seconds() - cpu_before
         store.close()
-        print(f"demo generation: {elapsed:.1f} s  ({', '.join(f'{k}={v:,}' for k, v in counts.items())})")
+        print(f"demo generation: {elapsed:.1f} s wall, {cpu:.1f} CPU-s, load {load_before:.2f} -> "
+              f"{os.getloadavg()[0]:.2f}  ({', '.join(f'{k}={v:,}' for k, v in counts.items())})")
     size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
     print(f"database size: {size / 2**20:.0f} MiB")
 
