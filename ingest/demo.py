@@ -797,10 +797,10 @@ def _drop_keys(cur) -> list[tuple[str, str]]:
     """Recreate the (empty) bulk tables without their primary key; returns those to key again."""
     dropped = []
     for table, key in _KEYED_BULK:
-        ddl = cur.execute("SELECT sql FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = $t",
-                          {"t": table}).fetchone()[0]
+        here = "database_name = current_database() AND schema_name = 'main' AND table_name = $t"
+        ddl = cur.execute(f"SELECT sql FROM duckdb_tables() WHERE {here}", {"t": table}).fetchone()[0]
         column = f"{key} VARCHAR PRIMARY KEY"
-        indexes = cur.execute("SELECT count(*) FROM duckdb_indexes() WHERE table_name = $t", {"t": table}).fetchone()[0]
+        indexes = cur.execute(f"SELECT count(*) FROM duckdb_indexes() WHERE {here}", {"t": table}).fetchone()[0]
         if ddl.count(column) != 1 or ddl.count("PRIMARY KEY") != 1 or indexes:
             continue  # an unexpected schema (or an index the DROP would lose): load it as it is, slower
         cur.execute(f"DROP TABLE {table}")
