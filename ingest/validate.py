@@ -367,7 +367,8 @@ def _default_values(spec: Field, n: int):
         return pd.array([None] * n, dtype="boolean")
     if spec.kind == "score":
         return pd.array([None] * n, dtype="Int8")
-    return pd.Series([spec.default] * n, dtype="str")
+    values = pa.nulls(n, pa.string()) if spec.default is None else pa.array([spec.default] * n, pa.string())
+    return pd.Series(pd.arrays.ArrowExtensionArray(values))
 
 
 def _take(values, keep: np.ndarray):
@@ -387,9 +388,21 @@ _FINAL_DTYPES = {"id": TEXT_DTYPE, "text": TEXT_DTYPE, "choice": TEXT_DTYPE, "ti
 def _final_types(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
     for spec in FIELDS[kind]:
         wanted = _FINAL_DTYPES[spec.kind]
-        if frame[spec.name].dtype != wanted:
-            frame[spec.name] = frame[spec.name].astype(wanted)
+        column = frame[spec.name]
+        if column.dtype != wanted:
+            fast = _arrow_text(column) if wanted == TEXT_DTYPE else None
+            frame[spec.name] = fast if fast is not None else column.astype(wanted)
     return frame
+
+
+def _arrow_text(column: pd.Series) -> pd.Series | None:
+    """An Arrow-backed text column as TEXT_DTYPE without copying (astype goes value by value), or None."""
+    data = getattr(column.array, "_pa_array", None)  # pandas' Arrow-backed arrays (str dtype, ArrowDtype)
+    if data is None or not (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        return None
+    if data.type != pa.string():
+        data = data.cast(pa.string())
+    return pd.Series(pd.arrays.ArrowExtensionArray(data), index=column.index, name=column.name)
 
 
 def _rejections(kind: str, rows: np.ndarray, problems) -> list[Rejection]:
