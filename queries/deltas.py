@@ -195,14 +195,29 @@ def _group(keys: list[np.ndarray], values: dict[str, np.ndarray]):
     # one mixed-radix number per row when the key ranges allow (one sort instead of a lexsort)
     combined = np.zeros(n, dtype=np.int64)
     span = 1
+    ranges = []
     for k in keys:
         low = int(k.min()) if n else 0
         width = (int(k.max()) - low + 1) if n else 1
+        ranges.append((low, width))
         span *= width
         if span >= 1 << 62:
             combined = None
             break
         combined = combined * width + (k - low)
+    if n and combined is not None and span <= max(8 * n, 1 << 16):
+        # few possible keys: sums by counting into every slot (no sort); slots ascend as the sorted keys do
+        sums = {name: np.bincount(combined, weights=v, minlength=span) for name, v in values.items()}
+        nonzero = np.zeros(span, dtype=bool)
+        for column in sums.values():
+            nonzero |= column != 0
+        slots = np.flatnonzero(nonzero)
+        decoded, rest = [], slots.copy()
+        for low, width in reversed(ranges):
+            decoded.append(rest % width + low)
+            rest //= width
+        # the weights are whole numbers far below 2**53: their float sums are exact
+        return decoded[::-1], {name: column[slots].astype(np.int64) for name, column in sums.items()}
     if combined is None:
         order = np.lexsort(keys[::-1])
         sorted_keys = [k[order] for k in keys]
@@ -231,7 +246,7 @@ def _sums(table: pa.Table, names) -> dict[str, pa.Table]:
     created, _ = _day_numbers(table.column("created_at"))
     answered, replied = _day_numbers(table.column("first_reply_at"))
     rated, has_rating = _day_numbers(table.column("rated_at"))
-    province = table.column("province").to_numpy().astype(np.int64)
+    province, provinces = _codes(table.column("province"))
     category, categories = _codes(table.column("category"))
     msg_type, types = _codes(table.column("msg_type"))
     urgent = table.column("is_urgent").to_numpy().astype(np.int64)
@@ -242,41 +257,64 @@ def _sums(table: pa.Table, names) -> dict[str, pa.Table]:
     verdict = table.column("verdict")
     judged = verdict.is_valid().to_numpy().astype(np.int64)
     satisfied = pc.fill_null(verdict, False).to_numpy().astype(np.int64)
-    zero = np.zeros(len(sign), dtype=np.int64)
+    ones = np.ones(len(sign), dtype=bool)
     # the three components of every state: creation day, first-reply day, rating day
-    components = [
-        (created, np.ones(len(sign), dtype=bool),
-         {"messages": sign, "replied": sign * replied, "pending": sign * pending, "in_progress": sign * in_progress,
-          "urgent_messages": sign * urgent, "replies": zero, "evaluations": zero, "satisfied": zero}),
-        (answered, replied, {"replies": sign}),
-        (rated, has_rating, {"evaluations": sign * judged, "satisfied": sign * satisfied}),
-    ]
-    fine = {"created": 0, "answered": 1, "rated": 2}
+    components = {
+        "created": (created, ones, {"messages": sign, "replied": sign * replied, "pending": sign * pending,
+                                    "in_progress": sign * in_progress}),
+        "answered": (answered, replied, {"replies": sign}),
+        "rated": (rated, has_rating, {"evaluations": sign * judged, "satisfied": sign * satisfied}),
+    }
     dims = {"province": province, "category": category, "msg_type": msg_type, "is_urgent": urgent}
+    # each component summed per fine key (day, province, category, msg_type, is_urgent) first; the coarse
+    # tables are sums of these groups (far fewer than the states)
+    grouped = {}
+    for name, (day, rows, values) in components.items():
+        if not rows.any():
+            continue
+        keys, sums = _group([day[rows], *(dims[k][rows] for k in _FINE_KEYS[1:])],
+                            {v: column[rows] for v, column in values.items()})
+        if len(keys[0]):
+            grouped[name] = (dict(zip(_FINE_KEYS, keys, strict=True)), sums)
     out = {}
     for name in names:
         keys, values = TABLES[name]
-        used = [components[fine[name]]] if name in fine else components
-        key_columns = [np.concatenate([day[rows] for day, rows, _ in used])]
-        for key in keys[1:]:
-            key_columns.append(np.concatenate([dims[key][rows] for _, rows, _ in used]))
-        value_columns = {v: np.concatenate([(sums.get(v, zero))[rows] for _, rows, sums in used]) for v in values}
-        if not len(key_columns[0]):
-            continue
-        grouped_keys, grouped_values = _group(key_columns, value_columns)
-        if not len(grouped_keys[0]):
-            continue
-        arrays = [pa.array(grouped_keys[0].astype("int32"), pa.int32()).cast(pa.date32())]
-        for key, column in zip(keys[1:], grouped_keys[1:], strict=True):
+        if name in components:
+            if name not in grouped:
+                continue
+            group_keys, group_values = grouped[name]
+            key_columns = [group_keys[k] for k in keys]
+            value_columns = group_values
+        else:
+            parts = []
+            for component, (group_keys, group_values) in grouped.items():
+                n = len(group_keys["day"])
+                columns = dict.fromkeys(values)
+                for v in values:
+                    if v == "urgent_messages":
+                        column = group_values["messages"] * group_keys["is_urgent"] if component == "created" else None
+                    else:
+                        column = group_values.get(v)
+                    columns[v] = column if column is not None else np.zeros(n, dtype=np.int64)
+                parts.append(([group_keys[k] for k in keys], columns))
+            if not parts:
+                continue
+            key_columns, value_columns = _group(
+                [np.concatenate([p[0][i] for p in parts]) for i in range(len(keys))],
+                {v: np.concatenate([p[1][v] for p in parts]) for v in values})
+            if not len(key_columns[0]):
+                continue
+        arrays = [pa.array(key_columns[0].astype("int32"), pa.int32()).cast(pa.date32())]
+        for key, column in zip(keys[1:], key_columns[1:], strict=True):
             if key == "province":
-                arrays.append(pa.array(column, pa.int32()))
+                arrays.append(provinces.take(pa.array(column)).cast(pa.int32()))
             elif key == "category":
                 arrays.append(categories.take(pa.array(column)))
             elif key == "msg_type":
                 arrays.append(types.take(pa.array(column)))
             else:
                 arrays.append(pa.array(column.astype(bool)))
-        arrays += [pa.array(grouped_values[v], pa.int64()) for v in values]
+        arrays += [pa.array(value_columns[v], pa.int64()) for v in values]
         out[name] = pa.Table.from_arrays(arrays, names=list(keys) + list(values))
     return out
 
