@@ -24,6 +24,8 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.api import types as ptypes
 
 BEIJING = "Asia/Shanghai"
@@ -82,7 +84,35 @@ def _from_epoch(values: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     return _finish(times, values.index), missing, bad
 
 
+# An offset is "Z"/"z"/"+" anywhere, or "-" after the date part (the first 10 characters).
+_OFFSET = r"(?s)[+Zz]|^.{10}.*-"
+
+
+def _from_arrow_text(values: pd.Series, data: pa.ChunkedArray) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """_from_text for Arrow-backed text: the string work in Arrow compute, the same rules."""
+    text = pc.utf8_trim_whitespace(data.cast(pa.string()))
+    missing = pc.fill_null(pc.equal(text, ""), True).to_numpy(zero_copy_only=False)
+    times = np.full(len(values), np.datetime64("NaT"), dtype=RESULT_DTYPE)
+    present = ~missing
+    if present.any():
+        sub = text.filter(pa.array(present)) if not present.all() else text
+        offset = pc.match_substring_regex(sub, _OFFSET).to_numpy(zero_copy_only=False)
+        strings = pd.Series(sub.to_numpy(zero_copy_only=False), dtype=object)
+        parsed = np.full(len(sub), np.datetime64("NaT"), dtype=RESULT_DTYPE)
+        if (~offset).any():
+            parsed[~offset] = _to_datetime(strings[~offset], utc=False).to_numpy()
+        if offset.any():
+            parsed[offset] = _to_datetime(strings[offset].str.upper(), utc=True).to_numpy()
+        parsed[pc.less(pc.utf8_length(sub), MIN_TEXT_LENGTH).to_numpy(zero_copy_only=False)] = np.datetime64("NaT")
+        times[present] = parsed
+    bad = present & np.isnat(times)
+    return pd.Series(times, index=values.index), missing, bad
+
+
 def _from_text(values: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    data = getattr(values.array, "_pa_array", None)
+    if data is not None and (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        return _from_arrow_text(values, data)
     text = values.str.strip()
     missing = (text.isna() | (text == "")).to_numpy(dtype=bool)
     times = np.full(len(values), np.datetime64("NaT"), dtype=RESULT_DTYPE)

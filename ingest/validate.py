@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.api import types as ptypes
 
 from ingest.timeparse import parse_times
@@ -196,6 +197,9 @@ def as_text(column: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Trimmed text (pandas str dtype, NA where missing) and the missing mask."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         column = column.astype(object)
+    fast = _arrow_trimmed(column)
+    if fast is not None:
+        return fast
     dtype = column.dtype
     if ptypes.is_float_dtype(dtype):
         finite = column.notna() & np.isfinite(column.to_numpy(dtype="float64", na_value=np.nan))
@@ -207,6 +211,19 @@ def as_text(column: pd.Series) -> tuple[pd.Series, np.ndarray]:
     if missing.any():
         text = text.mask(missing)
     return text, missing
+
+
+def _arrow_trimmed(column: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
+    """as_text for Arrow-backed text (pandas' str dtype, JSON and CSV columns) in Arrow compute, or None."""
+    data = getattr(column.array, "_pa_array", None)
+    if data is None or not (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        return None
+    trimmed = pc.utf8_trim_whitespace(data.cast(pa.string()))  # what pandas' str.strip does on Arrow text
+    absent = pc.fill_null(pc.equal(trimmed, ""), True)
+    missing = absent.to_numpy(zero_copy_only=False)
+    if missing.any():
+        trimmed = pc.if_else(absent, pa.scalar(None, pa.string()), trimmed)
+    return pd.Series(pd.arrays.ArrowExtensionArray(trimmed), index=column.index, name=column.name), missing
 
 
 def _by_unique(column: pd.Series, convert, dtype, fill):
