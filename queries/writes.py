@@ -46,7 +46,8 @@ def upsert(store: Store, kind: str, batch: pd.DataFrame) -> WriteResult:
     """Write one validated batch of `kind` in a single transaction, rollups included."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
-    batch = batch.drop_duplicates(ID_COLUMN[kind], keep="last")
+    if not batch[ID_COLUMN[kind]].is_unique:  # validated batches are (one row per id): a cheap check
+        batch = batch.drop_duplicates(ID_COLUMN[kind], keep="last")
     result = WriteResult()
     if batch.empty:
         return result
