@@ -131,29 +131,38 @@ def apply(cur, path: str, parts: list, kind: str = "messages") -> None:
     table = _table(parts)
     has_reply = table.column("first_reply_at").null_count < table.num_rows
     sums = _sums(table, PARTS[kind])
-    if sums:
-        # one registration for every table (a registration costs about as much as a small insert)
-        cur.register("delta_rows", _stacked(sums))
-        try:
-            for name in sums:  # name: TABLES allow-list
-                keys, values = TABLES[name]
-                cur.execute(f"INSERT INTO roll_{name} SELECT {', '.join(keys + values)} FROM delta_rows "
-                            f"WHERE tbl = '{name}'").fetchall()
-        finally:
-            cur.unregister("delta_rows")
     created, answered, rated = (_days(table.column(c)) for c in ("created_at", "first_reply_at", "rated_at"))
-    if kind != "evaluations" and has_reply:
-        # no answered state leaves: every delay row of the states is an addition (one statement)
+    # the appends in one script (one call instead of one per table; the last statement's rows come back)
+    script: list[str] = []
+    params = None
+    if sums:
+        cur.register("delta_rows", _stacked(sums))  # one registration for every table
+        for name in sums:  # name: TABLES allow-list
+            keys, values = TABLES[name]
+            script.append(f"INSERT INTO roll_{name} SELECT {', '.join(keys + values)} FROM delta_rows "
+                          f"WHERE tbl = '{name}'")
+    delays = kind != "evaluations" and has_reply
+    additions = False
+    if delays:
+        cur.register("states", table)
+        # no answered state leaves: every delay row of the states is an addition, and a new revision of
+        # their days closes the script
         additions = not pc.any(pc.and_(pc.less(table.column("sign"), 0),
                                        table.column("first_reply_at").is_valid())).as_py()
-        cur.register("states", table)
-        try:
+        if additions:
+            script += [text("deltas", "add_state_delays"), text("deltas", "bump_revisions")]
+            params = {"days": sorted(answered)}
+    try:
+        if script:
+            rows = cur.execute(";\n".join(statement.rstrip().rstrip(";") for statement in script), params).fetchall()
             if additions:
-                cur.execute(text("deltas", "add_state_delays")).fetchall()
-                _revise(cur, sorted(answered))
-            else:
-                _delays(cur)
-        finally:
+                _revise(cur, params["days"], {row[0] for row in rows})
+        if delays and not additions:
+            _delays(cur)
+    finally:
+        if sums:
+            cur.unregister("delta_rows")
+        if delays:
             cur.unregister("states")
     days = {"created": created, "answered": answered, "rated": rated,
             "province": created | answered | rated, "category": created | answered | rated,
@@ -362,9 +371,11 @@ def _delays(cur) -> None:
     _revise(cur, days)
 
 
-def _revise(cur, days: list[dt.date]) -> None:
-    """A new revision for each of `days` (roll_delays rows changed)."""
-    updated = {row[0] for row in cur.execute(text("deltas", "bump_revisions"), {"days": days}).fetchall()}
+def _revise(cur, days: list[dt.date], updated: set | None = None) -> None:
+    """A new revision for each of `days` (roll_delays rows changed); `updated`: the days bump_revisions
+    updated already."""
+    if updated is None:
+        updated = {row[0] for row in cur.execute(text("deltas", "bump_revisions"), {"days": days}).fetchall()}
     missing = [d for d in days if d not in updated]
     if missing:
         cur.execute(text("deltas", "add_revisions"), {"days": missing, "bump": 0 if updated else 1}).fetchall()

@@ -240,6 +240,14 @@ def _write_replies(cur, batch, result: WriteResult, path: str) -> None:
     the batch. When every reply's message is stored and every reply is new (the live case), the replies are
     inserted and the first replies moved forward in numpy/Arrow; otherwise the general path below runs."""
     table = _arrow(batch, REPLY_SCHEMA)
+    cur.register("batch", table)  # one registration for the lookup and the insert
+    try:
+        _write_replies_fast(cur, batch, table, result, path)
+    finally:
+        cur.unregister("batch")
+
+
+def _write_replies_fast(cur, batch, table: pa.Table, result: WriteResult, path: str) -> None:
     targets, held = _arrow_targets(cur, table)
     where = pc.index_in(table.column("message_id"), value_set=targets.column("id"))
     if where.null_count:  # a message not stored: held replies
@@ -253,11 +261,9 @@ def _write_replies(cur, batch, result: WriteResult, path: str) -> None:
         keep = ~too_early
         fast, where, replied = table.filter(pa.array(keep)), where[keep], replied[keep]
     if fast.num_rows:
-        cur.register("batch", fast)
-        try:
-            inserted = _arrow_rows(cur, text("writes", "insert_new_replies")).num_rows
-        finally:
-            cur.unregister("batch")
+        if fast is not table:
+            cur.register("batch", fast)
+        inserted = _arrow_rows(cur, text("writes", "insert_new_replies")).num_rows
         if inserted < fast.num_rows:  # re-sent replies: the general path (it sees the inserted ones as re-sent)
             return _write_replies_general(cur, batch, result, path)
     if too_early.any():
@@ -276,23 +282,19 @@ def _write_replies(cur, batch, result: WriteResult, path: str) -> None:
 
 
 def _arrow_targets(cur, replies: pa.Table) -> tuple[pa.Table, pa.ChunkedArray]:
-    """The stored messages that `replies` answer, with their state (columns of reply_lookup), span by span,
-    and the ids of the batch's held replies."""
+    """The stored messages that `replies` (registered as `batch`) answer, with their state (columns of
+    reply_lookup), span by span, and the ids of the batch's held replies. `batch` is `replies` again on return."""
     now = beijing_now()
     edges = [_FAR_FUTURE, *(now - dt.timedelta(days=d) for d in REPLY_LOOKBACK_DAYS), _FAR_PAST]
     missing = pc.unique(replies.column("message_id"))
-    parts, held = [], None
+    parts, held, moved = [], None, False
     for high, low in zip(edges[:-1], edges[1:], strict=True):
         if held is None:
-            cur.register("batch", replies)
             query = "reply_lookup"
         else:
             cur.register("batch", pa.table({"message_id": missing}))
-            query = "message_targets"
-        try:
-            found = _arrow_rows(cur, text("writes", query), {"low": low, "high": high})
-        finally:
-            cur.unregister("batch")
+            query, moved = "message_targets", True
+        found = _arrow_rows(cur, text("writes", query), {"low": low, "high": high})
         if held is None:
             kinds = found.column("kind")
             held = found.filter(pc.equal(kinds, "h")).column("id")
@@ -303,6 +305,8 @@ def _arrow_targets(cur, replies: pa.Table) -> tuple[pa.Table, pa.ChunkedArray]:
             missing = pc.filter(missing, pc.invert(pc.is_in(missing, value_set=found.column("id"))))
         if not len(missing):
             break
+    if moved:
+        cur.register("batch", replies)
     if not parts:
         return _TARGETS_SCHEMA.empty_table(), held
     return (parts[0] if len(parts) == 1 else pa.concat_tables(parts)), held
