@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from ingest.readers import CHUNK_ROWS, ReadError, file_format, read_chunks, row_count
+from ingest.readers import CHUNK_ROWS, RawChunk, ReadError, file_format, read_chunks, row_count
 from ingest.simulate import mark_imported
 from ingest.validate import validate
 from queries.db import DatabaseLocked, Store
-from queries.writes import KINDS, upsert
+from queries.writes import KINDS, prepare, upsert
 
 FILE_FIELD = "(file)"
 MAX_DETAILS = 100_000  # rejections kept in full; the rest are only counted
@@ -102,8 +102,9 @@ def import_files(store, kind: str, paths, *, progress: bool = False,
                 total = row_count(path)
                 bar.reset(total=total)
             try:
-                for chunk, accepted, rejections in _validated(kind, path, chunk_rows, report.timings):
-                    _import_chunk(write, kind, name, chunk, accepted, rejections, report, max_details)
+                for chunk, accepted, rejections, prepared in _validated(kind, path, chunk_rows, report.timings,
+                                                                        local=isinstance(store, Store)):
+                    _import_chunk(write, kind, name, chunk, accepted, rejections, report, max_details, prepared)
                     if bar is not None:
                         bar.update(chunk.rows)
             except ReadError as exc:
@@ -119,10 +120,11 @@ def import_files(store, kind: str, paths, *, progress: bool = False,
     return report
 
 
-def _validated(kind: str, path: Path, chunk_rows: int, timings: Counter):
+def _validated(kind: str, path: Path, chunk_rows: int, timings: Counter, local: bool = True):
     """Read and validate the file's chunks one ahead, in a thread, while the caller writes the previous one
-    (DuckDB works without the GIL): reading and validating overlap writing on a multi-core machine."""
-    chunks = read_chunks(path, chunk_rows)
+    (DuckDB works without the GIL): reading and validating overlap writing on a multi-core machine. For a
+    local store the thread also does the write's preparation that needs no database (`writes.prepare`)."""
+    chunks = _quick_start(read_chunks(path, chunk_rows))
     ahead: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
 
@@ -136,8 +138,11 @@ def _validated(kind: str, path: Path, chunk_rows: int, timings: Counter):
                 if chunk is None:
                     break
                 accepted, rejections = validate(kind, chunk.frame)
-                timings["validate"] += time.perf_counter() - read
-                ahead.put((chunk, accepted, rejections))
+                validated = time.perf_counter()
+                timings["validate"] += validated - read
+                prepared = prepare(kind, accepted) if local else None
+                timings["prepare"] += time.perf_counter() - validated
+                ahead.put((chunk, accepted, rejections, prepared))
             ahead.put(None)
         except BaseException as exc:  # handed to the caller (ReadError, OSError, ...)
             ahead.put(exc)
@@ -162,13 +167,27 @@ def _validated(kind: str, path: Path, chunk_rows: int, timings: Counter):
             worker.join(timeout=0.05)
 
 
-def _import_chunk(write, kind, name, chunk, accepted, rejections, report: ImportReport, limit: int) -> None:
+# The first chunk is split: its first rows are written while the rest is validated (the pipeline fills sooner).
+FIRST_PART_ROWS = 25_000
+
+
+def _quick_start(chunks):
+    for i, chunk in enumerate(chunks):
+        if i == 0 and len(chunk.frame) > 2 * FIRST_PART_ROWS:
+            yield RawChunk(chunk.frame.iloc[:FIRST_PART_ROWS], chunk.rejections)  # reader rejections counted once
+            yield RawChunk(chunk.frame.iloc[FIRST_PART_ROWS:])
+        else:
+            yield chunk
+
+
+def _import_chunk(write, kind, name, chunk, accepted, rejections, report: ImportReport, limit: int,
+                  prepared=None) -> None:
     report.rows_read += chunk.rows
     problems = chunk.rejections + rejections
     report.duplicates += len(chunk.frame) - len({r.row for r in rejections}) - len(accepted)
     if not accepted.empty:
         started = time.perf_counter()
-        result = write(kind, accepted)
+        result = write(kind, accepted, prepared=prepared) if prepared is not None else write(kind, accepted)
         report.timings["write"] += time.perf_counter() - started
         problems += result.rejected
         report.written += result.written

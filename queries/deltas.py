@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -123,15 +124,36 @@ def _frame_table(parts: list[pd.DataFrame]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=_STATE_SCHEMA)
 
 
-def apply(cur, path: str, parts: list, kind: str = "messages") -> None:
-    """Append the rollup changes of `parts` (states from `states` or `state_table`) in the write's transaction."""
+@dataclass
+class Increments:
+    """The rollup changes of some states, computed before the write that appends them (`increments`)."""
+    kind: str
+    table: pa.Table  # the states
+    sums: dict  # table name -> rows to append (`_sums`)
+    created: set  # days touched per component
+    answered: set
+    rated: set
+
+
+def increments(parts: list, kind: str = "messages") -> Increments | None:
+    """The rollup changes of `parts` (states from `states` or `state_table`); None when there are none.
+    Needs no database: a bulk import computes them while the previous chunk is written."""
     parts = [p for p in parts if (p.num_rows if isinstance(p, pa.Table) else len(p))]
     if not parts:
-        return
+        return None
     table = _table(parts)
-    has_reply = table.column("first_reply_at").null_count < table.num_rows
-    sums = _sums(table, PARTS[kind])
     created, answered, rated = (_days(table.column(c)) for c in ("created_at", "first_reply_at", "rated_at"))
+    return Increments(kind, table, _sums(table, PARTS[kind]), created, answered, rated)
+
+
+def apply(cur, path: str, parts: list, kind: str = "messages", computed: Increments | None = None) -> None:
+    """Append the rollup changes of `parts` (or the `computed` ones) in the write's transaction."""
+    changes = computed if computed is not None else increments(parts, kind)
+    if changes is None:
+        return
+    table, sums = changes.table, changes.sums
+    created, answered, rated = changes.created, changes.answered, changes.rated
+    has_reply = table.column("first_reply_at").null_count < table.num_rows
     # the appends in one script (one call instead of one per table; the last statement's rows come back)
     script: list[str] = []
     params = None

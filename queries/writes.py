@@ -42,18 +42,39 @@ class WriteResult:
     rejected: list[Rejection] = field(default_factory=list)
 
 
-def upsert(store: Store, kind: str, batch: pd.DataFrame) -> WriteResult:
-    """Write one validated batch of `kind` in a single transaction, rollups included."""
+def upsert(store: Store, kind: str, batch: pd.DataFrame, prepared: Prepared | None = None) -> WriteResult:
+    """Write one validated batch of `kind` in a single transaction, rollups included (`prepared`: what
+    `prepare` made of this batch beforehand)."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
-    if not batch[ID_COLUMN[kind]].is_unique:  # validated batches are (one row per id): a cheap check
+    if prepared is None and not batch[ID_COLUMN[kind]].is_unique:  # validated batches are: a cheap check
         batch = batch.drop_duplicates(ID_COLUMN[kind], keep="last")
     result = WriteResult()
     if batch.empty:
         return result
     with store.write() as cur:
-        _WRITERS[kind](cur, batch, result, store.path)
+        if prepared is not None:
+            _write_messages(cur, batch, result, store.path, prepared)
+        else:
+            _WRITERS[kind](cur, batch, result, store.path)
     return result
+
+
+@dataclass
+class Prepared:
+    """A bulk chunk of messages made ready outside the write: its Arrow columns and the rollup increments it
+    makes when every message is new and nothing waits for it (the write checks that, else computes them)."""
+    table: pa.Table
+    fresh: deltas.Increments | None
+
+
+def prepare(kind: str, batch: pd.DataFrame) -> Prepared | None:
+    """The work on a validated bulk chunk of messages that needs no database (None for other batches): a bulk
+    import does it while the previous chunk is written."""
+    if kind != "messages" or len(batch) < BULK_ROWS or not batch["message_id"].is_unique:
+        return None
+    table = _arrow(batch, MESSAGE_SCHEMA)
+    return Prepared(table, deltas.increments([deltas.state_table(table, 1)], "messages"))
 
 
 def _register(cur, frame: pd.DataFrame) -> None:
@@ -103,11 +124,11 @@ def _arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _write_messages(cur, batch, result: WriteResult, path: str) -> None:
+def _write_messages(cur, batch, result: WriteResult, path: str, prepared: Prepared | None = None) -> None:
     """Insert new messages, update known ones (one lookup finds the stored ids and what waits for the batch:
     held replies and evaluations), link held replies and held evaluations; rollups from the messages' states
     before and after."""
-    table = _arrow(batch, MESSAGE_SCHEMA)
+    table = prepared.table if prepared is not None else _arrow(batch, MESSAGE_SCHEMA)
     cur.register("batch", table)
     try:
         if table.num_rows >= BULK_ROWS:
@@ -156,6 +177,10 @@ def _write_messages(cur, batch, result: WriteResult, path: str) -> None:
     slow |= linking
     if slow:
         parts.append(deltas.states(_read_states(cur, slow), 1))
+    if prepared is not None and prepared.fresh is not None and not parts and not slow and is_new.all() \
+            and (rated is None or rated.empty):
+        deltas.apply(cur, path, [], "messages", computed=prepared.fresh)  # all new, nothing waited for them
+        return
     fresh_mask = is_new
     if slow:
         fresh_mask = fresh_mask & ~pc.is_in(table.column("message_id"),

@@ -380,3 +380,46 @@ def test_live_reply_path_mixed_batches(store):
         WHERE m.first_reply_at IS DISTINCT FROM r.f OR m.reply_count <> coalesce(r.n, 0)""").fetchall()[0][0]
     assert stale == 0
     _check_tables(store)
+
+
+def test_bulk_chunks_prepared_ahead(store, monkeypatch):
+    """Bulk chunks of messages whose rollup increments were computed before the write (writes.prepare, as the
+    import does while the previous chunk is written): used when every message is new and nothing waits for
+    it, recomputed otherwise (held replies and evaluations, re-imported messages); the rollups equal the rows."""
+    from queries import deltas, writes
+
+    used = []
+    apply = deltas.apply
+
+    def spy(cur, path, parts, kind="messages", computed=None):
+        used.append(computed is not None)
+        return apply(cur, path, parts, kind, computed)
+
+    monkeypatch.setattr(deltas, "apply", spy)
+    rng = np.random.default_rng(11)
+    n = writes.BULK_ROWS + 500
+    messages = _messages(rng, [f"m{i}" for i in range(3 * n)])
+    first, second, third = messages.iloc[:n], messages.iloc[n:2 * n], messages.iloc[2 * n:]
+    _write(store, "replies", _replies(rng, first, [f"r{i}" for i in range(50)], 50))  # held, then linked
+    _write(store, "evaluations", _evaluations(rng, first, 40))  # held, then counted
+
+    def bulk(frame):
+        frame = frame.copy()
+        frame.insert(0, "_row", range(len(frame)))
+        prepared = writes.prepare("messages", frame)
+        assert prepared is not None
+        return upsert(store, "messages", frame, prepared=prepared)
+
+    used.clear()
+    assert bulk(first).linked == 50 - store.scalar("SELECT count(*) FROM held_replies")
+    assert used == [False]
+    bulk(second)
+    assert used == [False, True]
+    _check_tables(store)
+    # new messages mixed with re-imported ones that moved to other days, domains and types
+    changed = pd.concat([third, second.iloc[:3000].assign(
+        created_at=second["created_at"].iloc[:3000] - pd.Timedelta(days=2),
+        category=rng.choice(CATEGORIES, 3000), msg_type=rng.choice(TYPES, 3000))])
+    bulk(changed)
+    assert used == [False, True, False]
+    _check_tables(store)
