@@ -38,6 +38,7 @@ def _authorised(header: str | None, token: str) -> bool:
 
 def create_ingest_api(store: Store, settings: Settings) -> Blueprint:
     api = Blueprint("ingest_v1", __name__, url_prefix="/api/v1/ingest")
+    marked: list = []  # mark_imported ran for this store (two metadata reads per request otherwise)
 
     @api.post("/<kind>")
     def ingest(kind: str):
@@ -63,8 +64,9 @@ def create_ingest_api(store: Store, settings: Settings) -> Blueprint:
             first = chunk.rejections[0]
             return _error(400, f"body cannot be parsed: line {first.row}: {first.reason}")
         accepted, rejections = validate(kind, chunk.frame)
-        if not accepted.empty:
+        if not accepted.empty and not marked:
             mark_imported(store)  # outside data: a demo database is no longer simulated
+            marked.append(True)  # once per server: the mark stays
         result = upsert(store, kind, accepted)
         rejected = sorted(chunk.rejections + rejections + result.rejected, key=lambda r: r.row)
         rejected_rows = {r.row for r in rejected}
