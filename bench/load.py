@@ -34,6 +34,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -113,6 +114,54 @@ def spec_for(base: str, args, run: str) -> dict:
             "run": run}
 
 
+class Probe(threading.Thread):
+    """One more wall screen and one API reader, in this process over urllib, timed independently of locust:
+    a load generator on the same 2 cores adds its own scheduling delay to what it measures."""
+
+    def __init__(self, base: str, spec: dict, every: float = 0.25):
+        super().__init__(daemon=True)
+        self.base, self.spec, self.every = base, spec, every
+        self.tick_ms: list[float] = []
+        self.api_ms: list[float] = []
+        self.errors = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        state, n = None, 0
+        while not self.stop.is_set():
+            n += 1
+            body = json.dumps({
+                "output": self.spec["output"], "outputs": self.spec["outputs"],
+                "inputs": [{"id": self.spec["tick_id"], "property": "n_intervals", "value": n},
+                           {"id": self.spec["rotate_id"], "property": "n_intervals", "value": 0}],
+                "changedPropIds": [f"{self.spec['tick_id']}.n_intervals"],
+                "state": [{"id": self.spec["config_id"], "property": "data", "value": self.spec["config"]},
+                          {"id": self.spec["state_id"], "property": "data", "value": state}]}).encode()
+            request = urllib.request.Request(f"{self.base}/_dash-update-component", data=body, method="POST",
+                                             headers={"Content-Type": "application/json"})
+            try:
+                began = time.perf_counter()
+                with urllib.request.urlopen(request, timeout=60) as response:
+                    payload, status = response.read(), response.status
+                self.tick_ms.append((time.perf_counter() - began) * 1000)
+                if status == 200:
+                    state = json.loads(payload)["response"][self.spec["state_id"]]["data"]
+                began = time.perf_counter()
+                urllib.request.urlopen(f"{self.base}/api/v1/summary", timeout=60).read()
+                self.api_ms.append((time.perf_counter() - began) * 1000)
+            except (OSError, ValueError, KeyError):
+                self.errors += 1
+            self.stop.wait(self.every)
+
+
+def _percentiles(values: list[float]) -> str:
+    if not values:
+        return "no samples"
+    values = sorted(values)
+    return (f"n {len(values)}, p50 {values[len(values) // 2]:.1f} ms, p95 {values[int(len(values) * 0.95)]:.1f} ms, "
+            f"max {values[-1]:.1f} ms")
+
+
 def _percentile_row(row: dict) -> dict:
     def num(key):
         value = row.get(key, "")
@@ -182,11 +231,16 @@ def main() -> int:
                                          cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         cpu0, t0, load0 = _proc_cpu_seconds(server.pid), time.monotonic(), os.getloadavg()
         rss = []
+        probe = Probe(base, spec)
         proc = subprocess.Popen(command, cwd=ROOT, env=dict(os.environ, LIUYAN_LOAD_SPEC=str(work / "spec.json")),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(ramp)
+        probe.start()
         while proc.poll() is None:
             rss.append(_proc_status(server.pid, "VmRSS"))
             time.sleep(1)
+        probe.stop.set()
+        probe.join(60)
         output = proc.stdout.read()
         for line in output.splitlines():
             if "CPU" in line or "ERROR" in line or "Traceback" in line:
@@ -220,6 +274,8 @@ def main() -> int:
         name = "ALL" if row["Name"] == "Aggregated" else row["Name"]
         print(f"{name:<34}{r['requests']:>8}{r['failures']:>8}{r['rps']:>8.1f}{r['p50']:>9.0f}{r['p95']:>9.0f}"
               f"{r['p99']:>9.0f}{r['max']:>9.0f}")
+    print(f"independent probe (urllib in this process, every 0.25 s during the measured time; errors "
+          f"{probe.errors}):\n  wall tick   {_percentiles(probe.tick_ms)}\n  API summary {_percentiles(probe.api_ms)}")
     for failure in failures[:10]:
         print(f"  error: {failure.get('Name')}: {failure.get('Error')} x{failure.get('Occurrences')}")
     seconds = t1 - t0

@@ -20,8 +20,9 @@ import json
 import os
 import random
 import time
+from urllib.parse import urlencode
 
-from locust import HttpUser, between, constant_pacing, task
+from locust import FastHttpUser, between, constant_pacing, task
 
 SPEC = json.loads(open(os.environ["LIUYAN_LOAD_SPEC"], encoding="utf-8").read())
 BEIJING = dt.timezone(dt.timedelta(hours=8))
@@ -31,7 +32,7 @@ TYPES = ["投诉/求助", "咨询", "建言"]
 PERIODS = ["today", "week", "month", "quarter", "ytd", "last30", "year"]
 
 
-class WallScreen(HttpUser):
+class WallScreen(FastHttpUser):
     fixed_count = SPEC["screens"]
     wait_time = constant_pacing(SPEC["interval"])
 
@@ -68,7 +69,7 @@ class WallScreen(HttpUser):
                 r.failure(f"status {r.status_code}")
 
 
-class Analyst(HttpUser):
+class Analyst(FastHttpUser):
     fixed_count = SPEC["analysts"]
     wait_time = between(*SPEC["analyst_think"])
 
@@ -85,10 +86,10 @@ class Analyst(HttpUser):
             params.append(("urgent", "true"))
         for endpoint, extra in (("summary", []), ("provinces", []), ("trend", [("granularity", "day")]),
                                 ("categories", []), ("types", []), ("feed", [("limit", "20")])):
-            self.client.get(f"/api/v1/{endpoint}", params=params + extra, name=f"analyst /api/v1/{endpoint}")
+            self.client.get(f"/api/v1/{endpoint}?{urlencode(params + extra)}", name=f"analyst /api/v1/{endpoint}")
 
 
-class Writer(HttpUser):
+class Writer(FastHttpUser):
     fixed_count = SPEC["writers"]
     wait_time = constant_pacing(SPEC["write_every"])
 
