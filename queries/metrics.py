@@ -300,29 +300,80 @@ def _medians(store: Store, f: Filters, dimension: str | None):
         entry = _median_cache.get(key)
         if entry is not None:
             _median_cache.move_to_end(key)
-        elif key not in _median_seen:
-            # a window costs more than one direct median: keep one only for a period asked for again
-            _median_seen[key] = None
-            while len(_median_seen) > 4096:
-                _median_seen.popitem(last=False)
-            entry = False
+        else:
+            entry = _earlier_window(key)
+            if entry is None and key not in _median_seen:
+                # a window costs more than one direct median: keep one only for a period asked for again
+                _median_seen[key] = None
+                while len(_median_seen) > 4096:
+                    _median_seen.popitem(last=False)
+                entry = False
     if entry is False:
         return _direct_medians(store, params, dimension)
-    if entry is None or entry[0] != rev:
+    if isinstance(entry, tuple) and len(entry) == 3:
+        # the same period's window up to an earlier day (the wall after midnight): extended by the days
+        # between, if none of its own days changed since
+        earlier_split, earlier_rev, windows = entry
+        same = _memo(store, "delay_revision", (params["start"], earlier_split),
+                     lambda: store.scalar(_sql("volume", "delay_revision"),
+                                          {"start": params["start"], "stop": earlier_split}))
+        entry = None
+        if same == earlier_rev:
+            entry = (rev, _extend_windows(windows, _delay_groups(store, f, earlier_split, split, dimension)))
+            _keep(key, entry)
+    fresh = entry is None or entry[0] != rev
+    if fresh:
         entry = (rev, _median_windows(store, dict(params, stop=split), dimension))
         _keep(key, entry)
     tails = _delay_groups(store, f, split, params["stop"], dimension)
-    windows = entry[1]
+    while True:
+        result = _window_medians(entry[1], tails)
+        if result is not None:
+            return result.get(0) if dimension is None else result
+        if fresh:       # the newest day alone outgrew the window
+            return _direct_medians(store, params, dimension)
+        # the window drifted off the median (extended over several days): sorted again
+        entry, fresh = (rev, _median_windows(store, dict(params, stop=split), dimension)), True
+        _keep(key, entry)
+
+
+def _window_medians(windows: dict, tails: dict) -> dict | None:
+    """{group: median} from the windows and the newest day's sorted delays; None when a window misses."""
     result: dict = {}
     for k in list(windows) + [k for k in tails if k not in windows]:
         value = _union_median(windows.get(k), tails.get(k))
         if value is _MISSING_WINDOW:
-            return _direct_medians(store, params, dimension)   # the newest day outgrew the window
+            return None
         if value is not None:
             result[k] = value
-    if dimension is None:
-        return result.get(0)
     return result
+
+
+def _earlier_window(key: tuple):
+    """(split, revision, windows) of the cached window of the same period and filters ending earliest
+    before key's split day but nearest to it, or None. Called under _median_lock."""
+    best = None
+    for other, entry in _median_cache.items():
+        if other[:4] == key[:4] and other[5:] == key[5:] and other[4] < key[4]:
+            if best is None or other[4] > best[0]:
+                best = (other[4], entry[0], entry[1])
+    return best
+
+
+def _extend_windows(windows: dict, days: dict) -> dict:
+    """Windows over more days: each group's (n, first, values) with that group's sorted delays of the
+    added days merged in. The added values below the window's first value move it up; those between
+    its first and last value join it; those above change nothing but n (see _union_median)."""
+    out = dict(windows)
+    for k, added in days.items():
+        if k not in windows:
+            out[k] = (len(added), 0, added)
+            continue
+        n, first, values = windows[k]
+        below = int(np.searchsorted(added, values[0], side="left"))
+        inside = added[below:int(np.searchsorted(added, values[-1], side="right"))]
+        out[k] = (n + len(added), first + below, np.sort(np.concatenate([values, inside]), kind="stable"))
+    return out
 
 
 _MISSING_WINDOW = object()

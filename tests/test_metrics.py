@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from queries import metrics
@@ -162,3 +163,49 @@ def test_masking_hides_phone_numbers_and_mail():
     assert "13812345678" not in metrics.mask_text("请回电13812345678谢谢")
     assert "@" not in metrics.mask_text("邮箱 someone@example.com")
     assert metrics.mask_text("一" * 50, limit=10) == "一" * 9 + "…"
+
+
+@pytest.mark.parametrize("width", [65_536, 3], ids=["wide-window", "narrow-window"])
+def test_median_window_follows_the_period_over_midnight(store, monkeypatch, width):
+    """A long period's median after its end moves a day on (the wall after midnight) extends the cached
+    sorted window by the new day instead of sorting every delay again; a window that drifted off the
+    median is sorted again. Either way the medians equal the plain computation over the raw delays."""
+    import numpy as np
+
+    monkeypatch.setattr(metrics, "MEDIAN_WINDOW", width)
+    metrics._median_cache.clear()
+    metrics._median_seen.clear()
+    metrics._median_held[0] = 0
+    rng = np.random.default_rng(7)
+    rows, replies, delays = [], [], []          # delays: (reply day, province, hours)
+    for i in range(400):
+        created = pd.Timestamp("2024-03-01 08:00") + pd.Timedelta(seconds=int(rng.integers(0, 20 * 86_400)))
+        seconds = int(rng.lognormal(10.5, 1.2))
+        province = [HENAN, SICHUAN, BEIJING][i % 3]
+        rows.append(message(f"w{i}", str(created), province=province))
+        replies.append(reply(f"wr{i}", f"w{i}", str(created + pd.Timedelta(seconds=seconds))))
+        delays.append(((created + pd.Timedelta(seconds=seconds)).date(), province, seconds / 3600))
+    upsert(store, "messages", frame(rows))
+    upsert(store, "replies", frame(replies))
+    built = []
+    sort_all = metrics._median_windows
+    monkeypatch.setattr(metrics, "_median_windows", lambda *a: built.append(a) or sort_all(*a))
+
+    def expected(end: dt.date):
+        chosen = [(p, h) for day, p, h in delays if dt.date(2024, 3, 1) <= day <= end]
+        by_province = {p: float(np.median([h for q, h in chosen if q == p])) for p in {p for p, _ in chosen}}
+        return float(np.median([h for _, h in chosen])), by_province
+
+    for end in (dt.date(2024, 3, 18), dt.date(2024, 3, 18), dt.date(2024, 3, 19), dt.date(2024, 3, 20),
+                dt.date(2024, 3, 23)):
+        f = Filters(dt.date(2024, 3, 1), end)
+        total, by_province = expected(end)
+        assert metrics.summary(store, f)["median_reply_hours"] == pytest.approx(total, rel=1e-12), end
+        got = metrics.by_province(store, f).set_index("adcode")["median_reply_hours"]
+        for province, hours in by_province.items():
+            assert got[province] == pytest.approx(hours, rel=1e-12), (end, province)
+    if width > 100:
+        # sorted once per grouping (2nd ask of 18 March); 19, 20 and 23 March extended the cached windows
+        assert len(built) == 2
+    else:
+        assert len(built) > 2, "a narrow window drifts off the median and is sorted again"
