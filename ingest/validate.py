@@ -171,9 +171,9 @@ def validate(kind: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Rejection
         out[spec.name] = values
 
     rejections = _rejections(kind, rows, problems)
-    keep = ~bad_any
+    keep = None if not bad_any.any() else ~bad_any
     accepted = pd.DataFrame({name: _take(values, keep) for name, values in out.items()})
-    accepted["_row"] = rows[keep]
+    accepted["_row"] = rows if keep is None else rows[keep]
     accepted = _final_types(kind, accepted)
     id_column = ID_COLUMN[kind]
     duplicated = accepted[id_column].duplicated(keep="last").to_numpy()
@@ -388,10 +388,15 @@ def _default_values(spec: Field, n: int):
     return pd.Series(pd.arrays.ArrowExtensionArray(values))
 
 
-def _take(values, keep: np.ndarray):
+def _take(values, keep: np.ndarray | None):
+    """The kept rows (`keep` None: all of them) with a fresh 0.. index."""
     if isinstance(values, pd.Series):
+        if keep is None:
+            index = values.index
+            fresh = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+            return values if fresh else values.reset_index(drop=True)
         return values[keep].reset_index(drop=True)
-    return values[keep]
+    return values if keep is None else values[keep]
 
 
 # Text is Arrow-backed (pd.ArrowDtype(pa.string())): DuckDB scans it several times
