@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -76,6 +77,7 @@ def serve(settings: Settings) -> int:
     simulator = start_in_process(store, settings)
     app = build_app(settings, store)
     print(f"serving {Path(settings.db).name} on http://{settings.host}:{settings.port}/", file=sys.stderr)
+    _stop_on_signals()
     try:
         waitress_serve(app.server, host=settings.host, port=settings.port, threads=settings.threads,
                        connection_limit=settings.connection_limit, ident="liuyan-screen")
@@ -83,6 +85,16 @@ def serve(settings: Settings) -> int:
         if simulator is not None:
             simulator.stop()
     return 0
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C and a service manager's SIGTERM stop the server cleanly (waitress ends on KeyboardInterrupt),
+    set explicitly: a process started in the background inherits an ignored SIGINT."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
 
 
 if __name__ == "__main__":
