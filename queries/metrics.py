@@ -111,11 +111,12 @@ def _memo(store: Store, name: str, key: tuple, compute):
 
 
 # -- the recent rollups in memory ---------------------------------------------------------------------------------
-# Periods within a few years of their end are summed in numpy from one fetch of every rollup row
-# of those whole years (coarse.sql `window`: day x province, day x domain, day x type, joined
-# units and leaders; about 55,000 rows for three years), shared by all such periods and by every
-# metric of a screen; longer periods are summed by DuckDB (coarse.sql, joins.sql).
-COARSE_WINDOW_YEARS = 2              # whole years before the end's year that a window holds
+# Periods that start at most two years before their end's month are summed in numpy from one fetch
+# of every rollup row of those whole months (coarse.sql `window`: day x province, day x domain,
+# day x type, joined units and leaders; about 40,000 rows), shared by all such periods ending in
+# the same month (the wall's periods, its feed, most API calls) and by every metric of a screen;
+# longer periods are summed by DuckDB (coarse.sql, joins.sql).
+COARSE_WINDOW_MONTHS = 24           # whole months before the end's month that a window holds
 WINDOW_KINDS = {"province": 0, "category": 1, "msg_type": 2, "units": 3, "leaders": 4}
 _WINDOW_COLUMNS = ("messages", "replied", "pending", "in_progress", "urgent_messages", "replies", "evaluations",
                    "satisfied")
@@ -134,12 +135,14 @@ def _adcodes() -> np.ndarray:
 
 
 def _coarse_window(store: Store, first_day: dt.date, end: dt.date) -> dict | None:
-    """The rollup rows of the whole years around [first_day, end] as numpy columns per kind (`d`: days
+    """The rollup rows of the whole months around [first_day, end] as numpy columns per kind (`d`: days
     since window["first"]; `slot`: province position in adcode order; `label`: code into window["names"]),
     or None when first_day is too early."""
-    if first_day.year < end.year - COARSE_WINDOW_YEARS:
+    months = end.year * 12 + end.month - 1
+    first = dt.date((months - COARSE_WINDOW_MONTHS) // 12, (months - COARSE_WINDOW_MONTHS) % 12 + 1, 1)
+    if first_day < first:
         return None
-    first, stop = dt.date(end.year - COARSE_WINDOW_YEARS, 1, 1), dt.date(end.year + 1, 1, 1)
+    stop = dt.date((months + 1) // 12, (months + 1) % 12 + 1, 1)
 
     def fetch() -> dict:
         table = store.cursor().sql(_sql("coarse", "window"), params={"first": first, "stop": stop}).to_arrow_table()
