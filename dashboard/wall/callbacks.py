@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 from dash import ClientsideFunction, Dash, Input, Output, Patch, State, no_update
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 FEED_SIZE = 24
 MAX_TOKEN = 200
+_BACKGROUND = ThreadPoolExecutor(max_workers=2, thread_name_prefix="wall-view")
 
 # Order of the refresh callback's outputs: view key -> (component id, property).
 OUTPUTS: list[tuple[str, str, str]] = [
@@ -114,6 +116,8 @@ def build_view(metrics: Metrics, *, period: str, lang: str, metric: str, today, 
     """Everything one screen shows, as JSON-ready values keyed like OUTPUTS."""
     f = Filters(*preset(period, today))
     today_f = Filters(today, today)
+    # the feeds' statement runs on the other core while this thread reads the rollups (DuckDB releases the GIL)
+    feeds = _BACKGROUND.submit(lambda: (metrics.latest_messages(f, FEED_SIZE), metrics.latest_replies(f, FEED_SIZE)))
     summary = metrics.summary(f)
     today_summary = summary if f == today_f else metrics.summary(today_f)
     provinces = metrics.by_province(f)
@@ -137,7 +141,7 @@ def build_view(metrics: Metrics, *, period: str, lang: str, metric: str, today, 
     for name in ids.KPI_YOY:
         kpi[f"{name}_yoy"] = summary[f"{name}_yoy"]
     kpi = {k: _value(v) for k, v in kpi.items()}
-    feed = feed_items(metrics.latest_messages(f, FEED_SIZE), metrics.latest_replies(f, FEED_SIZE), lang, today)
+    feed = feed_items(*feeds.result(), lang, today)
     return {
         "kpi": kpi,
         "feed": feed,
