@@ -118,8 +118,8 @@ def _arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
         values = frame[column.name]
         array = pa.array(values, from_pandas=True) if values.dtype == object or not isinstance(
             values.dtype, pd.ArrowDtype) else values.array._pa_array
-        if array.type != column.type:
-            array = array.cast(column.type, safe=False)
+        if array.type != column.type:  # only times may lose digits (nanoseconds)
+            array = array.cast(column.type, safe=not pa.types.is_timestamp(column.type))
         arrays.append(array)
     return pa.Table.from_arrays(arrays, schema=schema)
 
