@@ -340,7 +340,7 @@ def _arrow_targets(cur, replies: pa.Table) -> tuple[pa.Table, pa.ChunkedArray]:
 _TARGETS_SCHEMA = pa.schema([
     ("id", _STRING), ("created_at", _TIME), ("first_reply_at", _TIME), ("first_reply_unit", _STRING),
     ("reply_count", pa.int32()), ("province", pa.int32()), ("city", _STRING), ("category", _STRING),
-    ("msg_type", _STRING), ("is_urgent", pa.bool_()), ("source_status", _STRING),
+    ("msg_type", _STRING), ("is_urgent", pa.bool_()), ("source_status", _STRING), ("rid", pa.int64()),
 ])
 
 
@@ -363,16 +363,14 @@ def _advance_first_replies_arrow(cur, replies: pa.Table, targets: pa.Table, wher
     new_unit = replies.column("unit").take(pa.array(first_row))
     reply_count = pc.fill_null(targets.column("reply_count"), 0).to_numpy().astype(np.int64)[message]
     update = pa.table({
-        "message_id": targets.column("id").take(pa.array(message)),
+        "rid": targets.column("rid").take(pa.array(message)),
         "first_at": pa.array(first_at, _TIME),
         "first_unit": pc.if_else(pa.array(keep_old), old_unit, new_unit),
         "n": pa.array((reply_count + counts).astype(np.int32)),
     })
-    created = targets.column("created_at")
     cur.register("batch", update)
     try:
-        cur.execute(text("writes", "set_first_reply"),
-                    {"low": pc.min(created).as_py(), "high": pc.max(created).as_py()}).fetchall()
+        cur.execute(text("writes", "set_first_reply_by_row")).fetchall()
     finally:
         cur.unregister("batch")
     moved = np.flatnonzero(~keep_old)

@@ -149,9 +149,10 @@ SELECT message_id, created_at, province, city, district, addressee, category,
 FROM batch;
 
 -- name: message_targets(low, high)
--- The stored messages, created in [low, high), of the ids in `batch`, with their rollup state.
+-- The stored messages, created in [low, high), of the ids in `batch`, with their rollup state (and row id:
+-- valid until the write's transaction ends).
 SELECT message_id, created_at AS message_created_at, first_reply_at, first_reply_unit, reply_count,
-       province, city, category, msg_type, is_urgent, source_status
+       province, city, category, msg_type, is_urgent, source_status, rowid AS rid
 FROM messages
 WHERE created_at >= :low AND created_at < :high AND message_id IN (SELECT message_id FROM batch);
 
@@ -203,13 +204,20 @@ FROM held_evaluations e JOIN batch m USING (message_id);
 -- with their state ('m'; ids looked up in the span's row groups only, see REPLY_LOOKBACK_DAYS), and the
 -- held replies of the batch ('h').
 SELECT 'm' AS kind, message_id AS id, created_at, first_reply_at, first_reply_unit, reply_count, province, city,
-       category, msg_type, is_urgent, source_status
+       category, msg_type, is_urgent, source_status, rowid AS rid
 FROM messages
 WHERE created_at >= :low AND created_at < :high AND message_id IN (SELECT message_id FROM batch)
 UNION ALL
-SELECT 'h', reply_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+SELECT 'h', reply_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 FROM held_replies WHERE reply_id IN (SELECT reply_id FROM batch);
 
 -- name: delete_held_ids(ids)!
 -- Held replies now linked (listed ids).
 DELETE FROM held_replies WHERE reply_id IN (SELECT unnest(:ids));
+
+-- name: set_first_reply_by_row()!
+-- New first-reply columns of messages that received only new replies (`batch`: rid, the message's row id
+-- read in this transaction, first_at, first_unit, n): the rows are updated in place, without a scan.
+UPDATE messages SET first_reply_at = b.first_at, first_reply_unit = b.first_unit, reply_count = b.n
+FROM batch b
+WHERE messages.rowid = b.rid;
