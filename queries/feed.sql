@@ -19,19 +19,6 @@ WITH created AS (
 SELECT (SELECT max(day) FROM (SELECT day, sum(n) OVER (ORDER BY day DESC) AS c FROM created) WHERE c >= :limit),
        (SELECT max(day) FROM (SELECT day, sum(n) OVER (ORDER BY day DESC) AS c FROM answered) WHERE c >= :limit);
 
--- name: feed_since_coarse(provinces, limit, recent)
--- The same from the day x province rollup (no domain, type or urgency filter).
-WITH daily AS (
-    SELECT day, sum(messages) AS created, sum(replies) AS answered FROM roll_province
-    WHERE day >= :recent AND (len(:provinces) = 0 OR list_contains(:provinces, province))
-    GROUP BY day
-), running AS (
-    SELECT day, sum(created) OVER (ORDER BY day DESC) AS created, sum(answered) OVER (ORDER BY day DESC) AS answered
-    FROM daily
-)
-SELECT max(day) FILTER (WHERE created >= :limit), max(day) FILTER (WHERE answered >= :limit) FROM running;
-
-
 -- name: latest_both(provinces, categories, types, urgent_only, limit, since_created, since_answered)
 -- The newest messages with their current status (`kind` 'm', `at` = created_at) and the messages
 -- most recently answered for the first time (`kind` 'r', `at` = first reply), in one statement.

@@ -795,8 +795,9 @@ _EPOCH = dt.datetime(1, 1, 1)
 def _feed_since(store: Store, f: Filters, limit: int) -> tuple[dt.datetime, dt.datetime]:
     """Times before which neither the newest `limit` messages nor the newest `limit` first replies lie.
 
-    From the rollups of the last FEED_LOOKBACK_DAYS days: the latest day from which on
-    at least `limit` matching rows exist (their count is exact), else no bound.
+    From the rollups of the last FEED_LOOKBACK_DAYS days (the in-memory window when no domain, type or
+    urgency filter applies): the latest day from which on at least `limit` matching rows exist (their
+    count is exact), else no bound.
     """
     today = beijing_now().date()
     recent = today - dt.timedelta(days=FEED_LOOKBACK_DAYS)
@@ -808,9 +809,6 @@ def _feed_since(store: Store, f: Filters, limit: int) -> tuple[dt.datetime, dt.d
             newest_first = np.cumsum(per_day[column][::-1])[::-1]    # rows on or after each day
             enough = np.flatnonzero(newest_first >= limit)
             row.append(recent + dt.timedelta(days=int(enough.max())) if len(enough) else None)
-    elif _coarse(f):
-        row = store.rows(_sql("feed", "feed_since_coarse"),
-                         {"provinces": list(f.provinces), "limit": limit, "recent": recent})[0]
     else:
         row = store.rows(_sql("feed", "feed_since"), dict(f.message_filter(), limit=limit, recent=recent))[0]
     return tuple(_EPOCH if day is None else dt.datetime.combine(day, dt.time()) for day in row)
