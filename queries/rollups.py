@@ -1,11 +1,10 @@
-"""Keep the daily rollups exact: recompute every touched day from raw rows inside the write's transaction."""
+"""Rebuild the daily rollups from raw rows (migration backfill, bulk loads); live writes keep them by
+increments (queries/deltas.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-
-import pyarrow as pa
 
 from queries.sql import text
 
@@ -15,31 +14,6 @@ TABLES = {"created": ("created",), "answered": ("answered", "delays"), "rated": 
 # Coarse tables derived from the three fine ones for every touched day.
 DERIVED = ("province", "category", "type")
 Days = dict[str, set[dt.date]]
-
-
-def touched_days(cur, message_ids, rollups=ROLLUPS) -> Days:
-    """Days that the given messages (and their evaluations) occupy in each rollup."""
-    days: Days = defaultdict(set)
-    if len(message_ids) == 0:
-        return days
-    # A registered relation, not a list parameter: much faster for large batches.
-    cur.register("touched_ids", pa.table({"message_id": pa.array(message_ids, pa.string())}))
-    try:
-        rows = cur.execute(text("rollups", "message_days")).fetchall()
-    finally:
-        cur.unregister("touched_ids")
-    for rollup, day in rows:
-        if rollup in rollups:
-            days[rollup].add(day)
-    return days
-
-
-def merge(*parts: Days) -> Days:
-    out: Days = defaultdict(set)
-    for part in parts:
-        for rollup, days in part.items():
-            out[rollup] |= days
-    return out
 
 
 def _bounds(days: list[dt.date]) -> dict:

@@ -1,5 +1,5 @@
--- Rollup maintenance: recompute whole days from raw rows, so rollups equal the
--- raw computation exactly. `days` lists the touched days; first/last (dates) and
+-- Rollup rebuild (migration backfill, bulk loads): recompute whole days from raw rows, so rollups equal the
+-- raw computation exactly; live writes add increments instead (deltas.sql). `days` lists the days; first/last (dates) and
 -- low/high (timestamps) bound them so that DuckDB skips the row groups outside
 -- the range (the IN list alone would scan every row group). Rows go in day
 -- order, so period queries skip the row groups of other days.
@@ -44,18 +44,6 @@ FROM evaluations e JOIN messages m USING (message_id)
 WHERE e.rated_at >= :low AND e.rated_at < :high AND e.rated_at::DATE IN (SELECT unnest(:days))
 GROUP BY ALL
 ORDER BY 1;
-
--- name: message_days()
--- Days the messages listed in the registered relation `touched_ids` occupy, as (rollup, day):
--- created, first reply, rating of its evaluation.
-SELECT DISTINCT 'created' AS rollup, created_at::DATE AS day
-FROM messages WHERE message_id IN (SELECT message_id FROM touched_ids)
-UNION
-SELECT DISTINCT 'answered', first_reply_at::DATE
-FROM messages WHERE message_id IN (SELECT message_id FROM touched_ids) AND first_reply_at IS NOT NULL
-UNION
-SELECT DISTINCT 'rated', rated_at::DATE
-FROM evaluations WHERE message_id IN (SELECT message_id FROM touched_ids);
 
 -- name: all_days()
 -- Every day present in the raw tables, as (rollup, day), for a full rebuild.

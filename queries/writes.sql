@@ -14,11 +14,6 @@ ON CONFLICT (message_id) DO UPDATE SET
     msg_type = excluded.msg_type, title = excluded.title, is_urgent = excluded.is_urgent,
     source_status = excluded.source_status;
 
--- name: held_for_batch()
--- Held replies whose message is in the batch (to be linked now).
-SELECT h.reply_id, h.message_id, h.replied_at, h.unit, m.created_at
-FROM held_replies h JOIN batch m USING (message_id);
-
 -- name: upsert_replies()!
 -- Store linked replies.
 INSERT INTO replies (reply_id, message_id, replied_at, unit)
@@ -56,20 +51,6 @@ FROM (
 ) s
 WHERE messages.message_id = s.message_id;
 
--- name: upsert_evaluations()!
--- One evaluation per message; the verdict follows the spec's satisfaction rule.
-INSERT INTO evaluations
-SELECT message_id, rated_at, satisfied, score_resolution, score_attitude, score_speed,
-       coalesce(satisfied,
-                (coalesce(score_resolution, 0) + coalesce(score_attitude, 0) + coalesce(score_speed, 0))
-                / nullif((score_resolution IS NOT NULL)::INT + (score_attitude IS NOT NULL)::INT
-                         + (score_speed IS NOT NULL)::INT, 0) >= 4)
-FROM batch
-ON CONFLICT (message_id) DO UPDATE SET
-    rated_at = excluded.rated_at, satisfied = excluded.satisfied,
-    score_resolution = excluded.score_resolution, score_attitude = excluded.score_attitude,
-    score_speed = excluded.score_speed, verdict = excluded.verdict;
-
 -- name: upsert_units()!
 -- Units that joined the platform.
 INSERT INTO units SELECT unit_id, name, province, level, joined_at FROM batch
@@ -92,14 +73,6 @@ FROM batch
 ON CONFLICT (message_id) DO NOTHING
 RETURNING message_id;
 
--- name: reply_targets(low, high)
--- The stored messages, created in [low, high), that the batch's replies answer. Called for the
--- most recent weeks first, then for earlier spans with the replies not found yet: each call
--- reads only the row groups of its span (messages are stored in creation order).
-SELECT message_id, created_at AS message_created_at, first_reply_at, first_reply_unit, reply_count
-FROM messages
-WHERE created_at >= :low AND created_at < :high AND message_id IN (SELECT message_id FROM batch);
-
 -- name: insert_new_replies()
 -- Store the batch's linked replies that are not stored yet; returns their ids (the others are re-sent).
 INSERT INTO replies (reply_id, message_id, replied_at, unit)
@@ -119,10 +92,6 @@ UPDATE messages SET first_reply_at = b.first_at, first_reply_unit = b.first_unit
 FROM batch b
 WHERE messages.message_id = b.message_id AND messages.created_at >= :low AND messages.created_at <= :high;
 
--- name: evaluation_days()
--- Rating days of stored evaluations of the messages in the batch.
-SELECT DISTINCT rated_at::DATE FROM evaluations WHERE message_id IN (SELECT message_id FROM batch);
-
 -- name: waiting_for_batch()
 -- Held replies and held evaluations whose message is in the batch (`kind` 'r' or 'e').
 SELECT 'r' AS kind, h.reply_id, h.message_id, h.replied_at, h.unit, m.created_at,
@@ -135,10 +104,6 @@ FROM held_evaluations e JOIN batch m USING (message_id);
 -- name: delete_held_evaluations(ids)!
 -- Evaluations whose message is now stored.
 DELETE FROM held_evaluations WHERE list_contains(:ids, message_id);
-
--- name: existing_messages()
--- The batch's ids that are stored already (bulk chunks: one join instead of a conflict check per row).
-SELECT b.message_id FROM batch b SEMI JOIN messages m ON m.message_id = b.message_id;
 
 -- name: insert_messages()!
 -- Insert messages known to be new (bulk chunks).
