@@ -189,12 +189,13 @@ def fixture_store(store):
 
 
 
-def start_server_process(db: Path, port: int, **env) -> subprocess.Popen:
-    """`python app.py` as its own process (it then owns the database file); waits for /healthz."""
-    environ = dict(os.environ, LIUYAN_SIMULATE="0", **env)
+def start_server_process(db: Path, port: int, timeout: float = 120, **env) -> subprocess.Popen:
+    """`python app.py` as its own process (it then owns the database file); waits for /healthz.
+    The simulator is off unless `env` sets LIUYAN_SIMULATE."""
+    environ = {**os.environ, "LIUYAN_SIMULATE": "0", **env}
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--db", str(db), "--port", str(port)],
                             cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 120
+    deadline = time.time() + timeout
     while time.time() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):

@@ -10,11 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -33,7 +31,7 @@ from queries.db import Store
 from queries.periods import beijing_now
 from queries.writes import upsert
 from settings import Settings
-from tests.conftest import ROOT, free_port
+from tests.conftest import free_port, start_server_process
 
 DEMO_START = dt.date(2026, 2, 20)
 DEMO_UNTIL = dt.datetime(2026, 3, 10, 12, 0)          # a Tuesday
@@ -378,20 +376,7 @@ def test_standalone_command_line(store, serve):
 
 # -- `python app.py` ---------------------------------------------------------------------------
 def _start_app(db: Path, port: int, **env) -> subprocess.Popen:
-    environ = {**os.environ, "LIUYAN_SIMULATE": "1", **env}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--db", str(db), "--port", str(port)],
-                            cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode()) from None
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("server did not start")
+    return start_server_process(db, port, timeout=180, LIUYAN_SIMULATE="1", **env)
 
 
 def _meta(port: int) -> dict:
