@@ -299,13 +299,14 @@ def _medians(store: Store, f: Filters, dimension: str | None):
                 lambda: store.scalar(_sql("volume", "delay_revision"), {"start": params["start"], "stop": split}))
     key = (store.data_version.split(":")[0], store.path, dimension, params["start"], split,
            f.provinces, f.categories, f.types, f.urgent_only)
+    earlier = None
     with _median_lock:
         entry = _median_cache.get(key)
         if entry is not None:
             _median_cache.move_to_end(key)
         else:
-            entry = _earlier_window(key)
-            if entry is None and key not in _median_seen:
+            earlier = _earlier_window(key)
+            if earlier is None and key not in _median_seen:
                 # a window costs more than one direct median: keep one only for a period asked for again
                 _median_seen[key] = None
                 while len(_median_seen) > 4096:
@@ -313,14 +314,13 @@ def _medians(store: Store, f: Filters, dimension: str | None):
                 entry = False
     if entry is False:
         return _direct_medians(store, params, dimension)
-    if isinstance(entry, tuple) and len(entry) == 3:
+    if earlier is not None:
         # the same period's window up to an earlier day (the wall after midnight): extended by the days
         # between, if none of its own days changed since
-        earlier_split, earlier_rev, windows = entry
+        earlier_split, earlier_rev, windows = earlier
         same = _memo(store, "delay_revision", (params["start"], earlier_split),
                      lambda: store.scalar(_sql("volume", "delay_revision"),
                                           {"start": params["start"], "stop": earlier_split}))
-        entry = None
         if same == earlier_rev:
             entry = (rev, _extend_windows(windows, _delay_groups(store, f, earlier_split, split, dimension)))
             _keep(key, entry)
