@@ -384,6 +384,14 @@ def _meta(port: int) -> dict:
         return json.loads(response.read())
 
 
+def _messages_since(port: int, day: dt.date) -> int:
+    """Messages created from `day` on (through the next day: the run may cross midnight)."""
+    end = day + dt.timedelta(days=1)
+    url = f"http://127.0.0.1:{port}/api/v1/summary?start={day.isoformat()}&end={end.isoformat()}"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.loads(response.read())["messages"]
+
+
 def _stderr_of(proc: subprocess.Popen) -> str:
     result: list[str] = []
     reader = threading.Thread(target=lambda: result.append(proc.stderr.read().decode()), daemon=True)
@@ -403,10 +411,13 @@ def test_app_fills_the_gap_then_simulates_live_and_stops_cleanly(tmp_path):
     try:
         first = _meta(port)
         assert first["demo"] is True
-        deadline = time.time() + 60
-        while _meta(port)["data_version"] == first["data_version"] and time.time() < deadline:
+        # live writes: wait for a new message, not just any write (at night a reply may come first)
+        before = _messages_since(port, now.date())
+        deadline = time.time() + 90
+        while _messages_since(port, now.date()) == before and time.time() < deadline:
             time.sleep(0.5)
-        assert _meta(port)["data_version"] != first["data_version"]          # live writes
+        assert _meta(port)["data_version"] != first["data_version"]
+        assert _messages_since(port, now.date()) > before
     finally:
         proc.send_signal(signal.SIGINT)
         try:
