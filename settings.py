@@ -6,10 +6,13 @@ command line overrides the environment for the few settings it exposes.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+BEIJING = ZoneInfo("Asia/Shanghai")
 PROJECT_ROOT = Path(__file__).resolve().parent
 DATA_DIR = PROJECT_ROOT / "data"
 
@@ -39,6 +42,13 @@ class Settings:
     sim_speed: float = _setting(1.0, "simulator speed factor (1 = real time)")
     cache_seconds: int = _setting(3600, "how long a cached query result may live")
     duckdb_memory: str = _setting("", "DuckDB memory limit, e.g. 1GB (empty: DuckDB's default, 80% of RAM)")
+    clock: str = _setting("", "freeze the screens' clock at this Beijing time, e.g. 2026-11-26T12:00:00 (empty: real)")
+
+    def now(self) -> dt.datetime:
+        """Beijing time without tzinfo: the frozen clock when set (reproducible tests and demos), else the real one."""
+        if self.clock:
+            return dt.datetime.fromisoformat(self.clock).replace(tzinfo=None, microsecond=0)
+        return dt.datetime.now(BEIJING).replace(tzinfo=None, microsecond=0)
 
     @classmethod
     def from_env(cls, environ=None, **overrides) -> Settings:

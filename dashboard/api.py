@@ -39,7 +39,7 @@ def records(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict]
     return [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
-def create_api(metrics: Metrics) -> Blueprint:
+def create_api(metrics: Metrics, clock=None) -> Blueprint:
     api = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
     def filters(endpoint: str):
@@ -47,7 +47,7 @@ def create_api(metrics: Metrics) -> Blueprint:
         for name in request.args:
             if name not in allowed and not name.startswith("_"):
                 raise BadParameter(name, f"unknown parameter; expected {', '.join(sorted(allowed))}")
-        return filters_from_args(request.args)
+        return filters_from_args(request.args, clock().date() if clock else None)
 
     @api.errorhandler(BadParameter)
     def bad_parameter(exc: BadParameter):

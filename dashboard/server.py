@@ -31,7 +31,7 @@ def build_app(settings: Settings, store: Store) -> Dash:
     metrics = Metrics(store, cache=cache.cache, timeout=settings.cache_seconds)
     app.server.config["LIUYAN_WRITE_API"] = bool(settings.ingest_token)
     app.server.extensions["liuyan"] = {"settings": settings, "store": store, "metrics": metrics}
-    app.server.register_blueprint(create_api(metrics))
+    app.server.register_blueprint(create_api(metrics, settings.now))
     app.server.register_blueprint(create_ingest_api(store, settings))
 
     app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page")])

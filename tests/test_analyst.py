@@ -33,7 +33,7 @@ from dashboard.analyst import state as S
 from queries import drill, metrics
 from queries import provinces as province_ref
 from queries.db import Store
-from queries.periods import Filters, beijing_now, preset
+from queries.periods import Filters, preset
 from queries.writes import upsert
 from settings import Settings
 from tests.conftest import LiveServer
@@ -49,6 +49,8 @@ CATEGORIES = ["城建", "企业", "就业", "交通", "教育", "政务", "环�
 TYPES = ["投诉/求助", "咨询", "建言", "感谢"]
 HOSTILE_TITLE = "<img src=x onerror=alert(1)>求助"
 WAIT = 40
+# the app's clock is frozen here: "this month" is then never a day or two old (a month's first days once failed)
+FROZEN_NOW = dt.datetime(2026, 11, 26, 12, 0, 0)
 
 
 # -- synthetic data written through the app's own write path ------------------------------------------------------
@@ -118,14 +120,15 @@ def synthetic_history(store: Store, now: dt.datetime, n: int = 20_000, seed: int
 @pytest.fixture(scope="module")
 def analyst_store(tmp_path_factory):
     store = Store(tmp_path_factory.mktemp("analyst") / "analyst.duckdb")
-    synthetic_history(store, beijing_now())
+    synthetic_history(store, FROZEN_NOW)
     yield store
     store.close()
 
 
 @pytest.fixture(scope="module")
 def server(analyst_store):
-    settings = replace(Settings(), db=analyst_store.path, simulate=False, overdue_days=15)
+    settings = replace(Settings(), db=analyst_store.path, simulate=False, overdue_days=15,
+                       clock=FROZEN_NOW.isoformat())
     live = LiveServer(analyst_store, settings)
     yield live
     live.close()
@@ -409,7 +412,7 @@ def check_overview(driver, server, params, message: str) -> None:
 
 
 def today() -> dt.date:
-    return beijing_now().date()
+    return FROZEN_NOW.date()
 
 
 def dates(period: str) -> list[tuple[str, str]]:
@@ -564,7 +567,7 @@ def drill_matches(driver, server, store, params, code: int) -> bool | str:
     expected_slow = drill.slowest_units(units, 20, 10)
     if [round(r["median_reply_hours"], 6) for r in slow] != [round(v, 6) for v in expected_slow["median_reply_hours"]]:
         return "slow units"
-    now = beijing_now().replace(second=0, microsecond=0)
+    now = FROZEN_NOW
     overdue = grid_rows(driver, "overdue")
     expected = drill.overdue(store, f, now, 15, 50)
     if [r["message_id"] for r in overdue] != expected["message_id"].tolist():

@@ -30,7 +30,6 @@ from dashboard.theme import WALL as THEME
 from queries import drill as drill_queries
 from queries import metrics as metric_fns
 from queries import provinces as province_ref
-from queries.periods import beijing_now
 from queries.service import Metrics
 from settings import Settings
 
@@ -397,7 +396,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
     def sync(*args):
         values = dict(zip([k for k, _, _ in SYNC_INPUTS], args[: len(SYNC_INPUTS)], strict=True))
         current, pathname = args[len(SYNC_INPUTS):]
-        today = beijing_now().date()
+        today = settings.now().date()
         known = known_values()
         trigger = _trigger_key()
         out = {key: no_update for key, _, _ in SYNC_OUTPUTS}
@@ -432,7 +431,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
     @_guard("header")
     def header(data):
         state = S.State.from_dict(data)
-        today = beijing_now().date()
+        today = settings.now().date()
         f = S.filters(state, today)
         lang = state.lang
         prev = f.previous
@@ -461,7 +460,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         state = S.State.from_dict(data)
         if state.view != "overview":
             raise PreventUpdate
-        f = S.filters(state, beijing_now().date())
+        f = S.filters(state, settings.now().date())
         return (kpi_cards(ids.KPIS, metrics.summary(f), metrics.summary(f.previous), state.lang),)
 
     @app.callback(Output(ids.MAP, "figure"), Output(ids.grid("ranking"), "columnDefs"),
@@ -472,7 +471,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         state = S.State.from_dict(data)
         if state.view != "overview":
             raise PreventUpdate
-        today = beijing_now().date()
+        today = settings.now().date()
         f = S.filters(state, today)
         lang = state.lang
         provinces = metrics.by_province(f)
@@ -487,7 +486,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         state = S.State.from_dict(data)
         if state.view != "overview":
             raise PreventUpdate
-        today = beijing_now().date()
+        today = settings.now().date()
         f = S.filters(state, today)
         granularity = S.granularity(state, today)
         return (trend_figure(metrics.trend(f, granularity), state.lang, granularity, f.start, f.end),)
@@ -500,7 +499,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         state = S.State.from_dict(data)
         if state.view != "overview":
             raise PreventUpdate
-        f = S.filters(state, beijing_now().date())
+        f = S.filters(state, settings.now().date())
         lang = state.lang
         table = tables.cross(metrics.cross(f), lang)
         return (finish(figures.categories(metrics.by_category(f), THEME, lang, top=CATEGORY_BARS)),
@@ -511,7 +510,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         state = S.State.from_dict(data)
         if state.view != "drill":
             raise PreventUpdate
-        return state, S.drill_filters(state, beijing_now().date())
+        return state, S.drill_filters(state, settings.now().date())
 
     def grid_outputs(*names):
         return [Output(ids.grid(name), prop) for name in names for prop in ("columnDefs", "rowData")]
@@ -531,7 +530,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
     def drill_charts(data):
         state, f = drill_state(data)
         lang = state.lang
-        granularity = S.granularity(state, beijing_now().date())
+        granularity = S.granularity(state, settings.now().date())
         trend = trend_figure(metrics.trend(f, granularity), lang, granularity, f.start, f.end)
         cats = finish(figures.categories(metrics.by_category(f), THEME, lang, top=CATEGORY_BARS))
         cities = tables.cities(metrics.by_city(f), lang)
@@ -556,7 +555,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
     def drill_overdue(data):
         state, f = drill_state(data)
         lang = state.lang
-        now = beijing_now().replace(second=0)
+        now = settings.now().replace(second=0)
         overdue = metrics.overdue(f, now, overdue_days, OVERDUE_ROWS)
         count = metrics.overdue_count(f, now, overdue_days)
         table = tables.overdue(overdue, lang, overdue_days)
@@ -577,7 +576,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         state = S.State.from_dict(data)
         if state.view != "compare":
             raise PreventUpdate
-        today = beijing_now().date()
+        today = settings.now().date()
         lang = state.lang
         fa, fb = S.filters(state, today), S.filters(state, today, side="b")
         if state.compare == "period":
@@ -624,7 +623,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         state = S.State.from_dict(data)
         try:
             return export.download(target["table"], target["fmt"], columns, virtual if virtual is not None else
-                                   rows or [], state, beijing_now().date())
+                                   rows or [], state, settings.now().date())
         except Exception:
             log.exception("analyst download failed")
             raise PreventUpdate from None

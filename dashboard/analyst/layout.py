@@ -19,7 +19,6 @@ from dashboard.analyst import state as S
 from dashboard.params import EARLIEST
 from dashboard.theme import WALL as THEME
 from queries import provinces as province_ref
-from queries.periods import beijing_now
 from settings import Settings
 
 GRAPH_CONFIG = {
@@ -292,7 +291,7 @@ def _compare(lang: str, state: S.State, today: dt.date) -> html.Div:
 
 
 def build(search: str | None, settings: Settings) -> html.Div:
-    today = beijing_now().date()
+    today = settings.now().date()
     state, _ = S.parse(search, today)
     lang = state.lang
     tabs = [{"label": L.t("tab_overview", lang), "value": "overview"},

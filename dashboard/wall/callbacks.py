@@ -315,7 +315,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> Views:
         on_error=failed,
     )
     def wall_refresh(_tick, rotations, config, state):
-        return (*refresh(views, config, state, rotations), no_update)
+        return (*refresh(views, config, state, rotations, settings.now().date()), no_update)
 
     namespace = "liuyanWall"
     app.clientside_callback(ClientsideFunction(namespace, "init"), Output(ids.WALL_SINK, "data"),
