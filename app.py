@@ -1,8 +1,8 @@
 """领导留言板智慧大屏: serve the screens and API, create the database, import records.
 
-    python app.py [serve] [--db FILE] [--host H] [--port P]
-    python app.py init [--empty] [--force]
-    python app.py import KIND FILE...
+python app.py [serve] [--db FILE] [--host H] [--port P]
+python app.py init [--empty] [--force]
+python app.py import KIND FILE...
 """
 
 from __future__ import annotations
@@ -30,10 +30,17 @@ def _parser() -> argparse.ArgumentParser:
     for p, default in ((parser, None), (serve, argparse.SUPPRESS)):
         p.add_argument("--host", default=default, help="listen address (LIUYAN_HOST)")
         p.add_argument("--port", type=int, default=default, help="listen port (LIUYAN_PORT)")
-        p.add_argument("--no-simulate", dest="simulate", action="store_const", const=False, default=default,
-                       help="do not run the live simulator on the demo database (LIUYAN_SIMULATE=0)")
-        p.add_argument("--sim-speed", type=float, default=default,
-                       help="simulator speed factor, 1 = real time (LIUYAN_SIM_SPEED)")
+        p.add_argument(
+            "--no-simulate",
+            dest="simulate",
+            action="store_const",
+            const=False,
+            default=default,
+            help="do not run the live simulator on the demo database (LIUYAN_SIMULATE=0)",
+        )
+        p.add_argument(
+            "--sim-speed", type=float, default=default, help="simulator speed factor, 1 = real time (LIUYAN_SIM_SPEED)"
+        )
     parser.add_argument("--db", help="DuckDB file (LIUYAN_DB)")
     init = sub.add_parser("init", parents=[common], help="create the database (demo data unless --empty)")
     init.add_argument("--empty", action="store_true", help="create an empty database, no demo data")
@@ -46,8 +53,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = Settings.from_env(db=args.db, host=getattr(args, "host", None), port=getattr(args, "port", None),
-                                 simulate=getattr(args, "simulate", None), sim_speed=getattr(args, "sim_speed", None))
+    settings = Settings.from_env(
+        db=args.db,
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        simulate=getattr(args, "simulate", None),
+        sim_speed=getattr(args, "sim_speed", None),
+    )
     command = args.command or "serve"
     if command == "init":
         from ingest.setup import init_database
@@ -79,8 +91,14 @@ def serve(settings: Settings) -> int:
     print(f"serving {Path(settings.db).name} on http://{settings.host}:{settings.port}/", file=sys.stderr)
     _stop_on_signals()
     try:
-        waitress_serve(app.server, host=settings.host, port=settings.port, threads=settings.threads,
-                       connection_limit=settings.connection_limit, ident="liuyan-screen")
+        waitress_serve(
+            app.server,
+            host=settings.host,
+            port=settings.port,
+            threads=settings.threads,
+            connection_limit=settings.connection_limit,
+            ident="liuyan-screen",
+        )
     finally:
         if simulator is not None:
             simulator.stop()
@@ -90,6 +108,7 @@ def serve(settings: Settings) -> int:
 def _stop_on_signals() -> None:
     """Ctrl-C and a service manager's SIGTERM stop the server cleanly (waitress ends on KeyboardInterrupt),
     set explicitly: a process started in the background inherits an ignored SIGINT."""
+
     def stop(signum, frame):
         raise KeyboardInterrupt
 

@@ -48,9 +48,12 @@ def _get(url: str):
 
 
 def _post(url: str, rows: list[dict]) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(rows).encode(), method="POST",
-                                     headers={"Content-Type": "application/json",
-                                              "Authorization": f"Bearer {TOKEN}"})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(rows).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
@@ -67,11 +70,20 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp())
     db = workdir / "e2e.duckdb"
     port = _free_port()
-    env = dict(os.environ, LIUYAN_INGEST_TOKEN=TOKEN, LIUYAN_SIMULATE="0", LIUYAN_DEMO_START=
-               (beijing_now().date() - dt.timedelta(days=400)).isoformat(),
-               LIUYAN_REFRESH_SECONDS=str(args.interval))
-    server = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--db", str(db), "--port", str(port)],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(
+        os.environ,
+        LIUYAN_INGEST_TOKEN=TOKEN,
+        LIUYAN_SIMULATE="0",
+        LIUYAN_DEMO_START=(beijing_now().date() - dt.timedelta(days=400)).isoformat(),
+        LIUYAN_REFRESH_SECONDS=str(args.interval),
+    )
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--db", str(db), "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     driver = None
     try:
@@ -86,12 +98,21 @@ def main() -> None:
                 time.sleep(0.5)
         options = webdriver.ChromeOptions()
         options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                    "--window-size=1920,1080", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync"):
+        for arg in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-gpu",
+            "--window-size=1920,1080",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ):
             options.add_argument(arg)
-        driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"),
-                                  options=options)
+        driver = webdriver.Chrome(
+            service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options
+        )
         driver.get(f"{base}/?period=today&rotate=0")
         target = "const e = document.getElementById(arguments[0]); return e ? e._target : null"
         kpi = ids.KPI_VALUE[ids.KPI_TODAY_MESSAGES]
@@ -106,8 +127,13 @@ def main() -> None:
         rng = random.Random(7)
         for n in range(args.writes):
             time.sleep(rng.uniform(0, args.interval))  # writes fall anywhere within a refresh interval
-            row = {"message_id": f"E2E-{time.time_ns()}-{n}", "created_at": beijing_now().isoformat(sep=" "),
-                   "province": "河南", "category": "城建", "title": "端到端延迟测试"}
+            row = {
+                "message_id": f"E2E-{time.time_ns()}-{n}",
+                "created_at": beijing_now().isoformat(sep=" "),
+                "province": "河南",
+                "category": "城建",
+                "title": "端到端延迟测试",
+            }
             answer = _post(base + "/api/v1/ingest/messages", [row])
             acknowledged = time.perf_counter()
             assert answer["written"] == 1, answer
@@ -119,9 +145,11 @@ def main() -> None:
             latencies.append(time.perf_counter() - acknowledged)
         latencies.sort()
         p95 = latencies[min(len(latencies) - 1, int(round(0.95 * (len(latencies) - 1))))]
-        print(f"end-to-end latency over {len(latencies)} writes (refresh interval {args.interval:g} s): "
-              f"p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s, max {latencies[-1]:.2f} s "
-              f"(target p95 < {args.interval + 1:g} s)")
+        print(
+            f"end-to-end latency over {len(latencies)} writes (refresh interval {args.interval:g} s): "
+            f"p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s, max {latencies[-1]:.2f} s "
+            f"(target p95 < {args.interval + 1:g} s)"
+        )
     finally:
         if driver is not None:
             driver.quit()

@@ -68,14 +68,17 @@ def main() -> None:
         load_before = os.getloadavg()[0]
         cpu_before = _cpu_seconds()
         began = time.perf_counter()
-        counts = generate(store, seed=Settings().seed, start=dt.date(2019, 1, 1),
-                          now=dt.datetime(2026, 11, 26, 12, 0), progress=False)
+        counts = generate(
+            store, seed=Settings().seed, start=dt.date(2019, 1, 1), now=dt.datetime(2026, 11, 26, 12, 0), progress=False
+        )
         store.cursor().execute("CHECKPOINT")
         elapsed = time.perf_counter() - began
         cpu = _cpu_seconds() - cpu_before
         store.close()
-        print(f"demo generation: {elapsed:.1f} s wall, {cpu:.1f} CPU-s, load {load_before:.2f} -> "
-              f"{os.getloadavg()[0]:.2f}  ({', '.join(f'{k}={v:,}' for k, v in counts.items())})")
+        print(
+            f"demo generation: {elapsed:.1f} s wall, {cpu:.1f} CPU-s, load {load_before:.2f} -> "
+            f"{os.getloadavg()[0]:.2f}  ({', '.join(f'{k}={v:,}' for k, v in counts.items())})"
+        )
     size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
     print(f"database size: {size / 2**20:.0f} MiB")
 

@@ -36,8 +36,11 @@ def synthetic_messages(rows: int, seed: int = 7) -> pd.DataFrame:
     forms = rng.integers(0, 4, rows)
     names = np.select(
         [forms == 0, forms == 1, forms == 2],
-        [table["adcode"].astype(str).to_numpy()[pick], table["name_short"].to_numpy()[pick],
-         table["name_full"].to_numpy()[pick]],
+        [
+            table["adcode"].astype(str).to_numpy()[pick],
+            table["name_short"].to_numpy()[pick],
+            table["name_full"].to_numpy()[pick],
+        ],
         table["name_en"].to_numpy()[pick],
     )
     start = np.datetime64("2019-01-01T00:00:00")
@@ -47,19 +50,21 @@ def synthetic_messages(rows: int, seed: int = 7) -> pd.DataFrame:
     stamps = stamps.where(rng.random(rows) > 0.1, stamps + "+08:00")
     categories = np.array(["城建", "交通", "教育", "医疗", "环保", "三农", "", "治安"])
     types = np.array(["投诉/求助", "咨询", "建言", "感谢", ""])
-    return pd.DataFrame({
-        "message_id": pd.Series(np.arange(rows)).map("M{:08d}".format),
-        "created_at": stamps,
-        "province": names,
-        "city": "某市",
-        "district": "某区",
-        "addressee": "某市委书记",
-        "category": categories[rng.integers(0, len(categories), rows)],
-        "msg_type": types[rng.integers(0, len(types), rows)],
-        "title": pd.Series(rng.integers(0, 50_000, rows)).map("关于小区{}号楼供暖问题的反映".format),
-        "is_urgent": np.where(rng.random(rows) < 0.05, "是", "否"),
-        "status": np.array(["待回复", "办理中", "已办理", ""])[rng.integers(0, 4, rows)],
-    })
+    return pd.DataFrame(
+        {
+            "message_id": pd.Series(np.arange(rows)).map("M{:08d}".format),
+            "created_at": stamps,
+            "province": names,
+            "city": "某市",
+            "district": "某区",
+            "addressee": "某市委书记",
+            "category": categories[rng.integers(0, len(categories), rows)],
+            "msg_type": types[rng.integers(0, len(types), rows)],
+            "title": pd.Series(rng.integers(0, 50_000, rows)).map("关于小区{}号楼供暖问题的反映".format),
+            "is_urgent": np.where(rng.random(rows) < 0.05, "是", "否"),
+            "status": np.array(["待回复", "办理中", "已办理", ""])[rng.integers(0, 4, rows)],
+        }
+    )
 
 
 def run(path: Path, db: Path, profile: bool) -> float:
@@ -78,8 +83,10 @@ def run(path: Path, db: Path, profile: bool) -> float:
     rate = report.rows_read / seconds
     stages = ", ".join(f"{stage} {t:.2f} s" for stage, t in report.timings.items())
     own = report.timings["read"] + report.timings["validate"]
-    print(f"{path.suffix[1:]:8} {report.rows_read:,} rows in {seconds:.2f} s: {rate:,.0f} rows/s ({stages}; "
-          f"read+validate alone {report.rows_read / own:,.0f} rows/s)")
+    print(
+        f"{path.suffix[1:]:8} {report.rows_read:,} rows in {seconds:.2f} s: {rate:,.0f} rows/s ({stages}; "
+        f"read+validate alone {report.rows_read / own:,.0f} rows/s)"
+    )
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
     return rate
@@ -95,8 +102,10 @@ def main() -> int:
         frame = synthetic_messages(args.rows)
         frame.to_parquet(tmp / "messages.parquet", index=False)
         frame.to_csv(tmp / "messages.csv", index=False, encoding="utf-8-sig")
-        print(f"synthetic files: parquet {(tmp / 'messages.parquet').stat().st_size / 1e6:.0f} MB, "
-              f"csv {(tmp / 'messages.csv').stat().st_size / 1e6:.0f} MB")
+        print(
+            f"synthetic files: parquet {(tmp / 'messages.parquet').stat().st_size / 1e6:.0f} MB, "
+            f"csv {(tmp / 'messages.csv').stat().st_size / 1e6:.0f} MB"
+        )
         rates = [run(tmp / f"messages.{ext}", tmp / f"{ext}.duckdb", args.profile) for ext in ("parquet", "csv")]
     print(f"target 300,000 rows/s: {'met' if min(rates) >= 300_000 else 'NOT met'}")
     return 0

@@ -79,8 +79,13 @@ def _proc_status(pid: int, key: str) -> float:
 
 def start_server(db: Path, port: int, env_extra: dict) -> subprocess.Popen:
     env = dict(os.environ, LIUYAN_SIMULATE="0", LIUYAN_INGEST_TOKEN=TOKEN, **env_extra)
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--db", str(db), "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--db", str(db), "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 600
     while time.time() < deadline:
         try:
@@ -102,16 +107,32 @@ def spec_for(base: str, args, run: str) -> dict:
     with urllib.request.urlopen(f"{base}/_dash-dependencies", timeout=60) as response:
         dependencies = json.loads(response.read())
     output = next(d["output"] for d in dependencies if f"{ids.WALL_KPI}.data" in d["output"])
-    outputs = [{"id": component, "property": prop} for component, prop in
-               (part.rsplit(".", 1) for part in output.strip(".").split("..."))]
+    outputs = [
+        {"id": component, "property": prop}
+        for component, prop in (part.rsplit(".", 1) for part in output.strip(".").split("..."))
+    ]
     settings = Settings.from_env()
     config = layout.kiosk_options(f"?period={args.period}", settings)
-    return {"output": output, "outputs": outputs, "config": config, "tick_id": ids.WALL_TICK,
-            "rotate_id": ids.WALL_ROTATE, "config_id": ids.WALL_CONFIG, "state_id": ids.WALL_STATE,
-            "interval": settings.refresh_seconds, "rotate": settings.rotate_seconds, "period": args.period,
-            "screens": args.screens, "analysts": args.analysts, "writers": 0 if args.simulator else 1,
-            "analyst_think": [3, 8], "write_every": args.write_every, "batch": args.batch, "token": TOKEN,
-            "run": run}
+    return {
+        "output": output,
+        "outputs": outputs,
+        "config": config,
+        "tick_id": ids.WALL_TICK,
+        "rotate_id": ids.WALL_ROTATE,
+        "config_id": ids.WALL_CONFIG,
+        "state_id": ids.WALL_STATE,
+        "interval": settings.refresh_seconds,
+        "rotate": settings.rotate_seconds,
+        "period": args.period,
+        "screens": args.screens,
+        "analysts": args.analysts,
+        "writers": 0 if args.simulator else 1,
+        "analyst_think": [3, 8],
+        "write_every": args.write_every,
+        "batch": args.batch,
+        "token": TOKEN,
+        "run": run,
+    }
 
 
 class Probe(threading.Thread):
@@ -130,15 +151,27 @@ class Probe(threading.Thread):
         state, n = None, 0
         while not self.stop.is_set():
             n += 1
-            body = json.dumps({
-                "output": self.spec["output"], "outputs": self.spec["outputs"],
-                "inputs": [{"id": self.spec["tick_id"], "property": "n_intervals", "value": n},
-                           {"id": self.spec["rotate_id"], "property": "n_intervals", "value": 0}],
-                "changedPropIds": [f"{self.spec['tick_id']}.n_intervals"],
-                "state": [{"id": self.spec["config_id"], "property": "data", "value": self.spec["config"]},
-                          {"id": self.spec["state_id"], "property": "data", "value": state}]}).encode()
-            request = urllib.request.Request(f"{self.base}/_dash-update-component", data=body, method="POST",
-                                             headers={"Content-Type": "application/json"})
+            body = json.dumps(
+                {
+                    "output": self.spec["output"],
+                    "outputs": self.spec["outputs"],
+                    "inputs": [
+                        {"id": self.spec["tick_id"], "property": "n_intervals", "value": n},
+                        {"id": self.spec["rotate_id"], "property": "n_intervals", "value": 0},
+                    ],
+                    "changedPropIds": [f"{self.spec['tick_id']}.n_intervals"],
+                    "state": [
+                        {"id": self.spec["config_id"], "property": "data", "value": self.spec["config"]},
+                        {"id": self.spec["state_id"], "property": "data", "value": state},
+                    ],
+                }
+            ).encode()
+            request = urllib.request.Request(
+                f"{self.base}/_dash-update-component",
+                data=body,
+                method="POST",
+                headers={"Content-Type": "application/json"},
+            )
             try:
                 began = time.perf_counter()
                 with urllib.request.urlopen(request, timeout=60) as response:
@@ -158,23 +191,34 @@ def _percentiles(values: list[float]) -> str:
     if not values:
         return "no samples"
     values = sorted(values)
-    return (f"n {len(values)}, p50 {values[len(values) // 2]:.1f} ms, p95 {values[int(len(values) * 0.95)]:.1f} ms, "
-            f"max {values[-1]:.1f} ms")
+    return (
+        f"n {len(values)}, p50 {values[len(values) // 2]:.1f} ms, p95 {values[int(len(values) * 0.95)]:.1f} ms, "
+        f"max {values[-1]:.1f} ms"
+    )
 
 
 def _percentile_row(row: dict) -> dict:
     def num(key):
         value = row.get(key, "")
         return float(value) if value not in ("", "N/A") else float("nan")
-    return {"requests": int(row["Request Count"]), "failures": int(row["Failure Count"]), "p50": num("50%"),
-            "p95": num("95%"), "p99": num("99%"), "max": num("Max Response Time"), "rps": num("Requests/s")}
+
+    return {
+        "requests": int(row["Request Count"]),
+        "failures": int(row["Failure Count"]),
+        "p50": num("50%"),
+        "p95": num("95%"),
+        "p99": num("99%"),
+        "max": num("Max Response Time"),
+        "rps": num("Requests/s"),
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, help="database to serve (default: the bench database of --size)")
-    parser.add_argument("--size", default="5m",
-                        help="bench database size when --db is not given (bench/scale_build.py)")
+    parser.add_argument(
+        "--size", default="5m", help="bench database size when --db is not given (bench/scale_build.py)"
+    )
     parser.add_argument("--screens", type=int, default=200)
     parser.add_argument("--analysts", type=int, default=10)
     parser.add_argument("--duration", type=int, default=60, help="seconds of load (after the ramp-up)")
@@ -208,32 +252,81 @@ def main() -> int:
         # warm up as a wall that has been running: one tick per map metric (the first view after opening
         # computes every metric from scratch; the measured minute is the steady state)
         for rotation in range(3):
-            body = json.dumps({
-                "output": spec["output"], "outputs": spec["outputs"],
-                "inputs": [{"id": spec["tick_id"], "property": "n_intervals", "value": 1},
-                           {"id": spec["rotate_id"], "property": "n_intervals", "value": rotation}],
-                "changedPropIds": [f"{spec['tick_id']}.n_intervals"],
-                "state": [{"id": spec["config_id"], "property": "data", "value": spec["config"]},
-                          {"id": spec["state_id"], "property": "data", "value": None}]}).encode()
-            request = urllib.request.Request(f"{base}/_dash-update-component", data=body, method="POST",
-                                             headers={"Content-Type": "application/json"})
+            body = json.dumps(
+                {
+                    "output": spec["output"],
+                    "outputs": spec["outputs"],
+                    "inputs": [
+                        {"id": spec["tick_id"], "property": "n_intervals", "value": 1},
+                        {"id": spec["rotate_id"], "property": "n_intervals", "value": rotation},
+                    ],
+                    "changedPropIds": [f"{spec['tick_id']}.n_intervals"],
+                    "state": [
+                        {"id": spec["config_id"], "property": "data", "value": spec["config"]},
+                        {"id": spec["state_id"], "property": "data", "value": None},
+                    ],
+                }
+            ).encode()
+            request = urllib.request.Request(
+                f"{base}/_dash-update-component", data=body, method="POST", headers={"Content-Type": "application/json"}
+            )
             urllib.request.urlopen(request, timeout=600).read()
         urllib.request.urlopen(f"{base}/api/v1/summary", timeout=600).read()
         users = args.screens + args.analysts + spec["writers"]
         ramp = max(5, args.screens // 40)
-        command = [*locust, "-f", str(ROOT / "bench" / "locustfile.py"), "--headless", "-u", str(users),
-                   "-r", str(max(1, users // ramp)), "-t", f"{args.duration + ramp}s", "--host", base,
-                   "--csv", str(work / "load"), "--only-summary", "--stop-timeout", "10", "--loglevel", "WARNING"]
+        command = [
+            *locust,
+            "-f",
+            str(ROOT / "bench" / "locustfile.py"),
+            "--headless",
+            "-u",
+            str(users),
+            "-r",
+            str(max(1, users // ramp)),
+            "-t",
+            f"{args.duration + ramp}s",
+            "--host",
+            base,
+            "--csv",
+            str(work / "load"),
+            "--only-summary",
+            "--stop-timeout",
+            "10",
+            "--loglevel",
+            "WARNING",
+        ]
         if args.simulator:
-            simulator = subprocess.Popen([sys.executable, "-m", "ingest.simulate", "--url", base, "--token", TOKEN,
-                                          "--speed", str(args.sim_speed), "--prefix", f"L{run}",
-                                          "--duration", str(args.duration + ramp + 5)],
-                                         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            simulator = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "ingest.simulate",
+                    "--url",
+                    base,
+                    "--token",
+                    TOKEN,
+                    "--speed",
+                    str(args.sim_speed),
+                    "--prefix",
+                    f"L{run}",
+                    "--duration",
+                    str(args.duration + ramp + 5),
+                ],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         cpu0, t0, load0 = _proc_cpu_seconds(server.pid), time.monotonic(), os.getloadavg()
         rss = []
         probe = Probe(base, spec)
-        proc = subprocess.Popen(command, cwd=ROOT, env=dict(os.environ, LIUYAN_LOAD_SPEC=str(work / "spec.json")),
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=dict(os.environ, LIUYAN_LOAD_SPEC=str(work / "spec.json")),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         time.sleep(ramp)
         probe.start()
         while proc.poll() is None:
@@ -264,26 +357,39 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             server.kill()
 
-    writer = (f"the simulator at speed {args.sim_speed:g}" if args.simulator else
-              f"a writer ({args.batch} messages + {args.batch} replies every {args.write_every:g} s)")
-    print(f"\n{args.screens} wall screens (every {spec['interval']:g} s, period {args.period}) + "
-          f"{args.analysts} analysts + {writer}; {args.duration} s after a {ramp} s ramp-up; database {db.name}")
+    writer = (
+        f"the simulator at speed {args.sim_speed:g}"
+        if args.simulator
+        else f"a writer ({args.batch} messages + {args.batch} replies every {args.write_every:g} s)"
+    )
+    print(
+        f"\n{args.screens} wall screens (every {spec['interval']:g} s, period {args.period}) + "
+        f"{args.analysts} analysts + {writer}; {args.duration} s after a {ramp} s ramp-up; database {db.name}"
+    )
     print(f"{'request':<34}{'count':>8}{'errors':>8}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}")
     for row in rows:
         r = _percentile_row(row)
         name = "ALL" if row["Name"] == "Aggregated" else row["Name"]
-        print(f"{name:<34}{r['requests']:>8}{r['failures']:>8}{r['rps']:>8.1f}{r['p50']:>9.0f}{r['p95']:>9.0f}"
-              f"{r['p99']:>9.0f}{r['max']:>9.0f}")
-    print(f"independent probe (urllib in this process, every 0.25 s during the measured time; errors "
-          f"{probe.errors}):\n  wall tick   {_percentiles(probe.tick_ms)}\n  API summary {_percentiles(probe.api_ms)}")
+        print(
+            f"{name:<34}{r['requests']:>8}{r['failures']:>8}{r['rps']:>8.1f}{r['p50']:>9.0f}{r['p95']:>9.0f}"
+            f"{r['p99']:>9.0f}{r['max']:>9.0f}"
+        )
+    print(
+        f"independent probe (urllib in this process, every 0.25 s during the measured time; errors "
+        f"{probe.errors}):\n  wall tick   {_percentiles(probe.tick_ms)}\n  API summary {_percentiles(probe.api_ms)}"
+    )
     for failure in failures[:10]:
         print(f"  error: {failure.get('Name')}: {failure.get('Error')} x{failure.get('Occurrences')}")
     seconds = t1 - t0
-    print(f"server CPU: {(cpu1 - cpu0) / seconds * 100:.0f}% of one core on average over {seconds:.0f} s "
-          f"({cpu1 - cpu0:.1f} CPU s; 2 cores = 200%); server RSS: peak {peak:,.0f} MiB, "
-          f"median during the run {sorted(rss)[len(rss) // 2] if rss else float('nan'):,.0f} MiB")
-    print(f"machine load average (1/5/15 min): before {' '.join(f'{x:.1f}' for x in load0)}, "
-          f"after {' '.join(f'{x:.1f}' for x in load1)}")
+    print(
+        f"server CPU: {(cpu1 - cpu0) / seconds * 100:.0f}% of one core on average over {seconds:.0f} s "
+        f"({cpu1 - cpu0:.1f} CPU s; 2 cores = 200%); server RSS: peak {peak:,.0f} MiB, "
+        f"median during the run {sorted(rss)[len(rss) // 2] if rss else float('nan'):,.0f} MiB"
+    )
+    print(
+        f"machine load average (1/5/15 min): before {' '.join(f'{x:.1f}' for x in load0)}, "
+        f"after {' '.join(f'{x:.1f}' for x in load1)}"
+    )
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

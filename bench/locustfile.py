@@ -41,7 +41,7 @@ class WallScreen(FastHttpUser):
         self.ticks = 0
         self.phase = random.uniform(0, SPEC["rotate"] or 1)
         self.began = time.monotonic()
-        time.sleep(random.uniform(0, SPEC["interval"]))       # screens are not in step
+        time.sleep(random.uniform(0, SPEC["interval"]))  # screens are not in step
         self.client.get(f"/?period={SPEC['period']}", name="wall page")
 
     @task
@@ -49,12 +49,17 @@ class WallScreen(FastHttpUser):
         self.ticks += 1
         rotations = int((time.monotonic() - self.began + self.phase) // SPEC["rotate"]) if SPEC["rotate"] else 0
         body = {
-            "output": SPEC["output"], "outputs": SPEC["outputs"],
-            "inputs": [{"id": SPEC["tick_id"], "property": "n_intervals", "value": self.ticks},
-                       {"id": SPEC["rotate_id"], "property": "n_intervals", "value": rotations}],
+            "output": SPEC["output"],
+            "outputs": SPEC["outputs"],
+            "inputs": [
+                {"id": SPEC["tick_id"], "property": "n_intervals", "value": self.ticks},
+                {"id": SPEC["rotate_id"], "property": "n_intervals", "value": rotations},
+            ],
             "changedPropIds": [f"{SPEC['tick_id']}.n_intervals"],
-            "state": [{"id": SPEC["config_id"], "property": "data", "value": SPEC["config"]},
-                      {"id": SPEC["state_id"], "property": "data", "value": self.state}],
+            "state": [
+                {"id": SPEC["config_id"], "property": "data", "value": SPEC["config"]},
+                {"id": SPEC["state_id"], "property": "data", "value": self.state},
+            ],
         }
         with self.client.post("/_dash-update-component", json=body, name="wall tick", catch_response=True) as r:
             if r.status_code == 204:
@@ -84,8 +89,14 @@ class Analyst(FastHttpUser):
             params.append(("msg_type", random.choice(TYPES)))
         if random.random() < 0.1:
             params.append(("urgent", "true"))
-        for endpoint, extra in (("summary", []), ("provinces", []), ("trend", [("granularity", "day")]),
-                                ("categories", []), ("types", []), ("feed", [("limit", "20")])):
+        for endpoint, extra in (
+            ("summary", []),
+            ("provinces", []),
+            ("trend", [("granularity", "day")]),
+            ("categories", []),
+            ("types", []),
+            ("feed", [("limit", "20")]),
+        ):
             self.client.get(f"/api/v1/{endpoint}?{urlencode(params + extra)}", name=f"analyst /api/v1/{endpoint}")
 
 
@@ -106,13 +117,24 @@ class Writer(FastHttpUser):
             self.n += 1
             message_id = f"load-{SPEC['run']}-{self.n}"
             created = (now - dt.timedelta(seconds=random.randint(1, 30))).isoformat(sep=" ")
-            rows.append({"message_id": message_id, "created_at": created, "province": random.choice(PROVINCES),
-                         "city": "某市", "category": random.choice(CATEGORIES), "msg_type": random.choice(TYPES),
-                         "title": "关于小区路灯维修的建议", "is_urgent": random.random() < 0.05})
+            rows.append(
+                {
+                    "message_id": message_id,
+                    "created_at": created,
+                    "province": random.choice(PROVINCES),
+                    "city": "某市",
+                    "category": random.choice(CATEGORIES),
+                    "msg_type": random.choice(TYPES),
+                    "title": "关于小区路灯维修的建议",
+                    "is_urgent": random.random() < 0.05,
+                }
+            )
             self.unanswered.append((message_id, created))
         self.client.post("/api/v1/ingest/messages", json=rows, headers=self.headers, name="write messages")
         if len(self.unanswered) > 4 * SPEC["batch"]:
-            answer, self.unanswered = self.unanswered[:SPEC["batch"]], self.unanswered[SPEC["batch"]:]
-            replies = [{"reply_id": f"{m}-r", "message_id": m, "replied_at": now.isoformat(sep=" "),
-                        "unit": "某市住建局"} for m, _ in answer]
+            answer, self.unanswered = self.unanswered[: SPEC["batch"]], self.unanswered[SPEC["batch"] :]
+            replies = [
+                {"reply_id": f"{m}-r", "message_id": m, "replied_at": now.isoformat(sep=" "), "unit": "某市住建局"}
+                for m, _ in answer
+            ]
             self.client.post("/api/v1/ingest/replies", json=replies, headers=self.headers, name="write replies")

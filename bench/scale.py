@@ -57,9 +57,17 @@ from scale_build import DEFAULT_DIR, label, parse_size  # noqa: E402
 
 PERIOD = "ytd"
 METRIC = "messages_per_10k"
-ENDPOINTS = [("summary", ""), ("provinces", ""), ("trend", ""), ("trend", "granularity=month"), ("categories", ""),
-             ("types", ""), ("feed", ""), ("summary", "province=河南&category=城建"),
-             ("provinces", "msg_type=咨询&urgent=true")]
+ENDPOINTS = [
+    ("summary", ""),
+    ("provinces", ""),
+    ("trend", ""),
+    ("trend", "granularity=month"),
+    ("categories", ""),
+    ("types", ""),
+    ("feed", ""),
+    ("summary", "province=河南&category=城建"),
+    ("provinces", "msg_type=咨询&urgent=true"),
+]
 
 
 # -- statistics -------------------------------------------------------------------------------------------------------
@@ -104,14 +112,21 @@ def new_messages(count: int, tag: str, now: pd.Timestamp, rng) -> pd.DataFrame:
     from queries import provinces
 
     codes = np.array(provinces.codes())
-    return pd.DataFrame({
-        "message_id": [f"bench-{tag}-{i}" for i in range(count)],
-        "created_at": [now - pd.Timedelta(seconds=int(s)) for s in rng.integers(1, 600, count)],
-        "province": codes[rng.integers(0, len(codes), count)].astype("int32"), "city": "郑州市", "district": None,
-        "addressee": None, "category": rng.choice(["城建", "交通", "教育", "医疗", "环保"], count),
-        "msg_type": rng.choice(["投诉/求助", "咨询", "建言"], count), "title": "小区道路破损请求维修",
-        "is_urgent": rng.random(count) < 0.05, "source_status": None,
-    })
+    return pd.DataFrame(
+        {
+            "message_id": [f"bench-{tag}-{i}" for i in range(count)],
+            "created_at": [now - pd.Timedelta(seconds=int(s)) for s in rng.integers(1, 600, count)],
+            "province": codes[rng.integers(0, len(codes), count)].astype("int32"),
+            "city": "郑州市",
+            "district": None,
+            "addressee": None,
+            "category": rng.choice(["城建", "交通", "教育", "医疗", "环保"], count),
+            "msg_type": rng.choice(["投诉/求助", "咨询", "建言"], count),
+            "title": "小区道路破损请求维修",
+            "is_urgent": rng.random(count) < 0.05,
+            "source_status": None,
+        }
+    )
 
 
 def measure(path: Path, repeat: int, out: Path) -> None:
@@ -146,7 +161,7 @@ def measure(path: Path, repeat: int, out: Path) -> None:
     config = layout.kiosk_options(f"?period={PERIOD}", settings)
     rng = np.random.default_rng(11)
     now = pd.Timestamp(beijing_now())
-    run = f"{time.time_ns():x}"        # ids unique per run: a re-run writes new records, not updates
+    run = f"{time.time_ns():x}"  # ids unique per run: a re-run writes new records, not updates
 
     def write(count: int = 3) -> None:
         frame = new_messages(count, f"w{time.time_ns()}", now, rng)
@@ -190,8 +205,11 @@ def measure(path: Path, repeat: int, out: Path) -> None:
     views, views_cpu, metric_ms, metric_cpu = [], [], [], []
     for _ in range(repeat):
         write()
-        w, c, _ = timed(lambda: build_view(Metrics(store), period=PERIOD, lang="zh", metric=METRIC, today=today,
-                                           geojson_url="/geo.json"))
+        w, c, _ = timed(
+            lambda: build_view(
+                Metrics(store), period=PERIOD, lang="zh", metric=METRIC, today=today, geojson_url="/geo.json"
+            )
+        )
         views.append(w)
         views_cpu.append(c)
         write()
@@ -218,10 +236,12 @@ def measure(path: Path, repeat: int, out: Path) -> None:
     # answers the platform's messages), newest first; topped up with messages of two days ago
     # (written before the clock starts) where a re-run has answered them all
     wanted = 1000 * 2 * repeat
-    targets = store.df("SELECT message_id, created_at FROM messages WHERE first_reply_at IS NULL "
-                       "AND created_at >= $since AND message_id NOT LIKE 'bench-%' "
-                       "ORDER BY created_at DESC LIMIT $n",
-                       {"since": (now - pd.Timedelta(days=60)).to_pydatetime(), "n": wanted})
+    targets = store.df(
+        "SELECT message_id, created_at FROM messages WHERE first_reply_at IS NULL "
+        "AND created_at >= $since AND message_id NOT LIKE 'bench-%' "
+        "ORDER BY created_at DESC LIMIT $n",
+        {"since": (now - pd.Timedelta(days=60)).to_pydatetime(), "n": wanted},
+    )
     if len(targets) < wanted:
         extra = new_messages(wanted - len(targets), f"t{run}", now - pd.Timedelta(days=2), rng)
         extra.insert(0, "_row", np.arange(len(extra)))
@@ -232,41 +252,69 @@ def measure(path: Path, repeat: int, out: Path) -> None:
         frame = new_messages(1000, f"b{run}-{i}", now, rng)
         frame.insert(0, "_row", np.arange(1000))
         writes.setdefault("messages", []).append(timed(lambda frame=frame: upsert(store, "messages", frame))[:2])
-        chunk = targets.iloc[i * 1000:(i + 1) * 1000]
+        chunk = targets.iloc[i * 1000 : (i + 1) * 1000]
         if len(chunk) == 1000:
-            replies = pd.DataFrame({
-                "_row": np.arange(1000), "reply_id": [f"bench-r{run}-{i}-{j}" for j in range(1000)],
-                "message_id": chunk["message_id"].to_numpy(),
-                "replied_at": np.maximum(chunk["created_at"].to_numpy(), (now - pd.Timedelta(seconds=5)).to_numpy()),
-                "unit": "某市住建局"})
+            replies = pd.DataFrame(
+                {
+                    "_row": np.arange(1000),
+                    "reply_id": [f"bench-r{run}-{i}-{j}" for j in range(1000)],
+                    "message_id": chunk["message_id"].to_numpy(),
+                    "replied_at": np.maximum(
+                        chunk["created_at"].to_numpy(), (now - pd.Timedelta(seconds=5)).to_numpy()
+                    ),
+                    "unit": "某市住建局",
+                }
+            )
             writes.setdefault("replies", []).append(timed(lambda r=replies: upsert(store, "replies", r))[:2])
     for i in range(repeat):
-        rows = [{"message_id": f"bench-api{run}-{i}-{j}",
-                 "created_at": (now - pd.Timedelta(seconds=j)).isoformat(sep=" "),
-                 "province": "河南", "city": "郑州市", "category": "城建", "msg_type": "咨询", "title": "路灯不亮",
-                 "is_urgent": False} for j in range(1000)]
+        rows = [
+            {
+                "message_id": f"bench-api{run}-{i}-{j}",
+                "created_at": (now - pd.Timedelta(seconds=j)).isoformat(sep=" "),
+                "province": "河南",
+                "city": "郑州市",
+                "category": "城建",
+                "msg_type": "咨询",
+                "title": "路灯不亮",
+                "is_urgent": False,
+            }
+            for j in range(1000)
+        ]
         body = json.dumps(rows, ensure_ascii=False).encode()
-        request = urllib.request.Request(f"{base}/api/v1/ingest/messages", data=body, method="POST",
-                                         headers={"Content-Type": "application/json",
-                                                  "Authorization": f"Bearer {token}"})
+        request = urllib.request.Request(
+            f"{base}/api/v1/ingest/messages",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
         w, c, response = timed(lambda request=request: json.loads(urllib.request.urlopen(request, timeout=300).read()))
         assert response["written"] == 1000, response
         writes.setdefault("messages via write API", []).append((w, c))
-        chunk = targets.iloc[(repeat + i) * 1000:(repeat + i + 1) * 1000]
+        chunk = targets.iloc[(repeat + i) * 1000 : (repeat + i + 1) * 1000]
         if len(chunk) == 1000:
-            rows = [{"reply_id": f"bench-api-r{run}-{i}-{j}", "message_id": m,
-                     "replied_at": max(pd.Timestamp(c_at), now - pd.Timedelta(seconds=5)).isoformat(sep=" "),
-                     "unit": "某市住建局"} for j, (m, c_at) in enumerate(zip(chunk["message_id"], chunk["created_at"],
-                                                                            strict=True))]
+            rows = [
+                {
+                    "reply_id": f"bench-api-r{run}-{i}-{j}",
+                    "message_id": m,
+                    "replied_at": max(pd.Timestamp(c_at), now - pd.Timedelta(seconds=5)).isoformat(sep=" "),
+                    "unit": "某市住建局",
+                }
+                for j, (m, c_at) in enumerate(zip(chunk["message_id"], chunk["created_at"], strict=True))
+            ]
             body = json.dumps(rows, ensure_ascii=False).encode()
-            request = urllib.request.Request(f"{base}/api/v1/ingest/replies", data=body, method="POST",
-                                             headers={"Content-Type": "application/json",
-                                                      "Authorization": f"Bearer {token}"})
-            w, c, response = timed(lambda request=request: json.loads(urllib.request.urlopen(request,
-                                                                                            timeout=300).read()))
+            request = urllib.request.Request(
+                f"{base}/api/v1/ingest/replies",
+                data=body,
+                method="POST",
+                headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+            )
+            w, c, response = timed(
+                lambda request=request: json.loads(urllib.request.urlopen(request, timeout=300).read())
+            )
             writes.setdefault("replies via write API", []).append((w, c))
-    result["writes"] = {k: {"wall": stats([w for w, _ in v]), "cpu": stats([c for _, c in v])}
-                        for k, v in writes.items()}
+    result["writes"] = {
+        k: {"wall": stats([w for w, _ in v]), "cpu": stats([c for _, c in v])} for k, v in writes.items()
+    }
     result["rss_end"] = rss_mib()
     result["peak_rss"] = peak_rss_mib()
     result["load_end"] = load()
@@ -284,10 +332,13 @@ class PandasWall:
         from queries.db import Store
 
         store = Store(path)
-        self.m = store.df("SELECT message_id, created_at, province, city, category, msg_type, title, is_urgent, "
-                          "source_status, first_reply_at, first_reply_unit FROM messages")
-        self.e = store.df("SELECT e.rated_at, e.verdict, m.province FROM evaluations e "
-                          "JOIN messages m USING (message_id)")
+        self.m = store.df(
+            "SELECT message_id, created_at, province, city, category, msg_type, title, is_urgent, "
+            "source_status, first_reply_at, first_reply_unit FROM messages"
+        )
+        self.e = store.df(
+            "SELECT e.rated_at, e.verdict, m.province FROM evaluations e JOIN messages m USING (message_id)"
+        )
         self.units = store.df("SELECT province, joined_at FROM units")
         self.leaders = store.df("SELECT province, joined_at FROM leaders")
         store.close()
@@ -301,18 +352,25 @@ class PandasWall:
         answered_prev = m[(m["first_reply_at"] >= pstart) & (m["first_reply_at"] < pstop)]
         delays = (answered["first_reply_at"] - answered["created_at"]).dt.total_seconds() / 3600
         rated = e[(e["rated_at"] >= start) & (e["rated_at"] < stop) & e["verdict"].notna()]
-        joined = {name: ((t["joined_at"] >= start) & (t["joined_at"] < stop)).sum()
-                  for name, t in (("units", self.units), ("leaders", self.leaders))}
+        joined = {
+            name: ((t["joined_at"] >= start) & (t["joined_at"] < stop)).sum()
+            for name, t in (("units", self.units), ("leaders", self.leaders))
+        }
         people = self.ref["census_2020"].sum()
-        return {"messages": len(created), "replies": len(answered),
-                "messages_yoy": len(created) / max(len(created_prev), 1) - 1,
-                "replies_yoy": len(answered) / max(len(answered_prev), 1) - 1,
-                "reply_ratio": len(answered) / max(len(created), 1),
-                "reply_rate": created["first_reply_at"].notna().mean(),
-                "median_reply_hours": delays.median(), "satisfaction_rate": rated["verdict"].astype(bool).mean(),
-                "pending": int((created["first_reply_at"].isna() & created["source_status"].ne("办理中")).sum()),
-                "new_units": int(joined["units"]), "new_leaders": int(joined["leaders"]),
-                "messages_per_10k": len(created) * 10_000 / people}
+        return {
+            "messages": len(created),
+            "replies": len(answered),
+            "messages_yoy": len(created) / max(len(created_prev), 1) - 1,
+            "replies_yoy": len(answered) / max(len(answered_prev), 1) - 1,
+            "reply_ratio": len(answered) / max(len(created), 1),
+            "reply_rate": created["first_reply_at"].notna().mean(),
+            "median_reply_hours": delays.median(),
+            "satisfaction_rate": rated["verdict"].astype(bool).mean(),
+            "pending": int((created["first_reply_at"].isna() & created["source_status"].ne("办理中")).sum()),
+            "new_units": int(joined["units"]),
+            "new_leaders": int(joined["leaders"]),
+            "messages_per_10k": len(created) * 10_000 / people,
+        }
 
     def breakdown(self, key, start, stop, pstart, pstop) -> pd.DataFrame:
         m = self.m
@@ -323,9 +381,15 @@ class PandasWall:
         return frame.astype("int64").rename_axis(key).reset_index()
 
     def by_province(self, start, stop, pstart, pstop) -> pd.DataFrame:
-        frame = self.ref.rename(columns={"name_short": "name"}).merge(
-            self.breakdown("province", start, stop, pstart, pstop).rename(columns={"province": "adcode"}),
-            on="adcode", how="left").fillna({"messages": 0, "replies": 0})
+        frame = (
+            self.ref.rename(columns={"name_short": "name"})
+            .merge(
+                self.breakdown("province", start, stop, pstart, pstop).rename(columns={"province": "adcode"}),
+                on="adcode",
+                how="left",
+            )
+            .fillna({"messages": 0, "replies": 0})
+        )
         frame["messages_per_10k"] = frame["messages"] * 10_000 / frame["census_2020"]
         frame["replies_per_10k"] = frame["replies"] * 10_000 / frame["census_2020"]
         frame["reply_ratio"] = frame["replies"] / frame["messages"].where(frame["messages"] > 0)
@@ -336,12 +400,12 @@ class PandasWall:
     def trend(self, start, stop, freq: str) -> pd.DataFrame:
         m = self.m
         out = {}
-        for name, column, lo, hi in (("messages", "created_at", start, stop),
-                                     ("replies", "first_reply_at", start, stop),
-                                     ("messages_prev", "created_at", start - pd.DateOffset(years=1),
-                                      stop - pd.DateOffset(years=1)),
-                                     ("replies_prev", "first_reply_at", start - pd.DateOffset(years=1),
-                                      stop - pd.DateOffset(years=1))):
+        for name, column, lo, hi in (
+            ("messages", "created_at", start, stop),
+            ("replies", "first_reply_at", start, stop),
+            ("messages_prev", "created_at", start - pd.DateOffset(years=1), stop - pd.DateOffset(years=1)),
+            ("replies_prev", "first_reply_at", start - pd.DateOffset(years=1), stop - pd.DateOffset(years=1)),
+        ):
             rows = m.loc[(m[column] >= lo) & (m[column] < hi), column]
             if name.endswith("_prev"):
                 rows = rows + pd.DateOffset(years=1)
@@ -364,12 +428,18 @@ class PandasWall:
         from queries.periods import Filters, preset
 
         f = Filters(*preset(PERIOD, today))
-        ts = [pd.Timestamp(d) for d in (f.start, f.end + dt.timedelta(days=1), f.previous.start,
-                                        f.previous.end + dt.timedelta(days=1))]
+        ts = [
+            pd.Timestamp(d)
+            for d in (f.start, f.end + dt.timedelta(days=1), f.previous.start, f.previous.end + dt.timedelta(days=1))
+        ]
         summary = self.summary(*ts)
         day = pd.Timestamp(today)
-        today_summary = self.summary(day, day + pd.Timedelta(days=1), day - pd.DateOffset(years=1),
-                                     day - pd.DateOffset(years=1) + pd.Timedelta(days=1))
+        today_summary = self.summary(
+            day,
+            day + pd.Timedelta(days=1),
+            day - pd.DateOffset(years=1),
+            day - pd.DateOffset(years=1) + pd.Timedelta(days=1),
+        )
         prov = self.by_province(*ts)
         cats = self.breakdown("category", *ts)
         types = self.breakdown("msg_type", *ts)
@@ -378,8 +448,11 @@ class PandasWall:
         t12 = self.trend(first, day + pd.Timedelta(days=1), "M")
         names = provinces.names()
         latest = self.m.nlargest(24, "created_at").assign(province_name=lambda x: x["province"].map(names))
-        replied = self.m.nlargest(24, "first_reply_at").rename(columns={"first_reply_at": "replied_at"}).assign(
-            province_name=lambda x: x["province"].map(names))
+        replied = (
+            self.m.nlargest(24, "first_reply_at")
+            .rename(columns={"first_reply_at": "replied_at"})
+            .assign(province_name=lambda x: x["province"].map(names))
+        )
         return {
             "kpi": {k: summary[k] for k in summary} | {f"today_{k}": today_summary[k] for k in today_summary},
             "feed": feed_items(latest, replied, "zh", today),
@@ -422,8 +495,10 @@ def _fmt(s: dict | None, key: str = "median") -> str:
 
 
 def report(size: str, m: dict, p: dict | None) -> None:
-    print(f"\n=== {size}: {m['messages']:,} messages, {m['replies']:,} replies; database {m['db_mib']:,.0f} MiB; "
-          f"DuckDB memory_limit {m['duckdb_memory_limit']}")
+    print(
+        f"\n=== {size}: {m['messages']:,} messages, {m['replies']:,} replies; database {m['db_mib']:,.0f} MiB; "
+        f"DuckDB memory_limit {m['duckdb_memory_limit']}"
+    )
     print(f"load average (1/5/15 min) at start {m['load_start']}, at end {m['load_end']}; 2 cores")
     print(f"{'measure':<58}{'min':>9}{'median':>9}{'p95':>9}{'cpu med':>9}")
     rows = [
@@ -440,24 +515,34 @@ def report(size: str, m: dict, p: dict | None) -> None:
     print(f"{'  first tick after opening (nothing cached)':<58}{'':>9}{m['cold_tick_ms']:>9,.1f}")
     print(f"{'  next miss (median windows sorted, once per period/day)':<58}{'':>9}{m['window_tick_ms']:>9,.1f}")
     if p:
-        print(f"ratio pandas / build_view (median wall ms): {p['tick']['median'] / m['view_miss']['median']:.1f}x; "
-              f"by CPU ms: {p['tick_cpu']['median'] / m['view_miss_cpu']['median']:.1f}x "
-              f"(pandas: load {p['load_s']:.0f} s, peak RSS {p['peak_rss']:,.0f} MiB)")
+        print(
+            f"ratio pandas / build_view (median wall ms): {p['tick']['median'] / m['view_miss']['median']:.1f}x; "
+            f"by CPU ms: {p['tick_cpu']['median'] / m['view_miss_cpu']['median']:.1f}x "
+            f"(pandas: load {p['load_s']:.0f} s, peak RSS {p['peak_rss']:,.0f} MiB)"
+        )
     else:
         print("pandas approach: skipped at this size (--pandas-max)")
     print(f"bytes per miss tick (Patch): median {m['patch_bytes']:,.0f}; cold first tick {m['cold_tick_bytes']:,}")
     print(f"\n{'API endpoint (period: this year)':<46}{'miss med':>9}{'miss p95':>9}{'hit med':>9}{'hit p95':>9}")
     for name, kinds in m["api"].items():
-        print(f"{name:<46}{_fmt(kinds['miss']):>9}{_fmt(kinds['miss'], 'p95'):>9}"
-              f"{_fmt(kinds['hit']):>9}{_fmt(kinds['hit'], 'p95'):>9}")
-    print(f"\n{'write of 1,000 records (rollups included)':<46}{'median ms':>10}{'p95 ms':>9}{'cpu med':>9}"
-          f"{'records/s':>11}")
+        print(
+            f"{name:<46}{_fmt(kinds['miss']):>9}{_fmt(kinds['miss'], 'p95'):>9}"
+            f"{_fmt(kinds['hit']):>9}{_fmt(kinds['hit'], 'p95'):>9}"
+        )
+    print(
+        f"\n{'write of 1,000 records (rollups included)':<46}{'median ms':>10}{'p95 ms':>9}{'cpu med':>9}"
+        f"{'records/s':>11}"
+    )
     for name, s in m["writes"].items():
-        print(f"{name:<46}{_fmt(s['wall']):>10}{_fmt(s['wall'], 'p95'):>9}{_fmt(s['cpu']):>9}"
-              f"{1000 / s['wall']['median'] * 1000:>11,.0f}")
-    print(f"\nRSS of the serving process: after open {m['rss_open']:,.0f} MiB, "
-          f"after the wall {m['rss_wall']:,.0f} MiB, "
-          f"at the end {m['rss_end']:,.0f} MiB, peak {m['peak_rss']:,.0f} MiB (opening took {m['open_s']:.1f} s)")
+        print(
+            f"{name:<46}{_fmt(s['wall']):>10}{_fmt(s['wall'], 'p95'):>9}{_fmt(s['cpu']):>9}"
+            f"{1000 / s['wall']['median'] * 1000:>11,.0f}"
+        )
+    print(
+        f"\nRSS of the serving process: after open {m['rss_open']:,.0f} MiB, "
+        f"after the wall {m['rss_wall']:,.0f} MiB, "
+        f"at the end {m['rss_end']:,.0f} MiB, peak {m['peak_rss']:,.0f} MiB (opening took {m['open_s']:.1f} s)"
+    )
 
 
 def main() -> int:
@@ -483,8 +568,9 @@ def main() -> int:
     for text in args.sizes.split(","):
         size = parse_size(text)
         name = label(size)
-        subprocess.run([sys.executable, str(ROOT / "bench" / "scale_build.py"), name, "--dir", str(args.dir)],
-                       check=True)
+        subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "scale_build.py"), name, "--dir", str(args.dir)], check=True
+        )
         path = args.dir / f"scale-{name}.duckdb"
         measured, baseline = args.dir / f"measure-{name}.json", args.dir / f"pandas-{name}.json"
         _child(["--measure", str(path), "--repeat", str(args.repeat), "--out", str(measured)], env)

@@ -37,10 +37,9 @@ from queries.periods import beijing_now  # noqa: E402
 from settings import Settings  # noqa: E402
 
 DEFAULT_DIR = Path(os.environ.get("LIUYAN_BENCH_DIR", "/tmp/liuyan-bench"))
-SIZES = {"1m": 1_000_000, "5m": 5_000_000, "10m": 10_000_000, "20m": 20_000_000, "50m": 50_000_000,
-         "100m": 100_000_000}
-SHIFT_SECONDS = 1237          # copy c is moved back by c x this
-PROVINCE_STEP = 5             # copy c's provinces are rotated by c x this in census order
+SIZES = {"1m": 1_000_000, "5m": 5_000_000, "10m": 10_000_000, "20m": 20_000_000, "50m": 50_000_000, "100m": 100_000_000}
+SHIFT_SECONDS = 1237  # copy c is moved back by c x this
+PROVINCE_STEP = 5  # copy c's provinces are rotated by c x this in census order
 
 
 def parse_size(text: str) -> int:
@@ -112,57 +111,76 @@ def build(size: int, directory: Path = DEFAULT_DIR, memory_limit: str = "8GB") -
     cur.execute(f"ATTACH '{base}' AS base (READ_ONLY)")
     base_count = cur.execute("SELECT count(*) FROM base.messages").fetchone()[0]
     demo_until = dt.datetime.fromisoformat(
-        cur.execute("SELECT value FROM base.meta WHERE key = 'demo_until'").fetchone()[0])
+        cur.execute("SELECT value FROM base.meta WHERE key = 'demo_until'").fetchone()[0]
+    )
     copies = max(1, math.ceil(size / base_count))
     per_copy = math.ceil(size / copies)
     # the newest `per_copy` messages of the base (ids ascend with creation time in the demo)
-    cutoff_id = cur.execute("SELECT message_id FROM base.messages ORDER BY message_id DESC LIMIT 1 OFFSET $n",
-                            {"n": per_copy - 1}).fetchone()[0]
+    cutoff_id = cur.execute(
+        "SELECT message_id FROM base.messages ORDER BY message_id DESC LIMIT 1 OFFSET $n", {"n": per_copy - 1}
+    ).fetchone()[0]
     days = (beijing_now().date() - demo_until.date()).days
     _log(f"{path.name}: {copies} copies x {per_copy:,} messages of {base.name}, times +{days} days")
 
     codes = province_ref.codes()
-    mapping = [(c, codes[i], codes[(i + PROVINCE_STEP * c) % len(codes)]) for c in range(copies)
-               for i in range(len(codes))]
-    cur.execute("CREATE TEMP TABLE copies AS SELECT * FROM (VALUES " +
-                ", ".join(f"({c}, {a}, {b})" for c, a, b in mapping) + ") t(c, province, moved)")
+    mapping = [
+        (c, codes[i], codes[(i + PROVINCE_STEP * c) % len(codes)]) for c in range(copies) for i in range(len(codes))
+    ]
+    cur.execute(
+        "CREATE TEMP TABLE copies AS SELECT * FROM (VALUES "
+        + ", ".join(f"({c}, {a}, {b})" for c, a, b in mapping)
+        + ") t(c, province, moved)"
+    )
     shift = f"INTERVAL {days} DAY - to_seconds(k.c * {SHIFT_SECONDS})"
 
     def new_id(column: str, prefix: str) -> str:
         return f"CASE WHEN k.c = 0 THEN {column} ELSE '{prefix}' || k.c || substr({column}, 2) END"
 
-    first = cur.execute("SELECT min(created_at)::DATE FROM base.messages WHERE message_id >= $c",
-                        {"c": cutoff_id}).fetchone()[0]
+    first = cur.execute(
+        "SELECT min(created_at)::DATE FROM base.messages WHERE message_id >= $c", {"c": cutoff_id}
+    ).fetchone()[0]
     last = demo_until.date() + dt.timedelta(days=1)
     cur.execute("CREATE TEMP TABLE k AS SELECT DISTINCT c FROM copies")
     for lo, hi in _half_years(first - dt.timedelta(days=1), last):
         window = {"lo": lo, "hi": hi, "cut": cutoff_id}
-        cur.execute(f"""
+        cur.execute(
+            f"""
             INSERT INTO messages
-            SELECT {new_id('m.message_id', 'M')}, m.created_at + {shift}, p.moved, m.city, m.district, m.addressee,
+            SELECT {new_id("m.message_id", "M")}, m.created_at + {shift}, p.moved, m.city, m.district, m.addressee,
                    m.category, m.msg_type, m.title, m.is_urgent, m.source_status, m.first_reply_at + {shift},
                    m.first_reply_unit, m.reply_count
             FROM base.messages m CROSS JOIN k JOIN copies p ON p.c = k.c AND p.province = m.province
             WHERE m.created_at >= $lo AND m.created_at < $hi AND m.message_id >= $cut
-            ORDER BY 2""", window)
-        cur.execute(f"""
+            ORDER BY 2""",
+            window,
+        )
+        cur.execute(
+            f"""
             INSERT INTO replies
-            SELECT {new_id('r.reply_id', 'R')}, {new_id('r.message_id', 'M')}, r.replied_at + {shift}, r.unit
+            SELECT {new_id("r.reply_id", "R")}, {new_id("r.message_id", "M")}, r.replied_at + {shift}, r.unit
             FROM base.replies r CROSS JOIN k
             WHERE r.replied_at >= $lo AND r.replied_at < $hi AND r.message_id >= $cut
-            ORDER BY 3""", window)
-        cur.execute(f"""
+            ORDER BY 3""",
+            window,
+        )
+        cur.execute(
+            f"""
             INSERT INTO evaluations
-            SELECT {new_id('e.message_id', 'M')}, e.rated_at + {shift}, e.satisfied, e.score_resolution,
+            SELECT {new_id("e.message_id", "M")}, e.rated_at + {shift}, e.satisfied, e.score_resolution,
                    e.score_attitude, e.score_speed, e.verdict
             FROM base.evaluations e CROSS JOIN k
             WHERE e.rated_at >= $lo AND e.rated_at < $hi AND e.message_id >= $cut
-            ORDER BY 2""", window)
-        _log(f"  {lo:%Y-%m}: {cur.execute('SELECT count(*) FROM messages').fetchone()[0]:,} messages "
-             f"({time.perf_counter() - began:.0f} s)")
+            ORDER BY 2""",
+            window,
+        )
+        _log(
+            f"  {lo:%Y-%m}: {cur.execute('SELECT count(*) FROM messages').fetchone()[0]:,} messages "
+            f"({time.perf_counter() - began:.0f} s)"
+        )
     for table in ("units", "leaders"):
-        cur.execute(f"INSERT INTO {table} SELECT * REPLACE (joined_at + INTERVAL {days} DAY AS joined_at) "
-                    f"FROM base.{table}")
+        cur.execute(
+            f"INSERT INTO {table} SELECT * REPLACE (joined_at + INTERVAL {days} DAY AS joined_at) FROM base.{table}"
+        )
     cur.execute("CHECKPOINT")
     _log(f"raw rows written ({time.perf_counter() - began:.0f} s); rebuilding the rollups")
     with store.write() as wcur:
@@ -172,7 +190,7 @@ def build(size: int, directory: Path = DEFAULT_DIR, memory_limit: str = "8GB") -
             if value:
                 store.set_meta(wcur, key, value[0])
         store.set_meta(wcur, "demo_until", (demo_until + dt.timedelta(days=days)).isoformat())
-        store.set_meta(wcur, "imported", "1")          # never simulated in-process: the load test writes itself
+        store.set_meta(wcur, "imported", "1")  # never simulated in-process: the load test writes itself
         store.set_meta(wcur, "bench_copies", str(copies))
     cur.execute("DETACH base")
     cur.execute("CHECKPOINT")

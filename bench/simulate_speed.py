@@ -55,11 +55,14 @@ def main(argv=None) -> int:
             began = time.perf_counter()
             filled = simulator.fill_gap()
             seconds = time.perf_counter() - began
-            print(f"gap {days:g} days: state load {loaded:.1f} s; fill {seconds:.1f} s "
-                  f"({seconds / days:.1f} s per day, of which upsert {sum(writes):.1f} s in {len(writes)} writes); "
-                  f"{filled}; state after: {sim._size(simulator.pending):,} waiting, "
-                  f"{sim._size(simulator.answered):,} answered; max RSS "
-                  f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB", flush=True)
+            print(
+                f"gap {days:g} days: state load {loaded:.1f} s; fill {seconds:.1f} s "
+                f"({seconds / days:.1f} s per day, of which upsert {sum(writes):.1f} s in {len(writes)} writes); "
+                f"{filled}; state after: {sim._size(simulator.pending):,} waiting, "
+                f"{sim._size(simulator.answered):,} answered; max RSS "
+                f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB",
+                flush=True,
+            )
             if days == args.days[-1] and args.ticks:
                 simulator.live_since = simulator.until
                 idle, busy = [], []
@@ -71,11 +74,17 @@ def main(argv=None) -> int:
                 for name, values in (("idle", idle), ("with writes", busy)):
                     if values:
                         v = np.array(values) * 1000
-                        print(f"ticks {name}: {len(v)}, median {np.median(v):.1f} ms, p95 "
-                              f"{np.percentile(v, 95):.1f} ms, max {v.max():.1f} ms", flush=True)
+                        print(
+                            f"ticks {name}: {len(v)}, median {np.median(v):.1f} ms, p95 "
+                            f"{np.percentile(v, 95):.1f} ms, max {v.max():.1f} ms",
+                            flush=True,
+                        )
                 total = np.array(idle + busy)
-                print(f"live at speed 1 from {sim.from_epoch(simulator.until - args.ticks)}: "
-                      f"{total.sum() / args.ticks * 100:.1f} % of one core", flush=True)
+                print(
+                    f"live at speed 1 from {sim.from_epoch(simulator.until - args.ticks)}: "
+                    f"{total.sum() / args.ticks * 100:.1f} % of one core",
+                    flush=True,
+                )
             store.close()
     return 0
 

@@ -62,23 +62,35 @@ class Screen:
         self.state = None
         self.tick_count = 0
         self.output = next(key for key in app.callback_map if f"{ids.WALL_KPI}.data" in key)
-        self.outputs = [{"id": component, "property": prop} for component, prop in
-                        (part.rsplit(".", 1) for part in self.output.strip(".").split("..."))]
+        self.outputs = [
+            {"id": component, "property": prop}
+            for component, prop in (part.rsplit(".", 1) for part in self.output.strip(".").split("..."))
+        ]
 
     def tick(self) -> tuple[float, int, int]:
         """(milliseconds, response bytes, HTTP status) of one refresh tick."""
         self.tick_count += 1
-        body = json.dumps({
-            "output": self.output,
-            "outputs": self.outputs,
-            "inputs": [{"id": ids.WALL_TICK, "property": "n_intervals", "value": self.tick_count},
-                       {"id": ids.WALL_ROTATE, "property": "n_intervals", "value": 0}],
-            "changedPropIds": [f"{ids.WALL_TICK}.n_intervals"],
-            "state": [{"id": ids.WALL_CONFIG, "property": "data", "value": self.config},
-                      {"id": ids.WALL_STATE, "property": "data", "value": self.state}],
-        }).encode()
-        request = urllib.request.Request(self.base + "/_dash-update-component", data=body,
-                                         headers={"Content-Type": "application/json"}, method="POST")
+        body = json.dumps(
+            {
+                "output": self.output,
+                "outputs": self.outputs,
+                "inputs": [
+                    {"id": ids.WALL_TICK, "property": "n_intervals", "value": self.tick_count},
+                    {"id": ids.WALL_ROTATE, "property": "n_intervals", "value": 0},
+                ],
+                "changedPropIds": [f"{ids.WALL_TICK}.n_intervals"],
+                "state": [
+                    {"id": ids.WALL_CONFIG, "property": "data", "value": self.config},
+                    {"id": ids.WALL_STATE, "property": "data", "value": self.state},
+                ],
+            }
+        ).encode()
+        request = urllib.request.Request(
+            self.base + "/_dash-update-component",
+            data=body,
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
         began = time.perf_counter()
         with urllib.request.urlopen(request, timeout=300) as response:
             payload = response.read()
@@ -91,13 +103,21 @@ class Screen:
 
 def write_messages(store: Store, count: int, tag: str) -> None:
     now = pd.Timestamp(beijing_now())
-    frame = pd.DataFrame({
-        "message_id": [f"bench-{tag}-{i}" for i in range(count)],
-        "created_at": [now - pd.Timedelta(seconds=i + 1) for i in range(count)],
-        "province": [410000] * count, "city": ["郑州市"] * count, "district": None, "addressee": None,
-        "category": ["城建"] * count, "msg_type": ["投诉/求助"] * count, "title": ["小区道路破损请求维修"] * count,
-        "is_urgent": [False] * count, "source_status": None,
-    })
+    frame = pd.DataFrame(
+        {
+            "message_id": [f"bench-{tag}-{i}" for i in range(count)],
+            "created_at": [now - pd.Timedelta(seconds=i + 1) for i in range(count)],
+            "province": [410000] * count,
+            "city": ["郑州市"] * count,
+            "district": None,
+            "addressee": None,
+            "category": ["城建"] * count,
+            "msg_type": ["投诉/求助"] * count,
+            "title": ["小区道路破损请求维修"] * count,
+            "is_urgent": [False] * count,
+            "source_status": None,
+        }
+    )
     frame.insert(0, "_row", np.arange(2, count + 2))
     upsert(store, "messages", frame)
 
@@ -113,8 +133,13 @@ def first_paint(url: str, runs: int = 3) -> list[float]:
         return []
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1920,1080",
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1920,1080",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     probe = """
@@ -196,17 +221,23 @@ def main() -> None:
             assert status == 204, status
             unchanged_hits.append(ms)
     print(f"{'refresh tick':<46}{'p50 ms':>10}{'max ms':>10}")
-    for name, values in (("miss (first screen after a write)", misses),
-                         ("hit, data changed (view cached, diff only)", changed_hits),
-                         ("hit, nothing changed (204)", unchanged_hits)):
+    for name, values in (
+        ("miss (first screen after a write)", misses),
+        ("hit, data changed (view cached, diff only)", changed_hits),
+        ("hit, nothing changed (204)", unchanged_hits),
+    ):
         print(f"{name:<46}{statistics.median(values):>10.1f}{max(values):>10.1f}")
-    print(f"bytes per tick when only counts change: median {statistics.median(patch_bytes):,.0f}, "
-          f"max {max(patch_bytes):,} (full first paint {full_bytes:,})")
+    print(
+        f"bytes per tick when only counts change: median {statistics.median(patch_bytes):,.0f}, "
+        f"max {max(patch_bytes):,} (full first paint {full_bytes:,})"
+    )
     if not args.no_browser:
         paints = first_paint(f"{base}/?period={args.period}")
         if paints:
-            print(f"first full paint in Chromium: first load {paints[0]:.0f} ms, "
-                  f"median {statistics.median(paints):.0f} ms over {len(paints)} loads (cache cleared)")
+            print(
+                f"first full paint in Chromium: first load {paints[0]:.0f} ms, "
+                f"median {statistics.median(paints):.0f} ms over {len(paints)} loads (cache cleared)"
+            )
         else:
             print("first full paint: chromium/chromedriver not found")
     server.close()

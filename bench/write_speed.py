@@ -47,17 +47,32 @@ TYPES = ["投诉/求助", "咨询", "建言"]
 
 def message_rows(n: int, tag: str, now: pd.Timestamp, rng) -> list[dict]:
     ages = rng.integers(1, 600, n)
-    return [{"message_id": f"ws-{tag}-{j}", "created_at": (now - pd.Timedelta(seconds=int(ages[j]))).isoformat(sep=" "),
-             "province": PROVINCES[j % len(PROVINCES)], "city": "郑州市", "category": CATEGORIES[j % 5],
-             "msg_type": TYPES[j % 3], "title": "小区道路破损请求维修", "is_urgent": bool(j % 20 == 0)}
-            for j in range(n)]
+    return [
+        {
+            "message_id": f"ws-{tag}-{j}",
+            "created_at": (now - pd.Timedelta(seconds=int(ages[j]))).isoformat(sep=" "),
+            "province": PROVINCES[j % len(PROVINCES)],
+            "city": "郑州市",
+            "category": CATEGORIES[j % 5],
+            "msg_type": TYPES[j % 3],
+            "title": "小区道路破损请求维修",
+            "is_urgent": bool(j % 20 == 0),
+        }
+        for j in range(n)
+    ]
 
 
 def reply_rows(targets: pd.DataFrame, tag: str, now: pd.Timestamp) -> list[dict]:
     latest = now - pd.Timedelta(seconds=5)
-    return [{"reply_id": f"ws-r-{tag}-{j}", "message_id": m,
-             "replied_at": max(pd.Timestamp(c), latest).isoformat(sep=" "), "unit": "某市住建局"}
-            for j, (m, c) in enumerate(zip(targets["message_id"], targets["created_at"], strict=True))]
+    return [
+        {
+            "reply_id": f"ws-r-{tag}-{j}",
+            "message_id": m,
+            "replied_at": max(pd.Timestamp(c), latest).isoformat(sep=" "),
+            "unit": "某市住建局",
+        }
+        for j, (m, c) in enumerate(zip(targets["message_id"], targets["created_at"], strict=True))
+    ]
 
 
 def timed(fn) -> tuple[float, float]:
@@ -87,9 +102,11 @@ def main() -> int:
     run = f"{time.time_ns():x}"
     ways = ["in-process"] + ([] if args.no_http else ["HTTP"])
     wanted = sum(s * b for s, b in zip(sizes, batches, strict=True)) * len(ways)
-    targets = store.df("SELECT message_id, created_at FROM messages WHERE first_reply_at IS NULL "
-                       "AND created_at >= $since AND message_id NOT LIKE 'ws-%' ORDER BY created_at DESC LIMIT $n",
-                       {"since": (now - pd.Timedelta(days=60)).to_pydatetime(), "n": wanted})
+    targets = store.df(
+        "SELECT message_id, created_at FROM messages WHERE first_reply_at IS NULL "
+        "AND created_at >= $since AND message_id NOT LIKE 'ws-%' ORDER BY created_at DESC LIMIT $n",
+        {"since": (now - pd.Timedelta(days=60)).to_pydatetime(), "n": wanted},
+    )
     if len(targets) < wanted:
         extra = pd.DataFrame(message_rows(wanted - len(targets), f"t{run}", now - pd.Timedelta(days=2), rng))
         accepted, _ = validate("messages", extra)
@@ -100,7 +117,7 @@ def main() -> int:
     def next_targets(n: int) -> pd.DataFrame:
         nonlocal taken
         taken += n
-        return targets.iloc[taken - n:taken]
+        return targets.iloc[taken - n : taken]
 
     post = None
     if not args.no_http:
@@ -117,9 +134,12 @@ def main() -> int:
         threading.Thread(target=server.run, daemon=True).start()
 
         def post(kind: str, body: bytes) -> None:
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/ingest/{kind}", data=body,
-                                             method="POST", headers={"Content-Type": "application/json",
-                                                                     "Authorization": f"Bearer {token}"})
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/v1/ingest/{kind}",
+                data=body,
+                method="POST",
+                headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+            )
             answer = json.loads(urllib.request.urlopen(request, timeout=300).read())
             assert not answer["rejected"] and answer["written"] == answer["received"], answer
 
@@ -137,15 +157,21 @@ def main() -> int:
             for kind in ("messages", "replies"):
                 samples = []
                 for i in range(count):
-                    rows = (message_rows(size, f"{run}-{way[0]}{size}-{i}", now, rng) if kind == "messages"
-                            else reply_rows(next_targets(size), f"{run}-{way[0]}{size}-{i}", now))
+                    rows = (
+                        message_rows(size, f"{run}-{way[0]}{size}-{i}", now, rng)
+                        if kind == "messages"
+                        else reply_rows(next_targets(size), f"{run}-{way[0]}{size}-{i}", now)
+                    )
                     body = json.dumps(rows, ensure_ascii=False).encode()
                     samples.append(timed(lambda kind=kind, body=body, send=send: send(kind, body)))
                 samples = samples[1:] if len(samples) > 1 else samples
                 wall = statistics.median(w for w, _ in samples)
                 cpu = statistics.median(c for _, c in samples)
-                print(f"{kind:9}{way:12}{size:>7}{wall:>10.1f}{cpu:>9.1f}{size / wall * 1e3:>11,.0f}"
-                      f"{os.getloadavg()[0]:>6.2f}", flush=True)
+                print(
+                    f"{kind:9}{way:12}{size:>7}{wall:>10.1f}{cpu:>9.1f}{size / wall * 1e3:>11,.0f}"
+                    f"{os.getloadavg()[0]:>6.2f}",
+                    flush=True,
+                )
     store.close()
     return 0
 

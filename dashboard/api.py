@@ -62,28 +62,39 @@ def create_api(metrics: Metrics, clock=None) -> Blueprint:
     def provinces():
         f = filters("provinces")
         frame = metrics.by_province(f)
-        return jsonify({"start": f.start.isoformat(), "end": f.end.isoformat(),
-                        "census_year": int(frame["census_year"].iloc[0]) if len(frame) else None,
-                        "provinces": records(frame)})
+        return jsonify(
+            {
+                "start": f.start.isoformat(),
+                "end": f.end.isoformat(),
+                "census_year": int(frame["census_year"].iloc[0]) if len(frame) else None,
+                "provinces": records(frame),
+            }
+        )
 
     @api.get("/trend")
     def trend():
         f = filters("trend")
         granularity = granularity_from_args(request.args)
-        return jsonify({"start": f.start.isoformat(), "end": f.end.isoformat(), "granularity": granularity,
-                        "points": records(metrics.trend(f, granularity))})
+        return jsonify(
+            {
+                "start": f.start.isoformat(),
+                "end": f.end.isoformat(),
+                "granularity": granularity,
+                "points": records(metrics.trend(f, granularity)),
+            }
+        )
 
     @api.get("/categories")
     def categories():
         f = filters("categories")
-        return jsonify({"start": f.start.isoformat(), "end": f.end.isoformat(),
-                        "categories": records(metrics.by_category(f))})
+        return jsonify(
+            {"start": f.start.isoformat(), "end": f.end.isoformat(), "categories": records(metrics.by_category(f))}
+        )
 
     @api.get("/types")
     def types():
         f = filters("types")
-        return jsonify({"start": f.start.isoformat(), "end": f.end.isoformat(),
-                        "types": records(metrics.by_type(f))})
+        return jsonify({"start": f.start.isoformat(), "end": f.end.isoformat(), "types": records(metrics.by_type(f))})
 
     @api.get("/feed")
     def feed():
@@ -94,18 +105,46 @@ def create_api(metrics: Metrics, clock=None) -> Blueprint:
             raise BadParameter("limit", "expected an integer") from None
         if not 1 <= limit <= 500:
             raise BadParameter("limit", "must be between 1 and 500")
-        columns = ["message_id", "created_at", "province", "province_name", "city", "category", "msg_type",
-                   "title", "status"]
-        reply_columns = ["message_id", "replied_at", "created_at", "province", "province_name", "city",
-                         "category", "msg_type", "title", "unit"]
-        return jsonify({"messages": records(metrics.latest_messages(f, limit), columns),
-                        "replies": records(metrics.latest_replies(f, limit), reply_columns)})
+        columns = [
+            "message_id",
+            "created_at",
+            "province",
+            "province_name",
+            "city",
+            "category",
+            "msg_type",
+            "title",
+            "status",
+        ]
+        reply_columns = [
+            "message_id",
+            "replied_at",
+            "created_at",
+            "province",
+            "province_name",
+            "city",
+            "category",
+            "msg_type",
+            "title",
+            "unit",
+        ]
+        return jsonify(
+            {
+                "messages": records(metrics.latest_messages(f, limit), columns),
+                "replies": records(metrics.latest_replies(f, limit), reply_columns),
+            }
+        )
 
     @api.get("/meta")
     def meta():
         store = metrics.store
-        return jsonify({"data_version": metrics.data_version, "demo": store.is_demo,
-                        "last_write_at": store.meta("last_write_at"),
-                        "write_api": bool(current_app.config.get("LIUYAN_WRITE_API"))})
+        return jsonify(
+            {
+                "data_version": metrics.data_version,
+                "demo": store.is_demo,
+                "last_write_at": store.meta("last_write_at"),
+                "write_api": bool(current_app.config.get("LIUYAN_WRITE_API")),
+            }
+        )
 
     return api

@@ -26,7 +26,7 @@ MAP_METRICS: dict[str, dict] = {
     "reply_ratio": {"format": ".1%", "label": "reply_ratio_map", "percent": True},
 }
 MAP_BASE_TRACE, MAP_DATA_TRACE, MAP_MARITIME_TRACE, MAP_LABEL_TRACE = 0, 1, 2, 3
-MAP_LABELS = 3               # the leading provinces are named on the map
+MAP_LABELS = 3  # the leading provinces are named on the map
 
 # Main map extent (the mainland); the South China Sea islands are in the inset.
 MAIN_LON, MAIN_LAT = (73.0, 135.5), (17.2, 54.0)
@@ -70,9 +70,17 @@ def _figure(data: list, layout: dict, theme: Theme) -> dict:
     return {"data": data, "layout": {"template": theme.template, **layout}}
 
 
-def china_map(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, geojson_url: str, *,
-              subtitle: str = "", inset: bool = True,
-              label_points: dict[int, tuple[float, float]] | None = None) -> dict:
+def china_map(
+    provinces: pd.DataFrame,
+    metric: str,
+    theme: Theme,
+    lang: str,
+    geojson_url: str,
+    *,
+    subtitle: str = "",
+    inset: bool = True,
+    label_points: dict[int, tuple[float, float]] | None = None,
+) -> dict:
     """Choropleth of one province metric over the 34 provincial-level regions.
 
     `provinces` is queries.metrics.by_province (31 rows). Taiwan, Hong Kong and
@@ -99,80 +107,193 @@ def china_map(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, geo
     edge = {"line": {"color": theme.land_edge, "width": 0.6}}
     data = [
         # 0: every region in grey underneath (Taiwan, Hong Kong, Macao stay grey: no data).
-        {"type": "choropleth", "geojson": geojson_url, "featureidkey": "id", "locations": all_codes,
-         "z": [0] * len(all_codes), "colorscale": [[0, theme.no_data], [1, theme.no_data]], "showscale": False,
-         "marker": edge, "customdata": [region_names[int(c)] for c in all_codes],
-         "hovertemplate": f"%{{customdata}}<br>{no_data}<extra></extra>", "name": no_data},
+        {
+            "type": "choropleth",
+            "geojson": geojson_url,
+            "featureidkey": "id",
+            "locations": all_codes,
+            "z": [0] * len(all_codes),
+            "colorscale": [[0, theme.no_data], [1, theme.no_data]],
+            "showscale": False,
+            "marker": edge,
+            "customdata": [region_names[int(c)] for c in all_codes],
+            "hovertemplate": f"%{{customdata}}<br>{no_data}<extra></extra>",
+            "name": no_data,
+        },
         # 1: the metric on the 31 provinces.
-        {"type": "choropleth", "geojson": geojson_url, "featureidkey": "id", "locations": codes, "z": z,
-         "zmin": _num(zmin, 5), "zmax": _num(zmax, 5), "colorscale": [list(step) for step in theme.colorscale],
-         "marker": edge, "customdata": names,
-         "hovertemplate": f"%{{customdata}}<br>{label} %{{z:{value_format(metric, zmax)}}}<extra></extra>",
-         "name": label,
-         "colorbar": {
-             "title": {"text": f"<b>{label}</b>", "side": "top", "font": {"color": theme.text, "size": 15}},
-             "orientation": "h", "x": 0.015, "xanchor": "left", "y": 0.085, "yanchor": "bottom", "len": 0.27,
-             "thickness": 10, "outlinewidth": 0, "tickformat": value_format(metric, zmax),
-             "tickfont": {"color": theme.muted, "size": 12}, "nticks": 5, "bgcolor": "rgba(0,0,0,0)"}},
+        {
+            "type": "choropleth",
+            "geojson": geojson_url,
+            "featureidkey": "id",
+            "locations": codes,
+            "z": z,
+            "zmin": _num(zmin, 5),
+            "zmax": _num(zmax, 5),
+            "colorscale": [list(step) for step in theme.colorscale],
+            "marker": edge,
+            "customdata": names,
+            "hovertemplate": f"%{{customdata}}<br>{label} %{{z:{value_format(metric, zmax)}}}<extra></extra>",
+            "name": label,
+            "colorbar": {
+                "title": {"text": f"<b>{label}</b>", "side": "top", "font": {"color": theme.text, "size": 15}},
+                "orientation": "h",
+                "x": 0.015,
+                "xanchor": "left",
+                "y": 0.085,
+                "yanchor": "bottom",
+                "len": 0.27,
+                "thickness": 10,
+                "outlinewidth": 0,
+                "tickformat": value_format(metric, zmax),
+                "tickfont": {"color": theme.muted, "size": 12},
+                "nticks": 5,
+                "bgcolor": "rgba(0,0,0,0)",
+            },
+        },
     ]
     # 2: the maritime boundary line (a thin polygon band of the same GeoJSON).
-    maritime = {"type": "choropleth", "geojson": geojson_url, "featureidkey": "id", "locations": [geo.MARITIME_ID],
-                "z": [1], "colorscale": [[0, theme.maritime], [1, theme.maritime]], "showscale": False,
-                "marker": {"line": {"width": 0}}, "hoverinfo": "skip"}
+    maritime = {
+        "type": "choropleth",
+        "geojson": geojson_url,
+        "featureidkey": "id",
+        "locations": [geo.MARITIME_ID],
+        "z": [1],
+        "colorscale": [[0, theme.maritime], [1, theme.maritime]],
+        "showscale": False,
+        "marker": {"line": {"width": 0}},
+        "hoverinfo": "skip",
+    }
     data.append(maritime)
     # 3: the leading provinces, named on the map with their value (ties by adcode).
     points = label_points or {}
     leaders = sorted((i for i, v in enumerate(z) if v is not None), key=lambda i: (-z[i], adcodes[i]))
     leaders = leaders[: MAP_LABELS if label_points else 0]
-    data.append({
-        "type": "scattergeo", "lon": [points[adcodes[i]][0] for i in leaders],
-        "lat": [points[adcodes[i]][1] for i in leaders],
-        "text": [f"{names[i]} {format_value(z[i], metric, lang, zmax)}" for i in leaders],
-        "mode": "markers+text", "hoverinfo": "skip", "showlegend": False,
-        "textposition": [geo.LABEL_POSITIONS.get(adcodes[i], "middle right") for i in leaders],
-        "marker": {"size": [18, 15, 13][: len(leaders)], "color": ["#ffd666", "#e6eef5", "#ffa56b"][: len(leaders)],
-                   "line": {"color": "#06204a", "width": 2.5}, "symbol": "circle", "opacity": 1},
-        "textfont": {"color": "#ffffff", "size": 16, "family": theme.font_family, "weight": "bold",
-                     "shadow": "1px 1px 2px #000, -1px -1px 2px #000"},
-    })
-    geo_common = {"visible": False, "showframe": False, "bgcolor": "rgba(0,0,0,0)", "showcoastlines": False,
-                  "showland": False, "showlakes": False, "showcountries": False, "showsubunits": False,
-                  "projection": {"type": "mercator"}, "fitbounds": False}
-    layout = {"geo": {**geo_common, "lonaxis": {"range": list(MAIN_LON)}, "lataxis": {"range": list(MAIN_LAT)},
-                      "domain": {"x": [0, 1], "y": [0, 1]}}}
+    data.append(
+        {
+            "type": "scattergeo",
+            "lon": [points[adcodes[i]][0] for i in leaders],
+            "lat": [points[adcodes[i]][1] for i in leaders],
+            "text": [f"{names[i]} {format_value(z[i], metric, lang, zmax)}" for i in leaders],
+            "mode": "markers+text",
+            "hoverinfo": "skip",
+            "showlegend": False,
+            "textposition": [geo.LABEL_POSITIONS.get(adcodes[i], "middle right") for i in leaders],
+            "marker": {
+                "size": [18, 15, 13][: len(leaders)],
+                "color": ["#ffd666", "#e6eef5", "#ffa56b"][: len(leaders)],
+                "line": {"color": "#06204a", "width": 2.5},
+                "symbol": "circle",
+                "opacity": 1,
+            },
+            "textfont": {
+                "color": "#ffffff",
+                "size": 16,
+                "family": theme.font_family,
+                "weight": "bold",
+                "shadow": "1px 1px 2px #000, -1px -1px 2px #000",
+            },
+        }
+    )
+    geo_common = {
+        "visible": False,
+        "showframe": False,
+        "bgcolor": "rgba(0,0,0,0)",
+        "showcoastlines": False,
+        "showland": False,
+        "showlakes": False,
+        "showcountries": False,
+        "showsubunits": False,
+        "projection": {"type": "mercator"},
+        "fitbounds": False,
+    }
+    layout = {
+        "geo": {
+            **geo_common,
+            "lonaxis": {"range": list(MAIN_LON)},
+            "lataxis": {"range": list(MAIN_LAT)},
+            "domain": {"x": [0, 1], "y": [0, 1]},
+        }
+    }
     # Under the colour bar: period and census of the per-10k figures, and the grey of the regions without data.
     legend = f"{subtitle}　　" if subtitle else ""
     annotations = []
     if inset:
         # 4, 5: the South China Sea islands and the maritime line in an inset (南海诸岛).
-        data.append({"type": "choropleth", "geojson": geojson_url, "featureidkey": "id", "locations": all_codes,
-                     "z": [0] * len(all_codes), "geo": "geo2",
-                     "colorscale": [[0, theme.inset_land], [1, theme.inset_land]], "showscale": False,
-                     "marker": {"line": {"color": theme.land_edge, "width": 0.5}}, "hoverinfo": "skip"})
+        data.append(
+            {
+                "type": "choropleth",
+                "geojson": geojson_url,
+                "featureidkey": "id",
+                "locations": all_codes,
+                "z": [0] * len(all_codes),
+                "geo": "geo2",
+                "colorscale": [[0, theme.inset_land], [1, theme.inset_land]],
+                "showscale": False,
+                "marker": {"line": {"color": theme.land_edge, "width": 0.5}},
+                "hoverinfo": "skip",
+            }
+        )
         data.append({**maritime, "geo": "geo2"})
         x0, x1 = INSET_DOMAIN["x"]
         y0, y1 = INSET_DOMAIN["y"]
-        layout["geo2"] = {**geo_common, "lonaxis": {"range": list(INSET_LON)}, "lataxis": {"range": list(INSET_LAT)},
-                          "domain": {"x": [x0, x1], "y": [y0, y1]}}
-        layout["shapes"] = [{"type": "rect", "xref": "paper", "yref": "paper", "x0": x0, "x1": x1, "y0": y0, "y1": y1,
-                             "line": {"color": theme.border, "width": 1}, "fillcolor": "rgba(2, 20, 50, 0.35)",
-                             "layer": "below"}]
-        annotations.append({"text": i18n.t("scs", lang), "xref": "paper", "yref": "paper", "x": x1 - 0.006,
-                            "y": y0 + 0.012, "xanchor": "right", "yanchor": "bottom", "showarrow": False,
-                            "font": {"size": 12, "color": theme.muted}})
-    annotations.append({"text": f"{legend}<span style='color:{theme.no_data}'>■</span> {no_data}", "xref": "paper",
-                        "yref": "paper", "x": 0.015, "y": 0.015, "xanchor": "left", "yanchor": "bottom",
-                        "showarrow": False, "font": {"size": 13, "color": theme.muted}})
-    layout.update(annotations=annotations, margin={"l": 0, "r": 0, "t": 0, "b": 0}, dragmode=False,
-                  showlegend=False)
+        layout["geo2"] = {
+            **geo_common,
+            "lonaxis": {"range": list(INSET_LON)},
+            "lataxis": {"range": list(INSET_LAT)},
+            "domain": {"x": [x0, x1], "y": [y0, y1]},
+        }
+        layout["shapes"] = [
+            {
+                "type": "rect",
+                "xref": "paper",
+                "yref": "paper",
+                "x0": x0,
+                "x1": x1,
+                "y0": y0,
+                "y1": y1,
+                "line": {"color": theme.border, "width": 1},
+                "fillcolor": "rgba(2, 20, 50, 0.35)",
+                "layer": "below",
+            }
+        ]
+        annotations.append(
+            {
+                "text": i18n.t("scs", lang),
+                "xref": "paper",
+                "yref": "paper",
+                "x": x1 - 0.006,
+                "y": y0 + 0.012,
+                "xanchor": "right",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 12, "color": theme.muted},
+            }
+        )
+    annotations.append(
+        {
+            "text": f"{legend}<span style='color:{theme.no_data}'>■</span> {no_data}",
+            "xref": "paper",
+            "yref": "paper",
+            "x": 0.015,
+            "y": 0.015,
+            "xanchor": "left",
+            "yanchor": "bottom",
+            "showarrow": False,
+            "font": {"size": 13, "color": theme.muted},
+        }
+    )
+    layout.update(annotations=annotations, margin={"l": 0, "r": 0, "t": 0, "b": 0}, dragmode=False, showlegend=False)
     return _figure(data, layout, theme)
 
 
 def ranking(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, n: int = 10) -> dict:
     """Top `n` provinces by `metric` (rank order as queries.metrics.rank: ties by adcode)."""
     rank_column = f"rank_{metric}"
-    frame = provinces.sort_values(rank_column) if rank_column in provinces else \
-        provinces.sort_values([metric, "adcode"], ascending=[False, True])
+    frame = (
+        provinces.sort_values(rank_column)
+        if rank_column in provinces
+        else provinces.sort_values([metric, "adcode"], ascending=[False, True])
+    )
     frame = frame[frame[metric].notna()].head(n)
     names = _names(frame, lang)
     values = [_num(v, 5) for v in frame[metric].tolist()]
@@ -180,17 +301,36 @@ def ranking(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, n: in
     medal = ["#ffd666", "#d9e2ec", "#ffa56b"]
     colors = [medal[i] if i < 3 else theme.accent for i in range(len(values))]
     labels = [f"{r}  {name}" for r, name in enumerate(names, start=1)]
-    bar = {"type": "bar", "x": values, "y": labels, "orientation": "h",
-           "marker": {"color": colors, "line": {"width": 0}},
-           "text": [format_value(v, metric, lang, largest) for v in values], "textposition": "outside",
-           "cliponaxis": False, "textfont": {"color": theme.text, "size": 15, "family": theme.number_family},
-           "hovertemplate": f"%{{y}}: %{{x:{value_format(metric, largest)}}}<extra></extra>", "width": 0.56}
-    return _figure([bar], {
-        "margin": {"l": 4, "r": 64, "t": 4, "b": 4}, "bargap": 0.4, "showlegend": False,
-        "xaxis": {"visible": False, "rangemode": "tozero", "fixedrange": True},
-        "yaxis": {"autorange": "reversed", "tickfont": {"size": 15, "color": theme.text}, "fixedrange": True,
-                  "showgrid": False, "ticklabelstandoff": 6},
-    }, theme)
+    bar = {
+        "type": "bar",
+        "x": values,
+        "y": labels,
+        "orientation": "h",
+        "marker": {"color": colors, "line": {"width": 0}},
+        "text": [format_value(v, metric, lang, largest) for v in values],
+        "textposition": "outside",
+        "cliponaxis": False,
+        "textfont": {"color": theme.text, "size": 15, "family": theme.number_family},
+        "hovertemplate": f"%{{y}}: %{{x:{value_format(metric, largest)}}}<extra></extra>",
+        "width": 0.56,
+    }
+    return _figure(
+        [bar],
+        {
+            "margin": {"l": 4, "r": 64, "t": 4, "b": 4},
+            "bargap": 0.4,
+            "showlegend": False,
+            "xaxis": {"visible": False, "rangemode": "tozero", "fixedrange": True},
+            "yaxis": {
+                "autorange": "reversed",
+                "tickfont": {"size": 15, "color": theme.text},
+                "fixedrange": True,
+                "showgrid": False,
+                "ticklabelstandoff": 6,
+            },
+        },
+        theme,
+    )
 
 
 def trend(points: pd.DataFrame, theme: Theme, lang: str, granularity: str = "day") -> dict:
@@ -210,15 +350,33 @@ def trend(points: pd.DataFrame, theme: Theme, lang: str, granularity: str = "day
         largest = max([largest, *values])
         name = i18n.t(key, lang)
         if monthly and not previous:
-            data.append({"type": "bar", "x": x, "y": values, "name": name,
-                         "marker": {"color": color, "opacity": 0.85, "line": {"width": 0}},
-                         "hovertemplate": f"{name} %{{y:,}}<extra></extra>"})
+            data.append(
+                {
+                    "type": "bar",
+                    "x": x,
+                    "y": values,
+                    "name": name,
+                    "marker": {"color": color, "opacity": 0.85, "line": {"width": 0}},
+                    "hovertemplate": f"{name} %{{y:,}}<extra></extra>",
+                }
+            )
         else:
-            trace = {"type": "scatter", "x": x, "y": values, "name": name, "mode": "lines",
-                     "line": {"color": color, "width": 1.4 if previous else 2.4, "dash": "dot" if previous else "solid",
-                              "shape": "spline", "smoothing": 0.6},
-                     "opacity": 0.7 if previous else 1.0,
-                     "hovertemplate": f"{name} %{{y:,}}<extra></extra>"}
+            trace = {
+                "type": "scatter",
+                "x": x,
+                "y": values,
+                "name": name,
+                "mode": "lines",
+                "line": {
+                    "color": color,
+                    "width": 1.4 if previous else 2.4,
+                    "dash": "dot" if previous else "solid",
+                    "shape": "spline",
+                    "smoothing": 0.6,
+                },
+                "opacity": 0.7 if previous else 1.0,
+                "hovertemplate": f"{name} %{{y:,}}<extra></extra>",
+            }
             if not previous:
                 trace.update(fill="tozeroy", fillcolor=_fade(color, 0.12))
             data.append(trace)
@@ -226,21 +384,41 @@ def trend(points: pd.DataFrame, theme: Theme, lang: str, granularity: str = "day
     yaxis = {"rangemode": "tozero", "tickformat": "~s" if largest >= 10_000 else ",d", "fixedrange": True, "nticks": 5}
     if largest == 0:
         yaxis["range"] = [0, 5]
-    return _figure(data, {
-        "barmode": "group", "bargap": 0.35, "bargroupgap": 0.08,
-        "margin": {"l": 4, "r": 8, "t": 30, "b": 4},
-        "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "xanchor": "left",
-                   "font": {"size": 12}, "itemwidth": 30, "traceorder": "normal"},
-        "xaxis": {"type": "date", "tickformat": tickformat, "showgrid": False, "fixedrange": True,
-                  "dtick": "M1" if monthly else 7 * 86_400_000, "ticklabelmode": "instant"},
-        "yaxis": yaxis,
-        "hovermode": "x unified",
-    }, theme)
+    return _figure(
+        data,
+        {
+            "barmode": "group",
+            "bargap": 0.35,
+            "bargroupgap": 0.08,
+            "margin": {"l": 4, "r": 8, "t": 30, "b": 4},
+            "legend": {
+                "orientation": "h",
+                "x": 0,
+                "y": 1.0,
+                "yanchor": "bottom",
+                "xanchor": "left",
+                "font": {"size": 12},
+                "itemwidth": 30,
+                "traceorder": "normal",
+            },
+            "xaxis": {
+                "type": "date",
+                "tickformat": tickformat,
+                "showgrid": False,
+                "fixedrange": True,
+                "dtick": "M1" if monthly else 7 * 86_400_000,
+                "ticklabelmode": "instant",
+            },
+            "yaxis": yaxis,
+            "hovermode": "x unified",
+        },
+        theme,
+    )
 
 
 def _fade(color: str, alpha: float) -> str:
     color = color.lstrip("#")
-    r, g, b = (int(color[i:i + 2], 16) for i in (0, 2, 4))
+    r, g, b = (int(color[i : i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r}, {g}, {b}, {alpha})"
 
 
@@ -251,20 +429,38 @@ def categories(frame: pd.DataFrame, theme: Theme, lang: str, top: int = 8) -> di
         return empty(theme, i18n.t("no_data", lang))
     names = [_label(c, n, i18n.category, lang) for c, n in zip(keys, counts, strict=True)]
     total = sum(values) or 1
-    bar = {"type": "bar", "x": values, "y": names, "orientation": "h", "width": 0.55,
-           "marker": {"color": values, "colorscale": [[0, "#1464b4"], [1, theme.accent]], "line": {"width": 0}},
-           "text": [f"{v:,}  {v / total:.1%}" for v in values], "textposition": "outside", "cliponaxis": False,
-           "textfont": {"color": theme.text, "size": 13, "family": theme.number_family},
-           "hovertemplate": "%{y}: %{x:,}<extra></extra>"}
-    return _figure([bar], {
-        "margin": {"l": 4, "r": 96, "t": 2, "b": 2}, "showlegend": False,
-        "xaxis": {"visible": False, "rangemode": "tozero", "fixedrange": True},
-        "yaxis": {"autorange": "reversed", "showgrid": False, "tickfont": {"size": 14, "color": theme.text},
-                  "fixedrange": True, "ticklabelstandoff": 6},
-    }, theme)
+    bar = {
+        "type": "bar",
+        "x": values,
+        "y": names,
+        "orientation": "h",
+        "width": 0.55,
+        "marker": {"color": values, "colorscale": [[0, "#1464b4"], [1, theme.accent]], "line": {"width": 0}},
+        "text": [f"{v:,}  {v / total:.1%}" for v in values],
+        "textposition": "outside",
+        "cliponaxis": False,
+        "textfont": {"color": theme.text, "size": 13, "family": theme.number_family},
+        "hovertemplate": "%{y}: %{x:,}<extra></extra>",
+    }
+    return _figure(
+        [bar],
+        {
+            "margin": {"l": 4, "r": 96, "t": 2, "b": 2},
+            "showlegend": False,
+            "xaxis": {"visible": False, "rangemode": "tozero", "fixedrange": True},
+            "yaxis": {
+                "autorange": "reversed",
+                "showgrid": False,
+                "tickfont": {"size": 14, "color": theme.text},
+                "fixedrange": True,
+                "ticklabelstandoff": 6,
+            },
+        },
+        theme,
+    )
 
 
-REST = "__rest__"   # the bar that sums the smaller values (shown as 其余N类), never a data value
+REST = "__rest__"  # the bar that sums the smaller values (shown as 其余N类), never a data value
 
 
 def _top(frame: pd.DataFrame, key: str, top: int) -> tuple[list[str], list[int], list[int]]:
@@ -277,9 +473,12 @@ def _top(frame: pd.DataFrame, key: str, top: int) -> tuple[list[str], list[int],
     ranked = sorted(sums.items(), key=lambda kv: (-kv[1], kv[0]))
     if len(ranked) <= top:
         return [k for k, _ in ranked], [v for _, v in ranked], [1] * len(ranked)
-    head, rest = ranked[: top - 1], ranked[top - 1:]
-    return ([k for k, _ in head] + [REST], [v for _, v in head] + [sum(v for _, v in rest)],
-            [1] * len(head) + [len(rest)])
+    head, rest = ranked[: top - 1], ranked[top - 1 :]
+    return (
+        [k for k, _ in head] + [REST],
+        [v for _, v in head] + [sum(v for _, v in rest)],
+        [1] * len(head) + [len(rest)],
+    )
 
 
 def _label(value: str, count: int, translate, lang: str) -> str:
@@ -294,25 +493,54 @@ def types(frame: pd.DataFrame, theme: Theme, lang: str, top: int = 6) -> dict:
     if not sum(values):
         return empty(theme, i18n.t("no_data", lang))
     total = sum(values) or 1
-    names = [f"{_label(c, n, i18n.msg_type, lang)}  {v / total:.1%}"
-             for c, n, v in zip(keys, counts, values, strict=True)]
-    ring = {"type": "pie", "labels": names, "values": values, "hole": 0.62, "sort": False, "direction": "clockwise",
-            "marker": {"colors": list(theme.colorway[: len(values)]),
-                       "line": {"color": theme.background, "width": 2}},
-            "textinfo": "none", "hovertemplate": "%{label}: %{value:,} (%{percent})<extra></extra>",
-            "domain": {"x": [0.0, 0.46], "y": [0.04, 0.96]}}
-    return _figure([ring], {
-        "margin": {"l": 6, "r": 6, "t": 6, "b": 6}, "showlegend": True,
-        "legend": {"x": 0.52, "y": 0.5, "yanchor": "middle", "xanchor": "left",
-                   "font": {"size": 14, "color": theme.text}, "itemclick": False, "itemdoubleclick": False,
-                   "tracegroupgap": 6},
-    }, theme)
+    names = [
+        f"{_label(c, n, i18n.msg_type, lang)}  {v / total:.1%}" for c, n, v in zip(keys, counts, values, strict=True)
+    ]
+    ring = {
+        "type": "pie",
+        "labels": names,
+        "values": values,
+        "hole": 0.62,
+        "sort": False,
+        "direction": "clockwise",
+        "marker": {"colors": list(theme.colorway[: len(values)]), "line": {"color": theme.background, "width": 2}},
+        "textinfo": "none",
+        "hovertemplate": "%{label}: %{value:,} (%{percent})<extra></extra>",
+        "domain": {"x": [0.0, 0.46], "y": [0.04, 0.96]},
+    }
+    return _figure(
+        [ring],
+        {
+            "margin": {"l": 6, "r": 6, "t": 6, "b": 6},
+            "showlegend": True,
+            "legend": {
+                "x": 0.52,
+                "y": 0.5,
+                "yanchor": "middle",
+                "xanchor": "left",
+                "font": {"size": 14, "color": theme.text},
+                "itemclick": False,
+                "itemdoubleclick": False,
+                "tracegroupgap": 6,
+            },
+        },
+        theme,
+    )
 
 
 def empty(theme: Theme, text: str = "") -> dict:
     """A blank themed figure (before the first data arrives, or nothing to show), with an optional note."""
     layout = {"xaxis": {"visible": False}, "yaxis": {"visible": False}}
     if text:
-        layout["annotations"] = [{"text": text, "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper",
-                                  "showarrow": False, "font": {"size": 16, "color": theme.muted}}]
+        layout["annotations"] = [
+            {
+                "text": text,
+                "x": 0.5,
+                "y": 0.5,
+                "xref": "paper",
+                "yref": "paper",
+                "showarrow": False,
+                "font": {"size": 16, "color": theme.muted},
+            }
+        ]
     return _figure([], layout, theme)

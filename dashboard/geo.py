@@ -27,10 +27,10 @@ from flask import Flask, Response, request
 
 from settings import DATA_DIR
 
-BUILD_VERSION = "1"          # bump when the build below changes
-TOLERANCE = 0.01             # degrees, shapely simplify tolerance
-DIGITS = 3                   # coordinate rounding (about 100 m)
-MARITIME_WIDTH = 0.09        # degrees, half-width of the drawn maritime line
+BUILD_VERSION = "1"  # bump when the build below changes
+TOLERANCE = 0.01  # degrees, shapely simplify tolerance
+DIGITS = 3  # coordinate rounding (about 100 m)
+MARITIME_WIDTH = 0.09  # degrees, half-width of the drawn maritime line
 MARITIME_ID = "maritime"
 ROUTE = "/geo/"
 CACHE_DIR = DATA_DIR / "geo"
@@ -117,21 +117,29 @@ def build() -> dict:
     for code in region_codes():
         geometry = shape(_read_geometry(amap / "land" / f"{code}.geojson"))
         simple = geometry.simplify(TOLERANCE, preserve_topology=True)
-        features.append({
-            "type": "Feature",
-            "id": str(code),
-            "properties": {"adcode": code, "name": zh[code], "name_en": en[code],
-                           "no_data": code in NO_DATA_REGIONS},
-            "geometry": {"type": simple.geom_type, "coordinates": _round(mapping(simple)["coordinates"], DIGITS)},
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "id": str(code),
+                "properties": {
+                    "adcode": code,
+                    "name": zh[code],
+                    "name_en": en[code],
+                    "no_data": code in NO_DATA_REGIONS,
+                },
+                "geometry": {"type": simple.geom_type, "coordinates": _round(mapping(simple)["coordinates"], DIGITS)},
+            }
+        )
     line = shape(_read_geometry(amap / "maritime" / "100000.geojson")).simplify(TOLERANCE / 2)
     band = line.buffer(MARITIME_WIDTH, cap_style="flat", join_style="round").simplify(TOLERANCE / 2)
-    features.append({
-        "type": "Feature",
-        "id": MARITIME_ID,
-        "properties": {"name": "海上边界线", "name_en": "Maritime boundary"},
-        "geometry": {"type": band.geom_type, "coordinates": _round(mapping(band)["coordinates"], DIGITS)},
-    })
+    features.append(
+        {
+            "type": "Feature",
+            "id": MARITIME_ID,
+            "properties": {"name": "海上边界线", "name_en": "Maritime boundary"},
+            "geometry": {"type": band.geom_type, "coordinates": _round(mapping(band)["coordinates"], DIGITS)},
+        }
+    )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -174,8 +182,14 @@ def geojson() -> dict:
 
 
 # Where a label sits differs from the pole of inaccessibility for a few shapes (lon, lat).
-_LABEL_OVERRIDES = {130000: (115.2, 38.6), 150000: (111.5, 41.6), 620000: (103.6, 36.2), 230000: (127.4, 47.2),
-                    610000: (108.9, 35.9), 500000: (107.8, 30.1)}
+_LABEL_OVERRIDES = {
+    130000: (115.2, 38.6),
+    150000: (111.5, 41.6),
+    620000: (103.6, 36.2),
+    230000: (127.4, 47.2),
+    610000: (108.9, 35.9),
+    500000: (107.8, 30.1),
+}
 # Text side of a label where neighbours crowd (Beijing above Tianjin).
 LABEL_POSITIONS = {110000: "top right", 120000: "bottom right", 310000: "bottom right"}
 

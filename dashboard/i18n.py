@@ -12,8 +12,7 @@ LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 
 _LABELS: dict[str, dict[str, str]] = {
-    "title": {"zh": "领导留言板 · 网上群众工作智慧大屏",
-              "en": "Leaders' Message Board · Public Engagement Screen"},
+    "title": {"zh": "领导留言板 · 网上群众工作智慧大屏", "en": "Leaders' Message Board · Public Engagement Screen"},
     "subtitle": {"zh": "全国网上群众工作实时态势", "en": "National online public engagement, live"},
     "beijing_time": {"zh": "北京时间", "en": "Beijing time"},
     "period": {"zh": "统计周期", "en": "Period"},
@@ -79,14 +78,33 @@ PERIODS: dict[str, dict[str, str]] = {
 }
 
 CATEGORIES: dict[str, str] = {
-    "城建": "Urban development", "交通": "Transport", "教育": "Education", "医疗": "Health care",
-    "就业": "Employment", "企业": "Business", "政务": "Government services", "治安": "Public security",
-    "环保": "Environment", "三农": "Rural affairs", "金融": "Finance", "旅游": "Tourism", "文娱": "Culture",
-    "其他": "Other", "征集": "Consultation", "体育": "Sports", "社保": "Social security",
+    "城建": "Urban development",
+    "交通": "Transport",
+    "教育": "Education",
+    "医疗": "Health care",
+    "就业": "Employment",
+    "企业": "Business",
+    "政务": "Government services",
+    "治安": "Public security",
+    "环保": "Environment",
+    "三农": "Rural affairs",
+    "金融": "Finance",
+    "旅游": "Tourism",
+    "文娱": "Culture",
+    "其他": "Other",
+    "征集": "Consultation",
+    "体育": "Sports",
+    "社保": "Social security",
 }
 MSG_TYPES: dict[str, str] = {
-    "投诉/求助": "Complaint / help", "投诉": "Complaint", "求助": "Help", "咨询": "Enquiry", "建言": "Suggestion",
-    "感谢": "Thanks", "群众路线": "Mass line", "两会": "Two Sessions",
+    "投诉/求助": "Complaint / help",
+    "投诉": "Complaint",
+    "求助": "Help",
+    "咨询": "Enquiry",
+    "建言": "Suggestion",
+    "感谢": "Thanks",
+    "群众路线": "Mass line",
+    "两会": "Two Sessions",
 }
 STATUSES: dict[str, str] = {"待回复": "Awaiting reply", "办理中": "In progress", "已办理": "Handled"}
 
@@ -142,6 +160,17 @@ def weekday(day: dt.date, lang: str = DEFAULT_LANG) -> str:
 
 def client_labels(lang: str) -> dict[str, str]:
     """The labels assets/wall.js needs (status, units, feed badges)."""
-    keys = ("updated_at", "status_live", "status_slow", "status_offline", "status_error", "unit_hours",
-            "feed_message", "feed_reply", "feed_empty", "yoy", "beijing_time")
+    keys = (
+        "updated_at",
+        "status_live",
+        "status_slow",
+        "status_offline",
+        "status_error",
+        "unit_hours",
+        "feed_message",
+        "feed_reply",
+        "feed_empty",
+        "yoy",
+        "beijing_time",
+    )
     return {key: t(key, lang) for key in keys}

@@ -7,17 +7,17 @@ Assets (assets/*.js, assets/*.css) refer to some of these ids and to the
 from __future__ import annotations
 
 # -- wall (智慧大屏, route "/") ------------------------------------------------
-WALL = "wall"                      # the 1920x1080 canvas
-WALL_VIEWPORT = "wall-viewport"    # full-window frame the canvas is scaled into
-WALL_CONFIG = "wall-config"        # dcc.Store: kiosk options of this screen (period, metric, rotate, ...)
-WALL_STATE = "wall-state"          # dcc.Store: what the screen shows now (view key, metric index)
-WALL_TICK = "wall-tick"            # dcc.Interval: refresh
-WALL_ROTATE = "wall-rotate"        # dcc.Interval: map metric rotation
-WALL_KPI = "wall-kpi"              # dcc.Store: KPI values, rendered by assets/wall.js (rolling numbers)
-WALL_FEED = "wall-feed"            # dcc.Store: live feed items, rendered by assets/wall.js
-WALL_META = "wall-meta"            # dcc.Store: freshness, period label
-WALL_ERROR = "wall-error"          # dcc.Store: last server-side refresh failure
-WALL_SINK = "wall-sink"            # dcc.Store: output of the client-side renderer (unused value)
+WALL = "wall"  # the 1920x1080 canvas
+WALL_VIEWPORT = "wall-viewport"  # full-window frame the canvas is scaled into
+WALL_CONFIG = "wall-config"  # dcc.Store: kiosk options of this screen (period, metric, rotate, ...)
+WALL_STATE = "wall-state"  # dcc.Store: what the screen shows now (view key, metric index)
+WALL_TICK = "wall-tick"  # dcc.Interval: refresh
+WALL_ROTATE = "wall-rotate"  # dcc.Interval: map metric rotation
+WALL_KPI = "wall-kpi"  # dcc.Store: KPI values, rendered by assets/wall.js (rolling numbers)
+WALL_FEED = "wall-feed"  # dcc.Store: live feed items, rendered by assets/wall.js
+WALL_META = "wall-meta"  # dcc.Store: freshness, period label
+WALL_ERROR = "wall-error"  # dcc.Store: last server-side refresh failure
+WALL_SINK = "wall-sink"  # dcc.Store: output of the client-side renderer (unused value)
 
 HEADER_CLOCK = "wall-clock"
 HEADER_DATE = "wall-date"

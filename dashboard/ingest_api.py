@@ -18,8 +18,14 @@ from queries.db import Store
 from queries.writes import KINDS, upsert
 from settings import Settings
 
-BODY_TYPES = {"application/json", "application/x-ndjson", "application/jsonl", "application/json-lines",
-              "application/x-jsonlines", "application/jsonlines"}
+BODY_TYPES = {
+    "application/json",
+    "application/x-ndjson",
+    "application/jsonl",
+    "application/json-lines",
+    "application/x-jsonlines",
+    "application/jsonlines",
+}
 
 
 def _error(status: int, message: str, **extra):
@@ -70,15 +76,17 @@ def create_ingest_api(store: Store, settings: Settings) -> Blueprint:
         result = upsert(store, kind, accepted)
         rejected = sorted(chunk.rejections + rejections + result.rejected, key=lambda r: r.row)
         rejected_rows = {r.row for r in rejected}
-        return jsonify({
-            "kind": kind,
-            "received": chunk.rows,
-            "accepted": chunk.rows - len(rejected_rows),
-            "written": result.written,
-            "held": result.held,
-            "linked": result.linked,
-            "rejected": [{"index": r.row, "field": r.field, "reason": r.reason} for r in rejected],
-            "data_version": store.data_version,
-        })
+        return jsonify(
+            {
+                "kind": kind,
+                "received": chunk.rows,
+                "accepted": chunk.rows - len(rejected_rows),
+                "written": result.written,
+                "held": result.held,
+                "linked": result.linked,
+                "rejected": [{"index": r.row, "field": r.field, "reason": r.reason} for r in rejected],
+                "data_version": store.data_version,
+            }
+        )
 
     return api

@@ -26,8 +26,10 @@ def build_app(settings: Settings, store: Store) -> Dash:
         update_title=None,
         serve_locally=True,
     )
-    cache = Cache(app.server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000,
-                                      "CACHE_DEFAULT_TIMEOUT": settings.cache_seconds})
+    cache = Cache(
+        app.server,
+        config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000, "CACHE_DEFAULT_TIMEOUT": settings.cache_seconds},
+    )
     metrics = Metrics(store, cache=cache.cache, timeout=settings.cache_seconds)
     app.server.config["LIUYAN_WRITE_API"] = bool(settings.ingest_token)
     app.server.extensions["liuyan"] = {"settings": settings, "store": store, "metrics": metrics}

@@ -43,21 +43,40 @@ from settings import DATA_DIR
 
 DEFAULT_START = dt.date(2019, 1, 1)
 
-SPRING_FESTIVALS = [dt.date(2019, 2, 5), dt.date(2020, 1, 25), dt.date(2021, 2, 12), dt.date(2022, 2, 1),
-                    dt.date(2023, 1, 22), dt.date(2024, 2, 10), dt.date(2025, 1, 29), dt.date(2026, 2, 17),
-                    dt.date(2027, 2, 6), dt.date(2028, 1, 26), dt.date(2029, 2, 13), dt.date(2030, 2, 3)]
+SPRING_FESTIVALS = [
+    dt.date(2019, 2, 5),
+    dt.date(2020, 1, 25),
+    dt.date(2021, 2, 12),
+    dt.date(2022, 2, 1),
+    dt.date(2023, 1, 22),
+    dt.date(2024, 2, 10),
+    dt.date(2025, 1, 29),
+    dt.date(2026, 2, 17),
+    dt.date(2027, 2, 6),
+    dt.date(2028, 1, 26),
+    dt.date(2029, 2, 13),
+    dt.date(2030, 2, 3),
+]
 
 # Messages per half-year (year, 1 = Jan-Jun / 2 = Jul-Dec). Complete half-years of the
 # history hit these totals exactly; later half-years grow by GROWTH a year.
 HALF_YEAR_MESSAGES: dict[tuple[int, int], int] = {
-    (2019, 1): 262_000, (2019, 2): 298_000,
-    (2020, 1): 333_031, (2020, 2): 346_969,      # 2021 H1 is +10.2 % on 2020 H1
-    (2021, 1): 367_000, (2021, 2): 413_000,      # published: 367,000 in 2021 H1
-    (2022, 1): 393_000, (2022, 2): 407_000,
-    (2023, 1): 394_000, (2023, 2): 406_000,
-    (2024, 1): 395_000, (2024, 2): 405_000,
-    (2025, 1): 396_000, (2025, 2): 408_000,
-    (2026, 1): 398_000, (2026, 2): 410_000,
+    (2019, 1): 262_000,
+    (2019, 2): 298_000,
+    (2020, 1): 333_031,
+    (2020, 2): 346_969,  # 2021 H1 is +10.2 % on 2020 H1
+    (2021, 1): 367_000,
+    (2021, 2): 413_000,  # published: 367,000 in 2021 H1
+    (2022, 1): 393_000,
+    (2022, 2): 407_000,
+    (2023, 1): 394_000,
+    (2023, 2): 406_000,
+    (2024, 1): 395_000,
+    (2024, 2): 405_000,
+    (2025, 1): 396_000,
+    (2025, 2): 408_000,
+    (2026, 1): 398_000,
+    (2026, 2): 410_000,
 }
 GROWTH = 0.01
 
@@ -71,70 +90,259 @@ CALIBRATED_REPLIES: list[tuple[dt.date, dt.date, int]] = [
 # The top five (河南, 四川, 陕西, 安徽, 北京) are the published ranking; 重庆 gives
 # about 9,255 messages in 2021 and 江苏 about 28,000 in 2022.
 INTENSITY: dict[int, float] = {
-    410000: 4.5, 510000: 4.0, 610000: 3.6, 340000: 3.3, 110000: 3.0,
-    120000: 2.3, 130000: 2.55, 140000: 2.45, 150000: 2.1, 210000: 2.5, 220000: 2.3, 230000: 2.35,
-    310000: 2.1, 320000: 1.52, 330000: 2.0, 350000: 2.1, 360000: 2.5, 370000: 2.55, 420000: 2.6,
-    430000: 2.55, 440000: 2.0, 450000: 2.35, 460000: 2.4, 500000: 1.36, 520000: 2.45, 530000: 2.35,
-    540000: 1.5, 620000: 2.5, 630000: 2.2, 640000: 2.45, 650000: 1.9,
+    410000: 4.5,
+    510000: 4.0,
+    610000: 3.6,
+    340000: 3.3,
+    110000: 3.0,
+    120000: 2.3,
+    130000: 2.55,
+    140000: 2.45,
+    150000: 2.1,
+    210000: 2.5,
+    220000: 2.3,
+    230000: 2.35,
+    310000: 2.1,
+    320000: 1.52,
+    330000: 2.0,
+    350000: 2.1,
+    360000: 2.5,
+    370000: 2.55,
+    420000: 2.6,
+    430000: 2.55,
+    440000: 2.0,
+    450000: 2.35,
+    460000: 2.4,
+    500000: 1.36,
+    520000: 2.45,
+    530000: 2.35,
+    540000: 1.5,
+    620000: 2.5,
+    630000: 2.2,
+    640000: 2.45,
+    650000: 1.9,
 }
 HUBEI, HENAN, CHONGQING, JIANGSU = 420000, 410000, 500000, 320000
-HUBEI_2020H1_SHARE = 18_804 / 333_031          # epidemic period: 18,804 messages, 医疗 about 27 %
+HUBEI_2020H1_SHARE = 18_804 / 333_031  # epidemic period: 18,804 messages, 医疗 about 27 %
 HUBEI_2020H1_MEDICAL = 0.27
 
 # Cohort reply rate (share of a year's messages answered by now), national target per
 # year of creation, before the backlog clearances (which lift 2019 and 2020 by ~2 pt).
-REPLY_RATE: dict[int, float] = {2019: 0.765, 2020: 0.776, 2021: 0.831, 2022: 0.872, 2023: 0.902,
-                                2024: 0.925, 2025: 0.943, 2026: 0.95}
+REPLY_RATE: dict[int, float] = {
+    2019: 0.765,
+    2020: 0.776,
+    2021: 0.831,
+    2022: 0.872,
+    2023: 0.902,
+    2024: 0.925,
+    2025: 0.943,
+    2026: 0.95,
+}
 # Offsets of each province's reply probability (河南 2020 90.3 %, 重庆 2021 94.8 %, 江苏 2022 94 %).
 REPLY_OFFSET: dict[int, float] = {
-    410000: 0.10, 510000: 0.03, 610000: 0.02, 340000: 0.02, 110000: 0.03, 500000: 0.11, 320000: 0.065,
-    120000: 0.01, 130000: -0.02, 140000: -0.04, 150000: -0.03, 210000: -0.02, 220000: -0.05,
-    230000: -0.04, 310000: 0.02, 330000: 0.02, 350000: 0.0, 360000: -0.02, 370000: 0.0, 420000: -0.01,
-    430000: -0.03, 440000: 0.01, 450000: -0.04, 460000: -0.05, 520000: -0.03, 530000: -0.04,
-    540000: -0.06, 620000: -0.05, 630000: -0.06, 640000: -0.04, 650000: -0.06,
+    410000: 0.10,
+    510000: 0.03,
+    610000: 0.02,
+    340000: 0.02,
+    110000: 0.03,
+    500000: 0.11,
+    320000: 0.065,
+    120000: 0.01,
+    130000: -0.02,
+    140000: -0.04,
+    150000: -0.03,
+    210000: -0.02,
+    220000: -0.05,
+    230000: -0.04,
+    310000: 0.02,
+    330000: 0.02,
+    350000: 0.0,
+    360000: -0.02,
+    370000: 0.0,
+    420000: -0.01,
+    430000: -0.03,
+    440000: 0.01,
+    450000: -0.04,
+    460000: -0.05,
+    520000: -0.03,
+    530000: -0.04,
+    540000: -0.06,
+    620000: -0.05,
+    630000: -0.06,
+    640000: -0.04,
+    650000: -0.06,
 }
-HUBEI_2020H1_REPLY_OFFSET = -0.16              # Hubei 2020 H1: about 60 % answered
-REPLY_MEDIAN_HOURS: dict[int, float] = {2019: 110, 2020: 100, 2021: 88, 2022: 76, 2023: 68, 2024: 62,
-                                        2025: 58, 2026: 56}
+HUBEI_2020H1_REPLY_OFFSET = -0.16  # Hubei 2020 H1: about 60 % answered
+REPLY_MEDIAN_HOURS: dict[int, float] = {
+    2019: 110,
+    2020: 100,
+    2021: 88,
+    2022: 76,
+    2023: 68,
+    2024: 62,
+    2025: 58,
+    2026: 56,
+}
 REPLY_DELAY_SIGMA = 1.25
-FOLLOW_UP_SHARE = 0.125                        # replied messages with a second reply
-THIRD_REPLY_SHARE = 0.2                        # of those, the share with a third
-EVALUATION_SHARE = 0.35                        # replied messages that get evaluated
+FOLLOW_UP_SHARE = 0.125  # replied messages with a second reply
+THIRD_REPLY_SHARE = 0.2  # of those, the share with a third
+EVALUATION_SHARE = 0.35  # replied messages that get evaluated
 # Base star score of an evaluation (J-shaped); the three scores mostly equal it.
 SCORE_SHARES = {5: 0.806, 4: 0.028, 3: 0.036, 2: 0.026, 1: 0.104}
 
 UNITS_PER_HALF_YEAR: dict[tuple[int, int], int] = {
-    (2019, 1): 850, (2019, 2): 1050, (2020, 1): 1230, (2020, 2): 1450, (2021, 1): 1427, (2021, 2): 1650,
-    (2022, 1): 1550, (2022, 2): 1600, (2023, 1): 1500, (2023, 2): 1550, (2024, 1): 1450, (2024, 2): 1500,
-    (2025, 1): 1400, (2025, 2): 1450, (2026, 1): 1400, (2026, 2): 1400,
+    (2019, 1): 850,
+    (2019, 2): 1050,
+    (2020, 1): 1230,
+    (2020, 2): 1450,
+    (2021, 1): 1427,
+    (2021, 2): 1650,
+    (2022, 1): 1550,
+    (2022, 2): 1600,
+    (2023, 1): 1500,
+    (2023, 2): 1550,
+    (2024, 1): 1450,
+    (2024, 2): 1500,
+    (2025, 1): 1400,
+    (2025, 2): 1450,
+    (2026, 1): 1400,
+    (2026, 2): 1400,
 }
 # Province-specific campaigns: exact counts on top of the national figure (江苏 2022: 3,057).
 UNIT_CAMPAIGNS: dict[tuple[int, int], dict[int, int]] = {(2022, 1): {JIANGSU: 1480}, (2022, 2): {JIANGSU: 1577}}
 LEADERS_PER_HALF_YEAR: dict[tuple[int, int], int] = {
-    (2019, 1): 110, (2019, 2): 150, (2020, 1): 205, (2020, 2): 230, (2021, 1): 254, (2021, 2): 235,
-    (2022, 1): 190, (2022, 2): 185, (2023, 1): 175, (2023, 2): 170, (2024, 1): 165, (2024, 2): 160,
-    (2025, 1): 160, (2025, 2): 155, (2026, 1): 150, (2026, 2): 150,
+    (2019, 1): 110,
+    (2019, 2): 150,
+    (2020, 1): 205,
+    (2020, 2): 230,
+    (2021, 1): 254,
+    (2021, 2): 235,
+    (2022, 1): 190,
+    (2022, 2): 185,
+    (2023, 1): 175,
+    (2023, 2): 170,
+    (2024, 1): 165,
+    (2024, 2): 160,
+    (2025, 1): 160,
+    (2025, 2): 155,
+    (2026, 1): 150,
+    (2026, 2): 150,
 }
 # 2021 H1: 1,427 units from 21 provinces, 254 leaders from 24 provinces.
-UNIT_PROVINCES_2021H1 = [110000, 130000, 140000, 150000, 210000, 230000, 320000, 330000, 340000, 360000,
-                         370000, 410000, 420000, 430000, 440000, 450000, 500000, 510000, 520000, 530000,
-                         610000]
-LEADER_PROVINCES_2021H1 = [110000, 130000, 140000, 150000, 210000, 220000, 230000, 320000, 330000, 340000,
-                           350000, 360000, 370000, 410000, 420000, 430000, 440000, 450000, 500000, 510000,
-                           520000, 530000, 610000, 620000]
+UNIT_PROVINCES_2021H1 = [
+    110000,
+    130000,
+    140000,
+    150000,
+    210000,
+    230000,
+    320000,
+    330000,
+    340000,
+    360000,
+    370000,
+    410000,
+    420000,
+    430000,
+    440000,
+    450000,
+    500000,
+    510000,
+    520000,
+    530000,
+    610000,
+]
+LEADER_PROVINCES_2021H1 = [
+    110000,
+    130000,
+    140000,
+    150000,
+    210000,
+    220000,
+    230000,
+    320000,
+    330000,
+    340000,
+    350000,
+    360000,
+    370000,
+    410000,
+    420000,
+    430000,
+    440000,
+    450000,
+    500000,
+    510000,
+    520000,
+    530000,
+    610000,
+    620000,
+]
 RESTRICTED_PROVINCES = {(2021, 1): {"units": UNIT_PROVINCES_2021H1, "leaders": LEADER_PROVINCES_2021H1}}
 
-_HOURLY = np.array([0.9, 0.5, 0.3, 0.2, 0.2, 0.3, 0.8, 2.0, 3.8, 6.0, 6.8, 6.2,
-                    4.0, 4.2, 5.6, 6.2, 6.0, 4.8, 3.6, 4.0, 5.0, 5.2, 4.0, 2.2])
-_OFFICE_HOURLY = np.array([0.1, 0.05, 0.05, 0.05, 0.05, 0.1, 0.3, 0.8, 3.0, 6.0, 7.0, 6.5,
-                           3.0, 3.5, 6.0, 6.5, 6.0, 4.5, 2.0, 1.2, 1.0, 0.8, 0.5, 0.3])
-_WEEKDAY = np.array([1.06, 1.04, 1.02, 1.0, 0.96, 0.72, 0.68])      # Monday first
+_HOURLY = np.array(
+    [
+        0.9,
+        0.5,
+        0.3,
+        0.2,
+        0.2,
+        0.3,
+        0.8,
+        2.0,
+        3.8,
+        6.0,
+        6.8,
+        6.2,
+        4.0,
+        4.2,
+        5.6,
+        6.2,
+        6.0,
+        4.8,
+        3.6,
+        4.0,
+        5.0,
+        5.2,
+        4.0,
+        2.2,
+    ]
+)
+_OFFICE_HOURLY = np.array(
+    [
+        0.1,
+        0.05,
+        0.05,
+        0.05,
+        0.05,
+        0.1,
+        0.3,
+        0.8,
+        3.0,
+        6.0,
+        7.0,
+        6.5,
+        3.0,
+        3.5,
+        6.0,
+        6.5,
+        6.0,
+        4.5,
+        2.0,
+        1.2,
+        1.0,
+        0.8,
+        0.5,
+        0.3,
+    ]
+)
+_WEEKDAY = np.array([1.06, 1.04, 1.02, 1.0, 0.96, 0.72, 0.68])  # Monday first
 
 _CAL_START = np.datetime64("2015-01-01", "D")
-_CAL_END = np.datetime64("2036-01-01", "D")                          # exclusive
+_CAL_END = np.datetime64("2036-01-01", "D")  # exclusive
 _DAY = 86_400
 _N_DEPTS = len(words.DEPARTMENTS)
-_UNIT_KEYS_PER_PLACE = 3 * _N_DEPTS                                  # city / county / province level
+_UNIT_KEYS_PER_PLACE = 3 * _N_DEPTS  # city / county / province level
 _LEVEL_NAMES = {0: "市级", 1: "县级", 2: "省级"}
 
 # Random streams: one per component, so that each draws the same numbers whatever the others do.
@@ -242,8 +450,7 @@ def cumulative_hour_share(seconds_of_day, weights: np.ndarray | None = None):
     return np.minimum(edges[hour] + (s - hour) * w[hour], 1.0)
 
 
-def sample_seconds_of_day(rng: np.random.Generator, n: int, weights: np.ndarray | None = None,
-                          cap=1.0) -> np.ndarray:
+def sample_seconds_of_day(rng: np.random.Generator, n: int, weights: np.ndarray | None = None, cap=1.0) -> np.ndarray:
     """Seconds since midnight following the hourly weights; `cap` (share, scalar or per row) truncates the day."""
     w = hourly_weights() if weights is None else weights
     edges = np.concatenate([[0.0], np.cumsum(w)])
@@ -257,8 +464,9 @@ def sample_seconds_of_day(rng: np.random.Generator, n: int, weights: np.ndarray 
 def sample_reply_delay_hours(rng: np.random.Generator, years) -> np.ndarray:
     """First-reply delays in hours (lognormal, median ~2.5-4.5 days by year, tail to months)."""
     years = np.asarray(years)
-    medians = np.array([REPLY_MEDIAN_HOURS.get(int(y), REPLY_MEDIAN_HOURS[max(REPLY_MEDIAN_HOURS)])
-                        for y in range(2015, 2036)])
+    medians = np.array(
+        [REPLY_MEDIAN_HOURS.get(int(y), REPLY_MEDIAN_HOURS[max(REPLY_MEDIAN_HOURS)]) for y in range(2015, 2036)]
+    )
     median = medians[np.clip(years - 2015, 0, len(medians) - 1)]
     return np.maximum(median * np.exp(rng.normal(0.0, REPLY_DELAY_SIGMA, len(years))), 0.15)
 
@@ -266,8 +474,11 @@ def sample_reply_delay_hours(rng: np.random.Generator, years) -> np.ndarray:
 def sample_scores(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(resolution, attitude, speed, satisfied) of n evaluations: J-shaped, mostly equal scores."""
     stars = np.array(list(SCORE_SHARES))
-    base = stars[np.searchsorted(np.cumsum(list(SCORE_SHARES.values())), rng.random(n) * sum(SCORE_SHARES.values()),
-                                 side="right").clip(0, len(stars) - 1)]
+    base = stars[
+        np.searchsorted(
+            np.cumsum(list(SCORE_SHARES.values())), rng.random(n) * sum(SCORE_SHARES.values()), side="right"
+        ).clip(0, len(stars) - 1)
+    ]
     resolution = base.copy()
     speed = np.where((rng.random(n) < 0.06) & (base > 1), base - 1, base)
     attitude = np.where((rng.random(n) < 0.08) & (base < 5), base + 1, base)
@@ -377,8 +588,11 @@ def _message_times(seed: int, first: np.datetime64, last: np.datetime64, now_s: 
     for _, _, b0, b1, c0, c1 in _half_years(first, last):
         sel = slice(int((c0 - first).astype(np.int64)), int((c1 - first).astype(np.int64)) + 1)
         complete = c0 == b0 and c1 == b1 and b1 < last
-        total = half_year_target(int(str(b0)[:4]), 1 if str(b0)[5:7] == "01" else 2) if complete \
+        total = (
+            half_year_target(int(str(b0)[:4]), 1 if str(b0)[5:7] == "01" else 2)
+            if complete
             else int(round(expected[sel].sum()))
+        )
         counts[sel] = _apportion(expected[sel], total)
     day_of = np.repeat(days.astype(np.int64), counts)
     cap = np.where(day_of == last.astype(np.int64), last_share, 1.0)
@@ -410,7 +624,7 @@ def _count_le(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
         return out
     if edges[0] < 0 or not edges[-1] > 0 or len(values) < 100_000:
         return np.searchsorted(edges, values, side="right")
-    scale = 2.0 ** np.floor(np.log2(_LOOKUP_BINS / edges[-1]))     # edges[-1] * scale <= bins
+    scale = 2.0 ** np.floor(np.log2(_LOOKUP_BINS / edges[-1]))  # edges[-1] * scale <= bins
     table = np.searchsorted(edges, np.arange(_LOOKUP_BINS + 1) / scale, side="right")
     passes = int(np.diff(table).max())
     if passes > 8:
@@ -451,24 +665,38 @@ def _messages(seed: int, first: np.datetime64, last: np.datetime64, now_s: int) 
         category[hubei_2020h1] = _draw(rng, others, k)
     msg_type = _draw(rng, [s for _, s in words.MSG_TYPES], n).astype(np.int8)
     topics_per = np.array([len(words.TOPICS[c]) for c, _ in words.CATEGORIES])
-    topic = (np.concatenate([[0], np.cumsum(topics_per)[:-1]])[category]
-             + (rng.random(n) * topics_per[category]).astype(np.int64)).astype(np.int16)
+    topic = (
+        np.concatenate([[0], np.cumsum(topics_per)[:-1]])[category]
+        + (rng.random(n) * topics_per[category]).astype(np.int64)
+    ).astype(np.int16)
     templates_per = np.array([len(words.TEMPLATES[t]) for t, _ in words.MSG_TYPES])
-    template = (np.concatenate([[0], np.cumsum(templates_per)[:-1]])[msg_type]
-                + (rng.random(n) * templates_per[msg_type]).astype(np.int64)).astype(np.int16)
+    template = (
+        np.concatenate([[0], np.cumsum(templates_per)[:-1]])[msg_type]
+        + (rng.random(n) * templates_per[msg_type]).astype(np.int64)
+    ).astype(np.int16)
     place = _sample_places(rng, pidx)
     addressee = (place.astype(np.int64) * 5 + _draw(rng, [0.38, 0.34, 0.10, 0.06, 0.12], n)).astype(np.int32)
     urgent = rng.random(n) < np.where(year >= 2021, 0.055, 0.03)
-    return dict(created=created, pidx=pidx, year=year, hubei_2020h1=hubei_2020h1, category=category,
-                msg_type=msg_type, topic=topic, template=template, place=place, addressee=addressee,
-                urgent=urgent)
+    return dict(
+        created=created,
+        pidx=pidx,
+        year=year,
+        hubei_2020h1=hubei_2020h1,
+        category=category,
+        msg_type=msg_type,
+        topic=topic,
+        template=template,
+        place=place,
+        addressee=addressee,
+        urgent=urgent,
+    )
 
 
 def _department_table() -> tuple[np.ndarray, np.ndarray]:
     lists = [words.CATEGORY_DEPARTMENTS[c] for c, _ in words.CATEGORIES]
     table = np.zeros((len(lists), max(map(len, lists))), np.int64)
     for i, depts in enumerate(lists):
-        table[i, :len(depts)] = depts
+        table[i, : len(depts)] = depts
     return table, np.array([len(d) for d in lists])
 
 
@@ -578,11 +806,19 @@ def _replies(seed: int, m: dict[str, np.ndarray], start_s: int, now_s: int) -> d
     msg = np.concatenate(parts_idx)
     at = np.concatenate(parts_at)
     unit = np.concatenate(parts_unit)
-    order = np.argsort(at * n + msg, kind="stable")     # by time, then message (lexsort is slower)
+    order = np.argsort(at * n + msg, kind="stable")  # by time, then message (lexsort is slower)
     first_unit = np.full(n, -1, np.int32)
     first_unit[idx1] = unit1
-    return dict(replied=replied, first_at=first_at, first_unit=first_unit, count=count, backlog=backlog,
-                r_msg=msg[order], r_at=at[order], r_unit=unit[order])
+    return dict(
+        replied=replied,
+        first_at=first_at,
+        first_unit=first_unit,
+        count=count,
+        backlog=backlog,
+        r_msg=msg[order],
+        r_at=at[order],
+        r_unit=unit[order],
+    )
 
 
 def _source_status(seed: int, created: np.ndarray, replied: np.ndarray, now_s: int) -> np.ndarray:
@@ -601,8 +837,14 @@ def _evaluations(seed: int, r: dict[str, np.ndarray], now_s: int) -> dict[str, n
     rated = _office_time(rng, r["first_at"][idx] + (gap * 3600).astype(np.int64), r["first_at"][idx] + 900)
     resolution, attitude, speed, satisfied = sample_scores(rng, len(idx))
     keep = rated <= now_s
-    return dict(msg=idx[keep], rated=rated[keep], resolution=resolution[keep], attitude=attitude[keep],
-                speed=speed[keep], satisfied=satisfied[keep])
+    return dict(
+        msg=idx[keep],
+        rated=rated[keep],
+        resolution=resolution[keep],
+        attitude=attitude[keep],
+        speed=speed[keep],
+        satisfied=satisfied[keep],
+    )
 
 
 def _candidates(kind: str, rng: np.random.Generator) -> pd.DataFrame:
@@ -613,23 +855,40 @@ def _candidates(kind: str, rng: np.random.Generator) -> pd.DataFrame:
         dept_weight = np.full(_N_DEPTS, 0.3)
         for d, w in words.UNIT_DEPARTMENTS:
             dept_weight[d] = w
-        for level, mask, lw in ((2, places["province_first"], 3.0), (0, places["own_city"], 2.0),
-                                (1, places["own_district"], 1.0)):
+        for level, mask, lw in (
+            (2, places["province_first"], 3.0),
+            (0, places["own_city"], 2.0),
+            (1, places["own_district"], 1.0),
+        ):
             sub = places[np.asarray(mask)]
-            k = np.repeat(sub.index.to_numpy() * _UNIT_KEYS_PER_PLACE + level * _N_DEPTS, _N_DEPTS) \
-                + np.tile(np.arange(_N_DEPTS), len(sub))
-            rows.append(pd.DataFrame({"pidx": np.repeat(sub["pidx"].to_numpy(), _N_DEPTS), "key": k,
-                                      "weight": lw * np.tile(dept_weight, len(sub)), "level": level}))
+            k = np.repeat(sub.index.to_numpy() * _UNIT_KEYS_PER_PLACE + level * _N_DEPTS, _N_DEPTS) + np.tile(
+                np.arange(_N_DEPTS), len(sub)
+            )
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "pidx": np.repeat(sub["pidx"].to_numpy(), _N_DEPTS),
+                        "key": k,
+                        "weight": lw * np.tile(dept_weight, len(sub)),
+                        "level": level,
+                    }
+                )
+            )
     else:
-        for kinds, mask, lw, level in (((0, 1, 2), places["province_first"], 3.0, 2),
-                                       ((3, 4, 5), places["own_city"], 2.0, 0),
-                                       ((6, 7), places["own_district"], 1.0, 1)):
+        for kinds, mask, lw, level in (
+            ((0, 1, 2), places["province_first"], 3.0, 2),
+            ((3, 4, 5), places["own_city"], 2.0, 0),
+            ((6, 7), places["own_district"], 1.0, 1),
+        ):
             sub = places[np.asarray(mask)]
             k = np.repeat(sub.index.to_numpy() * 8, len(kinds)) + np.tile(kinds, len(sub))
-            rows.append(pd.DataFrame({"pidx": np.repeat(sub["pidx"].to_numpy(), len(kinds)), "key": k,
-                                      "weight": lw, "level": level}))
+            rows.append(
+                pd.DataFrame(
+                    {"pidx": np.repeat(sub["pidx"].to_numpy(), len(kinds)), "key": k, "weight": lw, "level": level}
+                )
+            )
     frame = pd.concat(rows, ignore_index=True)
-    frame["order"] = rng.exponential(size=len(frame)) / frame["weight"]   # weighted order without replacement
+    frame["order"] = rng.exponential(size=len(frame)) / frame["weight"]  # weighted order without replacement
     return frame.sort_values(["pidx", "order"], kind="stable").reset_index(drop=True)
 
 
@@ -639,7 +898,7 @@ def _joiners(seed: int, kind: str, first: np.datetime64, last: np.datetime64, no
     targets = UNITS_PER_HALF_YEAR if kind == "units" else LEADERS_PER_HALF_YEAR
     codes = np.array(province_ref.codes())
     census = province_ref.table()["census_2020"].to_numpy().astype(float)
-    pref = census ** 0.7 * rng.lognormal(0.0, 0.3, len(codes))
+    pref = census**0.7 * rng.lognormal(0.0, 0.3, len(codes))
     out_p, out_t = [], []
     for year, half, b0, b1, c0, c1 in _half_years(first, last):
         covered = int((c1 - c0).astype(np.int64)) + 1
@@ -679,9 +938,14 @@ def _joiners(seed: int, kind: str, first: np.datetime64, last: np.datetime64, no
     group_start = np.searchsorted(pidx[by_prov], pidx[by_prov])
     rank[by_prov] = np.arange(len(pidx)) - group_start
     pick = offset[pidx] + rank % size[pidx]
-    return pd.DataFrame({"province": codes[pidx].astype(np.int32), "joined": joined,
-                         "key": cands["key"].to_numpy()[pick].astype(np.int32),
-                         "level": cands["level"].to_numpy()[pick].astype(np.int8)})
+    return pd.DataFrame(
+        {
+            "province": codes[pidx].astype(np.int32),
+            "joined": joined,
+            "key": cands["key"].to_numpy()[pick].astype(np.int32),
+            "level": cands["level"].to_numpy()[pick].astype(np.int8),
+        }
+    )
 
 
 # -- writing --------------------------------------------------------------------
@@ -692,38 +956,56 @@ def _ts(seconds: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
 
 def _head_title(col: str) -> str:
     """SQL: the head's title of a place name (省长, 市长, 主席, 州长, 区长, 县长, ...)."""
-    return (f"CASE WHEN {col} LIKE '%自治区' THEN '主席' WHEN {col} LIKE '%省' THEN '省长' "
-            f"WHEN {col} LIKE '%市' THEN '市长' WHEN {col} LIKE '%州' THEN '州长' "
-            f"WHEN {col} LIKE '%盟' THEN '盟长' WHEN {col} LIKE '%地区' THEN '行署专员' "
-            f"WHEN {col} LIKE '%区' THEN '区长' WHEN {col} LIKE '%旗' THEN '旗长' "
-            f"WHEN {col} LIKE '%县' THEN '县长' ELSE '负责人' END")
+    return (
+        f"CASE WHEN {col} LIKE '%自治区' THEN '主席' WHEN {col} LIKE '%省' THEN '省长' "
+        f"WHEN {col} LIKE '%市' THEN '市长' WHEN {col} LIKE '%州' THEN '州长' "
+        f"WHEN {col} LIKE '%盟' THEN '盟长' WHEN {col} LIKE '%地区' THEN '行署专员' "
+        f"WHEN {col} LIKE '%区' THEN '区长' WHEN {col} LIKE '%旗' THEN '旗长' "
+        f"WHEN {col} LIKE '%县' THEN '县长' ELSE '负责人' END"
+    )
 
 
 def _secretary(col: str) -> str:
     """SQL: the party secretary's post of a place name (河南省委书记, 郑州市委书记, 阿里地委书记)."""
-    return (f"CASE WHEN {col} LIKE '%自治区' THEN {col} || '党委书记' "
-            f"WHEN {col} LIKE '%地区' THEN left({col}, length({col}) - 2) || '地委书记' "
-            f"ELSE {col} || '委书记' END")
+    return (
+        f"CASE WHEN {col} LIKE '%自治区' THEN {col} || '党委书记' "
+        f"WHEN {col} LIKE '%地区' THEN left({col}, length({col}) - 2) || '地委书记' "
+        f"ELSE {col} || '委书记' END"
+    )
 
 
 def _dimension_frames() -> dict[str, pa.Table]:
     places = _places()
     return {
-        "demo_places": pa.table({"k": np.arange(len(places), dtype=np.int32),
-                                 "province": places["province_adcode"].to_numpy().astype(np.int32),
-                                 "city": places["city"].astype(str).to_numpy(),
-                                 "district": places["district"].astype(str).to_numpy()}),
-        "demo_depts": pa.table({"d": np.arange(_N_DEPTS, dtype=np.int32),
-                                "local_name": [a for a, _ in words.DEPARTMENTS],
-                                "province_name": [b for _, b in words.DEPARTMENTS]}),
-        "demo_topics": pa.table({"k": np.arange(sum(len(words.TOPICS[c]) for c, _ in words.CATEGORIES),
-                                                dtype=np.int16),
-                                 "category": [c for c, _ in words.CATEGORIES for _ in words.TOPICS[c]],
-                                 "topic": [t for c, _ in words.CATEGORIES for t in words.TOPICS[c]]}),
-        "demo_templates": pa.table({"k": np.arange(sum(len(words.TEMPLATES[t]) for t, _ in words.MSG_TYPES),
-                                                   dtype=np.int16),
-                                    "msg_type": [t for t, _ in words.MSG_TYPES for _ in words.TEMPLATES[t]],
-                                    "template": [x for t, _ in words.MSG_TYPES for x in words.TEMPLATES[t]]}),
+        "demo_places": pa.table(
+            {
+                "k": np.arange(len(places), dtype=np.int32),
+                "province": places["province_adcode"].to_numpy().astype(np.int32),
+                "city": places["city"].astype(str).to_numpy(),
+                "district": places["district"].astype(str).to_numpy(),
+            }
+        ),
+        "demo_depts": pa.table(
+            {
+                "d": np.arange(_N_DEPTS, dtype=np.int32),
+                "local_name": [a for a, _ in words.DEPARTMENTS],
+                "province_name": [b for _, b in words.DEPARTMENTS],
+            }
+        ),
+        "demo_topics": pa.table(
+            {
+                "k": np.arange(sum(len(words.TOPICS[c]) for c, _ in words.CATEGORIES), dtype=np.int16),
+                "category": [c for c, _ in words.CATEGORIES for _ in words.TOPICS[c]],
+                "topic": [t for c, _ in words.CATEGORIES for t in words.TOPICS[c]],
+            }
+        ),
+        "demo_templates": pa.table(
+            {
+                "k": np.arange(sum(len(words.TEMPLATES[t]) for t, _ in words.MSG_TYPES), dtype=np.int16),
+                "msg_type": [t for t, _ in words.MSG_TYPES for _ in words.TEMPLATES[t]],
+                "template": [x for t, _ in words.MSG_TYPES for x in words.TEMPLATES[t]],
+            }
+        ),
     }
 
 
@@ -738,19 +1020,19 @@ _DIMENSIONS_SQL = [
     # Place and addressee of a message: key = place * 5 + (城市书记, 城市首长, 省委书记, 省首长, 区县首长).
     f"""CREATE TEMP TABLE demo_addressees AS
     SELECT p.k * 5 + c.c AS k, p.province, p.city, p.district,
-           CASE c.c WHEN 0 THEN {_secretary('p.city')} WHEN 1 THEN p.city || {_head_title('p.city')}
-                WHEN 2 THEN {_secretary('pr.name_full')} WHEN 3 THEN pr.name_full || {_head_title('pr.name_full')}
-                ELSE p.district || {_head_title('p.district')} END AS name
+           CASE c.c WHEN 0 THEN {_secretary("p.city")} WHEN 1 THEN p.city || {_head_title("p.city")}
+                WHEN 2 THEN {_secretary("pr.name_full")} WHEN 3 THEN pr.name_full || {_head_title("pr.name_full")}
+                ELSE p.district || {_head_title("p.district")} END AS name
     FROM demo_places p JOIN provinces pr ON pr.adcode = p.province
     CROSS JOIN (SELECT unnest([0, 1, 2, 3, 4]) AS c) c""",
     # Leader posts: key = place * 8 + kind.
     f"""CREATE TEMP TABLE demo_posts AS
     SELECT p.k * 8 + c.c AS k,
-           CASE c.c WHEN 0 THEN {_secretary('pr.name_full')} WHEN 1 THEN pr.name_full || {_head_title('pr.name_full')}
-                WHEN 2 THEN pr.name_full || '副' || {_head_title('pr.name_full')}
-                WHEN 3 THEN {_secretary('p.city')} WHEN 4 THEN p.city || {_head_title('p.city')}
-                WHEN 5 THEN p.city || '副' || {_head_title('p.city')}
-                WHEN 6 THEN {_secretary('p.district')} ELSE p.district || {_head_title('p.district')} END AS name
+           CASE c.c WHEN 0 THEN {_secretary("pr.name_full")} WHEN 1 THEN pr.name_full || {_head_title("pr.name_full")}
+                WHEN 2 THEN pr.name_full || '副' || {_head_title("pr.name_full")}
+                WHEN 3 THEN {_secretary("p.city")} WHEN 4 THEN p.city || {_head_title("p.city")}
+                WHEN 5 THEN p.city || '副' || {_head_title("p.city")}
+                WHEN 6 THEN {_secretary("p.district")} ELSE p.district || {_head_title("p.district")} END AS name
     FROM demo_places p JOIN provinces pr ON pr.adcode = p.province
     CROSS JOIN (SELECT unnest([0, 1, 2, 3, 4, 5, 6, 7]) AS c) c""",
 ]
@@ -809,8 +1091,7 @@ def _drop_keys(cur) -> list[tuple[str, str]]:
     return dropped
 
 
-def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.datetime,
-             progress: bool = False) -> dict:
+def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.datetime, progress: bool = False) -> dict:
     """Fill an empty store with the demo history from `start` to `now` (naive Beijing time).
 
     Returns the number of rows written per table.
@@ -822,8 +1103,16 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
     now = now.replace(microsecond=0, tzinfo=None)
     first, last = np.datetime64(start, "D"), np.datetime64(now.date(), "D")
     start_s, now_s = _epoch_seconds(start), _epoch_seconds(now)
-    steps = ["messages", "replies", "evaluations", "units", "leaders", "write messages", "write replies",
-             "write the rest"]
+    steps = [
+        "messages",
+        "replies",
+        "evaluations",
+        "units",
+        "leaders",
+        "write messages",
+        "write replies",
+        "write the rest",
+    ]
     bar = tqdm(total=len(steps), desc="demo data", unit="step", file=sys.stderr, disable=not progress)
 
     def step(name: str) -> None:
@@ -833,7 +1122,7 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
     if last >= first:
         m = _messages(seed, first, last, now_s)
     else:
-        m = _messages(seed, first, first, first.astype(np.int64) * _DAY)   # nothing to draw
+        m = _messages(seed, first, first, first.astype(np.int64) * _DAY)  # nothing to draw
     bar.update()
     step(steps[1])
     r = _replies(seed, m, start_s, now_s)
@@ -850,28 +1139,59 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
     bar.update()
 
     n = len(m["created"])
-    messages = pa.table({
-        "i": np.arange(1, n + 1, dtype=np.int64), "created_at": _ts(m["created"]),
-        "addressee": m["addressee"],
-        "template": m["template"], "topic": m["topic"], "urgent": m["urgent"], "status": status,
-        "first_reply_at": _ts(r["first_at"], r["replied"]),
-        "unit": pa.array(r["first_unit"], mask=~r["replied"]), "reply_count": r["count"],
-    })
-    replies = pa.table({"i": np.arange(1, len(r["r_msg"]) + 1, dtype=np.int64), "m": r["r_msg"] + 1,
-                        "replied_at": _ts(r["r_at"]), "unit": r["r_unit"]})
-    evaluations = pa.table({"m": e["msg"] + 1, "rated_at": _ts(e["rated"]), "satisfied": e["satisfied"],
-                            "resolution": e["resolution"], "attitude": e["attitude"], "speed": e["speed"]})
+    messages = pa.table(
+        {
+            "i": np.arange(1, n + 1, dtype=np.int64),
+            "created_at": _ts(m["created"]),
+            "addressee": m["addressee"],
+            "template": m["template"],
+            "topic": m["topic"],
+            "urgent": m["urgent"],
+            "status": status,
+            "first_reply_at": _ts(r["first_at"], r["replied"]),
+            "unit": pa.array(r["first_unit"], mask=~r["replied"]),
+            "reply_count": r["count"],
+        }
+    )
+    replies = pa.table(
+        {
+            "i": np.arange(1, len(r["r_msg"]) + 1, dtype=np.int64),
+            "m": r["r_msg"] + 1,
+            "replied_at": _ts(r["r_at"]),
+            "unit": r["r_unit"],
+        }
+    )
+    evaluations = pa.table(
+        {
+            "m": e["msg"] + 1,
+            "rated_at": _ts(e["rated"]),
+            "satisfied": e["satisfied"],
+            "resolution": e["resolution"],
+            "attitude": e["attitude"],
+            "speed": e["speed"],
+        }
+    )
     joiners = {}
     for name, frame in (("units", units), ("leaders", leaders)):
         frame = frame if frame is not None else pd.DataFrame({"province": [], "joined": [], "key": [], "level": []})
-        joiners[name] = pa.table({"i": np.arange(1, len(frame) + 1, dtype=np.int64),
-                                  "province": frame["province"].to_numpy().astype(np.int32),
-                                  "key": frame["key"].to_numpy().astype(np.int32),
-                                  "level": frame["level"].to_numpy().astype(np.int8),
-                                  "joined_at": _ts(frame["joined"].to_numpy().astype(np.int64))})
+        joiners[name] = pa.table(
+            {
+                "i": np.arange(1, len(frame) + 1, dtype=np.int64),
+                "province": frame["province"].to_numpy().astype(np.int32),
+                "key": frame["key"].to_numpy().astype(np.int32),
+                "level": frame["level"].to_numpy().astype(np.int8),
+                "joined_at": _ts(frame["joined"].to_numpy().astype(np.int64)),
+            }
+        )
 
-    registered = dict(_dimension_frames(), demo_messages=messages, demo_replies=replies,
-                      demo_evaluations=evaluations, demo_units=joiners["units"], demo_leaders=joiners["leaders"])
+    registered = dict(
+        _dimension_frames(),
+        demo_messages=messages,
+        demo_replies=replies,
+        demo_evaluations=evaluations,
+        demo_units=joiners["units"],
+        demo_leaders=joiners["leaders"],
+    )
     with store.write() as cur:
         for name, table in registered.items():
             cur.register(name, table)
@@ -903,8 +1223,13 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
                 cur.unregister(name)
         bar.update()
     bar.close()
-    return {"messages": n, "replies": len(r["r_msg"]), "evaluations": len(e["msg"]),
-            "units": joiners["units"].num_rows, "leaders": joiners["leaders"].num_rows}
+    return {
+        "messages": n,
+        "replies": len(r["r_msg"]),
+        "evaluations": len(e["msg"]),
+        "units": joiners["units"].num_rows,
+        "leaders": joiners["leaders"].num_rows,
+    }
 
 
 def main(argv=None) -> int:
@@ -917,8 +1242,11 @@ def main(argv=None) -> int:
     parser.add_argument("--start", default=DEFAULT_START.isoformat())
     parser.add_argument("--now", default=None, help="naive Beijing time, ISO (default: current Beijing time)")
     args = parser.parse_args(argv)
-    now = dt.datetime.fromisoformat(args.now) if args.now else \
-        dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).replace(tzinfo=None)
+    now = (
+        dt.datetime.fromisoformat(args.now)
+        if args.now
+        else dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).replace(tzinfo=None)
+    )
     began = time.perf_counter()
     store = Store(args.db)
     counts = generate(store, seed=args.seed, start=dt.date.fromisoformat(args.start), now=now, progress=True)
@@ -936,6 +1264,7 @@ if __name__ == "__main__":
 # -- new records for the live simulator (ingest/simulate.py) ------------------------
 # Drawn as the history draws them, so that live data continues the same shares and names.
 
+
 @lru_cache(maxsize=1)
 def _live_names() -> dict[str, pa.Array]:
     """Unit names, addressees and leader posts by key (the dimension tables of the INSERT statements)."""
@@ -948,9 +1277,10 @@ def _live_names() -> dict[str, pa.Array]:
             cur.register(name, table)
         for sql in _DIMENSIONS_SQL:
             cur.execute(sql)
-        return {key: cur.sql(f"SELECT name FROM {table} ORDER BY k").to_arrow_table()["name"].combine_chunks()
-                for key, table in (("units", "demo_unit_names"), ("addressees", "demo_addressees"),
-                                   ("posts", "demo_posts"))}
+        return {
+            key: cur.sql(f"SELECT name FROM {table} ORDER BY k").to_arrow_table()["name"].combine_chunks()
+            for key, table in (("units", "demo_unit_names"), ("addressees", "demo_addressees"), ("posts", "demo_posts"))
+        }
     finally:
         store.close()
 
@@ -980,16 +1310,24 @@ def sample_message_attributes(rng: np.random.Generator, years: np.ndarray, halve
     places = _places()
     city = places["city"].astype(str).to_numpy()[place]
     district = places["district"].astype(str).to_numpy()[place]
-    title = [templates[t][k].replace("{市}", c).replace("{区}", d).replace("{T}", topics[g][j])
-             for t, k, c, d, g, j in zip(msg_type, template, city, district, category, topic, strict=True)]
-    return pd.DataFrame({
-        "province": province_ref.table()["adcode"].to_numpy()[pidx].astype(np.int32),
-        "city": city, "district": district, "addressee": _names("addressees", addressee),
-        "category": np.array([c for c, _ in words.CATEGORIES], dtype=object)[category],
-        "msg_type": np.array([t for t, _ in words.MSG_TYPES], dtype=object)[msg_type],
-        "title": np.array(title, dtype=object), "is_urgent": urgent,
-        "place": place.astype(np.int32), "category_index": category.astype(np.int8),
-    })
+    title = [
+        templates[t][k].replace("{市}", c).replace("{区}", d).replace("{T}", topics[g][j])
+        for t, k, c, d, g, j in zip(msg_type, template, city, district, category, topic, strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "province": province_ref.table()["adcode"].to_numpy()[pidx].astype(np.int32),
+            "city": city,
+            "district": district,
+            "addressee": _names("addressees", addressee),
+            "category": np.array([c for c, _ in words.CATEGORIES], dtype=object)[category],
+            "msg_type": np.array([t for t, _ in words.MSG_TYPES], dtype=object)[msg_type],
+            "title": np.array(title, dtype=object),
+            "is_urgent": urgent,
+            "place": place.astype(np.int32),
+            "category_index": category.astype(np.int8),
+        }
+    )
 
 
 def sample_unit_names(rng: np.random.Generator, place: np.ndarray, category_index: np.ndarray) -> np.ndarray:
@@ -1010,27 +1348,45 @@ def sample_joiners(rng: np.random.Generator, kind: str, n: int) -> pd.DataFrame:
     """n newly joining units or leader posts (kind 'units' / 'leaders'): name, province (adcode), level;
     provinces weighted by population ** 0.7 as in the history (duplicates of earlier names are possible)."""
     census = province_ref.table()["census_2020"].to_numpy().astype(float)
-    pidx = _draw(rng, census ** 0.7, n)
+    pidx = _draw(rng, census**0.7, n)
     edges, keys, levels = _joiner_edges(kind)
     pick = np.searchsorted(edges, pidx + rng.random(n) * (1 - 1e-9), side="right").clip(0, len(keys) - 1)
-    return pd.DataFrame({"name": _names("units" if kind == "units" else "posts", keys[pick]),
-                         "province": province_ref.table()["adcode"].to_numpy()[pidx].astype(np.int32),
-                         "level": np.array([_LEVEL_NAMES[int(v)] for v in levels[pick]], dtype=object)})
+    return pd.DataFrame(
+        {
+            "name": _names("units" if kind == "units" else "posts", keys[pick]),
+            "province": province_ref.table()["adcode"].to_numpy()[pidx].astype(np.int32),
+            "level": np.array([_LEVEL_NAMES[int(v)] for v in levels[pick]], dtype=object),
+        }
+    )
 
 
 def place_keys(province, city, district) -> np.ndarray:
     """Index of each (province adcode, city, district) among the demo places; -1 when not a demo place."""
     places = _places()
-    lookup = pd.Series(np.arange(len(places)), index=pd.MultiIndex.from_arrays(
-        [places["province_adcode"].to_numpy(), places["city"].astype(str), places["district"].astype(str)]))
+    lookup = pd.Series(
+        np.arange(len(places)),
+        index=pd.MultiIndex.from_arrays(
+            [places["province_adcode"].to_numpy(), places["city"].astype(str), places["district"].astype(str)]
+        ),
+    )
     lookup = lookup[~lookup.index.duplicated()]
-    wanted = pd.MultiIndex.from_arrays([np.asarray(province, np.int64), pd.Series(city, dtype=object).astype(str),
-                                        pd.Series(district, dtype=object).astype(str)])
+    wanted = pd.MultiIndex.from_arrays(
+        [
+            np.asarray(province, np.int64),
+            pd.Series(city, dtype=object).astype(str),
+            pd.Series(district, dtype=object).astype(str),
+        ]
+    )
     return lookup.reindex(wanted).fillna(-1).to_numpy().astype(np.int32)
 
 
 def category_keys(categories) -> np.ndarray:
     """Index of each domain name in the demo's domain list (unknown names: 其他)."""
     names = [c for c, _ in words.CATEGORIES]
-    return pd.Series(categories, dtype=object).map(dict(zip(names, range(len(names)), strict=True))) \
-        .fillna(names.index("其他")).to_numpy().astype(np.int8)
+    return (
+        pd.Series(categories, dtype=object)
+        .map(dict(zip(names, range(len(names)), strict=True)))
+        .fillna(names.index("其他"))
+        .to_numpy()
+        .astype(np.int8)
+    )

@@ -28,21 +28,25 @@ class RemoteWriter:
     def __call__(self, kind: str, accepted: pd.DataFrame) -> WriteResult:
         result = WriteResult()
         for lo in range(0, len(accepted), REQUEST_ROWS):
-            part = accepted.iloc[lo:lo + REQUEST_ROWS]
+            part = accepted.iloc[lo : lo + REQUEST_ROWS]
             answer = self._post(kind, _json_lines(part.drop(columns=["_row"])))
             result.written += answer["written"]
             result.held += answer["held"]
             result.linked += answer["linked"]
             rows = part["_row"].to_numpy()
             # the server numbers rows 1.. in the body; map back to the file's lines
-            result.rejected += [Rejection(int(rows[r["index"] - 1]), r["field"], r["reason"])
-                                for r in answer["rejected"]]
+            result.rejected += [
+                Rejection(int(rows[r["index"] - 1]), r["field"], r["reason"]) for r in answer["rejected"]
+            ]
         return result
 
     def _post(self, kind: str, body: bytes) -> dict:
         request = urllib.request.Request(
-            f"{self.base_url}/api/v1/ingest/{kind}", data=body, method="POST",
-            headers={"Content-Type": "application/x-ndjson", "Authorization": f"Bearer {self.token}"})
+            f"{self.base_url}/api/v1/ingest/{kind}",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/x-ndjson", "Authorization": f"Bearer {self.token}"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return json.loads(response.read())

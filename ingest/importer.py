@@ -73,8 +73,9 @@ class ImportReport:
             self.rejections.append(FileRejection(file, line, field_name, reason))
 
 
-def import_files(store, kind: str, paths, *, progress: bool = False,
-                 chunk_rows: int = CHUNK_ROWS, max_details: int = MAX_DETAILS) -> ImportReport:
+def import_files(
+    store, kind: str, paths, *, progress: bool = False, chunk_rows: int = CHUNK_ROWS, max_details: int = MAX_DETAILS
+) -> ImportReport:
     """Import every file of `paths` (all of record kind `kind`) into `store`.
 
     `store` is a Store, or any callable `(kind, accepted) -> WriteResult` such as
@@ -102,8 +103,9 @@ def import_files(store, kind: str, paths, *, progress: bool = False,
                 total = row_count(path)
                 bar.reset(total=total)
             try:
-                for chunk, accepted, rejections, prepared in _validated(kind, path, chunk_rows, report.timings,
-                                                                        local=isinstance(store, Store)):
+                for chunk, accepted, rejections, prepared in _validated(
+                    kind, path, chunk_rows, report.timings, local=isinstance(store, Store)
+                ):
                     _import_chunk(write, kind, name, chunk, accepted, rejections, report, max_details, prepared)
                     if bar is not None:
                         bar.update(chunk.rows)
@@ -180,8 +182,9 @@ def _quick_start(chunks):
             yield chunk
 
 
-def _import_chunk(write, kind, name, chunk, accepted, rejections, report: ImportReport, limit: int,
-                  prepared=None) -> None:
+def _import_chunk(
+    write, kind, name, chunk, accepted, rejections, report: ImportReport, limit: int, prepared=None
+) -> None:
     report.rows_read += chunk.rows
     problems = chunk.rejections + rejections
     report.duplicates += len(chunk.frame) - len({r.row for r in rejections}) - len(accepted)
@@ -222,9 +225,15 @@ def format_report(report: ImportReport, details: int = 20) -> str:
     if report.ok:
         lines.append("  every row accepted")
         return "\n".join(lines)
-    lines.append(f"  rejected {report.rejected_rows:,} rows ({report.rejections_total:,} problems"
-                 + (f", {report.failed_files} unreadable file{'s' if report.failed_files != 1 else ''}"
-                    if report.failed_files else "") + ")")
+    lines.append(
+        f"  rejected {report.rejected_rows:,} rows ({report.rejections_total:,} problems"
+        + (
+            f", {report.failed_files} unreadable file{'s' if report.failed_files != 1 else ''}"
+            if report.failed_files
+            else ""
+        )
+        + ")"
+    )
     lines.append("  problems by field: " + ", ".join(f"{f} {n:,}" for f, n in report.by_field.most_common()))
     shown = report.rejections[:details]
     lines += [f"  {r}" for r in shown]
@@ -237,9 +246,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="liuyan-screen import",
         description="Import record files (CSV with header, JSON Lines, Parquet; one record kind per file). "
-                    "Re-importing a record with the same id updates it.",
+        "Re-importing a record with the same id updates it.",
         epilog="Exit status: 0 every row accepted; 1 some rows rejected (accepted rows are kept); "
-               "2 usage error; 3 the database is held by the running server.",
+        "2 usage error; 3 the database is held by the running server.",
     )
     parser.add_argument("kind", choices=KINDS, help="record kind of every file")
     parser.add_argument("files", nargs="+", metavar="FILE", help=".csv, .jsonl/.ndjson/.json or .parquet")
@@ -288,9 +297,12 @@ def _forward(args, settings, db) -> int:
     from ingest.forward import RemoteError, RemoteWriter
 
     if not settings.ingest_token:
-        print(f"import: the database {db} is held by another process (the running server?).\n"
-              "  Set LIUYAN_INGEST_TOKEN to the server's write token to send the rows through its write API,\n"
-              "  or stop the server and import again.", file=sys.stderr)
+        print(
+            f"import: the database {db} is held by another process (the running server?).\n"
+            "  Set LIUYAN_INGEST_TOKEN to the server's write token to send the rows through its write API,\n"
+            "  or stop the server and import again.",
+            file=sys.stderr,
+        )
         return EXIT_LOCKED
     writer = RemoteWriter(f"http://{settings.host}:{settings.port}", settings.ingest_token)
     print(f"import: {db} is held by the running server; sending rows to {writer.base_url}", file=sys.stderr)

@@ -104,6 +104,7 @@ def parse_body(body: bytes) -> RawChunk:
 
 # -- helpers -------------------------------------------------------------------
 
+
 def _normalise_columns(frame: pd.DataFrame) -> pd.DataFrame:
     names = [str(c).strip().lower() for c in frame.columns]
     if names != list(frame.columns):
@@ -122,6 +123,7 @@ def _frame(records: list[dict], rows: list[int]) -> pd.DataFrame:
 
 
 # -- Parquet -------------------------------------------------------------------
+
 
 def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
     try:
@@ -183,7 +185,7 @@ def _jsonl_blocks(blocks, chunk_rows: int) -> Iterator[RawChunk]:
         else:
             numbered = [(start + i, line) for i, line in enumerate(block.split(b"\n")[:count]) if line.strip()]
             for first in range(0, len(numbered), chunk_rows):
-                yield _jsonl_python(numbered[first:first + chunk_rows])
+                yield _jsonl_python(numbered[first : first + chunk_rows])
         start += count
 
 
@@ -217,8 +219,10 @@ def _arrow_jsonl(block: bytes, count: int, temporal: set[str]) -> pd.DataFrame |
     options = pajson.ReadOptions(block_size=max(1 << 20, min(len(block) + 1, 1 << 30)))
     try:
         while True:
-            parse = pajson.ParseOptions(explicit_schema=pa.schema([(name, pa.string()) for name in sorted(temporal)]),
-                                        unexpected_field_behavior="infer")
+            parse = pajson.ParseOptions(
+                explicit_schema=pa.schema([(name, pa.string()) for name in sorted(temporal)]),
+                unexpected_field_behavior="infer",
+            )
             table = pajson.read_json(io.BytesIO(block), read_options=options, parse_options=parse)
             found = {f.name for f in table.schema if pa.types.is_temporal(f.type)}
             if not found:
@@ -257,6 +261,7 @@ def _json_array(body: bytes, name: str = "body") -> RawChunk:
 
 
 # -- CSV -----------------------------------------------------------------------
+
 
 class _CsvLines:
     """Maps parsed CSV records to physical line numbers.
@@ -337,11 +342,15 @@ def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
         reader = pacsv.open_csv(
             path,
             read_options=pacsv.ReadOptions(use_threads=False, block_size=CSV_BLOCK_BYTES),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False,
-                                             invalid_row_handler=lines.handler),
-            convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
-                                                 strings_can_be_null=True, null_values=[""],
-                                                 quoted_strings_can_be_null=True),
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=lines.handler
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header},
+                strings_can_be_null=True,
+                null_values=[""],
+                quoted_strings_can_be_null=True,
+            ),
         )
     except pa.ArrowInvalid as exc:
         raise ReadError(f"{path.name}: {_csv_problem(exc)}") from exc
@@ -355,8 +364,9 @@ def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
         except StopIteration:
             break
         except pa.ArrowInvalid as exc:
-            raise ReadError(f"{path.name}: {_csv_problem(exc)} (near line {lines.next_base + lines.newlines_before})") \
-                from exc
+            raise ReadError(
+                f"{path.name}: {_csv_problem(exc)} (near line {lines.next_base + lines.newlines_before})"
+            ) from exc
         newlines = np.zeros(batch.num_rows, dtype=np.int64)
         present = np.zeros(batch.num_rows, dtype=bool)
         for column in batch.columns:

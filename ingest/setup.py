@@ -27,13 +27,21 @@ def create_demo(settings: Settings, path: Path, now: dt.datetime | None = None) 
     _remove(tmp)
     began = time.perf_counter()
     store = Store(tmp)
-    counts = generate(store, seed=settings.seed, start=dt.date.fromisoformat(settings.demo_start),
-                      now=now or beijing_now(), progress=sys.stderr.isatty())
+    counts = generate(
+        store,
+        seed=settings.seed,
+        start=dt.date.fromisoformat(settings.demo_start),
+        now=now or beijing_now(),
+        progress=sys.stderr.isatty(),
+    )
     store.cursor().execute("CHECKPOINT")
     store.close()
     tmp.replace(path)
-    print(f"demo data generated in {time.perf_counter() - began:.1f} s: "
-          + ", ".join(f"{v:,} {k}" for k, v in counts.items() if isinstance(v, int)), file=sys.stderr)
+    print(
+        f"demo data generated in {time.perf_counter() - began:.1f} s: "
+        + ", ".join(f"{v:,} {k}" for k, v in counts.items() if isinstance(v, int)),
+        file=sys.stderr,
+    )
     return Store(path)
 
 

@@ -60,22 +60,22 @@ from queries.writes import KINDS, WriteResult, upsert
 
 DAY = 86_400
 _CAL0 = np.datetime64("2015-01-01", "D")
-_CAL1 = np.datetime64("2041-01-01", "D")         # exclusive; the demo's level table is clipped beyond 2035
+_CAL1 = np.datetime64("2041-01-01", "D")  # exclusive; the demo's level table is clipped beyond 2035
 
-PENDING_DAYS = 120          # unanswered messages older than this are not answered any more (hazard ~0)
-ANSWERED_DAYS = 90          # at start, messages answered earlier get no more follow-ups or evaluations
-GAP_SECONDS = 300           # a longer interval between ticks is filled as a gap, at speed 1
-GAP_STEP = DAY              # gap fill: one step (one transaction per kind) per day at most
+PENDING_DAYS = 120  # unanswered messages older than this are not answered any more (hazard ~0)
+ANSWERED_DAYS = 90  # at start, messages answered earlier get no more follow-ups or evaluations
+GAP_SECONDS = 300  # a longer interval between ticks is filled as a gap, at speed 1
+GAP_STEP = DAY  # gap fill: one step (one transaction per kind) per day at most
 TICK_SECONDS = 1.0
-SAVE_SECONDS = 60           # persist meta sim_until at most this often (and at stop)
+SAVE_SECONDS = 60  # persist meta sim_until at most this often (and at stop)
 
-REPLY_FLOOR = 600           # no reply within 10 minutes of the message (as the demo)
-FOLLOW_UP = (150.0, 1.0, 3600)      # follow-up reply: median hours, sigma, floor seconds after the last reply
-EVALUATION = (30.0, 1.2, 900)       # evaluation after the first reply
-STATUS = (12.0, 1.0, 600)           # 办理中 set by the source while the message waits
-STATUS_SHARE = 0.4                  # of waiting messages that get 办理中 (the demo: ~35 % of last month's)
-STATUS_CLEARED = 0.99               # a reply clears 办理中 (the demo: 1 % of answered messages keep it)
-SAME_UNIT = 0.7                     # follow-ups by the unit that answered before
+REPLY_FLOOR = 600  # no reply within 10 minutes of the message (as the demo)
+FOLLOW_UP = (150.0, 1.0, 3600)  # follow-up reply: median hours, sigma, floor seconds after the last reply
+EVALUATION = (30.0, 1.2, 900)  # evaluation after the first reply
+STATUS = (12.0, 1.0, 600)  # 办理中 set by the source while the message waits
+STATUS_SHARE = 0.4  # of waiting messages that get 办理中 (the demo: ~35 % of last month's)
+STATUS_CLEARED = 0.99  # a reply clears 办理中 (the demo: 1 % of answered messages keep it)
+SAME_UNIT = 0.7  # follow-ups by the unit that answered before
 IN_PROGRESS = "办理中"
 
 Clock = Callable[[], dt.datetime]
@@ -178,21 +178,46 @@ def _erfc(x: np.ndarray) -> np.ndarray:
     """Complementary error function (Numerical Recipes' Chebyshev fit, relative error < 1.2e-7)."""
     z = np.abs(x)
     t = 1.0 / (1.0 + 0.5 * z)
-    poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
-        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
+    poly = -1.26551223 + t * (
+        1.00002368
+        + t
+        * (
+            0.37409196
+            + t
+            * (
+                0.09678418
+                + t
+                * (
+                    -0.18628806
+                    + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))
+                )
+            )
+        )
+    )
     with np.errstate(over="ignore", invalid="ignore"):
         r = t * np.exp(-z * z + poly)
     r = np.where(np.isinf(z), 0.0, r)
     return np.where(x >= 0, r, 2.0 - r)
 
 
-_A = (-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02,
-      -3.066479806614716e+01, 2.506628277459239e+00)
-_B = (-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01,
-      -1.328068155288572e+01)
-_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00,
-      4.374664141464968e+00, 2.938163982698783e+00)
-_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00)
+_A = (
+    -3.969683028665376e01,
+    2.209460984245205e02,
+    -2.759285104469687e02,
+    1.383577518672690e02,
+    -3.066479806614716e01,
+    2.506628277459239e00,
+)
+_B = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02, 6.680131188771972e01, -1.328068155288572e01)
+_C = (
+    -7.784894002430293e-03,
+    -3.223964580411365e-01,
+    -2.400758277161838e00,
+    -2.549732539343734e00,
+    4.374664141464968e00,
+    2.938163982698783e00,
+)
+_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
 
 
 def _ndtri(p: np.ndarray) -> np.ndarray:
@@ -203,12 +228,18 @@ def _ndtri(p: np.ndarray) -> np.ndarray:
     mid = ~(low | high)
     q = p[mid] - 0.5
     r = q * q
-    out[mid] = ((((((_A[0] * r + _A[1]) * r + _A[2]) * r + _A[3]) * r + _A[4]) * r + _A[5]) * q
-                / (((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1))
+    out[mid] = (
+        (((((_A[0] * r + _A[1]) * r + _A[2]) * r + _A[3]) * r + _A[4]) * r + _A[5])
+        * q
+        / (((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1)
+    )
     for sel, sign, tail in ((low, 1.0, p[low]), (high, -1.0, 1 - p[high])):
         q = np.sqrt(-2 * np.log(tail))
-        out[sel] = sign * (((((_C[0] * q + _C[1]) * q + _C[2]) * q + _C[3]) * q + _C[4]) * q + _C[5]) \
+        out[sel] = (
+            sign
+            * (((((_C[0] * q + _C[1]) * q + _C[2]) * q + _C[3]) * q + _C[4]) * q + _C[5])
             / ((((_D[0] * q + _D[1]) * q + _D[2]) * q + _D[3]) * q + 1)
+        )
     return out
 
 
@@ -267,8 +298,10 @@ class Timing:
             survival = np.maximum(rng.random(k), 1e-12) * s_from[happens]
             hours = lognormal_isf(survival, np.broadcast_to(median, (n,))[happens], sigma)
             at = self.time_at(np.minimum(hours, 1e6), b_origin[happens])
-            lower = np.maximum(np.broadcast_to(np.asarray(t_from, np.int64), (n,))[happens],
-                               np.broadcast_to(np.asarray(origin_s, np.int64), (n,))[happens])
+            lower = np.maximum(
+                np.broadcast_to(np.asarray(t_from, np.int64), (n,))[happens],
+                np.broadcast_to(np.asarray(origin_s, np.int64), (n,))[happens],
+            )
             out[happens] = np.maximum(at, lower)
         return out
 
@@ -302,8 +335,10 @@ def reply_probability(province: np.ndarray, years: np.ndarray) -> np.ndarray:
 
 def reply_median_hours(years: np.ndarray) -> np.ndarray:
     table = demo.REPLY_MEDIAN_HOURS
-    return np.array([table.get(int(y), table[max(table)] if y > max(table) else table[min(table)])
-                     for y in range(2015, 2041)], float)[np.clip(np.asarray(years) - 2015, 0, 25)]
+    return np.array(
+        [table.get(int(y), table[max(table)] if y > max(table) else table[min(table)]) for y in range(2015, 2041)],
+        float,
+    )[np.clip(np.asarray(years) - 2015, 0, 25)]
 
 
 # -- state --------------------------------------------------------------------------
@@ -341,11 +376,17 @@ def _pending_table(rows: pd.DataFrame, place, category_index) -> Table:
     created_s = out["created_at"].astype("datetime64[s]").astype(np.int64)
     years = _years(created_s)
     n = len(created_s)
-    out.update(created_s=created_s, place=np.asarray(place, np.int32),
-               category_index=np.asarray(category_index, np.int8),
-               probability=reply_probability(out["province"], years), median=reply_median_hours(years),
-               b_origin=business_clock()(created_s + REPLY_FLOOR), t_reply=np.full(n, NEVER),
-               t_status=np.full(n, NEVER), dirty=np.zeros(n, bool))
+    out.update(
+        created_s=created_s,
+        place=np.asarray(place, np.int32),
+        category_index=np.asarray(category_index, np.int8),
+        probability=reply_probability(out["province"], years),
+        median=reply_median_hours(years),
+        b_origin=business_clock()(created_s + REPLY_FLOOR),
+        t_reply=np.full(n, NEVER),
+        t_status=np.full(n, NEVER),
+        dirty=np.zeros(n, bool),
+    )
     return out
 
 
@@ -354,33 +395,52 @@ def _answered_table(message_id, place, category_index, first_s, last_s, count, u
     clock = business_clock()
     first_s, last_s = np.asarray(first_s, np.int64), np.asarray(last_s, np.int64)
     n = len(first_s)
-    return {"message_id": np.asarray(message_id, object), "place": np.asarray(place, np.int32),
-            "category_index": np.asarray(category_index, np.int8), "first_s": first_s, "last_s": last_s,
-            "count": np.asarray(count, np.int32), "unit": np.asarray(unit, object),
-            "evaluated": np.asarray(evaluated, bool), "b_follow": clock(last_s + FOLLOW_UP[2]),
-            "b_eval": clock(first_s + EVALUATION[2]), "t_follow": np.full(n, NEVER), "t_eval": np.full(n, NEVER)}
+    return {
+        "message_id": np.asarray(message_id, object),
+        "place": np.asarray(place, np.int32),
+        "category_index": np.asarray(category_index, np.int8),
+        "first_s": first_s,
+        "last_s": last_s,
+        "count": np.asarray(count, np.int32),
+        "unit": np.asarray(unit, object),
+        "evaluated": np.asarray(evaluated, bool),
+        "b_follow": clock(last_s + FOLLOW_UP[2]),
+        "b_eval": clock(first_s + EVALUATION[2]),
+        "t_follow": np.full(n, NEVER),
+        "t_eval": np.full(n, NEVER),
+    }
 
 
 def _schedule_pending(rng: np.random.Generator, timing: Timing, table: Table, t_from) -> None:
     """(Re)draw the first reply and the 办理中 change of waiting messages, given none before t_from."""
     origin = table["created_s"] + REPLY_FLOOR
-    table["t_reply"] = timing.draw(rng, t_from, origin, table["b_origin"], table["median"],
-                                   demo.REPLY_DELAY_SIGMA, table["probability"])
+    table["t_reply"] = timing.draw(
+        rng, t_from, origin, table["b_origin"], table["median"], demo.REPLY_DELAY_SIGMA, table["probability"]
+    )
     status = timing.draw(rng, t_from, origin, table["b_origin"], STATUS[0], STATUS[1], STATUS_SHARE)
     table["t_status"] = np.where(pd.isna(table["source_status"]), status, NEVER)
 
 
-def _schedule_answered(rng: np.random.Generator, timing: Timing, table: Table, t_from, follow=True,
-                       evaluation=True) -> None:
+def _schedule_answered(
+    rng: np.random.Generator, timing: Timing, table: Table, t_from, follow=True, evaluation=True
+) -> None:
     """(Re)draw the next follow-up reply and the evaluation of answered messages, given none before t_from."""
     if follow:
         share = np.where(table["count"] == 1, demo.FOLLOW_UP_SHARE, demo.THIRD_REPLY_SHARE)
-        at = timing.draw(rng, t_from, table["last_s"] + FOLLOW_UP[2], table["b_follow"], FOLLOW_UP[0],
-                         FOLLOW_UP[1], share)
+        at = timing.draw(
+            rng, t_from, table["last_s"] + FOLLOW_UP[2], table["b_follow"], FOLLOW_UP[0], FOLLOW_UP[1], share
+        )
         table["t_follow"] = np.where(table["count"] < 3, at, NEVER)
     if evaluation:
-        at = timing.draw(rng, t_from, table["first_s"] + EVALUATION[2], table["b_eval"], EVALUATION[0],
-                         EVALUATION[1], demo.EVALUATION_SHARE)
+        at = timing.draw(
+            rng,
+            t_from,
+            table["first_s"] + EVALUATION[2],
+            table["b_eval"],
+            EVALUATION[0],
+            EVALUATION[1],
+            demo.EVALUATION_SHARE,
+        )
         table["t_eval"] = np.where(table["evaluated"], NEVER, at)
 
 
@@ -417,8 +477,9 @@ class StepResult:
         return sum(self.counts.values()) + self.status_changes
 
     def __str__(self) -> str:
-        return ", ".join(f"{n:,} {kind}" for kind, n in self.counts.items()) + \
-            f" ({self.status_changes:,} status changes)"
+        return (
+            ", ".join(f"{n:,} {kind}" for kind, n in self.counts.items()) + f" ({self.status_changes:,} status changes)"
+        )
 
 
 # -- the simulator ----------------------------------------------------------------------
@@ -430,8 +491,18 @@ class Simulator:
     `may_simulate(store)` turns false. Without a store only the simulator's own messages are known.
     """
 
-    def __init__(self, write: Writer, *, seed: int, speed: float = 1.0, clock: Clock = beijing_now,
-                 store=None, prefix: str = "S", tick_seconds: float = TICK_SECONDS, log=None):
+    def __init__(
+        self,
+        write: Writer,
+        *,
+        seed: int,
+        speed: float = 1.0,
+        clock: Clock = beijing_now,
+        store=None,
+        prefix: str = "S",
+        tick_seconds: float = TICK_SECONDS,
+        log=None,
+    ):
         if not speed > 0:
             raise ValueError("speed must be positive")
         self.write = write
@@ -460,11 +531,16 @@ class Simulator:
     def _load(self, store) -> None:
         self.until = resume_point(store)
         since = from_epoch(self.until - PENDING_DAYS * DAY)
-        rows = store.df(f"SELECT {', '.join(MESSAGE_COLUMNS)} FROM messages "
-                        "WHERE first_reply_at IS NULL AND created_at >= $since ORDER BY created_at, message_id",
-                        {"since": since})
-        pending = _pending_table(rows, demo.place_keys(rows["province"], rows["city"], rows["district"]),
-                                 demo.category_keys(rows["category"]))
+        rows = store.df(
+            f"SELECT {', '.join(MESSAGE_COLUMNS)} FROM messages "
+            "WHERE first_reply_at IS NULL AND created_at >= $since ORDER BY created_at, message_id",
+            {"since": since},
+        )
+        pending = _pending_table(
+            rows,
+            demo.place_keys(rows["province"], rows["city"], rows["district"]),
+            demo.category_keys(rows["category"]),
+        )
         since = from_epoch(self.until - ANSWERED_DAYS * DAY)
         rows = store.df(
             "SELECT m.message_id, m.province, m.city, m.district, m.category, m.first_reply_at, r.last_at, r.n, "
@@ -473,16 +549,24 @@ class Simulator:
             "JOIN (SELECT message_id, max(replied_at) AS last_at, arg_max(unit, replied_at) AS last_unit, "
             "      count(*) AS n FROM replies WHERE replied_at >= $since GROUP BY message_id) r USING (message_id) "
             "LEFT JOIN evaluations e USING (message_id) "
-            "WHERE m.first_reply_at >= $since ORDER BY m.first_reply_at, m.message_id", {"since": since})
-        seconds = {c: rows[c].to_numpy().astype("datetime64[s]").astype(np.int64)
-                   for c in ("first_reply_at", "last_at")}
+            "WHERE m.first_reply_at >= $since ORDER BY m.first_reply_at, m.message_id",
+            {"since": since},
+        )
+        seconds = {
+            c: rows[c].to_numpy().astype("datetime64[s]").astype(np.int64) for c in ("first_reply_at", "last_at")
+        }
         units = np.array(rows["last_unit"].to_numpy(dtype=object), dtype=object)
         units[pd.isna(units)] = None
         answered = _answered_table(
             rows["message_id"].to_numpy(dtype=object),
             demo.place_keys(rows["province"], rows["city"], rows["district"]),
-            demo.category_keys(rows["category"]), seconds["first_reply_at"], seconds["last_at"], rows["n"], units,
-            rows["evaluated"])
+            demo.category_keys(rows["category"]),
+            seconds["first_reply_at"],
+            seconds["last_at"],
+            rows["n"],
+            units,
+            rows["evaluated"],
+        )
         rng = np.random.default_rng([self.seed, 1, self.until])
         _schedule_pending(rng, self.timing, pending, self.until)
         _schedule_answered(rng, self.timing, answered, self.until)
@@ -581,12 +665,19 @@ class Simulator:
         # Follow-up replies and evaluations of answered messages (including those answered just now).
         answered = self.answered
         if len(first_at):
-            new = _answered_table(now_answered["message_id"], now_answered["place"], now_answered["category_index"],
-                                  first_at, first_at, np.ones(len(first_at)), first_units,
-                                  np.zeros(len(first_at), bool))
+            new = _answered_table(
+                now_answered["message_id"],
+                now_answered["place"],
+                now_answered["category_index"],
+                first_at,
+                first_at,
+                np.ones(len(first_at)),
+                first_units,
+                np.zeros(len(first_at), bool),
+            )
             _schedule_answered(rng, timing, new, first_at)
             answered = _concat(answered, new)
-        copied = len(first_at) > 0              # the concatenation made new arrays
+        copied = len(first_at) > 0  # the concatenation made new arrays
         while True:
             due = np.flatnonzero(answered["t_follow"] < t1)
             if not len(due):
@@ -612,19 +703,30 @@ class Simulator:
             answered["evaluated"][due] = True
             answered["t_eval"][due] = NEVER
             resolution, attitude, speed_score, satisfied = demo.sample_scores(rng, len(due))
-            frames["evaluations"] = pd.DataFrame({
-                "message_id": answered["message_id"][due], "rated_at": _timestamps(rated_at), "satisfied": satisfied,
-                "score_resolution": resolution, "score_attitude": attitude, "score_speed": speed_score,
-            }).sort_values(["rated_at", "message_id"], kind="stable")
+            frames["evaluations"] = pd.DataFrame(
+                {
+                    "message_id": answered["message_id"][due],
+                    "rated_at": _timestamps(rated_at),
+                    "satisfied": satisfied,
+                    "score_resolution": resolution,
+                    "score_attitude": attitude,
+                    "score_speed": speed_score,
+                }
+            ).sort_values(["rated_at", "message_id"], kind="stable")
             result.counts["evaluations"] = len(due)
 
         ids = np.concatenate([p[0] for p in replies])
         if len(ids):
             at = np.concatenate([p[1] for p in replies])
             order = np.lexsort((ids.astype(str), at))
-            frames["replies"] = pd.DataFrame({
-                "reply_id": _ids(self.prefix + "R", at[order]), "message_id": ids[order],
-                "replied_at": _timestamps(at[order]), "unit": np.concatenate([p[2] for p in replies])[order]})
+            frames["replies"] = pd.DataFrame(
+                {
+                    "reply_id": _ids(self.prefix + "R", at[order]),
+                    "message_id": ids[order],
+                    "replied_at": _timestamps(at[order]),
+                    "unit": np.concatenate([p[2] for p in replies])[order],
+                }
+            )
             result.counts["replies"] = len(ids)
 
         # Newly joined units and leaders.
@@ -678,9 +780,14 @@ class Simulator:
             return total
         from tqdm import tqdm
 
-        bar = tqdm(total=round((end - self.until) / DAY, 2), unit="day", desc="simulator gap fill",
-                   file=sys.stderr, disable=not progress,
-                   bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} days [{elapsed}<{remaining}]{postfix}")
+        bar = tqdm(
+            total=round((end - self.until) / DAY, 2),
+            unit="day",
+            desc="simulator gap fill",
+            file=sys.stderr,
+            disable=not progress,
+            bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} days [{elapsed}<{remaining}]{postfix}",
+        )
         try:
             while self.until < end:
                 t0 = self.until
@@ -700,7 +807,7 @@ class Simulator:
             self.until = end
         if end - self.until > GAP_SECONDS:
             filled = self.fill_gap(from_epoch(end))
-            self.live_since = self.until        # the speeded clock restarts after a gap
+            self.live_since = self.until  # the speeded clock restarts after a gap
             return filled
         if self.live_since is None:
             self.live_since = self.until
@@ -735,7 +842,7 @@ class Simulator:
 
     def _run(self) -> None:
         failures = 0
-        while not self._stop.wait(self.tick_seconds if not failures else min(60.0, 2.0 ** failures)):
+        while not self._stop.wait(self.tick_seconds if not failures else min(60.0, 2.0**failures)):
             try:
                 if self.store is not None and not may_simulate(self.store):
                     self.log("the database now holds imported data: the simulator stops")
@@ -788,28 +895,40 @@ def resume_point(store) -> int:
         "UNION ALL SELECT max(replied_at) FROM replies WHERE replied_at >= $u "
         "UNION ALL SELECT max(rated_at) FROM evaluations WHERE rated_at >= $u "
         "UNION ALL SELECT max(joined_at) FROM units WHERE joined_at >= $u "
-        "UNION ALL SELECT max(joined_at) FROM leaders WHERE joined_at >= $u)", {"u": until})
+        "UNION ALL SELECT max(joined_at) FROM leaders WHERE joined_at >= $u)",
+        {"u": until},
+    )
     if last is not None:
         until = max(until, last.replace(microsecond=0) + dt.timedelta(seconds=1))
     return epoch(until)
 
 
-def start_in_process(store, settings, *, clock: Clock = beijing_now, progress: bool | None = None,
-                     tick_seconds: float = TICK_SECONDS) -> Simulator | None:
+def start_in_process(
+    store, settings, *, clock: Clock = beijing_now, progress: bool | None = None, tick_seconds: float = TICK_SECONDS
+) -> Simulator | None:
     """For `python app.py`: on a demo database (and with simulation on) fill the gap since the simulator
     last ran, then start the live thread. Returns None when it does not run."""
     if not settings.simulate or not may_simulate(store):
         return None
-    simulator = Simulator(partial(upsert, store), seed=settings.seed, speed=settings.sim_speed, clock=clock,
-                          store=store, prefix="S", tick_seconds=tick_seconds)
+    simulator = Simulator(
+        partial(upsert, store),
+        seed=settings.seed,
+        speed=settings.sim_speed,
+        clock=clock,
+        store=store,
+        prefix="S",
+        tick_seconds=tick_seconds,
+    )
     since = simulator.until
     gap = epoch(clock()) - since
     if gap > 0:
         began = time.perf_counter()
         filled = simulator.fill_gap(progress=sys.stderr.isatty() if progress is None else progress)
         if gap > GAP_SECONDS:
-            simulator.log(f"filled the {gap / 3600:,.1f} h since {from_epoch(since)} in "
-                          f"{time.perf_counter() - began:.1f} s: {filled}")
+            simulator.log(
+                f"filled the {gap / 3600:,.1f} h since {from_epoch(since)} in "
+                f"{time.perf_counter() - began:.1f} s: {filled}"
+            )
     simulator.start()
     simulator.log(f"live at speed {simulator.speed:g} (--sim-speed), one tick every {tick_seconds:g} s")
     return simulator
@@ -822,8 +941,11 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m ingest.simulate", description=main.__doc__)
     parser.add_argument("--url", default="http://127.0.0.1:8050", help="server base URL")
-    parser.add_argument("--token", default=os.environ.get("LIUYAN_INGEST_TOKEN", ""),
-                        help="write API bearer token (default: LIUYAN_INGEST_TOKEN)")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("LIUYAN_INGEST_TOKEN", ""),
+        help="write API bearer token (default: LIUYAN_INGEST_TOKEN)",
+    )
     parser.add_argument("--speed", type=float, default=1.0, help="speed factor, 1 = real national rhythm")
     parser.add_argument("--seed", type=int, default=20210722)
     parser.add_argument("--tick", type=float, default=TICK_SECONDS, help="seconds between steps")
@@ -832,8 +954,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if not args.token:
         parser.error("--token (or LIUYAN_INGEST_TOKEN) is required")
-    simulator = Simulator(RemoteWriter(args.url, args.token, timeout=60), seed=args.seed, speed=args.speed,
-                          prefix=args.prefix, tick_seconds=args.tick)
+    simulator = Simulator(
+        RemoteWriter(args.url, args.token, timeout=60),
+        seed=args.seed,
+        speed=args.speed,
+        prefix=args.prefix,
+        tick_seconds=args.tick,
+    )
     simulator.log(f"posting to {args.url} at speed {args.speed:g}; ^C to stop")
     began = time.monotonic()
     last_report = began

@@ -184,6 +184,7 @@ def validate(kind: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Rejection
 
 # -- conversion ---------------------------------------------------------------
 
+
 def _show(value) -> str:
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         value = int(value)  # 6.0 from a numeric column with gaps was 6 in the source
@@ -310,6 +311,7 @@ def _flag_converter(true_words, false_words):
         if text in false_words:
             return False
         return _BAD
+
     return convert
 
 
@@ -402,9 +404,16 @@ def _take(values, keep: np.ndarray | None):
 # Text is Arrow-backed (pd.ArrowDtype(pa.string())): DuckDB scans it several times
 # faster than pandas' default "str" dtype or Python objects.
 TEXT_DTYPE = pd.ArrowDtype(pa.string())
-_FINAL_DTYPES = {"id": TEXT_DTYPE, "text": TEXT_DTYPE, "choice": TEXT_DTYPE, "time": np.dtype("datetime64[us]"),
-                 "province": np.dtype("int32"), "flag": np.dtype("bool"), "satisfied": pd.BooleanDtype(),
-                 "score": pd.Int8Dtype()}
+_FINAL_DTYPES = {
+    "id": TEXT_DTYPE,
+    "text": TEXT_DTYPE,
+    "choice": TEXT_DTYPE,
+    "time": np.dtype("datetime64[us]"),
+    "province": np.dtype("int32"),
+    "flag": np.dtype("bool"),
+    "satisfied": pd.BooleanDtype(),
+    "score": pd.Int8Dtype(),
+}
 
 
 def _final_types(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -435,7 +444,4 @@ def _rejections(kind: str, rows: np.ndarray, problems) -> list[Rejection]:
     orders = np.concatenate([np.full(len(p), o, dtype=np.int16) for p, o, _ in problems])
     reasons = [r for _, _, rs in problems for r in rs]
     ranking = np.lexsort((orders, positions))
-    return [
-        Rejection(int(rows[positions[i]]), fields[orders[i]].shown, reasons[i])
-        for i in ranking
-    ]
+    return [Rejection(int(rows[positions[i]]), fields[orders[i]].shown, reasons[i]) for i in ranking]

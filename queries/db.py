@@ -29,8 +29,10 @@ def _backfill_rollups(cur) -> None:
 
 
 def _backfill_held_evaluations(cur) -> None:
-    cur.execute("INSERT INTO held_evaluations SELECT message_id, rated_at, verdict FROM evaluations "
-                "WHERE message_id NOT IN (SELECT message_id FROM messages)")
+    cur.execute(
+        "INSERT INTO held_evaluations SELECT message_id, rated_at, verdict FROM evaluations "
+        "WHERE message_id NOT IN (SELECT message_id FROM messages)"
+    )
 
 
 # Schema changes, applied in order to a file whose schema_version is older:
@@ -137,9 +139,7 @@ class Store:
         cur.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
         current = int(self.scalar("SELECT value FROM meta WHERE key = 'schema_version'") or 0)
         if current > SCHEMA_VERSION:
-            raise RuntimeError(
-                f"{self.path} has schema version {current}, newer than this program ({SCHEMA_VERSION})"
-            )
+            raise RuntimeError(f"{self.path} has schema version {current}, newer than this program ({SCHEMA_VERSION})")
         for version, sql, backfill in MIGRATIONS:
             if version <= current:
                 continue

@@ -35,14 +35,33 @@ import pyarrow.compute as pc
 
 from queries.sql import text
 
-STATE_COLUMNS = ["created_at", "province", "city", "category", "msg_type", "is_urgent", "source_status",
-                 "first_reply_at", "rated_at", "verdict"]
-_STATE_SCHEMA = pa.schema([
-    ("sign", pa.int8()), ("created_at", pa.timestamp("us")), ("province", pa.int32()), ("city", pa.string()),
-    ("category", pa.string()), ("msg_type", pa.string()), ("is_urgent", pa.bool_()),
-    ("source_status", pa.string()), ("first_reply_at", pa.timestamp("us")), ("rated_at", pa.timestamp("us")),
-    ("verdict", pa.bool_()),
-])
+STATE_COLUMNS = [
+    "created_at",
+    "province",
+    "city",
+    "category",
+    "msg_type",
+    "is_urgent",
+    "source_status",
+    "first_reply_at",
+    "rated_at",
+    "verdict",
+]
+_STATE_SCHEMA = pa.schema(
+    [
+        ("sign", pa.int8()),
+        ("created_at", pa.timestamp("us")),
+        ("province", pa.int32()),
+        ("city", pa.string()),
+        ("category", pa.string()),
+        ("msg_type", pa.string()),
+        ("is_urgent", pa.bool_()),
+        ("source_status", pa.string()),
+        ("first_reply_at", pa.timestamp("us")),
+        ("rated_at", pa.timestamp("us")),
+        ("verdict", pa.bool_()),
+    ]
+)
 
 # Rollup tables: key columns and summed columns (identifiers of a fixed allow-list).
 _FINE_KEYS = ("day", "province", "category", "msg_type", "is_urgent")
@@ -50,8 +69,10 @@ TABLES = {
     "created": (_FINE_KEYS, ("messages", "replied", "pending", "in_progress")),
     "answered": (_FINE_KEYS, ("replies",)),
     "rated": (_FINE_KEYS, ("evaluations", "satisfied")),
-    "province": (("day", "province"), ("messages", "replied", "pending", "in_progress", "urgent_messages",
-                                       "replies", "evaluations", "satisfied")),
+    "province": (
+        ("day", "province"),
+        ("messages", "replied", "pending", "in_progress", "urgent_messages", "replies", "evaluations", "satisfied"),
+    ),
     "category": (("day", "category"), ("messages", "replied", "replies", "evaluations", "satisfied")),
     "type": (("day", "msg_type"), ("messages", "replied", "replies", "evaluations", "satisfied")),
 }
@@ -61,9 +82,9 @@ PARTS = {
     "replies": ("created", "answered", "province", "category", "type"),
     "evaluations": ("rated", "province", "category", "type"),
 }
-COMPACT_AFTER = 32   # appends to one (table, day) before its rows are merged into one row per key
+COMPACT_AFTER = 32  # appends to one (table, day) before its rows are merged into one row per key
 
-_appends: dict = {}            # (database path, table) -> Counter of days: appends since the last compaction
+_appends: dict = {}  # (database path, table) -> Counter of days: appends since the last compaction
 _appends_lock = threading.Lock()
 
 
@@ -72,8 +93,11 @@ def states(frame: pd.DataFrame, sign: int) -> pd.DataFrame:
     n = len(frame)
     out = {"sign": pd.Series(np.full(n, sign, dtype=np.int8))}
     for column in STATE_COLUMNS:
-        out[column] = (frame[column].reset_index(drop=True) if column in frame.columns
-                       else pd.Series(np.full(n, None, dtype=object)))
+        out[column] = (
+            frame[column].reset_index(drop=True)
+            if column in frame.columns
+            else pd.Series(np.full(n, None, dtype=object))
+        )
     return pd.DataFrame(out)
 
 
@@ -127,6 +151,7 @@ def _frame_table(parts: list[pd.DataFrame]) -> pa.Table:
 @dataclass
 class Increments:
     """The rollup changes of some states, computed before the write that appends them (`increments`)."""
+
     kind: str
     table: pa.Table  # the states
     sums: dict  # table name -> rows to append (`_sums`)
@@ -161,16 +186,18 @@ def apply(cur, path: str, parts: list, kind: str = "messages", computed: Increme
         cur.register("delta_rows", _stacked(sums))  # one registration for every table
         for name in sums:  # name: TABLES allow-list
             keys, values = TABLES[name]
-            script.append(f"INSERT INTO roll_{name} SELECT {', '.join(keys + values)} FROM delta_rows "
-                          f"WHERE tbl = '{name}'")
+            script.append(
+                f"INSERT INTO roll_{name} SELECT {', '.join(keys + values)} FROM delta_rows WHERE tbl = '{name}'"
+            )
     delays = kind != "evaluations" and has_reply
     additions = False
     if delays:
         cur.register("states", table)
         # no answered state leaves: every delay row of the states is an addition, and a new revision of
         # their days closes the script
-        additions = not pc.any(pc.and_(pc.less(table.column("sign"), 0),
-                                       table.column("first_reply_at").is_valid())).as_py()
+        additions = not pc.any(
+            pc.and_(pc.less(table.column("sign"), 0), table.column("first_reply_at").is_valid())
+        ).as_py()
         if additions:
             script += [text("deltas", "add_state_delays"), text("deltas", "bump_revisions")]
             params = {"days": sorted(answered)}
@@ -186,9 +213,14 @@ def apply(cur, path: str, parts: list, kind: str = "messages", computed: Increme
             cur.unregister("delta_rows")
         if delays:
             cur.unregister("states")
-    days = {"created": created, "answered": answered, "rated": rated,
-            "province": created | answered | rated, "category": created | answered | rated,
-            "type": created | answered | rated}
+    days = {
+        "created": created,
+        "answered": answered,
+        "rated": rated,
+        "province": created | answered | rated,
+        "category": created | answered | rated,
+        "type": created | answered | rated,
+    }
     _count(cur, path, {name: days[name] for name in PARTS[kind]})
 
 
@@ -291,8 +323,11 @@ def _sums(table: pa.Table, names) -> dict[str, pa.Table]:
     ones = np.ones(len(sign), dtype=bool)
     # the three components of every state: creation day, first-reply day, rating day
     components = {
-        "created": (created, ones, {"messages": sign, "replied": sign * replied, "pending": sign * pending,
-                                    "in_progress": sign * in_progress}),
+        "created": (
+            created,
+            ones,
+            {"messages": sign, "replied": sign * replied, "pending": sign * pending, "in_progress": sign * in_progress},
+        ),
         "answered": (answered, replied, {"replies": sign}),
         "rated": (rated, has_rating, {"evaluations": sign * judged, "satisfied": sign * satisfied}),
     }
@@ -303,8 +338,9 @@ def _sums(table: pa.Table, names) -> dict[str, pa.Table]:
     for name, (day, rows, values) in components.items():
         if not rows.any():
             continue
-        keys, sums = _group([day[rows], *(dims[k][rows] for k in _FINE_KEYS[1:])],
-                            {v: column[rows] for v, column in values.items()})
+        keys, sums = _group(
+            [day[rows], *(dims[k][rows] for k in _FINE_KEYS[1:])], {v: column[rows] for v, column in values.items()}
+        )
         if len(keys[0]):
             grouped[name] = (dict(zip(_FINE_KEYS, keys, strict=True)), sums)
     out = {}
@@ -332,7 +368,8 @@ def _sums(table: pa.Table, names) -> dict[str, pa.Table]:
                 continue
             key_columns, value_columns = _group(
                 [np.concatenate([p[0][i] for p in parts]) for i in range(len(keys))],
-                {v: np.concatenate([p[1][v] for p in parts]) for v in values})
+                {v: np.concatenate([p[1][v] for p in parts]) for v in values},
+            )
             if not len(key_columns[0]):
                 continue
         arrays = [pa.array(key_columns[0].astype("int32"), pa.int32()).cast(pa.date32())]
@@ -424,8 +461,10 @@ def compact(cur, name: str, days: list[dt.date]) -> None:
         return
     keys, values = TABLES[name]
     table = f"roll_{name}"  # from the TABLES allow-list
-    old = cur.execute(f"DELETE FROM {table} WHERE day >= $first AND day <= $last AND list_contains($days, day) "
-                      "RETURNING *", {"first": days[0], "last": days[-1], "days": days}).fetchall()
+    old = cur.execute(
+        f"DELETE FROM {table} WHERE day >= $first AND day <= $last AND list_contains($days, day) RETURNING *",
+        {"first": days[0], "last": days[-1], "days": days},
+    ).fetchall()
     if not old:
         return
     old = pd.DataFrame(old, columns=list(keys) + list(values))
@@ -434,8 +473,10 @@ def compact(cur, name: str, days: list[dt.date]) -> None:
         sums = ", ".join(f"sum({v}) AS {v}" for v in values)
         nonzero = " OR ".join(f"{v} <> 0" for v in values)
         key_list = ", ".join(keys)
-        cur.execute(f"INSERT INTO {table} SELECT * FROM (SELECT {key_list}, {sums} FROM old_rows "
-                    f"GROUP BY {key_list}) WHERE {nonzero} ORDER BY {key_list}").fetchall()
+        cur.execute(
+            f"INSERT INTO {table} SELECT * FROM (SELECT {key_list}, {sums} FROM old_rows "
+            f"GROUP BY {key_list}) WHERE {nonzero} ORDER BY {key_list}"
+        ).fetchall()
     finally:
         cur.unregister("old_rows")
 
@@ -449,4 +490,4 @@ def compact_pending(cur, path: str) -> None:
                 counter.clear()
     for name, days in pending.items():
         for lo in range(0, len(days), 1000):
-            compact(cur, name, days[lo:lo + 1000])
+            compact(cur, name, days[lo : lo + 1000])

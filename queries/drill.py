@@ -43,10 +43,17 @@ def units(store: Store, f: Filters, late_days: int = 15) -> pd.DataFrame:
     """
     frame = store.df(_sql("units"), dict(_window(f), late_hours=float(late_days) * 24.0))
     if frame.empty:
-        frame = pd.DataFrame(columns=["unit", "answered", "median_reply_hours", "mean_reply_hours",
-                                      "p90_reply_hours", "late"])
-    frame["unit"] = pd.Series([None if u is None or (isinstance(u, float) and u != u) else mask_text(u, UNIT_NAME_LIMIT)
-                               for u in frame["unit"]], index=frame.index, dtype=object)   # None: no unit given
+        frame = pd.DataFrame(
+            columns=["unit", "answered", "median_reply_hours", "mean_reply_hours", "p90_reply_hours", "late"]
+        )
+    frame["unit"] = pd.Series(
+        [
+            None if u is None or (isinstance(u, float) and u != u) else mask_text(u, UNIT_NAME_LIMIT)
+            for u in frame["unit"]
+        ],
+        index=frame.index,
+        dtype=object,
+    )  # None: no unit given
     frame["answered"] = frame["answered"].astype("int64")
     frame["late"] = frame["late"].astype("int64")
     total = int(frame["answered"].sum())
@@ -55,21 +62,30 @@ def units(store: Store, f: Filters, late_days: int = 15) -> pd.DataFrame:
     for column in ("median_reply_hours", "mean_reply_hours", "p90_reply_hours"):
         frame[column] = frame[column].astype("float64")
     frame = frame.sort_values(["answered", "unit"], ascending=[False, True], na_position="last")
-    return frame[["unit", "answered", "share", "median_reply_hours", "mean_reply_hours", "p90_reply_hours",
-                  "late", "late_share"]].reset_index(drop=True)
+    return frame[
+        ["unit", "answered", "share", "median_reply_hours", "mean_reply_hours", "p90_reply_hours", "late", "late_share"]
+    ].reset_index(drop=True)
 
 
 def top_units(frame: pd.DataFrame, n: int = 20) -> pd.DataFrame:
     """The `n` units that answered most (ties by name)."""
-    return frame.sort_values(["answered", "unit"], ascending=[False, True], na_position="last").head(n) \
+    return (
+        frame.sort_values(["answered", "unit"], ascending=[False, True], na_position="last")
+        .head(n)
         .reset_index(drop=True)
+    )
 
 
 def slowest_units(frame: pd.DataFrame, n: int = 20, min_answered: int = 5) -> pd.DataFrame:
     """The `n` units with the longest median first-reply time among those with at least `min_answered`."""
     eligible = frame[(frame["answered"] >= min_answered) & frame["median_reply_hours"].notna()]
-    return eligible.sort_values(["median_reply_hours", "answered", "unit"], ascending=[False, False, True],
-                                na_position="last").head(n).reset_index(drop=True)
+    return (
+        eligible.sort_values(
+            ["median_reply_hours", "answered", "unit"], ascending=[False, False, True], na_position="last"
+        )
+        .head(n)
+        .reset_index(drop=True)
+    )
 
 
 def overdue_cutoff(now: dt.datetime, overdue_days: int) -> dt.datetime:
@@ -103,8 +119,7 @@ def cross(store: Store, f: Filters) -> pd.DataFrame:
     frame = store.df(_sql("cross"), _window(f))
     for column in ("messages", "replies"):
         frame[column] = frame[column].fillna(0).astype("int64")
-    return frame.sort_values(["messages", "category", "msg_type"], ascending=[False, True, True]) \
-        .reset_index(drop=True)
+    return frame.sort_values(["messages", "category", "msg_type"], ascending=[False, True, True]).reset_index(drop=True)
 
 
 def cross_table(frame: pd.DataFrame, value: str = "messages") -> pd.DataFrame:

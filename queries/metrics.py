@@ -116,10 +116,18 @@ def _memo(store: Store, name: str, key: tuple, compute):
 # day x type, joined units and leaders; about 40,000 rows), shared by all such periods ending in
 # the same month (the wall's periods, its feed, most API calls) and by every metric of a screen;
 # longer periods are summed by DuckDB (coarse.sql, joins.sql).
-COARSE_WINDOW_MONTHS = 24           # whole months before the end's month that a window holds
+COARSE_WINDOW_MONTHS = 24  # whole months before the end's month that a window holds
 WINDOW_KINDS = {"province": 0, "category": 1, "msg_type": 2, "units": 3, "leaders": 4}
-_WINDOW_COLUMNS = ("messages", "replied", "pending", "in_progress", "urgent_messages", "replies", "evaluations",
-                   "satisfied")
+_WINDOW_COLUMNS = (
+    "messages",
+    "replied",
+    "pending",
+    "in_progress",
+    "urgent_messages",
+    "replies",
+    "evaluations",
+    "satisfied",
+)
 _PROVINCE_SLOT = np.full(100, -1, np.int64)  # adcode // 10000 -> position in adcode order, -1: not one of the 31
 
 
@@ -188,8 +196,10 @@ def _window_daily(window: dict, f: Filters, start: dt.date, end: dt.date) -> dic
     """Messages and first replies per day of [start, end] (index 0 = start)."""
     part, keep = _window_rows(window, "province", f, start, end)
     offset = part["d"][keep] - (start - window["first"]).days
-    return {c: np.bincount(offset, weights=part[c][keep], minlength=(end - start).days + 1).astype(np.int64)
-            for c in ("messages", "replies")}
+    return {
+        c: np.bincount(offset, weights=part[c][keep], minlength=(end - start).days + 1).astype(np.int64)
+        for c in ("messages", "replies")
+    }
 
 
 def _window_breakdown(window: dict, f: Filters, dimension: str) -> dict[str, np.ndarray]:
@@ -204,10 +214,16 @@ def _window_breakdown(window: dict, f: Filters, dimension: str) -> dict[str, np.
     present = np.zeros(len(names), bool)
     present[np.unique(window[dimension]["label"])] = True
     rows = np.flatnonzero(present)
-    return {"key": np.array([names[i] for i in rows], dtype=object), "messages": out["messages"][rows],
-            "messages_prev": out["messages_prev"][rows], "replied_cohort": out["replied"][rows],
-            "replies": out["replies"][rows], "replies_prev": out["replies_prev"][rows],
-            "evaluations": out["evaluations"][rows], "satisfied": out["satisfied"][rows]}
+    return {
+        "key": np.array([names[i] for i in rows], dtype=object),
+        "messages": out["messages"][rows],
+        "messages_prev": out["messages_prev"][rows],
+        "replied_cohort": out["replied"][rows],
+        "replies": out["replies"][rows],
+        "replies_prev": out["replies_prev"][rows],
+        "evaluations": out["evaluations"][rows],
+        "satisfied": out["satisfied"][rows],
+    }
 
 
 def _window_joined(window: dict, f: Filters, table: str, by_province: bool):
@@ -217,8 +233,11 @@ def _window_joined(window: dict, f: Filters, table: str, by_province: bool):
         keep &= part["slot"] >= 0
         return np.bincount(part["slot"][keep], weights=part["messages"][keep], minlength=31).astype(np.int64)
     before, keep_before = _window_rows(window, table, f, f.previous.start, f.previous.end)
-    return (int(part["messages"][keep].sum()), int(before["messages"][keep_before].sum()),
-            len(np.unique(part["province"][keep])))
+    return (
+        int(part["messages"][keep].sum()),
+        int(before["messages"][keep_before].sum()),
+        len(np.unique(part["province"][keep])),
+    )
 
 
 # -- exact medians ------------------------------------------------------------------------------------------------
@@ -229,12 +248,12 @@ def _window_joined(window: dict, f: Filters, table: str, by_province: bool):
 # (roll_delay_revisions, raised in the write's transaction whenever a day is recomputed).
 # A later call for the same period checks that revision (one tiny query), reads the newest
 # day's delays, and finds the exact order statistics of the union from the window.
-MEDIAN_CACHE_MIN_DAYS = 8            # shorter periods: one direct query
-MEDIAN_WINDOW = 32_768            # > a day's answered messages per group at 50 M (about 18,000)
-MEDIAN_CACHE_VALUES = 6_000_000      # floats kept at most (48 MB), least recently used first out
+MEDIAN_CACHE_MIN_DAYS = 8  # shorter periods: one direct query
+MEDIAN_WINDOW = 32_768  # > a day's answered messages per group at 50 M (about 18,000)
+MEDIAN_CACHE_VALUES = 6_000_000  # floats kept at most (48 MB), least recently used first out
 
 _median_cache: OrderedDict = OrderedDict()
-_median_seen: OrderedDict = OrderedDict()      # keys asked for once (a window is built the second time)
+_median_seen: OrderedDict = OrderedDict()  # keys asked for once (a window is built the second time)
 _median_lock = threading.Lock()
 _median_held = [0]
 
@@ -252,8 +271,11 @@ def _delay_groups(store: Store, f: Filters, start: dt.datetime, stop: dt.datetim
 
     def fetch():
         # Arrow keeps the text columns dictionary-encodable (numpy would build a Python string per value)
-        return store.cursor().sql(_sql("volume", "delay_rows"),
-                                  params=dict(f.message_filter(), start=start, stop=stop)).to_arrow_table()
+        return (
+            store.cursor()
+            .sql(_sql("volume", "delay_rows"), params=dict(f.message_filter(), start=start, stop=stop))
+            .to_arrow_table()
+        )
 
     def sort():
         rows = fetch()
@@ -274,7 +296,7 @@ def _delay_groups(store: Store, f: Filters, start: dt.datetime, stop: dt.datetim
             encoded = column.dictionary_encode()
             codes = encoded.indices.fill_null(-1).to_numpy()[by_hours]
             names = encoded.dictionary.to_pylist()
-        order = np.argsort(codes, kind="stable")     # stable: each group's hours stay sorted
+        order = np.argsort(codes, kind="stable")  # stable: each group's hours stay sorted
         codes, grouped = codes[order], hours[order]
         bounds = (np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist()
         out = {}
@@ -294,11 +316,24 @@ def _medians(store: Store, f: Filters, dimension: str | None):
         groups = _delay_groups(store, f, params["start"], params["stop"], dimension)
         result = {k: _union_median(None, v) for k, v in groups.items()}
         return result.get(0) if dimension is None else result
-    split = params["stop"] - dt.timedelta(days=1)        # cached days [start, split), fresh day [split, stop)
-    rev = _memo(store, "delay_revision", (params["start"], split),
-                lambda: store.scalar(_sql("volume", "delay_revision"), {"start": params["start"], "stop": split}))
-    key = (store.data_version.split(":")[0], store.path, dimension, params["start"], split,
-           f.provinces, f.categories, f.types, f.urgent_only)
+    split = params["stop"] - dt.timedelta(days=1)  # cached days [start, split), fresh day [split, stop)
+    rev = _memo(
+        store,
+        "delay_revision",
+        (params["start"], split),
+        lambda: store.scalar(_sql("volume", "delay_revision"), {"start": params["start"], "stop": split}),
+    )
+    key = (
+        store.data_version.split(":")[0],
+        store.path,
+        dimension,
+        params["start"],
+        split,
+        f.provinces,
+        f.categories,
+        f.types,
+        f.urgent_only,
+    )
     earlier = None
     with _median_lock:
         entry = _median_cache.get(key)
@@ -318,9 +353,12 @@ def _medians(store: Store, f: Filters, dimension: str | None):
         # the same period's window up to an earlier day (the wall after midnight): extended by the days
         # between, if none of its own days changed since
         earlier_split, earlier_rev, windows = earlier
-        same = _memo(store, "delay_revision", (params["start"], earlier_split),
-                     lambda: store.scalar(_sql("volume", "delay_revision"),
-                                          {"start": params["start"], "stop": earlier_split}))
+        same = _memo(
+            store,
+            "delay_revision",
+            (params["start"], earlier_split),
+            lambda: store.scalar(_sql("volume", "delay_revision"), {"start": params["start"], "stop": earlier_split}),
+        )
         if same == earlier_rev:
             entry = (rev, _extend_windows(windows, _delay_groups(store, f, earlier_split, split, dimension)))
             _keep(key, entry)
@@ -333,7 +371,7 @@ def _medians(store: Store, f: Filters, dimension: str | None):
         result = _window_medians(entry[1], tails)
         if result is not None:
             return result.get(0) if dimension is None else result
-        if fresh:       # the newest day alone outgrew the window
+        if fresh:  # the newest day alone outgrew the window
             return _direct_medians(store, params, dimension)
         # the window drifted off the median (extended over several days): sorted again
         entry, fresh = (rev, _median_windows(store, dict(params, stop=split), dimension)), True
@@ -374,7 +412,7 @@ def _extend_windows(windows: dict, days: dict) -> dict:
             continue
         n, first, values = windows[k]
         below = int(np.searchsorted(added, values[0], side="left"))
-        inside = added[below:int(np.searchsorted(added, values[-1], side="right"))]
+        inside = added[below : int(np.searchsorted(added, values[-1], side="right"))]
         out[k] = (n + len(added), first + below, np.sort(np.concatenate([values, inside]), kind="stable"))
     return out
 
@@ -384,8 +422,9 @@ _MISSING_WINDOW = object()
 
 def _median_windows(store: Store, params: dict, dimension: str | None) -> dict:
     """{group: (n, first position, sorted values around the median)} of the delays in params' days."""
-    cur = store.cursor().execute(_sql("volume", "median_window", dimension=dimension),
-                                 dict(params, width=MEDIAN_WINDOW))
+    cur = store.cursor().execute(
+        _sql("volume", "median_window", dimension=dimension), dict(params, width=MEDIAN_WINDOW)
+    )
     data = cur.fetchnumpy()
     out = {}
     keys = data["key"]
@@ -399,7 +438,10 @@ def _median_windows(store: Store, params: dict, dimension: str | None) -> dict:
     for lo, hi in zip([0, *bounds], [*bounds, len(keys)], strict=True):
         key = keys[lo]
         out[key.item() if isinstance(key, np.generic) else key] = (
-            int(data["n"][lo]), int(data["i"][lo]), np.ascontiguousarray(data["hours"][lo:hi], dtype="float64"))
+            int(data["n"][lo]),
+            int(data["i"][lo]),
+            np.ascontiguousarray(data["hours"][lo:hi], dtype="float64"),
+        )
     return out
 
 
@@ -431,7 +473,7 @@ def _union_median(window, tail):
     stop = min(n_a, hi_k + 1)
     if start < first or stop > first + len(values):
         return _MISSING_WINDOW
-    merged = np.sort(np.concatenate([values[start - first:max(stop, start) - first], tail]), kind="stable")
+    merged = np.sort(np.concatenate([values[start - first : max(stop, start) - first], tail]), kind="stable")
     lo, hi = float(merged[lo_k - start]), float(merged[hi_k - start])
     return lo if lo_k == hi_k else lo + (hi - lo) * (rn - lo_k)
 
@@ -488,11 +530,20 @@ def _coarse_totals(store: Store, f: Filters) -> dict:
         return store.df(_sql("coarse", "totals"), _province_params(f.params())).iloc[0].to_dict()
     now = _window_sums(window, f, f.start, f.end, by_province=False)
     before = _window_sums(window, f, f.previous.start, f.previous.end, by_province=False)
-    return {"messages": now["messages"], "messages_prev": before["messages"], "replied_cohort": now["replied"],
-            "urgent_messages": now["urgent_messages"], "pending": now["pending"], "in_progress": now["in_progress"],
-            "replies": now["replies"], "replies_prev": before["replies"], "evaluations": now["evaluations"],
-            "satisfied": now["satisfied"], "evaluations_prev": before["evaluations"],
-            "satisfied_prev": before["satisfied"]}
+    return {
+        "messages": now["messages"],
+        "messages_prev": before["messages"],
+        "replied_cohort": now["replied"],
+        "urgent_messages": now["urgent_messages"],
+        "pending": now["pending"],
+        "in_progress": now["in_progress"],
+        "replies": now["replies"],
+        "replies_prev": before["replies"],
+        "evaluations": now["evaluations"],
+        "satisfied": now["satisfied"],
+        "evaluations_prev": before["evaluations"],
+        "satisfied_prev": before["satisfied"],
+    }
 
 
 def _coarse_by_province(store: Store, f: Filters) -> dict[str, np.ndarray]:
@@ -501,10 +552,16 @@ def _coarse_by_province(store: Store, f: Filters) -> dict[str, np.ndarray]:
         return _fetch(store, _sql("coarse", "by_province"), _province_params(f.params()))
     now = _window_sums(window, f, f.start, f.end, by_province=True)
     before = _window_sums(window, f, f.previous.start, f.previous.end, by_province=True)
-    return {"key": _adcodes(), "messages": now["messages"], "messages_prev": before["messages"],
-            "replied_cohort": now["replied"], "replies": now["replies"], "replies_prev": before["replies"],
-            "evaluations": now["evaluations"],
-            "satisfied": now["satisfied"]}
+    return {
+        "key": _adcodes(),
+        "messages": now["messages"],
+        "messages_prev": before["messages"],
+        "replied_cohort": now["replied"],
+        "replies": now["replies"],
+        "replies_prev": before["replies"],
+        "evaluations": now["evaluations"],
+        "satisfied": now["satisfied"],
+    }
 
 
 def _breakdown(store: Store, f: Filters, dimension: str) -> dict[str, np.ndarray]:
@@ -513,9 +570,14 @@ def _breakdown(store: Store, f: Filters, dimension: str) -> dict[str, np.ndarray
     if window is not None:
         return _window_breakdown(window, f, dimension)
     p = f.params()
-    both = _memo(store, "breakdowns", (p["start"], p["stop"], p["prev_start"], p["prev_stop"]),
-                 lambda: _fetch(store, _sql("coarse", "breakdowns"),
-                                {k: p[k] for k in ("start", "stop", "prev_start", "prev_stop")}))
+    both = _memo(
+        store,
+        "breakdowns",
+        (p["start"], p["stop"], p["prev_start"], p["prev_stop"]),
+        lambda: _fetch(
+            store, _sql("coarse", "breakdowns"), {k: p[k] for k in ("start", "stop", "prev_start", "prev_stop")}
+        ),
+    )
     rows = both["kind"] == dimension
     return {k: v[rows] for k, v in both.items() if k != "kind"}
 
@@ -524,10 +586,16 @@ def _joined_totals(store: Store, f: Filters) -> dict:
     """{"units"|"leaders": {"joined", "joined_prev", "provinces"}}."""
     window = _coarse_window(store, f.previous.start, f.end)
     if window is not None:
-        return {table: dict(zip(("joined", "joined_prev", "provinces"), _window_joined(window, f, table, False),
-                                strict=True)) for table in JOIN_TABLES}
-    return {row[0]: dict(zip(("joined", "joined_prev", "provinces"), row[1:], strict=True))
-            for row in store.rows(_sql("joins", "totals_both"), _join_params(f))}
+        return {
+            table: dict(
+                zip(("joined", "joined_prev", "provinces"), _window_joined(window, f, table, False), strict=True)
+            )
+            for table in JOIN_TABLES
+        }
+    return {
+        row[0]: dict(zip(("joined", "joined_prev", "provinces"), row[1:], strict=True))
+        for row in store.rows(_sql("joins", "totals_both"), _join_params(f))
+    }
 
 
 def _joined_by_province(store: Store, f: Filters, adcode: np.ndarray) -> dict[str, np.ndarray]:
@@ -538,8 +606,9 @@ def _joined_by_province(store: Store, f: Filters, adcode: np.ndarray) -> dict[st
         return {table: _window_joined(window, f, table, True)[slots] for table in JOIN_TABLES}
     p = _join_params(f)
     joined = {table: {} for table in JOIN_TABLES}
-    for kind, key, count in store.rows(_sql("joins", "by_province_both"),
-                                       {k: p[k] for k in ("start", "stop", "provinces")}):
+    for kind, key, count in store.rows(
+        _sql("joins", "by_province_both"), {k: p[k] for k in ("start", "stop", "provinces")}
+    ):
         joined[kind][key] = count
     return {table: np.array([joined[table].get(int(a), 0) for a in adcode], np.int64) for table in JOIN_TABLES}
 
@@ -572,8 +641,10 @@ def _grouped(store: Store, f: Filters, dimension: str) -> tuple[list, dict[str, 
         parts = [_breakdown(store, f, dimension)]
     else:
         query = "grouped" if dimension in ROLLUP_DIMENSIONS else "grouped_raw"
-        parts = [_fetch(store, _sql("volume", query, dimension=dimension), params),
-                 _fetch(store, _sql("satisfaction", query, dimension=dimension), _current(params))]
+        parts = [
+            _fetch(store, _sql("volume", query, dimension=dimension), params),
+            _fetch(store, _sql("satisfaction", query, dimension=dimension), _current(params)),
+        ]
     index: dict = {}
     for part in parts:
         for k in _keys(part["key"]):
@@ -595,8 +666,9 @@ def _grouped(store: Store, f: Filters, dimension: str) -> tuple[list, dict[str, 
 
 def _keys(values) -> list:
     if isinstance(values, np.ma.MaskedArray):
-        return [None if m else v for v, m in zip(values.data.tolist(), np.ma.getmaskarray(values).tolist(),
-                                                  strict=True)]
+        return [
+            None if m else v for v, m in zip(values.data.tolist(), np.ma.getmaskarray(values).tolist(), strict=True)
+        ]
     return values.tolist()
 
 
@@ -650,10 +722,16 @@ def by_province(store: Store, f: Filters) -> pd.DataFrame:
     joined = _joined_by_province(store, f, adcode.astype(np.int64))
     derived = _derived(columns)
     frame = {
-        "adcode": adcode.astype("int64"), "name": ref["name_short"].array, "name_full": ref["name_full"].array,
-        "name_en": ref["name_en"].array, "region": ref["region"].array, "population": population,
+        "adcode": adcode.astype("int64"),
+        "name": ref["name_short"].array,
+        "name_full": ref["name_full"].array,
+        "name_en": ref["name_en"].array,
+        "region": ref["region"].array,
+        "population": population,
         "census_year": np.full(len(adcode), census_year, np.int64),
-        **columns, "median_reply_hours": median, **derived,
+        **columns,
+        "median_reply_hours": median,
+        **derived,
         **{f"new_{table}": joined[table] for table in JOIN_TABLES},
         "messages_per_10k": columns["messages"] * 10_000 / population,
         "replies_per_10k": columns["replies"] * 10_000 / population,
@@ -700,12 +778,15 @@ def _shares(name: str, keys: list, columns: dict[str, np.ndarray]) -> pd.DataFra
     order = sorted(keep.tolist(), key=lambda i: (-int(columns["messages"][i]), keys[i]))
     columns = {c: v[order] for c, v in columns.items()}
     total = columns["messages"].sum()
-    return pd.DataFrame({
-        # (an empty result keeps the object dtype that an empty query result has)
-        name: pd.array([keys[i] for i in order], dtype="str") if order else np.array([], dtype=object),
-        **columns, **_derived(columns),
-        "share": columns["messages"] / total if total else np.full(len(order), np.nan),
-    })
+    return pd.DataFrame(
+        {
+            # (an empty result keeps the object dtype that an empty query result has)
+            name: pd.array([keys[i] for i in order], dtype="str") if order else np.array([], dtype=object),
+            **columns,
+            **_derived(columns),
+            "share": columns["messages"] / total if total else np.full(len(order), np.nan),
+        }
+    )
 
 
 def trend(store: Store, f: Filters, granularity: str = "day") -> pd.DataFrame:
@@ -730,8 +811,10 @@ def trend(store: Store, f: Filters, granularity: str = "day") -> pd.DataFrame:
         offset = (daily["day"].astype("datetime64[D]") - np.datetime64(first, "D")).astype(np.int64)
         span = (f.end - first).days + 1
         ok = (offset >= 0) & (offset < span)
-        per_day = {c: np.bincount(offset[ok], weights=daily[c][ok], minlength=span).astype(np.int64)
-                   for c in ("messages", "replies")}
+        per_day = {
+            c: np.bincount(offset[ok], weights=daily[c][ok], minlength=span).astype(np.int64)
+            for c in ("messages", "replies")
+        }
     n = len(labels)
     out = {"bucket": pd.array(labels, dtype="str")}
     for column, (days, buckets) in (("", current), ("_prev", previous)):
@@ -747,11 +830,14 @@ def _trend_layout(start: dt.date, end: dt.date, prev_start: dt.date, prev_end: d
     labels = sorted({_bucket(d, granularity) for d in days})
     position = {b: i for i, b in enumerate(labels)}
     prev_days = pd.date_range(prev_start, prev_end, freq="D").date
-    current = (np.array([(d - prev_start).days for d in days], np.int64),
-               np.array([position[_bucket(d, granularity)] for d in days], np.int64))
-    previous = (np.array([(d - prev_start).days for d in prev_days], np.int64),
-                np.array([position[_bucket(min(max(year_later(d), start), end), granularity)] for d in prev_days],
-                         np.int64))
+    current = (
+        np.array([(d - prev_start).days for d in days], np.int64),
+        np.array([position[_bucket(d, granularity)] for d in days], np.int64),
+    )
+    previous = (
+        np.array([(d - prev_start).days for d in prev_days], np.int64),
+        np.array([position[_bucket(min(max(year_later(d), start), end), granularity)] for d in prev_days], np.int64),
+    )
     return [b.isoformat() for b in labels], current, previous
 
 
@@ -771,8 +857,10 @@ def _bucket(day: dt.date, granularity: str) -> dt.date:
 
 def joined_latest(store: Store, f: Filters, table: str, limit: int = 20) -> pd.DataFrame:
     p = _join_params(f)
-    frame = store.df(_sql("joins", "latest", table=table),
-                     {"start": p["start"], "stop": p["stop"], "provinces": p["provinces"], "limit": limit})
+    frame = store.df(
+        _sql("joins", "latest", table=table),
+        {"start": p["start"], "stop": p["stop"], "provinces": p["provinces"], "limit": limit},
+    )
     return frame.assign(province_name=frame["province"].map(province_ref.names()))
 
 
@@ -806,7 +894,7 @@ def _feed_since(store: Store, f: Filters, limit: int) -> tuple[dt.datetime, dt.d
         per_day = _window_daily(window, f, recent, dt.date(today.year, 12, 31))
         row = []
         for column in ("messages", "replies"):
-            newest_first = np.cumsum(per_day[column][::-1])[::-1]    # rows on or after each day
+            newest_first = np.cumsum(per_day[column][::-1])[::-1]  # rows on or after each day
             enough = np.flatnonzero(newest_first >= limit)
             row.append(recent + dt.timedelta(days=int(enough.max())) if len(enough) else None)
     else:
@@ -814,19 +902,23 @@ def _feed_since(store: Store, f: Filters, limit: int) -> tuple[dt.datetime, dt.d
     return tuple(_EPOCH if day is None else dt.datetime.combine(day, dt.time()) for day in row)
 
 
-_MESSAGE_FEED = ["message_id", "created_at", "province", "city", "category", "msg_type", "title", "is_urgent",
-                 "status"]
+_MESSAGE_FEED = ["message_id", "created_at", "province", "city", "category", "msg_type", "title", "is_urgent", "status"]
 _REPLY_FEED = ["message_id", "replied_at", "created_at", "province", "city", "category", "msg_type", "title", "unit"]
 
 
 def _latest(store: Store, f: Filters, limit: int) -> tuple[list[tuple], list[tuple]]:
     """The newest messages and first replies (one statement for both, shared by the two feeds)."""
+
     def fetch():
         since = _feed_since(store, f, limit)
-        rows = store.rows(_sql("feed", "latest_both"), dict(f.message_filter(), limit=limit, since_created=since[0],
-                                                               since_answered=since[1]))
-        return ([(r[1], r[2], *r[4:11]) for r in rows if r[0] == "m"],
-                [(r[1], r[2], r[3], *r[4:9], r[11]) for r in rows if r[0] == "r"])
+        rows = store.rows(
+            _sql("feed", "latest_both"),
+            dict(f.message_filter(), limit=limit, since_created=since[0], since_answered=since[1]),
+        )
+        return (
+            [(r[1], r[2], *r[4:11]) for r in rows if r[0] == "m"],
+            [(r[1], r[2], r[3], *r[4:9], r[11]) for r in rows if r[0] == "r"],
+        )
 
     return _memo(store, "latest", (f.provinces, f.categories, f.types, f.urgent_only, limit), fetch)
 

@@ -18,9 +18,13 @@ Days = dict[str, set[dt.date]]
 
 def _bounds(days: list[dt.date]) -> dict:
     """The day list with date and timestamp bounds (the bounds let scans skip other row groups)."""
-    return {"days": days, "first": days[0], "last": days[-1],
-            "low": dt.datetime.combine(days[0], dt.time()),
-            "high": dt.datetime.combine(days[-1] + dt.timedelta(days=1), dt.time())}
+    return {
+        "days": days,
+        "first": days[0],
+        "last": days[-1],
+        "low": dt.datetime.combine(days[0], dt.time()),
+        "high": dt.datetime.combine(days[-1] + dt.timedelta(days=1), dt.time()),
+    }
 
 
 def _run(cur, name: str, params: dict) -> None:

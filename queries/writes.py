@@ -23,8 +23,13 @@ from queries.periods import beijing_now
 from queries.sql import text
 
 KINDS = ("messages", "replies", "evaluations", "units", "leaders")
-ID_COLUMN = {"messages": "message_id", "replies": "reply_id", "evaluations": "message_id",
-             "units": "unit_id", "leaders": "leader_id"}
+ID_COLUMN = {
+    "messages": "message_id",
+    "replies": "reply_id",
+    "evaluations": "message_id",
+    "units": "unit_id",
+    "leaders": "leader_id",
+}
 
 
 @dataclass
@@ -64,6 +69,7 @@ def upsert(store: Store, kind: str, batch: pd.DataFrame, prepared: Prepared | No
 class Prepared:
     """A bulk chunk of messages made ready outside the write: its Arrow columns and the rollup increments it
     makes when every message is new and nothing waits for it (the write checks that, else computes them)."""
+
     table: pa.Table
     fresh: deltas.Increments | None
 
@@ -94,11 +100,21 @@ def _read_states(cur, ids) -> pd.DataFrame:
 # check per row (index lookups: a few microseconds each).
 BULK_ROWS = 20_000
 _STRING, _TIME = pa.string(), pa.timestamp("us")
-MESSAGE_SCHEMA = pa.schema([
-    ("message_id", _STRING), ("created_at", _TIME), ("province", pa.int32()), ("city", _STRING),
-    ("district", _STRING), ("addressee", _STRING), ("category", _STRING), ("msg_type", _STRING),
-    ("title", _STRING), ("is_urgent", pa.bool_()), ("source_status", _STRING),
-])
+MESSAGE_SCHEMA = pa.schema(
+    [
+        ("message_id", _STRING),
+        ("created_at", _TIME),
+        ("province", pa.int32()),
+        ("city", _STRING),
+        ("district", _STRING),
+        ("addressee", _STRING),
+        ("category", _STRING),
+        ("msg_type", _STRING),
+        ("title", _STRING),
+        ("is_urgent", pa.bool_()),
+        ("source_status", _STRING),
+    ]
+)
 REPLY_SCHEMA = pa.schema([("reply_id", _STRING), ("message_id", _STRING), ("replied_at", _TIME), ("unit", _STRING)])
 
 
@@ -116,8 +132,11 @@ def _arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
     arrays = []
     for column in schema:
         values = frame[column.name]
-        array = pa.array(values, from_pandas=True) if values.dtype == object or not isinstance(
-            values.dtype, pd.ArrowDtype) else values.array._pa_array
+        array = (
+            pa.array(values, from_pandas=True)
+            if values.dtype == object or not isinstance(values.dtype, pd.ArrowDtype)
+            else values.array._pa_array
+        )
         if array.type != column.type:  # only times may lose digits (nanoseconds)
             array = array.cast(column.type, safe=not pa.types.is_timestamp(column.type))
         arrays.append(array)
@@ -135,14 +154,20 @@ def _write_messages(cur, batch, result: WriteResult, path: str, prepared: Prepar
             found = _arrow_rows(cur, text("writes", "message_lookup"))
             kinds = found.column("kind")
             stored = found.filter(pc.equal(kinds, "s")).column("message_id")
-            is_new = ~pc.is_in(table.column("message_id"), value_set=stored).to_numpy(zero_copy_only=False) \
-                if len(stored) else np.ones(table.num_rows, dtype=bool)
+            is_new = (
+                ~pc.is_in(table.column("message_id"), value_set=stored).to_numpy(zero_copy_only=False)
+                if len(stored)
+                else np.ones(table.num_rows, dtype=bool)
+            )
             if is_new.all():
                 cur.execute(text("writes", "insert_messages")).fetchall()
         else:
             new_ids = _arrow_rows(cur, text("writes", "insert_new_messages")).column(0)
-            is_new = (pc.is_in(table.column("message_id"), value_set=new_ids).to_numpy(zero_copy_only=False)
-                      if len(new_ids) < table.num_rows else np.ones(table.num_rows, dtype=bool))
+            is_new = (
+                pc.is_in(table.column("message_id"), value_set=new_ids).to_numpy(zero_copy_only=False)
+                if len(new_ids) < table.num_rows
+                else np.ones(table.num_rows, dtype=bool)
+            )
             found = _arrow_rows(cur, text("writes", "waiting_for_batch"))
             kinds = found.column("kind")
     finally:
@@ -177,22 +202,31 @@ def _write_messages(cur, batch, result: WriteResult, path: str, prepared: Prepar
     slow |= linking
     if slow:
         parts.append(deltas.states(_read_states(cur, slow), 1))
-    if prepared is not None and prepared.fresh is not None and not parts and not slow and is_new.all() \
-            and (rated is None or rated.empty):
+    if (
+        prepared is not None
+        and prepared.fresh is not None
+        and not parts
+        and not slow
+        and is_new.all()
+        and (rated is None or rated.empty)
+    ):
         deltas.apply(cur, path, [], "messages", computed=prepared.fresh)  # all new, nothing waited for them
         return
     fresh_mask = is_new
     if slow:
-        fresh_mask = fresh_mask & ~pc.is_in(table.column("message_id"),
-                                            value_set=pa.array(sorted(slow), _STRING)).to_numpy(zero_copy_only=False)
+        fresh_mask = fresh_mask & ~pc.is_in(
+            table.column("message_id"), value_set=pa.array(sorted(slow), _STRING)
+        ).to_numpy(zero_copy_only=False)
     if fresh_mask.any():
         fresh = table if fresh_mask.all() else table.filter(pa.array(fresh_mask))
         evaluation = {}
         if rated is not None and not rated.empty:
             ratings = pa.Table.from_pandas(rated[["message_id", "rated_at", "verdict"]], preserve_index=False)
             where = pc.index_in(fresh.column("message_id"), value_set=ratings.column("message_id"))
-            evaluation = {"rated_at": ratings.column("rated_at").take(where),
-                          "verdict": ratings.column("verdict").take(where)}
+            evaluation = {
+                "rated_at": ratings.column("rated_at").take(where),
+                "verdict": ratings.column("verdict").take(where),
+            }
         parts.append(deltas.state_table(fresh, 1, **evaluation))
     deltas.apply(cur, path, parts, "messages")
 
@@ -211,8 +245,7 @@ def _link_held(cur, held: pd.DataFrame) -> None:
         cur.execute(text("writes", "upsert_replies")).fetchall()
         cur.unregister("batch")
         cur.execute(text("writes", "delete_held"), {"ids": linkable["reply_id"].tolist()}).fetchall()
-        cur.execute(text("writes", "refresh_first_reply"),
-                    {"ids": linkable["message_id"].unique().tolist()}).fetchall()
+        cur.execute(text("writes", "refresh_first_reply"), {"ids": linkable["message_id"].unique().tolist()}).fetchall()
     if not conflicts.empty:
         cur.register("batch", conflicts)
         cur.execute(text("writes", "upsert_held_replies")).fetchall()
@@ -225,8 +258,19 @@ def _link_held(cur, held: pd.DataFrame) -> None:
 # live replies reads the recent row groups, not the whole table. (Primary-key lookups cost a few
 # milliseconds per id on a large table, more than a scan of the recent weeks.)
 REPLY_LOOKBACK_DAYS = (45, 400)
-_TARGET_COLUMNS = ["message_id", "message_created_at", "first_reply_at", "first_reply_unit", "reply_count",
-                   "province", "city", "category", "msg_type", "is_urgent", "source_status"]
+_TARGET_COLUMNS = [
+    "message_id",
+    "message_created_at",
+    "first_reply_at",
+    "first_reply_unit",
+    "reply_count",
+    "province",
+    "city",
+    "category",
+    "msg_type",
+    "is_urgent",
+    "source_status",
+]
 _FAR_PAST, _FAR_FUTURE = dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31)
 
 
@@ -337,15 +381,27 @@ def _arrow_targets(cur, replies: pa.Table) -> tuple[pa.Table, pa.ChunkedArray]:
     return (parts[0] if len(parts) == 1 else pa.concat_tables(parts)), held
 
 
-_TARGETS_SCHEMA = pa.schema([
-    ("id", _STRING), ("created_at", _TIME), ("first_reply_at", _TIME), ("first_reply_unit", _STRING),
-    ("reply_count", pa.int32()), ("province", pa.int32()), ("city", _STRING), ("category", _STRING),
-    ("msg_type", _STRING), ("is_urgent", pa.bool_()), ("source_status", _STRING), ("rid", pa.int64()),
-])
+_TARGETS_SCHEMA = pa.schema(
+    [
+        ("id", _STRING),
+        ("created_at", _TIME),
+        ("first_reply_at", _TIME),
+        ("first_reply_unit", _STRING),
+        ("reply_count", pa.int32()),
+        ("province", pa.int32()),
+        ("city", _STRING),
+        ("category", _STRING),
+        ("msg_type", _STRING),
+        ("is_urgent", pa.bool_()),
+        ("source_status", _STRING),
+        ("rid", pa.int64()),
+    ]
+)
 
 
-def _advance_first_replies_arrow(cur, replies: pa.Table, targets: pa.Table, where: np.ndarray,
-                                 replied: np.ndarray) -> list[pa.Table]:
+def _advance_first_replies_arrow(
+    cur, replies: pa.Table, targets: pa.Table, where: np.ndarray, replied: np.ndarray
+) -> list[pa.Table]:
     """Set first_reply_* and reply_count of the messages answered by new `replies` (row i answers target
     row where[i]); returns the states of the messages whose first reply moved (before, after)."""
     # per message: the earliest new reply (the first in batch order among equal times) and the count
@@ -362,12 +418,14 @@ def _advance_first_replies_arrow(cur, replies: pa.Table, targets: pa.Table, wher
     old_unit = targets.column("first_reply_unit").take(pa.array(message))
     new_unit = replies.column("unit").take(pa.array(first_row))
     reply_count = pc.fill_null(targets.column("reply_count"), 0).to_numpy().astype(np.int64)[message]
-    update = pa.table({
-        "rid": targets.column("rid").take(pa.array(message)),
-        "first_at": pa.array(first_at, _TIME),
-        "first_unit": pc.if_else(pa.array(keep_old), old_unit, new_unit),
-        "n": pa.array((reply_count + counts).astype(np.int32)),
-    })
+    update = pa.table(
+        {
+            "rid": targets.column("rid").take(pa.array(message)),
+            "first_at": pa.array(first_at, _TIME),
+            "first_unit": pc.if_else(pa.array(keep_old), old_unit, new_unit),
+            "n": pa.array((reply_count + counts).astype(np.int32)),
+        }
+    )
     cur.register("batch", update)
     try:
         cur.execute(text("writes", "set_first_reply_by_row")).fetchall()
@@ -377,8 +435,10 @@ def _advance_first_replies_arrow(cur, replies: pa.Table, targets: pa.Table, wher
     if not len(moved):
         return []
     before = targets.take(pa.array(message[moved]))
-    return [deltas.state_table(before, -1),
-            deltas.state_table(before, 1, first_reply_at=pa.array(first_at[moved], _TIME))]
+    return [
+        deltas.state_table(before, -1),
+        deltas.state_table(before, 1, first_reply_at=pa.array(first_at[moved], _TIME)),
+    ]
 
 
 def _write_replies_general(cur, batch, result: WriteResult, path: str) -> None:
@@ -445,18 +505,25 @@ def _advance_first_replies(cur, fresh: pd.DataFrame) -> list[pd.DataFrame]:
     old_at = first["first_reply_at"]
     keep_old = old_at.notna() & (old_at <= first["replied_at"])
     first_at = old_at.where(keep_old, first["replied_at"])
-    update = pd.DataFrame({
-        "message_id": first["message_id"],
-        "first_at": first_at.astype("datetime64[us]"),
-        "first_unit": first["first_reply_unit"].where(keep_old, first["unit"]),
-        "n": (first["reply_count"].fillna(0).astype("int64")
-              + counts.reindex(first["message_id"]).to_numpy()).astype("int32"),
-    })
+    update = pd.DataFrame(
+        {
+            "message_id": first["message_id"],
+            "first_at": first_at.astype("datetime64[us]"),
+            "first_unit": first["first_reply_unit"].where(keep_old, first["unit"]),
+            "n": (
+                first["reply_count"].fillna(0).astype("int64") + counts.reindex(first["message_id"]).to_numpy()
+            ).astype("int32"),
+        }
+    )
     cur.register("batch", update)
     try:
-        cur.execute(text("writes", "set_first_reply"),
-                    {"low": first["message_created_at"].min().to_pydatetime(),
-                     "high": first["message_created_at"].max().to_pydatetime()}).fetchall()
+        cur.execute(
+            text("writes", "set_first_reply"),
+            {
+                "low": first["message_created_at"].min().to_pydatetime(),
+                "high": first["message_created_at"].max().to_pydatetime(),
+            },
+        ).fetchall()
     finally:
         cur.unregister("batch")
     moved = first[~keep_old.to_numpy()].rename(columns={"message_created_at": "created_at"})
@@ -472,6 +539,7 @@ def _simple(query: str):
         cur.execute(text("writes", query)).fetchall()
         cur.unregister("batch")
         result.written = len(batch)
+
     return write
 
 
@@ -495,7 +563,8 @@ def _write_evaluations(cur, batch, result: WriteResult, path: str) -> None:
         return
     dims = targets.drop(columns=["first_reply_unit", "reply_count"])
     before = dims.merge(old, on="message_id", how="left").rename(
-        columns={"old_rated_at": "rated_at", "old_verdict": "verdict"})
+        columns={"old_rated_at": "rated_at", "old_verdict": "verdict"}
+    )
     after = dims.merge(new, on="message_id", how="inner")
     deltas.apply(cur, path, [deltas.states(before, -1), deltas.states(after, 1)], "evaluations")
 

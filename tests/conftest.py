@@ -63,8 +63,9 @@ class LiveServer:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"null")
 
-    def post(self, path: str, body: bytes | str, token: str | None = None,
-             content_type: str = "application/json") -> tuple[int, dict]:
+    def post(
+        self, path: str, body: bytes | str, token: str | None = None, content_type: str = "application/json"
+    ) -> tuple[int, dict]:
         data = body.encode() if isinstance(body, str) else body
         headers = {"Content-Type": content_type}
         if token is not None:
@@ -115,12 +116,29 @@ def demo_db(tmp_path_factory):
     return path
 
 
-def message(message_id: str, created_at: str, province: int = 410000, category: str = "城建",
-            msg_type: str = "投诉/求助", is_urgent: bool = False, city: str | None = None,
-            source_status: str | None = None) -> dict:
-    return dict(message_id=message_id, created_at=pd.Timestamp(created_at), province=province, city=city,
-                district=None, addressee=None, category=category, msg_type=msg_type, title=f"标题{message_id}",
-                is_urgent=is_urgent, source_status=source_status)
+def message(
+    message_id: str,
+    created_at: str,
+    province: int = 410000,
+    category: str = "城建",
+    msg_type: str = "投诉/求助",
+    is_urgent: bool = False,
+    city: str | None = None,
+    source_status: str | None = None,
+) -> dict:
+    return dict(
+        message_id=message_id,
+        created_at=pd.Timestamp(created_at),
+        province=province,
+        city=city,
+        district=None,
+        addressee=None,
+        category=category,
+        msg_type=msg_type,
+        title=f"标题{message_id}",
+        is_urgent=is_urgent,
+        source_status=source_status,
+    )
 
 
 def reply(reply_id: str, message_id: str, replied_at: str, unit: str | None = None) -> dict:
@@ -136,65 +154,163 @@ def frame(rows: list[dict]) -> pd.DataFrame:
 @pytest.fixture
 def fixture_store(store):
     """Eight messages around 2021 H1 whose metrics are worked out by hand in tests/test_metrics.py."""
-    upsert(store, "messages", frame([
-        message("a1", "2021-01-01 00:00:00", HENAN, "城建", "投诉/求助"),
-        message("a2", "2021-06-30 23:59:59", HENAN, "交通", "咨询"),
-        message("a3", "2021-07-01 00:00:00", HENAN, "城建"),          # day after the period
-        message("a4", "2020-12-31 23:59:59", HENAN, "城建"),          # day before the period
-        message("a5", "2021-03-15 10:00:00", BEIJING, "城建", "咨询", is_urgent=True),
-        message("a6", "2020-03-15 10:00:00", BEIJING, "城建"),        # previous year's period
-        message("a7", "2020-06-30 23:59:59", HENAN, "城建"),          # previous period's last second
-        message("a8", "2021-05-01 08:00:00", SICHUAN, "教育", "建言"),
-    ]))
-    upsert(store, "replies", frame([
-        reply("r1", "a1", "2021-01-01 10:00:00"),  # a1 first reply after 10 h
-        reply("r2", "a1", "2021-01-05 00:00:00"),  # later replies do not count again
-        reply("r3", "a1", "2021-08-01 00:00:00"),
-        reply("r4", "a2", "2021-07-01 00:00:01"),  # a2 answered in the next period
-        reply("r5", "a4", "2021-01-02 23:59:59"),  # last year's message answered in the period: 48 h
-        reply("r6", "a5", "2021-03-15 12:00:00"),  # 2 h
-        reply("r7", "a6", "2020-03-16 10:00:00"),  # previous period: 24 h
-        reply("r8", "a7", "2020-07-01 00:00:00"),  # just after the previous period
-    ]))
-    upsert(store, "evaluations", frame([
-        dict(message_id="a1", rated_at=pd.Timestamp("2021-02-01"), satisfied=True,
-             score_resolution=None, score_attitude=None, score_speed=None),
-        dict(message_id="a2", rated_at=pd.Timestamp("2021-07-02"), satisfied=False,
-             score_resolution=None, score_attitude=None, score_speed=None),
-        # only scores: mean 11/3 < 4 -> not satisfied
-        dict(message_id="a5", rated_at=pd.Timestamp("2021-03-20"), satisfied=None,
-             score_resolution=4, score_attitude=4, score_speed=3),
-        # only scores: mean 12/3 = 4 -> satisfied
-        dict(message_id="a8", rated_at=pd.Timestamp("2021-05-02"), satisfied=None,
-             score_resolution=5, score_attitude=4, score_speed=3),
-        # no verdict at all: not counted
-        dict(message_id="a4", rated_at=pd.Timestamp("2021-01-10"), satisfied=None,
-             score_resolution=None, score_attitude=None, score_speed=None),
-        # message unknown: cannot follow the filters, not counted
-        dict(message_id="ghost", rated_at=pd.Timestamp("2021-02-01"), satisfied=True,
-             score_resolution=None, score_attitude=None, score_speed=None),
-    ]).astype({"satisfied": "boolean", "score_resolution": "Int8", "score_attitude": "Int8", "score_speed": "Int8"}))
-    upsert(store, "units", frame([
-        dict(unit_id="u1", name="郑州市住建局", province=HENAN, level="市级", joined_at=pd.Timestamp("2021-02-01")),
-        dict(unit_id="u2", name="开封市教育局", province=HENAN, level="市级", joined_at=pd.Timestamp("2020-02-01")),
-        dict(unit_id="u3", name="北京市交通委", province=BEIJING, level="省级",
-             joined_at=pd.Timestamp("2021-06-30 23:00")),
-        dict(unit_id="u4", name="北京市卫健委", province=BEIJING, level="省级", joined_at=pd.Timestamp("2021-07-01")),
-    ]))
-    upsert(store, "leaders", frame([
-        dict(leader_id="l1", name="成都市市长", province=SICHUAN, level="市级", joined_at=pd.Timestamp("2021-03-01")),
-    ]))
+    upsert(
+        store,
+        "messages",
+        frame(
+            [
+                message("a1", "2021-01-01 00:00:00", HENAN, "城建", "投诉/求助"),
+                message("a2", "2021-06-30 23:59:59", HENAN, "交通", "咨询"),
+                message("a3", "2021-07-01 00:00:00", HENAN, "城建"),  # day after the period
+                message("a4", "2020-12-31 23:59:59", HENAN, "城建"),  # day before the period
+                message("a5", "2021-03-15 10:00:00", BEIJING, "城建", "咨询", is_urgent=True),
+                message("a6", "2020-03-15 10:00:00", BEIJING, "城建"),  # previous year's period
+                message("a7", "2020-06-30 23:59:59", HENAN, "城建"),  # previous period's last second
+                message("a8", "2021-05-01 08:00:00", SICHUAN, "教育", "建言"),
+            ]
+        ),
+    )
+    upsert(
+        store,
+        "replies",
+        frame(
+            [
+                reply("r1", "a1", "2021-01-01 10:00:00"),  # a1 first reply after 10 h
+                reply("r2", "a1", "2021-01-05 00:00:00"),  # later replies do not count again
+                reply("r3", "a1", "2021-08-01 00:00:00"),
+                reply("r4", "a2", "2021-07-01 00:00:01"),  # a2 answered in the next period
+                reply("r5", "a4", "2021-01-02 23:59:59"),  # last year's message answered in the period: 48 h
+                reply("r6", "a5", "2021-03-15 12:00:00"),  # 2 h
+                reply("r7", "a6", "2020-03-16 10:00:00"),  # previous period: 24 h
+                reply("r8", "a7", "2020-07-01 00:00:00"),  # just after the previous period
+            ]
+        ),
+    )
+    upsert(
+        store,
+        "evaluations",
+        frame(
+            [
+                dict(
+                    message_id="a1",
+                    rated_at=pd.Timestamp("2021-02-01"),
+                    satisfied=True,
+                    score_resolution=None,
+                    score_attitude=None,
+                    score_speed=None,
+                ),
+                dict(
+                    message_id="a2",
+                    rated_at=pd.Timestamp("2021-07-02"),
+                    satisfied=False,
+                    score_resolution=None,
+                    score_attitude=None,
+                    score_speed=None,
+                ),
+                # only scores: mean 11/3 < 4 -> not satisfied
+                dict(
+                    message_id="a5",
+                    rated_at=pd.Timestamp("2021-03-20"),
+                    satisfied=None,
+                    score_resolution=4,
+                    score_attitude=4,
+                    score_speed=3,
+                ),
+                # only scores: mean 12/3 = 4 -> satisfied
+                dict(
+                    message_id="a8",
+                    rated_at=pd.Timestamp("2021-05-02"),
+                    satisfied=None,
+                    score_resolution=5,
+                    score_attitude=4,
+                    score_speed=3,
+                ),
+                # no verdict at all: not counted
+                dict(
+                    message_id="a4",
+                    rated_at=pd.Timestamp("2021-01-10"),
+                    satisfied=None,
+                    score_resolution=None,
+                    score_attitude=None,
+                    score_speed=None,
+                ),
+                # message unknown: cannot follow the filters, not counted
+                dict(
+                    message_id="ghost",
+                    rated_at=pd.Timestamp("2021-02-01"),
+                    satisfied=True,
+                    score_resolution=None,
+                    score_attitude=None,
+                    score_speed=None,
+                ),
+            ]
+        ).astype({"satisfied": "boolean", "score_resolution": "Int8", "score_attitude": "Int8", "score_speed": "Int8"}),
+    )
+    upsert(
+        store,
+        "units",
+        frame(
+            [
+                dict(
+                    unit_id="u1",
+                    name="郑州市住建局",
+                    province=HENAN,
+                    level="市级",
+                    joined_at=pd.Timestamp("2021-02-01"),
+                ),
+                dict(
+                    unit_id="u2",
+                    name="开封市教育局",
+                    province=HENAN,
+                    level="市级",
+                    joined_at=pd.Timestamp("2020-02-01"),
+                ),
+                dict(
+                    unit_id="u3",
+                    name="北京市交通委",
+                    province=BEIJING,
+                    level="省级",
+                    joined_at=pd.Timestamp("2021-06-30 23:00"),
+                ),
+                dict(
+                    unit_id="u4",
+                    name="北京市卫健委",
+                    province=BEIJING,
+                    level="省级",
+                    joined_at=pd.Timestamp("2021-07-01"),
+                ),
+            ]
+        ),
+    )
+    upsert(
+        store,
+        "leaders",
+        frame(
+            [
+                dict(
+                    leader_id="l1",
+                    name="成都市市长",
+                    province=SICHUAN,
+                    level="市级",
+                    joined_at=pd.Timestamp("2021-03-01"),
+                ),
+            ]
+        ),
+    )
     return store
-
-
 
 
 def start_server_process(db: Path, port: int, timeout: float = 120, **env) -> subprocess.Popen:
     """`python app.py` as its own process (it then owns the database file); waits for /healthz.
     The simulator is off unless `env` sets LIUYAN_SIMULATE."""
     environ = {**os.environ, "LIUYAN_SIMULATE": "0", **env}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--db", str(db), "--port", str(port)],
-                            cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--db", str(db), "--port", str(port)],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:

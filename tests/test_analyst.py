@@ -38,11 +38,15 @@ from queries.writes import upsert
 from settings import Settings
 from tests.conftest import LiveServer
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")   # selenium 4.2 on urllib3 2
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # selenium 4.2 on urllib3 2
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
-CHROMIUM = os.environ.get("CHROME_BIN") or shutil.which("chromium") or shutil.which("chromium-browser") \
+CHROMIUM = (
+    os.environ.get("CHROME_BIN")
+    or shutil.which("chromium")
+    or shutil.which("chromium-browser")
     or shutil.which("google-chrome")
+)
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")
 HENAN, SICHUAN, BEIJING = 410000, 510000, 110000
 CATEGORIES = ["城建", "企业", "就业", "交通", "教育", "政务", "环保", "治安", "医疗", "其他"]
@@ -74,22 +78,37 @@ def synthetic_history(store: Store, now: dt.datetime, n: int = 20_000, seed: int
     province = rng.choice(codes, n, p=weights / weights.sum())
     city_pick = rng.integers(0, 4, n)
     cities = [None if k == 3 else f"{names[p]}{'甲乙丙'[k]}市" for p, k in zip(province, city_pick, strict=True)]
-    titles = rng.choice(["小区供暖问题反映", "道路积水求助 13912345678", "入学政策咨询", HOSTILE_TITLE], n,
-                        p=[0.5, 0.2, 0.28, 0.02])
-    messages = _frame({
-        "message_id": [f"a{i:06d}" for i in range(n)], "created_at": created, "province": province,
-        "city": cities, "district": [f"{c[:-1]}区" if c else None for c in cities], "addressee": None,
-        "category": rng.choice(CATEGORIES, n), "msg_type": rng.choice(TYPES, n, p=[0.7, 0.15, 0.1, 0.05]),
-        "title": titles, "is_urgent": rng.random(n) < 0.08,
-        "source_status": np.where(rng.random(n) < 0.05, "办理中", None),
-    })
+    titles = rng.choice(
+        ["小区供暖问题反映", "道路积水求助 13912345678", "入学政策咨询", HOSTILE_TITLE], n, p=[0.5, 0.2, 0.28, 0.02]
+    )
+    messages = _frame(
+        {
+            "message_id": [f"a{i:06d}" for i in range(n)],
+            "created_at": created,
+            "province": province,
+            "city": cities,
+            "district": [f"{c[:-1]}区" if c else None for c in cities],
+            "addressee": None,
+            "category": rng.choice(CATEGORIES, n),
+            "msg_type": rng.choice(TYPES, n, p=[0.7, 0.15, 0.1, 0.05]),
+            "title": titles,
+            "is_urgent": rng.random(n) < 0.08,
+            "source_status": np.where(rng.random(n) < 0.05, "办理中", None),
+        }
+    )
     delay = pd.to_timedelta(rng.lognormal(3.6, 1.1, n), unit="h")
     replied = messages["created_at"] + delay
     answered = (replied < pd.Timestamp(now)) & (rng.random(n) < 0.88)
     unit_index = rng.integers(0, 7, n)
     units = [None if k == 6 else f"{names[p]}第{k + 1}办理单位" for p, k in zip(province, unit_index, strict=True)]
-    replies = _frame({"reply_id": "r" + messages["message_id"], "message_id": messages["message_id"],
-                      "replied_at": replied, "unit": units}).loc[answered]
+    replies = _frame(
+        {
+            "reply_id": "r" + messages["message_id"],
+            "message_id": messages["message_id"],
+            "replied_at": replied,
+            "unit": units,
+        }
+    ).loc[answered]
     second = replies.sample(frac=0.2, random_state=seed).copy()
     second["reply_id"] = "s" + second["message_id"]
     second["replied_at"] = second["replied_at"] + pd.Timedelta(days=3)
@@ -97,21 +116,43 @@ def synthetic_history(store: Store, now: dt.datetime, n: int = 20_000, seed: int
     second = second[second["replied_at"] < pd.Timestamp(now)]
     rated = replies.sample(frac=0.35, random_state=seed + 1)
     flags = rng.random(len(rated))
-    evaluations = _frame({
-        "message_id": rated["message_id"].to_numpy(),
-        "rated_at": (rated["replied_at"] + pd.Timedelta(hours=5)).clip(upper=pd.Timestamp(now)).to_numpy(),
-        "satisfied": pd.array([None if f < 0.3 else bool(f < 0.85) for f in flags], dtype="boolean"),
-    })
+    evaluations = _frame(
+        {
+            "message_id": rated["message_id"].to_numpy(),
+            "rated_at": (rated["replied_at"] + pd.Timedelta(hours=5)).clip(upper=pd.Timestamp(now)).to_numpy(),
+            "satisfied": pd.array([None if f < 0.3 else bool(f < 0.85) for f in flags], dtype="boolean"),
+        }
+    )
     for column in ("score_resolution", "score_attitude", "score_speed"):
         evaluations[column] = pd.array(rng.integers(1, 6, len(rated)), dtype="Int8")
     m = 900
     joined = start + pd.to_timedelta(np.sort(rng.random(m)) * span, unit="s")
-    unit_rows = _frame({"unit_id": [f"u{i}" for i in range(m)], "name": "测试单位", "province": rng.choice(codes, m),
-                        "level": "市级", "joined_at": joined})
-    leaders = _frame({"leader_id": [f"l{i}" for i in range(m // 6)], "name": "某市市长",
-                      "province": rng.choice(codes, m // 6), "level": "市级", "joined_at": joined[::6]})
-    for kind, batch in (("messages", messages), ("replies", replies), ("replies", second),
-                        ("evaluations", evaluations), ("units", unit_rows), ("leaders", leaders)):
+    unit_rows = _frame(
+        {
+            "unit_id": [f"u{i}" for i in range(m)],
+            "name": "测试单位",
+            "province": rng.choice(codes, m),
+            "level": "市级",
+            "joined_at": joined,
+        }
+    )
+    leaders = _frame(
+        {
+            "leader_id": [f"l{i}" for i in range(m // 6)],
+            "name": "某市市长",
+            "province": rng.choice(codes, m // 6),
+            "level": "市级",
+            "joined_at": joined[::6],
+        }
+    )
+    for kind, batch in (
+        ("messages", messages),
+        ("replies", replies),
+        ("replies", second),
+        ("evaluations", evaluations),
+        ("units", unit_rows),
+        ("leaders", leaders),
+    ):
         result = upsert(store, kind, batch)
         assert not result.rejected, (kind, result.rejected[:3])
 
@@ -127,8 +168,7 @@ def analyst_store(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(analyst_store):
-    settings = replace(Settings(), db=analyst_store.path, simulate=False, overdue_days=15,
-                       clock=FROZEN_NOW.isoformat())
+    settings = replace(Settings(), db=analyst_store.path, simulate=False, overdue_days=15, clock=FROZEN_NOW.isoformat())
     live = LiveServer(analyst_store, settings)
     yield live
     live.close()
@@ -145,14 +185,24 @@ def _driver(download_dir: Path | None = None):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1366,900", "--force-device-scale-factor=1", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1366,900",
+        "--force-device-scale-factor=1",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+    ):
         options.add_argument(arg)
     if download_dir is not None:
-        options.add_experimental_option("prefs", {"download.default_directory": str(download_dir),
-                                                  "download.prompt_for_download": False})
+        options.add_experimental_option(
+            "prefs", {"download.default_directory": str(download_dir), "download.prompt_for_download": False}
+        )
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_script_timeout(60)
@@ -172,8 +222,10 @@ def browser(downloads):
 
 # -- browser helpers ----------------------------------------------------------------------------------------------
 def resize(driver, width: int, height: int) -> None:
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+    )
 
 
 def wait_for(predicate, timeout: float = WAIT, step: float = 0.2, message: str = "condition"):
@@ -209,8 +261,9 @@ def settled(driver, kpis: str = A.KPIS) -> None:
 
 
 def text(driver, element_id: str) -> str:
-    return driver.execute_script("const e = document.getElementById(arguments[0]); return e ? e.textContent : null;",
-                                 element_id)
+    return driver.execute_script(
+        "const e = document.getElementById(arguments[0]); return e ? e.textContent : null;", element_id
+    )
 
 
 GRID_ROWS = """
@@ -260,8 +313,10 @@ def click_option(driver, component_id: str, label: str) -> None:
     from selenium.webdriver.common.keys import Keys
 
     driver.find_element(By.ID, component_id).click()
-    options = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, ".dash-dropdown-options .dash-dropdown-option"),
-                       message=f"options of {component_id}")
+    options = wait_for(
+        lambda: driver.find_elements(By.CSS_SELECTOR, ".dash-dropdown-options .dash-dropdown-option"),
+        message=f"options of {component_id}",
+    )
     for option in options:
         if option.text.strip() == label:
             option.click()
@@ -313,9 +368,18 @@ def kpi_texts(driver, prefix: str = A.KPIS) -> dict:
     return {name: text(driver, A.kpi_value(prefix, name)) for name, *_ in KPI_NAMES}
 
 
-KPI_NAMES = [("messages", "int"), ("replies", "int"), ("reply_ratio", "pct"), ("reply_rate", "pct"),
-             ("median_reply_hours", "hours"), ("satisfaction_rate", "pct"), ("messages_per_10k", "per10k"),
-             ("replies_per_10k", "per10k"), ("new_units", "int"), ("new_leaders", "int")]
+KPI_NAMES = [
+    ("messages", "int"),
+    ("replies", "int"),
+    ("reply_ratio", "pct"),
+    ("reply_rate", "pct"),
+    ("median_reply_hours", "hours"),
+    ("satisfaction_rate", "pct"),
+    ("messages_per_10k", "per10k"),
+    ("replies_per_10k", "per10k"),
+    ("new_units", "int"),
+    ("new_leaders", "int"),
+]
 
 
 def expected_kpis(summary: dict) -> dict:
@@ -341,12 +405,24 @@ def overview_matches(driver, server, params) -> bool | str:
         return "ranking provinces"
     for row in rows:
         p = provinces[int(row["adcode"])]
-        for field in ("messages", "replies", "messages_per_10k", "replies_per_10k", "reply_ratio", "reply_rate",
-                      "median_reply_hours", "satisfaction_rate", "new_units", "new_leaders", "messages_yoy"):
+        for field in (
+            "messages",
+            "replies",
+            "messages_per_10k",
+            "replies_per_10k",
+            "reply_ratio",
+            "reply_rate",
+            "median_reply_hours",
+            "satisfaction_rate",
+            "new_units",
+            "new_leaders",
+            "messages_yoy",
+        ):
             if row[field] != p[field]:
                 return f"ranking {p['name']} {field} {row[field]} != {p[field]}"
     state_metric = driver.execute_script(
-        "return document.querySelector('#' + arguments[0] + ' label.selected input').value", A.METRIC)
+        "return document.querySelector('#' + arguments[0] + ' label.selected input').value", A.METRIC
+    )
     map_data = figure(driver, A.MAP)[1]
     want = {str(code): p[state_metric] for code, p in provinces.items()}
     got = dict(zip(map_data["locations"], map_data["z"], strict=True))
@@ -355,7 +431,8 @@ def overview_matches(driver, server, params) -> bool | str:
         return f"map values {state_metric} {sorted(got.items())[:3]} {sorted(want.items())[:3]}"
     # trend: every bucket, this year and last
     granularity = driver.execute_script(
-        "return document.querySelector('#' + arguments[0] + ' label.selected input').value", A.GRANULARITY)
+        "return document.querySelector('#' + arguments[0] + ' label.selected input').value", A.GRANULARITY
+    )
     points = api(server, "/api/v1/trend", list(params) + [("granularity", granularity)])["points"]
     traces = figure(driver, A.TREND)
     for index, column in enumerate(("messages", "replies", "messages_prev", "replies_prev")):
@@ -366,7 +443,7 @@ def overview_matches(driver, server, params) -> bool | str:
     # domains and types: charts and the cross table add up to the API
     categories = {c["category"]: c["messages"] for c in api(server, "/api/v1/categories", params)["categories"]}
     types = {t["msg_type"]: t["messages"] for t in api(server, "/api/v1/types", params)["types"]}
-    bars = (figure(driver, A.CATEGORY_FIG) or [{"x": [], "y": []}])[0]      # no trace: nothing to show
+    bars = (figure(driver, A.CATEGORY_FIG) or [{"x": [], "y": []}])[0]  # no trace: nothing to show
     if sum(bars["x"]) != sum(categories.values()):
         return "category bars total"
     english = driver.execute_script("return document.getElementById('analyst').classList.contains('lang-en')")
@@ -443,7 +520,7 @@ def type_dates(driver, start: str, end: str) -> None:
         element.send_keys(value)
         element.send_keys(Keys.ENTER)
         time.sleep(0.3)
-    driver.find_element("tag name", "body").send_keys(Keys.ESCAPE)       # close the calendar
+    driver.find_element("tag name", "body").send_keys(Keys.ESCAPE)  # close the calendar
     time.sleep(0.3)
 
 
@@ -460,8 +537,10 @@ def test_each_filter_updates_every_panel(browser, server):
     params = [("start", f"{last_year}-02-01"), ("end", f"{last_year}-07-31")]
     check_overview(browser, server, params, "custom dates")
     assert "start=" in current_search(browser) and "period=" not in current_search(browser)
-    assert browser.execute_script("return document.querySelector('#analyst-period label.selected input').value") \
+    assert (
+        browser.execute_script("return document.querySelector('#analyst-period label.selected input').value")
         == "custom"
+    )
     click_option(browser, A.PROVINCES, "河南")
     params += [("province", "河南")]
     check_overview(browser, server, params, "province 河南")
@@ -477,8 +556,8 @@ def test_each_filter_updates_every_panel(browser, server):
     click_option(browser, A.TYPES, "投诉/求助")
     params += [("msg_type", "投诉/求助")]
     check_overview(browser, server, params, "type 投诉/求助")
-    assert api(server, "/api/v1/summary", params)["messages"] > 0          # still something to compare
-    click_radio(browser, A.GRANULARITY, "月")          # the period's own choice is by week
+    assert api(server, "/api/v1/summary", params)["messages"] > 0  # still something to compare
+    click_radio(browser, A.GRANULARITY, "月")  # the period's own choice is by week
     check_overview(browser, server, params, "granularity month")
     click_radio(browser, A.METRIC, "回复/留言比")
     check_overview(browser, server, params, "map metric reply ratio")
@@ -503,7 +582,7 @@ def test_copied_link_reproduces_the_view_and_history_works(browser, server):
     check_overview(browser, server, month_sichuan, "month 四川 交通")
     link = browser.current_url
     before = kpi_texts(browser)
-    browser.find_element("id", A.COPY).click()                    # the copy-link button confirms, then resets
+    browser.find_element("id", A.COPY).click()  # the copy-link button confirms, then resets
     wait_for(lambda: browser.find_element("id", A.COPY).text == "已复制", message="copied")
     wait_for(lambda: browser.find_element("id", A.COPY).text == "复制链接", message="label back")
     # another browser (a new profile) opening the copied link shows the same view
@@ -512,8 +591,10 @@ def test_copied_link_reproduces_the_view_and_history_works(browser, server):
         open_page(other, server, "?" + link.split("?", 1)[1])
         check_overview(other, server, month_sichuan, "copied link")
         assert kpi_texts(other) == before
-        assert other.execute_script("return document.querySelector('#analyst-period label.selected input').value") \
+        assert (
+            other.execute_script("return document.querySelector('#analyst-period label.selected input').value")
             == "month"
+        )
         assert "四川" in other.find_element("id", A.PROVINCES).text
         assert "交通" in other.find_element("id", A.CATEGORIES).text
     finally:
@@ -541,8 +622,9 @@ def drill_matches(driver, server, store, params, code: int) -> bool | str:
     traces = figure(driver, A.DRILL_TREND)
     if traces is None or len(traces[0]["y"]) != len(points) and len(points) <= 92:
         return "drill trend"
-    categories = {c["category"]: c["messages"]
-                  for c in api(server, "/api/v1/categories", province_params)["categories"]}
+    categories = {
+        c["category"]: c["messages"] for c in api(server, "/api/v1/categories", province_params)["categories"]
+    }
     bars = (figure(driver, A.DRILL_CATEGORY_FIG) or [{"x": []}])[0]
     if sum(bars["x"]) != sum(categories.values()):
         return "drill categories"
@@ -550,8 +632,10 @@ def drill_matches(driver, server, store, params, code: int) -> bool | str:
     f = Filters(dt.date.fromisoformat(params[0][1]), dt.date.fromisoformat(params[1][1]), provinces=(code,))
     cities = metrics.by_city(store, f)
     got = {r["city"]: (r["messages"], r["replies"], r["median_reply_hours"]) for r in grid_rows(driver, "cities")}
-    want = {(c if isinstance(c, str) and c != "（未填）" else "（未填）"): (m, r, None if h != h else h)
-            for c, m, r, h in cities[["city", "messages", "replies", "median_reply_hours"]].itertuples(index=False)}
+    want = {
+        (c if isinstance(c, str) and c != "（未填）" else "（未填）"): (m, r, None if h != h else h)
+        for c, m, r, h in cities[["city", "messages", "replies", "median_reply_hours"]].itertuples(index=False)
+    }
     if {k: v[:2] for k, v in got.items()} != {k: v[:2] for k, v in want.items()}:
         return f"cities {got} != {want}"
     if sum(v[0] for v in got.values()) != summary["messages"]:
@@ -598,12 +682,17 @@ def test_drill_down_from_map_and_table_and_back(browser, server, analyst_store):
     open_page(browser, server, "?period=quarter")
     check_overview(browser, server, dates("quarter"), "quarter overview")
     # click 河南 on the map
-    path = browser.execute_script("""
+    path = browser.execute_script(
+        """
         const gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');
         const trace = gd.querySelectorAll('.geo')[0].querySelectorAll('.choroplethlayer .trace')[arguments[1]];
         const paths = [...trace.querySelectorAll('path.choroplethlocation')];
         return paths.find(p => p.__data__ && String(p.__data__.loc) === arguments[2]);
-    """, A.MAP, 1, str(HENAN))
+    """,
+        A.MAP,
+        1,
+        str(HENAN),
+    )
     assert path is not None
     ActionChains(browser).move_to_element(path).pause(0.3).click().perform()
     wait_for(lambda: "drill=" in current_search(browser), message="drill in the URL")
@@ -617,8 +706,9 @@ def test_drill_down_from_map_and_table_and_back(browser, server, analyst_store):
     wait_for(lambda: "drill=" not in current_search(browser), message="drill left")
     check_overview(browser, server, dates("quarter"), "back from the drill-down")
     # drill from the ranking table: click the 四川 cell
-    cell = wait_for(lambda: browser.find_element(
-        "css selector", f'[row-id="{SICHUAN}"] [col-id="province"]'), message="四川 cell")
+    cell = wait_for(
+        lambda: browser.find_element("css selector", f'[row-id="{SICHUAN}"] [col-id="province"]'), message="四川 cell"
+    )
     cell.click()
     wait_for(lambda: "drill=%E5%9B%9B%E5%B7%9D" in current_search(browser), message="drill 四川")
     check(lambda: drill_matches(browser, server, analyst_store, dates("quarter"), SICHUAN), "drill-down 四川")
@@ -651,15 +741,16 @@ def compare_matches(driver, a: dict, b: dict) -> bool | str:
 
 
 def test_compare_two_provinces_and_two_periods(browser, server):
-    open_page(browser, server, "?period=h1&compare=province&province=河南&b_province=四川",
-              kpis=A.COMPARE_LABELS)
+    open_page(browser, server, "?period=h1&compare=province&province=河南&b_province=四川", kpis=A.COMPARE_LABELS)
     a = api(server, "/api/v1/summary", dates("h1") + [("province", "河南")])
     b = api(server, "/api/v1/summary", dates("h1") + [("province", "四川")])
     check(lambda: compare_matches(browser, a, b), "compare 河南 / 四川")
     labels = text(browser, A.COMPARE_LABELS)
     assert "河南" in labels and "四川" in labels
-    categories = {c["category"]: c["messages"] for c in api(server, "/api/v1/categories",
-                                                          dates("h1") + [("province", "河南")])["categories"]}
+    categories = {
+        c["category"]: c["messages"]
+        for c in api(server, "/api/v1/categories", dates("h1") + [("province", "河南")])["categories"]
+    }
     rows = {r["category"]: r for r in grid_rows(browser, "compare_categories")}
     assert {k: r["messages_a"] for k, r in rows.items() if r["messages_a"]} == categories
     # switch to two periods in the page: this quarter against the same dates a year earlier (default)
@@ -694,27 +785,33 @@ def test_downloads_hold_the_api_numbers(browser, server, downloads):
     params = dates("ytd") + [("province", "东部")]
     check_overview(browser, server, params, "east, this year")
     api_rows = {p["adcode"]: p for p in api(server, "/api/v1/provinces", params)["provinces"]}
-    headers = {c["field"]: c["headerName"] for c in
-               browser.execute_script("return dash_ag_grid.getApi(arguments[0]).getColumnDefs()", A.grid("ranking"))}
+    headers = {
+        c["field"]: c["headerName"]
+        for c in browser.execute_script("return dash_ag_grid.getApi(arguments[0]).getColumnDefs()", A.grid("ranking"))
+    }
     # sort the table by messages, ascending: the downloads keep the screen's order
-    browser.execute_script("""dash_ag_grid.getApi(arguments[0]).applyColumnState(
-        {state: [{colId: 'messages', sort: 'asc'}], defaultState: {sort: null}});""", A.grid("ranking"))
+    browser.execute_script(
+        """dash_ag_grid.getApi(arguments[0]).applyColumnState(
+        {state: [{colId: 'messages', sort: 'asc'}], defaultState: {sort: null}});""",
+        A.grid("ranking"),
+    )
     order = [int(r["adcode"]) for r in grid_rows(browser, "ranking")]
     before = {p.name for p in downloads.iterdir()}
     browser.find_element("css selector", '[id*="ranking"][id*="csv"]').click()
     csv_file = _wait_download(downloads, ".csv", before)
     raw = csv_file.read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbf")                       # BOM: Excel reads the Chinese headers
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads the Chinese headers
     reader = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     assert [int(r[headers["adcode"]]) for r in reader] == order
     for r in reader:
         p = api_rows[int(r[headers["adcode"]])]
         assert int(r[headers["messages"]]) == p["messages"]
         assert int(r[headers["replies"]]) == p["replies"]
-        assert float(r[headers["messages_per_10k"]]) == p["messages_per_10k"]       # unrounded, exactly
+        assert float(r[headers["messages_per_10k"]]) == p["messages_per_10k"]  # unrounded, exactly
         assert float(r[headers["reply_ratio"]]) == p["reply_ratio"]
-        assert (float(r[headers["satisfaction_rate"]]) if r[headers["satisfaction_rate"]] else None) == \
-            p["satisfaction_rate"]
+        assert (float(r[headers["satisfaction_rate"]]) if r[headers["satisfaction_rate"]] else None) == p[
+            "satisfaction_rate"
+        ]
     before = {p.name for p in downloads.iterdir()}
     browser.find_element("css selector", '[id*="ranking"][id*="xlsx"]').click()
     xlsx_file = _wait_download(downloads, ".xlsx", before)
@@ -731,7 +828,7 @@ def test_downloads_hold_the_api_numbers(browser, server, downloads):
         assert record[headers["messages_per_10k"]] == pytest.approx(p["messages_per_10k"], rel=1e-15, abs=0)
         assert record[headers["median_reply_hours"]] == pytest.approx(p["median_reply_hours"], rel=1e-15, abs=0)
     column = head.index(headers["reply_ratio"]) + 1
-    assert sheet.cell(row=2, column=column).number_format == "0.0%"                 # shown as on screen
+    assert sheet.cell(row=2, column=column).number_format == "0.0%"  # shown as on screen
     about = dict((r[0], r[1]) for r in book["about"].iter_rows(values_only=True))
     assert "province=东部" in unquote(about["link"]) and "start=" in about["api"]
     # the domain x type table: its CSV adds up to the API's domains
@@ -751,23 +848,57 @@ def test_downloads_hold_the_api_numbers(browser, server, downloads):
     reader = list(csv.DictReader(io.StringIO(overdue_file.read_text("utf-8-sig"))))
     assert [r["ID"] for r in reader] == shown and len(shown) > 0
     titles = {r["标题"] for r in reader}
-    assert all("13912345678" not in t for t in titles)                           # masked as on screen
+    assert all("13912345678" not in t for t in titles)  # masked as on screen
 
 
 HOSTILE = [
     # unknown province, an SQL fragment, a script tag, an HTML tag in the drill-down
-    ("?" + urlencode([("province", "Atlantis"), ("province", "1' OR '1'='1"),
-                      ("category", "<script>alert(1)</script>"), ("drill", "<img src=x onerror=alert(2)>")]),
-     [("province", "Atlantis"), ("province", "1' OR '1'='1"), ("category", "<script>alert(1)</script>"),
-      ("drill", "<img src=x onerror=alert(2)>")]),
+    (
+        "?"
+        + urlencode(
+            [
+                ("province", "Atlantis"),
+                ("province", "1' OR '1'='1"),
+                ("category", "<script>alert(1)</script>"),
+                ("drill", "<img src=x onerror=alert(2)>"),
+            ]
+        ),
+        [
+            ("province", "Atlantis"),
+            ("province", "1' OR '1'='1"),
+            ("category", "<script>alert(1)</script>"),
+            ("drill", "<img src=x onerror=alert(2)>"),
+        ],
+    ),
     # absurd dates, SQL in the period and the type, words where a flag or a choice belongs
-    ("?" + urlencode([("start", "9999-99-99"), ("end", "2021-13-45"), ("period", "ytd; DROP TABLE messages"),
-                      ("msg_type", "咨询' --"), ("urgent", "maybe"), ("granularity", "hour"), ("x", "1")]),
-     [("start", "9999-99-99"), ("end", "2021-13-45"), ("period", "ytd; DROP TABLE messages"),
-      ("msg_type", "咨询' --"), ("urgent", "maybe"), ("granularity", "hour"), ("x", "1")]),
+    (
+        "?"
+        + urlencode(
+            [
+                ("start", "9999-99-99"),
+                ("end", "2021-13-45"),
+                ("period", "ytd; DROP TABLE messages"),
+                ("msg_type", "咨询' --"),
+                ("urgent", "maybe"),
+                ("granularity", "hour"),
+                ("x", "1"),
+            ]
+        ),
+        [
+            ("start", "9999-99-99"),
+            ("end", "2021-13-45"),
+            ("period", "ytd; DROP TABLE messages"),
+            ("msg_type", "咨询' --"),
+            ("urgent", "maybe"),
+            ("granularity", "hour"),
+            ("x", "1"),
+        ],
+    ),
     # dates the wrong way round; in English
-    ("?" + urlencode([("start", "2021-06-30"), ("end", "2021-01-01"), ("lang", "en"), ("province", "Narnia")]),
-     [("start", "2021-06-30"), ("province", "Narnia")]),
+    (
+        "?" + urlencode([("start", "2021-06-30"), ("end", "2021-01-01"), ("lang", "en"), ("province", "Narnia")]),
+        [("start", "2021-06-30"), ("province", "Narnia")],
+    ),
 ]
 
 
@@ -779,7 +910,7 @@ def test_hostile_links_get_a_clear_message(browser, server, query, named):
     assert message.startswith(L.t("bad_param", "en" if english else "zh").strip())
     lines = message.splitlines()[1:]
     assert len(lines) == len(named), lines
-    for parameter, value in named:                                          # shown as text, never run
+    for parameter, value in named:  # shown as text, never run
         assert any(line.startswith(f"{parameter} = “{value}”") for line in lines), (parameter, lines)
     page = browser.find_element("tag name", "body").text
     assert "Traceback" not in page and "Error" not in page and "错误" not in page
@@ -801,7 +932,8 @@ def test_english_labels_and_tooltips(browser, server):
     tip = browser.execute_script("return document.querySelector('#analyst-kpis .tip').getAttribute('data-tip')")
     assert tip.startswith("Messages: messages posted in the period")
     per_10k = browser.execute_script(
-        "return [...document.querySelectorAll('#analyst-kpis .tip')].map(t => t.getAttribute('data-tip'))")[6]
+        "return [...document.querySelectorAll('#analyst-kpis .tip')].map(t => t.getAttribute('data-tip'))"
+    )[6]
     assert "2020 national census" in per_10k
     headers = browser.execute_script("return dash_ag_grid.getApi(arguments[0]).getColumnDefs()", A.grid("ranking"))
     tooltip = {h["field"]: h.get("headerTooltip", "") for h in headers}
@@ -809,7 +941,8 @@ def test_english_labels_and_tooltips(browser, server):
     assert "first reply" in tooltip["replies"]
     open_page(browser, server, "?period=h1")
     tips = browser.execute_script(
-        "return [...document.querySelectorAll('#analyst-kpis .tip')].map(t => t.getAttribute('data-tip'))")
+        "return [...document.querySelectorAll('#analyst-kpis .tip')].map(t => t.getAttribute('data-tip'))"
+    )
     assert tips[0].startswith("留言量") and "2020年第七次全国人口普查" in tips[6]
 
 
@@ -883,9 +1016,12 @@ return problems;
 
 @pytest.mark.parametrize("width, height", [(1366, 768), (1920, 1080), (3840, 2160)])
 def test_screenshots_without_overlap(browser, server, width, height):
-    views = [("overview", "?period=ytd", A.KPIS), ("drill", "?period=quarter&drill=河南", A.DRILL_KPIS),
-             ("compare", "?period=h1&compare=province&province=河南&b_province=四川", A.COMPARE_LABELS),
-             ("en", "?lang=en&period=last30&province=东部", A.KPIS)]
+    views = [
+        ("overview", "?period=ytd", A.KPIS),
+        ("drill", "?period=quarter&drill=河南", A.DRILL_KPIS),
+        ("compare", "?period=h1&compare=province&province=河南&b_province=四川", A.COMPARE_LABELS),
+        ("en", "?lang=en&period=last30&province=东部", A.KPIS),
+    ]
     for name, query, ready in views:
         if width == 1920 and name != "overview":
             continue
@@ -899,9 +1035,23 @@ def test_screenshots_without_overlap(browser, server, width, height):
 # -- without a browser ----------------------------------------------------------------------------------------------
 def test_state_round_trips_through_the_url():
     day = dt.date(2026, 5, 20)
-    state = S.State(lang="en", period="custom", start="2025-01-01", end="2025-03-31", provinces=("河南", "西部"),
-                    categories=("城建",), types=("咨询",), urgent=True, granularity="week", metric="reply_ratio",
-                    drill=None, compare="period", b_period="custom", b_start="2024-01-01", b_end="2024-03-31")
+    state = S.State(
+        lang="en",
+        period="custom",
+        start="2025-01-01",
+        end="2025-03-31",
+        provinces=("河南", "西部"),
+        categories=("城建",),
+        types=("咨询",),
+        urgent=True,
+        granularity="week",
+        metric="reply_ratio",
+        drill=None,
+        compare="period",
+        b_period="custom",
+        b_start="2024-01-01",
+        b_end="2024-03-31",
+    )
     parsed, problems = S.parse(S.to_search(state), day, {"category": ["城建"], "msg_type": ["咨询"]})
     assert problems == [] and parsed == state
     drilled = S.State(period="quarter", drill=HENAN)
@@ -921,13 +1071,24 @@ def test_state_round_trips_through_the_url():
 
 def test_hostile_values_are_dropped_and_named():
     day = dt.date(2026, 5, 20)
-    query = ("?province=Atlantis&province=%E6%B2%B3%E5%8D%97&start=9999-99-99&category=%3Cscript%3E&foo=1"
-             "&urgent=maybe&metric=x&compare=both&lang=fr&drill=nowhere&end=2100-12-31&b_period=decade")
+    query = (
+        "?province=Atlantis&province=%E6%B2%B3%E5%8D%97&start=9999-99-99&category=%3Cscript%3E&foo=1"
+        "&urgent=maybe&metric=x&compare=both&lang=fr&drill=nowhere&end=2100-12-31&b_period=decade"
+    )
     state, problems = S.parse(query, day, {"category": ["城建"], "msg_type": []})
     named = {(p.parameter, p.reason) for p in problems}
-    assert named == {("province", "province"), ("start", "date"), ("category", "category"), ("foo", "unknown"),
-                     ("urgent", "bool"), ("metric", "choice"), ("compare", "choice"), ("lang", "choice"),
-                     ("drill", "province"), ("b_period", "period")}
+    assert named == {
+        ("province", "province"),
+        ("start", "date"),
+        ("category", "category"),
+        ("foo", "unknown"),
+        ("urgent", "bool"),
+        ("metric", "choice"),
+        ("compare", "choice"),
+        ("lang", "choice"),
+        ("drill", "province"),
+        ("b_period", "period"),
+    }
     assert state.provinces == ("河南",) and state.categories == () and state.lang == "zh"
     assert (state.period, state.end) == ("custom", "2100-12-31")
     long_value = "x" * 500
@@ -960,8 +1121,9 @@ def test_controls_change_the_state():
     step = apply_control(step, "b_provinces", dict(values, b_provinces=["四川"]), day, known)
     assert step.b_provinces == ("四川",)
     # the second period: custom from its pickers, a preset, back to "same dates last year"
-    b = apply_control(step, "b_period", dict(values, b_period="custom", b_start="2024-02-01", b_end="2024-02-29"),
-                      day, known)
+    b = apply_control(
+        step, "b_period", dict(values, b_period="custom", b_start="2024-02-01", b_end="2024-02-29"), day, known
+    )
     assert (b.b_period, b.b_start, b.b_end) == ("custom", "2024-02-01", "2024-02-29")
     assert apply_control(b, "b_end", dict(values, b_start="2024-02-01", b_end="2024-01-31"), day, known) == b
     b = apply_control(b, "b_period", dict(values, b_period="h1"), day, known)
@@ -975,17 +1137,25 @@ def test_controls_change_the_state():
 
 
 def test_exports_are_the_rows_unrounded():
-    columns = [{"field": "name", "headerName": "省份", "context": {"kind": "text"}},
-               {"field": "ratio", "headerName": "回复率", "context": {"kind": "pct"}},
-               {"field": "n", "headerName": "留言", "context": {"kind": "int"}},
-               {"field": "kind", "headerName": "kind", "hide": True, "context": {"kind": "text"}}]
-    rows = [{"name": "河南", "ratio": 0.123456789012345, "n": 12345, "kind": "x"},
-            {"name": "<b>x</b>", "ratio": None, "n": 0, "kind": "y"},
-            {"name": '=HYPERLINK("http://x","y")', "ratio": -0.5, "n": -3, "kind": "@SUM(A1)"}]
+    columns = [
+        {"field": "name", "headerName": "省份", "context": {"kind": "text"}},
+        {"field": "ratio", "headerName": "回复率", "context": {"kind": "pct"}},
+        {"field": "n", "headerName": "留言", "context": {"kind": "int"}},
+        {"field": "kind", "headerName": "kind", "hide": True, "context": {"kind": "text"}},
+    ]
+    rows = [
+        {"name": "河南", "ratio": 0.123456789012345, "n": 12345, "kind": "x"},
+        {"name": "<b>x</b>", "ratio": None, "n": 0, "kind": "y"},
+        {"name": '=HYPERLINK("http://x","y")', "ratio": -0.5, "n": -3, "kind": "@SUM(A1)"},
+    ]
     spec = export.columns_of(columns)
     data = export.to_csv(spec, rows).decode("utf-8-sig")
-    assert data.splitlines() == ["省份,回复率,留言,kind", "河南,0.123456789012345,12345,x", "<b>x</b>,,0,y",
-                                 "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",-0.5,-3,'@SUM(A1)"]
+    assert data.splitlines() == [
+        "省份,回复率,留言,kind",
+        "河南,0.123456789012345,12345,x",
+        "<b>x</b>,,0,y",
+        '"\'=HYPERLINK(""http://x"",""y"")",-0.5,-3,\'@SUM(A1)',
+    ]
     from openpyxl import load_workbook
 
     book = load_workbook(io.BytesIO(export.to_xlsx(spec, rows, [("link", "/analyst?x=1")])))
@@ -993,13 +1163,22 @@ def test_exports_are_the_rows_unrounded():
     assert [c.value for c in sheet[2]] == ["河南", 0.123456789012345, 12345, "x"]
     assert sheet["B2"].number_format == "0.0%" and sheet["C2"].number_format == "#,##0"
     assert sheet["B3"].value is None
-    assert (sheet["A4"].value, sheet["A4"].data_type) == ('=HYPERLINK("http://x","y")', "s")    # text, not a formula
+    assert (sheet["A4"].value, sheet["A4"].data_type) == ('=HYPERLINK("http://x","y")', "s")  # text, not a formula
     assert (sheet["B4"].value, sheet["C4"].value) == (-0.5, -3)
 
 
 def test_number_formats():
-    assert (L.fmt_int(1234567), L.fmt_pct(0.83456), L.fmt_hours(68.04), L.fmt_per10k(12.345),
-            L.fmt_per10k(0.01234)) == ("1,234,567", "83.5%", "68.0", "12.35", "0.012")
-    assert (L.fmt_yoy(0.123), L.fmt_yoy(-0.04), L.fmt_yoy(None), L.fmt_yoy(0.0001)) == \
-        ("▲ 12.3%", "▼ 4.0%", "—", "— 0.0%")
+    assert (
+        L.fmt_int(1234567),
+        L.fmt_pct(0.83456),
+        L.fmt_hours(68.04),
+        L.fmt_per10k(12.345),
+        L.fmt_per10k(0.01234),
+    ) == ("1,234,567", "83.5%", "68.0", "12.35", "0.012")
+    assert (L.fmt_yoy(0.123), L.fmt_yoy(-0.04), L.fmt_yoy(None), L.fmt_yoy(0.0001)) == (
+        "▲ 12.3%",
+        "▼ 4.0%",
+        "—",
+        "— 0.0%",
+    )
     assert L.fmt_pp(0.012, "zh") == "▲ 1.2个百分点" and L.fmt_pp(-0.012, "en") == "▼ 1.2 pp"

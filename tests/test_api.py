@@ -7,9 +7,23 @@ import pytest
 from tests.conftest import BEIJING, HENAN
 
 H1 = {"start": "2021-01-01", "end": "2021-06-30"}
-SPEC_FIELDS = {"messages", "replies", "reply_ratio", "reply_rate", "median_reply_hours", "satisfaction_rate",
-               "new_units", "new_leaders", "messages_yoy", "replies_yoy", "new_units_yoy", "new_leaders_yoy",
-               "messages_per_10k", "replies_per_10k", "census_year"}
+SPEC_FIELDS = {
+    "messages",
+    "replies",
+    "reply_ratio",
+    "reply_rate",
+    "median_reply_hours",
+    "satisfaction_rate",
+    "new_units",
+    "new_leaders",
+    "messages_yoy",
+    "replies_yoy",
+    "new_units_yoy",
+    "new_leaders_yoy",
+    "messages_per_10k",
+    "replies_per_10k",
+    "census_year",
+}
 
 
 @pytest.fixture
@@ -61,18 +75,21 @@ def test_categories_types_and_trend(server):
     assert set(trend["points"][0]) >= {"bucket", "messages", "replies", "messages_prev", "replies_prev"}
 
 
-@pytest.mark.parametrize("params, name", [
-    ({"start": "2021-02-30"}, "start"),
-    ({"start": "yesterday"}, "start"),
-    ({"end": "2021-13-01"}, "end"),
-    ({"start": "2021-07-01", "end": "2021-06-30"}, "start"),
-    ({"province": "Atlantis"}, "province"),
-    ({"province": "1 OR 1=1"}, "province"),
-    ({"granularity": "hour"}, "granularity"),
-    ({"urgent": "maybe"}, "urgent"),
-    ({"category": "x" * 200}, "category"),
-    ({"provinces": "河南"}, "provinces"),
-])
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"start": "2021-02-30"}, "start"),
+        ({"start": "yesterday"}, "start"),
+        ({"end": "2021-13-01"}, "end"),
+        ({"start": "2021-07-01", "end": "2021-06-30"}, "start"),
+        ({"province": "Atlantis"}, "province"),
+        ({"province": "1 OR 1=1"}, "province"),
+        ({"granularity": "hour"}, "granularity"),
+        ({"urgent": "maybe"}, "urgent"),
+        ({"category": "x" * 200}, "category"),
+        ({"provinces": "河南"}, "provinces"),
+    ],
+)
 def test_bad_parameters_get_400_naming_the_parameter(server, params, name):
     status, body = server.get("/api/v1/trend", params)
     assert status == 400
@@ -83,5 +100,8 @@ def test_feed_has_no_personal_data(server):
     status, body = server.get("/api/v1/feed", {"limit": 3})
     assert status == 200
     assert [m["message_id"] for m in body["messages"]] == ["a3", "a2", "a8"]
-    assert all(set(m) <= {"message_id", "created_at", "province", "province_name", "city", "category",
-                          "msg_type", "title", "status"} for m in body["messages"])
+    assert all(
+        set(m)
+        <= {"message_id", "created_at", "province", "province_name", "city", "category", "msg_type", "title", "status"}
+        for m in body["messages"]
+    )

@@ -18,8 +18,15 @@ BATCH = 500
 
 
 def _batch(n: int) -> bytes:
-    rows = [{"message_id": f"b{n:04d}-{i:04d}", "created_at": "2025-05-01 10:00:00", "province": "河南",
-             "title": f"批次{n}"} for i in range(BATCH)]
+    rows = [
+        {
+            "message_id": f"b{n:04d}-{i:04d}",
+            "created_at": "2025-05-01 10:00:00",
+            "province": "河南",
+            "title": f"批次{n}",
+        }
+        for i in range(BATCH)
+    ]
     return json.dumps(rows).encode()
 
 
@@ -34,9 +41,12 @@ def test_sigkill_during_writes_loses_no_acknowledged_batch(tmp_path):
     def writer():
         n = 0
         while not stop.is_set():
-            req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/ingest/messages", data=_batch(n),
-                                         headers={"Content-Type": "application/json",
-                                                  "Authorization": f"Bearer {TOKEN}"}, method="POST")
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/v1/ingest/messages",
+                data=_batch(n),
+                headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"},
+                method="POST",
+            )
             try:
                 with urllib.request.urlopen(req, timeout=10) as response:
                     if response.status == 200 and json.loads(response.read())["written"] == BATCH:

@@ -50,8 +50,10 @@ def count(con, table: str, column: str, period) -> int:
 
 
 def provinces_of(con, table: str, period) -> set[str]:
-    rows = con.execute(f"SELECT DISTINCT p.name_short FROM {table} t JOIN provinces p ON p.adcode = t.province "
-                       f"WHERE {in_period('t.joined_at', period)}").fetchall()
+    rows = con.execute(
+        f"SELECT DISTINCT p.name_short FROM {table} t JOIN provinces p ON p.adcode = t.province "
+        f"WHERE {in_period('t.joined_at', period)}"
+    ).fetchall()
     return {r[0] for r in rows}
 
 
@@ -59,7 +61,7 @@ def provinces_of(con, table: str, period) -> set[str]:
 def test_messages_2021h1_and_yoy(con):
     now_, prev = count(con, "messages", "created_at", H1_2021), count(con, "messages", "created_at", H1_2020)
     assert abs(now_ - 367_000) <= 3_670
-    assert now_ == 367_000                       # exact by construction
+    assert now_ == 367_000  # exact by construction
     assert abs((now_ - prev) / prev - 0.102) <= 0.005
 
 
@@ -89,7 +91,7 @@ def test_leaders_2021h1(con):
 def test_top_five_per_10k(con, column):
     ranking = con.execute(f"""
         SELECT p.name_short, count(m.message_id) * 1e4 / p.census_2020 AS per_10k
-        FROM provinces p LEFT JOIN messages m ON m.province = p.adcode AND {in_period('m.' + column, H1_2021)}
+        FROM provinces p LEFT JOIN messages m ON m.province = p.adcode AND {in_period("m." + column, H1_2021)}
         GROUP BY p.name_short, p.census_2020, p.adcode ORDER BY per_10k DESC, p.adcode""").df()
     assert ranking["name_short"].head(5).tolist() == TOP5
     # Clear margins: sampling noise cannot swap the ranks.
@@ -116,28 +118,45 @@ def test_annual_volumes(con):
 
 # -- consistency ----------------------------------------------------------------
 def test_derived_columns_match_replies(con):
-    mismatches = scalar(con, """
+    mismatches = scalar(
+        con,
+        """
         WITH r AS (SELECT message_id, min(replied_at) AS first_at, arg_min(unit, replied_at) AS first_unit,
                           count(*) AS n FROM replies GROUP BY message_id)
         SELECT count(*) FROM messages m LEFT JOIN r USING (message_id)
         WHERE m.first_reply_at IS DISTINCT FROM r.first_at
            OR m.first_reply_unit IS DISTINCT FROM r.first_unit
-           OR m.reply_count <> coalesce(r.n, 0)""")
+           OR m.reply_count <> coalesce(r.n, 0)""",
+    )
     assert mismatches == 0
     assert scalar(con, "SELECT count(*) FROM replies r ANTI JOIN messages m USING (message_id)") == 0
     # Ties on the first reply would make first_reply_unit ambiguous.
-    assert scalar(con, "SELECT count(*) FROM (SELECT message_id, replied_at FROM replies "
-                       "GROUP BY ALL HAVING count(*) > 1)") == 0
+    assert (
+        scalar(
+            con, "SELECT count(*) FROM (SELECT message_id, replied_at FROM replies GROUP BY ALL HAVING count(*) > 1)"
+        )
+        == 0
+    )
 
 
 def test_times_are_ordered_and_not_after_now(con, now):
-    assert scalar(con, "SELECT count(*) FROM replies r JOIN messages m USING (message_id) "
-                       "WHERE r.replied_at < m.created_at") == 0
+    assert (
+        scalar(
+            con, "SELECT count(*) FROM replies r JOIN messages m USING (message_id) WHERE r.replied_at < m.created_at"
+        )
+        == 0
+    )
     assert scalar(con, "SELECT max(replied_at) FROM replies") <= now
     assert scalar(con, "SELECT max(created_at) FROM messages") <= now
     assert scalar(con, "SELECT min(created_at) FROM messages") >= dt.datetime(2019, 1, 1)
-    assert scalar(con, "SELECT count(*) FROM evaluations e JOIN messages m USING (message_id) "
-                       "WHERE m.first_reply_at IS NULL OR e.rated_at <= m.first_reply_at") == 0
+    assert (
+        scalar(
+            con,
+            "SELECT count(*) FROM evaluations e JOIN messages m USING (message_id) "
+            "WHERE m.first_reply_at IS NULL OR e.rated_at <= m.first_reply_at",
+        )
+        == 0
+    )
     assert scalar(con, "SELECT max(rated_at) FROM evaluations") <= now
     assert scalar(con, "SELECT max(joined_at) FROM units") <= now
     assert scalar(con, "SELECT max(joined_at) FROM leaders") <= now
@@ -154,8 +173,7 @@ def test_ids_and_meta(con, now):
 
 # -- replies and evaluations ---------------------------------------------------------
 def cohort_rate(con, year: int) -> float:
-    return scalar(con, "SELECT avg((first_reply_at IS NOT NULL)::INT) FROM messages WHERE year(created_at) = ?",
-                  [year])
+    return scalar(con, "SELECT avg((first_reply_at IS NOT NULL)::INT) FROM messages WHERE year(created_at) = ?", [year])
 
 
 def test_reply_rate_rises(con):
@@ -168,8 +186,11 @@ def test_reply_rate_rises(con):
 
 
 def test_reply_delays_and_follow_ups(con):
-    median_hours = scalar(con, "SELECT median(epoch(first_reply_at - created_at) / 3600) FROM messages "
-                               "WHERE year(created_at) BETWEEN 2021 AND 2025")
+    median_hours = scalar(
+        con,
+        "SELECT median(epoch(first_reply_at - created_at) / 3600) FROM messages "
+        "WHERE year(created_at) BETWEEN 2021 AND 2025",
+    )
     assert 48 <= median_hours <= 100
     p99_days = scalar(con, "SELECT quantile_cont(epoch(first_reply_at - created_at) / 86400, 0.99) FROM messages")
     assert p99_days > 30
@@ -178,24 +199,38 @@ def test_reply_delays_and_follow_ups(con):
 
 
 def test_recent_messages_pending(con, now):
-    last_week = con.execute("SELECT count(*), count(first_reply_at), count(*) FILTER (WHERE source_status = '办理中') "
-                            "FROM messages WHERE created_at >= ?", [now - dt.timedelta(days=7)]).fetchone()
+    last_week = con.execute(
+        "SELECT count(*), count(first_reply_at), count(*) FILTER (WHERE source_status = '办理中') "
+        "FROM messages WHERE created_at >= ?",
+        [now - dt.timedelta(days=7)],
+    ).fetchone()
     total, replied, in_progress = last_week
-    assert replied / total < 0.6                 # many still unanswered near now
+    assert replied / total < 0.6  # many still unanswered near now
     assert in_progress > 0.1 * (total - replied)
     old = scalar(con, "SELECT avg((source_status IS NULL)::INT) FROM messages WHERE year(created_at) = 2021")
     assert old > 0.95
 
 
 def test_satisfaction_and_scores(con):
-    rate = scalar(con, "SELECT avg(verdict::INT) FROM evaluations "
-                       "WHERE rated_at >= DATE '2021-01-01' AND rated_at < DATE '2026-01-01'")
+    rate = scalar(
+        con,
+        "SELECT avg(verdict::INT) FROM evaluations "
+        "WHERE rated_at >= DATE '2021-01-01' AND rated_at < DATE '2026-01-01'",
+    )
     assert abs(rate - 0.83) <= 0.02
     assert scalar(con, "SELECT count(*) FROM evaluations WHERE verdict IS DISTINCT FROM satisfied") == 0
-    assert scalar(con, "SELECT count(*) FROM evaluations WHERE satisfied <> "
-                       "((score_resolution + score_attitude + score_speed) / 3.0 >= 4)") == 0
-    stars = con.execute("SELECT s, count(*) / sum(count(*)) OVER () FROM (SELECT unnest([score_resolution, "
-                        "score_attitude, score_speed]) AS s FROM evaluations) GROUP BY s").fetchall()
+    assert (
+        scalar(
+            con,
+            "SELECT count(*) FROM evaluations WHERE satisfied <> "
+            "((score_resolution + score_attitude + score_speed) / 3.0 >= 4)",
+        )
+        == 0
+    )
+    stars = con.execute(
+        "SELECT s, count(*) / sum(count(*)) OVER () FROM (SELECT unnest([score_resolution, "
+        "score_attitude, score_speed]) AS s FROM evaluations) GROUP BY s"
+    ).fetchall()
     stars = dict(stars)
     assert set(stars) == {1, 2, 3, 4, 5}
     assert 0.75 <= stars[5] <= 0.85 and 0.08 <= stars[1] <= 0.12
@@ -205,17 +240,28 @@ def test_satisfaction_and_scores(con):
 
 # -- shape of the records ------------------------------------------------------------
 def test_domains_and_types(con):
-    categories = dict(con.execute("SELECT category, count(*) / sum(count(*)) OVER () FROM messages GROUP BY 1")
-                      .fetchall())
-    for name, share in {"城建": 0.29, "企业": 0.15, "就业": 0.135, "交通": 0.10, "教育": 0.07, "政务": 0.06,
-                        "环保": 0.05, "治安": 0.05, "医疗": 0.02}.items():
+    categories = dict(
+        con.execute("SELECT category, count(*) / sum(count(*)) OVER () FROM messages GROUP BY 1").fetchall()
+    )
+    for name, share in {
+        "城建": 0.29,
+        "企业": 0.15,
+        "就业": 0.135,
+        "交通": 0.10,
+        "教育": 0.07,
+        "政务": 0.06,
+        "环保": 0.05,
+        "治安": 0.05,
+        "医疗": 0.02,
+    }.items():
         assert abs(categories[name] - share) < 0.01, name
     assert categories["征集"] < 0.005 and categories["体育"] < 0.005
     types = dict(con.execute("SELECT msg_type, count(*) / sum(count(*)) OVER () FROM messages GROUP BY 1").fetchall())
     assert abs(types["投诉/求助"] - 0.77) < 0.01 and abs(types["咨询"] - 0.14) < 0.01
     assert abs(types["建言"] - 0.08) < 0.01 and types["感谢"] < 0.01
-    urgent = dict(con.execute("SELECT year(created_at) >= 2021, avg(is_urgent::INT) FROM messages GROUP BY 1")
-                  .fetchall())
+    urgent = dict(
+        con.execute("SELECT year(created_at) >= 2021, avg(is_urgent::INT) FROM messages GROUP BY 1").fetchall()
+    )
     assert 0.02 < urgent[False] < urgent[True] < 0.08
 
 
@@ -226,10 +272,11 @@ def test_places_and_text(con):
     assert set(used) <= known
     capital_share = scalar(con, "SELECT avg((city = '郑州市')::INT) FROM messages WHERE province = 410000")
     assert capital_share > 1.5 / places.query("province_adcode == 410000")["city"].nunique()
-    sample = con.execute("SELECT title, addressee, first_reply_unit, city, district FROM messages "
-                         "USING SAMPLE 2000 ROWS (reservoir, 7)").df()
+    sample = con.execute(
+        "SELECT title, addressee, first_reply_unit, city, district FROM messages USING SAMPLE 2000 ROWS (reservoir, 7)"
+    ).df()
     assert sample["title"].str.len().between(6, 60).all()
-    assert not sample["title"].str.contains(r"\d{5,}|\{").any()       # no phone numbers, no placeholders
+    assert not sample["title"].str.contains(r"\d{5,}|\{").any()  # no phone numbers, no placeholders
     assert sample.apply(lambda r: r["city"] in r["title"] or r["district"] in r["title"], axis=1).mean() > 0.9
     assert sample["addressee"].str.contains("书记|长|主席|专员").all()
     units = sample["first_reply_unit"].dropna()
@@ -244,13 +291,17 @@ def test_day_rhythm(con):
     night = np.mean([hours[h] for h in range(1, 6)])
     for peak in (10, 15, 21):
         assert hours[peak] > 8 * night
-    days = con.execute("SELECT isodow(d) > 5, avg(n) FROM (SELECT created_at::DATE d, count(*) n FROM messages "
-                       "WHERE year(created_at) = 2023 GROUP BY 1) GROUP BY 1").fetchall()
+    days = con.execute(
+        "SELECT isodow(d) > 5, avg(n) FROM (SELECT created_at::DATE d, count(*) n FROM messages "
+        "WHERE year(created_at) = 2023 GROUP BY 1) GROUP BY 1"
+    ).fetchall()
     by_weekend = dict(days)
     assert 0.6 < by_weekend[True] / by_weekend[False] < 0.8
     festival = scalar(con, "SELECT count(*) FROM messages WHERE created_at::DATE = DATE '2023-01-22'")
-    normal = scalar(con, "SELECT count(*) / 7 FROM messages WHERE created_at >= DATE '2023-03-05' "
-                         "AND created_at < DATE '2023-03-12'")
+    normal = scalar(
+        con,
+        "SELECT count(*) / 7 FROM messages WHERE created_at >= DATE '2023-03-05' AND created_at < DATE '2023-03-12'",
+    )
     assert festival < 0.55 * normal
 
 
@@ -267,8 +318,13 @@ def small(tmp_path, name: str, seed: int) -> dict[str, pd.DataFrame]:
     store = Store(tmp_path / f"{name}.duckdb")
     counts = demo.generate(store, seed=seed, start=dt.date(2021, 6, 1), now=dt.datetime(2021, 7, 3, 10, 30))
     assert counts["messages"] > 10_000
-    keys = {"messages": "message_id", "replies": "reply_id", "evaluations": "message_id", "units": "unit_id",
-            "leaders": "leader_id"}
+    keys = {
+        "messages": "message_id",
+        "replies": "reply_id",
+        "evaluations": "message_id",
+        "units": "unit_id",
+        "leaders": "leader_id",
+    }
     frames = {t: store.df(f"SELECT * FROM {t} ORDER BY {k}") for t, k in keys.items()}
     store.close()
     return frames
@@ -290,8 +346,10 @@ def test_refuses_non_empty_store(tmp_path):
 
 
 def constraints(con) -> list[tuple]:
-    return con.execute("SELECT table_name, constraint_type, constraint_text, constraint_column_names "
-                       "FROM duckdb_constraints() ORDER BY ALL").fetchall()
+    return con.execute(
+        "SELECT table_name, constraint_type, constraint_text, constraint_column_names "
+        "FROM duckdb_constraints() ORDER BY ALL"
+    ).fetchall()
 
 
 def test_keys_as_in_a_fresh_store(tmp_path):
@@ -307,8 +365,10 @@ def test_keys_as_in_a_fresh_store(tmp_path):
         assert cur.execute(f"SELECT count(*) FROM duckdb_indexes() WHERE table_name = '{table}'").fetchone()[0] == 0
     with pytest.raises(duckdb.ConstraintException):
         cur.execute("INSERT INTO replies SELECT * FROM replies LIMIT 1")
-    cur.execute("INSERT INTO messages SELECT * REPLACE ('changed' AS title) FROM messages LIMIT 1 "
-                "ON CONFLICT (message_id) DO UPDATE SET title = excluded.title")
+    cur.execute(
+        "INSERT INTO messages SELECT * REPLACE ('changed' AS title) FROM messages LIMIT 1 "
+        "ON CONFLICT (message_id) DO UPDATE SET title = excluded.title"
+    )
     assert scalar(cur, "SELECT count(*) FROM messages WHERE title = 'changed'") == 1
     store.close()
 

@@ -67,8 +67,10 @@ def write(path: Path, text: str) -> Path:
 
 
 def stored_messages(store: Store) -> dict:
-    frame = store.df("SELECT message_id, strftime(created_at, '%Y-%m-%d %H:%M:%S') AS created_at, province, city, "
-                     "category, msg_type, title, is_urgent, source_status FROM messages ORDER BY message_id")
+    frame = store.df(
+        "SELECT message_id, strftime(created_at, '%Y-%m-%d %H:%M:%S') AS created_at, province, city, "
+        "category, msg_type, title, is_urgent, source_status FROM messages ORDER BY message_id"
+    )
     frame = frame.astype(object).where(frame.notna(), None)
     return {row[0]: tuple(row[1:]) for row in frame.itertuples(index=False)}
 
@@ -106,8 +108,10 @@ def test_reimport_is_idempotent_and_updates_changed_rows(store, messages_csv, tm
     assert (again.rows_read, again.rejected_rows, again.written) == (9, 5, 4)
     assert store.scalar("SELECT count(*) FROM messages") == 4
     assert stored_messages(store) == before
-    changed = write(tmp_path / "changed.csv", MESSAGES_CSV.replace("m1,2021-06-30T16:30:00Z,河南,郑州市,城建",
-                                                                   "m1,2021-06-30T16:30:00Z,河南,郑州市,教育"))
+    changed = write(
+        tmp_path / "changed.csv",
+        MESSAGES_CSV.replace("m1,2021-06-30T16:30:00Z,河南,郑州市,城建", "m1,2021-06-30T16:30:00Z,河南,郑州市,教育"),
+    )
     import_files(store, "messages", [changed])
     assert store.scalar("SELECT count(*) FROM messages") == 4
     assert store.scalar("SELECT category FROM messages WHERE message_id = 'm1'") == "教育"
@@ -115,9 +119,10 @@ def test_reimport_is_idempotent_and_updates_changed_rows(store, messages_csv, tm
 
 
 def test_duplicate_ids_in_one_file_last_wins(store, tmp_path):
-    path = write(tmp_path / "dup.csv", "message_id,created_at,province,category\n"
-                                       "d1,2021-01-01,河南,first\n"
-                                       "d1,2021-01-02,河南,second\n")
+    path = write(
+        tmp_path / "dup.csv",
+        "message_id,created_at,province,category\nd1,2021-01-01,河南,first\nd1,2021-01-02,河南,second\n",
+    )
     report = import_files(store, "messages", [path])
     assert (report.rows_read, report.accepted, report.written, report.duplicates) == (2, 2, 1, 1) and report.ok
     assert store.rows("SELECT category, created_at::VARCHAR FROM messages") == [("second", "2021-01-02 00:00:00")]
@@ -126,8 +131,10 @@ def test_duplicate_ids_in_one_file_last_wins(store, tmp_path):
 def test_missing_required_column_rejects_every_row(store, tmp_path):
     path = write(tmp_path / "noprov.csv", "message_id,created_at,city\na,2021-01-01,郑州市\nb,2021-01-02,开封市\n")
     report = import_files(store, "messages", [path])
-    assert triples(report) == [(2, "province", "required column is missing from the input"),
-                               (3, "province", "required column is missing from the input")]
+    assert triples(report) == [
+        (2, "province", "required column is missing from the input"),
+        (3, "province", "required column is missing from the input"),
+    ]
     assert report.rejected_rows == 2 and store.scalar("SELECT count(*) FROM messages") == 0
 
 
@@ -143,8 +150,10 @@ def test_replies_held_before_their_messages_then_linked(store, messages_csv, tmp
     linked = import_files(store, "messages", [messages_csv])
     assert linked.linked == 3
     assert store.scalar("SELECT count(*) FROM held_replies") == 0
-    rows = store.rows("SELECT message_id, first_reply_at::VARCHAR, first_reply_unit, reply_count FROM messages "
-                      "WHERE message_id IN ('m1', 'm2') ORDER BY message_id")
+    rows = store.rows(
+        "SELECT message_id, first_reply_at::VARCHAR, first_reply_unit, reply_count FROM messages "
+        "WHERE message_id IN ('m1', 'm2') ORDER BY message_id"
+    )
     # m1: r2 at 02:00 (+08:00 is Beijing) precedes r1 on 2 July; m2: r3 only.
     assert rows == [("m1", "2021-07-01 02:00:00", "郑州市政府", 2), ("m2", "2021-07-01 10:00:00", None, 1)]
 
@@ -152,9 +161,11 @@ def test_replies_held_before_their_messages_then_linked(store, messages_csv, tmp
 def test_reply_before_its_message_is_rejected(store, messages_csv, tmp_path):
     import_files(store, "messages", [messages_csv])
     # m8 was created 2021-07-01 01:00:00 Beijing.
-    replies = write(tmp_path / "early.jsonl",
-                    '{"reply_id": "r7", "message_id": "m8", "replied_at": "2021-07-01 00:59:59"}\n'
-                    '{"reply_id": "r8", "message_id": "m8", "replied_at": "2021-06-30T17:00:00Z"}\n')
+    replies = write(
+        tmp_path / "early.jsonl",
+        '{"reply_id": "r7", "message_id": "m8", "replied_at": "2021-07-01 00:59:59"}\n'
+        '{"reply_id": "r8", "message_id": "m8", "replied_at": "2021-06-30T17:00:00Z"}\n',
+    )
     report = import_files(store, "replies", [replies])
     assert [(r.line, r.field) for r in report.rejections] == [(1, "replied_at")]
     assert "precedes" in report.rejections[0].reason
@@ -165,35 +176,54 @@ def test_reply_before_its_message_is_rejected(store, messages_csv, tmp_path):
 def test_parquet_evaluations(store, tmp_path):
     path = tmp_path / "evaluations.parquet"
     utc = pa.timestamp("us", tz="UTC")
-    pq.write_table(pa.table({
-        "message_id": ["m1", "m2", "m8", "m9", "m1x"],
-        # 2021-07-03 00:00 UTC is 08:00 Beijing
-        "rated_at": pa.array([pd.Timestamp("2021-07-03 00:00", tz="UTC")] * 5, utc),
-        "satisfied": ["满意", "不满意", None, "maybe", "是"],
-        "score_resolution": pa.array([5, None, 6, 4, 3], pa.int64()),
-        "score_attitude": pa.array([None, 2, 4, 4, None], pa.int64()),
-    }), path)
+    pq.write_table(
+        pa.table(
+            {
+                "message_id": ["m1", "m2", "m8", "m9", "m1x"],
+                # 2021-07-03 00:00 UTC is 08:00 Beijing
+                "rated_at": pa.array([pd.Timestamp("2021-07-03 00:00", tz="UTC")] * 5, utc),
+                "satisfied": ["满意", "不满意", None, "maybe", "是"],
+                "score_resolution": pa.array([5, None, 6, 4, 3], pa.int64()),
+                "score_attitude": pa.array([None, 2, 4, 4, None], pa.int64()),
+            }
+        ),
+        path,
+    )
     report = import_files(store, "evaluations", [path])
-    assert triples(report) == [(3, "score_resolution", "must be a whole number from 1 to 5, got '6'"),
-                               (4, "satisfied", "expected true/false or 满意/不满意, got 'maybe'")]
+    assert triples(report) == [
+        (3, "score_resolution", "must be a whole number from 1 to 5, got '6'"),
+        (4, "satisfied", "expected true/false or 满意/不满意, got 'maybe'"),
+    ]
     assert (report.rows_read, report.written) == (5, 3)
-    rows = store.rows("SELECT message_id, rated_at::VARCHAR, satisfied, score_resolution, score_attitude "
-                      "FROM evaluations ORDER BY message_id")
-    assert rows == [("m1", "2021-07-03 08:00:00", True, 5, None), ("m1x", "2021-07-03 08:00:00", True, 3, None),
-                    ("m2", "2021-07-03 08:00:00", False, None, 2)]
+    rows = store.rows(
+        "SELECT message_id, rated_at::VARCHAR, satisfied, score_resolution, score_attitude "
+        "FROM evaluations ORDER BY message_id"
+    )
+    assert rows == [
+        ("m1", "2021-07-03 08:00:00", True, 5, None),
+        ("m1x", "2021-07-03 08:00:00", True, 3, None),
+        ("m2", "2021-07-03 08:00:00", False, None, 2),
+    ]
 
 
 def test_units_csv_and_leaders_jsonl(store, tmp_path):
-    units = write(tmp_path / "units.csv", "\ufeffunit_id,name,province,level,joined_at\n"
-                                          "u1,郑州市住建局,Henan,市级,2021-02-01\n"
-                                          "u2,北京市交通委,北京,部级,2021-02-01\n")
-    leaders = write(tmp_path / "leaders.jsonl", '{"leader_id": 1, "name": "成都市市长", "province": 510000, '
-                                                '"joined_at": "2021-03-01T00:00:00+08:00"}\n')
+    units = write(
+        tmp_path / "units.csv",
+        "\ufeffunit_id,name,province,level,joined_at\n"
+        "u1,郑州市住建局,Henan,市级,2021-02-01\n"
+        "u2,北京市交通委,北京,部级,2021-02-01\n",
+    )
+    leaders = write(
+        tmp_path / "leaders.jsonl",
+        '{"leader_id": 1, "name": "成都市市长", "province": 510000, "joined_at": "2021-03-01T00:00:00+08:00"}\n',
+    )
     assert triples(import_files(store, "units", [units])) == [
-        (3, "level", "expected one of 省级, 市级, 县级, got '部级'")]
+        (3, "level", "expected one of 省级, 市级, 县级, got '部级'")
+    ]
     assert import_files(store, "leaders", [leaders]).ok
     assert store.rows("SELECT unit_id, province, level, joined_at::VARCHAR FROM units") == [
-        ("u1", HENAN, "市级", "2021-02-01 00:00:00")]
+        ("u1", HENAN, "市级", "2021-02-01 00:00:00")
+    ]
     assert store.rows("SELECT leader_id, name, province, level FROM leaders") == [("1", "成都市市长", SICHUAN, None)]
 
 
@@ -202,8 +232,7 @@ def test_unreadable_file_is_reported_and_others_imported(store, messages_csv, tm
     gbk.write_bytes("message_id,created_at,province\ng1,2021-01-01,河南\n".encode("gbk"))
     report = import_files(store, "messages", [gbk, messages_csv])
     assert report.failed_files == 1 and not report.ok
-    assert (report.rejections[0].file, report.rejections[0].line, report.rejections[0].field) == (
-        str(gbk), 0, "(file)")
+    assert (report.rejections[0].file, report.rejections[0].line, report.rejections[0].field) == (str(gbk), 0, "(file)")
     assert "UTF-8" in report.rejections[0].reason
     assert store.scalar("SELECT count(*) FROM messages") == 4
 
@@ -221,6 +250,7 @@ def test_report_text_and_progress(store, messages_csv, capsys):
 
 
 # -- the CLI ------------------------------------------------------------------
+
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
@@ -248,9 +278,17 @@ def test_main_exit_codes(settings, messages_csv, tmp_path, capsys):
 
 def test_main_when_the_server_holds_the_database(settings, messages_csv, capsys):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom queries.db import Store\nheld = Store(sys.argv[1])\n"
-                               "print('ready', flush=True)\ntime.sleep(120)", settings.db],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom queries.db import Store\nheld = Store(sys.argv[1])\n"
+            "print('ready', flush=True)\ntime.sleep(120)",
+            settings.db,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
         assert main(["messages", str(messages_csv)], settings) == 3

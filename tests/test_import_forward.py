@@ -15,12 +15,12 @@ TOKEN = "forward-token"
 CSV = (
     "\ufeffmessage_id,created_at,province,category,title\n"
     "f1,2025-04-01 08:00:00,河南省,城建,路灯\n"
-    "f2,2025-04-01 09:00:00,Narnia,交通,公交\n"       # line 3: unknown province (rejected locally)
-    "f3,2025-04-02T01:00:00Z,北京,教育,学位\n"          # 09:00 Beijing on 2 April
+    "f2,2025-04-01 09:00:00,Narnia,交通,公交\n"  # line 3: unknown province (rejected locally)
+    "f3,2025-04-02T01:00:00Z,北京,教育,学位\n"  # 09:00 Beijing on 2 April
 )
 REPLIES = (
     "reply_id,message_id,replied_at\n"
-    "g1,f1,2025-04-01 07:00:00\n"                      # line 2: before its message (rejected by the server)
+    "g1,f1,2025-04-01 07:00:00\n"  # line 2: before its message (rejected by the server)
     "g2,f3,2025-04-03 09:00:00\n"
 )
 
@@ -29,8 +29,14 @@ def _import(tmp_path, db, port, kind, text, token=TOKEN):
     path = tmp_path / f"{kind}.csv"
     path.write_text(text, encoding="utf-8")
     env = dict(os.environ, LIUYAN_PORT=str(port), LIUYAN_INGEST_TOKEN=token)
-    return subprocess.run([sys.executable, str(ROOT / "app.py"), "import", kind, str(path), "--db", str(db)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "import", kind, str(path), "--db", str(db)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_import_is_forwarded_to_the_running_server(tmp_path):

@@ -8,8 +8,14 @@ import pytest
 
 TOKEN = "s3cret-token-for-tests"
 MESSAGES = [
-    {"message_id": "w1", "created_at": "2025-03-01 09:00:00", "province": "河南", "category": "城建",
-     "msg_type": "咨询", "title": "小区路灯不亮"},
+    {
+        "message_id": "w1",
+        "created_at": "2025-03-01 09:00:00",
+        "province": "河南",
+        "category": "城建",
+        "msg_type": "咨询",
+        "title": "小区路灯不亮",
+    },
     {"message_id": "w2", "created_at": "2025-03-01T01:00:00Z", "province": "Beijing", "title": "公交站太远"},
 ]
 
@@ -39,10 +45,11 @@ def test_write_api_off_without_token(store, serve):
 
 
 def test_bad_bodies(server):
-    status, answer = server.post("/api/v1/ingest/messages", "[{\"message_id\": ", token=TOKEN)
+    status, answer = server.post("/api/v1/ingest/messages", '[{"message_id": ', token=TOKEN)
     assert status == 400 and "parsed" in answer["error"]
-    status, answer = server.post("/api/v1/ingest/messages", "not json at all", token=TOKEN,
-                                 content_type="application/x-ndjson")
+    status, answer = server.post(
+        "/api/v1/ingest/messages", "not json at all", token=TOKEN, content_type="application/x-ndjson"
+    )
     assert status == 400
     status, _ = server.post("/api/v1/ingest/messages", json.dumps(MESSAGES), token=TOKEN, content_type="text/csv")
     assert status == 415
@@ -63,12 +70,12 @@ def test_mixed_good_and_bad_rows_in_json_lines(server):
         json.dumps({"message_id": "x2", "created_at": "2025-03-01 10:00", "province": "Atlantis"}),
         json.dumps(MESSAGES[1]),
     ]
-    status, answer = server.post("/api/v1/ingest/messages", "\n".join(lines), token=TOKEN,
-                                 content_type="application/x-ndjson")
+    status, answer = server.post(
+        "/api/v1/ingest/messages", "\n".join(lines), token=TOKEN, content_type="application/x-ndjson"
+    )
     assert status == 200
     assert (answer["received"], answer["accepted"], answer["written"]) == (5, 2, 2)
-    assert [(r["index"], r["field"]) for r in answer["rejected"]] == [(2, "created_at"), (3, "(line)"),
-                                                                      (4, "province")]
+    assert [(r["index"], r["field"]) for r in answer["rejected"]] == [(2, "created_at"), (3, "(line)"), (4, "province")]
 
 
 def test_reply_before_message_then_idempotent_resend(server):

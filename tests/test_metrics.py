@@ -27,8 +27,8 @@ def coarse_path(request, monkeypatch):
 
 def test_summary_counts_boundaries_first_replies_and_yoy(fixture_store):
     s = metrics.summary(fixture_store, H1)
-    assert s["messages"] == 4                      # a1, a2, a5, a8
-    assert s["replies"] == 3                       # first replies of a1, a4, a5
+    assert s["messages"] == 4  # a1, a2, a5, a8
+    assert s["replies"] == 3  # first replies of a1, a4, a5
     assert s["reply_ratio"] == pytest.approx(3 / 4)
     assert s["reply_rate"] == pytest.approx(3 / 4)  # a1, a2, a5 answered (a2 later), a8 not
     assert s["median_reply_hours"] == pytest.approx(10.0)  # median of 10, 48, 2
@@ -97,10 +97,19 @@ def test_census_switches_with_period_end_year(fixture_store):
 
 
 def test_29_february_maps_to_28_february(store):
-    upsert(store, "messages", frame([
-        message("b1", "2024-02-29 09:00"), message("b2", "2023-02-28 09:00"), message("b3", "2023-03-01 09:00"),
-        message("b4", "2020-02-29 09:00"), message("b5", "2021-02-28 09:00"),
-    ]))
+    upsert(
+        store,
+        "messages",
+        frame(
+            [
+                message("b1", "2024-02-29 09:00"),
+                message("b2", "2023-02-28 09:00"),
+                message("b3", "2023-03-01 09:00"),
+                message("b4", "2020-02-29 09:00"),
+                message("b5", "2021-02-28 09:00"),
+            ]
+        ),
+    )
     leap_day = metrics.summary(store, Filters(dt.date(2024, 2, 29), dt.date(2024, 2, 29)))
     assert (leap_day["messages"], leap_day["messages_prev"], leap_day["messages_yoy"]) == (1, 1, 0)
     assert leap_day["previous_start"] == leap_day["previous_end"] == "2023-02-28"
@@ -117,10 +126,10 @@ def test_29_february_maps_to_28_february(store):
 def test_trend_buckets_add_up(fixture_store):
     monthly = metrics.trend(fixture_store, H1, "month").set_index("bucket")
     assert list(monthly.index) == [f"2021-0{m}-01" for m in range(1, 7)]
-    assert monthly["messages"].tolist() == [1, 0, 1, 0, 1, 1]         # a1, a5, a8, a2
-    assert monthly["replies"].tolist() == [2, 0, 1, 0, 0, 0]          # a1 + a4 in Jan, a5 in Mar
-    assert monthly["messages_prev"].tolist() == [0, 0, 1, 0, 0, 1]    # a6, a7
-    assert monthly["replies_prev"].tolist() == [0, 0, 1, 0, 0, 0]     # a6
+    assert monthly["messages"].tolist() == [1, 0, 1, 0, 1, 1]  # a1, a5, a8, a2
+    assert monthly["replies"].tolist() == [2, 0, 1, 0, 0, 0]  # a1 + a4 in Jan, a5 in Mar
+    assert monthly["messages_prev"].tolist() == [0, 0, 1, 0, 0, 1]  # a6, a7
+    assert monthly["replies_prev"].tolist() == [0, 0, 1, 0, 0, 0]  # a6
     weekly = metrics.trend(fixture_store, H1, "week")
     assert weekly["bucket"].iloc[0] == "2020-12-28"  # the ISO week holding 1 January 2021
     assert weekly["messages"].sum() == 4 and weekly["replies"].sum() == 3
@@ -129,8 +138,9 @@ def test_trend_buckets_add_up(fixture_store):
 
 
 def test_held_reply_is_linked_when_message_arrives(store):
-    result = upsert(store, "replies", frame([reply("h1", "late", "2021-02-03 08:00"),
-                                             reply("h2", "late", "2021-02-02 08:00")]))
+    result = upsert(
+        store, "replies", frame([reply("h1", "late", "2021-02-03 08:00"), reply("h2", "late", "2021-02-02 08:00")])
+    )
     assert (result.written, result.held) == (0, 2)
     period = Filters(dt.date(2021, 2, 1), dt.date(2021, 2, 28))
     assert metrics.summary(store, period)["replies"] == 0
@@ -143,8 +153,9 @@ def test_held_reply_is_linked_when_message_arrives(store):
 
 def test_reply_before_its_message_is_rejected(store):
     upsert(store, "messages", frame([message("m", "2021-02-01 08:00")]))
-    result = upsert(store, "replies", frame([reply("ok", "m", "2021-02-01 08:00"),
-                                             reply("early", "m", "2021-02-01 07:59:59")]))
+    result = upsert(
+        store, "replies", frame([reply("ok", "m", "2021-02-01 08:00"), reply("early", "m", "2021-02-01 07:59:59")])
+    )
     assert result.written == 1
     assert [(r.row, r.field) for r in result.rejected] == [(3, "replied_at")]
     assert store.scalar("SELECT count(*) FROM replies") == 1
@@ -177,7 +188,7 @@ def test_median_window_follows_the_period_over_midnight(store, monkeypatch, widt
     metrics._median_seen.clear()
     metrics._median_held[0] = 0
     rng = np.random.default_rng(7)
-    rows, replies, delays = [], [], []          # delays: (reply day, province, hours)
+    rows, replies, delays = [], [], []  # delays: (reply day, province, hours)
     for i in range(400):
         created = pd.Timestamp("2024-03-01 08:00") + pd.Timedelta(seconds=int(rng.integers(0, 20 * 86_400)))
         seconds = int(rng.lognormal(10.5, 1.2))
@@ -196,8 +207,13 @@ def test_median_window_follows_the_period_over_midnight(store, monkeypatch, widt
         by_province = {p: float(np.median([h for q, h in chosen if q == p])) for p in {p for p, _ in chosen}}
         return float(np.median([h for _, h in chosen])), by_province
 
-    for end in (dt.date(2024, 3, 18), dt.date(2024, 3, 18), dt.date(2024, 3, 19), dt.date(2024, 3, 20),
-                dt.date(2024, 3, 23)):
+    for end in (
+        dt.date(2024, 3, 18),
+        dt.date(2024, 3, 18),
+        dt.date(2024, 3, 19),
+        dt.date(2024, 3, 20),
+        dt.date(2024, 3, 23),
+    ):
         f = Filters(dt.date(2024, 3, 1), end)
         total, by_province = expected(end)
         assert metrics.summary(store, f)["median_reply_hours"] == pytest.approx(total, rel=1e-12), end

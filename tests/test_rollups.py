@@ -21,39 +21,49 @@ BASE = pd.Timestamp("2020-01-01")
 
 def _messages(rng, ids) -> pd.DataFrame:
     n = len(ids)
-    return pd.DataFrame({
-        "message_id": ids,
-        "created_at": BASE + pd.to_timedelta(rng.integers(0, 800 * 86400, n), unit="s"),
-        "province": rng.choice(PROVINCES, n),
-        "city": None, "district": None, "addressee": None,
-        "category": rng.choice(CATEGORIES, n),
-        "msg_type": rng.choice(TYPES, n),
-        "title": "t",
-        "is_urgent": rng.random(n) < 0.2,
-        "source_status": rng.choice(np.array([None, "办理中"], dtype=object), n, p=[0.9, 0.1]),
-    })
+    return pd.DataFrame(
+        {
+            "message_id": ids,
+            "created_at": BASE + pd.to_timedelta(rng.integers(0, 800 * 86400, n), unit="s"),
+            "province": rng.choice(PROVINCES, n),
+            "city": None,
+            "district": None,
+            "addressee": None,
+            "category": rng.choice(CATEGORIES, n),
+            "msg_type": rng.choice(TYPES, n),
+            "title": "t",
+            "is_urgent": rng.random(n) < 0.2,
+            "source_status": rng.choice(np.array([None, "办理中"], dtype=object), n, p=[0.9, 0.1]),
+        }
+    )
 
 
 def _replies(rng, messages: pd.DataFrame, ids, k: int) -> pd.DataFrame:
     targets = messages.sample(k, replace=True, random_state=int(rng.integers(1 << 30)))
-    return pd.DataFrame({
-        "reply_id": ids,
-        "message_id": targets["message_id"].to_numpy(),
-        "replied_at": targets["created_at"].to_numpy() + pd.to_timedelta(rng.integers(0, 40 * 86400, k), unit="s"),
-        "unit": "单位",
-    })
+    return pd.DataFrame(
+        {
+            "reply_id": ids,
+            "message_id": targets["message_id"].to_numpy(),
+            "replied_at": targets["created_at"].to_numpy() + pd.to_timedelta(rng.integers(0, 40 * 86400, k), unit="s"),
+            "unit": "单位",
+        }
+    )
 
 
 def _evaluations(rng, messages: pd.DataFrame, k: int) -> pd.DataFrame:
     targets = messages.sample(k, random_state=int(rng.integers(1 << 30)))
     sat = rng.choice(np.array([True, False, None], dtype=object), k)
     score = pd.array(rng.integers(1, 6, k), dtype="Int8")
-    return pd.DataFrame({
-        "message_id": targets["message_id"].to_numpy(),
-        "rated_at": targets["created_at"].to_numpy() + pd.to_timedelta(rng.integers(0, 60 * 86400, k), unit="s"),
-        "satisfied": pd.array(sat, dtype="boolean"),
-        "score_resolution": score, "score_attitude": score, "score_speed": score,
-    })
+    return pd.DataFrame(
+        {
+            "message_id": targets["message_id"].to_numpy(),
+            "rated_at": targets["created_at"].to_numpy() + pd.to_timedelta(rng.integers(0, 60 * 86400, k), unit="s"),
+            "satisfied": pd.array(sat, dtype="boolean"),
+            "score_resolution": score,
+            "score_attitude": score,
+            "score_speed": score,
+        }
+    )
 
 
 def _write(store, kind, frame_):
@@ -87,8 +97,11 @@ def _expected(messages, replies, evaluations, f: Filters) -> dict:
     verdict = e["satisfied"].astype("object")
     verdict = verdict.where(verdict.notna(), e["score_resolution"].astype("float") >= 4)
     delays = (answered["first"] - answered["created_at"]).dt.total_seconds() / 3600
-    status = np.where(m["source_status"].eq("办理中"), "办理中",
-                      np.where(m["first"].notna(), "已办理", m["source_status"].fillna("待回复")))
+    status = np.where(
+        m["source_status"].eq("办理中"),
+        "办理中",
+        np.where(m["first"].notna(), "已办理", m["source_status"].fillna("待回复")),
+    )
     pending = ((m["created_at"] >= lo) & (m["created_at"] < hi) & (status == "待回复")).sum()
     return {
         "messages": len(created),
@@ -109,10 +122,15 @@ def _check(store, messages, replies, evaluations, rng):
     for _ in range(6):
         start = dt.date(2020, 1, 1) + dt.timedelta(days=int(rng.integers(0, 700)))
         end = start + dt.timedelta(days=int(rng.integers(0, 200)))
-        periods.append(Filters(start, end,
-                               provinces=tuple(rng.choice(PROVINCES, int(rng.integers(0, 3)), replace=False)),
-                               categories=tuple(rng.choice(CATEGORIES, int(rng.integers(0, 2)), replace=False)),
-                               urgent_only=bool(rng.random() < 0.2)))
+        periods.append(
+            Filters(
+                start,
+                end,
+                provinces=tuple(rng.choice(PROVINCES, int(rng.integers(0, 3)), replace=False)),
+                categories=tuple(rng.choice(CATEGORIES, int(rng.integers(0, 2)), replace=False)),
+                urgent_only=bool(rng.random() < 0.2),
+            )
+        )
     for f in periods:
         want = _expected(messages, replies, evaluations, f)
         got = metrics.summary(store, f)
@@ -166,12 +184,19 @@ _RAW_FINE = {
                count(e.verdict) AS evaluations, count(*) FILTER (WHERE e.verdict) AS satisfied
         FROM evaluations e JOIN messages m USING (message_id) GROUP BY ALL""",
 }
-_KEYS = {"roll_created": "day, province, category, msg_type, is_urgent",
-         "roll_answered": "day, province, category, msg_type, is_urgent",
-         "roll_rated": "day, province, category, msg_type, is_urgent",
-         "roll_category": "day, category", "roll_type": "day, msg_type", "roll_province": "day, province"}
-_VALUES = {"roll_created": ("messages", "replied", "pending", "in_progress"), "roll_answered": ("replies",),
-           "roll_rated": ("evaluations", "satisfied")}
+_KEYS = {
+    "roll_created": "day, province, category, msg_type, is_urgent",
+    "roll_answered": "day, province, category, msg_type, is_urgent",
+    "roll_rated": "day, province, category, msg_type, is_urgent",
+    "roll_category": "day, category",
+    "roll_type": "day, msg_type",
+    "roll_province": "day, province",
+}
+_VALUES = {
+    "roll_created": ("messages", "replied", "pending", "in_progress"),
+    "roll_answered": ("replies",),
+    "roll_rated": ("evaluations", "satisfied"),
+}
 
 
 def _summed(relation: str, keys: str, values) -> str:
@@ -186,8 +211,14 @@ def _check_tables(store):
     cur = store.cursor()
     pairs = [(table, _RAW_FINE[table], _KEYS[table], _VALUES[table]) for table in _RAW_FINE]
     for table, dim in (("roll_category", "category"), ("roll_type", "msg_type"), ("roll_province", "province")):
-        pairs.append((table, _RAW_BREAKDOWN.replace("__DIM__", dim), _KEYS[table],
-                      ("messages", "replied", "replies", "evaluations", "satisfied")))
+        pairs.append(
+            (
+                table,
+                _RAW_BREAKDOWN.replace("__DIM__", dim),
+                _KEYS[table],
+                ("messages", "replied", "replies", "evaluations", "satisfied"),
+            )
+        )
     for table, raw, keys, values in pairs:
         got, want = _summed(table, keys, values), _summed(f"({raw})", keys, values)
         for a, b in ((got, want), (want, got)):
@@ -198,19 +229,34 @@ def _check_tables(store):
     got = _summed("roll_province", "day, province", ("pending", "in_progress"))
     for a, b in ((got, raw), (raw, got)):
         assert cur.execute(f"SELECT count(*) FROM ({a} EXCEPT ALL {b})").fetchall()[0][0] == 0
-    urgent = ("SELECT created_at::DATE AS day, province, count(*) AS urgent_messages FROM messages "
-              "WHERE is_urgent GROUP BY ALL")
-    a, b = _summed("roll_province", "day, province", ("urgent_messages",)), _summed(f"({urgent})", "day, province",
-                                                                                     ("urgent_messages",))
+    urgent = (
+        "SELECT created_at::DATE AS day, province, count(*) AS urgent_messages FROM messages "
+        "WHERE is_urgent GROUP BY ALL"
+    )
+    a, b = (
+        _summed("roll_province", "day, province", ("urgent_messages",)),
+        _summed(f"({urgent})", "day, province", ("urgent_messages",)),
+    )
     for x, y in ((a, b), (b, a)):
         assert cur.execute(f"SELECT count(*) FROM ({x} EXCEPT ALL {y})").fetchall()[0][0] == 0
     # every reply day of roll_delays has one revision, and the delays equal the raw rows
-    assert cur.execute("SELECT count(*) FROM (SELECT DISTINCT day FROM roll_delays) d "
-                       "ANTI JOIN roll_delay_revisions r USING (day)").fetchall()[0][0] == 0
-    assert cur.execute("SELECT count(*), count(DISTINCT day) FROM roll_delay_revisions").fetchall()[0] == \
-        cur.execute("SELECT count(DISTINCT day), count(DISTINCT day) FROM roll_delay_revisions").fetchall()[0]
-    raw_delays = cur.execute("SELECT list_sort(list(epoch(first_reply_at - created_at) / 3600.0)) FROM messages "
-                             "WHERE first_reply_at IS NOT NULL").fetchall()[0][0] or []
+    assert (
+        cur.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT day FROM roll_delays) d ANTI JOIN roll_delay_revisions r USING (day)"
+        ).fetchall()[0][0]
+        == 0
+    )
+    assert (
+        cur.execute("SELECT count(*), count(DISTINCT day) FROM roll_delay_revisions").fetchall()[0]
+        == cur.execute("SELECT count(DISTINCT day), count(DISTINCT day) FROM roll_delay_revisions").fetchall()[0]
+    )
+    raw_delays = (
+        cur.execute(
+            "SELECT list_sort(list(epoch(first_reply_at - created_at) / 3600.0)) FROM messages "
+            "WHERE first_reply_at IS NOT NULL"
+        ).fetchall()[0][0]
+        or []
+    )
     assert (cur.execute("SELECT list_sort(list(hours)) FROM roll_delays").fetchall()[0][0] or []) == raw_delays
 
 
@@ -248,7 +294,7 @@ def test_rollups_equal_raw_computation_through_incremental_writes(store, median_
     _write(store, "replies", replies.iloc[:300])
     _write(store, "evaluations", evaluations.iloc[:150])
     for lo in range(0, len(messages), 300):
-        _write(store, "messages", messages.iloc[lo:lo + 300])
+        _write(store, "messages", messages.iloc[lo : lo + 300])
     assert store.scalar("SELECT count(*) FROM held_evaluations") == 0
     _write(store, "replies", replies.iloc[300:])
     _write(store, "evaluations", evaluations.iloc[150:])
@@ -332,8 +378,10 @@ def test_migration_6_finds_evaluations_waiting_for_their_message(tmp_path):
     _write(store, "messages", messages)
     assert store.scalar("SELECT count(*) FROM held_evaluations") == 0
     f = Filters(dt.date(2020, 1, 1), dt.date(2022, 12, 31))
-    verdict = [bool(s) if s is not pd.NA else score >= 4
-               for s, score in zip(evaluations["satisfied"], evaluations["score_resolution"], strict=True)]
+    verdict = [
+        bool(s) if s is not pd.NA else score >= 4
+        for s, score in zip(evaluations["satisfied"], evaluations["score_resolution"], strict=True)
+    ]
     assert metrics.summary(store, f)["satisfaction_rate"] == pytest.approx(np.mean(verdict))
     _check_tables(store)
     store.close()
@@ -348,8 +396,9 @@ def test_live_reply_path_mixed_batches(store):
     _write(store, "messages", messages)
     late = messages.iloc[0]
     # a reply that precedes its (then unknown) message stays held with the reason
-    early = pd.DataFrame({"reply_id": ["h1"], "message_id": ["mx"], "replied_at": [pd.Timestamp("2020-01-05")],
-                          "unit": ["u"]})
+    early = pd.DataFrame(
+        {"reply_id": ["h1"], "message_id": ["mx"], "replied_at": [pd.Timestamp("2020-01-05")], "unit": ["u"]}
+    )
     _write(store, "replies", early)
     _write(store, "messages", messages.iloc[:1].assign(message_id="mx", created_at=pd.Timestamp("2020-02-01")))
     assert store.scalar("SELECT count(*) FROM held_replies WHERE problem IS NOT NULL") == 1
@@ -358,8 +407,14 @@ def test_live_reply_path_mixed_batches(store):
     _write(store, "replies", first)
     # new replies, one of them earlier than its message (rejected), and the held one re-sent with a valid time
     second = _replies(rng, messages, [f"b{i}" for i in range(200)], 200)
-    bad = pd.DataFrame({"reply_id": ["bad"], "message_id": [late["message_id"]],
-                        "replied_at": [late["created_at"] - pd.Timedelta(hours=1)], "unit": ["u"]})
+    bad = pd.DataFrame(
+        {
+            "reply_id": ["bad"],
+            "message_id": [late["message_id"]],
+            "replied_at": [late["created_at"] - pd.Timedelta(hours=1)],
+            "unit": ["u"],
+        }
+    )
     fixed = early.assign(replied_at=pd.Timestamp("2020-02-03"))
     batch = pd.concat([second, bad, fixed], ignore_index=True)
     batch.insert(0, "_row", range(1, len(batch) + 1))
@@ -399,7 +454,7 @@ def test_bulk_chunks_prepared_ahead(store, monkeypatch):
     rng = np.random.default_rng(11)
     n = writes.BULK_ROWS + 500
     messages = _messages(rng, [f"m{i}" for i in range(3 * n)])
-    first, second, third = messages.iloc[:n], messages.iloc[n:2 * n], messages.iloc[2 * n:]
+    first, second, third = messages.iloc[:n], messages.iloc[n : 2 * n], messages.iloc[2 * n :]
     _write(store, "replies", _replies(rng, first, [f"r{i}" for i in range(50)], 50))  # held, then linked
     _write(store, "evaluations", _evaluations(rng, first, 40))  # held, then counted
 
@@ -417,9 +472,16 @@ def test_bulk_chunks_prepared_ahead(store, monkeypatch):
     assert used == [False, True]
     _check_tables(store)
     # new messages mixed with re-imported ones that moved to other days, domains and types
-    changed = pd.concat([third, second.iloc[:3000].assign(
-        created_at=second["created_at"].iloc[:3000] - pd.Timedelta(days=2),
-        category=rng.choice(CATEGORIES, 3000), msg_type=rng.choice(TYPES, 3000))])
+    changed = pd.concat(
+        [
+            third,
+            second.iloc[:3000].assign(
+                created_at=second["created_at"].iloc[:3000] - pd.Timedelta(days=2),
+                category=rng.choice(CATEGORIES, 3000),
+                msg_type=rng.choice(TYPES, 3000),
+            ),
+        ]
+    )
     bulk(changed)
     assert used == [False, True, False]
     _check_tables(store)

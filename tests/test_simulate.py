@@ -34,7 +34,7 @@ from settings import Settings
 from tests.conftest import free_port, start_server_process
 
 DEMO_START = dt.date(2026, 2, 20)
-DEMO_UNTIL = dt.datetime(2026, 3, 10, 12, 0)          # a Tuesday
+DEMO_UNTIL = dt.datetime(2026, 3, 10, 12, 0)  # a Tuesday
 SEED = 7
 
 
@@ -96,14 +96,16 @@ def count(store: Store, sql: str, params=None) -> int:
 
 # -- rhythm ---------------------------------------------------------------------------
 def test_daytime_hour_at_speed_1_has_the_national_rate_and_the_night_far_less(store):
-    clock = FakeClock(dt.datetime(2026, 3, 11, 10, 0))          # a Wednesday, 10-11 h
+    clock = FakeClock(dt.datetime(2026, 3, 11, 10, 0))  # a Wednesday, 10-11 h
     simulator = sim.Simulator(partial(upsert, store), seed=SEED, clock=clock)
     simulator.start_at(clock.now)
     run_ticks(simulator, clock, 3600, tick=60)
-    day = count(store, "SELECT count(*) FROM messages WHERE created_at >= '2026-03-11 10:00' "
-                       "AND created_at < '2026-03-11 11:00'")
+    day = count(
+        store,
+        "SELECT count(*) FROM messages WHERE created_at >= '2026-03-11 10:00' AND created_at < '2026-03-11 11:00'",
+    )
     mean = expected_messages(dt.datetime(2026, 3, 11, 10), dt.datetime(2026, 3, 11, 11))
-    assert 120 < mean < 300                                   # ~2,500 a day: one message every ~20 s
+    assert 120 < mean < 300  # ~2,500 a day: one message every ~20 s
     assert abs(day - mean) <= 4 * math.sqrt(mean), (day, mean)
     assert day == count(store, "SELECT count(*) FROM messages")  # nothing outside the hour
 
@@ -141,7 +143,7 @@ def test_rhythm_inverse_and_delay_distribution_helpers():
     hours = np.array([0.5, 5, 56, 500])
     assert np.allclose(sim.lognormal_isf(sim.lognormal_sf(hours, 56, 1.25), 56, 1.25), hours, rtol=1e-5)
     assert sim.lognormal_sf(56, 56, 1.25) == pytest.approx(0.5, abs=1e-6)
-    clock = sim.business_clock()                            # office hours, mean rate 1
+    clock = sim.business_clock()  # office hours, mean rate 1
     year = sim.epoch(dt.datetime(2026, 1, 1))
     assert (clock(year + 365 * 86_400) - clock(year)) / (365 * 86_400) == pytest.approx(1.0, abs=0.02)
     assert clock(day + 11 * 3600) - clock(day + 10 * 3600) > 10 * (clock(day + 4 * 3600) - clock(day + 3 * 3600))
@@ -152,18 +154,39 @@ def check_consistency(store: Store, now: dt.datetime) -> None:
     """Replies only to existing messages and never before them; nothing in the future."""
     assert count(store, "SELECT count(*) FROM held_replies") == 0
     assert count(store, "SELECT count(*) FROM replies r ANTI JOIN messages m USING (message_id)") == 0
-    assert count(store, "SELECT count(*) FROM replies r JOIN messages m USING (message_id) "
-                        "WHERE r.replied_at < m.created_at") == 0
-    assert count(store, "SELECT count(*) FROM evaluations e JOIN messages m USING (message_id) "
-                        "WHERE m.first_reply_at IS NULL OR e.rated_at < m.first_reply_at") == 0
-    for table, column in (("messages", "created_at"), ("replies", "replied_at"), ("evaluations", "rated_at"),
-                          ("units", "joined_at"), ("leaders", "joined_at")):
+    assert (
+        count(
+            store, "SELECT count(*) FROM replies r JOIN messages m USING (message_id) WHERE r.replied_at < m.created_at"
+        )
+        == 0
+    )
+    assert (
+        count(
+            store,
+            "SELECT count(*) FROM evaluations e JOIN messages m USING (message_id) "
+            "WHERE m.first_reply_at IS NULL OR e.rated_at < m.first_reply_at",
+        )
+        == 0
+    )
+    for table, column in (
+        ("messages", "created_at"),
+        ("replies", "replied_at"),
+        ("evaluations", "rated_at"),
+        ("units", "joined_at"),
+        ("leaders", "joined_at"),
+    ):
         latest = store.scalar(f"SELECT max({column}) FROM {table}")
         assert latest is None or latest <= now, table
     # derived columns kept by the write path
-    assert count(store, "SELECT count(*) FROM messages m JOIN (SELECT message_id, min(replied_at) AS f, "
-                        "count(*) AS n FROM replies GROUP BY ALL) r USING (message_id) "
-                        "WHERE m.first_reply_at <> r.f OR m.reply_count <> r.n") == 0
+    assert (
+        count(
+            store,
+            "SELECT count(*) FROM messages m JOIN (SELECT message_id, min(replied_at) AS f, "
+            "count(*) AS n FROM replies GROUP BY ALL) r USING (message_id) "
+            "WHERE m.first_reply_at <> r.f OR m.reply_count <> r.n",
+        )
+        == 0
+    )
 
 
 def test_live_replies_only_to_existing_messages_never_before_them_never_in_the_future(demo_store):
@@ -177,15 +200,23 @@ def test_live_replies_only_to_existing_messages_never_before_them_never_in_the_f
     # both the demo's waiting messages and the simulator's own ones get replies
     assert count(demo_store, "SELECT count(*) FROM replies WHERE reply_id LIKE 'S%' AND message_id LIKE 'M%'") > 0
     assert count(demo_store, "SELECT count(*) FROM replies WHERE reply_id LIKE 'S%' AND message_id LIKE 'S%'") > 0
-    assert count(demo_store, "SELECT count(*) FROM messages WHERE message_id LIKE 'S%'") == \
-        simulator.totals.counts["messages"]
+    assert (
+        count(demo_store, "SELECT count(*) FROM messages WHERE message_id LIKE 'S%'")
+        == simulator.totals.counts["messages"]
+    )
     assert simulator.totals.status_changes > 0
-    assert count(demo_store, "SELECT count(*) FROM messages WHERE message_id LIKE 'S%' "
-                             "AND created_at < $t", {"t": DEMO_UNTIL}) == 0
+    assert (
+        count(
+            demo_store,
+            "SELECT count(*) FROM messages WHERE message_id LIKE 'S%' AND created_at < $t",
+            {"t": DEMO_UNTIL},
+        )
+        == 0
+    )
 
 
 # -- gap fill -----------------------------------------------------------------------------
-GAP_NOW = dt.datetime(2026, 3, 13, 10, 0)                 # Friday: Wednesday and Thursday are whole gap days
+GAP_NOW = dt.datetime(2026, 3, 13, 10, 0)  # Friday: Wednesday and Thursday are whole gap days
 
 
 def test_gap_fill_of_three_days_looks_like_normal_days(demo_store):
@@ -194,8 +225,12 @@ def test_gap_fill_of_three_days_looks_like_normal_days(demo_store):
     filled = simulator.fill_gap()
     check_consistency(demo_store, GAP_NOW)
     assert demo_store.meta("sim_until") == GAP_NOW.isoformat()
-    days = dict(demo_store.rows("SELECT strftime(created_at, '%Y-%m-%d') AS day, count(*) FROM messages "
-                                "WHERE created_at >= '2026-03-10' GROUP BY 1"))
+    days = dict(
+        demo_store.rows(
+            "SELECT strftime(created_at, '%Y-%m-%d') AS day, count(*) FROM messages "
+            "WHERE created_at >= '2026-03-10' GROUP BY 1"
+        )
+    )
     for day in ("2026-03-10", "2026-03-11", "2026-03-12"):  # 10th: half demo, half simulated
         rate = float(demo.daily_rate(np.datetime64(day)))
         assert abs(days[day] - rate) < 0.1 * rate, (day, days, rate)
@@ -204,21 +239,31 @@ def test_gap_fill_of_three_days_looks_like_normal_days(demo_store):
     assert filled.counts["messages"] == count(demo_store, "SELECT count(*) FROM messages WHERE message_id LIKE 'S%'")
 
     # no gap: every daytime hour has messages, and no quiet spell longer than two hours
-    hours = demo_store.df("SELECT date_trunc('hour', created_at) AS h, count(*) AS n FROM messages "
-                          "WHERE created_at >= '2026-03-10 07:00' GROUP BY 1")
+    hours = demo_store.df(
+        "SELECT date_trunc('hour', created_at) AS h, count(*) AS n FROM messages "
+        "WHERE created_at >= '2026-03-10 07:00' GROUP BY 1"
+    )
     hours = set(hours["h"].dt.to_pydatetime())
     t = dt.datetime(2026, 3, 10, 7)
     while t < dt.datetime(2026, 3, 13, 9):
         if t.hour >= 7:
             assert t in hours, t
         t += dt.timedelta(hours=1)
-    longest = demo_store.scalar("SELECT max(d) FROM (SELECT created_at - lag(created_at) OVER (ORDER BY created_at) "
-                                "AS d FROM messages WHERE created_at >= '2026-03-09')")
+    longest = demo_store.scalar(
+        "SELECT max(d) FROM (SELECT created_at - lag(created_at) OVER (ORDER BY created_at) "
+        "AS d FROM messages WHERE created_at >= '2026-03-09')"
+    )
     assert longest < dt.timedelta(hours=2)
 
     # messages waiting before the pause get their replies; whole days have a normal reply volume
-    assert count(demo_store, "SELECT count(*) FROM messages WHERE created_at < $u AND first_reply_at >= $u",
-                 {"u": DEMO_UNTIL}) > 1500
+    assert (
+        count(
+            demo_store,
+            "SELECT count(*) FROM messages WHERE created_at < $u AND first_reply_at >= $u",
+            {"u": DEMO_UNTIL},
+        )
+        > 1500
+    )
     for day in ("2026-03-11", "2026-03-12"):
         replies = count(demo_store, "SELECT count(*) FROM messages WHERE first_reply_at::DATE = $d", {"d": day})
         assert 0.6 < replies / days[day] < 1.5
@@ -227,8 +272,10 @@ def test_gap_fill_of_three_days_looks_like_normal_days(demo_store):
     evaluations = count(demo_store, "SELECT count(*) FROM evaluations WHERE rated_at >= $u", {"u": DEMO_UNTIL})
     assert evaluations == filled.counts["evaluations"] > 500
     # new messages waiting now: a good part are 办理中 (source status), the rest 待回复
-    share = demo_store.scalar("SELECT avg(coalesce(source_status = '办理中', false)::INT) FROM messages "
-                              "WHERE message_id LIKE 'S%' AND first_reply_at IS NULL")
+    share = demo_store.scalar(
+        "SELECT avg(coalesce(source_status = '办理中', false)::INT) FROM messages "
+        "WHERE message_id LIKE 'S%' AND first_reply_at IS NULL"
+    )
     assert 0.15 < share < 0.6
     assert count(demo_store, "SELECT count(*) FROM units WHERE unit_id LIKE 'S%'") == filled.counts["units"] > 0
 
@@ -244,7 +291,7 @@ def test_second_start_after_gap_fill_adds_nothing_for_the_same_now(demo_store):
     again = sim.start_in_process(demo_store, settings, clock=clock, progress=False, tick_seconds=0.05)
     try:
         assert again is not None and again.until == sim.epoch(clock.now)
-        time.sleep(0.3)                                          # live ticks, the clock does not move
+        time.sleep(0.3)  # live ticks, the clock does not move
     finally:
         again.stop()
     assert {t: count(demo_store, f"SELECT count(*) FROM {t}") for t in tables} == before
@@ -261,9 +308,10 @@ def test_second_start_after_gap_fill_adds_nothing_for_the_same_now(demo_store):
 def test_resume_point_is_after_the_last_simulated_event_when_sim_until_was_not_saved(demo_store):
     clock = FakeClock(DEMO_UNTIL)
     simulator = sim.Simulator(partial(upsert, demo_store), seed=SEED, clock=clock, store=demo_store)
-    run_ticks(simulator, clock, 600, tick=30)                  # live ticks; sim_until saved at most once a minute
-    last = demo_store.scalar("SELECT max(t) FROM (SELECT max(created_at) t FROM messages UNION ALL "
-                             "SELECT max(replied_at) FROM replies)")
+    run_ticks(simulator, clock, 600, tick=30)  # live ticks; sim_until saved at most once a minute
+    last = demo_store.scalar(
+        "SELECT max(t) FROM (SELECT max(created_at) t FROM messages UNION ALL SELECT max(replied_at) FROM replies)"
+    )
     saved = dt.datetime.fromisoformat(demo_store.meta("sim_until") or demo_store.meta("demo_until"))
     assert sim.resume_point(demo_store) == max(sim.epoch(saved), sim.epoch(last) + 1)
     assert sim.resume_point(demo_store) > sim.epoch(DEMO_UNTIL)
@@ -281,14 +329,20 @@ def test_deterministic_given_seed_and_clock(small_demo, tmp_path):
             simulator.fill_gap()
             simulator.live_since = simulator.until
             run_ticks(simulator, clock, 120, tick=20)
-            results.append({
-                "messages": store.df("SELECT * FROM messages WHERE message_id LIKE 'S%' OR source_status IS NOT NULL "
-                                     "OR first_reply_at >= $u ORDER BY message_id", {"u": DEMO_UNTIL}),
-                "replies": store.df("SELECT * FROM replies WHERE reply_id LIKE 'S%' ORDER BY reply_id"),
-                "evaluations": store.df("SELECT * FROM evaluations WHERE rated_at >= $u ORDER BY message_id",
-                                        {"u": DEMO_UNTIL}),
-                "units": store.df("SELECT * FROM units WHERE unit_id LIKE 'S%' ORDER BY unit_id"),
-            })
+            results.append(
+                {
+                    "messages": store.df(
+                        "SELECT * FROM messages WHERE message_id LIKE 'S%' OR source_status IS NOT NULL "
+                        "OR first_reply_at >= $u ORDER BY message_id",
+                        {"u": DEMO_UNTIL},
+                    ),
+                    "replies": store.df("SELECT * FROM replies WHERE reply_id LIKE 'S%' ORDER BY reply_id"),
+                    "evaluations": store.df(
+                        "SELECT * FROM evaluations WHERE rated_at >= $u ORDER BY message_id", {"u": DEMO_UNTIL}
+                    ),
+                    "units": store.df("SELECT * FROM units WHERE unit_id LIKE 'S%' ORDER BY unit_id"),
+                }
+            )
         finally:
             store.close()
     for kind in results[0]:
@@ -299,7 +353,7 @@ def test_deterministic_given_seed_and_clock(small_demo, tmp_path):
 # -- where it runs -------------------------------------------------------------------------
 def test_never_runs_on_a_database_without_the_demo_or_with_imported_data(store, demo_store, tmp_path):
     settings = replace(Settings(), simulate=True, seed=SEED)
-    assert sim.start_in_process(store, settings) is None                      # empty, not a demo
+    assert sim.start_in_process(store, settings) is None  # empty, not a demo
     assert not sim.may_simulate(store)
     with pytest.raises(ValueError):
         sim.resume_point(store)
@@ -315,14 +369,15 @@ def test_never_runs_on_a_database_without_the_demo_or_with_imported_data(store, 
     version = demo_store.data_version
     assert sim.start_in_process(demo_store, settings) is None
     assert demo_store.data_version == version
-    sim.mark_imported(store)                                                  # not a demo: nothing written
+    sim.mark_imported(store)  # not a demo: nothing written
     assert store.meta("imported") is None
 
 
 def test_live_thread_stops_when_outside_data_arrives_through_the_write_api(demo_store, serve):
     clock = FakeClock(DEMO_UNTIL)
-    simulator = sim.Simulator(partial(upsert, demo_store), seed=SEED, speed=50, clock=clock, store=demo_store,
-                              tick_seconds=0.02)
+    simulator = sim.Simulator(
+        partial(upsert, demo_store), seed=SEED, speed=50, clock=clock, store=demo_store, tick_seconds=0.02
+    )
     server = serve(demo_store, ingest_token="secret-token")
     simulator.start()
     try:
@@ -331,9 +386,11 @@ def test_live_thread_stops_when_outside_data_arrives_through_the_write_api(demo_
             clock.tick(5)
             time.sleep(0.05)
         assert simulator.totals.counts["messages"] >= 3
-        status, body = server.post("/api/v1/ingest/messages", json.dumps(
-            [{"message_id": "outside-1", "created_at": "2026-03-10 11:00:00", "province": "河南"}]),
-            token="secret-token")
+        status, body = server.post(
+            "/api/v1/ingest/messages",
+            json.dumps([{"message_id": "outside-1", "created_at": "2026-03-10 11:00:00", "province": "河南"}]),
+            token="secret-token",
+        )
         assert status == 200 and body["written"] == 1
         deadline = time.time() + 10
         while simulator.running and time.time() < deadline:
@@ -361,16 +418,33 @@ def test_standalone_mode_posts_through_a_real_server(store, serve):
     assert count(store, "SELECT count(*) FROM evaluations") == totals["evaluations"]
     check_consistency(store, clock.now)
     assert simulator.totals.rejected == 0
-    assert not sim.may_simulate(store)                        # posting does not make it a demo database
+    assert not sim.may_simulate(store)  # posting does not make it a demo database
 
 
 def test_standalone_command_line(store, serve):
     server = serve(store, ingest_token="tok-cli")
-    assert sim.main(["--url", server.url, "--token", "tok-cli", "--speed", "3000", "--duration", "2.5",
-                     "--tick", "0.5", "--prefix", "Y"]) == 0
+    assert (
+        sim.main(
+            [
+                "--url",
+                server.url,
+                "--token",
+                "tok-cli",
+                "--speed",
+                "3000",
+                "--duration",
+                "2.5",
+                "--tick",
+                "0.5",
+                "--prefix",
+                "Y",
+            ]
+        )
+        == 0
+    )
     assert count(store, "SELECT count(*) FROM messages WHERE message_id LIKE 'Y%'") > 0
     assert store.scalar("SELECT max(created_at) FROM messages") <= beijing_now()
-    with pytest.raises(SystemExit):                           # a token is required
+    with pytest.raises(SystemExit):  # a token is required
         sim.main(["--url", server.url, "--token", ""])
 
 
@@ -432,11 +506,16 @@ def test_app_fills_the_gap_then_simulates_live_and_stops_cleanly(tmp_path):
         stopped = beijing_now()
         check_consistency(store, stopped)
         saved = dt.datetime.fromisoformat(store.meta("sim_until"))
-        assert now <= saved <= stopped                                       # saved at the clean stop
-        assert count(store, "SELECT count(*) FROM messages WHERE message_id LIKE 'S%' AND created_at >= $t",
-                     {"t": now}) > 0
-        gap = count(store, "SELECT count(*) FROM messages WHERE created_at >= $a AND created_at < $b",
-                    {"a": now - dt.timedelta(hours=3), "b": now})
+        assert now <= saved <= stopped  # saved at the clean stop
+        assert (
+            count(store, "SELECT count(*) FROM messages WHERE message_id LIKE 'S%' AND created_at >= $t", {"t": now})
+            > 0
+        )
+        gap = count(
+            store,
+            "SELECT count(*) FROM messages WHERE created_at >= $a AND created_at < $b",
+            {"a": now - dt.timedelta(hours=3), "b": now},
+        )
         assert gap > 0.5 * expected_messages(now - dt.timedelta(hours=3), now) > 0
     finally:
         store.close()

@@ -30,20 +30,24 @@ def problems(rejections) -> list[tuple[int, str]]:
 
 # -- times --------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    ("2021-06-30 23:59:59", "2021-06-30 23:59:59"),
-    ("2021-06-30T23:59:59", "2021-06-30 23:59:59"),
-    ("2021-06-30 23:59:59.250", "2021-06-30 23:59:59.250"),
-    ("2021-06-30", "2021-06-30 00:00:00"),                    # bare date: midnight
-    ("  2021-06-30 08:00  ", "2021-06-30 08:00:00"),          # trimmed
-    ("2021/6/3 7:05", "2021-06-03 07:05:00"),
-    ("2021-06-30T16:30:00Z", "2021-07-01 00:30:00"),          # UTC + 8 h
-    ("2021-06-30t16:30:00z", "2021-07-01 00:30:00"),
-    ("2021-06-30T23:59:59+08:00", "2021-06-30 23:59:59"),     # already Beijing
-    ("2021-06-30 12:00:00-05:00", "2021-07-01 01:00:00"),     # 17:00 UTC + 8 h
-    ("2021-06-30T09:00:00+0900", "2021-06-30 08:00:00"),      # Tokyo is one hour ahead
-    ("2021-01-01T00:00:00.5+00:00", "2021-01-01 08:00:00.500"),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2021-06-30 23:59:59", "2021-06-30 23:59:59"),
+        ("2021-06-30T23:59:59", "2021-06-30 23:59:59"),
+        ("2021-06-30 23:59:59.250", "2021-06-30 23:59:59.250"),
+        ("2021-06-30", "2021-06-30 00:00:00"),  # bare date: midnight
+        ("  2021-06-30 08:00  ", "2021-06-30 08:00:00"),  # trimmed
+        ("2021/6/3 7:05", "2021-06-03 07:05:00"),
+        ("2021-06-30T16:30:00Z", "2021-07-01 00:30:00"),  # UTC + 8 h
+        ("2021-06-30t16:30:00z", "2021-07-01 00:30:00"),
+        ("2021-06-30T23:59:59+08:00", "2021-06-30 23:59:59"),  # already Beijing
+        ("2021-06-30 12:00:00-05:00", "2021-07-01 01:00:00"),  # 17:00 UTC + 8 h
+        ("2021-06-30T09:00:00+0900", "2021-06-30 08:00:00"),  # Tokyo is one hour ahead
+        ("2021-01-01T00:00:00.5+00:00", "2021-01-01 08:00:00.500"),
+    ],
+)
 def test_time_text_forms(text, expected):
     times, missing, bad = parse_times(pd.Series([text], dtype="str"))
     assert not missing[0] and not bad[0]
@@ -51,8 +55,20 @@ def test_time_text_forms(text, expected):
     assert times.dtype == "datetime64[us]"
 
 
-@pytest.mark.parametrize("text", ["2021-02-30", "2021-06-31 10:00", "2021-06-30 24:00:00", "2021-13-01",
-                                  "yesterday", "2021", "2021-06", "30/06/2021", "2021-06-30 10:00 Beijing"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2021-02-30",
+        "2021-06-31 10:00",
+        "2021-06-30 24:00:00",
+        "2021-13-01",
+        "yesterday",
+        "2021",
+        "2021-06",
+        "30/06/2021",
+        "2021-06-30 10:00 Beijing",
+    ],
+)
 def test_time_rejects_impossible_or_unreadable(text):
     times, missing, bad = parse_times(pd.Series([text], dtype="str"))
     assert bad[0] and not missing[0] and pd.isna(times[0])
@@ -76,8 +92,18 @@ def test_time_real_timestamps_and_epochs():
 
 
 def test_time_mixed_json_values():
-    values = pd.Series(["2021-06-30 08:00", 1625070600, None, True, {"a": 1},
-                        dt.datetime(2021, 6, 30, 16, 30, tzinfo=dt.UTC), dt.date(2021, 6, 30)], dtype=object)
+    values = pd.Series(
+        [
+            "2021-06-30 08:00",
+            1625070600,
+            None,
+            True,
+            {"a": 1},
+            dt.datetime(2021, 6, 30, 16, 30, tzinfo=dt.UTC),
+            dt.date(2021, 6, 30),
+        ],
+        dtype=object,
+    )
     times, missing, bad = parse_times(values)
     assert times[0] == pd.Timestamp("2021-06-30 08:00")
     assert times[1] == pd.Timestamp("2021-07-01 00:30")
@@ -89,26 +115,84 @@ def test_time_mixed_json_values():
 
 # -- messages -----------------------------------------------------------------
 
+
 def test_messages_conversions_and_defaults():
-    accepted, rejections = validate("messages", raw([
-        {"Message_ID ": " m1 ", "created_at": "2021-06-30T16:30:00Z", "province": "河南", "category": "",
-         "msg_type": None, "is_urgent": "是", "status": "待回复", "unrelated": "x"},
-        {"Message_ID ": "m2", "created_at": "2021-06-30", "province": "henan", "category": "新领域",
-         "msg_type": "建言", "is_urgent": None, "status": ""},
-        {"Message_ID ": "m3", "created_at": "2021-06-30 10:00", "province": "410000", "category": "交通",
-         "msg_type": "咨询", "is_urgent": "no", "status": "已办理"},
-        {"Message_ID ": "m4", "created_at": "2021-06-30 10:00", "province": "四川省", "category": "城建",
-         "msg_type": "咨询", "is_urgent": "TRUE", "status": "办理中"},
-        {"Message_ID ": "m5", "created_at": "2021-06-30 10:00", "province": " Xizang (Tibet) ", "category": "城建",
-         "msg_type": "咨询", "is_urgent": "0", "status": None},
-    ]))
+    accepted, rejections = validate(
+        "messages",
+        raw(
+            [
+                {
+                    "Message_ID ": " m1 ",
+                    "created_at": "2021-06-30T16:30:00Z",
+                    "province": "河南",
+                    "category": "",
+                    "msg_type": None,
+                    "is_urgent": "是",
+                    "status": "待回复",
+                    "unrelated": "x",
+                },
+                {
+                    "Message_ID ": "m2",
+                    "created_at": "2021-06-30",
+                    "province": "henan",
+                    "category": "新领域",
+                    "msg_type": "建言",
+                    "is_urgent": None,
+                    "status": "",
+                },
+                {
+                    "Message_ID ": "m3",
+                    "created_at": "2021-06-30 10:00",
+                    "province": "410000",
+                    "category": "交通",
+                    "msg_type": "咨询",
+                    "is_urgent": "no",
+                    "status": "已办理",
+                },
+                {
+                    "Message_ID ": "m4",
+                    "created_at": "2021-06-30 10:00",
+                    "province": "四川省",
+                    "category": "城建",
+                    "msg_type": "咨询",
+                    "is_urgent": "TRUE",
+                    "status": "办理中",
+                },
+                {
+                    "Message_ID ": "m5",
+                    "created_at": "2021-06-30 10:00",
+                    "province": " Xizang (Tibet) ",
+                    "category": "城建",
+                    "msg_type": "咨询",
+                    "is_urgent": "0",
+                    "status": None,
+                },
+            ]
+        ),
+    )
     assert rejections == []
-    assert list(accepted.columns) == ["message_id", "created_at", "province", "city", "district", "addressee",
-                                      "category", "msg_type", "title", "is_urgent", "source_status", "_row"]
+    assert list(accepted.columns) == [
+        "message_id",
+        "created_at",
+        "province",
+        "city",
+        "district",
+        "addressee",
+        "category",
+        "msg_type",
+        "title",
+        "is_urgent",
+        "source_status",
+        "_row",
+    ]
     assert accepted["message_id"].tolist() == ["m1", "m2", "m3", "m4", "m5"]
-    assert accepted["created_at"].tolist() == [pd.Timestamp("2021-07-01 00:30"), pd.Timestamp("2021-06-30"),
-                                               pd.Timestamp("2021-06-30 10:00"), pd.Timestamp("2021-06-30 10:00"),
-                                               pd.Timestamp("2021-06-30 10:00")]
+    assert accepted["created_at"].tolist() == [
+        pd.Timestamp("2021-07-01 00:30"),
+        pd.Timestamp("2021-06-30"),
+        pd.Timestamp("2021-06-30 10:00"),
+        pd.Timestamp("2021-06-30 10:00"),
+        pd.Timestamp("2021-06-30 10:00"),
+    ]
     assert accepted["province"].tolist() == [HENAN, HENAN, HENAN, SICHUAN, XIZANG]
     assert accepted["category"].tolist() == ["其他", "新领域", "交通", "城建", "城建"]
     assert accepted["msg_type"].tolist() == ["其他", "建言", "咨询", "咨询", "咨询"]
@@ -119,12 +203,28 @@ def test_messages_conversions_and_defaults():
 
 
 def test_messages_every_failing_field_is_named():
-    accepted, rejections = validate("messages", raw([
-        {"message_id": "ok", "created_at": "2021-06-30 10:00", "province": "北京", "is_urgent": "1", "status": None},
-        {"message_id": "", "created_at": "2021-02-30", "province": "Atlantis", "is_urgent": "maybe",
-         "status": "完成"},
-        {"message_id": "m3", "created_at": None, "province": None, "is_urgent": None, "status": None},
-    ]))
+    accepted, rejections = validate(
+        "messages",
+        raw(
+            [
+                {
+                    "message_id": "ok",
+                    "created_at": "2021-06-30 10:00",
+                    "province": "北京",
+                    "is_urgent": "1",
+                    "status": None,
+                },
+                {
+                    "message_id": "",
+                    "created_at": "2021-02-30",
+                    "province": "Atlantis",
+                    "is_urgent": "maybe",
+                    "status": "完成",
+                },
+                {"message_id": "m3", "created_at": None, "province": None, "is_urgent": None, "status": None},
+            ]
+        ),
+    )
     assert accepted["message_id"].tolist() == ["ok"] and accepted["province"].tolist() == [BEIJING]
     assert [(r.row, r.field, r.reason) for r in rejections] == [
         (3, "message_id", MISSING_VALUE),
@@ -138,56 +238,117 @@ def test_messages_every_failing_field_is_named():
 
 
 def test_missing_required_column_rejects_every_row():
-    accepted, rejections = validate("messages", raw([
-        {"message_id": "a", "created_at": "2021-06-30"},
-        {"message_id": "b", "created_at": "2021-06-31"},
-    ]))
+    accepted, rejections = validate(
+        "messages",
+        raw(
+            [
+                {"message_id": "a", "created_at": "2021-06-30"},
+                {"message_id": "b", "created_at": "2021-06-31"},
+            ]
+        ),
+    )
     assert accepted.empty
     assert [(r.row, r.field, r.reason) for r in rejections] == [
-        (2, "province", MISSING_COLUMN), (3, "created_at", "not a valid time: '2021-06-31'"),
-        (3, "province", MISSING_COLUMN)]
+        (2, "province", MISSING_COLUMN),
+        (3, "created_at", "not a valid time: '2021-06-31'"),
+        (3, "province", MISSING_COLUMN),
+    ]
 
 
 def test_duplicate_ids_last_accepted_row_wins():
-    accepted, rejections = validate("messages", raw([
-        {"message_id": "d", "created_at": "2021-01-01", "province": "河南", "category": "first"},
-        {"message_id": "e", "created_at": "2021-01-01", "province": "河南", "category": "only"},
-        {"message_id": "d", "created_at": "2021-01-02", "province": "河南", "category": "second"},
-        {"message_id": "d", "created_at": "2021-01-03", "province": "nowhere", "category": "rejected"},
-    ]))
+    accepted, rejections = validate(
+        "messages",
+        raw(
+            [
+                {"message_id": "d", "created_at": "2021-01-01", "province": "河南", "category": "first"},
+                {"message_id": "e", "created_at": "2021-01-01", "province": "河南", "category": "only"},
+                {"message_id": "d", "created_at": "2021-01-02", "province": "河南", "category": "second"},
+                {"message_id": "d", "created_at": "2021-01-03", "province": "nowhere", "category": "rejected"},
+            ]
+        ),
+    )
     assert problems(rejections) == [(5, "province")]
     assert sorted(zip(accepted["message_id"], accepted["category"], accepted["_row"], strict=True)) == [
-        ("d", "second", 4), ("e", "only", 3)]
+        ("d", "second", 4),
+        ("e", "only", 3),
+    ]
 
 
 def test_numeric_ids_and_adcodes_from_typed_sources():
-    accepted, rejections = validate("messages", pd.DataFrame({
-        "message_id": [101, 102], "created_at": pd.to_datetime(["2021-06-30 16:30", "2021-06-30 17:00"]),
-        "province": [410000, 110000], "is_urgent": [True, False], "_row": [1, 2]}))
+    accepted, rejections = validate(
+        "messages",
+        pd.DataFrame(
+            {
+                "message_id": [101, 102],
+                "created_at": pd.to_datetime(["2021-06-30 16:30", "2021-06-30 17:00"]),
+                "province": [410000, 110000],
+                "is_urgent": [True, False],
+                "_row": [1, 2],
+            }
+        ),
+    )
     assert rejections == []
     assert accepted["message_id"].tolist() == ["101", "102"]
     assert accepted["province"].tolist() == [HENAN, BEIJING]
     assert accepted["is_urgent"].tolist() == [True, False]
-    float_ids = validate("replies", pd.DataFrame({"reply_id": [7.0, 8.0], "message_id": ["a", "b"],
-                                                  "replied_at": ["2021-01-01", "2021-01-01"]}))[0]
+    float_ids = validate(
+        "replies",
+        pd.DataFrame({"reply_id": [7.0, 8.0], "message_id": ["a", "b"], "replied_at": ["2021-01-01", "2021-01-01"]}),
+    )[0]
     assert float_ids["reply_id"].tolist() == ["7", "8"]
 
 
 # -- evaluations, units, leaders, replies -------------------------------------
 
+
 def test_evaluations_flags_and_scores():
-    accepted, rejections = validate("evaluations", raw([
-        {"message_id": "e1", "rated_at": "2021-07-01", "satisfied": "满意", "score_resolution": "5",
-         "score_attitude": 4, "score_speed": "3.0"},
-        {"message_id": "e2", "rated_at": "2021-07-01", "satisfied": "不满意", "score_resolution": None,
-         "score_attitude": "", "score_speed": "1"},
-        {"message_id": "e3", "rated_at": "2021-07-01", "satisfied": None, "score_resolution": "2",
-         "score_attitude": None, "score_speed": None},
-        {"message_id": "e4", "rated_at": "2021-07-01", "satisfied": "yes", "score_resolution": "6",
-         "score_attitude": "4.5", "score_speed": "0"},
-        {"message_id": "e5", "rated_at": "2021-07-01", "satisfied": "perhaps", "score_resolution": "five",
-         "score_attitude": None, "score_speed": None},
-    ]))
+    accepted, rejections = validate(
+        "evaluations",
+        raw(
+            [
+                {
+                    "message_id": "e1",
+                    "rated_at": "2021-07-01",
+                    "satisfied": "满意",
+                    "score_resolution": "5",
+                    "score_attitude": 4,
+                    "score_speed": "3.0",
+                },
+                {
+                    "message_id": "e2",
+                    "rated_at": "2021-07-01",
+                    "satisfied": "不满意",
+                    "score_resolution": None,
+                    "score_attitude": "",
+                    "score_speed": "1",
+                },
+                {
+                    "message_id": "e3",
+                    "rated_at": "2021-07-01",
+                    "satisfied": None,
+                    "score_resolution": "2",
+                    "score_attitude": None,
+                    "score_speed": None,
+                },
+                {
+                    "message_id": "e4",
+                    "rated_at": "2021-07-01",
+                    "satisfied": "yes",
+                    "score_resolution": "6",
+                    "score_attitude": "4.5",
+                    "score_speed": "0",
+                },
+                {
+                    "message_id": "e5",
+                    "rated_at": "2021-07-01",
+                    "satisfied": "perhaps",
+                    "score_resolution": "five",
+                    "score_attitude": None,
+                    "score_speed": None,
+                },
+            ]
+        ),
+    )
     assert accepted["message_id"].tolist() == ["e1", "e2", "e3"]
     assert accepted["satisfied"].tolist() == [True, False, pd.NA]
     assert accepted["score_resolution"].tolist() == [5, pd.NA, 2]
@@ -204,26 +365,46 @@ def test_evaluations_flags_and_scores():
 
 
 def test_units_and_leaders():
-    accepted, rejections = validate("units", raw([
-        {"unit_id": "u1", "name": "郑州市住建局", "province": "Henan", "level": "市级", "joined_at": "2021-02-01"},
-        {"unit_id": "u2", "name": "", "province": "河南", "level": "市级", "joined_at": "2021-02-01"},
-        {"unit_id": "u3", "name": "某局", "province": "河南", "level": "部级", "joined_at": "2021-02-01"},
-        {"unit_id": "u4", "name": "某局", "province": "河南", "level": None, "joined_at": None},
-    ]))
+    accepted, rejections = validate(
+        "units",
+        raw(
+            [
+                {
+                    "unit_id": "u1",
+                    "name": "郑州市住建局",
+                    "province": "Henan",
+                    "level": "市级",
+                    "joined_at": "2021-02-01",
+                },
+                {"unit_id": "u2", "name": "", "province": "河南", "level": "市级", "joined_at": "2021-02-01"},
+                {"unit_id": "u3", "name": "某局", "province": "河南", "level": "部级", "joined_at": "2021-02-01"},
+                {"unit_id": "u4", "name": "某局", "province": "河南", "level": None, "joined_at": None},
+            ]
+        ),
+    )
     assert accepted["unit_id"].tolist() == ["u1"] and accepted["province"].tolist() == [HENAN]
     assert accepted["joined_at"].tolist() == [pd.Timestamp("2021-02-01")]
     assert [(r.row, r.field) for r in rejections] == [(3, "name"), (4, "level"), (5, "joined_at")]
-    leaders, rejections = validate("leaders", raw([
-        {"leader_id": "l1", "name": "成都市市长", "province": "510000", "joined_at": "2021-03-01T08:00:00+08:00"}]))
+    leaders, rejections = validate(
+        "leaders",
+        raw(
+            [{"leader_id": "l1", "name": "成都市市长", "province": "510000", "joined_at": "2021-03-01T08:00:00+08:00"}]
+        ),
+    )
     assert rejections == [] and leaders["province"].tolist() == [SICHUAN]
     assert leaders["level"].isna().all() and leaders["joined_at"][0] == pd.Timestamp("2021-03-01 08:00")
 
 
 def test_replies_required_fields():
-    accepted, rejections = validate("replies", raw([
-        {"reply_id": "r1", "message_id": "m1", "replied_at": "2021-07-01 08:00", "unit": " 郑州市住建局 "},
-        {"reply_id": "r2", "message_id": " ", "replied_at": "2021-07-01 08:00", "unit": None},
-    ]))
+    accepted, rejections = validate(
+        "replies",
+        raw(
+            [
+                {"reply_id": "r1", "message_id": "m1", "replied_at": "2021-07-01 08:00", "unit": " 郑州市住建局 "},
+                {"reply_id": "r2", "message_id": " ", "replied_at": "2021-07-01 08:00", "unit": None},
+            ]
+        ),
+    )
     assert accepted["unit"].tolist() == ["郑州市住建局"]
     assert [(r.row, r.field, r.reason) for r in rejections] == [(3, "message_id", MISSING_VALUE)]
 
@@ -241,19 +422,20 @@ def test_empty_input_keeps_columns_and_types():
 
 # -- readers ------------------------------------------------------------------
 
+
 def test_csv_line_numbers_with_bom_quoted_newlines_blank_and_malformed_lines(tmp_path):
     path = tmp_path / "m.csv"
     path.write_bytes(
         "\ufeffMessage_ID,title,province\n"  # 1
-        "a,one,河南\n"                       # 2
-        "\n"                                 # 3 blank
-        'b,"two\nlines",河南\n'              # 4-5
-        "c,too,many,values\n"                # 6 malformed
-        "d,,\n"                              # 7 empty values are missing
-        ",,\n"                               # 8 no values at all: skipped like a blank line
-        'e,"three\n\nlines",北京\n'          # 9-11
-        "f,short\n"                          # 12 malformed
-        "g,last,四川".encode("utf-8")         # 13, no final newline
+        "a,one,河南\n"  # 2
+        "\n"  # 3 blank
+        'b,"two\nlines",河南\n'  # 4-5
+        "c,too,many,values\n"  # 6 malformed
+        "d,,\n"  # 7 empty values are missing
+        ",,\n"  # 8 no values at all: skipped like a blank line
+        'e,"three\n\nlines",北京\n'  # 9-11
+        "f,short\n"  # 12 malformed
+        "g,last,四川".encode("utf-8")  # 13, no final newline
     )
     chunks = list(read_chunks(path, chunk_rows=2))
     frame = pd.concat([c.frame for c in chunks], ignore_index=True)
@@ -288,11 +470,11 @@ def test_csv_not_utf8_and_empty(tmp_path):
 def test_jsonl_blank_and_bad_lines(tmp_path):
     path = tmp_path / "r.jsonl"
     path.write_text(
-        '{"reply_id": "r1", "message_id": 5}\n'   # 1
-        "\n"                                      # 2 blank
-        "{broken\n"                               # 3
-        "[1, 2]\n"                                # 4 not an object
-        '  {"Reply_ID": "r2"}  \n',               # 5
+        '{"reply_id": "r1", "message_id": 5}\n'  # 1
+        "\n"  # 2 blank
+        "{broken\n"  # 3
+        "[1, 2]\n"  # 4 not an object
+        '  {"Reply_ID": "r2"}  \n',  # 5
         encoding="utf-8",
     )
     chunks = list(read_chunks(path, chunk_rows=1))
@@ -320,11 +502,16 @@ def test_json_array_file_and_bodies(tmp_path):
 
 def test_parquet_keeps_types_and_numbers_rows(tmp_path):
     path = tmp_path / "e.parquet"
-    pq.write_table(pa.table({
-        "Message_ID": ["a", "b", "c"],
-        "rated_at": pa.array([dt.datetime(2021, 6, 30, 16, 30)] * 3, pa.timestamp("us", tz="UTC")),
-        "score_speed": pa.array([5, None, 3], pa.int8()),
-    }), path)
+    pq.write_table(
+        pa.table(
+            {
+                "Message_ID": ["a", "b", "c"],
+                "rated_at": pa.array([dt.datetime(2021, 6, 30, 16, 30)] * 3, pa.timestamp("us", tz="UTC")),
+                "score_speed": pa.array([5, None, 3], pa.int8()),
+            }
+        ),
+        path,
+    )
     chunks = list(read_chunks(path, chunk_rows=2))
     assert [len(c.frame) for c in chunks] == [2, 1]
     frame = pd.concat([c.frame for c in chunks], ignore_index=True)
@@ -335,7 +522,13 @@ def test_parquet_keeps_types_and_numbers_rows(tmp_path):
 
 def test_file_format_by_extension():
     assert [file_format(f"x{s}") for s in (".csv", ".CSV", ".jsonl", ".ndjson", ".json", ".parquet")] == [
-        "csv", "csv", "jsonl", "jsonl", "jsonl", "parquet"]
+        "csv",
+        "csv",
+        "jsonl",
+        "jsonl",
+        "jsonl",
+        "parquet",
+    ]
     with pytest.raises(ReadError, match="unsupported file type '.xlsx'"):
         file_format("data.xlsx")
 
@@ -344,20 +537,20 @@ def test_csv_line_numbers_across_many_arrow_blocks(tmp_path, monkeypatch):
     import ingest.readers as readers
 
     monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", 64)  # a handful of records per Arrow block
-    text = "id,note\n"                                    # line 1
+    text = "id,note\n"  # line 1
     expected, malformed = [], []
     line = 2
     for i in range(40):
         if i % 7 == 3:
-            text += f'{i},"a\nb"\n'                       # two lines
+            text += f'{i},"a\nb"\n'  # two lines
             expected.append((str(i), line))
             line += 2
         elif i % 11 == 5:
-            text += f"{i},x,extra\n"                      # malformed
+            text += f"{i},x,extra\n"  # malformed
             malformed.append(line)
             line += 1
         elif i % 13 == 6:
-            text += "\n"                                  # blank
+            text += "\n"  # blank
             line += 1
         else:
             text += f"{i},plain\n"
@@ -377,7 +570,8 @@ def test_jsonl_fast_path_keeps_time_strings_as_given(tmp_path):
     path.write_text(
         '{"message_id": "a", "created_at": "2021-06-30T16:30:00Z", "province": "河南"}\r\n'
         '{"message_id": "b", "created_at": "2021-06-30 16:30:00", "province": "Henan"}\r\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     frame = next(read_chunks(path)).frame
     assert frame["created_at"].tolist() == ["2021-06-30T16:30:00Z", "2021-06-30 16:30:00"]
     accepted, rejections = validate("messages", frame)
@@ -387,8 +581,8 @@ def test_jsonl_fast_path_keeps_time_strings_as_given(tmp_path):
 
 def test_jsonl_line_numbers_across_blocks(tmp_path):
     lines = [json.dumps({"message_id": f"m{i}", "title": "x" * 100}) for i in range(1, 1201)]  # > 64 KiB
-    lines[899] = ""             # line 900 blank
-    lines[1099] = "{oops"       # line 1100 broken
+    lines[899] = ""  # line 900 blank
+    lines[1099] = "{oops"  # line 1100 broken
     path = tmp_path / "big.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     chunks = list(read_chunks(path, chunk_rows=100))

@@ -34,9 +34,13 @@ from settings import Settings
 from tests.conftest import LiveServer
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
-INTERVAL = 1.0          # refresh interval used by the browser tests (seconds)
-CHROMIUM = os.environ.get("CHROME_BIN") or shutil.which("chromium") or shutil.which("chromium-browser") \
+INTERVAL = 1.0  # refresh interval used by the browser tests (seconds)
+CHROMIUM = (
+    os.environ.get("CHROME_BIN")
+    or shutil.which("chromium")
+    or shutil.which("chromium-browser")
     or shutil.which("google-chrome")
+)
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")
 
 
@@ -52,58 +56,109 @@ def synthetic_history(store: Store, now: dt.datetime, n: int = 40_000, seed: int
     rng = np.random.default_rng(seed)
     ref = province_ref.table()
     weights = ref["census_2020"].to_numpy(float)
-    weights[ref["adcode"].to_numpy() == 410000] *= 3          # Henan leads, as on the real board
+    weights[ref["adcode"].to_numpy() == 410000] *= 3  # Henan leads, as on the real board
     codes = ref["adcode"].to_numpy()
     start = pd.Timestamp(now) - pd.Timedelta(days=760)
     span = (pd.Timestamp(now) - start).total_seconds() - 60
     created = start + pd.to_timedelta(np.sort(rng.random(n)) * span, unit="s")
     province = rng.choice(codes, n, p=weights / weights.sum())
     names = province_ref.names()
-    messages = _frame({
-        "message_id": [f"w{i:06d}" for i in range(n)], "created_at": created, "province": province,
-        "city": [f"{names[c]}测试市" for c in province], "district": None, "addressee": None,
-        "category": rng.choice(["城建", "企业", "就业", "交通", "教育", "政务", "环保", "治安", "医疗", "其他"], n),
-        "msg_type": rng.choice(["投诉/求助", "咨询", "建言", "感谢"], n, p=[0.77, 0.14, 0.08, 0.01]),
-        "title": rng.choice(["小区供暖问题反映", "道路积水求助", "入学政策咨询 13912345678",
-                             "<b>增设公交线路</b>建议"], n),
-        "is_urgent": rng.random(n) < 0.05, "source_status": None,
-    })
+    messages = _frame(
+        {
+            "message_id": [f"w{i:06d}" for i in range(n)],
+            "created_at": created,
+            "province": province,
+            "city": [f"{names[c]}测试市" for c in province],
+            "district": None,
+            "addressee": None,
+            "category": rng.choice(["城建", "企业", "就业", "交通", "教育", "政务", "环保", "治安", "医疗", "其他"], n),
+            "msg_type": rng.choice(["投诉/求助", "咨询", "建言", "感谢"], n, p=[0.77, 0.14, 0.08, 0.01]),
+            "title": rng.choice(
+                ["小区供暖问题反映", "道路积水求助", "入学政策咨询 13912345678", "<b>增设公交线路</b>建议"], n
+            ),
+            "is_urgent": rng.random(n) < 0.05,
+            "source_status": None,
+        }
+    )
     delay = pd.to_timedelta(rng.lognormal(3.0, 1.0, n), unit="h")
     replied = messages["created_at"] + delay
     answered = (replied < pd.Timestamp(now)) & (rng.random(n) < 0.9)
-    replies = _frame({"reply_id": "r" + messages["message_id"], "message_id": messages["message_id"],
-                      "replied_at": replied, "unit": "测试市人民政府"}).loc[answered]
+    replies = _frame(
+        {
+            "reply_id": "r" + messages["message_id"],
+            "message_id": messages["message_id"],
+            "replied_at": replied,
+            "unit": "测试市人民政府",
+        }
+    ).loc[answered]
     rated = replies.sample(frac=0.3, random_state=seed)
     rated_at = (rated["replied_at"] + pd.Timedelta(hours=3)).clip(upper=pd.Timestamp(now))
-    evaluations = _frame({"message_id": rated["message_id"].to_numpy(), "rated_at": rated_at.to_numpy(),
-                          "satisfied": rng.random(len(rated)) < 0.83})
+    evaluations = _frame(
+        {
+            "message_id": rated["message_id"].to_numpy(),
+            "rated_at": rated_at.to_numpy(),
+            "satisfied": rng.random(len(rated)) < 0.83,
+        }
+    )
     for column in ("score_resolution", "score_attitude", "score_speed"):
         evaluations[column] = pd.array([None] * len(evaluations), dtype="Int8")
     m = 1500
     joined = start + pd.to_timedelta(np.sort(rng.random(m)) * span, unit="s")
-    units = _frame({"unit_id": [f"u{i}" for i in range(m)], "name": "测试单位", "province": rng.choice(codes, m),
-                    "level": "市级", "joined_at": joined})
-    leaders = _frame({"leader_id": [f"l{i}" for i in range(m // 5)], "name": "某市市长",
-                      "province": rng.choice(codes, m // 5), "level": "市级", "joined_at": joined[::5]})
-    for kind, batch in (("messages", messages), ("replies", replies), ("evaluations", evaluations),
-                        ("units", units), ("leaders", leaders)):
+    units = _frame(
+        {
+            "unit_id": [f"u{i}" for i in range(m)],
+            "name": "测试单位",
+            "province": rng.choice(codes, m),
+            "level": "市级",
+            "joined_at": joined,
+        }
+    )
+    leaders = _frame(
+        {
+            "leader_id": [f"l{i}" for i in range(m // 5)],
+            "name": "某市市长",
+            "province": rng.choice(codes, m // 5),
+            "level": "市级",
+            "joined_at": joined[::5],
+        }
+    )
+    for kind, batch in (
+        ("messages", messages),
+        ("replies", replies),
+        ("evaluations", evaluations),
+        ("units", units),
+        ("leaders", leaders),
+    ):
         result = upsert(store, kind, batch)
         assert not result.rejected, (kind, result.rejected[:3])
 
 
 def new_messages(store: Store, count: int, tag: str) -> None:
     now = beijing_now()
-    messages = _frame({
-        "message_id": [f"{tag}{i}" for i in range(count)],
-        "created_at": [pd.Timestamp(now) - pd.Timedelta(seconds=5 + i) for i in range(count)],
-        "province": [410000] * count, "city": ["郑州市"] * count, "district": None, "addressee": None,
-        "category": ["城建"] * count, "msg_type": ["投诉/求助"] * count,
-        "title": [f"新留言{tag}{i}" for i in range(count)], "is_urgent": [False] * count, "source_status": None,
-    })
+    messages = _frame(
+        {
+            "message_id": [f"{tag}{i}" for i in range(count)],
+            "created_at": [pd.Timestamp(now) - pd.Timedelta(seconds=5 + i) for i in range(count)],
+            "province": [410000] * count,
+            "city": ["郑州市"] * count,
+            "district": None,
+            "addressee": None,
+            "category": ["城建"] * count,
+            "msg_type": ["投诉/求助"] * count,
+            "title": [f"新留言{tag}{i}" for i in range(count)],
+            "is_urgent": [False] * count,
+            "source_status": None,
+        }
+    )
     assert not upsert(store, "messages", messages).rejected
-    replies = _frame({"reply_id": [f"{tag}r{i}" for i in range(count // 2)],
-                      "message_id": [f"{tag}{i}" for i in range(count // 2)],
-                      "replied_at": [pd.Timestamp(now) - pd.Timedelta(seconds=1)] * (count // 2), "unit": "郑州市"})
+    replies = _frame(
+        {
+            "reply_id": [f"{tag}r{i}" for i in range(count // 2)],
+            "message_id": [f"{tag}{i}" for i in range(count // 2)],
+            "replied_at": [pd.Timestamp(now) - pd.Timedelta(seconds=1)] * (count // 2),
+            "unit": "郑州市",
+        }
+    )
     assert not upsert(store, "replies", replies).rejected
 
 
@@ -133,10 +188,19 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1920,1080", "--force-device-scale-factor=1", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1920,1080",
+        "--force-device-scale-factor=1",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -146,8 +210,10 @@ def browser():
 
 
 def resize(driver, width: int, height: int) -> None:
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+    )
 
 
 def wait_for(predicate, timeout: float = 20.0, step: float = 0.1, message: str = "condition"):
@@ -193,8 +259,11 @@ def open_wall(driver, server, query: str = "", width: int = 1920, height: int = 
     began = time.monotonic()
     driver.get(f"{server.url}/{query}")
     try:
-        wait_for(lambda: driver.execute_script(PAINTED, {"kpi": ids.KPI_VALUE[ids.KPI_MESSAGES], "map": ids.MAP}),
-                 timeout=40, message="first full paint")
+        wait_for(
+            lambda: driver.execute_script(PAINTED, {"kpi": ids.KPI_VALUE[ids.KPI_MESSAGES], "map": ids.MAP}),
+            timeout=40,
+            message="first full paint",
+        )
     except AssertionError:
         screenshot(driver, "failed-first-paint.png")
         raise AssertionError(f"no first paint; console: {driver.get_log('browser')}") from None
@@ -269,25 +338,34 @@ def test_loads_offline_without_console_errors(browser, wall_server):
 
 def test_map_has_34_regions_and_maritime_line(browser, wall_server):
     open_wall(browser, wall_server)
-    traces = browser.execute_script("""
+    traces = browser.execute_script(
+        """
         const gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');
         return [...gd.querySelectorAll('.geo')].map(g => [...g.querySelectorAll('.choroplethlayer .trace')]
             .map(t => t.querySelectorAll('path.choroplethlocation').length));
-    """, ids.MAP)
+    """,
+        ids.MAP,
+    )
     main, inset = traces
-    assert main[figures.MAP_BASE_TRACE] == 34            # every provincial-level region, incl. Taiwan, HK, Macao
-    assert main[figures.MAP_DATA_TRACE] == 31            # the metric on the 31 provinces
-    assert main[figures.MAP_MARITIME_TRACE] == 1         # the maritime boundary line
-    assert inset == [34, 1]                              # 南海诸岛 inset with the line
-    located = browser.execute_script("""
+    assert main[figures.MAP_BASE_TRACE] == 34  # every provincial-level region, incl. Taiwan, HK, Macao
+    assert main[figures.MAP_DATA_TRACE] == 31  # the metric on the 31 provinces
+    assert main[figures.MAP_MARITIME_TRACE] == 1  # the maritime boundary line
+    assert inset == [34, 1]  # 南海诸岛 inset with the line
+    located = browser.execute_script(
+        """
         const gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');
         return gd._fullData.filter(t => t.type === 'choropleth').map(t => [t.locations.length, t.geojson]);
-    """, ids.MAP)
+    """,
+        ids.MAP,
+    )
     assert len(located) == 5
-    assert all(url == geo.url_path() for _, url in located)   # a URL, never geometry inside the figure
-    labels = browser.execute_script("""
+    assert all(url == geo.url_path() for _, url in located)  # a URL, never geometry inside the figure
+    labels = browser.execute_script(
+        """
         return [...document.querySelectorAll('#' + arguments[0] + ' .trace.scattergeo text')].map(t => t.textContent);
-    """, ids.MAP)
+    """,
+        ids.MAP,
+    )
     assert len(labels) == figures.MAP_LABELS and labels[0].startswith("河南")
 
 
@@ -300,7 +378,8 @@ def test_kpis_equal_the_api(browser, wall_server):
         ids.KPI_TODAY_MESSAGES: fmt_int(today["messages"]),
         ids.KPI_TODAY_REPLIES: fmt_int(today["replies"]),
         ids.KPI_TODAY_PENDING: fmt_int(today["pending"]),
-        ids.KPI_TODAY_MEDIAN_HOURS: "—" if today["median_reply_hours"] is None
+        ids.KPI_TODAY_MEDIAN_HOURS: "—"
+        if today["median_reply_hours"] is None
         else f"{today['median_reply_hours']:.1f}",
         ids.KPI_MESSAGES: fmt_int(ytd["messages"]),
         ids.KPI_REPLIES: fmt_int(ytd["replies"]),
@@ -310,8 +389,7 @@ def test_kpis_equal_the_api(browser, wall_server):
         ids.KPI_NEW_UNITS: fmt_int(ytd["new_units"]),
         ids.KPI_NEW_LEADERS: fmt_int(ytd["new_leaders"]),
     }
-    wait_for(lambda: {k: kpi_text(browser, k) for k in expected} == expected, timeout=10,
-             message=f"KPIs {expected}")
+    wait_for(lambda: {k: kpi_text(browser, k) for k in expected} == expected, timeout=10, message=f"KPIs {expected}")
     for name in ids.KPI_YOY:
         value = ytd[f"{name}_yoy"]
         text = browser.execute_script("return document.getElementById(arguments[0]).textContent", ids.KPI_YOY[name])
@@ -325,11 +403,17 @@ def test_kpis_equal_the_api(browser, wall_server):
     assert "数据更新于" in browser.find_element("id", ids.HEADER_FRESHNESS).text
     # No new data for a while: the freshness label turns amber, then red (thresholds from settings).
     settings = Settings()
-    for age, level in ((settings.stale_amber_seconds + 5, "stale-amber"), (settings.stale_red_seconds + 5, "stale-red"),
-                       (0, "fresh")):
+    for age, level in (
+        (settings.stale_amber_seconds + 5, "stale-amber"),
+        (settings.stale_red_seconds + 5, "stale-red"),
+        (0, "fresh"),
+    ):
         browser.execute_script("window.liuyanWall.updatedAt = Date.now() - 1000 * arguments[0];", age)
-        wait_for(lambda level=level: browser.find_element("id", ids.HEADER_FRESHNESS).get_attribute("data-level")
-                 == level, timeout=3, message=level)
+        wait_for(
+            lambda level=level: browser.find_element("id", ids.HEADER_FRESHNESS).get_attribute("data-level") == level,
+            timeout=3,
+            message=level,
+        )
 
 
 def test_new_records_show_within_two_intervals_without_reload(browser, wall_server, wall_store):
@@ -340,13 +424,19 @@ def test_new_records_show_within_two_intervals_without_reload(browser, wall_serv
     written = time.monotonic()
     new_messages(wall_store, 6, tag=f"live{time.time_ns()}")
     _, today = wall_server.get("/api/v1/summary", {"period": "today"})
-    wait_for(lambda: kpi_target(browser, ids.KPI_TODAY_MESSAGES) == today["messages"],
-             timeout=2 * interval + 0.5 - (time.monotonic() - written), step=0.05,
-             message="new count on screen within two intervals of the write")
-    wait_for(lambda: kpi_text(browser, ids.KPI_TODAY_MESSAGES) == fmt_int(today["messages"]), timeout=3,
-             message="rolling number settles")
+    wait_for(
+        lambda: kpi_target(browser, ids.KPI_TODAY_MESSAGES) == today["messages"],
+        timeout=2 * interval + 0.5 - (time.monotonic() - written),
+        step=0.05,
+        message="new count on screen within two intervals of the write",
+    )
+    wait_for(
+        lambda: kpi_text(browser, ids.KPI_TODAY_MESSAGES) == fmt_int(today["messages"]),
+        timeout=3,
+        message="rolling number settles",
+    )
     assert kpi_text(browser, ids.KPI_MESSAGES) == fmt_int(today["messages"])
-    assert browser.execute_script("return window.__sameDocument === true")   # no reload happened
+    assert browser.execute_script("return window.__sameDocument === true")  # no reload happened
     feed = browser.find_element("id", ids.FEED_LIST).text
     assert "新留言live" in feed
     # Only what changed was sent: no figure or geometry resent with the new counts.
@@ -356,11 +446,15 @@ def test_new_records_show_within_two_intervals_without_reload(browser, wall_serv
 
 def test_screenshots_without_overlap(browser, wall_server):
     open_wall(browser, wall_server, "?period=ytd")
-    time.sleep(1.8)   # rolling numbers settle
+    time.sleep(1.8)  # rolling numbers settle
     # The same screen on other walls: the canvas rescales as the window changes, no reload needed.
-    for width, height, name in ((1920, 1080, "wall-1920x1080.png"), (3840, 2160, "wall-3840x2160.png"),
-                                (1366, 768, "wall-1366x768.png"), (5760, 1080, "wall-5760x1080.png"),
-                                (2560, 1440, "wall-2560x1440.png")):
+    for width, height, name in (
+        (1920, 1080, "wall-1920x1080.png"),
+        (3840, 2160, "wall-3840x2160.png"),
+        (1366, 768, "wall-1366x768.png"),
+        (5760, 1080, "wall-5760x1080.png"),
+        (2560, 1440, "wall-2560x1440.png"),
+    ):
         resize(browser, width, height)
         time.sleep(0.5)
         problems = browser.execute_script(LAYOUT_PROBLEMS, ids.WALL)
@@ -382,12 +476,16 @@ def test_map_rotates_among_its_metrics(browser, wall_server):
         wait_for(lambda: title.text != seen[-1], timeout=layout.MIN_ROTATE + 4, message="next map metric")
         seen.append(title.text)
     cycle = ["每万人留言数", "每万人回复数", "回复/留言比"]
-    start = cycle.index(seen[0])       # a slow first paint may already have seen a rotation
+    start = cycle.index(seen[0])  # a slow first paint may already have seen a rotation
     assert seen == [cycle[(start + i) % 3] for i in range(3)]
-    colorbar = browser.execute_script("""
+    colorbar = browser.execute_script(
+        """
         const gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');
         return [gd._fullData[arguments[1]].colorbar.title.text, gd.querySelectorAll('path.choroplethlocation').length];
-    """, ids.MAP, figures.MAP_DATA_TRACE)
+    """,
+        ids.MAP,
+        figures.MAP_DATA_TRACE,
+    )
     assert seen[-1] in colorbar[0] and colorbar[1] > 60
 
 
@@ -402,23 +500,32 @@ def test_server_error_keeps_the_picture_and_shows_indicator(browser, wall_server
 
     views.get = broken
     try:
-        wait_for(lambda: browser.find_element("id", ids.HEADER_STATUS).get_attribute("data-state") == "error",
-                 timeout=5, message="error indicator")
+        wait_for(
+            lambda: browser.find_element("id", ids.HEADER_STATUS).get_attribute("data-state") == "error",
+            timeout=5,
+            message="error indicator",
+        )
         assert kpi_text(browser, ids.KPI_MESSAGES) == before
         assert browser.execute_script(PAINTED, {"kpi": ids.KPI_VALUE[ids.KPI_MESSAGES], "map": ids.MAP})
     finally:
         views.get = original
-    wait_for(lambda: browser.find_element("id", ids.HEADER_STATUS).get_attribute("data-state") == "live",
-             timeout=5, message="indicator back to live")
+    wait_for(
+        lambda: browser.find_element("id", ids.HEADER_STATUS).get_attribute("data-state") == "live",
+        timeout=5,
+        message="indicator back to live",
+    )
 
 
 def test_recovers_after_server_restart(browser, wall_store, wall_server):
     open_wall(browser, wall_server, "?interval=1&period=today")
     browser.execute_script("window.__sameDocument = true;")
     wall_server.close()
-    wait_for(lambda: browser.find_element("id", ids.HEADER_STATUS).get_attribute("data-state") == "offline",
-             timeout=6, message="offline indicator")
-    assert kpi_text(browser, ids.KPI_MESSAGES) != "—"       # last good picture kept
+    wait_for(
+        lambda: browser.find_element("id", ids.HEADER_STATUS).get_attribute("data-state") == "offline",
+        timeout=6,
+        message="offline indicator",
+    )
+    assert kpi_text(browser, ids.KPI_MESSAGES) != "—"  # last good picture kept
     new_messages(wall_store, 3, tag=f"restart{time.time_ns()}")
     from waitress.server import create_server
 
@@ -428,21 +535,37 @@ def test_recovers_after_server_restart(browser, wall_store, wall_server):
 
     threading.Thread(target=wall_server._run, daemon=True).start()
     _, today = wall_server.get("/api/v1/summary", {"period": "today"})
-    wait_for(lambda: browser.find_element("id", ids.HEADER_STATUS).get_attribute("data-state") == "live",
-             timeout=8, message="live again")
-    wait_for(lambda: kpi_target(browser, ids.KPI_TODAY_MESSAGES) == today["messages"], timeout=5,
-             message="new numbers after restart")
+    wait_for(
+        lambda: browser.find_element("id", ids.HEADER_STATUS).get_attribute("data-state") == "live",
+        timeout=8,
+        message="live again",
+    )
+    wait_for(
+        lambda: kpi_target(browser, ids.KPI_TODAY_MESSAGES) == today["messages"],
+        timeout=5,
+        message="new numbers after restart",
+    )
 
 
 # -- without a browser ----------------------------------------------------------------------------------------------
 def test_kiosk_options():
     settings = Settings()
     opts = layout.kiosk_options("?period=h1&metric=replies_per_10k&rotate=0&interval=5&lang=en", settings)
-    assert (opts["period"], opts["metric"], opts["rotate"], opts["interval"], opts["lang"]) == \
-        ("h1", "replies_per_10k", 0, 5.0, "en")
+    assert (opts["period"], opts["metric"], opts["rotate"], opts["interval"], opts["lang"]) == (
+        "h1",
+        "replies_per_10k",
+        0,
+        5.0,
+        "en",
+    )
     bad = layout.kiosk_options("?period=decade&metric=x&rotate=abc&interval=-3&lang=fr", settings)
-    assert (bad["period"], bad["metric"], bad["rotate"], bad["interval"], bad["lang"]) == \
-        ("ytd", "messages_per_10k", settings.rotate_seconds, layout.MIN_INTERVAL, "zh")
+    assert (bad["period"], bad["metric"], bad["rotate"], bad["interval"], bad["lang"]) == (
+        "ytd",
+        "messages_per_10k",
+        settings.rotate_seconds,
+        layout.MIN_INTERVAL,
+        "zh",
+    )
     assert layout.kiosk_options("?rotate=2&interval=nan", settings)["rotate"] == layout.MIN_ROTATE
     assert layout.kiosk_options("", settings)["interval"] == settings.refresh_seconds
 
@@ -466,27 +589,43 @@ def test_refresh_is_shared_and_quiet_when_nothing_changed(wall_store):
     config = layout.kiosk_options("?period=month", Settings())
     first = callbacks.refresh(views, config, None, 0)
     state = first[-1]
-    assert all(not isinstance(v, Patch) for v in first[:-1])         # first paint: whole values
+    assert all(not isinstance(v, Patch) for v in first[:-1])  # first paint: whole values
     with pytest.raises(PreventUpdate):
         callbacks.refresh(views, config, state, 0)
     rotated = callbacks.refresh(views, config | {"rotate": 20}, state, 1)
-    changed = {key for (key, _, _), value in zip(callbacks.OUTPUTS, rotated[:-1], strict=True)
-               if value is not no_update}
+    changed = {
+        key for (key, _, _), value in zip(callbacks.OUTPUTS, rotated[:-1], strict=True) if value is not no_update
+    }
     assert {"map", "ranking", "metric_label"} <= changed and "kpi" not in changed and "trend_day" not in changed
     map_ops = rotated[[k for k, _, _ in callbacks.OUTPUTS].index("map")].to_plotly_json()["operations"]
     assert all("geojson" not in op["location"] for op in map_ops)
 
 
 def test_feed_is_masked_text():
-    messages = pd.DataFrame({"message_id": ["m1"], "created_at": [pd.Timestamp("2026-01-02 10:00:00")],
-                             "province_name": ["河南"], "province_name_en": ["Henan"], "city": ["郑州市"],
-                             "category": ["城建"], "msg_type": ["咨询"], "title": ["<script>x</script>"]})
+    messages = pd.DataFrame(
+        {
+            "message_id": ["m1"],
+            "created_at": [pd.Timestamp("2026-01-02 10:00:00")],
+            "province_name": ["河南"],
+            "province_name_en": ["Henan"],
+            "city": ["郑州市"],
+            "category": ["城建"],
+            "msg_type": ["咨询"],
+            "title": ["<script>x</script>"],
+        }
+    )
     replies = messages.rename(columns={"created_at": "replied_at"}).assign(message_id="m0")
     feed = callbacks.feed_items(messages, replies, "zh", dt.date(2026, 1, 2))
-    assert [key[0] for key in feed["order"]] == ["r", "m"]        # same time: replies first, then messages
+    assert [key[0] for key in feed["order"]] == ["r", "m"]  # same time: replies first, then messages
     item = feed["items"][feed["order"][1]]
-    assert item == {"k": "m", "t": "10:00:00", "p": "河南 · 郑州市", "c": "城建", "y": "咨询",
-                    "s": "<script>x</script>"}
+    assert item == {
+        "k": "m",
+        "t": "10:00:00",
+        "p": "河南 · 郑州市",
+        "c": "城建",
+        "y": "咨询",
+        "s": "<script>x</script>",
+    }
     # the browser inserts these with textContent: assets/wall.js never assigns innerHTML
     script = (Path(__file__).parents[1] / "assets" / "wall.js").read_text(encoding="utf-8")
     assert "innerHTML" not in script and "insertAdjacentHTML" not in script
@@ -513,8 +652,9 @@ def test_figures_are_pure_and_use_the_url(wall_store):
     metrics = Metrics(wall_store)
     today = beijing_now().date()
     frame = metrics.by_province(Filters(today.replace(month=1, day=1), today))
-    fig = figures.china_map(frame, "reply_ratio", WALL, "en", "/geo/a.json", subtitle="x",
-                            label_points=geo.label_points())
+    fig = figures.china_map(
+        frame, "reply_ratio", WALL, "en", "/geo/a.json", subtitle="x", label_points=geo.label_points()
+    )
     assert [t["geojson"] for t in fig["data"] if t["type"] == "choropleth"] == ["/geo/a.json"] * 5
     assert fig["data"][figures.MAP_LABEL_TRACE]["type"] == "scattergeo"
     assert len(json.dumps(fig)) < 20_000
@@ -526,11 +666,13 @@ def test_figures_are_pure_and_use_the_url(wall_store):
 
 
 def test_breakdowns_show_data_values_exactly():
-    frame = pd.DataFrame({"category": [*"ABCDEFGHIJ", "其他"],
-                          "messages": [100, 90, 80, 70, 60, 50, 40, 30, 20, 10, 5]})
+    frame = pd.DataFrame(
+        {"category": [*"ABCDEFGHIJ", "其他"], "messages": [100, 90, 80, 70, 60, 50, 40, 30, 20, 10, 5]}
+    )
     bars = go.Figure(figures.categories(frame, WALL, "zh")).data[0]
     # the seven largest exactly as the API gives them, then the rest summed under a label that is no data value
     assert list(bars.y) == [*"ABCDEFG", "其余4类"] and list(bars.x) == [100, 90, 80, 70, 60, 50, 40, 65]
-    ring = go.Figure(figures.types(pd.DataFrame({"msg_type": ["咨询", "建言"], "messages": [3, 1]}), WALL,
-                                   "en")).data[0]
+    ring = go.Figure(figures.types(pd.DataFrame({"msg_type": ["咨询", "建言"], "messages": [3, 1]}), WALL, "en")).data[
+        0
+    ]
     assert list(ring.values) == [3, 1] and ring.labels[0].startswith("Enquiry")

@@ -35,7 +35,7 @@ from settings import Settings
 
 log = logging.getLogger(__name__)
 
-PANEL_BG = "#0b1d3f"          # assets/analyst.css --panel (figures export as PNG on this background)
+PANEL_BG = "#0b1d3f"  # assets/analyst.css --panel (figures export as PNG on this background)
 TOP_UNITS = 20
 SLOW_UNITS = 20
 SLOW_MIN_ANSWERED = 10
@@ -44,11 +44,16 @@ CATEGORY_BARS = 10
 
 # (name, format, kind of year-on-year change) of the KPI cards, in order.
 KPI_CARDS = [
-    ("messages", "int", "yoy", "unit_items"), ("replies", "int", "yoy", "unit_items"),
-    ("reply_ratio", "pct", "pp", None), ("reply_rate", "pct", "pp", None),
-    ("median_reply_hours", "hours", "hours", "unit_hours"), ("satisfaction_rate", "pct", "pp", None),
-    ("messages_per_10k", "per10k", "yoy", None), ("replies_per_10k", "per10k", "yoy", None),
-    ("new_units", "int", "yoy", "unit_units"), ("new_leaders", "int", "yoy", "unit_people"),
+    ("messages", "int", "yoy", "unit_items"),
+    ("replies", "int", "yoy", "unit_items"),
+    ("reply_ratio", "pct", "pp", None),
+    ("reply_rate", "pct", "pp", None),
+    ("median_reply_hours", "hours", "hours", "unit_hours"),
+    ("satisfaction_rate", "pct", "pp", None),
+    ("messages_per_10k", "per10k", "yoy", None),
+    ("replies_per_10k", "per10k", "yoy", None),
+    ("new_units", "int", "yoy", "unit_units"),
+    ("new_leaders", "int", "yoy", "unit_people"),
 ]
 
 # sync: (key, component id, property) of its outputs, in order.
@@ -138,8 +143,9 @@ def apply_control(prev: S.State, trigger: str, v: dict, today: dt.date, known: d
     if trigger == "reset":
         return S.State(lang=prev.lang)
     if trigger == "period":
-        change = _period_change(v["period"], v["d_start"], v["d_end"], lambda: S.period_dates(prev, today),
-                                ("period", "start", "end"))
+        change = _period_change(
+            v["period"], v["d_start"], v["d_end"], lambda: S.period_dates(prev, today), ("period", "start", "end")
+        )
     elif trigger in ("d_start", "d_end"):
         change = _custom_range(v["d_start"], v["d_end"], ("period", "start", "end"))
     elif trigger == "provinces":
@@ -151,8 +157,11 @@ def apply_control(prev: S.State, trigger: str, v: dict, today: dt.date, known: d
     elif trigger == "urgent":
         change = {"urgent": bool(v["urgent"])}
     elif trigger == "tab":
-        change = {"compare": None, "drill": None} if v["tab"] == "overview" else \
-            {"compare": prev.compare or "period", "drill": None}
+        change = (
+            {"compare": None, "drill": None}
+            if v["tab"] == "overview"
+            else {"compare": prev.compare or "period", "drill": None}
+        )
     elif trigger == "metric" and v["metric"] in figures.MAP_METRICS:
         change = {"metric": v["metric"]}
     elif trigger == "granularity" and v["granularity"] in ("day", "week", "month"):
@@ -179,8 +188,9 @@ def apply_control(prev: S.State, trigger: str, v: dict, today: dt.date, known: d
         if v["b_period"] == "last_year":
             change = dict.fromkeys(keys)
         else:
-            change = _period_change(v["b_period"], v["b_start"], v["b_end"],
-                                    lambda: S.b_period_dates(prev, today), keys)
+            change = _period_change(
+                v["b_period"], v["b_start"], v["b_end"], lambda: S.b_period_dates(prev, today), keys
+            )
     elif trigger in ("b_start", "b_end"):
         change = _custom_range(v["b_start"], v["b_end"], ("b_period", "b_start", "b_end"))
     elif trigger == "b_provinces":
@@ -300,8 +310,13 @@ def kpi_cards(prefix: str, summary: dict, previous: dict, lang: str) -> list:
         value = summary.get(name)
         before = previous.get(name)
         if change_kind == "yoy":
-            change = summary[f"{name}_yoy"] if f"{name}_yoy" in summary else metric_fns.yoy(value, before) \
-                if value is not None and before is not None else None
+            change = (
+                summary[f"{name}_yoy"]
+                if f"{name}_yoy" in summary
+                else metric_fns.yoy(value, before)
+                if value is not None and before is not None
+                else None
+            )
             text = L.fmt_yoy(change)
         elif change_kind == "pp":
             change = None if value is None or before is None else value - before
@@ -315,18 +330,29 @@ def kpi_cards(prefix: str, summary: dict, previous: dict, lang: str) -> list:
         if unit:
             number.append(html.Span(unit, className="akpi-unit"))
         tip = L.definition(name, lang, census) + " " + L.definition("yoy", lang)
-        cards.append(html.Div(className="akpi", children=[
-            html.Div(className="akpi-label", children=[
-                html.Span(L.metric_name(name, lang)),
-                html.Span("i", className="tip", tabIndex=0, **{"data-tip": tip, "aria-label": tip}),
-            ]),
-            html.Div(number, className="akpi-number"),
-            html.Div(className="akpi-yoy-row", children=[
-                html.Span(L.t("yoy_short", lang), className="akpi-yoy-label"),
-                html.Span(text, id=ids.kpi_yoy(prefix, name), className=f"akpi-yoy {direction}".strip()),
-                html.Span(L.t("vs_last_year", lang, value=L.fmt(kind, before)), className="akpi-prev"),
-            ]),
-        ]))
+        cards.append(
+            html.Div(
+                className="akpi",
+                children=[
+                    html.Div(
+                        className="akpi-label",
+                        children=[
+                            html.Span(L.metric_name(name, lang)),
+                            html.Span("i", className="tip", tabIndex=0, **{"data-tip": tip, "aria-label": tip}),
+                        ],
+                    ),
+                    html.Div(number, className="akpi-number"),
+                    html.Div(
+                        className="akpi-yoy-row",
+                        children=[
+                            html.Span(L.t("yoy_short", lang), className="akpi-yoy-label"),
+                            html.Span(text, id=ids.kpi_yoy(prefix, name), className=f"akpi-yoy {direction}".strip()),
+                            html.Span(L.t("vs_last_year", lang, value=L.fmt(kind, before)), className="akpi-prev"),
+                        ],
+                    ),
+                ],
+            )
+        )
     return cards
 
 
@@ -358,6 +384,7 @@ def period_label(state: S.State, today: dt.date, *, side: str = "a") -> str:
 # -- registration --------------------------------------------------------------------------------------------------
 def _guard(name: str):
     """Run a panel callback; on failure keep the panel, log, and report the failure in the ERROR store."""
+
     def wrap(fn):
         @functools.wraps(fn)
         def run(*args):
@@ -373,7 +400,9 @@ def _guard(name: str):
                 return [no_update] * n + [errors]
             errors[name] = None
             return list(result) + [errors]
+
         return run
+
     return wrap
 
 
@@ -390,12 +419,15 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
             return None
 
     # -- URL <-> controls <-> STATE -------------------------------------------------------------------------------
-    @app.callback([Output(c, p) for _, c, p in SYNC_OUTPUTS],
-                  [Input(c, p) for _, c, p in SYNC_INPUTS],
-                  State(ids.STATE, "data"), State(ids.URL, "pathname"))
+    @app.callback(
+        [Output(c, p) for _, c, p in SYNC_OUTPUTS],
+        [Input(c, p) for _, c, p in SYNC_INPUTS],
+        State(ids.STATE, "data"),
+        State(ids.URL, "pathname"),
+    )
     def sync(*args):
         values = dict(zip([k for k, _, _ in SYNC_INPUTS], args[: len(SYNC_INPUTS)], strict=True))
-        current, pathname = args[len(SYNC_INPUTS):]
+        current, pathname = args[len(SYNC_INPUTS) :]
         today = settings.now().date()
         known = known_values()
         trigger = _trigger_key()
@@ -408,8 +440,20 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
             prev = S.State.from_dict(current)
             state = apply_control(prev, trigger, values, today, known)
             new_controls = controls(state, today, known)
-            for key in ("period", "d_start", "d_end", "granularity", "map_click", "cell", "tab", "drill_select",
-                        "mode", "b_period", "b_start", "b_end"):
+            for key in (
+                "period",
+                "d_start",
+                "d_end",
+                "granularity",
+                "map_click",
+                "cell",
+                "tab",
+                "drill_select",
+                "mode",
+                "b_period",
+                "b_start",
+                "b_end",
+            ):
                 out[key] = new_controls[key]
             if trigger in ("reset",):
                 out.update(new_controls)
@@ -423,10 +467,16 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
 
     # -- header, views, footer ------------------------------------------------------------------------------------
     @app.callback(
-        Output(ids.PERIOD_LABEL, "children"), Output(ids.OVERVIEW, "style"), Output(ids.DRILL, "style"),
-        Output(ids.COMPARE, "style"), Output(ids.FOOTER, "children"), Output(ids.B_PERIOD_BOX, "style"),
-        Output(ids.B_PROVINCES_BOX, "style"), error_output,
-        Input(ids.STATE, "data"), prevent_initial_call=True,
+        Output(ids.PERIOD_LABEL, "children"),
+        Output(ids.OVERVIEW, "style"),
+        Output(ids.DRILL, "style"),
+        Output(ids.COMPARE, "style"),
+        Output(ids.FOOTER, "children"),
+        Output(ids.B_PERIOD_BOX, "style"),
+        Output(ids.B_PROVINCES_BOX, "style"),
+        error_output,
+        Input(ids.STATE, "data"),
+        prevent_initial_call=True,
     )
     @_guard("header")
     def header(data):
@@ -435,17 +485,26 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         f = S.filters(state, today)
         lang = state.lang
         prev = f.previous
-        label = [html.Span(period_label(state, today), className="period-main"),
-                 html.Span(f"{L.t('yoy_short', lang)} {i18n.range_text(prev.start, prev.end, lang)}",
-                           className="period-prev")]
+        label = [
+            html.Span(period_label(state, today), className="period-main"),
+            html.Span(
+                f"{L.t('yoy_short', lang)} {i18n.range_text(prev.start, prev.end, lang)}", className="period-prev"
+            ),
+        ]
         show, hide = {}, {"display": "none"}
         view = state.view
         census = province_ref.census_year(f.end)
         footer = L.t("footer", lang, census=L.census_name(census, lang), version=metrics.data_version)
         mode = state.compare or "period"
-        return (label, show if view == "overview" else hide, show if view == "drill" else hide,
-                show if view == "compare" else hide, footer, show if mode == "period" else hide,
-                show if mode == "province" else hide)
+        return (
+            label,
+            show if view == "overview" else hide,
+            show if view == "drill" else hide,
+            show if view == "compare" else hide,
+            footer,
+            show if mode == "period" else hide,
+            show if mode == "province" else hide,
+        )
 
     @app.callback(Output(f"{ids.ERROR}-text", "children"), Input(ids.ERROR, "data"), State(ids.STATE, "data"))
     def error_text(errors, data):
@@ -463,9 +522,14 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         f = S.filters(state, settings.now().date())
         return (kpi_cards(ids.KPIS, metrics.summary(f), metrics.summary(f.previous), state.lang),)
 
-    @app.callback(Output(ids.MAP, "figure"), Output(ids.grid("ranking"), "columnDefs"),
-                  Output(ids.grid("ranking"), "rowData"), error_output, Input(ids.STATE, "data"),
-                  prevent_initial_call=True)
+    @app.callback(
+        Output(ids.MAP, "figure"),
+        Output(ids.grid("ranking"), "columnDefs"),
+        Output(ids.grid("ranking"), "rowData"),
+        error_output,
+        Input(ids.STATE, "data"),
+        prevent_initial_call=True,
+    )
     @_guard("map")
     def overview_map(data):
         state = S.State.from_dict(data)
@@ -491,9 +555,15 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         granularity = S.granularity(state, today)
         return (trend_figure(metrics.trend(f, granularity), state.lang, granularity, f.start, f.end),)
 
-    @app.callback(Output(ids.CATEGORY_FIG, "figure"), Output(ids.TYPE_FIG, "figure"),
-                  Output(ids.grid("cross"), "columnDefs"), Output(ids.grid("cross"), "rowData"), error_output,
-                  Input(ids.STATE, "data"), prevent_initial_call=True)
+    @app.callback(
+        Output(ids.CATEGORY_FIG, "figure"),
+        Output(ids.TYPE_FIG, "figure"),
+        Output(ids.grid("cross"), "columnDefs"),
+        Output(ids.grid("cross"), "rowData"),
+        error_output,
+        Input(ids.STATE, "data"),
+        prevent_initial_call=True,
+    )
     @_guard("breakdown")
     def overview_breakdown(data):
         state = S.State.from_dict(data)
@@ -502,8 +572,12 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         f = S.filters(state, settings.now().date())
         lang = state.lang
         table = tables.cross(metrics.cross(f), lang)
-        return (finish(figures.categories(metrics.by_category(f), THEME, lang, top=CATEGORY_BARS)),
-                finish(figures.types(metrics.by_type(f), THEME, lang)), tables.column_defs(table), table.rows)
+        return (
+            finish(figures.categories(metrics.by_category(f), THEME, lang, top=CATEGORY_BARS)),
+            finish(figures.types(metrics.by_type(f), THEME, lang)),
+            tables.column_defs(table),
+            table.rows,
+        )
 
     # -- drill-down (four callbacks, so that the parts arrive as they are ready) ------------------------------------
     def drill_state(data):
@@ -515,17 +589,30 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
     def grid_outputs(*names):
         return [Output(ids.grid(name), prop) for name in names for prop in ("columnDefs", "rowData")]
 
-    @app.callback(Output(ids.DRILL_TITLE, "children"), Output(ids.DRILL_KPIS, "children"), error_output,
-                  Input(ids.STATE, "data"), prevent_initial_call=True)
+    @app.callback(
+        Output(ids.DRILL_TITLE, "children"),
+        Output(ids.DRILL_KPIS, "children"),
+        error_output,
+        Input(ids.STATE, "data"),
+        prevent_initial_call=True,
+    )
     @_guard("drill_kpis")
     def drill_kpis(data):
         state, f = drill_state(data)
         name = province_ref.names(state.lang)[state.drill]
-        return (L.t("drill_title", state.lang, name=name),
-                kpi_cards(ids.DRILL_KPIS, metrics.summary(f), metrics.summary(f.previous), state.lang))
+        return (
+            L.t("drill_title", state.lang, name=name),
+            kpi_cards(ids.DRILL_KPIS, metrics.summary(f), metrics.summary(f.previous), state.lang),
+        )
 
-    @app.callback(Output(ids.DRILL_TREND, "figure"), Output(ids.DRILL_CATEGORY_FIG, "figure"),
-                  *grid_outputs("cities"), error_output, Input(ids.STATE, "data"), prevent_initial_call=True)
+    @app.callback(
+        Output(ids.DRILL_TREND, "figure"),
+        Output(ids.DRILL_CATEGORY_FIG, "figure"),
+        *grid_outputs("cities"),
+        error_output,
+        Input(ids.STATE, "data"),
+        prevent_initial_call=True,
+    )
     @_guard("drill_charts")
     def drill_charts(data):
         state, f = drill_state(data)
@@ -536,21 +623,37 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         cities = tables.cities(metrics.by_city(f), lang)
         return trend, cats, tables.column_defs(cities), cities.rows
 
-    @app.callback(Output("analyst-slow-note", "children"), *grid_outputs("top_units", "slow_units"), error_output,
-                  Input(ids.STATE, "data"), prevent_initial_call=True)
+    @app.callback(
+        Output("analyst-slow-note", "children"),
+        *grid_outputs("top_units", "slow_units"),
+        error_output,
+        Input(ids.STATE, "data"),
+        prevent_initial_call=True,
+    )
     @_guard("drill_units")
     def drill_units(data):
         state, f = drill_state(data)
         lang = state.lang
         units = metrics.units(f, overdue_days)
         top = tables.units(drill_queries.top_units(units, TOP_UNITS), "top_units", lang, overdue_days)
-        slow = tables.units(drill_queries.slowest_units(units, SLOW_UNITS, SLOW_MIN_ANSWERED), "slow_units", lang,
-                            overdue_days)
-        return (L.t("slow_units_note", lang, n=SLOW_MIN_ANSWERED), tables.column_defs(top), top.rows,
-                tables.column_defs(slow), slow.rows)
+        slow = tables.units(
+            drill_queries.slowest_units(units, SLOW_UNITS, SLOW_MIN_ANSWERED), "slow_units", lang, overdue_days
+        )
+        return (
+            L.t("slow_units_note", lang, n=SLOW_MIN_ANSWERED),
+            tables.column_defs(top),
+            top.rows,
+            tables.column_defs(slow),
+            slow.rows,
+        )
 
-    @app.callback(Output(ids.OVERDUE_NOTE, "children"), *grid_outputs("overdue"), error_output,
-                  Input(ids.STATE, "data"), prevent_initial_call=True)
+    @app.callback(
+        Output(ids.OVERDUE_NOTE, "children"),
+        *grid_outputs("overdue"),
+        error_output,
+        Input(ids.STATE, "data"),
+        prevent_initial_call=True,
+    )
     @_guard("drill_overdue")
     def drill_overdue(data):
         state, f = drill_state(data)
@@ -564,12 +667,19 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
 
     # -- compare ------------------------------------------------------------------------------------------------------
     @app.callback(
-        Output(ids.COMPARE_LABELS, "children"), Output("analyst-compare-title-a", "children"),
+        Output(ids.COMPARE_LABELS, "children"),
+        Output("analyst-compare-title-a", "children"),
         Output("analyst-compare-title-b", "children"),
-        *[Output(ids.grid(name), prop) for name in ("compare_metrics", "compare_categories")
-          for prop in ("columnDefs", "rowData")],
-        Output(ids.COMPARE_FIG_A, "figure"), Output(ids.COMPARE_FIG_B, "figure"),
-        error_output, Input(ids.STATE, "data"), prevent_initial_call=True,
+        *[
+            Output(ids.grid(name), prop)
+            for name in ("compare_metrics", "compare_categories")
+            for prop in ("columnDefs", "rowData")
+        ],
+        Output(ids.COMPARE_FIG_A, "figure"),
+        Output(ids.COMPARE_FIG_B, "figure"),
+        error_output,
+        Input(ids.STATE, "data"),
+        prevent_initial_call=True,
     )
     @_guard("compare")
     def compare_view(data):
@@ -591,13 +701,21 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         metric_table = tables.compare_metrics(a, b, lang, int(a["census_year"]), int(b["census_year"]))
         cats_a, cats_b = metrics.by_category(fa), metrics.by_category(fb)
         category_table = tables.compare_categories(cats_a, cats_b, lang)
-        labels = [html.Div([html.B(L.t("side_a", lang)), html.Span(label_a)], className="side side-a"),
-                  html.Div([html.B(L.t("side_b", lang)), html.Span(label_b)], className="side side-b")]
-        return (labels, f"{L.t('side_a', lang)} · {label_a}", f"{L.t('side_b', lang)} · {label_b}",
-                tables.column_defs(metric_table), metric_table.rows,
-                tables.column_defs(category_table), category_table.rows,
-                finish(figures.categories(cats_a, THEME, lang, top=CATEGORY_BARS)),
-                finish(figures.categories(cats_b, THEME, lang, top=CATEGORY_BARS)))
+        labels = [
+            html.Div([html.B(L.t("side_a", lang)), html.Span(label_a)], className="side side-a"),
+            html.Div([html.B(L.t("side_b", lang)), html.Span(label_b)], className="side side-b"),
+        ]
+        return (
+            labels,
+            f"{L.t('side_a', lang)} · {label_a}",
+            f"{L.t('side_b', lang)} · {label_b}",
+            tables.column_defs(metric_table),
+            metric_table.rows,
+            tables.column_defs(category_table),
+            category_table.rows,
+            finish(figures.categories(cats_a, THEME, lang, top=CATEGORY_BARS)),
+            finish(figures.categories(cats_b, THEME, lang, top=CATEGORY_BARS)),
+        )
 
     # -- downloads ----------------------------------------------------------------------------------------------
     @app.callback(
@@ -615,22 +733,30 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         if not target or not triggered or not triggered[0].get("value"):
             raise PreventUpdate
         grids = {}
-        for (virtual, rows, columns) in zip(*callback_context.states_list[:3], strict=True):
+        for virtual, rows, columns in zip(*callback_context.states_list[:3], strict=True):
             grids[virtual["id"]["table"]] = (virtual.get("value"), rows.get("value"), columns.get("value"))
         virtual, rows, columns = grids.get(target["table"], (None, None, None))
         if not columns:
             raise PreventUpdate
         state = S.State.from_dict(data)
         try:
-            return export.download(target["table"], target["fmt"], columns, virtual if virtual is not None else
-                                   rows or [], state, settings.now().date())
+            return export.download(
+                target["table"],
+                target["fmt"],
+                columns,
+                virtual if virtual is not None else rows or [],
+                state,
+                settings.now().date(),
+            )
         except Exception:
             log.exception("analyst download failed")
             raise PreventUpdate from None
 
     clientside_callback(
         "function (n, label) { return window.liuyanAnalyst ? window.liuyanAnalyst.copy(n, label) : label; }",
-        Output(ids.COPY, "children"), Input(ids.COPY, "n_clicks"), State(ids.COPY, "children"),
+        Output(ids.COPY, "children"),
+        Input(ids.COPY, "n_clicks"),
+        State(ids.COPY, "children"),
         prevent_initial_call=True,
     )
 

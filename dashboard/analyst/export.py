@@ -22,10 +22,21 @@ from dashboard.analyst import labels as L
 from dashboard.analyst import state as S
 
 FORMATS = ("csv", "xlsx")
-EXCEL_FORMATS = {"int": "#,##0", "pct": "0.0%", "yoy": "0.0%", "hours": "#,##0.0", "per10k": "#,##0.000",
-                 "days": "#,##0.0", "float": "#,##0.00"}
-DIFF_FORMATS = {"int": "+#,##0;-#,##0;0", "pct": '+0.0%;-0.0%;0.0%', "hours": "+#,##0.0;-#,##0.0;0.0",
-                "per10k": "+#,##0.000;-#,##0.000;0.000"}
+EXCEL_FORMATS = {
+    "int": "#,##0",
+    "pct": "0.0%",
+    "yoy": "0.0%",
+    "hours": "#,##0.0",
+    "per10k": "#,##0.000",
+    "days": "#,##0.0",
+    "float": "#,##0.00",
+}
+DIFF_FORMATS = {
+    "int": "+#,##0;-#,##0;0",
+    "pct": "+0.0%;-0.0%;0.0%",
+    "hours": "+#,##0.0;-#,##0.0;0.0",
+    "per10k": "+#,##0.000;-#,##0.000;0.000",
+}
 MAX_ROWS = 100_000
 
 
@@ -70,12 +81,13 @@ def _csv_value(value):
     if value is None:
         return ""
     if isinstance(value, float):
-        return repr(value)          # shortest round-trip text: the API's number exactly
+        return repr(value)  # shortest round-trip text: the API's number exactly
     return safe_text(value)
 
 
-def to_xlsx(columns: list[tuple[str, str, str]], rows: list[dict], about: list[tuple[str, str]],
-            sheet: str = "data") -> bytes:
+def to_xlsx(
+    columns: list[tuple[str, str, str]], rows: list[dict], about: list[tuple[str, str]], sheet: str = "data"
+) -> bytes:
     book = Workbook()
     ws = book.active
     ws.title = sheet[:31]
@@ -91,7 +103,7 @@ def to_xlsx(columns: list[tuple[str, str, str]], rows: list[dict], about: list[t
             value = row.get(field)
             cell = ws.cell(row=r, column=c, value=_cell(value))
             if isinstance(value, str):
-                cell.data_type = "s"            # text stays text: never a formula
+                cell.data_type = "s"  # text stays text: never a formula
             if value is None:
                 continue
             row_kind = row.get("kind") if kind in ("mixed", "mixed_diff") else kind
@@ -100,8 +112,9 @@ def to_xlsx(columns: list[tuple[str, str, str]], rows: list[dict], about: list[t
             elif row_kind in EXCEL_FORMATS:
                 cell.number_format = EXCEL_FORMATS[row_kind]
     for c, (_, header, kind) in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(c)].width = max(10, min(48, len(header) * 2 + 2 if kind == "text"
-                                                                        else len(header) * 2))
+        ws.column_dimensions[get_column_letter(c)].width = max(
+            10, min(48, len(header) * 2 + 2 if kind == "text" else len(header) * 2)
+        )
     ws.freeze_panes = "B2" if len(columns) > 1 else "A2"
     info = book.create_sheet("about")
     for key, value in about:
@@ -119,8 +132,12 @@ def about(state: S.State, today: dt.date, table: str) -> list[tuple[str, str]]:
 
     lang = state.lang
     params = S.api_params(state, today)
-    rows = [("table", table), ("generated (Beijing)", beijing_now().isoformat(sep=" ")),
-            ("link", "/analyst" + (S.to_search(state) or "")), ("api", "&".join(f"{k}={v}" for k, v in params))]
+    rows = [
+        ("table", table),
+        ("generated (Beijing)", beijing_now().isoformat(sep=" ")),
+        ("link", "/analyst" + (S.to_search(state) or "")),
+        ("api", "&".join(f"{k}={v}" for k, v in params)),
+    ]
     if state.compare:
         rows.append(("api (B)", "&".join(f"{k}={v}" for k, v in S.api_params(state, today, side="b"))))
     rows.append(("note", L.t("download_hint", lang)))
@@ -142,5 +159,4 @@ def download(table: str, fmt: str, column_defs: list[dict], rows: list[dict], st
     if fmt == "csv":
         return dcc.send_bytes(to_csv(columns, rows), name, type="text/csv")
     payload = to_xlsx(columns, rows, about(state, today, table), sheet=table)
-    return dcc.send_bytes(payload, name,
-                          type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return dcc.send_bytes(payload, name, type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -6,24 +6,24 @@ assets/analyst.js refer to these names.
 
 from __future__ import annotations
 
-ROOT = "analyst"                       # the page (dashboard.ids.ANALYST)
-URL = "analyst-url"                    # dcc.Location (refresh=False): the whole state lives in its search
-STATE = "analyst-state"                # dcc.Store: the parsed state (dashboard/analyst/state.py)
-PROBLEMS = "analyst-problems"          # message: invalid link parameters that were ignored
-ERROR = "analyst-error"                # message: a panel could not be computed
-DOWNLOAD = "analyst-download"          # dcc.Download of every table
+ROOT = "analyst"  # the page (dashboard.ids.ANALYST)
+URL = "analyst-url"  # dcc.Location (refresh=False): the whole state lives in its search
+STATE = "analyst-state"  # dcc.Store: the parsed state (dashboard/analyst/state.py)
+PROBLEMS = "analyst-problems"  # message: invalid link parameters that were ignored
+ERROR = "analyst-error"  # message: a panel could not be computed
+DOWNLOAD = "analyst-download"  # dcc.Download of every table
 
 # filters
-PERIOD = "analyst-period"              # RadioItems of the presets + custom
-DATES = "analyst-dates"                # DatePickerRange (custom period)
-PROVINCES = "analyst-provinces"        # Dropdown (multi): provinces and regions
-CATEGORIES = "analyst-categories"      # Dropdown (multi): domains
-TYPES = "analyst-types"                # Dropdown (multi): types
-URGENT = "analyst-urgent"              # Checklist: urgent only
+PERIOD = "analyst-period"  # RadioItems of the presets + custom
+DATES = "analyst-dates"  # DatePickerRange (custom period)
+PROVINCES = "analyst-provinces"  # Dropdown (multi): provinces and regions
+CATEGORIES = "analyst-categories"  # Dropdown (multi): domains
+TYPES = "analyst-types"  # Dropdown (multi): types
+URGENT = "analyst-urgent"  # Checklist: urgent only
 RESET = "analyst-reset"
-COPY = "analyst-copy"                  # copy link (clipboard)
+COPY = "analyst-copy"  # copy link (clipboard)
 LANG_LINK = "analyst-lang"
-TABS = "analyst-tabs"                  # RadioItems overview / compare
+TABS = "analyst-tabs"  # RadioItems overview / compare
 PERIOD_LABEL = "analyst-period-label"
 
 # sections
@@ -34,7 +34,7 @@ COMPARE = "analyst-compare"
 # overview
 KPIS = "analyst-kpis"
 MAP = "analyst-map"
-METRIC = "analyst-metric"              # RadioItems: map metric
+METRIC = "analyst-metric"  # RadioItems: map metric
 TREND = "analyst-trend"
 GRANULARITY = "analyst-granularity"
 CATEGORY_FIG = "analyst-category-fig"
@@ -62,10 +62,9 @@ B_PERIOD_BOX = "analyst-b-period-box"
 B_PROVINCES_BOX = "analyst-b-provinces-box"
 
 # tables: dash-ag-grid components with pattern-matching ids, and their download buttons
-GRID = "analyst-grid"                  # {"type": GRID, "table": name}
-EXPORT = "analyst-export"              # {"type": EXPORT, "table": name, "fmt": "csv" | "xlsx"}
-TABLES = ("ranking", "cross", "cities", "top_units", "slow_units", "overdue", "compare_metrics",
-          "compare_categories")
+GRID = "analyst-grid"  # {"type": GRID, "table": name}
+EXPORT = "analyst-export"  # {"type": EXPORT, "table": name, "fmt": "csv" | "xlsx"}
+TABLES = ("ranking", "cross", "cities", "top_units", "slow_units", "overdue", "compare_metrics", "compare_categories")
 
 
 def grid(table: str) -> dict:

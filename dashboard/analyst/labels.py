@@ -57,11 +57,15 @@ _LABELS: dict[str, tuple[str, str]] = {
     "cities": ("各地市", "Cities"),
     "top_units": ("回复最多的单位", "Units answering most"),
     "slow_units": ("回复最慢的单位", "Slowest units"),
-    "slow_units_note": ("回复件数 ≥ {n} 的单位，按回复用时中位数降序",
-                        "units with ≥ {n} answered, by median reply time"),
+    "slow_units_note": (
+        "回复件数 ≥ {n} 的单位，按回复用时中位数降序",
+        "units with ≥ {n} answered, by median reply time",
+    ),
     "overdue": ("超期未回复留言", "Overdue unanswered messages"),
-    "overdue_note": ("本期提交、超过 {days} 天仍无回复，共 {count} 件；最早的 {shown} 件",
-                     "created in the period, unanswered after {days} days: {count}; the oldest {shown}"),
+    "overdue_note": (
+        "本期提交、超过 {days} 天仍无回复，共 {count} 件；最早的 {shown} 件",
+        "created in the period, unanswered after {days} days: {count}; the oldest {shown}",
+    ),
     "compare_mode": ("对比方式", "Compare"),
     "compare_period": ("两个时期", "Two periods"),
     "compare_province": ("两个地区", "Two areas"),
@@ -114,10 +118,12 @@ _LABELS: dict[str, tuple[str, str]] = {
     "bad_param": ("链接参数有误，已忽略：", "Invalid link parameters were ignored: "),
     "error": ("数据暂时无法加载，请稍后重试。", "The data could not be loaded; please try again shortly."),
     "empty": ("所选条件下暂无数据", "No data for this selection"),
-    "footer": ("口径：统计周期为北京时间自然日（含首尾日）；同比为去年相同日历日期；"
-               "每万人指标采用{census}。数据版本 {version}。",
-               "Periods are inclusive Beijing calendar days; YoY compares the same dates a year earlier; "
-               "per-10k figures use the {census}. Data version {version}."),
+    "footer": (
+        "口径：统计周期为北京时间自然日（含首尾日）；同比为去年相同日历日期；"
+        "每万人指标采用{census}。数据版本 {version}。",
+        "Periods are inclusive Beijing calendar days; YoY compares the same dates a year earlier; "
+        "per-10k figures use the {census}. Data version {version}.",
+    ),
     "census_name": ("{year}年第{nth}次全国人口普查常住人口", "{year} national census resident population"),
     "yoy_short": ("同比", "YoY"),
     "pp": ("个百分点", " pp"),
@@ -127,8 +133,10 @@ _LABELS: dict[str, tuple[str, str]] = {
 }
 
 REASONS: dict[str, tuple[str, str]] = {
-    "date": ("不是有效日期（应为 YYYY-MM-DD，2000-01-01 至 2100-12-31）",
-             "not a valid date (YYYY-MM-DD between 2000-01-01 and 2100-12-31)"),
+    "date": (
+        "不是有效日期（应为 YYYY-MM-DD，2000-01-01 至 2100-12-31）",
+        "not a valid date (YYYY-MM-DD between 2000-01-01 and 2100-12-31)",
+    ),
     "order": ("开始日期晚于结束日期", "start is after end"),
     "period": ("未知的统计周期", "unknown period"),
     "province": ("未知的省份或地区", "unknown province or region"),
@@ -143,46 +151,76 @@ REASONS: dict[str, tuple[str, str]] = {
 
 # Metric definitions (tooltips). {census} is the census used for per-10k figures; {days} the overdue threshold.
 DEFINITIONS: dict[str, tuple[str, str]] = {
-    "messages": ("留言量：统计周期内（北京时间，含首尾两日）提交的留言件数。",
-                 "Messages: messages posted in the period (Beijing dates, both ends included)."),
-    "replies": ("回复量：首次回复发布时间在统计周期内的留言件数；一件留言无论回复几次只计一次。",
-                "Replies: messages whose first reply was published in the period, counted once however many "
-                "replies they have."),
-    "reply_ratio": ("回复/留言比 = 回复量 ÷ 同期留言量（平台“回应”与“留言”之比，可大于 1）。",
-                    "Replies / messages = replies ÷ messages of the same period (can exceed 1)."),
-    "reply_rate": ("回复率：本期提交的留言中，截至现在已有至少一条回复的比例。",
-                   "Reply rate: share of the period's messages that have at least one reply by now."),
-    "median_reply_hours": ("回复用时中位数：计入回复量的留言，从提交到首次回复的用时（小时）的中位数。",
-                           "Median reply time: median hours from posting to first reply, over the messages "
-                           "counted in replies."),
-    "satisfaction_rate": ("满意度：统计周期内作出的评价中满意的比例；只有星级评分时，三项评分平均 ≥ 4 视为满意。",
-                          "Satisfaction: share of the evaluations made in the period that are satisfied (where "
-                          "only star scores exist: their mean ≥ 4)."),
-    "new_units": ("新入驻单位：入驻时间在统计周期内的单位数（仅按省份筛选）。",
-                  "New units: units that joined in the period (filtered by province only)."),
-    "new_leaders": ("新入驻领导：入驻时间在统计周期内的领导数（仅按省份筛选）。",
-                    "New leaders: leaders who joined in the period (filtered by province only)."),
-    "messages_per_10k": ("每万人留言数 = 留言量 ÷ 常住人口 × 10000；人口采用{census}，全国为31个省份合计。",
-                         "Messages per 10,000 people = messages ÷ population × 10,000, population from the "
-                         "{census}; nationally the sum of the 31 provinces."),
-    "replies_per_10k": ("每万人回复数 = 回复量 ÷ 常住人口 × 10000；人口采用{census}，全国为31个省份合计。",
-                        "Replies per 10,000 people = replies ÷ population × 10,000, population from the "
-                        "{census}; nationally the sum of the 31 provinces."),
-    "yoy": ("同比 =（本期 − 去年同期）÷ 去年同期；去年同期为一年前的相同日历日期（2月29日对应2月28日），为 0 时不计算。"
-            "比率类指标显示与去年同期相差的百分点。",
-            "YoY = (this period − a year earlier) ÷ a year earlier, over the same calendar dates (29 Feb → 28 Feb); "
-            "none when the earlier value is 0. Ratios show the difference in percentage points."),
-    "rank": ("排名：按当前地图指标降序，数值相同按行政区划代码。",
-             "Rank: by the map metric, descending; ties by administrative code."),
-    "answered": ("回复件数：首次回复在本期且首次回复单位为该单位的留言件数。",
-                 "Answered: messages whose first reply fell in the period and came from this unit."),
-    "unit_median": ("回复用时中位数：该单位本期首次回复的留言，从提交到首次回复用时（小时）的中位数。",
-                    "Median reply time of the messages this unit answered first in the period (hours)."),
-    "late": ("超期回复：提交后超过 {days} 天才首次回复的留言件数。",
-             "Late: messages first answered more than {days} days after posting."),
-    "overdue": ("超期未回复：本期提交、提交已超过 {days} 天且至今没有任何回复的留言（含办理中）。",
-                "Overdue: messages posted in the period more than {days} days ago that have no reply yet "
-                "(including those in progress)."),
+    "messages": (
+        "留言量：统计周期内（北京时间，含首尾两日）提交的留言件数。",
+        "Messages: messages posted in the period (Beijing dates, both ends included).",
+    ),
+    "replies": (
+        "回复量：首次回复发布时间在统计周期内的留言件数；一件留言无论回复几次只计一次。",
+        "Replies: messages whose first reply was published in the period, counted once however many replies they have.",
+    ),
+    "reply_ratio": (
+        "回复/留言比 = 回复量 ÷ 同期留言量（平台“回应”与“留言”之比，可大于 1）。",
+        "Replies / messages = replies ÷ messages of the same period (can exceed 1).",
+    ),
+    "reply_rate": (
+        "回复率：本期提交的留言中，截至现在已有至少一条回复的比例。",
+        "Reply rate: share of the period's messages that have at least one reply by now.",
+    ),
+    "median_reply_hours": (
+        "回复用时中位数：计入回复量的留言，从提交到首次回复的用时（小时）的中位数。",
+        "Median reply time: median hours from posting to first reply, over the messages counted in replies.",
+    ),
+    "satisfaction_rate": (
+        "满意度：统计周期内作出的评价中满意的比例；只有星级评分时，三项评分平均 ≥ 4 视为满意。",
+        "Satisfaction: share of the evaluations made in the period that are satisfied (where "
+        "only star scores exist: their mean ≥ 4).",
+    ),
+    "new_units": (
+        "新入驻单位：入驻时间在统计周期内的单位数（仅按省份筛选）。",
+        "New units: units that joined in the period (filtered by province only).",
+    ),
+    "new_leaders": (
+        "新入驻领导：入驻时间在统计周期内的领导数（仅按省份筛选）。",
+        "New leaders: leaders who joined in the period (filtered by province only).",
+    ),
+    "messages_per_10k": (
+        "每万人留言数 = 留言量 ÷ 常住人口 × 10000；人口采用{census}，全国为31个省份合计。",
+        "Messages per 10,000 people = messages ÷ population × 10,000, population from the "
+        "{census}; nationally the sum of the 31 provinces.",
+    ),
+    "replies_per_10k": (
+        "每万人回复数 = 回复量 ÷ 常住人口 × 10000；人口采用{census}，全国为31个省份合计。",
+        "Replies per 10,000 people = replies ÷ population × 10,000, population from the "
+        "{census}; nationally the sum of the 31 provinces.",
+    ),
+    "yoy": (
+        "同比 =（本期 − 去年同期）÷ 去年同期；去年同期为一年前的相同日历日期（2月29日对应2月28日），为 0 时不计算。"
+        "比率类指标显示与去年同期相差的百分点。",
+        "YoY = (this period − a year earlier) ÷ a year earlier, over the same calendar dates (29 Feb → 28 Feb); "
+        "none when the earlier value is 0. Ratios show the difference in percentage points.",
+    ),
+    "rank": (
+        "排名：按当前地图指标降序，数值相同按行政区划代码。",
+        "Rank: by the map metric, descending; ties by administrative code.",
+    ),
+    "answered": (
+        "回复件数：首次回复在本期且首次回复单位为该单位的留言件数。",
+        "Answered: messages whose first reply fell in the period and came from this unit.",
+    ),
+    "unit_median": (
+        "回复用时中位数：该单位本期首次回复的留言，从提交到首次回复用时（小时）的中位数。",
+        "Median reply time of the messages this unit answered first in the period (hours).",
+    ),
+    "late": (
+        "超期回复：提交后超过 {days} 天才首次回复的留言件数。",
+        "Late: messages first answered more than {days} days after posting.",
+    ),
+    "overdue": (
+        "超期未回复：本期提交、提交已超过 {days} 天且至今没有任何回复的留言（含办理中）。",
+        "Overdue: messages posted in the period more than {days} days ago that have no reply yet "
+        "(including those in progress).",
+    ),
     "share": ("占比：占所选范围留言量的比例。", "Share of the selection's messages."),
 }
 

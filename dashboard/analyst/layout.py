@@ -30,22 +30,52 @@ GRAPH_CONFIG = {
     "modeBarButtons": [["toImage"]],
 }
 # AG Grid: the Quartz theme in the page's colours, compact, local fonts.
-GRID_THEME = {"function": (
-    "themeQuartz.withParams({backgroundColor: '#0b1d3f', foregroundColor: '#e6f4ff', accentColor: '#00e5ff', "
-    "headerBackgroundColor: '#0f2a57', headerTextColor: '#cfe8ff', oddRowBackgroundColor: '#0d2248', "
-    "borderColor: 'rgba(120, 180, 255, 0.22)', chromeBackgroundColor: '#0f2a57', browserColorScheme: 'dark', "
-    "fontFamily: 'Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, sans-serif', fontSize: 13, "
-    "headerFontSize: 13, spacing: 5, rowHeight: 30, headerHeight: 34, wrapperBorderRadius: 4})"
-)}
+GRID_THEME = {
+    "function": (
+        "themeQuartz.withParams({backgroundColor: '#0b1d3f', foregroundColor: '#e6f4ff', accentColor: '#00e5ff', "
+        "headerBackgroundColor: '#0f2a57', headerTextColor: '#cfe8ff', oddRowBackgroundColor: '#0d2248', "
+        "borderColor: 'rgba(120, 180, 255, 0.22)', chromeBackgroundColor: '#0f2a57', browserColorScheme: 'dark', "
+        "fontFamily: 'Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, sans-serif', fontSize: 13, "
+        "headerFontSize: 13, spacing: 5, rowHeight: 30, headerHeight: 34, wrapperBorderRadius: 4})"
+    )
+}
 LOCALE_ZH = {
-    "contains": "包含", "notContains": "不包含", "equals": "等于", "notEqual": "不等于", "startsWith": "开头是",
-    "endsWith": "结尾是", "blank": "为空", "notBlank": "不为空", "lessThan": "小于", "greaterThan": "大于",
-    "lessThanOrEqual": "小于等于", "greaterThanOrEqual": "大于等于", "inRange": "介于", "inRangeStart": "从",
-    "inRangeEnd": "到", "filterOoo": "筛选…", "andCondition": "且", "orCondition": "或", "noRowsToShow": "暂无数据",
-    "loadingOoo": "加载中…", "applyFilter": "应用", "resetFilter": "重置", "clearFilter": "清除",
-    "sortAscending": "升序", "sortDescending": "降序", "sortUnSort": "取消排序", "columnFilter": "列筛选",
-    "pinColumn": "固定列", "autosizeThisColumn": "自动列宽", "autosizeAllColumns": "全部自动列宽",
-    "resetColumns": "重置列", "page": "页", "of": "/", "to": "至", "more": "更多", "ariaFilterValue": "筛选值",
+    "contains": "包含",
+    "notContains": "不包含",
+    "equals": "等于",
+    "notEqual": "不等于",
+    "startsWith": "开头是",
+    "endsWith": "结尾是",
+    "blank": "为空",
+    "notBlank": "不为空",
+    "lessThan": "小于",
+    "greaterThan": "大于",
+    "lessThanOrEqual": "小于等于",
+    "greaterThanOrEqual": "大于等于",
+    "inRange": "介于",
+    "inRangeStart": "从",
+    "inRangeEnd": "到",
+    "filterOoo": "筛选…",
+    "andCondition": "且",
+    "orCondition": "或",
+    "noRowsToShow": "暂无数据",
+    "loadingOoo": "加载中…",
+    "applyFilter": "应用",
+    "resetFilter": "重置",
+    "clearFilter": "清除",
+    "sortAscending": "升序",
+    "sortDescending": "降序",
+    "sortUnSort": "取消排序",
+    "columnFilter": "列筛选",
+    "pinColumn": "固定列",
+    "autosizeThisColumn": "自动列宽",
+    "autosizeAllColumns": "全部自动列宽",
+    "resetColumns": "重置列",
+    "page": "页",
+    "of": "/",
+    "to": "至",
+    "more": "更多",
+    "ariaFilterValue": "筛选值",
 }
 
 
@@ -79,16 +109,23 @@ def drill_options(lang: str) -> list[dict]:
 
 
 def period_options(lang: str) -> list[dict]:
-    return [{"label": L.period_name(p, lang), "value": p} for p in S.PERIODS] + \
-        [{"label": L.t("f_custom", lang), "value": "custom"}]
+    return [{"label": L.period_name(p, lang), "value": p} for p in S.PERIODS] + [
+        {"label": L.t("f_custom", lang), "value": "custom"}
+    ]
 
 
 def _dropdown_labels(lang: str) -> dict:
     if lang == "en":
         return {}
-    return {"select_all": "全选", "deselect_all": "全不选", "selected_count": "已选 {num_selected} 项",
-            "search": "搜索", "clear_search": "清除搜索", "clear_selection": "清除选择",
-            "no_options_found": "无匹配项"}
+    return {
+        "select_all": "全选",
+        "deselect_all": "全不选",
+        "selected_count": "已选 {num_selected} 项",
+        "search": "搜索",
+        "clear_search": "清除搜索",
+        "clear_selection": "清除选择",
+        "no_options_found": "无匹配项",
+    }
 
 
 def graph(graph_id: str, filename: str, class_name: str = "a-graph") -> dcc.Graph:
@@ -110,91 +147,184 @@ def grid(table: str, lang: str, height: str = "a-table-md") -> dag.AgGrid:
         options["localeText"] = LOCALE_ZH
     extra = {"getRowId": "params.data.adcode"} if table == "ranking" else {}
     return dag.AgGrid(
-        id=ids.grid(table), columnDefs=[], rowData=[], className=f"a-table {height}",
-        defaultColDef={"sortable": True, "filter": True, "resizable": True, "floatingFilter": True,
-                       "suppressHeaderFilterButton": True, "wrapHeaderText": True, "autoHeaderHeight": True},
-        dashGridOptions=options, style={"width": "100%"}, **extra,
+        id=ids.grid(table),
+        columnDefs=[],
+        rowData=[],
+        className=f"a-table {height}",
+        defaultColDef={
+            "sortable": True,
+            "filter": True,
+            "resizable": True,
+            "floatingFilter": True,
+            "suppressHeaderFilterButton": True,
+            "wrapHeaderText": True,
+            "autoHeaderHeight": True,
+        },
+        dashGridOptions=options,
+        style={"width": "100%"},
+        **extra,
     )
 
 
 def downloads(table: str, lang: str) -> html.Div:
-    return html.Div(className="downloads", title=L.t("download_hint", lang), children=[
-        html.Button(L.t("csv", lang), id=ids.export(table, "csv"), className="btn btn-small", n_clicks=0),
-        html.Button(L.t("xlsx", lang), id=ids.export(table, "xlsx"), className="btn btn-small", n_clicks=0),
-    ])
+    return html.Div(
+        className="downloads",
+        title=L.t("download_hint", lang),
+        children=[
+            html.Button(L.t("csv", lang), id=ids.export(table, "csv"), className="btn btn-small", n_clicks=0),
+            html.Button(L.t("xlsx", lang), id=ids.export(table, "xlsx"), className="btn btn-small", n_clicks=0),
+        ],
+    )
 
 
 def panel(title, body, *, class_name: str = "", tools=None, note_id: str | None = None, title_id: str | None = None):
-    head = [html.H2(title, className="ap-title", id=title_id) if title_id else
-            html.H2(title, className="ap-title")]
+    head = [html.H2(title, className="ap-title", id=title_id) if title_id else html.H2(title, className="ap-title")]
     if note_id:
         head.append(html.Span(id=note_id, className="ap-note"))
     if tools is not None:
         head.append(html.Div(tools, className="ap-tools"))
-    return html.Section(className=f"a-panel {class_name}".strip(), children=[
-        html.Div(head, className="ap-head"), html.Div(body, className="ap-body"),
-    ])
+    return html.Section(
+        className=f"a-panel {class_name}".strip(),
+        children=[
+            html.Div(head, className="ap-head"),
+            html.Div(body, className="ap-body"),
+        ],
+    )
 
 
 def radio(component_id: str, options: list[dict], value, class_name: str = "seg") -> dcc.RadioItems:
-    return dcc.RadioItems(id=component_id, options=options, value=value, inline=True, className=class_name,
-                          inputClassName="seg-input", labelClassName="seg-label")
+    return dcc.RadioItems(
+        id=component_id,
+        options=options,
+        value=value,
+        inline=True,
+        className=class_name,
+        inputClassName="seg-input",
+        labelClassName="seg-label",
+    )
 
 
 def _header(lang: str) -> html.Header:
     other = "zh" if lang == "en" else "en"
-    return html.Header(className="a-header", children=[
-        html.Div(className="a-brand", children=[
-            html.Span(L.t("brand", lang), className="a-brand-name"),
-            html.H1(L.t("page_title", lang)),
-        ]),
-        html.Div(id=ids.PERIOD_LABEL, className="a-period-label"),
-        html.Nav(className="a-links", children=[
-            html.Button(L.t("copy_link", lang), id=ids.COPY, className="btn btn-ghost", n_clicks=0,
-                        **{"data-done": L.t("copied", lang)}),
-            html.A(L.t("lang_switch", lang), id=ids.LANG_LINK, href=f"?lang={other}" if other == "en" else "?",
-                   className="btn btn-ghost"),
-            html.A(L.t("to_wall", lang), href="/" if lang == "zh" else "/?lang=en", className="btn btn-ghost"),
-        ]),
-    ])
+    return html.Header(
+        className="a-header",
+        children=[
+            html.Div(
+                className="a-brand",
+                children=[
+                    html.Span(L.t("brand", lang), className="a-brand-name"),
+                    html.H1(L.t("page_title", lang)),
+                ],
+            ),
+            html.Div(id=ids.PERIOD_LABEL, className="a-period-label"),
+            html.Nav(
+                className="a-links",
+                children=[
+                    html.Button(
+                        L.t("copy_link", lang),
+                        id=ids.COPY,
+                        className="btn btn-ghost",
+                        n_clicks=0,
+                        **{"data-done": L.t("copied", lang)},
+                    ),
+                    html.A(
+                        L.t("lang_switch", lang),
+                        id=ids.LANG_LINK,
+                        href=f"?lang={other}" if other == "en" else "?",
+                        className="btn btn-ghost",
+                    ),
+                    html.A(L.t("to_wall", lang), href="/" if lang == "zh" else "/?lang=en", className="btn btn-ghost"),
+                ],
+            ),
+        ],
+    )
 
 
 def _filters(state: S.State, lang: str, today: dt.date) -> html.Div:
     start, end = S.period_dates(state, today)
-    return html.Div(className="a-filters", children=[
-        html.Div(className="f-row", children=[
-            html.Label(L.t("f_period", lang), className="f-label"),
-            radio(ids.PERIOD, period_options(lang), state.period),
-            dcc.DatePickerRange(id=ids.DATES, start_date=start.isoformat(), end_date=end.isoformat(),
-                                min_date_allowed=EARLIEST.isoformat(), max_date_allowed=today.isoformat(),
-                                display_format="YYYY-MM-DD", first_day_of_week=1, updatemode="bothdates",
-                                className="f-dates", month_format="YYYY-MM"),
-        ]),
-        html.Div(className="f-row f-row-selects", children=[
-            html.Div(className="f-field f-provinces", children=[
-                html.Label(L.t("f_provinces", lang), className="f-label"),
-                dcc.Dropdown(id=ids.PROVINCES, options=province_options(lang), value=list(state.provinces),
-                             multi=True, placeholder=L.t("f_provinces_ph", lang), labels=_dropdown_labels(lang),
-                             className="f-dropdown"),
-            ]),
-            html.Div(className="f-field", children=[
-                html.Label(L.t("f_categories", lang), className="f-label"),
-                dcc.Dropdown(id=ids.CATEGORIES, options=[], value=list(state.categories), multi=True,
-                             placeholder=L.t("f_categories_ph", lang), labels=_dropdown_labels(lang),
-                             className="f-dropdown"),
-            ]),
-            html.Div(className="f-field", children=[
-                html.Label(L.t("f_types", lang), className="f-label"),
-                dcc.Dropdown(id=ids.TYPES, options=[], value=list(state.types), multi=True,
-                             placeholder=L.t("f_types_ph", lang), labels=_dropdown_labels(lang),
-                             className="f-dropdown"),
-            ]),
-            dcc.Checklist(id=ids.URGENT, options=[{"label": L.t("f_urgent", lang), "value": "urgent"}],
-                          value=["urgent"] if state.urgent else [], className="f-urgent",
-                          inputClassName="f-check", labelClassName="f-check-label"),
-            html.Button(L.t("f_reset", lang), id=ids.RESET, className="btn btn-ghost", n_clicks=0),
-        ]),
-    ])
+    return html.Div(
+        className="a-filters",
+        children=[
+            html.Div(
+                className="f-row",
+                children=[
+                    html.Label(L.t("f_period", lang), className="f-label"),
+                    radio(ids.PERIOD, period_options(lang), state.period),
+                    dcc.DatePickerRange(
+                        id=ids.DATES,
+                        start_date=start.isoformat(),
+                        end_date=end.isoformat(),
+                        min_date_allowed=EARLIEST.isoformat(),
+                        max_date_allowed=today.isoformat(),
+                        display_format="YYYY-MM-DD",
+                        first_day_of_week=1,
+                        updatemode="bothdates",
+                        className="f-dates",
+                        month_format="YYYY-MM",
+                    ),
+                ],
+            ),
+            html.Div(
+                className="f-row f-row-selects",
+                children=[
+                    html.Div(
+                        className="f-field f-provinces",
+                        children=[
+                            html.Label(L.t("f_provinces", lang), className="f-label"),
+                            dcc.Dropdown(
+                                id=ids.PROVINCES,
+                                options=province_options(lang),
+                                value=list(state.provinces),
+                                multi=True,
+                                placeholder=L.t("f_provinces_ph", lang),
+                                labels=_dropdown_labels(lang),
+                                className="f-dropdown",
+                            ),
+                        ],
+                    ),
+                    html.Div(
+                        className="f-field",
+                        children=[
+                            html.Label(L.t("f_categories", lang), className="f-label"),
+                            dcc.Dropdown(
+                                id=ids.CATEGORIES,
+                                options=[],
+                                value=list(state.categories),
+                                multi=True,
+                                placeholder=L.t("f_categories_ph", lang),
+                                labels=_dropdown_labels(lang),
+                                className="f-dropdown",
+                            ),
+                        ],
+                    ),
+                    html.Div(
+                        className="f-field",
+                        children=[
+                            html.Label(L.t("f_types", lang), className="f-label"),
+                            dcc.Dropdown(
+                                id=ids.TYPES,
+                                options=[],
+                                value=list(state.types),
+                                multi=True,
+                                placeholder=L.t("f_types_ph", lang),
+                                labels=_dropdown_labels(lang),
+                                className="f-dropdown",
+                            ),
+                        ],
+                    ),
+                    dcc.Checklist(
+                        id=ids.URGENT,
+                        options=[{"label": L.t("f_urgent", lang), "value": "urgent"}],
+                        value=["urgent"] if state.urgent else [],
+                        className="f-urgent",
+                        inputClassName="f-check",
+                        labelClassName="f-check-label",
+                    ),
+                    html.Button(L.t("f_reset", lang), id=ids.RESET, className="btn btn-ghost", n_clicks=0),
+                ],
+            ),
+        ],
+    )
 
 
 def _kpi_row(prefix: str) -> html.Div:
@@ -204,106 +334,224 @@ def _kpi_row(prefix: str) -> html.Div:
 def _overview(lang: str, state: S.State) -> html.Div:
     metric_options = [{"label": figures.metric_label(m, lang), "value": m} for m in figures.MAP_METRICS]
     granularity_options = [{"label": L.t(f"g_{g}", lang), "value": g} for g in ("day", "week", "month")]
-    return html.Div(id=ids.OVERVIEW, className="a-view", children=[
-        _kpi_row(ids.KPIS),
-        html.Div(className="a-grid-2 a-grid-map", children=[
-            panel(L.t("map", lang), graph(ids.MAP, "liuyan_map", "a-graph a-graph-map"), class_name="ap-map",
-                  tools=radio(ids.METRIC, metric_options, state.metric, "seg seg-small")),
-            panel(L.t("ranking_table", lang), grid("ranking", lang, "a-table-tall"), class_name="ap-ranking",
-                  tools=downloads("ranking", lang)),
-        ]),
-        panel(L.t("trend", lang), graph(ids.TREND, "liuyan_trend", "a-graph a-graph-trend"), class_name="ap-trend",
-              tools=radio(ids.GRANULARITY, granularity_options, state.granularity or "day", "seg seg-small")),
-        html.Div(className="a-grid-3", children=[
-            panel(L.t("by_category", lang), graph(ids.CATEGORY_FIG, "liuyan_categories", "a-graph a-graph-bars")),
-            panel(L.t("by_type", lang), graph(ids.TYPE_FIG, "liuyan_types", "a-graph a-graph-bars")),
-            panel(L.t("cross_table", lang), grid("cross", lang, "a-table-md"), tools=downloads("cross", lang)),
-        ]),
-    ])
+    return html.Div(
+        id=ids.OVERVIEW,
+        className="a-view",
+        children=[
+            _kpi_row(ids.KPIS),
+            html.Div(
+                className="a-grid-2 a-grid-map",
+                children=[
+                    panel(
+                        L.t("map", lang),
+                        graph(ids.MAP, "liuyan_map", "a-graph a-graph-map"),
+                        class_name="ap-map",
+                        tools=radio(ids.METRIC, metric_options, state.metric, "seg seg-small"),
+                    ),
+                    panel(
+                        L.t("ranking_table", lang),
+                        grid("ranking", lang, "a-table-tall"),
+                        class_name="ap-ranking",
+                        tools=downloads("ranking", lang),
+                    ),
+                ],
+            ),
+            panel(
+                L.t("trend", lang),
+                graph(ids.TREND, "liuyan_trend", "a-graph a-graph-trend"),
+                class_name="ap-trend",
+                tools=radio(ids.GRANULARITY, granularity_options, state.granularity or "day", "seg seg-small"),
+            ),
+            html.Div(
+                className="a-grid-3",
+                children=[
+                    panel(
+                        L.t("by_category", lang), graph(ids.CATEGORY_FIG, "liuyan_categories", "a-graph a-graph-bars")
+                    ),
+                    panel(L.t("by_type", lang), graph(ids.TYPE_FIG, "liuyan_types", "a-graph a-graph-bars")),
+                    panel(L.t("cross_table", lang), grid("cross", lang, "a-table-md"), tools=downloads("cross", lang)),
+                ],
+            ),
+        ],
+    )
 
 
 def _drill(lang: str) -> html.Div:
-    return html.Div(id=ids.DRILL, className="a-view", style={"display": "none"}, children=[
-        html.Div(className="drill-head", children=[
-            html.Button(L.t("back", lang), id=ids.BACK, className="btn btn-primary", n_clicks=0),
-            html.H2(id=ids.DRILL_TITLE, className="drill-title"),
-            html.Div(className="drill-switch", children=[
-                html.Label(L.t("drill_switch", lang), className="f-label"),
-                dcc.Dropdown(id=ids.DRILL_SELECT, options=drill_options(lang), value=None, clearable=False,
-                             className="f-dropdown drill-select", labels=_dropdown_labels(lang)),
-            ]),
-        ]),
-        _kpi_row(ids.DRILL_KPIS),
-        html.Div(className="a-grid-2", children=[
-            panel(L.t("trend", lang), graph(ids.DRILL_TREND, "liuyan_province_trend", "a-graph a-graph-trend")),
-            panel(L.t("by_category", lang), graph(ids.DRILL_CATEGORY_FIG, "liuyan_province_categories",
-                                                  "a-graph a-graph-trend")),
-        ]),
-        panel(L.t("cities", lang), grid("cities", lang, "a-table-md"), tools=downloads("cities", lang)),
-        html.Div(className="a-grid-2 a-grid-wide", children=[
-            panel(L.t("top_units", lang), grid("top_units", lang, "a-table-md"), tools=downloads("top_units", lang)),
-            panel(L.t("slow_units", lang), grid("slow_units", lang, "a-table-md"), tools=downloads("slow_units", lang),
-                  note_id="analyst-slow-note"),
-        ]),
-        panel(L.t("overdue", lang), grid("overdue", lang, "a-table-md"), tools=downloads("overdue", lang),
-              note_id=ids.OVERDUE_NOTE),
-    ])
+    return html.Div(
+        id=ids.DRILL,
+        className="a-view",
+        style={"display": "none"},
+        children=[
+            html.Div(
+                className="drill-head",
+                children=[
+                    html.Button(L.t("back", lang), id=ids.BACK, className="btn btn-primary", n_clicks=0),
+                    html.H2(id=ids.DRILL_TITLE, className="drill-title"),
+                    html.Div(
+                        className="drill-switch",
+                        children=[
+                            html.Label(L.t("drill_switch", lang), className="f-label"),
+                            dcc.Dropdown(
+                                id=ids.DRILL_SELECT,
+                                options=drill_options(lang),
+                                value=None,
+                                clearable=False,
+                                className="f-dropdown drill-select",
+                                labels=_dropdown_labels(lang),
+                            ),
+                        ],
+                    ),
+                ],
+            ),
+            _kpi_row(ids.DRILL_KPIS),
+            html.Div(
+                className="a-grid-2",
+                children=[
+                    panel(L.t("trend", lang), graph(ids.DRILL_TREND, "liuyan_province_trend", "a-graph a-graph-trend")),
+                    panel(
+                        L.t("by_category", lang),
+                        graph(ids.DRILL_CATEGORY_FIG, "liuyan_province_categories", "a-graph a-graph-trend"),
+                    ),
+                ],
+            ),
+            panel(L.t("cities", lang), grid("cities", lang, "a-table-md"), tools=downloads("cities", lang)),
+            html.Div(
+                className="a-grid-2 a-grid-wide",
+                children=[
+                    panel(
+                        L.t("top_units", lang),
+                        grid("top_units", lang, "a-table-md"),
+                        tools=downloads("top_units", lang),
+                    ),
+                    panel(
+                        L.t("slow_units", lang),
+                        grid("slow_units", lang, "a-table-md"),
+                        tools=downloads("slow_units", lang),
+                        note_id="analyst-slow-note",
+                    ),
+                ],
+            ),
+            panel(
+                L.t("overdue", lang),
+                grid("overdue", lang, "a-table-md"),
+                tools=downloads("overdue", lang),
+                note_id=ids.OVERDUE_NOTE,
+            ),
+        ],
+    )
 
 
 def _compare(lang: str, state: S.State, today: dt.date) -> html.Div:
     b_start, b_end = S.b_period_dates(state, today)
-    mode_options = [{"label": L.t("compare_period", lang), "value": "period"},
-                    {"label": L.t("compare_province", lang), "value": "province"}]
+    mode_options = [
+        {"label": L.t("compare_period", lang), "value": "period"},
+        {"label": L.t("compare_province", lang), "value": "province"},
+    ]
     b_period_options = [{"label": L.t("b_same_last_year", lang), "value": "last_year"}] + period_options(lang)
-    return html.Div(id=ids.COMPARE, className="a-view", style={"display": "none"}, children=[
-        html.Div(className="compare-controls", children=[
-            html.Label(L.t("compare_mode", lang), className="f-label"),
-            radio(ids.COMPARE_MODE, mode_options, state.compare or "period"),
-            html.Div(id=ids.B_PERIOD_BOX, className="compare-b", children=[
-                html.Label(L.t("b_period", lang), className="f-label"),
-                radio(ids.B_PERIOD, b_period_options, state.b_period or "last_year", "seg seg-small"),
-                dcc.DatePickerRange(id=ids.B_DATES, start_date=b_start.isoformat(), end_date=b_end.isoformat(),
-                                    min_date_allowed=EARLIEST.isoformat(), max_date_allowed=today.isoformat(),
-                                    display_format="YYYY-MM-DD", first_day_of_week=1, updatemode="bothdates",
-                                    className="f-dates", month_format="YYYY-MM"),
-            ]),
-            html.Div(id=ids.B_PROVINCES_BOX, className="compare-b", children=[
-                html.Label(L.t("b_provinces", lang), className="f-label"),
-                dcc.Dropdown(id=ids.B_PROVINCES, options=province_options(lang), value=list(state.b_provinces),
-                             multi=True, placeholder=L.t("national", lang), labels=_dropdown_labels(lang),
-                             className="f-dropdown"),
-            ]),
-        ]),
-        html.Div(id=ids.COMPARE_LABELS, className="compare-labels"),
-        html.Div(className="a-grid-2", children=[
-            panel(L.t("compare_metrics", lang), grid("compare_metrics", lang, "a-table-md"),
-                  tools=downloads("compare_metrics", lang)),
-            panel(L.t("compare_categories", lang), grid("compare_categories", lang, "a-table-md"),
-                  tools=downloads("compare_categories", lang)),
-        ]),
-        html.Div(className="a-grid-2", children=[
-            panel(L.t("side_a", lang), graph(ids.COMPARE_FIG_A, "liuyan_compare_a", "a-graph a-graph-bars"),
-                  title_id="analyst-compare-title-a"),
-            panel(L.t("side_b", lang), graph(ids.COMPARE_FIG_B, "liuyan_compare_b", "a-graph a-graph-bars"),
-                  title_id="analyst-compare-title-b"),
-        ]),
-    ])
+    return html.Div(
+        id=ids.COMPARE,
+        className="a-view",
+        style={"display": "none"},
+        children=[
+            html.Div(
+                className="compare-controls",
+                children=[
+                    html.Label(L.t("compare_mode", lang), className="f-label"),
+                    radio(ids.COMPARE_MODE, mode_options, state.compare or "period"),
+                    html.Div(
+                        id=ids.B_PERIOD_BOX,
+                        className="compare-b",
+                        children=[
+                            html.Label(L.t("b_period", lang), className="f-label"),
+                            radio(ids.B_PERIOD, b_period_options, state.b_period or "last_year", "seg seg-small"),
+                            dcc.DatePickerRange(
+                                id=ids.B_DATES,
+                                start_date=b_start.isoformat(),
+                                end_date=b_end.isoformat(),
+                                min_date_allowed=EARLIEST.isoformat(),
+                                max_date_allowed=today.isoformat(),
+                                display_format="YYYY-MM-DD",
+                                first_day_of_week=1,
+                                updatemode="bothdates",
+                                className="f-dates",
+                                month_format="YYYY-MM",
+                            ),
+                        ],
+                    ),
+                    html.Div(
+                        id=ids.B_PROVINCES_BOX,
+                        className="compare-b",
+                        children=[
+                            html.Label(L.t("b_provinces", lang), className="f-label"),
+                            dcc.Dropdown(
+                                id=ids.B_PROVINCES,
+                                options=province_options(lang),
+                                value=list(state.b_provinces),
+                                multi=True,
+                                placeholder=L.t("national", lang),
+                                labels=_dropdown_labels(lang),
+                                className="f-dropdown",
+                            ),
+                        ],
+                    ),
+                ],
+            ),
+            html.Div(id=ids.COMPARE_LABELS, className="compare-labels"),
+            html.Div(
+                className="a-grid-2",
+                children=[
+                    panel(
+                        L.t("compare_metrics", lang),
+                        grid("compare_metrics", lang, "a-table-md"),
+                        tools=downloads("compare_metrics", lang),
+                    ),
+                    panel(
+                        L.t("compare_categories", lang),
+                        grid("compare_categories", lang, "a-table-md"),
+                        tools=downloads("compare_categories", lang),
+                    ),
+                ],
+            ),
+            html.Div(
+                className="a-grid-2",
+                children=[
+                    panel(
+                        L.t("side_a", lang),
+                        graph(ids.COMPARE_FIG_A, "liuyan_compare_a", "a-graph a-graph-bars"),
+                        title_id="analyst-compare-title-a",
+                    ),
+                    panel(
+                        L.t("side_b", lang),
+                        graph(ids.COMPARE_FIG_B, "liuyan_compare_b", "a-graph a-graph-bars"),
+                        title_id="analyst-compare-title-b",
+                    ),
+                ],
+            ),
+        ],
+    )
 
 
 def build(search: str | None, settings: Settings) -> html.Div:
     today = settings.now().date()
     state, _ = S.parse(search, today)
     lang = state.lang
-    tabs = [{"label": L.t("tab_overview", lang), "value": "overview"},
-            {"label": L.t("tab_compare", lang), "value": "compare"}]
-    return html.Div(id=ids.ROOT, className=f"analyst-page lang-{lang}", lang="en" if lang == "en" else "zh-CN",
-                    **{"data-geojson": geojson_url()}, children=[
-        dcc.Location(id=ids.URL, refresh=False),
-        dcc.Store(id=ids.STATE, data=state.to_dict()),
-        dcc.Store(id=ids.ERROR, data={}),
-        dcc.Download(id=ids.DOWNLOAD),
-        html.Div(className="analyst-canvas", children=_page(state, lang, today, tabs)),
-    ])
+    tabs = [
+        {"label": L.t("tab_overview", lang), "value": "overview"},
+        {"label": L.t("tab_compare", lang), "value": "compare"},
+    ]
+    return html.Div(
+        id=ids.ROOT,
+        className=f"analyst-page lang-{lang}",
+        lang="en" if lang == "en" else "zh-CN",
+        **{"data-geojson": geojson_url()},
+        children=[
+            dcc.Location(id=ids.URL, refresh=False),
+            dcc.Store(id=ids.STATE, data=state.to_dict()),
+            dcc.Store(id=ids.ERROR, data={}),
+            dcc.Download(id=ids.DOWNLOAD),
+            html.Div(className="analyst-canvas", children=_page(state, lang, today, tabs)),
+        ],
+    )
 
 
 def _page(state: S.State, lang: str, today: dt.date, tabs: list[dict]) -> list:
@@ -312,15 +560,20 @@ def _page(state: S.State, lang: str, today: dt.date, tabs: list[dict]) -> list:
         _filters(state, lang, today),
         html.Div(id=ids.PROBLEMS, className="a-problems", role="alert"),
         html.Div(id=f"{ids.ERROR}-text", className="a-error", role="alert"),
-        html.Div(className="a-tabs-row", children=[
-            radio(ids.TABS, tabs, "compare" if state.compare else "overview", "seg seg-tabs"),
-            html.Span(L.t("drill_hint", lang) + " · " + L.t("png_hint", lang), className="a-hint"),
-        ]),
-        html.Main(className="a-main", children=[
-            _overview(lang, state),
-            _drill(lang),
-            _compare(lang, state, today),
-        ]),
+        html.Div(
+            className="a-tabs-row",
+            children=[
+                radio(ids.TABS, tabs, "compare" if state.compare else "overview", "seg seg-tabs"),
+                html.Span(L.t("drill_hint", lang) + " · " + L.t("png_hint", lang), className="a-hint"),
+            ],
+        ),
+        html.Main(
+            className="a-main",
+            children=[
+                _overview(lang, state),
+                _drill(lang),
+                _compare(lang, state, today),
+            ],
+        ),
         html.Footer(id=ids.FOOTER, className="a-footer"),
     ]
-

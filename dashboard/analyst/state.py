@@ -41,8 +41,24 @@ DEFAULT_PERIOD = "ytd"
 DEFAULT_METRIC = "messages_per_10k"
 COMPARE_MODES = ("period", "province")
 REGIONS = province_ref.REGIONS
-KNOWN_PARAMS = {"lang", "period", "start", "end", "province", "category", "msg_type", "urgent", "granularity",
-                "metric", "drill", "compare", "b_period", "b_start", "b_end", "b_province"}
+KNOWN_PARAMS = {
+    "lang",
+    "period",
+    "start",
+    "end",
+    "province",
+    "category",
+    "msg_type",
+    "urgent",
+    "granularity",
+    "metric",
+    "drill",
+    "compare",
+    "b_period",
+    "b_start",
+    "b_end",
+    "b_province",
+}
 SHOW_VALUE = 40
 
 
@@ -50,7 +66,7 @@ SHOW_VALUE = 40
 class Problem:
     parameter: str
     value: str
-    reason: str       # a key of labels.REASONS
+    reason: str  # a key of labels.REASONS
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -59,18 +75,18 @@ class Problem:
 @dataclass(frozen=True)
 class State:
     lang: str = i18n.DEFAULT_LANG
-    period: str = DEFAULT_PERIOD          # a preset, or "custom" with start/end
-    start: str | None = None              # ISO dates, custom periods only
+    period: str = DEFAULT_PERIOD  # a preset, or "custom" with start/end
+    start: str | None = None  # ISO dates, custom periods only
     end: str | None = None
-    provinces: tuple[str, ...] = ()       # canonical: short province names and region names
+    provinces: tuple[str, ...] = ()  # canonical: short province names and region names
     categories: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     urgent: bool = False
-    granularity: str | None = None        # None: chosen from the period's length
+    granularity: str | None = None  # None: chosen from the period's length
     metric: str = DEFAULT_METRIC
-    drill: int | None = None              # adcode of the drilled-down province
-    compare: str | None = None            # None, "period" or "province"
-    b_period: str | None = None           # None: same dates a year earlier; a preset; or "custom"
+    drill: int | None = None  # adcode of the drilled-down province
+    compare: str | None = None  # None, "period" or "province"
+    b_period: str | None = None  # None: same dates a year earlier; a preset; or "custom"
     b_start: str | None = None
     b_end: str | None = None
     b_provinces: tuple[str, ...] = field(default=())
@@ -124,8 +140,9 @@ def granularity(state: State, today: dt.date) -> str:
 
 
 # -- the API's parameters ----------------------------------------------------------------------------------------
-def api_params(state: State, today: dt.date, *, side: str = "a", provinces: tuple[str, ...] | None = None) -> \
-        list[tuple[str, str]]:
+def api_params(
+    state: State, today: dt.date, *, side: str = "a", provinces: tuple[str, ...] | None = None
+) -> list[tuple[str, str]]:
     """The JSON API query of this view's filters (side "b": the comparison's second side)."""
     if side == "b" and state.compare == "period":
         start, end = b_period_dates(state, today)
@@ -204,8 +221,7 @@ def _show(value: str) -> str:
     return value if len(value) <= SHOW_VALUE else value[: SHOW_VALUE - 1] + "…"
 
 
-def parse(search: str | None, today: dt.date, known: dict[str, list[str]] | None = None) -> \
-        tuple[State, list[Problem]]:
+def parse(search: str | None, today: dt.date, known: dict[str, list[str]] | None = None) -> tuple[State, list[Problem]]:
     """State of a query string; invalid values are dropped and reported (never raises).
 
     `known` lists the domains and types present in the data ({"category": [...],
@@ -267,9 +283,24 @@ def parse(search: str | None, today: dt.date, known: dict[str, list[str]] | None
         bad("compare", compare, "choice")
         compare = None
 
-    state = State(lang=lang, period=period, start=start, end=end, provinces=provinces, categories=categories,
-                  types=types, urgent=urgent, granularity=gran, metric=metric, drill=None if compare else drill,
-                  compare=compare, b_period=b_period, b_start=b_start, b_end=b_end, b_provinces=b_provinces)
+    state = State(
+        lang=lang,
+        period=period,
+        start=start,
+        end=end,
+        provinces=provinces,
+        categories=categories,
+        types=types,
+        urgent=urgent,
+        granularity=gran,
+        metric=metric,
+        drill=None if compare else drill,
+        compare=compare,
+        b_period=b_period,
+        b_start=b_start,
+        b_end=b_end,
+        b_provinces=b_provinces,
+    )
     return state, problems
 
 

@@ -25,9 +25,9 @@ NUMERIC = {"int", "pct", "hours", "per10k", "yoy", "float", "days", "mixed", "mi
 @dataclass(frozen=True)
 class Column:
     field: str
-    header: str                   # shown header (already translated)
-    kind: str = "text"            # text | int | pct | hours | per10k | yoy | days | date | datetime | mixed...
-    tip: str | None = None        # tooltip: the metric's definition
+    header: str  # shown header (already translated)
+    kind: str = "text"  # text | int | pct | hours | per10k | yoy | days | date | datetime | mixed...
+    tip: str | None = None  # tooltip: the metric's definition
     width: int | None = None
     pinned: bool = False
     hidden: bool = False
@@ -38,8 +38,8 @@ class Table:
     name: str
     columns: list[Column]
     rows: list[dict]
-    sort: tuple[str, str] | None = None     # (field, "asc" | "desc") shown first
-    click: str | None = None                # field whose cell click drills down
+    sort: tuple[str, str] | None = None  # (field, "asc" | "desc") shown first
+    click: str | None = None  # field whose cell click drills down
 
 
 def clean(value):
@@ -83,22 +83,41 @@ def ranking(provinces: pd.DataFrame, metric: str, lang: str) -> Table:
         Column("region_name", L.t("c_region", lang), "text", None, width=84),
         Column("messages", L.metric_name("messages", lang), "int", d("messages", lang), width=110),
         _yoy_column("messages_yoy", lang),
-        Column("messages_per_10k", L.metric_name("messages_per_10k", lang), "per10k",
-               d("messages_per_10k", lang, census), width=124),
+        Column(
+            "messages_per_10k",
+            L.metric_name("messages_per_10k", lang),
+            "per10k",
+            d("messages_per_10k", lang, census),
+            width=124,
+        ),
         Column("replies", L.metric_name("replies", lang), "int", d("replies", lang), width=110),
         _yoy_column("replies_yoy", lang),
-        Column("replies_per_10k", L.metric_name("replies_per_10k", lang), "per10k",
-               d("replies_per_10k", lang, census), width=124),
+        Column(
+            "replies_per_10k",
+            L.metric_name("replies_per_10k", lang),
+            "per10k",
+            d("replies_per_10k", lang, census),
+            width=124,
+        ),
         Column("reply_ratio", L.metric_name("reply_ratio", lang), "pct", d("reply_ratio", lang), width=116),
         Column("reply_rate", L.metric_name("reply_rate", lang), "pct", d("reply_rate", lang), width=96),
         Column("median_reply_hours", L.t("c_median", lang), "hours", d("median_reply_hours", lang), width=150),
-        Column("satisfaction_rate", L.metric_name("satisfaction_rate", lang), "pct", d("satisfaction_rate", lang),
-               width=108),
+        Column(
+            "satisfaction_rate",
+            L.metric_name("satisfaction_rate", lang),
+            "pct",
+            d("satisfaction_rate", lang),
+            width=108,
+        ),
         Column("new_units", L.metric_name("new_units", lang), "int", d("new_units", lang), width=104),
         Column("new_leaders", L.metric_name("new_leaders", lang), "int", d("new_leaders", lang), width=104),
-        Column("population", f"{L.t('c_population', lang)}（{census}）" if lang != "en"
-               else f"{L.t('c_population', lang)} ({census})", "int", L.census_name(census, lang) if census else None,
-               width=140),
+        Column(
+            "population",
+            f"{L.t('c_population', lang)}（{census}）" if lang != "en" else f"{L.t('c_population', lang)} ({census})",
+            "int",
+            L.census_name(census, lang) if census else None,
+            width=140,
+        ),
     ]
     frame["adcode"] = frame["adcode"].astype(str)
     return Table("ranking", columns, _records(frame, [c.field for c in columns]), click="province")
@@ -108,8 +127,9 @@ def cross(cross_frame: pd.DataFrame, lang: str) -> Table:
     """Messages per domain (rows) and type (columns) with the row totals (queries.drill.cross_table)."""
     table = drill.cross_table(cross_frame, "messages")
     types = [c for c in table.columns if c not in ("category", "total")]
-    columns = [Column("category", L.t("c_category", lang), "text", None, width=150 if lang == "en" else 80,
-                      pinned=True)]
+    columns = [
+        Column("category", L.t("c_category", lang), "text", None, width=150 if lang == "en" else 80, pinned=True)
+    ]
     rows = []
     fields = {t: f"t{i}" for i, t in enumerate(types)}
     for t in types:
@@ -139,8 +159,13 @@ def cities(frame: pd.DataFrame, lang: str) -> Table:
         Column("reply_ratio", L.metric_name("reply_ratio", lang), "pct", d("reply_ratio", lang), width=116),
         Column("reply_rate", L.metric_name("reply_rate", lang), "pct", d("reply_rate", lang), width=96),
         Column("median_reply_hours", L.t("c_median", lang), "hours", d("median_reply_hours", lang), width=150),
-        Column("satisfaction_rate", L.metric_name("satisfaction_rate", lang), "pct", d("satisfaction_rate", lang),
-               width=108),
+        Column(
+            "satisfaction_rate",
+            L.metric_name("satisfaction_rate", lang),
+            "pct",
+            d("satisfaction_rate", lang),
+            width=108,
+        ),
     ]
     return Table("cities", columns, _records(frame, [c.field for c in columns]), sort=("messages", "desc"))
 
@@ -168,16 +193,18 @@ def units(frame: pd.DataFrame, name: str, lang: str, late_days: int) -> Table:
 def overdue(frame: pd.DataFrame, lang: str, overdue_days: int) -> Table:
     """The oldest overdue messages (queries.drill.overdue), masked titles."""
     frame = frame.copy()
-    frame["place"] = [" · ".join(p for p in (c, dd) if p) for c, dd in zip(frame["city"], frame["district"],
-                                                                          strict=True)]
+    frame["place"] = [
+        " · ".join(p for p in (c, dd) if p) for c, dd in zip(frame["city"], frame["district"], strict=True)
+    ]
     frame["category"] = [i18n.category(str(c), lang) for c in frame["category"]]
     frame["msg_type"] = [i18n.msg_type(str(c), lang) for c in frame["msg_type"]]
     frame["status"] = [i18n.status(str(s), lang) for s in frame["status"]]
     frame["urgent"] = ["✓" if u else "" for u in frame["is_urgent"]]
     columns = [
         Column("created_at", L.t("c_created", lang), "datetime", None, width=170, pinned=True),
-        Column("days_waiting", L.t("c_waiting", lang), "days", L.definition("overdue", lang, days=overdue_days),
-               width=110),
+        Column(
+            "days_waiting", L.t("c_waiting", lang), "days", L.definition("overdue", lang, days=overdue_days), width=110
+        ),
         Column("place", L.t("c_place", lang), "text", None, width=150),
         Column("category", L.t("c_category", lang), "text", None, width=90),
         Column("msg_type", L.t("c_type", lang), "text", None, width=100),
@@ -191,9 +218,16 @@ def overdue(frame: pd.DataFrame, lang: str, overdue_days: int) -> Table:
 
 # -- compare ---------------------------------------------------------------------------------------------------------
 COMPARE_METRICS = [
-    ("messages", "int"), ("replies", "int"), ("reply_ratio", "pct"), ("reply_rate", "pct"),
-    ("median_reply_hours", "hours"), ("satisfaction_rate", "pct"), ("messages_per_10k", "per10k"),
-    ("replies_per_10k", "per10k"), ("new_units", "int"), ("new_leaders", "int"),
+    ("messages", "int"),
+    ("replies", "int"),
+    ("reply_ratio", "pct"),
+    ("reply_rate", "pct"),
+    ("median_reply_hours", "hours"),
+    ("satisfaction_rate", "pct"),
+    ("messages_per_10k", "per10k"),
+    ("replies_per_10k", "per10k"),
+    ("new_units", "int"),
+    ("new_leaders", "int"),
 ]
 
 
@@ -212,8 +246,17 @@ def compare_metrics(a: dict, b: dict, lang: str, census_a: int, census_b: int) -
     for key, kind in COMPARE_METRICS:
         va, vb = clean(a.get(key)), clean(b.get(key))
         diff, change = difference(va, vb, kind)
-        rows.append({"metric": L.metric_name(key, lang), "key": key, "kind": kind, "a": va, "b": vb,
-                     "diff": diff, "change": change})
+        rows.append(
+            {
+                "metric": L.metric_name(key, lang),
+                "key": key,
+                "kind": kind,
+                "a": va,
+                "b": vb,
+                "diff": diff,
+                "change": change,
+            }
+        )
     census = census_a if census_a == census_b else f"{census_a}/{census_b}"
     columns = [
         Column("metric", L.t("c_metric", lang), "text", None, width=150 if lang == "en" else 120, pinned=True),
@@ -243,16 +286,36 @@ def compare_categories(a: pd.DataFrame, b: pd.DataFrame, lang: str) -> Table:
     sep = " " if lang == "en" else ""
     columns = [
         Column("category", L.t("c_category", lang), "text", None, width=150 if lang == "en" else 80, pinned=True),
-        Column("messages_a", f"{msg}{sep}({a_})" if lang == "en" else f"{msg}（{a_}）", "int",
-               L.definition("messages", lang), width=104),
-        Column("messages_b", f"{msg}{sep}({b_})" if lang == "en" else f"{msg}（{b_}）", "int",
-               L.definition("messages", lang), width=104),
+        Column(
+            "messages_a",
+            f"{msg}{sep}({a_})" if lang == "en" else f"{msg}（{a_}）",
+            "int",
+            L.definition("messages", lang),
+            width=104,
+        ),
+        Column(
+            "messages_b",
+            f"{msg}{sep}({b_})" if lang == "en" else f"{msg}（{b_}）",
+            "int",
+            L.definition("messages", lang),
+            width=104,
+        ),
         Column("diff", L.t("c_diff", lang), "int", None, width=112),
         Column("change", L.t("c_change", lang), "yoy", None, width=124),
-        Column("replies_a", f"{rep}{sep}({a_})" if lang == "en" else f"{rep}（{a_}）", "int",
-               L.definition("replies", lang), width=104),
-        Column("replies_b", f"{rep}{sep}({b_})" if lang == "en" else f"{rep}（{b_}）", "int",
-               L.definition("replies", lang), width=104),
+        Column(
+            "replies_a",
+            f"{rep}{sep}({a_})" if lang == "en" else f"{rep}（{a_}）",
+            "int",
+            L.definition("replies", lang),
+            width=104,
+        ),
+        Column(
+            "replies_b",
+            f"{rep}{sep}({b_})" if lang == "en" else f"{rep}（{b_}）",
+            "int",
+            L.definition("replies", lang),
+            width=104,
+        ),
     ]
     return Table("compare_categories", columns, _records(frame, [c.field for c in columns]))
 
@@ -261,8 +324,13 @@ def compare_categories(a: pd.DataFrame, b: pd.DataFrame, lang: str) -> Table:
 def column_defs(table: Table) -> list[dict]:
     defs = []
     for col in table.columns:
-        spec: dict = {"field": col.field, "headerName": col.header, "sortable": True, "resizable": True,
-                      "context": {"kind": col.kind}}
+        spec: dict = {
+            "field": col.field,
+            "headerName": col.header,
+            "sortable": True,
+            "resizable": True,
+            "context": {"kind": col.kind},
+        }
         if col.tip:
             spec["headerTooltip"] = f"{col.header}：{col.tip}" if not col.tip.startswith(col.header) else col.tip
         if col.width:
@@ -278,14 +346,17 @@ def column_defs(table: Table) -> list[dict]:
             spec["type"] = "rightAligned"
             spec["filter"] = "agNumberColumnFilter"
             if col.kind in ("mixed", "mixed_diff"):
-                spec["valueFormatter"] = {"function": f"analystFormat(params.value, params.data.kind, "
-                                                      f"'{'diff' if col.kind == 'mixed_diff' else ''}')"}
+                spec["valueFormatter"] = {
+                    "function": f"analystFormat(params.value, params.data.kind, "
+                    f"'{'diff' if col.kind == 'mixed_diff' else ''}')"
+                }
             else:
                 spec["valueFormatter"] = {"function": f"analystFormat(params.value, '{col.kind}')"}
             if col.kind in ("pct", "yoy"):
                 # filter in percent, as shown
-                spec["filterValueGetter"] = {"function": f"params.data.{col.field} == null ? null : "
-                                                         f"params.data.{col.field} * 100"}
+                spec["filterValueGetter"] = {
+                    "function": f"params.data.{col.field} == null ? null : params.data.{col.field} * 100"
+                }
         else:
             spec["filter"] = "agTextColumnFilter"
         if table.click and col.field == table.click:

@@ -111,8 +111,9 @@ def feed_items(messages: pd.DataFrame, replies: pd.DataFrame, lang: str, today, 
     return {"order": order, "items": items}
 
 
-def build_view(metrics: Metrics, *, period: str, lang: str, metric: str, today, geojson_url: str,
-               theme: Theme = THEME) -> dict:
+def build_view(
+    metrics: Metrics, *, period: str, lang: str, metric: str, today, geojson_url: str, theme: Theme = THEME
+) -> dict:
     """Everything one screen shows, as JSON-ready values keyed like OUTPUTS."""
     f = Filters(*preset(period, today))
     today_f = Filters(today, today)
@@ -145,17 +146,26 @@ def build_view(metrics: Metrics, *, period: str, lang: str, metric: str, today, 
     return {
         "kpi": kpi,
         "feed": feed,
-        "meta": {"updated_at": metrics.store.meta("last_write_at"), "version": metrics.data_version,
-                 "start": f.start.isoformat(), "end": f.end.isoformat(), "census_year": census_year},
+        "meta": {
+            "updated_at": metrics.store.meta("last_write_at"),
+            "version": metrics.data_version,
+            "start": f.start.isoformat(),
+            "end": f.end.isoformat(),
+            "census_year": census_year,
+        },
         "period": f"{period_name} · {i18n.range_text(f.start, f.end, lang)}",
         "metric_label": label,
         "map_title": f"{label} · {period_name}",
-        "map": _figure_json(figures.china_map(provinces, metric, theme, lang, geojson_url, subtitle=subtitle,
-                                              label_points=geo.label_points())),
+        "map": _figure_json(
+            figures.china_map(
+                provinces, metric, theme, lang, geojson_url, subtitle=subtitle, label_points=geo.label_points()
+            )
+        ),
         "ranking": _figure_json(figures.ranking(provinces, metric, theme, lang)),
         "trend_day": _figure_json(figures.trend(metrics.trend(Filters(*preset("last30", today)), "day"), theme, lang)),
-        "trend_month": _figure_json(figures.trend(metrics.trend(Filters(*preset("last12m", today)), "month"),
-                                                  theme, lang, "month")),
+        "trend_month": _figure_json(
+            figures.trend(metrics.trend(Filters(*preset("last12m", today)), "month"), theme, lang, "month")
+        ),
         "categories": _figure_json(figures.categories(metrics.by_category(f), theme, lang)),
         "types": _figure_json(figures.types(metrics.by_type(f), theme, lang)),
     }
@@ -240,8 +250,15 @@ class Views:
             view = self.peek(token)
             if view is None:
                 # A write landing mid-build is caught by the next tick (its token differs).
-                view = build_view(self.metrics, period=period, lang=lang, metric=metric, today=today,
-                                  geojson_url=self.geojson_url, theme=self.theme)
+                view = build_view(
+                    self.metrics,
+                    period=period,
+                    lang=lang,
+                    metric=metric,
+                    today=today,
+                    geojson_url=self.geojson_url,
+                    theme=self.theme,
+                )
                 with self._guard:
                     self._views[token] = view
                     self._views.move_to_end(token)
@@ -252,7 +269,6 @@ class Views:
             with self._guard:
                 self._locks.pop(token, None)
         return token, view
-
 
     def patches(self, old_token: str | None, old: dict | None, token: str, view: dict) -> list:
         """The values that turn the view of `old_token` into `view`, per output; computed once for all
@@ -318,13 +334,17 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> Views:
         return (*refresh(views, config, state, rotations, settings.now().date()), no_update)
 
     namespace = "liuyanWall"
-    app.clientside_callback(ClientsideFunction(namespace, "init"), Output(ids.WALL_SINK, "data"),
-                            Input(ids.WALL_CONFIG, "data"))
-    app.clientside_callback(ClientsideFunction(namespace, "kpi"), Input(ids.WALL_KPI, "data"),
-                            State(ids.WALL_CONFIG, "data"))
-    app.clientside_callback(ClientsideFunction(namespace, "feed"), Input(ids.WALL_FEED, "data"),
-                            State(ids.WALL_CONFIG, "data"))
-    app.clientside_callback(ClientsideFunction(namespace, "meta"), Input(ids.WALL_META, "data"),
-                            State(ids.WALL_CONFIG, "data"))
+    app.clientside_callback(
+        ClientsideFunction(namespace, "init"), Output(ids.WALL_SINK, "data"), Input(ids.WALL_CONFIG, "data")
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace, "kpi"), Input(ids.WALL_KPI, "data"), State(ids.WALL_CONFIG, "data")
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace, "feed"), Input(ids.WALL_FEED, "data"), State(ids.WALL_CONFIG, "data")
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace, "meta"), Input(ids.WALL_META, "data"), State(ids.WALL_CONFIG, "data")
+    )
     app.clientside_callback(ClientsideFunction(namespace, "error"), Input(ids.WALL_ERROR, "data"))
     return views

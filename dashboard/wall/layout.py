@@ -17,12 +17,22 @@ from queries.periods import PRESETS
 from settings import Settings
 
 DEFAULT_PERIOD = "ytd"
-METRIC_ALIASES = {"messages": "messages_per_10k", "replies": "replies_per_10k", "ratio": "reply_ratio",
-                  "per10k": "messages_per_10k"}
+METRIC_ALIASES = {
+    "messages": "messages_per_10k",
+    "replies": "replies_per_10k",
+    "ratio": "reply_ratio",
+    "per10k": "messages_per_10k",
+}
 MIN_INTERVAL, MAX_INTERVAL = 1.0, 3600.0
 MIN_ROTATE = 5
-GRAPH_CONFIG = {"displayModeBar": False, "displaylogo": False, "scrollZoom": False, "doubleClick": False,
-                "showTips": False, "responsive": True}
+GRAPH_CONFIG = {
+    "displayModeBar": False,
+    "displaylogo": False,
+    "scrollZoom": False,
+    "doubleClick": False,
+    "showTips": False,
+    "responsive": True,
+}
 
 
 def kiosk_options(search: str | None, settings: Settings) -> dict:
@@ -54,9 +64,17 @@ def kiosk_options(search: str | None, settings: Settings) -> dict:
         "reload_hours": settings.reload_hours,
         "geojson_url": geojson_url(),
         # For assets/wall.js: where to render, and its labels.
-        "ids": {"kpi": ids.KPI_VALUE, "yoy": ids.KPI_YOY, "feed": ids.FEED_LIST, "clock": ids.HEADER_CLOCK,
-                "date": ids.HEADER_DATE, "freshness": ids.HEADER_FRESHNESS, "status": ids.HEADER_STATUS,
-                "wall": ids.WALL, "map": ids.MAP},
+        "ids": {
+            "kpi": ids.KPI_VALUE,
+            "yoy": ids.KPI_YOY,
+            "feed": ids.FEED_LIST,
+            "clock": ids.HEADER_CLOCK,
+            "date": ids.HEADER_DATE,
+            "freshness": ids.HEADER_FRESHNESS,
+            "status": ids.HEADER_STATUS,
+            "wall": ids.WALL,
+            "map": ids.MAP,
+        },
         "labels": i18n.client_labels(lang),
     }
 
@@ -88,33 +106,57 @@ def _panel(title: str, body, *, class_name: str = "", subtitle_id: str | None = 
         head.append(html.Span(id=subtitle_id, className="panel-subtitle"))
     if extra is not None:
         head.append(extra)
-    return html.Div(className=f"panel {class_name}".strip(), children=[
-        html.Div(head, className="panel-head"),
-        html.Div(body, className="panel-body"),
-    ])
+    return html.Div(
+        className=f"panel {class_name}".strip(),
+        children=[
+            html.Div(head, className="panel-head"),
+            html.Div(body, className="panel-body"),
+        ],
+    )
 
 
 def _graph(graph_id: str) -> dcc.Graph:
-    return dcc.Graph(id=graph_id, figure=figures.empty(THEME), config=GRAPH_CONFIG, className="graph",
-                     style={"width": "100%", "height": "100%"})
+    return dcc.Graph(
+        id=graph_id,
+        figure=figures.empty(THEME),
+        config=GRAPH_CONFIG,
+        className="graph",
+        style={"width": "100%", "height": "100%"},
+    )
 
 
-def _kpi(name: str, lang: str, fmt: str, unit_key: str | None, *, size: str, yoy: bool = False,
-         accent: str = "", sub: tuple[str, str, str | None] | None = None) -> html.Div:
+def _kpi(
+    name: str,
+    lang: str,
+    fmt: str,
+    unit_key: str | None,
+    *,
+    size: str,
+    yoy: bool = False,
+    accent: str = "",
+    sub: tuple[str, str, str | None] | None = None,
+) -> html.Div:
     number = [html.Span("—", id=ids.KPI_VALUE[name], className="kpi-value", **{"data-format": fmt})]
     unit = i18n.t(unit_key, lang) if unit_key else ""
     if unit:
         number.append(html.Span(unit, className="kpi-unit"))
     children = [html.Div(i18n.t(name, lang), className="kpi-label"), html.Div(number, className="kpi-number")]
     if yoy:
-        children.append(html.Div(className="kpi-yoy-row", children=[
-            html.Span(i18n.t("yoy", lang), className="kpi-yoy-label"),
-            html.Span("—", id=ids.KPI_YOY[name], className="kpi-yoy"),
-        ]))
+        children.append(
+            html.Div(
+                className="kpi-yoy-row",
+                children=[
+                    html.Span(i18n.t("yoy", lang), className="kpi-yoy-label"),
+                    html.Span("—", id=ids.KPI_YOY[name], className="kpi-yoy"),
+                ],
+            )
+        )
     if sub:
         sub_name, sub_format, sub_unit = sub
-        row = [html.Span(i18n.t(sub_name, lang), className="kpi-yoy-label"),
-               html.Span("—", id=ids.KPI_VALUE[sub_name], className="kpi-sub", **{"data-format": sub_format})]
+        row = [
+            html.Span(i18n.t(sub_name, lang), className="kpi-yoy-label"),
+            html.Span("—", id=ids.KPI_VALUE[sub_name], className="kpi-sub", **{"data-format": sub_format}),
+        ]
         if sub_unit and i18n.t(sub_unit, lang):
             row.append(html.Span(i18n.t(sub_unit, lang), className="kpi-yoy-label"))
         children.append(html.Div(row, className="kpi-yoy-row"))
@@ -123,75 +165,148 @@ def _kpi(name: str, lang: str, fmt: str, unit_key: str | None, *, size: str, yoy
 
 def _header(config: dict) -> html.Div:
     lang = config["lang"]
-    return html.Div(className="wall-header", children=[
-        html.Div(className="header-side header-left", children=[
-            html.Div([html.Span(i18n.t("beijing_time", lang), className="clock-label"),
-                      html.Span("--:--:--", id=ids.HEADER_CLOCK, className="clock")], className="clock-row"),
-            html.Div(id=ids.HEADER_DATE, className="header-date"),
-        ]),
-        html.Div(className="header-title", children=[
-            html.H1(i18n.t("title", lang)),
-            html.Div(i18n.t("subtitle", lang), className="header-subtitle"),
-        ]),
-        html.Div(className="header-side header-right", children=[
-            html.Div([html.Span(i18n.t("period", lang), className="period-label"),
-                      html.Span(id=ids.HEADER_PERIOD, className="period-value")], className="period-row"),
-            html.Div([html.Span(id=ids.HEADER_FRESHNESS, className="freshness"),
-                      html.Span(id=ids.HEADER_STATUS, className="status")], className="fresh-row"),
-        ]),
-    ])
+    return html.Div(
+        className="wall-header",
+        children=[
+            html.Div(
+                className="header-side header-left",
+                children=[
+                    html.Div(
+                        [
+                            html.Span(i18n.t("beijing_time", lang), className="clock-label"),
+                            html.Span("--:--:--", id=ids.HEADER_CLOCK, className="clock"),
+                        ],
+                        className="clock-row",
+                    ),
+                    html.Div(id=ids.HEADER_DATE, className="header-date"),
+                ],
+            ),
+            html.Div(
+                className="header-title",
+                children=[
+                    html.H1(i18n.t("title", lang)),
+                    html.Div(i18n.t("subtitle", lang), className="header-subtitle"),
+                ],
+            ),
+            html.Div(
+                className="header-side header-right",
+                children=[
+                    html.Div(
+                        [
+                            html.Span(i18n.t("period", lang), className="period-label"),
+                            html.Span(id=ids.HEADER_PERIOD, className="period-value"),
+                        ],
+                        className="period-row",
+                    ),
+                    html.Div(
+                        [
+                            html.Span(id=ids.HEADER_FRESHNESS, className="freshness"),
+                            html.Span(id=ids.HEADER_STATUS, className="status"),
+                        ],
+                        className="fresh-row",
+                    ),
+                ],
+            ),
+        ],
+    )
 
 
 def build(config: dict) -> html.Div:
     lang = config["lang"]
-    left = html.Div(className="col col-left", children=[
-        _panel(i18n.t("ranking_title", lang), _graph(ids.RANKING), class_name="panel-ranking",
-               subtitle_id=ids.RANKING_TITLE),
-        _panel(i18n.t("categories", lang), _graph(ids.CATEGORIES), class_name="panel-categories"),
-        _panel(i18n.t("types", lang), _graph(ids.TYPES), class_name="panel-types"),
-    ])
-    centre = html.Div(className="col col-centre", children=[
-        html.Div(className="kpi-row kpi-row-big", children=[
-            _kpi(ids.KPI_TODAY_MESSAGES, lang, "int", "unit_items", size="big", accent="accent-cyan",
-                 sub=(ids.KPI_TODAY_PENDING, "int", "unit_items")),
-            _kpi(ids.KPI_TODAY_REPLIES, lang, "int", "unit_items", size="big", accent="accent-gold",
-                 sub=(ids.KPI_TODAY_MEDIAN_HOURS, "hours", "unit_hours")),
-            _kpi(ids.KPI_MESSAGES, lang, "int", "unit_items", size="big", yoy=True, accent="accent-cyan"),
-            _kpi(ids.KPI_REPLIES, lang, "int", "unit_items", size="big", yoy=True, accent="accent-gold"),
-        ]),
-        _panel(i18n.t("map_title", lang), _graph(ids.MAP), class_name="panel-map", subtitle_id=ids.MAP_TITLE),
-        html.Div(className="kpi-row kpi-row-small", children=[
-            _kpi(ids.KPI_REPLY_RATIO, lang, "pct", None, size="small"),
-            _kpi(ids.KPI_MEDIAN_HOURS, lang, "hours", "unit_hours", size="small"),
-            _kpi(ids.KPI_SATISFACTION, lang, "pct", None, size="small"),
-            _kpi(ids.KPI_NEW_UNITS, lang, "int", "unit_units", size="small", yoy=True),
-            _kpi(ids.KPI_NEW_LEADERS, lang, "int", "unit_people", size="small", yoy=True),
-        ]),
-    ])
-    right = html.Div(className="col col-right", children=[
-        _panel(i18n.t("trend_day", lang), _graph(ids.TREND_DAY), class_name="panel-trend"),
-        _panel(i18n.t("trend_month", lang), _graph(ids.TREND_MONTH), class_name="panel-trend"),
-        _panel(i18n.t("feed", lang), html.Div(id=ids.FEED_LIST, className="feed-list"), class_name="panel-feed",
-               extra=html.Span(className="live-dot")),
-    ])
+    left = html.Div(
+        className="col col-left",
+        children=[
+            _panel(
+                i18n.t("ranking_title", lang),
+                _graph(ids.RANKING),
+                class_name="panel-ranking",
+                subtitle_id=ids.RANKING_TITLE,
+            ),
+            _panel(i18n.t("categories", lang), _graph(ids.CATEGORIES), class_name="panel-categories"),
+            _panel(i18n.t("types", lang), _graph(ids.TYPES), class_name="panel-types"),
+        ],
+    )
+    centre = html.Div(
+        className="col col-centre",
+        children=[
+            html.Div(
+                className="kpi-row kpi-row-big",
+                children=[
+                    _kpi(
+                        ids.KPI_TODAY_MESSAGES,
+                        lang,
+                        "int",
+                        "unit_items",
+                        size="big",
+                        accent="accent-cyan",
+                        sub=(ids.KPI_TODAY_PENDING, "int", "unit_items"),
+                    ),
+                    _kpi(
+                        ids.KPI_TODAY_REPLIES,
+                        lang,
+                        "int",
+                        "unit_items",
+                        size="big",
+                        accent="accent-gold",
+                        sub=(ids.KPI_TODAY_MEDIAN_HOURS, "hours", "unit_hours"),
+                    ),
+                    _kpi(ids.KPI_MESSAGES, lang, "int", "unit_items", size="big", yoy=True, accent="accent-cyan"),
+                    _kpi(ids.KPI_REPLIES, lang, "int", "unit_items", size="big", yoy=True, accent="accent-gold"),
+                ],
+            ),
+            _panel(i18n.t("map_title", lang), _graph(ids.MAP), class_name="panel-map", subtitle_id=ids.MAP_TITLE),
+            html.Div(
+                className="kpi-row kpi-row-small",
+                children=[
+                    _kpi(ids.KPI_REPLY_RATIO, lang, "pct", None, size="small"),
+                    _kpi(ids.KPI_MEDIAN_HOURS, lang, "hours", "unit_hours", size="small"),
+                    _kpi(ids.KPI_SATISFACTION, lang, "pct", None, size="small"),
+                    _kpi(ids.KPI_NEW_UNITS, lang, "int", "unit_units", size="small", yoy=True),
+                    _kpi(ids.KPI_NEW_LEADERS, lang, "int", "unit_people", size="small", yoy=True),
+                ],
+            ),
+        ],
+    )
+    right = html.Div(
+        className="col col-right",
+        children=[
+            _panel(i18n.t("trend_day", lang), _graph(ids.TREND_DAY), class_name="panel-trend"),
+            _panel(i18n.t("trend_month", lang), _graph(ids.TREND_MONTH), class_name="panel-trend"),
+            _panel(
+                i18n.t("feed", lang),
+                html.Div(id=ids.FEED_LIST, className="feed-list"),
+                class_name="panel-feed",
+                extra=html.Span(className="live-dot"),
+            ),
+        ],
+    )
     interval_ms = int(config["interval"] * 1000)
     rotate_ms = int(config["rotate"] * 1000) or 3_600_000
     html_lang = "zh-CN" if lang == "zh" else "en"
-    return html.Div(id=ids.WALL_VIEWPORT, className=f"wall-viewport lang-{lang}", lang=html_lang, children=[
-        dcc.Store(id=ids.WALL_CONFIG, data=config),
-        dcc.Store(id=ids.WALL_STATE),
-        dcc.Store(id=ids.WALL_KPI),
-        dcc.Store(id=ids.WALL_FEED),
-        dcc.Store(id=ids.WALL_META),
-        dcc.Store(id=ids.WALL_ERROR),
-        dcc.Store(id=ids.WALL_SINK),
-        dcc.Interval(id=ids.WALL_TICK, interval=interval_ms, n_intervals=0),
-        dcc.Interval(id=ids.WALL_ROTATE, interval=rotate_ms, n_intervals=0, disabled=not config["rotate"]),
-        html.Div(id=ids.WALL, className="wall", children=[
-            _header(config),
-            html.Div(className="wall-body", children=[left, centre, right]),
-        ]),
-    ])
+    return html.Div(
+        id=ids.WALL_VIEWPORT,
+        className=f"wall-viewport lang-{lang}",
+        lang=html_lang,
+        children=[
+            dcc.Store(id=ids.WALL_CONFIG, data=config),
+            dcc.Store(id=ids.WALL_STATE),
+            dcc.Store(id=ids.WALL_KPI),
+            dcc.Store(id=ids.WALL_FEED),
+            dcc.Store(id=ids.WALL_META),
+            dcc.Store(id=ids.WALL_ERROR),
+            dcc.Store(id=ids.WALL_SINK),
+            dcc.Interval(id=ids.WALL_TICK, interval=interval_ms, n_intervals=0),
+            dcc.Interval(id=ids.WALL_ROTATE, interval=rotate_ms, n_intervals=0, disabled=not config["rotate"]),
+            html.Div(
+                id=ids.WALL,
+                className="wall",
+                children=[
+                    _header(config),
+                    html.Div(className="wall-body", children=[left, centre, right]),
+                ],
+            ),
+        ],
+    )
 
 
 def placeholder(text: str) -> html.Div:
