@@ -322,3 +322,10 @@ def start_server_process(db: Path, port: int, timeout: float = 120, **env) -> su
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError("server did not start")
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that drive Chromium are marked `browser`, so `pytest -m "not browser"` is the fast loop."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
