@@ -16,7 +16,8 @@ import pandas as pd
 
 from queries import provinces as province_ref
 from queries.db import Store
-from queries.metrics import mask_text, ratio
+from queries.masking import mask_text
+from queries.metrics import ratio
 from queries.periods import Filters
 from queries.sql import text
 

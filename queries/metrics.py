@@ -10,7 +10,6 @@ only the newest day. Numbers are not rounded here.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import threading
 from collections import OrderedDict
 from functools import lru_cache
@@ -21,6 +20,7 @@ import pyarrow as pa
 
 from queries import provinces as province_ref
 from queries.db import Store
+from queries.masking import mask_text
 from queries.periods import GRANULARITIES, Filters, beijing_now
 from queries.sql import text
 
@@ -862,18 +862,6 @@ def joined_latest(store: Store, f: Filters, table: str, limit: int = 20) -> pd.D
         {"start": p["start"], "stop": p["stop"], "provinces": p["provinces"], "limit": limit},
     )
     return frame.assign(province_name=frame["province"].map(province_ref.names()))
-
-
-# Anything that looks like a phone number, ID number or e-mail address is masked on screens.
-_PERSONAL = re.compile(r"\d{6,}|[\w.+-]+@[\w-]+\.[\w.]+")
-
-
-def mask_text(value, limit: int = 40) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    cleaned = _PERSONAL.sub(lambda m: "*" * min(len(m.group()), 6), str(value))
-    cleaned = " ".join(cleaned.split())
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
 FEED_LOOKBACK_DAYS = 31

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from queries import metrics
+from queries import masking, metrics
 from queries.periods import Filters
 from queries.writes import upsert
 from tests.conftest import BEIJING, HENAN, SICHUAN, frame, message, reply
@@ -171,9 +171,9 @@ def test_reply_moved_to_another_message_updates_both(store):
 
 
 def test_masking_hides_phone_numbers_and_mail():
-    assert "13812345678" not in metrics.mask_text("请回电13812345678谢谢")
-    assert "@" not in metrics.mask_text("邮箱 someone@example.com")
-    assert metrics.mask_text("一" * 50, limit=10) == "一" * 9 + "…"
+    assert "13812345678" not in masking.mask_text("请回电13812345678谢谢")
+    assert "@" not in masking.mask_text("邮箱 someone@example.com")
+    assert masking.mask_text("一" * 50, limit=10) == "一" * 9 + "…"
 
 
 @pytest.mark.parametrize("width", [65_536, 3], ids=["wide-window", "narrow-window"])
