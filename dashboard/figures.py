@@ -12,6 +12,7 @@ constants so that callers may patch one trace.
 
 from __future__ import annotations
 
+import html
 import math
 
 import pandas as pd
@@ -32,6 +33,35 @@ MAP_LABELS = 3  # the leading provinces are named on the map
 MAIN_LON, MAIN_LAT = (73.0, 135.5), (17.2, 54.0)
 INSET_LON, INSET_LAT = (106.5, 123.5), (2.8, 24.5)
 INSET_DOMAIN = {"x": (0.835, 1.0), "y": (0.0, 0.34)}
+
+
+LABEL_CHARS = 16  # a domain, type or place name on a chart (longer ones are cut, with "…")
+
+
+def plot_text(value, limit: int = LABEL_CHARS) -> str:
+    """Data text as Plotly shows it literally. Plotly reads a subset of HTML in every text it draws
+    (tick labels, legend, hover, annotations: <b>, <span style>, <a href>, <br>, entities) and turns a
+    newline into a line break, so whitespace is collapsed, the text cut to `limit` characters and
+    &, <, > escaped as entities (Plotly decodes them back to the literal characters)."""
+    text = " ".join(str(value).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return html.escape(text, quote=False)
+
+
+def plot_labels(values, limit: int = LABEL_CHARS) -> list[str]:
+    """plot_text of each value, kept distinct (a category axis or a pie would merge equal labels)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for value in values:
+        label = plot_text(value, limit)
+        n = 1
+        while label in seen:
+            n += 1
+            label = f"{plot_text(value, limit - len(str(n)) - 1)}#{n}"
+        seen.add(label)
+        out.append(label)
+    return out
 
 
 def _num(value, digits: int = 4):
@@ -63,7 +93,7 @@ def format_value(value, metric: str, lang: str = "zh", largest=None) -> str:
 
 def _names(frame: pd.DataFrame, lang: str) -> list[str]:
     column = "name_en" if lang == "en" and "name_en" in frame else "name"
-    return frame[column].astype(str).tolist()
+    return plot_labels(frame[column].astype(str).tolist(), limit=24)
 
 
 def _figure(data: list, layout: dict, theme: Theme) -> dict:
@@ -116,7 +146,7 @@ def china_map(
             "colorscale": [[0, theme.no_data], [1, theme.no_data]],
             "showscale": False,
             "marker": edge,
-            "customdata": [region_names[int(c)] for c in all_codes],
+            "customdata": plot_labels([region_names[int(c)] for c in all_codes], limit=24),
             "hovertemplate": f"%{{customdata}}<br>{no_data}<extra></extra>",
             "name": no_data,
         },
@@ -427,7 +457,7 @@ def categories(frame: pd.DataFrame, theme: Theme, lang: str, top: int = 8) -> di
     keys, values, counts = _top(frame, "category", top)
     if not sum(values):
         return empty(theme, i18n.t("no_data", lang))
-    names = [_label(c, n, i18n.category, lang) for c, n in zip(keys, counts, strict=True)]
+    names = plot_labels(_label(c, n, i18n.category, lang) for c, n in zip(keys, counts, strict=True))
     total = sum(values) or 1
     bar = {
         "type": "bar",
@@ -493,9 +523,8 @@ def types(frame: pd.DataFrame, theme: Theme, lang: str, top: int = 6) -> dict:
     if not sum(values):
         return empty(theme, i18n.t("no_data", lang))
     total = sum(values) or 1
-    names = [
-        f"{_label(c, n, i18n.msg_type, lang)}  {v / total:.1%}" for c, n, v in zip(keys, counts, values, strict=True)
-    ]
+    labels = plot_labels(_label(c, n, i18n.msg_type, lang) for c, n in zip(keys, counts, strict=True))
+    names = [f"{label}  {v / total:.1%}" for label, v in zip(labels, values, strict=True)]
     ring = {
         "type": "pie",
         "labels": names,

@@ -9,6 +9,7 @@ from dashboard.analyst import callbacks as analyst_callbacks
 from dashboard.analyst import layout as analyst_layout
 from dashboard.api import create_api
 from dashboard.ingest_api import create_ingest_api
+from dashboard.readgate import ReadGate
 from dashboard.wall import callbacks as wall_callbacks
 from dashboard.wall import layout as wall_layout
 from queries.db import Store
@@ -31,6 +32,7 @@ def build_app(settings: Settings, store: Store) -> Dash:
         config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000, "CACHE_DEFAULT_TIMEOUT": settings.cache_seconds},
     )
     metrics = Metrics(store, cache=cache.cache, timeout=settings.cache_seconds)
+    ReadGate(store, settings.read_slots, settings.read_yield_ms).install(app.server)
     app.server.config["LIUYAN_WRITE_API"] = bool(settings.ingest_token)
     app.server.extensions["liuyan"] = {"settings": settings, "store": store, "metrics": metrics}
     app.server.register_blueprint(create_api(metrics, settings.now))

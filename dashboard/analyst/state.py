@@ -27,6 +27,7 @@ from dashboard.params import (
     MAX_VALUES,
     BadParameter,
     filters_from_args,
+    fits,
     parse_bool,
     parse_date,
     parse_provinces,
@@ -132,9 +133,11 @@ def b_period_dates(state: State, today: dt.date) -> tuple[dt.date, dt.date]:
 
 
 def granularity(state: State, today: dt.date) -> str:
-    if state.granularity in GRANULARITIES:
-        return state.granularity
+    """The chosen granularity, made coarser when the period is too long for it (as the API bounds it)."""
     start, end = period_dates(state, today)
+    if state.granularity in GRANULARITIES:
+        choices = GRANULARITIES[GRANULARITIES.index(state.granularity) :]
+        return next((g for g in choices if fits(start, end, g)), GRANULARITIES[-1])
     days = (end - start).days + 1
     return "day" if days <= 92 else "week" if days <= 200 else "month"
 

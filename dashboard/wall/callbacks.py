@@ -30,13 +30,15 @@ from dash.exceptions import PreventUpdate
 from dashboard import figures, geo, i18n, ids
 from dashboard.theme import WALL as THEME
 from dashboard.theme import Theme
-from queries.periods import Filters, beijing_now, preset
+from dashboard.wall import layout
+from queries.periods import PRESETS, Filters, beijing_now, preset
 from queries.service import Metrics
 from settings import Settings
 
 log = logging.getLogger(__name__)
 
 FEED_SIZE = 24
+FEED_TITLE_CHARS = 80
 MAX_TOKEN = 200
 _BACKGROUND = ThreadPoolExecutor(max_workers=2, thread_name_prefix="wall-view")
 
@@ -76,6 +78,12 @@ def _feed_time(stamp, today) -> str:
     return stamp.strftime("%H:%M:%S") if stamp.date() == today else stamp.strftime("%m-%d %H:%M")
 
 
+def _short(text: str, limit: int) -> str:
+    """Text cut to `limit` characters with "…" (the feed shows one line per item)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _place(row, lang: str) -> str:
     province = row.get("province_name_en") if lang == "en" else row.get("province_name")
     province = province if isinstance(province, str) else ""
@@ -103,10 +111,10 @@ def feed_items(messages: pd.DataFrame, replies: pd.DataFrame, lang: str, today, 
         items[key] = {
             "k": kind,
             "t": _feed_time(stamp, today),
-            "p": _place(row, lang),
-            "c": i18n.category(str(row.get("category") or ""), lang),
-            "y": i18n.msg_type(str(row.get("msg_type") or ""), lang),
-            "s": str(row.get("title") or ""),
+            "p": _short(_place(row, lang), 24),
+            "c": _short(i18n.category(str(row.get("category") or ""), lang), figures.LABEL_CHARS),
+            "y": _short(i18n.msg_type(str(row.get("msg_type") or ""), lang), figures.LABEL_CHARS),
+            "s": _short(str(row.get("title") or ""), FEED_TITLE_CHARS),
         }
     return {"order": order, "items": items}
 
@@ -286,17 +294,38 @@ class Views:
 
 
 # -- registration ----------------------------------------------------------------------------------------------------
+def _count(value) -> int:
+    """A small non-negative counter from the browser (anything else counts as 0)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**9 else 0
+
+
 def metric_at(config: dict, rotations: int | None) -> str:
     names = list(figures.MAP_METRICS)
-    index = int(config.get("metric_index", 0))
+    index = _count(config.get("metric_index", 0))
     if config.get("rotate"):
-        index += int(rotations or 0)
+        index += _count(rotations)
     return names[index % len(names)]
+
+
+def screen_config(config) -> dict | None:
+    """The refresh's view choices from the screen's config store, normalised to the allow-lists: the store
+    comes from the browser, and an invented period or language must neither fail the tick nor add a view
+    (each distinct token is a view build and a cache entry that could push real screens out)."""
+    if not isinstance(config, dict):
+        return None
+    period = config.get("period")
+    return {
+        "period": period if isinstance(period, str) and period in PRESETS else layout.DEFAULT_PERIOD,
+        "lang": i18n.lang_or_default(config.get("lang") if isinstance(config.get("lang"), str) else None),
+        "metric_index": _count(config.get("metric_index", 0)),
+        "rotate": bool(config.get("rotate")),
+    }
 
 
 def refresh(views: Views, config: dict, state: dict | None, rotations: int | None, today=None):
     """The refresh tick: (values for OUTPUTS..., new state). Raises PreventUpdate when nothing changed."""
-    if not isinstance(config, dict):
+    config = screen_config(config)
+    if config is None:
         raise PreventUpdate
     today = today or beijing_now().date()
     metric = metric_at(config, rotations)
