@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from dash import Dash, Input, Output, State, dcc, html
+from flask import jsonify, request
 from flask_caching import Cache
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from dashboard.analyst import callbacks as analyst_callbacks
 from dashboard.analyst import layout as analyst_layout
@@ -15,6 +19,8 @@ from dashboard.wall import layout as wall_layout
 from queries.db import Store
 from queries.service import Metrics
 from settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger(__name__)
 
 
 def build_app(settings: Settings, store: Store) -> Dash:
@@ -42,6 +48,19 @@ def build_app(settings: Settings, store: Store) -> Dash:
 
     wall_callbacks.register(app, metrics, settings)
     analyst_callbacks.register(app, metrics, settings)
+
+    @app.server.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        """A callback request Dash cannot read (crafted: no output, inputs of the wrong shape...) is the
+        client's error: 400 with a JSON reason, not a 500. Anything else: logged, 500 as before."""
+        callback = request.path.endswith("/_dash-update-component")
+        if isinstance(exc, HTTPException):
+            return (jsonify({"error": exc.name}), exc.code) if callback and exc.code == 400 else exc
+        if callback:
+            log.warning("callback request refused: %s: %s", type(exc).__name__, str(exc)[:200])
+            return jsonify({"error": "malformed callback request"}), 400
+        log.exception("unhandled error on %s", request.path)
+        return InternalServerError()
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"))
     def route(pathname, search):

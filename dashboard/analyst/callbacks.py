@@ -108,6 +108,10 @@ SYNC_INPUTS = [
 ]
 
 
+# the controls whose value is a list (checked by _values); every other value is a text or nothing (_one)
+MULTI_VALUED = ("provinces", "categories", "types", "urgent", "b_provinces")
+
+
 # -- state from controls -------------------------------------------------------------------------------------------
 def _date(value) -> dt.date | None:
     """A date from a date picker, None unless the API would accept it."""
@@ -159,10 +163,7 @@ def apply_control(prev: S.State, trigger: str, v: dict, today: dt.date, known: d
     """The state after the user changed control `trigger` (v: every control's current value, as the browser
     sent it: any JSON; a value of the wrong shape changes nothing)."""
     change: dict = {}
-    v = {
-        key: (value if key in ("map_click", "cell") else _one(value) if not isinstance(value, list) else value)
-        for key, value in v.items()
-    }
+    v = {key: value if key in MULTI_VALUED or key in ("map_click", "cell") else _one(value) for key, value in v.items()}
     if trigger == "reset":
         return S.State(lang=prev.lang)
     if trigger == "period":
