@@ -258,8 +258,10 @@ def controls(state: S.State, today: dt.date, known: dict | None) -> dict:
     b_start, b_end = S.b_period_dates(state, today)
     lang = state.lang
     known = known or {"category": [], "msg_type": []}
-    categories = list(dict.fromkeys(list(known.get("category", [])) + list(state.categories)))
-    types = list(dict.fromkeys(list(known.get("msg_type", [])) + list(state.types)))
+    # The dropdown's search indexes every substring of each option's value: a value longer than a filter
+    # accepts (MAX_TEXT) could not be chosen anyway, and a 10,000-character one froze the page for minutes.
+    categories = [c for c in dict.fromkeys([*known.get("category", []), *state.categories]) if len(c) <= MAX_TEXT]
+    types = [t for t in dict.fromkeys([*known.get("msg_type", []), *state.types]) if len(t) <= MAX_TEXT]
     return {
         "period": state.period,
         "d_start": start.isoformat(),
