@@ -171,3 +171,27 @@ def test_download_ignores_rows_and_columns_sent_by_the_client(server, deps):
     if status == 200:
         text = base64.b64decode(outputs_of(raw)[A.DOWNLOAD]["data"]["content"]).decode("utf-8-sig")
         assert len(text.splitlines()) == 32 and "c99" not in text
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from tests.test_analyst import CHROMEDRIVER, CHROMIUM, _driver
+
+    if not CHROMIUM or not CHROMEDRIVER:
+        pytest.skip("chromium and chromedriver are needed (installed by .ci/run)")
+    driver = _driver()
+    yield driver
+    driver.quit()
+
+
+def test_a_browser_opening_600_parameters_gets_the_page_and_a_message(browser, server):
+    from tests.test_analyst import SETTLED, wait_for
+
+    query = "?" + urlencode([("province", "四川")] + [("x", str(i)) for i in range(599)])
+    browser.get(f"{server.url}/analyst{query}")
+    wait_for(lambda: browser.execute_script(SETTLED, A.KPIS), message="the page with 600 parameters")
+    message = wait_for(lambda: browser.find_element("id", A.PROBLEMS).text, message="the problems message")
+    assert message.startswith(L.t("bad_param", "zh").strip()) and L.reason("too_many", "zh") in message
+    # the first fields are read: Sichuan's 5 messages (hand-counted fixture) in the KPI card
+    kpi = wait_for(lambda: browser.find_element("id", f"{A.KPIS}-messages").text or None, message="KPI")
+    assert kpi == "5"
