@@ -195,12 +195,14 @@ def validate(
             continue
         column = raw[source]
         nested = _nested(column)
+        if nested.any():  # one reason for these rows; the converter sees them as missing
+            shown = column.to_numpy(dtype=object)[nested]
+            problems.append(
+                (np.flatnonzero(nested), order, [f"expected a single value, got {_structure(v)}" for v in shown])
+            )
+            column = column.where(~nested, None)
         values, missing, bad, reason = _CONVERTERS[spec.kind](column, spec)
-        if nested.any():  # one reason for these rows, whatever the converter made of them
-            missing, bad = missing & ~nested, bad & ~nested
-            positions = np.flatnonzero(nested)
-            shown = column.to_numpy(dtype=object)[positions]
-            problems.append((positions, order, [f"expected a single value, got {_structure(v)}" for v in shown]))
+        missing = missing & ~nested
         if bad.any():
             positions = np.flatnonzero(bad)
             shown = column.to_numpy(dtype=object)[positions]
