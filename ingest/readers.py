@@ -204,13 +204,14 @@ MAX_FIELDS = 200  # keys of one record
 MAX_COLUMNS = 500  # distinct keys in one chunk (each becomes a column of every row)
 SAMPLE_LINES = 1000  # lines whose keys and types Arrow infers before reading the whole block
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
-_BRACKETS = b"{}[]"
+_MARKS = np.zeros(256, dtype=bool)  # the bytes the nesting scan looks at: quote, backslash, brackets
+_MARKS[list(b'"\\{}[]')] = True
 
 
 def _nesting(data: bytes) -> int:
     """Deepest bracket nesting outside JSON strings, by a linear vectorised scan (no parser, no recursion)."""
     raw = np.frombuffer(data, dtype=np.uint8)
-    marks = np.flatnonzero(np.isin(raw, np.frombuffer(b'"\\' + _BRACKETS, dtype=np.uint8)))
+    marks = np.flatnonzero(_MARKS[raw])
     if not len(marks):
         return 0
     chars = raw[marks]
