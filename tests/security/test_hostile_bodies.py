@@ -130,3 +130,26 @@ def test_cli_import_of_a_file_starting_with_null_does_not_crash(tmp_path):
         assert store.scalar("SELECT list(message_id) FROM messages") == ["ok1"]
     finally:
         store.close()
+
+
+def test_parquet_structs_and_lists_are_rejected_naming_the_field(store, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ingest.importer import import_files
+
+    table = pa.table(
+        {
+            "message_id": ["p1", "p2", "p3"],
+            "created_at": ["2025-03-01 09:00"] * 3,
+            "province": ["河南"] * 3,
+            "title": [None, None, "好标题"],
+            "city": pa.array([{"a": 1}, None, None], type=pa.struct([("a", pa.int64())])),
+            "district": pa.array([None, [1, 2], None], type=pa.list_(pa.int64())),
+        }
+    )
+    path = tmp_path / "nested.parquet"
+    pq.write_table(table, path)
+    report = import_files(store, "messages", [path])
+    assert [(r.line, r.field) for r in report.rejections] == [(1, "city"), (2, "district")]
+    assert store.scalar("SELECT list(message_id) FROM messages") == ["p3"]
