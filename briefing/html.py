@@ -20,7 +20,8 @@ h3 { font-family: "Noto Sans CJK SC", sans-serif; font-size: 11pt; margin: 8pt 0
 p { margin: 4pt 0; text-indent: 2em; text-align: justify; }
 p.quote { font-size: 9.5pt; color: #3c4757; margin: 2pt 0 2pt 2em; text-indent: 0; }
 p.small { font-size: 9pt; text-indent: 0; color: #3c4757; }
-table { border-collapse: collapse; width: 100%; font-size: 9.5pt; margin: 6pt 0; break-inside: avoid; }
+table { border-collapse: collapse; width: 100%; font-size: 9.5pt; margin: 6pt 0; }
+tr { break-inside: avoid; }
 th, td { border: 0.6pt solid #b8c4d6; padding: 3pt 5pt; text-align: right; }
 th { background: #eef2f7; font-family: "Noto Sans CJK SC", sans-serif; font-weight: 600; }
 th:first-child, td:first-child { text-align: left; }

@@ -99,8 +99,8 @@ def _places(brief: Brief) -> list[Block]:
     return [
         heading,
         Block("paragraph", text),
-        Block("chart", "图1 每万人留言数（按最近一次人口普查常住人口）", chart="map"),
         Block("table", rows=(header, *rows)),
+        Block("chart", "图1 每万人留言数（按最近一次人口普查常住人口）", chart="map"),
     ]
 
 
