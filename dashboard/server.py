@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from dashboard.analyst import callbacks as analyst_callbacks
 from dashboard.analyst import layout as analyst_layout
 from dashboard.api import create_api
+from dashboard.brief_api import create_brief_api
 from dashboard.ingest_api import create_ingest_api
 from dashboard.readgate import ReadGate
 from dashboard.wall import callbacks as wall_callbacks
@@ -42,6 +43,7 @@ def build_app(settings: Settings, store: Store) -> Dash:
     app.server.config["LIUYAN_WRITE_API"] = bool(settings.ingest_token)
     app.server.extensions["liuyan"] = {"settings": settings, "store": store, "metrics": metrics}
     app.server.register_blueprint(create_api(metrics, settings.now))
+    app.server.register_blueprint(create_brief_api(metrics, settings.now))
     app.server.register_blueprint(create_ingest_api(store, settings))
 
     app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page")])
