@@ -16,13 +16,14 @@ from flask import Flask, g, request
 
 from queries.db import Store
 
-GATED_PREFIXES = ("/_dash-update-component", "/api/v1/")
-UNGATED_PREFIXES = ("/api/v1/ingest/",)
+READ_API = "/api/v1/"
+WRITE_API = "/api/v1/ingest/"
+CALLBACKS = "/_dash-update-component"  # under the app's path prefix, if any
 MAX_WAIT_SECONDS = 10.0  # a read never waits longer for a slot (it then runs anyway)
 
 
 def gated(path: str) -> bool:
-    return path.startswith(GATED_PREFIXES) and not path.startswith(UNGATED_PREFIXES)
+    return path.endswith(CALLBACKS) or (path.startswith(READ_API) and not path.startswith(WRITE_API))
 
 
 class ReadGate:

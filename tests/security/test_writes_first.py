@@ -54,3 +54,12 @@ def test_a_read_is_held_back_at_most_the_yield_time(store, serve):
         status, _ = server.get("/api/v1/meta")
         waited = time.monotonic() - began
     assert status == 200 and 0.15 <= waited < 10
+
+
+def test_what_the_gate_holds_back():
+    from dashboard.readgate import gated
+
+    assert gated("/_dash-update-component") and gated("/wall/_dash-update-component")
+    assert gated("/api/v1/summary") and gated("/api/v1/feed")
+    for path in ("/api/v1/ingest/messages", "/healthz", "/_dash-layout", "/assets/wall.js", "/analyst"):
+        assert not gated(path), path
