@@ -14,8 +14,8 @@ phases of `--duration` seconds each:
   provinces, trend, categories and feed with varied filters (every write changes the data version,
   so most reads miss the cache, the worst case).
 
-Prints per phase: records/s, write latency p50/p95/max, reads/s and read p95, the server's CPU
-(% of one core) and the load average before and after. Bounded in time; asserts nothing.
+Prints per phase: records/s, write latency p50/p95/max, reads/s, read p95, the wall tick's p50/p95, the
+server's CPU (% of one core) and the load average before and after. Bounded in time; asserts nothing.
 """
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ class Phase:
         self.lock = threading.Lock()
         self.write_ms: list[float] = []
         self.read_ms: list[float] = []
+        self.tick_ms: list[float] = []
         self.records = 0
         self.errors = 0
 
@@ -110,8 +111,9 @@ def reader(base: str, phase: Phase, spec: dict, seed: int) -> None:
     state, tick = None, 0
     while not phase.stop.is_set():
         began = time.perf_counter()
+        is_tick = rng.random() < 0.3
         try:
-            if rng.random() < 0.3:
+            if is_tick:
                 tick += 1
                 body = {
                     "output": spec["output"],
@@ -152,6 +154,8 @@ def reader(base: str, phase: Phase, spec: dict, seed: int) -> None:
             continue
         with phase.lock:
             phase.read_ms.append((time.perf_counter() - began) * 1000)
+            if is_tick:
+                phase.tick_ms.append(phase.read_ms[-1])
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -189,6 +193,8 @@ def run_phase(base: str, spec: dict, pid: int, writers: int, readers: int, batch
         "write_max": max(phase.write_ms, default=float("nan")),
         "reads_per_s": len(phase.read_ms) / elapsed,
         "read_p95": _pct(phase.read_ms, 0.95),
+        "tick_p50": _pct(phase.tick_ms, 0.5),
+        "tick_p95": _pct(phase.tick_ms, 0.95),
         "errors": phase.errors,
         "server_cpu": 100 * cpu / elapsed_all,
         "load": (load_before, os.getloadavg()),
@@ -238,7 +244,7 @@ def _spec_args(args) -> argparse.Namespace:
 def report(base: str, spec: dict, pid: int, args) -> None:
     print(
         f"{'writers':>7} {'readers':>7} {'records/s':>10} {'write p50':>10} {'write p95':>10} {'write max':>10} "
-        f"{'reads/s':>8} {'read p95':>9} {'errors':>6} {'server CPU':>10}  load before → after"
+        f"{'reads/s':>8} {'read p95':>9} {'tick p50/p95':>13} {'errors':>6} {'server CPU':>10}  load before → after"
     )
     for readers in (0, args.readers):
         r = run_phase(base, spec, pid, args.writers, readers, args.batch, args.duration)
@@ -246,7 +252,8 @@ def report(base: str, spec: dict, pid: int, args) -> None:
         print(
             f"{r['writers']:>7} {r['readers']:>7} {r['records_per_s']:>10.0f} {r['write_p50']:>8.0f}ms "
             f"{r['write_p95']:>8.0f}ms {r['write_max']:>8.0f}ms {r['reads_per_s']:>8.1f} "
-            f"{r['read_p95']:>7.0f}ms {r['errors']:>6} {r['server_cpu']:>9.0f}%  "
+            f"{r['read_p95']:>7.0f}ms {r['tick_p50']:>5.0f}/{r['tick_p95']:<5.0f}ms "
+            f"{r['errors']:>6} {r['server_cpu']:>9.0f}%  "
             f"{b1:.2f}/{b5:.2f} → {a1:.2f}/{a5:.2f}",
             flush=True,
         )
