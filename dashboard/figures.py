@@ -35,7 +35,7 @@ INSET_LON, INSET_LAT = (106.5, 123.5), (2.8, 24.5)
 INSET_DOMAIN = {"x": (0.835, 1.0), "y": (0.0, 0.34)}
 
 
-LABEL_CHARS = 16  # a domain, type or place name on a chart (longer ones are cut, with "…")
+LABEL_CHARS = 20  # a domain, type or place name on a chart (longer ones are cut, with "…")
 
 
 def plot_text(value, limit: int = LABEL_CHARS) -> str:
