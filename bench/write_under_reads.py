@@ -121,6 +121,11 @@ def reader(base: str, phase: Phase, spec: dict, seed: int) -> None:
                     "inputs": [
                         {"id": spec["tick_id"], "property": "n_intervals", "value": tick},
                         {"id": spec["rotate_id"], "property": "n_intervals", "value": 0},
+                        *(
+                            [{"id": spec["carousel_id"], "property": "n_intervals", "value": 0}]
+                            if spec.get("carousel_id")
+                            else []
+                        ),
                     ],
                     "changedPropIds": [f"{spec['tick_id']}.n_intervals"],
                     "state": [
