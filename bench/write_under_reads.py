@@ -25,6 +25,7 @@ import datetime as dt
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -240,6 +241,7 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)  # the bench's own database (never --db)
 
 
 def _spec_args(args) -> argparse.Namespace:
