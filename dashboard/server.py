@@ -16,7 +16,8 @@ from queries.service import Metrics
 from settings import PROJECT_ROOT, Settings
 
 
-def build_app(settings: Settings, store: Store) -> Dash:
+def build_app(settings: Settings, store: Store, wall_views=None) -> Dash:
+    """`wall_views`: where the wall's views come from (default: built here; a web process: scaleout.push)."""
     app = Dash(
         __name__,
         title="领导留言板 · 网上群众工作智慧大屏",
@@ -38,7 +39,7 @@ def build_app(settings: Settings, store: Store) -> Dash:
 
     app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page")])
 
-    wall_callbacks.register(app, metrics, settings)
+    wall_callbacks.register(app, metrics, settings, views=wall_views)
     analyst_callbacks.register(app, metrics, settings)
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"))
