@@ -345,6 +345,7 @@
   // -- push (scale-out web process): new versions arrive over a WebSocket, polling is the fallback ----------------
   // /push/hello answers only on a web process (python app.py web); elsewhere the wall just polls.
   var P = {hello: null, ws: null, open: false, view: null, sent: null, failures: 0, moving: false};
+  S.push = P;
 
   function startPush() {
     nativeFetch("/push/hello", {cache: "no-store"}).then(function (response) {

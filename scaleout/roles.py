@@ -17,6 +17,7 @@ from pathlib import Path
 
 import redis
 
+from scaleout import bus
 from settings import Settings
 
 STARTUP_WAIT = 120.0
@@ -70,7 +71,7 @@ def first_snapshot(client: redis.Redis, fetcher, timeout: float = STARTUP_WAIT):
     deadline = time.monotonic() + timeout
     while True:
         try:
-            raw = client.get("liuyan:snapshot")
+            raw = client.get(bus.SNAPSHOT)
             if raw:
                 fetcher.fetch(json.loads(raw))
                 return fetcher.store
