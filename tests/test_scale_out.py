@@ -148,3 +148,12 @@ def test_analyst_on_web_process_equals_writer_api_for_snapshot_version(cluster):
     assert henan["messages"] == posted["today"] // 2  # odd-numbered messages went to 河南
     status = get_json(web + "/scale/status")
     assert status["snapshot"]["v"] == version and status["snapshot"]["updated_at"]
+
+
+def test_analyst_page_says_how_fresh_its_snapshot_is(cluster, browser):
+    web = cluster.web_url(next(iter(cluster.webs)))
+    browser.get(web + "/analyst?period=ytd")
+    script = "var b = document.getElementById('scale-freshness'); return b ? b.textContent : null"
+    text = wait_for(lambda: browser.execute_script(script), timeout=30, message="freshness badge")
+    updated_at = get_json(web + "/scale/status")["snapshot"]["updated_at"]
+    assert text == f"数据快照 · 截至北京时间 {updated_at}"
