@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 WANT_EVERY = 2.0
 WATCH_EVERY = 1.0
 ACTIVE_EVERY = 10.0
-SEND_TIMEOUT = 5.0
 
 
 class Current:
@@ -192,14 +191,13 @@ class Hub:
                 continue
             for wall in group:
                 wall.token = token
-            await asyncio.gather(*(self._send(wall, text) for wall in group))
-
-    async def _send(self, wall: Wall, text: str) -> None:
-        try:
-            await asyncio.wait_for(wall.ws.send_text(text), SEND_TIMEOUT)
-            self.sent += 1
-        except Exception:
-            self.drop(wall)
+                # one after another: a send only hands the frame to the transport (no task per wall);
+                # uvicorn's pings close a wall that stops reading
+                try:
+                    await wall.ws.send_text(text)
+                    self.sent += 1
+                except Exception:
+                    self.drop(wall)
 
     async def _message(self, key: str, old: str | None, new: str) -> str | None:
         """The text turning view `old` into `new` (the writer's Patch, else the whole view), built once."""

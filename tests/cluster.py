@@ -202,14 +202,11 @@ class PushWall:
             self.origin = self.origins[index % len(self.origins)]
             url = self.origin.replace("http://", "ws://") + "/push/ws"
             try:
-                async with websockets.connect(url, open_timeout=5, max_size=None) as ws:
+                async with websockets.connect(url, open_timeout=20, max_size=None) as ws:
                     await ws.send(json.dumps({**self.view, "token": self.token}))
-                    while not stop.is_set():
-                        try:
-                            text = await asyncio.wait_for(ws.recv(), 0.5)
-                        except TimeoutError:
-                            continue
+                    async for text in ws:  # until the server goes; WallLoop.close cancels the task
                         self._apply(json.loads(text))
+                raise OSError("closed by the server")
             except (OSError, TimeoutError, websockets.WebSocketException):
                 self.errors += 1
                 index += 1
@@ -252,9 +249,10 @@ class WallLoop:
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.stop.set)
         for task in self.tasks:
+            task.cancel()
             try:
                 task.result(5)
-            except Exception:
+            except BaseException:
                 pass
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
