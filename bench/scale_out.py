@@ -78,7 +78,7 @@ class Walls:
         for i, wall in enumerate(new):
             self.futures.append(asyncio.run_coroutine_threadsafe(wall.run(self.stop), self.loop))
             if i % 100 == 99:
-                wait(lambda: all(w.token for w in new[: i + 1]), 120, "walls' first picture")
+                wait(lambda upto=i + 1: all(w.token for w in new[:upto]), 120, "walls' first picture")
         self.walls += new
         return new
 
