@@ -265,7 +265,7 @@ def snapshot(args, workdir: Path) -> None:
     thread = threading.Thread(target=writer)
     thread.start()
     time.sleep(3)
-    spans, seconds = [], []
+    spans, seconds, checkpoints = [], [], []
     out = workdir / "snaps"
     out.mkdir()
     for _ in range(3):
@@ -273,6 +273,7 @@ def snapshot(args, workdir: Path) -> None:
         record = make(store, out)
         spans.append((began, time.perf_counter()))
         seconds.append(record["seconds"])
+        checkpoints.append(record["checkpoint_seconds"])
         time.sleep(2)
     stop.set()
     thread.join()
@@ -280,7 +281,10 @@ def snapshot(args, workdir: Path) -> None:
     during = [d for s, d in writes if any(a - d <= s <= b for a, b in spans)]
     outside = [d for s, d in writes if not any(a - 1 <= s <= b + 1 for a, b in spans)]
     print(f"[snapshot] {messages:,} messages, 3 snapshots, load {load()}")
-    print(f"  publish (copy to a new file): {', '.join(f'{s:.2f} s' for s in seconds)}")
+    print(
+        f"  publish (copy to a new file): {', '.join(f'{s:.2f} s' for s in seconds)}; of which writes wait "
+        f"for the checkpoint: {', '.join(f'{s * 1000:.0f} ms' for s in checkpoints)}"
+    )
     print(f"  writes of 100 messages while a snapshot runs: {fmt(during)}; otherwise: {fmt(outside)}")
 
 

@@ -114,6 +114,21 @@ class Store:
                 raise
             self._version += 1
 
+    @contextmanager
+    def frozen_file(self):
+        """While the block runs, the database file holds exactly the committed data of now and does not change
+        (scale-out snapshots copy it): a checkpoint under the write lock (no commit interleaves), then automatic
+        checkpoints held off, so commits go on into the WAL only. Writes wait only for the checkpoint."""
+        cur = self.cursor()
+        with self._write_lock:
+            cur.execute("CHECKPOINT")
+            threshold = cur.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
+            cur.execute("SET checkpoint_threshold = '1TB'")
+        try:
+            yield Path(self.path)
+        finally:
+            cur.execute("SET checkpoint_threshold = $t", {"t": threshold}).fetchall()
+
     @property
     def data_version(self) -> str:
         """Changes on every committed write; also differs between database files."""

@@ -1,10 +1,10 @@
 """Read-only snapshots of the store for the analysts on web processes.
 
-Writer: every `snapshot_seconds` a thread copies the live database into a new file (DuckDB
-`ATTACH ...; COPY FROM DATABASE main TO snap; DETACH`, on its own cursor: a read transaction, so writes go on),
-keeps the newest KEEP files, serves them at /scale/snapshots/<name> to holders of the shared secret, and
-announces each through the publisher. Web: `Fetcher` downloads an announced snapshot (to a temporary name,
-then renamed), opens it read-only and hands it over; many processes may open one file read-only.
+Writer: every `snapshot_seconds` a thread copies the live database file into a new one (after a checkpoint,
+with automatic checkpoints held off while it copies, so writes go on into the WAL), keeps the newest KEEP
+files, serves them at /scale/snapshots/<name> to holders of the shared secret, and announces each through
+the publisher. Web: `Fetcher` downloads an announced snapshot (to a temporary name, then renamed), opens it
+read-only and hands it over; many processes may open one file read-only.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import duckdb
 from flask import Blueprint, abort, request, send_file
 
 from queries.db import Store
@@ -38,20 +39,19 @@ def directory(settings: Settings, role: str) -> Path:
 
 
 def make(store: Store, target_dir: Path) -> dict:
-    """Copy the live store into a new snapshot file; returns its record (name, data version, seconds taken)."""
+    """Copy the live store into a new snapshot file; returns its record (name, data version, seconds taken).
+
+    A file copy of the checkpointed database (Store.frozen_file): 3.5 s for 1.1 GiB (6 M messages) at load 17
+    here, where `COPY FROM DATABASE` into an attached file took 68-91 s (it rebuilds every table and key)."""
     began = time.perf_counter()
     name = f"snap-{time.time_ns() // 1_000_000}.duckdb"
     tmp = target_dir / (name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    cur = store.cursor()
-    # ATTACH takes no parameters; the path is made here from a timestamp, quotes doubled all the same.
-    cur.execute("ATTACH '" + str(tmp).replace("'", "''") + "' AS liuyan_snap")
-    try:
-        main = cur.execute("SELECT current_database()").fetchone()[0]  # the catalog is named after the file
-        cur.execute('COPY FROM DATABASE "' + main.replace('"', '""') + '" TO liuyan_snap')
-        meta = dict(cur.execute("SELECT key, value FROM liuyan_snap.meta").fetchall())
-    finally:
-        cur.execute("DETACH liuyan_snap")
+    with store.frozen_file() as live:
+        stalled = time.perf_counter() - began
+        shutil.copyfile(live, tmp)
+    # what the copy holds, read from the copy itself
+    with duckdb.connect(str(tmp), read_only=True) as con:
+        meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
     tmp.replace(target_dir / name)
     for old in sorted(target_dir.glob("snap-*.duckdb"))[:-KEEP]:
         old.unlink(missing_ok=True)
@@ -61,6 +61,7 @@ def make(store: Store, target_dir: Path) -> dict:
         "updated_at": meta.get("last_write_at"),
         "at": time.time(),
         "seconds": round(time.perf_counter() - began, 3),
+        "checkpoint_seconds": round(stalled, 3),
     }
 
 
