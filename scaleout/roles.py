@@ -13,6 +13,7 @@ import contextlib
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import redis
@@ -94,6 +95,7 @@ def build_web(settings: Settings):
     from scaleout.push import Current, Hub, RedisViews, hello
     from scaleout.snapshot import Fetcher
 
+    settings = replace(settings, ingest_token="")  # writes go to the writer: here the write API answers 503
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, health_check_interval=10)
     fetcher = Fetcher(settings)
     store = first_snapshot(client, fetcher)
