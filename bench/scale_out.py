@@ -15,7 +15,6 @@ shared with other work, so figures vary from run to run.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import random
 import shutil
@@ -31,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from queries.db import Store  # noqa: E402
-from tests.cluster import TOKEN, Cluster, PushWall, get_json  # noqa: E402
+from tests.cluster import TOKEN, Cluster, PushWall, WallLoop, get_json  # noqa: E402
 
 NOW_DAY = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))
 
@@ -61,41 +60,15 @@ def fmt(values: list[float]) -> str:
     )
 
 
-class Walls:
-    """N PushWalls on one event loop in a thread."""
-
-    def __init__(self):
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.stop = asyncio.run_coroutine_threadsafe(_event(), self.loop).result()
-        self.walls: list[PushWall] = []
-        self.futures = []
-
-    def add(self, origins: list[str], n: int) -> list[PushWall]:
+class Walls(WallLoop):
+    def add_many(self, origins: list[str], n: int) -> list[PushWall]:
         """n walls, connected 100 at a time (screens are switched on over minutes, not in one instant)."""
-        new = [PushWall(origins) for _ in range(n)]
-        for i, wall in enumerate(new):
-            self.futures.append(asyncio.run_coroutine_threadsafe(wall.run(self.stop), self.loop))
-            if i % 100 == 99:
-                wait(lambda upto=i + 1: all(w.token for w in new[:upto]), 120, "walls' first picture")
-        self.walls += new
+        new: list[PushWall] = []
+        for start in range(0, n, 100):
+            batch = [self.add(PushWall(origins)) for _ in range(min(100, n - start))]
+            wait(lambda batch=batch: all(w.token for w in batch), 120, "walls' first picture")
+            new += batch
         return new
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.stop.set)
-        for f in self.futures:
-            f.cancel()
-            try:
-                f.result(10)
-            except BaseException:
-                pass
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-
-
-async def _event() -> asyncio.Event:
-    return asyncio.Event()
 
 
 def wait(predicate, timeout: float, what: str) -> None:
@@ -149,7 +122,7 @@ def push(args, workdir: Path) -> None:
         before = rss_kib(pid)
         walls = Walls()
         try:
-            group = walls.add([c.web_url(port)], args.walls)
+            group = walls.add_many([c.web_url(port)], args.walls)
             wait(lambda: all(w.token for w in group), 120, "walls' first picture")
             time.sleep(2)
             after = rss_kib(pid)
@@ -195,7 +168,7 @@ def mixed(args, workdir: Path) -> None:
         stop = threading.Event()
         try:
             urls = [c.web_url(p) for p in c.web_ports]
-            groups = [walls.add([u], args.walls) for u in urls]
+            groups = [walls.add_many([u], args.walls) for u in urls]
             wait(lambda: all(w.token for g in groups for w in g), 180, "walls' first picture")
             sim = subprocess.Popen(
                 [sys.executable, "-m", "ingest.simulate", "--url", c.writer_url, "--token", TOKEN,
@@ -294,7 +267,7 @@ def kill(args, workdir: Path) -> None:
         one, two = c.web_ports
         walls = Walls()
         try:
-            group = walls.add([c.web_url(one), c.web_url(two)], args.kill_walls)
+            group = walls.add_many([c.web_url(one), c.web_url(two)], args.kill_walls)
             wait(lambda: all(w.token for w in group), 120, "walls' first picture")
             killed = time.monotonic()
             c.kill_web(one)
@@ -316,7 +289,7 @@ def main() -> int:
     parser.add_argument("--kill-walls", type=int, default=500)
     parser.add_argument("--writes", type=int, default=15)
     parser.add_argument("--seconds", type=int, default=45, help="length of the mixed run")
-    parser.add_argument("--sim-speed", type=float, default=30.0)
+    parser.add_argument("--sim-speed", type=float, default=300.0)
     parser.add_argument("--db", type=Path, help="database to copy for the snapshot and mixed sections (5 M)")
     parser.add_argument("--only", default="push,mixed,snapshot,kill")
     args = parser.parse_args()

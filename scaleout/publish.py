@@ -16,6 +16,7 @@ import time
 import redis
 from dash import no_update
 
+from dashboard import figures
 from dashboard.wall.callbacks import OUTPUTS, Views
 from scaleout import bus
 from settings import Settings
@@ -32,6 +33,7 @@ class Publisher:
         self.settings = settings
         self._last: dict[str, str] = {}  # view key -> token published last
         self._published = ""  # data version published last
+        self._date = ""  # and the Beijing date it was published for
         self._wanted: set[str] = set()
         self._guard = threading.Lock()
         self._stop = threading.Event()
@@ -64,7 +66,9 @@ class Publisher:
                         self.announce_snapshot(self.snapshot_record)
                 with self._guard:
                     wanted, self._wanted = self._wanted, set()
-                if force or wanted or self.views.metrics.data_version != self._published:
+                # a new day changes "today" on every wall even without a write
+                new_day = self.settings.now().date().isoformat() != self._date
+                if force or wanted or new_day or self.views.metrics.data_version != self._published:
                     self.publish(extra=wanted)
             except redis.RedisError as exc:
                 log.warning("publisher: Redis unavailable (%s); retrying", exc)
@@ -95,7 +99,9 @@ class Publisher:
     def active_keys(self, extra=()) -> list[str]:
         since = time.time() - bus.ACTIVE_SECONDS
         watched = [_text(k) for k in self.redis.zrangebyscore(bus.VIEWS, since, "+inf")]
-        return [k for k in dict.fromkeys([*bus.DEFAULT_KEYS, *watched, *extra]) if bus.valid_key(k)]
+        keys = [k for k in dict.fromkeys([*bus.DEFAULT_KEYS, *watched, *extra]) if bus.valid_key(k)]
+        # a wall rotates through the map metrics: every metric of a watched period and language is ready
+        return list(dict.fromkeys(k.rsplit("|", 1)[0] + "|" + m for k in keys for m in figures.MAP_METRICS))
 
     def publish(self, extra=()) -> dict:
         """Build and publish every watched view of the current data version; returns the version record."""
@@ -133,7 +139,7 @@ class Publisher:
         pipe.xadd(bus.LOG, {"kind": "version", "v": version}, maxlen=bus.LOG_LENGTH, approximate=True)
         pipe.publish(bus.EVENTS, bus.encode({"kind": "version", **record}))
         pipe.execute()
-        self._published = version
+        self._published, self._date = version, record["date"]
         return record
 
     def announce_snapshot(self, record_json: str) -> None:

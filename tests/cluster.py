@@ -226,33 +226,36 @@ class PushWall:
 
 
 class WallLoop:
-    """An event loop in a thread hosting PushWalls (tests are synchronous)."""
+    """An event loop in a thread hosting PushWalls (tests and the bench are synchronous)."""
 
     def __init__(self):
         self.loop = asyncio.new_event_loop()
-        self.stop = None
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.stop = self.call(lambda: asyncio.Event())
-        self.tasks = []
+        self.stop = self._run(_event())
+        self.walls: list[PushWall] = []
 
-    def call(self, fn):
-        async def wrapper():
-            return fn()
-
-        return asyncio.run_coroutine_threadsafe(wrapper(), self.loop).result(10)
+    def _run(self, coro, timeout: float = 30):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def add(self, wall: PushWall) -> PushWall:
-        self.tasks.append(asyncio.run_coroutine_threadsafe(wall.run(self.stop), self.loop))
+        asyncio.run_coroutine_threadsafe(wall.run(self.stop), self.loop)
+        self.walls.append(wall)
         return wall
 
     def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.stop.set)
-        for task in self.tasks:
-            task.cancel()
-            try:
-                task.result(5)
-            except BaseException:
-                pass
+        self._run(_cancel_all())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+        self.loop.close()
+
+
+async def _event() -> asyncio.Event:
+    return asyncio.Event()
+
+
+async def _cancel_all() -> None:
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
