@@ -16,6 +16,7 @@ import json
 
 from dashboard import figures, i18n
 from dashboard.wall.callbacks import OUTPUTS
+from queries import provinces as province_ref
 from queries.periods import PRESETS
 
 PREFIX = "liuyan:"
@@ -28,26 +29,40 @@ WANT = PREFIX + "want"
 TTL = 3600
 LOG_LENGTH = 1000
 ACTIVE_SECONDS = 120
-# Always published: the default wall (ytd, Chinese) in each metric its rotation shows.
-DEFAULT_KEYS = tuple(f"ytd|zh|{m}" for m in figures.MAP_METRICS)
+# Always published: the default wall (ytd, Chinese, national) in each metric its rotation shows.
+DEFAULT_KEYS = tuple(f"ytd|zh|{m}|" for m in figures.MAP_METRICS)
+PROVINCE_METRIC = "cities"  # a province view has no map metric (dashboard.wall.callbacks.Views.token)
 
 
-def view_key(period: str, lang: str, metric: str) -> str | None:
-    """The key of a wall view, or None when a part is not one of the allowed values (keys come from clients)."""
-    if period not in PRESETS or metric not in figures.MAP_METRICS or lang != i18n.lang_or_default(lang):
+def view_key(period: str, lang: str, metric: str, province=None) -> str | None:
+    """The key of a wall view, `period|lang|metric|province` (province empty: national), or None when a part is
+    not one of the allowed values (keys come from clients)."""
+    if period not in PRESETS or lang != i18n.lang_or_default(lang):
         return None
-    return f"{period}|{lang}|{metric}"
+    if province not in (None, ""):
+        try:
+            province = int(province)
+        except (TypeError, ValueError):
+            return None
+        return f"{period}|{lang}|{PROVINCE_METRIC}|{province}" if province in province_ref.codes() else None
+    return f"{period}|{lang}|{metric}|" if metric in figures.MAP_METRICS else None
+
+
+def key_of_token(token) -> str | None:
+    """A view token (version|period|lang|metric|date|province) names its view key."""
+    parts = token.split("|") if isinstance(token, str) else []
+    return view_key(parts[1], parts[2], parts[3], parts[5]) if len(parts) == 6 else None
 
 
 def valid_key(key) -> bool:
-    """A view key from Redis or a channel: the three parts, each allowed."""
+    """A view key from Redis or a channel: the four parts, each allowed."""
     parts = key.split("|") if isinstance(key, str) else []
-    return len(parts) == 3 and view_key(*parts) is not None
+    return len(parts) == 4 and view_key(*parts) == key
 
 
-def split_key(key: str) -> tuple[str, str, str]:
-    period, lang, metric = key.split("|")
-    return period, lang, metric
+def split_key(key: str) -> tuple[str, str, str, int | None]:
+    period, lang, metric, province = key.split("|")
+    return period, lang, metric, int(province) if province else None
 
 
 def view_name(token: str) -> str:

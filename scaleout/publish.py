@@ -100,8 +100,14 @@ class Publisher:
         since = time.time() - bus.ACTIVE_SECONDS
         watched = [_text(k) for k in self.redis.zrangebyscore(bus.VIEWS, since, "+inf")]
         keys = [k for k in dict.fromkeys([*bus.DEFAULT_KEYS, *watched, *extra]) if bus.valid_key(k)]
-        # a wall rotates through the map metrics: every metric of a watched period and language is ready
-        return list(dict.fromkeys(k.rsplit("|", 1)[0] + "|" + m for k in keys for m in figures.MAP_METRICS))
+        # a national wall rotates through the map metrics: every metric of a watched period and language is ready
+        expanded = [
+            f"{period}|{lang}|{m}|" if province is None else key
+            for key in keys
+            for period, lang, _, province in [bus.split_key(key)]
+            for m in (figures.MAP_METRICS if province is None else [None])
+        ]
+        return list(dict.fromkeys(expanded))
 
     def publish(self, extra=()) -> dict:
         """Build and publish every watched view of the current data version; returns the version record."""
@@ -109,8 +115,9 @@ class Publisher:
         tokens: dict[str, str] = {}
         pipe = self.redis.pipeline(transaction=False)
         for key in self.active_keys(extra):
-            period, lang, metric = bus.split_key(key)
-            token, view = self.views.get(period, lang, metric, today)
+            period, lang, metric, province = bus.split_key(key)
+            metric = next(iter(figures.MAP_METRICS)) if province else metric  # ignored by a province view
+            token, view = self.views.get(period, lang, metric, today, province=province)
             tokens[key] = token
             old_token = self._last.get(key)
             if old_token == token:

@@ -87,8 +87,10 @@ class RedisViews(Views):
                 self._views.popitem(last=False)
         return view
 
-    def get(self, period: str, lang: str, metric: str, today, wait: bool = True) -> tuple[str, dict]:
-        key = bus.view_key(period, lang, metric)
+    def get(
+        self, period: str, lang: str, metric: str, today, wait: bool = True, province: int | None = None
+    ) -> tuple[str, dict]:
+        key = bus.view_key(period, lang, metric, province)
         if key is None:
             raise PreventUpdate
         token = self.current.tokens.get(key)
@@ -156,9 +158,14 @@ class Hub:
                 if message.get("ping"):
                     await ws.send_text('{"pong":1}')
                     continue
-                key = bus.view_key(str(message.get("period")), str(message.get("lang")), str(message.get("metric")))
+                # the view a wall shows is named by its token; before it has one, by the view's parts
                 token = message.get("token")
-                if key is None or not (token is None or (isinstance(token, str) and len(token) <= MAX_TOKEN)):
+                token = token if isinstance(token, str) and len(token) <= MAX_TOKEN else None
+                key = bus.key_of_token(token) or bus.view_key(
+                    str(message.get("period")), str(message.get("lang")), str(message.get("metric")),
+                    message.get("province"),
+                )  # fmt: skip
+                if key is None:
                     await ws.close(code=1008)
                     return
                 await self.subscribe(wall, key, token)

@@ -22,7 +22,7 @@ from tests.cluster import apply_patch
 from tests.conftest import frame, message
 
 NOW = "2026-11-26T12:00:00"
-KEY = "ytd|zh|messages_per_10k"
+KEY = "ytd|zh|messages_per_10k|"
 
 
 @pytest.fixture
@@ -37,13 +37,18 @@ def parts(store):
 def test_each_watched_view_published_once_with_its_patch(parts):
     store, client, publisher, _ = parts
     upsert(store, "messages", frame([message("a", "2026-11-26 09:00:00"), message("b", "2026-11-25 09:00:00")]))
-    client.zadd(bus.VIEWS, {"today|en|reply_ratio": 9e12, "bogus|xx|y": 9e12})  # watched by a wall; junk ignored
+    watched = dict.fromkeys(["today|en|reply_ratio|", "ytd|zh|cities|410000", "bogus|xx|y|", "ytd|zh|cities|1"], 9e12)
+    client.zadd(bus.VIEWS, watched)  # watched by walls (a national and a province one); junk ignored
     events = client.pubsub()
     events.subscribe(bus.EVENTS)
     first = publisher.publish()
     # the watched view in every metric a wall rotates through, besides the default wall's
-    assert set(first["tokens"]) == {*bus.DEFAULT_KEYS, "today|en|messages_per_10k", "today|en|replies_per_10k",
-                                    "today|en|reply_ratio"}  # fmt: skip
+    assert set(first["tokens"]) == {*bus.DEFAULT_KEYS, "today|en|messages_per_10k|", "today|en|replies_per_10k|",
+                                    "today|en|reply_ratio|", "ytd|zh|cities|410000"}  # fmt: skip
+    for key, token in first["tokens"].items():
+        assert bus.key_of_token(token) == key  # a wall's token names its view
+    henan = json.loads(client.get(bus.view_name(first["tokens"]["ytd|zh|cities|410000"])))
+    assert henan["kpi"]["messages"] == 2  # both messages are 河南's (the fixture's default province)
     assert first["v"] == store.data_version and first["date"] == "2026-11-26"
     old_token = first["tokens"][KEY]
     old = json.loads(client.get(bus.view_name(old_token)))
@@ -88,7 +93,7 @@ def test_polling_walls_read_published_views_and_ask_for_missing_ones(parts):
     with pytest.raises(PreventUpdate):
         views.get("drop table", "zh", "reply_ratio", dt.date(2026, 11, 26))  # never asked for
     asked = [m["data"] for m in iter(lambda: wants.get_message(timeout=0.1), None) if m["type"] == "message"]
-    assert asked == [b"month|en|reply_ratio"]
-    assert client.zscore(bus.VIEWS, "month|en|reply_ratio") is not None
+    assert asked == [b"month|en|reply_ratio|"]
+    assert client.zscore(bus.VIEWS, "month|en|reply_ratio|") is not None
     # the writer publishes it on the next round
-    assert "month|en|reply_ratio" in publisher.publish(extra=["month|en|reply_ratio"])["tokens"]
+    assert "month|en|reply_ratio|" in publisher.publish(extra=["month|en|reply_ratio|"])["tokens"]
