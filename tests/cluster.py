@@ -184,9 +184,9 @@ def apply_patch(value, patch):
 class PushWall:
     """One wall: subscribes to a view, applies what is pushed, moves to the next origin when its server dies."""
 
-    def __init__(self, origins: list[str], period="ytd", lang="zh", metric="messages_per_10k"):
+    def __init__(self, origins: list[str], period="ytd", lang="zh", metric="messages_per_10k", province=None):
         self.origins = origins
-        self.view = {"period": period, "lang": lang, "metric": metric}
+        self.view = {"period": period, "lang": lang, "metric": metric, "province": province}
         self.token: str | None = None
         self.props: dict[tuple[str, str], object] = {}
         self.origin: str | None = None

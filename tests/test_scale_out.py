@@ -53,7 +53,8 @@ def walls(cluster):
     one, two = cluster.web_ports
     a = loop.add(PushWall([cluster.web_url(one), cluster.web_url(two)]))
     b = loop.add(PushWall([cluster.web_url(two), cluster.web_url(one)]))
-    yield a, b
+    henan = loop.add(PushWall([cluster.web_url(two)], province=410000))  # a province wall (河南)
+    yield a, b, henan
     loop.close()
 
 
@@ -76,7 +77,7 @@ def pushing(driver) -> bool:
 
 
 def test_a_write_reaches_walls_on_both_web_processes(cluster, walls, browser):
-    a, b = walls
+    a, b, henan = walls
     one, two = cluster.web_ports
     browser.get(cluster.web_url(one) + "/?rotate=0")
     wait_for(lambda: wall_count(browser) == 0 and pushing(browser), timeout=40, message="Chromium wall on web 1")
@@ -90,10 +91,11 @@ def test_a_write_reaches_walls_on_both_web_processes(cluster, walls, browser):
     # it came by push: polling is off while the socket is open
     assert browser.execute_script("return window.liuyanWall.pushed") > pushed_before
     assert a.kpi("messages") == 3 and b.kpi("messages") == 3  # year to date: all of ours
+    wait_for(lambda: henan.kpi("messages") == 1, timeout=10, message="河南's wall: 1 of the 3 (odd numbers)")
 
 
 def test_killed_web_process_walls_move_to_the_other(cluster, walls, browser):
-    a, _ = walls
+    a, _, _ = walls
     one, two = cluster.web_ports
     killed = time.monotonic()
     cluster.kill_web(one)
@@ -110,7 +112,7 @@ def test_killed_web_process_walls_move_to_the_other(cluster, walls, browser):
 
 
 def test_redis_restart_recovers_without_restarting_others(cluster, walls, browser):
-    a, b = walls
+    a, b, _ = walls
     cluster.stop_redis()
     time.sleep(1.5)
     cluster.start_redis()
@@ -120,7 +122,7 @@ def test_redis_restart_recovers_without_restarting_others(cluster, walls, browse
 
 
 def test_writer_restart_walls_keep_picture_then_move_on(cluster, walls, browser):
-    a, b = walls
+    a, b, _ = walls
     cluster.stop_writer()
     time.sleep(2)
     text = browser.execute_script("return document.getElementById(arguments[0]).textContent", ids.KPI_VALUE[TODAY])
