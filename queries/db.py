@@ -9,6 +9,7 @@ committed write bumps the data version that caches key on.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -118,14 +119,21 @@ class Store:
     def frozen_file(self):
         """While the block runs, the database file holds exactly the committed data of now and does not change
         (scale-out snapshots copy it): a checkpoint under the write lock (no commit interleaves), then automatic
-        checkpoints held off, so commits go on into the WAL only. Writes wait only for the checkpoint."""
+        checkpoints held off, so commits go on into the WAL only. Yields the file and how long writes waited
+        (the checkpoint under the lock)."""
         cur = self.cursor()
+        try:
+            cur.execute("CHECKPOINT")  # most of the WAL, writes going on: the one under the lock is then short
+        except duckdb.Error:
+            pass  # a write in flight: the checkpoint under the lock does it all
         with self._write_lock:
+            began = time.perf_counter()
             cur.execute("CHECKPOINT")
             threshold = cur.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
             cur.execute("SET checkpoint_threshold = '1TB'")
+            held = time.perf_counter() - began
         try:
-            yield Path(self.path)
+            yield Path(self.path), held
         finally:
             cur.execute("SET checkpoint_threshold = $t", {"t": threshold}).fetchall()
 

@@ -46,8 +46,7 @@ def make(store: Store, target_dir: Path) -> dict:
     began = time.perf_counter()
     name = f"snap-{time.time_ns() // 1_000_000}.duckdb"
     tmp = target_dir / (name + ".tmp")
-    with store.frozen_file() as live:
-        stalled = time.perf_counter() - began
+    with store.frozen_file() as (live, stalled):
         shutil.copyfile(live, tmp)
     # what the copy holds, read from the copy itself
     with duckdb.connect(str(tmp), read_only=True) as con:
