@@ -98,7 +98,7 @@ class Cluster:
         _kill(self.redis)
         self.redis = None
 
-    def start_writer(self, timeout: float = 120) -> None:
+    def start_writer(self, timeout: float = 240) -> None:
         self.writer, log = self._spawn(
             "writer", [sys.executable, "app.py", "writer", "--db", str(self.db), "--port", str(self.writer_port)]
         )
@@ -113,7 +113,7 @@ class Cluster:
                 _kill(self.writer)
         self.writer = None
 
-    def start_web(self, port: int, timeout: float = 120) -> None:
+    def start_web(self, port: int, timeout: float = 240) -> None:
         self.webs[port], log = self._spawn(f"web-{port}", [sys.executable, "app.py", "web", "--port", str(port)])
         wait_http(self.web_url(port) + "/push/hello", self.webs[port], timeout, log)
 
