@@ -24,7 +24,8 @@ from settings import PROJECT_ROOT, Settings
 log = logging.getLogger(__name__)
 
 
-def build_app(settings: Settings, store: Store) -> Dash:
+def build_app(settings: Settings, store: Store, wall_views=None) -> Dash:
+    """`wall_views`: where the wall's views come from (default: built here; a web process: scaleout.push)."""
     app = Dash(
         __name__,
         title="领导留言板 · 网上群众工作智慧大屏",
@@ -48,7 +49,7 @@ def build_app(settings: Settings, store: Store) -> Dash:
 
     app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page")])
 
-    wall_callbacks.register(app, metrics, settings)
+    wall_callbacks.register(app, metrics, settings, views=wall_views)
     analyst_callbacks.register(app, metrics, settings)
 
     @app.server.errorhandler(Exception)
