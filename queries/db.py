@@ -25,7 +25,16 @@ _HERE = Path(__file__).parent
 def _backfill_rollups(cur) -> None:
     from queries import rollups
 
+    rollups.align(cur)  # the catalog's columns first (a file older than migration 8)
     rollups.rebuild(cur)
+
+
+def _align_rollups(cur) -> None:
+    """Rollup columns follow the metric declarations (queries/catalog.py): missing ones are added and filled."""
+    from queries import rollups
+
+    if rollups.align(cur):
+        rollups.rebuild(cur)
 
 
 def _backfill_held_evaluations(cur) -> None:
@@ -45,6 +54,9 @@ MIGRATIONS = [
     (5, (_HERE / "schema_breakdowns.sql").read_text(encoding="utf-8"), _backfill_rollups),
     (6, (_HERE / "schema_held_evaluations.sql").read_text(encoding="utf-8"), _backfill_held_evaluations),
     (7, (_HERE / "schema_texts.sql").read_text(encoding="utf-8"), None),
+    # 8: every count of the catalog in every rollup table (replied_24h, urgent_messages, pending, in_progress
+    # where they were missing); later counts are added by the same step at open (`_migrate`)
+    (8, "SELECT 1", _align_rollups),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -150,6 +162,10 @@ class Store:
                 backfill(cur)
             cur.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', $v)", {"v": str(version)})
             cur.execute("COMMIT")
+        # a count declared after the last migration gets its column (and a rebuild) here
+        cur.execute("BEGIN TRANSACTION")
+        _align_rollups(cur)
+        cur.execute("COMMIT")
         if not self.scalar("SELECT count(*) FROM provinces"):
             cur.register("census_frame", province_ref.table())
             cur.execute(

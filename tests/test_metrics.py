@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from queries import masking, metrics
+from queries import masking, metrics, rollup_sql
 from queries.periods import Filters
 from queries.writes import upsert
 from tests.conftest import BEIJING, HENAN, SICHUAN, frame, message, reply
@@ -17,11 +17,13 @@ POP_2010_TOTAL = 1_332_774_867
 H1 = Filters(dt.date(2021, 1, 1), dt.date(2021, 6, 30))
 
 
-@pytest.fixture(autouse=True, params=["rollup-window", "sql-sums"])
+@pytest.fixture(autouse=True, params=["coarse-rollups", "fine-rollups"])
 def coarse_path(request, monkeypatch):
-    """Every check runs twice: sums from the in-memory window of roll_province, and sums by DuckDB."""
-    if request.param == "sql-sums":
-        monkeypatch.setattr(metrics, "COARSE_WINDOW_MONTHS", -12 * 7_000)  # a window starting after any date
+    """Every check runs twice: from the coarse rollups where the question allows, and from the fine ones always."""
+    if request.param == "fine-rollups":
+        choose = rollup_sql.source_for
+        monkeypatch.setattr(rollup_sql, "source_for", lambda dimension, *a: "raw" if dimension == "city" else "fine")
+        assert choose(None, False, False, False, False) == "province"
     return request.param
 
 
