@@ -121,6 +121,14 @@ def _period_sums(counts) -> str:
     )
 
 
+# The filter a coarse table carries in its key.
+_COARSE_FILTER = {
+    "province": " AND (len($provinces) = 0 OR list_contains($provinces, province))",
+    "category": " AND (len($categories) = 0 OR list_contains($categories, category))",
+    "type": " AND (len($types) = 0 OR list_contains($types, msg_type))",
+}
+
+
 def source_for(dimension: str | None, provinces: bool, categories: bool, types: bool, urgent: bool) -> str:
     """The rollup that answers a question: a coarse table when its key carries every filter and the grouping,
     else the fine tables ('fine'); 'raw' for a dimension no rollup carries (city)."""
@@ -142,9 +150,7 @@ def sums(source: str, dimension: str | None) -> str:
     key = KEY_COLUMNS[dimension] if dimension else "0"
     counts = [c.name for c in COUNT.values()]
     if source in COARSE:
-        where = _in_periods()
-        if source == "province":
-            where += " AND (len($provinces) = 0 OR list_contains($provinces, province))"
+        where = _in_periods() + _COARSE_FILTER[source]
         inner = f"SELECT {key} AS key, day, {', '.join(counts)} FROM roll_{source} WHERE {where}"
     elif source == "fine":
         inner = " UNION ALL BY NAME ".join(
@@ -166,8 +172,7 @@ def daily(source: str, counts: tuple[str, ...] = ("messages", "replies")) -> str
     """`counts` per day over the current period and a year earlier (the trend's raw material)."""
     where = "((day >= $start AND day < $stop) OR (day >= $prev_start AND day < $prev_stop))"
     if source in COARSE:
-        if source == "province":
-            where += " AND (len($provinces) = 0 OR list_contains($provinces, province))"
+        where += _COARSE_FILTER[source]
         inner = f"SELECT day, {', '.join(counts)} FROM roll_{source} WHERE {where}"
     else:
         inner = " UNION ALL BY NAME ".join(

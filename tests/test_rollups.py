@@ -44,7 +44,16 @@ def _replies(rng, messages: pd.DataFrame, ids, k: int) -> pd.DataFrame:
         {
             "reply_id": ids,
             "message_id": targets["message_id"].to_numpy(),
-            "replied_at": targets["created_at"].to_numpy() + pd.to_timedelta(rng.integers(0, 40 * 86400, k), unit="s"),
+            # about half within two days (either side of the 24 hours, and exactly at them), the rest up to 40 days
+            "replied_at": targets["created_at"].to_numpy()
+            + pd.to_timedelta(
+                np.where(
+                    rng.random(k) < 0.5,
+                    np.where(rng.random(k) < 0.1, rng.choice([86400, 86401], k), rng.integers(0, 2 * 86400, k)),
+                    rng.integers(0, 40 * 86400, k),
+                ),
+                unit="s",
+            ),
             "unit": "单位",
         }
     )
@@ -103,7 +112,13 @@ def _expected(messages, replies, evaluations, f: Filters) -> dict:
         np.where(m["first"].notna(), "已办理", m["source_status"].fillna("待回复")),
     )
     pending = ((m["created_at"] >= lo) & (m["created_at"] < hi) & (status == "待回复")).sum()
+    fast = created[(created["first"] - created["created_at"]) <= pd.Timedelta(hours=24)]
     return {
+        "replied_24h": len(fast),
+        "reply_24h_rate": len(fast) / len(created) if len(created) else None,
+        "replied_24h_by_province": fast.groupby("province").size().to_dict(),
+        "replied_24h_by_category": fast.groupby("category").size().to_dict(),
+        "replied_24h_by_type": fast.groupby("msg_type").size().to_dict(),
         "messages": len(created),
         "replies": len(answered),
         "reply_rate": created["first"].notna().mean() if len(created) else None,
@@ -134,9 +149,17 @@ def _check(store, messages, replies, evaluations, rng):
     for f in periods:
         want = _expected(messages, replies, evaluations, f)
         got = metrics.summary(store, f)
-        for key in ("messages", "replies", "pending"):
+        for key in ("messages", "replies", "pending", "replied_24h"):
             assert got[key] == want[key], (f, key)
-        for key in ("reply_rate", "median_reply_hours", "satisfaction_rate"):
+        # the 环比 period's counts and growth, computed over its own dates
+        before = _expected(messages, replies, evaluations, f.before)
+        for key in ("messages", "replies", "replied_24h"):
+            assert got[f"{key}_before"] == before[key], (f, key)
+            growth = (want[key] - before[key]) / before[key] if before[key] else None
+            assert got[f"{key}_pop"] == pytest.approx(growth, rel=1e-12), (f, key)
+        trend = metrics.trend(store, f, "month")
+        assert int(trend["replied_24h"].sum()) == want["replied_24h"], f
+        for key in ("reply_rate", "reply_24h_rate", "median_reply_hours", "satisfaction_rate"):
             assert (got[key] is None) == (want[key] is None), (f, key)
             if want[key] is not None:
                 assert got[key] == pytest.approx(want[key], rel=1e-9), (f, key)
@@ -146,6 +169,13 @@ def _check(store, messages, replies, evaluations, rng):
         assert {k: v for k, v in categories.items() if v} == want["replies_by_category"], f
         types = metrics.by_type(store, f).set_index("msg_type")["messages"]
         assert {k: v for k, v in types.items() if v} == want["by_type"], f
+        for name, frame_, key in (
+            ("province", metrics.by_province(store, f), "adcode"),
+            ("category", metrics.by_category(store, f), "category"),
+            ("type", metrics.by_type(store, f), "msg_type"),
+        ):
+            fast = frame_.set_index(key)["replied_24h"]
+            assert {k: v for k, v in fast.items() if v} == want[f"replied_24h_by_{name}"], (f, name)
         medians = metrics.by_province(store, f).set_index("adcode")["median_reply_hours"].dropna()
         assert set(medians.index) == set(want["median_by_province"]), f
         for k, v in want["median_by_province"].items():
@@ -155,14 +185,15 @@ def _check(store, messages, replies, evaluations, rng):
 # The coarse tables, derived from the fine rollups, against one group-by over the raw rows.
 _RAW_BREAKDOWN = """
 SELECT day, __DIM__, sum(m) AS messages, sum(r) AS replied, sum(a) AS replies, sum(e) AS evaluations,
-       sum(s) AS satisfied
+       sum(s) AS satisfied, sum(f) AS replied_24h
 FROM (
-    SELECT created_at::DATE AS day, __DIM__, 1 AS m, (first_reply_at IS NOT NULL)::INT AS r, 0 AS a, 0 AS e, 0 AS s
+    SELECT created_at::DATE AS day, __DIM__, 1 AS m, (first_reply_at IS NOT NULL)::INT AS r, 0 AS a, 0 AS e, 0 AS s,
+           coalesce(epoch(first_reply_at - created_at) <= 86400, false)::INT AS f
     FROM messages
     UNION ALL
-    SELECT first_reply_at::DATE, __DIM__, 0, 0, 1, 0, 0 FROM messages WHERE first_reply_at IS NOT NULL
+    SELECT first_reply_at::DATE, __DIM__, 0, 0, 1, 0, 0, 0 FROM messages WHERE first_reply_at IS NOT NULL
     UNION ALL
-    SELECT ev.rated_at::DATE, m.__DIM__, 0, 0, 0, (ev.verdict IS NOT NULL)::INT, coalesce(ev.verdict, false)::INT
+    SELECT ev.rated_at::DATE, m.__DIM__, 0, 0, 0, (ev.verdict IS NOT NULL)::INT, coalesce(ev.verdict, false)::INT, 0
     FROM evaluations ev JOIN messages m USING (message_id)
 )
 GROUP BY ALL
@@ -173,6 +204,7 @@ _RAW_FINE = {
     "roll_created": """
         SELECT created_at::DATE AS day, province, category, msg_type, is_urgent, count(*) AS messages,
                count(first_reply_at) AS replied,
+               count(*) FILTER (WHERE epoch(first_reply_at - created_at) <= 86400) AS replied_24h,
                count(*) FILTER (WHERE message_status(source_status, first_reply_at) = '待回复') AS pending,
                count(*) FILTER (WHERE message_status(source_status, first_reply_at) = '办理中') AS in_progress
         FROM messages GROUP BY ALL""",
@@ -193,7 +225,7 @@ _KEYS = {
     "roll_province": "day, province",
 }
 _VALUES = {
-    "roll_created": ("messages", "replied", "pending", "in_progress"),
+    "roll_created": ("messages", "replied", "replied_24h", "pending", "in_progress"),
     "roll_answered": ("replies",),
     "roll_rated": ("evaluations", "satisfied"),
 }
@@ -216,7 +248,7 @@ def _check_tables(store):
                 table,
                 _RAW_BREAKDOWN.replace("__DIM__", dim),
                 _KEYS[table],
-                ("messages", "replied", "replies", "evaluations", "satisfied"),
+                ("messages", "replied", "replies", "evaluations", "satisfied", "replied_24h"),
             )
         )
     for table, raw, keys, values in pairs:
