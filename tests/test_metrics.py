@@ -227,3 +227,47 @@ def test_median_window_follows_the_period_over_midnight(store, monkeypatch, widt
         assert len(built) == 2
     else:
         assert len(built) > 2, "a narrow window drifts off the median and is sorted again"
+
+
+def test_answered_within_24_hours(fixture_store):
+    s = metrics.summary(fixture_store, H1)
+    # created in H1: a1 (first reply after 10 h), a2 (2 s, on the next day), a5 (2 h) within 24 h; a8 unanswered
+    assert s["replied_24h"] == 3
+    assert s["reply_24h_rate"] == pytest.approx(3 / 4)
+    # 2020 H1: a6 after exactly 24 h (counts), a7 after 1 s
+    assert s["replied_24h_prev"] == 2
+    assert s["replied_24h_yoy"] == pytest.approx(0.5)
+    henan = metrics.by_province(fixture_store, H1).set_index("adcode")
+    assert henan.loc[HENAN, "replied_24h"] == 2 and henan.loc[HENAN, "reply_24h_rate"] == pytest.approx(1.0)
+    assert henan.loc[SICHUAN, "replied_24h"] == 0 and henan.loc[SICHUAN, "reply_24h_rate"] == 0
+    types = metrics.by_type(fixture_store, H1).set_index("msg_type")
+    assert types.loc["咨询", "replied_24h"] == 2  # a2, a5
+    trend = metrics.trend(fixture_store, H1, "month").set_index("bucket")
+    assert trend.loc["2021-06-01", "replied_24h"] == 1  # a2, by its creation day
+    assert trend["replied_24h_prev"].sum() == 2
+
+
+def test_period_over_period(fixture_store):
+    # H1 (181 days, not a whole month, quarter or year): the 181 days before, 2020-07-04 .. 2020-12-31
+    s = metrics.summary(fixture_store, H1)
+    assert (s["before_start"], s["before_end"]) == ("2020-07-04", "2020-12-31")
+    assert s["messages_before"] == 1  # a4; a7 (2020-06-30) lies before
+    assert s["messages_pop"] == pytest.approx(3.0)  # (4 - 1) / 1
+    assert s["replies_before"] == 0 and s["replies_pop"] is None  # a7's reply on 2020-07-01
+    # a whole quarter: the previous quarter
+    q1_filters = Filters(dt.date(2021, 1, 1), dt.date(2021, 3, 31))
+    q1 = metrics.summary(fixture_store, q1_filters)
+    assert (q1["before_start"], q1["before_end"]) == ("2020-10-01", "2020-12-31")
+    assert (q1["messages"], q1["messages_before"], q1["messages_pop"]) == (2, 1, pytest.approx(1.0))  # a1, a5; a4
+    assert (q1["replies"], q1["replies_before"], q1["replies_pop"]) == (3, 0, None)  # a1, a4, a5
+    # a whole year: the previous year (a4, a6, a7 in 2020; a1, a2, a3, a5, a8 in 2021)
+    year = metrics.summary(fixture_store, Filters(dt.date(2021, 1, 1), dt.date(2021, 12, 31)))
+    assert (year["before_start"], year["before_end"]) == ("2020-01-01", "2020-12-31")
+    assert year["messages_pop"] == pytest.approx(2 / 3)
+    # a whole month: the previous month (February has 28 days in 2021)
+    march = metrics.summary(fixture_store, Filters(dt.date(2021, 3, 1), dt.date(2021, 3, 31)))
+    assert (march["before_start"], march["before_end"]) == ("2021-02-01", "2021-02-28")
+    assert (march["messages"], march["messages_before"], march["messages_pop"]) == (1, 0, None)
+    # per province beside YoY
+    provinces = metrics.by_province(fixture_store, q1_filters).set_index("adcode")
+    assert provinces.loc[HENAN, "messages_pop"] == pytest.approx(0.0)  # a1 against a4
