@@ -176,7 +176,3 @@ class Store:
         cur.execute("INSERT OR IGNORE INTO meta VALUES ('data_version', '0'), ('last_write_at', NULL)")
         if not self.scalar("SELECT value FROM meta WHERE key = 'instance'"):
             cur.execute("INSERT OR REPLACE INTO meta VALUES ('instance', $v)", {"v": uuid.uuid4().hex[:12]})
-
-
-def open_store(path: str | Path) -> Store:
-    return Store(path)

@@ -315,15 +315,3 @@ def compact(cur, name: str, days: list[dt.date]) -> None:
         cur.execute(rollup_sql.compact(name)).fetchall()
     finally:
         cur.unregister("old_rows")
-
-
-def compact_pending(cur, path: str) -> None:
-    """Compact every (table, day) of `path` appended to since its last compaction (after a bulk import)."""
-    with _appends_lock:
-        pending = {name: sorted(counter) for (p, name), counter in _appends.items() if p == path and counter}
-        for (p, _name), counter in _appends.items():
-            if p == path:
-                counter.clear()
-    for name, days in pending.items():
-        for lo in range(0, len(days), 1000):
-            compact(cur, name, days[lo : lo + 1000])

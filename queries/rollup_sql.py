@@ -110,7 +110,13 @@ def compact(table: str) -> str:
 
 # -- reads (queries/metrics.py) ----------------------------------------------------------------------------------
 def _in_periods(column: str = "day") -> str:
-    return "(" + " OR ".join(f"({column} >= ${p}start AND {column} < ${p}stop)" for p in PERIODS.values()) + ")"
+    # the bounding range first: a plain range lets DuckDB skip the row groups outside it (an OR alone does not)
+    low = "least(" + ", ".join(f"${p}start" for p in PERIODS.values()) + ")"
+    return (
+        f"{column} >= {low} AND {column} < $stop AND ("
+        + " OR ".join(f"({column} >= ${p}start AND {column} < ${p}stop)" for p in PERIODS.values())
+        + ")"
+    )
 
 
 def _period_sums(counts) -> str:
@@ -151,20 +157,24 @@ def sums(source: str, dimension: str | None) -> str:
     counts = [c.name for c in COUNT.values()]
     if source in COARSE:
         where = _in_periods() + _COARSE_FILTER[source]
-        inner = f"SELECT {key} AS key, day, {', '.join(counts)} FROM roll_{source} WHERE {where}"
-    elif source == "fine":
-        inner = " UNION ALL BY NAME ".join(
-            f"SELECT {key} AS key, day, {', '.join(counts_on(c))} FROM roll_{c} WHERE {_in_periods()} AND {MATCHES}"
-            for c in COMPONENTS
-        )
-    else:  # raw rows, counted as the rebuild counts them
-        inner = " UNION ALL BY NAME ".join(
-            f"SELECT {key} AS key, CAST({c.day} AS DATE) AS day, "
-            + ", ".join(f"{_counted(n)} AS {n}" for n in counts_on(name))
-            + f" FROM {c.source} WHERE {_in_periods(c.day)} AND {MATCHES}"
-            for name, c in COMPONENTS.items()
-        )
-    return f"SELECT key, {_period_sums(counts)} FROM ({inner}) GROUP BY key"
+        return f"SELECT {key} AS key, {_period_sums(counts)} FROM roll_{source} WHERE {where} GROUP BY ALL"
+    # each component summed on its own (a few rows per key), then put side by side
+    parts = []
+    for name, c in COMPONENTS.items():
+        if source == "fine":
+            relation = (
+                f"(SELECT {key} AS key, day, {', '.join(counts_on(name))} FROM roll_{name} "
+                f"WHERE {_in_periods()} AND {MATCHES})"
+            )
+        else:  # raw rows, counted as the rebuild counts them
+            relation = (
+                f"(SELECT {key} AS key, CAST({c.day} AS DATE) AS day, "
+                + ", ".join(f"{_counted(n)} AS {n}" for n in counts_on(name))
+                + f" FROM {c.source} WHERE {_in_periods(c.day)} AND {MATCHES})"
+            )
+        parts.append(f"SELECT key, {_period_sums(counts_on(name))} FROM {relation} GROUP BY key")
+    columns = ", ".join(f"coalesce(sum({n}{suffix}), 0) AS {n}{suffix}" for n in counts for suffix in PERIODS)
+    return f"SELECT key, {columns} FROM ({' UNION ALL BY NAME '.join(parts)}) GROUP BY key"
 
 
 @cache

@@ -487,7 +487,9 @@ def test_bulk_chunks_prepared_ahead(store, monkeypatch):
     n = writes.BULK_ROWS + 500
     messages = _messages(rng, [f"m{i}" for i in range(3 * n)])
     first, second, third = messages.iloc[:n], messages.iloc[n : 2 * n], messages.iloc[2 * n :]
-    _write(store, "replies", _replies(rng, first, [f"r{i}" for i in range(50)], 50))  # held, then linked
+    early = _replies(rng, first, [f"r{i}" for i in range(50)], 50)  # held (none precedes its message), then linked
+    _write(store, "replies", early)
+    assert store.scalar("SELECT count(*) FROM held_replies") == 50
     _write(store, "evaluations", _evaluations(rng, first, 40))  # held, then counted
 
     def bulk(frame):
@@ -498,7 +500,11 @@ def test_bulk_chunks_prepared_ahead(store, monkeypatch):
         return upsert(store, "messages", frame, prepared=prepared)
 
     used.clear()
-    assert bulk(first).linked == 50 - store.scalar("SELECT count(*) FROM held_replies")
+    assert bulk(first).linked == 50
+    assert store.scalar("SELECT count(*) FROM held_replies") == 0
+    want = early.groupby("message_id")["replied_at"].min()
+    got = dict(store.rows("SELECT message_id, first_reply_at FROM messages WHERE first_reply_at IS NOT NULL"))
+    assert got == {k: v.to_pydatetime() for k, v in want.items()}
     assert used == [False]
     bulk(second)
     assert used == [False, True]
