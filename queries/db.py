@@ -17,6 +17,9 @@ import duckdb
 import pandas as pd
 
 from queries import provinces as province_ref
+from queries.deltas import Appends
+from queries.medians import MedianCache
+from queries.memo import Memo
 from settings import Settings
 
 _HERE = Path(__file__).parent
@@ -66,8 +69,14 @@ class DatabaseLocked(RuntimeError):
 
 
 class Store:
-    def __init__(self, path: str | Path):
+    """The database file and what is kept about it in memory (created with it, dropped with it): the memo per
+    data version, the median windows, the rollup append counts."""
+
+    def __init__(self, path: str | Path, settings: Settings | None = None):
         self.path = str(path)
+        self.memo = Memo()
+        self.medians = MedianCache()
+        self.appends = Appends()
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -76,7 +85,7 @@ class Store:
             if "lock" in str(exc).lower():
                 raise DatabaseLocked(f"{self.path} is in use by another process") from exc
             raise
-        memory = Settings.from_env().duckdb_memory
+        memory = (settings or Settings()).duckdb_memory
         if memory:
             self._con.execute("SET memory_limit = $m", {"m": memory}).fetchall()
         self._local = threading.local()
@@ -109,6 +118,7 @@ class Store:
         with self._write_lock:
             cur = self.cursor()
             cur.execute("BEGIN TRANSACTION")
+            self.appends.begin()
             try:
                 yield cur
                 # an UPDATE of the two rows (made at open) costs a third of an INSERT OR REPLACE
@@ -121,7 +131,9 @@ class Store:
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
+                self.appends.rollback()
                 raise
+            self.appends.commit()
             self._version += 1
 
     @property

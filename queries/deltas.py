@@ -74,8 +74,54 @@ PARTS = {
 }
 COMPACT_AFTER = 32  # appends to one (table, day) before its rows are merged into one row per key
 
-_appends: dict = {}  # (database path, table) -> Counter of days: appends since the last compaction
-_appends_lock = threading.Lock()
+
+class Appends:
+    """Appends per (rollup table, day) since its last compaction, for one Store (`Store.appends`). What a write
+    changes is kept apart until its transaction commits, and dropped when it rolls back (the compactions it
+    made are rolled back with it)."""
+
+    def __init__(self):
+        self._done: dict[str, Counter] = {}
+        self._pending: dict[str, dict] | None = None  # this transaction's counts per table and day
+        self._lock = threading.Lock()
+
+    def begin(self) -> None:
+        with self._lock:
+            self._pending = {}
+
+    def due(self, name: str, days) -> list:
+        """Count one append to each of `days` of table `name`; the days that reached COMPACT_AFTER (their count
+        starts again)."""
+        with self._lock:
+            done = self._done.setdefault(name, Counter())
+            counts = self._pending.setdefault(name, {}) if self._pending is not None else done
+            out = []
+            for day in days:
+                n = counts.get(day, done.get(day, 0)) + 1
+                if n >= COMPACT_AFTER:
+                    out.append(day)
+                    n = 0
+                counts[day] = n
+            return out
+
+    def commit(self) -> None:
+        with self._lock:
+            for name, counts in (self._pending or {}).items():
+                done = self._done.setdefault(name, Counter())
+                for day, n in counts.items():
+                    if n:
+                        done[day] = n
+                    else:
+                        done.pop(day, None)
+            self._pending = None
+
+    def rollback(self) -> None:
+        with self._lock:
+            self._pending = None
+
+    def count(self, name: str, day) -> int:
+        with self._lock:
+            return self._done.get(name, Counter()).get(day, 0)
 
 
 def states(frame: pd.DataFrame, sign: int) -> pd.DataFrame:
@@ -162,7 +208,7 @@ def increments(parts: list, kind: str = "messages", con=None) -> Increments | No
     return Increments(kind, table, _sums(table, PARTS[kind], con), created, answered, rated)
 
 
-def apply(cur, path: str, parts: list, kind: str = "messages", computed: Increments | None = None) -> None:
+def apply(cur, appends: Appends, parts: list, kind: str = "messages", computed: Increments | None = None) -> None:
     """Append the rollup changes of `parts` (or the `computed` ones) in the write's transaction."""
     changes = computed if computed is not None else increments(parts, kind, cur)
     if changes is None:
@@ -209,7 +255,10 @@ def apply(cur, path: str, parts: list, kind: str = "messages", computed: Increme
         "category": created | answered | rated,
         "type": created | answered | rated,
     }
-    _count(cur, path, {name: days[name] for name in PARTS[kind]})
+    for name in PARTS[kind]:
+        due = appends.due(name, days[name])
+        if due:
+            compact(cur, name, sorted(due))
 
 
 def _sums(table: pa.Table, names, con=None) -> pa.Table | None:
@@ -281,21 +330,6 @@ def _revise(cur, days: list[dt.date], updated: set | None = None) -> None:
     missing = [d for d in days if d not in updated]
     if missing:
         cur.execute(text("deltas", "add_revisions"), {"days": missing, "bump": 0 if updated else 1}).fetchall()
-
-
-def _count(cur, path: str, days: dict[str, set]) -> None:
-    """Count the appends per (table, day); compact the ones that reached COMPACT_AFTER."""
-    due: dict[str, list] = {}
-    with _appends_lock:
-        for name, wanted in days.items():
-            counter = _appends.setdefault((path, name), Counter())
-            for day in wanted:
-                counter[day] += 1
-                if counter[day] >= COMPACT_AFTER:
-                    due.setdefault(name, []).append(day)
-                    del counter[day]
-    for name, wanted in due.items():
-        compact(cur, name, sorted(wanted))
 
 
 def compact(cur, name: str, days: list[dt.date]) -> None:

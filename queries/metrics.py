@@ -1,45 +1,24 @@
-"""The spec's metrics as DataFrames and dicts, from the named SQL in queries/*.sql.
+"""The spec's metrics as DataFrames and dicts: counts by SQL written from the catalog (queries/rollup_sql.py),
+medians by queries/medians.py, the feed from queries/feed.sql.
 
-Every function takes the Store and a Filters value; results are cached per data
-version by queries/service.py. The one cache here is below that: the sorted
-delays around the median of a long period's earlier days, reused while none of
-those days changes (see `_medians`), so that a median after a live write reads
-only the newest day. Numbers are not rounded here.
+Every function takes the Store and a Filters value; results are cached per data version by queries/service.py;
+what is cached below that (the memo, the median windows) belongs to the Store. Numbers are not rounded here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from queries import catalog, rollup_sql
+from queries import catalog, medians, rollup_sql
 from queries import provinces as province_ref
 from queries.db import Store
 from queries.masking import mask_text
 from queries.periods import GRANULARITIES, Filters, beijing_now
-from queries.sql import text
-
-# Identifiers that may be substituted into SQL text; values are always bound.
-DIMENSIONS = {"province": "province", "city": "city", "category": "category", "msg_type": "msg_type"}
-JOIN_TABLES = {"units": "units", "leaders": "leaders"}
-
-
-def _sql(family: str, query: str, dimension: str | None = None, table: str | None = None) -> str:
-    sql = text(family, query)
-    if dimension is not None:
-        sql = sql.replace("__DIM__", DIMENSIONS[dimension])
-        sql = sql.replace("__KEY__", DIMENSIONS[dimension])
-    else:
-        sql = sql.replace("__KEY__", "0")
-    if table is not None:
-        sql = sql.replace("__TABLE__", JOIN_TABLES[table])
-    return sql
+from queries.sql import JOIN_TABLES, template
 
 
 def ratio(numerator, denominator):
@@ -63,281 +42,6 @@ def population(f: Filters) -> tuple[int, int]:
     if f.provinces:
         table = table[table["adcode"].isin(f.provinces)]
     return year, int(table[f"census_{year}"].sum())
-
-
-# -- per data version memo ----------------------------------------------------------------------------------------
-# Several metrics of one screen read the same rows (the wall's summary, provinces, trends and
-# feed all read the recent day x province rollup; every median of a period reads the same
-# newest delays). One fetch per data version serves them all; a concurrent miss waits for it.
-_MEMO_SIZE = 64
-_memo_values: OrderedDict = OrderedDict()
-_memo_locks: dict = {}
-_memo_guard = threading.Lock()
-
-
-def _memo(store: Store, name: str, key: tuple, compute):
-    full = (store.path, store.data_version, name, key)
-    with _memo_guard:
-        if full in _memo_values:
-            _memo_values.move_to_end(full)
-            return _memo_values[full]
-        lock = _memo_locks.setdefault(full, threading.Lock())
-    with lock:
-        with _memo_guard:
-            if full in _memo_values:
-                return _memo_values[full]
-        try:
-            value = compute()
-            with _memo_guard:
-                _memo_values[full] = value
-                while len(_memo_values) > _MEMO_SIZE:
-                    _memo_values.popitem(last=False)
-        finally:
-            with _memo_guard:
-                _memo_locks.pop(full, None)
-    return value
-
-
-# -- exact medians ------------------------------------------------------------------------------------------------
-# A median over a long period reads every first-reply delay of it (one row per answered
-# message in roll_delays). Live writes only add to the newest day, so the earlier days'
-# delays are kept, per group, as the sorted values around the group's median (positions
-# n/2 +- MEDIAN_WINDOW) together with the newest revision of those days
-# (roll_delay_revisions, raised in the write's transaction whenever a day is recomputed).
-# A later call for the same period checks that revision (one tiny query), reads the newest
-# day's delays, and finds the exact order statistics of the union from the window.
-MEDIAN_CACHE_MIN_DAYS = 8  # shorter periods: one direct query
-MEDIAN_WINDOW = 32_768  # > a day's answered messages per group at 50 M (about 18,000)
-MEDIAN_CACHE_VALUES = 6_000_000  # floats kept at most (48 MB), least recently used first out
-
-_median_cache: OrderedDict = OrderedDict()
-_median_seen: OrderedDict = OrderedDict()  # keys asked for once (a window is built the second time)
-_median_lock = threading.Lock()
-_median_held = [0]
-
-
-def _direct_medians(store: Store, params: dict, dimension: str | None):
-    if dimension is None:
-        return store.scalar(_sql("volume", "median_hours"), params)
-    return dict(store.rows(_sql("volume", "median_hours_grouped", dimension=dimension), params))
-
-
-def _delay_groups(store: Store, f: Filters, start: dt.datetime, stop: dt.datetime, dimension: str | None) -> dict:
-    """{group: sorted hours} of the first-reply delays of reply days [start, stop) (group 0 when dimension
-    is None). One fetch serves every dimension (all medians of a screen share the newest day's rows)."""
-    filters = (f.provinces, f.categories, f.types, f.urgent_only)
-
-    def fetch():
-        # Arrow keeps the text columns dictionary-encodable (numpy would build a Python string per value)
-        return (
-            store.cursor()
-            .sql(_sql("volume", "delay_rows"), params=dict(f.message_filter(), start=start, stop=stop))
-            .to_arrow_table()
-        )
-
-    def sort():
-        rows = fetch()
-        hours = rows.column("hours").to_numpy()
-        order = np.argsort(hours, kind="stable")
-        return rows, order, hours[order]
-
-    def group() -> dict:
-        rows, by_hours, hours = _memo(store, "delay_rows", (start, stop, filters), sort)
-        if not len(hours):
-            return {}
-        if dimension is None:
-            return {0: hours}
-        column = rows.column(DIMENSIONS[dimension]).combine_chunks()
-        if pa.types.is_integer(column.type):
-            codes, names = column.to_numpy()[by_hours], None
-        else:
-            encoded = column.dictionary_encode()
-            codes = encoded.indices.fill_null(-1).to_numpy()[by_hours]
-            names = encoded.dictionary.to_pylist()
-        order = np.argsort(codes, kind="stable")  # stable: each group's hours stay sorted
-        codes, grouped = codes[order], hours[order]
-        bounds = (np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist()
-        out = {}
-        for lo, hi in zip([0, *bounds], [*bounds, len(codes)], strict=True):
-            code = int(codes[lo])
-            out[code if names is None else (None if code < 0 else names[code])] = grouped[lo:hi]
-        return out
-
-    return _memo(store, "delay_groups", (start, stop, filters, dimension), group)
-
-
-def _medians(store: Store, f: Filters, dimension: str | None):
-    """Median first-reply hours of the period (dimension None: a number or None) or per value of
-    `dimension` ({value: hours}): exactly DuckDB's quantile_cont(hours, 0.5)."""
-    params = _current(f.params())
-    if (f.end - f.start).days + 1 < MEDIAN_CACHE_MIN_DAYS:
-        groups = _delay_groups(store, f, params["start"], params["stop"], dimension)
-        result = {k: _union_median(None, v) for k, v in groups.items()}
-        return result.get(0) if dimension is None else result
-    split = params["stop"] - dt.timedelta(days=1)  # cached days [start, split), fresh day [split, stop)
-    rev = _memo(
-        store,
-        "delay_revision",
-        (params["start"], split),
-        lambda: store.scalar(_sql("volume", "delay_revision"), {"start": params["start"], "stop": split}),
-    )
-    key = (
-        store.data_version.split(":")[0],
-        store.path,
-        dimension,
-        params["start"],
-        split,
-        f.provinces,
-        f.categories,
-        f.types,
-        f.urgent_only,
-    )
-    earlier = None
-    with _median_lock:
-        entry = _median_cache.get(key)
-        if entry is not None:
-            _median_cache.move_to_end(key)
-        else:
-            earlier = _earlier_window(key)
-            if earlier is None and key not in _median_seen:
-                # a window costs more than one direct median: keep one only for a period asked for again
-                _median_seen[key] = None
-                while len(_median_seen) > 4096:
-                    _median_seen.popitem(last=False)
-                entry = False
-    if entry is False:
-        return _direct_medians(store, params, dimension)
-    if earlier is not None:
-        # the same period's window up to an earlier day (the wall after midnight): extended by the days
-        # between, if none of its own days changed since
-        earlier_split, earlier_rev, windows = earlier
-        same = _memo(
-            store,
-            "delay_revision",
-            (params["start"], earlier_split),
-            lambda: store.scalar(_sql("volume", "delay_revision"), {"start": params["start"], "stop": earlier_split}),
-        )
-        if same == earlier_rev:
-            entry = (rev, _extend_windows(windows, _delay_groups(store, f, earlier_split, split, dimension)))
-            _keep(key, entry)
-    fresh = entry is None or entry[0] != rev
-    if fresh:
-        entry = (rev, _median_windows(store, dict(params, stop=split), dimension))
-        _keep(key, entry)
-    tails = _delay_groups(store, f, split, params["stop"], dimension)
-    while True:
-        result = _window_medians(entry[1], tails)
-        if result is not None:
-            return result.get(0) if dimension is None else result
-        if fresh:  # the newest day alone outgrew the window
-            return _direct_medians(store, params, dimension)
-        # the window drifted off the median (extended over several days): sorted again
-        entry, fresh = (rev, _median_windows(store, dict(params, stop=split), dimension)), True
-        _keep(key, entry)
-
-
-def _window_medians(windows: dict, tails: dict) -> dict | None:
-    """{group: median} from the windows and the newest day's sorted delays; None when a window misses."""
-    result: dict = {}
-    for k in list(windows) + [k for k in tails if k not in windows]:
-        value = _union_median(windows.get(k), tails.get(k))
-        if value is _MISSING_WINDOW:
-            return None
-        if value is not None:
-            result[k] = value
-    return result
-
-
-def _earlier_window(key: tuple):
-    """(split, revision, windows) of the cached window of the same period and filters ending earliest
-    before key's split day but nearest to it, or None. Called under _median_lock."""
-    best = None
-    for other, entry in _median_cache.items():
-        if other[:4] == key[:4] and other[5:] == key[5:] and other[4] < key[4]:
-            if best is None or other[4] > best[0]:
-                best = (other[4], entry[0], entry[1])
-    return best
-
-
-def _extend_windows(windows: dict, days: dict) -> dict:
-    """Windows over more days: each group's (n, first, values) with that group's sorted delays of the
-    added days merged in. The added values below the window's first value move it up; those between
-    its first and last value join it; those above change nothing but n (see _union_median)."""
-    out = dict(windows)
-    for k, added in days.items():
-        if k not in windows:
-            out[k] = (len(added), 0, added)
-            continue
-        n, first, values = windows[k]
-        below = int(np.searchsorted(added, values[0], side="left"))
-        inside = added[below : int(np.searchsorted(added, values[-1], side="right"))]
-        out[k] = (n + len(added), first + below, np.sort(np.concatenate([values, inside]), kind="stable"))
-    return out
-
-
-_MISSING_WINDOW = object()
-
-
-def _median_windows(store: Store, params: dict, dimension: str | None) -> dict:
-    """{group: (n, first position, sorted values around the median)} of the delays in params' days."""
-    cur = store.cursor().execute(
-        _sql("volume", "median_window", dimension=dimension), dict(params, width=MEDIAN_WINDOW)
-    )
-    data = cur.fetchnumpy()
-    out = {}
-    keys = data["key"]
-    if isinstance(keys, np.ma.MaskedArray):
-        mask = np.ma.getmaskarray(keys)
-        keys = keys.data.astype(object)
-        keys[mask] = None
-    if not len(keys):
-        return out
-    bounds = (np.flatnonzero(keys[1:] != keys[:-1]) + 1).tolist()
-    for lo, hi in zip([0, *bounds], [*bounds, len(keys)], strict=True):
-        key = keys[lo]
-        out[key.item() if isinstance(key, np.generic) else key] = (
-            int(data["n"][lo]),
-            int(data["i"][lo]),
-            np.ascontiguousarray(data["hours"][lo:hi], dtype="float64"),
-        )
-    return out
-
-
-def _keep(key, entry) -> None:
-    size = sum(len(w[2]) for w in entry[1].values())
-    with _median_lock:
-        old = _median_cache.pop(key, None)
-        if old is not None:
-            _median_held[0] -= sum(len(w[2]) for w in old[1].values())
-        _median_cache[key] = entry
-        _median_held[0] += size
-        while _median_held[0] > MEDIAN_CACHE_VALUES and len(_median_cache) > 1:
-            _, dropped = _median_cache.popitem(last=False)
-            _median_held[0] -= sum(len(w[2]) for w in dropped[1].values())
-
-
-def _union_median(window, tail):
-    """quantile_cont(0.5) of the union of a window's group (n values, `values` sorted from position
-    `first`) and the sorted `tail`; None when both are empty."""
-    n_a, first, values = window if window is not None else (0, 0, np.empty(0))
-    tail = tail if tail is not None else np.empty(0)
-    n = n_a + len(tail)
-    if n == 0:
-        return None
-    rn = (n - 1) * 0.5
-    lo_k, hi_k = int(np.floor(rn)), int(np.ceil(rn))
-    # union positions < start hold only window values below position start; positions > hi_k none needed
-    start = max(0, lo_k - len(tail))
-    stop = min(n_a, hi_k + 1)
-    if start < first or stop > first + len(values):
-        return _MISSING_WINDOW
-    merged = np.sort(np.concatenate([values[start - first : max(stop, start) - first], tail]), kind="stable")
-    lo, hi = float(merged[lo_k - start]), float(merged[hi_k - start])
-    return lo if lo_k == hi_k else lo + (hi - lo) * (rn - lo_k)
-
-
-def _current(params: dict) -> dict:
-    return {k: v for k, v in params.items() if not k.startswith(("prev_", "before_"))}
 
 
 # -- counts from the rollups --------------------------------------------------------------------------------------
@@ -402,15 +106,15 @@ def _derived(c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def _grouped(store: Store, f: Filters, dimension: str) -> tuple[list, dict[str, np.ndarray]]:
     """(keys, {column: values}) of the counts and the median per value of `dimension`."""
-    medians = _medians(store, f, dimension)
+    by_key = medians.exact(store, f, dimension)
     keys, counts = _counts(store, f, dimension)
     index = {k: i for i, k in enumerate(keys)}
-    extra = [k for k in medians if k not in index]
+    extra = [k for k in by_key if k not in index]
     for k in extra:
         index[k] = len(index)
     columns = {c: np.concatenate([v, np.zeros(len(extra), np.int64)]) for c, v in counts.items()}
     median = np.full(len(index), np.nan)
-    for k, v in medians.items():
+    for k, v in by_key.items():
         median[index[k]] = v
     columns["median_reply_hours"] = median
     return list(index), columns
@@ -429,7 +133,7 @@ def _joined_by_province(store: Store, f: Filters, adcode: np.ndarray) -> dict[st
     p = f.params()
     joined = {table: {} for table in JOIN_TABLES}
     for kind, key, count in store.rows(
-        _sql("joins", "by_province_both"), {k: p[k] for k in ("start", "stop", "provinces")}
+        template("joins", "by_province_both"), {k: p[k] for k in ("start", "stop", "provinces")}
     ):
         joined[kind][key] = count
     return {table: np.array([joined[table].get(int(a), 0) for a in adcode], np.int64) for table in JOIN_TABLES}
@@ -441,7 +145,7 @@ def summary(store: Store, f: Filters) -> dict:
     _keys_, counts = _counts(store, f, None)
     values = {c: int(v[0]) for c, v in counts.items()}
     derived = {c: _scalar(v[0]) for c, v in _derived(counts).items()}
-    median = _medians(store, f, None)
+    median = medians.exact(store, f, None)
     joined = _joined(store, f)
     census_year, people = population(f)
     before = f.before
@@ -620,7 +324,7 @@ def _bucket(day: dt.date, granularity: str) -> dt.date:
 def joined_latest(store: Store, f: Filters, table: str, limit: int = 20) -> pd.DataFrame:
     p = f.params()
     frame = store.df(
-        _sql("joins", "latest", table=table),
+        template("joins", "latest", table=table),
         {"start": p["start"], "stop": p["stop"], "provinces": p["provinces"], "limit": limit},
     )
     return frame.assign(province_name=frame["province"].map(province_ref.names()))
@@ -637,7 +341,7 @@ def _feed_since(store: Store, f: Filters, limit: int) -> tuple[dt.datetime, dt.d
     rows exist (their count is exact), else no bound.
     """
     recent = beijing_now().date() - dt.timedelta(days=FEED_LOOKBACK_DAYS)
-    row = store.rows(_sql("feed", "feed_since"), dict(f.message_filter(), limit=limit, recent=recent))[0]
+    row = store.rows(template("feed", "feed_since"), dict(f.message_filter(), limit=limit, recent=recent))[0]
     return tuple(_EPOCH if day is None else dt.datetime.combine(day, dt.time()) for day in row)
 
 
@@ -651,7 +355,7 @@ def _latest(store: Store, f: Filters, limit: int) -> tuple[list[tuple], list[tup
     def fetch():
         since = _feed_since(store, f, limit)
         rows = store.rows(
-            _sql("feed", "latest_both"),
+            template("feed", "latest_both"),
             dict(f.message_filter(), limit=limit, since_created=since[0], since_answered=since[1]),
         )
         return (
@@ -659,7 +363,9 @@ def _latest(store: Store, f: Filters, limit: int) -> tuple[list[tuple], list[tup
             [(r[1], r[2], r[3], *r[4:9], r[11]) for r in rows if r[0] == "r"],
         )
 
-    return _memo(store, "latest", (f.provinces, f.categories, f.types, f.urgent_only, limit), fetch)
+    return store.memo.get(
+        store.data_version, "latest", (f.provinces, f.categories, f.types, f.urgent_only, limit), fetch
+    )
 
 
 def latest_messages(store: Store, f: Filters, limit: int = 30, title_limit: int = 40) -> pd.DataFrame:

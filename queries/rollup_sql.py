@@ -119,14 +119,6 @@ def _in_periods(column: str = "day") -> str:
     )
 
 
-def _period_sums(counts) -> str:
-    return ", ".join(
-        f"coalesce(sum({n}) FILTER (WHERE day >= ${p}start AND day < ${p}stop), 0) AS {n}{suffix}"
-        for n in counts
-        for suffix, p in PERIODS.items()
-    )
-
-
 # The filter a coarse table carries in its key.
 _COARSE_FILTER = {
     "province": " AND (len($provinces) = 0 OR list_contains($provinces, province))",
@@ -152,28 +144,32 @@ def source_for(dimension: str | None, provinces: bool, categories: bool, types: 
 @cache
 def sums(source: str, dimension: str | None) -> str:
     """Every count over the current period (`name`), a year earlier (`name_prev`) and the 环比 period
-    (`name_before`), per value of `dimension` (`key`; None: one row, key 0), from `source` (see `source_for`)."""
+    (`name_before`), per value of `dimension` (`key`; None: one row, key 0), from `source` (see `source_for`).
+    Each period is its own range scan (the rows are in day order, so a scan reads little more than its days),
+    summed per key; the small results are then put side by side."""
     key = KEY_COLUMNS[dimension] if dimension else "0"
-    counts = [c.name for c in COUNT.values()]
-    if source in COARSE:
-        where = _in_periods() + _COARSE_FILTER[source]
-        return f"SELECT {key} AS key, {_period_sums(counts)} FROM roll_{source} WHERE {where} GROUP BY ALL"
-    # each component summed on its own (a few rows per key), then put side by side
     parts = []
-    for name, c in COMPONENTS.items():
-        if source == "fine":
-            relation = (
-                f"(SELECT {key} AS key, day, {', '.join(counts_on(name))} FROM roll_{name} "
-                f"WHERE {_in_periods()} AND {MATCHES})"
+    for suffix, p in PERIODS.items():
+        period = f"day >= ${p}start AND day < ${p}stop"
+        if source in COARSE:
+            counts = [c.name for c in COUNT.values()]
+            parts.append(
+                f"SELECT {key} AS key, {', '.join(f'sum({n}) AS {n}{suffix}' for n in counts)} "
+                f"FROM roll_{source} WHERE {period}{_COARSE_FILTER[source]} GROUP BY ALL"
             )
-        else:  # raw rows, counted as the rebuild counts them
-            relation = (
-                f"(SELECT {key} AS key, CAST({c.day} AS DATE) AS day, "
-                + ", ".join(f"{_counted(n)} AS {n}" for n in counts_on(name))
-                + f" FROM {c.source} WHERE {_in_periods(c.day)} AND {MATCHES})"
-            )
-        parts.append(f"SELECT key, {_period_sums(counts_on(name))} FROM {relation} GROUP BY key")
-    columns = ", ".join(f"coalesce(sum({n}{suffix}), 0) AS {n}{suffix}" for n in counts for suffix in PERIODS)
+            continue
+        for name, c in COMPONENTS.items():
+            counts = counts_on(name)
+            sums = ", ".join(f"sum({n}) AS {n}{suffix}" for n in counts)
+            if source == "fine":
+                parts.append(f"SELECT {key} AS key, {sums} FROM roll_{name} WHERE {period} AND {MATCHES} GROUP BY ALL")
+            else:  # raw rows, counted as the rebuild counts them
+                raw_sums = ", ".join(f"sum({_counted(n)}) AS {n}{suffix}" for n in counts)
+                parts.append(
+                    f"SELECT {key} AS key, {raw_sums} FROM {c.source} "
+                    f"WHERE {c.day} >= ${p}start AND {c.day} < ${p}stop AND {MATCHES} GROUP BY ALL"
+                )
+    columns = ", ".join(f"coalesce(sum({c.name}{s}), 0) AS {c.name}{s}" for c in COUNT.values() for s in PERIODS)
     return f"SELECT key, {columns} FROM ({' UNION ALL BY NAME '.join(parts)}) GROUP BY key"
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from queries import masking, metrics, rollup_sql
+from queries import masking, medians, metrics, rollup_sql
 from queries.periods import Filters
 from queries.writes import upsert
 from tests.conftest import BEIJING, HENAN, SICHUAN, frame, message, reply
@@ -185,10 +185,8 @@ def test_median_window_follows_the_period_over_midnight(store, monkeypatch, widt
     median is sorted again. Either way the medians equal the plain computation over the raw delays."""
     import numpy as np
 
-    monkeypatch.setattr(metrics, "MEDIAN_WINDOW", width)
-    metrics._median_cache.clear()
-    metrics._median_seen.clear()
-    metrics._median_held[0] = 0
+    monkeypatch.setattr(medians, "MEDIAN_WINDOW", width)
+    store.medians.clear()
     rng = np.random.default_rng(7)
     rows, replies, delays = [], [], []  # delays: (reply day, province, hours)
     for i in range(400):
@@ -201,8 +199,8 @@ def test_median_window_follows_the_period_over_midnight(store, monkeypatch, widt
     upsert(store, "messages", frame(rows))
     upsert(store, "replies", frame(replies))
     built = []
-    sort_all = metrics._median_windows
-    monkeypatch.setattr(metrics, "_median_windows", lambda *a: built.append(a) or sort_all(*a))
+    sort_all = medians._median_windows
+    monkeypatch.setattr(medians, "_median_windows", lambda *a: built.append(a) or sort_all(*a))
 
     def expected(end: dt.date):
         chosen = [(p, h) for day, p, h in delays if dt.date(2024, 3, 1) <= day <= end]

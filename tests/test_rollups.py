@@ -7,13 +7,15 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
-from queries import metrics
+from queries import medians, metrics
 from queries.periods import Filters
 from queries.writes import upsert
 
 PROVINCES = [110000, 410000, 510000, 440000]
+HENAN_CODE = 410000
 CATEGORIES = ["城建", "交通", "教育", "其他"]
 TYPES = ["投诉/求助", "咨询", "建言"]
 BASE = pd.Timestamp("2020-01-01")
@@ -293,22 +295,18 @@ def _check_tables(store):
 
 
 @pytest.fixture(params=[65_536, 2], ids=["median-window", "tiny-median-window"])
-def median_cache(request, monkeypatch):
+def median_cache(request, monkeypatch, store):
     """Every period of the check goes through the median cache; a tiny window exercises its fallback.
     (With it, replies find their messages through the "recent messages" lookup: every message is recent.)"""
     from queries import writes
 
-    monkeypatch.setattr(metrics, "MEDIAN_CACHE_MIN_DAYS", 1)
+    monkeypatch.setattr(medians, "MEDIAN_CACHE_MIN_DAYS", 1)
     if request.param < 100:
         monkeypatch.setattr(writes, "REPLY_LOOKBACK_DAYS", (100_000, 200_000))
-    monkeypatch.setattr(metrics, "MEDIAN_WINDOW", request.param)
-    metrics._median_cache.clear()
-    metrics._median_seen.clear()
-    metrics._median_held[0] = 0
+    monkeypatch.setattr(medians, "MEDIAN_WINDOW", request.param)
+    store.medians.clear()
     yield request.param
-    metrics._median_cache.clear()
-    metrics._median_seen.clear()
-    metrics._median_held[0] = 0
+    store.medians.clear()
 
 
 @pytest.mark.parametrize("compact_after", [32, 1], ids=["appended", "compacted"])
@@ -365,7 +363,7 @@ def test_rollups_equal_raw_computation_through_incremental_writes(store, median_
     again = np.random.default_rng(99)
     _check(store, messages, replies, evaluations, again)
     _check(store, messages, replies, evaluations, np.random.default_rng(99))
-    assert metrics._median_cache, "the second round of the same periods reads cached median windows"
+    assert store.medians.windows, "the second round of the same periods reads cached median windows"
     _check_tables(store)
 
 
@@ -522,4 +520,39 @@ def test_bulk_chunks_prepared_ahead(store, monkeypatch):
     )
     bulk(changed)
     assert used == [False, True, False]
+    _check_tables(store)
+
+
+def test_append_counts_roll_back_with_a_failed_write(store, monkeypatch):
+    """The appends counted towards a compaction belong to the write's transaction: a write that fails leaves
+    the counts (and the rollup rows) as they were; the next committed appends compact on time."""
+    from queries import deltas
+
+    monkeypatch.setattr(deltas, "COMPACT_AFTER", 3)
+    day = dt.date(2021, 3, 1)
+    rows = [
+        {"message_id": f"c{i}", "created_at": pd.Timestamp("2021-03-01 09:00") + pd.Timedelta(minutes=i)}
+        for i in range(4)
+    ]
+    base = _messages(np.random.default_rng(1), [r["message_id"] for r in rows]).assign(
+        created_at=[r["created_at"] for r in rows],
+        province=HENAN_CODE,
+        category="城建",
+        msg_type="咨询",
+        is_urgent=False,
+    )
+    _write(store, "messages", base.iloc[:1])
+    _write(store, "messages", base.iloc[1:2])
+    assert store.appends.count("created", day) == 2
+    states = deltas.state_table(pa.Table.from_pandas(base.iloc[2:3], preserve_index=False), 1)
+    with pytest.raises(RuntimeError), store.write() as cur:
+        deltas.apply(cur, store.appends, [states], "messages")  # the third append: compacts inside
+        raise RuntimeError("the write fails after its rollup appends")
+    assert store.appends.count("created", day) == 2
+    assert store.scalar("SELECT sum(messages) FROM roll_created WHERE day = $d", {"d": day}) == 2
+    assert store.scalar("SELECT count(*) FROM roll_created WHERE day = $d", {"d": day}) == 2  # not compacted
+    _write(store, "messages", base.iloc[2:3])  # the third append that commits: compacted into one row
+    assert store.appends.count("created", day) == 0
+    assert store.scalar("SELECT count(*) FROM roll_created WHERE day = $d", {"d": day}) == 1
+    assert store.scalar("SELECT sum(messages) FROM roll_created WHERE day = $d", {"d": day}) == 3
     _check_tables(store)
