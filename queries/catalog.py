@@ -172,6 +172,7 @@ ANALYST_KPIS = (
     "new_leaders",
 )
 RANKING_RATES = ("reply_ratio", "reply_rate", "reply_24h_rate")  # the province table's rate columns
+RANKING_COUNTS = ("replied_24h",)  # further counts in the province table (with YoY and 环比)
 
 
 def label(name: str, lang: str) -> str | None:

@@ -112,7 +112,7 @@ def ranking(provinces: pd.DataFrame, metric: str, lang: str) -> Table:
             width=124,
         ),
         *(Column(r, L.metric_name(r, lang), "pct", d(r, lang), width=116) for r in catalog.RANKING_RATES),
-        *_count_columns("replied_24h", lang),
+        *(column for name in catalog.RANKING_COUNTS for column in _count_columns(name, lang)),
         Column("median_reply_hours", L.t("c_median", lang), "hours", d("median_reply_hours", lang), width=150),
         Column(
             "satisfaction_rate",
