@@ -27,7 +27,6 @@ HEADER_STATUS = "wall-status"
 
 MAP = "wall-map"
 MAP_TITLE = "wall-map-title"
-MAP_LEGEND = "wall-map-legend"
 RANKING = "wall-ranking"
 RANKING_TITLE = "wall-ranking-title"
 TREND_DAY = "wall-trend-day"
