@@ -341,8 +341,17 @@ def _feed_since(store: Store, f: Filters, limit: int) -> tuple[dt.datetime, dt.d
     rows exist (their count is exact), else no bound.
     """
     recent = beijing_now().date() - dt.timedelta(days=FEED_LOOKBACK_DAYS)
-    row = store.rows(template("feed", "feed_since"), dict(f.message_filter(), limit=limit, recent=recent))[0]
-    return tuple(_EPOCH if day is None else dt.datetime.combine(day, dt.time()) for day in row)
+    stop = dt.datetime(9999, 1, 1)
+    bounds = {"start": recent, "stop": stop, "prev_start": recent, "prev_stop": stop}
+    # per day from the smallest rollup that carries the filters (the day x province one for the wall)
+    daily = _fetch(store, rollup_sql.daily(_source(f, None), ("messages", "replies")), {**f.params(), **bounds})
+    out = []
+    for column in ("messages", "replies"):
+        after = np.cumsum(daily[column][::-1])[::-1]  # rows on or after each day
+        enough = np.flatnonzero(after >= limit)
+        day = daily["day"][enough.max()] if len(enough) else None
+        out.append(_EPOCH if day is None else dt.datetime.combine(pd.Timestamp(day).date(), dt.time()))
+    return tuple(out)
 
 
 _MESSAGE_FEED = ["message_id", "created_at", "province", "city", "category", "msg_type", "title", "is_urgent", "status"]
