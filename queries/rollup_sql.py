@@ -74,8 +74,9 @@ def increments() -> str:
         sums = ", ".join(f"sum(sign * {_counted(n)}) AS {n}" for n in counts)
         nonzero = " OR ".join(f"{n} <> 0" for n in counts)
         ctes.append(
-            f"{name} AS (SELECT * FROM (SELECT CAST({c.day} AS DATE) AS day, {', '.join(FINE_KEYS[1:])}, {sums} "
-            f"FROM states WHERE {c.day} IS NOT NULL GROUP BY ALL) WHERE {nonzero})"
+            # materialised: the coarse tables read each component again
+            f"{name} AS MATERIALIZED (SELECT * FROM (SELECT CAST({c.day} AS DATE) AS day, "
+            f"{', '.join(FINE_KEYS[1:])}, {sums} FROM states WHERE {c.day} IS NOT NULL GROUP BY ALL) WHERE {nonzero})"
         )
     selects = [f"SELECT '{name}' AS tbl, * FROM {name}" for name in COMPONENTS]
     for table in COARSE:
