@@ -1,0 +1,187 @@
+"""Hot issues (热点问题): groups of messages about the same problem at the same place.
+
+Method. Each message is a TF-IDF vector (scikit-learn, sublinear tf) of its topic words plus the named places it
+mentions (the community, company, school or road, counted twice: the place is half of "the same problem at the
+same place"). Messages are compared only within their province and city (blocking keeps the work linear in the
+number of cities), linked when their cosine similarity is at least LINK_COSINE, they are at most MAX_GAP_DAYS
+apart and their locations agree (two different non-empty locations never link), and the linked components of at
+least MIN_MEMBERS messages are the issues (scipy connected components).
+
+Heat index (documented in the README), after the 2020 Teddy Cup 智慧政务 task (how many, how long, how fast,
+how strongly supported):
+    heat = 10·ln(1 + n) + 3·ln(1 + likes) + 5·ln(1 + n / span_days) + 5·growth
+n: messages; likes: their support count; span_days: last − first day + 1; growth: ln((1 + last 7 days' messages)
+/ (1 + the 7 days before)), clipped to 0..3 (a problem still gathering messages ranks above one that has faded).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from insight.corpus import Corpus
+from queries.masking import mask_text
+
+LINK_COSINE = 0.3
+CENTROID_COSINE = 0.3
+MAX_GAP_DAYS = 45
+MIN_MEMBERS = 3
+MAX_MEMBER_IDS = 1000
+KEYWORDS = 5
+_CHUNK = 2000
+
+
+def _identity(doc):
+    return doc
+
+
+def features(corpus: Corpus) -> list[list[str]]:
+    """Words plus the mentioned places (twice), per message."""
+    out = []
+    for words, mentions, location in zip(corpus.words, corpus.frame["mentions"], corpus.frame["location"], strict=True):
+        places = set(mentions)
+        if location:
+            places.add(location.strip())
+        out.append(list(words) + [f"@{p}" for p in places] * 2)
+    return out
+
+
+def vectors(docs: list[list[str]]):
+    """Row-normalised TF-IDF matrix of the documents (None when there is no vocabulary)."""
+    if not docs or not any(docs):
+        return None
+    vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, min_df=2, norm="l2")
+    try:
+        return vectorizer.fit_transform(docs), vectorizer.get_feature_names_out()
+    except ValueError:  # empty vocabulary (every word seen once)
+        return None
+
+
+def link(frame: pd.DataFrame, matrix, min_cosine: float = LINK_COSINE, max_gap_days: int = MAX_GAP_DAYS):
+    """Component label per message: similar messages of the same city and location, close in time, share one."""
+    n = len(frame)
+    rows_all, cols_all = [], []
+    days = frame["day"].to_numpy().astype("datetime64[D]").astype("int64")
+    places = _place_sets(frame)
+    for _, block in frame.groupby(["province", "city"], sort=False).indices.items():
+        if len(block) < 2:
+            continue
+        sub = matrix[block]
+        for lo in range(0, len(block), _CHUNK):
+            sims = (sub[lo : lo + _CHUNK] @ sub.T).tocoo()
+            keep = sims.data >= min_cosine
+            i = block[sims.row[keep] + lo]
+            j = block[sims.col[keep]]
+            upper = i < j
+            i, j = i[upper], j[upper]
+            keep = np.abs(days[i] - days[j]) <= max_gap_days
+            i, j = i[keep], j[keep]
+            keep = np.fromiter((places_agree(places[a], places[b]) for a, b in zip(i, j, strict=True)), bool, len(i))
+            rows_all.append(i[keep])
+            cols_all.append(j[keep])
+    if rows_all:
+        rows, cols = np.concatenate(rows_all), np.concatenate(cols_all)
+    else:
+        rows = cols = np.array([], dtype=np.int64)
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def _place_sets(frame: pd.DataFrame) -> list[frozenset[str]]:
+    """The place each message names: its location field, else the places its text mentions (may be empty)."""
+    return [
+        frozenset([location.strip()]) if location.strip() else frozenset(mentions)
+        for location, mentions in zip(frame["location"], frame["mentions"], strict=True)
+    ]
+
+
+def places_agree(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Two messages can be about the same place unless both name places and no name is shared (or contained)."""
+    if not a or not b or a & b:
+        return True
+    return any(x in y or y in x for x in a for y in b)
+
+
+def tighten(labels: np.ndarray, matrix, min_members: int, min_cosine: float = CENTROID_COSINE) -> np.ndarray:
+    """Detach from each group the members far from its centroid (a chain of weak links is not one problem)."""
+    labels = labels.copy()
+    order = np.argsort(labels, kind="stable")
+    bounds = np.flatnonzero(np.diff(labels[order])) + 1
+    next_label = labels.max() + 1 if len(labels) else 0
+    for members in np.split(order, bounds):
+        if len(members) < min_members:
+            continue
+        sub = matrix[members]
+        centroid = np.asarray(sub.mean(axis=0)).ravel()
+        norm = np.linalg.norm(centroid)
+        if not norm:
+            continue
+        far = members[np.asarray(sub @ (centroid / norm)).ravel() < min_cosine]
+        labels[far] = np.arange(next_label, next_label + len(far))
+        next_label += len(far)
+    return labels
+
+
+def heat(n: int, likes: int, span_days: int, recent: int, before: int) -> float:
+    growth = min(3.0, max(0.0, math.log((1 + recent) / (1 + before))))
+    return 10 * math.log1p(n) + 3 * math.log1p(likes) + 5 * math.log1p(n / max(span_days, 1)) + 5 * growth
+
+
+def _mode(values) -> str:
+    counts = Counter(v for v in values if v)
+    return counts.most_common(1)[0][0] if counts else ""
+
+
+def describe(corpus: Corpus, members: np.ndarray, matrix, terms) -> dict:
+    """One issue: representative title, key words, place, span, counts, heat and member ids."""
+    frame = corpus.frame.iloc[members].sort_values(["created_at", "message_id"])
+    sub = matrix[members]
+    centroid = np.asarray(sub.mean(axis=0)).ravel()
+    representative = corpus.frame.iloc[members[int(np.argmax(sub @ centroid))]]
+    keywords = [terms[k] for k in np.argsort(-centroid) if not terms[k].startswith("@") and centroid[k] > 0][:KEYWORDS]
+    first, last = frame["day"].min(), frame["day"].max()
+    span = int((last - first).days) + 1
+    recent = int((frame["day"] > last - pd.Timedelta(days=7)).sum())
+    before = int(((frame["day"] <= last - pd.Timedelta(days=7)) & (frame["day"] > last - pd.Timedelta(days=14))).sum())
+    n, likes = len(frame), int(frame["likes"].sum())
+    ids = frame["message_id"].tolist()
+    return {
+        "id": f"HI-{ids[0]}",
+        "title": mask_text(representative["title"], 80),
+        "keywords": keywords,
+        "province": representative["province_name"],
+        "province_code": int(representative["province"]),
+        "city": _mode(frame["city"]),
+        "district": _mode(frame["district"]),
+        "place": mask_text(_mode(frame["place"]), 60),
+        "category": _mode(frame["category"]),
+        "first": first.date().isoformat(),
+        "last": last.date().isoformat(),
+        "messages": n,
+        "likes": likes,
+        "replied": int(frame["first_reply_at"].notna().sum()),
+        "heat": heat(n, likes, span, recent, before),
+        "message_ids": ids[:MAX_MEMBER_IDS],
+    }
+
+
+def hot_issues(corpus: Corpus, min_members: int = MIN_MEMBERS) -> list[dict]:
+    """Every issue of the corpus with at least `min_members` messages, hottest first."""
+    built = vectors(features(corpus))
+    if built is None:
+        return []
+    matrix, terms = built
+    labels = tighten(link(corpus.frame, matrix), matrix, min_members)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.flatnonzero(np.diff(labels[order])) + 1
+    issues = [
+        describe(corpus, members, matrix, terms) for members in np.split(order, bounds) if len(members) >= min_members
+    ]
+    issues.sort(key=lambda i: (-i["heat"], i["id"]))
+    return issues
