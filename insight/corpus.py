@@ -94,7 +94,9 @@ def load(store: Store, segmenter: Segmenter, f: Filters, start: dt.date | None =
     ):
         drop = own_places(row.province_full, row.city, row.district)
         words.append(segmenter.message_words(row.message_id, row.title, row.content, drop))
-        named = tuple(dict.fromkeys(strip_admin(p, drop) for p in mentioned_places(f"{row.title}。{row.content[:200]}")))
+        named = tuple(
+            dict.fromkeys(strip_admin(p, drop) for p in mentioned_places(f"{row.title}。{row.content[:200]}"))
+        )
         mentions.append(named)
         places.append(row.location.strip() or (named[0] if named else ""))
     frame["place"] = places

@@ -50,7 +50,12 @@ def rising(now: Counter, n_now: int, before: Counter, n_before: int, limit: int 
         if ratio < MIN_RATIO:
             continue
         out.append(
-            {"word": word, "count": count, "previous": previous, "score": log_likelihood(count, n_now, previous, n_before)}
+            {
+                "word": word,
+                "count": count,
+                "previous": previous,
+                "score": log_likelihood(count, n_now, previous, n_before),
+            }
         )
     out.sort(key=lambda w: (-w["score"], -w["count"], w["word"]))
     return out[:limit]

@@ -52,14 +52,16 @@ def features(corpus: Corpus) -> list[list[str]]:
     return out
 
 
-def vectors(docs: list[list[str]]):
-    """Row-normalised TF-IDF matrix of the documents (None when there is no vocabulary)."""
+def vectors(docs: list[list[str]], min_df: int = 2):
+    """Row-normalised TF-IDF matrix of the documents (None when there is no vocabulary). min_df=2 keeps the
+    words messages share (grouping); min_df=1 keeps every word, so that what one message alone says lowers its
+    similarity to others (telling a restatement from a merely alike message)."""
     if not docs or not any(docs):
         return None
-    vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, min_df=2, norm="l2")
+    vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, min_df=min_df, norm="l2")
     try:
         return vectorizer.fit_transform(docs), vectorizer.get_feature_names_out()
-    except ValueError:  # empty vocabulary (every word seen once)
+    except ValueError:  # empty vocabulary
         return None
 
 
@@ -68,7 +70,7 @@ def link(frame: pd.DataFrame, matrix, min_cosine: float = LINK_COSINE, max_gap_d
     n = len(frame)
     rows_all, cols_all = [], []
     days = frame["day"].to_numpy().astype("datetime64[D]").astype("int64")
-    places = _place_sets(frame)
+    places = place_sets(frame)
     for _, block in frame.groupby(["province", "city"], sort=False).indices.items():
         if len(block) < 2:
             continue
@@ -93,16 +95,20 @@ def link(frame: pd.DataFrame, matrix, min_cosine: float = LINK_COSINE, max_gap_d
     return connected_components(graph, directed=False)[1]
 
 
-def _place_sets(frame: pd.DataFrame) -> list[frozenset[str]]:
-    """The place each message names: its location field, else the places its text mentions (may be empty)."""
+def place_sets(frame: pd.DataFrame) -> list[tuple[str, frozenset[str]]]:
+    """The place each message names: its district and its location field, else the places its text mentions."""
     return [
-        frozenset([location.strip()]) if location.strip() else frozenset(mentions)
-        for location, mentions in zip(frame["location"], frame["mentions"], strict=True)
+        (district, frozenset([location.strip()]) if location.strip() else frozenset(mentions))
+        for district, location, mentions in zip(frame["district"], frame["location"], frame["mentions"], strict=True)
     ]
 
 
-def places_agree(a: frozenset[str], b: frozenset[str]) -> bool:
-    """Two messages can be about the same place unless both name places and no name is shared (or contained)."""
+def places_agree(one: tuple[str, frozenset[str]], other: tuple[str, frozenset[str]]) -> bool:
+    """Two messages can be about the same place unless their districts differ, or both name places and no name
+    is shared (or contained in the other)."""
+    if one[0] and other[0] and one[0] != other[0]:
+        return False
+    a, b = one[1], other[1]
     if not a or not b or a & b:
         return True
     return any(x in y or y in x for x in a for y in b)

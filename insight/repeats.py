@@ -3,10 +3,13 @@
 Method. Candidate pairs come from MinHash LSH (datasketch) over character 2-grams of title and body start: a
 restatement re-uses the writer's own details (the address, the building, the amounts, the dates), so its
 character shingles overlap the earlier message's far more than a different problem's do, however it is
-reworded. A candidate is a repeat when the two messages are from the same province and city, their locations
-agree (two different non-empty locations never match), the later one comes within WINDOW_DAYS of the earlier,
-and the cosine of their TF-IDF word vectors is at least MIN_COSINE. Pairs are joined into groups (connected
-components); every member after a group's first is a repeat.
+reworded. A candidate is a repeat when the two messages are from the same province and city, name the same
+place (or at most one names one), the later one comes within WINDOW_DAYS of the earlier, and the cosine of
+their TF-IDF word vectors is at least MIN_COSINE. One more condition tells a restatement from other people
+reporting the same problem: neither message may have more than MAX_CROWD other messages of its city at
+cosine CROWD_COSINE or more (a hot issue is a crowd of alike messages; a person's restatement is alike mainly
+to its own earlier message). Pairs are joined into groups (connected components); every member after a
+group's first is a repeat.
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from insight.corpus import Corpus
-from insight.issues import features, vectors
+from insight.issues import features, place_sets, places_agree, vectors
 
 WINDOW_DAYS = 30
-LSH_THRESHOLD = 0.3
-NUM_PERM = 64
-MIN_COSINE = 0.45
+LSH_THRESHOLD = 0.15
+NUM_PERM = 128
+MIN_COSINE = 0.55
+CROWD_COSINE = 0.35
+MAX_CROWD = 1
 SHINGLE_CHARS = 2
 TEXT_CHARS = 200
 
@@ -57,6 +62,19 @@ def candidate_pairs(texts: list[str], blocks: list[tuple]) -> set[tuple[int, int
     return pairs
 
 
+def _crowds(nodes: set[int], blocks: list[tuple], matrix) -> dict[int, int]:
+    """For each node, how many other messages of its block are at least CROWD_COSINE similar to it."""
+    by_block: dict[tuple, list[int]] = {}
+    for i, block in enumerate(blocks):
+        by_block.setdefault(block, []).append(i)
+    out = {}
+    for i in nodes:
+        members = by_block[blocks[i]]
+        sims = (matrix[i] @ matrix[members].T).toarray().ravel()
+        out[i] = int((sims >= CROWD_COSINE).sum()) - 1
+    return out
+
+
 def find(corpus: Corpus, start: dt.date, end: dt.date) -> dict:
     """Repeat groups touching start..end (the corpus also holds the WINDOW_DAYS before start) and the rate."""
     frame = corpus.frame
@@ -64,20 +82,24 @@ def find(corpus: Corpus, start: dt.date, end: dt.date) -> dict:
     texts = [f"{t}{c[:TEXT_CHARS]}" for t, c in zip(frame["title"], frame["content"], strict=True)]
     blocks = list(zip(frame["province"], frame["city"], strict=True))
     pairs = candidate_pairs(texts, blocks)
-    built = vectors(features(corpus)) if pairs else None
+    built = vectors(features(corpus), min_df=1) if pairs else None
     rows, cols = [], []
     if built is not None:
         matrix = built[0]
         created = frame["created_at"].to_numpy()
-        locations = frame["location"].to_numpy()
+        places = place_sets(frame)
         window = np.timedelta64(WINDOW_DAYS, "D")
+        close = []
         for i, j in sorted(pairs):
-            li, lj = locations[i], locations[j]
-            if li and lj and li != lj:
+            if not places_agree(places[i], places[j]):
                 continue
             if abs(created[j] - created[i]) > window or created[i] == created[j]:
                 continue
             if float(matrix[i].multiply(matrix[j]).sum()) >= MIN_COSINE:
+                close.append((i, j))
+        crowd = _crowds({k for pair in close for k in pair}, blocks, matrix)
+        for i, j in close:
+            if crowd[i] <= MAX_CROWD and crowd[j] <= MAX_CROWD:
                 rows.append(i)
                 cols.append(j)
     n = len(frame)
@@ -89,7 +111,9 @@ def find(corpus: Corpus, start: dt.date, end: dt.date) -> dict:
     for members in np.split(order, bounds) if n else []:
         if len(members) < 2:
             continue
-        members = members[np.lexsort((frame["message_id"].to_numpy()[members], frame["created_at"].to_numpy()[members]))]
+        members = members[
+            np.lexsort((frame["message_id"].to_numpy()[members], frame["created_at"].to_numpy()[members]))
+        ]
         if not in_period[members].any():
             continue
         repeats_in_period[members[1:]] = in_period[members[1:]]
@@ -104,7 +128,9 @@ def find(corpus: Corpus, start: dt.date, end: dt.date) -> dict:
                 "province_code": int(first["province"]),
                 "city": first["city"],
                 "category": first["category"],
-                "replied_before_repeat": bool(pd.notna(first["first_reply_at"]) and first["first_reply_at"] < second_at),
+                "replied_before_repeat": bool(
+                    pd.notna(first["first_reply_at"]) and first["first_reply_at"] < second_at
+                ),
             }
         )
     groups.sort(key=lambda g: (g["first"], g["message_ids"][0]))

@@ -23,7 +23,21 @@ from settings import DATA_DIR
 STOPWORDS_FILE = Path(__file__).with_name("stopwords.txt")
 PLACES_CSV = DATA_DIR / "places.csv"
 # Suffixes an administrative name is also written without (郑州市 -> 郑州, 金水区 -> 金水).
-_ADMIN_SUFFIXES = ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "自治州", "自治县", "省", "市", "区", "县", "旗", "盟")
+_ADMIN_SUFFIXES = (
+    "特别行政区",
+    "维吾尔自治区",
+    "壮族自治区",
+    "回族自治区",
+    "自治区",
+    "自治州",
+    "自治县",
+    "省",
+    "市",
+    "区",
+    "县",
+    "旗",
+    "盟",
+)
 _WORDLIKE = re.compile(r"[\u4e00-\u9fff]|[A-Za-z]{2,}")
 _DIGITS = re.compile(r"^[\d.,%％:：\-/]+$")
 # Body characters segmented per message: the gist (what, where) comes first; the rest repeats it.

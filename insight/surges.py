@@ -84,7 +84,12 @@ def _series(counts: pd.DataFrame, days: pd.DatetimeIndex) -> tuple[pd.DataFrame,
     city = counts[counts["city"] != ""]
     both = pd.concat([province, city[["province", "city", "category", "day", "messages"]]], ignore_index=True)
     table = both.pivot_table(
-        index=["province", "city", "category"], columns="day", values="messages", aggfunc="sum", fill_value=0, dropna=False
+        index=["province", "city", "category"],
+        columns="day",
+        values="messages",
+        aggfunc="sum",
+        fill_value=0,
+        dropna=False,
     )
     table = table.reindex(columns=days, fill_value=0)
     keys = table.index.to_frame(index=False)

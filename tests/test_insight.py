@@ -111,8 +111,9 @@ def test_hot_issues_find_each_planted_problem(planted):
     found = {}
     for issue in issues:
         members = [labels.get(m) for m in issue["message_ids"]]
-        top, count = pd.Series(members, dtype=object).value_counts(dropna=False).index[0], max(
-            pd.Series(members, dtype=object).value_counts(dropna=False)
+        top, count = (
+            pd.Series(members, dtype=object).value_counts(dropna=False).index[0],
+            max(pd.Series(members, dtype=object).value_counts(dropna=False)),
         )
         if top in planted_sizes and count / len(members) >= 0.8:
             found[top] = max(found.get(top, 0), count)
@@ -126,7 +127,8 @@ def test_hot_issues_find_each_planted_problem(planted):
     water = next(i for i in issues if "water-0" in i["message_ids"])
     assert water["place"] == "翠竹园小区" and water["city"] == "郑州市" and water["province"] == "河南"
     assert water["first"] == "2024-03-04" and water["last"] == "2024-03-10"
-    assert water["likes"] == sum(x[3] for x in fx.PROBLEMS[0][6] if f"water-{fx.PROBLEMS[0][6].index(x)}" in water["message_ids"])
+    water_items = fx.PROBLEMS[0][6]
+    assert water["likes"] == sum(item[3] for n, item in enumerate(water_items) if f"water-{n}" in water["message_ids"])
     assert any(k in water["keywords"] for k in ("停水", "供水", "翠竹园"))
     assert [i["heat"] for i in issues] == sorted((i["heat"] for i in issues), reverse=True)
 
@@ -207,7 +209,7 @@ def test_surges_found_at_onset_without_false_alarms():
     alerts = surges.detect(counts, start, end, today=dt.date(2024, 12, 31))
     days0 = dt.date(2024, 1, 1)
     hits = 0
-    for s, (onset, length, _) in planted.items():
+    for s, (onset, _length, _factor) in planted.items():
         onset_day = days0 + dt.timedelta(days=onset)
         mine = [a for a in alerts if a["city"] == f"城市{s}"]
         if any(abs((dt.date.fromisoformat(a["start"]) - onset_day).days) <= 1 for a in mine):
