@@ -12,6 +12,8 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 
+from queries.masking import mask_text
+
 MIN_COUNT = 3
 MIN_RATIO = 1.5
 
@@ -64,4 +66,4 @@ def rising(now: Counter, n_now: int, before: Counter, n_before: int, limit: int 
 def frequent(now: Counter, before: Counter, limit: int = 20) -> list[dict]:
     """The most frequent words now (messages containing them), with the previous period's count."""
     ranked = sorted(now.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-    return [{"word": w, "count": c, "previous": before.get(w, 0)} for w, c in ranked]
+    return [{"word": mask_text(w, 20), "count": c, "previous": before.get(w, 0)} for w, c in ranked]

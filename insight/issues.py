@@ -160,7 +160,7 @@ def describe(corpus: Corpus, members: np.ndarray, matrix, terms) -> dict:
     return {
         "id": f"HI-{ids[0]}",
         "title": mask_text(representative["title"], 80),
-        "keywords": keywords,
+        "keywords": [mask_text(k, 20) for k in keywords],
         "province": representative["province_name"],
         "province_code": int(representative["province"]),
         "city": _mode(frame["city"]),

@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import replace
 
+import pandas as pd
 from cachelib import SimpleCache
 
 from insight import corpus as corpus_mod
@@ -21,6 +22,7 @@ from insight import hotwords, issues, repeats, surges
 from insight.segment import Segmenter, place_names
 from queries import provinces as province_ref
 from queries.db import Store
+from queries.masking import mask_text
 from queries.periods import Filters, beijing_now
 
 CORPORA_KEPT = 4
@@ -133,13 +135,13 @@ class Insight:
         mask = (
             (frame["province"] == alert["province_code"])
             & (frame["category"] == alert["category"])
-            & (frame["day"] >= alert["start"])
-            & (frame["day"] <= alert["last_day"])
+            & (frame["day"] >= pd.Timestamp(alert["start"]))
+            & (frame["day"] <= pd.Timestamp(alert["last_day"]))
         )
         if alert["city"]:
             mask &= frame["city"] == alert["city"]
         counts = hotwords.document_frequency(period.words[i] for i in mask.to_numpy().nonzero()[0])
-        return [w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_WORDS]]
+        return [mask_text(w, 20) for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_WORDS]]
 
     def repeats(self, f: Filters) -> dict:
         return self._cached("repeats", self._repeats, f)

@@ -227,3 +227,48 @@ def test_upper_tail_by_hand():
     assert surges.upper_tail(3, 2.0, 2.0) == pytest.approx(1 - 5 * np.exp(-2))
     # negative binomial mean 2, variance 4: r = 2, p = 1/2; P(X >= 1) = 1 - p^r = 0.75
     assert surges.upper_tail(1, 2.0, 4.0) == pytest.approx(0.75)
+
+
+# -- JSON API --------------------------------------------------------------------------------------------------------
+def test_insight_api(store, serve):
+    labels = load_fixtures(store)
+    phone = "13812345678"
+    extra = _row("water-extra", fx.HENAN, "郑州市", "金水区", "城建", "2024-03-08", f"翠竹园小区停水 电话{phone}")
+    upsert(store, "messages", frame([extra]))
+    with store.write() as cur:
+        cur.execute(
+            "INSERT INTO message_texts VALUES (?, ?, ?, ?)",
+            ["water-extra", f"翠竹园小区停水第五天，供水抢修还没结束，联系{phone}", "翠竹园小区", 0],
+        )
+    server = serve(store, clock="2024-04-01T12:00:00")
+    window = {"start": "2024-03-01", "end": "2024-03-31"}
+    status, body = server.get("/api/v1/hot-issues", {**window, "limit": 3})
+    assert status == 200 and len(body["issues"]) == 3
+    first = body["issues"][0]
+    assert {
+        "id",
+        "title",
+        "keywords",
+        "province",
+        "city",
+        "place",
+        "first",
+        "last",
+        "messages",
+        "likes",
+        "replied",
+    } <= set(first) and {"heat", "message_ids"} <= set(first)
+    assert labels.get(first["message_ids"][0], "water") == "water" and "water-extra" in first["message_ids"]
+    status, words = server.get("/api/v1/hot-words", {"start": "2024-03-04", "end": "2024-03-10", "limit": 10})
+    assert status == 200 and all({"word", "count", "previous", "score"} <= set(w) for w in words["words"])
+    status, alerts = server.get("/api/v1/alerts", {**window, "province": "河南"})
+    assert status == 200 and isinstance(alerts["alerts"], list)
+    status, rep = server.get("/api/v1/repeats", window)
+    assert status == 200 and len(rep["groups"]) == len(fx.REPEATS)
+    everything = str([body, words, alerts, rep])
+    assert phone not in everything and "1381234" not in everything
+    status, sichuan = server.get("/api/v1/hot-issues", {**window, "province": "Sichuan"})
+    assert status == 200 and {i["province"] for i in sichuan["issues"]} == {"四川"}
+    assert server.get("/api/v1/hot-issues", {**window, "limit": "0"})[0] == 400
+    assert server.get("/api/v1/alerts", {**window, "bogus": "1"})[1]["parameter"] == "bogus"
+    assert server.get("/api/v1/repeats", {"start": "2022-01-01", "end": "2024-03-31"})[0] == 400
