@@ -2,10 +2,11 @@
 
 Method. Each message is a TF-IDF vector (scikit-learn, sublinear tf) of its topic words plus the named places it
 mentions (the community, company, school or road, counted twice: the place is half of "the same problem at the
-same place"). Messages are compared only within their province and city (blocking keeps the work linear in the
-number of cities), linked when their cosine similarity is at least LINK_COSINE, they are at most MAX_GAP_DAYS
-apart and their locations agree (two different non-empty locations never link), and the linked components of at
-least MIN_MEMBERS messages are the issues (scipy connected components).
+same place"). Messages are compared only within their province, city and district (blocking keeps the work
+near linear: about 2,800 districts), linked when their cosine similarity is at least LINK_COSINE, they are at most
+MAX_GAP_DAYS apart and the places they name agree (two different named places never link); the linked components
+are tightened (members whose cosine to their group's centroid is under CENTROID_COSINE leave it, so that a chain
+of weak links is not taken for one problem) and those of at least MIN_MEMBERS messages are the issues.
 
 Heat index (documented in the README), after the 2020 Teddy Cup 智慧政务 task (how many, how long, how fast,
 how strongly supported):
@@ -71,7 +72,7 @@ def link(frame: pd.DataFrame, matrix, min_cosine: float = LINK_COSINE, max_gap_d
     rows_all, cols_all = [], []
     days = frame["day"].to_numpy().astype("datetime64[D]").astype("int64")
     places = place_sets(frame)
-    for _, block in frame.groupby(["province", "city"], sort=False).indices.items():
+    for _, block in frame.groupby(["province", "city", "district"], sort=False).indices.items():
         if len(block) < 2:
             continue
         sub = matrix[block]
@@ -144,34 +145,45 @@ def _mode(values) -> str:
     return counts.most_common(1)[0][0] if counts else ""
 
 
-def describe(corpus: Corpus, members: np.ndarray, matrix, terms) -> dict:
+def _columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    out = {c: frame[c].to_numpy() for c in ("message_id", "title", "province", "province_name", "city", "district")}
+    out.update({c: frame[c].to_numpy() for c in ("place", "category", "likes")})
+    out["day"] = frame["day"].to_numpy().astype("datetime64[D]")
+    out["created"] = frame["created_at"].to_numpy()
+    out["replied"] = frame["first_reply_at"].notna().to_numpy()
+    return out
+
+
+def describe(cols: dict[str, np.ndarray], members: np.ndarray, matrix, terms) -> dict:
     """One issue: representative title, key words, place, span, counts, heat and member ids."""
-    frame = corpus.frame.iloc[members].sort_values(["created_at", "message_id"])
+    members = members[np.lexsort((cols["message_id"][members], cols["created"][members]))]
     sub = matrix[members]
     centroid = np.asarray(sub.mean(axis=0)).ravel()
-    representative = corpus.frame.iloc[members[int(np.argmax(sub @ centroid))]]
-    keywords = [terms[k] for k in np.argsort(-centroid) if not terms[k].startswith("@") and centroid[k] > 0][:KEYWORDS]
-    first, last = frame["day"].min(), frame["day"].max()
-    span = int((last - first).days) + 1
-    recent = int((frame["day"] > last - pd.Timedelta(days=7)).sum())
-    before = int(((frame["day"] <= last - pd.Timedelta(days=7)) & (frame["day"] > last - pd.Timedelta(days=14))).sum())
-    n, likes = len(frame), int(frame["likes"].sum())
-    ids = frame["message_id"].tolist()
+    representative = members[int(np.argmax(sub @ centroid))]
+    top = np.argsort(-centroid)[: 3 * KEYWORDS]
+    keywords = [terms[k] for k in top if not terms[k].startswith("@") and centroid[k] > 0][:KEYWORDS]
+    days = cols["day"][members]
+    first, last = days.min(), days.max()
+    span = int((last - first).astype(int)) + 1
+    recent = int((days > last - 7).sum())
+    before = int(((days <= last - 7) & (days > last - 14)).sum())
+    n, likes = len(members), int(cols["likes"][members].sum())
+    ids = cols["message_id"][members].tolist()
     return {
         "id": f"HI-{ids[0]}",
-        "title": mask_text(representative["title"], 80),
+        "title": mask_text(cols["title"][representative], 80),
         "keywords": [mask_text(k, 20) for k in keywords],
-        "province": representative["province_name"],
-        "province_code": int(representative["province"]),
-        "city": _mode(frame["city"]),
-        "district": _mode(frame["district"]),
-        "place": mask_text(_mode(frame["place"]), 60),
-        "category": _mode(frame["category"]),
-        "first": first.date().isoformat(),
-        "last": last.date().isoformat(),
+        "province": cols["province_name"][representative],
+        "province_code": int(cols["province"][representative]),
+        "city": _mode(cols["city"][members]),
+        "district": _mode(cols["district"][members]),
+        "place": mask_text(_mode(cols["place"][members]), 60),
+        "category": _mode(cols["category"][members]),
+        "first": str(first),
+        "last": str(last),
         "messages": n,
         "likes": likes,
-        "replied": int(frame["first_reply_at"].notna().sum()),
+        "replied": int(cols["replied"][members].sum()),
         "heat": heat(n, likes, span, recent, before),
         "message_ids": ids[:MAX_MEMBER_IDS],
     }
@@ -186,8 +198,9 @@ def hot_issues(corpus: Corpus, min_members: int = MIN_MEMBERS) -> list[dict]:
     labels = tighten(link(corpus.frame, matrix), matrix, min_members)
     order = np.argsort(labels, kind="stable")
     bounds = np.flatnonzero(np.diff(labels[order])) + 1
+    cols = _columns(corpus.frame)
     issues = [
-        describe(corpus, members, matrix, terms) for members in np.split(order, bounds) if len(members) >= min_members
+        describe(cols, members, matrix, terms) for members in np.split(order, bounds) if len(members) >= min_members
     ]
     issues.sort(key=lambda i: (-i["heat"], i["id"]))
     return issues

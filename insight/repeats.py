@@ -3,7 +3,7 @@
 Method. Candidate pairs come from MinHash LSH (datasketch) over character 2-grams of title and body start: a
 restatement re-uses the writer's own details (the address, the building, the amounts, the dates), so its
 character shingles overlap the earlier message's far more than a different problem's do, however it is
-reworded. A candidate is a repeat when the two messages are from the same province and city, name the same
+reworded. A candidate is a repeat when the two messages are from the same province, city and district, name the same
 place (or at most one names one), the later one comes within WINDOW_DAYS of the earlier, and the cosine of
 their TF-IDF word vectors is at least MIN_COSINE. One more condition tells a restatement from other people
 reporting the same problem: neither message may have more than MAX_CROWD other messages of its city at
@@ -80,7 +80,7 @@ def find(corpus: Corpus, start: dt.date, end: dt.date) -> dict:
     frame = corpus.frame
     in_period = ((frame["day"] >= pd.Timestamp(start)) & (frame["day"] <= pd.Timestamp(end))).to_numpy()
     texts = [f"{t}{c[:TEXT_CHARS]}" for t, c in zip(frame["title"], frame["content"], strict=True)]
-    blocks = list(zip(frame["province"], frame["city"], strict=True))
+    blocks = list(zip(frame["province"], frame["city"], frame["district"], strict=True))
     pairs = candidate_pairs(texts, blocks)
     built = vectors(features(corpus), min_df=1) if pairs else None
     rows, cols = [], []

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import jieba
 
+from insight.places import mentioned_places, strip_admin
 from settings import DATA_DIR
 
 STOPWORDS_FILE = Path(__file__).with_name("stopwords.txt")
@@ -86,7 +87,7 @@ def own_places(province_name: str | None, city: str | None, district: str | None
 
 
 class Segmenter:
-    """jieba with the project's dictionary; words per message cached by id and text (live writes add few)."""
+    """jieba with the project's dictionary; words and named places per message cached by id and text."""
 
     def __init__(self, places: Iterable[str] = (), units: Iterable[str] = (), stopwords: frozenset[str] | None = None):
         jieba.setLogLevel(logging.WARNING)
@@ -119,15 +120,24 @@ class Segmenter:
 
     def message_words(self, message_id: str, title: str | None, content: str | None, drop: frozenset[str]):
         """Words of a message's title and the start of its body; cached while the text is unchanged."""
+        return self._analysed(message_id, title, content, drop)[0]
+
+    def message_places(self, message_id: str, title: str | None, content: str | None, drop: frozenset[str]):
+        """Places the message's title and body start name (without its own city or district); cached alike."""
+        return self._analysed(message_id, title, content, drop)[1]
+
+    def _analysed(self, message_id, title, content, drop) -> tuple[tuple[str, ...], tuple[str, ...]]:
         body = (content or "")[:BODY_CHARS]
         key = (message_id, hash((title, body, drop)))
         with self._guard:
             cached = self._cache.get(key)
         if cached is not None:
             return cached
-        words = tuple(self.words(f"{title or ''}。{body}", drop))
+        text_value = f"{title or ''}。{body}"
+        words = tuple(self.words(text_value, drop))
+        places = tuple(dict.fromkeys(strip_admin(p, drop) for p in mentioned_places(text_value)))
         with self._guard:
-            self._cache[key] = words
+            self._cache[key] = (words, places)
             while len(self._cache) > CACHE_LIMIT:
                 self._cache.popitem(last=False)
-        return words
+        return words, places
