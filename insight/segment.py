@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import logging
 import re
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -115,7 +116,7 @@ class Segmenter:
                 or not _WORDLIKE.search(word)
             ):
                 continue
-            out.append(word)
+            out.append(sys.intern(word))  # one copy of each word however many messages hold it
         return out
 
     def message_words(self, message_id: str, title: str | None, content: str | None, drop: frozenset[str]):

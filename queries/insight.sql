@@ -2,9 +2,10 @@
 -- Periods are half-open timestamp ranges [start, stop) built from inclusive Beijing dates; every value is bound.
 
 -- name: period_messages(start, stop, provinces, categories, types, urgent_only)
--- Messages created in the period with title, body, location, likes and their first reply (time, unit).
+-- Messages created in the period with title, body start, location, likes and their first reply (time, unit).
+-- Only the body's first 200 characters are read: the methods use no more (a year's bodies would not fit in memory).
 SELECT m.message_id, m.created_at, m.province, coalesce(m.city, '') AS city, coalesce(m.district, '') AS district,
-       m.category, m.msg_type, m.title, t.content, coalesce(t.location, '') AS location,
+       m.category, m.msg_type, m.title, left(t.content, 200) AS content, coalesce(t.location, '') AS location,
        coalesce(t.likes, 0) AS likes, m.first_reply_at, m.first_reply_unit
 FROM messages m
 LEFT JOIN message_texts t USING (message_id)
