@@ -131,7 +131,10 @@ def detect(counts: pd.DataFrame, start: dt.date, end: dt.date, today: dt.date) -
                     "city": city if isinstance(city, str) and city else None,
                     "category": keys.at[s, "category"],
                     "start": test_days[lo].date().isoformat(),
-                    "end": None if hi == len(test_days) - 1 and last >= today else test_days[hi].date().isoformat(),
+                    # still going: alerted up to today (or yesterday: today's count is not complete yet)
+                    "end": None
+                    if last >= today and hi >= len(test_days) - 1 - GAP_DAYS
+                    else test_days[hi].date().isoformat(),
                     "last_day": test_days[hi].date().isoformat(),
                     "messages": int(messages),
                     "expected": expected,

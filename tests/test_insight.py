@@ -218,8 +218,12 @@ def test_surges_found_at_onset_without_false_alarms():
     surge_series = {f"城市{s}" for s in planted} | {None}  # the province series carries the city's surge too
     false = [a for a in alerts if a["city"] not in surge_series]
     assert false == []
-    ongoing = surges.detect(counts, start, dt.date(2024, 6, 22), today=dt.date(2024, 6, 22))
-    assert all(a["end"] is not None or a["last_day"] == "2024-06-22" for a in ongoing)
+    # on 2024-06-21 the surge of series 30 (2024-06-19 .. 06-22) is still going, the one of series 3 is over
+    ongoing = surges.detect(counts, start, dt.date(2024, 7, 18), today=dt.date(2024, 6, 21))
+    live = next(a for a in ongoing if a["city"] == "城市30")
+    assert live["start"] == "2024-06-19" and live["end"] is None
+    past = next(a for a in ongoing if a["city"] == "城市3")
+    assert past["end"] is not None
 
 
 def test_upper_tail_by_hand():
