@@ -13,6 +13,8 @@ from queries.db import Store
 from queries.periods import Filters
 from queries.sql import text
 
+PROGRESS_STEP = 5000
+
 
 @dataclass
 class Corpus:
@@ -35,8 +37,17 @@ def _window(f: Filters, start: dt.date, end: dt.date) -> dict:
     }
 
 
-def load(store: Store, segmenter: Segmenter, f: Filters, start: dt.date | None = None, end: dt.date | None = None):
-    """The messages of `start`..`end` (default: the filters' period) matching the filters, with their words."""
+def load(
+    store: Store,
+    segmenter: Segmenter,
+    f: Filters,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    progress=None,
+):
+    """The messages of `start`..`end` (default: the filters' period) matching the filters, with their words.
+
+    `progress`, when given, is called with the number of messages done every PROGRESS_STEP messages."""
     start, end = start or f.start, end or f.end
     frame = store.df(text("insight", "period_messages"), _window(f, start, end))
     names = province_ref.names()
@@ -48,14 +59,20 @@ def load(store: Store, segmenter: Segmenter, f: Filters, start: dt.date | None =
     for column in ("title", "content", "location", "city", "district"):
         frame[column] = frame[column].fillna("").astype(str)
     words, places, mentions = [], [], []
-    for row in frame[["message_id", "title", "content", "location", "province_full", "city", "district"]].itertuples(
-        index=False
+    for n, row in enumerate(
+        frame[["message_id", "title", "content", "location", "province_full", "city", "district"]].itertuples(
+            index=False
+        )
     ):
+        if progress is not None and n % PROGRESS_STEP == 0:
+            progress(n)
         drop = own_places(row.province_full, row.city, row.district)
         words.append(segmenter.message_words(row.message_id, row.title, row.content, drop))
         named = segmenter.message_places(row.message_id, row.title, row.content, drop)
         mentions.append(named)
         places.append(row.location.strip() or (named[0] if named else ""))
+    if progress is not None:
+        progress(len(frame))
     frame["place"] = places
     frame["mentions"] = mentions
     return Corpus(frame=frame.reset_index(drop=True), words=words)

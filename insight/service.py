@@ -30,11 +30,12 @@ TOP_WORDS = 5
 
 
 class Insight:
-    def __init__(self, store: Store, cache=None, timeout: int = 3600, clock=None):
+    def __init__(self, store: Store, cache=None, timeout: int = 3600, clock=None, progress=None):
         self.store = store
         self.cache = cache if cache is not None else SimpleCache(threshold=500, default_timeout=timeout)
         self.timeout = timeout
         self.clock = clock or beijing_now
+        self.progress = progress  # progress(label, done, total) while a period's messages are segmented
         self._segmenter: Segmenter | None = None
         self._segmenter_guard = threading.Lock()
         self._corpora: OrderedDict[tuple, corpus_mod.Corpus] = OrderedDict()
@@ -78,7 +79,14 @@ class Insight:
                 found = self._corpora.get(key)
             if found is not None:
                 return found
-            built = corpus_mod.load(self.store, self.segmenter, f, start, end)
+            report = None
+            if self.progress is not None:
+                label = f"{start or f.start}..{end or f.end}"
+
+                def report(done, label=label):
+                    self.progress(label, done)
+
+            built = corpus_mod.load(self.store, self.segmenter, f, start, end, report)
             with self._guard:
                 self._corpora[key] = built
                 while len(self._corpora) > CORPORA_KEPT:
