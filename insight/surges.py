@@ -80,18 +80,12 @@ def level(ratio: float) -> str:
 def _series(counts: pd.DataFrame, days: pd.DatetimeIndex) -> tuple[pd.DataFrame, np.ndarray]:
     """Dense day matrices of province × domain (city '') and city × domain series."""
     counts = counts.assign(day=pd.to_datetime(counts["day"]))
-    province = counts.groupby(["province", "category", "day"], as_index=False)["messages"].sum().assign(city=None)
+    province = counts.groupby(["province", "category", "day"], as_index=False)["messages"].sum().assign(city="")
     city = counts[counts["city"] != ""]
     both = pd.concat([province, city[["province", "city", "category", "day", "messages"]]], ignore_index=True)
-    table = both.pivot_table(
-        index=["province", "city", "category"],
-        columns="day",
-        values="messages",
-        aggfunc="sum",
-        fill_value=0,
-        dropna=False,
-    )
-    table = table.reindex(columns=days, fill_value=0)
+    # one row per series that has messages (city '' = the whole province), one column per day
+    table = both.pivot_table(index=["province", "city", "category"], columns="day", values="messages", aggfunc="sum")
+    table = table.reindex(columns=days).fillna(0)
     keys = table.index.to_frame(index=False)
     return keys, table.to_numpy(dtype=np.float64)
 
