@@ -1,9 +1,11 @@
 """Hot words: the words whose share of messages rose most against the previous period, and the most frequent.
 
-A word counts once per message (document frequency), so one long message cannot make a word hot. The rise is
-scored by Dunning's log-likelihood ratio G2 of the word's share in the two periods (a keyness test that weighs
-both the size of the change and the evidence for it); only words whose smoothed share grew by at least
-MIN_RATIO and that appear in at least MIN_COUNT messages are ranked.
+A message's terms are its words and the places it names (location field, or the named places in its text:
+'翠竹园小区' stays one term where jieba would split it). A term counts once per message (document frequency),
+so one long message cannot make a word hot. The rise is scored by Dunning's log-likelihood ratio G2 of the
+term's share in the two periods (a keyness test that weighs both the size of the change and the evidence for
+it); only terms whose smoothed share grew by at least MIN_RATIO and that appear in at least MIN_COUNT messages
+are ranked.
 """
 
 from __future__ import annotations
@@ -16,6 +18,15 @@ from queries.masking import mask_text
 
 MIN_COUNT = 3
 MIN_RATIO = 1.5
+
+
+def terms(corpus) -> list[tuple[str, ...]]:
+    """Words plus named places per message (an insight.corpus.Corpus)."""
+    out = []
+    for words, location, mentions in zip(corpus.words, corpus.frame["location"], corpus.frame["mentions"], strict=True):
+        places = (location.strip(),) if location.strip() else tuple(mentions)
+        out.append(words + places)
+    return out
 
 
 def document_frequency(words: Iterable[tuple[str, ...]]) -> Counter:

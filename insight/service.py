@@ -100,8 +100,8 @@ class Insight:
     def _hot_words(self, f: Filters, limit: int) -> dict:
         length = f.end - f.start
         before = replace(f, start=f.start - length - dt.timedelta(days=1), end=f.start - dt.timedelta(days=1))
-        now_words = self.corpus(f).words
-        before_words = self.corpus(before).words
+        now_words = hotwords.terms(self.corpus(f))
+        before_words = hotwords.terms(self.corpus(before))
         now, prev = hotwords.document_frequency(now_words), hotwords.document_frequency(before_words)
         return {
             "start": f.start.isoformat(),
