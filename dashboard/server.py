@@ -14,9 +14,11 @@ from dashboard.analyst import layout as analyst_layout
 from dashboard.api import create_api
 from dashboard.brief_api import create_brief_api
 from dashboard.ingest_api import create_ingest_api
+from dashboard.insight_api import create_insight_api
 from dashboard.readgate import ReadGate
 from dashboard.wall import callbacks as wall_callbacks
 from dashboard.wall import layout as wall_layout
+from insight.service import Insight
 from queries.db import Store
 from queries.service import Metrics
 from settings import PROJECT_ROOT, Settings
@@ -42,8 +44,10 @@ def build_app(settings: Settings, store: Store, wall_views=None) -> Dash:
     metrics = Metrics(store, cache=cache.cache, timeout=settings.cache_seconds)
     ReadGate(store, settings.read_slots, settings.read_yield_ms).install(app.server)
     app.server.config["LIUYAN_WRITE_API"] = bool(settings.ingest_token)
-    app.server.extensions["liuyan"] = {"settings": settings, "store": store, "metrics": metrics}
+    insight = Insight(store, cache=cache.cache, timeout=settings.cache_seconds, clock=settings.now)
+    app.server.extensions["liuyan"] = {"settings": settings, "store": store, "metrics": metrics, "insight": insight}
     app.server.register_blueprint(create_api(metrics, settings.now))
+    app.server.register_blueprint(create_insight_api(insight, settings.now))
     app.server.register_blueprint(create_brief_api(metrics, settings.now))
     app.server.register_blueprint(create_ingest_api(store, settings))
 

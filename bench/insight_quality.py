@@ -1,0 +1,250 @@
+"""Quality of the insight methods against the demo's planted truth (prints figures, asserts nothing).
+
+    python bench/insight_quality.py --db DEMO.duckdb [--months 2026-09,2026-10] [--year-end 2026-10-31]
+
+Only this bench reads the demo's truth table (`demo_truth`, written by the demo generator of the text-demo
+work): kind ('hot', 'surge', 'repeat', ...), story, name (the place), members (message ids), province (adcode),
+city, district, category, topic, span_start, span_end, size, detail. The analysis code never reads it.
+
+Figures (the issue's quality targets):
+  - hot issues, per month: planted problems with >= 20 messages in the month found as one issue (an issue whose
+    members are >= 80% from that problem and hold at least half of its messages of the month); and the share of
+    the month's top 20 issues that are planted problems (>= 80% of their members from one problem);
+  - surges over the year: planted surges alerted within 1 day of onset (an alert of the same province and
+    domain starting within onset - 1 .. onset + 1); false alarms per province per year: province-level alerts
+    overlapping no planted surge of their series;
+  - repeat complaints over the months: precision and recall of the planted (earlier, restated) pairs;
+  - hot words: for planted problems with >= 20 messages in one week, whether a word of the problem's topic or
+    place is among that week's top 10 rising words.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import duckdb  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from insight import corpus, surges  # noqa: E402
+from insight.service import Insight  # noqa: E402
+from queries.periods import Filters  # noqa: E402
+
+NOW = dt.datetime(2026, 11, 26, 12, 0)
+
+
+class ReadOnlyStore:
+    """The reads Insight needs, over a database opened read-only (its schema may be newer than this branch's)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._con = duckdb.connect(path, read_only=True)
+        self._local = threading.local()
+        self.data_version = f"ro:{path}"
+
+    def cursor(self):
+        if getattr(self._local, "cursor", None) is None:
+            self._local.cursor = self._con.cursor()
+        return self._local.cursor
+
+    def df(self, sql, params=None):
+        return self.cursor().execute(sql, params or {}).df()
+
+    def rows(self, sql, params=None):
+        return self.cursor().execute(sql, params or {}).fetchall()
+
+    def scalar(self, sql, params=None):
+        rows = self.rows(sql, params)
+        return rows[0][0] if rows else None
+
+
+def month_bounds(label: str) -> tuple[dt.date, dt.date]:
+    start = dt.date.fromisoformat(label + "-01")
+    return start, (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+
+
+def hot_issue_figures(service: Insight, truth: pd.DataFrame, created: pd.Series, months: list[str]) -> None:
+    hot = truth[truth["kind"] == "hot"]
+    member_story = {m: s for s, members in zip(hot["story"], hot["members"], strict=True) for m in members}
+    found_total = planted_total = top_good = top_total = 0
+    for label in months:
+        start, end = month_bounds(label)
+        t0 = time.perf_counter()
+        issues = service.hot_issues(Filters(start, end), limit=100_000)["issues"]
+        took = time.perf_counter() - t0
+        in_month = {}
+        for story, members in zip(hot["story"], hot["members"], strict=True):
+            days = created.reindex(members).dropna().dt.date
+            n = int(((days >= start) & (days <= end)).sum())
+            if n >= 20:
+                in_month[story] = n
+        found = set()
+        for rank, issue in enumerate(issues):
+            stories = pd.Series([member_story.get(m) for m in issue["message_ids"]], dtype=object)
+            counts = stories.value_counts()
+            purity_story = counts.index[0] if len(counts) else None
+            pure = len(counts) and counts.iloc[0] / len(stories) >= 0.8
+            if rank < 20:
+                top_total += 1
+                top_good += bool(pure)
+            if pure and purity_story in in_month and counts.iloc[0] >= 0.5 * in_month[purity_story]:
+                found.add(purity_story)
+        found_total += len(found)
+        planted_total += len(in_month)
+        print(
+            f"  {label}: {len(issues)} issues, planted >= 20 in month {len(in_month)}, found {len(found)}"
+            f" (recall {len(found) / max(1, len(in_month)):.2f}); {took:.1f} s"
+        )
+    print(
+        f"hot issues: recall {found_total / max(1, planted_total):.3f} (target >= 0.9); "
+        f"top-20 precision {top_good / max(1, top_total):.3f} (target >= 0.8)"
+    )
+
+
+def surge_figures(service: Insight, truth: pd.DataFrame, year: Filters) -> None:
+    planted = truth[(truth["kind"] == "surge")].copy()
+    planted["onset"] = pd.to_datetime(planted["span_start"]).dt.date
+    planted["stop"] = pd.to_datetime(planted["span_end"]).dt.date
+    planted = planted[(planted["onset"] >= year.start) & (planted["onset"] <= year.end)]
+    t0 = time.perf_counter()
+    # the surge test alone (service.alerts would also group a year of text to link the hot issues)
+    counts = corpus.daily_counts(service.store, year, year.start - dt.timedelta(weeks=surges.BASELINE_WEEKS), year.end)
+    alerts = surges.detect(counts, year.start, year.end, NOW.date())
+    took = time.perf_counter() - t0
+    hits = 0
+    for row in planted.itertuples():
+        for a in alerts:
+            if a["province_code"] == row.province and a["category"] == row.category:
+                if abs((dt.date.fromisoformat(a["start"]) - row.onset).days) <= 1:
+                    hits += 1
+                    break
+    false = 0
+    for a in alerts:
+        if a["city"]:
+            continue
+        start, last = dt.date.fromisoformat(a["start"]), dt.date.fromisoformat(a["last_day"])
+        series = planted[(planted["province"] == a["province_code"]) & (planted["category"] == a["category"])]
+        overlaps = (
+            (series["onset"] - dt.timedelta(days=1) <= last) & (series["stop"] + dt.timedelta(days=1) >= start)
+        ).any()
+        false += not overlaps
+    years = ((year.end - year.start).days + 1) / 365
+    print(
+        f"surges: {len(planted)} planted, {len(alerts)} alerts ({sum(not a['city'] for a in alerts)} province-level);"
+        f" recall within 1 day {hits / max(1, len(planted)):.3f} (target >= 0.9); false alarms"
+        f" {false} = {false / 31 / years:.2f} per province per year (target <= 1); {took:.1f} s"
+    )
+
+
+def repeat_figures(service: Insight, truth: pd.DataFrame, months: list[str]) -> None:
+    planted = truth[truth["kind"] == "repeat"]
+    pairs = set()
+    for members in planted["members"]:
+        members = list(members)
+        pairs.update((members[i], members[j]) for i in range(len(members)) for j in range(i + 1, len(members)))
+    found = set()
+    start, end = month_bounds(months[0])[0], month_bounds(months[-1])[1]
+    t0 = time.perf_counter()
+    result = service.repeats(Filters(start, end))
+    took = time.perf_counter() - t0
+    for g in result["groups"]:
+        ids = g["message_ids"]
+        found.update((ids[i], ids[j]) for i in range(len(ids)) for j in range(i + 1, len(ids)))
+    found_sorted = {tuple(sorted(p)) for p in found}
+    planted_sorted = {tuple(sorted(p)) for p in pairs}
+    # only planted pairs whose restatement falls in the range can be found
+    ids_in_range = set()
+    for g in result["groups"]:
+        ids_in_range.update(g["message_ids"])
+    tp = len(found_sorted & planted_sorted)
+    print(
+        f"repeats {start}..{end}: {len(found_sorted)} pairs found, {len(planted_sorted)} planted (all time), "
+        f"true {tp}; precision {tp / max(1, len(found_sorted)):.3f} (target >= 0.9); rate {result['repeat_rate']}; "
+        f"{took:.1f} s"
+    )
+    return planted_sorted, found_sorted
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--months", default="2026-09,2026-10")
+    parser.add_argument("--year-end", default="2026-10-31")
+    parser.add_argument("--parts", default="hot,surges,repeats,words", help="which figures (comma-separated)")
+    args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    print(f"load: {os.getloadavg()}")
+    store = ReadOnlyStore(args.db)
+    truth = store.df("SELECT * FROM demo_truth")
+    print(f"demo_truth: {truth['kind'].value_counts().to_dict()}")
+    months = args.months.split(",")
+    service = Insight(store, clock=lambda: NOW)
+    hot_members = [m for ms in truth.loc[truth["kind"] == "hot", "members"] for m in ms]
+    created = store.df(
+        "SELECT message_id, created_at FROM messages WHERE message_id IN (SELECT unnest($ids))", {"ids": hot_members}
+    ).set_index("message_id")["created_at"]
+    if "hot" in parts:
+        hot_issue_figures(service, truth, created, months)
+    year_end = dt.date.fromisoformat(args.year_end)
+    if "surges" in parts:
+        surge_figures(service, truth, Filters(year_end - dt.timedelta(days=364), year_end))
+    start, end = month_bounds(months[0])[0], month_bounds(months[-1])[1]
+    if "words" in parts:
+        hot_word_figures(service, truth, created, start, end)
+    if "repeats" not in parts:
+        return
+    planted, found = repeat_figures(service, truth, months)
+    restated = store.df(
+        "SELECT message_id FROM messages WHERE created_at >= $a AND created_at < $b"
+        " AND message_id IN (SELECT unnest($ids))",
+        {
+            "a": dt.datetime.combine(start, dt.time()),
+            "b": dt.datetime.combine(end + dt.timedelta(days=1), dt.time()),
+            "ids": [p[1] for p in planted],
+        },
+    )["message_id"]
+    reachable = {p for p in planted if p[1] in set(restated)}
+    print(
+        f"repeats: recall {len(found & reachable) / max(1, len(reachable)):.3f} of {len(reachable)} planted pairs "
+        f"restated in the range (target >= 0.85)"
+    )
+    hot_word_figures(service, truth, created)
+
+
+def hot_word_figures(
+    service: Insight, truth: pd.DataFrame, created: pd.Series, start: dt.date, end: dt.date, sample: int = 20
+) -> None:
+    """Planted problems (largest first) whose busiest week lies in start..end."""
+    hot = truth[truth["kind"] == "hot"].sort_values("size", ascending=False)
+    hits = tried = 0
+    for row in hot.itertuples():
+        days = created.reindex(list(row.members)).dropna().dt.date
+        if days.empty:
+            continue
+        peak = pd.Series(days).value_counts().idxmax()
+        monday = peak - dt.timedelta(days=peak.weekday())
+        if not (start <= monday and monday + dt.timedelta(days=6) <= end):
+            continue
+        week = Filters(monday, monday + dt.timedelta(days=6))
+        if int(((days >= week.start) & (days <= week.end)).sum()) < 20:
+            continue
+        top = [w["word"] for w in service.hot_words(week, limit=10)["words"]]
+        key_text = f"{row.topic or ''}{row.name or ''}"
+        tried += 1
+        hits += any(w in key_text for w in top)
+        if tried >= sample:
+            break
+    print(
+        f"hot words: a topic or place word among the week's top 10 for {hits} of {tried} planted problems (target: all)"
+    )
+
+
+if __name__ == "__main__":
+    main()

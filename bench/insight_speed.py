@@ -1,0 +1,199 @@
+"""Speed and memory of the insight methods (prints figures, asserts nothing).
+
+    python bench/insight_speed.py [--db FILE] [--month 2026-10] [--year-end 2026-10-31] [--skip-year]
+
+Uses a demo database (generated from 2025-06-01 when FILE does not exist) and gives every message of the
+measured range a synthetic body when it has none (random clauses of a small hand-written phrase book, a
+community name and a few numbers, 80–300 characters: the bench measures speed, not quality). Measures, each
+with a fresh Insight service (cold: jieba's dictionary loaded, every message segmented):
+  - one month nationally: hot issues + hot words + alerts, cold, then again after a live write of 100 messages;
+  - one year nationally, cold (hot issues + hot words + alerts), with a progress line per step;
+  - peak RSS of the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pandas as pd  # noqa: E402
+
+from insight.service import Insight  # noqa: E402
+from queries.db import Store  # noqa: E402
+from queries.periods import Filters  # noqa: E402
+from queries.writes import upsert  # noqa: E402
+
+NOW = dt.datetime(2026, 11, 26, 12, 0)
+CLAUSES = [
+    "家门口的道路坑洼不平下雨天积水严重",
+    "楼下餐馆油烟直排窗户都不敢开",
+    "小区自来水浑浊发黄已经好几天",
+    "工地夜间施工噪音扰民整夜睡不着",
+    "单位拖欠工资半年多一直不发",
+    "孩子上学的校车线路被取消",
+    "社保转移手续办了三个月还没办好",
+    "公交车班次太少等车要一个小时",
+    "电梯经常故障老人被困过两次",
+    "物业费上涨却没有开过业主大会",
+    "垃圾清运不及时天热气味很大",
+    "房屋漏水找开发商维修一直推脱",
+    "路灯坏了很久晚上出行不安全",
+    "农村自建房审批流程不清楚",
+    "医保报销比例和异地就医怎么办理",
+    "退役军人优待证什么时候可以领取",
+    "停车位被长期占用堆放杂物",
+    "供暖温度不达标家里只有十几度",
+    "菜市场周边占道经营交通拥堵",
+    "网购商品质量问题商家拒绝退货",
+]
+NAMES = ["阳光", "幸福", "翠湖", "锦绣", "金桂", "和平", "滨江", "长青", "春晖", "福源", "新华", "绿洲"]
+KINDS = ["小区", "花园", "家园", "公司", "小学", "路"]
+
+
+def ensure_demo(path: Path) -> Store:
+    fresh = not path.exists()
+    store = Store(path)
+    if fresh:
+        from ingest.demo import generate
+
+        t0 = time.perf_counter()
+        generate(store, seed=20240601, start=dt.date(2025, 6, 1), now=NOW)
+        print(f"demo generated from 2025-06-01 in {time.perf_counter() - t0:.1f} s")
+    return store
+
+
+def ensure_texts(store: Store, start: dt.date, end: dt.date) -> None:
+    """Synthetic bodies for the messages of start..end that have none, written by one SQL statement."""
+    t0 = time.perf_counter()
+    with store.write() as cur:
+        cur.execute("CREATE OR REPLACE TEMP MACRO pick(xs, key) AS xs[(1 + hash(key) % len(xs))::BIGINT]")
+        cur.execute(
+            """
+            INSERT INTO message_texts
+            SELECT m.message_id,
+                   pick($name, m.message_id || 'n') || pick($kind, m.message_id || 'k') || '的情况：'
+                   || array_to_string(list_transform(range(2 + (hash(m.message_id) % 8)::BIGINT),
+                        lambda i: pick($clause, m.message_id || i::VARCHAR) || '，已经'
+                             || (1 + hash(m.message_id || i::VARCHAR || 'd') % 30)::VARCHAR || '天'), '。'),
+                   '',
+                   (hash(m.message_id || 'l') % 20)::INTEGER
+            FROM messages m
+            WHERE m.created_at >= $start AND m.created_at < $stop
+              AND m.message_id NOT IN (SELECT message_id FROM message_texts)
+            """,
+            {
+                "start": dt.datetime.combine(start, dt.time()),
+                "stop": dt.datetime.combine(end + dt.timedelta(days=1), dt.time()),
+                "clause": CLAUSES,
+                "name": NAMES,
+                "kind": KINDS,
+            },
+        )
+    count = store.scalar("SELECT count(*) FROM message_texts")
+    print(f"synthetic texts ready ({count:,} rows) in {time.perf_counter() - t0:.1f} s")
+
+
+def timed(label: str, fn):
+    t0, c0 = time.perf_counter(), time.process_time()
+    value = fn()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(f"  {label:<44} {wall * 1000:9.0f} ms wall {cpu * 1000:9.0f} ms CPU")
+    return value, wall
+
+
+def analyse(service: Insight, f: Filters) -> float:
+    total = 0.0
+    for name, call in (
+        ("hot issues", lambda: service.hot_issues(f)),
+        ("hot words", lambda: service.hot_words(f)),
+        ("alerts", lambda: service.alerts(f)),
+    ):
+        _, wall = timed(f"{name} {f.start}..{f.end}", call)
+        total += wall
+    return total
+
+
+def live_write(store: Store, day: dt.date, n: int = 100) -> None:
+    """n new messages (with text) on `day`, as the write API would add them."""
+    rows, texts = [], []
+    for k in range(n):
+        mid = f"bench-live-{time.time_ns()}-{k}"
+        rows.append(
+            dict(
+                message_id=mid,
+                created_at=pd.Timestamp(day) + pd.Timedelta(minutes=7 * k),
+                province=410000,
+                city="郑州市",
+                district="金水区",
+                addressee=None,
+                category="城建",
+                msg_type="投诉/求助",
+                title=f"{NAMES[k % len(NAMES)]}小区{CLAUSES[k % len(CLAUSES)][:8]}",
+                is_urgent=False,
+                source_status=None,
+            )
+        )
+        texts.append((mid, "。".join(CLAUSES[(k + j) % len(CLAUSES)] for j in range(4)), "", k % 5))
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "_row", range(2, n + 2))
+    upsert(store, "messages", frame)
+    with store.write() as cur:
+        cur.executemany("INSERT INTO message_texts VALUES (?, ?, ?, ?)", texts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default="/tmp/insight_bench.duckdb")
+    parser.add_argument("--month", default="2026-10")
+    parser.add_argument("--year-end", default="2026-10-31")
+    parser.add_argument("--skip-year", action="store_true")
+    parser.add_argument("--repeat", type=int, default=2, help="cold month runs (fresh service each)")
+    args = parser.parse_args()
+    print(f"load before: {os.getloadavg()}")
+    store = ensure_demo(Path(args.db))
+    year_end = dt.date.fromisoformat(args.year_end)
+    year_start = year_end - dt.timedelta(days=364)
+    ensure_texts(store, year_start - dt.timedelta(days=31), year_end)
+    month_start = dt.date.fromisoformat(args.month + "-01")
+    month_end = (month_start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    month = Filters(month_start, month_end)
+    n = store.scalar(
+        "SELECT count(*) FROM messages WHERE created_at >= $a AND created_at < $b",
+        {"a": dt.datetime.combine(month_start, dt.time()), "b": dt.datetime.combine(month_end, dt.time.max)},
+    )
+    print(f"\none month nationally: {n:,} messages ({month_start}..{month_end})")
+    colds = []
+    for run in range(args.repeat):
+        service = Insight(store, clock=lambda: NOW)
+        _, init = timed("segmenter (jieba dictionary + places + units)", lambda s=service: s.segmenter)
+        colds.append(init + analyse(service, month))
+        print(f"  cold total, run {run + 1}: {colds[-1]:.2f} s   (load {os.getloadavg()[0]:.2f})")
+    print(f"cold month: median {statistics.median(colds):.2f} s over {len(colds)} runs (target < 3 s)")
+    warm = analyse(service, month)
+    print(f"same data version again (cache hit): {warm * 1000:.1f} ms")
+    extras = []
+    for _ in range(3):
+        live_write(store, month_end - dt.timedelta(days=2))
+        extras.append(analyse(service, month))
+    print(f"after a live write of 100 messages: {', '.join(f'{e:.2f}' for e in extras)} s (target: < 0.2 s extra)")
+    print(f"peak RSS so far: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    if not args.skip_year:
+        year = Filters(year_start, year_end)
+        service = Insight(store, clock=lambda: NOW)
+        print(f"\none year nationally ({year_start}..{year_end}), cold:")
+        total = analyse(service, year)
+        print(f"cold year: {total:.1f} s (target < 30 s); load {os.getloadavg()}")
+    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (target < 1 GiB)")
+    store.close()
+
+
+if __name__ == "__main__":
+    main()

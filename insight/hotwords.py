@@ -1,0 +1,80 @@
+"""Hot words: the words whose share of messages rose most against the previous period, and the most frequent.
+
+A message's terms are its words and the places it names (location field, or the named places in its text:
+'翠竹园小区' stays one term where jieba would split it). A term counts once per message (document frequency),
+so one long message cannot make a word hot. The rise is scored by Dunning's log-likelihood ratio G2 of the
+term's share in the two periods (a keyness test that weighs both the size of the change and the evidence for
+it); only terms whose smoothed share grew by at least MIN_RATIO and that appear in at least MIN_COUNT messages
+are ranked.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+
+from queries.masking import mask_text
+
+MIN_COUNT = 3
+MIN_RATIO = 1.5
+
+
+def terms(corpus) -> list[tuple[str, ...]]:
+    """Words plus named places per message (an insight.corpus.Corpus)."""
+    out = []
+    for words, location, mentions in zip(corpus.words, corpus.frame["location"], corpus.frame["mentions"], strict=True):
+        places = (location.strip(),) if location.strip() else tuple(mentions)
+        out.append(words + places)
+    return out
+
+
+def document_frequency(words: Iterable[tuple[str, ...]]) -> Counter:
+    counts: Counter = Counter()
+    for message_words in words:
+        counts.update(set(message_words))
+    return counts
+
+
+def log_likelihood(a: int, n1: int, b: int, n2: int) -> float:
+    """G2 of a word seen in `a` of `n1` messages now and `b` of `n2` before (two-period keyness)."""
+    total = n1 + n2
+    if total == 0 or a + b == 0:
+        return 0.0
+    e1 = n1 * (a + b) / total
+    e2 = n2 * (a + b) / total
+    g = 0.0
+    if a:
+        g += a * math.log(a / e1)
+    if b:
+        g += b * math.log(b / e2)
+    return 2.0 * g
+
+
+def rising(now: Counter, n_now: int, before: Counter, n_before: int, limit: int = 20) -> list[dict]:
+    """Words whose share rose most, with counts now and before and the G2 score, highest first."""
+    out = []
+    for word, count in now.items():
+        if count < MIN_COUNT:
+            continue
+        previous = before.get(word, 0)
+        # add-one smoothing keeps a word absent before from an infinite ratio
+        ratio = ((count + 1) / (n_now + 1)) / ((previous + 1) / (n_before + 1))
+        if ratio < MIN_RATIO:
+            continue
+        out.append(
+            {
+                "word": word,
+                "count": count,
+                "previous": previous,
+                "score": log_likelihood(count, n_now, previous, n_before),
+            }
+        )
+    out.sort(key=lambda w: (-w["score"], -w["count"], w["word"]))
+    return out[:limit]
+
+
+def frequent(now: Counter, before: Counter, limit: int = 20) -> list[dict]:
+    """The most frequent words now (messages containing them), with the previous period's count."""
+    ranked = sorted(now.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    return [{"word": mask_text(w, 20), "count": c, "previous": before.get(w, 0)} for w, c in ranked]

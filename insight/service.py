@@ -1,0 +1,170 @@
+"""The insight service: owner of the segmenter and of the insight results, shared by the API and every screen.
+
+Results are keyed on the store's data version and the filters (as queries.service.Metrics does), so every
+request for one view shares one computation per data version; concurrent misses for one key wait for the
+first. The segmenter (jieba's dictionary, about a second to load) is built on first use, once per service. It
+keeps each message's words while its text is unchanged, so after a live write only the new messages are
+segmented; the grouping is then redone for the period (it is a fraction of the segmentation's cost).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from dataclasses import replace
+
+import pandas as pd
+from cachelib import SimpleCache
+
+from insight import corpus as corpus_mod
+from insight import hotwords, issues, repeats, surges
+from insight.segment import Segmenter, place_names
+from queries import provinces as province_ref
+from queries.db import Store
+from queries.masking import mask_text
+from queries.periods import Filters, beijing_now
+
+CORPORA_KEPT = 4
+TOP_WORDS = 5
+
+
+class Insight:
+    def __init__(self, store: Store, cache=None, timeout: int = 3600, clock=None, progress=None):
+        self.store = store
+        self.cache = cache if cache is not None else SimpleCache(threshold=500, default_timeout=timeout)
+        self.timeout = timeout
+        self.clock = clock or beijing_now
+        self.progress = progress  # progress(label, done, total) while a period's messages are segmented
+        self._segmenter: Segmenter | None = None
+        self._segmenter_guard = threading.Lock()
+        self._corpora: OrderedDict[tuple, corpus_mod.Corpus] = OrderedDict()
+        self._locks: OrderedDict[str, threading.Lock] = OrderedDict()
+        self._guard = threading.Lock()
+
+    # -- owned state ---------------------------------------------------------------------------------------------
+    @property
+    def segmenter(self) -> Segmenter:
+        with self._segmenter_guard:
+            if self._segmenter is None:
+                self._segmenter = Segmenter(place_names(), corpus_mod.unit_names(self.store))
+            return self._segmenter
+
+    def _lock(self, key: str) -> threading.Lock:
+        with self._guard:
+            lock = self._locks.get(key)
+            if lock is None:
+                lock = self._locks[key] = threading.Lock()
+                while len(self._locks) > 1000:
+                    self._locks.popitem(last=False)
+            return lock
+
+    def _cached(self, name: str, compute, *args):
+        key = repr((name, self.store.data_version, args))
+        value = self.cache.get(key)
+        if value is not None:
+            return value
+        with self._lock(key):
+            value = self.cache.get(key)
+            if value is None:
+                value = compute(*args)
+                self.cache.set(key, value, timeout=self.timeout)
+        return value
+
+    def corpus(self, f: Filters, start: dt.date | None = None, end: dt.date | None = None) -> corpus_mod.Corpus:
+        """A period's messages with words, kept for the current data version (the last few periods asked)."""
+        key = (self.store.data_version, f, start, end)
+        with self._lock(repr(("corpus", key))):
+            with self._guard:
+                found = self._corpora.get(key)
+            if found is not None:
+                return found
+            report = None
+            if self.progress is not None:
+                label = f"{start or f.start}..{end or f.end}"
+
+                def report(done, label=label):
+                    self.progress(label, done)
+
+            built = corpus_mod.load(self.store, self.segmenter, f, start, end, report)
+            with self._guard:
+                self._corpora[key] = built
+                while len(self._corpora) > CORPORA_KEPT:
+                    self._corpora.popitem(last=False)
+            return built
+
+    # -- methods -------------------------------------------------------------------------------------------------
+    def hot_words(self, f: Filters, limit: int = 20) -> dict:
+        return self._cached("hot_words", self._hot_words, f, limit)
+
+    def _hot_words(self, f: Filters, limit: int) -> dict:
+        length = f.end - f.start
+        before = replace(f, start=f.start - length - dt.timedelta(days=1), end=f.start - dt.timedelta(days=1))
+        now_words = hotwords.terms(self.corpus(f))
+        before_words = hotwords.terms(self.corpus(before))
+        now, prev = hotwords.document_frequency(now_words), hotwords.document_frequency(before_words)
+        return {
+            "start": f.start.isoformat(),
+            "end": f.end.isoformat(),
+            "previous_start": before.start.isoformat(),
+            "previous_end": before.end.isoformat(),
+            "messages": len(now_words),
+            "previous_messages": len(before_words),
+            "words": hotwords.rising(now, len(now_words), prev, len(before_words), limit),
+            "frequent": hotwords.frequent(now, prev, limit),
+        }
+
+    def hot_issues(self, f: Filters, limit: int = 50) -> dict:
+        found = self._cached("hot_issues", self._hot_issues, f)
+        return {**found, "issues": found["issues"][:limit]}
+
+    def _hot_issues(self, f: Filters) -> dict:
+        return {"start": f.start.isoformat(), "end": f.end.isoformat(), "issues": issues.hot_issues(self.corpus(f))}
+
+    def alerts(self, f: Filters) -> dict:
+        return self._cached("alerts", self._alerts, f)
+
+    def _alerts(self, f: Filters) -> dict:
+        today = self.clock().date()
+        counts = corpus_mod.daily_counts(self.store, f, f.start - dt.timedelta(weeks=surges.BASELINE_WEEKS), f.end)
+        episodes = surges.detect(counts, f.start, f.end, today)
+        if episodes:
+            found = self.hot_issues(f, limit=10_000)["issues"]
+            period = self.corpus(f)
+            names = province_ref.names()
+            for alert in episodes:
+                alert["province"] = names.get(alert["province_code"], str(alert["province_code"]))
+                alert["top_words"] = self._episode_words(period, alert)
+                alert["issue_ids"] = [i["id"] for i in found if _inside(i, alert)][:20]
+        return {"start": f.start.isoformat(), "end": f.end.isoformat(), "alerts": episodes}
+
+    def _episode_words(self, period: corpus_mod.Corpus, alert: dict) -> list[str]:
+        frame = period.frame
+        mask = (
+            (frame["province"] == alert["province_code"])
+            & (frame["category"] == alert["category"])
+            & (frame["day"] >= pd.Timestamp(alert["start"]))
+            & (frame["day"] <= pd.Timestamp(alert["last_day"]))
+        )
+        if alert["city"]:
+            mask &= frame["city"] == alert["city"]
+        counts = hotwords.document_frequency(period.words[i] for i in mask.to_numpy().nonzero()[0])
+        return [mask_text(w, 20) for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_WORDS]]
+
+    def repeats(self, f: Filters) -> dict:
+        return self._cached("repeats", self._repeats, f)
+
+    def _repeats(self, f: Filters) -> dict:
+        lookback = self.corpus(f, f.start - dt.timedelta(days=repeats.WINDOW_DAYS), f.end)
+        return {"start": f.start.isoformat(), "end": f.end.isoformat(), **repeats.find(lookback, f.start, f.end)}
+
+
+def _inside(issue: dict, alert: dict) -> bool:
+    """An issue explains a surge when it is of the same series and has messages during the surge."""
+    return (
+        issue["province_code"] == alert["province_code"]
+        and issue["category"] == alert["category"]
+        and (not alert["city"] or issue["city"] == alert["city"])
+        and issue["first"] <= alert["last_day"]
+        and issue["last"] >= alert["start"]
+    )

@@ -1,0 +1,278 @@
+"""Insight methods on hand-written planted fixtures (tests/insight_fixtures.py): recall and precision.
+
+The expected groups come from the fixture's own labels, never from the code under test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from insight import hotwords, surges
+from insight.segment import Segmenter, own_places, place_names
+from insight.service import Insight
+from queries.periods import Filters
+from queries.writes import upsert
+from tests import insight_fixtures as fx
+from tests.conftest import frame
+
+MARCH = Filters(dt.date(2024, 3, 1), dt.date(2024, 3, 31))
+NOW = dt.datetime(2024, 4, 1, 12, 0)
+
+
+def _row(mid, province, city, district, category, day, title, hour=9):
+    return dict(
+        message_id=mid,
+        created_at=pd.Timestamp(day) + pd.Timedelta(hours=hour),
+        province=province,
+        city=city,
+        district=district,
+        addressee=None,
+        category=category,
+        msg_type="投诉/求助",
+        title=title,
+        is_urgent=False,
+        source_status=None,
+    )
+
+
+def load_fixtures(store) -> dict[str, list[str]]:
+    """Write every fixture message (and its text); returns the planted label of each message id."""
+    rows, texts, replies, labels = [], [], [], {}
+    for key, province, city, district, category, location, items in fx.PROBLEMS:
+        for n, (day, title, body, likes) in enumerate(items):
+            mid = f"{key}-{n}"
+            rows.append(_row(mid, province, city, district, category, day, title, hour=8 + n % 10))
+            # the location field is filled on every other message only: the rest name it in their text
+            texts.append((mid, body, location if n % 2 == 0 else None, likes))
+            labels[mid] = key
+    for n, (province, city, district, category, location, day, title, body) in enumerate(
+        fx.DISTRACTORS + fx.NOT_REPEATS
+    ):
+        mid = f"other-{n}"
+        rows.append(_row(mid, province, city, district, category, day, title, hour=10 + n % 8))
+        texts.append((mid, body, location or None, 0))
+        labels[mid] = None
+    for key, province, city, district, category, location, first, replied, again in fx.REPEATS:
+        for suffix, (day, title, body) in (("a", first), ("b", again)):
+            mid = f"repeat-{key}-{suffix}"
+            rows.append(_row(mid, province, city, district, category, day, title, hour=15))
+            texts.append((mid, body, location or None, 0))
+            labels[mid] = f"repeat-{key}"
+        if replied:
+            replies.append(
+                dict(
+                    reply_id=f"r-{key}",
+                    message_id=f"repeat-{key}-a",
+                    replied_at=pd.Timestamp(first[0]) + pd.Timedelta(days=2),
+                    unit="某区住建局",
+                )
+            )
+    upsert(store, "messages", frame(rows))
+    upsert(store, "replies", frame(replies))
+    with store.write() as cur:
+        cur.executemany("INSERT INTO message_texts VALUES (?, ?, ?, ?)", texts)
+    return labels
+
+
+@pytest.fixture
+def planted(store):
+    labels = load_fixtures(store)
+    return Insight(store, clock=lambda: NOW), labels
+
+
+# -- segmentation ----------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def segmenter():
+    return Segmenter(place_names(), ["武侯区住房和城乡建设局"])
+
+
+def test_segmenter_keeps_places_drops_stopwords_and_own_place(segmenter):
+    text = "尊敬的领导您好，郑州市金水区翠竹园小区停水问题希望尽快解决，武侯区住房和城乡建设局也来过"
+    words = segmenter.words(text)
+    assert "金水区" in words and "郑州市" in words  # place names whole (user dictionary)
+    assert "武侯区住房和城乡建设局" in words  # unit names whole
+    assert "停水" in words
+    for stop in ("问题", "希望", "领导", "您好", "尊敬", "解决"):
+        assert stop not in words
+    own = segmenter.words(text, own_places("河南省", "郑州市", "金水区"))
+    assert not {"郑州市", "郑州", "金水区", "金水"} & set(own)
+    assert "停水" in own
+
+
+# -- hot issues ------------------------------------------------------------------------------------------------------
+def test_hot_issues_find_each_planted_problem(planted):
+    service, labels = planted
+    issues = service.hot_issues(MARCH, limit=100)["issues"]
+    planted_sizes = {key: len(items) for key, *_, items in fx.PROBLEMS}
+    found = {}
+    for issue in issues:
+        members = [labels.get(m) for m in issue["message_ids"]]
+        top, count = (
+            pd.Series(members, dtype=object).value_counts(dropna=False).index[0],
+            max(pd.Series(members, dtype=object).value_counts(dropna=False)),
+        )
+        if top in planted_sizes and count / len(members) >= 0.8:
+            found[top] = max(found.get(top, 0), count)
+    # recall: every planted problem is one issue holding >= 80% of its messages, >= 80% pure
+    for key, size in planted_sizes.items():
+        assert found.get(key, 0) >= 0.8 * size, (key, found, [(i["title"], i["messages"]) for i in issues])
+    # precision: every issue of >= 5 messages is a planted problem (distractors and repeats are not issues)
+    big = [i for i in issues if i["messages"] >= 5]
+    pure = [i for i in big if pd.Series([labels.get(m) for m in i["message_ids"]]).isin(planted_sizes).mean() >= 0.8]
+    assert len(pure) == len(big) >= 5
+    water = next(i for i in issues if "water-0" in i["message_ids"])
+    assert water["place"] == "翠竹园小区" and water["city"] == "郑州市" and water["province"] == "河南"
+    assert water["first"] == "2024-03-04" and water["last"] == "2024-03-10"
+    water_items = fx.PROBLEMS[0][6]
+    assert water["likes"] == sum(item[3] for n, item in enumerate(water_items) if f"water-{n}" in water["message_ids"])
+    assert any(k in water["keywords"] for k in ("停水", "供水", "翠竹园"))
+    assert [i["heat"] for i in issues] == sorted((i["heat"] for i in issues), reverse=True)
+
+
+def test_hot_issues_follow_filters(planted):
+    service, labels = planted
+    sichuan = Filters(MARCH.start, MARCH.end, provinces=(fx.SICHUAN,))
+    issues = service.hot_issues(sichuan)["issues"]
+    assert issues and all(i["province"] == "四川" for i in issues)
+    keys = {labels[i["message_ids"][0]] for i in issues if i["messages"] >= 5}
+    assert keys == {"wages", "road"}
+
+
+# -- hot words -------------------------------------------------------------------------------------------------------
+def test_hot_words_of_a_problems_week(planted):
+    service, _ = planted
+    week = Filters(dt.date(2024, 3, 4), dt.date(2024, 3, 10))
+    result = service.hot_words(week, limit=10)
+    top = [w["word"] for w in result["words"]]
+    assert {"停水", "翠竹园"} & set(top), top
+    counted = {w["word"]: w for w in result["words"]}
+    if "停水" in counted:  # counts are messages containing the word (planted: water messages of that week saying 停水)
+        assert counted["停水"]["previous"] == 0
+
+
+def test_log_likelihood_by_hand():
+    # 10 of 100 now, 1 of 100 before: E = 5.5 each; G2 = 2 (10 ln(10/5.5) + 1 ln(1/5.5))
+    expected = 2 * (10 * np.log(10 / 5.5) + 1 * np.log(1 / 5.5))
+    assert hotwords.log_likelihood(10, 100, 1, 100) == pytest.approx(expected)
+    assert hotwords.log_likelihood(5, 100, 5, 100) == pytest.approx(0.0)
+
+
+# -- repeats ---------------------------------------------------------------------------------------------------------
+def test_repeats_precision_recall(planted):
+    service, _ = planted
+    result = service.repeats(MARCH)
+    planted_pairs = {(f"repeat-{k}-a", f"repeat-{k}-b") for k, *_ in fx.REPEATS}
+    found_pairs = set()
+    for g in result["groups"]:
+        ids = g["message_ids"]
+        found_pairs.update((a, b) for n, a in enumerate(ids) for b in ids[n + 1 :])
+    true_positive = len(found_pairs & planted_pairs)
+    precision = true_positive / len(found_pairs) if found_pairs else 0.0
+    recall = true_positive / len(planted_pairs)
+    assert precision >= 0.9 and recall >= 0.8, (precision, recall, result["groups"])
+    flags = {g["message_ids"][0]: g["replied_before_repeat"] for g in result["groups"]}
+    for key, *_, replied, _again in fx.REPEATS:
+        if f"repeat-{key}-a" in flags:
+            assert flags[f"repeat-{key}-a"] is replied
+    messages_in_march = result["messages"]
+    assert result["repeat_rate"] == pytest.approx(result["repeats"] / messages_in_march)
+
+
+# -- surges ----------------------------------------------------------------------------------------------------------
+def _synthetic_counts(seed: int, surges_at: dict) -> pd.DataFrame:
+    """Poisson daily counts with a weekly rhythm for 40 city x domain series over 200 days, with planted surges."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2024-01-01", periods=200, freq="D")
+    rows = []
+    for s in range(40):
+        level = rng.uniform(2, 40)
+        weekly = np.where(days.day_of_week >= 5, 0.6, 1.0)
+        trend = np.linspace(1.0, 1.3, len(days))
+        lam = level * weekly * trend
+        counts = rng.poisson(lam)
+        if s in surges_at:
+            onset, length, factor = surges_at[s]
+            counts[onset : onset + length] = rng.poisson(lam[onset : onset + length] * factor)
+        for d, c in zip(days, counts, strict=True):
+            rows.append((d.date(), 100000 + s * 10000, f"城市{s}", "城建", int(c)))
+    return pd.DataFrame(rows, columns=["day", "province", "city", "category", "messages"])
+
+
+def test_surges_found_at_onset_without_false_alarms():
+    planted = {3: (120, 5, 3.0), 11: (150, 3, 4.0), 25: (100, 8, 2.5), 30: (170, 4, 6.0)}
+    counts = _synthetic_counts(7, planted)
+    start, end = dt.date(2024, 3, 1), dt.date(2024, 7, 18)
+    alerts = surges.detect(counts, start, end, today=dt.date(2024, 12, 31))
+    days0 = dt.date(2024, 1, 1)
+    hits = 0
+    for s, (onset, _length, _factor) in planted.items():
+        onset_day = days0 + dt.timedelta(days=onset)
+        mine = [a for a in alerts if a["city"] == f"城市{s}"]
+        if any(abs((dt.date.fromisoformat(a["start"]) - onset_day).days) <= 1 for a in mine):
+            hits += 1
+    assert hits == len(planted), alerts
+    surge_series = {f"城市{s}" for s in planted} | {None}  # the province series carries the city's surge too
+    false = [a for a in alerts if a["city"] not in surge_series]
+    assert false == []
+    # on 2024-06-21 the surge of series 30 (2024-06-19 .. 06-22) is still going, the one of series 3 is over
+    ongoing = surges.detect(counts, start, dt.date(2024, 7, 18), today=dt.date(2024, 6, 21))
+    live = next(a for a in ongoing if a["city"] == "城市30")
+    assert live["start"] == "2024-06-19" and live["end"] is None
+    past = next(a for a in ongoing if a["city"] == "城市3")
+    assert past["end"] is not None
+
+
+def test_upper_tail_by_hand():
+    # Poisson(2): P(X >= 3) = 1 - e^-2 (1 + 2 + 2) = 1 - 5 e^-2
+    assert surges.upper_tail(3, 2.0, 2.0) == pytest.approx(1 - 5 * np.exp(-2))
+    # negative binomial mean 2, variance 4: r = 2, p = 1/2; P(X >= 1) = 1 - p^r = 0.75
+    assert surges.upper_tail(1, 2.0, 4.0) == pytest.approx(0.75)
+
+
+# -- JSON API --------------------------------------------------------------------------------------------------------
+def test_insight_api(store, serve):
+    labels = load_fixtures(store)
+    phone = "13812345678"
+    extra = _row("water-extra", fx.HENAN, "郑州市", "金水区", "城建", "2024-03-08", f"翠竹园小区停水 电话{phone}")
+    upsert(store, "messages", frame([extra]))
+    with store.write() as cur:
+        cur.execute(
+            "INSERT INTO message_texts VALUES (?, ?, ?, ?)",
+            ["water-extra", f"翠竹园小区停水第五天，供水抢修还没结束，联系{phone}", "翠竹园小区", 0],
+        )
+    server = serve(store, clock="2024-04-01T12:00:00")
+    window = {"start": "2024-03-01", "end": "2024-03-31"}
+    status, body = server.get("/api/v1/hot-issues", {**window, "limit": 3})
+    assert status == 200 and len(body["issues"]) == 3
+    first = body["issues"][0]
+    assert {
+        "id",
+        "title",
+        "keywords",
+        "province",
+        "city",
+        "place",
+        "first",
+        "last",
+        "messages",
+        "likes",
+        "replied",
+    } <= set(first) and {"heat", "message_ids"} <= set(first)
+    assert labels.get(first["message_ids"][0], "water") == "water" and "water-extra" in first["message_ids"]
+    status, words = server.get("/api/v1/hot-words", {"start": "2024-03-04", "end": "2024-03-10", "limit": 10})
+    assert status == 200 and all({"word", "count", "previous", "score"} <= set(w) for w in words["words"])
+    status, alerts = server.get("/api/v1/alerts", {**window, "province": "河南"})
+    assert status == 200 and isinstance(alerts["alerts"], list)
+    status, rep = server.get("/api/v1/repeats", window)
+    assert status == 200 and len(rep["groups"]) == len(fx.REPEATS)
+    everything = str([body, words, alerts, rep])
+    assert phone not in everything and "1381234" not in everything
+    status, sichuan = server.get("/api/v1/hot-issues", {**window, "province": "Sichuan"})
+    assert status == 200 and {i["province"] for i in sichuan["issues"]} == {"四川"}
+    assert server.get("/api/v1/hot-issues", {**window, "limit": "0"})[0] == 400
+    assert server.get("/api/v1/alerts", {**window, "bogus": "1"})[1]["parameter"] == "bogus"
+    assert server.get("/api/v1/repeats", {"start": "2022-01-01", "end": "2024-03-31"})[0] == 400
