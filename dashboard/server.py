@@ -9,11 +9,13 @@ from dashboard.analyst import callbacks as analyst_callbacks
 from dashboard.analyst import layout as analyst_layout
 from dashboard.api import create_api
 from dashboard.ingest_api import create_ingest_api
+from dashboard.supervision_api import create_supervision_api
 from dashboard.wall import callbacks as wall_callbacks
 from dashboard.wall import layout as wall_layout
 from queries.db import Store
 from queries.service import Metrics
 from settings import PROJECT_ROOT, Settings
+from supervision.service import Supervision
 
 
 def build_app(settings: Settings, store: Store) -> Dash:
@@ -32,9 +34,11 @@ def build_app(settings: Settings, store: Store) -> Dash:
     )
     metrics = Metrics(store, cache=cache.cache, timeout=settings.cache_seconds)
     app.server.config["LIUYAN_WRITE_API"] = bool(settings.ingest_token)
+    supervision = Supervision(metrics, settings)
     app.server.extensions["liuyan"] = {"settings": settings, "store": store, "metrics": metrics}
     app.server.register_blueprint(create_api(metrics, settings.now))
     app.server.register_blueprint(create_ingest_api(store, settings))
+    app.server.register_blueprint(create_supervision_api(supervision))
 
     app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page")])
 

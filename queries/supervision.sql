@@ -108,7 +108,7 @@ WHERE e.rated_at >= :start AND e.rated_at < :stop
 -- name: suggestions(start, stop, provinces, categories, types, urgent_only)
 -- 建言 messages created in the period, with their likes and every reply's text joined into one string.
 SELECT m.message_id, m.created_at, m.province, m.city, m.category, m.title, coalesce(t.content, '') AS body,
-       coalesce(t.likes, 0) AS likes, m.first_reply_unit AS unit,
+       coalesce(t.likes, 0) AS likes, coalesce(t.location, '') AS location, m.first_reply_unit AS unit,
        coalesce(string_agg(rt.content, ' ' ORDER BY r.replied_at), '') AS replies
 FROM messages m
 LEFT JOIN message_texts t USING (message_id)

@@ -4,8 +4,9 @@
   reduced to their Chinese characters (numbers, dates, phone numbers, Latin letters and punctuation dropped). A
   reply is boilerplate when (a) its reduced text also answers another problem (a message with a different reduced
   title and body), or (b) at least `NEAR_SHARE` of its characters lie in clauses (between punctuation, at least 4
-  characters) that also appear in replies to at least `NEAR_MESSAGES` different problems: a template with a
-  place or name filled in is caught by (b), while a real answer's specific findings are its own. Replies are
+  characters) that also appear in replies to at least `NEAR_MESSAGES` different problems; a clause that is not
+  shared counts by the share of its 4-character pieces found in shared clauses. A template with a place or name
+  filled in is caught by (b), while a real answer's specific findings are its own. Replies are
   compared with every reply of the period and the `LOOKBACK_DAYS` before it, whatever the filters.
 - **Addresses the message**: the reply names the message's location, or contains at least `ADDRESS_MIN` of the
   message's meaningful character bigrams (from its title, location and the start of its body). A bigram is
@@ -29,7 +30,9 @@ from supervision.common import matches, rate, span, sql
 
 LOOKBACK_DAYS = 90
 NEAR_MESSAGES = 3
-NEAR_SHARE = 0.8
+NEAR_SHARE = 0.7
+PARTIAL_FROM = 0.4  # replies this shared get credit for partly shared clauses
+PIECE = 4
 ADDRESS_MIN = 2
 GENERIC_DF = 0.02
 DF_SAMPLE = 5000
@@ -57,7 +60,9 @@ def flags(store: Store, f: Filters) -> pd.DataFrame:
         )
     frame["reduced"] = [rules.han(t) for t in frame["reply"]]
     frame["text_key"] = [_key(t) for t in frame["reduced"]]
-    frame["problem"] = [_key(rules.han(t) + "|" + rules.han(b)) for t, b in zip(frame["title"], frame["body"])]
+    frame["problem"] = [
+        _key(rules.han(t) + "|" + rules.han(b)) for t, b in zip(frame["title"], frame["body"], strict=True)
+    ]
     frame["boilerplate"] = _boilerplate(frame)
     in_period = (frame["replied_at"] >= span(f)["start"]) & matches(frame, f)
     frame = frame[in_period].copy()
@@ -74,14 +79,37 @@ def _boilerplate(frame: pd.DataFrame) -> np.ndarray:
     parts = pd.DataFrame({"row": np.arange(len(frame)), "clause": [rules.clauses(t) for t in frame["reply"]]})
     parts["problem"] = frame["problem"].to_numpy()
     parts = parts.explode("clause").dropna(subset=["clause"]).drop_duplicates(["row", "clause"])
+    parts = parts.reset_index(drop=True)
     if parts.empty:
         return exact.to_numpy()
     spread = parts.groupby("clause")["problem"].transform("nunique")
-    parts["length"] = parts["clause"].str.len()
-    parts["shared"] = np.where(spread >= NEAR_MESSAGES, parts["length"], 0)
+    parts["length"] = parts["clause"].str.len().astype("float64")
+    common = spread >= NEAR_MESSAGES
+    parts["shared"] = np.where(common, parts["length"], 0.0)
+    # A filled-in template changes one clause ("关于X公司的留言已收悉"): a clause that is not shared itself is
+    # credited with the share of its 4-character pieces found in the shared clauses, for the replies that are
+    # already mostly shared (few, so the character work stays small).
     per_row = parts.groupby("row")[["length", "shared"]].sum()
-    share = (per_row["shared"] / per_row["length"]).reindex(np.arange(len(frame)), fill_value=0.0)
+    share = per_row["shared"] / per_row["length"]
+    candidates = set(share.index[(share >= PARTIAL_FROM) & (share < NEAR_SHARE)])
+    if candidates:
+        pieces = {p for clause in parts.loc[common, "clause"].unique() for p in _pieces(clause)}
+        partial = parts[parts["row"].isin(candidates) & ~common]
+        credit = [len(c) * _covered(c, pieces) for c in partial["clause"]]
+        parts.loc[partial.index, "shared"] = credit
+        per_row = parts.groupby("row")[["length", "shared"]].sum()
+        share = per_row["shared"] / per_row["length"]
+    share = share.reindex(np.arange(len(frame)), fill_value=0.0)
     return (exact.to_numpy() | (share.to_numpy() >= NEAR_SHARE)).astype(bool)
+
+
+def _pieces(clause: str) -> list[str]:
+    return [clause[i : i + PIECE] for i in range(max(1, len(clause) - PIECE + 1))]
+
+
+def _covered(clause: str, pieces: set[str]) -> float:
+    own = _pieces(clause)
+    return sum(1 for p in own if p in pieces) / len(own)
 
 
 def _generic_bigrams(replies: pd.Series) -> set[str]:
@@ -100,7 +128,9 @@ def _addresses(frame: pd.DataFrame) -> list[bool]:
         return []
     generic = _generic_bigrams(frame["reply"])
     out = []
-    for reply, title, body, location in zip(frame["reply"], frame["title"], frame["body"], frame["location"]):
+    for reply, title, body, location in zip(
+        frame["reply"], frame["title"], frame["body"], frame["location"], strict=True
+    ):
         reply = str(reply)
         place = rules.han(location)
         if len(place) >= 2 and place in rules.han(reply):

@@ -14,11 +14,12 @@ _CLAUSE = re.compile(r"[，。！？；、：,.!?;:\s（）()“”\"'【】\[\]
 MIN_CLAUSE = 4  # clauses shorter than this (您好, 谢谢) say nothing about the reply and are left out
 
 # Says what was done: a completed or scheduled action verb after a marker of having done / going to do it.
+# Forwarding (已转交…办理) and promising to study it are not actions, so 办理/转办/研究 are not in the list.
 ACTION = re.compile(
-    r"(已|已经|现已|目前已|并已|均已|已于|将于|计划于|拟于|正在)[^。；！？]{0,12}?"
+    r"(已|已经|现已|目前已|并已|均已|已于|将于|计划于|拟于|正在)[^。；！？]{0,20}?"
     r"(完成|修复|修缮|维修|整改|处理|处置|解决|安排|协调|督促|责令|约谈|清理|清运|拆除|恢复|发放|补发|退还|退款|"
-    r"查处|立案|处罚|更换|开通|疏通|落实|办结|核查|调查|核实|排查|施工|铺设|安装|增设|调整|纳入|答复|联系|回访|"
-    r"送达|兑现|支付|结清|追回|移交|转办|办理)"
+    r"查处|立案|处罚|更换|开通|疏通|落实|办结|核查|调查|核实|排查|施工|铺设|安装|增设|调整|纳入|回访|"
+    r"送达|兑现|支付|结清|追回)"
 )
 # Names a legal or policy basis: "according to ... law/regulation/rule", a cited document, or an article.
 LEGAL = re.compile(
@@ -44,7 +45,8 @@ REASONS = {
     ),
     "not_addressed": re.compile(
         r"答非所问|文不对题|所答非所问|不是我(问|说|反映)的|没(有)?(回答|回应|看|说到)[^。；！？]{0,6}(问题|诉求|重点)|"
-        r"避重就轻|回避|套话|官话|空话|模板|复制粘贴|千篇一律|一模一样|没看清|张冠李戴|驴唇不对马嘴|没针对"
+        r"避重就轻|回避|套话|官话|空话|模板|复制粘贴|千篇一律|一模一样|没看清|张冠李戴|驴唇不对马嘴|牛头不对马嘴|"
+        r"没针对|不沾边|不相干|毫不相关|无关"
     ),
 }
 REASON_ORDER = ("not_solved", "slow", "attitude", "not_addressed")
