@@ -427,3 +427,57 @@ def test_aging_buckets_equal_pandas(random_store):
     )
     oldest = report["oldest"]
     assert oldest["message_id"].tolist()[:5] == open_.sort_values("created_at")["message_id"].tolist()[:5]
+
+
+# -- the JSON API ------------------------------------------------------------------------------------------------
+def test_api_units_lists_and_validation(story, serve):
+    server = serve(story, min_rated=3, clock="2022-04-10T12:00:00")
+    march = {"start": "2022-03-01", "end": "2022-03-31"}
+    status, body = server.get("/api/v1/units", march)
+    assert status == 200
+    units = {u["unit"]: u for u in body["units"]}
+    assert set(units) == {"金水区水务局", "二七区城管局", "中原区人社局"}
+    assert set(units["金水区水务局"]) >= set(league.COLUMNS) - {"province_name"}
+    assert units["金水区水务局"]["rank"] == 1 and units["二七区城管局"]["on_time_rate"] == 0.0
+    # min_rated above everyone's ratings: listed, not ranked.
+    status, body = server.get("/api/v1/units", {**march, "min_rated": 5})
+    assert status == 200 and all(u["rank"] is None for u in body["units"])
+    status, body = server.get("/api/v1/units", {**march, "sort": "-median_reply_hours", "limit": 1})
+    assert [u["unit"] for u in body["units"]] == ["二七区城管局"]
+    status, body = server.get("/api/v1/units/lists", {**march, "n": 2})
+    henan = body["provinces"][0]
+    assert henan["province"] == HENAN and [u["unit"] for u in henan["best"]][0] == "金水区水务局"
+    assert len(henan["best"]) == 2 and len(henan["worst"]) == 2 and henan["worst"][0]["rank"] == 3
+    for params, name in [
+        ({"sort": "unit; DROP TABLE messages"}, "sort"),
+        ({"min_rated": "many"}, "min_rated"),
+        ({"limit": "0"}, "limit"),
+        ({"colour": "red"}, "colour"),
+        ({"start": "2022-13-01"}, "start"),
+    ]:
+        status, body = server.get("/api/v1/units", {**march, **params})
+        assert status == 400 and body["parameter"] == name, params
+
+
+def test_api_other_supervision_endpoints_mask_text(story, serve):
+    # An unanswered message whose title and body carry a phone number and an ID number.
+    row = message("o1", "2022-03-20 08:00", HENAN, source_status="办理中", city="郑州市")
+    row["title"] = "联系电话13912345678 孩子落户问题"
+    upsert(story, "messages", frame([row]))
+    _texts(story, "message_texts", [("o1", "身份证410105199001011234，请尽快办理", "", 0)])
+    server = serve(story, min_rated=3, clock="2022-04-10T12:00:00")
+    march = {"start": "2022-03-01", "end": "2022-03-31"}
+    status, body = server.get("/api/v1/overdue", march)
+    assert status == 200 and body["unanswered"] == 1 and body["in_progress"] == 1
+    assert {b["bucket"]: b["in_progress"] for b in body["buckets"]}["days_16_30"] == 1  # 21 days old
+    oldest = body["oldest"][0]
+    assert "13912345678" not in oldest["title"] and "410105199001011234" not in oldest["content"]
+    status, body = server.get("/api/v1/replies/quality", march)
+    assert status == 200 and body["boilerplate"] == 4 and body["top_texts"][0]["replies"] == 3
+    status, body = server.get("/api/v1/dissatisfaction", march)
+    assert status == 200 and body["low"] == 7
+    assert {r["reason"]: r["count"] for r in body["reasons"]}["slow"] == 3
+    status, body = server.get("/api/v1/ideas", march)
+    assert status == 200 and body["suggestions"] == 0
+    status, body = server.get("/api/v1/overdue", {**march, "limit": "x"})
+    assert status == 400 and body["parameter"] == "limit"
