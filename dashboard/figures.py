@@ -544,3 +544,45 @@ def empty(theme: Theme, text: str = "") -> dict:
             }
         ]
     return _figure([], layout, theme)
+
+
+AGING_LABELS = {
+    "days_0_3": ("≤3天", "≤3 d"),
+    "days_4_7": ("4–7天", "4–7 d"),
+    "days_8_15": ("8–15天", "8–15 d"),
+    "days_16_30": ("16–30天", "16–30 d"),
+    "days_over_30": (">30天", ">30 d"),
+}
+
+
+def aging(buckets: pd.DataFrame, theme: Theme, lang: str) -> dict:
+    """Unanswered messages per age bucket, 待回复 and 办理中 stacked (supervision.aging.buckets)."""
+    if buckets.empty or not int(buckets["total"].sum()):
+        return empty(theme, i18n.t("no_data", lang))
+    names = [AGING_LABELS.get(b, (b, b))[1 if lang == "en" else 0] for b in buckets["bucket"]]
+    series = [
+        ("waiting", ("待回复", "Waiting"), theme.accent),
+        ("in_progress", ("办理中", "In progress"), theme.accent2),
+    ]
+    data = [
+        {
+            "type": "bar",
+            "name": label[1 if lang == "en" else 0],
+            "x": names,
+            "y": [int(v) for v in buckets[column]],
+            "marker": {"color": color, "line": {"width": 0}},
+            "hovertemplate": "%{x}: %{y:,}<extra>%{fullData.name}</extra>",
+        }
+        for column, label, color in series
+    ]
+    return _figure(
+        data,
+        {
+            "barmode": "stack",
+            "margin": {"l": 48, "r": 8, "t": 8, "b": 36},
+            "legend": {"orientation": "h", "y": 1.12, "font": {"color": theme.text}},
+            "xaxis": {"fixedrange": True, "tickfont": {"color": theme.text}},
+            "yaxis": {"fixedrange": True, "gridcolor": theme.grid, "tickfont": {"color": theme.muted}},
+        },
+        theme,
+    )

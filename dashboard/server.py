@@ -7,6 +7,7 @@ from flask_caching import Cache
 
 from dashboard.analyst import callbacks as analyst_callbacks
 from dashboard.analyst import layout as analyst_layout
+from dashboard.analyst import supervision as analyst_supervision
 from dashboard.api import create_api
 from dashboard.ingest_api import create_ingest_api
 from dashboard.supervision_api import create_supervision_api
@@ -44,6 +45,7 @@ def build_app(settings: Settings, store: Store) -> Dash:
 
     wall_callbacks.register(app, metrics, settings)
     analyst_callbacks.register(app, metrics, settings)
+    analyst_supervision.register(app, supervision, settings)
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"))
     def route(pathname, search):

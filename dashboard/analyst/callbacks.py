@@ -157,11 +157,12 @@ def apply_control(prev: S.State, trigger: str, v: dict, today: dt.date, known: d
     elif trigger == "urgent":
         change = {"urgent": bool(v["urgent"])}
     elif trigger == "tab":
-        change = (
-            {"compare": None, "drill": None}
-            if v["tab"] == "overview"
-            else {"compare": prev.compare or "period", "drill": None}
-        )
+        if v["tab"] in S.TABS:
+            change = {"tab": v["tab"], "compare": None, "drill": None}
+        elif v["tab"] == "overview":
+            change = {"compare": None, "drill": None, "tab": None}
+        else:
+            change = {"compare": prev.compare or "period", "drill": None, "tab": None}
     elif trigger == "metric" and v["metric"] in figures.MAP_METRICS:
         change = {"metric": v["metric"]}
     elif trigger == "granularity" and v["granularity"] in ("day", "week", "month"):
@@ -169,12 +170,12 @@ def apply_control(prev: S.State, trigger: str, v: dict, today: dt.date, known: d
     elif trigger == "map_click":
         code = _clicked_province((v["map_click"] or {}).get("points") or [])
         if code:
-            change = {"drill": code, "compare": None}
+            change = {"drill": code, "compare": None, "tab": None}
     elif trigger == "cell":
         cell = v["cell"] or {}
         code = province_ref.resolve(cell.get("rowId"))
         if code and cell.get("colId") in ("province", "rank", "adcode"):
-            change = {"drill": code, "compare": None}
+            change = {"drill": code, "compare": None, "tab": None}
     elif trigger == "back":
         change = {"drill": None}
     elif trigger == "drill_select":
@@ -245,7 +246,7 @@ def controls(state: S.State, today: dt.date, known: dict | None) -> dict:
         "type_options": [{"label": i18n.msg_type(t, lang), "value": t} for t in types],
         "types": list(state.types),
         "urgent": ["urgent"] if state.urgent else [],
-        "tab": "compare" if state.compare else "overview",
+        "tab": state.tab if state.tab in S.TABS else "compare" if state.compare else "overview",
         "metric": state.metric,
         "granularity": S.granularity(state, today),
         "map_click": None,
@@ -471,6 +472,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         Output(ids.OVERVIEW, "style"),
         Output(ids.DRILL, "style"),
         Output(ids.COMPARE, "style"),
+        Output(ids.SUPERVISION, "style"),
         Output(ids.FOOTER, "children"),
         Output(ids.B_PERIOD_BOX, "style"),
         Output(ids.B_PROVINCES_BOX, "style"),
@@ -501,6 +503,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
             show if view == "overview" else hide,
             show if view == "drill" else hide,
             show if view == "compare" else hide,
+            show if view == "supervision" else hide,
             footer,
             show if mode == "period" else hide,
             show if mode == "province" else hide,

@@ -30,6 +30,8 @@ PERIOD_LABEL = "analyst-period-label"
 OVERVIEW = "analyst-overview"
 DRILL = "analyst-drill"
 COMPARE = "analyst-compare"
+SUPERVISION = "analyst-supervision"  # the 督办 tab (dashboard/analyst/supervision.py)
+SV_AGING_FIG = "analyst-sv-aging-fig"
 
 # overview
 KPIS = "analyst-kpis"

@@ -34,6 +34,34 @@ _LABELS: dict[str, tuple[str, str]] = {
     # tabs and views
     "tab_overview": ("总览", "Overview"),
     "tab_compare": ("对比", "Compare"),
+    "tab_supervision": ("督办", "Supervision"),
+    # supervision (督办) tab: dashboard/analyst/supervision.py
+    "sv_league": ("单位红黑榜", "Unit league"),
+    "sv_league_note": (
+        "评价不足 {min_rated} 条的单位列出但不排名；按时 = 首次回复在 {days} 天内；满意度按本省水平收缩（k = 20）",
+        "Units with fewer than {min_rated} ratings are listed, not ranked; on time = first reply within {days} days; "
+        "satisfaction shrunk toward the province (k = 20)",
+    ),
+    "sv_best": ("红榜（各省前 15）", "Best 15 per province"),
+    "sv_worst": ("黑榜（各省后 15）", "Worst 15 per province"),
+    "sv_aging": ("未回复留言账龄", "Unanswered messages by age"),
+    "sv_aging_note": (
+        "截至 {now}：待回复 {waiting}，办理中 {in_progress}",
+        "At {now}: waiting {waiting}, in progress {in_progress}",
+    ),
+    "sv_aging_provinces": ("各省账龄", "Age by province"),
+    "sv_oldest": ("最久未回复", "Oldest unanswered"),
+    "sv_reasons": ("不满意原因", "Why citizens were unhappy"),
+    "sv_low_units": ("低评价单位", "Units with low ratings"),
+    "sv_pool": ("近 30 天低分池", "Low ratings, last 30 days"),
+    "sv_boiler_texts": ("重复最多的回复（套话）", "Most repeated reply texts"),
+    "sv_quality_units": ("各单位回复质量", "Reply quality per unit"),
+    "sv_quality_note": (
+        "{replies} 条回复：套话 {boilerplate}，未回应诉求 {unaddressed}",
+        "{replies} replies: boilerplate {boilerplate}, not addressing the message {unaddressed}",
+    ),
+    "sv_ideas": ("金点子（建言）", "Good ideas (suggestions)"),
+    "sv_ideas_note": ("{n} 条建言，{adopted} 条被采纳", "{n} suggestions, {adopted} adopted"),
     "national": ("全国", "All China"),
     "selected": ("所选地区", "Selection"),
     "back": ("← 返回全国", "← Back to all provinces"),

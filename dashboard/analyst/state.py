@@ -58,7 +58,9 @@ KNOWN_PARAMS = {
     "b_start",
     "b_end",
     "b_province",
+    "tab",
 }
+TABS = ("supervision",)  # views chosen by `tab=`; overview, drill and compare follow from drill/compare
 SHOW_VALUE = 40
 
 
@@ -90,10 +92,13 @@ class State:
     b_start: str | None = None
     b_end: str | None = None
     b_provinces: tuple[str, ...] = field(default=())
+    tab: str | None = None  # "supervision" (督办) or None
 
     # -- views -----------------------------------------------------------------------------------------------------
     @property
     def view(self) -> str:
+        if self.tab in TABS:
+            return self.tab
         if self.compare:
             return "compare"
         return "drill" if self.drill else "overview"
@@ -187,6 +192,8 @@ def to_search(state: State) -> str:
         q.append(("granularity", state.granularity))
     if state.metric != DEFAULT_METRIC:
         q.append(("metric", state.metric))
+    if state.tab in TABS:
+        q.append(("tab", state.tab))
     if state.drill and not state.compare:
         q.append(("drill", province_ref.names()[state.drill]))
     if state.compare:
@@ -283,6 +290,13 @@ def parse(search: str | None, today: dt.date, known: dict[str, list[str]] | None
         bad("compare", compare, "choice")
         compare = None
 
+    tab = first("tab")
+    if tab is not None and tab not in TABS:
+        bad("tab", tab, "choice")
+        tab = None
+    if tab:
+        compare = drill = None
+
     state = State(
         lang=lang,
         period=period,
@@ -296,6 +310,7 @@ def parse(search: str | None, today: dt.date, known: dict[str, list[str]] | None
         metric=metric,
         drill=None if compare else drill,
         compare=compare,
+        tab=tab,
         b_period=b_period,
         b_start=b_start,
         b_end=b_end,
