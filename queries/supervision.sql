@@ -39,26 +39,34 @@ GROUP BY m.first_reply_unit, m.province;
 -- a later message from the same place (province, city, district; the named location when both give one)
 -- about the same domain, posted after the first reply and within 30 days of it, whose title is similar
 -- (character-set Jaccard >= :similarity) or that names the same location.
+-- Pairs are found by an equality join on the place, the domain and a 30-day window number (an answer in window
+-- w can only be restated in w or w + 1), which keeps the join to the candidates instead of a year's pairs.
 WITH answered AS (
-    SELECT m.message_id, m.first_reply_unit AS unit, m.province, m.city, m.district, m.category,
-           m.created_at, m.first_reply_at, coalesce(m.title, '') AS title,
-           nullif(trim(coalesce(t.location, '')), '') AS location
+    SELECT m.message_id, m.first_reply_unit AS unit, m.province, coalesce(m.city, '') AS city,
+           coalesce(m.district, '') AS district, m.category, m.first_reply_at, coalesce(m.title, '') AS title,
+           nullif(trim(coalesce(t.location, '')), '') AS location,
+           CAST(floor(epoch(m.first_reply_at) / 2592000) AS BIGINT) AS w
     FROM messages m LEFT JOIN message_texts t USING (message_id)
     WHERE m.first_reply_at >= :start AND m.first_reply_at < :stop
       AND m.first_reply_unit IS NOT NULL
       AND message_matches(m.province, m.category, m.msg_type, m.is_urgent,
                           :provinces, :categories, :types, :urgent_only)
+), candidates AS (
+    SELECT message_id, province, city, district, category, first_reply_at, title, location, unnest([w, w + 1]) AS w
+    FROM answered
 ), later AS (
-    SELECT m.message_id, m.province, m.city, m.district, m.category, m.created_at,
-           coalesce(m.title, '') AS title, nullif(trim(coalesce(t.location, '')), '') AS location
+    SELECT m.message_id, m.province, coalesce(m.city, '') AS city, coalesce(m.district, '') AS district,
+           m.category, m.created_at, coalesce(m.title, '') AS title,
+           nullif(trim(coalesce(t.location, '')), '') AS location,
+           CAST(floor(epoch(m.created_at) / 2592000) AS BIGINT) AS w
     FROM messages m LEFT JOIN message_texts t USING (message_id)
     WHERE m.created_at >= :start AND m.created_at < CAST(:stop AS TIMESTAMP) + INTERVAL 30 DAY
 ), restated AS (
     SELECT DISTINCT a.message_id
-    FROM answered a
+    FROM candidates a
     JOIN later b
-      ON b.province = a.province AND b.category = a.category
-     AND b.city IS NOT DISTINCT FROM a.city AND b.district IS NOT DISTINCT FROM a.district
+      ON b.province = a.province AND b.category = a.category AND b.city = a.city AND b.district = a.district
+     AND b.w = a.w
      AND b.created_at > a.first_reply_at AND b.created_at <= a.first_reply_at + INTERVAL 30 DAY
     WHERE b.message_id <> a.message_id
       AND (a.location IS NULL OR b.location IS NULL OR a.location = b.location)

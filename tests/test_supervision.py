@@ -481,3 +481,34 @@ def test_api_other_supervision_endpoints_mask_text(story, serve):
     assert status == 200 and body["suggestions"] == 0
     status, body = server.get("/api/v1/overdue", {**march, "limit": "x"})
     assert status == 400 and body["parameter"] == "limit"
+
+
+def test_repeat_rate_counts_restatements_after_the_answer(store):
+    # u1 answers k1 on 03-02 and k2 on 03-05. k1 comes back reworded on 03-20 (counted); k2's look-alikes come
+    # before its answer, from another district, or 31 days after it (none counted).
+    def msg(mid, created, title, district="新城区"):
+        row = message(mid, created, HENAN, "环保", city="洛阳市")
+        row["title"], row["district"] = title, district
+        return row
+
+    upsert(
+        store,
+        "messages",
+        frame(
+            [
+                msg("k1", "2022-03-01 08:00", "新城区化工厂夜间排放刺鼻气体"),
+                msg("k1b", "2022-03-20 08:00", "化工厂夜间又排放刺鼻气体"),
+                msg("k2", "2022-03-01 09:00", "牡丹广场夜间噪音扰民"),
+                msg("k2a", "2022-03-03 09:00", "牡丹广场夜间噪音严重扰民"),  # before the answer on 03-05
+                msg("k2b", "2022-03-10 09:00", "牡丹广场夜间噪音扰民", "西工区"),  # another district
+                msg("k2c", "2022-04-06 09:00", "牡丹广场夜间噪音扰民严重"),  # 32 days after the answer
+            ]
+        ),
+    )
+    upsert(
+        store,
+        "replies",
+        frame([reply("rk1", "k1", "2022-03-02 08:00", "u1"), reply("rk2", "k2", "2022-03-05 09:00", "u1")]),
+    )
+    row = league.counts(store, MARCH).set_index("unit").loc["u1"]
+    assert (row["answered"], row["repeats"]) == (2, 1)
