@@ -7,6 +7,7 @@ of its replies says the idea was taken up (supervision/rules.py ADOPTED: 采纳,
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from queries.db import Store
@@ -22,19 +23,33 @@ COLUMNS += ["similar", "adopted", "unit"]
 
 
 def _similar_counts(frame: pd.DataFrame) -> list[int]:
+    """For each suggestion, how many others in its (province, city, domain) group are similar or name its place.
+
+    Bigram sets become rows of a 0/1 matrix per group, so every pair's intersection is one matrix product."""
     grams = [rules.bigrams(f"{t} {str(b)[:BODY_CHARS]}") for t, b in zip(frame["title"], frame["body"], strict=True)]
-    counts = [0] * len(frame)
+    places = frame["location"].to_numpy()
+    counts = np.zeros(len(frame), dtype=np.int64)
     groups = frame.groupby(["province", frame["city"].fillna(""), "category"]).indices
     for rows in groups.values():
-        for i_pos, i in enumerate(rows):
-            for j in rows[i_pos + 1 :]:
-                a, b = grams[i], grams[j]
-                same = bool(a and b) and len(a & b) / len(a | b) >= SIMILAR
-                place = frame["location"].iat[i]
-                if same or (place and place == frame["location"].iat[j]):
-                    counts[i] += 1
-                    counts[j] += 1
-    return counts
+        if len(rows) < 2:
+            continue
+        vocab: dict[str, int] = {}
+        cells = [(r, vocab.setdefault(g, len(vocab))) for r, i in enumerate(rows) for g in grams[i]]
+        matrix = np.zeros((len(rows), max(1, len(vocab))), dtype=np.float32)
+        if cells:
+            r_idx, c_idx = zip(*cells, strict=True)
+            matrix[list(r_idx), list(c_idx)] = 1.0
+        inter = matrix @ matrix.T
+        sizes = matrix.sum(axis=1)
+        union = sizes[:, None] + sizes[None, :] - inter
+        with np.errstate(invalid="ignore", divide="ignore"):
+            similar = np.where(union > 0, inter / union, 0.0) >= SIMILAR
+        place = places[rows]
+        same_place = (place[:, None] == place[None, :]) & (place[:, None] != "")
+        hit = similar | same_place
+        np.fill_diagonal(hit, False)
+        counts[rows] = hit.sum(axis=1)
+    return counts.tolist()
 
 
 def ideas(store: Store, f: Filters) -> pd.DataFrame:
