@@ -97,7 +97,6 @@ def score(frame: pd.DataFrame, min_rated: int = 30) -> pd.DataFrame:
     )
     out.loc[ranked.index, "rank"] = np.arange(1, len(ranked) + 1)
     out["province_name"] = province_names(out["province"])
-    out["unit"] = [mask_text(u, UNIT_LIMIT) for u in out["unit"]]
     out["_order"] = out["rank"].astype("float64").fillna(np.inf)
     out = out.sort_values(["_order", "answered", "unit"], ascending=[True, False, True]).drop(columns="_order")
     return out.reset_index(drop=True)
@@ -134,6 +133,13 @@ def _composite(frame: pd.DataFrame) -> pd.Series:
         return pd.Series(np.where(total > 0, 100.0 * weighted / total, np.nan), index=frame.index)
 
 
+def shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows as they leave the server: unit names masked (done on the rows shown, not the whole league)."""
+    out = frame.copy()
+    out["unit"] = [mask_text(u, UNIT_LIMIT) for u in out["unit"]]
+    return out
+
+
 def sort_table(frame: pd.DataFrame, sort: str = "rank", limit: int | None = None) -> pd.DataFrame:
     """`sort` is a key of SORT_KEYS, ascending, or '-key' descending; missing values last; ties by rank, unit."""
     descending = sort.startswith("-")
@@ -144,7 +150,7 @@ def sort_table(frame: pd.DataFrame, sort: str = "rank", limit: int | None = None
         [key, "_rank", "unit"], ascending=[not descending, True, True], na_position="last", kind="stable"
     )
     ordered = ordered.drop(columns="_rank")
-    return (ordered if limit is None else ordered.head(limit)).reset_index(drop=True)
+    return shown(ordered if limit is None else ordered.head(limit)).reset_index(drop=True)
 
 
 def lists(frame: pd.DataFrame, n: int = 15) -> list[dict]:
@@ -158,8 +164,8 @@ def lists(frame: pd.DataFrame, n: int = 15) -> list[dict]:
                 "province": int(province),
                 "province_name": str(group["province_name"].iloc[0]),
                 "ranked": len(ordered),
-                "best": ordered.head(n),
-                "worst": ordered.iloc[::-1].head(n),
+                "best": shown(ordered.head(n)),
+                "worst": shown(ordered.iloc[::-1].head(n)),
             }
         )
     return out

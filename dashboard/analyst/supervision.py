@@ -19,6 +19,7 @@ from dashboard.analyst.tables import Column, Table, _records, column_defs
 from dashboard.theme import WALL as THEME
 from settings import Settings
 from supervision import aging as aging_mod
+from supervision import league
 from supervision.service import Supervision
 
 log = logging.getLogger(__name__)
@@ -106,9 +107,12 @@ LEAGUE = [
 ]
 
 
+LEAGUE_ROWS = 1000  # ranked units first, then the most answered; the API gives every unit
+
+
 def league_table(frame: pd.DataFrame, name: str, lang: str) -> Table:
     columns = _columns(LEAGUE, lang, pinned=2)
-    return Table(name, columns, _records(frame, [c.field for c in columns]))
+    return Table(name, columns, _records(league.shown(frame.head(LEAGUE_ROWS)), [c.field for c in columns]))
 
 
 def lists_table(frame: pd.DataFrame, which: str, lang: str, n: int = 15) -> Table:
@@ -116,7 +120,7 @@ def lists_table(frame: pd.DataFrame, which: str, lang: str, n: int = 15) -> Tabl
     ranked = frame[frame["rank"].notna()].copy()
     ranked["_r"] = ranked["rank"].astype("float64")
     ranked = ranked.sort_values(["province", "_r"], ascending=[True, which == "best"])
-    chosen = ranked.groupby("province", sort=True).head(n)
+    chosen = league.shown(ranked.groupby("province", sort=True).head(n))
     columns = _columns(LEAGUE, lang, pinned=2)
     columns = [columns[2], columns[1], columns[0]] + columns[3:]
     return Table(f"sv_{which}", columns, _records(chosen, [c.field for c in columns]))
