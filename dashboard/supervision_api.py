@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from dashboard.api import COMMON_PARAMS, _clean, records
-from dashboard.params import BadParameter, filters_from_args
+from dashboard.params import BadParameter, filters_from_args, parse_provinces
 from supervision import aging, league
 from supervision.service import Supervision
 
@@ -80,6 +80,26 @@ def create_supervision_api(supervision: Supervision) -> Blueprint:
                 }
             )
         return jsonify({**period(f), "min_rated": min_rated(), "n": n, "provinces": out})
+
+    @api.get("/units/detail")
+    def unit_detail():
+        f = filters("unit", "unit_province")
+        unit = (request.args.get("unit") or "").strip()
+        if not unit or len(unit) > 200:
+            raise BadParameter("unit", "expected a unit name (1-200 characters)")
+        codes = parse_provinces([request.args.get("unit_province") or ""], "unit_province")
+        if len(codes) != 1:
+            raise BadParameter("unit_province", "expected one province")
+        result = supervision.unit(f, unit, codes[0])
+        return jsonify(
+            {
+                **period(f),
+                "unit": result["unit"],
+                "province": result["province"],
+                "answered": result["answered"],
+                **{k: records(result[k]) for k in ("trend", "domains", "slowest", "lowest_rated")},
+            }
+        )
 
     @api.get("/replies/quality")
     def reply_quality():

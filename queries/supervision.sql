@@ -126,3 +126,16 @@ WHERE m.msg_type = '建言'
   AND m.created_at >= :start AND m.created_at < :stop
   AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only)
 GROUP BY ALL;
+
+-- name: unit_messages(unit, province, start, stop, provinces, categories, types, urgent_only)
+-- One unit's messages first answered in the period (its page: trend, domains, slowest), with their evaluation.
+SELECT m.message_id, m.created_at, m.first_reply_at, m.category, m.msg_type, m.title,
+       epoch(m.first_reply_at - m.created_at) / 3600.0 AS reply_hours,
+       e.rated_at, e.verdict, least(e.score_resolution, e.score_attitude, e.score_speed) AS lowest_score,
+       c.comment
+FROM messages m
+LEFT JOIN evaluations e USING (message_id)
+LEFT JOIN evaluation_comments c USING (message_id)
+WHERE m.first_reply_unit = :unit AND m.province = :province
+  AND m.first_reply_at >= :start AND m.first_reply_at < :stop
+  AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only);

@@ -9,7 +9,7 @@ import pandas as pd
 from queries.periods import Filters
 from queries.service import Metrics
 from settings import Settings
-from supervision import aging, dissatisfaction, ideas, league, quality
+from supervision import aging, dissatisfaction, ideas, league, quality, unit_page
 from supervision.common import province_names
 
 
@@ -51,3 +51,6 @@ class Supervision:
 
     def ideas(self, f: Filters, limit: int = 20) -> dict:
         return self.metrics.cached("sv_ideas", ideas.report, f, limit)
+
+    def unit(self, f: Filters, unit: str, province: int) -> dict:
+        return self.metrics.cached("sv_unit", unit_page.detail, f, unit, int(province), int(self.settings.on_time_days))

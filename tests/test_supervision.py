@@ -481,6 +481,16 @@ def test_api_other_supervision_endpoints_mask_text(story, serve):
     assert status == 200 and body["suggestions"] == 0
     status, body = server.get("/api/v1/overdue", {**march, "limit": "x"})
     assert status == 400 and body["parameter"] == "limit"
+    # A unit's page: its slowest answers first (s2 and s3 waited 25 days), its low ratings, its months.
+    status, body = server.get("/api/v1/units/detail", {**march, "unit": "二七区城管局", "unit_province": "河南"})
+    assert status == 200 and body["answered"] == 3
+    assert [m["message_id"] for m in body["slowest"]] == ["s2", "s3", "s1"]
+    assert {m["message_id"] for m in body["lowest_rated"]} == {"s1", "s2", "s3"}
+    assert body["trend"] == [
+        {"month": "2022-03", "answered": 3, "on_time": 0, "median_reply_hours": 600.0, "on_time_rate": 0.0}
+    ]
+    status, body = server.get("/api/v1/units/detail", {**march, "unit": "二七区城管局"})
+    assert status == 400 and body["parameter"] == "unit_province"
 
 
 def test_repeat_rate_counts_restatements_after_the_answer(store):
