@@ -586,3 +586,45 @@ def aging(buckets: pd.DataFrame, theme: Theme, lang: str) -> dict:
         },
         theme,
     )
+
+
+def unit_trend(trend: pd.DataFrame, theme: Theme, lang: str) -> dict:
+    """One unit's answered messages per month (bars) and on-time share (line, right axis)."""
+    if trend.empty:
+        return empty(theme, i18n.t("no_data", lang))
+    en = lang == "en"
+    bars = {
+        "type": "bar",
+        "name": "Answered" if en else "回复件数",
+        "x": trend["month"].tolist(),
+        "y": [int(v) for v in trend["answered"]],
+        "marker": {"color": theme.accent, "line": {"width": 0}},
+    }
+    line = {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "name": "On time" if en else "按时回复率",
+        "x": trend["month"].tolist(),
+        "y": [None if v != v else float(v) for v in trend["on_time_rate"]],
+        "yaxis": "y2",
+        "line": {"color": theme.accent2},
+    }
+    return _figure(
+        [bars, line],
+        {
+            "margin": {"l": 48, "r": 48, "t": 8, "b": 36},
+            "legend": {"orientation": "h", "y": 1.12, "font": {"color": theme.text}},
+            "xaxis": {"fixedrange": True, "type": "category", "tickfont": {"color": theme.text}},
+            "yaxis": {"fixedrange": True, "gridcolor": theme.grid, "tickfont": {"color": theme.muted}},
+            "yaxis2": {
+                "overlaying": "y",
+                "side": "right",
+                "range": [0, 1],
+                "tickformat": ".0%",
+                "fixedrange": True,
+                "showgrid": False,
+                "tickfont": {"color": theme.muted},
+            },
+        },
+        theme,
+    )

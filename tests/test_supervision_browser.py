@@ -58,6 +58,16 @@ def test_supervision_tab_follows_filters_and_url(story, serve, browser):  # noqa
     time.sleep(0.5)
     lines = csv_file.read_text(encoding="utf-8-sig").splitlines()
     assert len(lines) == 1 + len(expected) and lines[1].split(",")[1] == expected[0][0]
+    # Clicking a unit opens its page: the slowest answers as the API gives them.
+    slow_row = next(i for i, (unit, _) in enumerate(expected) if unit == "二七区城管局")
+    browser.find_element("css selector", f'[id*="sv_league"] .ag-row[row-index="{slow_row}"] [col-id="unit"]').click()
+    _, page = server.get(
+        "/api/v1/units/detail",
+        {"start": "2022-03-01", "end": "2022-03-31", "unit": "二七区城管局", "unit_province": "河南"},
+    )
+    want = [m["title"] for m in page["slowest"]]
+    wait_for(lambda: [r["title"] for r in grid_rows(browser, "sv_unit_slowest")] == want, message="unit page")
+    browser.save_screenshot(str(SCREENSHOTS / "supervision_unit.png"))
     # The copied URL opens the tab directly; a province filter narrows the league.
     browser.get(f"{server.url}/analyst{MARCH}&tab=supervision&province=四川")
     wait_for(lambda: _visible(browser, A.SUPERVISION), message="tab from the URL")

@@ -32,6 +32,7 @@ DRILL = "analyst-drill"
 COMPARE = "analyst-compare"
 SUPERVISION = "analyst-supervision"  # the 督办 tab (dashboard/analyst/supervision.py)
 SV_AGING_FIG = "analyst-sv-aging-fig"
+SV_UNIT_FIG = "analyst-sv-unit-fig"
 
 # overview
 KPIS = "analyst-kpis"

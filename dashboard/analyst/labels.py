@@ -42,6 +42,11 @@ _LABELS: dict[str, tuple[str, str]] = {
         "Units with fewer than {min_rated} ratings are listed, not ranked; on time = first reply within {days} days; "
         "satisfaction shrunk toward the province (k = 20)",
     ),
+    "sv_unit": ("单位详情", "Unit page"),
+    "sv_unit_hint": ("点击红黑榜中的单位查看其详情", "Click a unit in the league for its page"),
+    "sv_unit_note": ("{unit}（{province}）：回复 {answered} 件", "{unit} ({province}): {answered} answered"),
+    "sv_unit_slowest": ("回复最慢的留言", "Slowest answers"),
+    "sv_unit_low": ("评价最低的留言", "Lowest-rated answers"),
     "sv_best": ("红榜（各省前 15）", "Best 15 per province"),
     "sv_worst": ("黑榜（各省后 15）", "Worst 15 per province"),
     "sv_aging": ("未回复留言账龄", "Unanswered messages by age"),

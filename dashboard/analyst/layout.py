@@ -457,6 +457,16 @@ def _supervision(lang: str) -> html.Div:
         style={"display": "none"},
         children=[
             table_panel("sv_league", "a-table-lg", note=True),
+            panel(
+                L.t("sv_unit", lang),
+                html.Div(
+                    [
+                        graph(ids.SV_UNIT_FIG, "liuyan_unit", "a-graph a-graph-trend"),
+                        pair(table_panel("sv_unit_slowest"), table_panel("sv_unit_low")),
+                    ]
+                ),
+                note_id="analyst-sv_unit-note",
+            ),
             pair(table_panel("sv_best"), table_panel("sv_worst")),
             pair(
                 panel(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 import pandas as pd
-from dash import Dash, Input, Output, no_update
+from dash import Dash, Input, Output, State, no_update
 
 from dashboard import figures, i18n
 from dashboard.analyst import ids
@@ -69,6 +69,9 @@ ZH_EN = {
     "similar": ("同类建言", "Others saying the same"),
     "adopted": ("已采纳", "Adopted"),
     "list": ("榜单", "List"),
+    "first_reply_at": ("首次回复", "First reply"),
+    "reply_hours": ("回复用时（小时）", "Reply time (h)"),
+    "lowest_score": ("最低分", "Lowest score"),
 }
 ZH_EN.update(figures.AGING_LABELS)  # the age buckets' headers
 REASON_NAMES = {
@@ -111,7 +114,7 @@ LEAGUE_ROWS = 1000  # ranked units first, then the most answered; the API gives 
 
 
 def league_table(frame: pd.DataFrame, name: str, lang: str) -> Table:
-    columns = _columns(LEAGUE, lang, pinned=2)
+    columns = _columns(LEAGUE, lang, pinned=2) + [Column("province", "adcode", "text", hidden=True)]
     return Table(name, columns, _records(league.shown(frame.head(LEAGUE_ROWS)), [c.field for c in columns]))
 
 
@@ -167,6 +170,47 @@ def register(app: Dash, supervision: Supervision, settings: Settings) -> None:
                 league_table(frame, "sv_league", lang),
                 lists_table(frame, "best", lang),
                 lists_table(frame, "worst", lang),
+            ),
+        ]
+
+    @app.callback(
+        Output(ids.SV_UNIT_FIG, "figure"),
+        Output("analyst-sv_unit-note", "children"),
+        *grid_outputs("sv_unit_slowest", "sv_unit_low"),
+        Input(ids.grid("sv_league"), "cellClicked"),
+        State(ids.grid("sv_league"), "virtualRowData"),
+        State(ids.STATE, "data"),
+        prevent_initial_call=True,
+    )
+    def unit_view(cell, rows, data):
+        state = S.State.from_dict(data)
+        lang = state.lang
+        index = (cell or {}).get("rowIndex")
+        if index is None or not rows or not 0 <= index < len(rows):
+            return [no_update] * 6
+        row = rows[index]
+        result = supervision.unit(S.filters(state, settings.now().date()), row["unit"], int(row["province"]))
+        note = L.t(
+            "sv_unit_note", lang, unit=result["unit"], province=row["province_name"], answered=result["answered"]
+        )
+        specs = [
+            ("created_at", "datetime", 160),
+            ("first_reply_at", "datetime", 160),
+            ("reply_hours", "hours", 110),
+            ("category", "text", 80),
+            ("title", "text", 260),
+        ]
+        return [
+            figures.unit_trend(result["trend"], THEME, lang),
+            note,
+            *pack(
+                _frame_table(result["slowest"], "sv_unit_slowest", specs, lang),
+                _frame_table(
+                    result["lowest_rated"],
+                    "sv_unit_low",
+                    [*specs[:1], ("lowest_score", "int", 80), ("title", "text", 220), ("comment", "text", 260)],
+                    lang,
+                ),
             ),
         ]
 
