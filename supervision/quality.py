@@ -1,13 +1,15 @@
 """Reply quality: per reply, is it boilerplate, does it address the message, does it say what was done or why.
 
 - **Boilerplate** (套话/模板回复): the same or nearly the same text answering different problems. Texts are
-  reduced to their Chinese characters (numbers, dates, phone numbers, Latin letters and punctuation dropped). A
-  reply is boilerplate when (a) its reduced text also answers another problem (a message with a different reduced
-  title and body), or (b) at least `NEAR_SHARE` of its characters lie in clauses (between punctuation, at least 4
-  characters) that also appear in replies to at least `NEAR_MESSAGES` different problems; a clause that is not
-  shared counts by the share of its 4-character pieces found in shared clauses. A template with a place or name
-  filled in is caught by (b), while a real answer's specific findings are its own. Replies are
-  compared with every reply of the period and the `LOOKBACK_DAYS` before it, whatever the filters.
+  reduced to their Chinese characters (numbers, dates, phone numbers, Latin letters and punctuation dropped); a
+  message's problem is its named location when it gives one (many messages about one place are one problem),
+  else its reduced title and body. A reply is boilerplate when (a) its reduced text also answers another problem,
+  or (b) it does not address its message (below) and at least `NEAR_SHARE` of its characters lie in clauses
+  (between punctuation, at least 4 characters) that replies to at least `NEAR_MESSAGES` different problems also
+  use; a clause not shared itself counts by the share of its 4-character pieces found in shared clauses. Composed
+  but specific answers (stock sentences with the place and problem filled in) address their message and are not
+  boilerplate. Replies are compared with every reply of the period and the `LOOKBACK_DAYS` before it, whatever
+  the filters.
 - **Addresses the message**: the reply names the message's location, or contains at least `ADDRESS_MIN` of the
   message's meaningful character bigrams (from its title, location and the start of its body). A bigram is
   meaningful when it is rare among replies (in under `GENERIC_DF` of a deterministic sample of them), which
@@ -61,46 +63,55 @@ def flags(store: Store, f: Filters) -> pd.DataFrame:
     frame["reduced"] = [rules.han(t) for t in frame["reply"]]
     frame["text_key"] = [_key(t) for t in frame["reduced"]]
     frame["problem"] = [
-        _key(rules.han(t) + "|" + rules.han(b)) for t, b in zip(frame["title"], frame["body"], strict=True)
+        _problem(t, b, loc) for t, b, loc in zip(frame["title"], frame["body"], frame["location"], strict=True)
     ]
-    frame["boilerplate"] = _boilerplate(frame)
-    in_period = (frame["replied_at"] >= span(f)["start"]) & matches(frame, f)
+    exact = (frame.groupby("text_key")["problem"].transform("nunique") >= 2).to_numpy()
+    in_period = ((frame["replied_at"] >= span(f)["start"]) & matches(frame, f)).to_numpy()
+    frame["addresses"] = False
+    frame.loc[in_period, "addresses"] = _addresses(frame[in_period])
+    candidates = in_period & ~exact & ~frame["addresses"].to_numpy(dtype=bool)
+    frame["boilerplate"] = exact | _mostly_shared(frame, candidates)
     frame = frame[in_period].copy()
-    frame["addresses"] = _addresses(frame)
     frame["action"] = [rules.says_action(t) for t in frame["reply"]]
     frame["legal"] = [rules.cites_basis(t) for t in frame["reply"]]
     columns = ["reply_id", "message_id", "unit", "province", "replied_at", "first", "reply", "text_key"]
     return frame[columns + FLAG_COLUMNS].reset_index(drop=True)
 
 
-def _boilerplate(frame: pd.DataFrame) -> np.ndarray:
-    """Rule (a) exact reduced text over different problems, or (b) mostly clauses shared by many problems."""
-    exact = frame.groupby("text_key")["problem"].transform("nunique") >= 2
+def _problem(title, body, location) -> str:
+    """What a message is about: its named location when it gives one (messages about one place are one problem,
+    however worded), else its reduced title and body."""
+    place = rules.han(location)
+    return _key("@" + place) if len(place) >= 2 else _key(rules.han(title) + "|" + rules.han(body))
+
+
+def _mostly_shared(frame: pd.DataFrame, candidates: np.ndarray) -> np.ndarray:
+    """Rule (b) for the candidate rows: at least NEAR_SHARE of the reply's characters in clauses that replies to
+    NEAR_MESSAGES different problems also use (a clause not shared itself counts by its pieces found in shared
+    clauses)."""
+    out = np.zeros(len(frame), dtype=bool)
+    if not candidates.any():
+        return out
     parts = pd.DataFrame({"row": np.arange(len(frame)), "clause": [rules.clauses(t) for t in frame["reply"]]})
     parts["problem"] = frame["problem"].to_numpy()
     parts = parts.explode("clause").dropna(subset=["clause"]).drop_duplicates(["row", "clause"])
     parts = parts.reset_index(drop=True)
     if parts.empty:
-        return exact.to_numpy()
-    spread = parts.groupby("clause")["problem"].transform("nunique")
+        return out
+    parts["common"] = (parts.groupby("clause")["problem"].transform("nunique") >= NEAR_MESSAGES).to_numpy()
+    shared_clauses = parts.loc[parts["common"], "clause"].unique()
+    parts = parts[candidates[parts["row"].to_numpy()]].copy()
     parts["length"] = parts["clause"].str.len().astype("float64")
-    common = spread >= NEAR_MESSAGES
-    parts["shared"] = np.where(common, parts["length"], 0.0)
-    # A filled-in template changes one clause ("关于X公司的留言已收悉"): a clause that is not shared itself is
-    # credited with the share of its 4-character pieces found in the shared clauses, for the replies that are
-    # already mostly shared (few, so the character work stays small).
-    per_row = parts.groupby("row")[["length", "shared"]].sum()
-    share = per_row["shared"] / per_row["length"]
-    candidates = set(share.index[(share >= PARTIAL_FROM) & (share < NEAR_SHARE)])
-    if candidates:
-        pieces = {p for clause in parts.loc[common, "clause"].unique() for p in _pieces(clause)}
-        partial = parts[parts["row"].isin(candidates) & ~common]
-        credit = [len(c) * _covered(c, pieces) for c in partial["clause"]]
-        parts.loc[partial.index, "shared"] = credit
-        per_row = parts.groupby("row")[["length", "shared"]].sum()
-        share = per_row["shared"] / per_row["length"]
-    share = share.reindex(np.arange(len(frame)), fill_value=0.0)
-    return (exact.to_numpy() | (share.to_numpy() >= NEAR_SHARE)).astype(bool)
+    parts["shared"] = np.where(parts["common"], parts["length"], 0.0)
+    share = parts.groupby("row")["shared"].sum() / parts.groupby("row")["length"].sum()
+    partly = set(share.index[(share >= PARTIAL_FROM) & (share < NEAR_SHARE)])
+    if partly:
+        pieces = {p for clause in shared_clauses for p in _pieces(clause)}
+        redo = parts[parts["row"].isin(partly) & ~parts["common"]]
+        parts.loc[redo.index, "shared"] = [len(c) * _covered(c, pieces) for c in redo["clause"]]
+        share = parts.groupby("row")["shared"].sum() / parts.groupby("row")["length"].sum()
+    out[share.index[share >= NEAR_SHARE].to_numpy()] = True
+    return out
 
 
 def _pieces(clause: str) -> list[str]:

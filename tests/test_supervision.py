@@ -50,7 +50,7 @@ def _evaluations(store, rows: list[dict]) -> None:
 
 # -- the story ---------------------------------------------------------------------------------------------------
 # Henan, 郑州市. 金水区水务局 answers within two days with what it did; 二七区城管局 answers after 20+ days;
-# 中原区人社局 answers four different problems with one template (the fourth with a company's name filled in).
+# 中原区人社局 answers four different problems with one template (the fourth with one clause reworded).
 STORY_MESSAGES = [
     # id, created, title, body, location, district
     (
@@ -148,7 +148,7 @@ STORY_REPLIES = [
         "b4",
         "2022-03-05 11:00",
         "中原区人社局",
-        "您好！关于鑫达物流公司的留言已收悉。我局高度重视，已转交相关科室研究办理。感谢您对人社工作的关注和支持！",
+        "您好！您的来信已收悉。我局高度重视，已转交相关科室研究办理。感谢您对人社工作的关注和支持！",
     ),
 ]
 BOILERPLATE = {"rb1", "rb2", "rb3", "rb4"}
