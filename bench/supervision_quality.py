@@ -5,8 +5,8 @@
 Only this script reads demo_truth; the analysis code never does. Prints:
 - planted slow or boilerplate units among the bottom 15 of their province in the year's league (recall, over the
   planted units that are ranked), and how many ranked units there are;
-- boilerplate replies of one month: precision and recall against the replies of planted boilerplate units whose
-  text that unit uses again in the month.
+- boilerplate replies of one month: precision and recall against the replies of planted boilerplate units in a
+  text that several planted boilerplate units use that month (their stock texts).
 """
 
 from __future__ import annotations
@@ -72,10 +72,11 @@ def _replies(store: Store, month: str, weak: dict) -> None:
     began = time.perf_counter()
     flags = quality.flags(store, Filters(first, last))
     elapsed = time.perf_counter() - began
-    # Planted: a reply of a planted boilerplate unit whose text that unit uses again in the month (the generator
-    # gives each such unit one stock text for part of its answers).
-    reused = flags.groupby(["unit", "text_key"])["reply_id"].transform("size") >= 2
-    truth_bp = flags["unit"].map(weak).eq("boilerplate_unit") & reused
+    # Planted: a reply of a planted boilerplate unit in a stock text, i.e. a text that several planted boilerplate
+    # units use in the month (the generator gives each such unit one of a few stock texts for part of its answers).
+    planted_unit = flags["unit"].map(weak).eq("boilerplate_unit")
+    spread = flags[planted_unit].groupby("text_key")["unit"].nunique()
+    truth_bp = planted_unit & flags["text_key"].map(spread).fillna(0).ge(2)
     found = flags["boilerplate"].astype(bool)
     tp = int((truth_bp & found).sum())
     precision = tp / found.sum() if found.sum() else float("nan")

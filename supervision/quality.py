@@ -3,8 +3,8 @@
 - **Boilerplate** (套话/模板回复): the same or nearly the same text answering different problems. Texts are
   reduced to their Chinese characters (numbers, dates, phone numbers, Latin letters and punctuation dropped); a
   message's problem is its named location when it gives one (many messages about one place are one problem),
-  else its reduced title and body. A reply is boilerplate when (a) its reduced text also answers another problem,
-  or (b) it does not address its message (below) and at least `NEAR_SHARE` of its characters lie in clauses
+  else its reduced title and body. A reply is boilerplate when it does not address its message (below) and
+  (a) its reduced text also answers another problem, or (b) at least `NEAR_SHARE` of its characters lie in clauses
   (between punctuation, at least 4 characters) that replies to at least `NEAR_MESSAGES` different problems also
   use; a clause not shared itself counts by the share of its 4-character pieces found in shared clauses. Composed
   but specific answers (stock sentences with the place and problem filled in) address their message and are not
@@ -69,8 +69,9 @@ def flags(store: Store, f: Filters) -> pd.DataFrame:
     in_period = ((frame["replied_at"] >= span(f)["start"]) & matches(frame, f)).to_numpy()
     frame["addresses"] = False
     frame.loc[in_period, "addresses"] = _addresses(frame[in_period])
-    candidates = in_period & ~exact & ~frame["addresses"].to_numpy(dtype=bool)
-    frame["boilerplate"] = exact | _mostly_shared(frame, candidates)
+    answers_it = frame["addresses"].to_numpy(dtype=bool)
+    candidates = in_period & ~exact & ~answers_it
+    frame["boilerplate"] = ~answers_it & (exact | _mostly_shared(frame, candidates))
     frame = frame[in_period].copy()
     frame["action"] = [rules.says_action(t) for t in frame["reply"]]
     frame["legal"] = [rules.cites_basis(t) for t in frame["reply"]]
