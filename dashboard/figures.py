@@ -12,6 +12,7 @@ constants so that callers may patch one trace.
 
 from __future__ import annotations
 
+import html
 import math
 
 import pandas as pd
@@ -34,6 +35,35 @@ INSET_LON, INSET_LAT = (106.5, 123.5), (2.8, 24.5)
 INSET_DOMAIN = {"x": (0.835, 1.0), "y": (0.0, 0.34)}
 
 
+LABEL_CHARS = 20  # a domain, type or place name on a chart (longer ones are cut, with "…")
+
+
+def plot_text(value, limit: int = LABEL_CHARS) -> str:
+    """Data text as Plotly shows it literally. Plotly reads a subset of HTML in every text it draws
+    (tick labels, legend, hover, annotations: <b>, <span style>, <a href>, <br>, entities) and turns a
+    newline into a line break, so whitespace is collapsed, the text cut to `limit` characters and
+    &, <, > escaped as entities (Plotly decodes them back to the literal characters)."""
+    text = " ".join(str(value).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return html.escape(text, quote=False)
+
+
+def plot_labels(values, limit: int = LABEL_CHARS) -> list[str]:
+    """plot_text of each value, kept distinct (a category axis or a pie would merge equal labels)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for value in values:
+        label = plot_text(value, limit)
+        n = 1
+        while label in seen:
+            n += 1
+            label = f"{plot_text(value, limit - len(str(n)) - 1)}#{n}"
+        seen.add(label)
+        out.append(label)
+    return out
+
+
 def _num(value, digits: int = 4):
     """JSON-friendly rounded float; None for missing values."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
@@ -47,7 +77,7 @@ def metric_label(metric: str, lang: str) -> str:
 
 def value_format(metric: str, largest=None) -> str:
     """d3 format of a metric; small per-10k figures (a single day) get a third decimal."""
-    spec = MAP_METRICS[metric]
+    spec = MAP_METRICS.get(metric, {"format": ",d", "percent": False})
     if spec["percent"] or largest is None or largest >= 1:
         return spec["format"]
     return ".3f"
@@ -56,14 +86,16 @@ def value_format(metric: str, largest=None) -> str:
 def format_value(value, metric: str, lang: str = "zh", largest=None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
+    if metric not in MAP_METRICS:
+        return f"{value:,.0f}"
     if MAP_METRICS[metric]["percent"]:
         return f"{value * 100:.1f}%"
     return f"{value:,.3f}" if value_format(metric, largest) == ".3f" else f"{value:,.2f}"
 
 
-def _names(frame: pd.DataFrame, lang: str) -> list[str]:
+def _names(frame: pd.DataFrame, lang: str, limit: int = 24) -> list[str]:
     column = "name_en" if lang == "en" and "name_en" in frame else "name"
-    return frame[column].astype(str).tolist()
+    return plot_labels(frame[column].astype(str).tolist(), limit)
 
 
 def _figure(data: list, layout: dict, theme: Theme) -> dict:
@@ -116,7 +148,7 @@ def china_map(
             "colorscale": [[0, theme.no_data], [1, theme.no_data]],
             "showscale": False,
             "marker": edge,
-            "customdata": [region_names[int(c)] for c in all_codes],
+            "customdata": plot_labels([region_names[int(c)] for c in all_codes], limit=24),
             "hovertemplate": f"%{{customdata}}<br>{no_data}<extra></extra>",
             "name": no_data,
         },
@@ -286,7 +318,114 @@ def china_map(
     return _figure(data, layout, theme)
 
 
-def ranking(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, n: int = 10) -> dict:
+def city_map(
+    cities: pd.DataFrame, theme: Theme, lang: str, geojson_url, province_name: str, all_cities: list[str]
+) -> dict:
+    """Messages per city of one province (queries.metrics.by_city), zoomed to the province's cities.
+
+    Cities have no census figures here, so the province view colours counts; cities without messages show the
+    grey base layer (无数据). Feature ids of the GeoJSON are the city names (dashboard.city_geo).
+    """
+    known = cities[cities["city"].astype(str) != "（未填）"]
+    names = [str(c) for c in known["city"].tolist()]
+    values = [int(v) for v in known["messages"].tolist()]
+    largest = max(values, default=0) or 1
+    no_data = i18n.t("no_data", lang)
+    label = i18n.t("city_messages", lang)
+    edge = {"line": {"color": theme.land_edge, "width": 0.8}}
+    data = [
+        # every city of the province in grey underneath (cities without messages stay grey: no data)
+        {
+            "type": "choropleth",
+            "geojson": geojson_url,
+            "featureidkey": "id",
+            "locations": list(all_cities),
+            "z": [0] * len(all_cities),
+            "colorscale": [[0, theme.no_data], [1, theme.no_data]],
+            "showscale": False,
+            "marker": edge,
+            "customdata": [plot_text(n, 12) for n in all_cities],
+            "hovertemplate": f"%{{customdata}}<br>{no_data}<extra></extra>",
+            "name": no_data,
+        },
+        {
+            "type": "choropleth",
+            "geojson": geojson_url,
+            "featureidkey": "id",
+            "locations": names,
+            "z": values,
+            "zmin": 0,
+            "zmax": largest,
+            "colorscale": [list(step) for step in theme.colorscale],
+            "marker": edge,
+            "customdata": [plot_text(n, 12) for n in names],
+            "hovertemplate": f"%{{customdata}}<br>{label} %{{z:,}}<extra></extra>",
+            "name": label,
+            "colorbar": {
+                "title": {"text": f"<b>{label}</b>", "side": "top", "font": {"color": theme.text, "size": 15}},
+                "orientation": "h",
+                "x": 0.015,
+                "xanchor": "left",
+                "y": 0.085,
+                "yanchor": "bottom",
+                "len": 0.27,
+                "thickness": 10,
+                "outlinewidth": 0,
+                "tickformat": "~s",
+                "tickfont": {"color": theme.muted, "size": 12},
+                "nticks": 5,
+                "bgcolor": "rgba(0,0,0,0)",
+            },
+        },
+    ]
+    layout = {
+        "geo": {
+            "visible": False,
+            "showframe": False,
+            "bgcolor": "rgba(0,0,0,0)",
+            "projection": {"type": "mercator"},
+            "fitbounds": "geojson",
+            "domain": {"x": [0, 1], "y": [0, 1]},
+        },
+        "annotations": [
+            {
+                "text": f"{plot_text(province_name, 12)}　<span style='color:{theme.no_data}'>■</span> {no_data}",
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.015,
+                "y": 0.015,
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 13, "color": theme.muted},
+            }
+        ],
+        "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+        "dragmode": False,
+        "showlegend": False,
+    }
+    return _figure(data, layout, theme)
+
+
+def city_ranking(cities: pd.DataFrame, theme: Theme, lang: str, n: int = 10) -> dict:
+    """Top `n` cities of a province by messages (ties by name)."""
+    known = cities[cities["city"].astype(str) != "（未填）"]
+    frame = pd.DataFrame(
+        {
+            "name": known["city"].astype(str).tolist(),
+            "adcode": range(len(known)),
+            "messages": known["messages"].astype(float).tolist(),
+        }
+    )
+    frame["name_en"] = frame["name"]
+    spec = ranking(frame, "messages", theme, lang, n, label_chars=10)
+    bar = spec["data"][0]
+    bar["text"] = [f"{int(v):,}" for v in bar["x"]]
+    bar["hovertemplate"] = "%{y}: %{x:,}<extra></extra>"
+    return spec
+
+
+def ranking(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, n: int = 10, label_chars: int = 24) -> dict:
     """Top `n` provinces by `metric` (rank order as queries.metrics.rank: ties by adcode)."""
     rank_column = f"rank_{metric}"
     frame = (
@@ -295,7 +434,7 @@ def ranking(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, n: in
         else provinces.sort_values([metric, "adcode"], ascending=[False, True])
     )
     frame = frame[frame[metric].notna()].head(n)
-    names = _names(frame, lang)
+    names = _names(frame, lang, label_chars)
     values = [_num(v, 5) for v in frame[metric].tolist()]
     largest = max((v for v in values if v is not None), default=None)
     medal = ["#ffd666", "#d9e2ec", "#ffa56b"]
@@ -427,7 +566,7 @@ def categories(frame: pd.DataFrame, theme: Theme, lang: str, top: int = 8) -> di
     keys, values, counts = _top(frame, "category", top)
     if not sum(values):
         return empty(theme, i18n.t("no_data", lang))
-    names = [_label(c, n, i18n.category, lang) for c, n in zip(keys, counts, strict=True)]
+    names = plot_labels(_label(c, n, i18n.category, lang) for c, n in zip(keys, counts, strict=True))
     total = sum(values) or 1
     bar = {
         "type": "bar",
@@ -493,9 +632,8 @@ def types(frame: pd.DataFrame, theme: Theme, lang: str, top: int = 6) -> dict:
     if not sum(values):
         return empty(theme, i18n.t("no_data", lang))
     total = sum(values) or 1
-    names = [
-        f"{_label(c, n, i18n.msg_type, lang)}  {v / total:.1%}" for c, n, v in zip(keys, counts, values, strict=True)
-    ]
+    labels = plot_labels(_label(c, n, i18n.msg_type, lang) for c, n in zip(keys, counts, strict=True))
+    names = [f"{label}  {v / total:.1%}" for label, v in zip(labels, values, strict=True)]
     ring = {
         "type": "pie",
         "labels": names,

@@ -69,6 +69,8 @@ class Store:
             self._con.execute("SET memory_limit = $m", {"m": memory}).fetchall()
         self._local = threading.local()
         self._write_lock = threading.Lock()
+        self._writes = 0  # writes waiting or running
+        self._no_writes = threading.Condition()
         self._migrate()
         self._instance = self.meta("instance") or ""
         self._version = int(self.meta("data_version") or 0)
@@ -91,9 +93,28 @@ class Store:
         rows = self.cursor().execute(sql, params or {}).fetchall()
         return rows[0][0] if rows else None
 
+    def yield_to_writes(self, timeout: float) -> None:
+        """Wait (up to `timeout` seconds) until no write is waiting or running: readers let writes go first."""
+        if self._writes and timeout > 0:
+            with self._no_writes:
+                self._no_writes.wait_for(lambda: not self._writes, timeout)
+
     @contextmanager
     def write(self):
         """One transaction; commits and bumps the data version, or rolls back whole."""
+        with self._no_writes:
+            self._writes += 1
+        try:
+            with self._transaction() as cur:
+                yield cur
+        finally:
+            with self._no_writes:
+                self._writes -= 1
+                if not self._writes:
+                    self._no_writes.notify_all()
+
+    @contextmanager
+    def _transaction(self):
         with self._write_lock:
             cur = self.cursor()
             cur.execute("BEGIN TRANSACTION")
