@@ -54,8 +54,8 @@ def build_app(settings: Settings, store: Store) -> Dash:
     app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page")])
 
     wall_callbacks.register(app, metrics, settings)
-    analyst_callbacks.register(app, metrics, settings)
-    analyst_supervision.register(app, supervision, settings)
+    supervision_tables = analyst_supervision.register(app, supervision, settings)
+    analyst_callbacks.register(app, metrics, settings, supervision_tables)
 
     @app.server.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -434,7 +434,8 @@ def _guard(name: str):
     return wrap
 
 
-def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
+def register(app: Dash, metrics: Metrics, settings: Settings, more_tables=None) -> None:
+    """`more_tables(name, state)`: the tables of other tabs, for their downloads (the 督办 tab's)."""
     geo.register(app.server)
     overdue_days = int(settings.overdue_days)
     error_output = Output(ids.ERROR, "data", allow_duplicate=True)
@@ -476,6 +477,8 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
                 return tables.compare_categories(metrics.by_category(fa), metrics.by_category(fb), lang)
             a, b = metrics.summary(fa), metrics.summary(fb)
             return tables.compare_metrics(a, b, lang, int(a["census_year"]), int(b["census_year"]))
+        if more_tables is not None:
+            return more_tables(name, state)
         raise PreventUpdate
 
     # -- URL <-> controls <-> STATE -------------------------------------------------------------------------------

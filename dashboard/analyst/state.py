@@ -143,6 +143,7 @@ class State:
             b_start=b_start,
             b_end=b_end,
             b_provinces=_stored_list(data.get("b_provinces"), canonical_area),
+            tab=choice("tab", TABS),
         )
 
 

@@ -10,6 +10,7 @@ import logging
 
 import pandas as pd
 from dash import Dash, Input, Output, State, no_update
+from dash.exceptions import PreventUpdate
 
 from dashboard import figures, i18n
 from dashboard.analyst import ids
@@ -141,7 +142,24 @@ def _aging_names(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out
 
 
-def register(app: Dash, supervision: Supervision, settings: Settings) -> None:
+DOWNLOADS = {  # table -> the view group that builds it (dashboard/analyst/callbacks.py build_table asks here)
+    "sv_league": "league",
+    "sv_best": "league",
+    "sv_worst": "league",
+    "sv_aging_provinces": "aging",
+    "sv_oldest": "aging",
+    "sv_reasons": "dissatisfaction",
+    "sv_low_units": "dissatisfaction",
+    "sv_pool": "dissatisfaction",
+    "sv_boiler_texts": "texts",
+    "sv_quality_units": "texts",
+    "sv_ideas": "texts",
+}
+
+
+def register(app: Dash, supervision: Supervision, settings: Settings):
+    """The tab's callbacks; returns build(name, state) -> Table for its downloads."""
+
     def grid_outputs(*names):
         return [Output(ids.grid(name), prop) for name in names for prop in ("columnDefs", "rowData")]
 
@@ -161,16 +179,17 @@ def register(app: Dash, supervision: Supervision, settings: Settings) -> None:
         state = S.State.from_dict(data)
         if state.view != "supervision":
             return [no_update] * 7
+        extras, made = league_tables(state)
+        return extras + pack(*made)
+
+    def league_tables(state: S.State):
         lang = state.lang
         frame = supervision.league(S.filters(state, settings.now().date()))
         note = L.t("sv_league_note", lang, min_rated=settings.min_rated, days=settings.on_time_days)
-        return [
-            note,
-            *pack(
-                league_table(frame, "sv_league", lang),
-                lists_table(frame, "best", lang),
-                lists_table(frame, "worst", lang),
-            ),
+        return [note], [
+            league_table(frame, "sv_league", lang),
+            lists_table(frame, "best", lang),
+            lists_table(frame, "worst", lang),
         ]
 
     @app.callback(
@@ -225,6 +244,10 @@ def register(app: Dash, supervision: Supervision, settings: Settings) -> None:
         state = S.State.from_dict(data)
         if state.view != "supervision":
             return [no_update] * 6
+        extras, made = aging_tables(state)
+        return extras + pack(*made)
+
+    def aging_tables(state: S.State):
         lang = state.lang
         result = supervision.aging(S.filters(state, settings.now().date()))
         note = L.t(
@@ -239,32 +262,28 @@ def register(app: Dash, supervision: Supervision, settings: Settings) -> None:
         oldest = result["oldest"].copy()
         oldest["status"] = [i18n.status(str(s), lang) for s in oldest["status"]]
         oldest["category"] = [i18n.category(str(c), lang) for c in oldest["category"]]
-        return [
-            figures.aging(result["buckets"], THEME, lang),
-            note,
-            *pack(
-                _frame_table(
-                    provinces,
-                    "sv_aging_provinces",
-                    [("province_name", "text", 80), *bucket_specs, ("in_progress", "int", 80), ("total", "int", 80)],
-                    lang,
-                ),
-                _frame_table(
-                    oldest,
-                    "sv_oldest",
-                    [
-                        ("created_at", "datetime", 160),
-                        ("age_days", "int", 90),
-                        ("province_name", "text", 70),
-                        ("city", "text", 90),
-                        ("addressee", "text", 120),
-                        ("category", "text", 70),
-                        ("status", "text", 70),
-                        ("title", "text", 240),
-                        ("content", "text", 300),
-                    ],
-                    lang,
-                ),
+        return [figures.aging(result["buckets"], THEME, lang), note], [
+            _frame_table(
+                provinces,
+                "sv_aging_provinces",
+                [("province_name", "text", 80), *bucket_specs, ("in_progress", "int", 80), ("total", "int", 80)],
+                lang,
+            ),
+            _frame_table(
+                oldest,
+                "sv_oldest",
+                [
+                    ("created_at", "datetime", 160),
+                    ("age_days", "int", 90),
+                    ("province_name", "text", 70),
+                    ("city", "text", 90),
+                    ("addressee", "text", 120),
+                    ("category", "text", 70),
+                    ("status", "text", 70),
+                    ("title", "text", 240),
+                    ("content", "text", 300),
+                ],
+                lang,
             ),
         ]
 
@@ -277,13 +296,17 @@ def register(app: Dash, supervision: Supervision, settings: Settings) -> None:
         state = S.State.from_dict(data)
         if state.view != "supervision":
             return [no_update] * 6
+        _, made = dissatisfaction_tables(state)
+        return pack(*made)
+
+    def dissatisfaction_tables(state: S.State):
         lang = state.lang
         result = supervision.dissatisfaction(S.filters(state, settings.now().date()))
         reasons = result["reasons"].copy()
         reasons["reason"] = [REASON_NAMES[r][1 if lang == "en" else 0] for r in reasons["reason"]]
         pool = result["pool"].copy()
         pool["reasons"] = ["、".join(REASON_NAMES[r][1 if lang == "en" else 0] for r in rs) for rs in pool["reasons"]]
-        return pack(
+        return [], [
             _frame_table(
                 reasons, "sv_reasons", [("reason", "text", 140), ("count", "int", 80), ("share", "pct", 80)], lang
             ),
@@ -306,7 +329,7 @@ def register(app: Dash, supervision: Supervision, settings: Settings) -> None:
                 ],
                 lang,
             ),
-        )
+        ]
 
     @app.callback(
         Output("analyst-sv_boiler_texts-note", "children"),
@@ -319,6 +342,10 @@ def register(app: Dash, supervision: Supervision, settings: Settings) -> None:
         state = S.State.from_dict(data)
         if state.view != "supervision":
             return [no_update] * 8
+        extras, made = text_tables(state)
+        return extras + pack(*made)
+
+    def text_tables(state: S.State):
         lang = state.lang
         f = S.filters(state, settings.now().date())
         q = supervision.quality(f)
@@ -337,39 +364,53 @@ def register(app: Dash, supervision: Supervision, settings: Settings) -> None:
                 unaddressed=f"{totals['replies'] - totals['addresses']:,}",
             ),
             L.t("sv_ideas_note", lang, n=f"{ideas['suggestions']:,}", adopted=f"{ideas['adopted_count']:,}"),
-            *pack(
-                _frame_table(
-                    top,
-                    "sv_boiler_texts",
-                    [("text", "text", 320), ("replies", "int", 80), ("messages", "int", 80), ("units", "text", 200)],
-                    lang,
-                ),
-                _frame_table(
-                    q["units"],
-                    "sv_quality_units",
-                    [
-                        ("unit", "text", 180),
-                        ("replies", "int", 80),
-                        ("boilerplate_rate", "pct", 80),
-                        ("addresses_rate", "pct", 90),
-                        ("action_rate", "pct", 90),
-                        ("legal_rate", "pct", 90),
-                    ],
-                    lang,
-                ),
-                _frame_table(
-                    by_likes,
-                    "sv_ideas",
-                    [
-                        ("title", "text", 280),
-                        ("province_name", "text", 70),
-                        ("city", "text", 90),
-                        ("likes", "int", 70),
-                        ("similar", "int", 90),
-                        ("adopted", "text", 70),
-                        ("unit", "text", 160),
-                    ],
-                    lang,
-                ),
+        ], [
+            _frame_table(
+                top,
+                "sv_boiler_texts",
+                [("text", "text", 320), ("replies", "int", 80), ("messages", "int", 80), ("units", "text", 200)],
+                lang,
+            ),
+            _frame_table(
+                q["units"],
+                "sv_quality_units",
+                [
+                    ("unit", "text", 180),
+                    ("replies", "int", 80),
+                    ("boilerplate_rate", "pct", 80),
+                    ("addresses_rate", "pct", 90),
+                    ("action_rate", "pct", 90),
+                    ("legal_rate", "pct", 90),
+                ],
+                lang,
+            ),
+            _frame_table(
+                by_likes,
+                "sv_ideas",
+                [
+                    ("title", "text", 280),
+                    ("province_name", "text", 70),
+                    ("city", "text", 90),
+                    ("likes", "int", 70),
+                    ("similar", "int", 90),
+                    ("adopted", "text", 70),
+                    ("unit", "text", 160),
+                ],
+                lang,
             ),
         ]
+
+    groups = {
+        "league": league_tables,
+        "aging": aging_tables,
+        "dissatisfaction": dissatisfaction_tables,
+        "texts": text_tables,
+    }
+
+    def build(name: str, state: S.State) -> Table:
+        if state.view != "supervision" or name not in DOWNLOADS:
+            raise PreventUpdate
+        _, made = groups[DOWNLOADS[name]](state)
+        return next(t for t in made if t.name == name)
+
+    return build
