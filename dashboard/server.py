@@ -27,7 +27,8 @@ from supervision.service import Supervision
 log = logging.getLogger(__name__)
 
 
-def build_app(settings: Settings, store: Store) -> Dash:
+def build_app(settings: Settings, store: Store, wall_views=None) -> Dash:
+    """`wall_views`: where the wall's views come from (default: built here; a web process: scaleout.push)."""
     app = Dash(
         __name__,
         title="领导留言板 · 网上群众工作智慧大屏",
@@ -53,7 +54,7 @@ def build_app(settings: Settings, store: Store) -> Dash:
 
     app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page")])
 
-    wall_callbacks.register(app, metrics, settings)
+    wall_callbacks.register(app, metrics, settings, views=wall_views)
     supervision_tables = analyst_supervision.register(app, supervision, settings)
     analyst_callbacks.register(app, metrics, settings, supervision_tables)
 

@@ -406,12 +406,12 @@ def refresh(
     return (*views.patches(old_token if old else None, old, token, view), {"token": token, "metric": metric})
 
 
-def register(app: Dash, metrics: Metrics, settings: Settings) -> Views:
+def register(app: Dash, metrics: Metrics, settings: Settings, views: Views | None = None) -> Views:
     """Wire the wall into `app` (its layout comes from dashboard.wall.layout.build via the router)."""
     geo.register(app.server)
     city_maps = CityMaps()
     city_maps.register(app.server, app.get_relative_path("/"))
-    views = Views(metrics, app.get_relative_path(geo.url_path()), city_maps=city_maps)
+    views = views or Views(metrics, app.get_relative_path(geo.url_path()), city_maps=city_maps)
     app.server.extensions.setdefault("liuyan", {})["wall_views"] = views
     outputs = [Output(component, prop) for _, component, prop in OUTPUTS]
 
@@ -447,4 +447,5 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> Views:
         ClientsideFunction(namespace, "meta"), Input(ids.WALL_META, "data"), State(ids.WALL_CONFIG, "data")
     )
     app.clientside_callback(ClientsideFunction(namespace, "error"), Input(ids.WALL_ERROR, "data"))
+    app.clientside_callback(ClientsideFunction(namespace, "state"), Input(ids.WALL_STATE, "data"))
     return views
