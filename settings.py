@@ -38,6 +38,8 @@ class Settings:
     reload_hours: float = _setting(6.0, "wall display reloads itself this often (guards browser memory)")
     rotate_seconds: int = _setting(20, "wall map rotates its metric this often (0: never)")
     overdue_days: int = _setting(15, "analyst view: unanswered messages older than this are overdue")
+    on_time_days: int = _setting(15, "unit league: a first reply within this many days of the message is on time")
+    min_rated: int = _setting(30, "unit league: units with fewer rated answers are listed but not ranked")
     ingest_token: str = _setting("", "bearer token of the write API; empty turns the write API off")
     max_body_bytes: int = _setting(32 * 1024 * 1024, "largest accepted write API body")
     max_future_minutes: int = _setting(10, "records timed more than this many minutes after now are rejected")

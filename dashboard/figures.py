@@ -682,3 +682,87 @@ def empty(theme: Theme, text: str = "") -> dict:
             }
         ]
     return _figure([], layout, theme)
+
+
+AGING_LABELS = {
+    "days_0_3": ("≤3天", "≤3 d"),
+    "days_4_7": ("4–7天", "4–7 d"),
+    "days_8_15": ("8–15天", "8–15 d"),
+    "days_16_30": ("16–30天", "16–30 d"),
+    "days_over_30": (">30天", ">30 d"),
+}
+
+
+def aging(buckets: pd.DataFrame, theme: Theme, lang: str) -> dict:
+    """Unanswered messages per age bucket, 待回复 and 办理中 stacked (supervision.aging.buckets)."""
+    if buckets.empty or not int(buckets["total"].sum()):
+        return empty(theme, i18n.t("no_data", lang))
+    names = [AGING_LABELS.get(b, (b, b))[1 if lang == "en" else 0] for b in buckets["bucket"]]
+    series = [
+        ("waiting", ("待回复", "Waiting"), theme.accent),
+        ("in_progress", ("办理中", "In progress"), theme.accent2),
+    ]
+    data = [
+        {
+            "type": "bar",
+            "name": label[1 if lang == "en" else 0],
+            "x": names,
+            "y": [int(v) for v in buckets[column]],
+            "marker": {"color": color, "line": {"width": 0}},
+            "hovertemplate": "%{x}: %{y:,}<extra>%{fullData.name}</extra>",
+        }
+        for column, label, color in series
+    ]
+    return _figure(
+        data,
+        {
+            "barmode": "stack",
+            "margin": {"l": 48, "r": 8, "t": 8, "b": 36},
+            "legend": {"orientation": "h", "y": 1.12, "font": {"color": theme.text}},
+            "xaxis": {"fixedrange": True, "tickfont": {"color": theme.text}},
+            "yaxis": {"fixedrange": True, "gridcolor": theme.grid, "tickfont": {"color": theme.muted}},
+        },
+        theme,
+    )
+
+
+def unit_trend(trend: pd.DataFrame, theme: Theme, lang: str) -> dict:
+    """One unit's answered messages per month (bars) and on-time share (line, right axis)."""
+    if trend.empty:
+        return empty(theme, i18n.t("no_data", lang))
+    en = lang == "en"
+    bars = {
+        "type": "bar",
+        "name": "Answered" if en else "回复件数",
+        "x": trend["month"].tolist(),
+        "y": [int(v) for v in trend["answered"]],
+        "marker": {"color": theme.accent, "line": {"width": 0}},
+    }
+    line = {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "name": "On time" if en else "按时回复率",
+        "x": trend["month"].tolist(),
+        "y": [None if v != v else float(v) for v in trend["on_time_rate"]],
+        "yaxis": "y2",
+        "line": {"color": theme.accent2},
+    }
+    return _figure(
+        [bars, line],
+        {
+            "margin": {"l": 48, "r": 48, "t": 8, "b": 36},
+            "legend": {"orientation": "h", "y": 1.12, "font": {"color": theme.text}},
+            "xaxis": {"fixedrange": True, "type": "category", "tickfont": {"color": theme.text}},
+            "yaxis": {"fixedrange": True, "gridcolor": theme.grid, "tickfont": {"color": theme.muted}},
+            "yaxis2": {
+                "overlaying": "y",
+                "side": "right",
+                "range": [0, 1],
+                "tickformat": ".0%",
+                "fixedrange": True,
+                "showgrid": False,
+                "tickfont": {"color": theme.muted},
+            },
+        },
+        theme,
+    )

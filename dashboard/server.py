@@ -11,17 +11,20 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from dashboard.analyst import callbacks as analyst_callbacks
 from dashboard.analyst import layout as analyst_layout
+from dashboard.analyst import supervision as analyst_supervision
 from dashboard.api import create_api
 from dashboard.brief_api import create_brief_api
 from dashboard.ingest_api import create_ingest_api
 from dashboard.insight_api import create_insight_api
 from dashboard.readgate import ReadGate
+from dashboard.supervision_api import create_supervision_api
 from dashboard.wall import callbacks as wall_callbacks
 from dashboard.wall import layout as wall_layout
 from insight.service import Insight
 from queries.db import Store
 from queries.service import Metrics
 from settings import PROJECT_ROOT, Settings
+from supervision.service import Supervision
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +48,25 @@ def build_app(settings: Settings, store: Store, wall_views=None) -> Dash:
     ReadGate(store, settings.read_slots, settings.read_yield_ms).install(app.server)
     app.server.config["LIUYAN_WRITE_API"] = bool(settings.ingest_token)
     insight = Insight(store, cache=cache.cache, timeout=settings.cache_seconds, clock=settings.now)
-    app.server.extensions["liuyan"] = {"settings": settings, "store": store, "metrics": metrics, "insight": insight}
+    supervision = Supervision(metrics, settings)
+    app.server.extensions["liuyan"] = {
+        "settings": settings,
+        "store": store,
+        "metrics": metrics,
+        "insight": insight,
+        "supervision": supervision,
+    }
     app.server.register_blueprint(create_api(metrics, settings.now))
     app.server.register_blueprint(create_insight_api(insight, settings.now))
     app.server.register_blueprint(create_brief_api(metrics, settings.now))
     app.server.register_blueprint(create_ingest_api(store, settings))
+    app.server.register_blueprint(create_supervision_api(supervision))
 
     app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page")])
 
     wall_callbacks.register(app, metrics, settings, views=wall_views)
-    analyst_callbacks.register(app, metrics, settings)
+    supervision_tables = analyst_supervision.register(app, supervision, settings)
+    analyst_callbacks.register(app, metrics, settings, supervision_tables)
 
     @app.server.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -52,6 +52,10 @@ class Metrics:
                 self.cache.set(key, value, timeout=self.timeout)
         return value
 
+    def cached(self, name: str, compute, *args):
+        """compute(store, *args), once per data version and arguments (for the packages built on the store)."""
+        return self._cached(name, compute, *args)
+
     def summary(self, f: Filters) -> dict:
         return self._cached("summary", metrics.summary, f)
 

@@ -190,11 +190,12 @@ def apply_control(prev: S.State, trigger: str, v: dict, today: dt.date, known: d
     elif trigger == "urgent":
         change = {"urgent": bool(v["urgent"])}
     elif trigger == "tab":
-        change = (
-            {"compare": None, "drill": None}
-            if v["tab"] == "overview"
-            else {"compare": prev.compare or "period", "drill": None}
-        )
+        if v["tab"] in S.TABS:
+            change = {"tab": v["tab"], "compare": None, "drill": None}
+        elif v["tab"] == "overview":
+            change = {"compare": None, "drill": None, "tab": None}
+        else:
+            change = {"compare": prev.compare or "period", "drill": None, "tab": None}
     elif trigger == "metric" and v["metric"] in figures.MAP_METRICS:
         change = {"metric": v["metric"]}
     elif trigger == "granularity" and v["granularity"] in ("day", "week", "month"):
@@ -203,12 +204,12 @@ def apply_control(prev: S.State, trigger: str, v: dict, today: dt.date, known: d
         points = _object(v["map_click"]).get("points")
         code = _clicked_province(points if isinstance(points, list) else [])
         if code:
-            change = {"drill": code, "compare": None}
+            change = {"drill": code, "compare": None, "tab": None}
     elif trigger == "cell":
         cell = _object(v["cell"])
         code = province_ref.resolve(_one(cell.get("rowId")))
         if code and cell.get("colId") in ("province", "rank", "adcode"):
-            change = {"drill": code, "compare": None}
+            change = {"drill": code, "compare": None, "tab": None}
     elif trigger == "back":
         change = {"drill": None}
     elif trigger == "drill_select":
@@ -281,7 +282,7 @@ def controls(state: S.State, today: dt.date, known: dict | None) -> dict:
         "type_options": [{"label": L.short(i18n.msg_type(t, lang)), "value": t} for t in types],
         "types": list(state.types),
         "urgent": ["urgent"] if state.urgent else [],
-        "tab": "compare" if state.compare else "overview",
+        "tab": state.tab if state.tab in S.TABS else "compare" if state.compare else "overview",
         "metric": state.metric,
         "granularity": S.granularity(state, today),
         "map_click": None,
@@ -450,7 +451,8 @@ def _guard(name: str):
     return wrap
 
 
-def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
+def register(app: Dash, metrics: Metrics, settings: Settings, more_tables=None) -> None:
+    """`more_tables(name, state)`: the tables of other tabs, for their downloads (the 督办 tab's)."""
     geo.register(app.server)
     overdue_days = int(settings.overdue_days)
     error_output = Output(ids.ERROR, "data", allow_duplicate=True)
@@ -492,6 +494,8 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
                 return tables.compare_categories(metrics.by_category(fa), metrics.by_category(fb), lang)
             a, b = metrics.summary(fa), metrics.summary(fb)
             return tables.compare_metrics(a, b, lang, int(a["census_year"]), int(b["census_year"]))
+        if more_tables is not None:
+            return more_tables(name, state)
         raise PreventUpdate
 
     # -- URL <-> controls <-> STATE -------------------------------------------------------------------------------
@@ -559,6 +563,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         Output(ids.OVERVIEW, "style"),
         Output(ids.DRILL, "style"),
         Output(ids.COMPARE, "style"),
+        Output(ids.SUPERVISION, "style"),
         Output(ids.FOOTER, "children"),
         Output(ids.B_PERIOD_BOX, "style"),
         Output(ids.B_PROVINCES_BOX, "style"),
@@ -589,6 +594,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
             show if view == "overview" else hide,
             show if view == "drill" else hide,
             show if view == "compare" else hide,
+            show if view == "supervision" else hide,
             footer,
             show if mode == "period" else hide,
             show if mode == "province" else hide,

@@ -30,6 +30,9 @@ PERIOD_LABEL = "analyst-period-label"
 OVERVIEW = "analyst-overview"
 DRILL = "analyst-drill"
 COMPARE = "analyst-compare"
+SUPERVISION = "analyst-supervision"  # the 督办 tab (dashboard/analyst/supervision.py)
+SV_AGING_FIG = "analyst-sv-aging-fig"
+SV_UNIT_FIG = "analyst-sv-unit-fig"
 
 # overview
 KPIS = "analyst-kpis"
@@ -66,6 +69,20 @@ GRID = "analyst-grid"  # {"type": GRID, "table": name}
 EXPORT = "analyst-export"  # {"type": EXPORT, "table": name, "fmt": "csv" | "xlsx"}
 EXPORT_REQUEST = "analyst-export-request"  # {"table", "fmt", "sort": [[column, "asc" | "desc"], ...]}
 TABLES = ("ranking", "cross", "cities", "top_units", "slow_units", "overdue", "compare_metrics", "compare_categories")
+# the 督办 tab's tables (dashboard/analyst/supervision.py DOWNLOADS)
+TABLES += (
+    "sv_league",
+    "sv_best",
+    "sv_worst",
+    "sv_aging_provinces",
+    "sv_oldest",
+    "sv_reasons",
+    "sv_low_units",
+    "sv_pool",
+    "sv_boiler_texts",
+    "sv_quality_units",
+    "sv_ideas",
+)
 
 
 def grid(table: str) -> dict:

@@ -441,6 +441,50 @@ def _drill(lang: str) -> html.Div:
     )
 
 
+def _supervision(lang: str) -> html.Div:
+    """The 督办 tab: unit league and lists, aging, dissatisfaction, boilerplate replies, good ideas."""
+
+    def table_panel(name: str, height: str = "a-table-md", note: bool = False):
+        note_id = f"analyst-{name}-note" if note else None
+        return panel(L.t(name, lang), grid(name, lang, height), tools=downloads(name, lang), note_id=note_id)
+
+    def pair(*children):
+        return html.Div(className="a-grid-2 a-grid-wide", children=list(children))
+
+    return html.Div(
+        id=ids.SUPERVISION,
+        className="a-view",
+        style={"display": "none"},
+        children=[
+            table_panel("sv_league", "a-table-lg", note=True),
+            panel(
+                L.t("sv_unit", lang),
+                html.Div(
+                    [
+                        graph(ids.SV_UNIT_FIG, "liuyan_unit", "a-graph a-graph-trend"),
+                        pair(table_panel("sv_unit_slowest"), table_panel("sv_unit_low")),
+                    ]
+                ),
+                note_id="analyst-sv_unit-note",
+            ),
+            pair(table_panel("sv_best"), table_panel("sv_worst")),
+            pair(
+                panel(
+                    L.t("sv_aging", lang),
+                    graph(ids.SV_AGING_FIG, "liuyan_aging", "a-graph a-graph-trend"),
+                    note_id="analyst-sv_aging-note",
+                ),
+                table_panel("sv_aging_provinces"),
+            ),
+            table_panel("sv_oldest"),
+            pair(table_panel("sv_reasons"), table_panel("sv_low_units")),
+            table_panel("sv_pool"),
+            pair(table_panel("sv_boiler_texts", note=True), table_panel("sv_quality_units")),
+            table_panel("sv_ideas", note=True),
+        ],
+    )
+
+
 def _compare(lang: str, state: S.State, today: dt.date) -> html.Div:
     b_start, b_end = S.b_period_dates(state, today)
     mode_options = [
@@ -538,6 +582,7 @@ def build(search: str | None, settings: Settings) -> html.Div:
     tabs = [
         {"label": L.t("tab_overview", lang), "value": "overview"},
         {"label": L.t("tab_compare", lang), "value": "compare"},
+        {"label": L.t("tab_supervision", lang), "value": "supervision"},
     ]
     return html.Div(
         id=ids.ROOT,
@@ -564,7 +609,7 @@ def _page(state: S.State, lang: str, today: dt.date, tabs: list[dict]) -> list:
         html.Div(
             className="a-tabs-row",
             children=[
-                radio(ids.TABS, tabs, "compare" if state.compare else "overview", "seg seg-tabs"),
+                radio(ids.TABS, tabs, state.tab or ("compare" if state.compare else "overview"), "seg seg-tabs"),
                 html.Span(L.t("drill_hint", lang) + " · " + L.t("png_hint", lang), className="a-hint"),
             ],
         ),
@@ -574,6 +619,7 @@ def _page(state: S.State, lang: str, today: dt.date, tabs: list[dict]) -> list:
                 _overview(lang, state),
                 _drill(lang),
                 _compare(lang, state, today),
+                _supervision(lang),
             ],
         ),
         html.Footer(id=ids.FOOTER, className="a-footer"),

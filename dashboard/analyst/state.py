@@ -59,7 +59,9 @@ KNOWN_PARAMS = {
     "b_start",
     "b_end",
     "b_province",
+    "tab",
 }
+TABS = ("supervision",)  # views chosen by `tab=`; overview, drill and compare follow from drill/compare
 SHOW_VALUE = 40
 MAX_FIELDS = 500  # query fields of a link that are read (the rest are reported)
 MAX_SEARCH = 20_000  # characters of a link's query string that are read
@@ -93,10 +95,13 @@ class State:
     b_start: str | None = None
     b_end: str | None = None
     b_provinces: tuple[str, ...] = field(default=())
+    tab: str | None = None  # "supervision" (督办) or None
 
     # -- views -----------------------------------------------------------------------------------------------------
     @property
     def view(self) -> str:
+        if self.tab in TABS:
+            return self.tab
         if self.compare:
             return "compare"
         return "drill" if self.drill else "overview"
@@ -138,6 +143,7 @@ class State:
             b_start=b_start,
             b_end=b_end,
             b_provinces=_stored_list(data.get("b_provinces"), canonical_area),
+            tab=choice("tab", TABS),
         )
 
 
@@ -252,6 +258,8 @@ def to_search(state: State) -> str:
         q.append(("granularity", state.granularity))
     if state.metric != DEFAULT_METRIC:
         q.append(("metric", state.metric))
+    if state.tab in TABS:
+        q.append(("tab", state.tab))
     if state.drill and not state.compare:
         q.append(("drill", province_ref.names()[state.drill]))
     if state.compare:
@@ -354,6 +362,13 @@ def parse(search: str | None, today: dt.date, known: dict[str, list[str]] | None
         bad("compare", compare, "choice")
         compare = None
 
+    tab = first("tab")
+    if tab is not None and tab not in TABS:
+        bad("tab", tab, "choice")
+        tab = None
+    if tab:
+        compare = drill = None
+
     state = State(
         lang=lang,
         period=period,
@@ -367,6 +382,7 @@ def parse(search: str | None, today: dt.date, known: dict[str, list[str]] | None
         metric=metric,
         drill=None if compare else drill,
         compare=compare,
+        tab=tab,
         b_period=b_period,
         b_start=b_start,
         b_end=b_end,

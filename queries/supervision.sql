@@ -1,0 +1,141 @@
+-- Supervision (督办) counts over the raw tables, one named query per count (supervision/*.py reads them).
+-- Periods are half-open timestamp ranges [start, stop) from inclusive Beijing dates; every value is bound.
+-- A unit is credited with a message when the message's FIRST reply is in the period and came from it
+-- (messages.first_reply_unit), as the analyst drill-down does. These are written so that each can later
+-- become one declaration of the metrics engine (issue 10): one row per (unit, province), plain sums.
+
+-- name: league_answered(start, stop, on_time_seconds, provinces, categories, types, urgent_only)
+-- Per replying unit and province: messages first answered in the period, those within the on-time limit,
+-- and the exact median first-reply delay in hours.
+SELECT
+    first_reply_unit AS unit,
+    province,
+    count(*) AS answered,
+    count(*) FILTER (WHERE epoch(first_reply_at - created_at) <= :on_time_seconds) AS on_time,
+    quantile_cont(epoch(first_reply_at - created_at) / 3600.0, 0.5) AS median_reply_hours
+FROM messages
+WHERE first_reply_at >= :start AND first_reply_at < :stop
+  AND first_reply_unit IS NOT NULL
+  AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
+GROUP BY first_reply_unit, province;
+
+-- name: league_rated(start, stop, provinces, categories, types, urgent_only)
+-- Per unit and province: evaluations rated in the period (with a verdict) of the messages the unit answered first.
+SELECT
+    m.first_reply_unit AS unit,
+    m.province,
+    count(*) AS rated,
+    count(*) FILTER (WHERE e.verdict) AS satisfied
+FROM evaluations e
+JOIN messages m USING (message_id)
+WHERE e.rated_at >= :start AND e.rated_at < :stop
+  AND e.verdict IS NOT NULL
+  AND m.first_reply_unit IS NOT NULL
+  AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only)
+GROUP BY m.first_reply_unit, m.province;
+
+-- name: league_repeats(start, stop, similarity, provinces, categories, types, urgent_only)
+-- Per unit and province: of the messages it answered first in the period, those restated after the answer:
+-- a later message from the same place (province, city, district; the named location when both give one)
+-- about the same domain, posted after the first reply and within 30 days of it, whose title is similar
+-- (character-set Jaccard >= :similarity) or that names the same location.
+-- Pairs are found by an equality join on the place, the domain and a 30-day window number (an answer in window
+-- w can only be restated in w or w + 1), which keeps the join to the candidates instead of a year's pairs.
+WITH answered AS (
+    SELECT m.message_id, m.first_reply_unit AS unit, m.province, coalesce(m.city, '') AS city,
+           coalesce(m.district, '') AS district, m.category, m.first_reply_at, coalesce(m.title, '') AS title,
+           nullif(trim(coalesce(t.location, '')), '') AS location,
+           CAST(floor(epoch(m.first_reply_at) / 2592000) AS BIGINT) AS w
+    FROM messages m LEFT JOIN message_texts t USING (message_id)
+    WHERE m.first_reply_at >= :start AND m.first_reply_at < :stop
+      AND m.first_reply_unit IS NOT NULL
+      AND message_matches(m.province, m.category, m.msg_type, m.is_urgent,
+                          :provinces, :categories, :types, :urgent_only)
+), candidates AS (
+    SELECT message_id, province, city, district, category, first_reply_at, title, location, unnest([w, w + 1]) AS w
+    FROM answered
+), later AS (
+    SELECT m.message_id, m.province, coalesce(m.city, '') AS city, coalesce(m.district, '') AS district,
+           m.category, m.created_at, coalesce(m.title, '') AS title,
+           nullif(trim(coalesce(t.location, '')), '') AS location,
+           CAST(floor(epoch(m.created_at) / 2592000) AS BIGINT) AS w
+    FROM messages m LEFT JOIN message_texts t USING (message_id)
+    WHERE m.created_at >= :start AND m.created_at < CAST(:stop AS TIMESTAMP) + INTERVAL 30 DAY
+), restated AS (
+    SELECT DISTINCT a.message_id
+    FROM candidates a
+    JOIN later b
+      ON b.province = a.province AND b.category = a.category AND b.city = a.city AND b.district = a.district
+     AND b.w = a.w
+     AND b.created_at > a.first_reply_at AND b.created_at <= a.first_reply_at + INTERVAL 30 DAY
+    WHERE b.message_id <> a.message_id
+      AND (a.location IS NULL OR b.location IS NULL OR a.location = b.location)
+      AND ((a.location IS NOT NULL AND a.location = b.location) OR jaccard(a.title, b.title) >= :similarity)
+)
+SELECT a.unit, a.province, count(*) AS answered, count(r.message_id) AS repeats
+FROM answered a LEFT JOIN restated r USING (message_id)
+GROUP BY a.unit, a.province;
+
+-- name: reply_texts_window(start, stop)
+-- Every reply published in the window that has text, with its message's text and filter columns: the input of
+-- the reply checks (compared across all messages, so the filters are applied afterwards).
+-- `first` marks the reply that is its message's first reply (the one the league credits).
+SELECT
+    r.reply_id, r.message_id, r.unit, r.replied_at, m.province, m.category, m.msg_type, m.is_urgent,
+    (r.replied_at = m.first_reply_at AND r.unit IS NOT DISTINCT FROM m.first_reply_unit) AS first,
+    rt.content AS reply, coalesce(m.title, '') AS title, coalesce(mt.content, '') AS body,
+    coalesce(mt.location, '') AS location
+FROM replies r
+JOIN reply_texts rt USING (reply_id)
+JOIN messages m ON m.message_id = r.message_id
+LEFT JOIN message_texts mt ON mt.message_id = r.message_id
+WHERE r.replied_at >= :start AND r.replied_at < :stop
+  AND rt.content IS NOT NULL AND length(trim(rt.content)) > 0;
+
+-- name: unanswered(start, stop, provinces, categories, types, urgent_only)
+-- Messages created in the period with no reply yet (the overdue list's input), 办理中 told apart.
+SELECT m.message_id, m.created_at, m.province, m.city, m.district, coalesce(m.addressee, '') AS addressee,
+       m.category, m.msg_type, m.title, t.content,
+       (m.source_status = '办理中') AS in_progress
+FROM messages m LEFT JOIN message_texts t USING (message_id)
+WHERE m.first_reply_at IS NULL
+  AND m.created_at >= :start AND m.created_at < :stop
+  AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only);
+
+-- name: low_ratings(start, stop, provinces, categories, types, urgent_only)
+-- Evaluations rated in the period that are low: not satisfied, or any of the three scores at most 2.
+SELECT e.message_id, e.rated_at, e.satisfied, e.score_resolution, e.score_attitude, e.score_speed,
+       c.comment, m.province, m.city, m.category, m.msg_type, m.title, m.first_reply_unit AS unit
+FROM evaluations e
+JOIN messages m USING (message_id)
+LEFT JOIN evaluation_comments c USING (message_id)
+WHERE e.rated_at >= :start AND e.rated_at < :stop
+  AND (e.satisfied = false OR least(e.score_resolution, e.score_attitude, e.score_speed) <= 2)
+  AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only);
+
+-- name: suggestions(start, stop, provinces, categories, types, urgent_only)
+-- 建言 messages created in the period, with their likes and every reply's text joined into one string.
+SELECT m.message_id, m.created_at, m.province, m.city, m.category, m.title, coalesce(t.content, '') AS body,
+       coalesce(t.likes, 0) AS likes, coalesce(t.location, '') AS location, m.first_reply_unit AS unit,
+       coalesce(string_agg(rt.content, ' ' ORDER BY r.replied_at), '') AS replies
+FROM messages m
+LEFT JOIN message_texts t USING (message_id)
+LEFT JOIN replies r ON r.message_id = m.message_id
+LEFT JOIN reply_texts rt ON rt.reply_id = r.reply_id
+WHERE m.msg_type = '建言'
+  AND m.created_at >= :start AND m.created_at < :stop
+  AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only)
+GROUP BY ALL;
+
+-- name: unit_messages(unit, province, start, stop, provinces, categories, types, urgent_only)
+-- One unit's messages first answered in the period (its page: trend, domains, slowest), with their evaluation.
+SELECT m.message_id, m.created_at, m.first_reply_at, m.category, m.msg_type, m.title,
+       epoch(m.first_reply_at - m.created_at) / 3600.0 AS reply_hours,
+       e.rated_at, e.verdict, least(e.score_resolution, e.score_attitude, e.score_speed) AS lowest_score,
+       c.comment
+FROM messages m
+LEFT JOIN evaluations e USING (message_id)
+LEFT JOIN evaluation_comments c USING (message_id)
+WHERE m.first_reply_unit = :unit AND m.province = :province
+  AND m.first_reply_at >= :start AND m.first_reply_at < :stop
+  AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only);
