@@ -18,9 +18,12 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def main(period_spec: str, province: str | None, out: str | None, settings: Settings) -> int:
+    from briefing.sections import providers
     from dashboard.params import BadParameter, parse_provinces
+    from insight.service import Insight
     from queries.db import DatabaseLocked, Store
     from queries.service import Metrics
+    from supervision.service import Supervision
 
     now = settings.now()
     try:
@@ -43,7 +46,9 @@ def main(period_spec: str, province: str | None, out: str | None, settings: Sett
         data, name = _from_server(period_spec, province, fmt, settings)
     else:
         try:
-            data, name = build(Metrics(store), period, code, now, fmt)
+            metrics = Metrics(store)
+            sections = providers(Insight(store, clock=settings.now), Supervision(metrics, settings))
+            data, name = build(metrics, period, code, now, fmt, sections)
         finally:
             store.close()
     target = Path(out or name)

@@ -153,7 +153,7 @@ def _alerts(brief: Brief) -> list[Block]:
     if not alerts:
         return out + [Block("paragraph", "本期各地各领域留言量未见显著异常增长。")]
     for a in alerts:
-        where = mask_text(f"{a.get('province_name') or ''}{a.get('city') or ''}", 30)
+        where = mask_text(f"{a.get('province') or ''}{a.get('city') or ''}", 30)
         words = "、".join(mask_text(x, 10) for x in (a.get("top_words") or [])[:5])
         out.append(
             Block(

@@ -9,6 +9,7 @@ from flask import jsonify, request
 from flask_caching import Cache
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from briefing.sections import providers
 from dashboard.analyst import callbacks as analyst_callbacks
 from dashboard.analyst import layout as analyst_layout
 from dashboard.analyst import supervision as analyst_supervision
@@ -58,7 +59,7 @@ def build_app(settings: Settings, store: Store, wall_views=None) -> Dash:
     }
     app.server.register_blueprint(create_api(metrics, settings.now))
     app.server.register_blueprint(create_insight_api(insight, settings.now))
-    app.server.register_blueprint(create_brief_api(metrics, settings.now))
+    app.server.register_blueprint(create_brief_api(metrics, settings.now, providers(insight, supervision)))
     app.server.register_blueprint(create_ingest_api(store, settings))
     app.server.register_blueprint(create_supervision_api(supervision))
 
