@@ -47,6 +47,9 @@ class Settings:
     sim_speed: float = _setting(1.0, "simulator speed factor (1 = real time)")
     cache_seconds: int = _setting(3600, "how long a cached query result may live")
     duckdb_memory: str = _setting("", "DuckDB memory limit, e.g. 1GB (empty: DuckDB's default, 80% of RAM)")
+    story_seconds: float = _setting(
+        60.0, "wall: how often the story panels (surges, hot issues, units) are analysed again"
+    )
     clock: str = _setting("", "freeze the screens' clock at this Beijing time, e.g. 2026-11-26T12:00:00 (empty: real)")
     # scale-out roles (python app.py writer / web; see scaleout/)
     redis_url: str = _setting("redis://127.0.0.1:6379/0", "Redis shared by the writer and the web processes")

@@ -36,6 +36,9 @@ TREND_DAY = "wall-trend-day"
 TREND_MONTH = "wall-trend-month"
 CATEGORIES = "wall-categories"
 TYPES = "wall-types"
+STORY_ISSUES = "wall-story-issues"  # hot issues of the last days (dashboard/wall/story.py)
+STORY_ALERTS = "wall-story-alerts"  # surges now
+STORY_UNITS = "wall-story-units"  # the units' red and black lists
 FEED_LIST = "wall-feed-list"
 
 # KPI cards: the value of card NAME is rendered into the element with id KPI_PREFIX + NAME

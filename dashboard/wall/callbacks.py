@@ -31,7 +31,8 @@ from dashboard import figures, geo, i18n, ids
 from dashboard.city_geo import CityMaps
 from dashboard.theme import WALL as THEME
 from dashboard.theme import Theme
-from dashboard.wall import layout
+from dashboard.wall import layout, story_panels
+from dashboard.wall.story import Story
 from queries import provinces as province_ref
 from queries.periods import PRESETS, Filters, beijing_now, preset
 from queries.service import Metrics
@@ -57,9 +58,10 @@ OUTPUTS: list[tuple[str, str, str]] = [
     ("map", ids.MAP, "figure"),
     ("ranking", ids.RANKING, "figure"),
     ("trend_day", ids.TREND_DAY, "figure"),
-    ("trend_month", ids.TREND_MONTH, "figure"),
     ("categories", ids.CATEGORIES, "figure"),
-    ("types", ids.TYPES, "figure"),
+    ("story_issues", ids.STORY_ISSUES, "children"),
+    ("story_alerts", ids.STORY_ALERTS, "children"),
+    ("story_units", ids.STORY_UNITS, "children"),
 ]
 
 
@@ -134,6 +136,7 @@ def build_view(
     theme: Theme = THEME,
     province: int | None = None,
     city_maps: CityMaps | None = None,
+    story: dict | None = None,
 ) -> dict:
     """Everything one screen shows, as JSON-ready values keyed like OUTPUTS: the nation, or one province
     (its numbers, its cities on the map and in the ranking, its trends, domains and feed)."""
@@ -203,13 +206,10 @@ def build_view(
         "trend_day": _figure_json(
             figures.trend(metrics.trend(Filters(*preset("last30", today), provinces=scope), "day"), theme, lang)
         ),
-        "trend_month": _figure_json(
-            figures.trend(
-                metrics.trend(Filters(*preset("last12m", today), provinces=scope), "month"), theme, lang, "month"
-            )
-        ),
         "categories": _figure_json(figures.categories(metrics.by_category(f), theme, lang)),
-        "types": _figure_json(figures.types(metrics.by_type(f), theme, lang)),
+        "story_issues": story_panels.issues(story, lang),
+        "story_alerts": story_panels.alerts(story, lang),
+        "story_units": story_panels.units(story, lang),
     }
 
 
@@ -257,10 +257,19 @@ def _diff_value(patch: Patch, key, old, new) -> None:
 class Views:
     """Views by token, computed once per token however many screens ask (LRU)."""
 
-    def __init__(self, metrics: Metrics, geojson_url: str, size: int = 256, theme: Theme = THEME, city_maps=None):
+    def __init__(
+        self,
+        metrics: Metrics,
+        geojson_url: str,
+        size: int = 256,
+        theme: Theme = THEME,
+        city_maps=None,
+        story=None,
+    ):
         self.metrics = metrics
         self.geojson_url = geojson_url
         self.city_maps = city_maps
+        self.story = story  # dashboard.wall.story.Story, or None (no story panels' contents)
         self.theme = theme
         self.size = size
         self._views: OrderedDict[str, dict] = OrderedDict()
@@ -271,7 +280,10 @@ class Views:
     def token(self, period: str, lang: str, metric: str, today, province: int | None = None) -> str:
         # a province view has no map metric: one token (and view) per province whatever the rotation
         metric = "cities" if province else metric
-        return "|".join((self.metrics.data_version, period, lang, metric, today.isoformat(), str(province or "")))
+        version = self.metrics.data_version
+        if self.story is not None:  # a new story (surge, hot issue, league) is a new view too
+            version = f"{version}~{self.story.get(province)[0]}"
+        return "|".join((version, period, lang, metric, today.isoformat(), str(province or "")))
 
     def peek(self, token) -> dict | None:
         if not isinstance(token, str) or len(token) > MAX_TOKEN:
@@ -307,6 +319,7 @@ class Views:
                     theme=self.theme,
                     province=province,
                     city_maps=self.city_maps,
+                    story=self.story.get(province)[1] if self.story is not None else None,
                 )
                 with self._guard:
                     self._views[token] = view
@@ -411,7 +424,12 @@ def register(app: Dash, metrics: Metrics, settings: Settings, views: Views | Non
     geo.register(app.server)
     city_maps = CityMaps()
     city_maps.register(app.server, app.get_relative_path("/"))
-    views = views or Views(metrics, app.get_relative_path(geo.url_path()), city_maps=city_maps)
+    if views is None:
+        extensions = app.server.extensions.get("liuyan", {})
+        story = None
+        if extensions.get("insight") is not None and extensions.get("supervision") is not None:
+            story = Story(extensions["insight"], extensions["supervision"], settings.now, settings.story_seconds)
+        views = Views(metrics, app.get_relative_path(geo.url_path()), city_maps=city_maps, story=story)
     app.server.extensions.setdefault("liuyan", {})["wall_views"] = views
     outputs = [Output(component, prop) for _, component, prop in OUTPUTS]
 

@@ -244,7 +244,11 @@ def build(config: dict) -> html.Div:
                 title_id=ids.RANKING_HEAD,
             ),
             _panel(i18n.t("categories", lang), _graph(ids.CATEGORIES), class_name="panel-categories"),
-            _panel(i18n.t("types", lang), _graph(ids.TYPES), class_name="panel-types"),
+            _panel(
+                i18n.t("story_issues", lang),
+                html.Div(id=ids.STORY_ISSUES, className="story-list"),
+                class_name="panel-story panel-issues",
+            ),
         ],
     )
     centre = html.Div(
@@ -298,7 +302,16 @@ def build(config: dict) -> html.Div:
         className="col col-right",
         children=[
             _panel(i18n.t("trend_day", lang), _graph(ids.TREND_DAY), class_name="panel-trend"),
-            _panel(i18n.t("trend_month", lang), _graph(ids.TREND_MONTH), class_name="panel-trend"),
+            _panel(
+                i18n.t("story_alerts", lang),
+                html.Div(id=ids.STORY_ALERTS, className="story-list"),
+                class_name="panel-story panel-alerts",
+            ),
+            _panel(
+                i18n.t("story_units", lang),
+                html.Div(id=ids.STORY_UNITS, className="story-list"),
+                class_name="panel-story panel-units",
+            ),
             _panel(
                 i18n.t("feed", lang),
                 html.Div(id=ids.FEED_LIST, className="feed-list"),
