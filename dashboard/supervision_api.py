@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from dashboard.api import COMMON_PARAMS, _clean, records
+from dashboard.api import COMMON_PARAMS, _clean
 from dashboard.params import BadParameter, filters_from_args, parse_provinces
 from supervision import aging, league
 from supervision.service import Supervision
 
 UNIT_FIELDS = [c for c in league.COLUMNS]
+
+
+def records(frame, columns=None) -> list[dict]:
+    """Rows as JSON values: missing values of nullable columns (pd.NA, NaN) become null."""
+    frame = frame if columns is None else frame[columns]
+    plain = frame.astype(object).where(frame.notna(), None)
+    return [{k: _clean(v) for k, v in row.items()} for row in plain.to_dict("records")]
 
 
 def _int(name: str, default: int, low: int, high: int) -> int:
