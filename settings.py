@@ -43,6 +43,18 @@ class Settings:
     cache_seconds: int = _setting(3600, "how long a cached query result may live")
     duckdb_memory: str = _setting("", "DuckDB memory limit, e.g. 1GB (empty: DuckDB's default, 80% of RAM)")
     clock: str = _setting("", "freeze the screens' clock at this Beijing time, e.g. 2026-11-26T12:00:00 (empty: real)")
+    auth: str = _setting("open", "open (demo: no login) or required (login for the screens and the read API)")
+    allow_open: bool = _setting(False, "allow auth=open on a non-loopback address (otherwise the server refuses)")
+    users_file: str = _setting(str(DATA_DIR / "users.json"), "user store (python app.py user ...); hashed secrets")
+    secret_key: str = _setting("", "session signing key (empty: a random key kept in secret_key next to users_file)")
+    session_hours: float = _setting(12.0, "a login lasts this long (wall keys: re-sent with every page load)")
+    cookie_secure: bool = _setting(False, "Secure cookies: set when users reach the app over HTTPS (reverse proxy)")
+    proxy_hops: int = _setting(0, "reverse proxies in front whose X-Forwarded-For/-Proto/-Host are trusted")
+    frame_ancestors: str = _setting("'self'", "CSP frame-ancestors: who may embed the screens ('none', 'self', hosts)")
+    oidc_issuer: str = _setting("", "OpenID Connect issuer URL for single sign-on (empty: SSO off)")
+    oidc_client_id: str = _setting("", "OpenID Connect client id")
+    oidc_client_secret: str = _setting("", "OpenID Connect client secret")
+    oidc_username_claim: str = _setting("email", "ID token claim naming the user in the user store")
 
     def now(self) -> dt.datetime:
         """Beijing time without tzinfo: the frozen clock when set (reproducible tests and demos), else the real one."""

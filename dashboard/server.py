@@ -1,13 +1,17 @@
-"""Build the Dash app: pages, JSON API, shared cache, health endpoint."""
+"""Build the Dash app: pages, JSON API, shared cache, health endpoint, security headers and the login gate."""
 
 from __future__ import annotations
 
 from dash import Dash, Input, Output, State, dcc, html
 from flask_caching import Cache
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from dashboard import headers, i18n
 from dashboard.analyst import callbacks as analyst_callbacks
 from dashboard.analyst import layout as analyst_layout
 from dashboard.api import create_api
+from dashboard.auth import access, web
+from dashboard.auth.access import ScopedMetrics
 from dashboard.ingest_api import create_ingest_api
 from dashboard.wall import callbacks as wall_callbacks
 from dashboard.wall import layout as wall_layout
@@ -17,7 +21,7 @@ from settings import PROJECT_ROOT, Settings
 
 
 def build_app(settings: Settings, store: Store) -> Dash:
-    app = Dash(
+    app = headers.QuietDash(
         __name__,
         title="领导留言板 · 网上群众工作智慧大屏",
         assets_folder=str(PROJECT_ROOT / "assets"),
@@ -25,28 +29,56 @@ def build_app(settings: Settings, store: Store) -> Dash:
         suppress_callback_exceptions=True,
         update_title=None,
         serve_locally=True,
+        csrf_token_name=web.CSRF_COOKIE,
+        csrf_header_name=web.CSRF_HEADER,
     )
+    if settings.proxy_hops:
+        app.server.wsgi_app = ProxyFix(
+            app.server.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops, x_host=settings.proxy_hops
+        )
     cache = Cache(
         app.server,
         config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000, "CACHE_DEFAULT_TIMEOUT": settings.cache_seconds},
     )
     metrics = Metrics(store, cache=cache.cache, timeout=settings.cache_seconds)
+    # the read API and the analyst see the metrics through the request's principal (a province analyst: one province)
+    scoped = ScopedMetrics(metrics)
     app.server.config["LIUYAN_WRITE_API"] = bool(settings.ingest_token)
     app.server.extensions["liuyan"] = {"settings": settings, "store": store, "metrics": metrics}
-    app.server.register_blueprint(create_api(metrics, settings.now))
+    app.server.register_blueprint(create_api(scoped, settings.now))
     app.server.register_blueprint(create_ingest_api(store, settings))
 
-    app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page")])
+    app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page"), html.Div(id="session-bar")])
 
-    wall_callbacks.register(app, metrics, settings)
-    analyst_callbacks.register(app, metrics, settings)
+    # which callbacks belong to which page: the gate lets each role reach only its pages' callbacks
+    outputs = {"wall": _registered(app, lambda: wall_callbacks.register(app, metrics, settings))}
+    outputs["analyst"] = _registered(app, lambda: analyst_callbacks.register(app, scoped, settings))
 
-    @app.callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"))
-    def route(pathname, search):
-        if pathname in (None, "", "/", app.get_relative_path("/")):
-            return wall_layout.build(wall_layout.kiosk_options(search, settings))
-        if pathname in ("/analyst", "/analyst/", app.get_relative_path("/analyst")):
-            return analyst_layout.build(search, settings)
-        return wall_layout.placeholder(f"{pathname}: 建设中 (under construction)")
+    def shell():
+        @app.callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"))
+        def route(pathname, search):
+            principal = access.current()
+            options = wall_layout.kiosk_options(search, settings)
+            if pathname in (None, "", "/", app.get_relative_path("/")):
+                if principal is None or not principal.may_open("wall"):
+                    return wall_layout.placeholder(i18n.t("no_access", options["lang"]))
+                return wall_layout.build(options)
+            if pathname in ("/analyst", "/analyst/", app.get_relative_path("/analyst")):
+                if principal is None or not principal.may_open("analyst"):
+                    return wall_layout.placeholder(i18n.t("no_access", options["lang"]))
+                return analyst_layout.build(search, settings)
+            return wall_layout.placeholder(f"{pathname}: 建设中 (under construction)")
 
+        web.configure_session_bar(app)
+
+    outputs["shell"] = _registered(app, shell)
+    web.configure(app, settings, outputs)
+    headers.install(app, settings.frame_ancestors)
     return app
+
+
+def _registered(app: Dash, register) -> set[str]:
+    """The callback outputs that `register()` adds (the keys the renderer posts as `output`)."""
+    before = set(app.callback_map)
+    register()
+    return set(app.callback_map) - before
