@@ -120,18 +120,16 @@ class Gate:
         principal = g.principal = self.principal()
         if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             return None
-        if request.method not in SAFE_METHODS and not _token_ok(request.headers.get(CSRF_HEADER)):
-            abort(403, "missing or wrong CSRF token")
         page = PAGE_OF_PATH.get(path)
-        if page is not None:
-            if principal is None:
+        if principal is None:
+            if page is not None and request.method in SAFE_METHODS:
                 query = urlencode({"next": request.full_path.rstrip("?"), "lang": _lang()})
                 return redirect(f"/login?{query}")
-            if not principal.may_open(page):
-                abort(403, i18n.t("no_access", _lang()))
-            return None
-        if principal is None:
             abort(401, "sign in first")
+        if request.method not in SAFE_METHODS and not _token_ok(request.headers.get(CSRF_HEADER)):
+            abort(403, "missing or wrong CSRF token")
+        if page is not None and not principal.may_open(page):
+            abort(403, i18n.t("no_access", _lang()))
         if path.startswith("/api/") and not principal.may_read_api:
             abort(403, "this account may not read the API")
         if path == "/_dash-update-component":
