@@ -72,8 +72,8 @@ def build_app(settings: Settings, store: Store) -> Dash:
         web.configure_session_bar(app)
 
     outputs["shell"] = _registered(app, shell)
+    headers.install(app, settings.frame_ancestors)  # first: an unknown path is 404 for everyone
     web.configure(app, settings, outputs)
-    headers.install(app, settings.frame_ancestors)
     return app
 
 

@@ -9,6 +9,7 @@ import logging
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, redirect, request, session, url_for
+from joserfc.errors import JoseError
 from requests import RequestException
 
 from dashboard import i18n
@@ -49,7 +50,7 @@ def create_oidc(server, settings: Settings, users: UserStore) -> Blueprint:
         target = session.get("sso_next", "/analyst")
         try:
             claims = provider.authorize_access_token().get("userinfo") or {}
-        except (OAuthError, RequestException, ValueError) as exc:
+        except (OAuthError, JoseError, RequestException, ValueError) as exc:  # bad state, token, signature, claims
             log.warning("single sign-on refused: %s", exc)
             return back_to_login("login_sso_failed", lang)
         name = claims.get(settings.oidc_username_claim)

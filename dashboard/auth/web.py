@@ -16,7 +16,7 @@ import secrets
 import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from dash import Dash, Input, Output, html
+from dash import Dash, Input, Output, dcc, html
 from flask import Blueprint, abort, g, redirect, render_template, request, session
 
 from dashboard import i18n
@@ -237,7 +237,7 @@ def configure_session_bar(app: Dash) -> None:
         return html.Form(
             [
                 html.Span(f"{principal.name} · {i18n.t('role_' + principal.role, lang)}", className="session-user"),
-                html.Input(type="hidden", name="csrf_token", value=session.get("csrf", "")),
+                dcc.Input(type="hidden", name="csrf_token", value=session.get("csrf", "")),
                 html.Button(i18n.t("logout", lang), type="submit", className="session-logout"),
             ],
             action=f"/logout?lang={lang}",
