@@ -70,6 +70,7 @@ _LABELS: dict[str, dict[str, str]] = {
     "login_submit": {"zh": "登录", "en": "Sign in"},
     "login_sso": {"zh": "使用单位统一身份认证登录", "en": "Sign in with your organisation"},
     "login_failed": {"zh": "用户名或密码错误", "en": "Wrong user name or password"},
+    "login_throttled": {"zh": "尝试次数过多，请 15 分钟后再试", "en": "Too many attempts, try again in 15 minutes"},
     "login_expired": {"zh": "页面已过期，请重新登录", "en": "The page expired, please sign in again"},
     "login_unknown_sso": {"zh": "该账号未获授权，请联系管理员", "en": "This account is not authorised"},
     "login_sso_failed": {"zh": "统一身份认证失败", "en": "Single sign-on failed"},

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import secrets
+import threading
 import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -172,9 +173,38 @@ def configure(app: Dash, settings: Settings, outputs: dict[str, set[str]]) -> Ga
     return gate
 
 
+class Throttle:
+    """Failed password logins per (name, client address): after LIMIT in WINDOW seconds, refuse until the oldest
+    failure leaves the window (guessing slows to a crawl; a stranger elsewhere cannot lock the user out)."""
+
+    LIMIT, WINDOW = 5, 900.0
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._failures: dict[tuple[str, str], list[float]] = {}
+
+    def _recent(self, key, now: float) -> list[float]:
+        times = [t for t in self._failures.get(key, ()) if now - t < self.WINDOW]
+        if times:
+            self._failures[key] = times
+        else:
+            self._failures.pop(key, None)
+        return times
+
+    def blocked(self, key) -> bool:
+        with self._lock:
+            return len(self._recent(key, time.monotonic())) >= self.LIMIT
+
+    def failed(self, key) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._failures[key] = [*self._recent(key, now), now]
+
+
 def _login_pages(settings: Settings, users: UserStore) -> Blueprint:
     pages = Blueprint("auth", __name__, template_folder="templates")
     sso = bool(settings.oidc_issuer)
+    throttle = Throttle()
 
     def page(error: str | None = None, status: int = 200):
         lang = _lang()
@@ -203,8 +233,13 @@ def _login_pages(settings: Settings, users: UserStore) -> Blueprint:
             return page(i18n.t(request.args["error"], _lang()) if request.args.get("error") in _ERRORS else None)
         if not _token_ok(request.form.get("csrf_token")):
             return page(i18n.t("login_expired", _lang()), 403)
-        user = users.check_password(request.form.get("username", "").strip(), request.form.get("password", ""))
+        name = request.form.get("username", "").strip()[:200]
+        key = (name, request.remote_addr or "")
+        if throttle.blocked(key):
+            return page(i18n.t("login_throttled", _lang()), 429)
+        user = users.check_password(name, request.form.get("password", "")[:1024])
         if user is None or user.role == "wall":
+            throttle.failed(key)
             return page(i18n.t("login_failed", _lang()), 401)
         start_session(user.name, user.role)
         return redirect(safe_next(request.form.get("next")))

@@ -228,3 +228,14 @@ def test_open_demo_refuses_cross_site_posts_too(fixture_store, serve):
     assert post_callback(s, live.url, body).status_code == 200
     assert post_callback(s, live.url, body, **{"Origin": "http://evil.example"}).status_code == 403
     assert post_callback(s, live.url, body, **{"Sec-Fetch-Site": "cross-site"}).status_code == 403
+
+
+def test_password_guessing_is_throttled(site):
+    s = requests.Session()
+    for _ in range(5):
+        r = s.post(site.url + "/login", data=login_form(s, site.url, "nat", "not the password"), allow_redirects=False)
+        assert r.status_code == 401
+    r = s.post(site.url + "/login", data=login_form(s, site.url, "nat", PASSWORD), allow_redirects=False)
+    assert r.status_code == 429 and "15" in r.text  # even the right password, for now, from here
+    other = site.login("henan")  # other names are not affected
+    assert api(other, site, "meta").status_code == 200
