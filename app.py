@@ -4,6 +4,7 @@ python app.py [serve] [--db FILE] [--host H] [--port P]
 python app.py init [--empty] [--force]
 python app.py import KIND FILE...
 python app.py user add NAME --role national|province|wall [--province P] [--sso] | user list | user remove NAME
+python app.py brief [--period week|month|quarter|START:END] [--province P] [--out FILE.pdf|FILE.docx]
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     user_sub.add_parser("list", help="list the users (never their secrets)")
     remove = user_sub.add_parser("remove", help="remove a user (their sessions end at once)")
     remove.add_argument("name")
+    brief = sub.add_parser("brief", parents=[common], help="write a briefing (专题简报) as PDF or Word")
+    brief.add_argument("--period", default="week", help="week, month, quarter (the last complete one) or START:END")
+    brief.add_argument("--province", help="one province (adcode or name); default: national")
+    brief.add_argument("--out", help="output file, .pdf or .docx (default: a name from the period)")
     return parser
 
 
@@ -85,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         return import_main([args.kind, *args.files], settings)
     if command == "user":
         return manage_users(args, settings)
+    if command == "brief":
+        from briefing.cli import main as brief_main
+
+        return brief_main(args.period, args.province, args.out, settings)
     refusal = open_refusal(settings)
     if refusal:
         print(f"error: {refusal}", file=sys.stderr)

@@ -12,6 +12,7 @@ from dashboard.analyst import layout as analyst_layout
 from dashboard.api import create_api
 from dashboard.auth import access, web
 from dashboard.auth.access import ScopedMetrics
+from dashboard.brief_api import create_brief_api
 from dashboard.ingest_api import create_ingest_api
 from dashboard.wall import callbacks as wall_callbacks
 from dashboard.wall import layout as wall_layout
@@ -46,6 +47,7 @@ def build_app(settings: Settings, store: Store) -> Dash:
     app.server.config["LIUYAN_WRITE_API"] = bool(settings.ingest_token)
     app.server.extensions["liuyan"] = {"settings": settings, "store": store, "metrics": metrics}
     app.server.register_blueprint(create_api(scoped, settings.now))
+    app.server.register_blueprint(create_brief_api(scoped, settings.now))
     app.server.register_blueprint(create_ingest_api(store, settings))
 
     app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page"), html.Div(id="session-bar")])

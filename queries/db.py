@@ -44,6 +44,7 @@ MIGRATIONS = [
     (4, (_HERE / "schema_delays.sql").read_text(encoding="utf-8"), None),  # filled by 5
     (5, (_HERE / "schema_breakdowns.sql").read_text(encoding="utf-8"), _backfill_rollups),
     (6, (_HERE / "schema_held_evaluations.sql").read_text(encoding="utf-8"), _backfill_held_evaluations),
+    (7, (_HERE / "schema_texts.sql").read_text(encoding="utf-8"), None),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -48,6 +48,12 @@ def current() -> Principal | None:
     return g.get("principal") if has_request_context() else None
 
 
+def own_provinces() -> tuple[int, ...]:
+    """The province a province analyst is limited to, as a default selection (national and others: none)."""
+    principal = current()
+    return (principal.province,) if principal and principal.role == "province" and principal.province else ()
+
+
 def scoped(f: Filters, principal: Principal | None) -> Filters:
     """f limited to what the principal may see: a province analyst gets their province when asking for all,
     and OutOfScope when asking for any other."""
