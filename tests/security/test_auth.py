@@ -129,6 +129,7 @@ def test_province_analyst_gets_only_their_province_from_the_api(site):
     trend = api(henan, site, "trend", {**H1, "granularity": "month"}).json()["points"]
     assert sum(p["messages"] for p in trend) == 2
     assert api(henan, site, "categories", {**H1, "province": "北京"}).status_code == 403
+    assert api(henan, site, "brief", {"province": "北京", "format": "docx"}).status_code == 403
 
 
 def _kpis(site, s, provinces: list[str]) -> dict:
