@@ -74,7 +74,7 @@ def create_api(metrics: Metrics, clock=None) -> Blueprint:
     @api.get("/trend")
     def trend():
         f = filters("trend")
-        granularity = granularity_from_args(request.args)
+        granularity = granularity_from_args(request.args, f)
         return jsonify(
             {
                 "start": f.start.isoformat(),
@@ -99,8 +99,9 @@ def create_api(metrics: Metrics, clock=None) -> Blueprint:
     @api.get("/feed")
     def feed():
         f = filters("feed")
+        raw = request.args.get("limit", "30")
         try:
-            limit = int(request.args.get("limit", 30))
+            limit = int(raw) if len(raw) <= 6 else 0
         except ValueError:
             raise BadParameter("limit", "expected an integer") from None
         if not 1 <= limit <= 500:

@@ -46,14 +46,14 @@ class QuietDash(Dash):
         return super().interpolate_index(**kwargs)
 
 
-def content_security_policy(script_hashes: list[str], frame_ancestors: str) -> str:
+def content_security_policy(script_hashes: list[str], frame_ancestors: str, peers: tuple[str, ...] = ()) -> str:
     directives = {
         "default-src": "'self'",
         "script-src": " ".join(["'self'", *script_hashes]),
         "style-src": "'self' 'unsafe-inline'",
         "img-src": "'self' data: blob:",
         "font-src": "'self' data:",
-        "connect-src": "'self'",
+        "connect-src": " ".join(["'self'", *peers]),  # peers: scale-out web processes a wall may move to
         "worker-src": "'self' blob:",
         "object-src": "'none'",
         "base-uri": "'self'",
@@ -68,15 +68,15 @@ def frame_options(frame_ancestors: str) -> str | None:
     return {"'self'": "SAMEORIGIN", "'none'": "DENY"}.get(frame_ancestors.strip())
 
 
-def not_found_response(path: str, status: int = 404, message: str = "not found") -> Response:
-    if path.startswith("/api/"):
+def error_response(path: str, status: int, message: str, as_json: bool = False) -> Response:
+    if as_json or path.startswith("/api/"):
         response = jsonify({"error": message})
         response.status_code = status
         return response
     return Response(f"{status} {message}\n", status=status, mimetype="text/plain")
 
 
-def install(app: Dash, frame_ancestors: str) -> None:
+def install(app: Dash, frame_ancestors: str, peers: str = "") -> None:
     """Headers after every response; unknown paths 404 before Dash's catch-all serves its page."""
     server: Flask = app.server
     policy: list[str] = []  # built on the first response, once every callback (and inline script) exists
@@ -91,15 +91,19 @@ def install(app: Dash, frame_ancestors: str) -> None:
 
     @server.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        if exc.code and exc.code >= 400 and (request.path.startswith("/api/") or exc.code in (401, 403, 404)):
-            description = exc.description if exc.code in (401, 403) else (exc.name or "error").lower()
-            return not_found_response(request.path, exc.code, description)
+        """JSON for the API and callback requests, plain text for refusals elsewhere (never the Dash page)."""
+        code = exc.code or 500
+        json_path = request.path.startswith("/api/") or request.path.endswith("/_dash-update-component")
+        if code >= 400 and (json_path or code in (401, 403, 404)):
+            description = exc.description if code in (401, 403) else (exc.name or "error").lower()
+            return error_response(request.path, code, description, as_json=json_path)
         return exc
 
     @server.after_request
     def headers(response: Response) -> Response:
         if not policy:
-            policy.append(content_security_policy(app.csp_hashes(), frame_ancestors))
+            origins = tuple(p.strip().rstrip("/") for p in peers.split(",") if p.strip())
+            policy.append(content_security_policy(app.csp_hashes(), frame_ancestors, origins))
         h = response.headers
         h.setdefault("Content-Security-Policy", policy[0])
         h.setdefault("X-Content-Type-Options", "nosniff")

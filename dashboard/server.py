@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from dash import Dash, Input, Output, State, dcc, html
+from flask import jsonify, request
 from flask_caching import Cache
+from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard import headers, i18n
@@ -14,14 +18,18 @@ from dashboard.auth import access, web
 from dashboard.auth.access import ScopedMetrics
 from dashboard.brief_api import create_brief_api
 from dashboard.ingest_api import create_ingest_api
+from dashboard.readgate import ReadGate
 from dashboard.wall import callbacks as wall_callbacks
 from dashboard.wall import layout as wall_layout
 from queries.db import Store
 from queries.service import Metrics
 from settings import PROJECT_ROOT, Settings
 
+log = logging.getLogger(__name__)
 
-def build_app(settings: Settings, store: Store) -> Dash:
+
+def build_app(settings: Settings, store: Store, wall_views=None) -> Dash:
+    """`wall_views`: where the wall's views come from (default: built here; a web process: scaleout.push)."""
     app = headers.QuietDash(
         __name__,
         title="领导留言板 · 网上群众工作智慧大屏",
@@ -42,6 +50,7 @@ def build_app(settings: Settings, store: Store) -> Dash:
         config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000, "CACHE_DEFAULT_TIMEOUT": settings.cache_seconds},
     )
     metrics = Metrics(store, cache=cache.cache, timeout=settings.cache_seconds)
+    ReadGate(store, settings.read_slots, settings.read_yield_ms).install(app.server)
     # the read API and the analyst see the metrics through the request's principal (a province analyst: one province)
     scoped = ScopedMetrics(metrics)
     app.server.config["LIUYAN_WRITE_API"] = bool(settings.ingest_token)
@@ -52,8 +61,21 @@ def build_app(settings: Settings, store: Store) -> Dash:
 
     app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page"), html.Div(id="session-bar")])
 
+    @app.server.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        """A callback request Dash cannot read (crafted: no output, inputs of the wrong shape...) is the
+        client's error: 400 with a JSON reason, not a 500. Anything else: logged, 500 as before."""
+        callback = request.path.endswith("/_dash-update-component")
+        if isinstance(exc, HTTPException):
+            return (jsonify({"error": exc.name}), exc.code) if callback and exc.code == 400 else exc
+        if callback:
+            log.warning("callback request refused: %s: %s", type(exc).__name__, str(exc)[:200])
+            return jsonify({"error": "malformed callback request"}), 400
+        log.exception("unhandled error on %s", request.path)
+        return InternalServerError()
+
     # which callbacks belong to which page: the gate lets each role reach only its pages' callbacks
-    outputs = {"wall": _registered(app, lambda: wall_callbacks.register(app, metrics, settings))}
+    outputs = {"wall": _registered(app, lambda: wall_callbacks.register(app, metrics, settings, views=wall_views))}
     outputs["analyst"] = _registered(app, lambda: analyst_callbacks.register(app, scoped, settings))
 
     def shell():
@@ -74,7 +96,7 @@ def build_app(settings: Settings, store: Store) -> Dash:
         web.configure_session_bar(app)
 
     outputs["shell"] = _registered(app, shell)
-    headers.install(app, settings.frame_ancestors)  # first: an unknown path is 404 for everyone
+    headers.install(app, settings.frame_ancestors, settings.peers)  # first: an unknown path is 404 for everyone
     web.configure(app, settings, outputs)
     return app
 

@@ -9,6 +9,7 @@ committed write bumps the data version that caches key on.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,12 +55,13 @@ class DatabaseLocked(RuntimeError):
 
 
 class Store:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, read_only: bool = False):
+        """`read_only`: a snapshot file that many processes open at once (no migration, no writes)."""
         self.path = str(path)
-        if self.path != ":memory:":
+        if self.path != ":memory:" and not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._con = duckdb.connect(self.path)
+            self._con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise DatabaseLocked(f"{self.path} is in use by another process") from exc
@@ -69,7 +71,10 @@ class Store:
             self._con.execute("SET memory_limit = $m", {"m": memory}).fetchall()
         self._local = threading.local()
         self._write_lock = threading.Lock()
-        self._migrate()
+        self._writes = 0  # writes waiting or running
+        self._no_writes = threading.Condition()
+        if not read_only:
+            self._migrate()
         self._instance = self.meta("instance") or ""
         self._version = int(self.meta("data_version") or 0)
 
@@ -91,9 +96,28 @@ class Store:
         rows = self.cursor().execute(sql, params or {}).fetchall()
         return rows[0][0] if rows else None
 
+    def yield_to_writes(self, timeout: float) -> None:
+        """Wait (up to `timeout` seconds) until no write is waiting or running: readers let writes go first."""
+        if self._writes and timeout > 0:
+            with self._no_writes:
+                self._no_writes.wait_for(lambda: not self._writes, timeout)
+
     @contextmanager
     def write(self):
         """One transaction; commits and bumps the data version, or rolls back whole."""
+        with self._no_writes:
+            self._writes += 1
+        try:
+            with self._transaction() as cur:
+                yield cur
+        finally:
+            with self._no_writes:
+                self._writes -= 1
+                if not self._writes:
+                    self._no_writes.notify_all()
+
+    @contextmanager
+    def _transaction(self):
         with self._write_lock:
             cur = self.cursor()
             cur.execute("BEGIN TRANSACTION")
@@ -111,6 +135,28 @@ class Store:
                 cur.execute("ROLLBACK")
                 raise
             self._version += 1
+
+    @contextmanager
+    def frozen_file(self):
+        """While the block runs, the database file holds exactly the committed data of now and does not change
+        (scale-out snapshots copy it): a checkpoint under the write lock (no commit interleaves), then automatic
+        checkpoints held off, so commits go on into the WAL only. Yields the file and how long writes waited
+        (the checkpoint under the lock)."""
+        cur = self.cursor()
+        try:
+            cur.execute("CHECKPOINT")  # most of the WAL, writes going on: the one under the lock is then short
+        except duckdb.Error:
+            pass  # a write in flight: the checkpoint under the lock does it all
+        with self._write_lock:
+            began = time.perf_counter()
+            cur.execute("CHECKPOINT")
+            threshold = cur.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
+            cur.execute("SET checkpoint_threshold = '1TB'")
+            held = time.perf_counter() - began
+        try:
+            yield Path(self.path), held
+        finally:
+            cur.execute("SET checkpoint_threshold = $t", {"t": threshold}).fetchall()
 
     @property
     def data_version(self) -> str:

@@ -271,6 +271,15 @@ def period_name(name: str, lang: str) -> str:
 
 
 # -- number formats (the same as the tables' value formatters in dashboard/analyst/tables.py) -------------------------
+OPTION_CHARS = 40  # a dropdown option's label (the value itself stays whole)
+
+
+def short(text: str, limit: int = OPTION_CHARS) -> str:
+    """A label cut to `limit` characters with "…" (a long label makes the dropdown's search slow)."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 

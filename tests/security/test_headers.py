@@ -53,7 +53,7 @@ def test_every_response_carries_the_headers(live):
         assert policy["frame-ancestors"] == ["'self'"], kind
         assert policy["default-src"] == ["'self'"] and policy["object-src"] == ["'none'"], kind
         assert "'unsafe-inline'" not in policy["script-src"] and "'unsafe-eval'" not in policy["script-src"], kind
-        # no outside host anywhere in the policy: everything is served locally
+        # no outside host anywhere in the policy (by default): everything is served locally
         assert not re.search(r"https?:|\*", h["Content-Security-Policy"]), kind
 
 
@@ -77,6 +77,9 @@ def test_frame_ancestors_follow_the_setting(store, serve):
         h = requests.get(live.url + "/").headers
         assert _policy(h["Content-Security-Policy"])["frame-ancestors"] == setting.split()
         assert h.get("X-Frame-Options") == xfo
+    live = serve(store, peers="http://web-b.example:8050, http://web-c.example:8050/")
+    connect = _policy(requests.get(live.url + "/").headers["Content-Security-Policy"])["connect-src"]
+    assert connect == ["'self'", "http://web-b.example:8050", "http://web-c.example:8050"]  # a wall's failover
     assert frame_options("'self'") == "SAMEORIGIN"
     assert "frame-ancestors 'none'" in content_security_policy([], "'none'")
 
