@@ -61,6 +61,13 @@ def build_app(settings: Settings, store: Store, wall_views=None) -> Dash:
 
     app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page"), html.Div(id="session-bar")])
 
+    @app.server.get("/push/hello", endpoint="no_push")
+    @app.server.get("/scale/status", endpoint="no_snapshot")
+    def single_process():
+        """A scale-out web process answers these (scaleout/roles.py); one process has no push and no snapshot:
+        204, so that the wall and analyst scripts stop asking (an unknown path is 404 now, an error in the console)."""
+        return "", 204
+
     @app.server.errorhandler(Exception)
     def unexpected(exc: Exception):
         """A callback request Dash cannot read (crafted: no output, inputs of the wrong shape...) is the

@@ -30,7 +30,7 @@ CSRF_COOKIE = "liuyan_csrf"
 CSRF_HEADER = "X-CSRFToken"
 KEY_HEADER = "X-Liuyan-Key"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-PUBLIC_PATHS = {"/healthz", "/login", "/logout", "/_favicon.ico"}
+PUBLIC_PATHS = {"/healthz", "/login", "/logout", "/_favicon.ico", "/push/hello", "/scale/status"}
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/api/v1/ingest/", "/auth/")
 PAGE_OF_PATH = {"/": "wall", "/analyst": "analyst", "/analyst/": "analyst"}
 
