@@ -35,8 +35,23 @@ def _clean(value):
 
 
 def records(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict]:
-    frame = frame if columns is None else frame[columns]
-    return [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    """Rows as JSON-ready dicts, converted column by column (numeric columns in one numpy pass each)."""
+    names = list(frame.columns) if columns is None else columns
+    values = [_column_values(frame[name]) for name in names]
+    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)] if names else []
+
+
+def _column_values(column: pd.Series) -> list:
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else ""
+    if kind == "f":
+        array = column.to_numpy()
+        out = array.tolist()
+        for i in np.flatnonzero(~np.isfinite(array)).tolist():
+            out[i] = None
+        return out
+    if kind in "iub":
+        return column.to_numpy().tolist()
+    return [_clean(v) for v in column.tolist()]
 
 
 def create_api(metrics: Metrics, clock=None) -> Blueprint:

@@ -18,6 +18,9 @@ import duckdb
 import pandas as pd
 
 from queries import provinces as province_ref
+from queries.deltas import Appends
+from queries.medians import MedianCache
+from queries.memo import Memo
 from settings import Settings
 
 _HERE = Path(__file__).parent
@@ -26,7 +29,16 @@ _HERE = Path(__file__).parent
 def _backfill_rollups(cur) -> None:
     from queries import rollups
 
+    rollups.align(cur)  # the catalog's columns first (a file older than migration 8)
     rollups.rebuild(cur)
+
+
+def _align_rollups(cur) -> None:
+    """Rollup columns follow the metric declarations (queries/catalog.py): missing ones are added and filled."""
+    from queries import rollups
+
+    if rollups.align(cur):
+        rollups.rebuild(cur)
 
 
 def _backfill_held_evaluations(cur) -> None:
@@ -46,6 +58,9 @@ MIGRATIONS = [
     (5, (_HERE / "schema_breakdowns.sql").read_text(encoding="utf-8"), _backfill_rollups),
     (6, (_HERE / "schema_held_evaluations.sql").read_text(encoding="utf-8"), _backfill_held_evaluations),
     (7, (_HERE / "schema_texts.sql").read_text(encoding="utf-8"), None),
+    # 8: every count of the catalog in every rollup table (replied_24h, urgent_messages, pending, in_progress
+    # where they were missing); later counts are added by the same step at open (`_migrate`)
+    (8, "SELECT 1", _align_rollups),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -55,9 +70,16 @@ class DatabaseLocked(RuntimeError):
 
 
 class Store:
-    def __init__(self, path: str | Path, read_only: bool = False):
-        """`read_only`: a snapshot file that many processes open at once (no migration, no writes)."""
+    """The database file and what is kept about it in memory (created with it, dropped with it): the memo per
+    data version, the median windows, the rollup append counts.
+
+    `read_only`: a snapshot file that many processes open at once (no migration, no writes)."""
+
+    def __init__(self, path: str | Path, settings: Settings | None = None, read_only: bool = False):
         self.path = str(path)
+        self.memo = Memo()
+        self.medians = MedianCache()
+        self.appends = Appends()
         if self.path != ":memory:" and not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -66,7 +88,7 @@ class Store:
             if "lock" in str(exc).lower():
                 raise DatabaseLocked(f"{self.path} is in use by another process") from exc
             raise
-        memory = Settings.from_env().duckdb_memory
+        memory = (settings or Settings()).duckdb_memory
         if memory:
             self._con.execute("SET memory_limit = $m", {"m": memory}).fetchall()
         self._local = threading.local()
@@ -121,6 +143,7 @@ class Store:
         with self._write_lock:
             cur = self.cursor()
             cur.execute("BEGIN TRANSACTION")
+            self.appends.begin()
             try:
                 yield cur
                 # an UPDATE of the two rows (made at open) costs a third of an INSERT OR REPLACE
@@ -133,7 +156,9 @@ class Store:
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
+                self.appends.rollback()
                 raise
+            self.appends.commit()
             self._version += 1
 
     @contextmanager
@@ -196,6 +221,10 @@ class Store:
                 backfill(cur)
             cur.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', $v)", {"v": str(version)})
             cur.execute("COMMIT")
+        # a count declared after the last migration gets its column (and a rebuild) here
+        cur.execute("BEGIN TRANSACTION")
+        _align_rollups(cur)
+        cur.execute("COMMIT")
         if not self.scalar("SELECT count(*) FROM provinces"):
             cur.register("census_frame", province_ref.table())
             cur.execute(
@@ -206,7 +235,3 @@ class Store:
         cur.execute("INSERT OR IGNORE INTO meta VALUES ('data_version', '0'), ('last_write_at', NULL)")
         if not self.scalar("SELECT value FROM meta WHERE key = 'instance'"):
             cur.execute("INSERT OR REPLACE INTO meta VALUES ('instance', $v)", {"v": uuid.uuid4().hex[:12]})
-
-
-def open_store(path: str | Path) -> Store:
-    return Store(path)

@@ -27,6 +27,7 @@ from dashboard.analyst import labels as L
 from dashboard.analyst import state as S
 from dashboard.params import MAX_TEXT, MAX_VALUES, BadParameter, parse_date
 from dashboard.theme import WALL as THEME
+from queries import catalog
 from queries import drill as drill_queries
 from queries import metrics as metric_fns
 from queries import provinces as province_ref
@@ -43,18 +44,26 @@ OVERDUE_ROWS = 50
 CATEGORY_BARS = 10
 
 # (name, format, kind of year-on-year change) of the KPI cards, in order.
-KPI_CARDS = [
-    ("messages", "int", "yoy", "unit_items"),
-    ("replies", "int", "yoy", "unit_items"),
-    ("reply_ratio", "pct", "pp", None),
-    ("reply_rate", "pct", "pp", None),
-    ("median_reply_hours", "hours", "hours", "unit_hours"),
-    ("satisfaction_rate", "pct", "pp", None),
-    ("messages_per_10k", "per10k", "yoy", None),
-    ("replies_per_10k", "per10k", "yoy", None),
-    ("new_units", "int", "yoy", "unit_units"),
-    ("new_leaders", "int", "yoy", "unit_people"),
-]
+# KPI cards: (name, number format, kind of change, unit label key), in the catalog's order (queries/catalog.py).
+_OTHER_KPIS = {
+    "median_reply_hours": ("hours", "hours", "unit_hours"),
+    "messages_per_10k": ("per10k", "yoy", None),
+    "replies_per_10k": ("per10k", "yoy", None),
+    "new_units": ("int", "yoy", "unit_units"),
+    "new_leaders": ("int", "yoy", "unit_people"),
+}
+
+
+def _kpi(name: str) -> tuple[str, str, str, str | None]:
+    if name in catalog.COUNT:
+        count = catalog.COUNT[name]
+        return (name, count.fmt, "yoy", f"unit_{count.unit}" if count.unit else None)
+    if name in catalog.RATE:
+        return (name, catalog.RATE[name].fmt, "pp", None)
+    return (name, *_OTHER_KPIS[name])
+
+
+KPI_CARDS = [_kpi(name) for name in catalog.ANALYST_KPIS]
 
 # sync: (key, component id, property) of its outputs, in order.
 SYNC_OUTPUTS = [
@@ -330,33 +339,48 @@ def map_figure(provinces, metric: str, lang: str, subtitle: str):
 
 
 # -- KPI cards --------------------------------------------------------------------------------------------------------
-def kpi_cards(prefix: str, summary: dict, previous: dict, lang: str) -> list:
+def _change(summary: dict, other: dict, name: str, kind: str, change_kind: str, suffix: str, lang: str):
+    """(change, text) of a KPI against the other period (`suffix` _yoy or _pop names the API's growth field)."""
+    value, before = summary.get(name), other.get(name)
+    if change_kind == "yoy":
+        if f"{name}{suffix}" in summary:
+            change = summary[f"{name}{suffix}"]
+        else:
+            change = None if value is None or before is None else metric_fns.yoy(value, before)
+        return change, L.fmt_yoy(change)
+    change = None if value is None or before is None else value - before
+    return change, (L.fmt_pp(change, lang) if change_kind == "pp" else L.fmt_hours_diff(change, lang))
+
+
+def kpi_cards(prefix: str, summary: dict, previous: dict, lang: str, before: dict | None = None) -> list:
+    """The KPI cards with YoY (against `previous`, the summary a year earlier) and 环比 (against `before`)."""
     census = int(summary["census_year"])
     cards = []
     for name, kind, change_kind, unit_key in KPI_CARDS:
         value = summary.get(name)
-        before = previous.get(name)
-        if change_kind == "yoy":
-            change = (
-                summary[f"{name}_yoy"]
-                if f"{name}_yoy" in summary
-                else metric_fns.yoy(value, before)
-                if value is not None and before is not None
-                else None
-            )
-            text = L.fmt_yoy(change)
-        elif change_kind == "pp":
-            change = None if value is None or before is None else value - before
-            text = L.fmt_pp(change, lang)
-        else:
-            change = None if value is None or before is None else value - before
-            text = L.fmt_hours_diff(change, lang)
-        direction = "" if change is None else "up" if change > 0 else "down" if change < 0 else ""
         unit = i18n.t(unit_key, lang) if unit_key else ""
         number = [html.Span(L.fmt(kind, value), id=ids.kpi_value(prefix, name), className="akpi-value")]
         if unit:
             number.append(html.Span(unit, className="akpi-unit"))
         tip = L.definition(name, lang, census) + " " + L.definition("yoy", lang)
+        rows = []
+        others = [("yoy", previous, "_yoy", ids.kpi_yoy(prefix, name), "vs_last_year")]
+        if before is not None:
+            others.append(("pop", before, "_pop", ids.kpi_pop(prefix, name), "vs_before"))
+            tip += " " + L.definition("pop", lang)
+        for short, other, suffix, element_id, versus in others:
+            change, text = _change(summary, other, name, kind, change_kind, suffix, lang)
+            direction = "" if change is None else "up" if change > 0 else "down" if change < 0 else ""
+            rows.append(
+                html.Div(
+                    className="akpi-yoy-row",
+                    children=[
+                        html.Span(L.t(f"{short}_short", lang), className="akpi-yoy-label"),
+                        html.Span(text, id=element_id, className=f"akpi-yoy {direction}".strip()),
+                        html.Span(L.t(versus, lang, value=L.fmt(kind, other.get(name))), className="akpi-prev"),
+                    ],
+                )
+            )
         cards.append(
             html.Div(
                 className="akpi",
@@ -369,14 +393,7 @@ def kpi_cards(prefix: str, summary: dict, previous: dict, lang: str) -> list:
                         ],
                     ),
                     html.Div(number, className="akpi-number"),
-                    html.Div(
-                        className="akpi-yoy-row",
-                        children=[
-                            html.Span(L.t("yoy_short", lang), className="akpi-yoy-label"),
-                            html.Span(text, id=ids.kpi_yoy(prefix, name), className=f"akpi-yoy {direction}".strip()),
-                            html.Span(L.t("vs_last_year", lang, value=L.fmt(kind, before)), className="akpi-prev"),
-                        ],
-                    ),
+                    *rows,
                 ],
             )
         )
@@ -591,7 +608,8 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         if state.view != "overview":
             raise PreventUpdate
         f = S.filters(state, settings.now().date())
-        return (kpi_cards(ids.KPIS, metrics.summary(f), metrics.summary(f.previous), state.lang),)
+        before = metrics.summary(f.before)
+        return (kpi_cards(ids.KPIS, metrics.summary(f), metrics.summary(f.previous), state.lang, before),)
 
     @app.callback(
         Output(ids.MAP, "figure"),
@@ -673,7 +691,9 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         name = province_ref.names(state.lang)[state.drill]
         return (
             L.t("drill_title", state.lang, name=name),
-            kpi_cards(ids.DRILL_KPIS, metrics.summary(f), metrics.summary(f.previous), state.lang),
+            kpi_cards(
+                ids.DRILL_KPIS, metrics.summary(f), metrics.summary(f.previous), state.lang, metrics.summary(f.before)
+            ),
         )
 
     @app.callback(

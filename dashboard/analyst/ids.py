@@ -83,3 +83,8 @@ def kpi_value(prefix: str, name: str) -> str:
 
 def kpi_yoy(prefix: str, name: str) -> str:
     return f"{prefix}-{name}-yoy"
+
+
+def kpi_pop(prefix: str, name: str) -> str:
+    """Id of a KPI card's 环比 change."""
+    return f"{prefix}-{name}-pop"
