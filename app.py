@@ -3,6 +3,7 @@
 python app.py [serve] [--db FILE] [--host H] [--port P]
 python app.py init [--empty] [--force]
 python app.py import KIND FILE...
+python app.py user add NAME --role national|province|wall [--province P] [--sso] | user list | user remove NAME
 python app.py writer [--redis URL]             scale-out: the one writer (see scaleout/)
 python app.py web --redis URL [--writer URL]   scale-out: a stateless web process
 python app.py brief [--period week|month|quarter|START:END] [--province P] [--out FILE.pdf|FILE.docx]
@@ -11,6 +12,8 @@ python app.py brief [--period week|month|quarter|START:END] [--province P] [--ou
 from __future__ import annotations
 
 import argparse
+import getpass
+import ipaddress
 import signal
 import sys
 from pathlib import Path
@@ -60,6 +63,17 @@ def _parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", parents=[common], help="import records: KIND FILE...")
     imp.add_argument("kind", help="messages, replies, evaluations, units or leaders")
     imp.add_argument("files", nargs="+", help="CSV, JSON Lines or Parquet files")
+    user = sub.add_parser("user", help="manage the user store (LIUYAN_USERS_FILE)")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="add a user (password read from the terminal or one line of stdin)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, help="national, province or wall (a wall gets a generated key)")
+    add.add_argument("--province", help="the province of role province (adcode, 河南, 河南省 or Henan)")
+    add.add_argument("--sso", action="store_true", help="signs in through the identity provider (no password)")
+    add.add_argument("--replace", action="store_true", help="replace an existing user of this name")
+    user_sub.add_parser("list", help="list the users (never their secrets)")
+    remove = user_sub.add_parser("remove", help="remove a user (their sessions end at once)")
+    remove.add_argument("name")
     brief = sub.add_parser("brief", parents=[common], help="write a briefing (专题简报) as PDF or Word")
     brief.add_argument("--period", default="week", help="week, month, quarter (the last complete one) or START:END")
     brief.add_argument("--province", help="one province (adcode or name); default: national")
@@ -87,7 +101,13 @@ def main(argv: list[str] | None = None) -> int:
         from ingest.importer import main as import_main
 
         return import_main([args.kind, *args.files], settings)
+    if command == "user":
+        return manage_users(args, settings)
     if command in ("writer", "web"):
+        refusal = open_refusal(settings)
+        if refusal:
+            print(f"error: {refusal}", file=sys.stderr)
+            return 2
         from scaleout import roles
 
         return roles.run_writer(settings) if command == "writer" else roles.run_web(settings)
@@ -95,7 +115,74 @@ def main(argv: list[str] | None = None) -> int:
         from briefing.cli import main as brief_main
 
         return brief_main(args.period, args.province, args.out, settings)
+    refusal = open_refusal(settings)
+    if refusal:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
     return serve(settings)
+
+
+def open_refusal(settings: Settings) -> str | None:
+    """Why the server must not start as configured (None: it may)."""
+    if settings.auth not in ("open", "required"):
+        return f"LIUYAN_AUTH={settings.auth!r}: expected open or required"
+    if settings.auth == "open" and not _loopback(settings.host) and not settings.allow_open:
+        return (
+            f"refusing to serve without login on {settings.host}: set LIUYAN_AUTH=required (and add users with "
+            "`python app.py user add`), or LIUYAN_ALLOW_OPEN=1 to serve the open demo on the network"
+        )
+    if settings.auth == "required" and not settings.oidc_issuer:
+        from dashboard.auth.users import UserStore
+
+        if not UserStore(settings.users_file).users():
+            return "LIUYAN_AUTH=required but nobody can sign in: add users with `python app.py user add` first"
+    return None
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def manage_users(args, settings: Settings) -> int:
+    from dashboard.auth.users import UserError, UserStore
+
+    users = UserStore(settings.users_file)
+    if args.user_command == "list":
+        for u in users.users():
+            province = "" if u.province is None else f" province={u.province}"
+            print(f"{u.name}\trole={u.role}{province}\t{u.kind}{' +sso' if u.sso and u.password else ''}")
+        return 0
+    if args.user_command == "remove":
+        if not users.remove(args.name):
+            print(f"error: no user {args.name!r}", file=sys.stderr)
+            return 1
+        return 0
+    password = None
+    if args.role != "wall" and not args.sso:
+        password = _read_password()
+    try:
+        key = users.add(args.name, args.role, args.province, password, sso=args.sso, replace=args.replace)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if key:
+        print(f"wall key (shown once): {key}")
+        print(f"open the wall at http://HOST:PORT/?key={key} or send the header X-Liuyan-Key")
+    return 0
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != first:
+            raise SystemExit("error: the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 def serve(settings: Settings) -> int:

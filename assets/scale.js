@@ -28,7 +28,7 @@
       return;
     }
     window.fetch("/scale/status", {cache: "no-store"}).then(function (response) {
-      if (response.status === 404) { window.clearInterval(timer); return null; }
+      if (response.status === 404 || response.status === 204) { window.clearInterval(timer); return null; }
       return response.ok ? response.json() : null;
     }).then(function (status) { if (status) { show(status); } }, function () {});
   }

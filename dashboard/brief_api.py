@@ -12,6 +12,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from briefing.build import FORMATS, build
 from briefing.period import resolve
+from dashboard.auth.access import own_provinces
 from dashboard.params import BadParameter, parse_provinces
 
 BUSY_SECONDS = 60
@@ -35,7 +36,8 @@ def create_brief_api(metrics, clock, sections=None) -> Blueprint:
             period = resolve(request.args.get("period", "week"), now.date())
         except ValueError as exc:
             raise BadParameter("period", str(exc)) from None
-        provinces = parse_provinces(request.args.getlist("province")[:2])
+        # a province analyst's briefing is their province's (the metrics refuse any other)
+        provinces = parse_provinces(request.args.getlist("province")[:2]) or own_provinces()
         if len(provinces) > 1:
             raise BadParameter("province", "one province at most")
         fmt = request.args.get("format", "pdf")

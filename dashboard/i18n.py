@@ -79,6 +79,24 @@ _LABELS: dict[str, dict[str, str]] = {
     "feed_reply": {"zh": "回复", "en": "Reply"},
     "feed_empty": {"zh": "暂无动态", "en": "Nothing yet"},
     "analyst_placeholder": {"zh": "分析页面建设中", "en": "Analyst view under construction"},
+    # login, session bar (dashboard/auth)
+    "login_title": {"zh": "登录", "en": "Sign in"},
+    "login_user": {"zh": "用户名", "en": "User name"},
+    "login_password": {"zh": "密码", "en": "Password"},
+    "login_submit": {"zh": "登录", "en": "Sign in"},
+    "login_sso": {"zh": "使用单位统一身份认证登录", "en": "Sign in with your organisation"},
+    "login_failed": {"zh": "用户名或密码错误", "en": "Wrong user name or password"},
+    "login_throttled": {"zh": "尝试次数过多，请 15 分钟后再试", "en": "Too many attempts, try again in 15 minutes"},
+    "login_expired": {"zh": "页面已过期，请重新登录", "en": "The page expired, please sign in again"},
+    "login_unknown_sso": {"zh": "该账号未获授权，请联系管理员", "en": "This account is not authorised"},
+    "login_sso_failed": {"zh": "统一身份认证失败", "en": "Single sign-on failed"},
+    "login_lang": {"zh": "English", "en": "中文"},
+    "logout": {"zh": "退出", "en": "Sign out"},
+    "demo_badge": {"zh": "演示模式 · 未启用登录", "en": "Demo mode · no login"},
+    "no_access": {"zh": "无权访问此页面", "en": "No access to this page"},
+    "role_national": {"zh": "全国", "en": "national"},
+    "role_province": {"zh": "省级", "en": "province"},
+    "role_wall": {"zh": "大屏", "en": "wall"},
 }
 
 PERIODS: dict[str, dict[str, str]] = {

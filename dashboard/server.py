@@ -1,4 +1,4 @@
-"""Build the Dash app: pages, JSON API, shared cache, health endpoint."""
+"""Build the Dash app: pages, JSON API, shared cache, health endpoint, security headers and the login gate."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ from dash import Dash, Input, Output, State, dcc, html
 from flask import jsonify, request
 from flask_caching import Cache
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from briefing.sections import providers
+from dashboard import headers, i18n
 from dashboard.analyst import callbacks as analyst_callbacks
 from dashboard.analyst import layout as analyst_layout
 from dashboard.analyst import supervision as analyst_supervision
 from dashboard.api import create_api
+from dashboard.auth import access, web
+from dashboard.auth.access import ScopedMetrics
 from dashboard.brief_api import create_brief_api
 from dashboard.ingest_api import create_ingest_api
 from dashboard.insight_api import create_insight_api
@@ -32,7 +36,7 @@ log = logging.getLogger(__name__)
 
 def build_app(settings: Settings, store: Store, wall_views=None) -> Dash:
     """`wall_views`: where the wall's views come from (default: built here; a web process: scaleout.push)."""
-    app = Dash(
+    app = headers.QuietDash(
         __name__,
         title="领导留言板 · 网上群众工作智慧大屏",
         assets_folder=str(PROJECT_ROOT / "assets"),
@@ -40,16 +44,26 @@ def build_app(settings: Settings, store: Store, wall_views=None) -> Dash:
         suppress_callback_exceptions=True,
         update_title=None,
         serve_locally=True,
+        csrf_token_name=web.CSRF_COOKIE,
+        csrf_header_name=web.CSRF_HEADER,
     )
+    if settings.proxy_hops:
+        app.server.wsgi_app = ProxyFix(
+            app.server.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops, x_host=settings.proxy_hops
+        )
     cache = Cache(
         app.server,
         config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000, "CACHE_DEFAULT_TIMEOUT": settings.cache_seconds},
     )
     metrics = Metrics(store, cache=cache.cache, timeout=settings.cache_seconds)
     ReadGate(store, settings.read_slots, settings.read_yield_ms).install(app.server)
+    # the read API and the analyst see the metrics through the request's principal (a province analyst: one province)
+    scoped = ScopedMetrics(metrics)
     app.server.config["LIUYAN_WRITE_API"] = bool(settings.ingest_token)
     insight = Insight(store, cache=cache.cache, timeout=settings.cache_seconds, clock=settings.now)
     supervision = Supervision(metrics, settings)
+    # requests see insight and supervision through the principal too; the wall's story (no request) does not
+    scoped_insight, scoped_supervision = ScopedMetrics(insight), ScopedMetrics(supervision)
     app.server.extensions["liuyan"] = {
         "settings": settings,
         "store": store,
@@ -57,17 +71,20 @@ def build_app(settings: Settings, store: Store, wall_views=None) -> Dash:
         "insight": insight,
         "supervision": supervision,
     }
-    app.server.register_blueprint(create_api(metrics, settings.now))
-    app.server.register_blueprint(create_insight_api(insight, settings.now))
-    app.server.register_blueprint(create_brief_api(metrics, settings.now, providers(insight, supervision)))
+    app.server.register_blueprint(create_api(scoped, settings.now))
+    app.server.register_blueprint(create_insight_api(scoped_insight, settings.now))
+    app.server.register_blueprint(create_brief_api(scoped, settings.now, providers(scoped_insight, scoped_supervision)))
     app.server.register_blueprint(create_ingest_api(store, settings))
-    app.server.register_blueprint(create_supervision_api(supervision))
+    app.server.register_blueprint(create_supervision_api(scoped_supervision))
 
-    app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page")])
+    app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page"), html.Div(id="session-bar")])
 
-    wall_callbacks.register(app, metrics, settings, views=wall_views)
-    supervision_tables = analyst_supervision.register(app, supervision, settings)
-    analyst_callbacks.register(app, metrics, settings, supervision_tables)
+    @app.server.get("/push/hello", endpoint="no_push")
+    @app.server.get("/scale/status", endpoint="no_snapshot")
+    def single_process():
+        """A scale-out web process answers these (scaleout/roles.py); one process has no push and no snapshot:
+        204, so that the wall and analyst scripts stop asking (an unknown path is 404 now, an error in the console)."""
+        return "", 204
 
     @app.server.errorhandler(Exception)
     def unexpected(exc: Exception):
@@ -82,12 +99,40 @@ def build_app(settings: Settings, store: Store, wall_views=None) -> Dash:
         log.exception("unhandled error on %s", request.path)
         return InternalServerError()
 
-    @app.callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"))
-    def route(pathname, search):
-        if pathname in (None, "", "/", app.get_relative_path("/")):
-            return wall_layout.build(wall_layout.kiosk_options(search, settings))
-        if pathname in ("/analyst", "/analyst/", app.get_relative_path("/analyst")):
-            return analyst_layout.build(search, settings)
-        return wall_layout.placeholder(f"{pathname}: 建设中 (under construction)")
+    # which callbacks belong to which page: the gate lets each role reach only its pages' callbacks
+    outputs = {"wall": _registered(app, lambda: wall_callbacks.register(app, metrics, settings, views=wall_views))}
 
+    def analyst():
+        tables = analyst_supervision.register(app, scoped_supervision, settings)
+        analyst_callbacks.register(app, scoped, settings, tables)
+
+    outputs["analyst"] = _registered(app, analyst)
+
+    def shell():
+        @app.callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"))
+        def route(pathname, search):
+            principal = access.current()
+            options = wall_layout.kiosk_options(search, settings)
+            if pathname in (None, "", "/", app.get_relative_path("/")):
+                if principal is None or not principal.may_open("wall"):
+                    return wall_layout.placeholder(i18n.t("no_access", options["lang"]))
+                return wall_layout.build(options)
+            if pathname in ("/analyst", "/analyst/", app.get_relative_path("/analyst")):
+                if principal is None or not principal.may_open("analyst"):
+                    return wall_layout.placeholder(i18n.t("no_access", options["lang"]))
+                return analyst_layout.build(search, settings)
+            return wall_layout.placeholder(f"{pathname}: 建设中 (under construction)")
+
+        web.configure_session_bar(app)
+
+    outputs["shell"] = _registered(app, shell)
+    headers.install(app, settings.frame_ancestors, settings.peers)  # first: an unknown path is 404 for everyone
+    web.configure(app, settings, outputs)
     return app
+
+
+def _registered(app: Dash, register) -> set[str]:
+    """The callback outputs that `register()` adds (the keys the renderer posts as `output`)."""
+    before = set(app.callback_map)
+    register()
+    return set(app.callback_map) - before
