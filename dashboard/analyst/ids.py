@@ -64,6 +64,7 @@ B_PROVINCES_BOX = "analyst-b-provinces-box"
 # tables: dash-ag-grid components with pattern-matching ids, and their download buttons
 GRID = "analyst-grid"  # {"type": GRID, "table": name}
 EXPORT = "analyst-export"  # {"type": EXPORT, "table": name, "fmt": "csv" | "xlsx"}
+EXPORT_REQUEST = "analyst-export-request"  # {"table", "fmt", "sort": [[column, "asc" | "desc"], ...]}
 TABLES = ("ranking", "cross", "cities", "top_units", "slow_units", "overdue", "compare_metrics", "compare_categories")
 
 
@@ -82,3 +83,8 @@ def kpi_value(prefix: str, name: str) -> str:
 
 def kpi_yoy(prefix: str, name: str) -> str:
     return f"{prefix}-{name}-yoy"
+
+
+def kpi_pop(prefix: str, name: str) -> str:
+    """Id of a KPI card's 环比 change."""
+    return f"{prefix}-{name}-pop"
