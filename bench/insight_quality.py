@@ -215,7 +215,6 @@ def main() -> None:
         f"repeats: recall {len(found & reachable) / max(1, len(reachable)):.3f} of {len(reachable)} planted pairs "
         f"restated in the range (target >= 0.85)"
     )
-    hot_word_figures(service, truth, created)
 
 
 def hot_word_figures(
