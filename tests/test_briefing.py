@@ -190,3 +190,17 @@ def test_command_line_writes_a_province_briefing(fixture_store, tmp_path):
         check=False,
     )
     assert bad.returncode == 2 and "period" in bad.stderr
+
+
+def test_analyst_briefing_links_follow_the_view():
+    from dashboard.analyst import state as S
+    from dashboard.analyst.callbacks import brief_hrefs
+
+    today = dt.date(2021, 7, 14)
+    national = S.State(period="h1")
+    pdf, docx = brief_hrefs(national, today, "/api/v1/brief")
+    assert pdf == "/api/v1/brief?period=2021-01-01%3A2021-06-30&format=pdf" and docx.endswith("format=docx")
+    henan = S.State(period="h1", provinces=("河南",))
+    assert "province=410000" in brief_hrefs(henan, today, "/api/v1/brief")[0]
+    region = S.State(period="h1", provinces=("东部",))  # a region is not one province: national briefing
+    assert "province" not in brief_hrefs(region, today, "/api/v1/brief")[0]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+from urllib.parse import urlencode
 
 import plotly.graph_objects as go
 from dash import ALL, Dash, Input, Output, Patch, State, callback_context, clientside_callback, html, no_update
@@ -415,6 +416,15 @@ def area_label(provinces: tuple[str, ...], lang: str) -> str:
     return ("、" if lang != "en" else ", ").join(out)
 
 
+def brief_hrefs(state: S.State, today: dt.date, path: str) -> tuple[str, str]:
+    """The briefing of the view's period: national, or the province drilled into or the only one chosen."""
+    start, end = S.period_dates(state, today)
+    single = province_ref.resolve(state.provinces[0]) if len(state.provinces) == 1 else None  # not a region
+    province = state.drill or single
+    query = [("period", f"{start.isoformat()}:{end.isoformat()}")] + ([("province", str(province))] if province else [])
+    return tuple(f"{path}?{urlencode([*query, ('format', fmt)])}" for fmt in ("pdf", "docx"))
+
+
 def period_label(state: S.State, today: dt.date, *, side: str = "a") -> str:
     lang = state.lang
     if side == "b":
@@ -599,6 +609,16 @@ def register(app: Dash, metrics: Metrics, settings: Settings, more_tables=None) 
             show if mode == "period" else hide,
             show if mode == "province" else hide,
         )
+
+    @app.callback(
+        Output(ids.BRIEF_PDF, "href"),
+        Output(ids.BRIEF_DOCX, "href"),
+        Input(ids.STATE, "data"),
+        prevent_initial_call=True,
+    )
+    @_guard("header")
+    def brief_links(data):
+        return brief_hrefs(S.State.from_dict(data), settings.now().date(), app.get_relative_path("/api/v1/brief"))
 
     @app.callback(Output(f"{ids.ERROR}-text", "children"), Input(ids.ERROR, "data"), State(ids.STATE, "data"))
     def error_text(errors, data):

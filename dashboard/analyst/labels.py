@@ -30,6 +30,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "f_urgent": ("仅急难愁盼", "Urgent only"),
     "f_reset": ("重置筛选", "Reset filters"),
     "copy_link": ("复制链接", "Copy link"),
+    "brief_pdf": ("简报 PDF", "Briefing PDF"),
+    "brief_docx": ("简报 Word", "Briefing Word"),
     "copied": ("已复制", "Copied"),
     "region_group": ("{name}地区（{n}省）", "{name} region ({n} provinces)"),
     # tabs and views

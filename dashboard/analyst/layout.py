@@ -227,6 +227,8 @@ def _header(lang: str) -> html.Header:
                         n_clicks=0,
                         **{"data-done": L.t("copied", lang)},
                     ),
+                    html.A(L.t("brief_pdf", lang), id=ids.BRIEF_PDF, className="btn btn-ghost", download=""),
+                    html.A(L.t("brief_docx", lang), id=ids.BRIEF_DOCX, className="btn btn-ghost", download=""),
                     html.A(
                         L.t("lang_switch", lang),
                         id=ids.LANG_LINK,
