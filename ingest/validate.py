@@ -23,6 +23,9 @@ Decisions (see also ingest/timeparse.py for times):
   missing → null.
 * Scores: whole numbers 1–5 (`4`, "4", 4.0 are accepted; 4.5, 0, 6 are not);
   missing → null.
+* Free text (messages' content and location, replies' content, evaluations'
+  comment) is trimmed and at most BODY_LIMITS characters; optional, and a file
+  without these columns imports as before. likes: whole number ≥ 0, missing → 0.
 * category / msg_type missing → "其他"; other values are kept as given.
 * status: 待回复 / 办理中 / 已办理 or missing; level: 省级 / 市级 / 县级 or missing.
 * Rows that share an id within one input: the last *accepted* row wins (a
@@ -94,12 +97,16 @@ FIELDS: dict[str, list[Field]] = {
         Field("title", "text"),
         Field("is_urgent", "flag", default=False),
         Field("source_status", "choice", choices=STATUSES, label="status", aliases=("status",)),
+        Field("content", "body"),
+        Field("likes", "count", default=0),
+        Field("location", "body"),
     ],
     "replies": [
         Field("reply_id", "id", required=True),
         Field("message_id", "id", required=True),
         Field("replied_at", "time", required=True),
         Field("unit", "text"),
+        Field("content", "body"),
     ],
     "evaluations": [
         Field("message_id", "id", required=True),
@@ -108,6 +115,7 @@ FIELDS: dict[str, list[Field]] = {
         Field("score_resolution", "score"),
         Field("score_attitude", "score"),
         Field("score_speed", "score"),
+        Field("comment", "body"),
     ],
     "units": _member("unit_id"),
     "leaders": _member("leader_id"),
@@ -363,6 +371,53 @@ def _convert_choice(column: pd.Series, spec: Field):
     return values, missing, bad, lambda v: f"expected one of {allowed}, got {_show(v)}"
 
 
+# Longest accepted free text per (kind of record, field), in characters.
+BODY_LIMITS = {
+    ("messages", "content"): 10_000,
+    ("messages", "location"): 100,
+    ("replies", "content"): 10_000,
+    ("evaluations", "comment"): 2_000,
+}
+_BODY_LIMIT_BY_FIELD = {field: limit for (_, field), limit in BODY_LIMITS.items()}
+
+
+def _convert_body(column: pd.Series, spec: Field):
+    """Free text (message body, location, reply text, comment): trimmed, at most its limit of characters."""
+    text, missing = as_text(column)
+    limit = _BODY_LIMIT_BY_FIELD[spec.name]
+    data = getattr(text.array, "_pa_array", None)
+    if data is not None:
+        lengths = pc.fill_null(pc.utf8_length(data), 0).to_numpy(zero_copy_only=False)
+    else:
+        lengths = text.str.len().fillna(0).to_numpy(dtype="int64")
+    bad = lengths > limit
+    if bad.any():
+        text = text.mask(bad)
+    return text, missing, bad, lambda v: f"longer than {limit:,} characters ({len(str(v)):,})"
+
+
+def _count(value):
+    if isinstance(value, (bool, np.bool_)):
+        return _BAD
+    text = _scalar_text(value)
+    if text is _MISSING:
+        return text
+    try:
+        number = float(text)
+    except ValueError:
+        return _BAD
+    if not number.is_integer() or not 0 <= number < 2**31:
+        return _BAD
+    return int(number)
+
+
+def _convert_count(column: pd.Series, spec: Field):
+    values, missing, bad = _by_unique(column, _count, np.int32, 0)
+    if missing.any():
+        values = np.where(missing, np.int32(spec.default or 0), values)
+    return values, missing, bad, lambda v: f"must be a whole number ≥ 0, got {_show(v)}"
+
+
 _CONVERTERS = {
     "id": _convert_id,
     "text": _convert_text,
@@ -372,6 +427,8 @@ _CONVERTERS = {
     "satisfied": _convert_satisfied,
     "score": _convert_score,
     "choice": _convert_choice,
+    "body": _convert_body,
+    "count": _convert_count,
 }
 
 
@@ -386,6 +443,8 @@ def _default_values(spec: Field, n: int):
         return pd.array([None] * n, dtype="boolean")
     if spec.kind == "score":
         return pd.array([None] * n, dtype="Int8")
+    if spec.kind == "count":
+        return np.full(n, spec.default or 0, dtype=np.int32)
     values = pa.nulls(n, pa.string()) if spec.default is None else pa.array([spec.default] * n, pa.string())
     return pd.Series(pd.arrays.ArrowExtensionArray(values))
 
@@ -413,6 +472,8 @@ _FINAL_DTYPES = {
     "flag": np.dtype("bool"),
     "satisfied": pd.BooleanDtype(),
     "score": pd.Int8Dtype(),
+    "body": TEXT_DTYPE,
+    "count": np.dtype("int32"),
 }
 
 
