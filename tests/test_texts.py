@@ -331,3 +331,45 @@ def test_message_detail_with_replies_and_evaluation(reader):
 def test_bad_parameters_are_named(reader, params, name):
     status, answer = reader.get("/api/v1/messages", params)
     assert status == 400 and answer["parameter"] == name
+
+
+# -- the analyst drill-down's message list in Chromium, against the API -------------------------------------------
+@pytest.fixture
+def browser(tmp_path):
+    from tests.test_analyst import CHROMEDRIVER, CHROMIUM, _driver
+
+    if not CHROMIUM or not CHROMEDRIVER:
+        pytest.skip("chromium and chromedriver are needed (installed by .ci/run)")
+    driver = _driver()
+    yield driver
+    driver.quit()
+
+
+LISTED = "return [...document.querySelectorAll('.msg-item .msg-title')].map(e => e.textContent)"
+
+
+def test_drill_down_lists_searches_and_reads_messages(browser, reader):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from dashboard.analyst import ids as A
+    from tests.test_analyst import wait_for
+
+    period = {"start": "2025-03-01", "end": "2025-03-31", "province": "河南"}
+    api = reader.get("/api/v1/messages", period)[1]
+    assert [m["title"] for m in api["messages"]] == ["公交线路调整", "幸福里小区停水三天"]
+    browser.get(f"{reader.url}/analyst?start=2025-03-01&end=2025-03-31&drill=%E6%B2%B3%E5%8D%97")
+    wait_for(lambda: browser.execute_script(LISTED) == [m["title"] for m in api["messages"]], message="the list")
+    assert "2" in browser.find_element(By.ID, A.MSG_NOTE).text
+    box = browser.find_element(By.ID, A.MSG_SEARCH)
+    box.send_keys("供水")
+    box.send_keys(Keys.ENTER)
+    searched = reader.get("/api/v1/messages", dict(period, q="供水"))[1]
+    wait_for(lambda: browser.execute_script(LISTED) == [m["title"] for m in searched["messages"]], message="search")
+    browser.find_element(By.CSS_SELECTOR, ".msg-item").click()
+    detail = reader.get("/api/v1/messages/a1")[1]
+    wait_for(lambda: detail["title"] in browser.find_element(By.ID, A.MSG_DETAIL).text, message="the message")
+    shown = browser.find_element(By.ID, A.MSG_DETAIL).text
+    assert detail["content"] in shown and all(r["content"] in shown for r in detail["replies"])
+    assert "13812345678" not in shown and "13900001111" not in shown
+    assert detail["evaluation"]["comment"] in shown

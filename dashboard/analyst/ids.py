@@ -82,3 +82,11 @@ def kpi_value(prefix: str, name: str) -> str:
 
 def kpi_yoy(prefix: str, name: str) -> str:
     return f"{prefix}-{name}-yoy"
+
+
+# drill-down message list (dashboard/analyst/messages.py): search box, list, the message read
+MSG_SEARCH = "analyst-msg-search"  # Input (debounced): words that must all occur in title or body
+MSG_NOTE = "analyst-msg-note"
+MSG_LIST = "analyst-msg-list"
+MSG_ITEM = "analyst-msg-item"  # {"type": MSG_ITEM, "id": message_id}: one listed message (a button)
+MSG_DETAIL = "analyst-msg-detail"
