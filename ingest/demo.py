@@ -36,6 +36,8 @@ import pandas as pd
 import pyarrow as pa
 from tqdm import tqdm
 
+from ingest import demo_compose as compose
+from ingest import demo_stories as stories
 from ingest import demo_text as words
 from queries import provinces as province_ref
 from queries import rollups
@@ -187,6 +189,7 @@ REPLY_DELAY_SIGMA = 1.25
 FOLLOW_UP_SHARE = 0.125  # replied messages with a second reply
 THIRD_REPLY_SHARE = 0.2  # of those, the share with a third
 EVALUATION_SHARE = 0.35  # replied messages that get evaluated
+WEAK_UNHAPPY = 0.4  # evaluations of slow/boilerplate units' answers turned unsatisfied
 # Base star score of an evaluation (J-shaped); the three scores mostly equal it.
 SCORE_SHARES = {5: 0.806, 4: 0.028, 3: 0.036, 2: 0.026, 1: 0.104}
 
@@ -347,6 +350,8 @@ _LEVEL_NAMES = {0: "市级", 1: "县级", 2: "省级"}
 
 # Random streams: one per component, so that each draws the same numbers whatever the others do.
 _S_NOISE, _S_TIMES, _S_PROV, _S_ATTR, _S_REPLY, _S_CAL, _S_FOLLOW, _S_EVAL, _S_UNITS, _S_LEADERS = range(1, 11)
+_S_LIKES, _S_STORIES, _S_UNIT_PICK = 11, 12, 13
+_SUGGESTION = [t for t, _ in words.MSG_TYPES].index("建言")
 
 
 # -- rhythm helpers (public) -------------------------------------------------
@@ -535,6 +540,11 @@ def _places() -> pd.DataFrame:
     places["right_edge"] = places["pidx"] + within
     places.loc[~places["pidx"].duplicated(keep="last"), "right_edge"] = places["pidx"] + 1.0
     return places
+
+
+def place_table() -> pd.DataFrame:
+    """The demo places (data/places.csv in census order) with their keys as positions."""
+    return _places()
 
 
 def _sample_places(rng: np.random.Generator, pidx: np.ndarray) -> np.ndarray:
@@ -753,7 +763,10 @@ def _replies(seed: int, m: dict[str, np.ndarray], start_s: int, now_s: int) -> d
     created = m["created"]
     n = len(created)
     wanted = rng.random(n) < _reply_probability(m)
-    raw = created + (sample_reply_delay_hours(rng, m["year"]) * 3600).astype(np.int64)
+    # The unit that would answer first; a slow unit's answers take longer (a planted story).
+    unit_all = _unit_keys(_rng(seed, _S_UNIT_PICK), m["place"], m["category"])
+    slowness = np.where(stories.slow_units(unit_all), stories.SLOW_FACTOR, 1.0)
+    raw = created + (sample_reply_delay_hours(rng, m["year"]) * slowness * 3600).astype(np.int64)
     first_at = _office_time(rng, raw, created + 600)
     replied = wanted & (first_at <= now_s)
     first_at = np.where(replied, first_at, 0)
@@ -781,7 +794,7 @@ def _replies(seed: int, m: dict[str, np.ndarray], start_s: int, now_s: int) -> d
             replied[chosen] = False
             first_at[chosen] = 0
     idx1 = np.flatnonzero(replied)
-    unit1 = _unit_keys(rng, m["place"][idx1], m["category"][idx1])
+    unit1 = unit_all[idx1]
 
     # Follow-up replies (补充答复), by the same unit mostly.
     follow = _rng(seed, _S_FOLLOW)
@@ -809,16 +822,77 @@ def _replies(seed: int, m: dict[str, np.ndarray], start_s: int, now_s: int) -> d
     order = np.argsort(at * n + msg, kind="stable")  # by time, then message (lexsort is slower)
     first_unit = np.full(n, -1, np.int32)
     first_unit[idx1] = unit1
+    r_msg, r_unit = msg[order], unit[order]
+    # Suggestions taken up: the last of two or more replies says so (a planted story).
+    last = len(r_msg) - 1 - np.unique(r_msg[::-1], return_index=True)[1]
+    ideas = last[(m["msg_type"][r_msg[last]] == _SUGGESTION) & (count[r_msg[last]] >= 2)]
+    adopted = np.zeros(len(r_msg), bool)
+    adopted[ideas[follow.random(len(ideas)) < stories.ADOPTED_SHARE]] = True
     return dict(
         replied=replied,
         first_at=first_at,
         first_unit=first_unit,
         count=count,
         backlog=backlog,
-        r_msg=msg[order],
+        r_msg=r_msg,
         r_at=at[order],
-        r_unit=unit[order],
+        r_unit=r_unit,
+        r_boilerplate=stories.boilerplate_units(r_unit),
+        r_adopted=adopted,
     )
+
+
+def _truth_tables(planted, m: dict[str, np.ndarray], r: dict[str, np.ndarray]) -> dict[str, pa.Table]:
+    """The planted stories as tables for demo_truth: stories, their members, weak units, adopted ideas."""
+    rows = planted.rows
+    codes = np.array(province_ref.codes(), np.int32)
+    firsts = np.array([mem[0] for mem in planted.members], np.int64) if rows else np.zeros(0, np.int64)
+    story_ids = np.arange(len(rows), dtype=np.int32)
+    units, answers = np.unique(r["r_unit"], return_counts=True)
+    unit_kind = np.where(
+        stories.slow_units(units), "slow_unit", np.where(stories.boilerplate_units(units), "boilerplate_unit", "")
+    )
+    weak = unit_kind != ""
+    ideas = np.flatnonzero(r["r_adopted"])
+    return {
+        "demo_truth_stories": pa.table(
+            {
+                "story": story_ids,
+                "kind": [x["kind"] for x in rows],
+                "place": pa.array([x["place"] for x in rows], pa.int32()),
+                "province": codes[m["pidx"][firsts]] if rows else np.zeros(0, np.int32),
+                "category": [x["category"] for x in rows],
+                "topic": pa.array([x["topic"] for x in rows], pa.int16()),
+                "place_name": pa.array([x["place_name"] for x in rows], pa.string()),
+                "span_start": _ts(np.array([x["span_start"] for x in rows], np.int64)),
+                "span_end": _ts(np.array([x["span_end"] for x in rows], np.int64)),
+                "size": np.array([x["size"] for x in rows], np.int32),
+                "detail": pa.array([x["detail"] for x in rows], pa.string()),
+            }
+        ),
+        "demo_truth_members": pa.table(
+            {
+                "story": np.repeat(story_ids, [len(x) for x in planted.members]),
+                "i": (np.concatenate(planted.members) + 1) if rows else np.zeros(0, np.int64),
+            }
+        ),
+        "demo_truth_units": pa.table({"kind": unit_kind[weak], "unit": units[weak], "answers": answers[weak]}),
+        "demo_truth_ideas": pa.table(
+            {
+                "i": r["r_msg"][ideas] + 1,
+                "created_at": _ts(m["created"][r["r_msg"][ideas]]),
+                "replied_at": _ts(r["r_at"][ideas]),
+            }
+        ),
+    }
+
+
+def _likes(rng: np.random.Generator, story: np.ndarray) -> np.ndarray:
+    """Support counts: most messages none or a few; messages of a planted story (many people share the
+    problem) more."""
+    base = np.minimum(rng.geometric(0.6, len(story)) - 1, 50)
+    shared = (story >= 0) & (rng.random(len(story)) < 0.5)
+    return np.where(shared, base + rng.geometric(0.08, len(story)), base).astype(np.int32)
 
 
 def _source_status(seed: int, created: np.ndarray, replied: np.ndarray, now_s: int) -> np.ndarray:
@@ -836,6 +910,12 @@ def _evaluations(seed: int, r: dict[str, np.ndarray], now_s: int) -> dict[str, n
     gap = np.maximum(np.exp(rng.normal(np.log(30.0), 1.2, len(idx))), 0.25)
     rated = _office_time(rng, r["first_at"][idx] + (gap * 3600).astype(np.int64), r["first_at"][idx] + 900)
     resolution, attitude, speed, satisfied = sample_scores(rng, len(idx))
+    # answers of slow and boilerplate units satisfy less (a planted story)
+    unit = r["first_unit"][idx]
+    weak = (stories.slow_units(unit) | stories.boilerplate_units(unit)) & (rng.random(len(idx)) < WEAK_UNHAPPY)
+    low = np.where(rng.random(len(idx)) < 0.7, 1, 2).astype(np.int8)
+    resolution, attitude, speed = (np.where(weak, low, x) for x in (resolution, attitude, speed))
+    satisfied = satisfied & ~weak
     keep = rated <= now_s
     return dict(
         msg=idx[keep],
@@ -1037,28 +1117,73 @@ _DIMENSIONS_SQL = [
     CROSS JOIN (SELECT unnest([0, 1, 2, 3, 4, 5, 6, 7]) AS c) c""",
 ]
 
-_INSERT_MESSAGES = """
-INSERT INTO messages (message_id, created_at, province, city, district, addressee, category, msg_type, title,
-                      is_urgent, source_status, first_reply_at, first_reply_unit, reply_count)
-SELECT 'M' || lpad(CAST(f.i AS VARCHAR), 8, '0'), f.created_at, a.province, a.city, a.district, a.name,
-       tc.category, tp.msg_type,
-       replace(replace(replace(tp.template, '{市}', a.city), '{区}', a.district), '{T}', tc.topic),
-       f.urgent, CASE WHEN f.status = 1 THEN '办理中' END, f.first_reply_at, u.name, f.reply_count
+# The messages with what their text needs (`s` of ingest/demo_compose.py); h: the message's text key.
+_MESSAGE_SOURCE = """
+SELECT f.i, f.created_at, f.urgent, f.status, f.first_reply_at, f.unit, f.reply_count, f.category, f.msg_type,
+       f.story_place, f.repeat, hash(f.i, $seed) AS h, a.province, a.city, a.district, a.name AS addressee_name,
+       tc.category AS category_name, tc.topic, tp.msg_type AS msg_type_name, tp.template
 FROM demo_messages f
 JOIN demo_addressees a ON a.k = f.addressee
 JOIN demo_templates tp ON tp.k = f.template
 JOIN demo_topics tc ON tc.k = f.topic
-LEFT JOIN demo_unit_names u ON u.k = f.unit
+"""
+_INSERT_MESSAGES = f"""
+INSERT INTO messages (message_id, created_at, province, city, district, addressee, category, msg_type, title,
+                      is_urgent, source_status, first_reply_at, first_reply_unit, reply_count)
+SELECT 'M' || lpad(CAST(s.i AS VARCHAR), 8, '0'), s.created_at, s.province, s.city, s.district, s.addressee_name,
+       s.category_name, s.msg_type_name, {compose.fill("s.template")},
+       s.urgent, CASE WHEN s.status = 1 THEN '办理中' END, s.first_reply_at, u.name, s.reply_count
+FROM ({_MESSAGE_SOURCE}) s CROSS JOIN demo_pieces p
+LEFT JOIN demo_unit_names u ON u.k = s.unit
+"""
+_INSERT_MESSAGE_TEXTS = f"""
+INSERT INTO message_texts (message_id, content, location, likes)
+SELECT 'M' || lpad(CAST(s.i AS VARCHAR), 8, '0'), {compose.fill(compose.BODY)}, {compose.PLACE}, s.likes
+FROM (SELECT f.i, hash(f.i, $seed) AS h, f.category, f.msg_type, f.story_place, f.repeat, f.likes, a.city, a.district,
+             tc.topic
+      FROM demo_messages f JOIN demo_addressees a ON a.k = f.addressee JOIN demo_topics tc ON tc.k = f.topic) s
+CROSS JOIN demo_pieces p
 """
 _INSERT_REPLIES = """
 INSERT INTO replies (reply_id, message_id, replied_at, unit)
 SELECT 'R' || lpad(CAST(f.i AS VARCHAR), 8, '0'), 'M' || lpad(CAST(f.m AS VARCHAR), 8, '0'), f.replied_at, u.name
 FROM demo_replies f JOIN demo_unit_names u ON u.k = f.unit
 """
+_INSERT_REPLY_TEXTS = f"""
+INSERT INTO reply_texts (reply_id, content)
+SELECT 'R' || lpad(CAST(s.i AS VARCHAR), 8, '0'), {compose.REPLY}
+FROM (SELECT f.i, hash(f.m, $seed) AS h, hash(f.i, $seed, 7) AS rh, f.unit AS unit_h, u.name AS unit, f.category,
+             f.story_place, f.boilerplate, f.adopted, pl.city, pl.district, tc.topic
+      FROM demo_replies f JOIN demo_unit_names u ON u.k = f.unit JOIN demo_places pl ON pl.k = f.place
+      JOIN demo_topics tc ON tc.k = f.topic) s
+CROSS JOIN demo_pieces p
+"""
 _INSERT_EVALUATIONS = """
 INSERT INTO evaluations (message_id, rated_at, satisfied, score_resolution, score_attitude, score_speed, verdict)
 SELECT 'M' || lpad(CAST(m AS VARCHAR), 8, '0'), rated_at, satisfied, resolution, attitude, speed, satisfied
 FROM demo_evaluations
+"""
+_INSERT_COMMENTS = f"""
+INSERT INTO evaluation_comments (message_id, comment)
+SELECT 'M' || lpad(CAST(s.m AS VARCHAR), 8, '0'), {compose.COMMENT}
+FROM (SELECT m, hash(m, $seed) AS h, satisfied FROM demo_evaluations) s CROSS JOIN demo_pieces p
+WHERE hash(s.h, 40) % 3 = 0
+"""
+# The planted stories (ingest/demo_stories.py): known answers for checking analysis, never read by it.
+_CREATE_TRUTH = """
+CREATE OR REPLACE TABLE demo_truth AS
+SELECT t.kind, t.story, t.place_name AS name,
+       (SELECT list('M' || lpad(CAST(x.i AS VARCHAR), 8, '0') ORDER BY x.i) FROM demo_truth_members x
+        WHERE x.story = t.story) AS members,
+       t.province, pl.city, pl.district, t.category, tc.topic, t.span_start, t.span_end, t.size, t.detail
+FROM demo_truth_stories t LEFT JOIN demo_places pl ON pl.k = t.place LEFT JOIN demo_topics tc ON tc.k = t.topic
+UNION ALL
+SELECT u.kind, NULL, n.name, NULL, n.province, NULL, NULL, NULL, NULL, NULL, NULL, u.answers, NULL
+FROM demo_truth_units u JOIN (SELECT k, name, NULL::INTEGER AS province FROM demo_unit_names) n ON n.k = u.unit
+UNION ALL
+SELECT 'idea_adopted', NULL, NULL, ['M' || lpad(CAST(a.i AS VARCHAR), 8, '0')], NULL, NULL, NULL, '建言', NULL,
+       a.created_at, a.replied_at, 1, NULL
+FROM demo_truth_ideas a
 """
 _INSERT_JOINERS = """
 INSERT INTO {table}
@@ -1072,7 +1197,14 @@ FROM demo_{table} f JOIN {names} n ON n.k = f.key
 # table that has its key index costs about twice the work of building the index after the
 # load (the transaction's own index, then the merge into the table's at commit; serial either
 # way), so these are emptied and recreated without the key, filled, then given the same key.
-_KEYED_BULK = (("messages", "message_id"), ("replies", "reply_id"), ("evaluations", "message_id"))
+_KEYED_BULK = (
+    ("messages", "message_id"),
+    ("replies", "reply_id"),
+    ("evaluations", "message_id"),
+    ("message_texts", "message_id"),
+    ("reply_texts", "reply_id"),
+    ("evaluation_comments", "message_id"),
+)
 
 
 def _drop_keys(cur) -> list[tuple[str, str]]:
@@ -1123,6 +1255,9 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
         m = _messages(seed, first, last, now_s)
     else:
         m = _messages(seed, first, first, first.astype(np.int64) * _DAY)  # nothing to draw
+    planted = stories.plant(_rng(seed, _S_STORIES), m)
+    m["story_place"], m["repeat"] = planted.place_name, planted.repeat
+    m["likes"] = _likes(_rng(seed, _S_LIKES), planted.story)
     bar.update()
     step(steps[1])
     r = _replies(seed, m, start_s, now_s)
@@ -1139,6 +1274,7 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
     bar.update()
 
     n = len(m["created"])
+    story_place = m.get("story_place")
     messages = pa.table(
         {
             "i": np.arange(1, n + 1, dtype=np.int64),
@@ -1146,6 +1282,11 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
             "addressee": m["addressee"],
             "template": m["template"],
             "topic": m["topic"],
+            "category": m["category"],
+            "msg_type": m["msg_type"],
+            "story_place": pa.nulls(n, pa.string()) if story_place is None else pa.array(story_place, pa.string()),
+            "repeat": m.get("repeat", np.zeros(n, bool)),
+            "likes": m.get("likes", np.zeros(n, np.int32)),
             "urgent": m["urgent"],
             "status": status,
             "first_reply_at": _ts(r["first_at"], r["replied"]),
@@ -1153,12 +1294,19 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
             "reply_count": r["count"],
         }
     )
+    r_msg = r["r_msg"]
     replies = pa.table(
         {
-            "i": np.arange(1, len(r["r_msg"]) + 1, dtype=np.int64),
-            "m": r["r_msg"] + 1,
+            "i": np.arange(1, len(r_msg) + 1, dtype=np.int64),
+            "m": r_msg + 1,
             "replied_at": _ts(r["r_at"]),
             "unit": r["r_unit"],
+            "category": m["category"][r_msg],
+            "topic": m["topic"][r_msg],
+            "place": m["place"][r_msg],
+            "story_place": messages.column("story_place").take(pa.array(r_msg)),
+            "boilerplate": r.get("r_boilerplate", np.zeros(len(r_msg), bool)),
+            "adopted": r.get("r_adopted", np.zeros(len(r_msg), bool)),
         }
     )
     evaluations = pa.table(
@@ -1184,8 +1332,10 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
             }
         )
 
+    truth = _truth_tables(planted, m, r)
     registered = dict(
         _dimension_frames(),
+        **truth,
         demo_messages=messages,
         demo_replies=replies,
         demo_evaluations=evaluations,
@@ -1195,22 +1345,27 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
     with store.write() as cur:
         for name, table in registered.items():
             cur.register(name, table)
+        compose.register(cur)
         try:
             for sql in _DIMENSIONS_SQL:
                 cur.execute(sql)
             keyed = _drop_keys(cur)
             step(steps[5])
-            cur.execute(_INSERT_MESSAGES)
+            cur.execute(_INSERT_MESSAGES, {"seed": seed})
+            cur.execute(_INSERT_MESSAGE_TEXTS, {"seed": seed})
             bar.update()
             step(steps[6])
             cur.execute(_INSERT_REPLIES)
+            cur.execute(_INSERT_REPLY_TEXTS, {"seed": seed})
             bar.update()
             step(steps[7])
             cur.execute(_INSERT_EVALUATIONS)
+            cur.execute(_INSERT_COMMENTS, {"seed": seed})
             cur.execute(_INSERT_JOINERS.format(table="units", prefix="U", names="demo_unit_names"))
             cur.execute(_INSERT_JOINERS.format(table="leaders", prefix="L", names="demo_posts"))
             for table, key in keyed:
                 cur.execute(f"ALTER TABLE {table} ADD PRIMARY KEY ({key})")
+            cur.execute(_CREATE_TRUTH)
             rollups.rebuild(cur)  # bulk rows bypass the write path: build the daily rollups here
             store.set_meta(cur, "demo", "1")
             store.set_meta(cur, "demo_until", now.isoformat())
@@ -1219,7 +1374,7 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
         finally:
             for sql_name in ("demo_unit_names", "demo_addressees", "demo_posts"):
                 cur.execute(f"DROP TABLE IF EXISTS {sql_name}")
-            for name in registered:
+            for name in [*registered, "demo_pieces"]:
                 cur.unregister(name)
         bar.update()
     bar.close()
@@ -1291,7 +1446,8 @@ def _names(kind: str, keys: np.ndarray) -> np.ndarray:
 
 def sample_message_attributes(rng: np.random.Generator, years: np.ndarray, halves: np.ndarray) -> pd.DataFrame:
     """Attributes of new messages of the given (year, half-year): province (adcode), city, district,
-    addressee, category, msg_type, title, is_urgent, plus the keys `place` and `category_index`."""
+    addressee, category, msg_type, is_urgent, likes, plus the keys `place`, `category_index`, `msg_type_index`
+    and the `topic` and title `template` their text is made of (`compose_message_texts`)."""
     years, halves = np.asarray(years, np.int64), np.asarray(halves, np.int64)
     n = len(years)
     pidx = np.zeros(n, np.int32)
@@ -1310,10 +1466,6 @@ def sample_message_attributes(rng: np.random.Generator, years: np.ndarray, halve
     places = _places()
     city = places["city"].astype(str).to_numpy()[place]
     district = places["district"].astype(str).to_numpy()[place]
-    title = [
-        templates[t][k].replace("{市}", c).replace("{区}", d).replace("{T}", topics[g][j])
-        for t, k, c, d, g, j in zip(msg_type, template, city, district, category, topic, strict=True)
-    ]
     return pd.DataFrame(
         {
             "province": province_ref.table()["adcode"].to_numpy()[pidx].astype(np.int32),
@@ -1322,12 +1474,21 @@ def sample_message_attributes(rng: np.random.Generator, years: np.ndarray, halve
             "addressee": _names("addressees", addressee),
             "category": np.array([c for c, _ in words.CATEGORIES], dtype=object)[category],
             "msg_type": np.array([t for t, _ in words.MSG_TYPES], dtype=object)[msg_type],
-            "title": np.array(title, dtype=object),
             "is_urgent": urgent,
             "place": place.astype(np.int32),
             "category_index": category.astype(np.int8),
+            "msg_type_index": msg_type.astype(np.int8),
+            "topic": np.array([topics[g][j] for g, j in zip(category, topic, strict=True)], dtype=object),
+            "template": np.array([templates[t][k] for t, k in zip(msg_type, template, strict=True)], dtype=object),
+            "likes": np.minimum(rng.geometric(0.6, n) - 1, 50).astype(np.int32),
         }
     )
+
+
+def compose_message_texts(rows: pd.DataFrame) -> pd.DataFrame:
+    """Title, content and location of messages drawn by `sample_message_attributes` (with their message_id), put
+    together as the history's are (ingest/demo_compose.py)."""
+    return compose.compose_live(rows, rows["template"].tolist())
 
 
 def sample_unit_names(rng: np.random.Generator, place: np.ndarray, category_index: np.ndarray) -> np.ndarray:
