@@ -7,16 +7,21 @@ time). The same seed, start and now give identical data.
 Everything is drawn with numpy, a column at a time; strings (ids, titles,
 addressees, unit names) are assembled by DuckDB in the INSERT statements from
 small dimension tables. The history is calibrated to the published figures of
-2021 H1 (see /work/shared/reference/README.md): counts that the article gives
-exactly are hit exactly by construction:
+2021 H1, 2021 and 2021-2025 (see the README): counts are hit by construction inside the
+rounding of the published figures (36.7万 is 366,870), and no total sits on a round thousand:
 
 - messages: daily counts follow a smooth level x weekday x holiday rhythm and are
   rounded (largest remainder) so that every complete half-year has its target
-  total (2020 H1: 333,031; 2021 H1: 367,000);
+  total (2020 H1: 333,031; 2021 H1: 366,870);
 - replies (first replies in a period): after the natural draw, a "backlog
   clearance" answers older unanswered messages (or, if over target, drops
-  replies) until 2020 H1 has 266,942 and 2021 H1 has 323,000;
-- units and leaders: fixed counts per half-year over a fixed set of provinces.
+  replies) until 2020 H1 has 266,942, 2021 H1 322,918 and 2021 H2 483,561;
+- units and leaders: fixed counts per half-year over a fixed set of provinces;
+- cohort reply rates per year (REPLY_RATE) give 83 % over 2019-2020 and 94.3 % over
+  2021-2025 (3.83 M answered), the score shares 83.3 % satisfied over 2021-2025.
+
+Text (titles, bodies, replies, comments) is put together by DuckDB (ingest/demo_compose.py);
+planted stories (ingest/demo_stories.py) are kept in `demo_truth`.
 
 The rhythm helpers (`hourly_weights`, `weekday_factor`, `spring_festival_factor`,
 `daily_rate`, `province_shares`, `sample_reply_delay_hours`, ...) are public so that
@@ -63,29 +68,30 @@ SPRING_FESTIVALS = [
 # Messages per half-year (year, 1 = Jan-Jun / 2 = Jul-Dec). Complete half-years of the
 # history hit these totals exactly; later half-years grow by GROWTH a year.
 HALF_YEAR_MESSAGES: dict[tuple[int, int], int] = {
-    (2019, 1): 262_000,
-    (2019, 2): 298_000,
+    (2019, 1): 261_837,
+    (2019, 2): 298_412,
     (2020, 1): 333_031,
     (2020, 2): 346_969,  # 2021 H1 is +10.2 % on 2020 H1
-    (2021, 1): 367_000,
-    (2021, 2): 413_000,  # published: 367,000 in 2021 H1
-    (2022, 1): 393_000,
-    (2022, 2): 407_000,
-    (2023, 1): 394_000,
-    (2023, 2): 406_000,
-    (2024, 1): 395_000,
-    (2024, 2): 405_000,
-    (2025, 1): 396_000,
-    (2025, 2): 408_000,
-    (2026, 1): 398_000,
-    (2026, 2): 410_000,
+    (2021, 1): 366_870,  # published: 36.7万 in 2021 H1 (inside its rounding, not on it)
+    (2021, 2): 489_153,  # the 急难愁盼 collection campaign: 2021 answers "超80万件"
+    (2022, 1): 391_764,
+    (2022, 2): 404_318,
+    (2023, 1): 393_627,
+    (2023, 2): 405_981,
+    (2024, 1): 395_238,
+    (2024, 2): 407_462,
+    (2025, 1): 397_516,  # 2021-2025: 4.06 M messages, 94.3 % answered: "超过380万件"
+    (2025, 2): 409_874,
+    (2026, 1): 399_147,
+    (2026, 2): 411_628,
 }
 GROWTH = 0.01
 
-# First replies (件) per calibrated period: published 323,000 in 2021 H1, +21 %.
+# First replies (件) per calibrated period: published 32.3万 in 2021 H1, +21 %; over 800,000 in 2021.
 CALIBRATED_REPLIES: list[tuple[dt.date, dt.date, int]] = [
     (dt.date(2020, 1, 1), dt.date(2020, 6, 30), 266_942),
-    (dt.date(2021, 1, 1), dt.date(2021, 6, 30), 323_000),
+    (dt.date(2021, 1, 1), dt.date(2021, 6, 30), 322_918),  # 32.3万
+    (dt.date(2021, 7, 1), dt.date(2021, 12, 31), 483_561),  # 2021: 806,479, "超80万"
 ]
 
 # Messages per 10,000 residents (2020 census) in 2021 H1, before the exact rescaling.
@@ -131,14 +137,14 @@ HUBEI_2020H1_MEDICAL = 0.27
 # Cohort reply rate (share of a year's messages answered by now), national target per
 # year of creation, before the backlog clearances (which lift 2019 and 2020 by ~2 pt).
 REPLY_RATE: dict[int, float] = {
-    2019: 0.765,
-    2020: 0.776,
-    2021: 0.831,
-    2022: 0.872,
-    2023: 0.902,
-    2024: 0.925,
-    2025: 0.943,
-    2026: 0.95,
+    2019: 0.816,
+    2020: 0.8275,
+    2021: 0.95,
+    2022: 0.944,
+    2023: 0.945,
+    2024: 0.949,
+    2025: 0.95,
+    2026: 0.955,
 }
 # Offsets of each province's reply probability (河南 2020 90.3 %, 重庆 2021 94.8 %, 江苏 2022 94 %).
 REPLY_OFFSET: dict[int, float] = {
@@ -191,45 +197,45 @@ THIRD_REPLY_SHARE = 0.2  # of those, the share with a third
 EVALUATION_SHARE = 0.35  # replied messages that get evaluated
 WEAK_UNHAPPY = 0.4  # evaluations of slow/boilerplate units' answers turned unsatisfied
 # Base star score of an evaluation (J-shaped); the three scores mostly equal it.
-SCORE_SHARES = {5: 0.806, 4: 0.028, 3: 0.036, 2: 0.026, 1: 0.104}
+SCORE_SHARES = {5: 0.822, 4: 0.028, 3: 0.036, 2: 0.026, 1: 0.088}
 
 UNITS_PER_HALF_YEAR: dict[tuple[int, int], int] = {
-    (2019, 1): 850,
-    (2019, 2): 1050,
-    (2020, 1): 1230,
-    (2020, 2): 1450,
-    (2021, 1): 1427,
-    (2021, 2): 1650,
-    (2022, 1): 1550,
-    (2022, 2): 1600,
-    (2023, 1): 1500,
-    (2023, 2): 1550,
-    (2024, 1): 1450,
-    (2024, 2): 1500,
-    (2025, 1): 1400,
-    (2025, 2): 1450,
-    (2026, 1): 1400,
-    (2026, 2): 1400,
+    (2019, 1): 846,
+    (2019, 2): 1053,
+    (2020, 1): 1231,
+    (2020, 2): 1446,
+    (2021, 1): 1427,  # published
+    (2021, 2): 1647,
+    (2022, 1): 1553,
+    (2022, 2): 1604,
+    (2023, 1): 1497,
+    (2023, 2): 1548,
+    (2024, 1): 1453,
+    (2024, 2): 1506,
+    (2025, 1): 1394,
+    (2025, 2): 1447,
+    (2026, 1): 1419,
+    (2026, 2): 1436,
 }
 # Province-specific campaigns: exact counts on top of the national figure (江苏 2022: 3,057).
 UNIT_CAMPAIGNS: dict[tuple[int, int], dict[int, int]] = {(2022, 1): {JIANGSU: 1480}, (2022, 2): {JIANGSU: 1577}}
 LEADERS_PER_HALF_YEAR: dict[tuple[int, int], int] = {
-    (2019, 1): 110,
-    (2019, 2): 150,
-    (2020, 1): 205,
-    (2020, 2): 230,
-    (2021, 1): 254,
-    (2021, 2): 235,
-    (2022, 1): 190,
-    (2022, 2): 185,
-    (2023, 1): 175,
-    (2023, 2): 170,
-    (2024, 1): 165,
-    (2024, 2): 160,
-    (2025, 1): 160,
-    (2025, 2): 155,
-    (2026, 1): 150,
-    (2026, 2): 150,
+    (2019, 1): 112,
+    (2019, 2): 147,
+    (2020, 1): 203,
+    (2020, 2): 231,
+    (2021, 1): 254,  # published
+    (2021, 2): 236,
+    (2022, 1): 188,
+    (2022, 2): 186,
+    (2023, 1): 177,
+    (2023, 2): 169,
+    (2024, 1): 163,
+    (2024, 2): 161,
+    (2025, 1): 158,
+    (2025, 2): 154,
+    (2026, 1): 151,
+    (2026, 2): 147,
 }
 # 2021 H1: 1,427 units from 21 provinces, 254 leaders from 24 provinces.
 UNIT_PROVINCES_2021H1 = [
@@ -1131,18 +1137,21 @@ _INSERT_MESSAGES = f"""
 INSERT INTO messages (message_id, created_at, province, city, district, addressee, category, msg_type, title,
                       is_urgent, source_status, first_reply_at, first_reply_unit, reply_count)
 SELECT 'M' || lpad(CAST(s.i AS VARCHAR), 8, '0'), s.created_at, s.province, s.city, s.district, s.addressee_name,
-       s.category_name, s.msg_type_name, {compose.fill("s.template")},
+       s.category_name, s.msg_type_name, {compose.TITLE},
        s.urgent, CASE WHEN s.status = 1 THEN '办理中' END, s.first_reply_at, u.name, s.reply_count
-FROM ({_MESSAGE_SOURCE}) s CROSS JOIN demo_pieces p
+FROM ({compose.source(_MESSAGE_SOURCE)}) s
 LEFT JOIN demo_unit_names u ON u.k = s.unit
 """
 _INSERT_MESSAGE_TEXTS = f"""
 INSERT INTO message_texts (message_id, content, location, likes)
-SELECT 'M' || lpad(CAST(s.i AS VARCHAR), 8, '0'), {compose.fill(compose.BODY)}, {compose.PLACE}, s.likes
-FROM (SELECT f.i, hash(f.i, $seed) AS h, f.category, f.msg_type, f.story_place, f.repeat, f.likes, a.city, a.district,
-             tc.topic
-      FROM demo_messages f JOIN demo_addressees a ON a.k = f.addressee JOIN demo_topics tc ON tc.k = f.topic) s
-CROSS JOIN demo_pieces p
+SELECT 'M' || lpad(CAST(s.i AS VARCHAR), 8, '0'), {compose.BODY}, s.loc, s.likes
+FROM ({
+    compose.source(
+        "SELECT f.i, hash(f.i, $seed) AS h, f.category, f.msg_type, f.story_place, f.repeat, f.likes, a.city, "
+        "a.district, tc.topic FROM demo_messages f JOIN demo_addressees a ON a.k = f.addressee "
+        "JOIN demo_topics tc ON tc.k = f.topic"
+    )
+}) s
 """
 _INSERT_REPLIES = """
 INSERT INTO replies (reply_id, message_id, replied_at, unit)
@@ -1152,11 +1161,14 @@ FROM demo_replies f JOIN demo_unit_names u ON u.k = f.unit
 _INSERT_REPLY_TEXTS = f"""
 INSERT INTO reply_texts (reply_id, content)
 SELECT 'R' || lpad(CAST(s.i AS VARCHAR), 8, '0'), {compose.REPLY}
-FROM (SELECT f.i, hash(f.m, $seed) AS h, hash(f.i, $seed, 7) AS rh, f.unit AS unit_h, u.name AS unit, f.category,
-             f.story_place, f.boilerplate, f.adopted, pl.city, pl.district, tc.topic
-      FROM demo_replies f JOIN demo_unit_names u ON u.k = f.unit JOIN demo_places pl ON pl.k = f.place
-      JOIN demo_topics tc ON tc.k = f.topic) s
-CROSS JOIN demo_pieces p
+FROM ({
+    compose.source(
+        "SELECT f.i, hash(f.m, $seed) AS h, hash(f.i, $seed, 7) AS rh, f.unit AS unit_h, u.name AS unit, f.category, "
+        "f.story_place, false AS repeat, f.boilerplate, f.adopted, pl.city, pl.district, tc.topic "
+        "FROM demo_replies f JOIN demo_unit_names u ON u.k = f.unit JOIN demo_places pl ON pl.k = f.place "
+        "JOIN demo_topics tc ON tc.k = f.topic"
+    )
+}) s
 """
 _INSERT_EVALUATIONS = """
 INSERT INTO evaluations (message_id, rated_at, satisfied, score_resolution, score_attitude, score_speed, verdict)
@@ -1166,8 +1178,8 @@ FROM demo_evaluations
 _INSERT_COMMENTS = f"""
 INSERT INTO evaluation_comments (message_id, comment)
 SELECT 'M' || lpad(CAST(s.m AS VARCHAR), 8, '0'), {compose.COMMENT}
-FROM (SELECT m, hash(m, $seed) AS h, satisfied FROM demo_evaluations) s CROSS JOIN demo_pieces p
-WHERE hash(s.h, 40) % 3 = 0
+FROM (SELECT m, hash(m, $seed) AS h, satisfied FROM demo_evaluations) s
+WHERE {compose.HAS_COMMENT}
 """
 # The planted stories (ingest/demo_stories.py): known answers for checking analysis, never read by it.
 _CREATE_TRUTH = """
@@ -1345,22 +1357,21 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
     with store.write() as cur:
         for name, table in registered.items():
             cur.register(name, table)
-        compose.register(cur)
         try:
             for sql in _DIMENSIONS_SQL:
                 cur.execute(sql)
             keyed = _drop_keys(cur)
             step(steps[5])
-            cur.execute(_INSERT_MESSAGES, {"seed": seed})
-            cur.execute(_INSERT_MESSAGE_TEXTS, {"seed": seed})
+            cur.execute(_INSERT_MESSAGES, compose.bind(_INSERT_MESSAGES, seed=seed))
+            cur.execute(_INSERT_MESSAGE_TEXTS, compose.bind(_INSERT_MESSAGE_TEXTS, seed=seed))
             bar.update()
             step(steps[6])
             cur.execute(_INSERT_REPLIES)
-            cur.execute(_INSERT_REPLY_TEXTS, {"seed": seed})
+            cur.execute(_INSERT_REPLY_TEXTS, compose.bind(_INSERT_REPLY_TEXTS, seed=seed))
             bar.update()
             step(steps[7])
             cur.execute(_INSERT_EVALUATIONS)
-            cur.execute(_INSERT_COMMENTS, {"seed": seed})
+            cur.execute(_INSERT_COMMENTS, compose.bind(_INSERT_COMMENTS, seed=seed))
             cur.execute(_INSERT_JOINERS.format(table="units", prefix="U", names="demo_unit_names"))
             cur.execute(_INSERT_JOINERS.format(table="leaders", prefix="L", names="demo_posts"))
             for table, key in keyed:
@@ -1374,7 +1385,7 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
         finally:
             for sql_name in ("demo_unit_names", "demo_addressees", "demo_posts"):
                 cur.execute(f"DROP TABLE IF EXISTS {sql_name}")
-            for name in [*registered, "demo_pieces"]:
+            for name in registered:
                 cur.unregister(name)
         bar.update()
     bar.close()
