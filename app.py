@@ -3,6 +3,7 @@
 python app.py [serve] [--db FILE] [--host H] [--port P]
 python app.py init [--empty] [--force]
 python app.py import KIND FILE...
+python app.py brief [--period week|month|quarter|START:END] [--province P] [--out FILE.pdf|FILE.docx]
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", parents=[common], help="import records: KIND FILE...")
     imp.add_argument("kind", help="messages, replies, evaluations, units or leaders")
     imp.add_argument("files", nargs="+", help="CSV, JSON Lines or Parquet files")
+    brief = sub.add_parser("brief", parents=[common], help="write a briefing (专题简报) as PDF or Word")
+    brief.add_argument("--period", default="week", help="week, month, quarter (the last complete one) or START:END")
+    brief.add_argument("--province", help="one province (adcode or name); default: national")
+    brief.add_argument("--out", help="output file, .pdf or .docx (default: a name from the period)")
     return parser
 
 
@@ -69,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         from ingest.importer import main as import_main
 
         return import_main([args.kind, *args.files], settings)
+    if command == "brief":
+        from briefing.cli import main as brief_main
+
+        return brief_main(args.period, args.province, args.out, settings)
     return serve(settings)
 
 

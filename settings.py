@@ -38,6 +38,7 @@ class Settings:
     overdue_days: int = _setting(15, "analyst view: unanswered messages older than this are overdue")
     ingest_token: str = _setting("", "bearer token of the write API; empty turns the write API off")
     max_body_bytes: int = _setting(32 * 1024 * 1024, "largest accepted write API body")
+    max_future_minutes: int = _setting(10, "records timed more than this many minutes after now are rejected")
     simulate: bool = _setting(True, "run the live simulator on a demo database")
     sim_speed: float = _setting(1.0, "simulator speed factor (1 = real time)")
     cache_seconds: int = _setting(3600, "how long a cached query result may live")

@@ -359,9 +359,11 @@
   }
 
   function healMap() {
-    var url = S.config && S.config.geojson_url, assets = window.PlotlyGeoAssets;
+    var assets = window.PlotlyGeoAssets;
     var host = byId(S.config && S.config.ids.map), gd = host && host.querySelector(".js-plotly-plot");
     if (!gd || !gd.data || !gd.data.length || !window.Plotly) { return; }
+    // the national map or a province's cities (carousel, province wall): the URL the figure names
+    var url = typeof gd.data[0].geojson === "string" ? gd.data[0].geojson : S.config.geojson_url;
     if (gd.querySelector("path.choroplethlocation")) { return; }
     if (assets[url] && assets[url] !== "pending") {
       window.Plotly.react(gd, gd.data, gd.layout);

@@ -47,7 +47,7 @@ def metric_label(metric: str, lang: str) -> str:
 
 def value_format(metric: str, largest=None) -> str:
     """d3 format of a metric; small per-10k figures (a single day) get a third decimal."""
-    spec = MAP_METRICS[metric]
+    spec = MAP_METRICS.get(metric, {"format": ",d", "percent": False})
     if spec["percent"] or largest is None or largest >= 1:
         return spec["format"]
     return ".3f"
@@ -56,6 +56,8 @@ def value_format(metric: str, largest=None) -> str:
 def format_value(value, metric: str, lang: str = "zh", largest=None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
+    if metric not in MAP_METRICS:
+        return f"{value:,.0f}"
     if MAP_METRICS[metric]["percent"]:
         return f"{value * 100:.1f}%"
     return f"{value:,.3f}" if value_format(metric, largest) == ".3f" else f"{value:,.2f}"
@@ -284,6 +286,120 @@ def china_map(
     )
     layout.update(annotations=annotations, margin={"l": 0, "r": 0, "t": 0, "b": 0}, dragmode=False, showlegend=False)
     return _figure(data, layout, theme)
+
+
+def city_map(
+    cities: pd.DataFrame, theme: Theme, lang: str, geojson_url, province_name: str, all_cities: list[str]
+) -> dict:
+    """Messages per city of one province (queries.metrics.by_city), zoomed to the province's cities.
+
+    Cities have no census figures here, so the province view colours counts; cities without messages show the
+    grey base layer (无数据). Feature ids of the GeoJSON are the city names (dashboard.city_geo).
+    """
+    known = cities[cities["city"].astype(str) != "（未填）"]
+    names = [str(c) for c in known["city"].tolist()]
+    values = [int(v) for v in known["messages"].tolist()]
+    largest = max(values, default=0) or 1
+    no_data = i18n.t("no_data", lang)
+    label = i18n.t("city_messages", lang)
+    edge = {"line": {"color": theme.land_edge, "width": 0.8}}
+    data = [
+        # every city of the province in grey underneath (cities without messages stay grey: no data)
+        {
+            "type": "choropleth",
+            "geojson": geojson_url,
+            "featureidkey": "id",
+            "locations": list(all_cities),
+            "z": [0] * len(all_cities),
+            "colorscale": [[0, theme.no_data], [1, theme.no_data]],
+            "showscale": False,
+            "marker": edge,
+            "customdata": [escape_label(n, 12) for n in all_cities],
+            "hovertemplate": f"%{{customdata}}<br>{no_data}<extra></extra>",
+            "name": no_data,
+        },
+        {
+            "type": "choropleth",
+            "geojson": geojson_url,
+            "featureidkey": "id",
+            "locations": names,
+            "z": values,
+            "zmin": 0,
+            "zmax": largest,
+            "colorscale": [list(step) for step in theme.colorscale],
+            "marker": edge,
+            "customdata": [escape_label(n, 12) for n in names],
+            "hovertemplate": f"%{{customdata}}<br>{label} %{{z:,}}<extra></extra>",
+            "name": label,
+            "colorbar": {
+                "title": {"text": f"<b>{label}</b>", "side": "top", "font": {"color": theme.text, "size": 15}},
+                "orientation": "h",
+                "x": 0.015,
+                "xanchor": "left",
+                "y": 0.085,
+                "yanchor": "bottom",
+                "len": 0.27,
+                "thickness": 10,
+                "outlinewidth": 0,
+                "tickformat": "~s",
+                "tickfont": {"color": theme.muted, "size": 12},
+                "nticks": 5,
+                "bgcolor": "rgba(0,0,0,0)",
+            },
+        },
+    ]
+    layout = {
+        "geo": {
+            "visible": False,
+            "showframe": False,
+            "bgcolor": "rgba(0,0,0,0)",
+            "projection": {"type": "mercator"},
+            "fitbounds": "geojson",
+            "domain": {"x": [0, 1], "y": [0, 1]},
+        },
+        "annotations": [
+            {
+                "text": f"{escape_label(province_name, 12)}　<span style='color:{theme.no_data}'>■</span> {no_data}",
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.015,
+                "y": 0.015,
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 13, "color": theme.muted},
+            }
+        ],
+        "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+        "dragmode": False,
+        "showlegend": False,
+    }
+    return _figure(data, layout, theme)
+
+
+def city_ranking(cities: pd.DataFrame, theme: Theme, lang: str, n: int = 10) -> dict:
+    """Top `n` cities of a province by messages (ties by name)."""
+    known = cities[cities["city"].astype(str) != "（未填）"]
+    frame = pd.DataFrame(
+        {
+            "name": [escape_label(c, 10) for c in known["city"].astype(str)],
+            "adcode": range(len(known)),
+            "messages": known["messages"].astype(float).tolist(),
+        }
+    )
+    frame["name_en"] = frame["name"]
+    spec = ranking(frame, "messages", theme, lang, n)
+    bar = spec["data"][0]
+    bar["text"] = [f"{int(v):,}" for v in bar["x"]]
+    bar["hovertemplate"] = "%{y}: %{x:,}<extra></extra>"
+    return spec
+
+
+def escape_label(value, limit: int = 40) -> str:
+    """Text that plotly draws as text: its HTML subset (tags, entities) neutralised, cut to `limit` characters."""
+    text = str(value)
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def ranking(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, n: int = 10) -> dict:

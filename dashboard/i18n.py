@@ -47,6 +47,10 @@ _LABELS: dict[str, dict[str, str]] = {
     "no_data": {"zh": "无数据", "en": "No data"},
     "scs": {"zh": "南海诸岛", "en": "South China Sea Islands"},
     "ranking_title": {"zh": "省份排行 TOP10", "en": "Top 10 provinces"},
+    "city_map_title": {"zh": "{province}各地市分布态势", "en": "{province} by city"},
+    "city_ranking_title": {"zh": "地市排行 TOP10", "en": "Top 10 cities"},
+    "city_messages": {"zh": "留言数", "en": "Messages"},
+    "nationwide": {"zh": "全国", "en": "China"},
     # charts
     "trend_day": {"zh": "近30日留言与回复", "en": "Last 30 days"},
     "trend_month": {"zh": "近12个月留言与回复", "en": "Last 12 months"},

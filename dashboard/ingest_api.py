@@ -13,7 +13,7 @@ from flask import Blueprint, jsonify, request
 
 from ingest.readers import ReadError, parse_body
 from ingest.simulate import mark_imported
-from ingest.validate import validate
+from ingest.validate import latest_time, validate
 from queries.db import Store
 from queries.writes import KINDS, upsert
 from settings import Settings
@@ -69,7 +69,7 @@ def create_ingest_api(store: Store, settings: Settings) -> Blueprint:
         if chunk.rejections and chunk.frame.empty:
             first = chunk.rejections[0]
             return _error(400, f"body cannot be parsed: line {first.row}: {first.reason}")
-        accepted, rejections = validate(kind, chunk.frame)
+        accepted, rejections = validate(kind, chunk.frame, latest=latest_time(settings))
         if not accepted.empty and not marked:
             mark_imported(store)  # outside data: a demo database is no longer simulated
             marked.append(True)  # once per server: the mark stays

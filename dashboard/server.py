@@ -8,6 +8,7 @@ from flask_caching import Cache
 from dashboard.analyst import callbacks as analyst_callbacks
 from dashboard.analyst import layout as analyst_layout
 from dashboard.api import create_api
+from dashboard.brief_api import create_brief_api
 from dashboard.ingest_api import create_ingest_api
 from dashboard.wall import callbacks as wall_callbacks
 from dashboard.wall import layout as wall_layout
@@ -34,6 +35,7 @@ def build_app(settings: Settings, store: Store) -> Dash:
     app.server.config["LIUYAN_WRITE_API"] = bool(settings.ingest_token)
     app.server.extensions["liuyan"] = {"settings": settings, "store": store, "metrics": metrics}
     app.server.register_blueprint(create_api(metrics, settings.now))
+    app.server.register_blueprint(create_brief_api(metrics, settings.now))
     app.server.register_blueprint(create_ingest_api(store, settings))
 
     app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page")])

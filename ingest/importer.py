@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ingest.readers import CHUNK_ROWS, RawChunk, ReadError, file_format, read_chunks, row_count
 from ingest.simulate import mark_imported
-from ingest.validate import validate
+from ingest.validate import latest_time, validate
 from queries.db import DatabaseLocked, Store
 from queries.writes import KINDS, prepare, upsert
 
@@ -74,7 +74,14 @@ class ImportReport:
 
 
 def import_files(
-    store, kind: str, paths, *, progress: bool = False, chunk_rows: int = CHUNK_ROWS, max_details: int = MAX_DETAILS
+    store,
+    kind: str,
+    paths,
+    *,
+    progress: bool = False,
+    chunk_rows: int = CHUNK_ROWS,
+    max_details: int = MAX_DETAILS,
+    latest=None,
 ) -> ImportReport:
     """Import every file of `paths` (all of record kind `kind`) into `store`.
 
@@ -83,7 +90,8 @@ def import_files(
 
     Each chunk is validated then written by `queries.writes.upsert` in its own
     transaction, so a file that fails half-way keeps its earlier chunks. Unreadable
-    files become a rejection with line 0 and field "(file)".
+    files become a rejection with line 0 and field "(file)". Times after `latest`
+    (naive Beijing; default: now plus the default allowed minutes) are rejected.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -104,7 +112,7 @@ def import_files(
                 bar.reset(total=total)
             try:
                 for chunk, accepted, rejections, prepared in _validated(
-                    kind, path, chunk_rows, report.timings, local=isinstance(store, Store)
+                    kind, path, chunk_rows, report.timings, local=isinstance(store, Store), latest=latest
                 ):
                     _import_chunk(write, kind, name, chunk, accepted, rejections, report, max_details, prepared)
                     if bar is not None:
@@ -122,7 +130,7 @@ def import_files(
     return report
 
 
-def _validated(kind: str, path: Path, chunk_rows: int, timings: Counter, local: bool = True):
+def _validated(kind: str, path: Path, chunk_rows: int, timings: Counter, local: bool = True, latest=None):
     """Read and validate the file's chunks one ahead, in a thread, while the caller writes the previous one
     (DuckDB works without the GIL): reading and validating overlap writing on a multi-core machine. For a
     local store the thread also does the write's preparation that needs no database (`writes.prepare`)."""
@@ -139,7 +147,7 @@ def _validated(kind: str, path: Path, chunk_rows: int, timings: Counter, local: 
                 timings["read"] += read - started
                 if chunk is None:
                     break
-                accepted, rejections = validate(kind, chunk.frame)
+                accepted, rejections = validate(kind, chunk.frame, latest=latest)
                 validated = time.perf_counter()
                 timings["validate"] += validated - read
                 prepared = prepare(kind, accepted) if local else None
@@ -285,7 +293,7 @@ def main(argv, settings) -> int:
     except DatabaseLocked:
         return _forward(args, settings, db)
     try:
-        report = import_files(store, args.kind, args.files, progress=sys.stderr.isatty())
+        report = import_files(store, args.kind, args.files, progress=sys.stderr.isatty(), latest=latest_time(settings))
     finally:
         store.close()
     print(format_report(report))
@@ -307,7 +315,7 @@ def _forward(args, settings, db) -> int:
     writer = RemoteWriter(f"http://{settings.host}:{settings.port}", settings.ingest_token)
     print(f"import: {db} is held by the running server; sending rows to {writer.base_url}", file=sys.stderr)
     try:
-        report = import_files(writer, args.kind, args.files, progress=sys.stderr.isatty())
+        report = import_files(writer, args.kind, args.files, progress=sys.stderr.isatty(), latest=latest_time(settings))
     except RemoteError as exc:
         print(f"import: {exc}", file=sys.stderr)
         return EXIT_LOCKED

@@ -14,8 +14,18 @@ lower-cased, otherwise as in the source) plus `_row`, the position users see:
   the 1-based position in the array).
 * Parquet: the 1-based row number; values keep their Parquet types.
 
-JSON Lines blocks are parsed by Arrow when clean (with time-like strings kept
-as strings), else line by line so that bad lines are pinpointed.
+Untrusted JSON never reaches a parser that can crash the process (Arrow's JSON
+reader segfaults on a block whose first line is `null` and overflows its stack on
+deep nesting; it also builds a column per distinct key, so 20,000 distinct keys
+in a 240 KB body cost minutes and gigabytes). Arrow only reads a block whose
+every line is verified to be one flat object (one "{" opening it, one "}"
+closing it, no brackets), under the key set of a small sample (any other key
+sends the block to Python) and is checked for valid UTF-8 afterwards. Anything
+else is read line by line with Python's json after a bracket-depth scan: a line
+nested deeper than MAX_DEPTH, holding more than MAX_FIELDS keys, adding a key
+beyond MAX_COLUMNS distinct ones, or holding text that is not valid Unicode is a
+rejection (field "(line)"). Nested values inside a row are the validator's
+rejection, naming the field.
 
 `parse_body(bytes)` reads an in-memory JSON array or JSON Lines body the same way.
 """
@@ -189,45 +199,132 @@ def _jsonl_blocks(blocks, chunk_rows: int) -> Iterator[RawChunk]:
         start += count
 
 
+MAX_DEPTH = 20  # a record is a flat object; deeper nesting is refused before json parses it
+MAX_FIELDS = 200  # keys of one record
+MAX_COLUMNS = 500  # distinct keys in one chunk (each becomes a column of every row)
+SAMPLE_LINES = 1000  # lines whose keys and types Arrow infers before reading the whole block
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+_MARKS = np.zeros(256, dtype=bool)  # the bytes the nesting scan looks at: quote, backslash, brackets
+_MARKS[list(b'"\\{}[]')] = True
+
+
+def _nesting(data: bytes) -> int:
+    """Deepest bracket nesting outside JSON strings, by a linear vectorised scan (no parser, no recursion)."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    marks = np.flatnonzero(_MARKS[raw])
+    if not len(marks):
+        return 0
+    chars = raw[marks]
+    index = np.arange(len(marks))
+    backslash = chars == ord("\\")
+    # A quote is escaped when an odd run of adjacent backslashes ends right before it.
+    adjacent = np.concatenate([[False], np.diff(marks) == 1])
+    follows_backslash = adjacent & np.concatenate([[False], backslash[:-1]])
+    run_start = np.maximum.accumulate(np.where(backslash & ~follows_backslash, index, 0))
+    run_length = np.concatenate([[0], (index - run_start + 1)[:-1]])  # of the run ending just before each mark
+    escaped = follows_backslash & (run_length % 2 == 1)
+    quote = (chars == ord('"')) & ~escaped
+    inside = (np.cumsum(quote) - quote) % 2 == 1  # after an opening quote, before its closing one
+    opening = ((chars == ord("{")) | (chars == ord("["))) & ~inside
+    closing = ((chars == ord("}")) | (chars == ord("]"))) & ~inside
+    depth = np.cumsum(opening.astype(np.int64) - closing.astype(np.int64))
+    return int(depth.max(initial=0))
+
+
+class _Records:
+    """Checks parsed JSON values one by one and collects the records a frame is built from."""
+
+    def __init__(self):
+        self.records: list[dict] = []
+        self.rows: list[int] = []
+        self.rejections: list[Rejection] = []
+        self.keys: set[str] = set()
+
+    def reject(self, number: int, reason: str) -> None:
+        self.rejections.append(Rejection(number, LINE_FIELD, reason))
+
+    def add(self, number: int, record, check_text: bool) -> None:
+        if not isinstance(record, dict):
+            self.reject(number, f"expected a JSON object, got {_json_type(record)}")
+        elif len(record) > MAX_FIELDS:
+            self.reject(number, f"more than {MAX_FIELDS} fields in one record")
+        elif check_text and not _encodable(record):
+            self.reject(number, "text is not valid Unicode (an unpaired surrogate escape such as \\ud800)")
+        elif len(self.keys) + len(record) > MAX_COLUMNS and len(self.keys | record.keys()) > MAX_COLUMNS:
+            self.reject(number, f"the input uses more than {MAX_COLUMNS} distinct field names")
+        else:
+            self.keys.update(record)
+            self.records.append(record)
+            self.rows.append(number)
+
+    def chunk(self) -> RawChunk:
+        return RawChunk(_frame(self.records, self.rows), self.rejections)
+
+
+def _json_type(value) -> str:
+    return {dict: "an object", list: "an array", str: "text", bool: "true/false", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+def _encodable(record: dict) -> bool:
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _jsonl_python(numbered: list[tuple[int, bytes]]) -> RawChunk:
-    records: list[dict] = []
-    rows: list[int] = []
-    rejections: list[Rejection] = []
+    out = _Records()
     loads = json.loads
     for number, line in numbered:
+        if line.count(b"{") + line.count(b"[") > 1 and _nesting(line) > MAX_DEPTH:
+            out.reject(number, f"nested deeper than {MAX_DEPTH} levels")
+            continue
         try:
             record = loads(line)
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-            rejections.append(Rejection(number, LINE_FIELD, f"not valid JSON ({_json_problem(exc)})"))
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, too many digits
+            out.reject(number, f"not valid JSON ({_json_problem(exc)})")
             continue
-        if not isinstance(record, dict):
-            rejections.append(Rejection(number, LINE_FIELD, f"expected a JSON object, got {type(record).__name__}"))
-            continue
-        records.append(record)
-        rows.append(number)
-    return RawChunk(_frame(records, rows), rejections)
+        out.add(number, record, check_text=_SURROGATE_ESCAPE.search(line) is not None)
+    return out.chunk()
+
+
+def _flat_lines(block: bytes, count: int) -> bool:
+    """Every one of the block's `count` (non-blank) lines is "{" ... "}" with no other bracket anywhere:
+    flat objects (or broken JSON, which Arrow reports) and nothing that can crash Arrow's reader."""
+    if b"[" in block or b"]" in block or block.count(b"{") != count or block.count(b"}") != count:
+        return False
+    starts = block.count(b"\n{") + block.startswith(b"{")
+    ends = block.count(b"}\n") + block.count(b"}\r\n") + block.endswith(b"}") + block.endswith(b"}\r")
+    return starts == count and ends == count
 
 
 def _arrow_jsonl(block: bytes, count: int, temporal: set[str]) -> pd.DataFrame | None:
     """Arrow's JSON reader on a block of `count` lines, or None when the block needs line-by-line treatment.
 
-    Arrow would turn ISO-looking strings into naive UTC timestamps (losing "no
-    offset = Beijing"), so such columns are read as the strings they are. Any
-    parse problem (a bad line, a column mixing numbers and strings, ...) or a
-    line holding several objects returns None.
+    Only blocks of flat objects are read, under the keys and types Arrow infers from
+    the first SAMPLE_LINES lines (at most MAX_COLUMNS keys): a line with another key,
+    a type change or a parse problem returns None, as do a line holding several
+    objects and text that is not UTF-8. Arrow would turn ISO-looking strings into
+    naive UTC timestamps (losing "no offset = Beijing"), so such columns, and
+    columns only null in the sample, are read as strings.
     """
-    options = pajson.ReadOptions(block_size=max(1 << 20, min(len(block) + 1, 1 << 30)))
+    if not _flat_lines(block, count):
+        return None
+    sample = b"\n".join(block.split(b"\n", SAMPLE_LINES)[:SAMPLE_LINES])
     try:
-        while True:
-            parse = pajson.ParseOptions(
-                explicit_schema=pa.schema([(name, pa.string()) for name in sorted(temporal)]),
-                unexpected_field_behavior="infer",
-            )
-            table = pajson.read_json(io.BytesIO(block), read_options=options, parse_options=parse)
-            found = {f.name for f in table.schema if pa.types.is_temporal(f.type)}
-            if not found:
-                break
-            temporal |= found
+        inferred = pajson.read_json(io.BytesIO(sample), read_options=_read_options(sample)).schema
+        if len(inferred) > MAX_COLUMNS:
+            return None
+        temporal |= {f.name for f in inferred if pa.types.is_temporal(f.type)}
+        schema = pa.schema(
+            [(f.name, pa.string() if f.name in temporal or pa.types.is_null(f.type) else f.type) for f in inferred]
+        )
+        parse = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
+        table = pajson.read_json(io.BytesIO(block), read_options=_read_options(block), parse_options=parse)
+        table.validate(full=True)  # Arrow's JSON reader passes invalid UTF-8 through
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     if table.num_rows != count:
@@ -235,29 +332,34 @@ def _arrow_jsonl(block: bytes, count: int, temporal: set[str]) -> pd.DataFrame |
     return _normalise_columns(table.to_pandas())
 
 
+def _read_options(data: bytes) -> pajson.ReadOptions:
+    return pajson.ReadOptions(block_size=max(1 << 20, min(len(data) + 1, 1 << 30)))
+
+
 def _json_problem(exc: ValueError) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"{exc.msg} at column {exc.colno}"
     if isinstance(exc, UnicodeDecodeError):
         return "not UTF-8 text"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
     return str(exc)
 
 
 def _json_array(body: bytes, name: str = "body") -> RawChunk:
+    if _nesting(body) > MAX_DEPTH + 1:
+        raise ReadError(f"{name}: nested deeper than {MAX_DEPTH} levels")
     try:
         items = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ReadError(f"{name}: not a valid JSON array ({_json_problem(exc)})") from exc
     if not isinstance(items, list):
         raise ReadError(f"{name}: expected a JSON array of objects")
-    records, rows, rejections = [], [], []
+    out = _Records()
+    check_text = _SURROGATE_ESCAPE.search(body) is not None
     for number, item in enumerate(items, start=1):
-        if isinstance(item, dict):
-            records.append(item)
-            rows.append(number)
-        else:
-            rejections.append(Rejection(number, LINE_FIELD, f"expected a JSON object, got {type(item).__name__}"))
-    return RawChunk(_frame(records, rows), rejections)
+        out.add(number, item, check_text)
+    return out.chunk()
 
 
 # -- CSV -----------------------------------------------------------------------

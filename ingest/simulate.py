@@ -629,7 +629,7 @@ class Simulator:
         frames, pending, answered, result = self._simulate(rng, t0, t1)
         done: list[str] = []
         try:
-            self._write(frames, done, result)
+            self._write(frames, done, result, latest=from_epoch(t1))
         except Exception:
             if done:  # rows are out: keep the state that produced them even though a later kind failed
                 self.pending, self.answered, self.until = pending, answered, t1
@@ -779,16 +779,17 @@ class Simulator:
                 result.counts[kind] = len(times)
         return frames, still, answered, result
 
-    def _write(self, frames: dict[str, pd.DataFrame], done: list[str], result: StepResult) -> None:
+    def _write(self, frames: dict[str, pd.DataFrame], done: list[str], result: StepResult, latest: dt.datetime) -> None:
         """One write per kind, in dependency order (a reply's message is written before it); `done` lists
-        the kinds written so far."""
+        the kinds written so far. The rows are validated against the simulator's own clock (`latest`, the
+        step's end), which tests and demos may freeze anywhere."""
         for kind in KINDS:
             frame = frames.get(kind)
             if frame is None or frame.empty:
                 continue
             frame = frame.reindex(columns=columns(kind)).reset_index(drop=True)  # absent text columns: no text
             frame.insert(0, "_row", np.arange(1, len(frame) + 1))
-            accepted, rejected = validate(kind, frame)
+            accepted, rejected = validate(kind, frame, latest=latest)
             if rejected:
                 raise AssertionError(f"simulated {kind} rows are invalid: {rejected[:3]}")
             written = self.write(kind, accepted)

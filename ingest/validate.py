@@ -23,10 +23,19 @@ Decisions (see also ingest/timeparse.py for times):
   missing → null.
 * Scores: whole numbers 1–5 (`4`, "4", 4.0 are accepted; 4.5, 0, 6 are not);
   missing → null.
-* Free text (messages' content and location, replies' content, evaluations'
-  comment) is trimmed and at most BODY_LIMITS characters; optional, and a file
-  without these columns imports as before. likes: whole number ≥ 0, missing → 0.
-* category / msg_type missing → "其他"; other values are kept as given.
+* category / msg_type missing → "其他"; other values are kept as given when they
+  are short labels: at most 20 characters, no markup ("<", ">") and no control or
+  invisible formatting characters.
+* Text lengths (characters, after trimming; a longer value rejects the row,
+  naming the field): ids 100; title 200; city, district 50; addressee, unit,
+  unit/leader name 100; category, msg_type 20; message and reply content 10,000,
+  location 100, evaluation comment 2,000. The text fields are optional: a file
+  without them imports as before. likes: whole number ≥ 0, missing → 0.
+* A field's value must be one value (text, number, true/false, null): an object
+  or array rejects the row, naming the field. Unknown columns are ignored
+  whatever they hold.
+* Times must lie from 2000-01-01 00:00 to `latest` (Beijing time; by default now
+  plus the max_future_minutes setting); others reject the row.
 * status: 待回复 / 办理中 / 已办理 or missing; level: 省级 / 市级 / 县级 or missing.
 * Rows that share an id within one input: the last *accepted* row wins (a
   rejected duplicate does not displace an earlier good row). The accepted frame
@@ -35,6 +44,7 @@ Decisions (see also ingest/timeparse.py for times):
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +56,7 @@ from pandas.api import types as ptypes
 from ingest.timeparse import parse_times
 from queries import provinces
 from queries.writes import ID_COLUMN, KINDS, Rejection
+from settings import Settings
 
 DEFAULT_LABEL = "其他"
 STATUSES = ("待回复", "办理中", "已办理")
@@ -57,6 +68,11 @@ SATISFIED_FALSE = FALSE_WORDS | {"不满意"}
 
 MISSING_VALUE = "required value is missing"
 MISSING_COLUMN = "required column is missing from the input"
+EARLIEST = dt.datetime(2000, 1, 1)
+ID_LIMIT = 100
+LABEL_LIMIT = 20
+# Markup and characters that hide or reorder text: not in a label shown on every screen (RE2 syntax).
+_NOT_IN_LABEL = r"[<>\p{Cc}\p{Cf}\p{Zl}\p{Zp}]"
 
 
 @dataclass(frozen=True)
@@ -68,6 +84,8 @@ class Field:
     choices: tuple[str, ...] = ()
     label: str = ""  # name in messages; defaults to `name`
     aliases: tuple[str, ...] = ()  # other accepted input column names
+    limit: int = 0  # text: most characters (0: no limit)
+    stored: bool = True  # False: a contract field checked but not kept
 
     @property
     def shown(self) -> str:
@@ -76,8 +94,8 @@ class Field:
 
 def _member(id_name: str) -> list[Field]:
     return [
-        Field(id_name, "id", required=True),
-        Field("name", "text", required=True),
+        Field(id_name, "id", required=True, limit=ID_LIMIT),
+        Field("name", "text", required=True, limit=100),
         Field("province", "province", required=True),
         Field("level", "choice", choices=LEVELS),
         Field("joined_at", "time", required=True),
@@ -86,36 +104,36 @@ def _member(id_name: str) -> list[Field]:
 
 FIELDS: dict[str, list[Field]] = {
     "messages": [
-        Field("message_id", "id", required=True),
+        Field("message_id", "id", required=True, limit=ID_LIMIT),
         Field("created_at", "time", required=True),
         Field("province", "province", required=True),
-        Field("city", "text"),
-        Field("district", "text"),
-        Field("addressee", "text"),
-        Field("category", "text", default=DEFAULT_LABEL),
-        Field("msg_type", "text", default=DEFAULT_LABEL),
-        Field("title", "text"),
+        Field("city", "text", limit=50),
+        Field("district", "text", limit=50),
+        Field("addressee", "text", limit=100),
+        Field("category", "label", default=DEFAULT_LABEL, limit=LABEL_LIMIT),
+        Field("msg_type", "label", default=DEFAULT_LABEL, limit=LABEL_LIMIT),
+        Field("title", "text", limit=200),
         Field("is_urgent", "flag", default=False),
         Field("source_status", "choice", choices=STATUSES, label="status", aliases=("status",)),
-        Field("content", "body"),
+        Field("content", "text", limit=10_000),
         Field("likes", "count", default=0),
-        Field("location", "body"),
+        Field("location", "text", limit=100),
     ],
     "replies": [
-        Field("reply_id", "id", required=True),
-        Field("message_id", "id", required=True),
+        Field("reply_id", "id", required=True, limit=ID_LIMIT),
+        Field("message_id", "id", required=True, limit=ID_LIMIT),
         Field("replied_at", "time", required=True),
-        Field("unit", "text"),
-        Field("content", "body"),
+        Field("unit", "text", limit=100),
+        Field("content", "text", limit=10_000),
     ],
     "evaluations": [
-        Field("message_id", "id", required=True),
+        Field("message_id", "id", required=True, limit=ID_LIMIT),
         Field("rated_at", "time", required=True),
         Field("satisfied", "satisfied"),
         Field("score_resolution", "score"),
         Field("score_attitude", "score"),
         Field("score_speed", "score"),
-        Field("comment", "body"),
+        Field("comment", "text", limit=2_000),
     ],
     "units": _member("unit_id"),
     "leaders": _member("leader_id"),
@@ -124,24 +142,35 @@ assert set(FIELDS) == set(KINDS)
 
 
 def columns(kind: str) -> list[str]:
-    """Canonical columns of `kind` (without `_row`)."""
-    return [f.name for f in FIELDS[kind]]
+    """Canonical (stored) columns of `kind` (without `_row`)."""
+    return [f.name for f in FIELDS[kind] if f.stored]
+
+
+def latest_time(settings: Settings) -> dt.datetime:
+    """The latest time a record may carry: the settings' Beijing now plus the allowed minutes ahead."""
+    return settings.now() + dt.timedelta(minutes=settings.max_future_minutes)
 
 
 def empty_frame(kind: str) -> pd.DataFrame:
     return validate(kind, pd.DataFrame({"_row": pd.Series([], dtype="int64")}))[0]
 
 
-def validate(kind: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Rejection]]:
+def validate(
+    kind: str, raw: pd.DataFrame, *, latest: dt.datetime | None = None
+) -> tuple[pd.DataFrame, list[Rejection]]:
     """Check and convert raw records of `kind`.
 
     `raw` holds raw values (strings, numbers, timestamps, ...) under any column
     names, plus `_row` (the row's line/position in its source; 1.. if absent).
+    Times after `latest` (naive Beijing; default: `latest_time` of the default
+    settings, i.e. the real clock) are rejected.
     Returns the accepted rows in canonical columns plus `_row`, one per id
     (last wins), and one Rejection per failing field of every rejected row.
     """
     if kind not in FIELDS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if latest is None:
+        latest = latest_time(Settings())
     raw = raw.reset_index(drop=True)
     n = len(raw)
     if "_row" in raw.columns:
@@ -166,21 +195,32 @@ def validate(kind: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Rejection
             out[spec.name] = _default_values(spec, n)  # placeholders when required: every row is rejected
             continue
         column = raw[source]
+        nested = _nested(column)
+        if nested.any():  # one reason for these rows; the converter sees them as missing
+            shown = column.to_numpy(dtype=object)[nested]
+            problems.append(
+                (np.flatnonzero(nested), order, [f"expected a single value, got {_structure(v)}" for v in shown])
+            )
+            column = column.where(~nested, None)
         values, missing, bad, reason = _CONVERTERS[spec.kind](column, spec)
+        missing = missing & ~nested
         if bad.any():
             positions = np.flatnonzero(bad)
             shown = column.to_numpy(dtype=object)[positions]
             problems.append((positions, order, [reason(v) for v in shown]))
+        if spec.kind == "time":
+            bad = bad | _time_bounds(values, latest, order, problems)
         if spec.required and missing.any():
             positions = np.flatnonzero(missing)
             problems.append((positions, order, [MISSING_VALUE] * len(positions)))
             bad = bad | missing
-        bad_any |= bad
+        bad_any |= bad | nested
         out[spec.name] = values
 
     rejections = _rejections(kind, rows, problems)
     keep = None if not bad_any.any() else ~bad_any
-    accepted = pd.DataFrame({name: _take(values, keep) for name, values in out.items()})
+    stored = set(columns(kind))
+    accepted = pd.DataFrame({name: _take(values, keep) for name, values in out.items() if name in stored})
     accepted["_row"] = rows if keep is None else rows[keep]
     accepted = _final_types(kind, accepted)
     id_column = ID_COLUMN[kind]
@@ -273,17 +313,78 @@ def _scalar_text(value):
     return text if text else _MISSING
 
 
+_NESTED_TYPES = (dict, list, tuple, set, np.ndarray)
+
+
+def _nested(column: pd.Series) -> np.ndarray:
+    """Values that are objects or arrays (JSON, Parquet structs/lists); only object columns can hold them."""
+    if column.dtype != object:
+        return np.zeros(len(column), dtype=bool)
+    return np.fromiter((isinstance(v, _NESTED_TYPES) for v in column.to_numpy()), dtype=bool, count=len(column))
+
+
+def _structure(value) -> str:
+    return "an object" if isinstance(value, dict) else "an array"
+
+
+def _time_bounds(values, latest: dt.datetime, order: int, problems) -> np.ndarray:
+    """Times before EARLIEST or after `latest`: a problem each; returns their mask."""
+    times = np.asarray(values, dtype="datetime64[us]")
+    early = times < np.datetime64(EARLIEST, "us")  # NaT compares False
+    late = times > np.datetime64(latest.replace(tzinfo=None), "us")
+    for mask, reason in (
+        (early, f"before {EARLIEST:%Y-%m-%d}: not a time of this platform"),
+        (late, f"in the future (later than {latest:%Y-%m-%d %H:%M:%S} Beijing time)"),
+    ):
+        if mask.any():
+            positions = np.flatnonzero(mask)
+            problems.append((positions, order, [reason] * len(positions)))
+    return early | late
+
+
+def _text_array(text: pd.Series) -> pa.Array:
+    data = getattr(text.array, "_pa_array", None)
+    if data is None:
+        return pa.array(text.to_numpy(dtype=object, na_value=None), type=pa.string())
+    return data.combine_chunks().cast(pa.string()) if isinstance(data, pa.ChunkedArray) else data.cast(pa.string())
+
+
+def _too_long(text: pd.Series, spec: Field):
+    """Rows whose text is longer than the field's limit, and the reason to give."""
+    if not spec.limit:
+        return np.zeros(len(text), dtype=bool), None
+    lengths = pc.fill_null(pc.utf8_length(_text_array(text)), 0).to_numpy(zero_copy_only=False)
+    too_long = lengths > spec.limit
+    return too_long, lambda v: f"longer than {spec.limit} characters ({len(str(v).strip()):,})"
+
+
 def _convert_id(column: pd.Series, spec: Field):
     text, missing = as_text(column)
-    return text, missing, np.zeros(len(column), dtype=bool), None
+    bad, reason = _too_long(text, spec)
+    return text, missing, bad, reason
 
 
 def _convert_text(column: pd.Series, spec: Field):
     text, missing = as_text(column)
+    bad, reason = _too_long(text, spec)
     if spec.default is not None and missing.any():
         text = text.mask(missing, spec.default)
         missing = np.zeros(len(column), dtype=bool)
-    return text, missing, np.zeros(len(column), dtype=bool), None
+    return text, missing, bad, reason
+
+
+def _convert_label(column: pd.Series, spec: Field):
+    """A short label (domain, type): bounded, and nothing a chart or page could render as markup."""
+    text, missing, too_long, long_reason = _convert_text(column, spec)
+    marked = pc.fill_null(pc.match_substring_regex(_text_array(text), _NOT_IN_LABEL), False)
+    marked = marked.to_numpy(zero_copy_only=False) & ~too_long
+
+    def reason(value):
+        if too_long.any() and len(str(value).strip()) > spec.limit:
+            return long_reason(value)
+        return f"a label may not hold markup (< >) or control/invisible characters: {_show(value)}"
+
+    return text, missing, too_long | marked, reason
 
 
 def _convert_time(column: pd.Series, spec: Field):
@@ -371,31 +472,6 @@ def _convert_choice(column: pd.Series, spec: Field):
     return values, missing, bad, lambda v: f"expected one of {allowed}, got {_show(v)}"
 
 
-# Longest accepted free text per (kind of record, field), in characters.
-BODY_LIMITS = {
-    ("messages", "content"): 10_000,
-    ("messages", "location"): 100,
-    ("replies", "content"): 10_000,
-    ("evaluations", "comment"): 2_000,
-}
-_BODY_LIMIT_BY_FIELD = {field: limit for (_, field), limit in BODY_LIMITS.items()}
-
-
-def _convert_body(column: pd.Series, spec: Field):
-    """Free text (message body, location, reply text, comment): trimmed, at most its limit of characters."""
-    text, missing = as_text(column)
-    limit = _BODY_LIMIT_BY_FIELD[spec.name]
-    data = getattr(text.array, "_pa_array", None)
-    if data is not None:
-        lengths = pc.fill_null(pc.utf8_length(data), 0).to_numpy(zero_copy_only=False)
-    else:
-        lengths = text.str.len().fillna(0).to_numpy(dtype="int64")
-    bad = lengths > limit
-    if bad.any():
-        text = text.mask(bad)
-    return text, missing, bad, lambda v: f"longer than {limit:,} characters ({len(str(v)):,})"
-
-
 def _count(value):
     if isinstance(value, (bool, np.bool_)):
         return _BAD
@@ -421,13 +497,13 @@ def _convert_count(column: pd.Series, spec: Field):
 _CONVERTERS = {
     "id": _convert_id,
     "text": _convert_text,
+    "label": _convert_label,
     "time": _convert_time,
     "province": _convert_province,
     "flag": _convert_flag,
     "satisfied": _convert_satisfied,
     "score": _convert_score,
     "choice": _convert_choice,
-    "body": _convert_body,
     "count": _convert_count,
 }
 
@@ -466,19 +542,21 @@ TEXT_DTYPE = pd.ArrowDtype(pa.string())
 _FINAL_DTYPES = {
     "id": TEXT_DTYPE,
     "text": TEXT_DTYPE,
+    "label": TEXT_DTYPE,
     "choice": TEXT_DTYPE,
     "time": np.dtype("datetime64[us]"),
     "province": np.dtype("int32"),
     "flag": np.dtype("bool"),
     "satisfied": pd.BooleanDtype(),
     "score": pd.Int8Dtype(),
-    "body": TEXT_DTYPE,
     "count": np.dtype("int32"),
 }
 
 
 def _final_types(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
     for spec in FIELDS[kind]:
+        if not spec.stored:
+            continue
         wanted = _FINAL_DTYPES[spec.kind]
         column = frame[spec.name]
         if column.dtype != wanted:

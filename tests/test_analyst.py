@@ -973,7 +973,7 @@ def test_a_failing_panel_keeps_the_page_and_says_so(browser, server):
 
 def test_an_empty_database_shows_zeros_not_errors(browser, tmp_path):
     empty = Store(tmp_path / "empty.duckdb")
-    live = LiveServer(empty, replace(Settings(), db=empty.path, simulate=False))
+    live = LiveServer(empty, replace(Settings(), db=empty.path, simulate=False, clock=FROZEN_NOW.isoformat()))
     try:
         open_page(browser, live, "?drill=河南", kpis=A.DRILL_KPIS)
         wait_for(lambda: text(browser, A.kpi_value(A.DRILL_KPIS, "messages")) == "0", message="zero messages")

@@ -482,7 +482,7 @@ def test_jsonl_blank_and_bad_lines(tmp_path):
     rejections = [r for c in chunks for r in c.rejections]
     assert frame["reply_id"].tolist() == ["r1", "r2"] and frame["_row"].tolist() == [1, 5]
     assert [(r.row, r.field) for r in rejections] == [(3, LINE_FIELD), (4, LINE_FIELD)]
-    assert rejections[0].reason.startswith("not valid JSON") and "list" in rejections[1].reason
+    assert rejections[0].reason.startswith("not valid JSON") and "array" in rejections[1].reason
 
 
 def test_json_array_file_and_bodies(tmp_path):

@@ -28,8 +28,10 @@ from dash import ClientsideFunction, Dash, Input, Output, Patch, State, no_updat
 from dash.exceptions import PreventUpdate
 
 from dashboard import figures, geo, i18n, ids
+from dashboard.city_geo import CityMaps
 from dashboard.theme import WALL as THEME
 from dashboard.theme import Theme
+from queries import provinces as province_ref
 from queries.periods import Filters, beijing_now, preset
 from queries.service import Metrics
 from settings import Settings
@@ -47,6 +49,8 @@ OUTPUTS: list[tuple[str, str, str]] = [
     ("meta", ids.WALL_META, "data"),
     ("period", ids.HEADER_PERIOD, "children"),
     ("metric_label", ids.RANKING_TITLE, "children"),
+    ("ranking_head", ids.RANKING_HEAD, "children"),
+    ("map_head", ids.MAP_HEAD, "children"),
     ("map_title", ids.MAP_TITLE, "children"),
     ("map", ids.MAP, "figure"),
     ("ranking", ids.RANKING, "figure"),
@@ -112,20 +116,28 @@ def feed_items(messages: pd.DataFrame, replies: pd.DataFrame, lang: str, today, 
 
 
 def build_view(
-    metrics: Metrics, *, period: str, lang: str, metric: str, today, geojson_url: str, theme: Theme = THEME
+    metrics: Metrics,
+    *,
+    period: str,
+    lang: str,
+    metric: str,
+    today,
+    geojson_url: str,
+    theme: Theme = THEME,
+    province: int | None = None,
+    city_maps: CityMaps | None = None,
 ) -> dict:
-    """Everything one screen shows, as JSON-ready values keyed like OUTPUTS."""
-    f = Filters(*preset(period, today))
-    today_f = Filters(today, today)
+    """Everything one screen shows, as JSON-ready values keyed like OUTPUTS: the nation, or one province
+    (its numbers, its cities on the map and in the ranking, its trends, domains and feed)."""
+    scope = (province,) if province else ()
+    f = Filters(*preset(period, today), provinces=scope)
+    today_f = Filters(today, today, provinces=scope)
     # the feeds' statement runs on the other core while this thread reads the rollups (DuckDB releases the GIL)
     feeds = _BACKGROUND.submit(lambda: (metrics.latest_messages(f, FEED_SIZE), metrics.latest_replies(f, FEED_SIZE)))
     summary = metrics.summary(f)
     today_summary = summary if f == today_f else metrics.summary(today_f)
-    provinces = metrics.by_province(f)
     census_year = int(summary["census_year"])
     period_name = i18n.period_name(period, lang)
-    label = figures.metric_label(metric, lang)
-    subtitle = f"{period_name} · {i18n.t('census', lang, year=census_year)}"
     kpi = {
         ids.KPI_TODAY_MESSAGES: today_summary["messages"],
         ids.KPI_TODAY_REPLIES: today_summary["replies"],
@@ -142,6 +154,25 @@ def build_view(
     for name in ids.KPI_YOY:
         kpi[f"{name}_yoy"] = summary[f"{name}_yoy"]
     kpi = {k: _value(v) for k, v in kpi.items()}
+    if province and city_maps is not None:
+        place = province_ref.names(lang)[province]
+        cities = metrics.by_city(f)
+        heads = (i18n.t("city_ranking_title", lang), i18n.t("city_map_title", lang, province=place))
+        label = i18n.t("city_messages", lang)
+        map_title = f"{label} · {period_name}"
+        the_map = figures.city_map(cities, theme, lang, city_maps.url(province), place, city_maps.cities(province))
+        the_ranking = figures.city_ranking(cities, theme, lang)
+    else:
+        place = i18n.t("nationwide", lang)
+        heads = (i18n.t("ranking_title", lang), i18n.t("map_title", lang))
+        provinces = metrics.by_province(f)
+        label = figures.metric_label(metric, lang)
+        map_title = f"{label} · {period_name}"
+        subtitle = f"{period_name} · {i18n.t('census', lang, year=census_year)}"
+        the_map = figures.china_map(
+            provinces, metric, theme, lang, geojson_url, subtitle=subtitle, label_points=geo.label_points()
+        )
+        the_ranking = figures.ranking(provinces, metric, theme, lang)
     feed = feed_items(*feeds.result(), lang, today)
     return {
         "kpi": kpi,
@@ -152,19 +183,22 @@ def build_view(
             "start": f.start.isoformat(),
             "end": f.end.isoformat(),
             "census_year": census_year,
+            "province": province,
         },
-        "period": f"{period_name} · {i18n.range_text(f.start, f.end, lang)}",
+        "period": f"{place} · {period_name} · {i18n.range_text(f.start, f.end, lang)}",
         "metric_label": label,
-        "map_title": f"{label} · {period_name}",
-        "map": _figure_json(
-            figures.china_map(
-                provinces, metric, theme, lang, geojson_url, subtitle=subtitle, label_points=geo.label_points()
-            )
+        "ranking_head": heads[0],
+        "map_head": heads[1],
+        "map_title": map_title,
+        "map": _figure_json(the_map),
+        "ranking": _figure_json(the_ranking),
+        "trend_day": _figure_json(
+            figures.trend(metrics.trend(Filters(*preset("last30", today), provinces=scope), "day"), theme, lang)
         ),
-        "ranking": _figure_json(figures.ranking(provinces, metric, theme, lang)),
-        "trend_day": _figure_json(figures.trend(metrics.trend(Filters(*preset("last30", today)), "day"), theme, lang)),
         "trend_month": _figure_json(
-            figures.trend(metrics.trend(Filters(*preset("last12m", today)), "month"), theme, lang, "month")
+            figures.trend(
+                metrics.trend(Filters(*preset("last12m", today), provinces=scope), "month"), theme, lang, "month"
+            )
         ),
         "categories": _figure_json(figures.categories(metrics.by_category(f), theme, lang)),
         "types": _figure_json(figures.types(metrics.by_type(f), theme, lang)),
@@ -215,9 +249,10 @@ def _diff_value(patch: Patch, key, old, new) -> None:
 class Views:
     """Views by token, computed once per token however many screens ask (LRU)."""
 
-    def __init__(self, metrics: Metrics, geojson_url: str, size: int = 256, theme: Theme = THEME):
+    def __init__(self, metrics: Metrics, geojson_url: str, size: int = 256, theme: Theme = THEME, city_maps=None):
         self.metrics = metrics
         self.geojson_url = geojson_url
+        self.city_maps = city_maps
         self.theme = theme
         self.size = size
         self._views: OrderedDict[str, dict] = OrderedDict()
@@ -225,8 +260,10 @@ class Views:
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
 
-    def token(self, period: str, lang: str, metric: str, today) -> str:
-        return "|".join((self.metrics.data_version, period, lang, metric, today.isoformat()))
+    def token(self, period: str, lang: str, metric: str, today, province: int | None = None) -> str:
+        # a province view has no map metric: one token (and view) per province whatever the rotation
+        metric = "cities" if province else metric
+        return "|".join((self.metrics.data_version, period, lang, metric, today.isoformat(), str(province or "")))
 
     def peek(self, token) -> dict | None:
         if not isinstance(token, str) or len(token) > MAX_TOKEN:
@@ -234,11 +271,13 @@ class Views:
         with self._guard:
             return self._views.get(token)
 
-    def get(self, period: str, lang: str, metric: str, today, wait: bool = True) -> tuple[str, dict]:
+    def get(
+        self, period: str, lang: str, metric: str, today, wait: bool = True, province: int | None = None
+    ) -> tuple[str, dict]:
         """The view of the current token, built once. While another request builds it, `wait=False`
         raises PreventUpdate at once (a screen that shows a picture keeps it and asks again next tick)
         instead of holding a server thread until the build is done."""
-        token = self.token(period, lang, metric, today)
+        token = self.token(period, lang, metric, today, province)
         view = self.peek(token)
         if view is not None:
             return token, view
@@ -258,6 +297,8 @@ class Views:
                     today=today,
                     geojson_url=self.geojson_url,
                     theme=self.theme,
+                    province=province,
+                    city_maps=self.city_maps,
                 )
                 with self._guard:
                     self._views[token] = view
@@ -294,16 +335,29 @@ def metric_at(config: dict, rotations: int | None) -> str:
     return names[index % len(names)]
 
 
-def refresh(views: Views, config: dict, state: dict | None, rotations: int | None, today=None):
+def province_at(config: dict, steps: int | None) -> int | None:
+    """The province a screen shows now: its carousel's current step, else its home province (None: national)."""
+    home = config.get("province")
+    carousel = config.get("carousel_provinces") or []
+    if not config.get("carousel") or not carousel:
+        return home
+    stops = [*carousel, home]  # the home view (national, or the province wall's own) between rounds
+    return stops[int(steps or 0) % len(stops)]
+
+
+def refresh(
+    views: Views, config: dict, state: dict | None, rotations: int | None, today=None, steps: int | None = None
+):
     """The refresh tick: (values for OUTPUTS..., new state). Raises PreventUpdate when nothing changed."""
     if not isinstance(config, dict):
         raise PreventUpdate
     today = today or beijing_now().date()
     metric = metric_at(config, rotations)
+    province = province_at(config, steps)
     old_token = state.get("token") if isinstance(state, dict) else None
     old = views.peek(old_token)
     # a screen showing a picture does not wait for a view another request is building (perf note: queries owner)
-    token, view = views.get(config["period"], config["lang"], metric, today, wait=old is None)
+    token, view = views.get(config["period"], config["lang"], metric, today, wait=old is None, province=province)
     if old_token == token:
         raise PreventUpdate
     return (*views.patches(old_token if old else None, old, token, view), {"token": token, "metric": metric})
@@ -312,7 +366,9 @@ def refresh(views: Views, config: dict, state: dict | None, rotations: int | Non
 def register(app: Dash, metrics: Metrics, settings: Settings) -> Views:
     """Wire the wall into `app` (its layout comes from dashboard.wall.layout.build via the router)."""
     geo.register(app.server)
-    views = Views(metrics, app.get_relative_path(geo.url_path()))
+    city_maps = CityMaps()
+    city_maps.register(app.server, app.get_relative_path("/"))
+    views = Views(metrics, app.get_relative_path(geo.url_path()), city_maps=city_maps)
     app.server.extensions.setdefault("liuyan", {})["wall_views"] = views
     outputs = [Output(component, prop) for _, component, prop in OUTPUTS]
 
@@ -326,12 +382,13 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> Views:
         Output(ids.WALL_ERROR, "data"),
         Input(ids.WALL_TICK, "n_intervals"),
         Input(ids.WALL_ROTATE, "n_intervals"),
+        Input(ids.WALL_CAROUSEL, "n_intervals"),
         State(ids.WALL_CONFIG, "data"),
         State(ids.WALL_STATE, "data"),
         on_error=failed,
     )
-    def wall_refresh(_tick, rotations, config, state):
-        return (*refresh(views, config, state, rotations, settings.now().date()), no_update)
+    def wall_refresh(_tick, rotations, steps, config, state):
+        return (*refresh(views, config, state, rotations, settings.now().date(), steps), no_update)
 
     namespace = "liuyanWall"
     app.clientside_callback(

@@ -13,6 +13,7 @@ from dash import dcc, html
 
 from dashboard import figures, geo, i18n, ids
 from dashboard.theme import WALL as THEME
+from queries import provinces as province_ref
 from queries.periods import PRESETS
 from settings import Settings
 
@@ -25,6 +26,7 @@ METRIC_ALIASES = {
 }
 MIN_INTERVAL, MAX_INTERVAL = 1.0, 3600.0
 MIN_ROTATE = 5
+MIN_CAROUSEL = 10
 GRAPH_CONFIG = {
     "displayModeBar": False,
     "displaylogo": False,
@@ -52,7 +54,16 @@ def kiosk_options(search: str | None, settings: Settings) -> dict:
     rotate = 0 if rotate <= 0 else max(MIN_ROTATE, int(rotate))
     interval = min(MAX_INTERVAL, max(MIN_INTERVAL, _number(first("interval"), settings.refresh_seconds)))
     lang = i18n.lang_or_default(first("lang"))
+    province = _province(first("province"))
+    carousel = _number(first("carousel"), 0)
+    carousel = 0 if carousel <= 0 else max(MIN_CAROUSEL, int(min(carousel, MAX_INTERVAL)))
+    listed = [_province(p) for p in (first("carousel_provinces") or "").split(",") if p.strip()]
+    listed = list(dict.fromkeys(p for p in listed if p and p != province))
     return {
+        "province": province,
+        "carousel": carousel,
+        # the given provinces, else every province (in adcode order)
+        "carousel_provinces": (listed or [p for p in province_ref.codes() if p != province]) if carousel else [],
         "period": period,
         "metric": metric,
         "metric_index": list(figures.MAP_METRICS).index(metric),
@@ -79,6 +90,13 @@ def kiosk_options(search: str | None, settings: Settings) -> dict:
     }
 
 
+def _province(raw: str | None) -> int | None:
+    """A province from an adcode or a name (河南, 河南省, Henan); anything else: None (the national view)."""
+    if not raw:
+        return None
+    return province_ref.resolve(raw.strip()[:20])
+
+
 def geojson_url() -> str:
     """The map's GeoJSON URL under the app's path prefix (outside a Dash app: the bare path)."""
     try:
@@ -100,8 +118,10 @@ def _number(raw: str | None, default: float) -> float:
 
 
 # -- building blocks ---------------------------------------------------------------------------------------------
-def _panel(title: str, body, *, class_name: str = "", subtitle_id: str | None = None, extra=None) -> html.Div:
-    head = [html.Span(title, className="panel-title")]
+def _panel(
+    title: str, body, *, class_name: str = "", subtitle_id: str | None = None, extra=None, title_id: str | None = None
+) -> html.Div:
+    head = [html.Span(title, className="panel-title", **({"id": title_id} if title_id else {}))]
     if subtitle_id:
         head.append(html.Span(id=subtitle_id, className="panel-subtitle"))
     if extra is not None:
@@ -221,6 +241,7 @@ def build(config: dict) -> html.Div:
                 _graph(ids.RANKING),
                 class_name="panel-ranking",
                 subtitle_id=ids.RANKING_TITLE,
+                title_id=ids.RANKING_HEAD,
             ),
             _panel(i18n.t("categories", lang), _graph(ids.CATEGORIES), class_name="panel-categories"),
             _panel(i18n.t("types", lang), _graph(ids.TYPES), class_name="panel-types"),
@@ -254,7 +275,13 @@ def build(config: dict) -> html.Div:
                     _kpi(ids.KPI_REPLIES, lang, "int", "unit_items", size="big", yoy=True, accent="accent-gold"),
                 ],
             ),
-            _panel(i18n.t("map_title", lang), _graph(ids.MAP), class_name="panel-map", subtitle_id=ids.MAP_TITLE),
+            _panel(
+                i18n.t("map_title", lang),
+                _graph(ids.MAP),
+                class_name="panel-map",
+                subtitle_id=ids.MAP_TITLE,
+                title_id=ids.MAP_HEAD,
+            ),
             html.Div(
                 className="kpi-row kpi-row-small",
                 children=[
@@ -297,6 +324,12 @@ def build(config: dict) -> html.Div:
             dcc.Store(id=ids.WALL_SINK),
             dcc.Interval(id=ids.WALL_TICK, interval=interval_ms, n_intervals=0),
             dcc.Interval(id=ids.WALL_ROTATE, interval=rotate_ms, n_intervals=0, disabled=not config["rotate"]),
+            dcc.Interval(
+                id=ids.WALL_CAROUSEL,
+                interval=int(config.get("carousel") or 3600) * 1000,
+                n_intervals=0,
+                disabled=not config.get("carousel"),
+            ),
             html.Div(
                 id=ids.WALL,
                 className="wall",

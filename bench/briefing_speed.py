@@ -1,0 +1,63 @@
+"""Briefing time on a database (default: the demo): gather, charts, PDF print, for a week, a month and a quarter,
+national and one province. Prints seconds per run with the spread and the machine's load.
+
+python bench/briefing_speed.py [--db FILE] [--repeat 3] [--now 2026-11-26T12:00:00]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from briefing import charts, content, html, outline, pdf  # noqa: E402
+from briefing.period import resolve  # noqa: E402
+from queries.db import Store  # noqa: E402
+from queries.service import Metrics  # noqa: E402
+from settings import Settings  # noqa: E402
+
+
+def one(store: Store, spec: str, province: int | None, now: dt.datetime) -> dict[str, float]:
+    metrics = Metrics(store)  # a cold cache: every number is computed again
+    times = {}
+    t = time.perf_counter()
+    brief = content.gather(metrics, resolve(spec, now.date()), province, now)
+    times["gather"] = time.perf_counter() - t
+    t = time.perf_counter()
+    rendered = charts.render(charts.specs(brief), "svg")
+    times["charts"] = time.perf_counter() - t
+    t = time.perf_counter()
+    pdf.html_to_pdf(html.document(outline.outline(brief), rendered, "svg"))
+    times["pdf"] = time.perf_counter() - t
+    times["total"] = sum(times.values())
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", default=Settings().db)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--now", default="2026-11-26T12:00:00")
+    args = parser.parse_args()
+    now = dt.datetime.fromisoformat(args.now)
+    store = Store(args.db)
+    print(f"database {args.db}, now {now}, load before {os.getloadavg()}")
+    for spec, province in (("week", None), ("week", 410000), ("month", None), ("quarter", None)):
+        runs = [one(store, spec, province, now) for _ in range(args.repeat)]
+        totals = [r["total"] for r in runs]
+        parts = " ".join(f"{k} {statistics.median(r[k] for r in runs):.2f}" for k in ("gather", "charts", "pdf"))
+        print(
+            f"{spec:8} {province or 'national':>8}: median {statistics.median(totals):.2f} s "
+            f"(min {min(totals):.2f}, max {max(totals):.2f}; {parts}) load {os.getloadavg()[0]:.1f}"
+        )
+    store.close()
+
+
+if __name__ == "__main__":
+    main()

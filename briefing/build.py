@@ -1,0 +1,25 @@
+"""A briefing end to end: gather, chart, write, print (PDF) or save (Word)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from briefing import charts, content, html, outline, pdf, word
+from briefing.period import BriefPeriod
+
+FORMATS = ("pdf", "docx")
+
+
+def build(metrics, period: BriefPeriod, province: int | None, now: dt.datetime, fmt: str = "pdf", sections=None):
+    """(file bytes, suggested file name)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+    brief = content.gather(metrics, period, province, now, sections)
+    blocks = outline.outline(brief)
+    figures = charts.specs(brief)
+    if fmt == "pdf":
+        data = pdf.html_to_pdf(html.document(blocks, charts.render(figures, "svg"), "svg"))
+    else:
+        data = word.docx_bytes(blocks, charts.render(figures, "png"))
+    name = f"简报_{brief.place}_{period.start:%Y%m%d}-{period.end:%Y%m%d}.{fmt}"
+    return data, name

@@ -1,0 +1,62 @@
+"""What a briefing says, gathered from the same cached service the JSON API answers from (so its numbers are
+the API's numbers for the same filters). Pure data: no wording, no rendering."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from briefing.period import BriefPeriod
+from queries import provinces as province_ref
+from queries.metrics import yoy
+from queries.periods import Filters
+
+# Optional sections, filled by the insight and supervision services when the app has them:
+# name -> callable(Filters) -> list of dicts shaped as the matching API endpoint's items.
+SECTION_NAMES = ("hot_issues", "alerts", "units_best", "units_worst", "good_ideas")
+Sections = dict[str, Callable[[Filters], list[dict]]]
+
+
+@dataclass
+class Brief:
+    period: BriefPeriod
+    province: int | None
+    generated_at: dt.datetime
+    summary: dict
+    before: dict  # the summary of the period before (环比)
+    provinces: pd.DataFrame  # queries.metrics.by_province, or the province's cities when one is chosen
+    trend: pd.DataFrame
+    categories: pd.DataFrame
+    sections: dict[str, list[dict]] = field(default_factory=dict)
+
+    @property
+    def place(self) -> str:
+        return province_ref.names()[self.province] if self.province else "全国"
+
+    def pop(self, key: str):
+        """环比 of a count or rate: the change against the period before (None without a base)."""
+        return yoy(self.summary.get(key), self.before.get(key))
+
+
+def gather(
+    metrics, period: BriefPeriod, province: int | None, now: dt.datetime, sections: Sections | None = None
+) -> Brief:
+    """`metrics` is queries.service.Metrics (the API's cached service)."""
+    provinces = (province,) if province else ()
+    f = Filters(period.start, period.end, provinces=provinces)
+    before = Filters(period.before_start, period.before_end, provinces=provinces)
+    granularity = "day" if period.days <= 92 else "week"
+    return Brief(
+        period=period,
+        province=province,
+        generated_at=now,
+        summary=metrics.summary(f),
+        before=metrics.summary(before),
+        provinces=metrics.by_city(f) if province else metrics.by_province(f),
+        trend=metrics.trend(f, granularity),
+        categories=metrics.by_category(f),
+        sections={name: list(compute(f)) for name, compute in (sections or {}).items() if name in SECTION_NAMES},
+    )
