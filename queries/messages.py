@@ -45,7 +45,8 @@ def search(store: Store, f: Filters, words: tuple[str, ...], limit: int, offset:
     p = f.params()
     window = {k: p[k] for k in ("start", "stop", "provinces", "categories", "types", "urgent_only")}
     if words:
-        window["terms"] = list(words)
+        window["terms"] = [w for w in words if w == w.upper()]  # no letter with case: matched as given
+        window["cased"] = [w for w in words if w != w.upper()]
         frame = store.df(text("messages", "search"), dict(window, limit=limit, offset=offset))
         total_query = "search_total"
     else:

@@ -25,30 +25,47 @@ SELECT count(*) FROM messages
 WHERE created_at >= :start AND created_at < :stop
   AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only);
 
--- name: search(start, stop, provinces, categories, types, urgent_only, terms, limit, offset)
--- Newest first, each term in the title or the body (case-insensitive); `total` counts every hit.
-WITH hits AS (
-    SELECT m.message_id, m.created_at, m.province, m.city, m.district, m.category, m.msg_type, m.title,
-           message_status(m.source_status, m.first_reply_at) AS status, m.first_reply_at,
-           t.content, coalesce(t.likes, 0) AS likes
-    FROM messages m LEFT JOIN message_texts t ON t.message_id = m.message_id
-    WHERE m.created_at >= :start AND m.created_at < :stop
-      AND message_matches(m.province, m.category, m.msg_type, m.is_urgent,
-                          :provinces, :categories, :types, :urgent_only)
-      AND list_bool_and(list_transform(:terms, lambda w:
-              contains(lower(coalesce(m.title, '')), w) OR contains(lower(coalesce(t.content, '')), w)))
+-- name: search(start, stop, provinces, categories, types, urgent_only, terms, cased, limit, offset)
+-- Newest first, each word in the title or the body; `total` counts every hit. Words without letters that have
+-- case (Chinese, digits) are matched as given, the others (`cased`, lower-case) against lower-cased text: lowering
+-- every body costs more than the match. The texts are read only over the id range of the period's messages
+-- (zone maps: ids of a bulk-loaded history follow time); other ids do no harm, they are joined away.
+WITH m AS (
+    SELECT message_id, created_at, province, city, district, category, msg_type, title,
+           message_status(source_status, first_reply_at) AS status, first_reply_at
+    FROM messages
+    WHERE created_at >= :start AND created_at < :stop
+      AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
+), hits AS (
+    SELECT m.*, t.content, coalesce(t.likes, 0) AS likes
+    FROM m LEFT JOIN (
+        SELECT message_id, content, likes FROM message_texts
+        WHERE message_id >= (SELECT min(message_id) FROM m) AND message_id <= (SELECT max(message_id) FROM m)
+    ) t ON t.message_id = m.message_id
+    WHERE coalesce(list_bool_and(list_transform(:terms, lambda w:
+              contains(coalesce(m.title, ''), w) OR contains(coalesce(t.content, ''), w))), true)
+      AND coalesce(list_bool_and(list_transform(:cased, lambda w:
+              contains(lower(coalesce(m.title, '')), w) OR contains(lower(coalesce(t.content, '')), w))), true)
 )
 SELECT *, count(*) OVER () AS total FROM hits
 ORDER BY created_at DESC, message_id DESC
 LIMIT :limit OFFSET :offset;
 
--- name: search_total(start, stop, provinces, categories, types, urgent_only, terms)
+-- name: search_total(start, stop, provinces, categories, types, urgent_only, terms, cased)
+WITH m AS (
+    SELECT message_id, title FROM messages
+    WHERE created_at >= :start AND created_at < :stop
+      AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
+)
 SELECT count(*)
-FROM messages m LEFT JOIN message_texts t ON t.message_id = m.message_id
-WHERE m.created_at >= :start AND m.created_at < :stop
-  AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only)
-  AND list_bool_and(list_transform(:terms, lambda w:
-          contains(lower(coalesce(m.title, '')), w) OR contains(lower(coalesce(t.content, '')), w)));
+FROM m LEFT JOIN (
+    SELECT message_id, content FROM message_texts
+    WHERE message_id >= (SELECT min(message_id) FROM m) AND message_id <= (SELECT max(message_id) FROM m)
+) t ON t.message_id = m.message_id
+WHERE coalesce(list_bool_and(list_transform(:terms, lambda w:
+          contains(coalesce(m.title, ''), w) OR contains(coalesce(t.content, ''), w))), true)
+  AND coalesce(list_bool_and(list_transform(:cased, lambda w:
+          contains(lower(coalesce(m.title, '')), w) OR contains(lower(coalesce(t.content, '')), w))), true);
 
 -- name: message(id)
 -- One message with its text and evaluation (found through the primary keys).
