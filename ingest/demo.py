@@ -34,6 +34,7 @@ import argparse
 import datetime as dt
 import sys
 import time
+import zlib
 from functools import lru_cache
 
 import numpy as np
@@ -121,7 +122,7 @@ INTENSITY: dict[int, float] = {
     440000: 2.0,
     450000: 2.35,
     460000: 2.4,
-    500000: 1.36,
+    500000: 1.23,  # 重庆 2021: about 9,255 messages
     520000: 2.45,
     530000: 2.35,
     540000: 1.5,
@@ -771,7 +772,7 @@ def _replies(seed: int, m: dict[str, np.ndarray], start_s: int, now_s: int) -> d
     wanted = rng.random(n) < _reply_probability(m)
     # The unit that would answer first; a slow unit's answers take longer (a planted story).
     unit_all = _unit_keys(_rng(seed, _S_UNIT_PICK), m["place"], m["category"])
-    slowness = np.where(stories.slow_units(unit_all), stories.SLOW_FACTOR, 1.0)
+    slowness = np.where(stories.slow_units(_unit_hash(unit_all)), stories.SLOW_FACTOR, 1.0)
     raw = created + (sample_reply_delay_hours(rng, m["year"]) * slowness * 3600).astype(np.int64)
     first_at = _office_time(rng, raw, created + 600)
     replied = wanted & (first_at <= now_s)
@@ -843,7 +844,7 @@ def _replies(seed: int, m: dict[str, np.ndarray], start_s: int, now_s: int) -> d
         r_msg=r_msg,
         r_at=at[order],
         r_unit=r_unit,
-        r_boilerplate=stories.boilerplate_units(r_unit),
+        r_boilerplate=stories.boilerplate_units(_unit_hash(r_unit)),
         r_adopted=adopted,
     )
 
@@ -856,7 +857,9 @@ def _truth_tables(planted, m: dict[str, np.ndarray], r: dict[str, np.ndarray]) -
     story_ids = np.arange(len(rows), dtype=np.int32)
     units, answers = np.unique(r["r_unit"], return_counts=True)
     unit_kind = np.where(
-        stories.slow_units(units), "slow_unit", np.where(stories.boilerplate_units(units), "boilerplate_unit", "")
+        stories.slow_units(_unit_hash(units)),
+        "slow_unit",
+        np.where(stories.boilerplate_units(_unit_hash(units)), "boilerplate_unit", ""),
     )
     weak = unit_kind != ""
     ideas = np.flatnonzero(r["r_adopted"])
@@ -893,6 +896,18 @@ def _truth_tables(planted, m: dict[str, np.ndarray], r: dict[str, np.ndarray]) -
     }
 
 
+@lru_cache(maxsize=1)
+def _unit_hashes() -> np.ndarray:
+    """A fixed hash of each replying unit's *name* by key (several keys share a name, e.g. a provincial
+    department): a unit's planted traits follow its name, as an analyst sees it."""
+    names = _live_names()["units"].to_pylist()
+    return np.array([zlib.crc32(name.encode("utf-8")) for name in names], np.uint64)
+
+
+def _unit_hash(keys: np.ndarray) -> np.ndarray:
+    return _unit_hashes()[np.asarray(keys, np.int64)]
+
+
 def _likes(rng: np.random.Generator, story: np.ndarray) -> np.ndarray:
     """Support counts: most messages none or a few; messages of a planted story (many people share the
     problem) more."""
@@ -918,7 +933,9 @@ def _evaluations(seed: int, r: dict[str, np.ndarray], now_s: int) -> dict[str, n
     resolution, attitude, speed, satisfied = sample_scores(rng, len(idx))
     # answers of slow and boilerplate units satisfy less (a planted story)
     unit = r["first_unit"][idx]
-    weak = (stories.slow_units(unit) | stories.boilerplate_units(unit)) & (rng.random(len(idx)) < WEAK_UNHAPPY)
+    weak = (stories.slow_units(_unit_hash(unit)) | stories.boilerplate_units(_unit_hash(unit))) & (
+        rng.random(len(idx)) < WEAK_UNHAPPY
+    )
     low = np.where(rng.random(len(idx)) < 0.7, 1, 2).astype(np.int8)
     resolution, attitude, speed = (np.where(weak, low, x) for x in (resolution, attitude, speed))
     satisfied = satisfied & ~weak
@@ -1190,8 +1207,9 @@ SELECT t.kind, t.story, t.place_name AS name,
        t.province, pl.city, pl.district, t.category, tc.topic, t.span_start, t.span_end, t.size, t.detail
 FROM demo_truth_stories t LEFT JOIN demo_places pl ON pl.k = t.place LEFT JOIN demo_topics tc ON tc.k = t.topic
 UNION ALL
-SELECT u.kind, NULL, n.name, NULL, n.province, NULL, NULL, NULL, NULL, NULL, NULL, u.answers, NULL
-FROM demo_truth_units u JOIN (SELECT k, name, NULL::INTEGER AS province FROM demo_unit_names) n ON n.k = u.unit
+SELECT u.kind, NULL, n.name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, sum(u.answers)::INTEGER, NULL
+FROM demo_truth_units u JOIN demo_unit_names n ON n.k = u.unit
+GROUP BY u.kind, n.name
 UNION ALL
 SELECT 'idea_adopted', NULL, NULL, ['M' || lpad(CAST(a.i AS VARCHAR), 8, '0')], NULL, NULL, NULL, '建言', NULL,
        a.created_at, a.replied_at, 1, NULL
