@@ -3,6 +3,8 @@
 python app.py [serve] [--db FILE] [--host H] [--port P]
 python app.py init [--empty] [--force]
 python app.py import KIND FILE...
+python app.py writer [--redis URL]             scale-out: the one writer (see scaleout/)
+python app.py web --redis URL [--writer URL]   scale-out: a stateless web process
 python app.py brief [--period week|month|quarter|START:END] [--province P] [--out FILE.pdf|FILE.docx]
 """
 
@@ -46,6 +48,15 @@ def _parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init", parents=[common], help="create the database (demo data unless --empty)")
     init.add_argument("--empty", action="store_true", help="create an empty database, no demo data")
     init.add_argument("--force", action="store_true", help="replace an existing database file")
+    writer = sub.add_parser("writer", parents=[common], help="scale-out: the one writer, publishing to Redis")
+    web = sub.add_parser("web", help="scale-out: a stateless web process serving walls from Redis")
+    for p in (writer, web):
+        p.add_argument("--host", default=argparse.SUPPRESS, help="listen address (LIUYAN_HOST)")
+        p.add_argument("--port", type=int, default=argparse.SUPPRESS, help="listen port (LIUYAN_PORT)")
+        p.add_argument("--redis", dest="redis_url", default=argparse.SUPPRESS, help="Redis URL (LIUYAN_REDIS_URL)")
+    writer.add_argument("--no-simulate", dest="simulate", action="store_const", const=False, default=argparse.SUPPRESS)
+    writer.add_argument("--sim-speed", type=float, default=argparse.SUPPRESS, help="LIUYAN_SIM_SPEED")
+    web.add_argument("--writer", dest="writer_url", default=argparse.SUPPRESS, help="writer URL (LIUYAN_WRITER_URL)")
     imp = sub.add_parser("import", parents=[common], help="import records: KIND FILE...")
     imp.add_argument("kind", help="messages, replies, evaluations, units or leaders")
     imp.add_argument("files", nargs="+", help="CSV, JSON Lines or Parquet files")
@@ -64,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         port=getattr(args, "port", None),
         simulate=getattr(args, "simulate", None),
         sim_speed=getattr(args, "sim_speed", None),
+        redis_url=getattr(args, "redis_url", None),
+        writer_url=getattr(args, "writer_url", None),
     )
     command = args.command or "serve"
     if command == "init":
@@ -74,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         from ingest.importer import main as import_main
 
         return import_main([args.kind, *args.files], settings)
+    if command in ("writer", "web"):
+        from scaleout import roles
+
+        return roles.run_writer(settings) if command == "writer" else roles.run_web(settings)
     if command == "brief":
         from briefing.cli import main as brief_main
 

@@ -27,6 +27,8 @@ class Settings:
     host: str = _setting("127.0.0.1", "address the server listens on")
     port: int = _setting(8050, "port the server listens on")
     threads: int = _setting(16, "server worker threads (one process: DuckDB allows one per file)")
+    read_slots: int = _setting(2, "read requests (screens, API) served at once; the rest wait off the CPU")
+    read_yield_ms: int = _setting(1000, "a read request waits up to this long while writes are pending (writes first)")
     connection_limit: int = _setting(1000, "open connections the server keeps (each wall screen holds a few)")
     seed: int = _setting(20210722, "seed of the deterministic demo dataset")
     demo_start: str = _setting("2019-01-01", "first day of the demo history")
@@ -44,6 +46,13 @@ class Settings:
     cache_seconds: int = _setting(3600, "how long a cached query result may live")
     duckdb_memory: str = _setting("", "DuckDB memory limit, e.g. 1GB (empty: DuckDB's default, 80% of RAM)")
     clock: str = _setting("", "freeze the screens' clock at this Beijing time, e.g. 2026-11-26T12:00:00 (empty: real)")
+    # scale-out roles (python app.py writer / web; see scaleout/)
+    redis_url: str = _setting("redis://127.0.0.1:6379/0", "Redis shared by the writer and the web processes")
+    snapshot_seconds: float = _setting(60.0, "writer: publish a read-only snapshot for analysts this often")
+    snapshot_secret: str = _setting("", "shared secret web processes present to download the writer's snapshots")
+    snapshot_dir: str = _setting("", "where snapshots are written (writer) or downloaded (web); empty: next to the db")
+    writer_url: str = _setting("", "writer's base URL for snapshot downloads (empty: the URL the writer announces)")
+    peers: str = _setting("", "web: comma-separated origins a wall moves to when its web process is gone")
 
     def now(self) -> dt.datetime:
         """Beijing time without tzinfo: the frozen clock when set (reproducible tests and demos), else the real one."""

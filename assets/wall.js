@@ -170,7 +170,8 @@
   function renderStatus() {
     var el = byId(S.config && S.config.ids.status);
     if (!el) { return; }
-    var interval = S.config.interval * 1000, age = Date.now() - S.lastOk, state, text;
+    // pushed walls hear from the server at least every ping (5 s), polled ones every interval
+    var interval = (P.open ? 6 : S.config.interval) * 1000, age = Date.now() - S.lastOk, state, text;
     if (S.failStreak > 0) {
       state = "offline"; text = label("status_offline");
     } else if (S.lastError > S.lastOk - 50) {
@@ -341,6 +342,102 @@
     }, 760);
   }
 
+  // -- push (scale-out web process): new versions arrive over a WebSocket, polling is the fallback ----------------
+  // /push/hello answers only on a web process (python app.py web); elsewhere the wall just polls.
+  var P = {hello: null, ws: null, open: false, view: null, sent: null, failures: 0, moving: false};
+  S.push = P;
+
+  function startPush() {
+    nativeFetch("/push/hello", {cache: "no-store"}).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (hello) {
+      if (hello && hello.ws) { P.hello = hello; connectPush(); window.setInterval(pingPush, 5000); }
+    }, function () {});
+  }
+
+  function connectPush() {
+    if (P.ws || !P.hello) { return; }
+    var ws;
+    try {
+      ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + P.hello.ws);
+    } catch (e) { retryPush(); return; }
+    P.ws = ws;
+    ws.onopen = function () {
+      P.open = true; P.failures = 0; P.sent = null;
+      setPolling(false);
+      sendView();
+    };
+    ws.onmessage = function (event) {
+      var msg;
+      try { msg = JSON.parse(event.data); } catch (e) { return; }
+      S.lastOk = Date.now(); S.failStreak = 0; S.outageSince = 0;
+      if (msg.o) { applyPush(msg); }
+      renderStatus();
+    };
+    ws.onclose = function () {
+      P.ws = null; P.open = false;
+      setPolling(true);
+      P.failures += 1;
+      retryPush();
+    };
+  }
+
+  function retryPush() {
+    if (P.failures >= 2) { moveToPeer(); }
+    window.setTimeout(connectPush, Math.min(10000, 400 * P.failures) + Math.random() * 400);
+  }
+
+  // This web process is gone (no nginx in front to pick another): load the wall from a peer that answers.
+  function moveToPeer() {
+    var peers = (P.hello && P.hello.peers) || [];
+    if (P.moving || !peers.length) { return; }
+    P.moving = true;
+    nativeFetch("/push/hello", {cache: "no-store"}).then(function (response) {
+      if (!response.ok) { throw new Error("down"); }
+      P.moving = false;                       // ours still answers: keep reconnecting to it
+    }).catch(function () {
+      var others = peers.filter(function (p) { return p !== location.origin; });
+      var tryPeer = function (i) {
+        if (i >= others.length) { P.moving = false; return; }
+        nativeFetch(others[i] + "/push/hello", {cache: "no-store", mode: "cors"}).then(function (response) {
+          if (!response.ok) { throw new Error("down"); }
+          location.href = others[i] + location.pathname + location.search;
+        }).catch(function () { tryPeer(i + 1); });
+      };
+      tryPeer(0);
+    });
+  }
+
+  function setPolling(on) {
+    if (P.hello && window.dash_clientside.set_props) {
+      window.dash_clientside.set_props(P.hello.tick, {disabled: !on});
+    }
+  }
+
+  function sendView() {
+    if (!P.open || !P.view || !S.config || P.sent === P.view.token) { return; }
+    P.sent = P.view.token;
+    P.ws.send(JSON.stringify({period: S.config.period, lang: S.config.lang, metric: P.view.metric,
+                              token: P.view.token}));
+  }
+
+  function pingPush() {
+    if (P.open) { P.ws.send('{"ping":1}'); }
+  }
+
+  function applyPush(msg) {
+    var setProps = window.dash_clientside.set_props;
+    msg.o.forEach(function (item) {
+      var props = {};
+      props[item[1]] = item[2];
+      setProps(item[0], props);
+    });
+    P.view = {token: msg.t, metric: msg.m};
+    P.sent = msg.t;
+    setProps(P.hello.state, {data: {token: msg.t, metric: msg.m}});
+    S.pushed = (S.pushed || 0) + 1;
+  }
+
   // -- Dash clientside callbacks -----------------------------------------------------------------------------------
   // The map's GeoJSON, fetched as soon as the screen knows its URL (before the first figure arrives). Plotly
   // waits for a 'pending' URL instead of fetching it again; a map drawn without it is redrawn once it is here.
@@ -384,6 +481,7 @@
       window.setInterval(watchdog, 15000);
       scheduleReload(config.reload_hours);
       tick();
+      startPush();
     }
   }
 
@@ -418,6 +516,13 @@
       if (meta) {
         S.updatedAt = meta.updated_at ? parseBeijing(meta.updated_at) : null;
         renderFreshness();
+      }
+      return window.dash_clientside.no_update;
+    },
+    state: function (state) {
+      if (state && state.token && state.metric) {
+        P.view = {token: state.token, metric: state.metric};
+        sendView();
       }
       return window.dash_clientside.no_update;
     },

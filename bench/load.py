@@ -119,6 +119,7 @@ def spec_for(base: str, args, run: str) -> dict:
         "config": config,
         "tick_id": ids.WALL_TICK,
         "rotate_id": ids.WALL_ROTATE,
+        "carousel_id": ids.WALL_CAROUSEL,
         "config_id": ids.WALL_CONFIG,
         "state_id": ids.WALL_STATE,
         "interval": settings.refresh_seconds,
@@ -158,6 +159,7 @@ class Probe(threading.Thread):
                     "inputs": [
                         {"id": self.spec["tick_id"], "property": "n_intervals", "value": n},
                         {"id": self.spec["rotate_id"], "property": "n_intervals", "value": 0},
+                        {"id": self.spec["carousel_id"], "property": "n_intervals", "value": 0},
                     ],
                     "changedPropIds": [f"{self.spec['tick_id']}.n_intervals"],
                     "state": [
@@ -259,6 +261,7 @@ def main() -> int:
                     "inputs": [
                         {"id": spec["tick_id"], "property": "n_intervals", "value": 1},
                         {"id": spec["rotate_id"], "property": "n_intervals", "value": rotation},
+                        {"id": spec["carousel_id"], "property": "n_intervals", "value": 0},
                     ],
                     "changedPropIds": [f"{spec['tick_id']}.n_intervals"],
                     "state": [

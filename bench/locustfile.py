@@ -54,6 +54,7 @@ class WallScreen(FastHttpUser):
             "inputs": [
                 {"id": SPEC["tick_id"], "property": "n_intervals", "value": self.ticks},
                 {"id": SPEC["rotate_id"], "property": "n_intervals", "value": rotations},
+                {"id": SPEC["carousel_id"], "property": "n_intervals", "value": 0},
             ],
             "changedPropIds": [f"{SPEC['tick_id']}.n_intervals"],
             "state": [

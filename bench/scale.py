@@ -144,7 +144,7 @@ def measure(path: Path, repeat: int, out: Path) -> None:
 
     result: dict = {"load_start": load()}
     began = time.perf_counter()
-    store = Store(path)
+    store = Store(path, Settings.from_env())  # LIUYAN_DUCKDB_MEMORY from --duckdb-memory
     result["open_s"] = time.perf_counter() - began
     result["messages"] = store.scalar("SELECT count(*) FROM messages")
     result["replies"] = store.scalar("SELECT count(*) FROM replies")

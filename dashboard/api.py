@@ -35,8 +35,23 @@ def _clean(value):
 
 
 def records(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict]:
-    frame = frame if columns is None else frame[columns]
-    return [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    """Rows as JSON-ready dicts, converted column by column (numeric columns in one numpy pass each)."""
+    names = list(frame.columns) if columns is None else columns
+    values = [_column_values(frame[name]) for name in names]
+    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)] if names else []
+
+
+def _column_values(column: pd.Series) -> list:
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else ""
+    if kind == "f":
+        array = column.to_numpy()
+        out = array.tolist()
+        for i in np.flatnonzero(~np.isfinite(array)).tolist():
+            out[i] = None
+        return out
+    if kind in "iub":
+        return column.to_numpy().tolist()
+    return [_clean(v) for v in column.tolist()]
 
 
 def _deep_clean(value):
@@ -94,7 +109,7 @@ def create_api(metrics: Metrics, clock=None) -> Blueprint:
     @api.get("/trend")
     def trend():
         f = filters("trend")
-        granularity = granularity_from_args(request.args)
+        granularity = granularity_from_args(request.args, f)
         return jsonify(
             {
                 "start": f.start.isoformat(),
@@ -119,8 +134,9 @@ def create_api(metrics: Metrics, clock=None) -> Blueprint:
     @api.get("/feed")
     def feed():
         f = filters("feed")
+        raw = request.args.get("limit", "30")
         try:
-            limit = int(request.args.get("limit", 30))
+            limit = int(raw) if len(raw) <= 6 else 0
         except ValueError:
             raise BadParameter("limit", "expected an integer") from None
         if not 1 <= limit <= 500:

@@ -12,6 +12,7 @@ constants so that callers may patch one trace.
 
 from __future__ import annotations
 
+import html
 import math
 
 import pandas as pd
@@ -32,6 +33,35 @@ MAP_LABELS = 3  # the leading provinces are named on the map
 MAIN_LON, MAIN_LAT = (73.0, 135.5), (17.2, 54.0)
 INSET_LON, INSET_LAT = (106.5, 123.5), (2.8, 24.5)
 INSET_DOMAIN = {"x": (0.835, 1.0), "y": (0.0, 0.34)}
+
+
+LABEL_CHARS = 20  # a domain, type or place name on a chart (longer ones are cut, with "…")
+
+
+def plot_text(value, limit: int = LABEL_CHARS) -> str:
+    """Data text as Plotly shows it literally. Plotly reads a subset of HTML in every text it draws
+    (tick labels, legend, hover, annotations: <b>, <span style>, <a href>, <br>, entities) and turns a
+    newline into a line break, so whitespace is collapsed, the text cut to `limit` characters and
+    &, <, > escaped as entities (Plotly decodes them back to the literal characters)."""
+    text = " ".join(str(value).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return html.escape(text, quote=False)
+
+
+def plot_labels(values, limit: int = LABEL_CHARS) -> list[str]:
+    """plot_text of each value, kept distinct (a category axis or a pie would merge equal labels)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for value in values:
+        label = plot_text(value, limit)
+        n = 1
+        while label in seen:
+            n += 1
+            label = f"{plot_text(value, limit - len(str(n)) - 1)}#{n}"
+        seen.add(label)
+        out.append(label)
+    return out
 
 
 def _num(value, digits: int = 4):
@@ -63,9 +93,9 @@ def format_value(value, metric: str, lang: str = "zh", largest=None) -> str:
     return f"{value:,.3f}" if value_format(metric, largest) == ".3f" else f"{value:,.2f}"
 
 
-def _names(frame: pd.DataFrame, lang: str) -> list[str]:
+def _names(frame: pd.DataFrame, lang: str, limit: int = 24) -> list[str]:
     column = "name_en" if lang == "en" and "name_en" in frame else "name"
-    return frame[column].astype(str).tolist()
+    return plot_labels(frame[column].astype(str).tolist(), limit)
 
 
 def _figure(data: list, layout: dict, theme: Theme) -> dict:
@@ -118,7 +148,7 @@ def china_map(
             "colorscale": [[0, theme.no_data], [1, theme.no_data]],
             "showscale": False,
             "marker": edge,
-            "customdata": [region_names[int(c)] for c in all_codes],
+            "customdata": plot_labels([region_names[int(c)] for c in all_codes], limit=24),
             "hovertemplate": f"%{{customdata}}<br>{no_data}<extra></extra>",
             "name": no_data,
         },
@@ -314,7 +344,7 @@ def city_map(
             "colorscale": [[0, theme.no_data], [1, theme.no_data]],
             "showscale": False,
             "marker": edge,
-            "customdata": [escape_label(n, 12) for n in all_cities],
+            "customdata": [plot_text(n, 12) for n in all_cities],
             "hovertemplate": f"%{{customdata}}<br>{no_data}<extra></extra>",
             "name": no_data,
         },
@@ -328,7 +358,7 @@ def city_map(
             "zmax": largest,
             "colorscale": [list(step) for step in theme.colorscale],
             "marker": edge,
-            "customdata": [escape_label(n, 12) for n in names],
+            "customdata": [plot_text(n, 12) for n in names],
             "hovertemplate": f"%{{customdata}}<br>{label} %{{z:,}}<extra></extra>",
             "name": label,
             "colorbar": {
@@ -359,7 +389,7 @@ def city_map(
         },
         "annotations": [
             {
-                "text": f"{escape_label(province_name, 12)}　<span style='color:{theme.no_data}'>■</span> {no_data}",
+                "text": f"{plot_text(province_name, 12)}　<span style='color:{theme.no_data}'>■</span> {no_data}",
                 "xref": "paper",
                 "yref": "paper",
                 "x": 0.015,
@@ -382,27 +412,20 @@ def city_ranking(cities: pd.DataFrame, theme: Theme, lang: str, n: int = 10) -> 
     known = cities[cities["city"].astype(str) != "（未填）"]
     frame = pd.DataFrame(
         {
-            "name": [escape_label(c, 10) for c in known["city"].astype(str)],
+            "name": known["city"].astype(str).tolist(),
             "adcode": range(len(known)),
             "messages": known["messages"].astype(float).tolist(),
         }
     )
     frame["name_en"] = frame["name"]
-    spec = ranking(frame, "messages", theme, lang, n)
+    spec = ranking(frame, "messages", theme, lang, n, label_chars=10)
     bar = spec["data"][0]
     bar["text"] = [f"{int(v):,}" for v in bar["x"]]
     bar["hovertemplate"] = "%{y}: %{x:,}<extra></extra>"
     return spec
 
 
-def escape_label(value, limit: int = 40) -> str:
-    """Text that plotly draws as text: its HTML subset (tags, entities) neutralised, cut to `limit` characters."""
-    text = str(value)
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def ranking(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, n: int = 10) -> dict:
+def ranking(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, n: int = 10, label_chars: int = 24) -> dict:
     """Top `n` provinces by `metric` (rank order as queries.metrics.rank: ties by adcode)."""
     rank_column = f"rank_{metric}"
     frame = (
@@ -411,7 +434,7 @@ def ranking(provinces: pd.DataFrame, metric: str, theme: Theme, lang: str, n: in
         else provinces.sort_values([metric, "adcode"], ascending=[False, True])
     )
     frame = frame[frame[metric].notna()].head(n)
-    names = _names(frame, lang)
+    names = _names(frame, lang, label_chars)
     values = [_num(v, 5) for v in frame[metric].tolist()]
     largest = max((v for v in values if v is not None), default=None)
     medal = ["#ffd666", "#d9e2ec", "#ffa56b"]
@@ -543,7 +566,7 @@ def categories(frame: pd.DataFrame, theme: Theme, lang: str, top: int = 8) -> di
     keys, values, counts = _top(frame, "category", top)
     if not sum(values):
         return empty(theme, i18n.t("no_data", lang))
-    names = [_label(c, n, i18n.category, lang) for c, n in zip(keys, counts, strict=True)]
+    names = plot_labels(_label(c, n, i18n.category, lang) for c, n in zip(keys, counts, strict=True))
     total = sum(values) or 1
     bar = {
         "type": "bar",
@@ -609,9 +632,8 @@ def types(frame: pd.DataFrame, theme: Theme, lang: str, top: int = 6) -> dict:
     if not sum(values):
         return empty(theme, i18n.t("no_data", lang))
     total = sum(values) or 1
-    names = [
-        f"{_label(c, n, i18n.msg_type, lang)}  {v / total:.1%}" for c, n, v in zip(keys, counts, values, strict=True)
-    ]
+    labels = plot_labels(_label(c, n, i18n.msg_type, lang) for c, n in zip(keys, counts, strict=True))
+    names = [f"{label}  {v / total:.1%}" for label, v in zip(labels, values, strict=True)]
     ring = {
         "type": "pie",
         "labels": names,

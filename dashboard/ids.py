@@ -28,7 +28,6 @@ HEADER_STATUS = "wall-status"
 
 MAP = "wall-map"
 MAP_TITLE = "wall-map-title"
-MAP_LEGEND = "wall-map-legend"
 RANKING = "wall-ranking"
 RANKING_TITLE = "wall-ranking-title"
 RANKING_HEAD = "ranking-head"  # the ranking panel's title (provinces, or a province's cities)

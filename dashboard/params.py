@@ -11,8 +11,10 @@ from queries.periods import GRANULARITIES, PRESETS, Filters, beijing_now, preset
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 EARLIEST = dt.date(2000, 1, 1)
 LATEST = dt.date(2100, 12, 31)
-MAX_VALUES = 50
+MAX_VALUES = 50  # values of one list parameter (province, category, msg_type)
 MAX_TEXT = 40
+# Longest period per trend granularity, in days: 3 years of days, 10 years of weeks, any allowed period of months.
+MAX_PERIOD_DAYS = {"day": 366 * 3, "week": 7 * 522, "month": (LATEST - EARLIEST).days + 1}
 
 
 class BadParameter(ValueError):
@@ -36,6 +38,9 @@ def parse_date(name: str, raw: str) -> dt.date:
 
 
 def parse_provinces(values: list[str], name: str = "province") -> tuple[int, ...]:
+    """Adcodes of provinces and region groups (at most MAX_VALUES values), each once, in order."""
+    if len(values) > MAX_VALUES:
+        raise BadParameter(name, f"at most {MAX_VALUES} values")
     codes = []
     for raw in values:
         if raw in province_ref.REGIONS or raw in province_ref.REGIONS_EN.values():
@@ -46,7 +51,7 @@ def parse_provinces(values: list[str], name: str = "province") -> tuple[int, ...
         if code is None:
             raise BadParameter(name, f"unknown province {str(raw)[:30]!r}")
         codes.append(code)
-    return tuple(codes)
+    return tuple(dict.fromkeys(codes))
 
 
 def parse_texts(name: str, values: list[str]) -> tuple[str, ...]:
@@ -98,8 +103,18 @@ def filters_from_args(args, today: dt.date | None = None) -> Filters:
     )
 
 
-def granularity_from_args(args, default: str = "day") -> str:
+def granularity_from_args(args, f: Filters | None = None, default: str = "day") -> str:
+    """The trend's granularity; with `f`, also checks that the period is not too long for it."""
     value = args.get("granularity") or default
     if value not in GRANULARITIES:
         raise BadParameter("granularity", f"expected one of {', '.join(GRANULARITIES)}")
+    if f is not None and not fits(f.start, f.end, value):
+        raise BadParameter(
+            "granularity", f"a {value} trend covers at most {MAX_PERIOD_DAYS[value]} days; choose a coarser one"
+        )
     return value
+
+
+def fits(start: dt.date, end: dt.date, granularity: str) -> bool:
+    """Whether a trend of `granularity` may cover start..end (bounded response size)."""
+    return (end - start).days + 1 <= MAX_PERIOD_DAYS[granularity]

@@ -289,7 +289,7 @@ def main(argv, settings) -> int:
         return EXIT_USAGE
     db = args.db or settings.db
     try:
-        store = Store(db)
+        store = Store(db, settings)
     except DatabaseLocked:
         return _forward(args, settings, db)
     try:

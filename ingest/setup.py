@@ -26,7 +26,7 @@ def create_demo(settings: Settings, path: Path, now: dt.datetime | None = None) 
     tmp = path.with_name(path.name + ".tmp")
     _remove(tmp)
     began = time.perf_counter()
-    store = Store(tmp)
+    store = Store(tmp, settings)
     counts = generate(
         store,
         seed=settings.seed,
@@ -42,13 +42,13 @@ def create_demo(settings: Settings, path: Path, now: dt.datetime | None = None) 
         + ", ".join(f"{v:,} {k}" for k, v in counts.items() if isinstance(v, int)),
         file=sys.stderr,
     )
-    return Store(path)
+    return Store(path, settings)
 
 
 def open_or_create(settings: Settings) -> Store:
     path = Path(settings.db)
     if path.exists():
-        return Store(path)
+        return Store(path, settings)
     return create_demo(settings, path)
 
 
@@ -59,7 +59,7 @@ def init_database(settings: Settings, *, empty: bool, force: bool) -> int:
             print(f"error: {path} exists; use --force to replace it", file=sys.stderr)
             return 1
         _remove(path)
-    store = Store(path) if empty else create_demo(settings, path)
+    store = Store(path, settings) if empty else create_demo(settings, path)
     store.close()
     print(f"created {'empty' if empty else 'demo'} database {path}", file=sys.stderr)
     return 0

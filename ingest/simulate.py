@@ -51,6 +51,7 @@ from functools import lru_cache, partial
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from ingest import demo
 from ingest.demo_compose import compose_live_replies
@@ -175,86 +176,17 @@ def business_clock() -> Rhythm:
 
 
 # -- lognormal delays ----------------------------------------------------------------
-def _erfc(x: np.ndarray) -> np.ndarray:
-    """Complementary error function (Numerical Recipes' Chebyshev fit, relative error < 1.2e-7)."""
-    z = np.abs(x)
-    t = 1.0 / (1.0 + 0.5 * z)
-    poly = -1.26551223 + t * (
-        1.00002368
-        + t
-        * (
-            0.37409196
-            + t
-            * (
-                0.09678418
-                + t
-                * (
-                    -0.18628806
-                    + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))
-                )
-            )
-        )
-    )
-    with np.errstate(over="ignore", invalid="ignore"):
-        r = t * np.exp(-z * z + poly)
-    r = np.where(np.isinf(z), 0.0, r)
-    return np.where(x >= 0, r, 2.0 - r)
-
-
-_A = (
-    -3.969683028665376e01,
-    2.209460984245205e02,
-    -2.759285104469687e02,
-    1.383577518672690e02,
-    -3.066479806614716e01,
-    2.506628277459239e00,
-)
-_B = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02, 6.680131188771972e01, -1.328068155288572e01)
-_C = (
-    -7.784894002430293e-03,
-    -3.223964580411365e-01,
-    -2.400758277161838e00,
-    -2.549732539343734e00,
-    4.374664141464968e00,
-    2.938163982698783e00,
-)
-_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
-
-
-def _ndtri(p: np.ndarray) -> np.ndarray:
-    """Inverse standard normal CDF (Acklam, relative error < 1.2e-9), p in (0, 1)."""
-    p = np.clip(np.asarray(p, float), 1e-300, 1 - 1e-16)
-    out = np.empty_like(p)
-    low, high = p < 0.02425, p > 1 - 0.02425
-    mid = ~(low | high)
-    q = p[mid] - 0.5
-    r = q * q
-    out[mid] = (
-        (((((_A[0] * r + _A[1]) * r + _A[2]) * r + _A[3]) * r + _A[4]) * r + _A[5])
-        * q
-        / (((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1)
-    )
-    for sel, sign, tail in ((low, 1.0, p[low]), (high, -1.0, 1 - p[high])):
-        q = np.sqrt(-2 * np.log(tail))
-        out[sel] = (
-            sign
-            * (((((_C[0] * q + _C[1]) * q + _C[2]) * q + _C[3]) * q + _C[4]) * q + _C[5])
-            / ((((_D[0] * q + _D[1]) * q + _D[2]) * q + _D[3]) * q + 1)
-        )
-    return out
-
-
 def lognormal_sf(hours, median, sigma) -> np.ndarray:
     """P(delay > hours) of a lognormal delay; 1 at 0."""
     hours = np.asarray(hours, float)
     with np.errstate(divide="ignore"):
         z = np.where(hours > 0, np.log(np.maximum(hours, 1e-300) / median), -np.inf) / (sigma * np.sqrt(2.0))
-    return 0.5 * _erfc(z)
+    return 0.5 * special.erfc(z)
 
 
 def lognormal_isf(survival, median, sigma) -> np.ndarray:
     """Hours at which the survival function equals `survival`."""
-    return median * np.exp(-sigma * _ndtri(survival))
+    return median * np.exp(-sigma * special.ndtri(np.clip(survival, 1e-300, 1 - 1e-16)))
 
 
 NEVER = np.iinfo(np.int64).max

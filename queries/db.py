@@ -9,6 +9,7 @@ committed write bumps the data version that caches key on.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,9 @@ import duckdb
 import pandas as pd
 
 from queries import provinces as province_ref
+from queries.deltas import Appends
+from queries.medians import MedianCache
+from queries.memo import Memo
 from settings import Settings
 
 _HERE = Path(__file__).parent
@@ -25,7 +29,16 @@ _HERE = Path(__file__).parent
 def _backfill_rollups(cur) -> None:
     from queries import rollups
 
+    rollups.align(cur)  # the catalog's columns first (a file older than migration 8)
     rollups.rebuild(cur)
+
+
+def _align_rollups(cur) -> None:
+    """Rollup columns follow the metric declarations (queries/catalog.py): missing ones are added and filled."""
+    from queries import rollups
+
+    if rollups.align(cur):
+        rollups.rebuild(cur)
 
 
 def _backfill_held_evaluations(cur) -> None:
@@ -45,6 +58,9 @@ MIGRATIONS = [
     (5, (_HERE / "schema_breakdowns.sql").read_text(encoding="utf-8"), _backfill_rollups),
     (6, (_HERE / "schema_held_evaluations.sql").read_text(encoding="utf-8"), _backfill_held_evaluations),
     (7, (_HERE / "schema_texts.sql").read_text(encoding="utf-8"), None),
+    # 8: every count of the catalog in every rollup table (replied_24h, urgent_messages, pending, in_progress
+    # where they were missing); later counts are added by the same step at open (`_migrate`)
+    (8, "SELECT 1", _align_rollups),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -54,22 +70,33 @@ class DatabaseLocked(RuntimeError):
 
 
 class Store:
-    def __init__(self, path: str | Path):
+    """The database file and what is kept about it in memory (created with it, dropped with it): the memo per
+    data version, the median windows, the rollup append counts.
+
+    `read_only`: a snapshot file that many processes open at once (no migration, no writes)."""
+
+    def __init__(self, path: str | Path, settings: Settings | None = None, read_only: bool = False):
         self.path = str(path)
-        if self.path != ":memory:":
+        self.memo = Memo()
+        self.medians = MedianCache()
+        self.appends = Appends()
+        if self.path != ":memory:" and not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._con = duckdb.connect(self.path)
+            self._con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise DatabaseLocked(f"{self.path} is in use by another process") from exc
             raise
-        memory = Settings.from_env().duckdb_memory
+        memory = (settings or Settings()).duckdb_memory
         if memory:
             self._con.execute("SET memory_limit = $m", {"m": memory}).fetchall()
         self._local = threading.local()
         self._write_lock = threading.Lock()
-        self._migrate()
+        self._writes = 0  # writes waiting or running
+        self._no_writes = threading.Condition()
+        if not read_only:
+            self._migrate()
         self._instance = self.meta("instance") or ""
         self._version = int(self.meta("data_version") or 0)
 
@@ -91,12 +118,32 @@ class Store:
         rows = self.cursor().execute(sql, params or {}).fetchall()
         return rows[0][0] if rows else None
 
+    def yield_to_writes(self, timeout: float) -> None:
+        """Wait (up to `timeout` seconds) until no write is waiting or running: readers let writes go first."""
+        if self._writes and timeout > 0:
+            with self._no_writes:
+                self._no_writes.wait_for(lambda: not self._writes, timeout)
+
     @contextmanager
     def write(self):
         """One transaction; commits and bumps the data version, or rolls back whole."""
+        with self._no_writes:
+            self._writes += 1
+        try:
+            with self._transaction() as cur:
+                yield cur
+        finally:
+            with self._no_writes:
+                self._writes -= 1
+                if not self._writes:
+                    self._no_writes.notify_all()
+
+    @contextmanager
+    def _transaction(self):
         with self._write_lock:
             cur = self.cursor()
             cur.execute("BEGIN TRANSACTION")
+            self.appends.begin()
             try:
                 yield cur
                 # an UPDATE of the two rows (made at open) costs a third of an INSERT OR REPLACE
@@ -109,8 +156,32 @@ class Store:
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
+                self.appends.rollback()
                 raise
+            self.appends.commit()
             self._version += 1
+
+    @contextmanager
+    def frozen_file(self):
+        """While the block runs, the database file holds exactly the committed data of now and does not change
+        (scale-out snapshots copy it): a checkpoint under the write lock (no commit interleaves), then automatic
+        checkpoints held off, so commits go on into the WAL only. Yields the file and how long writes waited
+        (the checkpoint under the lock)."""
+        cur = self.cursor()
+        try:
+            cur.execute("CHECKPOINT")  # most of the WAL, writes going on: the one under the lock is then short
+        except duckdb.Error:
+            pass  # a write in flight: the checkpoint under the lock does it all
+        with self._write_lock:
+            began = time.perf_counter()
+            cur.execute("CHECKPOINT")
+            threshold = cur.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
+            cur.execute("SET checkpoint_threshold = '1TB'")
+            held = time.perf_counter() - began
+        try:
+            yield Path(self.path), held
+        finally:
+            cur.execute("SET checkpoint_threshold = $t", {"t": threshold}).fetchall()
 
     @property
     def data_version(self) -> str:
@@ -150,6 +221,10 @@ class Store:
                 backfill(cur)
             cur.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', $v)", {"v": str(version)})
             cur.execute("COMMIT")
+        # a count declared after the last migration gets its column (and a rebuild) here
+        cur.execute("BEGIN TRANSACTION")
+        _align_rollups(cur)
+        cur.execute("COMMIT")
         if not self.scalar("SELECT count(*) FROM provinces"):
             cur.register("census_frame", province_ref.table())
             cur.execute(
@@ -160,7 +235,3 @@ class Store:
         cur.execute("INSERT OR IGNORE INTO meta VALUES ('data_version', '0'), ('last_write_at', NULL)")
         if not self.scalar("SELECT value FROM meta WHERE key = 'instance'"):
             cur.execute("INSERT OR REPLACE INTO meta VALUES ('instance', $v)", {"v": uuid.uuid4().hex[:12]})
-
-
-def open_store(path: str | Path) -> Store:
-    return Store(path)

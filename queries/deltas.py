@@ -28,11 +28,13 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from queries import catalog, rollup_sql
 from queries.sql import text
 
 STATE_COLUMNS = [
@@ -63,19 +65,7 @@ _STATE_SCHEMA = pa.schema(
     ]
 )
 
-# Rollup tables: key columns and summed columns (identifiers of a fixed allow-list).
-_FINE_KEYS = ("day", "province", "category", "msg_type", "is_urgent")
-TABLES = {
-    "created": (_FINE_KEYS, ("messages", "replied", "pending", "in_progress")),
-    "answered": (_FINE_KEYS, ("replies",)),
-    "rated": (_FINE_KEYS, ("evaluations", "satisfied")),
-    "province": (
-        ("day", "province"),
-        ("messages", "replied", "pending", "in_progress", "urgent_messages", "replies", "evaluations", "satisfied"),
-    ),
-    "category": (("day", "category"), ("messages", "replied", "replies", "evaluations", "satisfied")),
-    "type": (("day", "msg_type"), ("messages", "replied", "replies", "evaluations", "satisfied")),
-}
+TABLES = catalog.TABLES  # rollup tables: key columns and counts (identifiers of an allow-list)
 # Which tables a kind of change can touch: a change of evaluations only, of first replies only, or any.
 PARTS = {
     "messages": ("created", "answered", "rated", "province", "category", "type"),
@@ -84,8 +74,54 @@ PARTS = {
 }
 COMPACT_AFTER = 32  # appends to one (table, day) before its rows are merged into one row per key
 
-_appends: dict = {}  # (database path, table) -> Counter of days: appends since the last compaction
-_appends_lock = threading.Lock()
+
+class Appends:
+    """Appends per (rollup table, day) since its last compaction, for one Store (`Store.appends`). What a write
+    changes is kept apart until its transaction commits, and dropped when it rolls back (the compactions it
+    made are rolled back with it)."""
+
+    def __init__(self):
+        self._done: dict[str, Counter] = {}
+        self._pending: dict[str, dict] | None = None  # this transaction's counts per table and day
+        self._lock = threading.Lock()
+
+    def begin(self) -> None:
+        with self._lock:
+            self._pending = {}
+
+    def due(self, name: str, days) -> list:
+        """Count one append to each of `days` of table `name`; the days that reached COMPACT_AFTER (their count
+        starts again)."""
+        with self._lock:
+            done = self._done.setdefault(name, Counter())
+            counts = self._pending.setdefault(name, {}) if self._pending is not None else done
+            out = []
+            for day in days:
+                n = counts.get(day, done.get(day, 0)) + 1
+                if n >= COMPACT_AFTER:
+                    out.append(day)
+                    n = 0
+                counts[day] = n
+            return out
+
+    def commit(self) -> None:
+        with self._lock:
+            for name, counts in (self._pending or {}).items():
+                done = self._done.setdefault(name, Counter())
+                for day, n in counts.items():
+                    if n:
+                        done[day] = n
+                    else:
+                        done.pop(day, None)
+            self._pending = None
+
+    def rollback(self) -> None:
+        with self._lock:
+            self._pending = None
+
+    def count(self, name: str, day) -> int:
+        with self._lock:
+            return self._done.get(name, Counter()).get(day, 0)
 
 
 def states(frame: pd.DataFrame, sign: int) -> pd.DataFrame:
@@ -154,26 +190,27 @@ class Increments:
 
     kind: str
     table: pa.Table  # the states
-    sums: dict  # table name -> rows to append (`_sums`)
+    sums: pa.Table | None  # rows to append, `tbl` naming the table (`_sums`)
     created: set  # days touched per component
     answered: set
     rated: set
 
 
-def increments(parts: list, kind: str = "messages") -> Increments | None:
+def increments(parts: list, kind: str = "messages", con=None) -> Increments | None:
     """The rollup changes of `parts` (states from `states` or `state_table`); None when there are none.
-    Needs no database: a bulk import computes them while the previous chunk is written."""
+    `con`: the cursor to compute them with; without one a private in-memory DuckDB does (a bulk import computes
+    them while the previous chunk is written)."""
     parts = [p for p in parts if (p.num_rows if isinstance(p, pa.Table) else len(p))]
     if not parts:
         return None
     table = _table(parts)
     created, answered, rated = (_days(table.column(c)) for c in ("created_at", "first_reply_at", "rated_at"))
-    return Increments(kind, table, _sums(table, PARTS[kind]), created, answered, rated)
+    return Increments(kind, table, _sums(table, PARTS[kind], con), created, answered, rated)
 
 
-def apply(cur, path: str, parts: list, kind: str = "messages", computed: Increments | None = None) -> None:
+def apply(cur, appends: Appends, parts: list, kind: str = "messages", computed: Increments | None = None) -> None:
     """Append the rollup changes of `parts` (or the `computed` ones) in the write's transaction."""
-    changes = computed if computed is not None else increments(parts, kind)
+    changes = computed if computed is not None else increments(parts, kind, cur)
     if changes is None:
         return
     table, sums = changes.table, changes.sums
@@ -182,13 +219,10 @@ def apply(cur, path: str, parts: list, kind: str = "messages", computed: Increme
     # the appends in one script (one call instead of one per table; the last statement's rows come back)
     script: list[str] = []
     params = None
-    if sums:
-        cur.register("delta_rows", _stacked(sums))  # one registration for every table
-        for name in sums:  # name: TABLES allow-list
-            keys, values = TABLES[name]
-            script.append(
-                f"INSERT INTO roll_{name} SELECT {', '.join(keys + values)} FROM delta_rows WHERE tbl = '{name}'"
-            )
+    if sums is not None:
+        cur.register("delta_rows", sums)  # one registration for every table
+        present = set(pc.unique(sums.column("tbl")).to_pylist())
+        script += [rollup_sql.append(name) for name in PARTS[kind] if name in present]
     delays = kind != "evaluations" and has_reply
     additions = False
     if delays:
@@ -209,7 +243,7 @@ def apply(cur, path: str, parts: list, kind: str = "messages", computed: Increme
         if delays and not additions:
             _delays(cur)
     finally:
-        if sums:
+        if sums is not None:
             cur.unregister("delta_rows")
         if delays:
             cur.unregister("states")
@@ -221,170 +255,28 @@ def apply(cur, path: str, parts: list, kind: str = "messages", computed: Increme
         "category": created | answered | rated,
         "type": created | answered | rated,
     }
-    _count(cur, path, {name: days[name] for name in PARTS[kind]})
+    for name in PARTS[kind]:
+        due = appends.due(name, days[name])
+        if due:
+            compact(cur, name, sorted(due))
 
 
-def _stacked(sums: dict[str, pa.Table]) -> pa.Table:
-    """The rows of every table of `sums` in one Arrow table: `tbl` names the table, columns it lacks are null."""
-    names: dict[str, pa.DataType] = {}
-    for rows in sums.values():
-        for field in rows.schema:
-            names.setdefault(field.name, field.type)
-    stacked = []
-    for name, rows in sums.items():
-        n = rows.num_rows
-        columns = {"tbl": pa.array([name] * n, pa.string())}
-        for column, kind in names.items():
-            columns[column] = rows.column(column) if column in rows.column_names else pa.nulls(n, kind)
-        stacked.append(pa.table(columns))
-    return pa.concat_tables(stacked)
-
-
-def _day_numbers(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """Days since 1970-01-01 of a timestamp column, and where it is present."""
-    stamps = column.to_numpy()
-    present = ~np.isnat(stamps)
-    return stamps.astype("datetime64[D]").astype(np.int64), present
-
-
-def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
-    encoded = column.combine_chunks().dictionary_encode()
-    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary
-
-
-def _group(keys: list[np.ndarray], values: dict[str, np.ndarray]):
-    """Sums of `values` per distinct key (keys sorted, day first); groups whose sums are all zero left out."""
-    n = len(keys[0])
-    # one mixed-radix number per row when the key ranges allow (one sort instead of a lexsort)
-    combined = np.zeros(n, dtype=np.int64)
-    span = 1
-    ranges = []
-    for k in keys:
-        low = int(k.min()) if n else 0
-        width = (int(k.max()) - low + 1) if n else 1
-        ranges.append((low, width))
-        span *= width
-        if span >= 1 << 62:
-            combined = None
-            break
-        combined = combined * width + (k - low)
-    if n and combined is not None and span <= max(8 * n, 1 << 16):
-        # few possible keys: sums by counting into every slot (no sort); slots ascend as the sorted keys do
-        sums = {name: np.bincount(combined, weights=v, minlength=span) for name, v in values.items()}
-        nonzero = np.zeros(span, dtype=bool)
-        for column in sums.values():
-            nonzero |= column != 0
-        slots = np.flatnonzero(nonzero)
-        decoded, rest = [], slots.copy()
-        for low, width in reversed(ranges):
-            decoded.append(rest % width + low)
-            rest //= width
-        # the weights are whole numbers far below 2**53: their float sums are exact
-        return decoded[::-1], {name: column[slots].astype(np.int64) for name, column in sums.items()}
-    if combined is None:
-        order = np.lexsort(keys[::-1])
-        sorted_keys = [k[order] for k in keys]
-        change = np.zeros(n, dtype=bool)
-        for k in sorted_keys:
-            change[1:] |= k[1:] != k[:-1]
-    else:
-        order = np.argsort(combined, kind="stable")
-        sorted_keys = [k[order] for k in keys]
-        ordered = combined[order]
-        change = np.empty(n, dtype=bool)
-        change[1:] = ordered[1:] != ordered[:-1]
-    change[:1] = True
-    starts = np.flatnonzero(change)
-    sums = {name: np.add.reduceat(v[order], starts) if n else v[:0] for name, v in values.items()}
-    nonzero = np.zeros(len(starts), dtype=bool)
-    for column in sums.values():
-        nonzero |= column != 0
-    first = starts[nonzero]
-    return [k[first] for k in sorted_keys], {name: column[nonzero] for name, column in sums.items()}
-
-
-def _sums(table: pa.Table, names) -> dict[str, pa.Table]:
-    """The signed sums per key of each rollup of `names` (rows in the table's column order)."""
-    sign = table.column("sign").to_numpy().astype(np.int64)
-    created, _ = _day_numbers(table.column("created_at"))
-    answered, replied = _day_numbers(table.column("first_reply_at"))
-    rated, has_rating = _day_numbers(table.column("rated_at"))
-    province, provinces = _codes(table.column("province"))
-    category, categories = _codes(table.column("category"))
-    msg_type, types = _codes(table.column("msg_type"))
-    urgent = table.column("is_urgent").to_numpy().astype(np.int64)
-    status = table.column("source_status")
-    in_progress = pc.fill_null(pc.equal(status, "办理中"), False).to_numpy().astype(bool)
-    waiting = pc.fill_null(pc.or_kleene(pc.is_null(status), pc.equal(status, "待回复")), False).to_numpy()
-    pending = ~in_progress & ~replied & waiting.astype(bool)
-    verdict = table.column("verdict")
-    judged = verdict.is_valid().to_numpy().astype(np.int64)
-    satisfied = pc.fill_null(verdict, False).to_numpy().astype(np.int64)
-    ones = np.ones(len(sign), dtype=bool)
-    # the three components of every state: creation day, first-reply day, rating day
-    components = {
-        "created": (
-            created,
-            ones,
-            {"messages": sign, "replied": sign * replied, "pending": sign * pending, "in_progress": sign * in_progress},
-        ),
-        "answered": (answered, replied, {"replies": sign}),
-        "rated": (rated, has_rating, {"evaluations": sign * judged, "satisfied": sign * satisfied}),
-    }
-    dims = {"province": province, "category": category, "msg_type": msg_type, "is_urgent": urgent}
-    # each component summed per fine key (day, province, category, msg_type, is_urgent) first; the coarse
-    # tables are sums of these groups (far fewer than the states)
-    grouped = {}
-    for name, (day, rows, values) in components.items():
-        if not rows.any():
-            continue
-        keys, sums = _group(
-            [day[rows], *(dims[k][rows] for k in _FINE_KEYS[1:])], {v: column[rows] for v, column in values.items()}
-        )
-        if len(keys[0]):
-            grouped[name] = (dict(zip(_FINE_KEYS, keys, strict=True)), sums)
-    out = {}
-    for name in names:
-        keys, values = TABLES[name]
-        if name in components:
-            if name not in grouped:
-                continue
-            group_keys, group_values = grouped[name]
-            key_columns = [group_keys[k] for k in keys]
-            value_columns = group_values
-        else:
-            parts = []
-            for component, (group_keys, group_values) in grouped.items():
-                n = len(group_keys["day"])
-                columns = dict.fromkeys(values)
-                for v in values:
-                    if v == "urgent_messages":
-                        column = group_values["messages"] * group_keys["is_urgent"] if component == "created" else None
-                    else:
-                        column = group_values.get(v)
-                    columns[v] = column if column is not None else np.zeros(n, dtype=np.int64)
-                parts.append(([group_keys[k] for k in keys], columns))
-            if not parts:
-                continue
-            key_columns, value_columns = _group(
-                [np.concatenate([p[0][i] for p in parts]) for i in range(len(keys))],
-                {v: np.concatenate([p[1][v] for p in parts]) for v in values},
-            )
-            if not len(key_columns[0]):
-                continue
-        arrays = [pa.array(key_columns[0].astype("int32"), pa.int32()).cast(pa.date32())]
-        for key, column in zip(keys[1:], key_columns[1:], strict=True):
-            if key == "province":
-                arrays.append(provinces.take(pa.array(column)).cast(pa.int32()))
-            elif key == "category":
-                arrays.append(categories.take(pa.array(column)))
-            elif key == "msg_type":
-                arrays.append(types.take(pa.array(column)))
-            else:
-                arrays.append(pa.array(column.astype(bool)))
-        arrays += [pa.array(value_columns[v], pa.int64()) for v in values]
-        out[name] = pa.Table.from_arrays(arrays, names=list(keys) + list(values))
-    return out
+def _sums(table: pa.Table, names, con=None) -> pa.Table | None:
+    """The signed sums per key of the rollup tables `names` (rollup_sql.increments; `tbl` names the table), or
+    None when every sum is zero."""
+    own = con is None
+    con = duckdb.connect() if own else con
+    try:
+        con.register("states", table)
+        try:
+            rows = con.sql(rollup_sql.increments()).to_arrow_table()
+        finally:
+            con.unregister("states")
+    finally:
+        if own:
+            con.close()
+    rows = rows.filter(pc.is_in(rows.column("tbl"), pa.array(list(names))))
+    return rows if rows.num_rows else None
 
 
 def _days(column: pa.ChunkedArray) -> set:
@@ -440,26 +332,10 @@ def _revise(cur, days: list[dt.date], updated: set | None = None) -> None:
         cur.execute(text("deltas", "add_revisions"), {"days": missing, "bump": 0 if updated else 1}).fetchall()
 
 
-def _count(cur, path: str, days: dict[str, set]) -> None:
-    """Count the appends per (table, day); compact the ones that reached COMPACT_AFTER."""
-    due: dict[str, list] = {}
-    with _appends_lock:
-        for name, wanted in days.items():
-            counter = _appends.setdefault((path, name), Counter())
-            for day in wanted:
-                counter[day] += 1
-                if counter[day] >= COMPACT_AFTER:
-                    due.setdefault(name, []).append(day)
-                    del counter[day]
-    for name, wanted in due.items():
-        compact(cur, name, sorted(wanted))
-
-
 def compact(cur, name: str, days: list[dt.date]) -> None:
     """Merge the rows of `days` in roll_<name> into one row per key (keys summing to zero go)."""
     if not days:
         return
-    keys, values = TABLES[name]
     table = f"roll_{name}"  # from the TABLES allow-list
     old = cur.execute(
         f"DELETE FROM {table} WHERE day >= $first AND day <= $last AND list_contains($days, day) RETURNING *",
@@ -467,27 +343,9 @@ def compact(cur, name: str, days: list[dt.date]) -> None:
     ).fetchall()
     if not old:
         return
-    old = pd.DataFrame(old, columns=list(keys) + list(values))
+    old = pd.DataFrame(old, columns=[c[0] for c in cur.description])
     cur.register("old_rows", old)
     try:
-        sums = ", ".join(f"sum({v}) AS {v}" for v in values)
-        nonzero = " OR ".join(f"{v} <> 0" for v in values)
-        key_list = ", ".join(keys)
-        cur.execute(
-            f"INSERT INTO {table} SELECT * FROM (SELECT {key_list}, {sums} FROM old_rows "
-            f"GROUP BY {key_list}) WHERE {nonzero} ORDER BY {key_list}"
-        ).fetchall()
+        cur.execute(rollup_sql.compact(name)).fetchall()
     finally:
         cur.unregister("old_rows")
-
-
-def compact_pending(cur, path: str) -> None:
-    """Compact every (table, day) of `path` appended to since its last compaction (after a bulk import)."""
-    with _appends_lock:
-        pending = {name: sorted(counter) for (p, name), counter in _appends.items() if p == path and counter}
-        for (p, _name), counter in _appends.items():
-            if p == path:
-                counter.clear()
-    for name, days in pending.items():
-        for lo in range(0, len(days), 1000):
-            compact(cur, name, days[lo : lo + 1000])

@@ -1,48 +1,24 @@
-"""The spec's metrics as DataFrames and dicts, from the named SQL in queries/*.sql.
+"""The spec's metrics as DataFrames and dicts: counts by SQL written from the catalog (queries/rollup_sql.py),
+medians by queries/medians.py, the feed from queries/feed.sql.
 
-Every function takes the Store and a Filters value; results are cached per data
-version by queries/service.py. The one cache here is below that: the sorted
-delays around the median of a long period's earlier days, reused while none of
-those days changes (see `_medians`), so that a median after a live write reads
-only the newest day. Numbers are not rounded here.
+Every function takes the Store and a Filters value; results are cached per data version by queries/service.py;
+what is cached below that (the memo, the median windows) belongs to the Store. Numbers are not rounded here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
+from queries import catalog, medians, rollup_sql
 from queries import provinces as province_ref
 from queries.db import Store
 from queries.masking import mask_text
 from queries.periods import GRANULARITIES, Filters, beijing_now
-from queries.sql import text
-
-# Identifiers that may be substituted into SQL text; values are always bound.
-DIMENSIONS = {"province": "province", "city": "city", "category": "category", "msg_type": "msg_type"}
-ROLLUP_DIMENSIONS = ("province", "category", "msg_type")  # the others are grouped on raw rows
-JOIN_TABLES = {"units": "units", "leaders": "leaders"}
-BREAKDOWNS = ("category", "msg_type")  # unfiltered: from roll_category / roll_type (coarse.sql breakdowns)
-
-_COUNTS = ["messages", "messages_prev", "replies", "replies_prev", "replied_cohort"]
-
-
-def _sql(family: str, query: str, dimension: str | None = None, table: str | None = None) -> str:
-    sql = text(family, query)
-    if dimension is not None:
-        sql = sql.replace("__DIM__", DIMENSIONS[dimension])
-        sql = sql.replace("__KEY__", DIMENSIONS[dimension])
-    else:
-        sql = sql.replace("__KEY__", "0")
-    if table is not None:
-        sql = sql.replace("__TABLE__", JOIN_TABLES[table])
-    return sql
+from queries.sql import JOIN_TABLES, template
 
 
 def ratio(numerator, denominator):
@@ -68,600 +44,35 @@ def population(f: Filters) -> tuple[int, int]:
     return year, int(table[f"census_{year}"].sum())
 
 
-def _coarse(f: Filters) -> bool:
-    """Whether the day x province rollup can answer (no domain, type or urgency filter)."""
-    return not (f.categories or f.types or f.urgent_only)
-
-
-def _province_params(params: dict) -> dict:
-    return {k: v for k, v in params.items() if k in ("start", "stop", "prev_start", "prev_stop", "provinces")}
-
-
-# -- per data version memo ----------------------------------------------------------------------------------------
-# Several metrics of one screen read the same rows (the wall's summary, provinces, trends and
-# feed all read the recent day x province rollup; every median of a period reads the same
-# newest delays). One fetch per data version serves them all; a concurrent miss waits for it.
-_MEMO_SIZE = 64
-_memo_values: OrderedDict = OrderedDict()
-_memo_locks: dict = {}
-_memo_guard = threading.Lock()
-
-
-def _memo(store: Store, name: str, key: tuple, compute):
-    full = (store.path, store.data_version, name, key)
-    with _memo_guard:
-        if full in _memo_values:
-            _memo_values.move_to_end(full)
-            return _memo_values[full]
-        lock = _memo_locks.setdefault(full, threading.Lock())
-    with lock:
-        with _memo_guard:
-            if full in _memo_values:
-                return _memo_values[full]
-        try:
-            value = compute()
-            with _memo_guard:
-                _memo_values[full] = value
-                while len(_memo_values) > _MEMO_SIZE:
-                    _memo_values.popitem(last=False)
-        finally:
-            with _memo_guard:
-                _memo_locks.pop(full, None)
-    return value
-
-
-# -- the recent rollups in memory ---------------------------------------------------------------------------------
-# Periods that start at most two years before their end's month are summed in numpy from one fetch
-# of every rollup row of those whole months (coarse.sql `window`: day x province, day x domain,
-# day x type, joined units and leaders; about 40,000 rows), shared by all such periods ending in
-# the same month (the wall's periods, its feed, most API calls) and by every metric of a screen;
-# longer periods are summed by DuckDB (coarse.sql, joins.sql).
-COARSE_WINDOW_MONTHS = 24  # whole months before the end's month that a window holds
-WINDOW_KINDS = {"province": 0, "category": 1, "msg_type": 2, "units": 3, "leaders": 4}
-_WINDOW_COLUMNS = (
-    "messages",
-    "replied",
-    "pending",
-    "in_progress",
-    "urgent_messages",
-    "replies",
-    "evaluations",
-    "satisfied",
-)
-_PROVINCE_SLOT = np.full(100, -1, np.int64)  # adcode // 10000 -> position in adcode order, -1: not one of the 31
-
-
-def _province_slots() -> np.ndarray:
-    if _PROVINCE_SLOT[11] < 0:
-        for i, code in enumerate(sorted(province_ref.table()["adcode"].astype(int))):
-            _PROVINCE_SLOT[code // 10_000] = i
-    return _PROVINCE_SLOT
-
-
-def _adcodes() -> np.ndarray:
-    return np.array(sorted(province_ref.table()["adcode"].astype(int)), np.int64)
-
-
-def _coarse_window(store: Store, first_day: dt.date, end: dt.date) -> dict | None:
-    """The rollup rows of the whole months around [first_day, end] as numpy columns per kind (`d`: days
-    since window["first"]; `slot`: province position in adcode order; `label`: code into window["names"]),
-    or None when first_day is too early."""
-    months = end.year * 12 + end.month - 1
-    first = dt.date((months - COARSE_WINDOW_MONTHS) // 12, (months - COARSE_WINDOW_MONTHS) % 12 + 1, 1)
-    if first_day < first:
-        return None
-    stop = dt.date((months + 1) // 12, (months + 1) % 12 + 1, 1)
-
-    def fetch() -> dict:
-        table = store.cursor().sql(_sql("coarse", "window"), params={"first": first, "stop": stop}).to_arrow_table()
-        kind = table.column("kind").to_numpy()
-        province = table.column("province").fill_null(0).to_numpy().astype(np.int64)
-        labels = table.column("label").combine_chunks().dictionary_encode()
-        label = labels.indices.fill_null(-1).to_numpy()
-        columns = {c: table.column(c).to_numpy() for c in ("d", *_WINDOW_COLUMNS)}
-        window: dict = {"first": first, "names": labels.dictionary.to_pylist()}
-        for name, code in WINDOW_KINDS.items():
-            rows = kind == code
-            part = {c: v[rows] for c, v in columns.items()}
-            part["province"] = province[rows]
-            part["slot"] = _province_slots()[part["province"] // 10_000]
-            part["label"] = label[rows]
-            window[name] = part
-        return window
-
-    return _memo(store, "coarse_window", (first, stop), fetch)
-
-
-def _window_rows(window: dict, kind: str, f: Filters, start: dt.date, end: dt.date) -> tuple[dict, np.ndarray]:
-    """(the kind's columns, which of its rows lie in [start, end] and match the province filter)."""
-    part = window[kind]
-    lo, hi = (start - window["first"]).days, (end - window["first"]).days
-    keep = (part["d"] >= lo) & (part["d"] <= hi)
-    if f.provinces:
-        keep &= np.isin(part["province"], np.array(f.provinces, np.int64))
-    return part, keep
-
-
-def _window_sums(window: dict, f: Filters, start: dt.date, end: dt.date, by_province: bool) -> dict:
-    """Sums of the day x province columns over [start, end] (per province slot when by_province)."""
-    part, keep = _window_rows(window, "province", f, start, end)
-    if by_province:
-        keep &= part["slot"] >= 0
-        slots = part["slot"][keep]
-        return {c: np.bincount(slots, weights=part[c][keep], minlength=31).astype(np.int64) for c in _WINDOW_COLUMNS}
-    return {c: int(part[c][keep].sum()) for c in _WINDOW_COLUMNS}
-
-
-def _window_daily(window: dict, f: Filters, start: dt.date, end: dt.date) -> dict[str, np.ndarray]:
-    """Messages and first replies per day of [start, end] (index 0 = start)."""
-    part, keep = _window_rows(window, "province", f, start, end)
-    offset = part["d"][keep] - (start - window["first"]).days
-    return {
-        c: np.bincount(offset, weights=part[c][keep], minlength=(end - start).days + 1).astype(np.int64)
-        for c in ("messages", "replies")
-    }
-
-
-def _window_breakdown(window: dict, f: Filters, dimension: str) -> dict[str, np.ndarray]:
-    """Counts per domain or type over the period and its predecessor (as coarse.sql `breakdowns`)."""
-    names = window["names"]
-    out: dict = {}
-    for period, suffix in ((f, ""), (f.previous, "_prev")):
-        part, keep = _window_rows(window, dimension, f, period.start, period.end)
-        labels = part["label"][keep]
-        for c in ("messages", "replies", "replied", "evaluations", "satisfied"):
-            out[c + suffix] = np.bincount(labels, weights=part[c][keep], minlength=len(names)).astype(np.int64)
-    present = np.zeros(len(names), bool)
-    present[np.unique(window[dimension]["label"])] = True
-    rows = np.flatnonzero(present)
-    return {
-        "key": np.array([names[i] for i in rows], dtype=object),
-        "messages": out["messages"][rows],
-        "messages_prev": out["messages_prev"][rows],
-        "replied_cohort": out["replied"][rows],
-        "replies": out["replies"][rows],
-        "replies_prev": out["replies_prev"][rows],
-        "evaluations": out["evaluations"][rows],
-        "satisfied": out["satisfied"][rows],
-    }
-
-
-def _window_joined(window: dict, f: Filters, table: str, by_province: bool):
-    """Units or leaders joined in the period: (joined, joined a year earlier, provinces) or per province slot."""
-    part, keep = _window_rows(window, table, f, f.start, f.end)
-    if by_province:
-        keep &= part["slot"] >= 0
-        return np.bincount(part["slot"][keep], weights=part["messages"][keep], minlength=31).astype(np.int64)
-    before, keep_before = _window_rows(window, table, f, f.previous.start, f.previous.end)
-    return (
-        int(part["messages"][keep].sum()),
-        int(before["messages"][keep_before].sum()),
-        len(np.unique(part["province"][keep])),
-    )
-
-
-# -- exact medians ------------------------------------------------------------------------------------------------
-# A median over a long period reads every first-reply delay of it (one row per answered
-# message in roll_delays). Live writes only add to the newest day, so the earlier days'
-# delays are kept, per group, as the sorted values around the group's median (positions
-# n/2 +- MEDIAN_WINDOW) together with the newest revision of those days
-# (roll_delay_revisions, raised in the write's transaction whenever a day is recomputed).
-# A later call for the same period checks that revision (one tiny query), reads the newest
-# day's delays, and finds the exact order statistics of the union from the window.
-MEDIAN_CACHE_MIN_DAYS = 8  # shorter periods: one direct query
-MEDIAN_WINDOW = 32_768  # > a day's answered messages per group at 50 M (about 18,000)
-MEDIAN_CACHE_VALUES = 6_000_000  # floats kept at most (48 MB), least recently used first out
-
-_median_cache: OrderedDict = OrderedDict()
-_median_seen: OrderedDict = OrderedDict()  # keys asked for once (a window is built the second time)
-_median_lock = threading.Lock()
-_median_held = [0]
-
-
-def _direct_medians(store: Store, params: dict, dimension: str | None):
-    if dimension is None:
-        return store.scalar(_sql("volume", "median_hours"), params)
-    return dict(store.rows(_sql("volume", "median_hours_grouped", dimension=dimension), params))
-
-
-def _delay_groups(store: Store, f: Filters, start: dt.datetime, stop: dt.datetime, dimension: str | None) -> dict:
-    """{group: sorted hours} of the first-reply delays of reply days [start, stop) (group 0 when dimension
-    is None). One fetch serves every dimension (all medians of a screen share the newest day's rows)."""
-    filters = (f.provinces, f.categories, f.types, f.urgent_only)
-
-    def fetch():
-        # Arrow keeps the text columns dictionary-encodable (numpy would build a Python string per value)
-        return (
-            store.cursor()
-            .sql(_sql("volume", "delay_rows"), params=dict(f.message_filter(), start=start, stop=stop))
-            .to_arrow_table()
-        )
-
-    def sort():
-        rows = fetch()
-        hours = rows.column("hours").to_numpy()
-        order = np.argsort(hours, kind="stable")
-        return rows, order, hours[order]
-
-    def group() -> dict:
-        rows, by_hours, hours = _memo(store, "delay_rows", (start, stop, filters), sort)
-        if not len(hours):
-            return {}
-        if dimension is None:
-            return {0: hours}
-        column = rows.column(DIMENSIONS[dimension]).combine_chunks()
-        if pa.types.is_integer(column.type):
-            codes, names = column.to_numpy()[by_hours], None
-        else:
-            encoded = column.dictionary_encode()
-            codes = encoded.indices.fill_null(-1).to_numpy()[by_hours]
-            names = encoded.dictionary.to_pylist()
-        order = np.argsort(codes, kind="stable")  # stable: each group's hours stay sorted
-        codes, grouped = codes[order], hours[order]
-        bounds = (np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist()
-        out = {}
-        for lo, hi in zip([0, *bounds], [*bounds, len(codes)], strict=True):
-            code = int(codes[lo])
-            out[code if names is None else (None if code < 0 else names[code])] = grouped[lo:hi]
-        return out
-
-    return _memo(store, "delay_groups", (start, stop, filters, dimension), group)
-
-
-def _medians(store: Store, f: Filters, dimension: str | None):
-    """Median first-reply hours of the period (dimension None: a number or None) or per value of
-    `dimension` ({value: hours}): exactly DuckDB's quantile_cont(hours, 0.5)."""
-    params = _current(f.params())
-    if (f.end - f.start).days + 1 < MEDIAN_CACHE_MIN_DAYS:
-        groups = _delay_groups(store, f, params["start"], params["stop"], dimension)
-        result = {k: _union_median(None, v) for k, v in groups.items()}
-        return result.get(0) if dimension is None else result
-    split = params["stop"] - dt.timedelta(days=1)  # cached days [start, split), fresh day [split, stop)
-    rev = _memo(
-        store,
-        "delay_revision",
-        (params["start"], split),
-        lambda: store.scalar(_sql("volume", "delay_revision"), {"start": params["start"], "stop": split}),
-    )
-    key = (
-        store.data_version.split(":")[0],
-        store.path,
-        dimension,
-        params["start"],
-        split,
-        f.provinces,
-        f.categories,
-        f.types,
-        f.urgent_only,
-    )
-    earlier = None
-    with _median_lock:
-        entry = _median_cache.get(key)
-        if entry is not None:
-            _median_cache.move_to_end(key)
-        else:
-            earlier = _earlier_window(key)
-            if earlier is None and key not in _median_seen:
-                # a window costs more than one direct median: keep one only for a period asked for again
-                _median_seen[key] = None
-                while len(_median_seen) > 4096:
-                    _median_seen.popitem(last=False)
-                entry = False
-    if entry is False:
-        return _direct_medians(store, params, dimension)
-    if earlier is not None:
-        # the same period's window up to an earlier day (the wall after midnight): extended by the days
-        # between, if none of its own days changed since
-        earlier_split, earlier_rev, windows = earlier
-        same = _memo(
-            store,
-            "delay_revision",
-            (params["start"], earlier_split),
-            lambda: store.scalar(_sql("volume", "delay_revision"), {"start": params["start"], "stop": earlier_split}),
-        )
-        if same == earlier_rev:
-            entry = (rev, _extend_windows(windows, _delay_groups(store, f, earlier_split, split, dimension)))
-            _keep(key, entry)
-    fresh = entry is None or entry[0] != rev
-    if fresh:
-        entry = (rev, _median_windows(store, dict(params, stop=split), dimension))
-        _keep(key, entry)
-    tails = _delay_groups(store, f, split, params["stop"], dimension)
-    while True:
-        result = _window_medians(entry[1], tails)
-        if result is not None:
-            return result.get(0) if dimension is None else result
-        if fresh:  # the newest day alone outgrew the window
-            return _direct_medians(store, params, dimension)
-        # the window drifted off the median (extended over several days): sorted again
-        entry, fresh = (rev, _median_windows(store, dict(params, stop=split), dimension)), True
-        _keep(key, entry)
-
-
-def _window_medians(windows: dict, tails: dict) -> dict | None:
-    """{group: median} from the windows and the newest day's sorted delays; None when a window misses."""
-    result: dict = {}
-    for k in list(windows) + [k for k in tails if k not in windows]:
-        value = _union_median(windows.get(k), tails.get(k))
-        if value is _MISSING_WINDOW:
-            return None
-        if value is not None:
-            result[k] = value
-    return result
-
-
-def _earlier_window(key: tuple):
-    """(split, revision, windows) of the cached window of the same period and filters ending earliest
-    before key's split day but nearest to it, or None. Called under _median_lock."""
-    best = None
-    for other, entry in _median_cache.items():
-        if other[:4] == key[:4] and other[5:] == key[5:] and other[4] < key[4]:
-            if best is None or other[4] > best[0]:
-                best = (other[4], entry[0], entry[1])
-    return best
-
-
-def _extend_windows(windows: dict, days: dict) -> dict:
-    """Windows over more days: each group's (n, first, values) with that group's sorted delays of the
-    added days merged in. The added values below the window's first value move it up; those between
-    its first and last value join it; those above change nothing but n (see _union_median)."""
-    out = dict(windows)
-    for k, added in days.items():
-        if k not in windows:
-            out[k] = (len(added), 0, added)
-            continue
-        n, first, values = windows[k]
-        below = int(np.searchsorted(added, values[0], side="left"))
-        inside = added[below : int(np.searchsorted(added, values[-1], side="right"))]
-        out[k] = (n + len(added), first + below, np.sort(np.concatenate([values, inside]), kind="stable"))
-    return out
-
-
-_MISSING_WINDOW = object()
-
-
-def _median_windows(store: Store, params: dict, dimension: str | None) -> dict:
-    """{group: (n, first position, sorted values around the median)} of the delays in params' days."""
-    cur = store.cursor().execute(
-        _sql("volume", "median_window", dimension=dimension), dict(params, width=MEDIAN_WINDOW)
-    )
-    data = cur.fetchnumpy()
-    out = {}
-    keys = data["key"]
-    if isinstance(keys, np.ma.MaskedArray):
-        mask = np.ma.getmaskarray(keys)
-        keys = keys.data.astype(object)
-        keys[mask] = None
-    if not len(keys):
-        return out
-    bounds = (np.flatnonzero(keys[1:] != keys[:-1]) + 1).tolist()
-    for lo, hi in zip([0, *bounds], [*bounds, len(keys)], strict=True):
-        key = keys[lo]
-        out[key.item() if isinstance(key, np.generic) else key] = (
-            int(data["n"][lo]),
-            int(data["i"][lo]),
-            np.ascontiguousarray(data["hours"][lo:hi], dtype="float64"),
-        )
-    return out
-
-
-def _keep(key, entry) -> None:
-    size = sum(len(w[2]) for w in entry[1].values())
-    with _median_lock:
-        old = _median_cache.pop(key, None)
-        if old is not None:
-            _median_held[0] -= sum(len(w[2]) for w in old[1].values())
-        _median_cache[key] = entry
-        _median_held[0] += size
-        while _median_held[0] > MEDIAN_CACHE_VALUES and len(_median_cache) > 1:
-            _, dropped = _median_cache.popitem(last=False)
-            _median_held[0] -= sum(len(w[2]) for w in dropped[1].values())
-
-
-def _union_median(window, tail):
-    """quantile_cont(0.5) of the union of a window's group (n values, `values` sorted from position
-    `first`) and the sorted `tail`; None when both are empty."""
-    n_a, first, values = window if window is not None else (0, 0, np.empty(0))
-    tail = tail if tail is not None else np.empty(0)
-    n = n_a + len(tail)
-    if n == 0:
-        return None
-    rn = (n - 1) * 0.5
-    lo_k, hi_k = int(np.floor(rn)), int(np.ceil(rn))
-    # union positions < start hold only window values below position start; positions > hi_k none needed
-    start = max(0, lo_k - len(tail))
-    stop = min(n_a, hi_k + 1)
-    if start < first or stop > first + len(values):
-        return _MISSING_WINDOW
-    merged = np.sort(np.concatenate([values[start - first : max(stop, start) - first], tail]), kind="stable")
-    lo, hi = float(merged[lo_k - start]), float(merged[hi_k - start])
-    return lo if lo_k == hi_k else lo + (hi - lo) * (rn - lo_k)
-
-
-def summary(store: Store, f: Filters) -> dict:
-    params = f.params()
-    if _coarse(f):
-        volume = sat = _coarse_totals(store, f)
-    else:
-        volume = store.df(_sql("volume", "totals"), params).iloc[0]
-        sat = store.df(_sql("satisfaction", "totals"), params).iloc[0]
-    median = _medians(store, f, None)
-    joined = _joined_totals(store, f)
-    messages, replies = int(volume["messages"]), int(volume["replies"])
-    census_year, people = population(f)
-    return {
-        "start": f.start.isoformat(),
-        "end": f.end.isoformat(),
-        "previous_start": f.previous.start.isoformat(),
-        "previous_end": f.previous.end.isoformat(),
-        "messages": messages,
-        "replies": replies,
-        "reply_ratio": ratio(replies, messages),
-        "reply_rate": ratio(int(volume["replied_cohort"]), messages),
-        "median_reply_hours": None if median is None or pd.isna(median) else float(median),
-        "satisfaction_rate": ratio(int(sat["satisfied"]), int(sat["evaluations"])),
-        "evaluations": int(sat["evaluations"]),
-        "new_units": int(joined["units"]["joined"]),
-        "new_leaders": int(joined["leaders"]["joined"]),
-        "new_units_provinces": int(joined["units"]["provinces"]),
-        "new_leaders_provinces": int(joined["leaders"]["provinces"]),
-        "messages_prev": int(volume["messages_prev"]),
-        "replies_prev": int(volume["replies_prev"]),
-        "new_units_prev": int(joined["units"]["joined_prev"]),
-        "new_leaders_prev": int(joined["leaders"]["joined_prev"]),
-        "messages_yoy": yoy(messages, int(volume["messages_prev"])),
-        "replies_yoy": yoy(replies, int(volume["replies_prev"])),
-        "new_units_yoy": yoy(int(joined["units"]["joined"]), int(joined["units"]["joined_prev"])),
-        "new_leaders_yoy": yoy(int(joined["leaders"]["joined"]), int(joined["leaders"]["joined_prev"])),
-        "satisfaction_rate_prev": ratio(int(sat["satisfied_prev"]), int(sat["evaluations_prev"])),
-        "urgent_messages": int(volume["urgent_messages"]),
-        "pending": int(volume["pending"]),
-        "in_progress": int(volume["in_progress"]),
-        "population": people,
-        "messages_per_10k": ratio(messages * 10_000, people),
-        "replies_per_10k": ratio(replies * 10_000, people),
-        "census_year": census_year,
-    }
-
-
-def _coarse_totals(store: Store, f: Filters) -> dict:
-    window = _coarse_window(store, f.previous.start, f.end)
-    if window is None:
-        return store.df(_sql("coarse", "totals"), _province_params(f.params())).iloc[0].to_dict()
-    now = _window_sums(window, f, f.start, f.end, by_province=False)
-    before = _window_sums(window, f, f.previous.start, f.previous.end, by_province=False)
-    return {
-        "messages": now["messages"],
-        "messages_prev": before["messages"],
-        "replied_cohort": now["replied"],
-        "urgent_messages": now["urgent_messages"],
-        "pending": now["pending"],
-        "in_progress": now["in_progress"],
-        "replies": now["replies"],
-        "replies_prev": before["replies"],
-        "evaluations": now["evaluations"],
-        "satisfied": now["satisfied"],
-        "evaluations_prev": before["evaluations"],
-        "satisfied_prev": before["satisfied"],
-    }
-
-
-def _coarse_by_province(store: Store, f: Filters) -> dict[str, np.ndarray]:
-    window = _coarse_window(store, f.previous.start, f.end)
-    if window is None:
-        return _fetch(store, _sql("coarse", "by_province"), _province_params(f.params()))
-    now = _window_sums(window, f, f.start, f.end, by_province=True)
-    before = _window_sums(window, f, f.previous.start, f.previous.end, by_province=True)
-    return {
-        "key": _adcodes(),
-        "messages": now["messages"],
-        "messages_prev": before["messages"],
-        "replied_cohort": now["replied"],
-        "replies": now["replies"],
-        "replies_prev": before["replies"],
-        "evaluations": now["evaluations"],
-        "satisfied": now["satisfied"],
-    }
-
-
-def _breakdown(store: Store, f: Filters, dimension: str) -> dict[str, np.ndarray]:
-    """Unfiltered counts per domain or type."""
-    window = _coarse_window(store, f.previous.start, f.end)
-    if window is not None:
-        return _window_breakdown(window, f, dimension)
-    p = f.params()
-    both = _memo(
-        store,
-        "breakdowns",
-        (p["start"], p["stop"], p["prev_start"], p["prev_stop"]),
-        lambda: _fetch(
-            store, _sql("coarse", "breakdowns"), {k: p[k] for k in ("start", "stop", "prev_start", "prev_stop")}
-        ),
-    )
-    rows = both["kind"] == dimension
-    return {k: v[rows] for k, v in both.items() if k != "kind"}
-
-
-def _joined_totals(store: Store, f: Filters) -> dict:
-    """{"units"|"leaders": {"joined", "joined_prev", "provinces"}}."""
-    window = _coarse_window(store, f.previous.start, f.end)
-    if window is not None:
-        return {
-            table: dict(
-                zip(("joined", "joined_prev", "provinces"), _window_joined(window, f, table, False), strict=True)
-            )
-            for table in JOIN_TABLES
-        }
-    return {
-        row[0]: dict(zip(("joined", "joined_prev", "provinces"), row[1:], strict=True))
-        for row in store.rows(_sql("joins", "totals_both"), _join_params(f))
-    }
-
-
-def _joined_by_province(store: Store, f: Filters, adcode: np.ndarray) -> dict[str, np.ndarray]:
-    """{"units"|"leaders": joined in the period per province of `adcode` (sorted)}."""
-    window = _coarse_window(store, f.previous.start, f.end)
-    if window is not None:
-        slots = _province_slots()[adcode // 10_000]
-        return {table: _window_joined(window, f, table, True)[slots] for table in JOIN_TABLES}
-    p = _join_params(f)
-    joined = {table: {} for table in JOIN_TABLES}
-    for kind, key, count in store.rows(
-        _sql("joins", "by_province_both"), {k: p[k] for k in ("start", "stop", "provinces")}
-    ):
-        joined[kind][key] = count
-    return {table: np.array([joined[table].get(int(a), 0) for a in adcode], np.int64) for table in JOIN_TABLES}
-
-
-def _join_params(f: Filters) -> dict:
-    p = f.params()
-    return {k: p[k] for k in ("start", "stop", "prev_start", "prev_stop", "provinces")}
-
-
-def _current(params: dict) -> dict:
-    return {k: v for k, v in params.items() if not k.startswith("prev_")}
-
-
-_COLUMNS = ["messages", "messages_prev", "replied_cohort", "replies", "replies_prev", "evaluations", "satisfied"]
+# -- counts from the rollups --------------------------------------------------------------------------------------
+# Every question (any period, any filters) is one statement over the rollups, written from the catalog
+# (queries/rollup_sql.py): each count over the period, a year earlier and the 环比 period.
+def _source(f: Filters, dimension: str | None) -> str:
+    return rollup_sql.source_for(dimension, bool(f.provinces), bool(f.categories), bool(f.types), f.urgent_only)
+
+
+def _bound(sql: str, params: dict) -> dict:
+    """The parameters the statement uses (DuckDB rejects extra ones)."""
+    return {k: v for k, v in params.items() if f"${k}" in sql}
 
 
 def _fetch(store: Store, sql: str, params: dict) -> dict[str, np.ndarray]:
     """Columns of a result as numpy arrays (NULL counts become 0)."""
-    data = store.cursor().execute(sql, params).fetchnumpy()
+    data = store.cursor().execute(sql, _bound(sql, params)).fetchnumpy()
     return {k: (v.filled(0) if isinstance(v, np.ma.MaskedArray) and k != "key" else v) for k, v in data.items()}
 
 
-def _grouped(store: Store, f: Filters, dimension: str) -> tuple[list, dict[str, np.ndarray]]:
-    """(keys, {column: values}) of the counts and the median per value of `dimension`."""
-    params = f.params()
-    medians = _medians(store, f, dimension)
-    if dimension == "province" and _coarse(f):
-        parts = [_coarse_by_province(store, f)]
-    elif dimension in BREAKDOWNS and _coarse(f) and not f.provinces:
-        parts = [_breakdown(store, f, dimension)]
-    else:
-        query = "grouped" if dimension in ROLLUP_DIMENSIONS else "grouped_raw"
-        parts = [
-            _fetch(store, _sql("volume", query, dimension=dimension), params),
-            _fetch(store, _sql("satisfaction", query, dimension=dimension), _current(params)),
-        ]
-    index: dict = {}
-    for part in parts:
-        for k in _keys(part["key"]):
-            index.setdefault(k, len(index))
-    for k in medians:
-        index.setdefault(k, len(index))
-    columns = {c: np.zeros(len(index), np.int64) for c in _COLUMNS}
-    for part in parts:
-        at = np.fromiter((index[k] for k in _keys(part["key"])), np.int64, len(part["key"]))
-        for c in _COLUMNS:
-            if c in part:
-                columns[c][at] = part[c]
-    median = np.full(len(index), np.nan)
-    for k, v in medians.items():
-        median[index[k]] = v
-    columns["median_reply_hours"] = median
-    return list(index), columns
+COUNT_COLUMNS = tuple(f"{c.name}{suffix}" for c in catalog.COUNTS for suffix in catalog.PERIODS)
+
+
+def _counts(store: Store, f: Filters, dimension: str | None) -> tuple[list, dict[str, np.ndarray]]:
+    """(keys, {count column: values}) per value of `dimension` (None: one key, 0)."""
+    sql = rollup_sql.sums(_source(f, dimension), dimension)
+    data = _fetch(store, sql, f.params())
+    keys = _keys(data["key"])
+    if dimension is None and not keys:
+        return [0], {c: np.zeros(1, np.int64) for c in COUNT_COLUMNS}
+    return keys, {c: np.asarray(data[c], np.int64) for c in COUNT_COLUMNS}
 
 
 def _keys(values) -> list:
@@ -681,22 +92,90 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 
 def _derived(c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {
-        "reply_ratio": _ratio(c["replies"], c["messages"]),
-        "reply_rate": _ratio(c["replied_cohort"], c["messages"]),
-        "satisfaction_rate": _ratio(c["satisfied"], c["evaluations"]),
-        "messages_yoy": _ratio(c["messages"] - c["messages_prev"], c["messages_prev"]),
-        "replies_yoy": _ratio(c["replies"] - c["replies_prev"], c["replies_prev"]),
+    """The catalog's rates (each period) and the YoY and 环比 growth of every count."""
+    out = {}
+    for r in catalog.RATES:
+        for suffix in catalog.PERIODS:
+            out[f"{r.name}{suffix}"] = _ratio(c[f"{r.numerator}{suffix}"], c[f"{r.denominator}{suffix}"])
+    for count in catalog.COUNTS:
+        for change, base in catalog.CHANGES.items():
+            now, before = c[count.name], c[f"{count.name}{base}"]
+            out[f"{count.name}{change}"] = _ratio(now - before, before)
+    return out
+
+
+def _grouped(store: Store, f: Filters, dimension: str) -> tuple[list, dict[str, np.ndarray]]:
+    """(keys, {column: values}) of the counts and the median per value of `dimension`."""
+    by_key = medians.exact(store, f, dimension)
+    keys, counts = _counts(store, f, dimension)
+    index = {k: i for i, k in enumerate(keys)}
+    extra = [k for k in by_key if k not in index]
+    for k in extra:
+        index[k] = len(index)
+    columns = {c: np.concatenate([v, np.zeros(len(extra), np.int64)]) for c, v in counts.items()}
+    median = np.full(len(index), np.nan)
+    for k, v in by_key.items():
+        median[index[k]] = v
+    columns["median_reply_hours"] = median
+    return list(index), columns
+
+
+def _joined(store: Store, f: Filters) -> dict:
+    """{"units"|"leaders": {"joined", "joined_prev", "joined_before", "provinces"}}."""
+    sql = rollup_sql.joined()
+    cur = store.cursor().execute(sql, _bound(sql, f.params()))
+    names = [d[0] for d in cur.description]
+    return {row[0]: dict(zip(names[1:], row[1:], strict=True)) for row in cur.fetchall()}
+
+
+def _joined_by_province(store: Store, f: Filters, adcode: np.ndarray) -> dict[str, np.ndarray]:
+    """{"units"|"leaders": joined in the period per province of `adcode`}."""
+    p = f.params()
+    joined = {table: {} for table in JOIN_TABLES}
+    for kind, key, count in store.rows(
+        template("joins", "by_province_both"), {k: p[k] for k in ("start", "stop", "provinces")}
+    ):
+        joined[kind][key] = count
+    return {table: np.array([joined[table].get(int(a), 0) for a in adcode], np.int64) for table in JOIN_TABLES}
+
+
+def summary(store: Store, f: Filters) -> dict:
+    """Every count and rate of the catalog for the period (with `_prev`: a year earlier, `_before`: the 环比
+    period; `_yoy`, `_pop`: their growth), the median, new units and leaders, per-10k figures."""
+    _keys_, counts = _counts(store, f, None)
+    values = {c: int(v[0]) for c, v in counts.items()}
+    derived = {c: _scalar(v[0]) for c, v in _derived(counts).items()}
+    median = medians.exact(store, f, None)
+    joined = _joined(store, f)
+    census_year, people = population(f)
+    before = f.before
+    out = {
+        "start": f.start.isoformat(),
+        "end": f.end.isoformat(),
+        "previous_start": f.previous.start.isoformat(),
+        "previous_end": f.previous.end.isoformat(),
+        "before_start": before.start.isoformat(),
+        "before_end": before.end.isoformat(),
+        **values,
+        **derived,
+        "median_reply_hours": None if median is None or pd.isna(median) else float(median),
     }
+    for table in JOIN_TABLES:
+        j = joined[table]
+        out[f"new_{table}"] = int(j["joined"])
+        out[f"new_{table}_provinces"] = int(j["provinces"])
+        for change, base in catalog.CHANGES.items():
+            out[f"new_{table}{base}"] = int(j[f"joined{base}"])
+            out[f"new_{table}{change}"] = yoy(int(j["joined"]), int(j[f"joined{base}"]))
+    out["population"] = people
+    for name in catalog.PER_10K:
+        out[f"{name}_per_10k"] = ratio(values[name] * 10_000, people)
+    out["census_year"] = census_year
+    return out
 
 
-def _derive(frame: pd.DataFrame) -> pd.DataFrame:
-    frame["reply_ratio"] = ratio(frame["replies"], frame["messages"])
-    frame["reply_rate"] = ratio(frame["replied_cohort"], frame["messages"])
-    frame["satisfaction_rate"] = ratio(frame["satisfied"], frame["evaluations"])
-    frame["messages_yoy"] = yoy(frame["messages"], frame["messages_prev"])
-    frame["replies_yoy"] = yoy(frame["replies"], frame["replies_prev"])
-    return frame
+def _scalar(value) -> float | None:
+    return None if value != value else float(value)
 
 
 def by_province(store: Store, f: Filters) -> pd.DataFrame:
@@ -708,11 +187,11 @@ def by_province(store: Store, f: Filters) -> pd.DataFrame:
         ref = ref[ref["adcode"].isin(f.provinces)]
     ref = ref.sort_values("adcode")
     adcode = ref["adcode"].to_numpy()
-    where = {int(k): i for i, k in enumerate(keys)}
+    where = {int(k): i for i, k in enumerate(keys) if k is not None}
     rows = np.array([where.get(int(a), -1) for a in adcode], np.int64)
     found = rows >= 0
     columns: dict[str, np.ndarray] = {}
-    for c in _COLUMNS:
+    for c in COUNT_COLUMNS:
         values = np.zeros(len(adcode), np.int64)
         values[found] = grouped[c][rows[found]]
         columns[c] = values
@@ -720,7 +199,6 @@ def by_province(store: Store, f: Filters) -> pd.DataFrame:
     median[found] = grouped["median_reply_hours"][rows[found]]
     population = ref[f"census_{census_year}"].to_numpy().astype("int64")
     joined = _joined_by_province(store, f, adcode.astype(np.int64))
-    derived = _derived(columns)
     frame = {
         "adcode": adcode.astype("int64"),
         "name": ref["name_short"].array,
@@ -731,32 +209,24 @@ def by_province(store: Store, f: Filters) -> pd.DataFrame:
         "census_year": np.full(len(adcode), census_year, np.int64),
         **columns,
         "median_reply_hours": median,
-        **derived,
+        **_derived(columns),
         **{f"new_{table}": joined[table] for table in JOIN_TABLES},
-        "messages_per_10k": columns["messages"] * 10_000 / population,
-        "replies_per_10k": columns["replies"] * 10_000 / population,
+        **{f"{name}_per_10k": columns[name] * 10_000 / population for name in catalog.PER_10K},
     }
-    for metric in ("messages", "replies", "messages_per_10k", "replies_per_10k", "reply_ratio", "reply_rate"):
+    ranked = (*catalog.PER_10K, *(f"{n}_per_10k" for n in catalog.PER_10K), *catalog.RANKING_RATES)
+    for metric in ranked:
         frame[f"rank_{metric}"] = _rank(frame[metric], frame["adcode"])
     return pd.DataFrame(frame)
 
 
 def _rank(values: np.ndarray, adcode: np.ndarray) -> np.ndarray:
-    """As rank(): 1 = highest; ties broken by adcode; missing values last."""
+    """1 = highest; ties broken by adcode; missing values last."""
     values = values.astype("float64")
     missing = np.isnan(values)
     order = np.lexsort((adcode, -np.where(missing, 0.0, values), missing))
     out = np.empty(len(values), np.int64)
     out[order] = np.arange(1, len(values) + 1)
     return out
-
-
-def rank(frame: pd.DataFrame, metric: str) -> pd.Series:
-    """1 = highest; ties broken by adcode; provinces without a value rank last."""
-    order = frame.assign(_missing=frame[metric].isna()).sort_values(
-        ["_missing", metric, "adcode"], ascending=[True, False, True]
-    )
-    return pd.Series(np.arange(1, len(frame) + 1), index=order.index).reindex(frame.index)
 
 
 def by_category(store: Store, f: Filters) -> pd.DataFrame:
@@ -789,8 +259,12 @@ def _shares(name: str, keys: list, columns: dict[str, np.ndarray]) -> pd.DataFra
     )
 
 
+TREND_COUNTS = tuple(c.name for c in catalog.COUNTS)
+TREND_RATES = tuple(r for r in catalog.RATES if r.numerator in TREND_COUNTS and r.denominator in TREND_COUNTS)
+
+
 def trend(store: Store, f: Filters, granularity: str = "day") -> pd.DataFrame:
-    """Buckets over the period; *_prev counts the same calendar dates one year earlier.
+    """Buckets over the period: every count (and `*_prev`: the same calendar dates a year earlier) and rate.
 
     Each day of the previous period is placed in the bucket of its date one year
     later (29 February on 28 February), so the *_prev columns add up to the
@@ -800,27 +274,19 @@ def trend(store: Store, f: Filters, granularity: str = "day") -> pd.DataFrame:
         raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)}")
     labels, current, previous = _trend_layout(f.start, f.end, f.previous.start, f.previous.end, granularity)
     first = f.previous.start
-    window = _coarse_window(store, first, f.end) if _coarse(f) else None
-    if window is not None:
-        per_day = _window_daily(window, f, first, f.end)
-    else:
-        if _coarse(f):
-            daily = _fetch(store, _sql("coarse", "daily"), _province_params(f.params()))
-        else:
-            daily = _fetch(store, _sql("volume", "daily"), f.params())
-        offset = (daily["day"].astype("datetime64[D]") - np.datetime64(first, "D")).astype(np.int64)
-        span = (f.end - first).days + 1
-        ok = (offset >= 0) & (offset < span)
-        per_day = {
-            c: np.bincount(offset[ok], weights=daily[c][ok], minlength=span).astype(np.int64)
-            for c in ("messages", "replies")
-        }
+    daily = _fetch(store, rollup_sql.daily(_source(f, None), TREND_COUNTS), f.params())
+    offset = (daily["day"].astype("datetime64[D]") - np.datetime64(first, "D")).astype(np.int64)
+    span = (f.end - first).days + 1
+    ok = (offset >= 0) & (offset < span)
+    per_day = {c: np.bincount(offset[ok], weights=daily[c][ok], minlength=span).astype(np.int64) for c in TREND_COUNTS}
     n = len(labels)
     out = {"bucket": pd.array(labels, dtype="str")}
     for column, (days, buckets) in (("", current), ("_prev", previous)):
-        for c in ("messages", "replies"):
+        for c in TREND_COUNTS:
             out[c + column] = np.bincount(buckets, weights=per_day[c][days], minlength=n).astype(np.int64)
-    return pd.DataFrame(out)[["bucket", "messages", "replies", "messages_prev", "replies_prev"]]
+    for r in TREND_RATES:
+        out[r.name] = _ratio(out[r.numerator], out[r.denominator])
+    return pd.DataFrame(out)
 
 
 @lru_cache(maxsize=256)
@@ -856,9 +322,9 @@ def _bucket(day: dt.date, granularity: str) -> dt.date:
 
 
 def joined_latest(store: Store, f: Filters, table: str, limit: int = 20) -> pd.DataFrame:
-    p = _join_params(f)
+    p = f.params()
     frame = store.df(
-        _sql("joins", "latest", table=table),
+        template("joins", "latest", table=table),
         {"start": p["start"], "stop": p["stop"], "provinces": p["provinces"], "limit": limit},
     )
     return frame.assign(province_name=frame["province"].map(province_ref.names()))
@@ -871,23 +337,21 @@ _EPOCH = dt.datetime(1, 1, 1)
 def _feed_since(store: Store, f: Filters, limit: int) -> tuple[dt.datetime, dt.datetime]:
     """Times before which neither the newest `limit` messages nor the newest `limit` first replies lie.
 
-    From the rollups of the last FEED_LOOKBACK_DAYS days (the in-memory window when no domain, type or
-    urgency filter applies): the latest day from which on at least `limit` matching rows exist (their
-    count is exact), else no bound.
+    From the rollups of the last FEED_LOOKBACK_DAYS days: the latest day from which on at least `limit` matching
+    rows exist (their count is exact), else no bound.
     """
-    today = beijing_now().date()
-    recent = today - dt.timedelta(days=FEED_LOOKBACK_DAYS)
-    window = _coarse_window(store, recent, today) if _coarse(f) else None
-    if window is not None:
-        per_day = _window_daily(window, f, recent, dt.date(today.year, 12, 31))
-        row = []
-        for column in ("messages", "replies"):
-            newest_first = np.cumsum(per_day[column][::-1])[::-1]  # rows on or after each day
-            enough = np.flatnonzero(newest_first >= limit)
-            row.append(recent + dt.timedelta(days=int(enough.max())) if len(enough) else None)
-    else:
-        row = store.rows(_sql("feed", "feed_since"), dict(f.message_filter(), limit=limit, recent=recent))[0]
-    return tuple(_EPOCH if day is None else dt.datetime.combine(day, dt.time()) for day in row)
+    recent = beijing_now().date() - dt.timedelta(days=FEED_LOOKBACK_DAYS)
+    stop = dt.datetime(9999, 1, 1)
+    bounds = {"start": recent, "stop": stop, "prev_start": recent, "prev_stop": stop}
+    # per day from the smallest rollup that carries the filters (the day x province one for the wall)
+    daily = _fetch(store, rollup_sql.daily(_source(f, None), ("messages", "replies")), {**f.params(), **bounds})
+    out = []
+    for column in ("messages", "replies"):
+        after = np.cumsum(daily[column][::-1])[::-1]  # rows on or after each day
+        enough = np.flatnonzero(after >= limit)
+        day = daily["day"][enough.max()] if len(enough) else None
+        out.append(_EPOCH if day is None else dt.datetime.combine(pd.Timestamp(day).date(), dt.time()))
+    return tuple(out)
 
 
 _MESSAGE_FEED = ["message_id", "created_at", "province", "city", "category", "msg_type", "title", "is_urgent", "status"]
@@ -900,7 +364,7 @@ def _latest(store: Store, f: Filters, limit: int) -> tuple[list[tuple], list[tup
     def fetch():
         since = _feed_since(store, f, limit)
         rows = store.rows(
-            _sql("feed", "latest_both"),
+            template("feed", "latest_both"),
             dict(f.message_filter(), limit=limit, since_created=since[0], since_answered=since[1]),
         )
         return (
@@ -908,7 +372,9 @@ def _latest(store: Store, f: Filters, limit: int) -> tuple[list[tuple], list[tup
             [(r[1], r[2], r[3], *r[4:9], r[11]) for r in rows if r[0] == "r"],
         )
 
-    return _memo(store, "latest", (f.provinces, f.categories, f.types, f.urgent_only, limit), fetch)
+    return store.memo.get(
+        store.data_version, "latest", (f.provinces, f.categories, f.types, f.urgent_only, limit), fetch
+    )
 
 
 def latest_messages(store: Store, f: Filters, limit: int = 30, title_limit: int = 40) -> pd.DataFrame:

@@ -44,16 +44,26 @@ class Filters:
 
     @property
     def previous(self) -> Filters:
+        """The same calendar dates a year earlier (YoY)."""
         return replace(self, start=year_earlier(self.start), end=year_earlier(self.end))
+
+    @property
+    def before(self) -> Filters:
+        """The period before (环比): the previous calendar month, quarter or year when the period is a whole one,
+        else the days of the same number ending the day before start."""
+        start, end = period_before(self.start, self.end)
+        return replace(self, start=start, end=end)
 
     def params(self) -> dict:
         """Bound parameters shared by the metric queries (half-open timestamp bounds)."""
-        prev = self.previous
+        prev, before = self.previous, self.before
         return {
             "start": _midnight(self.start),
             "stop": _midnight(self.end + dt.timedelta(days=1)),
             "prev_start": _midnight(prev.start),
             "prev_stop": _midnight(prev.end + dt.timedelta(days=1)),
+            "before_start": _midnight(before.start),
+            "before_stop": _midnight(before.end + dt.timedelta(days=1)),
             "provinces": list(self.provinces),
             "categories": list(self.categories),
             "types": list(self.types),
@@ -62,6 +72,26 @@ class Filters:
 
     def message_filter(self) -> dict:
         return {k: v for k, v in self.params().items() if k in ("provinces", "categories", "types", "urgent_only")}
+
+
+def _month_start(months: int) -> dt.date:
+    """The first day of month number `months` (year * 12 + month - 1)."""
+    return dt.date(months // 12, months % 12 + 1, 1)
+
+
+def period_before(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    """The 环比 period of [start, end]: a whole calendar year, quarter or month gives the previous one (years
+    first: a whole year is also four whole quarters); any other period the same number of days just before."""
+    months = start.year * 12 + start.month - 1
+    after = end + dt.timedelta(days=1)
+    span = (after.year * 12 + after.month - 1) - months
+    if start.day == 1 and after.day == 1:
+        if span == 12 and start.month == 1:
+            return dt.date(start.year - 1, 1, 1), dt.date(start.year - 1, 12, 31)
+        if span in (1, 3) and (span == 1 or start.month % 3 == 1):
+            return _month_start(months - span), start - dt.timedelta(days=1)
+    length = (end - start).days + 1
+    return start - dt.timedelta(days=length), start - dt.timedelta(days=1)
 
 
 def _midnight(day: dt.date) -> dt.datetime:

@@ -57,11 +57,6 @@ def resolve(value) -> int | None:
     return _aliases().get(_norm(value))
 
 
-def alias_frame() -> pd.DataFrame:
-    """(alias, adcode) pairs for vectorised resolution of whole columns."""
-    return pd.DataFrame(list(_aliases().items()), columns=["alias", "adcode"])
-
-
 def codes() -> list[int]:
     return table()["adcode"].tolist()
 

@@ -6,13 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+from queries import rollup_sql
+from queries.catalog import COARSE, COMPONENTS, TABLES
 from queries.sql import text
 
-ROLLUPS = ("created", "answered", "rated")
-# Tables rebuilt from raw rows for each rollup's touched days.
-TABLES = {"created": ("created",), "answered": ("answered", "delays"), "rated": ("rated",)}
-# Coarse tables derived from the three fine ones for every touched day.
-DERIVED = ("province", "category", "type")
+ROLLUPS = tuple(COMPONENTS)
 Days = dict[str, set[dt.date]]
 
 
@@ -28,7 +26,10 @@ def _bounds(days: list[dt.date]) -> dict:
 
 
 def _run(cur, name: str, params: dict) -> None:
-    sql = text("rollups", name)
+    _execute(cur, text("rollups", name), params)
+
+
+def _execute(cur, sql: str, params: dict) -> None:
     # bind only the parameters the statement uses
     cur.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).fetchall()
 
@@ -40,27 +41,47 @@ def refresh(cur, days: Days) -> None:
         if not wanted:
             continue
         params = _bounds(wanted)
-        for table in TABLES[rollup]:
-            _run(cur, f"delete_{table}", params)
-            _run(cur, f"insert_{table}", params)
+        _execute(cur, rollup_sql.delete_days(rollup), params)
+        _execute(cur, rollup_sql.rebuild_fine(rollup), params)
         if rollup == "answered":
+            _run(cur, "delete_delays", params)
+            _run(cur, "insert_delays", params)
             _run(cur, "revise_delay_days", params)
             _run(cur, "drop_old_revisions", params)
     # the coarse tables are derived from the three above, for every touched day
     touched = sorted(set().union(*(days.get(rollup, set()) for rollup in ROLLUPS)))
     if touched:
         params = _bounds(touched)
-        for table in DERIVED:
-            _run(cur, f"delete_{table}", params)
-            _run(cur, f"insert_{table}", params)
+        for table in COARSE:
+            _execute(cur, rollup_sql.delete_days(table), params)
+            _execute(cur, rollup_sql.rebuild_coarse(table), params)
 
 
 def rebuild(cur) -> None:
     """Recompute every rollup from scratch (migration backfill, bulk loads)."""
     _run(cur, "revise_all_days", {})
-    for rollup in ("created", "answered", "rated", "delays", "province", "category", "type"):
-        cur.execute(f"DELETE FROM roll_{rollup}").fetchall()  # identifier from a fixed tuple
+    for table in (*TABLES, "delays"):
+        cur.execute(f"DELETE FROM roll_{table}").fetchall()  # identifier from the catalog's allow-list
     days: Days = defaultdict(set)
     for rollup, day in cur.execute(text("rollups", "all_days")).fetchall():
         days[rollup].add(day)
     refresh(cur, days)
+
+
+def align(cur) -> bool:
+    """Give every rollup table the columns the catalog declares (new counts start at 0); True when any was added
+    (the caller then rebuilds, so that the new columns hold their counts)."""
+    present = {
+        (table, column)
+        for table, column in cur.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE table_name LIKE 'roll_%'"
+        ).fetchall()
+    }
+    added = False
+    for table, (_keys, counts) in TABLES.items():
+        for name in counts:
+            if (f"roll_{table}", name) not in present:
+                # identifiers from the catalog's allow-list
+                cur.execute(f"ALTER TABLE roll_{table} ADD COLUMN {name} BIGINT DEFAULT 0").fetchall()
+                added = True
+    return added

@@ -59,9 +59,9 @@ def upsert(store: Store, kind: str, batch: pd.DataFrame, prepared: Prepared | No
         return result
     with store.write() as cur:
         if prepared is not None:
-            _write_messages(cur, batch, result, store.path, prepared)
+            _write_messages(cur, batch, result, store.appends, prepared)
         else:
-            _WRITERS[kind](cur, batch, result, store.path)
+            _WRITERS[kind](cur, batch, result, store.appends)
         texts.write(cur, kind, texts.table(kind, batch, {r.row for r in result.rejected}))
     return result
 
@@ -144,7 +144,7 @@ def _arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _write_messages(cur, batch, result: WriteResult, path: str, prepared: Prepared | None = None) -> None:
+def _write_messages(cur, batch, result: WriteResult, appends: deltas.Appends, prepared: Prepared | None = None) -> None:
     """Insert new messages, update known ones (one lookup finds the stored ids and what waits for the batch:
     held replies and evaluations), link held replies and held evaluations; rollups from the messages' states
     before and after."""
@@ -211,7 +211,7 @@ def _write_messages(cur, batch, result: WriteResult, path: str, prepared: Prepar
         and is_new.all()
         and (rated is None or rated.empty)
     ):
-        deltas.apply(cur, path, [], "messages", computed=prepared.fresh)  # all new, nothing waited for them
+        deltas.apply(cur, appends, [], "messages", computed=prepared.fresh)  # all new, nothing waited for them
         return
     fresh_mask = is_new
     if slow:
@@ -229,7 +229,7 @@ def _write_messages(cur, batch, result: WriteResult, path: str, prepared: Prepar
                 "verdict": ratings.column("verdict").take(where),
             }
         parts.append(deltas.state_table(fresh, 1, **evaluation))
-    deltas.apply(cur, path, parts, "messages")
+    deltas.apply(cur, appends, parts, "messages")
 
 
 def _link_held(cur, held: pd.DataFrame) -> None:
@@ -305,23 +305,23 @@ def _reply_targets(cur, batch) -> pd.DataFrame:
     return batch.merge(targets[_TARGET_COLUMNS], on="message_id", how="left")
 
 
-def _write_replies(cur, batch, result: WriteResult, path: str) -> None:
+def _write_replies(cur, batch, result: WriteResult, appends: deltas.Appends) -> None:
     """One lookup finds the replies' messages (span by span, see REPLY_LOOKBACK_DAYS) and the held replies of
     the batch. When every reply's message is stored and every reply is new (the live case), the replies are
     inserted and the first replies moved forward in numpy/Arrow; otherwise the general path below runs."""
     table = _arrow(batch, REPLY_SCHEMA)
     cur.register("batch", table)  # one registration for the lookup and the insert
     try:
-        _write_replies_fast(cur, batch, table, result, path)
+        _write_replies_fast(cur, batch, table, result, appends)
     finally:
         cur.unregister("batch")
 
 
-def _write_replies_fast(cur, batch, table: pa.Table, result: WriteResult, path: str) -> None:
+def _write_replies_fast(cur, batch, table: pa.Table, result: WriteResult, appends: deltas.Appends) -> None:
     targets, held = _arrow_targets(cur, table)
     where = pc.index_in(table.column("message_id"), value_set=targets.column("id"))
     if where.null_count:  # a message not stored: held replies
-        return _write_replies_general(cur, batch, result, path)
+        return _write_replies_general(cur, batch, result, appends)
     where = where.to_numpy()
     created = targets.column("created_at").to_numpy()[where]
     replied = table.column("replied_at").to_numpy()
@@ -335,7 +335,7 @@ def _write_replies_fast(cur, batch, table: pa.Table, result: WriteResult, path: 
             cur.register("batch", fast)
         inserted = _arrow_rows(cur, text("writes", "insert_new_replies")).num_rows
         if inserted < fast.num_rows:  # re-sent replies: the general path (it sees the inserted ones as re-sent)
-            return _write_replies_general(cur, batch, result, path)
+            return _write_replies_general(cur, batch, result, appends)
     if too_early.any():
         rows = batch["_row"].to_numpy() if "_row" in batch.columns else np.arange(1, len(batch) + 1)
         for row in rows[too_early]:
@@ -347,7 +347,7 @@ def _write_replies_fast(cur, batch, table: pa.Table, result: WriteResult, path: 
         if len(linked_held):
             cur.execute(text("writes", "delete_held_ids"), {"ids": linked_held.to_pylist()}).fetchall()
     parts = _advance_first_replies_arrow(cur, fast, targets, where, replied)
-    deltas.apply(cur, path, parts, "replies")
+    deltas.apply(cur, appends, parts, "replies")
     result.written = fast.num_rows
 
 
@@ -442,10 +442,10 @@ def _advance_first_replies_arrow(
     ]
 
 
-def _write_replies_general(cur, batch, result: WriteResult, path: str) -> None:
-    """New replies to known messages: inserted through the index, their messages' first reply moved
-    forward from the stored values (no scan of replies). Re-sent replies and replies whose message is
-    unknown (held) take the general path: first replies recomputed from all replies of the messages."""
+def _write_replies_general(cur, batch, result: WriteResult, appends: deltas.Appends) -> None:
+    """Batches the fast path leaves (held replies, re-sent ones, replies preceding their message): new replies
+    inserted through the index, held ones kept, and the first reply of every message concerned recomputed from
+    its stored replies (the fast path moves first replies forward in Arrow; there is no third way)."""
     batch = _reply_targets(cur, batch)
     known = batch["message_created_at"].notna()
     too_early = known & (batch["replied_at"] < batch["message_created_at"])
@@ -460,17 +460,16 @@ def _write_replies_general(cur, batch, result: WriteResult, path: str) -> None:
         new_ids = {row[0] for row in cur.execute(text("writes", "insert_new_replies")).fetchall()}
         cur.unregister("batch")
     resent = linked[~linked["reply_id"].isin(new_ids)]
-    # -- the general path: re-sent replies (possibly moved to another message) and held ones
-    slow: set = set()
-    parts = []
+    # every message whose replies change gets its first reply recomputed from its stored replies (the new ones,
+    # the re-sent ones, the messages re-sent replies left, held replies' messages when known)
+    slow: set = set(linked.loc[linked["reply_id"].isin(new_ids), "message_id"])
     others = pd.concat([resent, held]) if not resent.empty else held
     if not others.empty:
         _register(cur, others[columns])
         previous = cur.execute(text("writes", "stored_replies")).df()
         cur.unregister("batch")
-        slow = set(resent["message_id"]) | set(previous["previous_message_id"].dropna())
-        if slow:
-            parts.append(deltas.states(_read_states(cur, slow), -1))
+        slow |= set(resent["message_id"]) | set(previous["previous_message_id"].dropna())
+    parts = [deltas.states(_read_states(cur, slow), -1)] if slow else []
     if not resent.empty:
         cur.register("batch", resent[columns])
         cur.execute(text("writes", "upsert_replies")).fetchall()
@@ -484,58 +483,17 @@ def _write_replies_general(cur, batch, result: WriteResult, path: str) -> None:
         cur.execute(text("writes", "upsert_held_replies")).fetchall()
         cur.unregister("batch")
         cur.execute(text("writes", "delete_replies"), {"ids": held["reply_id"].tolist()}).fetchall()
-    # -- new replies only: the first reply can only move earlier
-    fresh = linked[linked["reply_id"].isin(new_ids) & ~linked["message_id"].isin(slow)]
-    if not fresh.empty:
-        parts += _advance_first_replies(cur, fresh)
     if slow:
         ids = sorted(slow)
         cur.execute(text("writes", "refresh_first_reply"), {"ids": ids}).fetchall()
         parts.append(deltas.states(_read_states(cur, ids), 1))
-    deltas.apply(cur, path, parts, "replies")
+    deltas.apply(cur, appends, parts, "replies")
     result.written = len(linked)
     result.held = len(held)
 
 
-def _advance_first_replies(cur, fresh: pd.DataFrame) -> list[pd.DataFrame]:
-    """Set first_reply_* and reply_count of the messages of `fresh` (new replies, messages as stored in
-    its target columns); returns the states of the messages whose first reply moved (before, after)."""
-    ordered = fresh.sort_values(["message_id", "replied_at"], kind="stable")
-    first = ordered.drop_duplicates("message_id", keep="first").reset_index(drop=True)
-    counts = ordered.groupby("message_id", sort=False).size()
-    old_at = first["first_reply_at"]
-    keep_old = old_at.notna() & (old_at <= first["replied_at"])
-    first_at = old_at.where(keep_old, first["replied_at"])
-    update = pd.DataFrame(
-        {
-            "message_id": first["message_id"],
-            "first_at": first_at.astype("datetime64[us]"),
-            "first_unit": first["first_reply_unit"].where(keep_old, first["unit"]),
-            "n": (
-                first["reply_count"].fillna(0).astype("int64") + counts.reindex(first["message_id"]).to_numpy()
-            ).astype("int32"),
-        }
-    )
-    cur.register("batch", update)
-    try:
-        cur.execute(
-            text("writes", "set_first_reply"),
-            {
-                "low": first["message_created_at"].min().to_pydatetime(),
-                "high": first["message_created_at"].max().to_pydatetime(),
-            },
-        ).fetchall()
-    finally:
-        cur.unregister("batch")
-    moved = first[~keep_old.to_numpy()].rename(columns={"message_created_at": "created_at"})
-    if moved.empty:
-        return []
-    after = moved.assign(first_reply_at=first_at[~keep_old.to_numpy()].to_numpy())
-    return [deltas.states(moved, -1), deltas.states(after, 1)]
-
-
 def _simple(query: str):
-    def write(cur, batch, result: WriteResult, path: str) -> None:
+    def write(cur, batch, result: WriteResult, appends: deltas.Appends) -> None:
         _register(cur, batch)
         cur.execute(text("writes", query)).fetchall()
         cur.unregister("batch")
@@ -544,7 +502,7 @@ def _simple(query: str):
     return write
 
 
-def _write_evaluations(cur, batch, result: WriteResult, path: str) -> None:
+def _write_evaluations(cur, batch, result: WriteResult, appends: deltas.Appends) -> None:
     """Evaluations of stored messages move between rating days in the rollups (old state from the
     table, new from the upsert); those of unknown messages wait in held_evaluations."""
     targets = _message_targets(cur, batch["message_id"]).rename(columns={"message_created_at": "created_at"})
@@ -567,7 +525,7 @@ def _write_evaluations(cur, batch, result: WriteResult, path: str) -> None:
         columns={"old_rated_at": "rated_at", "old_verdict": "verdict"}
     )
     after = dims.merge(new, on="message_id", how="inner")
-    deltas.apply(cur, path, [deltas.states(before, -1), deltas.states(after, 1)], "evaluations")
+    deltas.apply(cur, appends, [deltas.states(before, -1), deltas.states(after, 1)], "evaluations")
 
 
 _WRITERS = {

@@ -85,13 +85,6 @@ RETURNING reply_id;
 SELECT b.reply_id, r.message_id AS previous_message_id
 FROM batch b JOIN replies r ON r.reply_id = b.reply_id;
 
--- name: set_first_reply(low, high)!
--- New first-reply columns of messages that received only new replies (`batch`: message_id,
--- first_at, first_unit, n); low/high bound the messages' creation times (row-group pruning).
-UPDATE messages SET first_reply_at = b.first_at, first_reply_unit = b.first_unit, reply_count = b.n
-FROM batch b
-WHERE messages.message_id = b.message_id AND messages.created_at >= :low AND messages.created_at <= :high;
-
 -- name: waiting_for_batch()
 -- Held replies and held evaluations whose message is in the batch (`kind` 'r' or 'e').
 SELECT 'r' AS kind, h.reply_id, h.message_id, h.replied_at, h.unit, m.created_at,

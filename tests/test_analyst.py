@@ -30,7 +30,7 @@ from dashboard.analyst import export, tables
 from dashboard.analyst import ids as A
 from dashboard.analyst import labels as L
 from dashboard.analyst import state as S
-from queries import drill, metrics
+from queries import catalog, drill, metrics
 from queries import provinces as province_ref
 from queries.db import Store
 from queries.periods import Filters, preset
@@ -924,6 +924,9 @@ def test_hostile_links_get_a_clear_message(browser, server, query, named):
     assert no_console_errors(browser) == []
 
 
+PER_10K_CARD = catalog.ANALYST_KPIS.index("messages_per_10k")  # the cards follow the catalog's order
+
+
 def test_english_labels_and_tooltips(browser, server):
     open_page(browser, server, "?lang=en&period=h1")
     check_overview(browser, server, dates("h1"), "english")
@@ -933,7 +936,7 @@ def test_english_labels_and_tooltips(browser, server):
     assert tip.startswith("Messages: messages posted in the period")
     per_10k = browser.execute_script(
         "return [...document.querySelectorAll('#analyst-kpis .tip')].map(t => t.getAttribute('data-tip'))"
-    )[6]
+    )[PER_10K_CARD]
     assert "2020 national census" in per_10k
     headers = browser.execute_script("return dash_ag_grid.getApi(arguments[0]).getColumnDefs()", A.grid("ranking"))
     tooltip = {h["field"]: h.get("headerTooltip", "") for h in headers}
@@ -943,7 +946,7 @@ def test_english_labels_and_tooltips(browser, server):
     tips = browser.execute_script(
         "return [...document.querySelectorAll('#analyst-kpis .tip')].map(t => t.getAttribute('data-tip'))"
     )
-    assert tips[0].startswith("留言量") and "2020年第七次全国人口普查" in tips[6]
+    assert tips[0].startswith("留言量") and "2020年第七次全国人口普查" in tips[PER_10K_CARD]
 
 
 def test_a_failing_panel_keeps_the_page_and_says_so(browser, server):

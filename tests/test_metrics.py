@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from queries import masking, metrics
+from queries import masking, medians, metrics, rollup_sql
 from queries.periods import Filters
 from queries.writes import upsert
 from tests.conftest import BEIJING, HENAN, SICHUAN, frame, message, reply
@@ -17,11 +17,13 @@ POP_2010_TOTAL = 1_332_774_867
 H1 = Filters(dt.date(2021, 1, 1), dt.date(2021, 6, 30))
 
 
-@pytest.fixture(autouse=True, params=["rollup-window", "sql-sums"])
+@pytest.fixture(autouse=True, params=["coarse-rollups", "fine-rollups"])
 def coarse_path(request, monkeypatch):
-    """Every check runs twice: sums from the in-memory window of roll_province, and sums by DuckDB."""
-    if request.param == "sql-sums":
-        monkeypatch.setattr(metrics, "COARSE_WINDOW_MONTHS", -12 * 7_000)  # a window starting after any date
+    """Every check runs twice: from the coarse rollups where the question allows, and from the fine ones always."""
+    if request.param == "fine-rollups":
+        choose = rollup_sql.source_for
+        monkeypatch.setattr(rollup_sql, "source_for", lambda dimension, *a: "raw" if dimension == "city" else "fine")
+        assert choose(None, False, False, False, False) == "province"
     return request.param
 
 
@@ -183,10 +185,8 @@ def test_median_window_follows_the_period_over_midnight(store, monkeypatch, widt
     median is sorted again. Either way the medians equal the plain computation over the raw delays."""
     import numpy as np
 
-    monkeypatch.setattr(metrics, "MEDIAN_WINDOW", width)
-    metrics._median_cache.clear()
-    metrics._median_seen.clear()
-    metrics._median_held[0] = 0
+    monkeypatch.setattr(medians, "MEDIAN_WINDOW", width)
+    store.medians.clear()
     rng = np.random.default_rng(7)
     rows, replies, delays = [], [], []  # delays: (reply day, province, hours)
     for i in range(400):
@@ -199,8 +199,8 @@ def test_median_window_follows_the_period_over_midnight(store, monkeypatch, widt
     upsert(store, "messages", frame(rows))
     upsert(store, "replies", frame(replies))
     built = []
-    sort_all = metrics._median_windows
-    monkeypatch.setattr(metrics, "_median_windows", lambda *a: built.append(a) or sort_all(*a))
+    sort_all = medians._median_windows
+    monkeypatch.setattr(medians, "_median_windows", lambda *a: built.append(a) or sort_all(*a))
 
     def expected(end: dt.date):
         chosen = [(p, h) for day, p, h in delays if dt.date(2024, 3, 1) <= day <= end]
@@ -225,3 +225,47 @@ def test_median_window_follows_the_period_over_midnight(store, monkeypatch, widt
         assert len(built) == 2
     else:
         assert len(built) > 2, "a narrow window drifts off the median and is sorted again"
+
+
+def test_answered_within_24_hours(fixture_store):
+    s = metrics.summary(fixture_store, H1)
+    # created in H1: a1 (first reply after 10 h), a2 (2 s, on the next day), a5 (2 h) within 24 h; a8 unanswered
+    assert s["replied_24h"] == 3
+    assert s["reply_24h_rate"] == pytest.approx(3 / 4)
+    # 2020 H1: a6 after exactly 24 h (counts), a7 after 1 s
+    assert s["replied_24h_prev"] == 2
+    assert s["replied_24h_yoy"] == pytest.approx(0.5)
+    henan = metrics.by_province(fixture_store, H1).set_index("adcode")
+    assert henan.loc[HENAN, "replied_24h"] == 2 and henan.loc[HENAN, "reply_24h_rate"] == pytest.approx(1.0)
+    assert henan.loc[SICHUAN, "replied_24h"] == 0 and henan.loc[SICHUAN, "reply_24h_rate"] == 0
+    types = metrics.by_type(fixture_store, H1).set_index("msg_type")
+    assert types.loc["咨询", "replied_24h"] == 2  # a2, a5
+    trend = metrics.trend(fixture_store, H1, "month").set_index("bucket")
+    assert trend.loc["2021-06-01", "replied_24h"] == 1  # a2, by its creation day
+    assert trend["replied_24h_prev"].sum() == 2
+
+
+def test_period_over_period(fixture_store):
+    # H1 (181 days, not a whole month, quarter or year): the 181 days before, 2020-07-04 .. 2020-12-31
+    s = metrics.summary(fixture_store, H1)
+    assert (s["before_start"], s["before_end"]) == ("2020-07-04", "2020-12-31")
+    assert s["messages_before"] == 1  # a4; a7 (2020-06-30) lies before
+    assert s["messages_pop"] == pytest.approx(3.0)  # (4 - 1) / 1
+    assert s["replies_before"] == 0 and s["replies_pop"] is None  # a7's reply on 2020-07-01
+    # a whole quarter: the previous quarter
+    q1_filters = Filters(dt.date(2021, 1, 1), dt.date(2021, 3, 31))
+    q1 = metrics.summary(fixture_store, q1_filters)
+    assert (q1["before_start"], q1["before_end"]) == ("2020-10-01", "2020-12-31")
+    assert (q1["messages"], q1["messages_before"], q1["messages_pop"]) == (2, 1, pytest.approx(1.0))  # a1, a5; a4
+    assert (q1["replies"], q1["replies_before"], q1["replies_pop"]) == (3, 0, None)  # a1, a4, a5
+    # a whole year: the previous year (a4, a6, a7 in 2020; a1, a2, a3, a5, a8 in 2021)
+    year = metrics.summary(fixture_store, Filters(dt.date(2021, 1, 1), dt.date(2021, 12, 31)))
+    assert (year["before_start"], year["before_end"]) == ("2020-01-01", "2020-12-31")
+    assert year["messages_pop"] == pytest.approx(2 / 3)
+    # a whole month: the previous month (February has 28 days in 2021)
+    march = metrics.summary(fixture_store, Filters(dt.date(2021, 3, 1), dt.date(2021, 3, 31)))
+    assert (march["before_start"], march["before_end"]) == ("2021-02-01", "2021-02-28")
+    assert (march["messages"], march["messages_before"], march["messages_pop"]) == (1, 0, None)
+    # per province beside YoY
+    provinces = metrics.by_province(fixture_store, q1_filters).set_index("adcode")
+    assert provinces.loc[HENAN, "messages_pop"] == pytest.approx(0.0)  # a1 against a4

@@ -7,13 +7,15 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
-from queries import metrics
+from queries import medians, metrics
 from queries.periods import Filters
 from queries.writes import upsert
 
 PROVINCES = [110000, 410000, 510000, 440000]
+HENAN_CODE = 410000
 CATEGORIES = ["城建", "交通", "教育", "其他"]
 TYPES = ["投诉/求助", "咨询", "建言"]
 BASE = pd.Timestamp("2020-01-01")
@@ -44,7 +46,16 @@ def _replies(rng, messages: pd.DataFrame, ids, k: int) -> pd.DataFrame:
         {
             "reply_id": ids,
             "message_id": targets["message_id"].to_numpy(),
-            "replied_at": targets["created_at"].to_numpy() + pd.to_timedelta(rng.integers(0, 40 * 86400, k), unit="s"),
+            # about half within two days (either side of the 24 hours, and exactly at them), the rest up to 40 days
+            "replied_at": targets["created_at"].to_numpy()
+            + pd.to_timedelta(
+                np.where(
+                    rng.random(k) < 0.5,
+                    np.where(rng.random(k) < 0.1, rng.choice([86400, 86401], k), rng.integers(0, 2 * 86400, k)),
+                    rng.integers(0, 40 * 86400, k),
+                ),
+                unit="s",
+            ),
             "unit": "单位",
         }
     )
@@ -103,7 +114,13 @@ def _expected(messages, replies, evaluations, f: Filters) -> dict:
         np.where(m["first"].notna(), "已办理", m["source_status"].fillna("待回复")),
     )
     pending = ((m["created_at"] >= lo) & (m["created_at"] < hi) & (status == "待回复")).sum()
+    fast = created[(created["first"] - created["created_at"]) <= pd.Timedelta(hours=24)]
     return {
+        "replied_24h": len(fast),
+        "reply_24h_rate": len(fast) / len(created) if len(created) else None,
+        "replied_24h_by_province": fast.groupby("province").size().to_dict(),
+        "replied_24h_by_category": fast.groupby("category").size().to_dict(),
+        "replied_24h_by_type": fast.groupby("msg_type").size().to_dict(),
         "messages": len(created),
         "replies": len(answered),
         "reply_rate": created["first"].notna().mean() if len(created) else None,
@@ -134,9 +151,17 @@ def _check(store, messages, replies, evaluations, rng):
     for f in periods:
         want = _expected(messages, replies, evaluations, f)
         got = metrics.summary(store, f)
-        for key in ("messages", "replies", "pending"):
+        for key in ("messages", "replies", "pending", "replied_24h"):
             assert got[key] == want[key], (f, key)
-        for key in ("reply_rate", "median_reply_hours", "satisfaction_rate"):
+        # the 环比 period's counts and growth, computed over its own dates
+        before = _expected(messages, replies, evaluations, f.before)
+        for key in ("messages", "replies", "replied_24h"):
+            assert got[f"{key}_before"] == before[key], (f, key)
+            growth = (want[key] - before[key]) / before[key] if before[key] else None
+            assert got[f"{key}_pop"] == pytest.approx(growth, rel=1e-12), (f, key)
+        trend = metrics.trend(store, f, "month")
+        assert int(trend["replied_24h"].sum()) == want["replied_24h"], f
+        for key in ("reply_rate", "reply_24h_rate", "median_reply_hours", "satisfaction_rate"):
             assert (got[key] is None) == (want[key] is None), (f, key)
             if want[key] is not None:
                 assert got[key] == pytest.approx(want[key], rel=1e-9), (f, key)
@@ -146,6 +171,13 @@ def _check(store, messages, replies, evaluations, rng):
         assert {k: v for k, v in categories.items() if v} == want["replies_by_category"], f
         types = metrics.by_type(store, f).set_index("msg_type")["messages"]
         assert {k: v for k, v in types.items() if v} == want["by_type"], f
+        for name, frame_, key in (
+            ("province", metrics.by_province(store, f), "adcode"),
+            ("category", metrics.by_category(store, f), "category"),
+            ("type", metrics.by_type(store, f), "msg_type"),
+        ):
+            fast = frame_.set_index(key)["replied_24h"]
+            assert {k: v for k, v in fast.items() if v} == want[f"replied_24h_by_{name}"], (f, name)
         medians = metrics.by_province(store, f).set_index("adcode")["median_reply_hours"].dropna()
         assert set(medians.index) == set(want["median_by_province"]), f
         for k, v in want["median_by_province"].items():
@@ -155,14 +187,15 @@ def _check(store, messages, replies, evaluations, rng):
 # The coarse tables, derived from the fine rollups, against one group-by over the raw rows.
 _RAW_BREAKDOWN = """
 SELECT day, __DIM__, sum(m) AS messages, sum(r) AS replied, sum(a) AS replies, sum(e) AS evaluations,
-       sum(s) AS satisfied
+       sum(s) AS satisfied, sum(f) AS replied_24h
 FROM (
-    SELECT created_at::DATE AS day, __DIM__, 1 AS m, (first_reply_at IS NOT NULL)::INT AS r, 0 AS a, 0 AS e, 0 AS s
+    SELECT created_at::DATE AS day, __DIM__, 1 AS m, (first_reply_at IS NOT NULL)::INT AS r, 0 AS a, 0 AS e, 0 AS s,
+           coalesce(epoch(first_reply_at - created_at) <= 86400, false)::INT AS f
     FROM messages
     UNION ALL
-    SELECT first_reply_at::DATE, __DIM__, 0, 0, 1, 0, 0 FROM messages WHERE first_reply_at IS NOT NULL
+    SELECT first_reply_at::DATE, __DIM__, 0, 0, 1, 0, 0, 0 FROM messages WHERE first_reply_at IS NOT NULL
     UNION ALL
-    SELECT ev.rated_at::DATE, m.__DIM__, 0, 0, 0, (ev.verdict IS NOT NULL)::INT, coalesce(ev.verdict, false)::INT
+    SELECT ev.rated_at::DATE, m.__DIM__, 0, 0, 0, (ev.verdict IS NOT NULL)::INT, coalesce(ev.verdict, false)::INT, 0
     FROM evaluations ev JOIN messages m USING (message_id)
 )
 GROUP BY ALL
@@ -173,6 +206,7 @@ _RAW_FINE = {
     "roll_created": """
         SELECT created_at::DATE AS day, province, category, msg_type, is_urgent, count(*) AS messages,
                count(first_reply_at) AS replied,
+               count(*) FILTER (WHERE epoch(first_reply_at - created_at) <= 86400) AS replied_24h,
                count(*) FILTER (WHERE message_status(source_status, first_reply_at) = '待回复') AS pending,
                count(*) FILTER (WHERE message_status(source_status, first_reply_at) = '办理中') AS in_progress
         FROM messages GROUP BY ALL""",
@@ -193,7 +227,7 @@ _KEYS = {
     "roll_province": "day, province",
 }
 _VALUES = {
-    "roll_created": ("messages", "replied", "pending", "in_progress"),
+    "roll_created": ("messages", "replied", "replied_24h", "pending", "in_progress"),
     "roll_answered": ("replies",),
     "roll_rated": ("evaluations", "satisfied"),
 }
@@ -216,7 +250,7 @@ def _check_tables(store):
                 table,
                 _RAW_BREAKDOWN.replace("__DIM__", dim),
                 _KEYS[table],
-                ("messages", "replied", "replies", "evaluations", "satisfied"),
+                ("messages", "replied", "replies", "evaluations", "satisfied", "replied_24h"),
             )
         )
     for table, raw, keys, values in pairs:
@@ -261,22 +295,18 @@ def _check_tables(store):
 
 
 @pytest.fixture(params=[65_536, 2], ids=["median-window", "tiny-median-window"])
-def median_cache(request, monkeypatch):
+def median_cache(request, monkeypatch, store):
     """Every period of the check goes through the median cache; a tiny window exercises its fallback.
     (With it, replies find their messages through the "recent messages" lookup: every message is recent.)"""
     from queries import writes
 
-    monkeypatch.setattr(metrics, "MEDIAN_CACHE_MIN_DAYS", 1)
+    monkeypatch.setattr(medians, "MEDIAN_CACHE_MIN_DAYS", 1)
     if request.param < 100:
         monkeypatch.setattr(writes, "REPLY_LOOKBACK_DAYS", (100_000, 200_000))
-    monkeypatch.setattr(metrics, "MEDIAN_WINDOW", request.param)
-    metrics._median_cache.clear()
-    metrics._median_seen.clear()
-    metrics._median_held[0] = 0
+    monkeypatch.setattr(medians, "MEDIAN_WINDOW", request.param)
+    store.medians.clear()
     yield request.param
-    metrics._median_cache.clear()
-    metrics._median_seen.clear()
-    metrics._median_held[0] = 0
+    store.medians.clear()
 
 
 @pytest.mark.parametrize("compact_after", [32, 1], ids=["appended", "compacted"])
@@ -333,7 +363,7 @@ def test_rollups_equal_raw_computation_through_incremental_writes(store, median_
     again = np.random.default_rng(99)
     _check(store, messages, replies, evaluations, again)
     _check(store, messages, replies, evaluations, np.random.default_rng(99))
-    assert metrics._median_cache, "the second round of the same periods reads cached median windows"
+    assert store.medians.windows, "the second round of the same periods reads cached median windows"
     _check_tables(store)
 
 
@@ -455,7 +485,9 @@ def test_bulk_chunks_prepared_ahead(store, monkeypatch):
     n = writes.BULK_ROWS + 500
     messages = _messages(rng, [f"m{i}" for i in range(3 * n)])
     first, second, third = messages.iloc[:n], messages.iloc[n : 2 * n], messages.iloc[2 * n :]
-    _write(store, "replies", _replies(rng, first, [f"r{i}" for i in range(50)], 50))  # held, then linked
+    early = _replies(rng, first, [f"r{i}" for i in range(50)], 50)  # held (none precedes its message), then linked
+    _write(store, "replies", early)
+    assert store.scalar("SELECT count(*) FROM held_replies") == 50
     _write(store, "evaluations", _evaluations(rng, first, 40))  # held, then counted
 
     def bulk(frame):
@@ -466,7 +498,11 @@ def test_bulk_chunks_prepared_ahead(store, monkeypatch):
         return upsert(store, "messages", frame, prepared=prepared)
 
     used.clear()
-    assert bulk(first).linked == 50 - store.scalar("SELECT count(*) FROM held_replies")
+    assert bulk(first).linked == 50
+    assert store.scalar("SELECT count(*) FROM held_replies") == 0
+    want = early.groupby("message_id")["replied_at"].min()
+    got = dict(store.rows("SELECT message_id, first_reply_at FROM messages WHERE first_reply_at IS NOT NULL"))
+    assert got == {k: v.to_pydatetime() for k, v in want.items()}
     assert used == [False]
     bulk(second)
     assert used == [False, True]
@@ -484,4 +520,39 @@ def test_bulk_chunks_prepared_ahead(store, monkeypatch):
     )
     bulk(changed)
     assert used == [False, True, False]
+    _check_tables(store)
+
+
+def test_append_counts_roll_back_with_a_failed_write(store, monkeypatch):
+    """The appends counted towards a compaction belong to the write's transaction: a write that fails leaves
+    the counts (and the rollup rows) as they were; the next committed appends compact on time."""
+    from queries import deltas
+
+    monkeypatch.setattr(deltas, "COMPACT_AFTER", 3)
+    day = dt.date(2021, 3, 1)
+    rows = [
+        {"message_id": f"c{i}", "created_at": pd.Timestamp("2021-03-01 09:00") + pd.Timedelta(minutes=i)}
+        for i in range(4)
+    ]
+    base = _messages(np.random.default_rng(1), [r["message_id"] for r in rows]).assign(
+        created_at=[r["created_at"] for r in rows],
+        province=HENAN_CODE,
+        category="城建",
+        msg_type="咨询",
+        is_urgent=False,
+    )
+    _write(store, "messages", base.iloc[:1])
+    _write(store, "messages", base.iloc[1:2])
+    assert store.appends.count("created", day) == 2
+    states = deltas.state_table(pa.Table.from_pandas(base.iloc[2:3], preserve_index=False), 1)
+    with pytest.raises(RuntimeError), store.write() as cur:
+        deltas.apply(cur, store.appends, [states], "messages")  # the third append: compacts inside
+        raise RuntimeError("the write fails after its rollup appends")
+    assert store.appends.count("created", day) == 2
+    assert store.scalar("SELECT sum(messages) FROM roll_created WHERE day = $d", {"d": day}) == 2
+    assert store.scalar("SELECT count(*) FROM roll_created WHERE day = $d", {"d": day}) == 2  # not compacted
+    _write(store, "messages", base.iloc[2:3])  # the third append that commits: compacted into one row
+    assert store.appends.count("created", day) == 0
+    assert store.scalar("SELECT count(*) FROM roll_created WHERE day = $d", {"d": day}) == 1
+    assert store.scalar("SELECT sum(messages) FROM roll_created WHERE day = $d", {"d": day}) == 3
     _check_tables(store)

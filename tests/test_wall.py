@@ -601,31 +601,33 @@ def test_refresh_is_shared_and_quiet_when_nothing_changed(wall_store):
     assert all("geojson" not in op["location"] for op in map_ops)
 
 
-def test_feed_is_masked_text():
-    messages = pd.DataFrame(
-        {
-            "message_id": ["m1"],
-            "created_at": [pd.Timestamp("2026-01-02 10:00:00")],
-            "province_name": ["河南"],
-            "province_name_en": ["Henan"],
-            "city": ["郑州市"],
-            "category": ["城建"],
-            "msg_type": ["咨询"],
-            "title": ["<script>x</script>"],
-        }
-    )
-    replies = messages.rename(columns={"created_at": "replied_at"}).assign(message_id="m0")
+def test_feed_is_masked_text(store):
+    """The wall's feed items come from the masked feed (queries.metrics.latest_*): personal data is gone, markup
+    stays text."""
+    from queries import metrics
+    from queries.periods import Filters
+    from queries.writes import upsert
+    from tests.conftest import frame, message, reply
+
+    title = "张先生<script>x</script>电话13812345678"
+    upsert(store, "messages", frame([message("m1", "2026-01-02 10:00:00", city="郑州市") | {"title": title}]))
+    upsert(store, "replies", frame([reply("q1", "m1", "2026-01-02 10:00:00", unit="李女士 0371-12345678")]))
+    f = Filters(dt.date(2026, 1, 1), dt.date(2026, 1, 2))
+    messages, replies = metrics.latest_messages(store, f), metrics.latest_replies(store, f)
     feed = callbacks.feed_items(messages, replies, "zh", dt.date(2026, 1, 2))
     assert [key[0] for key in feed["order"]] == ["r", "m"]  # same time: replies first, then messages
     item = feed["items"][feed["order"][1]]
-    assert item == {
+    assert {k: item[k] for k in ("k", "t", "p", "c", "y")} == {
         "k": "m",
         "t": "10:00:00",
         "p": "河南 · 郑州市",
         "c": "城建",
-        "y": "咨询",
-        "s": "<script>x</script>",
+        "y": "投诉/求助",
     }
+    shown = " ".join(str(v) for i in feed["items"].values() for v in i.values())
+    for secret in ("张先生", "13812345678", "李女士", "12345678"):
+        assert secret not in shown, secret
+    assert "<script>x</script>" in item["s"]  # kept as text (never parsed as markup, below)
     # the browser inserts these with textContent: assets/wall.js never assigns innerHTML
     script = (Path(__file__).parents[1] / "assets" / "wall.js").read_text(encoding="utf-8")
     assert "innerHTML" not in script and "insertAdjacentHTML" not in script

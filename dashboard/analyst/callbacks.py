@@ -26,8 +26,9 @@ from dashboard.analyst import export, ids, layout, tables
 from dashboard.analyst import labels as L
 from dashboard.analyst import messages as message_list
 from dashboard.analyst import state as S
-from dashboard.params import BadParameter, parse_date
+from dashboard.params import MAX_TEXT, MAX_VALUES, BadParameter, parse_date
 from dashboard.theme import WALL as THEME
+from queries import catalog
 from queries import drill as drill_queries
 from queries import metrics as metric_fns
 from queries import provinces as province_ref
@@ -44,18 +45,26 @@ OVERDUE_ROWS = 50
 CATEGORY_BARS = 10
 
 # (name, format, kind of year-on-year change) of the KPI cards, in order.
-KPI_CARDS = [
-    ("messages", "int", "yoy", "unit_items"),
-    ("replies", "int", "yoy", "unit_items"),
-    ("reply_ratio", "pct", "pp", None),
-    ("reply_rate", "pct", "pp", None),
-    ("median_reply_hours", "hours", "hours", "unit_hours"),
-    ("satisfaction_rate", "pct", "pp", None),
-    ("messages_per_10k", "per10k", "yoy", None),
-    ("replies_per_10k", "per10k", "yoy", None),
-    ("new_units", "int", "yoy", "unit_units"),
-    ("new_leaders", "int", "yoy", "unit_people"),
-]
+# KPI cards: (name, number format, kind of change, unit label key), in the catalog's order (queries/catalog.py).
+_OTHER_KPIS = {
+    "median_reply_hours": ("hours", "hours", "unit_hours"),
+    "messages_per_10k": ("per10k", "yoy", None),
+    "replies_per_10k": ("per10k", "yoy", None),
+    "new_units": ("int", "yoy", "unit_units"),
+    "new_leaders": ("int", "yoy", "unit_people"),
+}
+
+
+def _kpi(name: str) -> tuple[str, str, str, str | None]:
+    if name in catalog.COUNT:
+        count = catalog.COUNT[name]
+        return (name, count.fmt, "yoy", f"unit_{count.unit}" if count.unit else None)
+    if name in catalog.RATE:
+        return (name, catalog.RATE[name].fmt, "pp", None)
+    return (name, *_OTHER_KPIS[name])
+
+
+KPI_CARDS = [_kpi(name) for name in catalog.ANALYST_KPIS]
 
 # sync: (key, component id, property) of its outputs, in order.
 SYNC_OUTPUTS = [
@@ -109,6 +118,10 @@ SYNC_INPUTS = [
 ]
 
 
+# the controls whose value is a list (checked by _values); every other value is a text or nothing (_one)
+MULTI_VALUED = ("provinces", "categories", "types", "urgent", "b_provinces")
+
+
 # -- state from controls -------------------------------------------------------------------------------------------
 def _date(value) -> dt.date | None:
     """A date from a date picker, None unless the API would accept it."""
@@ -120,9 +133,27 @@ def _date(value) -> dt.date | None:
         return None
 
 
+def _values(value) -> list:
+    """A multi-select's value as sent by the browser: a list of texts and numbers (anything else: empty)."""
+    if not isinstance(value, list):
+        return []
+    return [v for v in value[:MAX_VALUES] if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
+
+
+def _one(value) -> str | None:
+    """A single control value: a text (numbers as text), else None."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    return str(value)
+
+
+def _object(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def _areas(values) -> tuple[str, ...]:
     out = []
-    for value in values or ():
+    for value in _values(values):
         area = S.canonical_area(value)
         if area and area not in out:
             out.append(area)
@@ -131,16 +162,18 @@ def _areas(values) -> tuple[str, ...]:
 
 def _texts(values, known: list[str] | None) -> tuple[str, ...]:
     out = []
-    for value in values or ():
+    for value in _values(values):
         value = str(value).strip()
-        if value and (known is None or value in known) and value not in out:
+        if value and len(value) <= MAX_TEXT and (known is None or value in known) and value not in out:
             out.append(value)
     return tuple(out)
 
 
 def apply_control(prev: S.State, trigger: str, v: dict, today: dt.date, known: dict | None) -> S.State:
-    """The state after the user changed control `trigger` (v: every control's current value)."""
+    """The state after the user changed control `trigger` (v: every control's current value, as the browser
+    sent it: any JSON; a value of the wrong shape changes nothing)."""
     change: dict = {}
+    v = {key: value if key in MULTI_VALUED or key in ("map_click", "cell") else _one(value) for key, value in v.items()}
     if trigger == "reset":
         return S.State(lang=prev.lang)
     if trigger == "period":
@@ -168,12 +201,13 @@ def apply_control(prev: S.State, trigger: str, v: dict, today: dt.date, known: d
     elif trigger == "granularity" and v["granularity"] in ("day", "week", "month"):
         change = {"granularity": v["granularity"]}
     elif trigger == "map_click":
-        code = _clicked_province((v["map_click"] or {}).get("points") or [])
+        points = _object(v["map_click"]).get("points")
+        code = _clicked_province(points if isinstance(points, list) else [])
         if code:
             change = {"drill": code, "compare": None}
     elif trigger == "cell":
-        cell = v["cell"] or {}
-        code = province_ref.resolve(cell.get("rowId"))
+        cell = _object(v["cell"])
+        code = province_ref.resolve(_one(cell.get("rowId")))
         if code and cell.get("colId") in ("province", "rank", "adcode"):
             change = {"drill": code, "compare": None}
     elif trigger == "back":
@@ -221,8 +255,8 @@ def _period_change(choice, raw_start, raw_end, current_dates, keys: tuple[str, s
 
 
 def _clicked_province(points: list) -> int | None:
-    for point in points:
-        code = province_ref.resolve(point.get("location"))
+    for point in points[:MAX_VALUES]:
+        code = province_ref.resolve(_one(_object(point).get("location")))
         if code:
             return code
     return None
@@ -234,16 +268,18 @@ def controls(state: S.State, today: dt.date, known: dict | None) -> dict:
     b_start, b_end = S.b_period_dates(state, today)
     lang = state.lang
     known = known or {"category": [], "msg_type": []}
-    categories = list(dict.fromkeys(list(known.get("category", [])) + list(state.categories)))
-    types = list(dict.fromkeys(list(known.get("msg_type", [])) + list(state.types)))
+    # The dropdown's search indexes every substring of each option's value: a value longer than a filter
+    # accepts (MAX_TEXT) could not be chosen anyway, and a 10,000-character one froze the page for minutes.
+    categories = [c for c in dict.fromkeys([*known.get("category", []), *state.categories]) if len(c) <= MAX_TEXT]
+    types = [t for t in dict.fromkeys([*known.get("msg_type", []), *state.types]) if len(t) <= MAX_TEXT]
     return {
         "period": state.period,
         "d_start": start.isoformat(),
         "d_end": end.isoformat(),
         "provinces": list(state.provinces),
-        "category_options": [{"label": i18n.category(c, lang), "value": c} for c in categories],
+        "category_options": [{"label": L.short(i18n.category(c, lang)), "value": c} for c in categories],
         "categories": list(state.categories),
-        "type_options": [{"label": i18n.msg_type(t, lang), "value": t} for t in types],
+        "type_options": [{"label": L.short(i18n.msg_type(t, lang)), "value": t} for t in types],
         "types": list(state.types),
         "urgent": ["urgent"] if state.urgent else [],
         "tab": "compare" if state.compare else "overview",
@@ -304,33 +340,48 @@ def map_figure(provinces, metric: str, lang: str, subtitle: str):
 
 
 # -- KPI cards --------------------------------------------------------------------------------------------------------
-def kpi_cards(prefix: str, summary: dict, previous: dict, lang: str) -> list:
+def _change(summary: dict, other: dict, name: str, kind: str, change_kind: str, suffix: str, lang: str):
+    """(change, text) of a KPI against the other period (`suffix` _yoy or _pop names the API's growth field)."""
+    value, before = summary.get(name), other.get(name)
+    if change_kind == "yoy":
+        if f"{name}{suffix}" in summary:
+            change = summary[f"{name}{suffix}"]
+        else:
+            change = None if value is None or before is None else metric_fns.yoy(value, before)
+        return change, L.fmt_yoy(change)
+    change = None if value is None or before is None else value - before
+    return change, (L.fmt_pp(change, lang) if change_kind == "pp" else L.fmt_hours_diff(change, lang))
+
+
+def kpi_cards(prefix: str, summary: dict, previous: dict, lang: str, before: dict | None = None) -> list:
+    """The KPI cards with YoY (against `previous`, the summary a year earlier) and 环比 (against `before`)."""
     census = int(summary["census_year"])
     cards = []
     for name, kind, change_kind, unit_key in KPI_CARDS:
         value = summary.get(name)
-        before = previous.get(name)
-        if change_kind == "yoy":
-            change = (
-                summary[f"{name}_yoy"]
-                if f"{name}_yoy" in summary
-                else metric_fns.yoy(value, before)
-                if value is not None and before is not None
-                else None
-            )
-            text = L.fmt_yoy(change)
-        elif change_kind == "pp":
-            change = None if value is None or before is None else value - before
-            text = L.fmt_pp(change, lang)
-        else:
-            change = None if value is None or before is None else value - before
-            text = L.fmt_hours_diff(change, lang)
-        direction = "" if change is None else "up" if change > 0 else "down" if change < 0 else ""
         unit = i18n.t(unit_key, lang) if unit_key else ""
         number = [html.Span(L.fmt(kind, value), id=ids.kpi_value(prefix, name), className="akpi-value")]
         if unit:
             number.append(html.Span(unit, className="akpi-unit"))
         tip = L.definition(name, lang, census) + " " + L.definition("yoy", lang)
+        rows = []
+        others = [("yoy", previous, "_yoy", ids.kpi_yoy(prefix, name), "vs_last_year")]
+        if before is not None:
+            others.append(("pop", before, "_pop", ids.kpi_pop(prefix, name), "vs_before"))
+            tip += " " + L.definition("pop", lang)
+        for short, other, suffix, element_id, versus in others:
+            change, text = _change(summary, other, name, kind, change_kind, suffix, lang)
+            direction = "" if change is None else "up" if change > 0 else "down" if change < 0 else ""
+            rows.append(
+                html.Div(
+                    className="akpi-yoy-row",
+                    children=[
+                        html.Span(L.t(f"{short}_short", lang), className="akpi-yoy-label"),
+                        html.Span(text, id=element_id, className=f"akpi-yoy {direction}".strip()),
+                        html.Span(L.t(versus, lang, value=L.fmt(kind, other.get(name))), className="akpi-prev"),
+                    ],
+                )
+            )
         cards.append(
             html.Div(
                 className="akpi",
@@ -343,14 +394,7 @@ def kpi_cards(prefix: str, summary: dict, previous: dict, lang: str) -> list:
                         ],
                     ),
                     html.Div(number, className="akpi-number"),
-                    html.Div(
-                        className="akpi-yoy-row",
-                        children=[
-                            html.Span(L.t("yoy_short", lang), className="akpi-yoy-label"),
-                            html.Span(text, id=ids.kpi_yoy(prefix, name), className=f"akpi-yoy {direction}".strip()),
-                            html.Span(L.t("vs_last_year", lang, value=L.fmt(kind, before)), className="akpi-prev"),
-                        ],
-                    ),
+                    *rows,
                 ],
             )
         )
@@ -420,6 +464,38 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
             log.exception("analyst: domain and type lists unavailable")
             return None
 
+    # -- tables: one builder for the grids and their downloads ----------------------------------------------------
+    def build_table(name: str, state: S.State) -> tables.Table:
+        """The table `name` as the view `state` shows it (PreventUpdate: the view has no such table)."""
+        today = settings.now().date()
+        lang = state.lang
+        if state.view == "overview" and name in ("ranking", "cross"):
+            f = S.filters(state, today)
+            if name == "ranking":
+                return tables.ranking(metrics.by_province(f), state.metric, lang)
+            return tables.cross(metrics.cross(f), lang)
+        if state.view == "drill" and name in ("cities", "top_units", "slow_units", "overdue"):
+            f = S.drill_filters(state, today)
+            if name == "cities":
+                return tables.cities(metrics.by_city(f), lang)
+            if name == "overdue":
+                now = settings.now().replace(second=0)
+                return tables.overdue(metrics.overdue(f, now, overdue_days, OVERDUE_ROWS), lang, overdue_days)
+            units = metrics.units(f, overdue_days)
+            chosen = (
+                drill_queries.top_units(units, TOP_UNITS)
+                if name == "top_units"
+                else drill_queries.slowest_units(units, SLOW_UNITS, SLOW_MIN_ANSWERED)
+            )
+            return tables.units(chosen, name, lang, overdue_days)
+        if state.view == "compare" and name in ("compare_metrics", "compare_categories"):
+            fa, fb = S.filters(state, today), S.filters(state, today, side="b")
+            if name == "compare_categories":
+                return tables.compare_categories(metrics.by_category(fa), metrics.by_category(fb), lang)
+            a, b = metrics.summary(fa), metrics.summary(fb)
+            return tables.compare_metrics(a, b, lang, int(a["census_year"]), int(b["census_year"]))
+        raise PreventUpdate
+
     # -- URL <-> controls <-> STATE -------------------------------------------------------------------------------
     @app.callback(
         [Output(c, p) for _, c, p in SYNC_OUTPUTS],
@@ -428,8 +504,20 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         State(ids.URL, "pathname"),
     )
     def sync(*args):
+        try:
+            return _sync(*args)
+        except Exception:
+            # inputs no control sends (a crafted request): keep the page, say so in its own words
+            log.exception("analyst sync failed")
+            out = {key: no_update for key, _, _ in SYNC_OUTPUTS}
+            out["problems"] = [html.Strong(L.t("error", i18n.DEFAULT_LANG))]
+            return [out[key] for key, _, _ in SYNC_OUTPUTS]
+
+    def _sync(*args):
         values = dict(zip([k for k, _, _ in SYNC_INPUTS], args[: len(SYNC_INPUTS)], strict=True))
         current, pathname = args[len(SYNC_INPUTS) :]
+        pathname = pathname if isinstance(pathname, str) else ""
+        values["search"] = values["search"] if isinstance(values["search"], str) else ""
         today = settings.now().date()
         known = known_values()
         trigger = _trigger_key()
@@ -510,7 +598,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
 
     @app.callback(Output(f"{ids.ERROR}-text", "children"), Input(ids.ERROR, "data"), State(ids.STATE, "data"))
     def error_text(errors, data):
-        if not errors or not any(errors.values()):
+        if not isinstance(errors, dict) or not any(errors.values()):
             return ""
         return L.t("error", S.State.from_dict(data).lang)
 
@@ -522,7 +610,8 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         if state.view != "overview":
             raise PreventUpdate
         f = S.filters(state, settings.now().date())
-        return (kpi_cards(ids.KPIS, metrics.summary(f), metrics.summary(f.previous), state.lang),)
+        before = metrics.summary(f.before)
+        return (kpi_cards(ids.KPIS, metrics.summary(f), metrics.summary(f.previous), state.lang, before),)
 
     @app.callback(
         Output(ids.MAP, "figure"),
@@ -543,7 +632,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         provinces = metrics.by_province(f)
         census = int(provinces["census_year"].iloc[0]) if len(provinces) else province_ref.census_year(f.end)
         subtitle = f"{L.period_name(state.period, lang)} · {i18n.t('census', lang, year=census)}"
-        table = tables.ranking(provinces, state.metric, lang)
+        table = build_table("ranking", state)
         return map_figure(provinces, state.metric, lang, subtitle), tables.column_defs(table), table.rows
 
     @app.callback(Output(ids.TREND, "figure"), error_output, Input(ids.STATE, "data"), prevent_initial_call=True)
@@ -573,7 +662,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
             raise PreventUpdate
         f = S.filters(state, settings.now().date())
         lang = state.lang
-        table = tables.cross(metrics.cross(f), lang)
+        table = build_table("cross", state)
         return (
             finish(figures.categories(metrics.by_category(f), THEME, lang, top=CATEGORY_BARS)),
             finish(figures.types(metrics.by_type(f), THEME, lang)),
@@ -604,7 +693,9 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         name = province_ref.names(state.lang)[state.drill]
         return (
             L.t("drill_title", state.lang, name=name),
-            kpi_cards(ids.DRILL_KPIS, metrics.summary(f), metrics.summary(f.previous), state.lang),
+            kpi_cards(
+                ids.DRILL_KPIS, metrics.summary(f), metrics.summary(f.previous), state.lang, metrics.summary(f.before)
+            ),
         )
 
     @app.callback(
@@ -622,7 +713,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         granularity = S.granularity(state, settings.now().date())
         trend = trend_figure(metrics.trend(f, granularity), lang, granularity, f.start, f.end)
         cats = finish(figures.categories(metrics.by_category(f), THEME, lang, top=CATEGORY_BARS))
-        cities = tables.cities(metrics.by_city(f), lang)
+        cities = build_table("cities", state)
         return trend, cats, tables.column_defs(cities), cities.rows
 
     @app.callback(
@@ -636,11 +727,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
     def drill_units(data):
         state, f = drill_state(data)
         lang = state.lang
-        units = metrics.units(f, overdue_days)
-        top = tables.units(drill_queries.top_units(units, TOP_UNITS), "top_units", lang, overdue_days)
-        slow = tables.units(
-            drill_queries.slowest_units(units, SLOW_UNITS, SLOW_MIN_ANSWERED), "slow_units", lang, overdue_days
-        )
+        top, slow = build_table("top_units", state), build_table("slow_units", state)
         return (
             L.t("slow_units_note", lang, n=SLOW_MIN_ANSWERED),
             tables.column_defs(top),
@@ -661,10 +748,9 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         state, f = drill_state(data)
         lang = state.lang
         now = settings.now().replace(second=0)
-        overdue = metrics.overdue(f, now, overdue_days, OVERDUE_ROWS)
+        table = build_table("overdue", state)
         count = metrics.overdue_count(f, now, overdue_days)
-        table = tables.overdue(overdue, lang, overdue_days)
-        note = L.t("overdue_note", lang, days=overdue_days, count=f"{count:,}", shown=len(overdue))
+        note = L.t("overdue_note", lang, days=overdue_days, count=f"{count:,}", shown=len(table.rows))
         return note, tables.column_defs(table), table.rows
 
     # -- compare ------------------------------------------------------------------------------------------------------
@@ -699,10 +785,9 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
             period = period_label(state, today)
             label_a = f"{area_label(state.provinces, lang)} · {period}"
             label_b = f"{area_label(state.b_provinces, lang)} · {period}"
-        a, b = metrics.summary(fa), metrics.summary(fb)
-        metric_table = tables.compare_metrics(a, b, lang, int(a["census_year"]), int(b["census_year"]))
+        metric_table = build_table("compare_metrics", state)
         cats_a, cats_b = metrics.by_category(fa), metrics.by_category(fb)
-        category_table = tables.compare_categories(cats_a, cats_b, lang)
+        category_table = build_table("compare_categories", state)
         labels = [
             html.Div([html.B(L.t("side_a", lang)), html.Span(label_a)], className="side side-a"),
             html.Div([html.B(L.t("side_b", lang)), html.Span(label_b)], className="side side-b"),
@@ -720,36 +805,45 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         )
 
     # -- downloads ----------------------------------------------------------------------------------------------
+    # The browser names only the table, the format and the grid's sort (read from the grid); the rows are
+    # the server's, from the same query as the table on screen (never rows or columns sent by the client).
+    clientside_callback(
+        f"""function (clicks) {{
+            const ctx = window.dash_clientside.callback_context;
+            const target = ctx.triggered_id;
+            if (!target || !ctx.triggered.length || !ctx.triggered[0].value) {{
+                return window.dash_clientside.no_update;
+            }}
+            let sort = [];
+            try {{
+                const state = dash_ag_grid.getApi({{type: "{ids.GRID}", table: target.table}}).getColumnState();
+                sort = state.filter(c => c.sort).sort((a, b) => (a.sortIndex || 0) - (b.sortIndex || 0))
+                    .map(c => [c.colId, c.sort]);
+            }} catch (e) {{}}
+            return {{table: target.table, fmt: target.fmt, sort: sort, at: Date.now()}};
+        }}""",
+        Output(ids.EXPORT_REQUEST, "data"),
+        Input({"type": ids.EXPORT, "table": ALL, "fmt": ALL}, "n_clicks"),
+        prevent_initial_call=True,
+    )
+
     @app.callback(
         Output(ids.DOWNLOAD, "data"),
-        Input({"type": ids.EXPORT, "table": ALL, "fmt": ALL}, "n_clicks"),
-        State({"type": ids.GRID, "table": ALL}, "virtualRowData"),
-        State({"type": ids.GRID, "table": ALL}, "rowData"),
-        State({"type": ids.GRID, "table": ALL}, "columnDefs"),
+        Input(ids.EXPORT_REQUEST, "data"),
         State(ids.STATE, "data"),
         prevent_initial_call=True,
     )
-    def download(_clicks, _virtual, _rows, _columns, data):
-        triggered = callback_context.triggered
-        target = callback_context.triggered_id
-        if not target or not triggered or not triggered[0].get("value"):
+    def download(wanted, data):
+        choice = export.request_of(wanted)
+        if choice is None:
             raise PreventUpdate
-        grids = {}
-        for virtual, rows, columns in zip(*callback_context.states_list[:3], strict=True):
-            grids[virtual["id"]["table"]] = (virtual.get("value"), rows.get("value"), columns.get("value"))
-        virtual, rows, columns = grids.get(target["table"], (None, None, None))
-        if not columns:
-            raise PreventUpdate
+        name, fmt, sort = choice
         state = S.State.from_dict(data)
         try:
-            return export.download(
-                target["table"],
-                target["fmt"],
-                columns,
-                virtual if virtual is not None else rows or [],
-                state,
-                settings.now().date(),
-            )
+            table = build_table(name, state)
+            return export.download(table, fmt, sort, state, settings.now().date())
+        except PreventUpdate:
+            raise
         except Exception:
             log.exception("analyst download failed")
             raise PreventUpdate from None

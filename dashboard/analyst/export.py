@@ -1,10 +1,15 @@
-"""Table downloads: the rows a grid shows (after its sorting and filtering), as CSV or Excel.
+"""Table downloads: a grid's table, built on the server, in the grid's sort order, as CSV or Excel.
 
-Columns, headers and row values are the grid's own (dashboard/analyst/tables.py),
-so a download holds the numbers on screen, unrounded, as the JSON API gives
-them. CSV is UTF-8 with a BOM (Excel opens Chinese text correctly); the Excel
-file shows each column in the screen's format (e.g. 0.0% for shares) over the
-unrounded values, and a second sheet names the view's filters and link.
+The browser only names the table, the format and the sort (columns and
+directions, checked against the table's own columns); the rows come from the
+same query as the grid's (dashboard/analyst/tables.py, built by the callbacks
+from the page's checked state), never from rows or columns the browser sends.
+Columns, headers and row values are the grid's own, so a download holds the
+numbers on screen, unrounded, as the JSON API gives them (the grid's column
+filters are not applied: a download holds every row of the table). CSV is
+UTF-8 with a BOM (Excel opens Chinese text correctly); the Excel file shows
+each column in the screen's format (e.g. 0.0% for shares) over the unrounded
+values, and a second sheet names the view's filters and link.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from dashboard.analyst import ids, tables
 from dashboard.analyst import labels as L
 from dashboard.analyst import state as S
 
@@ -38,6 +44,7 @@ DIFF_FORMATS = {
     "per10k": "+#,##0.000;-#,##0.000;0.000",
 }
 MAX_ROWS = 100_000
+MAX_SORT = 5  # sort keys read from a download request
 
 
 def columns_of(column_defs: list[dict]) -> list[tuple[str, str, str]]:
@@ -150,13 +157,46 @@ def filename(table: str, state: S.State, today: dt.date, fmt: str) -> str:
     return f"liuyan_{table}{suffix}_{start.isoformat()}_{end.isoformat()}.{fmt}"
 
 
-def download(table: str, fmt: str, column_defs: list[dict], rows: list[dict], state: S.State, today: dt.date) -> dict:
+def request_of(wanted) -> tuple[str, str, list[tuple[str, str]]] | None:
+    """(table, format, sort) of a download request from the browser, if each is one the page offers."""
+    if not isinstance(wanted, dict):
+        return None
+    table, fmt, sort = wanted.get("table"), wanted.get("fmt"), wanted.get("sort")
+    if not isinstance(table, str) or table not in ids.TABLES or not isinstance(fmt, str) or fmt not in FORMATS:
+        return None
+    keys = []
+    for item in sort[:MAX_SORT] if isinstance(sort, list) else []:
+        if isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item):
+            if item[1] in ("asc", "desc") and len(item[0]) <= 64:
+                keys.append((item[0], item[1]))
+    return table, fmt, keys
+
+
+def _sort_key(value):
+    # as the grid's default comparator: missing values first when ascending; numbers before texts
+    if value is None:
+        return (0, 0)
+    return (1, value) if isinstance(value, (int, float)) and not isinstance(value, bool) else (2, str(value))
+
+
+def sorted_rows(table: tables.Table, sort: list[tuple[str, str]]) -> list[dict]:
+    """The table's rows in the grid's order: `sort` (columns of the table only), else the table's own."""
+    fields = {c.field for c in table.columns}
+    keys = [(f, d) for f, d in sort if f in fields] or ([table.sort] if table.sort else [])
+    rows = list(table.rows)
+    for field, direction in reversed(keys):  # stable sorts, last key first
+        rows.sort(key=lambda row, field=field: _sort_key(row.get(field)), reverse=direction == "desc")
+    return rows
+
+
+def download(table: tables.Table, fmt: str, sort: list[tuple[str, str]], state: S.State, today: dt.date) -> dict:
     """dcc.Download data of one table in `fmt` (csv or xlsx)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
-    columns = columns_of(column_defs)
-    name = filename(table, state, today, fmt)
+    columns = columns_of(tables.column_defs(table))
+    rows = sorted_rows(table, sort)
+    name = filename(table.name, state, today, fmt)
     if fmt == "csv":
         return dcc.send_bytes(to_csv(columns, rows), name, type="text/csv")
-    payload = to_xlsx(columns, rows, about(state, today, table), sheet=table)
+    payload = to_xlsx(columns, rows, about(state, today, table.name), sheet=table.name)
     return dcc.send_bytes(payload, name, type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -64,6 +64,7 @@ B_PROVINCES_BOX = "analyst-b-provinces-box"
 # tables: dash-ag-grid components with pattern-matching ids, and their download buttons
 GRID = "analyst-grid"  # {"type": GRID, "table": name}
 EXPORT = "analyst-export"  # {"type": EXPORT, "table": name, "fmt": "csv" | "xlsx"}
+EXPORT_REQUEST = "analyst-export-request"  # {"table", "fmt", "sort": [[column, "asc" | "desc"], ...]}
 TABLES = ("ranking", "cross", "cities", "top_units", "slow_units", "overdue", "compare_metrics", "compare_categories")
 
 
@@ -90,3 +91,8 @@ MSG_NOTE = "analyst-msg-note"
 MSG_LIST = "analyst-msg-list"
 MSG_ITEM = "analyst-msg-item"  # {"type": MSG_ITEM, "id": message_id}: one listed message (a button)
 MSG_DETAIL = "analyst-msg-detail"
+
+
+def kpi_pop(prefix: str, name: str) -> str:
+    """Id of a KPI card's 环比 change."""
+    return f"{prefix}-{name}-pop"

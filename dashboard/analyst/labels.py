@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from dashboard import i18n
+from queries import catalog
 
 _LABELS: dict[str, tuple[str, str]] = {
     "page_title": ("网上群众工作分析工作台", "Public Engagement Analyst Workspace"),
@@ -137,6 +138,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     ),
     "census_name": ("{year}年第{nth}次全国人口普查常住人口", "{year} national census resident population"),
     "yoy_short": ("同比", "YoY"),
+    "pop_short": ("环比", "PoP"),
+    "vs_before": ("上期 {value}", "period before {value}"),
     "pp": ("个百分点", " pp"),
     "hours": ("小时", "h"),
     "vs_last_year": ("去年同期 {value}", "a year earlier {value}"),
@@ -211,6 +214,13 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
         "YoY = (this period − a year earlier) ÷ a year earlier, over the same calendar dates (29 Feb → 28 Feb); "
         "none when the earlier value is 0. Ratios show the difference in percentage points.",
     ),
+    "pop": (
+        "环比 =（本期 − 上期）÷ 上期；上期为紧接本期之前、天数相同的时段（整月、整季、整年则为上一个自然月、季、年），"
+        "为 0 时不计算。比率类指标显示与上期相差的百分点。",
+        "PoP = (this period − the period before) ÷ the period before: the same number of days just before "
+        "(for a whole calendar month, quarter or year the previous one); none when it is 0. "
+        "Ratios show the difference in percentage points.",
+    ),
     "rank": (
         "排名：按当前地图指标降序，数值相同按行政区划代码。",
         "Rank: by the map metric, descending; ties by administrative code.",
@@ -256,6 +266,8 @@ def census_name(year: int, lang: str) -> str:
 
 
 def definition(key: str, lang: str, census_year: int | None = None, days: int | None = None) -> str:
+    if key not in DEFINITIONS:  # a metric of the catalog (queries/catalog.py)
+        return catalog.tooltip(key, lang) or key
     text = DEFINITIONS[key][lang_index(lang)]
     census = census_name(census_year, lang) if census_year else ""
     return text.format(census=census, days=days if days is not None else "")
@@ -266,9 +278,10 @@ def metric_name(key: str, lang: str) -> str:
     own = {"reply_rate": ("回复率", "Reply rate"), "overdue": ("超期未回复", "Overdue")}
     if key in own:
         return own[key][lang_index(lang)]
-    if key in ("messages_per_10k", "replies_per_10k"):
+    try:
         return i18n.t(key, lang)
-    return i18n.t(key, lang)
+    except KeyError:  # a metric only the catalog (queries/catalog.py) names
+        return catalog.label(key, lang) or key
 
 
 def period_name(name: str, lang: str) -> str:
@@ -282,6 +295,15 @@ def period_name(name: str, lang: str) -> str:
 
 
 # -- number formats (the same as the tables' value formatters in dashboard/analyst/tables.py) -------------------------
+OPTION_CHARS = 40  # a dropdown option's label (the value itself stays whole)
+
+
+def short(text: str, limit: int = OPTION_CHARS) -> str:
+    """A label cut to `limit` characters with "…" (a long label makes the dropdown's search slow)."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 

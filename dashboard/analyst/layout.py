@@ -550,6 +550,7 @@ def build(search: str | None, settings: Settings) -> html.Div:
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.STATE, data=state.to_dict()),
             dcc.Store(id=ids.ERROR, data={}),
+            dcc.Store(id=ids.EXPORT_REQUEST),
             dcc.Download(id=ids.DOWNLOAD),
             html.Div(className="analyst-canvas", children=_page(state, lang, today, tabs)),
         ],

@@ -27,6 +27,7 @@ from dashboard.params import (
     MAX_VALUES,
     BadParameter,
     filters_from_args,
+    fits,
     parse_bool,
     parse_date,
     parse_provinces,
@@ -60,6 +61,8 @@ KNOWN_PARAMS = {
     "b_province",
 }
 SHOW_VALUE = 40
+MAX_FIELDS = 500  # query fields of a link that are read (the rest are reported)
+MAX_SEARCH = 20_000  # characters of a link's query string that are read
 
 
 @dataclass(frozen=True)
@@ -105,13 +108,73 @@ class State:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> State:
-        if not data:
+    def from_dict(cls, data) -> State:
+        """The state in the page's STATE store. The browser sends it back with every callback, so each
+        field is checked as a link's parameter would be; an invalid one takes its default."""
+        if not isinstance(data, dict):
             return cls()
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        for key in ("provinces", "categories", "types", "b_provinces"):
-            known[key] = tuple(known.get(key) or ())
-        return cls(**known)
+
+        def choice(key: str, allowed, default=None):
+            value = data.get(key)
+            return value if isinstance(value, str) and value in allowed else default
+
+        period, start, end = _stored_period(data, "period", "start", "end", DEFAULT_PERIOD)
+        b_period, b_start, b_end = _stored_period(data, "b_period", "b_start", "b_end", None)
+        drill = data.get("drill")
+        return cls(
+            lang=choice("lang", i18n.LANGS, i18n.DEFAULT_LANG),
+            period=period,
+            start=start,
+            end=end,
+            provinces=_stored_list(data.get("provinces"), canonical_area),
+            categories=_stored_list(data.get("categories"), _short_text),
+            types=_stored_list(data.get("types"), _short_text),
+            urgent=data.get("urgent") is True,
+            granularity=choice("granularity", GRANULARITIES),
+            metric=choice("metric", figures.MAP_METRICS, DEFAULT_METRIC),
+            drill=drill if isinstance(drill, int) and drill in province_ref.names() else None,
+            compare=choice("compare", COMPARE_MODES),
+            b_period=b_period,
+            b_start=b_start,
+            b_end=b_end,
+            b_provinces=_stored_list(data.get("b_provinces"), canonical_area),
+        )
+
+
+def _short_text(value: str) -> str | None:
+    value = value.strip()
+    return value if 0 < len(value) <= MAX_TEXT else None
+
+
+def _stored_list(values, check) -> tuple[str, ...]:
+    """Up to MAX_VALUES distinct valid texts of a stored list (anything but a list of texts: empty)."""
+    if not isinstance(values, list):
+        return ()
+    out: list[str] = []
+    for value in values[:MAX_VALUES]:
+        value = check(value) if isinstance(value, str) else None
+        if value and value not in out:
+            out.append(value)
+    return tuple(out)
+
+
+def _stored_date(value) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_date("date", value).isoformat()
+    except BadParameter:
+        return None
+
+
+def _stored_period(data: dict, name: str, start_name: str, end_name: str, default):
+    period = data.get(name)
+    if period == "custom":
+        start, end = _stored_date(data.get(start_name)), _stored_date(data.get(end_name))
+        if start and end and start <= end:
+            return "custom", start, end
+        return default, None, None
+    return (period if isinstance(period, str) and period in ALL_PERIODS else default), None, None
 
 
 # -- periods -------------------------------------------------------------------------------------------------------
@@ -132,9 +195,11 @@ def b_period_dates(state: State, today: dt.date) -> tuple[dt.date, dt.date]:
 
 
 def granularity(state: State, today: dt.date) -> str:
-    if state.granularity in GRANULARITIES:
-        return state.granularity
+    """The chosen granularity, made coarser when the period is too long for it (as the API bounds it)."""
     start, end = period_dates(state, today)
+    if state.granularity in GRANULARITIES:
+        choices = GRANULARITIES[GRANULARITIES.index(state.granularity) :]
+        return next((g for g in choices if fits(start, end, g)), GRANULARITIES[-1])
     days = (end - start).days + 1
     return "day" if days <= 92 else "week" if days <= 200 else "month"
 
@@ -227,12 +292,18 @@ def parse(search: str | None, today: dt.date, known: dict[str, list[str]] | None
     `known` lists the domains and types present in the data ({"category": [...],
     "msg_type": [...]}); values outside it are reported as unknown.
     """
-    pairs = parse_qsl((search or "").lstrip("?"), keep_blank_values=True, max_num_fields=500)
-    args = MultiDict(pairs)
     problems: list[Problem] = []
 
     def bad(name: str, value, why: str) -> None:
         problems.append(Problem(name, _show(value), why))
+
+    search = search if isinstance(search, str) else ""
+    fields = search[:MAX_SEARCH].lstrip("?").split("&")
+    if len(search) > MAX_SEARCH or len(fields) > MAX_FIELDS:
+        # the first fields are read; parse_qsl's own bound raises instead
+        bad("?", f"{len(fields)}", "too_many")
+    pairs = parse_qsl("&".join(fields[:MAX_FIELDS]), keep_blank_values=True)
+    args = MultiDict(pairs)
 
     for name in dict.fromkeys(k for k, _ in pairs):
         if name not in KNOWN_PARAMS:

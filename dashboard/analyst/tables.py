@@ -16,7 +16,7 @@ import pandas as pd
 
 from dashboard import i18n
 from dashboard.analyst import labels as L
-from queries import drill
+from queries import catalog, drill
 from queries import provinces as province_ref
 
 NUMERIC = {"int", "pct", "hours", "per10k", "yoy", "float", "days", "mixed", "mixed_diff"}
@@ -66,6 +66,20 @@ def _yoy_column(field: str, lang: str) -> Column:
     return Column(field, L.t("yoy_short", lang), "yoy", L.definition("yoy", lang), width=96)
 
 
+def _pop_column(field: str, lang: str) -> Column:
+    return Column(field, L.t("pop_short", lang), "yoy", L.definition("pop", lang), width=96)
+
+
+def _count_columns(name: str, lang: str) -> list[Column]:
+    """A count of the catalog with its YoY and 环比."""
+    d = L.definition
+    return [
+        Column(name, L.metric_name(name, lang), "int", d(name, lang), width=110),
+        _yoy_column(f"{name}_yoy", lang),
+        _pop_column(f"{name}_pop", lang),
+    ]
+
+
 # -- overview --------------------------------------------------------------------------------------------------------
 def ranking(provinces: pd.DataFrame, metric: str, lang: str) -> Table:
     """All provinces of the selection, ranked by the map metric (queries.metrics.by_province)."""
@@ -81,8 +95,7 @@ def ranking(provinces: pd.DataFrame, metric: str, lang: str) -> Table:
         Column("province", L.t("c_province", lang), "text", L.t("drill_hint", lang), width=104, pinned=True),
         Column("adcode", "adcode", "text", None, width=92, hidden=True),
         Column("region_name", L.t("c_region", lang), "text", None, width=84),
-        Column("messages", L.metric_name("messages", lang), "int", d("messages", lang), width=110),
-        _yoy_column("messages_yoy", lang),
+        *_count_columns("messages", lang),
         Column(
             "messages_per_10k",
             L.metric_name("messages_per_10k", lang),
@@ -90,8 +103,7 @@ def ranking(provinces: pd.DataFrame, metric: str, lang: str) -> Table:
             d("messages_per_10k", lang, census),
             width=124,
         ),
-        Column("replies", L.metric_name("replies", lang), "int", d("replies", lang), width=110),
-        _yoy_column("replies_yoy", lang),
+        *_count_columns("replies", lang),
         Column(
             "replies_per_10k",
             L.metric_name("replies_per_10k", lang),
@@ -99,8 +111,8 @@ def ranking(provinces: pd.DataFrame, metric: str, lang: str) -> Table:
             d("replies_per_10k", lang, census),
             width=124,
         ),
-        Column("reply_ratio", L.metric_name("reply_ratio", lang), "pct", d("reply_ratio", lang), width=116),
-        Column("reply_rate", L.metric_name("reply_rate", lang), "pct", d("reply_rate", lang), width=96),
+        *(Column(r, L.metric_name(r, lang), "pct", d(r, lang), width=116) for r in catalog.RANKING_RATES),
+        *(column for name in catalog.RANKING_COUNTS for column in _count_columns(name, lang)),
         Column("median_reply_hours", L.t("c_median", lang), "hours", d("median_reply_hours", lang), width=150),
         Column(
             "satisfaction_rate",

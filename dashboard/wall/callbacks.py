@@ -31,14 +31,16 @@ from dashboard import figures, geo, i18n, ids
 from dashboard.city_geo import CityMaps
 from dashboard.theme import WALL as THEME
 from dashboard.theme import Theme
+from dashboard.wall import layout
 from queries import provinces as province_ref
-from queries.periods import Filters, beijing_now, preset
+from queries.periods import PRESETS, Filters, beijing_now, preset
 from queries.service import Metrics
 from settings import Settings
 
 log = logging.getLogger(__name__)
 
 FEED_SIZE = 24
+FEED_TITLE_CHARS = 80
 MAX_TOKEN = 200
 _BACKGROUND = ThreadPoolExecutor(max_workers=2, thread_name_prefix="wall-view")
 
@@ -80,6 +82,12 @@ def _feed_time(stamp, today) -> str:
     return stamp.strftime("%H:%M:%S") if stamp.date() == today else stamp.strftime("%m-%d %H:%M")
 
 
+def _short(text: str, limit: int) -> str:
+    """Text cut to `limit` characters with "…" (the feed shows one line per item)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _place(row, lang: str) -> str:
     province = row.get("province_name_en") if lang == "en" else row.get("province_name")
     province = province if isinstance(province, str) else ""
@@ -107,10 +115,10 @@ def feed_items(messages: pd.DataFrame, replies: pd.DataFrame, lang: str, today, 
         items[key] = {
             "k": kind,
             "t": _feed_time(stamp, today),
-            "p": _place(row, lang),
-            "c": i18n.category(str(row.get("category") or ""), lang),
-            "y": i18n.msg_type(str(row.get("msg_type") or ""), lang),
-            "s": str(row.get("title") or ""),
+            "p": _short(_place(row, lang), 24),
+            "c": _short(i18n.category(str(row.get("category") or ""), lang), figures.LABEL_CHARS),
+            "y": _short(i18n.msg_type(str(row.get("msg_type") or ""), lang), figures.LABEL_CHARS),
+            "s": _short(str(row.get("title") or ""), FEED_TITLE_CHARS),
         }
     return {"order": order, "items": items}
 
@@ -327,12 +335,46 @@ class Views:
 
 
 # -- registration ----------------------------------------------------------------------------------------------------
+def _count(value) -> int:
+    """A small non-negative counter from the browser (anything else counts as 0)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**9 else 0
+
+
 def metric_at(config: dict, rotations: int | None) -> str:
     names = list(figures.MAP_METRICS)
-    index = int(config.get("metric_index", 0))
+    index = _count(config.get("metric_index", 0))
     if config.get("rotate"):
-        index += int(rotations or 0)
+        index += _count(rotations)
     return names[index % len(names)]
+
+
+def screen_config(config) -> dict | None:
+    """The refresh's view choices from the screen's config store, normalised to the allow-lists: the store
+    comes from the browser, and an invented period or language must neither fail the tick nor add a view
+    (each distinct token is a view build and a cache entry that could push real screens out)."""
+    if not isinstance(config, dict):
+        return None
+    period = config.get("period")
+    return {
+        "period": period if isinstance(period, str) and period in PRESETS else layout.DEFAULT_PERIOD,
+        "lang": i18n.lang_or_default(config.get("lang") if isinstance(config.get("lang"), str) else None),
+        "metric_index": _count(config.get("metric_index", 0)),
+        "rotate": bool(config.get("rotate")),
+        "province": _province(config.get("province")),
+        "carousel": _count(config.get("carousel")),
+        "carousel_provinces": [
+            code for code in map(_province, _list(config.get("carousel_provinces"))) if code is not None
+        ],
+    }
+
+
+def _province(value) -> int | None:
+    """A known province's adcode from the config store (anything else: the national view)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value in province_ref.names() else None
+
+
+def _list(value) -> list:
+    return value[: len(province_ref.codes())] if isinstance(value, list) else []
 
 
 def province_at(config: dict, steps: int | None) -> int | None:
@@ -342,14 +384,15 @@ def province_at(config: dict, steps: int | None) -> int | None:
     if not config.get("carousel") or not carousel:
         return home
     stops = [*carousel, home]  # the home view (national, or the province wall's own) between rounds
-    return stops[int(steps or 0) % len(stops)]
+    return stops[_count(steps) % len(stops)]
 
 
 def refresh(
     views: Views, config: dict, state: dict | None, rotations: int | None, today=None, steps: int | None = None
 ):
     """The refresh tick: (values for OUTPUTS..., new state). Raises PreventUpdate when nothing changed."""
-    if not isinstance(config, dict):
+    config = screen_config(config)
+    if config is None:
         raise PreventUpdate
     today = today or beijing_now().date()
     metric = metric_at(config, rotations)
@@ -363,12 +406,12 @@ def refresh(
     return (*views.patches(old_token if old else None, old, token, view), {"token": token, "metric": metric})
 
 
-def register(app: Dash, metrics: Metrics, settings: Settings) -> Views:
+def register(app: Dash, metrics: Metrics, settings: Settings, views: Views | None = None) -> Views:
     """Wire the wall into `app` (its layout comes from dashboard.wall.layout.build via the router)."""
     geo.register(app.server)
     city_maps = CityMaps()
     city_maps.register(app.server, app.get_relative_path("/"))
-    views = Views(metrics, app.get_relative_path(geo.url_path()), city_maps=city_maps)
+    views = views or Views(metrics, app.get_relative_path(geo.url_path()), city_maps=city_maps)
     app.server.extensions.setdefault("liuyan", {})["wall_views"] = views
     outputs = [Output(component, prop) for _, component, prop in OUTPUTS]
 
@@ -404,4 +447,5 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> Views:
         ClientsideFunction(namespace, "meta"), Input(ids.WALL_META, "data"), State(ids.WALL_CONFIG, "data")
     )
     app.clientside_callback(ClientsideFunction(namespace, "error"), Input(ids.WALL_ERROR, "data"))
+    app.clientside_callback(ClientsideFunction(namespace, "state"), Input(ids.WALL_STATE, "data"))
     return views

@@ -1,0 +1,184 @@
+"""Any question fast: random analyst questions, each a cache miss, over HTTP; and the same in pandas in memory.
+
+    python bench/questions.py DB [--questions 100] [--pandas-questions 20] [--seed 5]
+
+A question is a random period of 1 day to 1 year between 2020 and 2025, with 1–3 provinces (40 %) and
+1–2 domains (40 %). Each is asked as `summary` + `provinces` + `trend` over HTTP from the app served by
+waitress in this process (every question is new, so every one is a cache miss); the time of the three
+requests is one sample. The pandas way loads the message and evaluation rows into DataFrames once, then
+computes the same figures (counts of the period, a year earlier and the 环比 period, rates, median, per
+province, per day) for each question. Prints median / p95 / max, CPU time and the load average; asserts
+nothing. Opening a database built before migration 8 rebuilds its rollups once (reported as `open`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def _stats(values: list[float]) -> str:
+    values = sorted(values)
+    p95 = values[min(len(values) - 1, int(np.ceil(0.95 * len(values))) - 1)]
+    return f"median {statistics.median(values):.1f} ms, p95 {p95:.1f} ms, max {values[-1]:.1f} ms (n={len(values)})"
+
+
+def questions(rng, n: int, provinces: list[int], categories: list[str]) -> list[dict]:
+    out = []
+    first, last = dt.date(2020, 1, 1), dt.date(2025, 12, 31)
+    for _ in range(n):
+        length = int(rng.integers(1, 366))
+        start = first + dt.timedelta(days=int(rng.integers(0, (last - first).days - length + 2)))
+        q = {"start": start, "end": start + dt.timedelta(days=length - 1), "province": [], "category": []}
+        if rng.random() < 0.4:
+            q["province"] = [int(p) for p in rng.choice(provinces, int(rng.integers(1, 4)), replace=False)]
+        if rng.random() < 0.4:
+            q["category"] = [str(c) for c in rng.choice(categories, int(rng.integers(1, 3)), replace=False)]
+        out.append(q)
+    return out
+
+
+def _query(q: dict) -> str:
+    pairs = [("start", q["start"].isoformat()), ("end", q["end"].isoformat())]
+    pairs += [("province", str(p)) for p in q["province"]] + [("category", c) for c in q["category"]]
+    return urllib.parse.urlencode(pairs)
+
+
+def over_http(store, qs: list[dict]) -> list[float]:
+    from waitress.server import create_server
+
+    from dashboard.server import build_app
+    from settings import Settings
+
+    settings = replace(Settings(), db=store.path, simulate=False)
+    app = build_app(settings, store)
+    server = create_server(app.server, host="127.0.0.1", port=0, threads=4)
+    threading.Thread(target=server.run, daemon=True).start()
+    base = f"http://127.0.0.1:{server.effective_port}/api/v1"
+    times = []
+    for q in qs:
+        query = _query(q)
+        began = time.perf_counter()
+        for endpoint in ("summary", "provinces", "trend"):
+            with urllib.request.urlopen(f"{base}/{endpoint}?{query}") as response:
+                response.read()
+        times.append((time.perf_counter() - began) * 1000)
+    return times  # the server thread is a daemon: it ends with the process
+
+
+class PandasWay:
+    """The figures from DataFrames in memory."""
+
+    def __init__(self, store):
+        self.m = store.df("SELECT created_at, province, category, first_reply_at, source_status FROM messages").assign(
+            category=lambda f: f["category"].astype("category")
+        )
+        self.e = store.df(
+            "SELECT e.rated_at, e.verdict, m.province, m.category FROM evaluations e JOIN messages m USING (message_id)"
+        )
+
+    def answer(self, q: dict) -> dict:
+        from queries.periods import Filters
+
+        f = Filters(q["start"], q["end"], provinces=tuple(q["province"]), categories=tuple(q["category"]))
+        m, e = self.m, self.e
+        if f.provinces:
+            m, e = m[m["province"].isin(f.provinces)], e[e["province"].isin(f.provinces)]
+        if f.categories:
+            m, e = m[m["category"].isin(f.categories)], e[e["category"].isin(f.categories)]
+        out = {}
+        for suffix, period in (("", f), ("_prev", f.previous), ("_before", f.before)):
+            lo, hi = pd.Timestamp(period.start), pd.Timestamp(period.end) + pd.Timedelta(days=1)
+            created = m[(m["created_at"] >= lo) & (m["created_at"] < hi)]
+            answered = m[(m["first_reply_at"] >= lo) & (m["first_reply_at"] < hi)]
+            fast = (created["first_reply_at"] - created["created_at"]) <= pd.Timedelta(hours=24)
+            out[f"messages{suffix}"] = len(created)
+            out[f"replies{suffix}"] = len(answered)
+            out[f"replied_24h{suffix}"] = int(fast.sum())
+            if not suffix:
+                rated = e[(e["rated_at"] >= lo) & (e["rated_at"] < hi) & e["verdict"].notna()]
+                out["satisfaction_rate"] = rated["verdict"].astype(bool).mean()
+                delays = (answered["first_reply_at"] - answered["created_at"]).dt.total_seconds() / 3600
+                out["median"] = delays.median()
+                out["provinces"] = pd.DataFrame(
+                    {
+                        "messages": created.groupby("province").size(),
+                        "replies": answered.groupby("province").size(),
+                        "replied_24h": created[fast].groupby("province").size(),
+                        "median": (answered["first_reply_at"] - answered["created_at"])
+                        .dt.total_seconds()
+                        .groupby(answered["province"])
+                        .median(),
+                    }
+                )
+                out["trend"] = pd.DataFrame(
+                    {
+                        "messages": created["created_at"].dt.floor("D").value_counts(),
+                        "replies": answered["first_reply_at"].dt.floor("D").value_counts(),
+                    }
+                )
+        return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("db", type=Path)
+    parser.add_argument("--questions", type=int, default=100)
+    parser.add_argument("--pandas-questions", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=5)
+    args = parser.parse_args()
+
+    from queries.db import Store
+
+    print(f"load before: {_load()}")
+    began = time.perf_counter()
+    store = Store(args.db)
+    print(f"open (migrations included): {time.perf_counter() - began:.1f} s")
+    print(f"messages: {store.scalar('SELECT count(*) FROM messages'):,}")
+    provinces = [int(p) for (p,) in store.rows("SELECT adcode FROM provinces")]
+    categories = [c for (c,) in store.rows("SELECT DISTINCT category FROM roll_category ORDER BY 1")]
+    rng = np.random.default_rng(args.seed)
+    qs = questions(rng, args.questions, provinces, categories)
+
+    cpu = time.process_time()
+    times = over_http(store, qs)
+    cpu = (time.process_time() - cpu) * 1000 / len(qs)
+    print(f"project, summary+provinces+trend over HTTP, cache miss: {_stats(times)}; CPU {cpu:.1f} ms/question")
+    print(f"load: {_load()}")
+
+    began = time.perf_counter()
+    way = PandasWay(store)
+    print(f"pandas: rows loaded in {time.perf_counter() - began:.1f} s")
+    pandas_times = []
+    for q in qs[: args.pandas_questions]:
+        began = time.perf_counter()
+        way.answer(q)
+        pandas_times.append((time.perf_counter() - began) * 1000)
+    print(f"pandas in memory, the same questions: {_stats(pandas_times)}")
+    ratio = statistics.median(pandas_times) / statistics.median(times[: args.pandas_questions])
+    print(f"pandas / project (median of the same {len(pandas_times)} questions): {ratio:.1f}x")
+    print(f"load after: {_load()}  (pid {os.getpid()})")
+    store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,313 @@
+"""Scale-out figures on loopback (real redis-server, writer and web processes; walls speak the push protocol).
+
+    python bench/scale_out.py [--walls 1000] [--db FILE_5M] [--only push,mixed,snapshot,kill]
+
+push      write acknowledged -> new number on every pushed wall, N walls on one web process; memory per wall
+mixed     2 web processes, 2N walls, 20 analysts (API calls of the analyst panels), the standalone simulator
+          writing through the writer's API: errors, analyst p50/p95, pushes received
+snapshot  snapshot publish time on a copy of --db (e.g. 5 M messages) and the longest write while it runs
+kill      SIGKILL the web process holding N walls (a write follows at once): time until each has the new number
+
+Every section is bounded in time (about a minute each) and prints the machine's load: the 2 cores here are
+shared with other work, so figures vary from run to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from queries.db import Store  # noqa: E402
+from tests.cluster import TOKEN, Cluster, PushWall, WallLoop, get_json  # noqa: E402
+
+NOW_DAY = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))
+
+
+def load() -> str:
+    return open("/proc/loadavg").read().split()[0]
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+def rss_kib(pid: int) -> int:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def fmt(values: list[float]) -> str:
+    if not values:
+        return "none"
+    return (
+        f"p50 {statistics.median(values) * 1000:.0f} ms, p95 {pct(values, 0.95) * 1000:.0f} ms, "
+        f"max {max(values) * 1000:.0f} ms (n={len(values)})"
+    )
+
+
+class Walls(WallLoop):
+    def add_many(self, origins: list[str], n: int) -> list[PushWall]:
+        """n walls, connected 100 at a time (screens are switched on over minutes, not in one instant)."""
+        new: list[PushWall] = []
+        for start in range(0, n, 100):
+            batch = [self.add(PushWall(origins)) for _ in range(min(100, n - start))]
+            wait(lambda batch=batch: all(w.token for w in batch), 120, "walls' first picture")
+            new += batch
+        return new
+
+
+def wait(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out: {what}")
+        time.sleep(0.1)
+
+
+def post(cluster: Cluster, n: int, tag: str) -> float:
+    """Write n messages dated now; returns the monotonic time the writer acknowledged them."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() + 8 * 3600 - 5))
+    rows = [{"message_id": f"b-{tag}-{i}", "created_at": stamp, "province": "河南", "title": "压测"} for i in range(n)]
+    cluster.write("messages", rows)
+    return time.monotonic()
+
+
+def latencies_after(walls: list[PushWall], acked: float, timeout: float = 10.0) -> list[float]:
+    """Per wall: first push received after `acked`."""
+    deadline = time.monotonic() + timeout
+    out: dict[int, float] = {}
+    while time.monotonic() < deadline and len(out) < len(walls):
+        for i, wall in enumerate(walls):
+            if i not in out:
+                later = [t for t in wall.received[-3:] if t >= acked]
+                if later:
+                    out[i] = later[0] - acked
+        time.sleep(0.2)  # the walls stamp what they receive: this loop only collects (and leaves them the CPU)
+    return list(out.values())
+
+
+def cluster_for(workdir: Path, db: Path | None, **env) -> Cluster:
+    target = workdir / "writer.duckdb"
+    if db:
+        shutil.copyfile(db, target)
+    else:
+        Store(target).close()
+    return Cluster(workdir, target, **env)
+
+
+# -- sections -----------------------------------------------------------------------------------------------------
+def push(args, workdir: Path) -> None:
+    with cluster_for(workdir, None) as c:
+        c.start_redis()
+        c.start_writer()
+        port = c.web_ports[0]
+        c.start_web(port)
+        pid = c.webs[port].pid
+        time.sleep(2)
+        before = rss_kib(pid)
+        walls = Walls()
+        try:
+            group = walls.add_many([c.web_url(port)], args.walls)
+            wait(lambda: all(w.token for w in group), 120, "walls' first picture")
+            time.sleep(2)
+            after = rss_kib(pid)
+            results = []
+            for i in range(args.writes):
+                acked = post(c, 1, f"p{i}")
+                results += latencies_after(group, acked)
+                time.sleep(1.0)
+            missing = args.writes * args.walls - len(results)
+            print(f"[push] {args.walls} walls on one web process, {args.writes} writes, load {load()}")
+            print(f"  write ack -> wall has the new number: {fmt(results)}; missed {missing}")
+            print(
+                f"  web process RSS {before / 1024:.0f} MiB -> {after / 1024:.0f} MiB with walls connected: "
+                f"{(after - before) / args.walls:.0f} KiB per wall (load {load()})"
+            )
+        finally:
+            walls.close()
+
+
+def analyst(urls: list[str], stop: threading.Event, times: list[float], errors: list[str]) -> None:
+    rng = random.Random()
+    queries = ["summary", "provinces", "trend", "categories", "types"]
+    while not stop.is_set():
+        base = rng.choice(urls)
+        params = rng.choice(["period=ytd", "period=month", "period=h1", "period=today", "period=last30"])
+        if rng.random() < 0.5:
+            params += "&province=" + rng.choice(["410000", "510000", "110000", "440000"])
+        began = time.perf_counter()
+        try:
+            with urllib.request.urlopen(f"{base}/api/v1/{rng.choice(queries)}?{params}", timeout=10) as r:
+                r.read()
+            times.append(time.perf_counter() - began)
+        except Exception as exc:
+            errors.append(type(exc).__name__)
+        stop.wait(rng.uniform(1.0, 3.0))
+
+
+def analysts(urls: list[str], seconds: float, n: int = 20) -> tuple[list[float], list[str]]:
+    stop = threading.Event()
+    times: list[float] = []
+    errors: list[str] = []
+    threads = [threading.Thread(target=analyst, args=(urls, stop, times, errors)) for _ in range(n)]
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join(15)
+    return times, errors
+
+
+def mixed(args, workdir: Path) -> None:
+    with cluster_for(workdir, args.db, LIUYAN_SNAPSHOT_SECONDS="600") as c:
+        c.start()
+        walls = Walls()
+        sim = None
+        try:
+            urls = [c.web_url(p) for p in c.web_ports]
+            groups = [walls.add_many([u], args.walls) for u in urls]
+            wait(lambda: all(w.token for g in groups for w in g), 180, "walls' first picture")
+            sim = subprocess.Popen(
+                [sys.executable, "-m", "ingest.simulate", "--url", c.writer_url, "--token", TOKEN,
+                 "--speed", str(args.sim_speed), "--duration", str(args.seconds + 5), "--prefix", "B"],
+                cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            received = sum(len(w.received) for w in walls.walls)
+            wall_errors = sum(w.errors for w in walls.walls)
+            # the analysts in a process of their own: the walls' loop here would hold the GIL under their timers
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                pending = pool.apply_async(analysts, (urls, args.seconds))
+                began = time.monotonic()
+                loads = []
+                while time.monotonic() - began < args.seconds:
+                    time.sleep(5)
+                    loads.append(load())
+                times, errors = pending.get(args.seconds + 60)
+            pushes = sum(len(w.received) for w in walls.walls) - received
+            versions = get_json(c.writer_url + "/api/v1/meta")["data_version"]
+            print(
+                f"[mixed] 2 web processes, {2 * args.walls} walls, 20 analysts, simulator x{args.sim_speed}, "
+                f"{args.seconds} s, load {' '.join(loads)}"
+            )
+            print(f"  analyst API requests: {fmt(times)}; errors {len(errors)} {sorted(set(errors))}")
+            print(
+                f"  pushes received {pushes} ({pushes / args.seconds:.0f}/s); wall connection errors "
+                f"{sum(w.errors for w in walls.walls) - wall_errors}; writer at version {versions}"
+            )
+        finally:
+            if sim is not None and sim.poll() is None:
+                sim.kill()
+                sim.wait(10)
+            walls.close()
+
+
+def snapshot(args, workdir: Path) -> None:
+    from scaleout.snapshot import make
+
+    if not args.db:
+        print("[snapshot] skipped: give --db (a copy of a 5 M message database, see bench/scale_build.py)")
+        return
+    target = workdir / "snapshot-source.duckdb"
+    shutil.copyfile(args.db, target)
+    store = Store(target)
+    messages = store.scalar("SELECT count(*) FROM messages")
+    stop = threading.Event()
+    writes: list[tuple[float, float]] = []  # (start, duration)
+
+    def writer():
+        from queries.writes import upsert
+        from tests.conftest import frame, message
+
+        i = 0
+        while not stop.is_set():
+            rows = [message(f"snapbench-{i}-{k}", f"{NOW_DAY} 08:00:00") for k in range(100)]
+            began = time.perf_counter()
+            upsert(store, "messages", frame(rows))
+            writes.append((began, time.perf_counter() - began))
+            i += 1
+            stop.wait(0.1)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    time.sleep(3)
+    spans, seconds, checkpoints = [], [], []
+    out = workdir / "snaps"
+    out.mkdir()
+    for _ in range(3):
+        began = time.perf_counter()
+        record = make(store, out)
+        spans.append((began, time.perf_counter()))
+        seconds.append(record["seconds"])
+        checkpoints.append(record["checkpoint_seconds"])
+        time.sleep(2)
+    stop.set()
+    thread.join()
+    store.close()
+    during = [d for s, d in writes if any(a - d <= s <= b for a, b in spans)]
+    outside = [d for s, d in writes if not any(a - 1 <= s <= b + 1 for a, b in spans)]
+    print(f"[snapshot] {messages:,} messages, 3 snapshots, load {load()}")
+    print(
+        f"  publish (copy to a new file): {', '.join(f'{s:.2f} s' for s in seconds)}; of which writes wait "
+        f"for the checkpoint: {', '.join(f'{s * 1000:.0f} ms' for s in checkpoints)}"
+    )
+    print(f"  writes of 100 messages while a snapshot runs: {fmt(during)}; otherwise: {fmt(outside)}")
+
+
+def kill(args, workdir: Path) -> None:
+    with cluster_for(workdir, None) as c:
+        c.start()
+        one, two = c.web_ports
+        walls = Walls()
+        try:
+            group = walls.add_many([c.web_url(one), c.web_url(two)], args.kill_walls)
+            wait(lambda: all(w.token for w in group), 120, "walls' first picture")
+            killed = time.monotonic()
+            c.kill_web(one)
+            acked = post(c, 1, "kill")
+            got = latencies_after(group, acked, timeout=30)
+            back = [acked - killed + t for t in got]
+            print(f"[kill] SIGKILL the web process of {args.kill_walls} walls, a write at once, load {load()}")
+            print(
+                f"  kill -> wall shows the new number from the other process: {fmt(back)}; "
+                f"not back {args.kill_walls - len(back)}"
+            )
+        finally:
+            walls.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--walls", type=int, default=1000, help="walls per web process")
+    parser.add_argument("--kill-walls", type=int, default=500)
+    parser.add_argument("--writes", type=int, default=15)
+    parser.add_argument("--seconds", type=int, default=45, help="length of the mixed run")
+    parser.add_argument("--sim-speed", type=float, default=300.0)
+    parser.add_argument("--db", type=Path, help="database to copy for the snapshot and mixed sections (5 M)")
+    parser.add_argument("--only", default="push,mixed,snapshot,kill")
+    args = parser.parse_args()
+    print(f"bench/scale_out.py on {os.cpu_count()} cores, load at start {load()}")
+    for name in args.only.split(","):
+        with tempfile.TemporaryDirectory(prefix=f"scale-{name}-") as tmp:
+            globals()[name](args, Path(tmp))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Every metric, declared once.
+
+A *count* is summed from messages: `expr` is a SQL expression over one message's state (the columns
+`created_at, province, city, category, msg_type, is_urgent, source_status, first_reply_at, rated_at,
+verdict`) that is 1/true when the message counts, on the day of its component (`created`: creation day,
+`answered`: first-reply day, `rated`: rating day). A *rate* divides two counts. From these declarations
+queries/rollup_sql.py writes the rollup columns, the rebuild and increment SQL and the read SQL; the API,
+the analyst's cards, tables and downloads take their fields, labels and formats from here.
+
+Adding a counted metric: one `Count` here (and, to show it, its name in a screen's list below). The store
+adds the rollup column and backfills it when it opens the file (queries/db.py `align_rollups`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Component:
+    """The day a message is counted on, and where the rebuild reads its rows."""
+
+    name: str
+    day: str  # timestamp column of the state whose day keys the row
+    source: str  # relation with the state columns, for rebuilds from raw rows
+
+
+COMPONENTS = {
+    "created": Component("created", "created_at", "messages"),
+    "answered": Component("answered", "first_reply_at", "messages"),
+    "rated": Component(
+        "rated",
+        "rated_at",
+        "(SELECT m.created_at, m.province, m.city, m.category, m.msg_type, m.is_urgent, m.source_status, "
+        "m.first_reply_at, e.rated_at, e.verdict FROM evaluations e JOIN messages m USING (message_id))",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Count:
+    name: str
+    on: str  # component
+    expr: str  # SQL over a message's state: 1/true when it counts
+    zh: str
+    en: str
+    tip_zh: str
+    tip_en: str
+    unit: str = "items"  # unit label key (dashboard/i18n.py `unit_<unit>`), "" for none
+    fmt: str = "int"
+    higher_is_better: bool | None = None
+
+
+@dataclass(frozen=True)
+class Rate:
+    name: str
+    numerator: str
+    denominator: str
+    zh: str
+    en: str
+    tip_zh: str
+    tip_en: str
+    fmt: str = "pct"
+    higher_is_better: bool | None = True
+
+
+COUNTS: tuple[Count, ...] = (
+    Count(
+        "messages", "created", "TRUE", "留言量", "Messages",
+        "留言量：统计周期内（北京时间，含首尾两日）提交的留言件数。",
+        "Messages: messages posted in the period (Beijing dates, both ends included).",
+    ),
+    Count(
+        "replied", "created", "first_reply_at IS NOT NULL", "已回复留言", "Answered messages",
+        "本期提交的留言中目前已有回复的件数。", "Messages posted in the period that have a reply by now.",
+        higher_is_better=True,
+    ),
+    Count(
+        "replied_24h", "created", "first_reply_at IS NOT NULL AND first_reply_at <= created_at + INTERVAL 24 HOUR",
+        "24小时内回复", "Answered within 24 h",
+        "本期提交的留言中，首次回复在提交后24小时内（含）的件数。",
+        "Messages posted in the period whose first reply came within 24 hours of posting.",
+        higher_is_better=True,
+    ),
+    Count(
+        "pending", "created", "first_reply_at IS NULL AND coalesce(source_status, '待回复') = '待回复'",
+        "待回复", "Awaiting reply", "本期提交、尚无回复且未在办理中的留言件数。",
+        "Messages posted in the period with no reply and not in progress.", higher_is_better=False,
+    ),
+    Count(
+        "in_progress", "created", "coalesce(source_status = '办理中', FALSE)", "办理中", "In progress",
+        "本期提交、来源标为办理中的留言件数。", "Messages posted in the period that the source marks in progress.",
+    ),
+    Count(
+        "urgent_messages", "created", "is_urgent", "急难愁盼", "Urgent",
+        "本期提交的急难愁盼留言件数。", "Messages posted in the period flagged urgent.",
+    ),
+    Count(
+        "replies", "answered", "TRUE", "回复量", "Replies",
+        "回复量：首次回复在统计周期内的留言件数（一件留言无论回复几次只计一次）。",
+        "Replies: messages whose first reply falls in the period (one per message, however many replies).",
+        higher_is_better=True,
+    ),
+    Count(
+        "evaluations", "rated", "verdict IS NOT NULL", "评价数", "Evaluations",
+        "统计周期内作出的、有满意与否结论的评价件数。", "Evaluations rated in the period with a verdict.", unit="",
+    ),
+    Count(
+        "satisfied", "rated", "coalesce(verdict, FALSE)", "满意评价", "Satisfied",
+        "统计周期内的满意评价件数。", "Satisfied evaluations rated in the period.", unit="", higher_is_better=True,
+    ),
+)  # fmt: skip
+
+RATES: tuple[Rate, ...] = (
+    Rate(
+        "reply_ratio", "replies", "messages", "回复/留言比", "Reply ratio",
+        "回复量 ÷ 留言量（同一周期，可大于 1）。", "Replies ÷ messages of the same period (can exceed 1).",
+    ),
+    Rate(
+        "reply_rate", "replied", "messages", "回复率", "Reply rate",
+        "本期提交的留言中目前已有回复的比例。", "Share of the period's messages that have a reply by now.",
+    ),
+    Rate(
+        "reply_24h_rate", "replied_24h", "messages", "24小时回复率", "Answered within 24 h",
+        "本期提交的留言中，24小时内（含）得到首次回复的比例。",
+        "Share of the period's messages whose first reply came within 24 hours.",
+    ),
+    Rate(
+        "satisfaction_rate", "satisfied", "evaluations", "满意率", "Satisfaction",
+        "统计周期内评价中满意的比例。", "Share of the period's evaluations that are satisfied.",
+    ),
+)  # fmt: skip
+
+PER_10K = ("messages", "replies")  # counts shown per 10,000 people
+# Periods every count is summed over: suffix -> the Filters parameter prefix (current, a year earlier, 环比).
+PERIODS = {"": "", "_prev": "prev_", "_before": "before_"}
+CHANGES = {"_yoy": "_prev", "_pop": "_before"}  # growth of a count against the period of that suffix
+
+COUNT = {c.name: c for c in COUNTS}
+RATE = {r.name: r for r in RATES}
+
+# Rollup tables: key columns and counts (identifiers of this allow-list only).
+FINE_KEYS = ("day", "province", "category", "msg_type", "is_urgent")
+COARSE = {"province": ("day", "province"), "category": ("day", "category"), "type": ("day", "msg_type")}
+
+
+def counts_on(component: str) -> tuple[str, ...]:
+    return tuple(c.name for c in COUNTS if c.on == component)
+
+
+def tables() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """{rollup table suffix: (keys, counts)}: the fine tables per component and the coarse ones with every count."""
+    out = {name: (FINE_KEYS, counts_on(name)) for name in COMPONENTS}
+    out.update({name: (keys, tuple(c.name for c in COUNTS)) for name, keys in COARSE.items()})
+    return out
+
+
+TABLES = tables()
+
+# What the screens show, in order (names of counts, rates, or the other metrics of queries/metrics.py).
+ANALYST_KPIS = (
+    "messages",
+    "replies",
+    "reply_ratio",
+    "reply_rate",
+    "reply_24h_rate",
+    "median_reply_hours",
+    "satisfaction_rate",
+    "messages_per_10k",
+    "replies_per_10k",
+    "new_units",
+    "new_leaders",
+)
+RANKING_RATES = ("reply_ratio", "reply_rate", "reply_24h_rate")  # the province table's rate columns
+RANKING_COUNTS = ("replied_24h",)  # further counts in the province table (with YoY and 环比)
+
+
+def label(name: str, lang: str) -> str | None:
+    item = COUNT.get(name) or RATE.get(name)
+    return None if item is None else (item.en if lang == "en" else item.zh)
+
+
+def tooltip(name: str, lang: str) -> str | None:
+    item = COUNT.get(name) or RATE.get(name)
+    return None if item is None else (item.tip_en if lang == "en" else item.tip_zh)

@@ -1,0 +1,47 @@
+"""A memo per data version, owned by the Store (created and dropped with it).
+
+Several metrics of one screen read the same rows (every median of a period reads the same newest
+delays; both feeds one statement). One fetch per data version serves them all; a concurrent miss
+waits for the first.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+
+class Memo:
+    SIZE = 64  # entries kept, least recently used first out
+
+    def __init__(self):
+        self._values: OrderedDict = OrderedDict()
+        self._locks: dict = {}
+        self._guard = threading.Lock()
+
+    def get(self, version: str, name: str, key: tuple, compute):
+        """compute() once per (data version, name, key)."""
+        full = (version, name, key)
+        with self._guard:
+            if full in self._values:
+                self._values.move_to_end(full)
+                return self._values[full]
+            lock = self._locks.setdefault(full, threading.Lock())
+        with lock:
+            with self._guard:
+                if full in self._values:
+                    return self._values[full]
+            try:
+                value = compute()
+                with self._guard:
+                    self._values[full] = value
+                    while len(self._values) > self.SIZE:
+                        self._values.popitem(last=False)
+            finally:
+                with self._guard:
+                    self._locks.pop(full, None)
+        return value
+
+    def clear(self) -> None:
+        with self._guard:
+            self._values.clear()

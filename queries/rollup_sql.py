@@ -1,0 +1,209 @@
+"""SQL written from the metric declarations (queries/catalog.py): rollup rebuilds, increments and reads.
+
+Identifiers come only from the catalog (table, key and count names, the counts' expressions); every value is a
+bound parameter ($days, $start, ...). Each function is cached: the text is built once per process.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from queries.catalog import COARSE, COMPONENTS, COUNT, FINE_KEYS, PERIODS, TABLES, counts_on
+
+MATCHES = "message_matches(province, category, msg_type, is_urgent, $provinces, $categories, $types, $urgent_only)"
+KEY_COLUMNS = {"province": "province", "category": "category", "msg_type": "msg_type", "city": "city"}
+_DAYS = "day >= $first AND day <= $last AND day IN (SELECT unnest($days))"
+
+
+def _counted(name: str) -> str:
+    return f"CAST(({COUNT[name].expr}) AS BIGINT)"
+
+
+# -- rebuild from raw rows (queries/rollups.py) ------------------------------------------------------------------
+@cache
+def delete_days(table: str) -> str:
+    assert table in TABLES
+    return f"DELETE FROM roll_{table} WHERE {_DAYS}"
+
+
+@cache
+def rebuild_fine(component: str) -> str:
+    """Rows of roll_<component> of the days $days (bounded by timestamps $low, $high) from raw rows."""
+    c = COMPONENTS[component]
+    keys, counts = TABLES[component]
+    sums = ", ".join(f"sum({_counted(n)})" for n in counts)
+    return (
+        f"INSERT INTO roll_{component} ({', '.join(keys + counts)}) "
+        f"SELECT CAST({c.day} AS DATE), {', '.join(keys[1:])}, {sums} FROM {c.source} "
+        f"WHERE {c.day} >= $low AND {c.day} < $high AND CAST({c.day} AS DATE) IN (SELECT unnest($days)) "
+        "GROUP BY ALL ORDER BY 1"
+    )
+
+
+def _coarse_from(table: str, sources: dict[str, str]) -> str:
+    """SELECT of the coarse table's rows from the fine rows of each component (`sources`: relation per component)."""
+    keys, counts = TABLES[table]
+    parts = [
+        f"SELECT {', '.join(keys)}, {', '.join(counts_on(component))} FROM {relation}"
+        for component, relation in sources.items()
+        if counts_on(component)
+    ]
+    sums = ", ".join(f"coalesce(sum({n}), 0) AS {n}" for n in counts)
+    return f"SELECT {', '.join(keys)}, {sums} FROM ({' UNION ALL BY NAME '.join(parts)}) GROUP BY ALL"
+
+
+@cache
+def rebuild_coarse(table: str) -> str:
+    """Rows of a coarse table for the days $days, summed from the fine tables."""
+    keys, counts = TABLES[table]
+    sources = {c: f"(SELECT * FROM roll_{c} WHERE {_DAYS})" for c in COMPONENTS}
+    return (
+        f"INSERT INTO roll_{table} ({', '.join(keys + counts)}) {_coarse_from(table, sources)} "
+        f"ORDER BY {', '.join(keys)}"
+    )
+
+
+# -- increments of a write (queries/deltas.py) -------------------------------------------------------------------
+@cache
+def increments() -> str:
+    """The signed sums per key of every rollup table over the registered `states` (sign, state columns), as rows
+    (`tbl` names the table; columns it lacks are NULL); keys whose sums are all zero left out."""
+    ctes = []
+    for name, c in COMPONENTS.items():
+        counts = counts_on(name)
+        sums = ", ".join(f"sum(sign * {_counted(n)}) AS {n}" for n in counts)
+        nonzero = " OR ".join(f"{n} <> 0" for n in counts)
+        ctes.append(
+            # materialised: the coarse tables read each component again
+            f"{name} AS MATERIALIZED (SELECT * FROM (SELECT CAST({c.day} AS DATE) AS day, "
+            f"{', '.join(FINE_KEYS[1:])}, {sums} FROM states WHERE {c.day} IS NOT NULL GROUP BY ALL) WHERE {nonzero})"
+        )
+    selects = [f"SELECT '{name}' AS tbl, * FROM {name}" for name in COMPONENTS]
+    for table in COARSE:
+        counts = TABLES[table][1]
+        nonzero = " OR ".join(f"{n} <> 0" for n in counts)
+        selects.append(
+            f"SELECT '{table}' AS tbl, * FROM ({_coarse_from(table, {c: c for c in COMPONENTS})}) WHERE {nonzero}"
+        )
+    return f"WITH {', '.join(ctes)} " + " UNION ALL BY NAME ".join(selects)
+
+
+@cache
+def append(table: str) -> str:
+    """Append the increments of `table` from the registered `delta_rows` (as `increments` returns them)."""
+    keys, counts = TABLES[table]
+    columns = ", ".join(keys + counts)
+    return f"INSERT INTO roll_{table} ({columns}) SELECT {columns} FROM delta_rows WHERE tbl = '{table}'"
+
+
+@cache
+def compact(table: str) -> str:
+    """Merge the rows of the days $days of a rollup table into one row per key (keys summing to zero go)."""
+    keys, counts = TABLES[table]
+    key_list = ", ".join(keys)
+    sums = ", ".join(f"sum({n}) AS {n}" for n in counts)
+    nonzero = " OR ".join(f"{n} <> 0" for n in counts)
+    return (
+        f"INSERT INTO roll_{table} ({key_list}, {', '.join(counts)}) SELECT * FROM (SELECT {key_list}, {sums} "
+        f"FROM old_rows GROUP BY {key_list}) WHERE {nonzero} ORDER BY {key_list}"
+    )
+
+
+# -- reads (queries/metrics.py) ----------------------------------------------------------------------------------
+def _in_periods(column: str = "day") -> str:
+    # the bounding range first: a plain range lets DuckDB skip the row groups outside it (an OR alone does not)
+    low = "least(" + ", ".join(f"${p}start" for p in PERIODS.values()) + ")"
+    return (
+        f"{column} >= {low} AND {column} < $stop AND ("
+        + " OR ".join(f"({column} >= ${p}start AND {column} < ${p}stop)" for p in PERIODS.values())
+        + ")"
+    )
+
+
+# The filter a coarse table carries in its key.
+_COARSE_FILTER = {
+    "province": " AND (len($provinces) = 0 OR list_contains($provinces, province))",
+    "category": " AND (len($categories) = 0 OR list_contains($categories, category))",
+    "type": " AND (len($types) = 0 OR list_contains($types, msg_type))",
+}
+
+
+def source_for(dimension: str | None, provinces: bool, categories: bool, types: bool, urgent: bool) -> str:
+    """The rollup that answers a question: a coarse table when its key carries every filter and the grouping,
+    else the fine tables ('fine'); 'raw' for a dimension no rollup carries (city)."""
+    if dimension == "city":
+        return "raw"
+    if not (categories or types or urgent) and dimension in (None, "province"):
+        return "province"
+    if not (provinces or types or urgent) and dimension in (None, "category"):
+        return "category"
+    if not (provinces or categories or urgent) and dimension in (None, "msg_type"):
+        return "type"
+    return "fine"
+
+
+@cache
+def sums(source: str, dimension: str | None) -> str:
+    """Every count over the current period (`name`), a year earlier (`name_prev`) and the 环比 period
+    (`name_before`), per value of `dimension` (`key`; None: one row, key 0), from `source` (see `source_for`).
+    Each period is its own range scan (the rows are in day order, so a scan reads little more than its days),
+    summed per key; the small results are then put side by side."""
+    key = KEY_COLUMNS[dimension] if dimension else "0"
+    parts = []
+    for suffix, p in PERIODS.items():
+        period = f"day >= ${p}start AND day < ${p}stop"
+        if source in COARSE:
+            counts = [c.name for c in COUNT.values()]
+            parts.append(
+                f"SELECT {key} AS key, {', '.join(f'sum({n}) AS {n}{suffix}' for n in counts)} "
+                f"FROM roll_{source} WHERE {period}{_COARSE_FILTER[source]} GROUP BY ALL"
+            )
+            continue
+        for name, c in COMPONENTS.items():
+            counts = counts_on(name)
+            sums = ", ".join(f"sum({n}) AS {n}{suffix}" for n in counts)
+            if source == "fine":
+                parts.append(f"SELECT {key} AS key, {sums} FROM roll_{name} WHERE {period} AND {MATCHES} GROUP BY ALL")
+            else:  # raw rows, counted as the rebuild counts them
+                raw_sums = ", ".join(f"sum({_counted(n)}) AS {n}{suffix}" for n in counts)
+                parts.append(
+                    f"SELECT {key} AS key, {raw_sums} FROM {c.source} "
+                    f"WHERE {c.day} >= ${p}start AND {c.day} < ${p}stop AND {MATCHES} GROUP BY ALL"
+                )
+    columns = ", ".join(f"coalesce(sum({c.name}{s}), 0) AS {c.name}{s}" for c in COUNT.values() for s in PERIODS)
+    return f"SELECT key, {columns} FROM ({' UNION ALL BY NAME '.join(parts)}) GROUP BY key"
+
+
+@cache
+def daily(source: str, counts: tuple[str, ...] = ("messages", "replies")) -> str:
+    """`counts` per day over the current period and a year earlier (the trend's raw material)."""
+    where = "((day >= $start AND day < $stop) OR (day >= $prev_start AND day < $prev_stop))"
+    if source in COARSE:
+        where += _COARSE_FILTER[source]
+        inner = f"SELECT day, {', '.join(counts)} FROM roll_{source} WHERE {where}"
+    else:
+        inner = " UNION ALL BY NAME ".join(
+            f"SELECT day, {', '.join(n for n in counts_on(c) if n in counts)} FROM roll_{c} WHERE {where} AND {MATCHES}"
+            for c in COMPONENTS
+            if any(n in counts for n in counts_on(c))
+        )
+    summed = ", ".join(f"coalesce(sum({n}), 0) AS {n}" for n in counts)
+    return f"SELECT day, {summed} FROM ({inner}) GROUP BY day ORDER BY day"
+
+
+@cache
+def joined() -> str:
+    """Units and leaders joined in each period (`kind`), and the provinces they came from in the current one."""
+    parts = []
+    for table in ("units", "leaders"):
+        counted = ", ".join(
+            f"count(*) FILTER (WHERE joined_at >= ${p}start AND joined_at < ${p}stop) AS joined{suffix}"
+            for suffix, p in PERIODS.items()
+        )
+        parts.append(
+            f"SELECT '{table}' AS kind, {counted}, "
+            "count(DISTINCT province) FILTER (WHERE joined_at >= $start AND joined_at < $stop) AS provinces "
+            f"FROM {table} WHERE {_in_periods('joined_at')} "
+            "AND (len($provinces) = 0 OR list_contains($provinces, province))"
+        )
+    return " UNION ALL ".join(parts)

@@ -1,0 +1,157 @@
+"""The scale-out commands.
+
+python app.py writer [--redis URL]          the one process that owns the DuckDB file (waitress, as `serve`),
+                                            plus the publisher and the snapshotter
+python app.py web --redis URL [--writer URL]  a stateless web process (uvicorn): the unchanged Dash app (WSGI)
+                                            on a read-only snapshot, walls from Redis, /push/ws for push
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import redis
+
+from scaleout import bus
+from settings import Settings
+
+STARTUP_WAIT = 120.0
+
+
+def run_writer(settings: Settings) -> int:
+    from waitress import serve as waitress_serve
+
+    from app import _stop_on_signals
+    from dashboard.server import build_app
+    from ingest.setup import open_or_create
+    from ingest.simulate import start_in_process
+    from queries.db import DatabaseLocked
+    from scaleout import snapshot
+    from scaleout.publish import Publisher
+
+    try:
+        store = open_or_create(settings)
+    except DatabaseLocked as exc:
+        print(f"error: {exc}; is the server already running?", file=sys.stderr)
+        return 1
+    simulator = start_in_process(store, settings)
+    app = build_app(settings, store)
+    snapshots = snapshot.directory(settings, "writer")
+    app.server.register_blueprint(snapshot.blueprint(settings, snapshots))
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, health_check_interval=10)
+    publisher = Publisher(app.server.extensions["liuyan"]["wall_views"], client, settings).start()
+    base_url = settings.writer_url or f"http://{settings.host}:{settings.port}"
+    snapshotter = snapshot.Snapshotter(store, settings, publisher.announce_snapshot, base_url).start()
+    print(f"writer: {Path(settings.db).name} on {base_url}/, publishing to {settings.redis_url}", file=sys.stderr)
+    _stop_on_signals()
+    try:
+        waitress_serve(
+            app.server,
+            host=settings.host,
+            port=settings.port,
+            threads=settings.threads,
+            connection_limit=settings.connection_limit,
+            ident="liuyan-writer",
+        )
+    finally:
+        snapshotter.stop()
+        publisher.stop()
+        if simulator is not None:
+            simulator.stop()
+    return 0
+
+
+def first_snapshot(client: redis.Redis, fetcher, timeout: float = STARTUP_WAIT):
+    """Block until the writer has announced a snapshot and it is downloaded (a web process needs one to start)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            raw = client.get(bus.SNAPSHOT)
+            if raw:
+                fetcher.fetch(json.loads(raw))
+                return fetcher.store
+        except (redis.RedisError, OSError) as exc:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"web: no snapshot from the writer ({exc})") from None
+        if time.monotonic() > deadline:
+            raise SystemExit("web: the writer announced no snapshot; is it running?")
+        time.sleep(0.5)
+
+
+def build_web(settings: Settings):
+    """The ASGI app of a web process: push routes, status, and the Dash app (Flask, as WSGI) at /."""
+    from a2wsgi import WSGIMiddleware
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+    from redis import asyncio as aredis
+
+    from dashboard.server import build_app
+    from scaleout.push import Current, Hub, RedisViews, hello
+    from scaleout.snapshot import Fetcher
+
+    settings = replace(settings, ingest_token="")  # writes go to the writer: here the write API answers 503
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, health_check_interval=10)
+    fetcher = Fetcher(settings)
+    store = first_snapshot(client, fetcher)
+    current = Current(client)
+    dash_app = build_app(settings, store, wall_views=RedisViews(current))
+    metrics = dash_app.server.extensions["liuyan"]["metrics"]
+
+    def swap(record: dict) -> None:
+        new = fetcher.fetch(record)
+        if new is not None:
+            metrics.store = new  # requests in flight finish on the previous file (closed one snapshot later)
+
+    hub = Hub(current, aredis.Redis.from_url(settings.redis_url, socket_timeout=None), on_snapshot=swap)
+    peers = [p.strip().rstrip("/") for p in settings.peers.split(",") if p.strip()]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        task = asyncio.create_task(hub.run())
+        yield
+        task.cancel()
+
+    api = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    api.add_api_websocket_route("/push/ws", hub.serve)
+
+    @api.get("/push/hello")
+    def push_hello():
+        # public and tiny; any origin may read it (a wall whose web process died asks its peers)
+        return JSONResponse(hello(peers), headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"})
+
+    @api.get("/scale/status")
+    def status():
+        record = fetcher.record or {}
+        return {
+            "walls": hub.walls,
+            "version": current.record.get("v"),
+            "snapshot": {k: record.get(k) for k in ("name", "v", "updated_at", "at")},
+        }
+
+    api.mount("/", WSGIMiddleware(dash_app.server, workers=settings.threads))
+    return api
+
+
+def run_web(settings: Settings) -> int:
+    import uvicorn
+
+    app = build_web(settings)
+    print(f"web: http://{settings.host}:{settings.port}/, walls from {settings.redis_url}", file=sys.stderr)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        ws="websockets-sansio",
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+        backlog=4096,
+        timeout_graceful_shutdown=5,
+    )
+    return 0
