@@ -158,10 +158,10 @@ BODY = f"""CASE s.msg_type
 END"""
 TITLE = fill_text("s.template", [t for ts in words.TEMPLATES.values() for t in ts])
 
-# Reply text: the unit's one boilerplate text, an adoption notice (建言 taken up), or greeting, finding, action
+# Reply text: an adoption notice (建言 taken up), the unit's one boilerplate text, or greeting, finding, action
 # and contact. `s` also has rh (the reply's key), unit, unit_h (the unit's key), boilerplate, adopted.
-REPLY = f"""CASE WHEN s.boilerplate THEN {pick("boilerplate", 30, "s.unit_h")}
-    WHEN s.adopted THEN {filled("adopted", 31, "s.rh")}
+REPLY = f"""CASE WHEN s.adopted THEN {filled("adopted", 31, "s.rh")}
+    WHEN s.boilerplate THEN {pick("boilerplate", 30, "s.unit_h")}
     ELSE concat({pick("greetings", 32, "s.rh")}, replace({filled("findings", 33, "s.rh")}, '{{单位}}', s.unit),
                 {filled("actions", 34, "s.rh")}, replace({pick("contacts", 35, "s.rh")}, '{{单位}}', s.unit))
 END"""
