@@ -32,7 +32,7 @@ from queries.db import Store  # noqa: E402
 FORMATS = ("parquet", "csv", "jsonl")
 
 
-def synthetic_messages(rows: int, seed: int = 7) -> pd.DataFrame:
+def synthetic_messages(rows: int, seed: int = 7, with_text: bool = False) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     table = provinces.table()
     pick = rng.integers(0, len(table), rows)
@@ -53,7 +53,7 @@ def synthetic_messages(rows: int, seed: int = 7) -> pd.DataFrame:
     stamps = stamps.where(rng.random(rows) > 0.1, stamps + "+08:00")
     categories = np.array(["城建", "交通", "教育", "医疗", "环保", "三农", "", "治安"])
     types = np.array(["投诉/求助", "咨询", "建言", "感谢", ""])
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "message_id": pd.Series(np.arange(rows)).map("M{:08d}".format),
             "created_at": stamps,
@@ -68,6 +68,25 @@ def synthetic_messages(rows: int, seed: int = 7) -> pd.DataFrame:
             "status": np.array(["待回复", "办理中", "已办理", ""])[rng.integers(0, 4, rows)],
         }
     )
+    if with_text:  # bodies of 100-400 characters, likes, a location (the text tables are written too)
+        pieces = np.array(
+            [
+                "我家住在幸福里小区{}号楼，",
+                "自今年三月以来小区一直停水停电，",
+                "多次联系物业和社区均没有结果，",
+                "希望有关部门尽快协调解决，",
+                "附近道路施工已经持续了{}个月，噪音很大，",
+                "孩子上学每天要绕行很远的路，",
+                "恳请领导重视，谢谢！",
+            ]
+        )
+        parts = rng.integers(0, len(pieces), (rows, 8))
+        numbers = rng.integers(1, 40, rows).astype(str)
+        body = pd.Series(pieces[parts[:, 0]]).str.cat([pd.Series(pieces[parts[:, i]]) for i in range(1, 8)])
+        frame["content"] = body.str.replace("{}", "", regex=False) + numbers
+        frame["likes"] = rng.poisson(0.5, rows)
+        frame["location"] = pd.Series(rng.integers(1, 500, rows)).map("幸福里小区{}号楼".format)
+    return frame
 
 
 def synthetic_replies(messages: pd.DataFrame, seed: int = 8) -> pd.DataFrame:
@@ -131,10 +150,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--text", action="store_true", help="rows carry content, likes and location")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        frame = synthetic_messages(args.rows)
+        frame = synthetic_messages(args.rows, with_text=args.text)
         frame.to_parquet(tmp / "messages.parquet", index=False)
         frame.to_csv(tmp / "messages.csv", index=False, encoding="utf-8-sig")
         frame.to_json(tmp / "messages.jsonl", orient="records", lines=True, force_ascii=False)

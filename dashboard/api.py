@@ -10,14 +10,16 @@ import pandas as pd
 from flask import Blueprint, current_app, jsonify, request
 
 from dashboard.params import BadParameter, filters_from_args, granularity_from_args
+from queries.messages import terms as message_terms
 from queries.service import Metrics
 
 COMMON_PARAMS = {"start", "end", "period", "province", "category", "msg_type", "urgent"}
-ENDPOINT_PARAMS = {"trend": {"granularity"}, "feed": {"limit"}}
+ENDPOINT_PARAMS = {"trend": {"granularity"}, "feed": {"limit"}, "messages": {"q", "limit", "offset"}}
+MAX_PAGE, MAX_OFFSET, MAX_WORDS, MAX_Q = 100, 10_000, 10, 200
 
 
 def _clean(value):
-    if value is None:
+    if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, (float, np.floating)):
         return None if math.isnan(value) or math.isinf(value) else float(value)
@@ -29,8 +31,6 @@ def _clean(value):
         return value.isoformat(sep=" ")
     if isinstance(value, dt.date):
         return value.isoformat()
-    if value is pd.NA or value is pd.NaT:
-        return None
     return value
 
 
@@ -52,6 +52,26 @@ def _column_values(column: pd.Series) -> list:
     if kind in "iub":
         return column.to_numpy().tolist()
     return [_clean(v) for v in column.tolist()]
+
+
+def _deep_clean(value):
+    if isinstance(value, dict):
+        return {k: _deep_clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_clean(v) for v in value]
+    return _clean(value)
+
+
+def _bounded(name: str, raw: str | None, default: int, low: int, high: int) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadParameter(name, "expected an integer") from None
+    if not low <= value <= high:
+        raise BadParameter(name, f"must be between {low} and {high}")
+    return value
 
 
 def create_api(metrics: Metrics, clock=None) -> Blueprint:
@@ -150,6 +170,27 @@ def create_api(metrics: Metrics, clock=None) -> Blueprint:
                 "replies": records(metrics.latest_replies(f, limit), reply_columns),
             }
         )
+
+    @api.get("/messages")
+    def messages():
+        f = filters("messages")
+        limit = _bounded("limit", request.args.get("limit"), 20, 1, MAX_PAGE)
+        offset = _bounded("offset", request.args.get("offset"), 0, 0, MAX_OFFSET)
+        q = request.args.get("q") or ""
+        if len(q) > MAX_Q:
+            raise BadParameter("q", f"at most {MAX_Q} characters")
+        words = tuple(message_terms(q))
+        if len(words) > MAX_WORDS:
+            raise BadParameter("q", f"at most {MAX_WORDS} words")
+        frame, total = metrics.messages(f, words, limit, offset)
+        return jsonify({"messages": records(frame), "total": total, "limit": limit, "offset": offset})
+
+    @api.get("/messages/<message_id>")
+    def message(message_id: str):
+        found = metrics.message(message_id) if len(message_id) <= 200 else None
+        if found is None:
+            return jsonify({"error": "no such message", "message_id": message_id[:200]}), 404
+        return jsonify(_deep_clean(found))
 
     @api.get("/meta")
     def meta():

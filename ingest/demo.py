@@ -7,16 +7,21 @@ time). The same seed, start and now give identical data.
 Everything is drawn with numpy, a column at a time; strings (ids, titles,
 addressees, unit names) are assembled by DuckDB in the INSERT statements from
 small dimension tables. The history is calibrated to the published figures of
-2021 H1 (see /work/shared/reference/README.md): counts that the article gives
-exactly are hit exactly by construction:
+2021 H1, 2021 and 2021-2025 (see the README): counts are hit by construction inside the
+rounding of the published figures (36.7万 is 366,870), and no total sits on a round thousand:
 
 - messages: daily counts follow a smooth level x weekday x holiday rhythm and are
   rounded (largest remainder) so that every complete half-year has its target
-  total (2020 H1: 333,031; 2021 H1: 367,000);
+  total (2020 H1: 333,031; 2021 H1: 366,870);
 - replies (first replies in a period): after the natural draw, a "backlog
   clearance" answers older unanswered messages (or, if over target, drops
-  replies) until 2020 H1 has 266,942 and 2021 H1 has 323,000;
-- units and leaders: fixed counts per half-year over a fixed set of provinces.
+  replies) until 2020 H1 has 266,942, 2021 H1 322,918 and 2021 H2 483,561;
+- units and leaders: fixed counts per half-year over a fixed set of provinces;
+- cohort reply rates per year (REPLY_RATE) give 83 % over 2019-2020 and 94.3 % over
+  2021-2025 (3.83 M answered), the score shares 83.3 % satisfied over 2021-2025.
+
+Text (titles, bodies, replies, comments) is put together by DuckDB (ingest/demo_compose.py);
+planted stories (ingest/demo_stories.py) are kept in `demo_truth`.
 
 The rhythm helpers (`hourly_weights`, `weekday_factor`, `spring_festival_factor`,
 `daily_rate`, `province_shares`, `sample_reply_delay_hours`, ...) are public so that
@@ -29,6 +34,7 @@ import argparse
 import datetime as dt
 import sys
 import time
+import zlib
 from functools import lru_cache
 
 import numpy as np
@@ -36,6 +42,8 @@ import pandas as pd
 import pyarrow as pa
 from tqdm import tqdm
 
+from ingest import demo_compose as compose
+from ingest import demo_stories as stories
 from ingest import demo_text as words
 from queries import provinces as province_ref
 from queries import rollups
@@ -61,29 +69,30 @@ SPRING_FESTIVALS = [
 # Messages per half-year (year, 1 = Jan-Jun / 2 = Jul-Dec). Complete half-years of the
 # history hit these totals exactly; later half-years grow by GROWTH a year.
 HALF_YEAR_MESSAGES: dict[tuple[int, int], int] = {
-    (2019, 1): 262_000,
-    (2019, 2): 298_000,
+    (2019, 1): 261_837,
+    (2019, 2): 298_412,
     (2020, 1): 333_031,
-    (2020, 2): 346_969,  # 2021 H1 is +10.2 % on 2020 H1
-    (2021, 1): 367_000,
-    (2021, 2): 413_000,  # published: 367,000 in 2021 H1
-    (2022, 1): 393_000,
-    (2022, 2): 407_000,
-    (2023, 1): 394_000,
-    (2023, 2): 406_000,
-    (2024, 1): 395_000,
-    (2024, 2): 405_000,
-    (2025, 1): 396_000,
-    (2025, 2): 408_000,
-    (2026, 1): 398_000,
-    (2026, 2): 410_000,
+    (2020, 2): 347_254,  # 2021 H1 is +10.2 % on 2020 H1
+    (2021, 1): 366_870,  # published: 36.7万 in 2021 H1 (inside its rounding, not on it)
+    (2021, 2): 489_153,  # the 急难愁盼 collection campaign: 2021 answers "超80万件"
+    (2022, 1): 391_764,
+    (2022, 2): 404_318,
+    (2023, 1): 393_627,
+    (2023, 2): 405_981,
+    (2024, 1): 395_238,
+    (2024, 2): 407_462,
+    (2025, 1): 397_516,  # 2021-2025: 4.06 M messages, 94.3 % answered: "超过380万件"
+    (2025, 2): 409_874,
+    (2026, 1): 399_147,
+    (2026, 2): 411_628,
 }
 GROWTH = 0.01
 
-# First replies (件) per calibrated period: published 323,000 in 2021 H1, +21 %.
+# First replies (件) per calibrated period: published 32.3万 in 2021 H1, +21 %; over 800,000 in 2021.
 CALIBRATED_REPLIES: list[tuple[dt.date, dt.date, int]] = [
     (dt.date(2020, 1, 1), dt.date(2020, 6, 30), 266_942),
-    (dt.date(2021, 1, 1), dt.date(2021, 6, 30), 323_000),
+    (dt.date(2021, 1, 1), dt.date(2021, 6, 30), 322_918),  # 32.3万
+    (dt.date(2021, 7, 1), dt.date(2021, 12, 31), 483_561),  # 2021: 806,479, "超80万"
 ]
 
 # Messages per 10,000 residents (2020 census) in 2021 H1, before the exact rescaling.
@@ -113,7 +122,7 @@ INTENSITY: dict[int, float] = {
     440000: 2.0,
     450000: 2.35,
     460000: 2.4,
-    500000: 1.36,
+    500000: 1.23,  # 重庆 2021: about 9,255 messages
     520000: 2.45,
     530000: 2.35,
     540000: 1.5,
@@ -129,14 +138,14 @@ HUBEI_2020H1_MEDICAL = 0.27
 # Cohort reply rate (share of a year's messages answered by now), national target per
 # year of creation, before the backlog clearances (which lift 2019 and 2020 by ~2 pt).
 REPLY_RATE: dict[int, float] = {
-    2019: 0.765,
-    2020: 0.776,
-    2021: 0.831,
-    2022: 0.872,
-    2023: 0.902,
-    2024: 0.925,
-    2025: 0.943,
-    2026: 0.95,
+    2019: 0.816,
+    2020: 0.8275,
+    2021: 0.95,
+    2022: 0.944,
+    2023: 0.945,
+    2024: 0.949,
+    2025: 0.95,
+    2026: 0.955,
 }
 # Offsets of each province's reply probability (河南 2020 90.3 %, 重庆 2021 94.8 %, 江苏 2022 94 %).
 REPLY_OFFSET: dict[int, float] = {
@@ -187,46 +196,47 @@ REPLY_DELAY_SIGMA = 1.25
 FOLLOW_UP_SHARE = 0.125  # replied messages with a second reply
 THIRD_REPLY_SHARE = 0.2  # of those, the share with a third
 EVALUATION_SHARE = 0.35  # replied messages that get evaluated
+WEAK_UNHAPPY = 0.4  # evaluations of slow/boilerplate units' answers turned unsatisfied
 # Base star score of an evaluation (J-shaped); the three scores mostly equal it.
-SCORE_SHARES = {5: 0.806, 4: 0.028, 3: 0.036, 2: 0.026, 1: 0.104}
+SCORE_SHARES = {5: 0.822, 4: 0.028, 3: 0.036, 2: 0.026, 1: 0.088}
 
 UNITS_PER_HALF_YEAR: dict[tuple[int, int], int] = {
-    (2019, 1): 850,
-    (2019, 2): 1050,
-    (2020, 1): 1230,
-    (2020, 2): 1450,
-    (2021, 1): 1427,
-    (2021, 2): 1650,
-    (2022, 1): 1550,
-    (2022, 2): 1600,
-    (2023, 1): 1500,
-    (2023, 2): 1550,
-    (2024, 1): 1450,
-    (2024, 2): 1500,
-    (2025, 1): 1400,
-    (2025, 2): 1450,
-    (2026, 1): 1400,
-    (2026, 2): 1400,
+    (2019, 1): 846,
+    (2019, 2): 1053,
+    (2020, 1): 1231,
+    (2020, 2): 1446,
+    (2021, 1): 1427,  # published
+    (2021, 2): 1647,
+    (2022, 1): 1553,
+    (2022, 2): 1604,
+    (2023, 1): 1497,
+    (2023, 2): 1548,
+    (2024, 1): 1453,
+    (2024, 2): 1506,
+    (2025, 1): 1394,
+    (2025, 2): 1447,
+    (2026, 1): 1419,
+    (2026, 2): 1436,
 }
 # Province-specific campaigns: exact counts on top of the national figure (江苏 2022: 3,057).
 UNIT_CAMPAIGNS: dict[tuple[int, int], dict[int, int]] = {(2022, 1): {JIANGSU: 1480}, (2022, 2): {JIANGSU: 1577}}
 LEADERS_PER_HALF_YEAR: dict[tuple[int, int], int] = {
-    (2019, 1): 110,
-    (2019, 2): 150,
-    (2020, 1): 205,
-    (2020, 2): 230,
-    (2021, 1): 254,
-    (2021, 2): 235,
-    (2022, 1): 190,
-    (2022, 2): 185,
-    (2023, 1): 175,
-    (2023, 2): 170,
-    (2024, 1): 165,
-    (2024, 2): 160,
-    (2025, 1): 160,
-    (2025, 2): 155,
-    (2026, 1): 150,
-    (2026, 2): 150,
+    (2019, 1): 112,
+    (2019, 2): 147,
+    (2020, 1): 203,
+    (2020, 2): 231,
+    (2021, 1): 254,  # published
+    (2021, 2): 237,
+    (2022, 1): 188,
+    (2022, 2): 186,
+    (2023, 1): 177,
+    (2023, 2): 169,
+    (2024, 1): 163,
+    (2024, 2): 161,
+    (2025, 1): 158,
+    (2025, 2): 154,
+    (2026, 1): 151,
+    (2026, 2): 147,
 }
 # 2021 H1: 1,427 units from 21 provinces, 254 leaders from 24 provinces.
 UNIT_PROVINCES_2021H1 = [
@@ -347,6 +357,8 @@ _LEVEL_NAMES = {0: "市级", 1: "县级", 2: "省级"}
 
 # Random streams: one per component, so that each draws the same numbers whatever the others do.
 _S_NOISE, _S_TIMES, _S_PROV, _S_ATTR, _S_REPLY, _S_CAL, _S_FOLLOW, _S_EVAL, _S_UNITS, _S_LEADERS = range(1, 11)
+_S_LIKES, _S_STORIES, _S_UNIT_PICK = 11, 12, 13
+_SUGGESTION = [t for t, _ in words.MSG_TYPES].index("建言")
 
 
 # -- rhythm helpers (public) -------------------------------------------------
@@ -535,6 +547,11 @@ def _places() -> pd.DataFrame:
     places["right_edge"] = places["pidx"] + within
     places.loc[~places["pidx"].duplicated(keep="last"), "right_edge"] = places["pidx"] + 1.0
     return places
+
+
+def place_table() -> pd.DataFrame:
+    """The demo places (data/places.csv in census order) with their keys as positions."""
+    return _places()
 
 
 def _sample_places(rng: np.random.Generator, pidx: np.ndarray) -> np.ndarray:
@@ -753,7 +770,10 @@ def _replies(seed: int, m: dict[str, np.ndarray], start_s: int, now_s: int) -> d
     created = m["created"]
     n = len(created)
     wanted = rng.random(n) < _reply_probability(m)
-    raw = created + (sample_reply_delay_hours(rng, m["year"]) * 3600).astype(np.int64)
+    # The unit that would answer first; a slow unit's answers take longer (a planted story).
+    unit_all = _unit_keys(_rng(seed, _S_UNIT_PICK), m["place"], m["category"])
+    slowness = np.where(stories.slow_units(_unit_hash(unit_all)), stories.SLOW_FACTOR, 1.0)
+    raw = created + (sample_reply_delay_hours(rng, m["year"]) * slowness * 3600).astype(np.int64)
     first_at = _office_time(rng, raw, created + 600)
     replied = wanted & (first_at <= now_s)
     first_at = np.where(replied, first_at, 0)
@@ -781,7 +801,7 @@ def _replies(seed: int, m: dict[str, np.ndarray], start_s: int, now_s: int) -> d
             replied[chosen] = False
             first_at[chosen] = 0
     idx1 = np.flatnonzero(replied)
-    unit1 = _unit_keys(rng, m["place"][idx1], m["category"][idx1])
+    unit1 = unit_all[idx1]
 
     # Follow-up replies (补充答复), by the same unit mostly.
     follow = _rng(seed, _S_FOLLOW)
@@ -809,16 +829,91 @@ def _replies(seed: int, m: dict[str, np.ndarray], start_s: int, now_s: int) -> d
     order = np.argsort(at * n + msg, kind="stable")  # by time, then message (lexsort is slower)
     first_unit = np.full(n, -1, np.int32)
     first_unit[idx1] = unit1
+    r_msg, r_unit = msg[order], unit[order]
+    # Suggestions taken up: the last of two or more replies says so (a planted story).
+    last = len(r_msg) - 1 - np.unique(r_msg[::-1], return_index=True)[1]
+    ideas = last[(m["msg_type"][r_msg[last]] == _SUGGESTION) & (count[r_msg[last]] >= 2)]
+    adopted = np.zeros(len(r_msg), bool)
+    adopted[ideas[follow.random(len(ideas)) < stories.ADOPTED_SHARE]] = True
     return dict(
         replied=replied,
         first_at=first_at,
         first_unit=first_unit,
         count=count,
         backlog=backlog,
-        r_msg=msg[order],
+        r_msg=r_msg,
         r_at=at[order],
-        r_unit=unit[order],
+        r_unit=r_unit,
+        r_boilerplate=stories.boilerplate_units(_unit_hash(r_unit)),
+        r_adopted=adopted,
     )
+
+
+def _truth_tables(planted, m: dict[str, np.ndarray], r: dict[str, np.ndarray]) -> dict[str, pa.Table]:
+    """The planted stories as tables for demo_truth: stories, their members, weak units, adopted ideas."""
+    rows = planted.rows
+    codes = np.array(province_ref.codes(), np.int32)
+    firsts = np.array([mem[0] for mem in planted.members], np.int64) if rows else np.zeros(0, np.int64)
+    story_ids = np.arange(len(rows), dtype=np.int32)
+    units, answers = np.unique(r["r_unit"], return_counts=True)
+    unit_kind = np.where(
+        stories.slow_units(_unit_hash(units)),
+        "slow_unit",
+        np.where(stories.boilerplate_units(_unit_hash(units)), "boilerplate_unit", ""),
+    )
+    weak = unit_kind != ""
+    ideas = np.flatnonzero(r["r_adopted"])
+    return {
+        "demo_truth_stories": pa.table(
+            {
+                "story": story_ids,
+                "kind": [x["kind"] for x in rows],
+                "place": pa.array([x["place"] for x in rows], pa.int32()),
+                "province": codes[m["pidx"][firsts]] if rows else np.zeros(0, np.int32),
+                "category": [x["category"] for x in rows],
+                "topic": pa.array([x["topic"] for x in rows], pa.int16()),
+                "place_name": pa.array([x["place_name"] for x in rows], pa.string()),
+                "span_start": _ts(np.array([x["span_start"] for x in rows], np.int64)),
+                "span_end": _ts(np.array([x["span_end"] for x in rows], np.int64)),
+                "size": np.array([x["size"] for x in rows], np.int32),
+                "detail": pa.array([x["detail"] for x in rows], pa.string()),
+            }
+        ),
+        "demo_truth_members": pa.table(
+            {
+                "story": np.repeat(story_ids, [len(x) for x in planted.members]),
+                "i": (np.concatenate(planted.members) + 1) if rows else np.zeros(0, np.int64),
+            }
+        ),
+        "demo_truth_units": pa.table({"kind": unit_kind[weak], "unit": units[weak], "answers": answers[weak]}),
+        "demo_truth_ideas": pa.table(
+            {
+                "i": r["r_msg"][ideas] + 1,
+                "created_at": _ts(m["created"][r["r_msg"][ideas]]),
+                "replied_at": _ts(r["r_at"][ideas]),
+            }
+        ),
+    }
+
+
+@lru_cache(maxsize=1)
+def _unit_hashes() -> np.ndarray:
+    """A fixed hash of each replying unit's *name* by key (several keys share a name, e.g. a provincial
+    department): a unit's planted traits follow its name, as an analyst sees it."""
+    names = _live_names()["units"].to_pylist()
+    return np.array([zlib.crc32(name.encode("utf-8")) for name in names], np.uint64)
+
+
+def _unit_hash(keys: np.ndarray) -> np.ndarray:
+    return _unit_hashes()[np.asarray(keys, np.int64)]
+
+
+def _likes(rng: np.random.Generator, story: np.ndarray) -> np.ndarray:
+    """Support counts: most messages none or a few; messages of a planted story (many people share the
+    problem) more."""
+    base = np.minimum(rng.geometric(0.6, len(story)) - 1, 50)
+    shared = (story >= 0) & (rng.random(len(story)) < 0.5)
+    return np.where(shared, base + rng.geometric(0.08, len(story)), base).astype(np.int32)
 
 
 def _source_status(seed: int, created: np.ndarray, replied: np.ndarray, now_s: int) -> np.ndarray:
@@ -836,6 +931,14 @@ def _evaluations(seed: int, r: dict[str, np.ndarray], now_s: int) -> dict[str, n
     gap = np.maximum(np.exp(rng.normal(np.log(30.0), 1.2, len(idx))), 0.25)
     rated = _office_time(rng, r["first_at"][idx] + (gap * 3600).astype(np.int64), r["first_at"][idx] + 900)
     resolution, attitude, speed, satisfied = sample_scores(rng, len(idx))
+    # answers of slow and boilerplate units satisfy less (a planted story)
+    unit = r["first_unit"][idx]
+    weak = (stories.slow_units(_unit_hash(unit)) | stories.boilerplate_units(_unit_hash(unit))) & (
+        rng.random(len(idx)) < WEAK_UNHAPPY
+    )
+    low = np.where(rng.random(len(idx)) < 0.7, 1, 2).astype(np.int8)
+    resolution, attitude, speed = (np.where(weak, low, x) for x in (resolution, attitude, speed))
+    satisfied = satisfied & ~weak
     keep = rated <= now_s
     return dict(
         msg=idx[keep],
@@ -1037,28 +1140,80 @@ _DIMENSIONS_SQL = [
     CROSS JOIN (SELECT unnest([0, 1, 2, 3, 4, 5, 6, 7]) AS c) c""",
 ]
 
-_INSERT_MESSAGES = """
-INSERT INTO messages (message_id, created_at, province, city, district, addressee, category, msg_type, title,
-                      is_urgent, source_status, first_reply_at, first_reply_unit, reply_count)
-SELECT 'M' || lpad(CAST(f.i AS VARCHAR), 8, '0'), f.created_at, a.province, a.city, a.district, a.name,
-       tc.category, tp.msg_type,
-       replace(replace(replace(tp.template, '{市}', a.city), '{区}', a.district), '{T}', tc.topic),
-       f.urgent, CASE WHEN f.status = 1 THEN '办理中' END, f.first_reply_at, u.name, f.reply_count
+# The messages with what their text needs (`s` of ingest/demo_compose.py); h: the message's text key.
+_MESSAGE_SOURCE = """
+SELECT f.i, f.created_at, f.urgent, f.status, f.first_reply_at, f.unit, f.reply_count, f.category, f.msg_type,
+       f.story_place, f.repeat, hash(f.i, $seed) AS h, a.province, a.city, a.district, a.name AS addressee_name,
+       tc.category AS category_name, tc.topic, tp.msg_type AS msg_type_name, tp.template
 FROM demo_messages f
 JOIN demo_addressees a ON a.k = f.addressee
 JOIN demo_templates tp ON tp.k = f.template
 JOIN demo_topics tc ON tc.k = f.topic
-LEFT JOIN demo_unit_names u ON u.k = f.unit
+"""
+_INSERT_MESSAGES = f"""
+INSERT INTO messages (message_id, created_at, province, city, district, addressee, category, msg_type, title,
+                      is_urgent, source_status, first_reply_at, first_reply_unit, reply_count)
+SELECT 'M' || lpad(CAST(s.i AS VARCHAR), 8, '0'), s.created_at, s.province, s.city, s.district, s.addressee_name,
+       s.category_name, s.msg_type_name, {compose.TITLE},
+       s.urgent, CASE WHEN s.status = 1 THEN '办理中' END, s.first_reply_at, u.name, s.reply_count
+FROM ({compose.source(_MESSAGE_SOURCE)}) s
+LEFT JOIN demo_unit_names u ON u.k = s.unit
+"""
+_INSERT_MESSAGE_TEXTS = f"""
+INSERT INTO message_texts (message_id, content, location, likes)
+SELECT 'M' || lpad(CAST(s.i AS VARCHAR), 8, '0'), {compose.BODY}, s.loc, s.likes
+FROM ({
+    compose.source(
+        "SELECT f.i, hash(f.i, $seed) AS h, f.category, f.msg_type, f.story_place, f.repeat, f.likes, a.city, "
+        "a.district, tc.topic FROM demo_messages f JOIN demo_addressees a ON a.k = f.addressee "
+        "JOIN demo_topics tc ON tc.k = f.topic"
+    )
+}) s
 """
 _INSERT_REPLIES = """
 INSERT INTO replies (reply_id, message_id, replied_at, unit)
 SELECT 'R' || lpad(CAST(f.i AS VARCHAR), 8, '0'), 'M' || lpad(CAST(f.m AS VARCHAR), 8, '0'), f.replied_at, u.name
 FROM demo_replies f JOIN demo_unit_names u ON u.k = f.unit
 """
+_INSERT_REPLY_TEXTS = f"""
+INSERT INTO reply_texts (reply_id, content)
+SELECT 'R' || lpad(CAST(s.i AS VARCHAR), 8, '0'), {compose.REPLY}
+FROM ({
+    compose.source(
+        "SELECT f.i, hash(f.m, $seed) AS h, hash(f.i, $seed, 7) AS rh, f.unit AS unit_h, u.name AS unit, f.category, "
+        "f.story_place, false AS repeat, f.boilerplate, f.adopted, pl.city, pl.district, tc.topic "
+        "FROM demo_replies f JOIN demo_unit_names u ON u.k = f.unit JOIN demo_places pl ON pl.k = f.place "
+        "JOIN demo_topics tc ON tc.k = f.topic"
+    )
+}) s
+"""
 _INSERT_EVALUATIONS = """
 INSERT INTO evaluations (message_id, rated_at, satisfied, score_resolution, score_attitude, score_speed, verdict)
 SELECT 'M' || lpad(CAST(m AS VARCHAR), 8, '0'), rated_at, satisfied, resolution, attitude, speed, satisfied
 FROM demo_evaluations
+"""
+_INSERT_COMMENTS = f"""
+INSERT INTO evaluation_comments (message_id, comment)
+SELECT 'M' || lpad(CAST(s.m AS VARCHAR), 8, '0'), {compose.COMMENT}
+FROM (SELECT m, hash(m, $seed) AS h, satisfied FROM demo_evaluations) s
+WHERE {compose.HAS_COMMENT}
+"""
+# The planted stories (ingest/demo_stories.py): known answers for checking analysis, never read by it.
+_CREATE_TRUTH = """
+CREATE OR REPLACE TABLE demo_truth AS
+SELECT t.kind, t.story, t.place_name AS name,
+       (SELECT list('M' || lpad(CAST(x.i AS VARCHAR), 8, '0') ORDER BY x.i) FROM demo_truth_members x
+        WHERE x.story = t.story) AS members,
+       t.province, pl.city, pl.district, t.category, tc.topic, t.span_start, t.span_end, t.size, t.detail
+FROM demo_truth_stories t LEFT JOIN demo_places pl ON pl.k = t.place LEFT JOIN demo_topics tc ON tc.k = t.topic
+UNION ALL
+SELECT u.kind, NULL, n.name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, sum(u.answers)::INTEGER, NULL
+FROM demo_truth_units u JOIN demo_unit_names n ON n.k = u.unit
+GROUP BY u.kind, n.name
+UNION ALL
+SELECT 'idea_adopted', NULL, NULL, ['M' || lpad(CAST(a.i AS VARCHAR), 8, '0')], NULL, NULL, NULL, '建言', NULL,
+       a.created_at, a.replied_at, 1, NULL
+FROM demo_truth_ideas a
 """
 _INSERT_JOINERS = """
 INSERT INTO {table}
@@ -1072,7 +1227,14 @@ FROM demo_{table} f JOIN {names} n ON n.k = f.key
 # table that has its key index costs about twice the work of building the index after the
 # load (the transaction's own index, then the merge into the table's at commit; serial either
 # way), so these are emptied and recreated without the key, filled, then given the same key.
-_KEYED_BULK = (("messages", "message_id"), ("replies", "reply_id"), ("evaluations", "message_id"))
+_KEYED_BULK = (
+    ("messages", "message_id"),
+    ("replies", "reply_id"),
+    ("evaluations", "message_id"),
+    ("message_texts", "message_id"),
+    ("reply_texts", "reply_id"),
+    ("evaluation_comments", "message_id"),
+)
 
 
 def _drop_keys(cur) -> list[tuple[str, str]]:
@@ -1123,6 +1285,9 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
         m = _messages(seed, first, last, now_s)
     else:
         m = _messages(seed, first, first, first.astype(np.int64) * _DAY)  # nothing to draw
+    planted = stories.plant(_rng(seed, _S_STORIES), m)
+    m["story_place"], m["repeat"] = planted.place_name, planted.repeat
+    m["likes"] = _likes(_rng(seed, _S_LIKES), planted.story)
     bar.update()
     step(steps[1])
     r = _replies(seed, m, start_s, now_s)
@@ -1139,6 +1304,7 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
     bar.update()
 
     n = len(m["created"])
+    story_place = m.get("story_place")
     messages = pa.table(
         {
             "i": np.arange(1, n + 1, dtype=np.int64),
@@ -1146,6 +1312,11 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
             "addressee": m["addressee"],
             "template": m["template"],
             "topic": m["topic"],
+            "category": m["category"],
+            "msg_type": m["msg_type"],
+            "story_place": pa.nulls(n, pa.string()) if story_place is None else pa.array(story_place, pa.string()),
+            "repeat": m.get("repeat", np.zeros(n, bool)),
+            "likes": m.get("likes", np.zeros(n, np.int32)),
             "urgent": m["urgent"],
             "status": status,
             "first_reply_at": _ts(r["first_at"], r["replied"]),
@@ -1153,12 +1324,19 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
             "reply_count": r["count"],
         }
     )
+    r_msg = r["r_msg"]
     replies = pa.table(
         {
-            "i": np.arange(1, len(r["r_msg"]) + 1, dtype=np.int64),
-            "m": r["r_msg"] + 1,
+            "i": np.arange(1, len(r_msg) + 1, dtype=np.int64),
+            "m": r_msg + 1,
             "replied_at": _ts(r["r_at"]),
             "unit": r["r_unit"],
+            "category": m["category"][r_msg],
+            "topic": m["topic"][r_msg],
+            "place": m["place"][r_msg],
+            "story_place": messages.column("story_place").take(pa.array(r_msg)),
+            "boilerplate": r.get("r_boilerplate", np.zeros(len(r_msg), bool)),
+            "adopted": r.get("r_adopted", np.zeros(len(r_msg), bool)),
         }
     )
     evaluations = pa.table(
@@ -1184,8 +1362,10 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
             }
         )
 
+    truth = _truth_tables(planted, m, r)
     registered = dict(
         _dimension_frames(),
+        **truth,
         demo_messages=messages,
         demo_replies=replies,
         demo_evaluations=evaluations,
@@ -1200,17 +1380,21 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
                 cur.execute(sql)
             keyed = _drop_keys(cur)
             step(steps[5])
-            cur.execute(_INSERT_MESSAGES)
+            cur.execute(_INSERT_MESSAGES, compose.bind(_INSERT_MESSAGES, seed=seed))
+            cur.execute(_INSERT_MESSAGE_TEXTS, compose.bind(_INSERT_MESSAGE_TEXTS, seed=seed))
             bar.update()
             step(steps[6])
             cur.execute(_INSERT_REPLIES)
+            cur.execute(_INSERT_REPLY_TEXTS, compose.bind(_INSERT_REPLY_TEXTS, seed=seed))
             bar.update()
             step(steps[7])
             cur.execute(_INSERT_EVALUATIONS)
+            cur.execute(_INSERT_COMMENTS, compose.bind(_INSERT_COMMENTS, seed=seed))
             cur.execute(_INSERT_JOINERS.format(table="units", prefix="U", names="demo_unit_names"))
             cur.execute(_INSERT_JOINERS.format(table="leaders", prefix="L", names="demo_posts"))
             for table, key in keyed:
                 cur.execute(f"ALTER TABLE {table} ADD PRIMARY KEY ({key})")
+            cur.execute(_CREATE_TRUTH)
             rollups.rebuild(cur)  # bulk rows bypass the write path: build the daily rollups here
             store.set_meta(cur, "demo", "1")
             store.set_meta(cur, "demo_until", now.isoformat())
@@ -1291,7 +1475,8 @@ def _names(kind: str, keys: np.ndarray) -> np.ndarray:
 
 def sample_message_attributes(rng: np.random.Generator, years: np.ndarray, halves: np.ndarray) -> pd.DataFrame:
     """Attributes of new messages of the given (year, half-year): province (adcode), city, district,
-    addressee, category, msg_type, title, is_urgent, plus the keys `place` and `category_index`."""
+    addressee, category, msg_type, is_urgent, likes, plus the keys `place`, `category_index`, `msg_type_index`
+    and the `topic` and title `template` their text is made of (`compose_message_texts`)."""
     years, halves = np.asarray(years, np.int64), np.asarray(halves, np.int64)
     n = len(years)
     pidx = np.zeros(n, np.int32)
@@ -1310,10 +1495,6 @@ def sample_message_attributes(rng: np.random.Generator, years: np.ndarray, halve
     places = _places()
     city = places["city"].astype(str).to_numpy()[place]
     district = places["district"].astype(str).to_numpy()[place]
-    title = [
-        templates[t][k].replace("{市}", c).replace("{区}", d).replace("{T}", topics[g][j])
-        for t, k, c, d, g, j in zip(msg_type, template, city, district, category, topic, strict=True)
-    ]
     return pd.DataFrame(
         {
             "province": province_ref.table()["adcode"].to_numpy()[pidx].astype(np.int32),
@@ -1322,12 +1503,21 @@ def sample_message_attributes(rng: np.random.Generator, years: np.ndarray, halve
             "addressee": _names("addressees", addressee),
             "category": np.array([c for c, _ in words.CATEGORIES], dtype=object)[category],
             "msg_type": np.array([t for t, _ in words.MSG_TYPES], dtype=object)[msg_type],
-            "title": np.array(title, dtype=object),
             "is_urgent": urgent,
             "place": place.astype(np.int32),
             "category_index": category.astype(np.int8),
+            "msg_type_index": msg_type.astype(np.int8),
+            "topic": np.array([topics[g][j] for g, j in zip(category, topic, strict=True)], dtype=object),
+            "template": np.array([templates[t][k] for t, k in zip(msg_type, template, strict=True)], dtype=object),
+            "likes": np.minimum(rng.geometric(0.6, n) - 1, 50).astype(np.int32),
         }
     )
+
+
+def compose_message_texts(rows: pd.DataFrame) -> pd.DataFrame:
+    """Title, content and location of messages drawn by `sample_message_attributes` (with their message_id), put
+    together as the history's are (ingest/demo_compose.py)."""
+    return compose.compose_live(rows, rows["template"].tolist())
 
 
 def sample_unit_names(rng: np.random.Generator, place: np.ndarray, category_index: np.ndarray) -> np.ndarray:

@@ -54,6 +54,7 @@ import pandas as pd
 from scipy import special
 
 from ingest import demo
+from ingest.demo_compose import compose_live_replies
 from ingest.validate import columns, validate
 from queries import provinces as province_ref
 from queries.periods import beijing_now
@@ -274,7 +275,9 @@ def reply_median_hours(years: np.ndarray) -> np.ndarray:
 
 
 # -- state --------------------------------------------------------------------------
-MESSAGE_COLUMNS = columns("messages")
+# The record columns the simulator keeps for waiting messages (text is written once, with the new message).
+TEXT_COLUMNS = {"messages": ("content", "likes", "location"), "replies": ("content",)}
+MESSAGE_COLUMNS = [c for c in columns("messages") if c not in TEXT_COLUMNS["messages"]]
 Table = dict[str, np.ndarray]
 
 
@@ -383,6 +386,29 @@ def _unit_names(rng: np.random.Generator, place: np.ndarray, category_index: np.
     if known.any():
         out[known] = demo.sample_unit_names(rng, place[known], category_index[known])
     return out
+
+
+def _reply_texts(frame: pd.DataFrame, *tables: Table) -> list:
+    """Reply texts for the step's replies, from their messages' place and domain (None where unknown)."""
+    ids = np.concatenate([t["message_id"] for t in tables])
+    place = np.concatenate([t["place"] for t in tables]).astype(np.int64)
+    category = np.concatenate([t["category_index"] for t in tables]).astype(np.int64)
+    first = ~pd.Index(ids).duplicated()
+    ids, place, category = ids[first], place[first], category[first]
+    where = pd.Index(ids).get_indexer(frame["message_id"])
+    known = (where >= 0) & (place[np.maximum(where, 0)] >= 0)
+    texts = [None] * len(frame)
+    if known.any():
+        sel = where[known]
+        places = demo.place_table()
+        rows = frame[known].assign(
+            category_index=category[sel],
+            city=places["city"].astype(str).to_numpy()[place[sel]],
+            district=places["district"].astype(str).to_numpy()[place[sel]],
+        )
+        for i, text in zip(np.flatnonzero(known), compose_live_replies(rows), strict=True):
+            texts[i] = text
+    return texts
 
 
 def _ids(prefix: str, seconds: np.ndarray) -> np.ndarray:
@@ -561,6 +587,16 @@ class Simulator:
             rows["message_id"] = _ids(self.prefix + "M", times)
             rows["created_at"] = _timestamps(times)
             rows["source_status"] = None
+            texts = demo.compose_message_texts(rows)
+            rows["title"] = texts["title"].to_numpy(dtype=object)
+            new_texts = pd.DataFrame(
+                {
+                    "message_id": rows["message_id"],
+                    "content": texts["content"].to_numpy(dtype=object),
+                    "location": texts["location"].to_numpy(dtype=object),
+                    "likes": rows["likes"].to_numpy(),
+                }
+            )
             new = _pending_table(rows, rows["place"].to_numpy(), rows["category_index"].to_numpy())
             new["dirty"][:] = True
             _schedule_pending(rng, timing, new, times)
@@ -592,6 +628,8 @@ class Simulator:
             still["dirty"] = np.zeros(_size(still), bool)
         if _size(changed):
             frame = pd.DataFrame({c: changed[c] for c in MESSAGE_COLUMNS})
+            if len(times):  # the new messages' text (re-written messages carry none: their text stays)
+                frame = frame.merge(new_texts, on="message_id", how="left")
             frames["messages"] = frame.sort_values(["created_at", "message_id"], kind="stable")
 
         # Follow-up replies and evaluations of answered messages (including those answered just now).
@@ -651,7 +689,7 @@ class Simulator:
         if len(ids):
             at = np.concatenate([p[1] for p in replies])
             order = np.lexsort((ids.astype(str), at))
-            frames["replies"] = pd.DataFrame(
+            frame = pd.DataFrame(
                 {
                     "reply_id": _ids(self.prefix + "R", at[order]),
                     "message_id": ids[order],
@@ -659,6 +697,7 @@ class Simulator:
                     "unit": np.concatenate([p[2] for p in replies])[order],
                 }
             )
+            frames["replies"] = frame.assign(content=_reply_texts(frame, now_answered, answered))
             result.counts["replies"] = len(ids)
 
         # Newly joined units and leaders.
@@ -680,7 +719,7 @@ class Simulator:
             frame = frames.get(kind)
             if frame is None or frame.empty:
                 continue
-            frame = frame[columns(kind)].reset_index(drop=True)
+            frame = frame.reindex(columns=columns(kind)).reset_index(drop=True)  # absent text columns: no text
             frame.insert(0, "_row", np.arange(1, len(frame) + 1))
             accepted, rejected = validate(kind, frame, latest=latest)
             if rejected:

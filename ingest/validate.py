@@ -28,9 +28,9 @@ Decisions (see also ingest/timeparse.py for times):
   invisible formatting characters.
 * Text lengths (characters, after trimming; a longer value rejects the row,
   naming the field): ids 100; title 200; city, district 50; addressee, unit,
-  unit/leader name 100; category, msg_type 20. Contract fields that are not
-  stored are still checked: message and reply content 10,000, location 100,
-  evaluation comment 2,000.
+  unit/leader name 100; category, msg_type 20; message and reply content 10,000,
+  location 100, evaluation comment 2,000. The text fields are optional: a file
+  without them imports as before. likes: whole number ≥ 0, missing → 0.
 * A field's value must be one value (text, number, true/false, null): an object
   or array rejects the row, naming the field. Unknown columns are ignored
   whatever they hold.
@@ -115,15 +115,16 @@ FIELDS: dict[str, list[Field]] = {
         Field("title", "text", limit=200),
         Field("is_urgent", "flag", default=False),
         Field("source_status", "choice", choices=STATUSES, label="status", aliases=("status",)),
-        Field("content", "text", limit=10_000, stored=False),
-        Field("location", "text", limit=100, stored=False),
+        Field("content", "text", limit=10_000),
+        Field("likes", "count", default=0),
+        Field("location", "text", limit=100),
     ],
     "replies": [
         Field("reply_id", "id", required=True, limit=ID_LIMIT),
         Field("message_id", "id", required=True, limit=ID_LIMIT),
         Field("replied_at", "time", required=True),
         Field("unit", "text", limit=100),
-        Field("content", "text", limit=10_000, stored=False),
+        Field("content", "text", limit=10_000),
     ],
     "evaluations": [
         Field("message_id", "id", required=True, limit=ID_LIMIT),
@@ -132,7 +133,7 @@ FIELDS: dict[str, list[Field]] = {
         Field("score_resolution", "score"),
         Field("score_attitude", "score"),
         Field("score_speed", "score"),
-        Field("comment", "text", limit=2_000, stored=False),
+        Field("comment", "text", limit=2_000),
     ],
     "units": _member("unit_id"),
     "leaders": _member("leader_id"),
@@ -471,6 +472,28 @@ def _convert_choice(column: pd.Series, spec: Field):
     return values, missing, bad, lambda v: f"expected one of {allowed}, got {_show(v)}"
 
 
+def _count(value):
+    if isinstance(value, (bool, np.bool_)):
+        return _BAD
+    text = _scalar_text(value)
+    if text is _MISSING:
+        return text
+    try:
+        number = float(text)
+    except ValueError:
+        return _BAD
+    if not number.is_integer() or not 0 <= number < 2**31:
+        return _BAD
+    return int(number)
+
+
+def _convert_count(column: pd.Series, spec: Field):
+    values, missing, bad = _by_unique(column, _count, np.int32, 0)
+    if missing.any():
+        values = np.where(missing, np.int32(spec.default or 0), values)
+    return values, missing, bad, lambda v: f"must be a whole number ≥ 0, got {_show(v)}"
+
+
 _CONVERTERS = {
     "id": _convert_id,
     "text": _convert_text,
@@ -481,6 +504,7 @@ _CONVERTERS = {
     "satisfied": _convert_satisfied,
     "score": _convert_score,
     "choice": _convert_choice,
+    "count": _convert_count,
 }
 
 
@@ -495,6 +519,8 @@ def _default_values(spec: Field, n: int):
         return pd.array([None] * n, dtype="boolean")
     if spec.kind == "score":
         return pd.array([None] * n, dtype="Int8")
+    if spec.kind == "count":
+        return np.full(n, spec.default or 0, dtype=np.int32)
     values = pa.nulls(n, pa.string()) if spec.default is None else pa.array([spec.default] * n, pa.string())
     return pd.Series(pd.arrays.ArrowExtensionArray(values))
 
@@ -523,6 +549,7 @@ _FINAL_DTYPES = {
     "flag": np.dtype("bool"),
     "satisfied": pd.BooleanDtype(),
     "score": pd.Int8Dtype(),
+    "count": np.dtype("int32"),
 }
 
 

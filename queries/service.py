@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 from cachelib import SimpleCache
 
-from queries import drill, metrics
+from queries import drill, messages, metrics
 from queries.db import Store
 from queries.periods import Filters
 
@@ -98,3 +98,10 @@ class Metrics:
 
     def dimension_values(self) -> dict:
         return self._cached("dimension_values", drill.dimension_values)
+
+    # -- messages with their text (queries/messages.py) ---------------------------------------------------------------
+    def messages(self, f: Filters, words: tuple[str, ...] = (), limit: int = 20, offset: int = 0):
+        return self._cached("messages", messages.search, f, words, limit, offset)
+
+    def message(self, message_id: str):
+        return self._cached("message", messages.detail, message_id)

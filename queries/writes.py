@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from queries import deltas
+from queries import deltas, texts
 from queries.db import Store
 from queries.periods import beijing_now
 from queries.sql import text
@@ -62,6 +62,7 @@ def upsert(store: Store, kind: str, batch: pd.DataFrame, prepared: Prepared | No
             _write_messages(cur, batch, result, store.appends, prepared)
         else:
             _WRITERS[kind](cur, batch, result, store.appends)
+        texts.write(cur, kind, texts.table(kind, batch, {r.row for r in result.rejected}))
     return result
 
 

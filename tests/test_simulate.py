@@ -205,6 +205,15 @@ def test_live_replies_only_to_existing_messages_never_before_them_never_in_the_f
         == simulator.totals.counts["messages"]
     )
     assert simulator.totals.status_changes > 0
+    # live messages and replies come with text like the history's; status re-writes keep it
+    texts = demo_store.df(
+        "SELECT m.title, t.content, t.location FROM messages m JOIN message_texts t USING (message_id) "
+        "WHERE m.message_id LIKE 'S%'"
+    )
+    assert len(texts) == simulator.totals.counts["messages"]
+    assert texts["content"].str.len().min() >= 60 and not texts["content"].str.contains(r"\{").any()
+    assert texts.apply(lambda r: r["location"] in r["content"], axis=1).mean() > 0.9
+    assert count(demo_store, "SELECT count(*) FROM reply_texts WHERE reply_id LIKE 'S%' AND content LIKE '%您好%'") > 0
     assert (
         count(
             demo_store,

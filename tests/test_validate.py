@@ -183,6 +183,9 @@ def test_messages_conversions_and_defaults():
         "title",
         "is_urgent",
         "source_status",
+        "content",
+        "likes",
+        "location",
         "_row",
     ]
     assert accepted["message_id"].tolist() == ["m1", "m2", "m3", "m4", "m5"]

@@ -25,6 +25,7 @@ from dash.exceptions import PreventUpdate
 from dashboard import figures, geo, i18n
 from dashboard.analyst import export, ids, layout, tables
 from dashboard.analyst import labels as L
+from dashboard.analyst import messages as message_list
 from dashboard.analyst import state as S
 from dashboard.params import MAX_TEXT, MAX_VALUES, BadParameter, parse_date
 from dashboard.theme import WALL as THEME
@@ -464,6 +465,7 @@ def _guard(name: str):
 def register(app: Dash, metrics: Metrics, settings: Settings, more_tables=None) -> None:
     """`more_tables(name, state)`: the tables of other tabs, for their downloads (the 督办 tab's)."""
     geo.register(app.server)
+    message_list.register(app, metrics, settings)
     overdue_days = int(settings.overdue_days)
     error_output = Output(ids.ERROR, "data", allow_duplicate=True)
 

@@ -104,6 +104,14 @@ def kpi_yoy(prefix: str, name: str) -> str:
     return f"{prefix}-{name}-yoy"
 
 
+# drill-down message list (dashboard/analyst/messages.py): search box, list, the message read
+MSG_SEARCH = "analyst-msg-search"  # Input (debounced): words that must all occur in title or body
+MSG_NOTE = "analyst-msg-note"
+MSG_LIST = "analyst-msg-list"
+MSG_ITEM = "analyst-msg-item"  # {"type": MSG_ITEM, "id": message_id}: one listed message (a button)
+MSG_DETAIL = "analyst-msg-detail"
+
+
 def kpi_pop(prefix: str, name: str) -> str:
     """Id of a KPI card's 环比 change."""
     return f"{prefix}-{name}-pop"

@@ -16,6 +16,7 @@ from dashboard import figures, geo
 from dashboard.analyst import ids
 from dashboard.analyst import labels as L
 from dashboard.analyst import state as S
+from dashboard.analyst.messages import body as message_body
 from dashboard.params import EARLIEST
 from dashboard.theme import WALL as THEME
 from queries import provinces as province_ref
@@ -439,6 +440,7 @@ def _drill(lang: str) -> html.Div:
                 tools=downloads("overdue", lang),
                 note_id=ids.OVERDUE_NOTE,
             ),
+            panel(L.t("messages", lang), message_body(lang), note_id=ids.MSG_NOTE),
         ],
     )
 
