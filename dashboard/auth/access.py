@@ -77,6 +77,16 @@ class ScopedMetrics:
     def __init__(self, metrics):
         self._metrics = metrics
 
+    def message(self, message_id: str):
+        """One message by id: only one of the principal's own province (else unknown, as if it did not exist)."""
+        found = self._metrics.message(message_id)
+        principal = current()
+        if found is None or principal is None:
+            return None
+        if principal.role == "national":
+            return found
+        return found if principal.role == "province" and _code(found.get("province")) == principal.province else None
+
     def __getattr__(self, name):
         attr = getattr(self._metrics, name)
         if not callable(attr):
@@ -89,3 +99,10 @@ class ScopedMetrics:
             return attr(*args, **kwargs)
 
         return call
+
+
+def _code(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

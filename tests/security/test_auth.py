@@ -130,6 +130,15 @@ def test_province_analyst_gets_only_their_province_from_the_api(site):
     assert sum(p["messages"] for p in trend) == 2
     assert api(henan, site, "categories", {**H1, "province": "北京"}).status_code == 403
     assert api(henan, site, "brief", {"province": "北京", "format": "docx"}).status_code == 403
+    # messages, insight and supervision answer through the same scope
+    listed = api(henan, site, "messages", H1).json()["messages"]
+    assert {m["message_id"] for m in listed} == {"a1", "a2"}
+    assert api(henan, site, "messages/a1").status_code == 200
+    assert api(nat, site, "messages/a5").status_code == 200
+    assert api(henan, site, "messages/a5").status_code == 404  # 北京's message: as if unknown
+    for path in ("hot-issues", "alerts", "repeats", "hot-words", "units", "overdue", "ideas"):
+        assert api(henan, site, path, {**H1, "province": "北京"}).status_code == 403, path
+        assert api(henan, site, path, H1).status_code == 200, path
 
 
 def _kpis(site, s, provinces: list[str]) -> dict:
