@@ -1441,10 +1441,6 @@ def main(argv=None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 # -- new records for the live simulator (ingest/simulate.py) ------------------------
 # Drawn as the history draws them, so that live data continues the same shares and names.
 
@@ -1580,3 +1576,7 @@ def category_keys(categories) -> np.ndarray:
         .to_numpy()
         .astype(np.int8)
     )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
