@@ -127,7 +127,7 @@ def build_app(settings: Settings, store: Store, wall_views=None) -> Dash:
 
     outputs["shell"] = _registered(app, shell)
     headers.install(app, settings.frame_ancestors, settings.peers)  # first: an unknown path is 404 for everyone
-    web.configure(app, settings, outputs)
+    app.server.extensions["liuyan"]["gate"] = web.configure(app, settings, outputs)
     return app
 
 

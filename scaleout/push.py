@@ -111,8 +111,9 @@ class Wall:
 
 
 class Hub:
-    def __init__(self, current: Current, client: aredis.Redis, on_snapshot=None):
+    def __init__(self, current: Current, client: aredis.Redis, on_snapshot=None, allow=None):
         self.current = current
+        self.allow = allow  # allow(ws) -> bool: the login check (None: everyone, as with auth=open)
         self.redis = client
         self.on_snapshot = on_snapshot
         self.groups: dict[str, set[Wall]] = {}
@@ -148,11 +149,17 @@ class Hub:
         if not _same_origin(ws):
             await ws.close(code=4003)
             return
-        await ws.accept()
+        await ws.accept()  # accepted first so that a refusal is a close code (1008), not a bare HTTP 403
+        if not self._allowed(ws):
+            await ws.close(code=1008, reason="sign in first")
+            return
         wall = Wall(ws)
         try:
             while True:
                 message = await ws.receive_json()
+                if not self._allowed(ws):  # re-checked on every message: a removed user is out at once
+                    await ws.close(code=1008, reason="sign in first")
+                    return
                 if not isinstance(message, dict):
                     continue
                 if message.get("ping"):
@@ -173,6 +180,9 @@ class Hub:
             pass
         finally:
             self.drop(wall)
+
+    def _allowed(self, ws: WebSocket) -> bool:
+        return self.allow is None or self.allow(ws)
 
     # -- versions -------------------------------------------------------------------------------------------------
     async def on_record(self, record: dict) -> None:

@@ -90,6 +90,7 @@ def build_web(settings: Settings):
     from fastapi import FastAPI
     from fastapi.responses import JSONResponse
     from redis import asyncio as aredis
+    from starlette.requests import HTTPConnection
 
     from dashboard.server import build_app
     from scaleout.push import Current, Hub, RedisViews, hello
@@ -102,13 +103,18 @@ def build_web(settings: Settings):
     current = Current(client)
     dash_app = build_app(settings, store, wall_views=RedisViews(current))
     metrics = dash_app.server.extensions["liuyan"]["metrics"]
+    gate = dash_app.server.extensions["liuyan"]["gate"]
+
+    def allowed(connection: HTTPConnection) -> bool:
+        """These routes come before the Flask app: the same login as the wall page (auth=open: everyone)."""
+        return gate.may_see_wall(connection.headers, connection.url.query)
 
     def swap(record: dict) -> None:
         new = fetcher.fetch(record)
         if new is not None:
             metrics.store = new  # requests in flight finish on the previous file (closed one snapshot later)
 
-    hub = Hub(current, aredis.Redis.from_url(settings.redis_url, socket_timeout=None), on_snapshot=swap)
+    hub = Hub(current, aredis.Redis.from_url(settings.redis_url, socket_timeout=None), on_snapshot=swap, allow=allowed)
     peers = [p.strip().rstrip("/") for p in settings.peers.split(",") if p.strip()]
 
     @contextlib.asynccontextmanager
@@ -125,14 +131,19 @@ def build_web(settings: Settings):
         # public and tiny; any origin may read it (a wall whose web process died asks its peers)
         return JSONResponse(hello(peers), headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"})
 
-    @api.get("/scale/status")
-    def status():
+    def status(request: HTTPConnection):  # a plain Starlette route (a sync one runs in the thread pool)
+        if not allowed(request):
+            return JSONResponse({"error": "sign in first"}, status_code=401)
         record = fetcher.record or {}
-        return {
-            "walls": hub.walls,
-            "version": current.record.get("v"),
-            "snapshot": {k: record.get(k) for k in ("name", "v", "updated_at", "at")},
-        }
+        return JSONResponse(
+            {
+                "walls": hub.walls,
+                "version": current.record.get("v"),
+                "snapshot": {k: record.get(k) for k in ("name", "v", "updated_at", "at")},
+            }
+        )
+
+    api.add_route("/scale/status", status, methods=["GET"])
 
     api.mount("/", WSGIMiddleware(dash_app.server, workers=settings.threads))
     return api

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from dash import Dash, Input, Output, dcc, html
 from flask import Blueprint, abort, g, redirect, render_template, request, session
+from werkzeug.exceptions import HTTPException
 
 from dashboard import i18n
 from dashboard.auth import access
@@ -31,7 +32,8 @@ CSRF_HEADER = "X-CSRFToken"
 KEY_HEADER = "X-Liuyan-Key"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 PUBLIC_PATHS = {"/healthz", "/login", "/logout", "/_favicon.ico", "/push/hello", "/scale/status"}
-PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/api/v1/ingest/", "/auth/")
+# the ingest API and the writer's snapshot downloads check their own bearer secrets
+PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/api/v1/ingest/", "/auth/", "/scale/snapshots/")
 PAGE_OF_PATH = {"/": "wall", "/analyst": "analyst", "/analyst/": "analyst"}
 
 
@@ -104,6 +106,20 @@ class Gate:
             session.clear()
             return None
         return Principal(user.name, user.role, user.province)
+
+    def may_see_wall(self, headers, query_string: str = "") -> bool:
+        """Whether a connection Flask does not serve (the web process's /push/ws and /scale/status) may see the
+        wall: its session cookie and wall key are checked exactly as for a GET of the wall page, in a request
+        context of this app (Flask's own session interface decodes the cookie with the app's secret key)."""
+        if not self.required:
+            return True
+        passed = {name: headers.get(name) for name in ("Cookie", KEY_HEADER) if headers.get(name)}
+        with self.app.server.test_request_context("/", query_string=query_string, headers=passed):
+            try:
+                principal = self.principal()
+            except HTTPException:  # a wall key that is not valid
+                return False
+        return principal is not None and principal.may_open("wall")
 
     @property
     def max_age(self) -> float:
