@@ -18,16 +18,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from briefing import charts, content, html, outline, pdf  # noqa: E402
 from briefing.period import resolve  # noqa: E402
+from briefing.sections import providers  # noqa: E402
+from insight.service import Insight  # noqa: E402
 from queries.db import Store  # noqa: E402
 from queries.service import Metrics  # noqa: E402
 from settings import Settings  # noqa: E402
+from supervision.service import Supervision  # noqa: E402
 
 
 def one(store: Store, spec: str, province: int | None, now: dt.datetime) -> dict[str, float]:
-    metrics = Metrics(store)  # a cold cache: every number is computed again
+    metrics = Metrics(store)  # a cold cache: every number (and the text analysis) is computed again
+    settings = Settings(clock=now.isoformat())
+    sections = providers(Insight(store, clock=settings.now), Supervision(metrics, settings))
     times = {}
     t = time.perf_counter()
-    brief = content.gather(metrics, resolve(spec, now.date()), province, now)
+    brief = content.gather(metrics, resolve(spec, now.date()), province, now, sections)
     times["gather"] = time.perf_counter() - t
     t = time.perf_counter()
     rendered = charts.render(charts.specs(brief), "svg")
@@ -48,7 +53,7 @@ def main() -> None:
     now = dt.datetime.fromisoformat(args.now)
     store = Store(args.db)
     print(f"database {args.db}, now {now}, load before {os.getloadavg()}")
-    for spec, province in (("week", None), ("week", 410000), ("month", None), ("quarter", None)):
+    for spec, province in (("week", None), ("week", 410000), ("month", None)):
         runs = [one(store, spec, province, now) for _ in range(args.repeat)]
         totals = [r["total"] for r in runs]
         parts = " ".join(f"{k} {statistics.median(r[k] for r in runs):.2f}" for k in ("gather", "charts", "pdf"))
