@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -18,6 +19,7 @@ from queries.periods import Filters
 # name -> callable(Filters) -> list of dicts shaped as the matching API endpoint's items.
 SECTION_NAMES = ("hot_issues", "alerts", "units_best", "units_worst", "good_ideas")
 Sections = dict[str, Callable[[Filters], list[dict]]]
+SECTION_WORKERS = 3
 
 
 @dataclass
@@ -49,14 +51,20 @@ def gather(
     f = Filters(period.start, period.end, provinces=provinces)
     before = Filters(period.before_start, period.before_end, provinces=provinces)
     granularity = "day" if period.days <= 92 else "week"
-    return Brief(
-        period=period,
-        province=province,
-        generated_at=now,
-        summary=metrics.summary(f),
-        before=metrics.summary(before),
-        provinces=metrics.by_city(f) if province else metrics.by_province(f),
-        trend=metrics.trend(f, granularity),
-        categories=metrics.by_category(f),
-        sections={name: list(compute(f)) for name, compute in (sections or {}).items() if name in SECTION_NAMES},
-    )
+    wanted = {name: compute for name, compute in (sections or {}).items() if name in SECTION_NAMES}
+    summary = metrics.summary(f)  # first: a scoped service refuses a province the reader may not see
+    # text analysis (jieba, in Python) and the league (SQL, which releases the GIL) overlap on two cores
+    with ThreadPoolExecutor(max_workers=SECTION_WORKERS) as pool:
+        running = {name: pool.submit(compute, f) for name, compute in wanted.items()}
+        numbers = Brief(
+            period=period,
+            province=province,
+            generated_at=now,
+            summary=summary,
+            before=metrics.summary(before),
+            provinces=metrics.by_city(f) if province else metrics.by_province(f),
+            trend=metrics.trend(f, granularity),
+            categories=metrics.by_category(f),
+        )
+        numbers.sections = {name: list(future.result()) for name, future in running.items()}
+    return numbers

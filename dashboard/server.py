@@ -73,7 +73,9 @@ def build_app(settings: Settings, store: Store, wall_views=None) -> Dash:
     }
     app.server.register_blueprint(create_api(scoped, settings.now))
     app.server.register_blueprint(create_insight_api(scoped_insight, settings.now))
-    app.server.register_blueprint(create_brief_api(scoped, settings.now, providers(scoped_insight, scoped_supervision)))
+    # the briefing's province is the reader's own (brief_api) and checked by the scoped metrics before its sections
+    # run; they run on worker threads (no request there), so they take the services themselves
+    app.server.register_blueprint(create_brief_api(scoped, settings.now, providers(insight, supervision)))
     app.server.register_blueprint(create_ingest_api(store, settings))
     app.server.register_blueprint(create_supervision_api(scoped_supervision))
 

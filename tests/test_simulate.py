@@ -318,8 +318,11 @@ def test_resume_point_is_after_the_last_simulated_event_when_sim_until_was_not_s
     clock = FakeClock(DEMO_UNTIL)
     simulator = sim.Simulator(partial(upsert, demo_store), seed=SEED, clock=clock, store=demo_store)
     run_ticks(simulator, clock, 600, tick=30)  # live ticks; sim_until saved at most once a minute
+    # every simulated event counts: messages, replies, evaluations, new units and leaders
     last = demo_store.scalar(
-        "SELECT max(t) FROM (SELECT max(created_at) t FROM messages UNION ALL SELECT max(replied_at) FROM replies)"
+        "SELECT max(t) FROM (SELECT max(created_at) t FROM messages UNION ALL SELECT max(replied_at) FROM replies"
+        " UNION ALL SELECT max(rated_at) FROM evaluations UNION ALL SELECT max(joined_at) FROM units"
+        " UNION ALL SELECT max(joined_at) FROM leaders)"
     )
     saved = dt.datetime.fromisoformat(demo_store.meta("sim_until") or demo_store.meta("demo_until"))
     assert sim.resume_point(demo_store) == max(sim.epoch(saved), sim.epoch(last) + 1)
