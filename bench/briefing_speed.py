@@ -49,11 +49,12 @@ def main() -> None:
     parser.add_argument("--db", default=Settings().db)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--now", default="2026-11-26T12:00:00")
+    parser.add_argument("--cases", type=int, default=3, help="week, week of 河南, month: the first N")
     args = parser.parse_args()
     now = dt.datetime.fromisoformat(args.now)
     store = Store(args.db)
     print(f"database {args.db}, now {now}, load before {os.getloadavg()}")
-    for spec, province in (("week", None), ("week", 410000), ("month", None)):
+    for spec, province in (("week", None), ("week", 410000), ("month", None))[: args.cases]:
         runs = [one(store, spec, province, now) for _ in range(args.repeat)]
         totals = [r["total"] for r in runs]
         parts = " ".join(f"{k} {statistics.median(r[k] for r in runs):.2f}" for k in ("gather", "charts", "pdf"))
