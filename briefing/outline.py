@@ -160,10 +160,15 @@ def _alerts(brief: Brief) -> list[Block]:
                 "paragraph",
                 f"{where}{mask_text(a.get('category'), 20)}类留言自{a.get('start')}起明显增多，"
                 f"达到常态的 {float(a.get('ratio') or 0):.1f} 倍（{w.count(a.get('messages'))} 件，"
-                f"预期约 {float(a.get('expected') or 0):.0f} 件）" + (f"，主要涉及{words}" if words else "") + "。",
+                f"预期约 {_expected(a.get('expected'))} 件）" + (f"，主要涉及{words}" if words else "") + "。",
             )
         )
     return out
+
+
+def _expected(value) -> str:
+    value = float(value or 0)
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
 
 
 def _units(brief: Brief) -> list[Block]:
@@ -171,6 +176,13 @@ def _units(brief: Brief) -> list[Block]:
     if best is None and worst is None:
         return []
     out = [Block("heading", "六、单位办理情况")]
+    if brief.period.days < 90:
+        out.append(
+            Block(
+                "paragraph",
+                "为保证评价数量足以比较，本节按截至本期末的近 90 日统计，评价数达到排名门槛的单位参与排名。",
+            )
+        )
     header = ("单位", "回复", "按时回复率", "满意率", "用时中位数")
     for name, units in (("表扬：办理及时、群众满意的单位", best or []), ("督办：需加强办理的单位", worst or [])):
         out.append(Block("paragraph", f"{name}："))

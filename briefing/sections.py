@@ -4,6 +4,9 @@ good ideas."""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
+
 from briefing.content import Sections
 from queries.masking import mask_text
 from queries.periods import Filters
@@ -11,6 +14,7 @@ from queries.periods import Filters
 HOT_ISSUES = 5
 EXAMPLES = 3
 UNITS = 8
+UNIT_DAYS = 90
 IDEAS = 6
 
 
@@ -44,6 +48,9 @@ def _example(row) -> str:
 
 
 def _units(supervision, f: Filters, best: bool) -> list[dict]:
+    # a week holds too few ratings to rank a unit fairly: the league of the 90 days up to the period's end
+    if (f.end - f.start).days + 1 < UNIT_DAYS:
+        f = replace(f, start=f.end - dt.timedelta(days=UNIT_DAYS - 1))
     table = supervision.league(f)
     ranked = table[table["rank"].notna()].sort_values("rank", ascending=best)
     rows = ranked.head(UNITS)
