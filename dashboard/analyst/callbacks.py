@@ -615,10 +615,11 @@ def register(app: Dash, metrics: Metrics, settings: Settings, more_tables=None) 
     @app.callback(
         Output(ids.BRIEF_PDF, "href"),
         Output(ids.BRIEF_DOCX, "href"),
+        error_output,
         Input(ids.STATE, "data"),
         prevent_initial_call=True,
     )
-    @_guard("header")
+    @_guard("brief_links")
     def brief_links(data):
         return brief_hrefs(S.State.from_dict(data), settings.now().date(), app.get_relative_path("/api/v1/brief"))
 
