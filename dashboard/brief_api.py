@@ -5,6 +5,7 @@ One briefing renders at a time (each drives a Chromium); others wait up to BUSY_
 
 from __future__ import annotations
 
+import logging
 import threading
 from urllib.parse import quote
 
@@ -14,6 +15,8 @@ from briefing.build import FORMATS, build
 from briefing.period import resolve
 from dashboard.auth.access import own_provinces
 from dashboard.params import BadParameter, parse_provinces
+
+log = logging.getLogger(__name__)
 
 BUSY_SECONDS = 60
 MIME = {"pdf": "application/pdf", "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
@@ -47,6 +50,9 @@ def create_brief_api(metrics, clock, sections=None) -> Blueprint:
             return jsonify({"error": "another briefing is being made; try again shortly"}), 503
         try:
             data, name = build(metrics, period, provinces[0] if provinces else None, now, fmt, sections)
+        except (RuntimeError, OSError) as exc:  # no Chromium on this machine, or it failed to print
+            log.exception("briefing failed")
+            return jsonify({"error": f"the briefing could not be made: {str(exc)[:200]}"}), 503
         finally:
             rendering.release()
         response = Response(data, mimetype=MIME[fmt])
