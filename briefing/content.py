@@ -12,7 +12,6 @@ import pandas as pd
 
 from briefing.period import BriefPeriod
 from queries import provinces as province_ref
-from queries.metrics import yoy
 from queries.periods import Filters
 
 # Optional sections, filled by the insight and supervision services when the app has them:
@@ -39,8 +38,8 @@ class Brief:
         return province_ref.names()[self.province] if self.province else "全国"
 
     def pop(self, key: str):
-        """环比 of a count or rate: the change against the period before (None without a base)."""
-        return yoy(self.summary.get(key), self.before.get(key))
+        """环比 of a count, as the API gives it (None without a base)."""
+        return self.summary.get(f"{key}_pop")
 
 
 def gather(
@@ -49,7 +48,7 @@ def gather(
     """`metrics` is queries.service.Metrics (the API's cached service)."""
     provinces = (province,) if province else ()
     f = Filters(period.start, period.end, provinces=provinces)
-    before = Filters(period.before_start, period.before_end, provinces=provinces)
+    before = f.before
     granularity = "day" if period.days <= 92 else "week"
     wanted = {name: compute for name, compute in (sections or {}).items() if name in SECTION_NAMES}
     summary = metrics.summary(f)  # first: a scoped service refuses a province the reader may not see

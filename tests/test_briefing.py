@@ -32,19 +32,19 @@ TODAY = dt.date(2021, 7, 14)  # a Wednesday
 )
 def test_periods_and_the_period_before(spec, expected):
     p = period.resolve(spec, TODAY)
-    assert tuple(d.isoformat() for d in (p.start, p.end, p.before_start, p.before_end)) == expected
+    assert tuple(d.isoformat() for d in (p.start, p.end, *p.before)) == expected
 
 
 def test_periods_across_the_new_year():
     p = period.resolve("month", dt.date(2021, 1, 3))
-    assert (p.start, p.end, p.before_start, p.before_end) == (
+    assert (p.start, p.end, *p.before) == (
         dt.date(2020, 12, 1),
         dt.date(2020, 12, 31),
         dt.date(2020, 11, 1),
         dt.date(2020, 11, 30),
     )
     q = period.resolve("quarter", dt.date(2021, 2, 1))
-    assert (q.start, q.end, q.before_start) == (dt.date(2020, 10, 1), dt.date(2020, 12, 31), dt.date(2020, 7, 1))
+    assert (q.start, q.end, q.before[0]) == (dt.date(2020, 10, 1), dt.date(2020, 12, 31), dt.date(2020, 7, 1))
 
 
 @pytest.mark.parametrize(
@@ -57,7 +57,16 @@ def test_bad_periods_are_refused(spec):
 
 def _brief(sections: dict, category: str = "城建") -> Brief:
     p = period.resolve("2021-03-01:2021-03-07", TODAY)
-    summary = {"messages": 10, "replies": 8, "messages_yoy": None, "replies_yoy": 0.25, "reply_rate": 0.8}
+    # 环比 as the API gives it: 10 messages against 0 before (no base), 8 replies against 4 (+100 %)
+    summary = {
+        "messages": 10,
+        "replies": 8,
+        "messages_yoy": None,
+        "replies_yoy": 0.25,
+        "reply_rate": 0.8,
+        "messages_pop": None,
+        "replies_pop": (8 - 4) / 4,
+    }
     frame = pd.DataFrame({"category": [category], "messages": [10], "share": [1.0]})
     return Brief(
         p,
