@@ -15,7 +15,7 @@ import json
 import threading
 from pathlib import Path
 
-from flask import Flask, Response, request
+from flask import Flask, Response
 
 from dashboard import geo
 from settings import DATA_DIR
@@ -120,17 +120,6 @@ class CityMaps:
             code, _, rest = name.partition(".")
             if not code.isdigit() or int(code) not in self._codes or name != self.url_path(int(code))[len(ROUTE) :]:
                 return Response("not found", status=404, mimetype="text/plain")
-            raw, compressed, etag = self.payload(int(code))
-            if request.if_none_match.contains(etag):
-                response = Response(status=304)
-            elif "gzip" in request.headers.get("Accept-Encoding", ""):
-                response = Response(compressed, mimetype="application/geo+json")
-                response.headers["Content-Encoding"] = "gzip"
-            else:
-                response = Response(raw, mimetype="application/geo+json")
-            response.headers["Vary"] = "Accept-Encoding"
-            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-            response.set_etag(etag)
-            return response
+            return geo.immutable_response(*self.payload(int(code)))
 
         server.add_url_rule(ROUTE + "<name>", "liuyan_city_geo", serve)

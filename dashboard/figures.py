@@ -98,6 +98,25 @@ def _names(frame: pd.DataFrame, lang: str, limit: int = 24) -> list[str]:
     return plot_labels(frame[column].astype(str).tolist(), limit)
 
 
+def _colorbar(label: str, tickformat: str, theme: Theme) -> dict:
+    """The maps' horizontal colour bar, bottom left, titled with the metric."""
+    return {
+        "title": {"text": f"<b>{label}</b>", "side": "top", "font": {"color": theme.text, "size": 15}},
+        "orientation": "h",
+        "x": 0.015,
+        "xanchor": "left",
+        "y": 0.085,
+        "yanchor": "bottom",
+        "len": 0.27,
+        "thickness": 10,
+        "outlinewidth": 0,
+        "tickformat": tickformat,
+        "tickfont": {"color": theme.muted, "size": 12},
+        "nticks": 5,
+        "bgcolor": "rgba(0,0,0,0)",
+    }
+
+
 def _figure(data: list, layout: dict, theme: Theme) -> dict:
     return {"data": data, "layout": {"template": theme.template, **layout}}
 
@@ -166,21 +185,7 @@ def china_map(
             "customdata": names,
             "hovertemplate": f"%{{customdata}}<br>{label} %{{z:{value_format(metric, zmax)}}}<extra></extra>",
             "name": label,
-            "colorbar": {
-                "title": {"text": f"<b>{label}</b>", "side": "top", "font": {"color": theme.text, "size": 15}},
-                "orientation": "h",
-                "x": 0.015,
-                "xanchor": "left",
-                "y": 0.085,
-                "yanchor": "bottom",
-                "len": 0.27,
-                "thickness": 10,
-                "outlinewidth": 0,
-                "tickformat": value_format(metric, zmax),
-                "tickfont": {"color": theme.muted, "size": 12},
-                "nticks": 5,
-                "bgcolor": "rgba(0,0,0,0)",
-            },
+            "colorbar": _colorbar(label, value_format(metric, zmax), theme),
         },
     ]
     # 2: the maritime boundary line (a thin polygon band of the same GeoJSON).
@@ -361,21 +366,7 @@ def city_map(
             "customdata": [plot_text(n, 12) for n in names],
             "hovertemplate": f"%{{customdata}}<br>{label} %{{z:,}}<extra></extra>",
             "name": label,
-            "colorbar": {
-                "title": {"text": f"<b>{label}</b>", "side": "top", "font": {"color": theme.text, "size": 15}},
-                "orientation": "h",
-                "x": 0.015,
-                "xanchor": "left",
-                "y": 0.085,
-                "yanchor": "bottom",
-                "len": 0.27,
-                "thickness": 10,
-                "outlinewidth": 0,
-                "tickformat": "~s",
-                "tickfont": {"color": theme.muted, "size": 12},
-                "nticks": 5,
-                "bgcolor": "rgba(0,0,0,0)",
-            },
+            "colorbar": _colorbar(label, "~s", theme),
         },
     ]
     layout = {

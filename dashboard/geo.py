@@ -222,17 +222,21 @@ def register(server: Flask) -> None:
     def serve(name: str):
         if name != filename():
             return Response("not found", status=404, mimetype="text/plain")
-        raw, compressed, etag = _payloads()
-        if request.if_none_match.contains(etag):
-            response = Response(status=304)
-        elif "gzip" in request.headers.get("Accept-Encoding", ""):
-            response = Response(compressed, mimetype="application/geo+json")
-            response.headers["Content-Encoding"] = "gzip"
-        else:
-            response = Response(raw, mimetype="application/geo+json")
-        response.headers["Vary"] = "Accept-Encoding"
-        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-        response.set_etag(etag)
-        return response
+        return immutable_response(*_payloads())
 
     server.add_url_rule(ROUTE + "<name>", "liuyan_geo", serve)
+
+
+def immutable_response(raw: bytes, compressed: bytes, etag: str) -> Response:
+    """A GeoJSON payload at an immutable URL: 304 on a matching ETag, gzip when accepted, cached for a year."""
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+    elif "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = Response(compressed, mimetype="application/geo+json")
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = Response(raw, mimetype="application/geo+json")
+    response.headers["Vary"] = "Accept-Encoding"
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.set_etag(etag)
+    return response
