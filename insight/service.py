@@ -23,6 +23,7 @@ from insight.segment import Segmenter, place_names
 from queries import provinces as province_ref
 from queries.db import Store
 from queries.masking import mask_text
+from queries.once import Once
 from queries.periods import Filters, beijing_now
 
 CORPORA_KEPT = 4
@@ -39,7 +40,7 @@ class Insight:
         self._segmenter: Segmenter | None = None
         self._segmenter_guard = threading.Lock()
         self._corpora: OrderedDict[tuple, corpus_mod.Corpus] = OrderedDict()
-        self._locks: OrderedDict[str, threading.Lock] = OrderedDict()
+        self._once = Once(self.cache, timeout, kept_locks=1000)
         self._guard = threading.Lock()
 
     # -- owned state ---------------------------------------------------------------------------------------------
@@ -50,31 +51,13 @@ class Insight:
                 self._segmenter = Segmenter(place_names(), corpus_mod.unit_names(self.store))
             return self._segmenter
 
-    def _lock(self, key: str) -> threading.Lock:
-        with self._guard:
-            lock = self._locks.get(key)
-            if lock is None:
-                lock = self._locks[key] = threading.Lock()
-                while len(self._locks) > 1000:
-                    self._locks.popitem(last=False)
-            return lock
-
     def _cached(self, name: str, compute, *args):
-        key = repr((name, self.store.data_version, args))
-        value = self.cache.get(key)
-        if value is not None:
-            return value
-        with self._lock(key):
-            value = self.cache.get(key)
-            if value is None:
-                value = compute(*args)
-                self.cache.set(key, value, timeout=self.timeout)
-        return value
+        return self._once.get(repr((name, self.store.data_version, args)), lambda: compute(*args))
 
     def corpus(self, f: Filters, start: dt.date | None = None, end: dt.date | None = None) -> corpus_mod.Corpus:
         """A period's messages with words, kept for the current data version (the last few periods asked)."""
         key = (self.store.data_version, f, start, end)
-        with self._lock(repr(("corpus", key))):
+        with self._once.locks.lock(repr(("corpus", key))):
             with self._guard:
                 found = self._corpora.get(key)
             if found is not None:

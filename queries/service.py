@@ -7,16 +7,12 @@ per data version. Concurrent misses for one key wait for the first to finish.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 from cachelib import SimpleCache
 
 from queries import drill, messages, metrics
 from queries.db import Store
+from queries.once import Once
 from queries.periods import Filters
-
-_MISSING = object()
 
 
 class Metrics:
@@ -24,33 +20,14 @@ class Metrics:
         self.store = store
         self.cache = cache if cache is not None else SimpleCache(threshold=2000, default_timeout=timeout)
         self.timeout = timeout
-        self._locks: OrderedDict[str, threading.Lock] = OrderedDict()
-        self._locks_guard = threading.Lock()
+        self._once = Once(self.cache, timeout)
 
     @property
     def data_version(self) -> str:
         return self.store.data_version
 
-    def _key_lock(self, key: str) -> threading.Lock:
-        with self._locks_guard:
-            lock = self._locks.get(key)
-            if lock is None:
-                lock = self._locks[key] = threading.Lock()
-                while len(self._locks) > 4000:
-                    self._locks.popitem(last=False)
-            return lock
-
     def _cached(self, name: str, compute, *args):
-        key = repr((name, self.store.data_version, args))
-        value = self.cache.get(key)
-        if value is not None:
-            return value
-        with self._key_lock(key):
-            value = self.cache.get(key)
-            if value is None:
-                value = compute(self.store, *args)
-                self.cache.set(key, value, timeout=self.timeout)
-        return value
+        return self._once.get(repr((name, self.store.data_version, args)), lambda: compute(self.store, *args))
 
     def cached(self, name: str, compute, *args):
         """compute(store, *args), once per data version and arguments (for the packages built on the store)."""
