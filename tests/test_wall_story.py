@@ -107,7 +107,15 @@ def test_story_panels_show_the_apis_answers(browser, story_server):  # noqa: F81
         {"start": (NOW.date() - dt.timedelta(days=story_mod.ALERT_DAYS - 1)).isoformat(), "end": "2026-11-26"},
     )
     assert status == 200
-    if not alerts["alerts"]:
+    # surges still lasting or ended yesterday, largest ratio first, as the panel shows them
+    lasting = [a for a in alerts["alerts"] if not a["end"] or a["end"] >= "2026-11-25"]
+    expected = [f"×{a['ratio']:.1f}" for a in sorted(lasting, key=lambda a: -a["ratio"])[: story_mod.SHOWN]]
+    ratios = browser.execute_script(
+        "return [...document.querySelectorAll('#' + arguments[0] + ' .story-ratio')].map(e => e.textContent)",
+        ids.STORY_ALERTS,
+    )
+    assert ratios == expected
+    if not expected:
         assert "平稳" in alerts_text
     units_text = browser.find_element("id", ids.STORY_UNITS).text
     assert "暂无足够评价的单位" in units_text  # no unit has 30 rated answers here

@@ -78,10 +78,6 @@ class Story:
             "worst": [_unit(r) for _, r in ranked.iloc[::-1].head(3).iterrows()],
         }
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-
 
 def _issue(issue: dict) -> dict:
     place = issue.get("place") or issue.get("city") or issue.get("province") or ""
