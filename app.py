@@ -185,7 +185,9 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-def serve(settings: Settings) -> int:
+def serve(settings: Settings, role: str = "liuyan-screen", extend=None) -> int:
+    """One process owning the database (the default, or scale-out's writer). `extend(settings, store, app)` adds to
+    the app before it serves and returns what to stop afterwards (objects with `stop()`), stopped in that order."""
     from waitress import serve as waitress_serve
 
     from dashboard.server import build_app
@@ -201,7 +203,8 @@ def serve(settings: Settings) -> int:
     # Demo database only (never one holding imported data): fill the gap since the last run, then tick live.
     simulator = start_in_process(store, settings)
     app = build_app(settings, store)
-    print(f"serving {Path(settings.db).name} on http://{settings.host}:{settings.port}/", file=sys.stderr)
+    running = extend(settings, store, app) if extend else []
+    print(f"{role}: {Path(settings.db).name} on http://{settings.host}:{settings.port}/", file=sys.stderr)
     _stop_on_signals()
     try:
         waitress_serve(
@@ -210,11 +213,12 @@ def serve(settings: Settings) -> int:
             port=settings.port,
             threads=settings.threads,
             connection_limit=settings.connection_limit,
-            ident="liuyan-screen",
+            ident=role,
         )
     finally:
-        if simulator is not None:
-            simulator.stop()
+        for part in [*running, simulator]:
+            if part is not None:
+                part.stop()
     return 0
 
 

@@ -14,7 +14,6 @@ import json
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import redis
 
@@ -25,46 +24,24 @@ STARTUP_WAIT = 120.0
 
 
 def run_writer(settings: Settings) -> int:
-    from waitress import serve as waitress_serve
+    from app import serve
 
-    from app import _stop_on_signals
-    from dashboard.server import build_app
-    from ingest.setup import open_or_create
-    from ingest.simulate import start_in_process
-    from queries.db import DatabaseLocked
+    return serve(settings, "liuyan-writer", _writer_parts)
+
+
+def _writer_parts(settings: Settings, store, app) -> list:
+    """The writer's additions to the one-process server: snapshots for analysts, views published to Redis."""
     from scaleout import snapshot
     from scaleout.publish import Publisher
 
-    try:
-        store = open_or_create(settings)
-    except DatabaseLocked as exc:
-        print(f"error: {exc}; is the server already running?", file=sys.stderr)
-        return 1
-    simulator = start_in_process(store, settings)
-    app = build_app(settings, store)
     snapshots = snapshot.directory(settings, "writer")
     app.server.register_blueprint(snapshot.blueprint(settings, snapshots))
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, health_check_interval=10)
     publisher = Publisher(app.server.extensions["liuyan"]["wall_views"], client, settings).start()
     base_url = settings.writer_url or f"http://{settings.host}:{settings.port}"
     snapshotter = snapshot.Snapshotter(store, settings, publisher.announce_snapshot, base_url).start()
-    print(f"writer: {Path(settings.db).name} on {base_url}/, publishing to {settings.redis_url}", file=sys.stderr)
-    _stop_on_signals()
-    try:
-        waitress_serve(
-            app.server,
-            host=settings.host,
-            port=settings.port,
-            threads=settings.threads,
-            connection_limit=settings.connection_limit,
-            ident="liuyan-writer",
-        )
-    finally:
-        snapshotter.stop()
-        publisher.stop()
-        if simulator is not None:
-            simulator.stop()
-    return 0
+    print(f"writer: publishing to {settings.redis_url}, snapshots at {base_url}/", file=sys.stderr)
+    return [snapshotter, publisher]
 
 
 def first_snapshot(client: redis.Redis, fetcher, timeout: float = STARTUP_WAIT):
