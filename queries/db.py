@@ -65,6 +65,9 @@ MIGRATIONS = [
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
+CLOSE_ATTEMPTS = 100  # 5 s for a running statement to give way
+
+
 class DatabaseLocked(RuntimeError):
     """Another process (usually the running server) holds the database file."""
 
@@ -189,6 +192,15 @@ class Store:
         return f"{self._instance}:{self._version}"
 
     def close(self) -> None:
+        """Close the file; a statement still running on another thread (a background analysis of the wall's story)
+        is interrupted first, since nothing may use the store after this."""
+        for _ in range(CLOSE_ATTEMPTS):
+            try:
+                self._con.close()
+                return
+            except duckdb.Error:  # busy with another thread's call
+                self._con.interrupt()
+                time.sleep(0.05)
         self._con.close()
 
     # -- metadata ----------------------------------------------------------
