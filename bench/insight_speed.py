@@ -24,12 +24,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from dataclasses import replace  # noqa: E402
+
 import pandas as pd  # noqa: E402
 
+from insight.index import Indexer  # noqa: E402
 from insight.service import Insight  # noqa: E402
+from insight.words_store import MESSAGE_WORDS  # noqa: E402
 from queries.db import Store  # noqa: E402
 from queries.periods import Filters  # noqa: E402
 from queries.writes import upsert  # noqa: E402
+from settings import Settings  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 26, 12, 0)
 CLAUSES = [
@@ -101,6 +106,38 @@ def ensure_texts(store: Store, start: dt.date, end: dt.date) -> None:
     print(f"synthetic texts ready ({count:,} rows) in {time.perf_counter() - t0:.1f} s")
 
 
+def index(store: Store, start: dt.date, end: dt.date) -> None:
+    """Store the words of start..end (plus the month before: hot words compare with it) with the background indexer
+    (one worker process), newest first, printing its rate."""
+    settings = replace(
+        Settings(),
+        clock=dt.datetime.combine(end + dt.timedelta(days=1), dt.time()).isoformat(),
+        text_index_days=(end - start).days + 32,
+    )
+    indexer = Indexer(store, [MESSAGE_WORDS], settings)
+    t0, c0 = time.perf_counter(), time.process_time()
+    workers0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    indexer.start()
+    while not indexer.idle(30):
+        wall = time.perf_counter() - t0
+        done = indexer.indexed
+        print(f"  indexed {done:,} messages in {wall:.0f} s ({done / wall:.0f}/s); load {_load()}")
+    indexer.close()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    worker = children.ru_utime + children.ru_stime - workers0.ru_utime - workers0.ru_stime
+    done = indexer.indexed
+    print(
+        f"words stored for {done:,} messages in {wall:.1f} s: {done / wall:.0f} messages/s with one worker process "
+        f"({worker:.1f} s CPU in the worker: {done / max(worker, 1e-9):.0f} messages/s per core; serving process "
+        f"{cpu:.1f} s CPU); load {_load()}"
+    )
+
+
+def _load() -> str:
+    return Path("/proc/loadavg").read_text().strip()
+
+
 def timed(label: str, fn):
     t0, c0 = time.perf_counter(), time.process_time()
     value = fn()
@@ -156,6 +193,7 @@ def main() -> None:
     parser.add_argument("--year-end", default="2026-10-31")
     parser.add_argument("--skip-year", action="store_true")
     parser.add_argument("--repeat", type=int, default=2, help="cold month runs (fresh service each)")
+    parser.add_argument("--index-only", action="store_true", help="store the words of the measured range and stop")
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()}")
     store = ensure_demo(Path(args.db))
@@ -164,6 +202,11 @@ def main() -> None:
     ensure_texts(store, year_start - dt.timedelta(days=31), year_end)
     month_start = dt.date.fromisoformat(args.month + "-01")
     month_end = (month_start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    print(f"\nstoring words (load {_load()}):")
+    index(store, month_start if args.skip_year else year_start, max(month_end, year_end))
+    if args.index_only:
+        store.close()
+        return
     month = Filters(month_start, month_end)
     n = store.scalar(
         "SELECT count(*) FROM messages WHERE created_at >= $a AND created_at < $b",

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from dataclasses import dataclass
+from functools import partial
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from insight.segment import Segmenter, own_places
+from insight import index, words_store
+from insight.segment import BODY_CHARS, Segmenter, drop_own, own_places
 from queries import provinces as province_ref
 from queries.db import Store
 from queries.periods import Filters
 from queries.sql import text
-
-PROGRESS_STEP = 5000
 
 
 @dataclass
@@ -47,9 +51,16 @@ def load(
 ):
     """The messages of `start`..`end` (default: the filters' period) matching the filters, with their words.
 
-    `progress`, when given, is called with the number of messages done every PROGRESS_STEP messages."""
+    Words come from the words index (insight/words_store.py); the few messages without current stored words (just
+    written, or re-imported with another text) are segmented here and saved (`index.fill`), so the result is the
+    same whether or not the background indexer got there first. `progress`, when given, is called with the number
+    of messages done."""
     start, end = start or f.start, end or f.end
-    frame = store.df(text("insight", "period_messages"), _window(f, start, end))
+    window = _window(f, start, end)
+    ids = words_store.window_ids(store, window["start"], window["stop"])
+    params = {**window, "ids": ids, "body_chars": BODY_CHARS}
+    table = store.cursor().sql(text("insight", "period_messages"), params=params).to_arrow_table()
+    frame = table.drop_columns(["words", "places"]).to_pandas()
     names = province_ref.names()
     frame["province_name"] = frame["province"].map(names).fillna("")
     full = dict(zip(province_ref.table()["adcode"], province_ref.table()["name_full"], strict=True))
@@ -58,30 +69,75 @@ def load(
     frame["likes"] = frame["likes"].fillna(0).astype("int64")
     for column in ("title", "content", "location", "city", "district"):
         frame[column] = frame[column].fillna("").astype(str)
-    words, places, mentions = [], [], []
-    for n, row in enumerate(
-        frame[["message_id", "title", "content", "location", "province_full", "city", "district"]].itertuples(
-            index=False
-        )
-    ):
-        if progress is not None and n % PROGRESS_STEP == 0:
-            progress(n)
-        drop = own_places(row.province_full, row.city, row.district)
-        words.append(segmenter.message_words(row.message_id, row.title, row.content, drop))
-        named = segmenter.message_places(row.message_id, row.title, row.content, drop)
-        mentions.append(named)
-        places.append(row.location.strip() or (named[0] if named else ""))
+    own = _own_places(frame)
+    words = _stored_words(table.column("words"), own)
+    raw_places = table.column("places").to_pylist()
+    stale = np.flatnonzero(~frame["indexed"].to_numpy(dtype=bool))
+    if len(stale):
+        fresh = _index_now(store, segmenter, frame.iloc[stale])
+        for i, w, p in zip(stale, fresh["words"], fresh["places"], strict=True):
+            words[i], raw_places[i] = tuple(x for x in w if x not in own.drops[own.codes[i]]), p
     if progress is not None:
         progress(len(frame))
+    mentions, places = [], []
+    for i, (named, location) in enumerate(zip(raw_places, frame["location"], strict=True)):
+        named = drop_own((), named or (), own.drops[own.codes[i]])[1]
+        mentions.append(named)
+        places.append(location.strip() or (named[0] if named else ""))
     frame["place"] = places
     frame["mentions"] = mentions
+    frame = frame.drop(columns=["indexed", "text_hash"])
     return Corpus(frame=frame.reset_index(drop=True), words=words)
+
+
+@dataclass
+class _Own:
+    codes: np.ndarray  # per row: its (province, city, district) combination
+    drops: list[frozenset[str]]  # per combination: the names its messages' own place is written as
+
+
+def _own_places(frame: pd.DataFrame) -> _Own:
+    codes, combos = pd.MultiIndex.from_frame(frame[["province_full", "city", "district"]]).factorize()
+    return _Own(codes, [own_places(*combo) for combo in combos])
+
+
+def _stored_words(column: pa.ChunkedArray, own: _Own) -> list[tuple[str, ...]]:
+    """Each row's stored words without its own place names (vectorised: a month holds about a million words)."""
+    lists = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if not isinstance(lists, pa.ListArray):
+        lists = lists.cast(pa.list_(pa.string()))
+    lists = pc.fill_null(lists, pa.scalar([], pa.list_(pa.string())))
+    offsets = lists.offsets.to_numpy()
+    flat = pc.dictionary_encode(lists.flatten())
+    vocab = [sys.intern(w) for w in flat.dictionary.to_pylist()]  # one copy of each word, however many hold it
+    codes = flat.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    rows = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    position = {w: k for k, w in enumerate(vocab)}
+    dropped = [c * len(vocab) + position[w] for c, names in enumerate(own.drops) for w in names if w in position]
+    keep = ~np.isin(own.codes[rows] * len(vocab) + codes, np.asarray(dropped, dtype=np.int64))
+    kept = np.asarray(vocab, dtype=object)[codes[keep]].tolist()
+    ends = np.cumsum(np.bincount(rows[keep], minlength=len(offsets) - 1)).tolist()
+    out, begin = [], 0
+    for stop in ends:
+        out.append(tuple(kept[begin:stop]))
+        begin = stop
+    return out
+
+
+def _index_now(store: Store, segmenter: Segmenter, rows: pd.DataFrame) -> pd.DataFrame:
+    """Words of messages the index lacks, made with this process's segmenter, saved when the store is writable
+    (a scale-out web process reads a snapshot: it only uses them)."""
+    missing = pd.DataFrame(
+        {
+            "message_id": rows["message_id"].to_numpy(),
+            "text_hash": rows["text_hash"].to_numpy(),
+            "title": rows["title"].to_numpy(),
+            "content": rows["content"].str.slice(0, BODY_CHARS).to_numpy(),
+        }
+    )
+    return index.fill(store, words_store.MESSAGE_WORDS, missing, partial(words_store.compute_with, segmenter))
 
 
 def daily_counts(store: Store, f: Filters, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Messages per day x province x city x domain for `start`..`end` under the filters' other conditions."""
     return store.df(text("insight", "daily_counts"), _window(f, start, end))
-
-
-def unit_names(store: Store) -> list[str]:
-    return [row[0] for row in store.rows(text("insight", "unit_names"))]

@@ -18,7 +18,7 @@ import pandas as pd
 from cachelib import SimpleCache
 
 from insight import corpus as corpus_mod
-from insight import hotwords, issues, repeats, surges
+from insight import hotwords, issues, repeats, surges, words_store
 from insight.segment import Segmenter, place_names
 from queries import provinces as province_ref
 from queries.db import Store
@@ -48,7 +48,7 @@ class Insight:
     def segmenter(self) -> Segmenter:
         with self._segmenter_guard:
             if self._segmenter is None:
-                self._segmenter = Segmenter(place_names(), corpus_mod.unit_names(self.store))
+                self._segmenter = Segmenter(place_names(), words_store.unit_names(self.store))
             return self._segmenter
 
     def _cached(self, name: str, compute, *args):

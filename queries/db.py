@@ -61,6 +61,8 @@ MIGRATIONS = [
     # 8: every count of the catalog in every rollup table (replied_24h, urgent_messages, pending, in_progress
     # where they were missing); later counts are added by the same step at open (`_migrate`)
     (8, "SELECT 1", _align_rollups),
+    # 9: words per message, filled in the background (insight/index.py)
+    (9, (_HERE / "schema_words.sql").read_text(encoding="utf-8"), None),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -80,6 +82,7 @@ class Store:
 
     def __init__(self, path: str | Path, settings: Settings | None = None, read_only: bool = False):
         self.path = str(path)
+        self.read_only = read_only
         self.memo = Memo()
         self.medians = MedianCache()
         self.appends = Appends()
@@ -128,12 +131,13 @@ class Store:
                 self._no_writes.wait_for(lambda: not self._writes, timeout)
 
     @contextmanager
-    def write(self):
-        """One transaction; commits and bumps the data version, or rolls back whole."""
+    def write(self, bump: bool = True):
+        """One transaction; commits and bumps the data version, or rolls back whole. `bump=False`: a write of
+        derived data that changes no result (the words index), so cached results stay valid."""
         with self._no_writes:
             self._writes += 1
         try:
-            with self._transaction() as cur:
+            with self._transaction(bump) as cur:
                 yield cur
         finally:
             with self._no_writes:
@@ -142,27 +146,29 @@ class Store:
                     self._no_writes.notify_all()
 
     @contextmanager
-    def _transaction(self):
+    def _transaction(self, bump: bool = True):
         with self._write_lock:
             cur = self.cursor()
             cur.execute("BEGIN TRANSACTION")
             self.appends.begin()
             try:
                 yield cur
-                # an UPDATE of the two rows (made at open) costs a third of an INSERT OR REPLACE
-                cur.execute(
-                    "UPDATE meta SET value = CASE key WHEN 'data_version' THEN $v ELSE "
-                    "strftime(now() AT TIME ZONE 'Asia/Shanghai', '%Y-%m-%d %H:%M:%S') END "
-                    "WHERE key IN ('data_version', 'last_write_at')",
-                    {"v": str(self._version + 1)},
-                )
+                if bump:
+                    # an UPDATE of the two rows (made at open) costs a third of an INSERT OR REPLACE
+                    cur.execute(
+                        "UPDATE meta SET value = CASE key WHEN 'data_version' THEN $v ELSE "
+                        "strftime(now() AT TIME ZONE 'Asia/Shanghai', '%Y-%m-%d %H:%M:%S') END "
+                        "WHERE key IN ('data_version', 'last_write_at')",
+                        {"v": str(self._version + 1)},
+                    )
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
                 self.appends.rollback()
                 raise
             self.appends.commit()
-            self._version += 1
+            if bump:
+                self._version += 1
 
     @contextmanager
     def frozen_file(self):
