@@ -72,7 +72,8 @@ def test_changed_text_is_indexed_again(store, segmenter):
     assert "停电" not in _stored(store)["water-0"]
     with store.write() as cur:  # a re-import with another body
         cur.execute(
-            "UPDATE message_texts SET content = '翠竹园小区连续停电两天，冰箱里的东西全坏了' WHERE message_id = 'water-0'"
+            "UPDATE message_texts SET content = $c WHERE message_id = 'water-0'",
+            {"c": "翠竹园小区连续停电两天，冰箱里的东西全坏了"},
         )
     assert index.ensure(store, words_store.MESSAGE_WORDS, START, STOP, compute) == 1
     title, content = _texts(store)["water-0"]
