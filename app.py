@@ -193,6 +193,8 @@ def serve(settings: Settings, role: str = "liuyan-screen", extend=None) -> int:
     from dashboard.server import build_app
     from ingest.setup import open_or_create
     from ingest.simulate import start_in_process
+    from insight.index import Indexer
+    from insight.words_store import MESSAGE_WORDS
     from queries.db import DatabaseLocked
 
     try:
@@ -203,7 +205,9 @@ def serve(settings: Settings, role: str = "liuyan-screen", extend=None) -> int:
     # Demo database only (never one holding imported data): fill the gap since the last run, then tick live.
     simulator = start_in_process(store, settings)
     app = build_app(settings, store)
-    running = extend(settings, store, app) if extend else []
+    # features stored per record (the messages' words), filled in the background by the process owning the file
+    indexer = Indexer(store, [MESSAGE_WORDS], settings).start()
+    running = [*(extend(settings, store, app) if extend else []), indexer]
     print(f"{role}: {Path(settings.db).name} on http://{settings.host}:{settings.port}/", file=sys.stderr)
     _stop_on_signals()
     try:

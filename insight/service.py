@@ -2,9 +2,9 @@
 
 Results are keyed on the store's data version and the filters (as queries.service.Metrics does), so every
 request for one view shares one computation per data version; concurrent misses for one key wait for the
-first. The segmenter (jieba's dictionary, about a second to load) is built on first use, once per service. It
-keeps each message's words while its text is unchanged, so after a live write only the new messages are
-segmented; the grouping is then redone for the period (it is a fraction of the segmentation's cost).
+first. Words are read from the words index (insight/words_store.py, filled in the background by
+insight/index.py); the segmenter (jieba's dictionary, about a second to load) is built on first use, once per
+service, for the few messages the index lacks (just written), so after a live write only these are segmented.
 """
 
 from __future__ import annotations
