@@ -3,8 +3,9 @@
 A Segmenter owns one jieba Tokenizer: its dictionary is loaded when the object is built (about a second), so
 the cost is paid once per owner (the insight service, the indexer's worker process), never at import. Place
 names (data/places.csv, the provinces) and the store's unit names are added as words so that jieba keeps them
-whole; a message's own place names are dropped from its words when they are read (every message from 郑州 says 郑州: it says nothing of
-the topic), so that the stored words (insight/words_store.py) do not depend on where a message is filed.
+whole; a message's own place names are dropped from its words when they are read (every message from 郑州 says
+郑州: it says nothing of the topic), so that the stored words (insight/words_store.py) do not depend on where a
+message is filed.
 """
 
 from __future__ import annotations
