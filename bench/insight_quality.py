@@ -48,6 +48,7 @@ class ReadOnlyStore:
         self._con = duckdb.connect(path, read_only=True)
         self._local = threading.local()
         self.data_version = f"ro:{path}"
+        self.read_only = True  # words the index lacks are made in process, not saved
 
     def cursor(self):
         if getattr(self._local, "cursor", None) is None:
