@@ -79,13 +79,11 @@ def load(
             words[i], raw_places[i] = tuple(x for x in w if x not in own.drops[own.codes[i]]), p
     if progress is not None:
         progress(len(frame))
-    mentions, places = [], []
-    for i, (named, location) in enumerate(zip(raw_places, frame["location"], strict=True)):
-        named = drop_own((), named or (), own.drops[own.codes[i]])[1]
-        mentions.append(named)
-        places.append(location.strip() or (named[0] if named else ""))
-    frame["place"] = places
-    frame["mentions"] = mentions
+    frame["mentions"] = _named_places(raw_places, own)
+    frame["place"] = [
+        location.strip() or (named[0] if named else "")
+        for location, named in zip(frame["location"], frame["mentions"], strict=True)
+    ]
     frame = frame.drop(columns=["indexed", "text_hash"])
     return Corpus(frame=frame.reset_index(drop=True), words=words)
 
@@ -97,8 +95,9 @@ class _Own:
 
 
 def _own_places(frame: pd.DataFrame) -> _Own:
-    codes, combos = pd.MultiIndex.from_frame(frame[["province_full", "city", "district"]]).factorize()
-    return _Own(codes, [own_places(*combo) for combo in combos])
+    groups = frame.groupby(["province_full", "city", "district"], sort=False)
+    codes = groups.ngroup().to_numpy()
+    return _Own(codes, [own_places(*combo) for combo in groups.groups])
 
 
 def _stored_words(column: pa.ChunkedArray, own: _Own) -> list[tuple[str, ...]]:
@@ -117,10 +116,22 @@ def _stored_words(column: pa.ChunkedArray, own: _Own) -> list[tuple[str, ...]]:
     keep = ~np.isin(own.codes[rows] * len(vocab) + codes, np.asarray(dropped, dtype=np.int64))
     kept = np.asarray(vocab, dtype=object)[codes[keep]].tolist()
     ends = np.cumsum(np.bincount(rows[keep], minlength=len(offsets) - 1)).tolist()
-    out, begin = [], 0
-    for stop in ends:
-        out.append(tuple(kept[begin:stop]))
-        begin = stop
+    return [tuple(kept[a:b]) for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+
+
+def _named_places(stored: list, own: _Own) -> list[tuple[str, ...]]:
+    """Each row's named places without a leading name of its own place (the same few recur: done once each)."""
+    done: dict[tuple, tuple[str, ...]] = {}
+    out = []
+    for code, named in zip(own.codes.tolist(), stored, strict=True):
+        if not named:
+            out.append(())
+            continue
+        key = (code, *named)
+        found = done.get(key)
+        if found is None:
+            found = done[key] = drop_own((), named, own.drops[code])[1]
+        out.append(found)
     return out
 
 
