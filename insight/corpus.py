@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -24,9 +25,17 @@ from queries.sql import text
 class Corpus:
     frame: pd.DataFrame  # one row per message (columns of queries/insight.sql period_messages, plus day, place)
     words: list[tuple[str, ...]]  # topic words per row
+    marks: np.ndarray | None = None  # per row: hash of everything read of the message (period_marks), for `load`
 
     def __len__(self) -> int:
         return len(self.frame)
+
+    def parts(self) -> tuple[pd.DataFrame, list[tuple[str, ...]]]:
+        return self.frame, self.words
+
+
+# A later corpus of the same period is built from the earlier one when at most this share of its rows changed.
+UPDATE_SHARE = 0.25
 
 
 def _window(f: Filters, start: dt.date, end: dt.date) -> dict:
@@ -43,21 +52,51 @@ def _window(f: Filters, start: dt.date, end: dt.date) -> dict:
 
 def load(
     store: Store,
-    segmenter: Segmenter,
+    segmenter: Callable[[], Segmenter],
     f: Filters,
     start: dt.date | None = None,
     end: dt.date | None = None,
     progress=None,
-):
+    previous: Corpus | None = None,
+) -> Corpus:
     """The messages of `start`..`end` (default: the filters' period) matching the filters, with their words.
 
     Words come from the words index (insight/words_store.py); the few messages without current stored words (just
-    written, or re-imported with another text) are segmented here and saved (`index.fill`), so the result is the
-    same whether or not the background indexer got there first. `progress`, when given, is called with the number
-    of messages done."""
+    written, or re-imported with another text) are segmented here (`segmenter()`: built when first needed) and
+    saved (`index.fill`), so the result is the same whether or not the background indexer got there first.
+    `previous`: a corpus of the same period and filters at an earlier data version; only the messages that differ
+    from it (new, or any value read of them changed: a reply, likes, a re-import) are read again. `progress`, when
+    given, is called with the number of messages done."""
     start, end = start or f.start, end or f.end
     window = _window(f, start, end)
     ids = words_store.window_ids(store, window["start"], window["stop"])
+    marks = store.df(text("insight", "period_marks"), {**window, "ids": ids})
+    if previous is not None and previous.marks is not None:
+        at = pd.Index(previous.frame["message_id"]).get_indexer(marks["message_id"])
+        kept = (at >= 0) & (previous.marks[np.maximum(at, 0)] == marks["mark"].to_numpy())
+        if (~kept).sum() <= UPDATE_SHARE * len(marks):
+            fresh = _read(store, segmenter, window, marks.loc[~kept, "message_id"].tolist())
+            frame = pd.concat([previous.frame.iloc[at[kept]], fresh.frame], ignore_index=True)
+            built = _ordered(frame, [previous.words[i] for i in at[kept]] + fresh.words, marks)
+            if built is not None:
+                return built
+    built = _ordered(*_read(store, segmenter, window, ids, progress).parts(), marks)
+    if built is None:  # a message left the period between the two reads (a re-import moved it): read again
+        return load(store, segmenter, f, start, end, progress)
+    return built
+
+
+def _ordered(frame: pd.DataFrame, words: list, marks: pd.DataFrame) -> Corpus | None:
+    """The rows in the order (and with the marks) of `marks`; None when one of them is missing."""
+    at = pd.Index(frame["message_id"]).get_indexer(marks["message_id"])
+    if (at < 0).any():
+        return None
+    ordered = frame.iloc[at].reset_index(drop=True)
+    return Corpus(frame=ordered, words=[words[i] for i in at], marks=marks["mark"].to_numpy())
+
+
+def _read(store: Store, segmenter: Callable[[], Segmenter], window: dict, ids: list[str], progress=None) -> Corpus:
+    """The messages `ids` of the period (matching the filters) with their words, in no particular order."""
     params = {**window, "ids": ids, "body_chars": BODY_CHARS}
     table = store.cursor().sql(text("insight", "period_messages"), params=params).to_arrow_table()
     frame = table.drop_columns(["words", "places"]).to_pandas()
@@ -74,7 +113,7 @@ def load(
     raw_places = table.column("places").to_pylist()
     stale = np.flatnonzero(~frame["indexed"].to_numpy(dtype=bool))
     if len(stale):
-        fresh = _index_now(store, segmenter, frame.iloc[stale])
+        fresh = _index_now(store, segmenter(), frame.iloc[stale])
         for i, w, p in zip(stale, fresh["words"], fresh["places"], strict=True):
             words[i], raw_places[i] = tuple(x for x in w if x not in own.drops[own.codes[i]]), p
     if progress is not None:
@@ -84,8 +123,7 @@ def load(
         location.strip() or (named[0] if named else "")
         for location, named in zip(frame["location"], frame["mentions"], strict=True)
     ]
-    frame = frame.drop(columns=["indexed", "text_hash"])
-    return Corpus(frame=frame.reset_index(drop=True), words=words)
+    return Corpus(frame=frame.drop(columns=["indexed", "text_hash"]), words=words)
 
 
 @dataclass
@@ -95,9 +133,10 @@ class _Own:
 
 
 def _own_places(frame: pd.DataFrame) -> _Own:
-    groups = frame.groupby(["province_full", "city", "district"], sort=False)
-    codes = groups.ngroup().to_numpy()
-    return _Own(codes, [own_places(*combo) for combo in groups.groups])
+    columns = ["province_full", "city", "district"]
+    codes = frame.groupby(columns, sort=False).ngroup().to_numpy()
+    first = np.unique(codes, return_index=True)[1]  # a row of each combination, in the order of the codes
+    return _Own(codes, [own_places(*combo) for combo in frame[columns].iloc[first].itertuples(index=False)])
 
 
 def _stored_words(column: pa.ChunkedArray, own: _Own) -> list[tuple[str, ...]]:

@@ -39,7 +39,7 @@ class Insight:
         self.progress = progress  # progress(label, done, total) while a period's messages are segmented
         self._segmenter: Segmenter | None = None
         self._segmenter_guard = threading.Lock()
-        self._corpora: OrderedDict[tuple, corpus_mod.Corpus] = OrderedDict()
+        self._corpora: OrderedDict[tuple, tuple[str, corpus_mod.Corpus]] = OrderedDict()  # period -> (version, corpus)
         self._once = Once(self.cache, timeout, kept_locks=1000)
         self._guard = threading.Lock()
 
@@ -55,13 +55,14 @@ class Insight:
         return self._once.get(repr((name, self.store.data_version, args)), lambda: compute(*args))
 
     def corpus(self, f: Filters, start: dt.date | None = None, end: dt.date | None = None) -> corpus_mod.Corpus:
-        """A period's messages with words, kept for the current data version (the last few periods asked)."""
-        key = (self.store.data_version, f, start, end)
-        with self._once.locks.lock(repr(("corpus", key))):
+        """A period's messages with words at the current data version; the last few periods asked are kept, and a
+        period asked again after a write is built from its earlier corpus (only the messages that changed are read)."""
+        version, period = self.store.data_version, (f, start, end)
+        with self._once.locks.lock(repr(("corpus", period))):
             with self._guard:
-                found = self._corpora.get(key)
-            if found is not None:
-                return found
+                found = self._corpora.get(period)
+            if found is not None and found[0] == version:
+                return found[1]
             report = None
             if self.progress is not None:
                 label = f"{start or f.start}..{end or f.end}"
@@ -69,9 +70,11 @@ class Insight:
                 def report(done, label=label):
                     self.progress(label, done)
 
-            built = corpus_mod.load(self.store, self.segmenter, f, start, end, report)
+            previous = found[1] if found is not None else None
+            built = corpus_mod.load(self.store, lambda: self.segmenter, f, start, end, report, previous)
             with self._guard:
-                self._corpora[key] = built
+                self._corpora[period] = (version, built)
+                self._corpora.move_to_end(period)
                 while len(self._corpora) > CORPORA_KEPT:
                     self._corpora.popitem(last=False)
             return built

@@ -12,6 +12,7 @@ import time
 from dataclasses import replace
 from functools import partial
 
+import pandas as pd
 import pytest
 
 from insight import corpus, index, words_store
@@ -84,9 +85,9 @@ def test_changed_text_is_indexed_again(store, segmenter):
 def test_corpus_same_with_and_without_stored_words(store, segmenter):
     load_fixtures(store)
     assert not store.scalar("SELECT count(*) FROM message_words")
-    without = corpus.load(store, segmenter, MARCH)  # every message segmented here (and saved)
+    without = corpus.load(store, lambda: segmenter, MARCH)  # every message segmented here (and saved)
     assert store.scalar("SELECT count(*) FROM message_words") == len(without)
-    with_stored = corpus.load(store, segmenter, MARCH)
+    with_stored = corpus.load(store, lambda: segmenter, MARCH)
     assert with_stored.words == without.words
     for column in ("message_id", "place", "mentions"):
         assert with_stored.frame[column].tolist() == without.frame[column].tolist()
@@ -99,6 +100,36 @@ def test_corpus_same_with_and_without_stored_words(store, segmenter):
         assert not set(words) & drop
     water = with_stored.frame.set_index("message_id").loc["water-1"]  # location empty: named in the text
     assert water["place"] == "翠竹园小区"
+
+
+def test_corpus_after_writes_built_from_the_earlier_one_equals_a_fresh_one(store, segmenter, monkeypatch):
+    load_fixtures(store)
+    earlier = corpus.load(store, lambda: segmenter, MARCH)
+    # a new message, a reply to an old one, a re-import with another text and more likes, one moved out of March
+    upsert(store, "messages", frame([_row("late", fx.HENAN, "郑州市", "金水区", "城建", "2024-03-20", "路灯不亮")]))
+    upsert(
+        store,
+        "replies",
+        frame(
+            [dict(reply_id="r-new", message_id="water-3", replied_at=pd.Timestamp("2024-03-09 10:00"), unit="水务局")]
+        ),
+    )
+    with store.write() as cur:
+        cur.execute("UPDATE message_texts SET content = '翠竹园小区停电了', likes = 99 WHERE message_id = 'water-0'")
+        cur.execute("UPDATE messages SET created_at = '2024-04-02 08:00:00' WHERE message_id = 'water-1'")
+    read, real_read = [], corpus._read
+    monkeypatch.setattr(
+        corpus, "_read", lambda store, seg, window, ids, *a: read.append(ids) or real_read(store, seg, window, ids, *a)
+    )
+    later = corpus.load(store, lambda: segmenter, MARCH, previous=earlier)
+    assert sorted(read[0]) == ["late", "water-0", "water-3"]  # only what changed was read again
+    fresh = corpus.load(store, lambda: segmenter, MARCH)
+    assert later.words == fresh.words
+    pd.testing.assert_frame_equal(later.frame, fresh.frame)
+    rows = later.frame.set_index("message_id")
+    assert "late" in rows.index and "water-1" not in rows.index and len(later) == len(earlier)
+    assert rows.loc["water-0", "likes"] == 99 and "停电" in later.words[rows.index.get_loc("water-0")]
+    assert rows.loc["water-3", "first_reply_unit"] == "水务局"
 
 
 def test_indexer_fills_then_idles_wakes_on_a_write_and_closes(store):
@@ -136,7 +167,7 @@ def test_read_only_store_uses_words_without_saving(tmp_path, segmenter):
     writable.close()
     snapshot = Store(path, read_only=True)
     try:
-        found = corpus.load(snapshot, segmenter, Filters(dt.date(2024, 3, 4), dt.date(2024, 3, 10)))
+        found = corpus.load(snapshot, lambda: segmenter, Filters(dt.date(2024, 3, 4), dt.date(2024, 3, 10)))
         assert len(found) and all(found.words)
         assert not snapshot.scalar("SELECT count(*) FROM message_words")
     finally:
