@@ -34,6 +34,7 @@ IDLE_SECONDS = 5.0  # look at the newest week again after this long, if the data
 SWEEP_SECONDS = 3600.0  # look at the whole window again this often
 RETRY_SECONDS = 60.0  # after a failed batch
 WORKER_NICE = 10  # the worker yields the CPU to the server's requests
+PARENT_CHECK_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,17 @@ def fill(store: Store, kind: Kind, frame: pd.DataFrame, compute=None) -> pd.Data
 
 def _init_worker(inits: list[tuple[Callable, tuple]]) -> None:
     os.nice(WORKER_NICE)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     for function, args in inits:
         function(*args)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """The worker ends when the serving process is gone (killed without closing the indexer): an idle worker
+    would otherwise wait on its queue forever."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 class Indexer:
