@@ -14,7 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from insight import index, words_store
-from insight.segment import BODY_CHARS, Segmenter, drop_own, own_places
+from insight.places import admin_prefixes, strip_admin
+from insight.segment import BODY_CHARS, Segmenter, own_places
 from queries import provinces as province_ref
 from queries.db import Store
 from queries.periods import Filters
@@ -23,9 +24,10 @@ from queries.sql import text
 
 @dataclass
 class Corpus:
-    frame: pd.DataFrame  # one row per message (columns of queries/insight.sql period_messages, plus day, place)
+    # one row per message (columns of queries/insight.sql period_messages, plus day, place); `mark`: a hash of
+    # everything read of the message, so that a later corpus of the period reads again only what changed (`load`)
+    frame: pd.DataFrame
     words: list[tuple[str, ...]]  # topic words per row
-    marks: np.ndarray | None = None  # per row: hash of everything read of the message (period_marks), for `load`
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -70,33 +72,33 @@ def load(
     start, end = start or f.start, end or f.end
     window = _window(f, start, end)
     ids = words_store.window_ids(store, window["start"], window["stop"])
-    marks = store.df(text("insight", "period_marks"), {**window, "ids": ids})
-    if previous is not None and previous.marks is not None:
+    if previous is not None:
+        marks = store.df(text("insight", "period_marks"), {**window, "ids": ids})
         at = pd.Index(previous.frame["message_id"]).get_indexer(marks["message_id"])
-        kept = (at >= 0) & (previous.marks[np.maximum(at, 0)] == marks["mark"].to_numpy())
-        if (~kept).sum() <= UPDATE_SHARE * len(marks):
-            fresh = _read(store, segmenter, window, marks.loc[~kept, "message_id"].tolist())
+        kept = (at >= 0) & (previous.frame["mark"].to_numpy()[np.maximum(at, 0)] == marks["mark"].to_numpy())
+        changed = marks.loc[~kept, "message_id"].tolist()
+        if len(changed) <= UPDATE_SHARE * len(marks):
+            fresh = _read(store, segmenter, window, changed) if changed else Corpus(previous.frame.iloc[:0], [])
             frame = pd.concat([previous.frame.iloc[at[kept]], fresh.frame], ignore_index=True)
             built = _ordered(frame, [previous.words[i] for i in at[kept]] + fresh.words, marks)
             if built is not None:
                 return built
-    built = _ordered(*_read(store, segmenter, window, ids, progress).parts(), marks)
-    if built is None:  # a message left the period between the two reads (a re-import moved it): read again
-        return load(store, segmenter, f, start, end, progress)
-    return built
+    return _read(store, segmenter, window, ids, progress)
 
 
 def _ordered(frame: pd.DataFrame, words: list, marks: pd.DataFrame) -> Corpus | None:
-    """The rows in the order (and with the marks) of `marks`; None when one of them is missing."""
+    """The rows in the order (and with the marks) of `marks`; None when one of them is missing (a message moved
+    into the period between the two reads: the caller reads the whole period)."""
     at = pd.Index(frame["message_id"]).get_indexer(marks["message_id"])
     if (at < 0).any():
         return None
     ordered = frame.iloc[at].reset_index(drop=True)
-    return Corpus(frame=ordered, words=[words[i] for i in at], marks=marks["mark"].to_numpy())
+    ordered["mark"] = marks["mark"].to_numpy()
+    return Corpus(frame=ordered, words=[words[i] for i in at])
 
 
 def _read(store: Store, segmenter: Callable[[], Segmenter], window: dict, ids: list[str], progress=None) -> Corpus:
-    """The messages `ids` of the period (matching the filters) with their words, in no particular order."""
+    """The messages `ids` of the period (matching the filters) with their words."""
     params = {**window, "ids": ids, "body_chars": BODY_CHARS}
     table = store.cursor().sql(text("insight", "period_messages"), params=params).to_arrow_table()
     frame = table.drop_columns(["words", "places"]).to_pandas()
@@ -144,33 +146,45 @@ def _stored_words(column: pa.ChunkedArray, own: _Own) -> list[tuple[str, ...]]:
     lists = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     if not isinstance(lists, pa.ListArray):
         lists = lists.cast(pa.list_(pa.string()))
-    lists = pc.fill_null(lists, pa.scalar([], pa.list_(pa.string())))
-    offsets = lists.offsets.to_numpy()
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()  # a row without stored words: none yet
     flat = pc.dictionary_encode(lists.flatten())
     vocab = [sys.intern(w) for w in flat.dictionary.to_pylist()]  # one copy of each word, however many hold it
     codes = flat.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    rows = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    rows = np.repeat(np.arange(len(lengths)), lengths)
     position = {w: k for k, w in enumerate(vocab)}
     dropped = [c * len(vocab) + position[w] for c, names in enumerate(own.drops) for w in names if w in position]
-    keep = ~np.isin(own.codes[rows] * len(vocab) + codes, np.asarray(dropped, dtype=np.int64))
+    keep = ~_member(own.codes[rows] * len(vocab) + codes, np.unique(np.asarray(dropped, dtype=np.int64)))
     kept = np.asarray(vocab, dtype=object)[codes[keep]].tolist()
-    ends = np.cumsum(np.bincount(rows[keep], minlength=len(offsets) - 1)).tolist()
-    return [tuple(kept[a:b]) for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+    ends = np.cumsum(np.bincount(rows[keep], minlength=len(lengths))).tolist()
+    return [tuple(kept[a:b]) for a, b in zip([0, *ends][:-1], ends, strict=True)]
+
+
+def _member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """values in sorted_keys (a binary search per value: no sort of the million values, as np.isin does)."""
+    if not len(sorted_keys):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, values), len(sorted_keys) - 1)
+    return sorted_keys[at] == values
 
 
 def _named_places(stored: list, own: _Own) -> list[tuple[str, ...]]:
-    """Each row's named places without a leading name of its own place (the same few recur: done once each)."""
-    done: dict[tuple, tuple[str, ...]] = {}
+    """Each row's named places without a leading name of its own place."""
+    prefixes = [admin_prefixes(names) for names in own.drops]
+    stripped: dict[tuple[int, str], str] = {}  # a community's messages name it alike: strip each (place, own) once
     out = []
     for code, named in zip(own.codes.tolist(), stored, strict=True):
         if not named:
             out.append(())
-            continue
-        key = (code, *named)
-        found = done.get(key)
-        if found is None:
-            found = done[key] = drop_own((), named, own.drops[code])[1]
-        out.append(found)
+        elif any(p.startswith(prefixes[code]) for p in named):
+            names = []
+            for p in named:
+                key = (code, p)
+                if key not in stripped:
+                    stripped[key] = strip_admin(p, prefixes[code])
+                names.append(stripped[key])
+            out.append(tuple(dict.fromkeys(names)))
+        else:  # nothing to strip: the stored places as they are
+            out.append(tuple(named))
     return out
 
 

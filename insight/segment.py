@@ -19,7 +19,7 @@ from pathlib import Path
 
 import jieba
 
-from insight.places import mentioned_places, strip_admin
+from insight.places import admin_prefixes, mentioned_places, strip_admin
 from settings import DATA_DIR
 
 STOPWORDS_FILE = Path(__file__).with_name("stopwords.txt")
@@ -133,4 +133,5 @@ def drop_own(words, places, drop: frozenset[str]) -> tuple[tuple[str, ...], tupl
     if not drop:
         return tuple(words), tuple(places)
     kept = tuple(w for w in words if w not in drop)
-    return kept, tuple(dict.fromkeys(strip_admin(p, drop) for p in places))
+    prefixes = admin_prefixes(drop)
+    return kept, tuple(dict.fromkeys(strip_admin(p, prefixes) for p in places))

@@ -18,18 +18,21 @@ ORDER BY m.created_at, m.message_id;
 -- name: period_messages(start, stop, ids, provinces, categories, types, urgent_only, body_chars)
 -- Messages `ids` created in the period with title, body start, location, likes and their first reply (time, unit),
 -- and their stored words and named places (insight/words_store.py) with whether these were made from the current
--- text (`indexed`) and that text's hash.
+-- text (`indexed`) and that text's hash; their mark as period_marks makes it.
 -- Only the body's first 200 characters are read: the methods use no more (a year's bodies would not fit in memory).
 SELECT m.message_id, m.created_at, m.province, coalesce(m.city, '') AS city, coalesce(m.district, '') AS district,
        m.category, m.msg_type, m.title, left(t.content, 200) AS content, coalesce(t.location, '') AS location,
        coalesce(t.likes, 0) AS likes, m.first_reply_at, m.first_reply_unit,
        hash(m.title, left(t.content, :body_chars)) AS text_hash, w.words, w.places,
-       w.text_hash IS NOT DISTINCT FROM hash(m.title, left(t.content, :body_chars)) AS indexed
+       w.text_hash IS NOT DISTINCT FROM hash(m.title, left(t.content, :body_chars)) AS indexed,
+       hash(m.created_at, m.province, m.city, m.district, m.category, m.msg_type, m.title, left(t.content, 200),
+            t.location, t.likes, m.first_reply_at, m.first_reply_unit) AS mark
 FROM messages m
 LEFT JOIN (SELECT * FROM message_texts WHERE message_id IN (SELECT unnest(:ids))) t USING (message_id)
 LEFT JOIN (SELECT * FROM message_words WHERE message_id IN (SELECT unnest(:ids))) w USING (message_id)
 WHERE m.created_at >= :start AND m.created_at < :stop AND m.message_id IN (SELECT unnest(:ids))
-  AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only);
+  AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only)
+ORDER BY m.created_at, m.message_id;
 
 -- name: daily_counts(start, stop, provinces, categories, types, urgent_only)
 -- Messages per day x province x city x domain (the series surges are tested on).
