@@ -28,6 +28,7 @@ from dash import ClientsideFunction, Dash, Input, Output, Patch, State, no_updat
 from dash.exceptions import PreventUpdate
 
 from dashboard import figures, geo, i18n, ids
+from dashboard.auth import access
 from dashboard.city_geo import CityMaps
 from dashboard.theme import WALL as THEME
 from dashboard.theme import Theme
@@ -449,6 +450,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings, views: Views | Non
         on_error=failed,
     )
     def wall_refresh(_tick, rotations, steps, config, state):
+        config = access.wall_scope(config, access.current())  # the store comes from the browser
         return (*refresh(views, config, state, rotations, settings.now().date(), steps), no_update)
 
     namespace = "liuyanWall"
