@@ -278,6 +278,11 @@ class Views:
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
 
+    def stamp(self) -> str:
+        """What every view's token depends on besides its own choices and the day: data and story versions."""
+        story = f"~{self.story.stamp()}" if self.story is not None else ""
+        return f"{self.metrics.data_version}{story}"
+
     def token(self, period: str, lang: str, metric: str, today, province: int | None = None) -> str:
         # a province view has no map metric: one token (and view) per province whatever the rotation
         metric = "cities" if province else metric
