@@ -1,4 +1,4 @@
-"""Features stored per record at write time, filled in the background: the generic indexer analyses plug into.
+"""Features stored per record soon after it is written, in the background: the generic indexer analyses plug into.
 
 A `Kind` says which records of a time window lack (current) features, how to compute them (a pure module-level
 function, run in a worker process) and how to save them (one write transaction). The `Indexer` (owned by the
@@ -54,6 +54,8 @@ class Kind:
 def ensure(store: Store, kind: Kind, start: dt.datetime, stop: dt.datetime, compute=None) -> int:
     """Fill what `kind` lacks in [start, stop), in this process (`compute`: instead of kind.compute, e.g. bound to
     an object this process already owns). Returns the number of records computed."""
+    if store.read_only:
+        raise ValueError(f"{kind.name}: {store.path} is read-only; use fill() to compute without saving")
     done, last = 0, None
     while True:
         frame = kind.missing(store, start, stop, BATCH)
