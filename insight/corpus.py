@@ -77,6 +77,8 @@ def load(
         at = pd.Index(previous.frame["message_id"]).get_indexer(marks["message_id"])
         kept = (at >= 0) & (previous.frame["mark"].to_numpy()[np.maximum(at, 0)] == marks["mark"].to_numpy())
         changed = marks.loc[~kept, "message_id"].tolist()
+        if not changed and len(marks) == len(previous) and (at == np.arange(len(at))).all():
+            return previous  # nothing read of the period changed (a write elsewhere)
         if len(changed) <= UPDATE_SHARE * len(marks):
             fresh = _read(store, segmenter, window, changed) if changed else Corpus(previous.frame.iloc[:0], [])
             frame = pd.concat([previous.frame.iloc[at[kept]], fresh.frame], ignore_index=True)
