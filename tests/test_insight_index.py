@@ -105,6 +105,8 @@ def test_corpus_same_with_and_without_stored_words(store, segmenter):
 def test_corpus_after_writes_built_from_the_earlier_one_equals_a_fresh_one(store, segmenter, monkeypatch):
     load_fixtures(store)
     earlier = corpus.load(store, lambda: segmenter, MARCH)
+    upsert(store, "messages", frame([_row("may", fx.HENAN, "郑州市", "金水区", "城建", "2024-05-02", "路灯不亮")]))
+    assert corpus.load(store, lambda: segmenter, MARCH, previous=earlier) is earlier  # nothing of March changed
     # a new message, a reply to an old one, a re-import with another text and more likes, one moved out of March
     upsert(store, "messages", frame([_row("late", fx.HENAN, "郑州市", "金水区", "城建", "2024-03-20", "路灯不亮")]))
     upsert(
