@@ -32,9 +32,6 @@ class Corpus:
     def __len__(self) -> int:
         return len(self.frame)
 
-    def parts(self) -> tuple[pd.DataFrame, list[tuple[str, ...]]]:
-        return self.frame, self.words
-
 
 # A later corpus of the same period is built from the earlier one when at most this share of its rows changed.
 UPDATE_SHARE = 0.25

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import jieba
 
-from insight.places import admin_prefixes, mentioned_places, strip_admin
+from insight.places import mentioned_places
 from settings import DATA_DIR
 
 STOPWORDS_FILE = Path(__file__).with_name("stopwords.txt")
@@ -118,7 +118,7 @@ class Segmenter:
 
     def message(self, title: str | None, content: str | None) -> tuple[list[str], list[str]]:
         """Words and named places (each once, in order) of a message's title and the start of its body, the
-        message's own place names kept (they are dropped when read: `drop_own`)."""
+        message's own place names kept (they are dropped when read: insight/corpus.py)."""
         text_value = message_text(title, content)
         return self.words(text_value), list(dict.fromkeys(mentioned_places(text_value)))
 
@@ -126,12 +126,3 @@ class Segmenter:
 def message_text(title: str | None, content: str | None) -> str:
     """What is segmented of a message: the gist (what, where) comes first; the rest of the body repeats it."""
     return f"{title or ''}。{(content or '')[:BODY_CHARS]}"
-
-
-def drop_own(words, places, drop: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """A message's stored words without its own place names, and its named places without them as a prefix."""
-    if not drop:
-        return tuple(words), tuple(places)
-    kept = tuple(w for w in words if w not in drop)
-    prefixes = admin_prefixes(drop)
-    return kept, tuple(dict.fromkeys(strip_admin(p, prefixes) for p in places))
