@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -66,6 +67,16 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
 CLOSE_ATTEMPTS = 100  # 5 s for a running statement to give way
+
+
+@dataclass(frozen=True)
+class Frozen:
+    """A database file held unchanged (Store.frozen_file) and what it holds."""
+
+    path: Path
+    held: float  # seconds writes waited
+    version: str  # Store.data_version of the file's content
+    updated_at: str | None  # the last write it holds, Beijing time
 
 
 class DatabaseLocked(RuntimeError):
@@ -168,8 +179,8 @@ class Store:
     def frozen_file(self):
         """While the block runs, the database file holds exactly the committed data of now and does not change
         (scale-out snapshots copy it): a checkpoint under the write lock (no commit interleaves), then automatic
-        checkpoints held off, so commits go on into the WAL only. Yields the file and how long writes waited
-        (the checkpoint under the lock)."""
+        checkpoints held off, so commits go on into the WAL only. Yields a `Frozen`: the file, how long writes
+        waited (the checkpoint under the lock), the data version and last write time the file holds."""
         cur = self.cursor()
         try:
             cur.execute("CHECKPOINT")  # most of the WAL, writes going on: the one under the lock is then short
@@ -180,9 +191,9 @@ class Store:
             cur.execute("CHECKPOINT")
             threshold = cur.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
             cur.execute("SET checkpoint_threshold = '1TB'")
-            held = time.perf_counter() - began
+            frozen = Frozen(Path(self.path), time.perf_counter() - began, self.data_version, self.meta("last_write_at"))
         try:
-            yield Path(self.path), held
+            yield frozen
         finally:
             cur.execute("SET checkpoint_threshold = $t", {"t": threshold}).fetchall()
 
