@@ -5,7 +5,8 @@
 push      write acknowledged -> new number on every pushed wall, N walls on one web process; memory per wall
 mixed     2 web processes, 2N walls, 20 analysts (API calls of the analyst panels), the standalone simulator
           writing through the writer's API: errors, analyst p50/p95, pushes received
-snapshot  snapshot publish time on a copy of --db (e.g. 5 M messages) and the longest write while it runs
+snapshot  snapshot publish time on a copy of --db (e.g. 5 M messages): the full copy, then block deltas, and
+          the writes' latency while they run
 kill      SIGKILL the web process holding N walls (a write follows at once): time until each has the new number
 
 Every section is bounded in time (about a minute each) and prints the machine's load: the 2 cores here are
@@ -219,55 +220,75 @@ def mixed(args, workdir: Path) -> None:
 
 
 def snapshot(args, workdir: Path) -> None:
-    from scaleout.snapshot import make
+    from scaleout.snapshot import Snapshots
 
     if not args.db:
         print("[snapshot] skipped: give --db (a copy of a 5 M message database, see bench/scale_build.py)")
         return
-    target = workdir / "snapshot-source.duckdb"
-    shutil.copyfile(args.db, target)
+    if args.db_in_place:
+        target = args.db
+    else:
+        target = workdir / "snapshot-source.duckdb"
+        shutil.copyfile(args.db, target)
     store = Store(target)
     messages = store.scalar("SELECT count(*) FROM messages")
+    old_ids = [r[0] for r in store.rows("SELECT message_id FROM messages USING SAMPLE 20000 ROWS")]
     stop = threading.Event()
     writes: list[tuple[float, float]] = []  # (start, duration)
 
     def writer():
         from queries.writes import upsert
-        from tests.conftest import frame, message
+        from tests.conftest import frame, message, reply
 
+        rng = random.Random(7)
         i = 0
         while not stop.is_set():
             rows = [message(f"snapbench-{i}-{k}", f"{NOW_DAY} 08:00:00") for k in range(100)]
+            # replies to older messages: checkpoints then rewrite old row groups too, as the simulator makes them
+            answers = [reply(f"snapbench-r{i}-{k}", rng.choice(old_ids), f"{NOW_DAY} 09:00:00") for k in range(20)]
             began = time.perf_counter()
             upsert(store, "messages", frame(rows))
+            upsert(store, "replies", frame(answers))
             writes.append((began, time.perf_counter() - began))
             i += 1
             stop.wait(0.1)
 
-    thread = threading.Thread(target=writer)
-    thread.start()
-    time.sleep(3)
-    spans, seconds, checkpoints = [], [], []
     out = workdir / "snaps"
     out.mkdir()
-    for _ in range(3):
-        began = time.perf_counter()
-        record = make(store, out)
-        spans.append((began, time.perf_counter()))
-        seconds.append(record["seconds"])
-        checkpoints.append(record["checkpoint_seconds"])
-        time.sleep(2)
-    stop.set()
-    thread.join()
-    store.close()
+    snapshots = Snapshots(store, out)
+    thread = threading.Thread(target=writer)
+    thread.start()
+    spans, records, cpu = [], [], []
+    try:
+        for _ in range(1 + args.deltas):
+            time.sleep(args.snapshot_gap)
+            began, began_cpu = time.perf_counter(), time.thread_time()
+            records.append(snapshots.make())
+            spans.append((began, time.perf_counter()))
+            cpu.append(time.thread_time() - began_cpu)
+    finally:
+        stop.set()
+        thread.join()
+        store.close()
     during = [d for s, d in writes if any(a - d <= s <= b for a, b in spans)]
     outside = [d for s, d in writes if not any(a - 1 <= s <= b + 1 for a, b in spans)]
-    print(f"[snapshot] {messages:,} messages, 3 snapshots, load {load()}")
-    print(
-        f"  publish (copy to a new file): {', '.join(f'{s:.2f} s' for s in seconds)}; of which writes wait "
-        f"for the checkpoint: {', '.join(f'{s * 1000:.0f} ms' for s in checkpoints)}"
-    )
-    print(f"  writes of 100 messages while a snapshot runs: {fmt(during)}; otherwise: {fmt(outside)}")
+    size = (out / records[0]["base"]).stat().st_size
+    print(f"[snapshot] {messages:,} messages, {size / 2**30:.2f} GiB file, load {load()}")
+
+    def line(r: dict, c: float) -> str:
+        return (
+            f"{r['seconds']:.2f} s (CPU {c:.2f} s, writes wait {r['checkpoint_seconds'] * 1000:.0f} ms, "
+            f"{r['bytes'] / 2**20:.1f} MiB)"
+        )
+
+    print(f"  first (full copy, once per writer start): {line(records[0], cpu[0])}")
+    print(f"  block deltas every {args.snapshot_gap:g} s of writing (100 messages + 20 replies per 0.1 s):")
+    for r, c in zip(records[1:], cpu[1:], strict=True):
+        print(f"    {line(r, c)}")
+    deltas = [r["seconds"] for r in records[1:]]
+    if deltas:
+        print(f"  delta publish: median {statistics.median(deltas):.2f} s, max {max(deltas):.2f} s")
+    print(f"  a write (100 messages + 20 replies) while a snapshot runs: {fmt(during)}; otherwise: {fmt(outside)}")
 
 
 def kill(args, workdir: Path) -> None:
@@ -300,6 +321,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=45, help="length of the mixed run")
     parser.add_argument("--sim-speed", type=float, default=300.0)
     parser.add_argument("--db", type=Path, help="database to copy for the snapshot and mixed sections (5 M)")
+    parser.add_argument("--db-in-place", action="store_true", help="snapshot section: write to --db itself, no copy")
+    parser.add_argument("--deltas", type=int, default=5, help="snapshot section: delta snapshots after the full one")
+    parser.add_argument("--snapshot-gap", type=float, default=5.0, help="snapshot section: seconds of writing between")
     parser.add_argument("--only", default="push,mixed,snapshot,kill")
     args = parser.parse_args()
     print(f"bench/scale_out.py on {os.cpu_count()} cores, load at start {load()}")

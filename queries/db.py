@@ -67,6 +67,7 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
 CLOSE_ATTEMPTS = 100  # 5 s for a running statement to give way
+FIRST_CHECKPOINT_SECONDS = 1.0  # frozen_file: how long to look for a pause in the writes
 
 
 @dataclass(frozen=True)
@@ -182,10 +183,18 @@ class Store:
         checkpoints held off, so commits go on into the WAL only. Yields a `Frozen`: the file, how long writes
         waited (the checkpoint under the lock), the data version and last write time the file holds."""
         cur = self.cursor()
-        try:
-            cur.execute("CHECKPOINT")  # most of the WAL, writes going on: the one under the lock is then short
-        except duckdb.Error:
-            pass  # a write in flight: the checkpoint under the lock does it all
+        # Most of the WAL first, between two writes (DuckDB refuses while a write transaction is open): the
+        # checkpoint under the lock then has only the last few writes to take in.
+        deadline = time.monotonic() + FIRST_CHECKPOINT_SECONDS
+        while True:
+            self.yield_to_writes(FIRST_CHECKPOINT_SECONDS)
+            try:
+                cur.execute("CHECKPOINT")
+                break
+            except duckdb.Error:
+                if time.monotonic() > deadline:
+                    break  # writes never paused: the checkpoint under the lock does it all
+                time.sleep(0.005)
         with self._write_lock:
             began = time.perf_counter()
             cur.execute("CHECKPOINT")
