@@ -21,6 +21,7 @@ from scaleout import bus
 from settings import Settings
 
 STARTUP_WAIT = 120.0
+WARM_SECONDS = 20.0  # at most this long answering recent questions on a new snapshot before switching to it
 
 
 def run_writer(settings: Settings) -> int:
@@ -89,7 +90,10 @@ def build_web(settings: Settings):
     def swap(record: dict) -> None:
         new = fetcher.fetch(record)
         if new is not None:
+            # the analysts' recent questions answered on the new file first: a switch does not make them all cold
+            warmed = metrics.warm(new, WARM_SECONDS)
             metrics.store = new  # requests in flight finish on the previous file (closed one snapshot later)
+            print(f"web: snapshot {record['name']} open, {warmed} recent questions answered on it", file=sys.stderr)
 
     hub = Hub(current, aredis.Redis.from_url(settings.redis_url, socket_timeout=None), on_snapshot=swap, allow=allowed)
     peers = [p.strip().rstrip("/") for p in settings.peers.split(",") if p.strip()]

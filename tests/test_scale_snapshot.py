@@ -107,3 +107,27 @@ def test_a_file_not_laid_out_in_blocks_is_named(tmp_path):
     odd.write_bytes(b"\0" * (blockdiff.HEADER + 1000))
     with pytest.raises(blockdiff.LayoutError, match="12288-byte header"):
         blockdiff.checksums(odd, 262144)
+
+
+def test_recent_questions_are_answered_on_a_new_snapshot_before_the_switch(tmp_path, monkeypatch):
+    import datetime as dt
+
+    from queries import metrics as metric_functions
+    from queries.periods import Filters
+    from queries.service import Metrics
+
+    computed: list[str] = []
+    original = metric_functions.summary
+    monkeypatch.setattr(metric_functions, "summary", lambda s, f: computed.append(s.path) or original(s, f))
+    old, new = Store(tmp_path / "old.duckdb"), Store(tmp_path / "new.duckdb")
+    upsert(old, "messages", frame([message("a", "2026-11-20 09:00:00")]))
+    upsert(new, "messages", frame([message(f"b{i}", f"2026-11-2{i} 09:00:00") for i in range(3)]))
+    service = Metrics(old)
+    november = Filters(dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+    assert service.summary(november)["messages"] == 1
+    assert service.warm(new, seconds=10) == 1
+    service.store = new
+    assert service.summary(november)["messages"] == 3  # the new file's three messages
+    assert computed == [old.path, new.path]  # the second answer was the one computed before the switch
+    old.close()
+    new.close()
