@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -144,7 +145,7 @@ def push(args, workdir: Path) -> None:
             walls.close()
 
 
-def analyst(urls: list[str], stop: threading.Event, times: list[float], errors: list[str]) -> None:
+def analyst(urls: list[str], stop: threading.Event, times: list[tuple[float, float]], errors: list[str]) -> None:
     rng = random.Random()
     queries = ["summary", "provinces", "trend", "categories", "types"]
     while not stop.is_set():
@@ -156,15 +157,18 @@ def analyst(urls: list[str], stop: threading.Event, times: list[float], errors: 
         try:
             with urllib.request.urlopen(f"{base}/api/v1/{rng.choice(queries)}?{params}", timeout=10) as r:
                 r.read()
-            times.append(time.perf_counter() - began)
+            times.append((time.time(), time.perf_counter() - began))
+        except urllib.error.HTTPError as exc:
+            errors.append(f"HTTP {exc.code} {exc.read()[:80].decode(errors='replace')}")
         except Exception as exc:
             errors.append(type(exc).__name__)
         stop.wait(rng.uniform(1.0, 3.0))
 
 
-def analysts(urls: list[str], seconds: float, n: int = 20) -> tuple[list[float], list[str]]:
+def analysts(urls: list[str], seconds: float, n: int = 20) -> tuple[list[tuple[float, float]], list[str]]:
+    """(wall-clock time answered, seconds taken) per request, and the errors."""
     stop = threading.Event()
-    times: list[float] = []
+    times: list[tuple[float, float]] = []
     errors: list[str] = []
     threads = [threading.Thread(target=analyst, args=(urls, stop, times, errors)) for _ in range(n)]
     for t in threads:
@@ -176,8 +180,13 @@ def analysts(urls: list[str], seconds: float, n: int = 20) -> tuple[list[float],
     return times, errors
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def mixed(args, workdir: Path) -> None:
-    with cluster_for(workdir, args.db, LIUYAN_SNAPSHOT_SECONDS="600") as c:
+    with cluster_for(workdir, args.db, LIUYAN_SNAPSHOT_SECONDS=str(args.snapshot_seconds)) as c:
         c.start()
         walls = Walls()
         sim = None
@@ -193,7 +202,11 @@ def mixed(args, workdir: Path) -> None:
             received = sum(len(w.received) for w in walls.walls)
             wall_errors = sum(w.errors for w in walls.walls)
             # the analysts in a process of their own: the walls' loop here would hold the GIL under their timers
+            pids = {"writer": c.writer.pid, **{f"web {p}": c.webs[p].pid for p in c.web_ports}}
+            cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            snapshot0 = {p: get_json(c.web_url(p) + "/scale/status")["snapshot"]["name"] for p in c.web_ports}
             with multiprocessing.get_context("spawn").Pool(1) as pool:
+                began_at = time.time()
                 pending = pool.apply_async(analysts, (urls, args.seconds))
                 began = time.monotonic()
                 loads = []
@@ -201,13 +214,25 @@ def mixed(args, workdir: Path) -> None:
                     time.sleep(5)
                     loads.append(load())
                 times, errors = pending.get(args.seconds + 60)
+            cpu = {name: (cpu_seconds(pid) - cpu0[name]) / args.seconds for name, pid in pids.items()}
+            switched = sum(
+                get_json(c.web_url(p) + "/scale/status")["snapshot"]["name"] != snapshot0[p] for p in c.web_ports
+            )
             pushes = sum(len(w.received) for w in walls.walls) - received
             versions = get_json(c.writer_url + "/api/v1/meta")["data_version"]
+            half = began_at + args.seconds / 2
             print(
                 f"[mixed] 2 web processes, {2 * args.walls} walls, 20 analysts, simulator x{args.sim_speed}, "
-                f"{args.seconds} s, load {' '.join(loads)}"
+                f"{args.seconds} s, snapshots every {args.snapshot_seconds:g} s, load {' '.join(loads)}"
             )
-            print(f"  analyst API requests: {fmt(times)}; errors {len(errors)} {sorted(set(errors))}")
+            print(f"  analyst API requests: {fmt([d for _, d in times])}; errors {len(errors)} {sorted(set(errors))}")
+            print(f"    first half: {fmt([d for t, d in times if t < half])}")
+            print(f"    second half: {fmt([d for t, d in times if t >= half])}")
+            for port in c.web_ports if errors else ():  # what the web processes said about them
+                said = [line for line in (workdir / f"web-{port}.log").read_text().splitlines() if "Error" in line]
+                print(f"    web {port} log: " + " | ".join(said[-3:]))
+            print(f"  web processes that switched to a newer snapshot during the run: {switched} of 2")
+            print("  CPU (share of one core): " + ", ".join(f"{name} {share:.0%}" for name, share in cpu.items()))
             print(
                 f"  pushes received {pushes} ({pushes / args.seconds:.0f}/s); wall connection errors "
                 f"{sum(w.errors for w in walls.walls) - wall_errors}; writer at version {versions}"
@@ -320,6 +345,7 @@ def main() -> int:
     parser.add_argument("--writes", type=int, default=15)
     parser.add_argument("--seconds", type=int, default=45, help="length of the mixed run")
     parser.add_argument("--sim-speed", type=float, default=300.0)
+    parser.add_argument("--snapshot-seconds", type=float, default=20.0, help="mixed section: LIUYAN_SNAPSHOT_SECONDS")
     parser.add_argument("--db", type=Path, help="database to copy for the snapshot and mixed sections (5 M)")
     parser.add_argument("--db-in-place", action="store_true", help="snapshot section: write to --db itself, no copy")
     parser.add_argument("--deltas", type=int, default=5, help="snapshot section: delta snapshots after the full one")

@@ -7,6 +7,7 @@ per data version. Concurrent misses for one key wait for the first to finish.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -17,6 +18,8 @@ from queries import drill, messages, metrics
 from queries.db import Store
 from queries.once import Once
 from queries.periods import Filters
+
+log = logging.getLogger(__name__)
 
 
 class Metrics:
@@ -53,7 +56,11 @@ class Metrics:
         for (name, args), compute in recent:
             if time.monotonic() > deadline:
                 break
-            self._once.get(repr((name, store.data_version, args)), lambda c=compute, a=args: c(store, *a))
+            try:
+                self._once.get(repr((name, store.data_version, args)), lambda c=compute, a=args: c(store, *a))
+            except Exception:  # the question fails on its own when asked again; the switch must still happen
+                log.exception("warming %s on the new snapshot failed", name)
+                continue
             done += 1
         return done
 
