@@ -271,7 +271,9 @@ def snapshot(args, workdir: Path) -> None:
         while not stop.is_set():
             rows = [message(f"snapbench-{run}-{i}-{k}", f"{NOW_DAY} 08:00:00") for k in range(100)]
             # replies to older messages: checkpoints then rewrite old row groups too, as the simulator makes them
-            answers = [reply(f"snapbench-r{run}-{i}-{k}", rng.choice(old_ids), f"{NOW_DAY} 09:00:00") for k in range(20)]
+            answers = [
+                reply(f"snapbench-r{run}-{i}-{k}", rng.choice(old_ids), f"{NOW_DAY} 09:00:00") for k in range(20)
+            ]
             began = time.perf_counter()
             upsert(store, "messages", frame(rows))
             upsert(store, "replies", frame(answers))

@@ -18,7 +18,6 @@ import json
 import mmap
 import os
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HEADER = 3 * 4096  # DuckDB's main header and its two database headers
@@ -36,28 +35,20 @@ def block_count(size: int, block_size: int) -> int:
     return (size - HEADER) // block_size
 
 
-def checksums(path: Path, block_size: int, threads: int = 2) -> list[bytes]:
+def checksums(path: Path, block_size: int) -> list[bytes]:
     """The fingerprint of every block of the file (the file must not change meanwhile): DuckDB's checksum and
-    a CRC-32 of the block, which sees the order of its bytes. Reads the whole file (from the page cache) on
-    `threads` threads: zlib releases the GIL while it sums a block."""
+    a CRC-32 of the block, which sees the order of its bytes. Reads the whole file, from the page cache
+    (0.4 s of CPU per GiB here; a second thread saved a tenth of the time on this shared machine)."""
     with open(path, "rb") as f:
         count = block_count(os.fstat(f.fileno()).st_size, block_size)
         if not count:
             return []
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-
-            def part(first: int, stop: int) -> list[bytes]:
-                out = []
-                with memoryview(mapped) as view:
-                    for i in range(first, stop):
-                        with view[HEADER + i * block_size : HEADER + (i + 1) * block_size] as block:
-                            out.append(bytes(block[:CHECKSUM]) + zlib.crc32(block).to_bytes(4, "little"))
-                return out
-
-            step = -(-count // threads)
-            with ThreadPoolExecutor(threads) as pool:
-                parts = pool.map(lambda first: part(first, min(first + step, count)), range(0, count, step))
-                return [sum_ for chunk in parts for sum_ in chunk]
+        sums = []
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped, memoryview(mapped) as view:
+            for i in range(count):
+                with view[HEADER + i * block_size : HEADER + (i + 1) * block_size] as block:
+                    sums.append(bytes(block[:CHECKSUM]) + zlib.crc32(block).to_bytes(4, "little"))
+        return sums
 
 
 def changed(before: list[bytes], now: list[bytes]) -> list[int]:
