@@ -186,10 +186,13 @@ class Store:
         # Most of the WAL first, between two writes (DuckDB refuses while a write transaction is open): the
         # checkpoint under the lock then has only the last few writes to take in.
         deadline = time.monotonic() + FIRST_CHECKPOINT_SECONDS
+        checkpointed = None  # the data version the file holds after the first checkpoint
         while True:
             self.yield_to_writes(FIRST_CHECKPOINT_SECONDS)
+            version = self._version
             try:
                 cur.execute("CHECKPOINT")
+                checkpointed = version
                 break
             except duckdb.Error:
                 if time.monotonic() > deadline:
@@ -197,7 +200,8 @@ class Store:
                 time.sleep(0.005)
         with self._write_lock:
             began = time.perf_counter()
-            cur.execute("CHECKPOINT")
+            if self._version != checkpointed:  # a write came in between (or no checkpoint yet)
+                cur.execute("CHECKPOINT")
             threshold = cur.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
             cur.execute("SET checkpoint_threshold = '1TB'")
             frozen = Frozen(Path(self.path), time.perf_counter() - began, self.data_version, self.meta("last_write_at"))
