@@ -204,6 +204,7 @@ def mixed(args, workdir: Path) -> None:
             # the analysts in a process of their own: the walls' loop here would hold the GIL under their timers
             pids = {"writer": c.writer.pid, **{f"web {p}": c.webs[p].pid for p in c.web_ports}}
             cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            bench_cpu = cpu_seconds(os.getpid())
             snapshot0 = {p: get_json(c.web_url(p) + "/scale/status")["snapshot"]["name"] for p in c.web_ports}
             with multiprocessing.get_context("spawn").Pool(1) as pool:
                 began_at = time.time()
@@ -232,6 +233,7 @@ def mixed(args, workdir: Path) -> None:
                 said = [line for line in (workdir / f"web-{port}.log").read_text().splitlines() if "Error" in line]
                 print(f"    web {port} log: " + " | ".join(said[-3:]))
             print(f"  web processes that switched to a newer snapshot during the run: {switched} of 2")
+            cpu["this bench (walls' client)"] = (cpu_seconds(os.getpid()) - bench_cpu) / args.seconds
             print("  CPU (share of one core): " + ", ".join(f"{name} {share:.0%}" for name, share in cpu.items()))
             print(
                 f"  pushes received {pushes} ({pushes / args.seconds:.0f}/s); wall connection errors "
