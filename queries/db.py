@@ -218,7 +218,9 @@ class Store:
                 cur.execute("CHECKPOINT")
             threshold = cur.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
             cur.execute("SET checkpoint_threshold = '1TB'")
-            frozen = Frozen(Path(self.path), time.perf_counter() - began, self.data_version, self.meta("last_write_at"))
+            # read on this cursor: `meta()` would let the writes waiting for this lock go first (`cursor`)
+            updated = cur.execute("SELECT value FROM meta WHERE key = 'last_write_at'").fetchone()
+            frozen = Frozen(Path(self.path), time.perf_counter() - began, self.data_version, updated and updated[0])
         try:
             yield frozen
         finally:
