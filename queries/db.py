@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -66,6 +67,17 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
 CLOSE_ATTEMPTS = 100  # 5 s for a running statement to give way
+FIRST_CHECKPOINT_SECONDS = 1.0  # frozen_file: how long to look for a pause in the writes
+
+
+@dataclass(frozen=True)
+class Frozen:
+    """A database file held unchanged (Store.frozen_file) and what it holds."""
+
+    path: Path
+    held: float  # seconds writes waited
+    version: str  # Store.data_version of the file's content
+    updated_at: str | None  # the last write it holds, Beijing time
 
 
 class DatabaseLocked(RuntimeError):
@@ -182,21 +194,35 @@ class Store:
     def frozen_file(self):
         """While the block runs, the database file holds exactly the committed data of now and does not change
         (scale-out snapshots copy it): a checkpoint under the write lock (no commit interleaves), then automatic
-        checkpoints held off, so commits go on into the WAL only. Yields the file and how long writes waited
-        (the checkpoint under the lock)."""
+        checkpoints held off, so commits go on into the WAL only. Yields a `Frozen`: the file, how long writes
+        waited (the checkpoint under the lock), the data version and last write time the file holds."""
         cur = self.cursor()
-        try:
-            cur.execute("CHECKPOINT")  # most of the WAL, writes going on: the one under the lock is then short
-        except duckdb.Error:
-            pass  # a write in flight: the checkpoint under the lock does it all
+        # Most of the WAL first, between two writes (DuckDB refuses while a write transaction is open): the
+        # checkpoint under the lock then has only the last few writes to take in.
+        deadline = time.monotonic() + FIRST_CHECKPOINT_SECONDS
+        checkpointed = None  # the data version the file holds after the first checkpoint
+        while True:
+            self.yield_to_writes(FIRST_CHECKPOINT_SECONDS)
+            version = self._version
+            try:
+                cur.execute("CHECKPOINT")
+                checkpointed = version
+                break
+            except duckdb.Error:
+                if time.monotonic() > deadline:
+                    break  # writes never paused: the checkpoint under the lock does it all
+                time.sleep(0.005)
         with self._write_lock:
             began = time.perf_counter()
-            cur.execute("CHECKPOINT")
+            if self._version != checkpointed:  # a write came in between (or no checkpoint yet)
+                cur.execute("CHECKPOINT")
             threshold = cur.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
             cur.execute("SET checkpoint_threshold = '1TB'")
-            held = time.perf_counter() - began
+            # read on this cursor: `meta()` would let the writes waiting for this lock go first (`cursor`)
+            updated = cur.execute("SELECT value FROM meta WHERE key = 'last_write_at'").fetchone()
+            frozen = Frozen(Path(self.path), time.perf_counter() - began, self.data_version, updated and updated[0])
         try:
-            yield Path(self.path), held
+            yield frozen
         finally:
             cur.execute("SET checkpoint_threshold = $t", {"t": threshold}).fetchall()
 
