@@ -757,3 +757,78 @@ def unit_trend(trend: pd.DataFrame, theme: Theme, lang: str) -> dict:
         },
         theme,
     )
+
+
+def _daily_layout(theme: Theme, title: str = "") -> dict:
+    layout = {
+        "margin": {"l": 48, "r": 48, "t": 40 if title else 8, "b": 36},
+        "legend": {"orientation": "h", "y": 1.14, "x": 1, "xanchor": "right", "font": {"color": theme.text}},
+        "xaxis": {"fixedrange": True, "type": "date", "tickformat": "%m-%d", "tickfont": {"color": theme.text}},
+        "yaxis": {
+            "fixedrange": True,
+            "gridcolor": theme.grid,
+            "tickfont": {"color": theme.muted},
+            "rangemode": "tozero",
+        },
+        "bargap": 0.25,
+    }
+    if title:
+        layout["title"] = {"text": title, "x": 0, "xanchor": "left", "font": {"size": 14, "color": theme.text}}
+    return layout
+
+
+def issue_timeline(days: pd.DataFrame, theme: Theme, lang: str, title: str = "") -> dict:
+    """A hot issue's messages per day (bars) and how many of them had a reply by each day (line).
+
+    `days`: day, messages, replied (cumulative count of the issue's messages answered by that day)."""
+    if days.empty:
+        return empty(theme, i18n.t("no_data", lang))
+    en = lang == "en"
+    x = [str(d)[:10] for d in days["day"]]
+    bars = {
+        "type": "bar",
+        "name": "Messages" if en else "留言",
+        "x": x,
+        "y": [int(v) for v in days["messages"]],
+        "marker": {"color": theme.accent, "line": {"width": 0}},
+        "hovertemplate": "%{x}: %{y:,}<extra>%{fullData.name}</extra>",
+    }
+    line = {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "line": {"shape": "hv", "color": theme.accent2},
+        "name": "Answered so far" if en else "累计已回复",
+        "x": x,
+        "y": [int(v) for v in days["replied"]],
+        "hovertemplate": "%{x}: %{y:,}<extra>%{fullData.name}</extra>",
+    }
+    return _figure([bars, line], _daily_layout(theme, plot_text(title, 60) if title else ""), theme)
+
+
+def surge(daily: list[dict], theme: Theme, lang: str, title: str = "") -> dict:
+    """A surge's days: the actual count (bars) beside the expected level (line with markers), as the alert
+    gives them (`daily`: day, messages, expected)."""
+    if not daily:
+        return empty(theme, i18n.t("no_data", lang))
+    en = lang == "en"
+    x = [str(d["day"])[:10] for d in daily]
+    bars = {
+        "type": "bar",
+        "name": "Actual" if en else "实际留言",
+        "x": x,
+        "y": [int(d["messages"]) for d in daily],
+        "marker": {"color": theme.up, "line": {"width": 0}},
+        "hovertemplate": "%{x}: %{y:,}<extra>%{fullData.name}</extra>",
+    }
+    expected = {
+        "type": "bar",
+        "name": "Expected" if en else "预期水平",
+        "x": x,
+        "y": [float(d["expected"]) for d in daily],
+        "marker": {"color": theme.prev, "line": {"width": 0}},
+        "hovertemplate": "%{x}: %{y:,.1f}<extra>%{fullData.name}</extra>",
+    }
+    layout = _daily_layout(theme, plot_text(title, 60) if title else "")
+    layout["barmode"] = "group"
+    layout["xaxis"]["dtick"] = 86_400_000  # one tick a day: a surge lasts days, not months
+    return _figure([expected, bars], layout, theme)
