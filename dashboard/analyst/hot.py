@@ -23,6 +23,7 @@ from dashboard.analyst.messages import item as message_item
 from dashboard.analyst.tables import Column, Table, _records, column_defs
 from dashboard.insight_api import MAX_LIMIT
 from dashboard.theme import WALL as THEME
+from queries import provinces as province_ref
 from settings import Settings
 
 ISSUE_ROWS = 50  # the API's default limit
@@ -80,10 +81,10 @@ ISSUE_COLUMNS = [
     ("heat", "float", 70),
     ("title", "text", 240),
     ("keywords", "text", 160),
-    ("province", "text", 70),
+    ("province", "text", 90),
     ("city", "text", 90),
     ("place", "text", 120),
-    ("category", "text", 70),
+    ("category", "text", 100),
     ("first", "text", 100),
     ("last", "text", 100),
     ("messages", "int", 80),
@@ -92,11 +93,16 @@ ISSUE_COLUMNS = [
 ]
 
 
+def _named(item: dict, lang: str) -> dict:
+    """The province and domain of an insight result in the page's language."""
+    province = province_ref.names(lang).get(item["province_code"], item["province"])
+    return {"province": province, "category": i18n.category(item["category"], lang)}
+
+
 def issues_table(issues: list[dict], name: str, lang: str) -> Table:
     """Hot issues as the API gives them, in its order (rank = position); key words joined."""
     rows = [
-        {**i, "rank": n, "keywords": "、".join(i["keywords"]), "category": i18n.category(i["category"], lang)}
-        for n, i in enumerate(issues, start=1)
+        {**i, **_named(i, lang), "rank": n, "keywords": "、".join(i["keywords"])} for n, i in enumerate(issues, start=1)
     ]
     return _table(name, rows, ISSUE_COLUMNS, lang, hidden=("id",))
 
@@ -111,8 +117,9 @@ def alerts_table(alerts: list[dict], lang: str) -> Table:
     rows = [
         {
             **a,
+            **_named(a, lang),
+            "city": a["city"] or L.t("hot_whole_province", lang),
             "level": LEVELS.get(a["level"], (a["level"], a["level"]))[1 if en else 0],
-            "category": i18n.category(a["category"], lang),
             "end": a["end"] or L.t("hot_ongoing", lang),
             "top_words": "、".join(a["top_words"]),
             "issues": len(a["issue_ids"]),
@@ -122,10 +129,10 @@ def alerts_table(alerts: list[dict], lang: str) -> Table:
         for a in alerts
     ]
     specs = [
-        ("level", "text", 60),
-        ("province", "text", 70),
+        ("level", "text", 70),
+        ("province", "text", 90),
         ("city", "text", 90),
-        ("category", "text", 70),
+        ("category", "text", 100),
         ("start", "text", 100),
         ("end", "text", 100),
         ("messages", "int", 80),
@@ -149,7 +156,7 @@ def repeats_table(groups: list[dict], lang: str) -> Table:
     rows = [
         {
             **g,
-            "category": i18n.category(g["category"], lang),
+            **_named(g, lang),
             "messages": len(g["message_ids"]),
             "replied_before_repeat": "✓" if g["replied_before_repeat"] else "",
             "message_ids": " ".join(g["message_ids"]),
@@ -159,9 +166,9 @@ def repeats_table(groups: list[dict], lang: str) -> Table:
     specs = [
         ("first", "text", 100),
         ("last", "text", 100),
-        ("province", "text", 70),
+        ("province", "text", 90),
         ("city", "text", 90),
-        ("category", "text", 70),
+        ("category", "text", 100),
         ("messages", "int", 70),
         ("replied_before_repeat", "text", 130),
         ("message_ids", "text", 260),
@@ -226,11 +233,18 @@ def body(lang: str, panel, grid, downloads, graph) -> html.Div:
     )
     alert = panel(
         L.t("hot_alert", lang),
-        html.Div(
-            loading(
-                graph(ids.HOT_ALERT_FIG, "liuyan_surge", "a-graph a-graph-trend"),
-                html.H3(L.t("hot_alert_issues", lang), className="ap-subtitle"),
-                grid("hot_alert_issues", lang, "a-table-sm"),
+        loading(
+            html.Div(
+                className="a-grid-2 a-grid-wide",
+                children=[
+                    graph(ids.HOT_ALERT_FIG, "liuyan_surge", "a-graph a-graph-trend"),
+                    html.Div(
+                        [
+                            html.H3(L.t("hot_alert_issues", lang), className="ap-subtitle"),
+                            grid("hot_alert_issues", lang, "a-table-sm"),
+                        ]
+                    ),
+                ],
             )
         ),
         note_id=ids.HOT_ALERT_NOTE,
@@ -243,7 +257,8 @@ def body(lang: str, panel, grid, downloads, graph) -> html.Div:
             html.Div(id=ids.HOT_NOTE, className="a-hint hot-note"),
             table_panel("hot_issues", "a-table-lg", note_id=ids.HOT_ISSUES_NOTE),
             issue,
-            pair(table_panel("hot_alerts", note_id=ids.HOT_ALERTS_NOTE), alert),
+            table_panel("hot_alerts", "a-table-sm", note_id=ids.HOT_ALERTS_NOTE),
+            alert,
             pair(table_panel("hot_words", note_id=ids.HOT_WORDS_NOTE), table_panel("hot_frequent")),
             table_panel("hot_repeats", note_id=ids.HOT_REPEATS_NOTE),
         ],
@@ -312,7 +327,7 @@ def register(app: Dash, insight, metrics, settings: Settings):
     def alerts_view(data):
         state, f = hot_state(data)
         table = alerts_list(state, f)
-        period = i18n.range_text(f.start, f.end, state.lang)
+        period = L.t("hot_period", state.lang, range=i18n.range_text(f.start, f.end, state.lang))
         return [period, L.t("hot_alerts_note", state.lang, n=len(table.rows)), *pack(table)]
 
     @app.callback(
@@ -374,7 +389,8 @@ def register(app: Dash, insight, metrics, settings: Settings):
         clicked = callback_context.triggered_id == ids.grid("hot_issues")
         if not clicked or index is None or not rows or not 0 <= index < len(rows):
             # a new view: nothing picked yet
-            return L.t("hot_issue_pick", lang), figures.empty(THEME), [], L.t("msg_pick", lang)
+            pick = L.t("hot_issue_pick", lang)
+            return pick, figures.empty(THEME, pick), [], L.t("msg_pick", lang)
         issue = find_issue(f, str(rows[index].get("id")))
         if issue is None:
             return L.t("msg_none", lang), figures.empty(THEME), [], L.t("msg_pick", lang)
@@ -383,7 +399,7 @@ def register(app: Dash, insight, metrics, settings: Settings):
             "hot_issue_note",
             lang,
             title=issue["title"],
-            place=" ".join(x for x in (issue["province"], issue["city"], issue["place"]) if x),
+            place=" ".join(x for x in (_named(issue, lang)["province"], issue["city"], issue["place"]) if x),
             messages=issue["messages"],
             replied=issue["replied"],
             first=issue["first"],

@@ -109,6 +109,8 @@ _LABELS: dict[str, tuple[str, str]] = {
         "The same problem at the same place raised again within 30 days; repeat rate {rate} ({repeats} / {messages})",
     ),
     "hot_ongoing": ("持续中", "ongoing"),
+    "hot_whole_province": ("（全省）", "(whole province)"),
+    "hot_period": ("分析周期：{range}", "Period analysed: {range}"),
     "national": ("全国", "All China"),
     "selected": ("所选地区", "Selection"),
     "back": ("← 返回全国", "← Back to all provinces"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dash import ALL, Dash, Input, Output, State, callback_context, dcc, html
 from dash.exceptions import PreventUpdate
 
+from dashboard import i18n
 from dashboard.analyst import ids
 from dashboard.analyst import labels as L
 from dashboard.analyst import state as S
@@ -39,6 +40,13 @@ def body(lang: str) -> html.Div:
     )
 
 
+def _kinds(row: dict, lang: str) -> str:
+    """Domain, type and status in the page's language."""
+    return " · ".join(
+        (i18n.category(row["category"], lang), i18n.msg_type(row["msg_type"], lang), i18n.status(row["status"], lang))
+    )
+
+
 def item(row: dict, lang: str, item_type: str = ids.MSG_ITEM) -> html.Button:
     """One listed message, a button whose id is {"type": item_type, "id": message_id} (the 热点 tab's own type)."""
     when = str(row["created_at"])[:16]
@@ -51,9 +59,7 @@ def item(row: dict, lang: str, item_type: str = ids.MSG_ITEM) -> html.Button:
         n_clicks=0,
         children=[
             html.Div(row["title"] or "—", className="msg-title"),
-            html.Div(
-                f"{when} · {place} · {row['category']} · {row['msg_type']} · {row['status']}", className="msg-meta"
-            ),
+            html.Div(f"{when} · {place} · {_kinds(row, lang)}", className="msg-meta"),
             html.Div(snippet, className="msg-snippet"),
         ],
     )
@@ -65,8 +71,8 @@ def detail(message: dict, lang: str) -> list:
     parts = [
         html.H3(message["title"] or "—", className="msg-detail-title"),
         html.Div(
-            f"{str(message['created_at'])[:16]} · {place} · {message['category']} · {message['msg_type']} · "
-            f"{message['status']} · {L.t('msg_likes', lang, n=message['likes'])}",
+            f"{str(message['created_at'])[:16]} · {place} · {_kinds(message, lang)} · "
+            f"{L.t('msg_likes', lang, n=message['likes'])}",
             className="msg-meta",
         ),
         html.P(message["content"], className="msg-content"),
