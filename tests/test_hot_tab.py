@@ -82,10 +82,12 @@ def test_timeline_counts_messages_and_answers_by_day():
 
 def test_lists_keep_the_api_fields_and_order():
     issues = [
-        {"id": "HI-b", "title": "乙", "keywords": ["a", "b"], "province": "河南", "province_code": 410000, "city": "洛阳市", "place": "",
+        {"id": "HI-b", "title": "乙", "keywords": ["a", "b"], "province": "河南", "province_code": 410000,
+         "city": "洛阳市", "place": "",
          "category": "城建", "first": "2024-03-01", "last": "2024-03-02", "messages": 4, "likes": 1, "replied": 0,
          "heat": 9.5},
-        {"id": "HI-a", "title": "甲", "keywords": [], "province": "四川", "province_code": 510000, "city": "成都市", "place": "某路",
+        {"id": "HI-a", "title": "甲", "keywords": [], "province": "四川", "province_code": 510000,
+         "city": "成都市", "place": "某路",
          "category": "交通", "first": "2024-03-03", "last": "2024-03-03", "messages": 3, "likes": 0, "replied": 3,
          "heat": 8.25},
     ]  # fmt: skip
