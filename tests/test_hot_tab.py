@@ -123,8 +123,9 @@ def test_hot_tab_shows_the_insight_api(store, serve, browser):
     _, alerts = server.get("/api/v1/alerts", MARCH)
     assert alerts["alerts"], "the planted burst of 12 March is a surge"
     want_alerts = [
-        (a["province"], a["city"], a["start"], a["messages"], " ".join(a["issue_ids"])) for a in alerts["alerts"]
-    ]  # noqa: E501
+        (a["province"], a["city"] or "（全省）", a["start"], a["messages"], " ".join(a["issue_ids"]))
+        for a in alerts["alerts"]
+    ]
     wait_for(
         lambda: (
             [
