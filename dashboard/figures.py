@@ -769,7 +769,7 @@ def _daily_layout(theme: Theme, days: int, title: str = "") -> dict:
     xaxis.update({"dtick": DAY_MS} if days <= 31 else {"nticks": 12})
     layout = {
         "margin": {"l": 48, "r": 48, "t": 40 if title else 8, "b": 36},
-        "legend": {"orientation": "h", "y": 1.14, "x": 1, "xanchor": "right", "font": {"color": theme.text}},
+        "legend": {"orientation": "h", "y": 1.14, "x": 0, "xanchor": "left", "font": {"color": theme.text}},
         "xaxis": xaxis,
         "yaxis": {
             "fixedrange": True,
@@ -845,7 +845,7 @@ def surge(daily: list[dict], theme: Theme, lang: str, title: str = "") -> dict:
         "barmode": "group",
         "bargap": 0.3,
         "margin": {"l": 48, "r": 16, "t": 40 if title else 16, "b": 36},
-        "legend": {"orientation": "h", "y": 1.14, "x": 1, "xanchor": "right", "font": {"color": theme.text}},
+        "legend": {"orientation": "h", "y": 1.14, "x": 0, "xanchor": "left", "font": {"color": theme.text}},
         "xaxis": {
             "fixedrange": True,
             "type": "category",

@@ -450,10 +450,15 @@ def register(app: Dash, insight, metrics, settings: Settings):
         if chosen is None:
             empty = issues_table([], "hot_alert_issues", lang)
             return "", figures.empty(THEME, i18n.t("no_data", lang)), *pack(empty)
-        title = " · ".join(
-            x
-            for x in (chosen["province"], chosen["city"], i18n.category(chosen["category"], lang), chosen["start"])
-            if x
+        named = _named(chosen, lang)
+        title = L.t(
+            "hot_alert_note",
+            lang,
+            series=" · ".join(x for x in (named["province"], chosen["city"], named["category"]) if x),
+            start=chosen["start"],
+            end=chosen["end"] or L.t("hot_ongoing", lang),
+            messages=chosen["messages"],
+            expected=f"{chosen['expected']:.1f}",
         )
         by_id = {i["id"]: i for i in insight.hot_issues(f, MAX_LIMIT)["issues"]}
         inside = [by_id[i] for i in chosen["issue_ids"] if i in by_id]

@@ -96,6 +96,10 @@ _LABELS: dict[str, tuple[str, str]] = {
         "Click a row for its days and the hot issues inside",
     ),
     "hot_alert": ("预警逐日：实际与预期", "Surge by day: actual and expected"),
+    "hot_alert_note": (
+        "{series}：{start} 至 {end}，实际 {messages} 条，预期 {expected} 条",
+        "{series}: {start} to {end}, {messages} messages against {expected} expected",
+    ),
     "hot_alert_issues": ("预警相关热点", "Hot issues inside the surge"),
     "hot_words": ("上升热词", "Rising words"),
     "hot_words_note": (
