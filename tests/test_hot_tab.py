@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 from pathlib import Path
 
@@ -13,7 +14,9 @@ import pytest
 
 from dashboard.analyst import hot
 from dashboard.analyst import ids as A
+from dashboard.analyst import state as S
 from tests import hot_fixtures as hf
+from tests.security.support import Site, callback_body, output_key, post_callback
 from tests.test_analyst import (
     CHROMEDRIVER,
     CHROMIUM,
@@ -202,3 +205,48 @@ def test_hot_tab_shows_the_insight_api(store, serve, browser):
     wait_for(lambda: text(browser, A.HOT_ALERTS_NOTE), message="alerts computed")
     assert [r["id"] for r in grid_rows(browser, "hot_issues")] == [i["id"] for i in sichuan["issues"]]
     assert grid_rows(browser, "hot_alerts") == [] and grid_rows(browser, "hot_repeats") == []
+
+
+# -- role scoping: the tab's callbacks answer through the reader's province ----------------------------------------
+def _body(site, note_id: str, state: dict) -> dict:
+    """The callback request the browser makes for the tab callback writing `note_id` (outputs with grid ids)."""
+    key = output_key(site.server.app, note_id, "children")
+    body = callback_body(key, [{"id": A.STATE, "property": "data", "value": state}])
+    for output in body["outputs"]:
+        output["id"] = json.loads(output["id"]) if output["id"].startswith("{") else output["id"]
+    return body
+
+
+def _hot_rows(site, session, note_id: str, state: dict) -> dict:
+    """The grids' rows written by the tab callback that writes `note_id` (by table), or the error it reported."""
+    r = post_callback(session, site.url, _body(site, note_id, state))
+    assert r.status_code == 200, r.text[:300]
+    out = {}
+    for component, props in r.json()["response"].items():
+        if component.startswith("{"):
+            out[json.loads(component)["table"]] = props.get("rowData")
+        elif component == A.ERROR:
+            out["error"] = props["data"]
+    return out
+
+
+def test_province_analyst_sees_only_their_province(store, tmp_path):
+    planted = hf.load(store)
+    site = Site(store, tmp_path, clock=CLOCK)
+    try:
+        nat, henan = site.login("nat"), site.login("henan")
+        march = S.State(period="custom", start="2024-03-01", end="2024-03-31", tab="hot")
+        everywhere = march.to_dict()
+        repeats = _hot_rows(site, nat, A.HOT_REPEATS_NOTE, everywhere)["hot_repeats"]
+        assert [r["message_ids"] for r in repeats] == [" ".join(planted["repeat"])]  # 广东's pair, seen nationally
+        assert _hot_rows(site, henan, A.HOT_REPEATS_NOTE, everywhere)["hot_repeats"] == []  # 河南 only
+        issues = _hot_rows(site, henan, A.HOT_ISSUES_NOTE, everywhere)["hot_issues"]
+        assert {r["province"] for r in issues} == {"河南"} and issues[0]["id"] == f"HI-{planted['gas'][0]}"
+        guangdong = S.with_changes(march, provinces=("广东",)).to_dict()
+        refused = _hot_rows(site, henan, A.HOT_ISSUES_NOTE, guangdong)
+        assert "hot_issues" not in refused and '"hot_issues"' in json.dumps(refused["error"])  # the page's error
+        # another tab's view computes nothing here
+        overview = S.with_changes(march, tab=None).to_dict()
+        assert post_callback(henan, site.url, _body(site, A.HOT_ISSUES_NOTE, overview)).status_code == 204
+    finally:
+        site.close()
