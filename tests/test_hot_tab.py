@@ -20,6 +20,7 @@ from tests.security.support import Site, callback_body, output_key, post_callbac
 from tests.test_analyst import (
     CHROMEDRIVER,
     CHROMIUM,
+    LAYOUT_PROBLEMS,
     _driver,
     click_radio,
     current_search,
@@ -164,6 +165,7 @@ def test_hot_tab_shows_the_insight_api(store, serve, browser):
         message="repeats",
     )
     assert [r["replied_before_repeat"] for r in grid_rows(browser, "hot_repeats")] == ["✓"]
+    assert browser.execute_script(LAYOUT_PROBLEMS) == []
     SCREENSHOTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(SCREENSHOTS / "hot_tab_zh.png"))
 
@@ -198,6 +200,7 @@ def test_hot_tab_shows_the_insight_api(store, serve, browser):
     wait_for(lambda: [r["id"] for r in grid_rows(browser, "hot_issues")] == [w[0] for w in want], message="en list")
     wait_for(lambda: figure(browser, A.HOT_ALERT_FIG), message="en surge figure")
     time.sleep(0.5)
+    assert browser.execute_script(LAYOUT_PROBLEMS) == []
     browser.save_screenshot(str(SCREENSHOTS / "hot_tab_en.png"))
     browser.get(f"{server.url}/analyst{QUERY}&tab=hot&province=四川")
     wait_for(lambda: _visible(browser, A.HOT), message="tab with a province")
