@@ -763,12 +763,12 @@ DAY_MS = 86_400_000
 SURGE_SLOTS = 7  # a surge of fewer days is drawn as wide as one of a week
 
 
-def _daily_layout(theme: Theme, days: int, title: str = "") -> dict:
+def _daily_layout(theme: Theme, days: int) -> dict:
     """Days on the x axis: one tick a day while they fit (else Plotly's choice, never two ticks a day)."""
     xaxis = {"fixedrange": True, "type": "date", "tickformat": "%m-%d", "tickfont": {"color": theme.text}}
     xaxis.update({"dtick": DAY_MS} if days <= 31 else {"nticks": 12})
-    layout = {
-        "margin": {"l": 48, "r": 48, "t": 40 if title else 8, "b": 36},
+    return {
+        "margin": {"l": 48, "r": 48, "t": 8, "b": 36},
         "legend": {"orientation": "h", "y": 1.14, "x": 0, "xanchor": "left", "font": {"color": theme.text}},
         "xaxis": xaxis,
         "yaxis": {
@@ -779,12 +779,9 @@ def _daily_layout(theme: Theme, days: int, title: str = "") -> dict:
         },
         "bargap": 0.25,
     }
-    if title:
-        layout["title"] = {"text": title, "x": 0, "xanchor": "left", "font": {"size": 14, "color": theme.text}}
-    return layout
 
 
-def issue_timeline(days: pd.DataFrame, theme: Theme, lang: str, title: str = "") -> dict:
+def issue_timeline(days: pd.DataFrame, theme: Theme, lang: str) -> dict:
     """A hot issue's messages per day (bars) and how many of them had a reply by each day (line).
 
     `days`: day, messages, replied (cumulative count of the issue's messages answered by that day)."""
@@ -809,10 +806,10 @@ def issue_timeline(days: pd.DataFrame, theme: Theme, lang: str, title: str = "")
         "y": [int(v) for v in days["replied"]],
         "hovertemplate": "%{x}: %{y:,}<extra>%{fullData.name}</extra>",
     }
-    return _figure([bars, line], _daily_layout(theme, len(x), plot_text(title, 60) if title else ""), theme)
+    return _figure([bars, line], _daily_layout(theme, len(x)), theme)
 
 
-def surge(daily: list[dict], theme: Theme, lang: str, title: str = "") -> dict:
+def surge(daily: list[dict], theme: Theme, lang: str) -> dict:
     """A surge's days: the actual count (bars) beside the expected level (bars), as the alert gives them
     (`daily`: day, messages, expected). Days are categories, and a short surge keeps slim bars in the middle."""
     if not daily:
@@ -844,7 +841,7 @@ def surge(daily: list[dict], theme: Theme, lang: str, title: str = "") -> dict:
     layout = {
         "barmode": "group",
         "bargap": 0.3,
-        "margin": {"l": 48, "r": 16, "t": 40 if title else 16, "b": 36},
+        "margin": {"l": 48, "r": 16, "t": 16, "b": 36},
         "legend": {"orientation": "h", "y": 1.14, "x": 0, "xanchor": "left", "font": {"color": theme.text}},
         "xaxis": {
             "fixedrange": True,
@@ -860,6 +857,4 @@ def surge(daily: list[dict], theme: Theme, lang: str, title: str = "") -> dict:
         },
         "uniformtext": {"minsize": 10, "mode": "hide"},
     }
-    if title:
-        layout["title"] = {"text": plot_text(title, 60), "x": 0, "xanchor": "left", "font": {"size": 14}}
     return _figure([expected, actual], layout, theme)
