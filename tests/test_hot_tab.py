@@ -22,6 +22,7 @@ from tests.test_analyst import (
     CHROMIUM,
     LAYOUT_PROBLEMS,
     _driver,
+    click_option,
     click_radio,
     current_search,
     figure,
@@ -202,19 +203,24 @@ def test_hot_tab_shows_the_insight_api(store, serve, browser):
     time.sleep(0.5)
     assert browser.execute_script(LAYOUT_PROBLEMS) == []
     browser.save_screenshot(str(SCREENSHOTS / "hot_tab_en.png"))
-    browser.get(f"{server.url}/analyst{QUERY}&tab=hot&province=四川")
-    wait_for(lambda: _visible(browser, A.HOT), message="tab with a province")
-    _, sichuan = server.get("/api/v1/hot-issues", {**MARCH, "province": "四川"})
-    wait_for(lambda: text(browser, A.HOT_ALERTS_NOTE), message="alerts computed")
-    assert [r["id"] for r in grid_rows(browser, "hot_issues")] == [i["id"] for i in sichuan["issues"]]
-    assert grid_rows(browser, "hot_alerts") == [] and grid_rows(browser, "hot_repeats") == []
+    # a filter chosen on the tab narrows every list, and goes into the URL
+    click_option(browser, A.PROVINCES, "Guangdong")
+    wait_for(lambda: "province=" in current_search(browser), message="province in the URL")
+    _, guangdong = server.get("/api/v1/hot-issues", {**MARCH, "province": "广东"})
+    wait_for(lambda: grid_rows(browser, "hot_alerts") == [], message="no surge in Guangdong")
+    wait_for(
+        lambda: [r["id"] for r in grid_rows(browser, "hot_issues")] == [i["id"] for i in guangdong["issues"]],
+        message="Guangdong's hot issues",
+    )
+    assert "Period analysed" in text(browser, A.HOT_NOTE)
 
 
 # -- role scoping: the tab's callbacks answer through the reader's province ----------------------------------------
 def _body(site, note_id: str, state: dict) -> dict:
     """The callback request the browser makes for the tab callback writing `note_id` (outputs with grid ids)."""
     key = output_key(site.server.app, note_id, "children")
-    body = callback_body(key, [{"id": A.STATE, "property": "data", "value": state}])
+    shown = [{"id": A.HOT, "property": "style", "value": {}}]
+    body = callback_body(key, shown, [{"id": A.STATE, "property": "data", "value": state}])
     for output in body["outputs"]:
         output["id"] = json.loads(output["id"]) if output["id"].startswith("{") else output["id"]
     return body

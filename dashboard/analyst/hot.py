@@ -190,6 +190,9 @@ def timeline(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"day": days.date, "messages": messages.to_numpy(), "replied": replied.to_numpy()})
 
 
+# The tab's parts are drawn when the page has shown (or re-shown) the tab for a new state: the page's view callback
+# answers first, so the tab appears at once with its loading indicators instead of after the slow insight.
+SHOWN = (Input(ids.HOT, "style"), State(ids.STATE, "data"))
 DOWNLOADS = ("hot_issues", "hot_alerts", "hot_words", "hot_frequent", "hot_repeats")
 
 
@@ -307,11 +310,11 @@ def register(app: Dash, insight, metrics, settings: Settings):
         Output(ids.HOT_ISSUES_NOTE, "children"),
         *grid_outputs("hot_issues"),
         error_output,
-        Input(ids.STATE, "data"),
+        *SHOWN,
         prevent_initial_call=True,
     )
     @_guard("hot_issues")
-    def issues_view(data):
+    def issues_view(_shown, data):
         state, f = hot_state(data)
         return [L.t("hot_issues_note", state.lang), *pack(issues_list(state, f))]
 
@@ -320,11 +323,11 @@ def register(app: Dash, insight, metrics, settings: Settings):
         Output(ids.HOT_ALERTS_NOTE, "children"),
         *grid_outputs("hot_alerts"),
         error_output,
-        Input(ids.STATE, "data"),
+        *SHOWN,
         prevent_initial_call=True,
     )
     @_guard("hot_alerts")
-    def alerts_view(data):
+    def alerts_view(_shown, data):
         state, f = hot_state(data)
         table = alerts_list(state, f)
         period = L.t("hot_period", state.lang, range=i18n.range_text(f.start, f.end, state.lang))
@@ -334,11 +337,11 @@ def register(app: Dash, insight, metrics, settings: Settings):
         Output(ids.HOT_WORDS_NOTE, "children"),
         *grid_outputs("hot_words", "hot_frequent"),
         error_output,
-        Input(ids.STATE, "data"),
+        *SHOWN,
         prevent_initial_call=True,
     )
     @_guard("hot_words")
-    def words_view(data):
+    def words_view(_shown, data):
         state, f = hot_state(data)
         words, made = words_lists(state, f)
         note = L.t("hot_words_note", state.lang, start=words["previous_start"], end=words["previous_end"])
@@ -348,11 +351,11 @@ def register(app: Dash, insight, metrics, settings: Settings):
         Output(ids.HOT_REPEATS_NOTE, "children"),
         *grid_outputs("hot_repeats"),
         error_output,
-        Input(ids.STATE, "data"),
+        *SHOWN,
         prevent_initial_call=True,
     )
     @_guard("hot_repeats")
-    def repeats_view(data):
+    def repeats_view(_shown, data):
         state, f = hot_state(data)
         found, table = repeats_list(state, f)
         rate = found["repeat_rate"]
@@ -377,12 +380,12 @@ def register(app: Dash, insight, metrics, settings: Settings):
         Output(ids.HOT_MSG_DETAIL, "children"),
         error_output,
         Input(ids.grid("hot_issues"), "cellClicked"),
-        Input(ids.STATE, "data"),
+        *SHOWN,
         State(ids.grid("hot_issues"), "virtualRowData"),
         prevent_initial_call=True,
     )
     @_guard("hot_issue")
-    def issue_view(cell, data, rows):
+    def issue_view(cell, _shown, data, rows):
         state, f = hot_state(data)
         lang = state.lang
         index = (cell or {}).get("rowIndex")
@@ -432,12 +435,12 @@ def register(app: Dash, insight, metrics, settings: Settings):
         *grid_outputs("hot_alert_issues"),
         error_output,
         Input(ids.grid("hot_alerts"), "cellClicked"),
-        Input(ids.STATE, "data"),
+        *SHOWN,
         State(ids.grid("hot_alerts"), "virtualRowData"),
         prevent_initial_call=True,
     )
     @_guard("hot_alert")
-    def alert_view(cell, data, rows):
+    def alert_view(cell, _shown, data, rows):
         state, f = hot_state(data)
         lang = state.lang
         alerts = insight.alerts(f)["alerts"]
