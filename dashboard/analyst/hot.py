@@ -29,6 +29,7 @@ from settings import Settings
 ISSUE_ROWS = 50  # the API's default limit
 WORD_ROWS = 20
 ISSUE_MESSAGES = 50  # messages of a clicked issue listed (its timeline counts all of them)
+HIDDEN = {"display": "none"}
 LEVELS = {"red": ("红色", "Red"), "orange": ("橙色", "Orange"), "yellow": ("黄色", "Yellow")}
 
 ZH_EN = {
@@ -84,7 +85,7 @@ ISSUE_COLUMNS = [
     ("province", "text", 90),
     ("city", "text", 90),
     ("place", "text", 120),
-    ("category", "text", 100),
+    ("category", "text", 130),
     ("first", "text", 100),
     ("last", "text", 100),
     ("messages", "int", 80),
@@ -104,7 +105,10 @@ def issues_table(issues: list[dict], name: str, lang: str) -> Table:
     rows = [
         {**i, **_named(i, lang), "rank": n, "keywords": "、".join(i["keywords"])} for n, i in enumerate(issues, start=1)
     ]
-    return _table(name, rows, ISSUE_COLUMNS, lang, hidden=("id",))
+    table = _table(name, rows, ISSUE_COLUMNS, lang, hidden=("id",))
+    if name == "hot_issues":
+        table.click = "title"  # a click opens the issue (dashboard/analyst/hot.py issue_view)
+    return table
 
 
 def alert_key(alert: dict) -> str:
@@ -224,7 +228,9 @@ def body(lang: str, panel, grid, downloads, graph) -> html.Div:
             [
                 loading(graph(ids.HOT_ISSUE_FIG, "liuyan_hot_issue", "a-graph a-graph-trend")),
                 html.Div(
+                    id=ids.HOT_ISSUE_BOX,
                     className="msg-box",
+                    style=HIDDEN,
                     children=[
                         html.Div(id=ids.HOT_ISSUE_LIST, className="msg-list msg-left"),
                         html.Div(L.t("msg_pick", lang), id=ids.HOT_MSG_DETAIL, className="msg-detail"),
@@ -377,6 +383,7 @@ def register(app: Dash, insight, metrics, settings: Settings):
         Output(ids.HOT_ISSUE_NOTE, "children"),
         Output(ids.HOT_ISSUE_FIG, "figure"),
         Output(ids.HOT_ISSUE_LIST, "children"),
+        Output(ids.HOT_ISSUE_BOX, "style"),
         Output(ids.HOT_MSG_DETAIL, "children"),
         error_output,
         Input(ids.grid("hot_issues"), "cellClicked"),
@@ -393,10 +400,10 @@ def register(app: Dash, insight, metrics, settings: Settings):
         if not clicked or index is None or not rows or not 0 <= index < len(rows):
             # a new view: nothing picked yet
             pick = L.t("hot_issue_pick", lang)
-            return pick, figures.empty(THEME, pick), [], L.t("msg_pick", lang)
+            return pick, figures.empty(THEME, pick), [], HIDDEN, L.t("msg_pick", lang)
         issue = find_issue(f, str(rows[index].get("id")))
         if issue is None:
-            return L.t("msg_none", lang), figures.empty(THEME), [], L.t("msg_pick", lang)
+            return L.t("msg_none", lang), figures.empty(THEME), [], HIDDEN, L.t("msg_pick", lang)
         frame = metrics.messages_by_ids(f, tuple(issue["message_ids"]))
         note = L.t(
             "hot_issue_note",
@@ -412,7 +419,8 @@ def register(app: Dash, insight, metrics, settings: Settings):
             note += L.t("hot_issue_shown", lang, shown=ISSUE_MESSAGES)
         items = [message_item(row, lang, ids.HOT_MSG_ITEM) for row in frame.head(ISSUE_MESSAGES).to_dict("records")]
         fig = figures.issue_timeline(timeline(frame), THEME, lang)
-        return note, fig, items or [html.P(L.t("msg_none", lang), className="msg-meta")], L.t("msg_pick", lang)
+        items = items or [html.P(L.t("msg_none", lang), className="msg-meta")]
+        return note, fig, items, {}, L.t("msg_pick", lang)
 
     @app.callback(
         Output(ids.HOT_MSG_DETAIL, "children", allow_duplicate=True),

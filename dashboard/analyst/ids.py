@@ -40,6 +40,7 @@ HOT_NOTE = "analyst-hot-note"  # what the tab shows (period, counts) once comput
 HOT_ISSUES_NOTE = "analyst-hot-issues-note"
 HOT_ISSUE_NOTE = "analyst-hot-issue-note"  # the clicked issue: title, place, counts
 HOT_ISSUE_FIG = "analyst-hot-issue-fig"  # its messages and replies by day
+HOT_ISSUE_BOX = "analyst-hot-issue-box"  # its messages and the one read (hidden until an issue is clicked)
 HOT_ISSUE_LIST = "analyst-hot-issue-list"  # its messages (buttons)
 HOT_MSG_ITEM = "analyst-hot-msg-item"  # {"type": HOT_MSG_ITEM, "id": message_id}: one of the issue's messages
 HOT_MSG_DETAIL = "analyst-hot-msg-detail"  # the message read, with its replies
