@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import time
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,7 @@ import pytest
 from dashboard.analyst import hot
 from dashboard.analyst import ids as A
 from dashboard.analyst import state as S
+from insight import hotwords
 from tests import hot_fixtures as hf
 from tests.security.support import Site, callback_body, output_key, post_callback
 from tests.test_analyst import (
@@ -259,3 +261,12 @@ def test_province_analyst_sees_only_their_province(store, tmp_path):
         assert post_callback(henan, site.url, _body(site, A.HOT_ISSUES_NOTE, overview)).status_code == 204
     finally:
         site.close()
+
+
+def test_rising_words_are_masked_as_the_frequent_ones():
+    # a location the citizen typed is one of the words: a name before 先生 and a phone number must not show
+    now = Counter({"王先生家门口": 5, "13912345678": 4, "停水": 4})
+    rising = [w["word"] for w in hotwords.rising(now, 10, Counter(), 10)]
+    frequent = [w["word"] for w in hotwords.frequent(now, Counter())]
+    assert sorted(rising) == sorted(frequent) and "停水" in rising
+    assert not any("王" in w or "1391234" in w for w in rising)
