@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
 
 from dashboard.analyst import hot
 from dashboard.analyst import ids as A
@@ -196,6 +197,13 @@ def test_hot_tab_shows_the_insight_api(store, serve, browser):
     got = [(r[header.index("编号")], int(r[header.index("留言数")]), float(r[header.index("热度")])) for r in body]
     assert got == [(i["id"], i["messages"], i["heat"]) for i in issues["issues"]]
     assert hf.PHONE not in csv_file.read_text(encoding="utf-8-sig")
+    # and an Excel file of the hot words holds the API's words and counts
+    browser.find_element("css selector", '[id*="hot_words"][id*="xlsx"]').click()
+    xlsx = wait_for(lambda: list(browser.download_dir.glob("*hot_words*.xlsx")), message="xlsx download")[0]
+    time.sleep(0.5)
+    sheet = list(load_workbook(xlsx).active.iter_rows(values_only=True))
+    assert sheet[0][:3] == ("词语", "本期", "上期")
+    assert [row[:3] for row in sheet[1:]] == [(w["word"], w["count"], w["previous"]) for w in words["words"]]
 
     # the URL opens the tab in English; a province filter narrows every list
     browser.get(f"{server.url}/analyst{QUERY}&tab=hot&lang=en")
