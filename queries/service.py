@@ -115,5 +115,8 @@ class Metrics:
     def messages(self, f: Filters, words: tuple[str, ...] = (), limit: int = 20, offset: int = 0):
         return self._cached("messages", messages.search, f, words, limit, offset)
 
+    def messages_by_ids(self, f: Filters, ids: tuple[str, ...]):
+        return self._cached("messages_by_ids", messages.by_ids, f, tuple(ids))
+
     def message(self, message_id: str):
         return self._cached("message", messages.detail, message_id)
