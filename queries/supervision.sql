@@ -139,3 +139,100 @@ LEFT JOIN evaluation_comments c USING (message_id)
 WHERE m.first_reply_unit = :unit AND m.province = :province
   AND m.first_reply_at >= :start AND m.first_reply_at < :stop
   AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only);
+
+-- Stored reply features (supervision/features.py; tables of queries/schema_reply_features.sql).
+
+-- name: missing_reply_features(start, stop, n)
+-- Replies published in [start, stop) without a features row, newest first, at most :n, with their text (null when
+-- they have none) and their message's title, body and location. The ids are chosen before the text is joined.
+WITH todo AS (
+    SELECT r.reply_id, r.message_id, r.replied_at
+    FROM replies r ANTI JOIN reply_features f USING (reply_id)
+    WHERE r.replied_at >= :start AND r.replied_at < :stop
+    ORDER BY r.replied_at DESC, r.reply_id
+    LIMIT :n
+)
+SELECT t.reply_id, t.message_id, t.replied_at, rt.content AS reply, coalesce(m.title, '') AS title,
+       coalesce(mt.content, '') AS body, coalesce(mt.location, '') AS location
+FROM todo t
+LEFT JOIN reply_texts rt ON rt.reply_id = t.reply_id
+LEFT JOIN messages m ON m.message_id = t.message_id
+LEFT JOIN message_texts mt ON mt.message_id = t.message_id
+ORDER BY t.replied_at DESC, t.reply_id;
+
+-- name: reply_reference_count(n)
+-- Replies with text (counted up to :n + 1): while under the sample size the generic bigrams follow the store.
+SELECT count(*) FROM (
+    SELECT 1 FROM reply_texts rt JOIN replies r USING (reply_id)
+    WHERE rt.content IS NOT NULL AND length(trim(rt.content)) > 0
+    LIMIT :n + 1
+);
+
+-- name: reply_reference_sample(n)
+-- A deterministic sample of :n replies with text (smallest hashes of their ids) with their message's text.
+WITH ids AS (
+    SELECT reply_id FROM reply_texts
+    WHERE content IS NOT NULL AND length(trim(content)) > 0
+    ORDER BY hash(reply_id), reply_id
+    LIMIT :n
+)
+SELECT rt.content AS reply, coalesce(m.title, '') AS title, coalesce(mt.content, '') AS body,
+       coalesce(mt.location, '') AS location
+FROM ids
+JOIN reply_texts rt USING (reply_id)
+JOIN replies r USING (reply_id)
+LEFT JOIN messages m ON m.message_id = r.message_id
+LEFT JOIN message_texts mt ON mt.message_id = r.message_id;
+
+-- name: delete_reply_clauses()!
+DELETE FROM reply_clauses WHERE reply_id IN (SELECT reply_id FROM feature_batch);
+
+-- name: upsert_reply_features()!
+INSERT OR REPLACE INTO reply_features
+SELECT reply_id, message_id, replied_at, has_text, text_key, problem_key, chars, addresses, action, legal
+FROM feature_batch;
+
+-- name: insert_reply_clauses()!
+INSERT INTO reply_clauses
+SELECT reply_id, replied_at, problem_key, unnest(clause_keys), unnest(clause_lengths)
+FROM feature_batch
+WHERE has_text AND len(clause_keys) > 0;
+
+-- name: reply_flags(lookback, start, stop, provinces, categories, types, urgent_only)
+-- Replies with text published in [start, stop) whose message passes the filters, with their stored checks and
+-- `exact`: their reduced text also answers another problem among all replies of [lookback, stop).
+WITH exact AS (
+    SELECT text_key FROM reply_features
+    WHERE has_text AND replied_at >= :lookback AND replied_at < :stop
+    GROUP BY text_key HAVING count(DISTINCT problem_key) >= 2
+)
+SELECT r.reply_id, r.message_id, r.unit, m.province, r.replied_at,
+       (r.replied_at = m.first_reply_at AND r.unit IS NOT DISTINCT FROM m.first_reply_unit) AS first,
+       f.text_key, f.addresses, f.action, f.legal,
+       f.text_key IN (SELECT text_key FROM exact) AS exact
+FROM reply_features f
+JOIN replies r USING (reply_id)
+JOIN messages m ON m.message_id = r.message_id
+WHERE f.has_text AND r.replied_at >= :start AND r.replied_at < :stop
+  AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only);
+
+-- name: candidate_clauses(lookback, stop, near, ids)
+-- The clauses of the replies :ids, each marked `common` when replies to at least :near different problems in
+-- [lookback, stop) use it.
+WITH own AS (
+    SELECT reply_id, clause_key, length FROM reply_clauses WHERE reply_id IN (SELECT unnest(:ids))
+), common AS (
+    SELECT clause_key FROM reply_clauses
+    WHERE replied_at >= :lookback AND replied_at < :stop AND clause_key IN (SELECT clause_key FROM own)
+    GROUP BY clause_key HAVING count(DISTINCT problem_key) >= :near
+)
+SELECT reply_id, clause_key, length, clause_key IN (SELECT clause_key FROM common) AS common FROM own;
+
+-- name: shared_clause_examples(lookback, stop, near)
+-- Every clause that replies to at least :near different problems in [lookback, stop) use, with one reply using it.
+SELECT clause_key, min(reply_id) AS reply_id FROM reply_clauses
+WHERE replied_at >= :lookback AND replied_at < :stop
+GROUP BY clause_key HAVING count(DISTINCT problem_key) >= :near;
+
+-- name: reply_texts_of(ids)
+SELECT reply_id, content AS reply FROM reply_texts WHERE reply_id IN (SELECT unnest(:ids));

@@ -233,7 +233,7 @@ def test_reply_quality_on_the_story(story):
     assert not flags.loc[list(BOILERPLATE), "action"].any()
     # Legal basis: a cited regulation (rg3) and "依据…规定" (rs2), nowhere else.
     assert set(flags.index[flags["legal"]]) == {"rg3", "rs2"}
-    top = quality.top_texts(quality.flags(story, MARCH))
+    top = quality.top_texts(story, quality.flags(story, MARCH))
     assert top.iloc[0]["replies"] == 3 and top.iloc[0]["units"] == ["中原区人社局"]
     assert len(top) == 1  # every other text is used once
 
