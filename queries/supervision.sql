@@ -236,3 +236,42 @@ GROUP BY clause_key HAVING count(DISTINCT problem_key) >= :near;
 
 -- name: reply_texts_of(ids)
 SELECT reply_id, content AS reply FROM reply_texts WHERE reply_id IN (SELECT unnest(:ids));
+
+-- name: league_boilerplate(lookback, start, stop, near, near_share, partial_from, provinces, categories, types, urgent_only)
+-- Per unit and province: first replies with text published in the period (messages passing the filters), and
+-- those that are boilerplate by quality.py's rule without the partial credit: not addressing the message, and the
+-- same reduced text answering another problem in [lookback, stop) or at least :near_share of the characters in
+-- clauses used for :near problems there. `partly`: the ids whose share lies in [:partial_from, :near_share),
+-- which the partial credit of quality.py may still make boilerplate.
+WITH exact AS (
+    SELECT text_key FROM reply_features
+    WHERE has_text AND replied_at >= :lookback AND replied_at < :stop
+    GROUP BY text_key HAVING count(DISTINCT problem_key) >= 2
+), firsts AS (
+    SELECT r.unit, m.province, f.reply_id, f.addresses, f.text_key IN (SELECT text_key FROM exact) AS exact
+    FROM reply_features f
+    JOIN replies r USING (reply_id)
+    JOIN messages m ON m.message_id = r.message_id
+    WHERE f.has_text AND f.replied_at >= :start AND f.replied_at < :stop
+      AND r.replied_at >= :start AND r.replied_at < :stop
+      AND r.replied_at = m.first_reply_at AND r.unit = m.first_reply_unit
+      AND message_matches(m.province, m.category, m.msg_type, m.is_urgent,
+                          :provinces, :categories, :types, :urgent_only)
+), own AS (
+    SELECT c.reply_id, c.clause_key, c.length
+    FROM reply_clauses c SEMI JOIN (SELECT reply_id FROM firsts WHERE NOT addresses AND NOT exact) USING (reply_id)
+    WHERE c.replied_at >= :start AND c.replied_at < :stop
+), common AS (
+    SELECT clause_key FROM reply_clauses
+    WHERE replied_at >= :lookback AND replied_at < :stop AND clause_key IN (SELECT DISTINCT clause_key FROM own)
+    GROUP BY clause_key HAVING count(DISTINCT problem_key) >= :near
+), shares AS (
+    SELECT reply_id,
+           coalesce(sum(length) FILTER (WHERE clause_key IN (SELECT clause_key FROM common)), 0) / sum(length) AS share
+    FROM own GROUP BY reply_id
+)
+SELECT f.unit, f.province, count(*) AS with_text,
+       count(*) FILTER (WHERE NOT f.addresses AND (f.exact OR s.share >= :near_share)) AS boilerplate,
+       list(f.reply_id) FILTER (WHERE s.share >= :partial_from AND s.share < :near_share) AS partly
+FROM firsts f LEFT JOIN shares s USING (reply_id)
+GROUP BY f.unit, f.province;

@@ -64,7 +64,7 @@ def counts(store: Store, f: Filters, on_time_days: int = 15) -> pd.DataFrame:
     answered = store.df(sql("league_answered"), dict(params, on_time_seconds=float(on_time_days) * 86_400.0))
     rated = store.df(sql("league_rated"), params)
     repeats = store.df(sql("league_repeats"), dict(params, similarity=REPEAT_SIMILARITY))
-    boiler = quality.first_reply_boilerplate(quality.flags(store, f))
+    boiler = quality.first_reply_boilerplate(store, f)
     frame = answered.merge(rated, on=KEY, how="outer")
     frame = frame.merge(repeats.drop(columns=["answered"]), on=KEY, how="left")
     frame = frame.merge(boiler, on=KEY, how="left")

@@ -167,10 +167,23 @@ def top_texts(store: Store, flag_frame: pd.DataFrame, n: int = 10) -> pd.DataFra
     return table.sort_values(["replies", "messages", "text"], ascending=[False, False, True])[columns]
 
 
-def first_reply_boilerplate(flag_frame: pd.DataFrame) -> pd.DataFrame:
-    """Per (unit, province): first replies with text and how many of them are boilerplate (the league's input)."""
-    first = flag_frame[flag_frame["first"].astype(bool) & flag_frame["unit"].notna()]
-    if first.empty:
+def first_reply_boilerplate(store: Store, f: Filters) -> pd.DataFrame:
+    """Per (unit, province): first replies with text published in the period and how many of them are boilerplate
+    (the league's input), aggregated in SQL; only the replies the partial credit may still flag come back here."""
+    lookback = span(f, LOOKBACK_DAYS)
+    features.ensure_reply_features(store, lookback["start"], lookback["stop"])
+    params = dict(
+        window(f),
+        lookback=lookback["start"],
+        near=NEAR_MESSAGES,
+        near_share=NEAR_SHARE,
+        partial_from=PARTIAL_FROM,
+    )
+    frame = store.df(sql("league_boilerplate"), params)
+    if frame.empty:
         return pd.DataFrame(columns=["unit", "province", "with_text", "boilerplate"])
-    out = first.assign(with_text=1).groupby(["unit", "province"])[["with_text", "boilerplate"]].sum().reset_index()
+    partly = [list(ids) if isinstance(ids, (list, np.ndarray)) else [] for ids in frame["partly"]]
+    flagged = _mostly_shared(store, pd.Series([r for ids in partly for r in ids], dtype=object), lookback)
+    frame["boilerplate"] = frame["boilerplate"] + [sum(r in flagged for r in ids) for ids in partly]
+    out = frame[["unit", "province", "with_text", "boilerplate"]]
     return out.astype({"with_text": "int64", "boilerplate": "int64"})

@@ -18,7 +18,7 @@ import pytest
 
 from queries.periods import Filters
 from queries.writes import upsert
-from supervision import features, quality, rules
+from supervision import features, league, quality, rules
 from tests.conftest import HENAN, SICHUAN, frame, message, reply
 
 APRIL = Filters(dt.date(2023, 4, 1), dt.date(2023, 4, 30))
@@ -192,6 +192,9 @@ def seeded(store):
         else:  # its own words
             text = f"{place or '该处'}的第{i}号事项，处理人员{i % 7}号核查后答复如下：情况属实，正在处理。"
         replies.append(_reply(f"r{i}", f"m{i}", str(at.floor("s")), f"单位{i % 9}", text))
+        if i % 5 == 0:  # a later second reply (never the league's), the stock note from another unit
+            later = str((at + pd.Timedelta(days=2)).floor("s"))
+            replies.append(_reply(f"r{i}b", f"m{i}", later, f"单位{(i + 1) % 9}", "。".join(SENTENCES[:4]) + "。"))
     _write(store, messages, replies)
     return store, pd.DataFrame(messages), pd.DataFrame(replies)
 
@@ -254,3 +257,23 @@ def test_boilerplate_equals_an_in_memory_computation(seeded):
         assert got.index.tolist() == expected.index.tolist()
         assert got.tolist() == expected.tolist()
         assert 0 < got.sum() < len(got)  # both kinds present: the comparison means something
+
+
+def test_league_boilerplate_counts_equal_the_in_memory_rule(seeded):
+    store, messages, replies = seeded
+    expected = _expected_boilerplate(store, messages, replies, APRIL).rename("boilerplate").reset_index()
+    expected = expected.merge(replies[["reply_id", "message_id", "unit", "replied_at"]], on="reply_id")
+    expected = expected.merge(messages[["message_id", "province"]], on="message_id")
+    first = replies.assign(replied_at=pd.to_datetime(replies["replied_at"])).groupby("message_id")["replied_at"].min()
+    expected = expected[
+        pd.to_datetime(expected["replied_at"]).to_numpy() == expected["message_id"].map(first).to_numpy()
+    ]
+    expected = expected.groupby(["unit", "province"]).agg(
+        with_text=("reply_id", "size"), boilerplate=("boilerplate", "sum")
+    )
+    got = league.counts(store, APRIL).set_index(["unit", "province"])[["with_text", "boilerplate"]]
+    got = got[got["with_text"] > 0].sort_index()
+    assert got.index.tolist() == expected.sort_index().index.tolist()
+    assert got["with_text"].tolist() == expected.sort_index()["with_text"].tolist()
+    assert got["boilerplate"].tolist() == expected.sort_index()["boilerplate"].astype(int).tolist()
+    assert 0 < got["boilerplate"].sum() < got["with_text"].sum()
