@@ -41,26 +41,29 @@ GROUP BY m.first_reply_unit, m.province;
 -- (character-set Jaccard >= :similarity) or that names the same location.
 -- Pairs are found by an equality join on the place, the domain and a 30-day window number (an answer in window
 -- w can only be restated in w or w + 1), which keeps the join to the candidates instead of a year's pairs.
-WITH answered AS (
+-- The messages of both sides are read with their named location in one pass (one join with the text table).
+WITH base AS MATERIALIZED (
     SELECT m.message_id, m.first_reply_unit AS unit, m.province, coalesce(m.city, '') AS city,
-           coalesce(m.district, '') AS district, m.category, m.first_reply_at, coalesce(m.title, '') AS title,
-           nullif(trim(coalesce(t.location, '')), '') AS location,
-           CAST(floor(epoch(m.first_reply_at) / 2592000) AS BIGINT) AS w
+           coalesce(m.district, '') AS district, m.category, m.created_at, m.first_reply_at,
+           coalesce(m.title, '') AS title, nullif(trim(coalesce(t.location, '')), '') AS location,
+           (m.first_reply_at >= :start AND m.first_reply_at < :stop AND m.first_reply_unit IS NOT NULL
+            AND message_matches(m.province, m.category, m.msg_type, m.is_urgent,
+                                :provinces, :categories, :types, :urgent_only)) AS answered,
+           (m.created_at >= :start AND m.created_at < CAST(:stop AS TIMESTAMP) + INTERVAL 30 DAY) AS later
     FROM messages m LEFT JOIN message_texts t USING (message_id)
-    WHERE m.first_reply_at >= :start AND m.first_reply_at < :stop
-      AND m.first_reply_unit IS NOT NULL
-      AND message_matches(m.province, m.category, m.msg_type, m.is_urgent,
-                          :provinces, :categories, :types, :urgent_only)
+    WHERE (m.first_reply_at >= :start AND m.first_reply_at < :stop AND m.first_reply_unit IS NOT NULL)
+       OR (m.created_at >= :start AND m.created_at < CAST(:stop AS TIMESTAMP) + INTERVAL 30 DAY)
+), answered AS (
+    SELECT message_id, unit, province, city, district, category, first_reply_at, title, location,
+           CAST(floor(epoch(first_reply_at) / 2592000) AS BIGINT) AS w
+    FROM base WHERE answered
 ), candidates AS (
     SELECT message_id, province, city, district, category, first_reply_at, title, location, unnest([w, w + 1]) AS w
     FROM answered
 ), later AS (
-    SELECT m.message_id, m.province, coalesce(m.city, '') AS city, coalesce(m.district, '') AS district,
-           m.category, m.created_at, coalesce(m.title, '') AS title,
-           nullif(trim(coalesce(t.location, '')), '') AS location,
-           CAST(floor(epoch(m.created_at) / 2592000) AS BIGINT) AS w
-    FROM messages m LEFT JOIN message_texts t USING (message_id)
-    WHERE m.created_at >= :start AND m.created_at < CAST(:stop AS TIMESTAMP) + INTERVAL 30 DAY
+    SELECT message_id, province, city, district, category, created_at, title, location,
+           CAST(floor(epoch(created_at) / 2592000) AS BIGINT) AS w
+    FROM base WHERE later
 ), restated AS (
     SELECT DISTINCT a.message_id
     FROM candidates a
