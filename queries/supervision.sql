@@ -163,6 +163,11 @@ LEFT JOIN messages m ON m.message_id = t.message_id
 LEFT JOIN message_texts mt ON mt.message_id = t.message_id
 ORDER BY t.replied_at DESC, t.reply_id;
 
+-- name: reply_features_complete(start, stop)
+-- Whether every reply published in [start, stop) has a features row (see features.ensure_reply_features).
+SELECT (SELECT count(*) FROM replies WHERE replied_at >= :start AND replied_at < :stop)
+     = (SELECT count(*) FROM reply_features WHERE replied_at >= :start AND replied_at < :stop);
+
 -- name: reply_reference_count(n)
 -- Replies with text (counted up to :n + 1): while under the sample size the generic bigrams follow the store.
 SELECT count(*) FROM (

@@ -465,6 +465,7 @@ def _write_replies_general(cur, batch, result: WriteResult, appends: deltas.Appe
     slow: set = set(linked.loc[linked["reply_id"].isin(new_ids), "message_id"])
     others = pd.concat([resent, held]) if not resent.empty else held
     if not others.empty:
+        cur.execute(text("writes", "drop_reply_features"), {"ids": others["reply_id"].tolist()}).fetchall()
         _register(cur, others[columns])
         previous = cur.execute(text("writes", "stored_replies")).df()
         cur.unregister("batch")

@@ -156,23 +156,33 @@ def compute_reply_features(frame: pd.DataFrame) -> pd.DataFrame:
 def reference(store: Store) -> frozenset:
     """The stored generic bigrams, (re)computed first when missing, made by other code, or from a sample smaller
     than DF_SAMPLE that the store has outgrown (stored features are then dropped: they used the old set)."""
+    fresh = _refresh_reference(store)
+    if fresh is not None:
+        return fresh
+    return frozenset(store.df("SELECT gram FROM reply_generic_bigrams")["gram"])
+
+
+def _refresh_reference(store: Store) -> frozenset | None:
+    """Recompute the generic bigrams when stale (see `reference`) and return them; None when the stored set holds."""
     size = int(store.meta("reply_reference_sample") or -1)
     stale = store.meta("reply_features_code") != CODE_VERSION
     if not stale and size < DF_SAMPLE:
         stale = store.scalar(sql("reply_reference_count"), {"n": DF_SAMPLE}) != size
-    if stale:
-        sample = store.df(sql("reply_reference_sample"), {"n": DF_SAMPLE})
-        grams = generic_bigrams(sample)
-        with store.write() as cur:
-            cur.execute("DELETE FROM reply_generic_bigrams")
-            cur.execute("DELETE FROM reply_features")
-            cur.execute("DELETE FROM reply_clauses")
-            if grams:
-                cur.execute("INSERT INTO reply_generic_bigrams SELECT unnest($g)", {"g": sorted(grams)})
-            store.set_meta(cur, "reply_reference_sample", str(len(sample)))
-            store.set_meta(cur, "reply_features_code", CODE_VERSION)
+    if not stale:
+        return None
+    sample = store.df(sql("reply_reference_sample"), {"n": DF_SAMPLE})
+    grams = generic_bigrams(sample)
+    if _read_only(store):
         return grams
-    return frozenset(store.df("SELECT gram FROM reply_generic_bigrams")["gram"])
+    with store.write() as cur:
+        cur.execute("DELETE FROM reply_generic_bigrams")
+        cur.execute("DELETE FROM reply_features")
+        cur.execute("DELETE FROM reply_clauses")
+        if grams:
+            cur.execute("INSERT INTO reply_generic_bigrams SELECT unnest($g)", {"g": sorted(grams)})
+        store.set_meta(cur, "reply_reference_sample", str(len(sample)))
+        store.set_meta(cur, "reply_features_code", CODE_VERSION)
+    return grams
 
 
 def missing_replies(store: Store, start: dt.datetime, stop: dt.datetime, n: int) -> pd.DataFrame:
@@ -200,7 +210,15 @@ def save_reply_features(store: Store, frame: pd.DataFrame) -> None:
 
 
 def ensure_reply_features(store: Store, start: dt.datetime, stop: dt.datetime, batch: int = BATCH) -> int:
-    """Compute and store the features of every reply of [start, stop) still missing them; returns how many."""
+    """Compute and store the features of every reply of [start, stop) still missing them; returns how many.
+    A read-only store (a scale-out snapshot) is left as it is: its writer stores the features."""
+    if _read_only(store):
+        return 0
+    _refresh_reference(store)
+    # every stored row is of an existing reply at its current time (rows are dropped when a reply is re-sent or
+    # held), so equal counts mean nothing is missing: the common case costs two counts, not an anti-join
+    if store.scalar(sql("reply_features_complete"), {"start": start, "stop": stop}):
+        return 0
     done = 0
     while True:
         frame = missing_replies(store, start, stop, batch)
@@ -210,3 +228,7 @@ def ensure_reply_features(store: Store, start: dt.datetime, stop: dt.datetime, b
         done += len(frame)
         if len(frame) < batch:
             return done
+
+
+def _read_only(store: Store) -> bool:
+    return bool(getattr(store, "read_only", False))

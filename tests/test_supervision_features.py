@@ -146,6 +146,19 @@ def test_a_rewritten_reply_is_computed_again(store):
     assert store.scalar("SELECT count(*) FROM reply_features WHERE reply_id = ?", [rid]) == 1
 
 
+def test_compute_runs_in_a_spawned_worker(store):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    messages, replies, _ = _town()
+    _write(store, messages, replies)
+    batch = features.missing_replies(store, APRIL_START, APRIL_STOP, 100)
+    assert len(batch) == len(replies) and batch.attrs["generic"]
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        remote = pool.submit(features.compute_reply_features, batch).result(timeout=120)
+    pd.testing.assert_frame_equal(remote, features.compute_reply_features(batch))
+
+
 def test_only_missing_replies_are_computed(store):
     messages, replies, _ = _town()
     _write(store, messages, replies)
