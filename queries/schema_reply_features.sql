@@ -4,8 +4,9 @@
 -- (queries/texts.py) and when the reference bigram set changes; the indexer or `ensure_reply_features` refills them.
 CREATE TABLE IF NOT EXISTS reply_features (
     reply_id    VARCHAR PRIMARY KEY,
-    message_id  VARCHAR NOT NULL,
+    message_id  VARCHAR NOT NULL,  -- message, time and unit as the reply had them (a re-sent reply loses its row)
     replied_at  TIMESTAMP NOT NULL,
+    unit        VARCHAR,
     has_text    BOOLEAN NOT NULL,  -- false: no text (the row only marks the reply as seen)
     text_key    UBIGINT,           -- hash of the reply's reduced text (its Chinese characters)
     problem_key UBIGINT,           -- hash of its message's problem (named location, else reduced title and body)

@@ -79,22 +79,6 @@ SELECT a.unit, a.province, count(*) AS answered, count(r.message_id) AS repeats
 FROM answered a LEFT JOIN restated r USING (message_id)
 GROUP BY a.unit, a.province;
 
--- name: reply_texts_window(start, stop)
--- Every reply published in the window that has text, with its message's text and filter columns: the input of
--- the reply checks (compared across all messages, so the filters are applied afterwards).
--- `first` marks the reply that is its message's first reply (the one the league credits).
-SELECT
-    r.reply_id, r.message_id, r.unit, r.replied_at, m.province, m.category, m.msg_type, m.is_urgent,
-    (r.replied_at = m.first_reply_at AND r.unit IS NOT DISTINCT FROM m.first_reply_unit) AS first,
-    rt.content AS reply, coalesce(m.title, '') AS title, coalesce(mt.content, '') AS body,
-    coalesce(mt.location, '') AS location
-FROM replies r
-JOIN reply_texts rt USING (reply_id)
-JOIN messages m ON m.message_id = r.message_id
-LEFT JOIN message_texts mt ON mt.message_id = r.message_id
-WHERE r.replied_at >= :start AND r.replied_at < :stop
-  AND rt.content IS NOT NULL AND length(trim(rt.content)) > 0;
-
 -- name: unanswered(start, stop, provinces, categories, types, urgent_only)
 -- Messages created in the period with no reply yet (the overdue list's input), 办理中 told apart.
 SELECT m.message_id, m.created_at, m.province, m.city, m.district, coalesce(m.addressee, '') AS addressee,
@@ -149,13 +133,13 @@ WHERE m.first_reply_unit = :unit AND m.province = :province
 -- Replies published in [start, stop) without a features row, newest first, at most :n, with their text (null when
 -- they have none) and their message's title, body and location. The ids are chosen before the text is joined.
 WITH todo AS (
-    SELECT r.reply_id, r.message_id, r.replied_at
+    SELECT r.reply_id, r.message_id, r.replied_at, r.unit
     FROM replies r ANTI JOIN reply_features f USING (reply_id)
     WHERE r.replied_at >= :start AND r.replied_at < :stop
     ORDER BY r.replied_at DESC, r.reply_id
     LIMIT :n
 )
-SELECT t.reply_id, t.message_id, t.replied_at, rt.content AS reply, coalesce(m.title, '') AS title,
+SELECT t.reply_id, t.message_id, t.replied_at, t.unit, rt.content AS reply, coalesce(m.title, '') AS title,
        coalesce(mt.content, '') AS body, coalesce(mt.location, '') AS location
 FROM todo t
 LEFT JOIN reply_texts rt ON rt.reply_id = t.reply_id
@@ -197,7 +181,7 @@ DELETE FROM reply_clauses WHERE reply_id IN (SELECT reply_id FROM feature_batch)
 
 -- name: upsert_reply_features()!
 INSERT OR REPLACE INTO reply_features
-SELECT reply_id, message_id, replied_at, has_text, text_key, problem_key, chars, addresses, action, legal
+SELECT reply_id, message_id, replied_at, unit, has_text, text_key, problem_key, chars, addresses, action, legal
 FROM feature_batch;
 
 -- name: insert_reply_clauses()!
@@ -214,14 +198,13 @@ WITH exact AS (
     WHERE has_text AND replied_at >= :lookback AND replied_at < :stop
     GROUP BY text_key HAVING count(DISTINCT problem_key) >= 2
 )
-SELECT r.reply_id, r.message_id, r.unit, m.province, r.replied_at,
-       (r.replied_at = m.first_reply_at AND r.unit IS NOT DISTINCT FROM m.first_reply_unit) AS first,
+SELECT f.reply_id, f.message_id, f.unit, m.province, f.replied_at,
+       (f.replied_at = m.first_reply_at AND f.unit IS NOT DISTINCT FROM m.first_reply_unit) AS first,
        f.text_key, f.addresses, f.action, f.legal,
        f.text_key IN (SELECT text_key FROM exact) AS exact
 FROM reply_features f
-JOIN replies r USING (reply_id)
-JOIN messages m ON m.message_id = r.message_id
-WHERE f.has_text AND r.replied_at >= :start AND r.replied_at < :stop
+JOIN messages m ON m.message_id = f.message_id
+WHERE f.has_text AND f.replied_at >= :start AND f.replied_at < :stop
   AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only);
 
 -- name: candidate_clauses(lookback, stop, near, ids)
@@ -256,13 +239,12 @@ WITH exact AS (
     WHERE has_text AND replied_at >= :lookback AND replied_at < :stop
     GROUP BY text_key HAVING count(DISTINCT problem_key) >= 2
 ), firsts AS (
-    SELECT r.unit, m.province, f.reply_id, f.addresses, f.text_key IN (SELECT text_key FROM exact) AS exact
-    FROM reply_features f
-    JOIN replies r USING (reply_id)
-    JOIN messages m ON m.message_id = r.message_id
+    SELECT f.unit, m.province, f.reply_id, f.addresses, f.text_key IN (SELECT text_key FROM exact) AS exact
+    FROM messages m
+    JOIN reply_features f
+      ON f.message_id = m.message_id AND f.replied_at = m.first_reply_at AND f.unit = m.first_reply_unit
     WHERE f.has_text AND f.replied_at >= :start AND f.replied_at < :stop
-      AND r.replied_at >= :start AND r.replied_at < :stop
-      AND r.replied_at = m.first_reply_at AND r.unit = m.first_reply_unit
+      AND m.first_reply_at >= :start AND m.first_reply_at < :stop
       AND message_matches(m.province, m.category, m.msg_type, m.is_urgent,
                           :provinces, :categories, :types, :urgent_only)
 ), own AS (

@@ -48,6 +48,7 @@ FEATURE_SCHEMA = pa.schema(
         ("reply_id", pa.string()),
         ("message_id", pa.string()),
         ("replied_at", pa.timestamp("us")),
+        ("unit", pa.string()),
         ("has_text", pa.bool_()),
         ("text_key", pa.uint64()),
         ("problem_key", pa.uint64()),
@@ -110,14 +111,15 @@ def generic_bigrams(sample: pd.DataFrame) -> frozenset:
 
 
 def compute_reply_features(frame: pd.DataFrame) -> pd.DataFrame:
-    """Pure: one row of features per reply of `frame` (reply_id, message_id, replied_at, reply, title, body,
+    """Pure: one row of features per reply of `frame` (reply_id, message_id, replied_at, unit, reply, title, body,
     location; the generic bigrams in frame.attrs['generic']). Columns: COLUMNS."""
     generic = frozenset(frame.attrs.get("generic", ()))
     rows = []
-    for reply_id, message_id, replied_at, reply, title, body, location in zip(
+    for reply_id, message_id, replied_at, unit, reply, title, body, location in zip(
         frame["reply_id"],
         frame["message_id"],
         frame["replied_at"],
+        frame["unit"],
         frame["reply"],
         frame["title"],
         frame["body"],
@@ -126,7 +128,7 @@ def compute_reply_features(frame: pd.DataFrame) -> pd.DataFrame:
     ):
         text = reply if isinstance(reply, str) else ""
         if not text.strip():
-            rows.append((reply_id, message_id, replied_at, False, None, None, None, None, None, None, [], []))
+            rows.append((reply_id, message_id, replied_at, unit, False, None, None, None, None, None, None, [], []))
             continue
         clauses = list(dict.fromkeys(rules.clauses(text)))
         lengths = [len(c) for c in clauses]
@@ -135,6 +137,7 @@ def compute_reply_features(frame: pd.DataFrame) -> pd.DataFrame:
                 reply_id,
                 message_id,
                 replied_at,
+                unit,
                 True,
                 key(rules.han(text)),
                 problem(title, body, location),

@@ -105,6 +105,7 @@ def test_stored_features_equal_the_pure_function(store):
                 reply_id=r["reply_id"],
                 message_id=r["message_id"],
                 replied_at=pd.Timestamp(r["replied_at"]),
+                unit=r["unit"],
                 reply=r["content"],
                 title=by_id[r["message_id"]]["title"],
                 body=by_id[r["message_id"]]["content"],
