@@ -1,7 +1,7 @@
 -- Migration 10: what the reply checks need of each reply, computed once when it is written (supervision/features.py)
 -- so that the cross-reply parts of the checks (boilerplate: the same or nearly the same text answering different
--- problems) are SQL aggregates over stored keys. Rows are dropped when their reply's or message's text changes
--- (queries/texts.py) and when the reference bigram set changes; the indexer or `ensure_reply_features` refills them.
+-- problems) are SQL aggregates over stored keys. Rows are dropped when their reply or its message is written again
+-- (queries/writes.py) and when the reference bigram set changes; the indexer or `ensure_reply_features` refills them.
 CREATE TABLE IF NOT EXISTS reply_features (
     reply_id    VARCHAR PRIMARY KEY,
     message_id  VARCHAR NOT NULL,  -- message, time and unit as the reply had them (a re-sent reply loses its row)

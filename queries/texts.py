@@ -20,8 +20,6 @@ TEXT_COLUMNS = {
     "replies": ("reply_id", {"content": _STRING}, "reply_texts"),
     "evaluations": ("message_id", {"comment": _STRING}, "evaluation_comments"),
 }
-# Rewritten text invalidates the stored reply features computed from it (new ids have none).
-DROPS_FEATURES = {"replies": "drop_reply_features_of_replies", "messages": "drop_reply_features_of_messages"}
 
 
 def table(kind: str, batch: pd.DataFrame, rejected_rows=()) -> pa.Table | None:
@@ -57,8 +55,6 @@ def write(cur, kind: str, rows: pa.Table | None, *, all_new: bool = False) -> No
     cur.register("text_batch", rows)
     try:
         cur.execute(text("texts", query)).fetchall()
-        if kind in DROPS_FEATURES and not all_new:
-            cur.execute(text("texts", DROPS_FEATURES[kind])).fetchall()
     finally:
         cur.unregister("text_batch")
 

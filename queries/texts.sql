@@ -21,11 +21,3 @@ ON CONFLICT (reply_id) DO UPDATE SET content = excluded.content;
 INSERT INTO evaluation_comments (message_id, comment)
 SELECT message_id, comment FROM text_batch
 ON CONFLICT (message_id) DO UPDATE SET comment = excluded.comment;
-
--- name: drop_reply_features_of_replies()!
--- A reply whose text is written again loses its stored reply features (supervision/features.py recomputes them).
-DELETE FROM reply_features WHERE reply_id IN (SELECT reply_id FROM text_batch);
-
--- name: drop_reply_features_of_messages()!
--- The same for the replies of a message whose text is written again (its problem and words may have changed).
-DELETE FROM reply_features WHERE message_id IN (SELECT message_id FROM text_batch);

@@ -190,6 +190,7 @@ def _write_messages(cur, batch, result: WriteResult, appends: deltas.Appends, pr
         parts.append(deltas.states(_read_states(cur, existing.column("message_id").to_pylist()), -1))
         cur.register("batch", existing)
         cur.execute(text("writes", "upsert_messages")).fetchall()
+        cur.execute(text("writes", "drop_reply_features_of_batch")).fetchall()
         cur.unregister("batch")
     linking: set = set()
     if rated is not None and not rated.empty:

@@ -38,6 +38,11 @@ DELETE FROM held_replies WHERE list_contains(:ids, reply_id);
 -- supervision/features.py, which recomputes them).
 DELETE FROM reply_features WHERE list_contains(:ids, reply_id);
 
+-- name: drop_reply_features_of_batch()!
+-- Replies of re-sent messages lose their stored reply features (the message's title, text or place may have
+-- changed; supervision/features.py recomputes them).
+DELETE FROM reply_features WHERE message_id IN (SELECT message_id FROM batch);
+
 -- name: delete_replies(ids)!
 -- Linked replies moved back to held (re-sent pointing to an unknown message).
 DELETE FROM replies WHERE list_contains(:ids, reply_id);

@@ -7,8 +7,9 @@ addresses, action, legal (supervision/quality.py says what they mean). What comp
 
 The indexer (insight/index.py) fills the rows in the background with `missing_replies` → `compute_reply_features`
 (in a worker process) → `save_reply_features`; analyses call `ensure_reply_features` first, which computes whatever
-is still missing in-process, so results are always complete. A row is dropped when its reply's or its message's
-text is rewritten (queries/texts.py) and computed again.
+is still missing in-process, so results are always complete. A row is dropped when its reply or its message is
+written again (queries/writes.py: re-sent or held replies, re-sent messages; new records have no row) and is
+computed again.
 
 "Addresses" ignores the bigrams replies use whatever their message says. They come from a deterministic sample of
 the store's (reply, message) pairs (`DF_SAMPLE`), stored once (table reply_generic_bigrams) so that every stored

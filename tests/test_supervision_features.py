@@ -145,6 +145,12 @@ def test_a_rewritten_reply_is_computed_again(store):
     stored = store.scalar("SELECT text_key FROM reply_features WHERE reply_id = ?", [rid])
     assert int(stored) == features.key(rules.han(STOCK[0]))
     assert store.scalar("SELECT count(*) FROM reply_features WHERE reply_id = ?", [rid]) == 1
+    # its message is sent again naming another place: the reply's problem follows
+    mid = row["message_id"]
+    upsert(store, "messages", frame([dict(next(m for m in messages if m["message_id"] == mid), location="鼓楼广场")]))
+    quality.flags(store, APRIL)
+    stored = store.scalar("SELECT problem_key FROM reply_features WHERE reply_id = ?", [rid])
+    assert int(stored) == features.key("@鼓楼广场")
 
 
 def test_compute_runs_in_a_spawned_worker(store):
