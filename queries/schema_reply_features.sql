@@ -15,14 +15,16 @@ CREATE TABLE IF NOT EXISTS reply_features (
     action      BOOLEAN,
     legal       BOOLEAN
 );
--- One row per distinct clause (>= 4 Chinese characters between punctuation) of a reply with text; replied_at and
--- problem_key are repeated so that the window's clause counts need no join.
+-- One row per distinct clause (>= 4 Chinese characters between punctuation) of a reply with text; replied_at,
+-- problem_key and addresses are repeated so that the window's clause counts need no join and the clauses of the
+-- few replies that may be boilerplate (those not addressing their message) are found without one.
 CREATE TABLE IF NOT EXISTS reply_clauses (
     reply_id    VARCHAR NOT NULL,
     replied_at  TIMESTAMP NOT NULL,
     problem_key UBIGINT NOT NULL,
     clause_key  UBIGINT NOT NULL,
-    length      SMALLINT NOT NULL
+    length      SMALLINT NOT NULL,
+    addresses   BOOLEAN NOT NULL
 );
 -- The bigrams replies use whatever their message says (the "addresses" check ignores them), from a deterministic
 -- sample of the store's (reply, message) pairs; meta 'reply_reference_sample' says how many pairs.

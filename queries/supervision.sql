@@ -186,7 +186,7 @@ FROM feature_batch;
 
 -- name: insert_reply_clauses()!
 INSERT INTO reply_clauses
-SELECT reply_id, replied_at, problem_key, unnest(clause_keys), unnest(clause_lengths)
+SELECT reply_id, replied_at, problem_key, unnest(clause_keys), unnest(clause_lengths), addresses
 FROM feature_batch
 WHERE has_text AND len(clause_keys) > 0;
 
@@ -196,7 +196,7 @@ WHERE has_text AND len(clause_keys) > 0;
 WITH exact AS (
     SELECT text_key FROM reply_features
     WHERE has_text AND replied_at >= :lookback AND replied_at < :stop
-    GROUP BY text_key HAVING count(DISTINCT problem_key) >= 2
+    GROUP BY text_key HAVING min(problem_key) <> max(problem_key)  -- two problems or more
 )
 SELECT f.reply_id, f.message_id, f.unit, m.province, f.replied_at,
        (f.replied_at = m.first_reply_at AND f.unit IS NOT DISTINCT FROM m.first_reply_unit) AS first,
@@ -237,7 +237,7 @@ SELECT reply_id, content AS reply FROM reply_texts WHERE reply_id IN (SELECT unn
 WITH exact AS (
     SELECT text_key FROM reply_features
     WHERE has_text AND replied_at >= :lookback AND replied_at < :stop
-    GROUP BY text_key HAVING count(DISTINCT problem_key) >= 2
+    GROUP BY text_key HAVING min(problem_key) <> max(problem_key)  -- two problems or more
 ), firsts AS (
     SELECT f.unit, m.province, f.reply_id, f.addresses, f.text_key IN (SELECT text_key FROM exact) AS exact
     FROM messages m
@@ -250,7 +250,7 @@ WITH exact AS (
 ), own AS (
     SELECT c.reply_id, c.clause_key, c.length
     FROM reply_clauses c SEMI JOIN (SELECT reply_id FROM firsts WHERE NOT addresses AND NOT exact) USING (reply_id)
-    WHERE c.replied_at >= :start AND c.replied_at < :stop
+    WHERE c.replied_at >= :start AND c.replied_at < :stop AND NOT c.addresses
 ), common AS (
     SELECT clause_key FROM reply_clauses
     WHERE replied_at >= :lookback AND replied_at < :stop AND clause_key IN (SELECT DISTINCT clause_key FROM own)
