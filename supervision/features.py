@@ -13,13 +13,15 @@ computed again.
 
 "Addresses" ignores the bigrams replies use whatever their message says. They come from a deterministic sample of
 the store's (reply, message) pairs (`DF_SAMPLE`), stored once (table reply_generic_bigrams) so that every stored
-row was computed against the same set; while the store has fewer pairs than the sample the set is recomputed
-whenever the count changes (and every row with it). Deliberate change from the first version, which took replies
-only and counted a bigram generic when over `GENERIC_DF` of the period's replies had it: a bigram is now generic
-when replies whose message lacks it still use it (over `GENERIC_DF` of them), or when replies use it barely more
-often when their message has it (under `ECHO` times as often). Topic words a reply repeats from its message
-(拖欠工资, 物业管理) are common among replies but are not generic by this rule: composed answers that name the
-problem in the message's words now address it and are no longer taken for boilerplate.
+row was computed against the same set; while the store has fewer pairs than the sample the set is taken again
+(and every row with it) when the store has grown by a quarter or lost replies.
+
+Deliberate change from the first version, which took replies only and counted a bigram generic when over
+`GENERIC_DF` of the period's replies had it: a bigram is now generic when replies whose message lacks it still use
+it (over `GENERIC_DF` of them), or when replies use it barely more often when their message has it (under `ECHO`
+times as often). Topic words a reply repeats from its message (拖欠工资, 物业管理) are common among replies but are
+not generic by this rule: composed answers that name the problem in the message's words now address it and are
+no longer taken for boilerplate.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from supervision.common import sql
 CODE_VERSION = "1"  # bump when compute_reply_features changes: every stored row is then computed again
 BATCH = 20_000
 DF_SAMPLE = 20_000
+REFERENCE_GROWTH = 1.25  # a sample smaller than DF_SAMPLE is taken again when the store has this many times more
 GENERIC_DF = 0.02
 ECHO = 3.0
 ECHO_MIN = 3  # replies without the bigram in their message needed before the echo test applies
@@ -171,7 +174,8 @@ def _refresh_reference(store: Store) -> frozenset | None:
     size = int(store.meta("reply_reference_sample") or -1)
     stale = store.meta("reply_features_code") != CODE_VERSION
     if not stale and size < DF_SAMPLE:
-        stale = store.scalar(sql("reply_reference_count"), {"n": DF_SAMPLE}) != size
+        have = store.scalar(sql("reply_reference_count"), {"n": DF_SAMPLE})
+        stale = not size <= have <= size * REFERENCE_GROWTH
     if not stale:
         return None
     sample = store.df(sql("reply_reference_sample"), {"n": DF_SAMPLE})

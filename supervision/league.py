@@ -15,7 +15,8 @@ Definitions (period = inclusive Beijing dates; filters apply to the messages):
   `league_repeats`: same place and domain, within 30 days of the answer, similar title or same named location).
   The insight branch's repeat detection can replace this count later.
 - **boilerplate_rate**: of its answered messages whose first reply has text, the share that is boilerplate
-  (supervision/quality.py); null without reply texts.
+  (supervision/quality.py; an SQL aggregate over the stored reply features, `first_reply_boilerplate`); null
+  without reply texts.
 - **score** (0–100): 100 × weighted mean of satisfaction_adjusted (0.4), on_time_rate (0.3),
   1 − repeat_rate (0.15) and 1 − boilerplate_rate (0.15); a missing part's weight is spread over the others.
 - **rank**: 1 = best score among units with at least `min_rated` rated answers (ties: more answered, then name);
