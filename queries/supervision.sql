@@ -41,7 +41,8 @@ GROUP BY m.first_reply_unit, m.province;
 -- (character-set Jaccard >= :similarity) or that names the same location.
 -- Pairs are found by an equality join on the place, the domain and a 30-day window number (an answer in window
 -- w can only be restated in w or w + 1), which keeps the join to the candidates instead of a year's pairs.
--- The messages of both sides are read with their named location in one pass (one join with the text table).
+-- The messages of both sides are read with their named location in one pass (one join with the text table), and
+-- pairs naming a location each are joined on it too, so titles are compared only where one names none.
 WITH base AS MATERIALIZED (
     SELECT m.message_id, m.first_reply_unit AS unit, m.province, coalesce(m.city, '') AS city,
            coalesce(m.district, '') AS district, m.category, m.created_at, m.first_reply_at,
@@ -64,16 +65,35 @@ WITH base AS MATERIALIZED (
     SELECT message_id, province, city, district, category, created_at, title, location,
            CAST(floor(epoch(created_at) / 2592000) AS BIGINT) AS w
     FROM base WHERE later
-), restated AS (
-    SELECT DISTINCT a.message_id
+), pairs AS (
+    -- both name a location: the same one (an equality key, no title comparison needed)
+    SELECT a.message_id
     FROM candidates a
+    JOIN later b
+      ON b.province = a.province AND b.category = a.category AND b.city = a.city AND b.district = a.district
+     AND b.w = a.w AND b.location = a.location
+     AND b.created_at > a.first_reply_at AND b.created_at <= a.first_reply_at + INTERVAL 30 DAY
+    WHERE b.message_id <> a.message_id
+    UNION ALL
+    -- the answered message names none: a similar title
+    SELECT a.message_id
+    FROM (SELECT * FROM candidates WHERE location IS NULL) a
     JOIN later b
       ON b.province = a.province AND b.category = a.category AND b.city = a.city AND b.district = a.district
      AND b.w = a.w
      AND b.created_at > a.first_reply_at AND b.created_at <= a.first_reply_at + INTERVAL 30 DAY
-    WHERE b.message_id <> a.message_id
-      AND (a.location IS NULL OR b.location IS NULL OR a.location = b.location)
-      AND ((a.location IS NOT NULL AND a.location = b.location) OR jaccard(a.title, b.title) >= :similarity)
+    WHERE b.message_id <> a.message_id AND jaccard(a.title, b.title) >= :similarity
+    UNION ALL
+    -- the later message names none: a similar title
+    SELECT a.message_id
+    FROM (SELECT * FROM candidates WHERE location IS NOT NULL) a
+    JOIN (SELECT * FROM later WHERE location IS NULL) b
+      ON b.province = a.province AND b.category = a.category AND b.city = a.city AND b.district = a.district
+     AND b.w = a.w
+     AND b.created_at > a.first_reply_at AND b.created_at <= a.first_reply_at + INTERVAL 30 DAY
+    WHERE b.message_id <> a.message_id AND jaccard(a.title, b.title) >= :similarity
+), restated AS (
+    SELECT DISTINCT message_id FROM pairs
 )
 SELECT a.unit, a.province, count(*) AS answered, count(r.message_id) AS repeats
 FROM answered a LEFT JOIN restated r USING (message_id)
