@@ -62,6 +62,8 @@ MIGRATIONS = [
     # 8: every count of the catalog in every rollup table (replied_24h, urgent_messages, pending, in_progress
     # where they were missing); later counts are added by the same step at open (`_migrate`)
     (8, "SELECT 1", _align_rollups),
+    # 9 is another branch's; 10: the stored reply features of the reply checks (supervision/features.py)
+    (10, (_HERE / "schema_reply_features.sql").read_text(encoding="utf-8"), None),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
