@@ -192,18 +192,32 @@ def daily(source: str, counts: tuple[str, ...] = ("messages", "replies")) -> str
 
 
 @cache
+def days(source: str, dimension: str | None) -> str:
+    """Every count per day (and per value of `dimension`, `key`) over the days of the three periods, from `source`
+    (see `source_for`): the rows a question's summary, province table and trend are summed from."""
+    key = f"{KEY_COLUMNS[dimension]} AS key, " if dimension else ""
+    names = [c.name for c in COUNT.values()]
+    if source in COARSE:
+        inner = f"SELECT * FROM roll_{source} WHERE {_in_periods()}{_COARSE_FILTER[source]}"
+    else:
+        inner = " UNION ALL BY NAME ".join(
+            f"SELECT day, {KEY_COLUMNS[dimension] + ', ' if dimension else ''}{', '.join(counts_on(c))} "
+            f"FROM roll_{c} WHERE {_in_periods()} AND {MATCHES}"
+            for c in COMPONENTS
+        )
+    summed = ", ".join(f"CAST(coalesce(sum({n}), 0) AS BIGINT) AS {n}" for n in names)
+    return f"SELECT day, {key}{summed} FROM ({inner}) GROUP BY ALL"
+
+
+@cache
 def joined() -> str:
-    """Units and leaders joined in each period (`kind`), and the provinces they came from in the current one."""
-    parts = []
-    for table in ("units", "leaders"):
-        counted = ", ".join(
-            f"count(*) FILTER (WHERE joined_at >= ${p}start AND joined_at < ${p}stop) AS joined{suffix}"
-            for suffix, p in PERIODS.items()
-        )
-        parts.append(
-            f"SELECT '{table}' AS kind, {counted}, "
-            "count(DISTINCT province) FILTER (WHERE joined_at >= $start AND joined_at < $stop) AS provinces "
-            f"FROM {table} WHERE {_in_periods('joined_at')} "
-            "AND (len($provinces) = 0 OR list_contains($provinces, province))"
-        )
-    return " UNION ALL ".join(parts)
+    """Units and leaders (`kind`) joined in each period, per province."""
+    counted = ", ".join(
+        f"count(*) FILTER (WHERE joined_at >= ${p}start AND joined_at < ${p}stop) AS joined{suffix}"
+        for suffix, p in PERIODS.items()
+    )
+    return " UNION ALL ".join(
+        f"SELECT '{table}' AS kind, province, {counted} FROM {table} WHERE {_in_periods('joined_at')} "
+        "AND (len($provinces) = 0 OR list_contains($provinces, province)) GROUP BY province"
+        for table in ("units", "leaders")
+    )

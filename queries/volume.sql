@@ -46,3 +46,18 @@ WHERE day >= :start AND day < :stop
 -- name: delay_revision(start, stop)
 -- The newest revision among the reply days [start, stop) (0: none); it grows when any of them changes.
 SELECT coalesce(max(rev), 0) FROM roll_delay_revisions WHERE day >= :start AND day < :stop;
+
+-- name: delay_revisions()
+-- Every reply day's revision (the delay index of queries/median_index.py notes them when it is built).
+SELECT day, rev FROM roll_delay_revisions;
+
+-- name: all_delays()
+-- Every first-reply delay with the index's group columns.
+SELECT day, province, category, hours FROM roll_delays;
+
+-- name: delays_of_days(days, first, last, provinces, categories, types, urgent_only)
+-- The delays of some reply days (those changed after the delay index was built).
+SELECT province, category, hours
+FROM roll_delays
+WHERE day >= :first AND day <= :last AND list_contains(:days, day)
+  AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only);
