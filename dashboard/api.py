@@ -54,6 +54,24 @@ def _column_values(column: pd.Series) -> list:
     return [_clean(v) for v in column.tolist()]
 
 
+def column_records(columns: dict) -> list[dict]:
+    """Rows as JSON-ready dicts from {name: array or list} (as records, without building a DataFrame)."""
+    names = list(columns)
+    values = [_array_values(columns[name]) for name in names]
+    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)] if names else []
+
+
+def _array_values(values) -> list:
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        out = values.tolist()
+        for i in np.flatnonzero(~np.isfinite(values)).tolist():
+            out[i] = None
+        return out
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iub":
+        return values.tolist()
+    return [_clean(v) for v in list(values)]
+
+
 def _deep_clean(value):
     if isinstance(value, dict):
         return {k: _deep_clean(v) for k, v in value.items()}
@@ -96,13 +114,13 @@ def create_api(metrics: Metrics, clock=None) -> Blueprint:
     @api.get("/provinces")
     def provinces():
         f = filters("provinces")
-        frame = metrics.by_province(f)
+        columns = metrics.province_columns(f)
         return jsonify(
             {
                 "start": f.start.isoformat(),
                 "end": f.end.isoformat(),
-                "census_year": int(frame["census_year"].iloc[0]) if len(frame) else None,
-                "provinces": records(frame),
+                "census_year": int(columns["census_year"][0]) if len(columns["census_year"]) else None,
+                "provinces": column_records(columns),
             }
         )
 
@@ -115,7 +133,7 @@ def create_api(metrics: Metrics, clock=None) -> Blueprint:
                 "start": f.start.isoformat(),
                 "end": f.end.isoformat(),
                 "granularity": granularity,
-                "points": records(metrics.trend(f, granularity)),
+                "points": column_records(metrics.trend_columns(f, granularity)),
             }
         )
 

@@ -34,11 +34,16 @@ def _backfill_rollups(cur) -> None:
 
 
 def _align_rollups(cur) -> None:
-    """Rollup columns follow the metric declarations (queries/catalog.py): missing ones are added and filled."""
+    """Rollup tables and columns follow the metric declarations (queries/catalog.py): missing ones are added and
+    filled (a coarse table alone from the fine ones; anything else by a full rebuild)."""
     from queries import rollups
+    from queries.catalog import COARSE
 
-    if rollups.align(cur):
+    changed = rollups.align(cur)
+    if changed - set(COARSE):
         rollups.rebuild(cur)
+    elif changed:
+        rollups.fill_coarse(cur, sorted(changed))
 
 
 def _backfill_held_evaluations(cur) -> None:
@@ -61,6 +66,8 @@ MIGRATIONS = [
     # 8: every count of the catalog in every rollup table (replied_24h, urgent_messages, pending, in_progress
     # where they were missing); later counts are added by the same step at open (`_migrate`)
     (8, "SELECT 1", _align_rollups),
+    # 9: the day x province x domain rollup (declared in queries/catalog.py, created and filled by the same step)
+    (9, "SELECT 1", _align_rollups),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -75,44 +75,41 @@ def answers(f: Filters, dimension: str | None) -> bool:
     return not f.types and not f.urgent_only and (dimension is None or dimension in DIMENSIONS)
 
 
-def _day_numbers(column) -> np.ndarray:
-    return column.to_numpy().astype("datetime64[D]").astype(np.int64)
-
-
 def build(store: Store) -> DelayIndex:
     cur = store.cursor()
-    # revisions first: a write between the two reads then shows as a changed day, read from the table later
+    # revisions first: a write between the reads then shows as a changed day, read from the table later
     revisions = dict(cur.execute(template("volume", "delay_revisions")).fetchall())
-    rows = cur.sql(template("volume", "all_delays")).to_arrow_table()
-    hours = rows.column("hours").to_numpy()
-    day = _day_numbers(rows.column("day"))
-    province = rows.column("province").to_numpy().astype(np.int64)
-    category = rows.column("category").combine_chunks().dictionary_encode()
-    names = np.array(category.dictionary.to_pylist(), dtype=object)
-    pairs = province * len(names) + category.indices.to_numpy()
-    pair_values, group = np.unique(pairs, return_inverse=True)
+    groups = cur.execute(template("volume", "delay_groups")).fetchnumpy()
+    edges = np.unique(
+        np.asarray(cur.execute(template("volume", "delay_edges"), {"bins": BINS}).fetchall()[0][0] or [], np.float64)
+    )
+    rows = cur.execute(template("volume", "indexed_delays")).fetchnumpy()
+    hours = np.asarray(rows["hours"], np.float64)
+    day = np.asarray(rows["day"], np.int64)
     first = int(day.min()) if len(day) else 0
     days = int(day.max()) - first + 1 if len(day) else 1
-    qs = np.quantile(hours, np.linspace(0, 1, BINS + 1)[1:-1]) if len(hours) else np.empty(0)
-    edges = np.unique(qs)
-    bins = len(edges) + 1
-    key = (group.astype(np.int64) * bins + np.searchsorted(edges, hours, side="right")) * days + (day - first)
-    order = np.argsort(key, kind="stable")
-    counts = np.bincount(key, minlength=len(pair_values) * bins * days).reshape(len(pair_values) * bins, days)
-    cum = np.zeros((len(pair_values) * bins, days + 1), np.int32)
+    size, bins = len(groups["g"]), len(edges) + 1
+    slot = np.asarray(rows["g"], np.int64) * bins + np.searchsorted(edges, hours, side="right")
+    # order by slot (group, bin), then day: two stable sorts of small integers (radix sorts in numpy)
+    small = np.int16 if max(size * bins, days) < 2**15 else np.int32
+    order = np.argsort((day - first).astype(small), kind="stable")
+    order = order[np.argsort(slot.astype(small)[order], kind="stable")]
+    hours = hours[order]
+    key = slot * days + (day - first)
+    counts = np.bincount(key, minlength=size * bins * days).reshape(size * bins, days)
+    cum = np.zeros((size * bins, days + 1), np.int32)
     np.cumsum(counts, axis=1, out=cum[:, 1:])
-    del counts
+    del counts, key
     totals = cum[:, -1].astype(np.int64)
-    start = np.cumsum(totals) - totals
     return DelayIndex(
         first=first,
         days=days,
         edges=edges,
-        province=(pair_values // max(len(names), 1)).astype(np.int64),
-        category=names[pair_values % max(len(names), 1)] if len(names) else np.empty(0, object),
-        cum=cum.reshape(len(pair_values), bins, days + 1),
-        start=start.reshape(len(pair_values), bins),
-        hours=np.ascontiguousarray(hours[order]),
+        province=np.asarray(groups["province"], np.int64),
+        category=np.asarray(groups["category"], object),
+        cum=cum.reshape(size, bins, days + 1),
+        start=(np.cumsum(totals) - totals).reshape(size, bins),
+        hours=hours,
         revisions=revisions,
     )
 

@@ -230,6 +230,11 @@ def _scalar(value) -> float | None:
 
 def by_province(store: Store, f: Filters) -> pd.DataFrame:
     """Every one of the 31 provinces (selected or not only if filtered), with per-10k and ranks."""
+    return pd.DataFrame(province_columns(store, f))
+
+
+def province_columns(store: Store, f: Filters) -> dict:
+    """by_province as {column: array} (the JSON API's rows are built from it without a DataFrame)."""
     keys, grouped = _grouped(store, f, "province")
     census_year = province_ref.census_year(f.end)
     ref = province_ref.table()
@@ -266,7 +271,7 @@ def by_province(store: Store, f: Filters) -> pd.DataFrame:
     ranked = (*catalog.PER_10K, *(f"{n}_per_10k" for n in catalog.PER_10K), *catalog.RANKING_RATES)
     for metric in ranked:
         frame[f"rank_{metric}"] = _rank(frame[metric], frame["adcode"])
-    return pd.DataFrame(frame)
+    return frame
 
 
 def _rank(values: np.ndarray, adcode: np.ndarray) -> np.ndarray:
@@ -314,7 +319,15 @@ TREND_RATES = tuple(r for r in catalog.RATES if r.numerator in TREND_COUNTS and 
 
 
 def trend(store: Store, f: Filters, granularity: str = "day") -> pd.DataFrame:
-    """Buckets over the period: every count (and `*_prev`: the same calendar dates a year earlier) and rate.
+    """Buckets over the period: every count (and `*_prev`: the same calendar dates a year earlier) and rate
+    (see trend_columns)."""
+    columns = trend_columns(store, f, granularity)
+    return pd.DataFrame({**columns, "bucket": pd.array(columns["bucket"], dtype="str")})
+
+
+def trend_columns(store: Store, f: Filters, granularity: str = "day") -> dict:
+    """The trend as {column: array} (`bucket`: a list of ISO dates): every count (and `*_prev`: the same calendar
+    dates a year earlier) and rate per bucket.
 
     Each day of the previous period is placed in the bucket of its date one year
     later (29 February on 28 February), so the *_prev columns add up to the
@@ -330,13 +343,13 @@ def trend(store: Store, f: Filters, granularity: str = "day") -> pd.DataFrame:
     ok = (offset >= 0) & (offset < span)
     per_day = {c: np.bincount(offset[ok], weights=daily[c][ok], minlength=span).astype(np.int64) for c in TREND_COUNTS}
     n = len(labels)
-    out = {"bucket": pd.array(labels, dtype="str")}
+    out = {"bucket": labels}
     for column, (days, buckets) in (("", current), ("_prev", previous)):
         for c in TREND_COUNTS:
             out[c + column] = np.bincount(buckets, weights=per_day[c][days], minlength=n).astype(np.int64)
     for r in TREND_RATES:
         out[r.name] = _ratio(out[r.numerator], out[r.denominator])
-    return pd.DataFrame(out)
+    return out
 
 
 @lru_cache(maxsize=256)

@@ -125,6 +125,8 @@ _COARSE_FILTER = {
     "province": " AND (len($provinces) = 0 OR list_contains($provinces, province))",
     "category": " AND (len($categories) = 0 OR list_contains($categories, category))",
     "type": " AND (len($types) = 0 OR list_contains($types, msg_type))",
+    "province_category": " AND (len($provinces) = 0 OR list_contains($provinces, province))"
+    " AND (len($categories) = 0 OR list_contains($categories, category))",
 }
 
 
@@ -139,6 +141,8 @@ def source_for(dimension: str | None, provinces: bool, categories: bool, types: 
         return "category"
     if not (provinces or categories or urgent) and dimension in (None, "msg_type"):
         return "type"
+    if not (types or urgent) and dimension in (None, "province", "category"):
+        return "province_category"
     return "fine"
 
 

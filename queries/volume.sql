@@ -51,9 +51,25 @@ SELECT coalesce(max(rev), 0) FROM roll_delay_revisions WHERE day >= :start AND d
 -- Every reply day's revision (the delay index of queries/median_index.py notes them when it is built).
 SELECT day, rev FROM roll_delay_revisions;
 
--- name: all_delays()
--- Every first-reply delay with the index's group columns.
-SELECT day, province, category, hours FROM roll_delays;
+-- name: delay_groups()
+-- The (province, domain) groups of the delay index, numbered `g` in order.
+SELECT row_number() OVER (ORDER BY province, category) - 1 AS g, province, category
+FROM (SELECT DISTINCT province, category FROM roll_delays)
+ORDER BY g;
+
+-- name: delay_edges(bins)
+-- Value edges splitting the delays into about `bins` ranges of equal size (from a sample: any edges give
+-- exact medians).
+SELECT quantile_cont(hours, [i / :bins FOR i IN range(1, :bins)]) FROM roll_delays USING SAMPLE 100000 ROWS;
+
+-- name: indexed_delays()
+-- Every delay with its group (as delay_groups numbers them) and its day number (days since 1970-01-01).
+SELECT g.g, CAST(d.day - DATE '1970-01-01' AS INTEGER) AS day, d.hours
+FROM roll_delays d
+JOIN (
+    SELECT row_number() OVER (ORDER BY province, category) - 1 AS g, province, category
+    FROM (SELECT DISTINCT province, category FROM roll_delays)
+) g USING (province, category);
 
 -- name: delays_of_days(days, first, last, provinces, categories, types, urgent_only)
 -- The delays of some reply days (those changed after the delay index was built).

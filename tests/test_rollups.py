@@ -225,6 +225,7 @@ _KEYS = {
     "roll_category": "day, category",
     "roll_type": "day, msg_type",
     "roll_province": "day, province",
+    "roll_province_category": "day, province, category",
 }
 _VALUES = {
     "roll_created": ("messages", "replied", "replied_24h", "pending", "in_progress"),
@@ -244,7 +245,12 @@ def _summed(relation: str, keys: str, values) -> str:
 def _check_tables(store):
     cur = store.cursor()
     pairs = [(table, _RAW_FINE[table], _KEYS[table], _VALUES[table]) for table in _RAW_FINE]
-    for table, dim in (("roll_category", "category"), ("roll_type", "msg_type"), ("roll_province", "province")):
+    for table, dim in (
+        ("roll_category", "category"),
+        ("roll_type", "msg_type"),
+        ("roll_province", "province"),
+        ("roll_province_category", "province, category"),
+    ):
         pairs.append(
             (
                 table,
