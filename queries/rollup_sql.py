@@ -154,7 +154,17 @@ def sums(source: str, dimension: str | None) -> str:
     summed per key; the small results are then put side by side."""
     key = KEY_COLUMNS[dimension] if dimension else "0"
     parts = []
-    for suffix, p in PERIODS.items():
+    if source == "raw":  # raw rows, counted as the rebuild counts them: one scan per component for every period
+        for name, c in COMPONENTS.items():
+            raw_sums = ", ".join(
+                f"sum({_counted(n)}) FILTER (WHERE {c.day} >= ${p}start AND {c.day} < ${p}stop) AS {n}{suffix}"
+                for n in counts_on(name)
+                for suffix, p in PERIODS.items()
+            )
+            parts.append(
+                f"SELECT {key} AS key, {raw_sums} FROM {c.source} WHERE {_in_periods(c.day)} AND {MATCHES} GROUP BY ALL"
+            )
+    for suffix, p in PERIODS.items() if source != "raw" else ():
         period = f"day >= ${p}start AND day < ${p}stop"
         if source in COARSE:
             counts = [c.name for c in COUNT.values()]
@@ -163,17 +173,10 @@ def sums(source: str, dimension: str | None) -> str:
                 f"FROM roll_{source} WHERE {period}{_COARSE_FILTER[source]} GROUP BY ALL"
             )
             continue
-        for name, c in COMPONENTS.items():
+        for name in COMPONENTS:
             counts = counts_on(name)
             sums = ", ".join(f"sum({n}) AS {n}{suffix}" for n in counts)
-            if source == "fine":
-                parts.append(f"SELECT {key} AS key, {sums} FROM roll_{name} WHERE {period} AND {MATCHES} GROUP BY ALL")
-            else:  # raw rows, counted as the rebuild counts them
-                raw_sums = ", ".join(f"sum({_counted(n)}) AS {n}{suffix}" for n in counts)
-                parts.append(
-                    f"SELECT {key} AS key, {raw_sums} FROM {c.source} "
-                    f"WHERE {c.day} >= ${p}start AND {c.day} < ${p}stop AND {MATCHES} GROUP BY ALL"
-                )
+            parts.append(f"SELECT {key} AS key, {sums} FROM roll_{name} WHERE {period} AND {MATCHES} GROUP BY ALL")
     columns = ", ".join(f"coalesce(sum({c.name}{s}), 0) AS {c.name}{s}" for c in COUNT.values() for s in PERIODS)
     return f"SELECT key, {columns} FROM ({' UNION ALL BY NAME '.join(parts)}) GROUP BY key"
 
