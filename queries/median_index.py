@@ -7,8 +7,8 @@ value (edges: quantiles of all delays), each range's values stored in day order.
 range follows from those counts, and only that range's values of the period (one contiguous slice per group)
 are read and partially ordered. The result equals DuckDB's quantile_cont(hours, 0.5).
 
-Days whose delays changed after the index was built (a new revision in roll_delay_revisions) are read from
-the table instead of the index; past MAX_STALE_DAYS such days the index is built again.
+Days whose delays changed after the index was built (a revision in roll_delay_revisions above the newest it
+saw) are read from the table instead of the index; past MAX_STALE_DAYS such days the index is built again.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ BINS = 8  # ranges per group: the cumulative counts cost groups x BINS x days in
 MAX_STALE_DAYS = 31
 DIMENSIONS = ("province", "category")  # groupings the index answers (and None: one median)
 _EPOCH = dt.date(1970, 1, 1)
+_MIN, _MAX = dt.date(1, 1, 1), dt.date(9999, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class DelayIndex:
     cum: np.ndarray  # (groups, bins, days + 1) int32: values of the group and bin on the days before
     start: np.ndarray  # (groups, bins) int64: where the group and bin's values begin in `hours`
     hours: np.ndarray  # float64, ordered by group, bin, day
-    revisions: dict  # {day: revision} the index was built from
+    revision: int  # the newest revision of the delays it holds
 
     @property
     def bins(self) -> int:
@@ -78,7 +79,7 @@ def answers(f: Filters, dimension: str | None) -> bool:
 def build(store: Store) -> DelayIndex:
     cur = store.cursor()
     # revisions first: a write between the reads then shows as a changed day, read from the table later
-    revisions = dict(cur.execute(template("volume", "delay_revisions")).fetchall())
+    revision = cur.execute(template("volume", "delay_revision"), {"start": _MIN, "stop": _MAX}).fetchall()[0][0]
     groups = cur.execute(template("volume", "delay_groups")).fetchnumpy()
     edges = np.unique(
         np.asarray(cur.execute(template("volume", "delay_edges"), {"bins": BINS}).fetchall()[0][0] or [], np.float64)
@@ -110,17 +111,17 @@ def build(store: Store) -> DelayIndex:
         cum=cum.reshape(size, bins, days + 1),
         start=(np.cumsum(totals) - totals).reshape(size, bins),
         hours=hours,
-        revisions=revisions,
+        revision=int(revision),
     )
 
 
 def _stale(store: Store, index: DelayIndex) -> np.ndarray:
-    """Sorted day numbers whose delays changed since the index was built (one query per data version)."""
+    """Sorted day numbers whose delays changed since the index was built: a change gives its days a revision
+    above every earlier one, so those above the newest the index saw (one query per data version)."""
 
     def compute():
-        now = dict(store.cursor().execute(template("volume", "delay_revisions")).fetchall())
-        changed = {d for d in now.keys() | index.revisions.keys() if now.get(d) != index.revisions.get(d)}
-        return np.array(sorted((d - _EPOCH).days for d in changed), np.int64)
+        days = store.cursor().execute(template("volume", "days_revised_after"), {"rev": index.revision}).fetchall()
+        return np.array(sorted((d - _EPOCH).days for (d,) in days), np.int64)
 
     return store.memo.get(store.data_version, "stale_delay_days", (id(index),), compute)
 
@@ -185,23 +186,31 @@ def _runs(lo: int, hi: int, changed: np.ndarray, days: int) -> list[tuple[int, i
 
 
 def _tail(store: Store, f: Filters, changed: np.ndarray, index: DelayIndex):
-    """(province, category, hours, bin) of the changed days' delays, read from the table."""
-    days = [_EPOCH + dt.timedelta(days=int(d)) for d in changed]
-    rows = (
-        store.cursor()
-        .execute(
-            template("volume", "delays_of_days"),
-            dict(f.message_filter(), days=days, first=days[0], last=days[-1]),
+    """(province, category, hours, bin) of the changed days' delays that the filters select, read from the table
+    (once per data version and days: every median of a screen shares them)."""
+
+    def fetch():
+        days = [_EPOCH + dt.timedelta(days=int(d)) for d in changed]
+        rows = (
+            store.cursor()
+            .execute(template("volume", "delays_of_days"), {"days": days, "first": days[0], "last": days[-1]})
+            .fetchnumpy()
         )
-        .fetchnumpy()
-    )
-    hours = np.asarray(rows["hours"], np.float64)
-    return (
-        np.asarray(rows["province"], np.int64),
-        np.asarray(rows["category"], object),
-        hours,
-        np.searchsorted(index.edges, hours, side="right"),
-    )
+        hours = np.asarray(rows["hours"], np.float64)
+        return (
+            np.asarray(rows["province"], np.int64),
+            np.asarray(rows["category"], object),
+            hours,
+            np.searchsorted(index.edges, hours, side="right"),
+        )
+
+    tail = store.memo.get(store.data_version, "delay_tail", (id(index), tuple(changed.tolist())), fetch)
+    keep = np.ones(len(tail[2]), bool)
+    if f.provinces:
+        keep &= np.isin(tail[0], np.array(f.provinces, np.int64))
+    if f.categories:
+        keep &= np.isin(tail[1], np.array(f.categories, object))
+    return tuple(column[keep] for column in tail)
 
 
 def _tail_of(tail, keep: np.ndarray):

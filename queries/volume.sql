@@ -47,9 +47,9 @@ WHERE day >= :start AND day < :stop
 -- The newest revision among the reply days [start, stop) (0: none); it grows when any of them changes.
 SELECT coalesce(max(rev), 0) FROM roll_delay_revisions WHERE day >= :start AND day < :stop;
 
--- name: delay_revisions()
--- Every reply day's revision (the delay index of queries/median_index.py notes them when it is built).
-SELECT day, rev FROM roll_delay_revisions;
+-- name: days_revised_after(rev)
+-- The reply days whose delays changed after revision `rev` (each change gives its days one above every earlier).
+SELECT day FROM roll_delay_revisions WHERE rev > :rev;
 
 -- name: delay_groups()
 -- The (province, domain) groups of the delay index, numbered `g` in order.
@@ -71,9 +71,6 @@ JOIN (
     FROM (SELECT DISTINCT province, category FROM roll_delays)
 ) g USING (province, category);
 
--- name: delays_of_days(days, first, last, provinces, categories, types, urgent_only)
--- The delays of some reply days (those changed after the delay index was built).
-SELECT province, category, hours
-FROM roll_delays
-WHERE day >= :first AND day <= :last AND list_contains(:days, day)
-  AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only);
+-- name: delays_of_days(days, first, last)
+-- The delays of some reply days (those changed after the delay index was built), with the index's group columns.
+SELECT province, category, hours FROM roll_delays WHERE day >= :first AND day <= :last AND list_contains(:days, day);
