@@ -169,16 +169,36 @@ def _province_counts(store: Store, f: Filters) -> tuple[list, dict[str, np.ndarr
     return keys.tolist(), columns
 
 
-def _joined(store: Store, f: Filters) -> dict[str, dict[str, np.ndarray]]:
-    """{"units"|"leaders": {"province": adcodes, "joined", "joined_prev", "joined_before": counts per province}}
-    (one statement per question, shared by the summary and the province table)."""
+def _joins(store: Store) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{"units"|"leaders": (joined_at in order, province)}: every join, read once per data version (tens of
+    thousands of rows; each question then counts its periods in memory instead of running a statement)."""
 
     def fetch():
-        data = _fetch(store, rollup_sql.joined(), f.params())
-        kind = np.asarray(data.pop("kind"), object)
-        return {t: {c: np.asarray(v)[kind == t] for c, v in data.items()} for t in JOIN_TABLES}
+        out = {}
+        for table in JOIN_TABLES:
+            data = store.cursor().execute(template("joins", "all", table=table)).fetchnumpy()
+            out[table] = (np.asarray(data["joined_at"], "datetime64[us]"), np.asarray(data["province"], np.int64))
+        return out
 
-    return store.memo.get(store.data_version, "joined", (f.start, f.end, f.provinces), fetch)
+    return store.memo.get(store.data_version, "joins", (), fetch)
+
+
+def _joined(store: Store, f: Filters) -> dict[str, dict[str, np.ndarray]]:
+    """{"units"|"leaders": {"province": adcodes, "joined", "joined_prev", "joined_before": counts per province}}."""
+    p = f.params()
+    out = {}
+    for table, (at, province) in _joins(store).items():
+        periods = {}
+        for suffix, prefix in catalog.PERIODS.items():
+            lo, hi = np.searchsorted(at, [np.datetime64(p[f"{prefix}{b}"], "us") for b in ("start", "stop")])
+            codes = province[lo:hi]
+            periods[suffix] = codes[np.isin(codes, np.array(f.provinces, np.int64))] if f.provinces else codes
+        keys = np.unique(np.concatenate(list(periods.values())))
+        out[table] = {"province": keys} | {
+            f"joined{suffix}": np.bincount(np.searchsorted(keys, codes), minlength=len(keys))
+            for suffix, codes in periods.items()
+        }
+    return out
 
 
 def _joined_by_province(f_joined: dict, adcode: np.ndarray) -> dict[str, np.ndarray]:

@@ -214,17 +214,3 @@ def days(source: str, dimension: str | None) -> str:
         )
     summed = ", ".join(f"CAST(coalesce(sum({n}), 0) AS BIGINT) AS {n}" for n in names)
     return f"SELECT day, {key}{summed} FROM ({inner}) GROUP BY ALL"
-
-
-@cache
-def joined() -> str:
-    """Units and leaders (`kind`) joined in each period, per province."""
-    counted = ", ".join(
-        f"count(*) FILTER (WHERE joined_at >= ${p}start AND joined_at < ${p}stop) AS joined{suffix}"
-        for suffix, p in PERIODS.items()
-    )
-    return " UNION ALL ".join(
-        f"SELECT '{table}' AS kind, province, {counted} FROM {table} WHERE {_in_periods('joined_at')} "
-        "AND (len($provinces) = 0 OR list_contains($provinces, province)) GROUP BY province"
-        for table in ("units", "leaders")
-    )
