@@ -118,7 +118,7 @@ def build_app(settings: Settings, store: Store, wall_views=None) -> Dash:
             if pathname in (None, "", "/", app.get_relative_path("/")):
                 if principal is None or not principal.may_open("wall"):
                     return wall_layout.placeholder(i18n.t("no_access", options["lang"]))
-                return wall_layout.build(options)
+                return wall_layout.build(access.wall_scope(options, principal))
             if pathname in ("/analyst", "/analyst/", app.get_relative_path("/analyst")):
                 if principal is None or not principal.may_open("analyst"):
                     return wall_layout.placeholder(i18n.t("no_access", options["lang"]))

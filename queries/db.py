@@ -98,7 +98,9 @@ class Store:
             if "lock" in str(exc).lower():
                 raise DatabaseLocked(f"{self.path} is in use by another process") from exc
             raise
-        memory = (settings or Settings()).duckdb_memory
+        settings = settings or Settings()
+        memory = settings.duckdb_memory
+        self._read_pause = max(0, settings.read_pause_ms) / 1000
         if memory:
             self._con.execute("SET memory_limit = $m", {"m": memory}).fetchall()
         self._local = threading.local()
@@ -112,6 +114,10 @@ class Store:
 
     # -- connections -------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor. Every statement asks for it: a reading thread first lets a write under way on
+        another thread finish (up to `read_pause_ms`), so that writes keep their rate while screens read."""
+        if self._writes and not getattr(self._local, "writing", 0):
+            self.yield_to_writes(self._read_pause)
         cur = getattr(self._local, "cursor", None)
         if cur is None:
             cur = self._con.cursor()
@@ -137,12 +143,20 @@ class Store:
     @contextmanager
     def write(self):
         """One transaction; commits and bumps the data version, or rolls back whole."""
+        with self.writing(), self._transaction() as cur:
+            yield cur
+
+    @contextmanager
+    def writing(self):
+        """This thread is writing from now until the block ends (a write request: parsing, validation and its
+        transaction): reads on other threads let it go first (`yield_to_writes`, `cursor`)."""
         with self._no_writes:
             self._writes += 1
+        self._local.writing = getattr(self._local, "writing", 0) + 1
         try:
-            with self._transaction() as cur:
-                yield cur
+            yield
         finally:
+            self._local.writing -= 1
             with self._no_writes:
                 self._writes -= 1
                 if not self._writes:

@@ -82,16 +82,16 @@ def build_web(settings: Settings):
     metrics = dash_app.server.extensions["liuyan"]["metrics"]
     gate = dash_app.server.extensions["liuyan"]["gate"]
 
-    def allowed(connection: HTTPConnection) -> bool:
+    def viewer(connection: HTTPConnection):
         """These routes come before the Flask app: the same login as the wall page (auth=open: everyone)."""
-        return gate.may_see_wall(connection.headers, connection.url.query)
+        return gate.wall_principal(connection.headers, connection.url.query)
 
     def swap(record: dict) -> None:
         new = fetcher.fetch(record)
         if new is not None:
             metrics.store = new  # requests in flight finish on the previous file (closed one snapshot later)
 
-    hub = Hub(current, aredis.Redis.from_url(settings.redis_url, socket_timeout=None), on_snapshot=swap, allow=allowed)
+    hub = Hub(current, aredis.Redis.from_url(settings.redis_url, socket_timeout=None), on_snapshot=swap, viewer=viewer)
     peers = [p.strip().rstrip("/") for p in settings.peers.split(",") if p.strip()]
 
     @contextlib.asynccontextmanager
@@ -109,7 +109,7 @@ def build_web(settings: Settings):
         return JSONResponse(hello(peers), headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"})
 
     def status(request: HTTPConnection):  # a plain Starlette route (a sync one runs in the thread pool)
-        if not allowed(request):
+        if viewer(request) is None:
             return JSONResponse({"error": "sign in first"}, status_code=401)
         record = fetcher.record or {}
         return JSONResponse(
