@@ -123,7 +123,7 @@ def _stale(store: Store, index: DelayIndex) -> np.ndarray:
         days = store.cursor().execute(template("volume", "days_revised_after"), {"rev": index.revision}).fetchall()
         return np.array(sorted((d - _EPOCH).days for (d,) in days), np.int64)
 
-    return store.memo.get(store.data_version, "stale_delay_days", (id(index),), compute)
+    return store.memo.get(store.data_version, "stale_delay_days", (id(index), index.revision), compute)
 
 
 def current(store: Store) -> tuple[DelayIndex, np.ndarray]:
@@ -204,7 +204,8 @@ def _tail(store: Store, f: Filters, changed: np.ndarray, index: DelayIndex):
             np.searchsorted(index.edges, hours, side="right"),
         )
 
-    tail = store.memo.get(store.data_version, "delay_tail", (id(index), tuple(changed.tolist())), fetch)
+    key = (id(index), index.revision, tuple(changed.tolist()))
+    tail = store.memo.get(store.data_version, "delay_tail", key, fetch)
     keep = np.ones(len(tail[2]), bool)
     if f.provinces:
         keep &= np.isin(tail[0], np.array(f.provinces, np.int64))
