@@ -81,13 +81,16 @@ class DatabaseLocked(RuntimeError):
 
 class Store:
     """The database file and what is kept about it in memory (created with it, dropped with it): the memo per
-    data version, the median windows, the rollup append counts.
+    data version, the count rows of the latest questions, the median windows and delay index, the rollup append
+    counts.
 
     `read_only`: a snapshot file that many processes open at once (no migration, no writes)."""
 
     def __init__(self, path: str | Path, settings: Settings | None = None, read_only: bool = False):
         self.path = str(path)
         self.memo = Memo()
+        # a question's count rows (up to a few MB each), shared by its summary, province table and trend
+        self.questions = Memo(size=16)
         self.medians = MedianCache()
         self.appends = Appends()
         if self.path != ":memory:" and not read_only:

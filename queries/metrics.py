@@ -125,8 +125,9 @@ _DAY0 = dt.date(1970, 1, 1)
 
 def _days(store: Store, f: Filters, dimension: str | None) -> dict[str, np.ndarray]:
     """Every count per day (`day`: days since 1970-01-01) and, for dimension "province", per province (`key`),
-    over the days of the three periods. One statement per question and data version: when the summary's rollup
-    also carries the province, its rows serve the summary, the province table and the trend (Store memo)."""
+    over the days of the three periods (a day and key may come in several rows). One statement per question and
+    data version: when the summary's rollup also carries the province, its rows serve the summary, the province
+    table and the trend (`Store.questions`)."""
     source = _source(f, dimension)
     if dimension is None and source == _source(f, "province"):
         dimension = "province"
@@ -136,7 +137,7 @@ def _days(store: Store, f: Filters, dimension: str | None) -> dict[str, np.ndarr
         data["day"] = np.asarray(data["day"]).astype("datetime64[D]").astype(np.int64)
         return data
 
-    return store.memo.get(store.data_version, "days", (source, dimension, f), fetch)
+    return store.questions.get(store.data_version, "days", (source, dimension, f), fetch)
 
 
 def _in(data: dict, p: dict, prefix: str) -> np.ndarray:

@@ -201,11 +201,15 @@ def daily(source: str, counts: tuple[str, ...] = ("messages", "replies")) -> str
 @cache
 def days(source: str, dimension: str | None) -> str:
     """Every count per day (and per value of `dimension`, `key`) over the days of the three periods, from `source`
-    (see `source_for`): the rows a question's summary, province table and trend are summed from."""
+    (see `source_for`): the rows a question's summary, province table and trend are summed from (from a coarse
+    table a day and key may come in several rows)."""
     key = f"{KEY_COLUMNS[dimension]} AS key, " if dimension else ""
     names = [c.name for c in COUNT.values()]
     if source in COARSE:
-        inner = f"SELECT * FROM roll_{source} WHERE {_in_periods()}{_COARSE_FILTER[source]}"
+        # the table's rows as they are (a key may have several until compacted): the caller sums them anyway,
+        # and a GROUP BY here would cost more than it saves
+        key = f"{KEY_COLUMNS[dimension]} AS key, " if dimension else ""
+        return f"SELECT day, {key}{', '.join(names)} FROM roll_{source} WHERE {_in_periods()}{_COARSE_FILTER[source]}"
     else:
         inner = " UNION ALL BY NAME ".join(
             f"SELECT day, {KEY_COLUMNS[dimension] + ', ' if dimension else ''}{', '.join(counts_on(c))} "
