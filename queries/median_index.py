@@ -238,15 +238,20 @@ def _median(index: DelayIndex, groups: np.ndarray, runs, per_bin: np.ndarray, ta
 
 
 def _read(index: DelayIndex, groups: np.ndarray, runs, b: int) -> np.ndarray:
-    """The values of bin `b` of the groups on the runs' days: one slice per group and run, gathered at once."""
+    """The values of bin `b` of the groups on the runs' days: one slice per group and run."""
     a = np.array([r[0] for r in runs], np.int64)
     c = np.array([r[1] for r in runs], np.int64)
     base = index.start[groups, b][:, None]
-    starts = (base + index.cum[groups, b][:, a]).ravel()
-    lengths = (base + index.cum[groups, b][:, c]).ravel() - starts
+    cum = index.cum[groups, b]
+    starts = (base + cum[:, a]).ravel()
+    stops = (base + cum[:, c]).ravel()
+    if len(starts) <= 64:  # a few slices (one province's groups): cheaper one by one
+        parts = [index.hours[lo:hi] for lo, hi in zip(starts.tolist(), stops.tolist(), strict=True) if hi > lo]
+        return np.concatenate(parts) if parts else np.empty(0)
+    lengths = stops - starts
     total = int(lengths.sum())
     if total == 0:
         return np.empty(0)
-    # position i of the gathered values: its slice's start plus its place within the slice
+    # many slices, gathered at once: position i is its slice's start plus its place within the slice
     shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
     return index.hours[shift + np.arange(total)]
