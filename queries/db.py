@@ -35,11 +35,16 @@ def _backfill_rollups(cur) -> None:
 
 
 def _align_rollups(cur) -> None:
-    """Rollup columns follow the metric declarations (queries/catalog.py): missing ones are added and filled."""
+    """Rollup tables and columns follow the metric declarations (queries/catalog.py): missing ones are added and
+    filled (a coarse table alone from the fine ones; anything else by a full rebuild)."""
     from queries import rollups
+    from queries.catalog import COARSE
 
-    if rollups.align(cur):
+    changed = rollups.align(cur)
+    if changed - set(COARSE):
         rollups.rebuild(cur)
+    elif changed:
+        rollups.fill_coarse(cur, sorted(changed))
 
 
 def _backfill_held_evaluations(cur) -> None:
@@ -62,7 +67,9 @@ MIGRATIONS = [
     # 8: every count of the catalog in every rollup table (replied_24h, urgent_messages, pending, in_progress
     # where they were missing); later counts are added by the same step at open (`_migrate`)
     (8, "SELECT 1", _align_rollups),
-    # 9 is another branch's; 10: the stored reply features of the reply checks (supervision/features.py)
+    # 9: the day x province x domain rollup (declared in queries/catalog.py, created and filled by the same step)
+    (9, "SELECT 1", _align_rollups),
+    # 10: the stored reply features of the reply checks (supervision/features.py)
     (10, (_HERE / "schema_reply_features.sql").read_text(encoding="utf-8"), None),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -88,13 +95,16 @@ class DatabaseLocked(RuntimeError):
 
 class Store:
     """The database file and what is kept about it in memory (created with it, dropped with it): the memo per
-    data version, the median windows, the rollup append counts.
+    data version, the count rows of the latest questions, the median windows and delay index, the rollup append
+    counts.
 
     `read_only`: a snapshot file that many processes open at once (no migration, no writes)."""
 
     def __init__(self, path: str | Path, settings: Settings | None = None, read_only: bool = False):
         self.path = str(path)
         self.memo = Memo()
+        # a question's count rows (up to a few MB each), shared by its summary, province table and trend
+        self.questions = Memo(size=16)
         self.medians = MedianCache()
         self.appends = Appends()
         if self.path != ":memory:" and not read_only:

@@ -74,6 +74,12 @@ class Metrics:
     def by_province(self, f: Filters):
         return self._cached("by_province", metrics.by_province, f)
 
+    def province_columns(self, f: Filters) -> dict:
+        return self._cached("province_columns", metrics.province_columns, f)
+
+    def trend_columns(self, f: Filters, granularity: str = "day") -> dict:
+        return self._cached("trend_columns", metrics.trend_columns, f, granularity)
+
     def by_category(self, f: Filters):
         return self._cached("by_category", metrics.by_category, f)
 
