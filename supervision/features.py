@@ -37,7 +37,7 @@ from queries.db import Store
 from supervision import rules
 from supervision.common import sql
 
-CODE_VERSION = "1"  # bump when compute_reply_features changes: every stored row is then computed again
+CODE_VERSION = "2"  # bump when compute_reply_features changes: every stored row is then computed again
 BATCH = 20_000
 DF_SAMPLE = 20_000
 REFERENCE_GROWTH = 1.25  # a sample smaller than DF_SAMPLE is taken again when the store has this many times more
