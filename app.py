@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import ipaddress
+import os
 import signal
 import sys
 from pathlib import Path
@@ -187,7 +188,9 @@ def _read_password() -> str:
 
 def serve(settings: Settings, role: str = "liuyan-screen", extend=None) -> int:
     """One process owning the database (the default, or scale-out's writer). `extend(settings, store, app)` adds to
-    the app before it serves and returns what to stop afterwards (objects with `stop()`), stopped in that order."""
+    the app before it serves and returns what to stop afterwards (objects with `stop()`), stopped in that order.
+    Returns 1 when the database is held by another process; else it serves until SIGINT/SIGTERM and ends the
+    process (exit status 0)."""
     from waitress import serve as waitress_serve
 
     from dashboard.server import build_app
@@ -223,7 +226,12 @@ def serve(settings: Settings, role: str = "liuyan-screen", extend=None) -> int:
         for part in [*running, simulator]:
             if part is not None:
                 part.stop()
-    return 0
+        store.close()  # committed data checkpointed; a statement still running on another thread is interrupted
+    # Threads still busy (a wall story's text analysis, a request in flight) are not waited for: the database is
+    # closed, so nothing they could still write would land (a SIGTERM under load otherwise waited for them).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _stop_on_signals() -> None:

@@ -257,7 +257,12 @@ def main() -> None:
         report(base, spec, proc.pid, args)
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # it did not stop in time (seen at load 10): never leave it running
+            print(f"server pid {proc.pid} still running 30 s after SIGTERM: killed", file=sys.stderr)
+            proc.kill()
+            proc.wait(timeout=30)
         shutil.rmtree(folder, ignore_errors=True)  # the bench's own database (never --db)
 
 

@@ -1,4 +1,4 @@
-"""The words index: each message's words and named places, stored once (table message_words, migration 9).
+"""The words index: each message's words and named places, stored once (table message_words, migration 11).
 
 Segmenting is the one costly step of the insight methods (jieba, about 0.35 ms a message), so it is done when a
 message is written (the background indexer, insight/index.py) and never again while the message's text is
