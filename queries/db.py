@@ -262,7 +262,10 @@ class Store:
                 self._con.close()
                 return
             except duckdb.Error:  # busy with another thread's call
-                self._con.interrupt()
+                try:
+                    self._con.interrupt()
+                except duckdb.ConnectionException:  # the refused close closed it after all
+                    return
                 time.sleep(0.05)
         self._con.close()
 
