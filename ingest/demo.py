@@ -359,6 +359,8 @@ _LEVEL_NAMES = {0: "市级", 1: "县级", 2: "省级"}
 _S_NOISE, _S_TIMES, _S_PROV, _S_ATTR, _S_REPLY, _S_CAL, _S_FOLLOW, _S_EVAL, _S_UNITS, _S_LEADERS = range(1, 11)
 _S_LIKES, _S_STORIES, _S_UNIT_PICK = 11, 12, 13
 _SUGGESTION = [t for t, _ in words.MSG_TYPES].index("建言")
+# Whom a message addresses: city secretary, city head, province secretary, province head, district head.
+ADDRESSEE_SHARES = [0.38, 0.34, 0.10, 0.06, 0.12]
 
 
 # -- rhythm helpers (public) -------------------------------------------------
@@ -554,7 +556,8 @@ def place_table() -> pd.DataFrame:
     return _places()
 
 
-def _sample_places(rng: np.random.Generator, pidx: np.ndarray) -> np.ndarray:
+def sample_places(rng: np.random.Generator, pidx: np.ndarray) -> np.ndarray:
+    """Demo places (keys) in the given provinces (census order), capitals and urban districts more often."""
     edges = _places()["right_edge"].to_numpy()
     return _count_le(edges, pidx + rng.random(len(pidx)) * (1 - 1e-9)).astype(np.int32)
 
@@ -691,8 +694,8 @@ def _messages(seed: int, first: np.datetime64, last: np.datetime64, now_s: int) 
         np.concatenate([[0], np.cumsum(templates_per)[:-1]])[msg_type]
         + (rng.random(n) * templates_per[msg_type]).astype(np.int64)
     ).astype(np.int16)
-    place = _sample_places(rng, pidx)
-    addressee = (place.astype(np.int64) * 5 + _draw(rng, [0.38, 0.34, 0.10, 0.06, 0.12], n)).astype(np.int32)
+    place = sample_places(rng, pidx)
+    addressee = (place.astype(np.int64) * 5 + _draw(rng, ADDRESSEE_SHARES, n)).astype(np.int32)
     urgent = rng.random(n) < np.where(year >= 2021, 0.055, 0.03)
     return dict(
         created=created,
@@ -1508,8 +1511,8 @@ def sample_message_attributes(rng: np.random.Generator, years: np.ndarray, halve
     templates = [words.TEMPLATES[t] for t, _ in words.MSG_TYPES]
     topic = (rng.random(n) * np.array([len(t) for t in topics])[category]).astype(np.int64)
     template = (rng.random(n) * np.array([len(t) for t in templates])[msg_type]).astype(np.int64)
-    place = _sample_places(rng, pidx)
-    addressee = place.astype(np.int64) * 5 + _draw(rng, [0.38, 0.34, 0.10, 0.06, 0.12], n)
+    place = sample_places(rng, pidx)
+    addressee = place.astype(np.int64) * 5 + _draw(rng, ADDRESSEE_SHARES, n)
     urgent = rng.random(n) < np.where(years >= 2021, 0.055, 0.03)
     places = _places()
     city = places["city"].astype(str).to_numpy()[place]
@@ -1531,6 +1534,12 @@ def sample_message_attributes(rng: np.random.Generator, years: np.ndarray, halve
             "likes": np.minimum(rng.geometric(0.6, n) - 1, 50).astype(np.int32),
         }
     )
+
+
+def sample_addressees(rng: np.random.Generator, place: np.ndarray) -> np.ndarray:
+    """Addressees (names) of new messages about the given places."""
+    keys = np.asarray(place, np.int64) * 5 + _draw(rng, ADDRESSEE_SHARES, len(place))
+    return _names("addressees", keys)
 
 
 def compose_message_texts(rows: pd.DataFrame) -> pd.DataFrame:
