@@ -5,7 +5,10 @@
 A question is a random period of 1 day to 1 year between 2020 and 2025, with 1–3 provinces (40 %) and
 1–2 domains (40 %). Each is asked as `summary` + `provinces` + `trend` over HTTP from the app served by
 waitress in this process (every question is new, so every one is a cache miss); the time of the three
-requests is one sample. The pandas way loads the message and evaluation rows into DataFrames once, then
+requests is one sample. The delay index behind the medians (queries/median_index.py) is built once per process,
+on the first question that needs it; it is built (and timed) before the questions. The drill-down (cities,
+units, overdue: the analyst's drill-down panels) is asked of a fresh metrics service for questions with
+filters, in process (each a cache miss). The pandas way loads the message and evaluation rows into DataFrames once, then
 computes the same figures (counts of the period, a year earlier and the 环比 period, rates, median, per
 province, per day) for each question. Prints median / p95 / max, CPU time and the load average; asserts
 nothing. Opening a database built before migration 8 rebuilds its rollups once (reported as `open`).
@@ -73,15 +76,46 @@ def over_http(store, qs: list[dict]) -> list[float]:
     server = create_server(app.server, host="127.0.0.1", port=0, threads=4)
     threading.Thread(target=server.run, daemon=True).start()
     base = f"http://127.0.0.1:{server.effective_port}/api/v1"
-    times = []
+    times, cpu = [], {e: 0.0 for e in ENDPOINTS}
+    started = time.process_time()
     for q in qs:
         query = _query(q)
         began = time.perf_counter()
-        for endpoint in ("summary", "provinces", "trend"):
+        for endpoint in ENDPOINTS:
+            used = time.process_time()
             with urllib.request.urlopen(f"{base}/{endpoint}?{query}") as response:
                 response.read()
+            cpu[endpoint] += time.process_time() - used
         times.append((time.perf_counter() - began) * 1000)
-    return times  # the server thread is a daemon: it ends with the process
+    total = (time.process_time() - started) * 1000 / len(qs)
+    print("  CPU per request: " + ", ".join(f"{e} {v * 1000 / len(qs):.1f} ms" for e, v in cpu.items()))
+    return times, total  # the server thread is a daemon: it ends with the process
+
+
+ENDPOINTS = ("summary", "provinces", "trend")
+
+
+def drill_down(store, qs: list[dict]) -> None:
+    """Cities, units and overdue messages of each question, from a fresh metrics service (cache misses)."""
+    from queries.periods import Filters
+    from queries.service import Metrics
+
+    metrics = Metrics(store)
+    now = store.scalar("SELECT max(created_at) FROM messages")
+    times, cpu = [], 0.0
+    for q in qs:
+        f = Filters(q["start"], q["end"], provinces=tuple(q["province"]), categories=tuple(q["category"]))
+        began, used = time.perf_counter(), time.process_time()
+        metrics.by_city(f)
+        metrics.units(f)
+        metrics.overdue(f, now)
+        metrics.overdue_count(f, now)
+        cpu += time.process_time() - used
+        times.append((time.perf_counter() - began) * 1000)
+    print(
+        f"drill-down (cities + units + overdue), in process, cache miss: {_stats(times)}; "
+        f"CPU {cpu * 1000 / len(qs):.1f} ms/question"
+    )
 
 
 class PandasWay:
@@ -158,10 +192,18 @@ def main() -> int:
     rng = np.random.default_rng(args.seed)
     qs = questions(rng, args.questions, provinces, categories)
 
-    cpu = time.process_time()
-    times = over_http(store, qs)
-    cpu = (time.process_time() - cpu) * 1000 / len(qs)
+    from queries import median_index
+
+    began, used = time.perf_counter(), time.process_time()
+    index, _stale = median_index.current(store)
+    print(
+        f"delay index: built in {time.perf_counter() - began:.1f} s ({time.process_time() - used:.1f} s CPU), "
+        f"{(index.hours.nbytes + index.cum.nbytes) / 2**20:.0f} MiB"
+    )
+    times, cpu = over_http(store, qs)  # CPU of the process (server and client) over the questions
     print(f"project, summary+provinces+trend over HTTP, cache miss: {_stats(times)}; CPU {cpu:.1f} ms/question")
+    print(f"load: {_load()}")
+    drill_down(store, [q for q in qs if q["province"] or q["category"]])
     print(f"load: {_load()}")
 
     began = time.perf_counter()

@@ -5,7 +5,8 @@
 push      write acknowledged -> new number on every pushed wall, N walls on one web process; memory per wall
 mixed     2 web processes, 2N walls, 20 analysts (API calls of the analyst panels), the standalone simulator
           writing through the writer's API: errors, analyst p50/p95, pushes received
-snapshot  snapshot publish time on a copy of --db (e.g. 5 M messages) and the longest write while it runs
+snapshot  snapshot publish time on a copy of --db (e.g. 5 M messages): the full copy, then block deltas, and
+          the writes' latency while they run
 kill      SIGKILL the web process holding N walls (a write follows at once): time until each has the new number
 
 Every section is bounded in time (about a minute each) and prints the machine's load: the 2 cores here are
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -143,7 +145,7 @@ def push(args, workdir: Path) -> None:
             walls.close()
 
 
-def analyst(urls: list[str], stop: threading.Event, times: list[float], errors: list[str]) -> None:
+def analyst(urls: list[str], stop: threading.Event, times: list[tuple[float, float]], errors: list[str]) -> None:
     rng = random.Random()
     queries = ["summary", "provinces", "trend", "categories", "types"]
     while not stop.is_set():
@@ -155,15 +157,18 @@ def analyst(urls: list[str], stop: threading.Event, times: list[float], errors: 
         try:
             with urllib.request.urlopen(f"{base}/api/v1/{rng.choice(queries)}?{params}", timeout=10) as r:
                 r.read()
-            times.append(time.perf_counter() - began)
+            times.append((time.time(), time.perf_counter() - began))
+        except urllib.error.HTTPError as exc:
+            errors.append(f"HTTP {exc.code} {exc.read()[:80].decode(errors='replace')}")
         except Exception as exc:
             errors.append(type(exc).__name__)
         stop.wait(rng.uniform(1.0, 3.0))
 
 
-def analysts(urls: list[str], seconds: float, n: int = 20) -> tuple[list[float], list[str]]:
+def analysts(urls: list[str], seconds: float, n: int = 20) -> tuple[list[tuple[float, float]], list[str]]:
+    """(wall-clock time answered, seconds taken) per request, and the errors."""
     stop = threading.Event()
-    times: list[float] = []
+    times: list[tuple[float, float]] = []
     errors: list[str] = []
     threads = [threading.Thread(target=analyst, args=(urls, stop, times, errors)) for _ in range(n)]
     for t in threads:
@@ -175,8 +180,13 @@ def analysts(urls: list[str], seconds: float, n: int = 20) -> tuple[list[float],
     return times, errors
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def mixed(args, workdir: Path) -> None:
-    with cluster_for(workdir, args.db, LIUYAN_SNAPSHOT_SECONDS="600") as c:
+    with cluster_for(workdir, args.db, LIUYAN_SNAPSHOT_SECONDS=str(args.snapshot_seconds)) as c:
         c.start()
         walls = Walls()
         sim = None
@@ -192,7 +202,12 @@ def mixed(args, workdir: Path) -> None:
             received = sum(len(w.received) for w in walls.walls)
             wall_errors = sum(w.errors for w in walls.walls)
             # the analysts in a process of their own: the walls' loop here would hold the GIL under their timers
+            pids = {"writer": c.writer.pid, **{f"web {p}": c.webs[p].pid for p in c.web_ports}}
+            cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            bench_cpu = cpu_seconds(os.getpid())
+            snapshot0 = {p: get_json(c.web_url(p) + "/scale/status")["snapshot"]["name"] for p in c.web_ports}
             with multiprocessing.get_context("spawn").Pool(1) as pool:
+                began_at = time.time()
                 pending = pool.apply_async(analysts, (urls, args.seconds))
                 began = time.monotonic()
                 loads = []
@@ -200,13 +215,26 @@ def mixed(args, workdir: Path) -> None:
                     time.sleep(5)
                     loads.append(load())
                 times, errors = pending.get(args.seconds + 60)
+            cpu = {name: (cpu_seconds(pid) - cpu0[name]) / args.seconds for name, pid in pids.items()}
+            switched = sum(
+                get_json(c.web_url(p) + "/scale/status")["snapshot"]["name"] != snapshot0[p] for p in c.web_ports
+            )
             pushes = sum(len(w.received) for w in walls.walls) - received
             versions = get_json(c.writer_url + "/api/v1/meta")["data_version"]
+            half = began_at + args.seconds / 2
             print(
                 f"[mixed] 2 web processes, {2 * args.walls} walls, 20 analysts, simulator x{args.sim_speed}, "
-                f"{args.seconds} s, load {' '.join(loads)}"
+                f"{args.seconds} s, snapshots every {args.snapshot_seconds:g} s, load {' '.join(loads)}"
             )
-            print(f"  analyst API requests: {fmt(times)}; errors {len(errors)} {sorted(set(errors))}")
+            print(f"  analyst API requests: {fmt([d for _, d in times])}; errors {len(errors)} {sorted(set(errors))}")
+            print(f"    first half: {fmt([d for t, d in times if t < half])}")
+            print(f"    second half: {fmt([d for t, d in times if t >= half])}")
+            for port in c.web_ports if errors else ():  # what the web processes said about them
+                said = [line for line in (workdir / f"web-{port}.log").read_text().splitlines() if "Error" in line]
+                print(f"    web {port} log: " + " | ".join(said[-3:]))
+            print(f"  web processes that switched to a newer snapshot during the run: {switched} of 2")
+            cpu["this bench (walls' client)"] = (cpu_seconds(os.getpid()) - bench_cpu) / args.seconds
+            print("  CPU (share of one core): " + ", ".join(f"{name} {share:.0%}" for name, share in cpu.items()))
             print(
                 f"  pushes received {pushes} ({pushes / args.seconds:.0f}/s); wall connection errors "
                 f"{sum(w.errors for w in walls.walls) - wall_errors}; writer at version {versions}"
@@ -219,55 +247,78 @@ def mixed(args, workdir: Path) -> None:
 
 
 def snapshot(args, workdir: Path) -> None:
-    from scaleout.snapshot import make
+    from scaleout.snapshot import Snapshots
 
     if not args.db:
         print("[snapshot] skipped: give --db (a copy of a 5 M message database, see bench/scale_build.py)")
         return
-    target = workdir / "snapshot-source.duckdb"
-    shutil.copyfile(args.db, target)
+    if args.db_in_place:
+        target = args.db
+    else:
+        target = workdir / "snapshot-source.duckdb"
+        shutil.copyfile(args.db, target)
     store = Store(target)
     messages = store.scalar("SELECT count(*) FROM messages")
+    old_ids = [r[0] for r in store.rows("SELECT message_id FROM messages USING SAMPLE 20000 ROWS")]
     stop = threading.Event()
     writes: list[tuple[float, float]] = []  # (start, duration)
 
     def writer():
         from queries.writes import upsert
-        from tests.conftest import frame, message
+        from tests.conftest import frame, message, reply
 
+        rng = random.Random(7)
+        run = time.time_ns() // 1_000_000  # ids of this run only (--db-in-place keeps the rows of runs before)
         i = 0
         while not stop.is_set():
-            rows = [message(f"snapbench-{i}-{k}", f"{NOW_DAY} 08:00:00") for k in range(100)]
+            rows = [message(f"snapbench-{run}-{i}-{k}", f"{NOW_DAY} 08:00:00") for k in range(100)]
+            # replies to older messages: checkpoints then rewrite old row groups too, as the simulator makes them
+            answers = [
+                reply(f"snapbench-r{run}-{i}-{k}", rng.choice(old_ids), f"{NOW_DAY} 09:00:00") for k in range(20)
+            ]
             began = time.perf_counter()
             upsert(store, "messages", frame(rows))
+            upsert(store, "replies", frame(answers))
             writes.append((began, time.perf_counter() - began))
             i += 1
             stop.wait(0.1)
 
-    thread = threading.Thread(target=writer)
-    thread.start()
-    time.sleep(3)
-    spans, seconds, checkpoints = [], [], []
     out = workdir / "snaps"
     out.mkdir()
-    for _ in range(3):
-        began = time.perf_counter()
-        record = make(store, out)
-        spans.append((began, time.perf_counter()))
-        seconds.append(record["seconds"])
-        checkpoints.append(record["checkpoint_seconds"])
-        time.sleep(2)
-    stop.set()
-    thread.join()
-    store.close()
+    snapshots = Snapshots(store, out)
+    thread = threading.Thread(target=writer)
+    thread.start()
+    spans, records, cpu = [], [], []
+    try:
+        for _ in range(1 + args.deltas):
+            time.sleep(args.snapshot_gap)
+            began, began_cpu = time.perf_counter(), time.thread_time()
+            records.append(snapshots.make())
+            spans.append((began, time.perf_counter()))
+            cpu.append(time.thread_time() - began_cpu)
+    finally:
+        stop.set()
+        thread.join()
+        store.close()
     during = [d for s, d in writes if any(a - d <= s <= b for a, b in spans)]
     outside = [d for s, d in writes if not any(a - 1 <= s <= b + 1 for a, b in spans)]
-    print(f"[snapshot] {messages:,} messages, 3 snapshots, load {load()}")
-    print(
-        f"  publish (copy to a new file): {', '.join(f'{s:.2f} s' for s in seconds)}; of which writes wait "
-        f"for the checkpoint: {', '.join(f'{s * 1000:.0f} ms' for s in checkpoints)}"
-    )
-    print(f"  writes of 100 messages while a snapshot runs: {fmt(during)}; otherwise: {fmt(outside)}")
+    size = (out / records[0]["base"]).stat().st_size
+    print(f"[snapshot] {messages:,} messages, {size / 2**30:.2f} GiB file, load {load()}")
+
+    def line(r: dict, c: float) -> str:
+        return (
+            f"{r['seconds']:.2f} s (CPU {c:.2f} s, writes wait {r['checkpoint_seconds'] * 1000:.0f} ms, "
+            f"{r['bytes'] / 2**20:.1f} MiB)"
+        )
+
+    print(f"  first (full copy, once per writer start): {line(records[0], cpu[0])}")
+    print(f"  block deltas every {args.snapshot_gap:g} s of writing (100 messages + 20 replies per 0.1 s):")
+    for r, c in zip(records[1:], cpu[1:], strict=True):
+        print(f"    {line(r, c)}")
+    deltas = [r["seconds"] for r in records[1:]]
+    if deltas:
+        print(f"  delta publish: median {statistics.median(deltas):.2f} s, max {max(deltas):.2f} s")
+    print(f"  a write (100 messages + 20 replies) while a snapshot runs: {fmt(during)}; otherwise: {fmt(outside)}")
 
 
 def kill(args, workdir: Path) -> None:
@@ -299,7 +350,11 @@ def main() -> int:
     parser.add_argument("--writes", type=int, default=15)
     parser.add_argument("--seconds", type=int, default=45, help="length of the mixed run")
     parser.add_argument("--sim-speed", type=float, default=300.0)
+    parser.add_argument("--snapshot-seconds", type=float, default=20.0, help="mixed section: LIUYAN_SNAPSHOT_SECONDS")
     parser.add_argument("--db", type=Path, help="database to copy for the snapshot and mixed sections (5 M)")
+    parser.add_argument("--db-in-place", action="store_true", help="snapshot section: write to --db itself, no copy")
+    parser.add_argument("--deltas", type=int, default=5, help="snapshot section: delta snapshots after the full one")
+    parser.add_argument("--snapshot-gap", type=float, default=5.0, help="snapshot section: seconds of writing between")
     parser.add_argument("--only", default="push,mixed,snapshot,kill")
     args = parser.parse_args()
     print(f"bench/scale_out.py on {os.cpu_count()} cores, load at start {load()}")

@@ -4,7 +4,9 @@
 
 Prints figures with the machine's load; asserts nothing. Each run is a cache miss (the league is computed
 from the store, not the service cache). Without --db a fresh default demo is generated in a temp dir.
-Also times each named query of the league apart, and the other supervision reports once.
+First fills the stored reply features of the year and its lookback (supervision/features.py; the one-off work the
+background indexer does as replies arrive) and prints its time and rate apart; then times each named query of the
+league, the reply checks of the year, the league of the year and of a month, and the other reports once.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from queries.db import Store  # noqa: E402
 from queries.periods import Filters  # noqa: E402
 from settings import Settings  # noqa: E402
-from supervision import aging, dissatisfaction, ideas, league, quality  # noqa: E402
-from supervision.common import sql, window  # noqa: E402
+from supervision import aging, dissatisfaction, features, ideas, league, quality  # noqa: E402
+from supervision.common import span, sql, window  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, 0)
 
@@ -52,6 +54,20 @@ def _line(name: str, walls: list[float], cpus: list[float]) -> str:
     )
 
 
+def _fill(store: Store, f: Filters) -> None:
+    """The one-off fill of the stored reply features (reference bigrams first), timed apart."""
+    began = time.perf_counter()
+    features.reference(store)
+    reference = time.perf_counter() - began
+    lookback = span(f, quality.LOOKBACK_DAYS)
+    began = time.perf_counter()
+    done = features.ensure_reply_features(store, lookback["start"], lookback["stop"])
+    took = time.perf_counter() - began
+    rate = f"{done / took:,.0f} replies/s" if done else "nothing missing"
+    print(f"reply features: reference bigrams {reference:.1f} s; fill {done:,} replies in {took:.1f} s ({rate})")
+    print(f"  load after the fill: {os.getloadavg()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", help="existing database (default: generate the default demo in a temp dir)")
@@ -75,6 +91,7 @@ def main() -> None:
         f"{store.scalar('SELECT count(*) FROM reply_texts'):,} reply texts"
     )
     print(f"load before: {os.getloadavg()}")
+    _fill(store, f)
     params = window(f)
     queries = {
         "league_answered": dict(params, on_time_seconds=settings.on_time_days * 86_400.0),

@@ -77,6 +77,7 @@ class Screen:
                 "inputs": [
                     {"id": ids.WALL_TICK, "property": "n_intervals", "value": self.tick_count},
                     {"id": ids.WALL_ROTATE, "property": "n_intervals", "value": 0},
+                    {"id": ids.WALL_CAROUSEL, "property": "n_intervals", "value": 0},
                 ],
                 "changedPropIds": [f"{ids.WALL_TICK}.n_intervals"],
                 "state": [

@@ -1,7 +1,7 @@
 """Write throughput while screens read: writers alone, then the same writers with readers, on a real server.
 
     python bench/write_under_reads.py [--writers 8] [--readers 20] [--batch 10] [--duration 20]
-                                      [--seed-batches 40] [--db FILE]
+                                      [--seed-batches 40] [--db FILE] [--body-kb N]
 
 Starts `python app.py` (its own process, waitress on loopback, no simulator) on a new empty database
 (or --db, a copy), seeds it with `--seed-batches` × 1,000 messages through the write API, then runs two
@@ -13,6 +13,9 @@ phases of `--duration` seconds each:
   read: a wall refresh tick (the Dash callback, as the browser sends it), and the JSON API's summary,
   provinces, trend, categories and feed with varied filters (every write changes the data version,
   so most reads miss the cache, the worst case).
+
+`--body-kb N` makes each write body about N KB (every message of the batch gets a body of up to the contract's
+10,000 characters: the wall tick while large messages arrive).
 
 Prints per phase: records/s, write latency p50/p95/max, reads/s, read p95, the wall tick's p50/p95, the
 server's CPU (% of one core) and the load average before and after. Bounded in time; asserts nothing.
@@ -60,7 +63,15 @@ def _post(url: str, body: bytes, headers: dict) -> int:
         return exc.code
 
 
-def _messages(tag: str, n: int) -> bytes:
+CLAUSE = "小区门口道路破损多年，雨天积水严重，老人孩子出行很不方便，多次反映仍未维修。"
+MAX_CONTENT = 10_000  # characters: the contract's limit for a message body
+
+
+def _content(chars: int) -> str | None:
+    return (CLAUSE * (chars // len(CLAUSE) + 1))[:chars] if chars > 0 else None
+
+
+def _messages(tag: str, n: int, content_chars: int = 0) -> bytes:
     now = dt.datetime.now(BEIJING).replace(tzinfo=None)
     rows = [
         {
@@ -72,6 +83,7 @@ def _messages(tag: str, n: int) -> bytes:
             "msg_type": random.choice(TYPES),
             "title": "小区道路破损请求维修",
             "is_urgent": j % 20 == 0,
+            **({"content": _content(content_chars)} if content_chars else {}),
         }
         for j in range(n)
     ]
@@ -89,13 +101,13 @@ class Phase:
         self.errors = 0
 
 
-def writer(base: str, phase: Phase, name: str, batch: int) -> None:
+def writer(base: str, phase: Phase, name: str, batch: int, content_chars: int = 0) -> None:
     url = f"{base}/api/v1/ingest/messages"
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
     n = 0
     while not phase.stop.is_set():
         n += 1
-        body = _messages(f"{name}-{n}", batch)
+        body = _messages(f"{name}-{n}", batch, content_chars)
         began = time.perf_counter()
         status = _post(url, body, headers)
         elapsed = (time.perf_counter() - began) * 1000
@@ -171,10 +183,14 @@ def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(len(values) * q))]
 
 
-def run_phase(base: str, spec: dict, pid: int, writers: int, readers: int, batch: int, duration: float) -> dict:
+def run_phase(
+    base: str, spec: dict, pid: int, writers: int, readers: int, batch: int, duration: float, content_chars: int = 0
+) -> dict:
     phase = Phase()
     threads = [
-        threading.Thread(target=writer, args=(base, phase, f"{readers}r{w}-{time.time_ns()}", batch), daemon=True)
+        threading.Thread(
+            target=writer, args=(base, phase, f"{readers}r{w}-{time.time_ns()}", batch, content_chars), daemon=True
+        )
         for w in range(writers)
     ]
     threads += [threading.Thread(target=reader, args=(base, phase, spec, r), daemon=True) for r in range(readers)]
@@ -216,6 +232,7 @@ def main() -> None:
     parser.add_argument("--seed-batches", type=int, default=40)
     parser.add_argument("--db", help="database to write into (a copy; default: a new empty one)")
     parser.add_argument("--period", default="ytd", help="the wall screens' period")
+    parser.add_argument("--body-kb", type=float, default=0, help="each write body about this size (message bodies)")
     parser.add_argument("--url", help="a running server (token: the bench's) instead of starting one; no seeding")
     parser.add_argument("--pid", type=int, help="with --url: the server's process id (for its CPU)")
     args = parser.parse_args()
@@ -240,7 +257,12 @@ def main() -> None:
         report(base, spec, proc.pid, args)
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # it did not stop in time (seen at load 10): never leave it running
+            print(f"server pid {proc.pid} still running 30 s after SIGTERM: killed", file=sys.stderr)
+            proc.kill()
+            proc.wait(timeout=30)
         shutil.rmtree(folder, ignore_errors=True)  # the bench's own database (never --db)
 
 
@@ -253,8 +275,12 @@ def report(base: str, spec: dict, pid: int, args) -> None:
         f"{'writers':>7} {'readers':>7} {'records/s':>10} {'write p50':>10} {'write p95':>10} {'write max':>10} "
         f"{'reads/s':>8} {'read p95':>9} {'tick p50/p95':>13} {'errors':>6} {'server CPU':>10}  load before → after"
     )
+    content_chars = min(MAX_CONTENT, int(args.body_kb * 1024 / max(1, args.batch) / 3))  # 3 bytes a character
+    if content_chars:
+        size = len(_messages("size", args.batch, content_chars)) / 1024
+        print(f"write bodies of {size:.0f} KB ({args.batch} messages with {content_chars:,}-character bodies)")
     for readers in (0, args.readers):
-        r = run_phase(base, spec, pid, args.writers, readers, args.batch, args.duration)
+        r = run_phase(base, spec, pid, args.writers, readers, args.batch, args.duration, content_chars)
         (b1, b5, _), (a1, a5, _) = r["load"]
         print(
             f"{r['writers']:>7} {r['readers']:>7} {r['records_per_s']:>10.0f} {r['write_p50']:>8.0f}ms "

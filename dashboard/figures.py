@@ -757,3 +757,104 @@ def unit_trend(trend: pd.DataFrame, theme: Theme, lang: str) -> dict:
         },
         theme,
     )
+
+
+DAY_MS = 86_400_000
+SURGE_SLOTS = 7  # a surge of fewer days is drawn as wide as one of a week
+
+
+def _daily_layout(theme: Theme, days: int) -> dict:
+    """Days on the x axis: one tick a day while they fit (else Plotly's choice, never two ticks a day)."""
+    xaxis = {"fixedrange": True, "type": "date", "tickformat": "%m-%d", "tickfont": {"color": theme.text}}
+    xaxis.update({"dtick": DAY_MS} if days <= 31 else {"nticks": 12})
+    return {
+        "margin": {"l": 48, "r": 48, "t": 8, "b": 36},
+        "legend": {"orientation": "h", "y": 1.14, "x": 0, "xanchor": "left", "font": {"color": theme.text}},
+        "xaxis": xaxis,
+        "yaxis": {
+            "fixedrange": True,
+            "gridcolor": theme.grid,
+            "tickfont": {"color": theme.muted},
+            "rangemode": "tozero",
+        },
+        "bargap": 0.25,
+    }
+
+
+def issue_timeline(days: pd.DataFrame, theme: Theme, lang: str) -> dict:
+    """A hot issue's messages per day (bars) and how many of them had a reply by each day (line).
+
+    `days`: day, messages, replied (cumulative count of the issue's messages answered by that day)."""
+    if days.empty:
+        return empty(theme, i18n.t("no_data", lang))
+    en = lang == "en"
+    x = [str(d)[:10] for d in days["day"]]
+    bars = {
+        "type": "bar",
+        "name": "Messages" if en else "留言",
+        "x": x,
+        "y": [int(v) for v in days["messages"]],
+        "marker": {"color": theme.accent, "line": {"width": 0}},
+        "hovertemplate": "%{x}: %{y:,}<extra>%{fullData.name}</extra>",
+    }
+    line = {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "line": {"shape": "hv", "color": theme.accent2},
+        "name": "Answered so far" if en else "累计已回复",
+        "x": x,
+        "y": [int(v) for v in days["replied"]],
+        "hovertemplate": "%{x}: %{y:,}<extra>%{fullData.name}</extra>",
+    }
+    return _figure([bars, line], _daily_layout(theme, len(x)), theme)
+
+
+def surge(daily: list[dict], theme: Theme, lang: str) -> dict:
+    """A surge's days: the actual count (bars) beside the expected level (bars), as the alert gives them
+    (`daily`: day, messages, expected). Days are categories, and a short surge keeps slim bars in the middle."""
+    if not daily:
+        return empty(theme, i18n.t("no_data", lang))
+    en = lang == "en"
+    x = [str(d["day"])[5:10] for d in daily]
+    expected = {
+        "type": "bar",
+        "name": "Expected" if en else "预期水平",
+        "x": x,
+        "y": [float(d["expected"]) for d in daily],
+        "text": [f"{float(d['expected']):.1f}" for d in daily],
+        "textposition": "outside",
+        "marker": {"color": theme.prev, "line": {"width": 0}},
+        "hovertemplate": "%{x}: %{y:,.1f}<extra>%{fullData.name}</extra>",
+    }
+    actual = {
+        "type": "bar",
+        "name": "Actual" if en else "实际留言",
+        "x": x,
+        "y": [int(d["messages"]) for d in daily],
+        "text": [str(int(d["messages"])) for d in daily],
+        "textposition": "outside",
+        "marker": {"color": theme.up, "line": {"width": 0}},
+        "hovertemplate": "%{x}: %{y:,}<extra>%{fullData.name}</extra>",
+    }
+    slots = max(len(x), SURGE_SLOTS)
+    pad = (slots - len(x)) / 2
+    layout = {
+        "barmode": "group",
+        "bargap": 0.3,
+        "margin": {"l": 48, "r": 16, "t": 16, "b": 36},
+        "legend": {"orientation": "h", "y": 1.14, "x": 0, "xanchor": "left", "font": {"color": theme.text}},
+        "xaxis": {
+            "fixedrange": True,
+            "type": "category",
+            "range": [-0.5 - pad, len(x) - 0.5 + pad],
+            "tickfont": {"color": theme.text},
+        },
+        "yaxis": {
+            "fixedrange": True,
+            "gridcolor": theme.grid,
+            "tickfont": {"color": theme.muted},
+            "rangemode": "tozero",
+        },
+        "uniformtext": {"minsize": 10, "mode": "hide"},
+    }
+    return _figure([expected, actual], layout, theme)

@@ -60,6 +60,11 @@ def create_ingest_api(store: Store, settings: Settings) -> Blueprint:
         if request.content_length is not None and request.content_length > limit:
             return _error(413, f"body larger than {limit} bytes")
         body = request.stream.read(limit + 1)
+        with store.writing():  # screens' reads let this request go first: parsing, validation, transaction
+            return _ingest(kind, body)
+
+    def _ingest(kind: str, body: bytes):
+        limit = settings.max_body_bytes
         if len(body) > limit:
             return _error(413, f"body larger than {limit} bytes")
         try:

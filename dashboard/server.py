@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from briefing.sections import providers
 from dashboard import headers, i18n
 from dashboard.analyst import callbacks as analyst_callbacks
+from dashboard.analyst import hot as analyst_hot
 from dashboard.analyst import layout as analyst_layout
 from dashboard.analyst import supervision as analyst_supervision
 from dashboard.api import create_api
@@ -105,7 +106,12 @@ def build_app(settings: Settings, store: Store, wall_views=None) -> Dash:
     outputs = {"wall": _registered(app, lambda: wall_callbacks.register(app, metrics, settings, views=wall_views))}
 
     def analyst():
-        tables = analyst_supervision.register(app, scoped_supervision, settings)
+        supervision_tables = analyst_supervision.register(app, scoped_supervision, settings)
+        hot_tables = analyst_hot.register(app, scoped_insight, scoped, settings)
+
+        def tables(name, state):
+            return (hot_tables if name in analyst_hot.DOWNLOADS else supervision_tables)(name, state)
+
         analyst_callbacks.register(app, scoped, settings, tables)
 
     outputs["analyst"] = _registered(app, analyst)
@@ -118,7 +124,7 @@ def build_app(settings: Settings, store: Store, wall_views=None) -> Dash:
             if pathname in (None, "", "/", app.get_relative_path("/")):
                 if principal is None or not principal.may_open("wall"):
                     return wall_layout.placeholder(i18n.t("no_access", options["lang"]))
-                return wall_layout.build(options)
+                return wall_layout.build(access.wall_scope(options, principal))
             if pathname in ("/analyst", "/analyst/", app.get_relative_path("/analyst")):
                 if principal is None or not principal.may_open("analyst"):
                     return wall_layout.placeholder(i18n.t("no_access", options["lang"]))

@@ -64,7 +64,7 @@ def rising(now: Counter, n_now: int, before: Counter, n_before: int, limit: int 
             continue
         out.append(
             {
-                "word": word,
+                "word": mask_text(word, 20),  # a place written by the citizen may hold a name or a number
                 "count": count,
                 "previous": previous,
                 "score": log_likelihood(count, n_now, previous, n_before),

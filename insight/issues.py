@@ -189,18 +189,28 @@ def describe(cols: dict[str, np.ndarray], members: np.ndarray, matrix, terms) ->
     }
 
 
-def hot_issues(corpus: Corpus, min_members: int = MIN_MEMBERS) -> list[dict]:
-    """Every issue of the corpus with at least `min_members` messages, hottest first."""
+def issue_labels(corpus: Corpus, min_members: int = MIN_MEMBERS):
+    """(labels, matrix, terms): each message's issue number (-1: in no issue of `min_members` or more), with the
+    TF-IDF matrix and its terms; None when the corpus has no vocabulary."""
     built = vectors(features(corpus))
     if built is None:
-        return []
+        return None
     matrix, terms = built
     labels = tighten(link(corpus.frame, matrix), matrix, min_members)
-    order = np.argsort(labels, kind="stable")
+    sizes = np.bincount(labels)
+    return np.where(sizes[labels] >= min_members, labels, -1), matrix, terms
+
+
+def hot_issues(corpus: Corpus, min_members: int = MIN_MEMBERS) -> list[dict]:
+    """Every issue of the corpus with at least `min_members` messages, hottest first."""
+    found = issue_labels(corpus, min_members)
+    if found is None:
+        return []
+    labels, matrix, terms = found
+    inside = np.flatnonzero(labels >= 0)
+    order = inside[np.argsort(labels[inside], kind="stable")]
     bounds = np.flatnonzero(np.diff(labels[order])) + 1
     cols = _columns(corpus.frame)
-    issues = [
-        describe(cols, members, matrix, terms) for members in np.split(order, bounds) if len(members) >= min_members
-    ]
+    issues = [describe(cols, members, matrix, terms) for members in np.split(order, bounds) if len(members)]
     issues.sort(key=lambda i: (-i["heat"], i["id"]))
     return issues

@@ -1,15 +1,17 @@
 """Repeat complaints (重复诉求): a message restating an earlier one from the same place about the same problem.
 
-Method. Candidate pairs come from MinHash LSH (datasketch) over character 2-grams of title and body start: a
-restatement re-uses the writer's own details (the address, the building, the amounts, the dates), so its
-character shingles overlap the earlier message's far more than a different problem's do, however it is
-reworded. A candidate is a repeat when the two messages are from the same province, city and district, name the same
-place (or at most one names one), the later one comes within WINDOW_DAYS of the earlier, and the cosine of
-their TF-IDF word vectors is at least MIN_COSINE. One more condition tells a restatement from other people
-reporting the same problem: neither message may have more than MAX_CROWD other messages of its city at
-cosine CROWD_COSINE or more (a hot issue is a crowd of alike messages; a person's restatement is alike mainly
-to its own earlier message). Pairs are joined into groups (connected components); every member after a
-group's first is a repeat.
+Method. Each message is a TF-IDF vector (every word kept, so that what one message alone says lowers its
+similarity to others) of its *problem words*: its words without the place names it gives (its location and the
+places it mentions, and any word inside them: two messages about one community share its name whatever their
+problem), with the words of its title counted TITLE_WEIGHT more times (a title states the problem; bodies share
+much everyday wording). Messages are compared within their province, city and district only. A later message
+restates an earlier one when, among the earlier messages of its district in the WINDOW_DAYS before it whose
+places agree with its own (issues.places_agree), that one is its most similar, and the cosine is at least
+MIN_COSINE_NAMED when both name a place (the place already agrees) or MIN_COSINE otherwise. One more condition
+tells a restatement from other people reporting the same problem: the two must not be members of one hot issue
+(issues.issue_labels) of CROWD_MEMBERS messages or more (a crowd of alike messages is a hot issue; a person's
+restatement with one loosely related message is not). Pairs are joined into groups (connected components); every
+member after a group's first is a repeat.
 """
 
 from __future__ import annotations
@@ -18,91 +20,86 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from datasketch import MinHash, MinHashLSH
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from insight.corpus import Corpus
-from insight.issues import features, place_sets, places_agree, vectors
+from insight.issues import issue_labels, place_sets, places_agree, vectors
 
 WINDOW_DAYS = 30
-LSH_THRESHOLD = 0.15
-NUM_PERM = 128
-MIN_COSINE = 0.55
-CROWD_COSINE = 0.35
-MAX_CROWD = 1
-SHINGLE_CHARS = 2
-TEXT_CHARS = 200
+TITLE_WEIGHT = 2
+MIN_COSINE_NAMED = 0.5
+MIN_COSINE = 0.4
+CHUNK = 512  # later messages compared at once (a dense block of CHUNK x the messages of their window)
+CROWD_MEMBERS = 4
 
 
-def shingles(text: str, k: int = SHINGLE_CHARS) -> set[bytes]:
-    cleaned = "".join(ch for ch in text if ch.isalnum())
-    return {cleaned[i : i + k].encode("utf-8") for i in range(max(0, len(cleaned) - k + 1))}
+def problem_words(words, title: str, place: str, mentions) -> list[str]:
+    """The words saying what the problem is: no place name (nor a part of one); title words weighted."""
+    names = [name for name in (place, *mentions) if name]
+    kept = [w for w in words if not any(w in name for name in names)]
+    return kept + [w for w in kept if w in title] * TITLE_WEIGHT
 
 
-def candidate_pairs(texts: list[str], blocks: list[tuple]) -> set[tuple[int, int]]:
-    """Index pairs (i < j) of messages of one block whose shingle sets look alike to the LSH."""
-    pairs: set[tuple[int, int]] = set()
-    by_block: dict[tuple, list[int]] = {}
-    for i, block in enumerate(blocks):
-        by_block.setdefault(block, []).append(i)
-    for members in by_block.values():
-        if len(members) < 2:
+def restated_pairs(frame: pd.DataFrame, matrix, crowds: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """(earlier, later) row pairs where the later message restates the earlier one (module docstring); `crowds`:
+    each message's hot issue (-1: none)."""
+    created = frame["created_at"].to_numpy()
+    places = place_sets(frame)
+    window = np.timedelta64(WINDOW_DAYS, "D")
+    pairs = []
+    for block in frame.groupby(["province", "city", "district"], sort=False).indices.values():
+        if len(block) < 2:
             continue
-        lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
-        for i in members:
-            sketch = MinHash(num_perm=NUM_PERM, seed=7)
-            grams = shingles(texts[i])
-            if not grams:
+        block = block[np.argsort(created[block], kind="stable")]
+        times = created[block]
+        for lo in range(0, len(block), CHUNK):
+            rows = np.arange(lo, min(lo + CHUNK, len(block)))
+            since = int(np.searchsorted(times, times[lo] - window, "left"))
+            if since >= rows[-1]:
                 continue
-            sketch.update_batch(list(grams))
-            for j in lsh.query(sketch):
-                pairs.add((j, i) if j < i else (i, j))
-            lsh.insert(i, sketch)
+            sims = (matrix[block[rows]] @ matrix[block[since : rows[-1]]].T).toarray()
+            for row, later in zip(sims, rows, strict=True):
+                earlier = np.arange(int(np.searchsorted(times, times[later] - window, "left")), later)
+                earlier = earlier[times[earlier] < times[later]]
+                pair = _restated(row[earlier - since], earlier, later, block, places, crowds)
+                if pair is not None:
+                    pairs.append(pair)
     return pairs
 
 
-def _crowds(nodes: set[int], blocks: list[tuple], matrix) -> dict[int, int]:
-    """For each node, how many other messages of its block are at least CROWD_COSINE similar to it."""
-    by_block: dict[tuple, list[int]] = {}
-    for i, block in enumerate(blocks):
-        by_block.setdefault(block, []).append(i)
-    out = {}
-    for i in nodes:
-        members = by_block[blocks[i]]
-        sims = (matrix[i] @ matrix[members].T).toarray().ravel()
-        out[i] = int((sims >= CROWD_COSINE).sum()) - 1
-    return out
+def _restated(sims, earlier, later, block, places, crowds) -> tuple[int, int] | None:
+    """The pair (earlier message, `later`) when `later` restates its most similar earlier message of the block."""
+    for k in np.argsort(-sims, kind="stable"):
+        first = earlier[k]
+        if places_agree(places[block[first]], places[block[later]]):
+            break
+    else:
+        return None
+    both_named = bool(places[block[first]][1] and places[block[later]][1])
+    if sims[k] < (MIN_COSINE_NAMED if both_named else MIN_COSINE):
+        return None
+    a, b = int(block[first]), int(block[later])
+    return (a, b) if crowds is None or crowds[a] < 0 or crowds[a] != crowds[b] else None
 
 
 def find(corpus: Corpus, start: dt.date, end: dt.date) -> dict:
     """Repeat groups touching start..end (the corpus also holds the WINDOW_DAYS before start) and the rate."""
     frame = corpus.frame
     in_period = ((frame["day"] >= pd.Timestamp(start)) & (frame["day"] <= pd.Timestamp(end))).to_numpy()
-    texts = [f"{t}{c[:TEXT_CHARS]}" for t, c in zip(frame["title"], frame["content"], strict=True)]
-    blocks = list(zip(frame["province"], frame["city"], frame["district"], strict=True))
-    pairs = candidate_pairs(texts, blocks)
-    built = vectors(features(corpus), min_df=1) if pairs else None
-    rows, cols = [], []
-    if built is not None:
-        matrix = built[0]
-        created = frame["created_at"].to_numpy()
-        places = place_sets(frame)
-        window = np.timedelta64(WINDOW_DAYS, "D")
-        close = []
-        for i, j in sorted(pairs):
-            if not places_agree(places[i], places[j]):
-                continue
-            if abs(created[j] - created[i]) > window or created[i] == created[j]:
-                continue
-            if float(matrix[i].multiply(matrix[j]).sum()) >= MIN_COSINE:
-                close.append((i, j))
-        crowd = _crowds({k for pair in close for k in pair}, blocks, matrix)
-        for i, j in close:
-            if crowd[i] <= MAX_CROWD and crowd[j] <= MAX_CROWD:
-                rows.append(i)
-                cols.append(j)
+    docs = [
+        problem_words(words, title, place, mentions)
+        for words, title, place, mentions in zip(
+            corpus.words, frame["title"], frame["place"], frame["mentions"], strict=True
+        )
+    ]
+    built = vectors(docs, min_df=1)
+    found = issue_labels(corpus, CROWD_MEMBERS) if built is not None else None
+    crowds = found[0] if found is not None else None
+    pairs = restated_pairs(frame, built[0], crowds) if built is not None else []
     n = len(frame)
+    rows = [i for i, _ in pairs]
+    cols = [j for _, j in pairs]
     graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
     labels = connected_components(graph, directed=False)[1] if n else np.array([], dtype=np.int64)
     groups, repeats_in_period = [], np.zeros(n, dtype=bool)
@@ -117,22 +114,7 @@ def find(corpus: Corpus, start: dt.date, end: dt.date) -> dict:
         if not in_period[members].any():
             continue
         repeats_in_period[members[1:]] = in_period[members[1:]]
-        first = frame.iloc[members[0]]
-        second_at = frame["created_at"].iloc[members[1]]
-        groups.append(
-            {
-                "message_ids": frame["message_id"].iloc[members].tolist(),
-                "first": pd.Timestamp(first["created_at"]).date().isoformat(),
-                "last": pd.Timestamp(frame["created_at"].iloc[members[-1]]).date().isoformat(),
-                "province": first["province_name"],
-                "province_code": int(first["province"]),
-                "city": first["city"],
-                "category": first["category"],
-                "replied_before_repeat": bool(
-                    pd.notna(first["first_reply_at"]) and first["first_reply_at"] < second_at
-                ),
-            }
-        )
+        groups.append(_group(frame, members))
     groups.sort(key=lambda g: (g["first"], g["message_ids"][0]))
     messages = int(in_period.sum())
     provinces = (
@@ -149,4 +131,19 @@ def find(corpus: Corpus, start: dt.date, end: dt.date) -> dict:
             for p, r in provinces.iterrows()
         ],
         "groups": groups,
+    }
+
+
+def _group(frame: pd.DataFrame, members: np.ndarray) -> dict:
+    first = frame.iloc[members[0]]
+    second_at = frame["created_at"].iloc[members[1]]
+    return {
+        "message_ids": frame["message_id"].iloc[members].tolist(),
+        "first": pd.Timestamp(first["created_at"]).date().isoformat(),
+        "last": pd.Timestamp(frame["created_at"].iloc[members[-1]]).date().isoformat(),
+        "province": first["province_name"],
+        "province_code": int(first["province"]),
+        "city": first["city"],
+        "category": first["category"],
+        "replied_before_repeat": bool(pd.notna(first["first_reply_at"]) and first["first_reply_at"] < second_at),
     }

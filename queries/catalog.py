@@ -141,7 +141,13 @@ RATE = {r.name: r for r in RATES}
 
 # Rollup tables: key columns and counts (identifiers of this allow-list only).
 FINE_KEYS = ("day", "province", "category", "msg_type", "is_urgent")
-COARSE = {"province": ("day", "province"), "category": ("day", "category"), "type": ("day", "msg_type")}
+COARSE = {
+    "province": ("day", "province"),
+    "category": ("day", "category"),
+    "type": ("day", "msg_type"),
+    # questions filtered by provinces and domains, or by domains and grouped by province
+    "province_category": ("day", "province", "category"),
+}
 
 
 def counts_on(component: str) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -34,11 +35,16 @@ def _backfill_rollups(cur) -> None:
 
 
 def _align_rollups(cur) -> None:
-    """Rollup columns follow the metric declarations (queries/catalog.py): missing ones are added and filled."""
+    """Rollup tables and columns follow the metric declarations (queries/catalog.py): missing ones are added and
+    filled (a coarse table alone from the fine ones; anything else by a full rebuild)."""
     from queries import rollups
+    from queries.catalog import COARSE
 
-    if rollups.align(cur):
+    changed = rollups.align(cur)
+    if changed - set(COARSE):
         rollups.rebuild(cur)
+    elif changed:
+        rollups.fill_coarse(cur, sorted(changed))
 
 
 def _backfill_held_evaluations(cur) -> None:
@@ -61,11 +67,26 @@ MIGRATIONS = [
     # 8: every count of the catalog in every rollup table (replied_24h, urgent_messages, pending, in_progress
     # where they were missing); later counts are added by the same step at open (`_migrate`)
     (8, "SELECT 1", _align_rollups),
+    # 9: the day x province x domain rollup (declared in queries/catalog.py, created and filled by the same step)
+    (9, "SELECT 1", _align_rollups),
+    # 10: the stored reply features of the reply checks (supervision/features.py)
+    (10, (_HERE / "schema_reply_features.sql").read_text(encoding="utf-8"), None),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
 CLOSE_ATTEMPTS = 100  # 5 s for a running statement to give way
+FIRST_CHECKPOINT_SECONDS = 1.0  # frozen_file: how long to look for a pause in the writes
+
+
+@dataclass(frozen=True)
+class Frozen:
+    """A database file held unchanged (Store.frozen_file) and what it holds."""
+
+    path: Path
+    held: float  # seconds writes waited
+    version: str  # Store.data_version of the file's content
+    updated_at: str | None  # the last write it holds, Beijing time
 
 
 class DatabaseLocked(RuntimeError):
@@ -74,13 +95,16 @@ class DatabaseLocked(RuntimeError):
 
 class Store:
     """The database file and what is kept about it in memory (created with it, dropped with it): the memo per
-    data version, the median windows, the rollup append counts.
+    data version, the count rows of the latest questions, the median windows and delay index, the rollup append
+    counts.
 
     `read_only`: a snapshot file that many processes open at once (no migration, no writes)."""
 
     def __init__(self, path: str | Path, settings: Settings | None = None, read_only: bool = False):
         self.path = str(path)
         self.memo = Memo()
+        # a question's count rows (up to a few MB each), shared by its summary, province table and trend
+        self.questions = Memo(size=16)
         self.medians = MedianCache()
         self.appends = Appends()
         if self.path != ":memory:" and not read_only:
@@ -91,7 +115,9 @@ class Store:
             if "lock" in str(exc).lower():
                 raise DatabaseLocked(f"{self.path} is in use by another process") from exc
             raise
-        memory = (settings or Settings()).duckdb_memory
+        settings = settings or Settings()
+        memory = settings.duckdb_memory
+        self._read_pause = max(0, settings.read_pause_ms) / 1000
         if memory:
             self._con.execute("SET memory_limit = $m", {"m": memory}).fetchall()
         self._local = threading.local()
@@ -105,6 +131,10 @@ class Store:
 
     # -- connections -------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor. Every statement asks for it: a reading thread first lets a write under way on
+        another thread finish (up to `read_pause_ms`), so that writes keep their rate while screens read."""
+        if self._writes and not getattr(self._local, "writing", 0):
+            self.yield_to_writes(self._read_pause)
         cur = getattr(self._local, "cursor", None)
         if cur is None:
             cur = self._con.cursor()
@@ -130,12 +160,20 @@ class Store:
     @contextmanager
     def write(self):
         """One transaction; commits and bumps the data version, or rolls back whole."""
+        with self.writing(), self._transaction() as cur:
+            yield cur
+
+    @contextmanager
+    def writing(self):
+        """This thread is writing from now until the block ends (a write request: parsing, validation and its
+        transaction): reads on other threads let it go first (`yield_to_writes`, `cursor`)."""
         with self._no_writes:
             self._writes += 1
+        self._local.writing = getattr(self._local, "writing", 0) + 1
         try:
-            with self._transaction() as cur:
-                yield cur
+            yield
         finally:
+            self._local.writing -= 1
             with self._no_writes:
                 self._writes -= 1
                 if not self._writes:
@@ -168,21 +206,35 @@ class Store:
     def frozen_file(self):
         """While the block runs, the database file holds exactly the committed data of now and does not change
         (scale-out snapshots copy it): a checkpoint under the write lock (no commit interleaves), then automatic
-        checkpoints held off, so commits go on into the WAL only. Yields the file and how long writes waited
-        (the checkpoint under the lock)."""
+        checkpoints held off, so commits go on into the WAL only. Yields a `Frozen`: the file, how long writes
+        waited (the checkpoint under the lock), the data version and last write time the file holds."""
         cur = self.cursor()
-        try:
-            cur.execute("CHECKPOINT")  # most of the WAL, writes going on: the one under the lock is then short
-        except duckdb.Error:
-            pass  # a write in flight: the checkpoint under the lock does it all
+        # Most of the WAL first, between two writes (DuckDB refuses while a write transaction is open): the
+        # checkpoint under the lock then has only the last few writes to take in.
+        deadline = time.monotonic() + FIRST_CHECKPOINT_SECONDS
+        checkpointed = None  # the data version the file holds after the first checkpoint
+        while True:
+            self.yield_to_writes(FIRST_CHECKPOINT_SECONDS)
+            version = self._version
+            try:
+                cur.execute("CHECKPOINT")
+                checkpointed = version
+                break
+            except duckdb.Error:
+                if time.monotonic() > deadline:
+                    break  # writes never paused: the checkpoint under the lock does it all
+                time.sleep(0.005)
         with self._write_lock:
             began = time.perf_counter()
-            cur.execute("CHECKPOINT")
+            if self._version != checkpointed:  # a write came in between (or no checkpoint yet)
+                cur.execute("CHECKPOINT")
             threshold = cur.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
             cur.execute("SET checkpoint_threshold = '1TB'")
-            held = time.perf_counter() - began
+            # read on this cursor: `meta()` would let the writes waiting for this lock go first (`cursor`)
+            updated = cur.execute("SELECT value FROM meta WHERE key = 'last_write_at'").fetchone()
+            frozen = Frozen(Path(self.path), time.perf_counter() - began, self.data_version, updated and updated[0])
         try:
-            yield Path(self.path), held
+            yield frozen
         finally:
             cur.execute("SET checkpoint_threshold = $t", {"t": threshold}).fetchall()
 

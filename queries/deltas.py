@@ -68,9 +68,9 @@ _STATE_SCHEMA = pa.schema(
 TABLES = catalog.TABLES  # rollup tables: key columns and counts (identifiers of an allow-list)
 # Which tables a kind of change can touch: a change of evaluations only, of first replies only, or any.
 PARTS = {
-    "messages": ("created", "answered", "rated", "province", "category", "type"),
-    "replies": ("created", "answered", "province", "category", "type"),
-    "evaluations": ("rated", "province", "category", "type"),
+    "messages": ("created", "answered", "rated", *catalog.COARSE),
+    "replies": ("created", "answered", *catalog.COARSE),
+    "evaluations": ("rated", *catalog.COARSE),
 }
 COMPACT_AFTER = 32  # appends to one (table, day) before its rows are merged into one row per key
 
@@ -251,9 +251,7 @@ def apply(cur, appends: Appends, parts: list, kind: str = "messages", computed: 
         "created": created,
         "answered": answered,
         "rated": rated,
-        "province": created | answered | rated,
-        "category": created | answered | rated,
-        "type": created | answered | rated,
+        **{coarse: created | answered | rated for coarse in catalog.COARSE},
     }
     for name in PARTS[kind]:
         due = appends.due(name, days[name])

@@ -10,16 +10,6 @@ WHERE joined_at >= :start AND joined_at < :stop
 ORDER BY joined_at DESC, name
 LIMIT :limit;
 
--- name: by_province_both(start, stop, provinces)
--- `by_province` of units and of leaders in one statement.
-SELECT 'units' AS kind, province AS key, count(*) AS joined
-FROM units
-WHERE joined_at >= :start AND joined_at < :stop
-  AND (len(:provinces) = 0 OR list_contains(:provinces, province))
-GROUP BY province
-UNION ALL
-SELECT 'leaders', province, count(*)
-FROM leaders
-WHERE joined_at >= :start AND joined_at < :stop
-  AND (len(:provinces) = 0 OR list_contains(:provinces, province))
-GROUP BY province;
+-- name: all()
+-- Every joiner's time and province, in time order (the metrics count any period from them in memory).
+SELECT joined_at, province FROM __TABLE__ ORDER BY joined_at;

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
+from queries import median_index
 from queries.periods import Filters
 from queries.sql import DIMENSIONS, template
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 # day's delays, and finds the exact order statistics of the union from the window.
 MEDIAN_CACHE_MIN_DAYS = 8  # shorter periods: one direct query
 MEDIAN_WINDOW = 32_768  # > a day's answered messages per group at 50 M (about 18,000)
+USE_INDEX = True  # the delay index (queries/median_index.py) answers what it can; the windows the rest
 MEDIAN_CACHE_VALUES = 6_000_000  # floats kept at most (48 MB), least recently used first out
 
 
@@ -36,12 +38,14 @@ class MedianCache:
         self.seen: OrderedDict = OrderedDict()  # keys asked for once (a window is built the second time)
         self.lock = threading.Lock()
         self.held = 0  # floats kept
+        self.index = median_index.IndexHolder()  # every delay, for the questions it answers
 
     def clear(self) -> None:
         with self.lock:
             self.windows.clear()
             self.seen.clear()
             self.held = 0
+        self.index.clear()
 
 
 def _memo(store, name: str, key: tuple, compute):
@@ -105,6 +109,9 @@ def _delay_groups(store: Store, f: Filters, start: dt.datetime, stop: dt.datetim
 def exact(store: Store, f: Filters, dimension: str | None):
     """Median first-reply hours of the period (dimension None: a number or None) or per value of
     `dimension` ({value: hours}): exactly DuckDB's quantile_cont(hours, 0.5)."""
+    if USE_INDEX and median_index.answers(f, dimension):
+        if store.medians.index.value is not None or (f.end - f.start).days + 1 >= MEDIAN_CACHE_MIN_DAYS:
+            return median_index.medians(store, f, dimension)
     params = _current(f.params())
     if (f.end - f.start).days + 1 < MEDIAN_CACHE_MIN_DAYS:
         groups = _delay_groups(store, f, params["start"], params["stop"], dimension)

@@ -14,7 +14,8 @@ from collections import OrderedDict
 class Memo:
     SIZE = 64  # entries kept, least recently used first out
 
-    def __init__(self):
+    def __init__(self, size: int = SIZE):
+        self.size = size
         self._values: OrderedDict = OrderedDict()
         self._locks: dict = {}
         self._guard = threading.Lock()
@@ -35,7 +36,7 @@ class Memo:
                 value = compute()
                 with self._guard:
                     self._values[full] = value
-                    while len(self._values) > self.SIZE:
+                    while len(self._values) > self.size:
                         self._values.popitem(last=False)
             finally:
                 with self._guard:

@@ -56,6 +56,15 @@ def search(store: Store, f: Filters, words: tuple[str, ...], limit: int, offset:
     return _shown(frame)[LIST_COLUMNS], total
 
 
+def by_ids(store: Store, f: Filters, ids: tuple[str, ...]) -> pd.DataFrame:
+    """The messages among `ids` that match `f` (oldest first), masked: the members of an insight group, read
+    through the filters so that a scoped reader sees only those of its own province."""
+    p = f.params()
+    window = {k: p[k] for k in ("start", "stop", "provinces", "categories", "types", "urgent_only")}
+    frame = store.df(text("messages", "by_ids"), dict(window, ids=list(ids)))
+    return _shown(frame)[LIST_COLUMNS]
+
+
 def detail(store: Store, message_id: str) -> dict | None:
     """One message (the list's fields, its replies, its evaluation), masked; None when unknown."""
     frame = store.df(text("messages", "message"), {"id": message_id})

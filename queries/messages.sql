@@ -85,3 +85,14 @@ SELECT r.reply_id, r.replied_at, r.unit, x.content
 FROM replies r LEFT JOIN reply_texts x ON x.reply_id = r.reply_id
 WHERE r.message_id = :id AND r.replied_at >= :created_at
 ORDER BY r.replied_at, r.reply_id;
+
+-- name: by_ids(ids, start, stop, provinces, categories, types, urgent_only)
+-- The listed messages among `ids` that match the filters (a group the insight service found), oldest first.
+SELECT m.message_id, m.created_at, m.province, m.city, m.district, m.category, m.msg_type, m.title,
+       message_status(m.source_status, m.first_reply_at) AS status, m.first_reply_at,
+       t.content, coalesce(t.likes, 0) AS likes
+FROM messages m LEFT JOIN message_texts t ON t.message_id = m.message_id
+WHERE list_contains(:ids, m.message_id)
+  AND m.created_at >= :start AND m.created_at < :stop
+  AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only)
+ORDER BY m.created_at, m.message_id;

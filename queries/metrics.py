@@ -107,7 +107,7 @@ def _derived(c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def _grouped(store: Store, f: Filters, dimension: str) -> tuple[list, dict[str, np.ndarray]]:
     """(keys, {column: values}) of the counts and the median per value of `dimension`."""
     by_key = medians.exact(store, f, dimension)
-    keys, counts = _counts(store, f, dimension)
+    keys, counts = _province_counts(store, f) if dimension == "province" else _counts(store, f, dimension)
     index = {k: i for i, k in enumerate(keys)}
     extra = [k for k in by_key if k not in index]
     for k in extra:
@@ -120,31 +120,102 @@ def _grouped(store: Store, f: Filters, dimension: str) -> tuple[list, dict[str, 
     return list(index), columns
 
 
-def _joined(store: Store, f: Filters) -> dict:
-    """{"units"|"leaders": {"joined", "joined_prev", "joined_before", "provinces"}}."""
-    sql = rollup_sql.joined()
-    cur = store.cursor().execute(sql, _bound(sql, f.params()))
-    names = [d[0] for d in cur.description]
-    return {row[0]: dict(zip(names[1:], row[1:], strict=True)) for row in cur.fetchall()}
+_DAY0 = dt.date(1970, 1, 1)
 
 
-def _joined_by_province(store: Store, f: Filters, adcode: np.ndarray) -> dict[str, np.ndarray]:
-    """{"units"|"leaders": joined in the period per province of `adcode`}."""
+def _days(store: Store, f: Filters, dimension: str | None) -> dict[str, np.ndarray]:
+    """Every count per day (`day`: days since 1970-01-01) and, for dimension "province", per province (`key`),
+    over the days of the three periods (a day and key may come in several rows). One statement per question and
+    data version: when the summary's rollup also carries the province, its rows serve the summary, the province
+    table and the trend (`Store.questions`)."""
+    source = _source(f, dimension)
+    if dimension is None and source == _source(f, "province"):
+        dimension = "province"
+
+    def fetch():
+        data = _fetch(store, rollup_sql.days(source, dimension), f.params())
+        data["day"] = np.asarray(data["day"]).astype("datetime64[D]").astype(np.int64)
+        return data
+
+    return store.questions.get(store.data_version, "days", (source, dimension, f), fetch)
+
+
+def _in(data: dict, p: dict, prefix: str) -> np.ndarray:
+    """Rows of the days of one period (`prefix` of its parameters)."""
+    lo, hi = ((p[f"{prefix}{b}"].date() - _DAY0).days for b in ("start", "stop"))
+    return (data["day"] >= lo) & (data["day"] < hi)
+
+
+def _summed(store: Store, f: Filters) -> dict[str, int]:
+    """Every count of the catalog over each period."""
+    data, p = _days(store, f, None), f.params()
+    out = {}
+    for suffix, prefix in catalog.PERIODS.items():
+        mask = _in(data, p, prefix)
+        for c in catalog.COUNTS:
+            out[f"{c.name}{suffix}"] = int(data[c.name][mask].sum())
+    return out
+
+
+def _province_counts(store: Store, f: Filters) -> tuple[list, dict[str, np.ndarray]]:
+    """(provinces, {count column: values}) from the question's day x province rows."""
+    data, p = _days(store, f, "province"), f.params()
+    keys, at = np.unique(np.asarray(data["key"], np.int64), return_inverse=True)
+    columns = {}
+    for suffix, prefix in catalog.PERIODS.items():
+        mask = _in(data, p, prefix)
+        for c in catalog.COUNTS:
+            summed = np.bincount(at[mask], weights=data[c.name][mask], minlength=len(keys))
+            columns[f"{c.name}{suffix}"] = summed.astype(np.int64)
+    return keys.tolist(), columns
+
+
+def _joins(store: Store) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{"units"|"leaders": (joined_at in order, province)}: every join, read once per data version (tens of
+    thousands of rows; each question then counts its periods in memory instead of running a statement)."""
+
+    def fetch():
+        out = {}
+        for table in JOIN_TABLES:
+            data = store.cursor().execute(template("joins", "all", table=table)).fetchnumpy()
+            out[table] = (np.asarray(data["joined_at"], "datetime64[us]"), np.asarray(data["province"], np.int64))
+        return out
+
+    return store.memo.get(store.data_version, "joins", (), fetch)
+
+
+def _joined(store: Store, f: Filters) -> dict[str, dict[str, np.ndarray]]:
+    """{"units"|"leaders": {"province": adcodes, "joined", "joined_prev", "joined_before": counts per province}}."""
     p = f.params()
-    joined = {table: {} for table in JOIN_TABLES}
-    for kind, key, count in store.rows(
-        template("joins", "by_province_both"), {k: p[k] for k in ("start", "stop", "provinces")}
-    ):
-        joined[kind][key] = count
-    return {table: np.array([joined[table].get(int(a), 0) for a in adcode], np.int64) for table in JOIN_TABLES}
+    out = {}
+    for table, (at, province) in _joins(store).items():
+        periods = {}
+        for suffix, prefix in catalog.PERIODS.items():
+            lo, hi = np.searchsorted(at, [np.datetime64(p[f"{prefix}{b}"], "us") for b in ("start", "stop")])
+            codes = province[lo:hi]
+            periods[suffix] = codes[np.isin(codes, np.array(f.provinces, np.int64))] if f.provinces else codes
+        keys = np.unique(np.concatenate(list(periods.values())))
+        out[table] = {"province": keys} | {
+            f"joined{suffix}": np.bincount(np.searchsorted(keys, codes), minlength=len(keys))
+            for suffix, codes in periods.items()
+        }
+    return out
+
+
+def _joined_by_province(f_joined: dict, adcode: np.ndarray) -> dict[str, np.ndarray]:
+    """{"units"|"leaders": joined in the period per province of `adcode`}."""
+    out = {}
+    for table, j in f_joined.items():
+        where = dict(zip(j["province"].tolist(), j["joined"].tolist(), strict=True))
+        out[table] = np.array([where.get(int(a), 0) for a in adcode.tolist()], np.int64)
+    return out
 
 
 def summary(store: Store, f: Filters) -> dict:
     """Every count and rate of the catalog for the period (with `_prev`: a year earlier, `_before`: the 环比
     period; `_yoy`, `_pop`: their growth), the median, new units and leaders, per-10k figures."""
-    _keys_, counts = _counts(store, f, None)
-    values = {c: int(v[0]) for c, v in counts.items()}
-    derived = {c: _scalar(v[0]) for c, v in _derived(counts).items()}
+    values = _summed(store, f)
+    derived = {c: _scalar(v[0]) for c, v in _derived({c: np.array([v]) for c, v in values.items()}).items()}
     median = medians.exact(store, f, None)
     joined = _joined(store, f)
     census_year, people = population(f)
@@ -162,11 +233,11 @@ def summary(store: Store, f: Filters) -> dict:
     }
     for table in JOIN_TABLES:
         j = joined[table]
-        out[f"new_{table}"] = int(j["joined"])
-        out[f"new_{table}_provinces"] = int(j["provinces"])
+        out[f"new_{table}"] = int(j["joined"].sum())
+        out[f"new_{table}_provinces"] = int(np.count_nonzero(j["joined"]))
         for change, base in catalog.CHANGES.items():
-            out[f"new_{table}{base}"] = int(j[f"joined{base}"])
-            out[f"new_{table}{change}"] = yoy(int(j["joined"]), int(j[f"joined{base}"]))
+            out[f"new_{table}{base}"] = int(j[f"joined{base}"].sum())
+            out[f"new_{table}{change}"] = yoy(out[f"new_{table}"], out[f"new_{table}{base}"])
     out["population"] = people
     for name in catalog.PER_10K:
         out[f"{name}_per_10k"] = ratio(values[name] * 10_000, people)
@@ -180,6 +251,11 @@ def _scalar(value) -> float | None:
 
 def by_province(store: Store, f: Filters) -> pd.DataFrame:
     """Every one of the 31 provinces (selected or not only if filtered), with per-10k and ranks."""
+    return pd.DataFrame(province_columns(store, f))
+
+
+def province_columns(store: Store, f: Filters) -> dict:
+    """by_province as {column: array} (the JSON API's rows are built from it without a DataFrame)."""
     keys, grouped = _grouped(store, f, "province")
     census_year = province_ref.census_year(f.end)
     ref = province_ref.table()
@@ -198,7 +274,7 @@ def by_province(store: Store, f: Filters) -> pd.DataFrame:
     median = np.full(len(adcode), np.nan)
     median[found] = grouped["median_reply_hours"][rows[found]]
     population = ref[f"census_{census_year}"].to_numpy().astype("int64")
-    joined = _joined_by_province(store, f, adcode.astype(np.int64))
+    joined = _joined_by_province(_joined(store, f), adcode.astype(np.int64))
     frame = {
         "adcode": adcode.astype("int64"),
         "name": ref["name_short"].array,
@@ -216,7 +292,7 @@ def by_province(store: Store, f: Filters) -> pd.DataFrame:
     ranked = (*catalog.PER_10K, *(f"{n}_per_10k" for n in catalog.PER_10K), *catalog.RANKING_RATES)
     for metric in ranked:
         frame[f"rank_{metric}"] = _rank(frame[metric], frame["adcode"])
-    return pd.DataFrame(frame)
+    return frame
 
 
 def _rank(values: np.ndarray, adcode: np.ndarray) -> np.ndarray:
@@ -264,7 +340,15 @@ TREND_RATES = tuple(r for r in catalog.RATES if r.numerator in TREND_COUNTS and 
 
 
 def trend(store: Store, f: Filters, granularity: str = "day") -> pd.DataFrame:
-    """Buckets over the period: every count (and `*_prev`: the same calendar dates a year earlier) and rate.
+    """Buckets over the period: every count (and `*_prev`: the same calendar dates a year earlier) and rate
+    (see trend_columns)."""
+    columns = trend_columns(store, f, granularity)
+    return pd.DataFrame({**columns, "bucket": pd.array(columns["bucket"], dtype="str")})
+
+
+def trend_columns(store: Store, f: Filters, granularity: str = "day") -> dict:
+    """The trend as {column: array} (`bucket`: a list of ISO dates): every count (and `*_prev`: the same calendar
+    dates a year earlier) and rate per bucket.
 
     Each day of the previous period is placed in the bucket of its date one year
     later (29 February on 28 February), so the *_prev columns add up to the
@@ -274,19 +358,19 @@ def trend(store: Store, f: Filters, granularity: str = "day") -> pd.DataFrame:
         raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)}")
     labels, current, previous = _trend_layout(f.start, f.end, f.previous.start, f.previous.end, granularity)
     first = f.previous.start
-    daily = _fetch(store, rollup_sql.daily(_source(f, None), TREND_COUNTS), f.params())
-    offset = (daily["day"].astype("datetime64[D]") - np.datetime64(first, "D")).astype(np.int64)
+    daily = _days(store, f, None)
+    offset = daily["day"] - (first - _DAY0).days
     span = (f.end - first).days + 1
     ok = (offset >= 0) & (offset < span)
     per_day = {c: np.bincount(offset[ok], weights=daily[c][ok], minlength=span).astype(np.int64) for c in TREND_COUNTS}
     n = len(labels)
-    out = {"bucket": pd.array(labels, dtype="str")}
+    out = {"bucket": labels}
     for column, (days, buckets) in (("", current), ("_prev", previous)):
         for c in TREND_COUNTS:
             out[c + column] = np.bincount(buckets, weights=per_day[c][days], minlength=n).astype(np.int64)
     for r in TREND_RATES:
         out[r.name] = _ratio(out[r.numerator], out[r.denominator])
-    return pd.DataFrame(out)
+    return out
 
 
 @lru_cache(maxsize=256)

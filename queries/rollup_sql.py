@@ -125,6 +125,8 @@ _COARSE_FILTER = {
     "province": " AND (len($provinces) = 0 OR list_contains($provinces, province))",
     "category": " AND (len($categories) = 0 OR list_contains($categories, category))",
     "type": " AND (len($types) = 0 OR list_contains($types, msg_type))",
+    "province_category": " AND (len($provinces) = 0 OR list_contains($provinces, province))"
+    " AND (len($categories) = 0 OR list_contains($categories, category))",
 }
 
 
@@ -139,6 +141,8 @@ def source_for(dimension: str | None, provinces: bool, categories: bool, types: 
         return "category"
     if not (provinces or categories or urgent) and dimension in (None, "msg_type"):
         return "type"
+    if not (types or urgent) and dimension in (None, "province", "category"):
+        return "province_category"
     return "fine"
 
 
@@ -150,7 +154,17 @@ def sums(source: str, dimension: str | None) -> str:
     summed per key; the small results are then put side by side."""
     key = KEY_COLUMNS[dimension] if dimension else "0"
     parts = []
-    for suffix, p in PERIODS.items():
+    if source == "raw":  # raw rows, counted as the rebuild counts them: one scan per component for every period
+        for name, c in COMPONENTS.items():
+            raw_sums = ", ".join(
+                f"sum({_counted(n)}) FILTER (WHERE {c.day} >= ${p}start AND {c.day} < ${p}stop) AS {n}{suffix}"
+                for n in counts_on(name)
+                for suffix, p in PERIODS.items()
+            )
+            parts.append(
+                f"SELECT {key} AS key, {raw_sums} FROM {c.source} WHERE {_in_periods(c.day)} AND {MATCHES} GROUP BY ALL"
+            )
+    for suffix, p in PERIODS.items() if source != "raw" else ():
         period = f"day >= ${p}start AND day < ${p}stop"
         if source in COARSE:
             counts = [c.name for c in COUNT.values()]
@@ -159,17 +173,10 @@ def sums(source: str, dimension: str | None) -> str:
                 f"FROM roll_{source} WHERE {period}{_COARSE_FILTER[source]} GROUP BY ALL"
             )
             continue
-        for name, c in COMPONENTS.items():
+        for name in COMPONENTS:
             counts = counts_on(name)
             sums = ", ".join(f"sum({n}) AS {n}{suffix}" for n in counts)
-            if source == "fine":
-                parts.append(f"SELECT {key} AS key, {sums} FROM roll_{name} WHERE {period} AND {MATCHES} GROUP BY ALL")
-            else:  # raw rows, counted as the rebuild counts them
-                raw_sums = ", ".join(f"sum({_counted(n)}) AS {n}{suffix}" for n in counts)
-                parts.append(
-                    f"SELECT {key} AS key, {raw_sums} FROM {c.source} "
-                    f"WHERE {c.day} >= ${p}start AND {c.day} < ${p}stop AND {MATCHES} GROUP BY ALL"
-                )
+            parts.append(f"SELECT {key} AS key, {sums} FROM roll_{name} WHERE {period} AND {MATCHES} GROUP BY ALL")
     columns = ", ".join(f"coalesce(sum({c.name}{s}), 0) AS {c.name}{s}" for c in COUNT.values() for s in PERIODS)
     return f"SELECT key, {columns} FROM ({' UNION ALL BY NAME '.join(parts)}) GROUP BY key"
 
@@ -192,18 +199,22 @@ def daily(source: str, counts: tuple[str, ...] = ("messages", "replies")) -> str
 
 
 @cache
-def joined() -> str:
-    """Units and leaders joined in each period (`kind`), and the provinces they came from in the current one."""
-    parts = []
-    for table in ("units", "leaders"):
-        counted = ", ".join(
-            f"count(*) FILTER (WHERE joined_at >= ${p}start AND joined_at < ${p}stop) AS joined{suffix}"
-            for suffix, p in PERIODS.items()
+def days(source: str, dimension: str | None) -> str:
+    """Every count per day (and per value of `dimension`, `key`) over the days of the three periods, from `source`
+    (see `source_for`): the rows a question's summary, province table and trend are summed from (from a coarse
+    table a day and key may come in several rows)."""
+    key = f"{KEY_COLUMNS[dimension]} AS key, " if dimension else ""
+    names = [c.name for c in COUNT.values()]
+    if source in COARSE:
+        # the table's rows as they are (a key may have several until compacted): the caller sums them anyway,
+        # and a GROUP BY here would cost more than it saves
+        key = f"{KEY_COLUMNS[dimension]} AS key, " if dimension else ""
+        return f"SELECT day, {key}{', '.join(names)} FROM roll_{source} WHERE {_in_periods()}{_COARSE_FILTER[source]}"
+    else:
+        inner = " UNION ALL BY NAME ".join(
+            f"SELECT day, {KEY_COLUMNS[dimension] + ', ' if dimension else ''}{', '.join(counts_on(c))} "
+            f"FROM roll_{c} WHERE {_in_periods()} AND {MATCHES}"
+            for c in COMPONENTS
         )
-        parts.append(
-            f"SELECT '{table}' AS kind, {counted}, "
-            "count(DISTINCT province) FILTER (WHERE joined_at >= $start AND joined_at < $stop) AS provinces "
-            f"FROM {table} WHERE {_in_periods('joined_at')} "
-            "AND (len($provinces) = 0 OR list_contains($provinces, province))"
-        )
-    return " UNION ALL ".join(parts)
+    summed = ", ".join(f"CAST(coalesce(sum({n}), 0) AS BIGINT) AS {n}" for n in names)
+    return f"SELECT day, {key}{summed} FROM ({inner}) GROUP BY ALL"

@@ -68,20 +68,39 @@ def rebuild(cur) -> None:
     refresh(cur, days)
 
 
-def align(cur) -> bool:
-    """Give every rollup table the columns the catalog declares (new counts start at 0); True when any was added
-    (the caller then rebuilds, so that the new columns hold their counts)."""
+# Column types of the rollup keys (a coarse table declared in the catalog is created with them).
+KEY_TYPES = {"day": "DATE", "province": "INTEGER", "category": "VARCHAR", "msg_type": "VARCHAR", "is_urgent": "BOOLEAN"}
+
+
+def align(cur) -> set[str]:
+    """Give every rollup table the columns the catalog declares (new counts start at 0), creating a coarse table
+    the catalog declares and the file lacks; returns the tables changed (the caller then fills them)."""
     present = {
         (table, column)
         for table, column in cur.execute(
             "SELECT table_name, column_name FROM duckdb_columns() WHERE table_name LIKE 'roll_%'"
         ).fetchall()
     }
-    added = False
-    for table, (_keys, counts) in TABLES.items():
+    tables = {table for table, _ in present}
+    changed = set()
+    for table, (keys, counts) in TABLES.items():
+        # identifiers from the catalog's allow-list
+        if f"roll_{table}" not in tables:
+            columns = ", ".join(f"{k} {KEY_TYPES[k]} NOT NULL" for k in keys)
+            cur.execute(f"CREATE TABLE roll_{table} ({columns})").fetchall()
         for name in counts:
             if (f"roll_{table}", name) not in present:
-                # identifiers from the catalog's allow-list
                 cur.execute(f"ALTER TABLE roll_{table} ADD COLUMN {name} BIGINT DEFAULT 0").fetchall()
-                added = True
-    return added
+                changed.add(table)
+    return changed
+
+
+def fill_coarse(cur, tables) -> None:
+    """Recompute coarse tables over every day of the fine ones (a new coarse table or count)."""
+    days = sorted(day for (day,) in cur.execute(text("rollups", "fine_days")).fetchall())
+    if not days:
+        return
+    params = _bounds(days)
+    for table in tables:
+        _execute(cur, rollup_sql.delete_days(table), params)
+        _execute(cur, rollup_sql.rebuild_coarse(table), params)

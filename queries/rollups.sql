@@ -13,6 +13,10 @@ SELECT DISTINCT 'answered', first_reply_at::DATE FROM messages WHERE first_reply
 UNION
 SELECT DISTINCT 'rated', rated_at::DATE FROM evaluations;
 
+-- name: fine_days()
+-- Every day of the fine rollups (a new coarse table is filled from them).
+SELECT day FROM roll_created UNION SELECT day FROM roll_answered UNION SELECT day FROM roll_rated;
+
 -- name: delete_delays(days, first, last)!
 -- Drop the delays of messages first answered on the touched days.
 DELETE FROM roll_delays WHERE day >= :first AND day <= :last AND day IN (SELECT unnest(:days));

@@ -7,6 +7,11 @@ per data version. Concurrent misses for one key wait for the first to finish.
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections import OrderedDict
+
 from cachelib import SimpleCache
 
 from queries import drill, messages, metrics
@@ -14,20 +19,50 @@ from queries.db import Store
 from queries.once import Once
 from queries.periods import Filters
 
+log = logging.getLogger(__name__)
+
 
 class Metrics:
+    RECENT = 200  # distinct questions remembered, to be answered on a new snapshot before it is switched in
+
     def __init__(self, store: Store, cache=None, timeout: int = 3600):
         self.store = store
         self.cache = cache if cache is not None else SimpleCache(threshold=2000, default_timeout=timeout)
         self.timeout = timeout
         self._once = Once(self.cache, timeout)
+        self._recent: OrderedDict[tuple, object] = OrderedDict()  # (name, args) -> compute, newest last
+        self._recent_guard = threading.Lock()
 
     @property
     def data_version(self) -> str:
         return self.store.data_version
 
     def _cached(self, name: str, compute, *args):
-        return self._once.get(repr((name, self.store.data_version, args)), lambda: compute(self.store, *args))
+        with self._recent_guard:
+            self._recent[(name, args)] = compute
+            self._recent.move_to_end((name, args))
+            if len(self._recent) > self.RECENT:
+                self._recent.popitem(last=False)
+        store = self.store
+        return self._once.get(repr((name, store.data_version, args)), lambda: compute(store, *args))
+
+    def warm(self, store: Store, seconds: float) -> int:
+        """Answer the recently asked questions on `store`, a snapshot about to replace the current one (newest
+        first, for at most `seconds`), so that its first askers find them computed; returns how many."""
+        deadline = time.monotonic() + seconds
+        with self._recent_guard:
+            recent = list(self._recent.items())[::-1]
+        done = 0
+        for (name, args), compute in recent:
+            if time.monotonic() > deadline:
+                break
+            try:
+                self._once.get(repr((name, store.data_version, args)), lambda c=compute, a=args: c(store, *a))
+            except Exception:  # the question fails on its own when asked again; the switch must still happen
+                log.exception("warming %s on the new snapshot failed", name)
+                continue
+            done += 1
+        return done
 
     def cached(self, name: str, compute, *args):
         """compute(store, *args), once per data version and arguments (for the packages built on the store)."""
@@ -38,6 +73,12 @@ class Metrics:
 
     def by_province(self, f: Filters):
         return self._cached("by_province", metrics.by_province, f)
+
+    def province_columns(self, f: Filters) -> dict:
+        return self._cached("province_columns", metrics.province_columns, f)
+
+    def trend_columns(self, f: Filters, granularity: str = "day") -> dict:
+        return self._cached("trend_columns", metrics.trend_columns, f, granularity)
 
     def by_category(self, f: Filters):
         return self._cached("by_category", metrics.by_category, f)
@@ -79,6 +120,9 @@ class Metrics:
     # -- messages with their text (queries/messages.py) ---------------------------------------------------------------
     def messages(self, f: Filters, words: tuple[str, ...] = (), limit: int = 20, offset: int = 0):
         return self._cached("messages", messages.search, f, words, limit, offset)
+
+    def messages_by_ids(self, f: Filters, ids: tuple[str, ...]):
+        return self._cached("messages_by_ids", messages.by_ids, f, tuple(ids))
 
     def message(self, message_id: str):
         return self._cached("message", messages.detail, message_id)

@@ -41,56 +41,63 @@ GROUP BY m.first_reply_unit, m.province;
 -- (character-set Jaccard >= :similarity) or that names the same location.
 -- Pairs are found by an equality join on the place, the domain and a 30-day window number (an answer in window
 -- w can only be restated in w or w + 1), which keeps the join to the candidates instead of a year's pairs.
-WITH answered AS (
+-- The messages of both sides are read with their named location in one pass (one join with the text table), and
+-- pairs naming a location each are joined on it too, so titles are compared only where one names none.
+WITH base AS MATERIALIZED (
     SELECT m.message_id, m.first_reply_unit AS unit, m.province, coalesce(m.city, '') AS city,
-           coalesce(m.district, '') AS district, m.category, m.first_reply_at, coalesce(m.title, '') AS title,
-           nullif(trim(coalesce(t.location, '')), '') AS location,
-           CAST(floor(epoch(m.first_reply_at) / 2592000) AS BIGINT) AS w
+           coalesce(m.district, '') AS district, m.category, m.created_at, m.first_reply_at,
+           coalesce(m.title, '') AS title, nullif(trim(coalesce(t.location, '')), '') AS location,
+           (m.first_reply_at >= :start AND m.first_reply_at < :stop AND m.first_reply_unit IS NOT NULL
+            AND message_matches(m.province, m.category, m.msg_type, m.is_urgent,
+                                :provinces, :categories, :types, :urgent_only)) AS answered,
+           (m.created_at >= :start AND m.created_at < CAST(:stop AS TIMESTAMP) + INTERVAL 30 DAY) AS later
     FROM messages m LEFT JOIN message_texts t USING (message_id)
-    WHERE m.first_reply_at >= :start AND m.first_reply_at < :stop
-      AND m.first_reply_unit IS NOT NULL
-      AND message_matches(m.province, m.category, m.msg_type, m.is_urgent,
-                          :provinces, :categories, :types, :urgent_only)
+    WHERE (m.first_reply_at >= :start AND m.first_reply_at < :stop AND m.first_reply_unit IS NOT NULL)
+       OR (m.created_at >= :start AND m.created_at < CAST(:stop AS TIMESTAMP) + INTERVAL 30 DAY)
+), answered AS (
+    SELECT message_id, unit, province, city, district, category, first_reply_at, title, location,
+           CAST(floor(epoch(first_reply_at) / 2592000) AS BIGINT) AS w
+    FROM base WHERE answered
 ), candidates AS (
     SELECT message_id, province, city, district, category, first_reply_at, title, location, unnest([w, w + 1]) AS w
     FROM answered
 ), later AS (
-    SELECT m.message_id, m.province, coalesce(m.city, '') AS city, coalesce(m.district, '') AS district,
-           m.category, m.created_at, coalesce(m.title, '') AS title,
-           nullif(trim(coalesce(t.location, '')), '') AS location,
-           CAST(floor(epoch(m.created_at) / 2592000) AS BIGINT) AS w
-    FROM messages m LEFT JOIN message_texts t USING (message_id)
-    WHERE m.created_at >= :start AND m.created_at < CAST(:stop AS TIMESTAMP) + INTERVAL 30 DAY
-), restated AS (
-    SELECT DISTINCT a.message_id
+    SELECT message_id, province, city, district, category, created_at, title, location,
+           CAST(floor(epoch(created_at) / 2592000) AS BIGINT) AS w
+    FROM base WHERE later
+), pairs AS (
+    -- both name a location: the same one (an equality key, no title comparison needed)
+    SELECT a.message_id
     FROM candidates a
+    JOIN later b
+      ON b.province = a.province AND b.category = a.category AND b.city = a.city AND b.district = a.district
+     AND b.w = a.w AND b.location = a.location
+     AND b.created_at > a.first_reply_at AND b.created_at <= a.first_reply_at + INTERVAL 30 DAY
+    WHERE b.message_id <> a.message_id
+    UNION ALL
+    -- the answered message names none: a similar title
+    SELECT a.message_id
+    FROM (SELECT * FROM candidates WHERE location IS NULL) a
     JOIN later b
       ON b.province = a.province AND b.category = a.category AND b.city = a.city AND b.district = a.district
      AND b.w = a.w
      AND b.created_at > a.first_reply_at AND b.created_at <= a.first_reply_at + INTERVAL 30 DAY
-    WHERE b.message_id <> a.message_id
-      AND (a.location IS NULL OR b.location IS NULL OR a.location = b.location)
-      AND ((a.location IS NOT NULL AND a.location = b.location) OR jaccard(a.title, b.title) >= :similarity)
+    WHERE b.message_id <> a.message_id AND jaccard(a.title, b.title) >= :similarity
+    UNION ALL
+    -- the later message names none: a similar title
+    SELECT a.message_id
+    FROM (SELECT * FROM candidates WHERE location IS NOT NULL) a
+    JOIN (SELECT * FROM later WHERE location IS NULL) b
+      ON b.province = a.province AND b.category = a.category AND b.city = a.city AND b.district = a.district
+     AND b.w = a.w
+     AND b.created_at > a.first_reply_at AND b.created_at <= a.first_reply_at + INTERVAL 30 DAY
+    WHERE b.message_id <> a.message_id AND jaccard(a.title, b.title) >= :similarity
+), restated AS (
+    SELECT DISTINCT message_id FROM pairs
 )
 SELECT a.unit, a.province, count(*) AS answered, count(r.message_id) AS repeats
 FROM answered a LEFT JOIN restated r USING (message_id)
 GROUP BY a.unit, a.province;
-
--- name: reply_texts_window(start, stop)
--- Every reply published in the window that has text, with its message's text and filter columns: the input of
--- the reply checks (compared across all messages, so the filters are applied afterwards).
--- `first` marks the reply that is its message's first reply (the one the league credits).
-SELECT
-    r.reply_id, r.message_id, r.unit, r.replied_at, m.province, m.category, m.msg_type, m.is_urgent,
-    (r.replied_at = m.first_reply_at AND r.unit IS NOT DISTINCT FROM m.first_reply_unit) AS first,
-    rt.content AS reply, coalesce(m.title, '') AS title, coalesce(mt.content, '') AS body,
-    coalesce(mt.location, '') AS location
-FROM replies r
-JOIN reply_texts rt USING (reply_id)
-JOIN messages m ON m.message_id = r.message_id
-LEFT JOIN message_texts mt ON mt.message_id = r.message_id
-WHERE r.replied_at >= :start AND r.replied_at < :stop
-  AND rt.content IS NOT NULL AND length(trim(rt.content)) > 0;
 
 -- name: unanswered(start, stop, provinces, categories, types, urgent_only)
 -- Messages created in the period with no reply yet (the overdue list's input), 办理中 told apart.
@@ -139,3 +146,142 @@ LEFT JOIN evaluation_comments c USING (message_id)
 WHERE m.first_reply_unit = :unit AND m.province = :province
   AND m.first_reply_at >= :start AND m.first_reply_at < :stop
   AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only);
+
+-- Stored reply features (supervision/features.py; tables of queries/schema_reply_features.sql).
+
+-- name: missing_reply_features(start, stop, n)
+-- Replies published in [start, stop) without a features row, newest first, at most :n, with their text (null when
+-- they have none) and their message's title, body and location. The ids are chosen before the text is joined.
+WITH todo AS (
+    SELECT r.reply_id, r.message_id, r.replied_at, r.unit
+    FROM replies r ANTI JOIN reply_features f USING (reply_id)
+    WHERE r.replied_at >= :start AND r.replied_at < :stop
+    ORDER BY r.replied_at DESC, r.reply_id
+    LIMIT :n
+)
+SELECT t.reply_id, t.message_id, t.replied_at, t.unit, rt.content AS reply, coalesce(m.title, '') AS title,
+       coalesce(mt.content, '') AS body, coalesce(mt.location, '') AS location
+FROM todo t
+LEFT JOIN reply_texts rt ON rt.reply_id = t.reply_id
+LEFT JOIN messages m ON m.message_id = t.message_id
+LEFT JOIN message_texts mt ON mt.message_id = t.message_id
+ORDER BY t.replied_at DESC, t.reply_id;
+
+-- name: reply_features_complete(start, stop)
+-- Whether every reply published in [start, stop) has a features row (see features.ensure_reply_features).
+SELECT (SELECT count(*) FROM replies WHERE replied_at >= :start AND replied_at < :stop)
+     = (SELECT count(*) FROM reply_features WHERE replied_at >= :start AND replied_at < :stop);
+
+-- name: reply_reference_count(n)
+-- Replies with text (counted up to :n + 1): while under the sample size the generic bigrams follow the store.
+SELECT count(*) FROM (
+    SELECT 1 FROM reply_texts rt JOIN replies r USING (reply_id)
+    WHERE rt.content IS NOT NULL AND length(trim(rt.content)) > 0
+    LIMIT :n + 1
+);
+
+-- name: reply_reference_sample(n)
+-- A deterministic sample of :n replies with text (smallest hashes of their ids) with their message's text.
+WITH ids AS (
+    SELECT reply_id FROM reply_texts
+    WHERE content IS NOT NULL AND length(trim(content)) > 0
+    ORDER BY hash(reply_id), reply_id
+    LIMIT :n
+)
+SELECT rt.content AS reply, coalesce(m.title, '') AS title, coalesce(mt.content, '') AS body,
+       coalesce(mt.location, '') AS location
+FROM ids
+JOIN reply_texts rt USING (reply_id)
+JOIN replies r USING (reply_id)
+LEFT JOIN messages m ON m.message_id = r.message_id
+LEFT JOIN message_texts mt ON mt.message_id = r.message_id;
+
+-- name: delete_reply_clauses()!
+DELETE FROM reply_clauses WHERE reply_id IN (SELECT reply_id FROM feature_batch);
+
+-- name: upsert_reply_features()!
+INSERT OR REPLACE INTO reply_features
+SELECT reply_id, message_id, replied_at, unit, has_text, text_key, problem_key, chars, addresses, action, legal
+FROM feature_batch;
+
+-- name: insert_reply_clauses()!
+INSERT INTO reply_clauses
+SELECT reply_id, replied_at, problem_key, unnest(clause_keys), unnest(clause_lengths), addresses
+FROM feature_batch
+WHERE has_text AND len(clause_keys) > 0;
+
+-- name: reply_flags(lookback, start, stop, provinces, categories, types, urgent_only)
+-- Replies with text published in [start, stop) whose message passes the filters, with their stored checks and
+-- `exact`: their reduced text also answers another problem among all replies of [lookback, stop).
+WITH exact AS (
+    SELECT text_key FROM reply_features
+    WHERE has_text AND replied_at >= :lookback AND replied_at < :stop
+    GROUP BY text_key HAVING min(problem_key) <> max(problem_key)  -- two problems or more
+)
+SELECT f.reply_id, f.message_id, f.unit, m.province, f.replied_at,
+       (f.replied_at = m.first_reply_at AND f.unit IS NOT DISTINCT FROM m.first_reply_unit) AS first,
+       f.text_key, f.addresses, f.action, f.legal,
+       f.text_key IN (SELECT text_key FROM exact) AS exact
+FROM reply_features f
+JOIN messages m ON m.message_id = f.message_id
+WHERE f.has_text AND f.replied_at >= :start AND f.replied_at < :stop
+  AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only);
+
+-- name: candidate_clauses(lookback, stop, near, ids)
+-- The clauses of the replies :ids, each marked `common` when replies to at least :near different problems in
+-- [lookback, stop) use it.
+WITH own AS (
+    SELECT reply_id, clause_key, length FROM reply_clauses WHERE reply_id IN (SELECT unnest(:ids))
+), common AS (
+    SELECT clause_key FROM reply_clauses
+    WHERE replied_at >= :lookback AND replied_at < :stop AND clause_key IN (SELECT clause_key FROM own)
+    GROUP BY clause_key HAVING count(DISTINCT problem_key) >= :near
+)
+SELECT reply_id, clause_key, length, clause_key IN (SELECT clause_key FROM common) AS common FROM own;
+
+-- name: shared_clause_examples(lookback, stop, near)
+-- Every clause that replies to at least :near different problems in [lookback, stop) use, with one reply using it.
+SELECT clause_key, min(reply_id) AS reply_id FROM reply_clauses
+WHERE replied_at >= :lookback AND replied_at < :stop
+GROUP BY clause_key HAVING count(DISTINCT problem_key) >= :near;
+
+-- name: reply_texts_of(ids)
+SELECT reply_id, content AS reply FROM reply_texts WHERE reply_id IN (SELECT unnest(:ids));
+
+-- name: league_boilerplate(lookback, start, stop, near, near_share, partial_from, provinces, categories, types, urgent_only)
+-- Per unit and province: first replies with text published in the period (messages passing the filters), and
+-- those that are boilerplate by quality.py's rule without the partial credit: not addressing the message, and the
+-- same reduced text answering another problem in [lookback, stop) or at least :near_share of the characters in
+-- clauses used for :near problems there. `partly`: the ids whose share lies in [:partial_from, :near_share),
+-- which the partial credit of quality.py may still make boilerplate.
+WITH exact AS (
+    SELECT text_key FROM reply_features
+    WHERE has_text AND replied_at >= :lookback AND replied_at < :stop
+    GROUP BY text_key HAVING min(problem_key) <> max(problem_key)  -- two problems or more
+), firsts AS (
+    SELECT f.unit, m.province, f.reply_id, f.addresses, f.text_key IN (SELECT text_key FROM exact) AS exact
+    FROM messages m
+    JOIN reply_features f
+      ON f.message_id = m.message_id AND f.replied_at = m.first_reply_at AND f.unit = m.first_reply_unit
+    WHERE f.has_text AND f.replied_at >= :start AND f.replied_at < :stop
+      AND m.first_reply_at >= :start AND m.first_reply_at < :stop
+      AND message_matches(m.province, m.category, m.msg_type, m.is_urgent,
+                          :provinces, :categories, :types, :urgent_only)
+), own AS (
+    SELECT c.reply_id, c.clause_key, c.length
+    FROM reply_clauses c SEMI JOIN (SELECT reply_id FROM firsts WHERE NOT addresses AND NOT exact) USING (reply_id)
+    WHERE c.replied_at >= :start AND c.replied_at < :stop AND NOT c.addresses
+), common AS (
+    SELECT clause_key FROM reply_clauses
+    WHERE replied_at >= :lookback AND replied_at < :stop AND clause_key IN (SELECT DISTINCT clause_key FROM own)
+    GROUP BY clause_key HAVING count(DISTINCT problem_key) >= :near
+), shares AS (
+    SELECT reply_id,
+           coalesce(sum(length) FILTER (WHERE clause_key IN (SELECT clause_key FROM common)), 0) / sum(length) AS share
+    FROM own GROUP BY reply_id
+)
+SELECT f.unit, f.province, count(*) AS with_text,
+       count(*) FILTER (WHERE NOT f.addresses AND (f.exact OR s.share >= :near_share)) AS boilerplate,
+       list(f.reply_id) FILTER (WHERE s.share >= :partial_from AND s.share < :near_share) AS partly
+FROM firsts f LEFT JOIN shares s USING (reply_id)
+GROUP BY f.unit, f.province;

@@ -46,3 +46,31 @@ WHERE day >= :start AND day < :stop
 -- name: delay_revision(start, stop)
 -- The newest revision among the reply days [start, stop) (0: none); it grows when any of them changes.
 SELECT coalesce(max(rev), 0) FROM roll_delay_revisions WHERE day >= :start AND day < :stop;
+
+-- name: days_revised_after(rev)
+-- The reply days whose delays changed after revision `rev` (each change gives its days one above every earlier).
+SELECT day FROM roll_delay_revisions WHERE rev > :rev;
+
+-- name: delay_groups()
+-- The (province, domain) groups of the delay index, numbered `g` in order.
+SELECT row_number() OVER (ORDER BY province, category) - 1 AS g, province, category
+FROM (SELECT DISTINCT province, category FROM roll_delays)
+ORDER BY g;
+
+-- name: delay_edges(bins)
+-- Value edges splitting the delays into about `bins` ranges of equal size (from a sample: any edges give
+-- exact medians).
+SELECT quantile_cont(hours, [i / :bins FOR i IN range(1, :bins)]) FROM roll_delays USING SAMPLE 100000 ROWS;
+
+-- name: indexed_delays()
+-- Every delay with its group (as delay_groups numbers them) and its day number (days since 1970-01-01).
+SELECT g.g, CAST(d.day - DATE '1970-01-01' AS INTEGER) AS day, d.hours
+FROM roll_delays d
+JOIN (
+    SELECT row_number() OVER (ORDER BY province, category) - 1 AS g, province, category
+    FROM (SELECT DISTINCT province, category FROM roll_delays)
+) g USING (province, category);
+
+-- name: delays_of_days(days, first, last)
+-- The delays of some reply days (those changed after the delay index was built), with the index's group columns.
+SELECT province, category, hours FROM roll_delays WHERE day >= :first AND day <= :last AND list_contains(:days, day);

@@ -33,6 +33,16 @@ ON CONFLICT (reply_id) DO UPDATE SET
 -- Held replies that are now linked (or re-sent with a known message).
 DELETE FROM held_replies WHERE list_contains(:ids, reply_id);
 
+-- name: drop_reply_features(ids)!
+-- Re-sent or held replies lose their stored reply features (their time or message may have changed; see
+-- supervision/features.py, which recomputes them).
+DELETE FROM reply_features WHERE list_contains(:ids, reply_id);
+
+-- name: drop_reply_features_of_batch()!
+-- Replies of re-sent messages lose their stored reply features (the message's title, text or place may have
+-- changed; supervision/features.py recomputes them).
+DELETE FROM reply_features WHERE message_id IN (SELECT message_id FROM batch);
+
 -- name: delete_replies(ids)!
 -- Linked replies moved back to held (re-sent pointing to an unknown message).
 DELETE FROM replies WHERE list_contains(:ids, reply_id);

@@ -32,7 +32,7 @@ class Publisher:
         self.redis = client
         self.settings = settings
         self._last: dict[str, str] = {}  # view key -> token published last
-        self._published = ""  # data version published last
+        self._published = ""  # the views' stamp (data and story versions) published last
         self._date = ""  # and the Beijing date it was published for
         self._wanted: set[str] = set()
         self._guard = threading.Lock()
@@ -68,7 +68,7 @@ class Publisher:
                     wanted, self._wanted = self._wanted, set()
                 # a new day changes "today" on every wall even without a write
                 new_day = self.settings.now().date().isoformat() != self._date
-                if force or wanted or new_day or self.views.metrics.data_version != self._published:
+                if force or wanted or new_day or self.views.stamp() != self._published:
                     self.publish(extra=wanted)
             except redis.RedisError as exc:
                 log.warning("publisher: Redis unavailable (%s); retrying", exc)
@@ -112,6 +112,7 @@ class Publisher:
     def publish(self, extra=()) -> dict:
         """Build and publish every watched view of the current data version; returns the version record."""
         today = self.settings.now().date()
+        stamp = self.views.stamp()
         tokens: dict[str, str] = {}
         pipe = self.redis.pipeline(transaction=False)
         for key in self.active_keys(extra):
@@ -146,7 +147,7 @@ class Publisher:
         pipe.xadd(bus.LOG, {"kind": "version", "v": version}, maxlen=bus.LOG_LENGTH, approximate=True)
         pipe.publish(bus.EVENTS, bus.encode({"kind": "version", **record}))
         pipe.execute()
-        self._published, self._date = version, record["date"]
+        self._published, self._date = stamp, record["date"]
         return record
 
     def announce_snapshot(self, record_json: str) -> None:

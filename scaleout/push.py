@@ -27,6 +27,7 @@ from dash.exceptions import PreventUpdate
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from dashboard import ids
+from dashboard.auth import access
 from dashboard.wall.callbacks import MAX_TOKEN, Views
 from scaleout import bus
 
@@ -111,9 +112,10 @@ class Wall:
 
 
 class Hub:
-    def __init__(self, current: Current, client: aredis.Redis, on_snapshot=None, allow=None):
+    def __init__(self, current: Current, client: aredis.Redis, on_snapshot=None, viewer=None):
         self.current = current
-        self.allow = allow  # allow(ws) -> bool: the login check (None: everyone, as with auth=open)
+        # viewer(ws) -> Principal | None: the login check (None: nobody; no viewer given: everyone, as with auth=open)
+        self.viewer = viewer
         self.redis = client
         self.on_snapshot = on_snapshot
         self.groups: dict[str, set[Wall]] = {}
@@ -172,7 +174,7 @@ class Hub:
                     str(message.get("period")), str(message.get("lang")), str(message.get("metric")),
                     message.get("province"),
                 )  # fmt: skip
-                if key is None:
+                if key is None or not self._may_watch(ws, key):
                     await ws.close(code=1008)
                     return
                 await self.subscribe(wall, key, token)
@@ -182,7 +184,11 @@ class Hub:
             self.drop(wall)
 
     def _allowed(self, ws: WebSocket) -> bool:
-        return self.allow is None or self.allow(ws)
+        return self.viewer is None or self.viewer(ws) is not None
+
+    def _may_watch(self, ws: WebSocket, key: str) -> bool:
+        """A province analyst is sent their own province's view only (the page gives them no other)."""
+        return self.viewer is None or access.may_watch(self.viewer(ws), bus.split_key(key)[3])
 
     # -- versions -------------------------------------------------------------------------------------------------
     async def on_record(self, record: dict) -> None:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import sys
+import threading
 import time
 from dataclasses import replace
 
@@ -21,6 +22,7 @@ from scaleout import bus
 from settings import Settings
 
 STARTUP_WAIT = 120.0
+WARM_SECONDS = 20.0  # at most this long answering recent questions on a new snapshot before switching to it
 
 
 def run_writer(settings: Settings) -> int:
@@ -80,18 +82,32 @@ def build_web(settings: Settings):
     current = Current(client)
     dash_app = build_app(settings, store, wall_views=RedisViews(current))
     metrics = dash_app.server.extensions["liuyan"]["metrics"]
+    insight = dash_app.server.extensions["liuyan"]["insight"]
     gate = dash_app.server.extensions["liuyan"]["gate"]
 
-    def allowed(connection: HTTPConnection) -> bool:
+    def viewer(connection: HTTPConnection):
         """These routes come before the Flask app: the same login as the wall page (auth=open: everyone)."""
-        return gate.may_see_wall(connection.headers, connection.url.query)
+        return gate.wall_principal(connection.headers, connection.url.query)
+
+    switching = threading.Lock()
 
     def swap(record: dict) -> None:
+        # one at a time (announcements can come faster than a fetch and warm-up): a second fetch would write to
+        # the same file, and close the store that requests still read before the first has switched away from it
+        with switching:
+            _swap(record)
+
+    def _swap(record: dict) -> None:
         new = fetcher.fetch(record)
         if new is not None:
-            metrics.store = new  # requests in flight finish on the previous file (closed one snapshot later)
+            # the analysts' recent questions answered on the new file first: a switch does not make them all cold
+            warmed = metrics.warm(new, WARM_SECONDS)
+            # requests in flight finish on the previous file (closed one snapshot later); the insight service
+            # reads the store too (it kept the first file, closed two snapshots later)
+            metrics.store = insight.store = new
+            print(f"web: snapshot {record['name']} open, {warmed} recent questions answered on it", file=sys.stderr)
 
-    hub = Hub(current, aredis.Redis.from_url(settings.redis_url, socket_timeout=None), on_snapshot=swap, allow=allowed)
+    hub = Hub(current, aredis.Redis.from_url(settings.redis_url, socket_timeout=None), on_snapshot=swap, viewer=viewer)
     peers = [p.strip().rstrip("/") for p in settings.peers.split(",") if p.strip()]
 
     @contextlib.asynccontextmanager
@@ -109,7 +125,7 @@ def build_web(settings: Settings):
         return JSONResponse(hello(peers), headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"})
 
     def status(request: HTTPConnection):  # a plain Starlette route (a sync one runs in the thread pool)
-        if not allowed(request):
+        if viewer(request) is None:
             return JSONResponse({"error": "sign in first"}, status_code=401)
         record = fetcher.record or {}
         return JSONResponse(

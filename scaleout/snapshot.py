@@ -1,10 +1,17 @@
 """Read-only snapshots of the store for the analysts on web processes.
 
-Writer: every `snapshot_seconds` a thread copies the live database file into a new one (after a checkpoint,
-with automatic checkpoints held off while it copies, so writes go on into the WAL), keeps the newest KEEP
-files, serves them at /scale/snapshots/<name> to holders of the shared secret, and announces each through
-the publisher. Web: `Fetcher` downloads an announced snapshot (to a temporary name, then renamed), opens it
-read-only and hands it over; many processes may open one file read-only.
+Writer: every `snapshot_seconds` a thread holds the live database file unchanged (after a checkpoint, with
+automatic checkpoints held off, so writes go on into the WAL: they wait only for the checkpoint) and
+publishes its state as a *block delta* from the previous snapshot (scaleout/blockdiff.py: the few blocks
+the checkpoints rewrote, found by their checksums) or, the first time and when the deltas since the last
+full copy have grown past REBASE_FRACTION of it, as a full copy (the base). Each announcement names the
+base and the chain of deltas leading to it; the files are served at /scale/snapshots/<file> to holders of
+the shared secret.
+
+Web: `Fetcher` keeps two files and takes turns: the one open for requests, and the previous one, which it
+closes (one snapshot after it was replaced, so requests still running on it finish), brings to the newest
+state by downloading only the deltas it lacks (or, the first times, from a local copy or the base) and
+opens read-only, after checking that it holds the announced data version.
 """
 
 from __future__ import annotations
@@ -19,15 +26,16 @@ import time
 import urllib.request
 from pathlib import Path
 
-import duckdb
 from flask import Blueprint, abort, request, send_file
 
 from queries.db import Store
+from scaleout import blockdiff
 from settings import Settings
 
 log = logging.getLogger(__name__)
-KEEP = 3
-NAME = re.compile(r"^snap-\d+\.duckdb$")
+REBASE_FRACTION = 0.25  # a new full copy once the deltas since the last one add up to this share of it
+NAME = re.compile(r"^snap-\d+$")
+FILE = re.compile(r"^snap-\d+\.(duckdb|delta)$")
 ROUTE = "/scale/snapshots/"
 
 
@@ -38,30 +46,64 @@ def directory(settings: Settings, role: str) -> Path:
     return path
 
 
-def make(store: Store, target_dir: Path) -> dict:
-    """Copy the live store into a new snapshot file; returns its record (name, data version, seconds taken).
+class Snapshots:
+    """The writer's snapshot files: one full copy (the base) and the deltas after it, plus the generation
+    before (a web process may still be downloading it). `make()` publishes the store's current state."""
 
-    A file copy of the checkpointed database (Store.frozen_file): 3.5 s for 1.1 GiB (6 M messages) at load 17
-    here, where `COPY FROM DATABASE` into an attached file took 68-91 s (it rebuilds every table and key)."""
-    began = time.perf_counter()
-    name = f"snap-{time.time_ns() // 1_000_000}.duckdb"
-    tmp = target_dir / (name + ".tmp")
-    with store.frozen_file() as (live, stalled):
-        shutil.copyfile(live, tmp)
-    # what the copy holds, read from the copy itself
-    with duckdb.connect(str(tmp), read_only=True) as con:
-        meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
-    tmp.replace(target_dir / name)
-    for old in sorted(target_dir.glob("snap-*.duckdb"))[:-KEEP]:
-        old.unlink(missing_ok=True)
-    return {
-        "name": name,
-        "v": f"{meta.get('instance', '')}:{meta.get('data_version', '0')}",
-        "updated_at": meta.get("last_write_at"),
-        "at": time.time(),
-        "seconds": round(time.perf_counter() - began, 3),
-        "checkpoint_seconds": round(stalled, 3),
-    }
+    def __init__(self, store: Store, target_dir: Path):
+        self.store = store
+        self.dir = target_dir
+        self.base: str | None = None
+        self.deltas: list[str] = []
+        self.delta_bytes = 0
+        self._sums: list[bytes] = []
+        self._previous: list[str] = []  # files of the generation before
+
+    def make(self) -> dict:
+        """Publish the store's state now; returns its record (name, data version, the chain, seconds taken)."""
+        began = time.perf_counter()
+        name = f"snap-{time.time_ns() // 1_000_000}"
+        block_size = int(
+            self.store.scalar("SELECT block_size FROM pragma_database_size() WHERE database_name = current_database()")
+        )
+        with self.store.frozen_file() as frozen:
+            try:
+                sums = blockdiff.checksums(frozen.path, block_size)
+                full = self.base is None or self.delta_bytes > REBASE_FRACTION * frozen.path.stat().st_size
+            except blockdiff.LayoutError:
+                sums, full = [], True
+            if full:
+                written = self._copy(frozen.path, name)
+            else:
+                blocks = blockdiff.changed(self._sums, sums)
+                written = blockdiff.write(frozen.path, blocks, block_size, self._tmp(name + ".delta"))
+                self._tmp(name + ".delta").replace(self.dir / (name + ".delta"))
+                self.deltas.append(name + ".delta")
+                self.delta_bytes += written
+            self._sums = sums
+        return {
+            "name": name,
+            "v": frozen.version,
+            "updated_at": frozen.updated_at,
+            "at": time.time(),
+            "base": self.base,
+            "deltas": list(self.deltas),
+            "bytes": written,
+            "seconds": round(time.perf_counter() - began, 3),
+            "checkpoint_seconds": round(frozen.held, 3),
+        }
+
+    def _tmp(self, file: str) -> Path:
+        return self.dir / (file + ".tmp")
+
+    def _copy(self, live: Path, name: str) -> int:
+        shutil.copyfile(live, self._tmp(name + ".duckdb"))
+        self._tmp(name + ".duckdb").replace(self.dir / (name + ".duckdb"))
+        for old in self._previous:
+            (self.dir / old).unlink(missing_ok=True)
+        self._previous = ([self.base] if self.base else []) + self.deltas
+        self.base, self.deltas, self.delta_bytes = name + ".duckdb", [], 0
+        return (self.dir / self.base).stat().st_size
 
 
 class Snapshotter:
@@ -72,7 +114,7 @@ class Snapshotter:
         self.settings = settings
         self.announce = announce
         self.base_url = base_url.rstrip("/")
-        self.dir = directory(settings, "writer")
+        self.snapshots = Snapshots(store, directory(settings, "writer"))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last: dict | None = None
@@ -91,10 +133,13 @@ class Snapshotter:
         while not self._stop.is_set():
             try:
                 if self.last is None or self.last["v"] != self.store.data_version:
-                    record = make(self.store, self.dir)
-                    record["url"] = self.base_url + ROUTE + record["name"]
+                    record = self.snapshots.make()
+                    record["url"] = self.base_url
                     self.last = record
-                    log.info("snapshot %s (version %s) in %.2f s", record["name"], record["v"], record["seconds"])
+                    log.info(
+                        "snapshot %s (version %s, %d bytes) in %.2f s",
+                        *(record[k] for k in ("name", "v", "bytes", "seconds")),
+                    )
                     self.announce(json.dumps(record))
             except Exception:
                 log.exception("snapshot failed; next try in %s s", self.settings.snapshot_seconds)
@@ -113,7 +158,7 @@ def blueprint(settings: Settings, snapshot_dir: Path) -> Blueprint:
         if not hmac.compare_digest(given, settings.snapshot_secret.encode()):
             abort(401)
         path = snapshot_dir / name
-        if not NAME.match(name) or not path.is_file():
+        if not FILE.match(name) or not path.is_file():
             abort(404)
         return send_file(path, mimetype="application/octet-stream", max_age=0)
 
@@ -121,44 +166,69 @@ def blueprint(settings: Settings, snapshot_dir: Path) -> Blueprint:
 
 
 class Fetcher:
-    """Web side: downloads announced snapshots and opens the newest read-only."""
+    """Web side: brings a file to each announced snapshot and opens it read-only (two files, in turns)."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self.dir = directory(settings, f"web-{settings.port}")
         self.record: dict | None = None
         self.store: Store | None = None
-        self._old: list[Store] = []
+        self._previous: Store | None = None
+        self._writer = ""  # the base URL the writer announces
+        self._holds: dict[Path, str] = {}  # file -> the snapshot name it holds (only files not being changed)
+        self._slots = (self.dir / "a.duckdb", self.dir / "b.duckdb")
+        for slot in self._slots:
+            slot.unlink(missing_ok=True)  # left by an earlier run: what they hold is unknown
 
-    def url(self, record: dict) -> str:
-        if self.settings.writer_url:
-            return self.settings.writer_url.rstrip("/") + ROUTE + record["name"]
-        return record["url"]
+    def url(self, file: str) -> str:
+        return (self.settings.writer_url or self._writer).rstrip("/") + ROUTE + file
 
     def fetch(self, record: dict) -> Store | None:
-        """Download and open `record`'s snapshot unless it is the one open already; returns the new store."""
+        """Bring a file to `record`'s snapshot and open it, unless it is the one open already; returns the
+        new store (the one before stays open until the next fetch: requests may still read it)."""
         if self.record and self.record["name"] == record["name"]:
             return None
-        if not NAME.match(record.get("name", "")):
-            raise ValueError(f"bad snapshot name {record.get('name')!r}")
-        target = self.dir / record["name"]
-        tmp = self.dir / (record["name"] + ".part")
-        req = urllib.request.Request(
-            self.url(record), headers={"Authorization": f"Bearer {self.settings.snapshot_secret}"}
+        chain = [record.get("base") or ""] + list(record.get("deltas") or [])
+        if not NAME.match(record.get("name", "")) or not all(FILE.match(f) for f in chain):
+            raise ValueError(f"bad snapshot record {record!r}")
+        self._writer = record.get("url", "")
+        target = (
+            self._slots[1] if self.store is not None and Path(self.store.path) == self._slots[0] else self._slots[0]
         )
-        with urllib.request.urlopen(req, timeout=120) as response, open(tmp, "wb") as out:
-            shutil.copyfileobj(response, out, 1 << 20)
-        tmp.replace(target)
+        if self._previous is not None:
+            self._previous.close()  # it was replaced one snapshot ago
+            self._previous = None
+        held = self._holds.pop(target, None)
+        names = [f.rsplit(".", 1)[0] for f in chain]
+        if held not in names:
+            held = self._seed(target, names)
+        if held is None:
+            self._download(chain[0], target)
+            held = names[0]
+        for file in chain[names.index(held) + 1 :]:
+            with self._open(file) as stream:
+                blockdiff.apply(stream, target)
         store = Store(target, read_only=True)
-        if self.store is not None:
-            self._old.append(self.store)
-        self.store, self.record = store, record
-        self._prune()
+        if store.data_version != record["v"]:
+            store.close()
+            raise ValueError(
+                f"snapshot {record['name']}: the file holds version {store.data_version}, not {record['v']}"
+            )
+        self._holds[target] = record["name"]
+        self._previous, self.store, self.record = self.store, store, record
         return store
 
-    def _prune(self) -> None:
-        # Requests may still read the previous store: close only the ones before it.
-        while len(self._old) > 1:
-            old = self._old.pop(0)
-            old.close()
-            Path(old.path).unlink(missing_ok=True)
+    def _seed(self, target: Path, names: list[str]) -> str | None:
+        """Copy the open file when it is on this chain (cheaper than downloading the base); returns what it holds."""
+        if self.store is None or self.record is None or self.record["name"] not in names:
+            return None
+        shutil.copyfile(self.store.path, target)  # opened read-only: its bytes do not change
+        return self.record["name"]
+
+    def _open(self, file: str):
+        secret = {"Authorization": f"Bearer {self.settings.snapshot_secret}"}
+        return urllib.request.urlopen(urllib.request.Request(self.url(file), headers=secret), timeout=120)
+
+    def _download(self, file: str, target: Path) -> None:
+        with self._open(file) as response, open(target, "wb") as out:
+            shutil.copyfileobj(response, out, 1 << 20)

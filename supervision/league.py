@@ -15,7 +15,8 @@ Definitions (period = inclusive Beijing dates; filters apply to the messages):
   `league_repeats`: same place and domain, within 30 days of the answer, similar title or same named location).
   The insight branch's repeat detection can replace this count later.
 - **boilerplate_rate**: of its answered messages whose first reply has text, the share that is boilerplate
-  (supervision/quality.py); null without reply texts.
+  (supervision/quality.py; an SQL aggregate over the stored reply features, `first_reply_boilerplate`); null
+  without reply texts.
 - **score** (0–100): 100 × weighted mean of satisfaction_adjusted (0.4), on_time_rate (0.3),
   1 − repeat_rate (0.15) and 1 − boilerplate_rate (0.15); a missing part's weight is spread over the others.
 - **rank**: 1 = best score among units with at least `min_rated` rated answers (ties: more answered, then name);
@@ -64,7 +65,7 @@ def counts(store: Store, f: Filters, on_time_days: int = 15) -> pd.DataFrame:
     answered = store.df(sql("league_answered"), dict(params, on_time_seconds=float(on_time_days) * 86_400.0))
     rated = store.df(sql("league_rated"), params)
     repeats = store.df(sql("league_repeats"), dict(params, similarity=REPEAT_SIMILARITY))
-    boiler = quality.first_reply_boilerplate(quality.flags(store, f))
+    boiler = quality.first_reply_boilerplate(store, f)
     frame = answered.merge(rated, on=KEY, how="outer")
     frame = frame.merge(repeats.drop(columns=["answered"]), on=KEY, how="left")
     frame = frame.merge(boiler, on=KEY, how="left")

@@ -10,16 +10,21 @@
   but specific answers (stock sentences with the place and problem filled in) address their message and are not
   boilerplate. Replies are compared with every reply of the period and the `LOOKBACK_DAYS` before it, whatever
   the filters.
+
+  Per-reply parts (reduced text, problem, clauses, the three checks below) are stored (supervision/features.py);
+  the comparisons between replies are SQL aggregates over the stored keys (queries/supervision.sql `reply_flags`,
+  `candidate_clauses`).
 - **Addresses the message**: the reply names the message's location, or contains at least `ADDRESS_MIN` of the
   message's meaningful character bigrams (from its title, location and the start of its body). A bigram is
-  meaningful when it is rare among replies (in under `GENERIC_DF` of a deterministic sample of them), which
-  drops the words every reply uses (您好, 反映, 问题, 部门) without a hand-made list.
+  meaningful unless replies use it whatever their message says (in over `GENERIC_DF` of the replies whose message
+  lacks it, or barely more often when the message has it), from a stored deterministic sample of the store's
+  (reply, message) pairs: this drops the words every reply uses (您好, 反映, 问题, 部门) without a hand-made list
+  and keeps the topic words a reply repeats from its message (supervision/features.py says how and why this
+  changed).
 - **Says what was done** / **legal basis**: supervision/rules.py (ACTION, LEGAL).
 """
 
 from __future__ import annotations
-
-import hashlib
 
 import numpy as np
 import pandas as pd
@@ -27,92 +32,86 @@ import pandas as pd
 from queries.db import Store
 from queries.masking import mask_text
 from queries.periods import Filters
-from supervision import rules
-from supervision.common import matches, rate, span, sql
+from supervision import features, rules
+from supervision.common import rate, span, sql, window
 
 LOOKBACK_DAYS = 90
 NEAR_MESSAGES = 3
 NEAR_SHARE = 0.7
 PARTIAL_FROM = 0.4  # replies this shared get credit for partly shared clauses
 PIECE = 4
-ADDRESS_MIN = 2
-GENERIC_DF = 0.02
-DF_SAMPLE = 5000
-BODY_CHARS = 120
 TEXT_LIMIT = 160
 
 FLAG_COLUMNS = ["boilerplate", "addresses", "action", "legal"]
-
-
-def _key(value: str) -> str:
-    return hashlib.blake2b(value.encode("utf-8"), digest_size=8).hexdigest()
+COLUMNS = ["reply_id", "message_id", "unit", "province", "replied_at", "first", "text_key"]
 
 
 def flags(store: Store, f: Filters) -> pd.DataFrame:
     """One row per reply with text published in the period and passing the filters, with the four checks.
 
-    Columns: reply_id, message_id, unit, province, replied_at, first (its message's first reply), reply (raw
-    text), text_key (its reduced text), boilerplate, addresses, action, legal.
+    Columns: reply_id, message_id, unit, province, replied_at, first (its message's first reply), text_key (its
+    reduced text), boilerplate, addresses, action, legal. Stored features (supervision/features.py) are read;
+    those missing in the period and its lookback are computed first.
     """
-    frame = store.df(sql("reply_texts_window"), span(f, LOOKBACK_DAYS))
+    lookback = span(f, LOOKBACK_DAYS)
+    features.ensure_reply_features(store, lookback["start"], lookback["stop"])
+    params = dict(window(f), lookback=lookback["start"])
+    frame = store.df(sql("reply_flags"), params)
     if frame.empty:
-        return pd.DataFrame(
-            columns=["reply_id", "message_id", "unit", "province", "replied_at", "first", "reply", "text_key"]
-            + FLAG_COLUMNS
-        )
-    frame["reduced"] = [rules.han(t) for t in frame["reply"]]
-    frame["text_key"] = [_key(t) for t in frame["reduced"]]
-    frame["problem"] = [
-        _problem(t, b, loc) for t, b, loc in zip(frame["title"], frame["body"], frame["location"], strict=True)
-    ]
-    exact = (frame.groupby("text_key")["problem"].transform("nunique") >= 2).to_numpy()
-    in_period = ((frame["replied_at"] >= span(f)["start"]) & matches(frame, f)).to_numpy()
-    frame["addresses"] = False
-    frame.loc[in_period, "addresses"] = _addresses(frame[in_period])
-    answers_it = frame["addresses"].to_numpy(dtype=bool)
-    candidates = in_period & ~exact & ~answers_it
-    frame["boilerplate"] = ~answers_it & (exact | _mostly_shared(frame, candidates))
-    frame = frame[in_period].copy()
-    frame["action"] = [rules.says_action(t) for t in frame["reply"]]
-    frame["legal"] = [rules.cites_basis(t) for t in frame["reply"]]
-    columns = ["reply_id", "message_id", "unit", "province", "replied_at", "first", "reply", "text_key"]
-    return frame[columns + FLAG_COLUMNS].reset_index(drop=True)
+        return pd.DataFrame(columns=COLUMNS + FLAG_COLUMNS)
+    for column in ("addresses", "action", "legal", "exact", "first"):
+        frame[column] = frame[column].astype(bool)
+    candidates = ~frame["exact"] & ~frame["addresses"]
+    shared = _mostly_shared(store, frame.loc[candidates, "reply_id"], lookback)
+    frame["boilerplate"] = ~frame["addresses"] & (frame["exact"] | frame["reply_id"].isin(shared))
+    return frame[COLUMNS + FLAG_COLUMNS].reset_index(drop=True)
 
 
-def _problem(title, body, location) -> str:
-    """What a message is about: its named location when it gives one (messages about one place are one problem,
-    however worded), else its reduced title and body."""
-    place = rules.han(location)
-    return _key("@" + place) if len(place) >= 2 else _key(rules.han(title) + "|" + rules.han(body))
-
-
-def _mostly_shared(frame: pd.DataFrame, candidates: np.ndarray) -> np.ndarray:
-    """Rule (b) for the candidate rows: at least NEAR_SHARE of the reply's characters in clauses that replies to
-    NEAR_MESSAGES different problems also use (a clause not shared itself counts by its pieces found in shared
-    clauses)."""
-    out = np.zeros(len(frame), dtype=bool)
-    if not candidates.any():
-        return out
-    parts = pd.DataFrame({"row": np.arange(len(frame)), "clause": [rules.clauses(t) for t in frame["reply"]]})
-    parts["problem"] = frame["problem"].to_numpy()
-    parts = parts.explode("clause").dropna(subset=["clause"]).drop_duplicates(["row", "clause"])
-    parts = parts.reset_index(drop=True)
+def _mostly_shared(store: Store, ids: pd.Series, lookback: dict) -> set:
+    """Rule (b) for the candidate replies `ids`: at least NEAR_SHARE of the reply's characters in clauses that
+    replies to NEAR_MESSAGES different problems also use (a clause not shared itself counts by its pieces found in
+    shared clauses). Returns the reply ids that pass."""
+    if ids.empty:
+        return set()
+    bound = {"lookback": lookback["start"], "stop": lookback["stop"], "near": NEAR_MESSAGES}
+    parts = store.df(sql("candidate_clauses"), dict(bound, ids=ids.tolist()))
     if parts.empty:
-        return out
-    parts["common"] = (parts.groupby("clause")["problem"].transform("nunique") >= NEAR_MESSAGES).to_numpy()
-    shared_clauses = parts.loc[parts["common"], "clause"].unique()
-    parts = parts[candidates[parts["row"].to_numpy()]].copy()
-    parts["length"] = parts["clause"].str.len().astype("float64")
+        return set()
+    parts["length"] = parts["length"].astype("float64")
+    parts["common"] = parts["common"].astype(bool)
     parts["shared"] = np.where(parts["common"], parts["length"], 0.0)
-    share = parts.groupby("row")["shared"].sum() / parts.groupby("row")["length"].sum()
-    partly = set(share.index[(share >= PARTIAL_FROM) & (share < NEAR_SHARE)])
-    if partly:
-        pieces = {p for clause in shared_clauses for p in _pieces(clause)}
-        redo = parts[parts["row"].isin(partly) & ~parts["common"]]
-        parts.loc[redo.index, "shared"] = [len(c) * _covered(c, pieces) for c in redo["clause"]]
-        share = parts.groupby("row")["shared"].sum() / parts.groupby("row")["length"].sum()
-    out[share.index[share >= NEAR_SHARE].to_numpy()] = True
-    return out
+    share = parts.groupby("reply_id")["shared"].sum() / parts.groupby("reply_id")["length"].sum()
+    partly = share.index[(share >= PARTIAL_FROM) & (share < NEAR_SHARE)]
+    if len(partly):
+        redo = parts[parts["reply_id"].isin(partly) & ~parts["common"]]
+        parts.loc[redo.index, "shared"] = _partial_credit(store, redo, bound)
+        share = parts.groupby("reply_id")["shared"].sum() / parts.groupby("reply_id")["length"].sum()
+    return set(share.index[share >= NEAR_SHARE])
+
+
+def _partial_credit(store: Store, redo: pd.DataFrame, bound: dict) -> list[float]:
+    """Characters credited to the unshared clauses `redo` (reply_id, clause_key, length): length × the share of
+    their pieces found in the window's shared clauses (texts recovered from one reply using each)."""
+    examples = store.df(sql("shared_clause_examples"), bound)
+    shared_keys = set(examples["clause_key"].astype("uint64").tolist())
+    texts = _texts(store, set(examples["reply_id"]) | set(redo["reply_id"]))
+    pieces = {
+        p
+        for rid in examples["reply_id"].unique()
+        for clause in rules.clauses(texts.get(rid, ""))
+        if features.key(clause) in shared_keys
+        for p in _pieces(clause)
+    }
+    own = {(rid, features.key(c)): c for rid in redo["reply_id"].unique() for c in rules.clauses(texts.get(rid, ""))}
+    return [
+        length * _covered(own.get((rid, int(k)), ""), pieces)
+        for rid, k, length in zip(redo["reply_id"], redo["clause_key"], redo["length"], strict=True)
+    ]
+
+
+def _texts(store: Store, ids) -> dict:
+    frame = store.df(sql("reply_texts_of"), {"ids": sorted(ids)})
+    return dict(zip(frame["reply_id"], frame["reply"], strict=True))
 
 
 def _pieces(clause: str) -> list[str]:
@@ -121,36 +120,7 @@ def _pieces(clause: str) -> list[str]:
 
 def _covered(clause: str, pieces: set[str]) -> float:
     own = _pieces(clause)
-    return sum(1 for p in own if p in pieces) / len(own)
-
-
-def _generic_bigrams(replies: pd.Series) -> set[str]:
-    """Bigrams found in more than GENERIC_DF of (a deterministic sample of) the replies."""
-    sample = replies if len(replies) <= DF_SAMPLE else replies.iloc[:: max(1, len(replies) // DF_SAMPLE)]
-    counts: dict[str, int] = {}
-    for text in sample:
-        for gram in rules.bigrams(text):
-            counts[gram] = counts.get(gram, 0) + 1
-    limit = max(1.0, GENERIC_DF * len(sample))
-    return {gram for gram, n in counts.items() if n > limit}
-
-
-def _addresses(frame: pd.DataFrame) -> list[bool]:
-    if frame.empty:
-        return []
-    generic = _generic_bigrams(frame["reply"])
-    out = []
-    for reply, title, body, location in zip(
-        frame["reply"], frame["title"], frame["body"], frame["location"], strict=True
-    ):
-        reply = str(reply)
-        place = rules.han(location)
-        if len(place) >= 2 and place in rules.han(reply):
-            out.append(True)
-            continue
-        words = rules.bigrams(f"{title} {location} {str(body)[:BODY_CHARS]}") - generic
-        out.append(sum(1 for w in words if w in reply) >= ADDRESS_MIN)
-    return out
+    return sum(1 for p in own if p in pieces) / len(own) if clause else 0.0
 
 
 def shares(flag_frame: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -175,29 +145,45 @@ def totals(flag_frame: pd.DataFrame) -> dict:
     return out
 
 
-def top_texts(flag_frame: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+def top_texts(store: Store, flag_frame: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     """The `n` reduced reply texts used most often (at least twice), with how often, for how many messages,
     and by which units; the text shown is the first such reply, masked."""
     columns = ["text", "replies", "messages", "units"]
     if flag_frame.empty:
         return pd.DataFrame(columns=columns)
-    grouped = flag_frame.sort_values("replied_at").groupby("text_key")
+    grouped = flag_frame.sort_values(["replied_at", "reply_id"]).groupby("text_key")
     table = pd.DataFrame(
         {
-            "text": grouped["reply"].first().map(lambda t: mask_text(t, TEXT_LIMIT)),
+            "first_reply": grouped["reply_id"].first(),
             "replies": grouped.size(),
             "messages": grouped["message_id"].nunique(),
             "units": grouped["unit"].agg(lambda u: sorted({mask_text(x, 60) for x in u.dropna()})),
         }
     )
     table = table[table["replies"] >= 2]
-    return table.sort_values(["replies", "messages", "text"], ascending=[False, False, True]).head(n)[columns]
+    table = table.sort_values(["replies", "messages", "first_reply"], ascending=[False, False, True]).head(n)
+    texts = _texts(store, set(table["first_reply"]))
+    table["text"] = [mask_text(texts.get(rid, ""), TEXT_LIMIT) for rid in table["first_reply"]]
+    return table.sort_values(["replies", "messages", "text"], ascending=[False, False, True])[columns]
 
 
-def first_reply_boilerplate(flag_frame: pd.DataFrame) -> pd.DataFrame:
-    """Per (unit, province): first replies with text and how many of them are boilerplate (the league's input)."""
-    first = flag_frame[flag_frame["first"].astype(bool) & flag_frame["unit"].notna()]
-    if first.empty:
+def first_reply_boilerplate(store: Store, f: Filters) -> pd.DataFrame:
+    """Per (unit, province): first replies with text published in the period and how many of them are boilerplate
+    (the league's input), aggregated in SQL; only the replies the partial credit may still flag come back here."""
+    lookback = span(f, LOOKBACK_DAYS)
+    features.ensure_reply_features(store, lookback["start"], lookback["stop"])
+    params = dict(
+        window(f),
+        lookback=lookback["start"],
+        near=NEAR_MESSAGES,
+        near_share=NEAR_SHARE,
+        partial_from=PARTIAL_FROM,
+    )
+    frame = store.df(sql("league_boilerplate"), params)
+    if frame.empty:
         return pd.DataFrame(columns=["unit", "province", "with_text", "boilerplate"])
-    out = first.assign(with_text=1).groupby(["unit", "province"])[["with_text", "boilerplate"]].sum().reset_index()
+    partly = [list(ids) if isinstance(ids, (list, np.ndarray)) else [] for ids in frame["partly"]]
+    flagged = _mostly_shared(store, pd.Series([r for ids in partly for r in ids], dtype=object), lookback)
+    frame["boilerplate"] = frame["boilerplate"] + [sum(r in flagged for r in ids) for ids in partly]
+    out = frame[["unit", "province", "with_text", "boilerplate"]]
     return out.astype({"with_text": "int64", "boilerplate": "int64"})

@@ -21,7 +21,7 @@ def _quality(store, f: Filters) -> dict:
         "totals": quality.totals(flag_frame),
         "units": quality.shares(flag_frame.dropna(subset=["unit"]), "unit"),
         "provinces": by_province,
-        "top_texts": quality.top_texts(flag_frame),
+        "top_texts": quality.top_texts(store, flag_frame),
     }
 
 

@@ -225,6 +225,7 @@ _KEYS = {
     "roll_category": "day, category",
     "roll_type": "day, msg_type",
     "roll_province": "day, province",
+    "roll_province_category": "day, province, category",
 }
 _VALUES = {
     "roll_created": ("messages", "replied", "replied_24h", "pending", "in_progress"),
@@ -244,7 +245,12 @@ def _summed(relation: str, keys: str, values) -> str:
 def _check_tables(store):
     cur = store.cursor()
     pairs = [(table, _RAW_FINE[table], _KEYS[table], _VALUES[table]) for table in _RAW_FINE]
-    for table, dim in (("roll_category", "category"), ("roll_type", "msg_type"), ("roll_province", "province")):
+    for table, dim in (
+        ("roll_category", "category"),
+        ("roll_type", "msg_type"),
+        ("roll_province", "province"),
+        ("roll_province_category", "province, category"),
+    ):
         pairs.append(
             (
                 table,
@@ -294,16 +300,19 @@ def _check_tables(store):
     assert (cur.execute("SELECT list_sort(list(hours)) FROM roll_delays").fetchall()[0][0] or []) == raw_delays
 
 
-@pytest.fixture(params=[65_536, 2], ids=["median-window", "tiny-median-window"])
+@pytest.fixture(params=[0, 65_536, 2], ids=["delay-index", "median-window", "tiny-median-window"])
 def median_cache(request, monkeypatch, store):
-    """Every period of the check goes through the median cache; a tiny window exercises its fallback.
+    """Every period of the check goes through the delay index (0; its days changed by later writes read from the
+    table, rebuilt past 3 such days) or through the median windows; a tiny window exercises their fallback.
     (With it, replies find their messages through the "recent messages" lookup: every message is recent.)"""
-    from queries import writes
+    from queries import median_index, writes
 
     monkeypatch.setattr(medians, "MEDIAN_CACHE_MIN_DAYS", 1)
-    if request.param < 100:
+    monkeypatch.setattr(medians, "USE_INDEX", request.param == 0)
+    monkeypatch.setattr(median_index, "MAX_STALE_DAYS", 3)
+    if 0 < request.param < 100:
         monkeypatch.setattr(writes, "REPLY_LOOKBACK_DAYS", (100_000, 200_000))
-    monkeypatch.setattr(medians, "MEDIAN_WINDOW", request.param)
+    monkeypatch.setattr(medians, "MEDIAN_WINDOW", max(request.param, 2))
     store.medians.clear()
     yield request.param
     store.medians.clear()
@@ -363,7 +372,10 @@ def test_rollups_equal_raw_computation_through_incremental_writes(store, median_
     again = np.random.default_rng(99)
     _check(store, messages, replies, evaluations, again)
     _check(store, messages, replies, evaluations, np.random.default_rng(99))
-    assert store.medians.windows, "the second round of the same periods reads cached median windows"
+    if median_cache:
+        assert store.medians.windows, "the second round of the same periods reads cached median windows"
+    else:
+        assert store.medians.index.value is not None
     _check_tables(store)
 
 

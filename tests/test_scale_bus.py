@@ -97,3 +97,39 @@ def test_polling_walls_read_published_views_and_ask_for_missing_ones(parts):
     assert client.zscore(bus.VIEWS, "month|en|reply_ratio|") is not None
     # the writer publishes it on the next round
     assert "month|en|reply_ratio|" in publisher.publish(extra=["month|en|reply_ratio|"])["tokens"]
+
+
+class _Story:
+    """A story whose version the test moves (dashboard.wall.story.Story's interface as the views use it)."""
+
+    def __init__(self):
+        self.version = 0
+
+    def get(self, province):
+        return self.version, None
+
+    def stamp(self):
+        return self.version
+
+
+def test_running_publisher_announces_only_when_data_or_story_changes(store):
+    import time
+
+    client = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+    story = _Story()
+    views = Views(Metrics(store), "/geo.json", story=story)
+    publisher = Publisher(views, client, replace(Settings(), clock=NOW)).start()
+    try:
+
+        def versions_after(seconds: float) -> list[str]:
+            time.sleep(seconds)
+            return [entry[1][b"v"].decode() for entry in client.xrange(bus.LOG)]
+
+        first = versions_after(1.0)
+        assert first == [f"{store.data_version}~0"]  # published once, then quiet for ~20 polls
+        story.version = 1  # a new surge or hot issue on the wall: a new view without a write
+        assert versions_after(1.0) == [*first, f"{store.data_version}~1"]
+        upsert(store, "messages", frame([message("n", "2026-11-26 10:00:00")]))
+        assert versions_after(1.0) == [*first, f"{first[0][:-2]}~1", f"{store.data_version}~1"]
+    finally:
+        publisher.stop()

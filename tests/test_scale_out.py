@@ -159,3 +159,16 @@ def test_analyst_page_says_how_fresh_its_snapshot_is(cluster, browser):
     text = wait_for(lambda: browser.execute_script(script), timeout=30, message="freshness badge")
     updated_at = get_json(web + "/scale/status")["snapshot"]["updated_at"]
     assert text == f"数据快照 · 截至北京时间 {updated_at}"
+
+
+def test_analyst_apis_keep_answering_across_snapshot_switches(cluster):
+    """The writer snapshots every second here: each round is a new snapshot (a block delta) on the web process,
+    which warms, switches and closes the file before last; every service must follow it (the insight service
+    kept the first file and failed once it was closed)."""
+    web = cluster.web_url(next(iter(cluster.webs)))
+    for _ in range(4):
+        post_messages(cluster, 2)
+        version = get_json(cluster.writer_url + "/api/v1/meta")["data_version"]
+        wait_for(lambda v=version: get_json(web + "/api/v1/meta")["data_version"] == v, timeout=30, message="switch")
+        assert get_json(web + "/api/v1/summary?period=ytd")["messages"] == posted["today"]
+        get_json(web + "/api/v1/hot-words?period=ytd")  # an error status raises

@@ -233,7 +233,7 @@ def test_reply_quality_on_the_story(story):
     assert not flags.loc[list(BOILERPLATE), "action"].any()
     # Legal basis: a cited regulation (rg3) and "依据…规定" (rs2), nowhere else.
     assert set(flags.index[flags["legal"]]) == {"rg3", "rs2"}
-    top = quality.top_texts(quality.flags(story, MARCH))
+    top = quality.top_texts(story, quality.flags(story, MARCH))
     assert top.iloc[0]["replies"] == 3 and top.iloc[0]["units"] == ["中原区人社局"]
     assert len(top) == 1  # every other text is used once
 
@@ -522,3 +522,30 @@ def test_repeat_rate_counts_restatements_after_the_answer(store):
     )
     row = league.counts(store, MARCH).set_index("unit").loc["u1"]
     assert (row["answered"], row["repeats"]) == (2, 1)
+
+
+def test_repeat_rate_with_named_locations(store):
+    # u2 answers three messages on 03-02. n1 comes back naming the same park in other words (counted: same place);
+    # n2's look-alike names another street (not counted: two places); n3's look-alike names none (counted: title).
+    def msg(mid, created, title, location):
+        row = message(mid, created, HENAN, "城建", city="兰州市")
+        row.update(title=title, district="七里河区", content="", location=location, likes=0)
+        return row
+
+    upsert(
+        store,
+        "messages",
+        frame(
+            [
+                msg("n1", "2022-03-01 08:00", "公园路灯坏了一片", "西湖公园"),
+                msg("n1b", "2022-03-10 08:00", "晚上散步黑灯瞎火", "西湖公园"),
+                msg("n2", "2022-03-01 09:00", "道路坑洼积水严重", "建兰路"),
+                msg("n2b", "2022-03-10 09:00", "道路坑洼积水严重", "小西湖路"),
+                msg("n3", "2022-03-01 10:00", "垃圾清运不及时", "敦煌路"),
+                msg("n3b", "2022-03-10 10:00", "垃圾清运不及时啊", ""),
+            ]
+        ),
+    )
+    upsert(store, "replies", frame([reply(f"r{m}", m, "2022-03-02 08:00", "u2") for m in ("n1", "n2", "n3")]))
+    row = league.counts(store, MARCH).set_index("unit").loc["u2"]
+    assert (row["answered"], row["repeats"]) == (3, 2)

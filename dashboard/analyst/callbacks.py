@@ -463,7 +463,7 @@ def _guard(name: str):
 
 
 def register(app: Dash, metrics: Metrics, settings: Settings, more_tables=None) -> None:
-    """`more_tables(name, state)`: the tables of other tabs, for their downloads (the 督办 tab's)."""
+    """`more_tables(name, state)`: the tables of other tabs, for their downloads (the 督办 and 热点 tabs')."""
     geo.register(app.server)
     message_list.register(app, metrics, settings)
     overdue_days = int(settings.overdue_days)
@@ -576,6 +576,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings, more_tables=None) 
         Output(ids.DRILL, "style"),
         Output(ids.COMPARE, "style"),
         Output(ids.SUPERVISION, "style"),
+        Output(ids.HOT, "style"),
         Output(ids.FOOTER, "children"),
         Output(ids.B_PERIOD_BOX, "style"),
         Output(ids.B_PROVINCES_BOX, "style"),
@@ -607,6 +608,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings, more_tables=None) 
             show if view == "drill" else hide,
             show if view == "compare" else hide,
             show if view == "supervision" else hide,
+            show if view == "hot" else hide,
             footer,
             show if mode == "period" else hide,
             show if mode == "province" else hide,

@@ -35,6 +35,20 @@ COMPARE = "analyst-compare"
 SUPERVISION = "analyst-supervision"  # the 督办 tab (dashboard/analyst/supervision.py)
 SV_AGING_FIG = "analyst-sv-aging-fig"
 SV_UNIT_FIG = "analyst-sv-unit-fig"
+HOT = "analyst-hot"  # the 热点 tab (dashboard/analyst/hot.py)
+HOT_NOTE = "analyst-hot-note"  # what the tab shows (period, counts) once computed
+HOT_ISSUES_NOTE = "analyst-hot-issues-note"
+HOT_ISSUE_NOTE = "analyst-hot-issue-note"  # the clicked issue: title, place, counts
+HOT_ISSUE_FIG = "analyst-hot-issue-fig"  # its messages and replies by day
+HOT_ISSUE_BOX = "analyst-hot-issue-box"  # its messages and the one read (hidden until an issue is clicked)
+HOT_ISSUE_LIST = "analyst-hot-issue-list"  # its messages (buttons)
+HOT_MSG_ITEM = "analyst-hot-msg-item"  # {"type": HOT_MSG_ITEM, "id": message_id}: one of the issue's messages
+HOT_MSG_DETAIL = "analyst-hot-msg-detail"  # the message read, with its replies
+HOT_ALERTS_NOTE = "analyst-hot-alerts-note"
+HOT_ALERT_NOTE = "analyst-hot-alert-note"
+HOT_ALERT_FIG = "analyst-hot-alert-fig"  # the surge's days: actual count beside the expected level
+HOT_WORDS_NOTE = "analyst-hot-words-note"
+HOT_REPEATS_NOTE = "analyst-hot-repeats-note"
 
 # overview
 KPIS = "analyst-kpis"
@@ -85,6 +99,8 @@ TABLES += (
     "sv_quality_units",
     "sv_ideas",
 )
+# the 热点 tab's lists (dashboard/analyst/hot.py DOWNLOADS)
+TABLES += ("hot_issues", "hot_alerts", "hot_words", "hot_frequent", "hot_repeats")
 
 
 def grid(table: str) -> dict:

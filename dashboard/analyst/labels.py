@@ -70,6 +70,51 @@ _LABELS: dict[str, tuple[str, str]] = {
     ),
     "sv_ideas": ("金点子（建言）", "Good ideas (suggestions)"),
     "sv_ideas_note": ("{n} 条建言，{adopted} 条被采纳", "{n} suggestions, {adopted} adopted"),
+    # hot (热点) tab: dashboard/analyst/hot.py
+    "tab_hot": ("热点", "Hot issues"),
+    "hot_loading": ("热点分析计算中…", "Computing the insight…"),
+    "hot_issues": ("热点问题（按热度）", "Hot issues (by heat)"),
+    "hot_issues_note": (
+        "同一地点同一问题的留言归为一组；热度综合留言数、点赞、持续天数和近期增长。点击一行查看其留言",
+        "Messages about one problem at one place form an issue; heat weighs messages, likes, span and recent "
+        "growth. Click a row for its messages",
+    ),
+    "hot_issue": ("热点详情", "Issue detail"),
+    "hot_issue_pick": (
+        "点击热点问题查看其留言、时间线与回复",
+        "Click a hot issue for its messages, timeline and replies",
+    ),
+    "hot_issue_note": (
+        "{title} · {place} · {messages} 条留言，已回复 {replied} 条 · {first} 至 {last}",
+        "{title} · {place} · {messages} messages, {replied} answered · {first} to {last}",
+    ),
+    "hot_issue_shown": ("（列出前 {shown} 条）", " (first {shown} listed)"),
+    "hot_alerts": ("预警（留言激增）", "Surges"),
+    "hot_alerts_note": (
+        "{n} 个预警：实际留言明显高于同星期前 8 周的预期水平。点击一行查看逐日对比与相关热点",
+        "{n} surges: counts far above the level expected from the same weekday of the previous 8 weeks. "
+        "Click a row for its days and the hot issues inside",
+    ),
+    "hot_alert": ("预警逐日：实际与预期", "Surge by day: actual and expected"),
+    "hot_alert_note": (
+        "{series}：{start} 至 {end}，实际 {messages} 条，预期 {expected} 条",
+        "{series}: {start} to {end}, {messages} messages against {expected} expected",
+    ),
+    "hot_alert_issues": ("预警相关热点", "Hot issues inside the surge"),
+    "hot_words": ("上升热词", "Rising words"),
+    "hot_words_note": (
+        "与上一同长周期 {start} 至 {end} 相比占比上升最多的词（按包含该词的留言计）",
+        "Words whose share rose most against {start} to {end} (messages containing the word)",
+    ),
+    "hot_frequent": ("高频词", "Most frequent words"),
+    "hot_repeats": ("重复诉求", "Repeat complaints"),
+    "hot_repeats_note": (
+        "30 天内同一地点同一问题再次留言；本期重复率 {rate}（{repeats} / {messages}）",
+        "The same problem at the same place raised again within 30 days; repeat rate {rate} ({repeats} / {messages})",
+    ),
+    "hot_ongoing": ("持续中", "ongoing"),
+    "hot_whole_province": ("（全省）", "(whole province)"),
+    "hot_period": ("分析周期：{range}", "Period analysed: {range}"),
     "national": ("全国", "All China"),
     "selected": ("所选地区", "Selection"),
     "back": ("← 返回全国", "← Back to all provinces"),

@@ -16,6 +16,7 @@ from dashboard import figures, geo
 from dashboard.analyst import ids
 from dashboard.analyst import labels as L
 from dashboard.analyst import state as S
+from dashboard.analyst.hot import body as hot_body
 from dashboard.analyst.messages import body as message_body
 from dashboard.params import EARLIEST
 from dashboard.theme import WALL as THEME
@@ -587,6 +588,7 @@ def build(search: str | None, settings: Settings) -> html.Div:
         {"label": L.t("tab_overview", lang), "value": "overview"},
         {"label": L.t("tab_compare", lang), "value": "compare"},
         {"label": L.t("tab_supervision", lang), "value": "supervision"},
+        {"label": L.t("tab_hot", lang), "value": "hot"},
     ]
     return html.Div(
         id=ids.ROOT,
@@ -624,6 +626,7 @@ def _page(state: S.State, lang: str, today: dt.date, tabs: list[dict]) -> list:
                 _drill(lang),
                 _compare(lang, state, today),
                 _supervision(lang),
+                hot_body(lang, panel, grid, downloads, graph),
             ],
         ),
         html.Footer(id=ids.FOOTER, className="a-footer"),

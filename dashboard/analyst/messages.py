@@ -8,6 +8,7 @@ from __future__ import annotations
 from dash import ALL, Dash, Input, Output, State, callback_context, dcc, html
 from dash.exceptions import PreventUpdate
 
+from dashboard import i18n
 from dashboard.analyst import ids
 from dashboard.analyst import labels as L
 from dashboard.analyst import state as S
@@ -39,32 +40,39 @@ def body(lang: str) -> html.Div:
     )
 
 
-def _item(row: dict, lang: str) -> html.Button:
+def _kinds(row: dict, lang: str) -> str:
+    """Domain, type and status in the page's language."""
+    return " · ".join(
+        (i18n.category(row["category"], lang), i18n.msg_type(row["msg_type"], lang), i18n.status(row["status"], lang))
+    )
+
+
+def item(row: dict, lang: str, item_type: str = ids.MSG_ITEM) -> html.Button:
+    """One listed message, a button whose id is {"type": item_type, "id": message_id} (the 热点 tab's own type)."""
     when = str(row["created_at"])[:16]
     place = " ".join(x for x in (row.get("city"), row.get("district")) if isinstance(x, str) and x)
     snippet = row["content"] or ""
     snippet = snippet if len(snippet) <= SNIPPET else snippet[: SNIPPET - 1] + "…"
     return html.Button(
-        id={"type": ids.MSG_ITEM, "id": row["message_id"]},
+        id={"type": item_type, "id": row["message_id"]},
         className="msg-item",
         n_clicks=0,
         children=[
             html.Div(row["title"] or "—", className="msg-title"),
-            html.Div(
-                f"{when} · {place} · {row['category']} · {row['msg_type']} · {row['status']}", className="msg-meta"
-            ),
+            html.Div(f"{when} · {place} · {_kinds(row, lang)}", className="msg-meta"),
             html.Div(snippet, className="msg-snippet"),
         ],
     )
 
 
-def _detail(message: dict, lang: str) -> list:
+def detail(message: dict, lang: str) -> list:
+    """The message read: its text, its replies in time order and its evaluation."""
     place = " ".join(x for x in (message.get("city"), message.get("district")) if isinstance(x, str) and x)
     parts = [
         html.H3(message["title"] or "—", className="msg-detail-title"),
         html.Div(
-            f"{str(message['created_at'])[:16]} · {place} · {message['category']} · {message['msg_type']} · "
-            f"{message['status']} · {L.t('msg_likes', lang, n=message['likes'])}",
+            f"{str(message['created_at'])[:16]} · {place} · {_kinds(message, lang)} · "
+            f"{L.t('msg_likes', lang, n=message['likes'])}",
             className="msg-meta",
         ),
         html.P(message["content"], className="msg-content"),
@@ -111,7 +119,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         frame, total = metrics.messages(f, words, LIST_ROWS, 0)
         rows = frame.to_dict("records")
         lang = state.lang
-        items = [_item(row, lang) for row in rows] or [html.P(L.t("msg_none", lang), className="msg-meta")]
+        items = [item(row, lang) for row in rows] or [html.P(L.t("msg_none", lang), className="msg-meta")]
         return items, L.t("msg_note", lang, total=f"{total:,}", shown=len(rows)), L.t("msg_pick", lang)
 
     @app.callback(
@@ -128,4 +136,4 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         message = metrics.message(trigger["id"])
         if message is None:
             return L.t("msg_none", lang)
-        return _detail(message, lang)
+        return detail(message, lang)

@@ -61,7 +61,7 @@ KNOWN_PARAMS = {
     "b_province",
     "tab",
 }
-TABS = ("supervision",)  # views chosen by `tab=`; overview, drill and compare follow from drill/compare
+TABS = ("supervision", "hot")  # views chosen by `tab=`; overview, drill and compare follow from drill/compare
 SHOW_VALUE = 40
 MAX_FIELDS = 500  # query fields of a link that are read (the rest are reported)
 MAX_SEARCH = 20_000  # characters of a link's query string that are read
@@ -95,7 +95,7 @@ class State:
     b_start: str | None = None
     b_end: str | None = None
     b_provinces: tuple[str, ...] = field(default=())
-    tab: str | None = None  # "supervision" (督办) or None
+    tab: str | None = None  # "supervision" (督办), "hot" (热点) or None
 
     # -- views -----------------------------------------------------------------------------------------------------
     @property

@@ -2,8 +2,9 @@
 
 national: every page, callback and API answer. province: the analyst page and
 the read API, with every metric's filters limited to that province (asking for
-another one is refused). wall: the wall page and its callbacks only. With
-auth=open (the embedded demo) everyone is a national analyst.
+another one is refused), and the wall of that province (no carousel). wall: the
+wall page and its callbacks only. With auth=open (the embedded demo) everyone is
+a national analyst.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from werkzeug.exceptions import Forbidden
 from queries.periods import Filters
 
 PAGES = {"wall": "/", "analyst": "/analyst"}
-PAGE_ROLES = {"wall": ("national", "wall"), "analyst": ("national", "province")}
+PAGE_ROLES = {"wall": ("national", "wall", "province"), "analyst": ("national", "province")}
 API_ROLES = ("national", "province")
 
 
@@ -68,6 +69,21 @@ def scoped(f: Filters, principal: Principal | None) -> Filters:
     if set(f.provinces) != {principal.province}:
         raise OutOfScope()
     return f
+
+
+def wall_scope(config, principal: Principal | None):
+    """A wall's options as the principal may see them: a province analyst's wall is their own province's, without
+    the carousel (its other steps are other provinces). Anything else passes unchanged."""
+    if principal is None or principal.role != "province" or not isinstance(config, dict):
+        return config
+    return {**config, "province": principal.province, "carousel": 0, "carousel_provinces": []}
+
+
+def may_watch(principal: Principal | None, province: int | None) -> bool:
+    """Whether the principal may be sent the wall view of `province` (None: the national view)."""
+    if principal is None or not principal.may_open("wall"):
+        return False
+    return principal.role != "province" or (principal.province is not None and province == principal.province)
 
 
 class ScopedMetrics:

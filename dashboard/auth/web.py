@@ -84,7 +84,7 @@ class Gate:
         self.users = users
         self.required = settings.auth == "required"
         shell, wall, analyst = outputs["shell"], outputs["wall"], outputs["analyst"]
-        self.outputs = {"national": shell | wall | analyst, "province": shell | analyst, "wall": shell | wall}
+        self.outputs = {"national": shell | wall | analyst, "province": shell | wall | analyst, "wall": shell | wall}
 
     def principal(self) -> Principal | None:
         key = request.headers.get(KEY_HEADER) or (
@@ -107,19 +107,23 @@ class Gate:
             return None
         return Principal(user.name, user.role, user.province)
 
-    def may_see_wall(self, headers, query_string: str = "") -> bool:
-        """Whether a connection Flask does not serve (the web process's /push/ws and /scale/status) may see the
-        wall: its session cookie and wall key are checked exactly as for a GET of the wall page, in a request
-        context of this app (Flask's own session interface decodes the cookie with the app's secret key)."""
+    def wall_principal(self, headers, query_string: str = "") -> Principal | None:
+        """Who a connection Flask does not serve (the web process's /push/ws and /scale/status) is, when they may
+        see a wall: its session cookie and wall key are checked exactly as for a GET of the wall page, in a
+        request context of this app (Flask's own session interface decodes the cookie with the app's secret
+        key). None: not allowed. auth=open: the demo principal."""
         if not self.required:
-            return True
+            return DEMO
         passed = {name: headers.get(name) for name in ("Cookie", KEY_HEADER) if headers.get(name)}
         with self.app.server.test_request_context("/", query_string=query_string, headers=passed):
             try:
                 principal = self.principal()
             except HTTPException:  # a wall key that is not valid
-                return False
-        return principal is not None and principal.may_open("wall")
+                return None
+        return principal if principal is not None and principal.may_open("wall") else None
+
+    def may_see_wall(self, headers, query_string: str = "") -> bool:
+        return self.wall_principal(headers, query_string) is not None
 
     @property
     def max_age(self) -> float:

@@ -28,6 +28,7 @@ from dash import ClientsideFunction, Dash, Input, Output, Patch, State, no_updat
 from dash.exceptions import PreventUpdate
 
 from dashboard import figures, geo, i18n, ids
+from dashboard.auth import access
 from dashboard.city_geo import CityMaps
 from dashboard.theme import WALL as THEME
 from dashboard.theme import Theme
@@ -277,6 +278,11 @@ class Views:
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
 
+    def stamp(self) -> str:
+        """What every view's token depends on besides its own choices and the day: data and story versions."""
+        story = f"~{self.story.stamp()}" if self.story is not None else ""
+        return f"{self.metrics.data_version}{story}"
+
     def token(self, period: str, lang: str, metric: str, today, province: int | None = None) -> str:
         # a province view has no map metric: one token (and view) per province whatever the rotation
         metric = "cities" if province else metric
@@ -449,6 +455,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings, views: Views | Non
         on_error=failed,
     )
     def wall_refresh(_tick, rotations, steps, config, state):
+        config = access.wall_scope(config, access.current())  # the store comes from the browser
         return (*refresh(views, config, state, rotations, settings.now().date(), steps), no_update)
 
     namespace = "liuyanWall"

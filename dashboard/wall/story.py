@@ -45,6 +45,13 @@ class Story:
                 self._pool.submit(self._refresh, province)
         return version, story
 
+    def stamp(self) -> int:
+        """A number that grows whenever any scope's story changes; starts the refresh of stale scopes (the scale-out
+        writer polls it, having no wall tick of its own)."""
+        with self._guard:
+            scopes = list(self._stories)
+        return sum(self.get(scope)[0] for scope in scopes)
+
     def _refresh(self, province: int | None) -> None:
         try:
             story = self.compute(province, self.clock().date())

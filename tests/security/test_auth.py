@@ -177,8 +177,43 @@ def test_province_analyst_callbacks_are_limited_on_the_server(site):
     refused = _kpis(site, henan, ["北京"])
     assert A.KPIS not in refused  # no numbers; the page's own error message instead
     assert json.dumps(refused[A.ERROR]["data"]).find('"kpis"') >= 0
-    # the wall (national data) is not a province analyst's page
-    assert henan.get(site.url + "/", allow_redirects=False).status_code == 403
+
+
+# -- the wall of a province analyst --------------------------------------------------------------------------------
+def _wall_tick(site, s, config: dict) -> requests.Response:
+    """One wall refresh as the browser sends it, with `config` as the (client-held) screen options."""
+    from dashboard import ids as W
+
+    key = output_key(site.server.app, W.WALL_STATE, "data")
+    inputs = [{"id": W.WALL_TICK, "property": "n_intervals", "value": 1}]
+    inputs += [{"id": i, "property": "n_intervals", "value": 0} for i in (W.WALL_ROTATE, W.WALL_CAROUSEL)]
+    state = [{"id": W.WALL_CONFIG, "property": "data", "value": config}, {"id": W.WALL_STATE, "property": "data"}]
+    return post_callback(s, site.url, callback_body(key, inputs, state))
+
+
+def _shown_province(response: requests.Response) -> str:
+    from dashboard import ids as W
+
+    assert response.status_code == 200, response.text[:300]
+    token = response.json()["response"][W.WALL_STATE]["data"]["token"]
+    return token.rsplit("|", 1)[1]  # the view token's last part: the province shown ('' = national)
+
+
+def test_province_analyst_opens_only_their_own_province_wall(site):
+    nat, henan = site.login("nat"), site.login("henan")
+    assert henan.get(site.url + "/", allow_redirects=False).status_code == 200
+    national = {"period": "ytd", "lang": "zh", "metric_index": 0}
+    beijing = {**national, "province": 110000}
+    carousel = {**national, "carousel": 30, "carousel_provinces": [110000, 510000]}
+    assert _shown_province(_wall_tick(site, nat, national)) == ""
+    assert _shown_province(_wall_tick(site, nat, beijing)) == "110000"
+    # whatever the client-held options ask, the province analyst's screen shows their province
+    for config in (national, beijing, carousel):
+        assert _shown_province(_wall_tick(site, henan, config)) == str(HENAN)
+    app = site.server.app
+    r = post_callback(henan, site.url, route_body(app, "/"))
+    assert r.status_code == 200 and "无权访问此页面" not in r.text
+    assert '"province":410000' in r.text.replace(" ", "")  # the screen's options name its province
 
 
 # -- wall keys -----------------------------------------------------------------------------------------------------

@@ -92,10 +92,25 @@ def test_wall_key_in_query_or_header_receives_the_wall(web):
     assert today_count(message) == 0
 
 
-def test_province_analyst_may_not_open_the_wall_socket(web):
-    """As on the wall page (access.PAGE_ROLES): a province analyst has the analyst page, not the wall."""
+def test_province_analyst_receives_only_their_own_province_wall(web):
+    """As on the wall page (access.wall_scope): a province analyst's wall is their province's, nothing else."""
     url, _ = web
-    assert first_message(url, Cookie="liuyan_session=" + session_cookie(url, "li")) == (None, 1008)
+    cookie = "liuyan_session=" + session_cookie(url, "li")
+    assert first_message(url, Cookie=cookie) == (None, 1008)  # the national view
+    message, code = asyncio.run(asyncio.wait_for(_first_view(url, {**VIEW, "province": 410000}, cookie), 3 * WAIT))
+    assert code is None and message["t"].endswith("|410000")
+    message, code = asyncio.run(asyncio.wait_for(_first_view(url, {**VIEW, "province": 110000}, cookie), 3 * WAIT))
+    assert (message, code) == (None, 1008)
+
+
+async def _first_view(base: str, view: dict, cookie: str) -> tuple[dict | None, int | None]:
+    url = base.replace("http://", "ws://") + "/push/ws"
+    async with websockets.connect(url, additional_headers={"Cookie": cookie}, open_timeout=WAIT) as ws:
+        try:
+            await asyncio.wait_for(ws.send(json.dumps(view)), WAIT)
+            return json.loads(await asyncio.wait_for(ws.recv(), WAIT)), None
+        except websockets.ConnectionClosed:
+            return None, ws.close_code
 
 
 def test_scale_status_needs_login(web):

@@ -63,3 +63,49 @@ def test_what_the_gate_holds_back():
     assert gated("/api/v1/summary") and gated("/api/v1/feed")
     for path in ("/api/v1/ingest/messages", "/healthz", "/_dash-layout", "/assets/wall.js", "/analyst"):
         assert not gated(path), path
+
+
+def test_each_read_statement_lets_a_write_under_way_go_first(tmp_path):
+    from dataclasses import replace
+
+    from queries.db import Store
+    from settings import Settings
+
+    store = Store(tmp_path / "pause.duckdb", replace(Settings(), read_pause_ms=1000))
+    try:
+        began = time.monotonic()
+        store.scalar("SELECT 1")
+        assert time.monotonic() - began < 0.25  # nothing written: no pause
+        inside, release = threading.Event(), threading.Event()
+        own = {}
+
+        def write_request():
+            with store.writing():
+                inside.set()
+                t0 = time.monotonic()
+                store.scalar("SELECT 1")  # the writing thread's own reads never wait for itself
+                own["seconds"] = time.monotonic() - t0
+                release.wait(10)
+
+        writer = threading.Thread(target=write_request)
+        writer.start()
+        assert inside.wait(10)
+        began = time.monotonic()
+        store.scalar("SELECT 1")
+        paused = time.monotonic() - began
+        release.set()
+        writer.join(10)
+        assert 0.9 <= paused < 5 and own["seconds"] < 0.25
+        # when the write ends first, the waiting statement goes on at once
+        inside.clear()
+        threading.Timer(0.1, release.set).start()
+        release.clear()
+        writer = threading.Thread(target=write_request)
+        writer.start()
+        assert inside.wait(10)
+        began = time.monotonic()
+        store.scalar("SELECT 1")
+        assert time.monotonic() - began < 0.8
+        writer.join(10)
+    finally:
+        store.close()

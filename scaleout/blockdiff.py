@@ -1,0 +1,90 @@
+"""Block deltas between two states of one DuckDB file: what a snapshot ships instead of the whole file.
+
+A DuckDB file is a 12 KiB header (the main header and two database headers, rewritten by every checkpoint)
+followed by fixed-size blocks. A checkpoint writes changed data into new or freed blocks and leaves the others
+as they are (3,000 new messages changed 13 of 15,770 blocks of a 3.9 GB file here), so the blocks whose
+content differs from the last snapshot's are the whole difference. Each block is fingerprinted by a CRC-32 of
+its bytes next to the checksum DuckDB keeps in its first 8 bytes. That checksum alone is not enough: it XORs
+one hash per 8-byte word, so it does not see words change places, and a checkpoint that packs the same small
+segments into a block in another order kept it (a web file patched on it alone was corrupt).
+
+Delta file: MAGIC, one JSON line {"size", "block_size", "blocks": [index, ...]}, the header, then each
+listed block in order. Applying it to a copy of the previous state gives the new state byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import zlib
+from pathlib import Path
+
+HEADER = 3 * 4096  # DuckDB's main header and its two database headers
+CHECKSUM = 8  # every block starts with DuckDB's checksum of its content
+MAGIC = b"LIUYAN-BLOCK-DELTA-1\n"
+
+
+class LayoutError(ValueError):
+    """The file is not laid out as header + whole blocks (another DuckDB storage format): copy it whole."""
+
+
+def block_count(size: int, block_size: int) -> int:
+    if size < HEADER or (size - HEADER) % block_size:
+        raise LayoutError(f"file of {size} bytes is not a {HEADER}-byte header and blocks of {block_size}")
+    return (size - HEADER) // block_size
+
+
+def checksums(path: Path, block_size: int) -> list[bytes]:
+    """The fingerprint of every block of the file (the file must not change meanwhile): DuckDB's checksum and
+    a CRC-32 of the block, which sees the order of its bytes. Reads the whole file, from the page cache
+    (0.4 s of CPU per GiB here; a second thread saved a tenth of the time on this shared machine)."""
+    with open(path, "rb") as f:
+        count = block_count(os.fstat(f.fileno()).st_size, block_size)
+        if not count:
+            return []
+        sums = []
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped, memoryview(mapped) as view:
+            for i in range(count):
+                with view[HEADER + i * block_size : HEADER + (i + 1) * block_size] as block:
+                    sums.append(bytes(block[:CHECKSUM]) + zlib.crc32(block).to_bytes(4, "little"))
+        return sums
+
+
+def changed(before: list[bytes], now: list[bytes]) -> list[int]:
+    """Blocks whose checksum differs, and the blocks the file grew by."""
+    return [i for i, sum_ in enumerate(now) if i >= len(before) or before[i] != sum_]
+
+
+def write(source: Path, blocks: list[int], block_size: int, target: Path) -> int:
+    """Write the delta of `blocks` of `source` to `target`; returns its size in bytes."""
+    size = os.path.getsize(source)
+    head = json.dumps({"size": size, "block_size": block_size, "blocks": blocks}).encode() + b"\n"
+    with open(source, "rb") as src, open(target, "wb") as out:
+        out.write(MAGIC + head)
+        out.write(src.read(HEADER))
+        for index in blocks:
+            src.seek(HEADER + index * block_size)
+            out.write(src.read(block_size))
+    return os.path.getsize(target)
+
+
+def apply(delta, target: Path) -> None:
+    """Apply a delta (a binary stream) to `target`, a copy of the state the delta was made from."""
+    if delta.readline() != MAGIC:
+        raise ValueError("not a block delta")
+    head = json.loads(delta.readline())
+    block_size = int(head["block_size"])
+    with open(target, "r+b") as out:
+        out.write(_exactly(delta, HEADER))
+        for index in head["blocks"]:
+            out.seek(HEADER + int(index) * block_size)
+            out.write(_exactly(delta, block_size))
+        out.truncate(int(head["size"]))
+
+
+def _exactly(stream, n: int) -> bytes:
+    data = stream.read(n)
+    if len(data) != n:
+        raise ValueError(f"block delta cut short: {len(data)} of {n} bytes")
+    return data

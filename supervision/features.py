@@ -1,0 +1,242 @@
+"""What the reply checks need of each reply, computed once and stored (tables of queries/schema_reply_features.sql).
+
+Per reply (pure, `compute_reply_features`): the keys of its reduced text, of its message's problem and of its
+distinct clauses with their lengths, and the three checks that look at the reply and its own message only —
+addresses, action, legal (supervision/quality.py says what they mean). What compares replies with each other
+(boilerplate) is an SQL aggregate over the stored keys at read time (quality.flags).
+
+The indexer (insight/index.py) fills the rows in the background with `missing_replies` → `compute_reply_features`
+(in a worker process) → `save_reply_features`; analyses call `ensure_reply_features` first, which computes whatever
+is still missing in-process, so results are always complete. A row is dropped when its reply or its message is
+written again (queries/writes.py: re-sent or held replies, re-sent messages; new records have no row) and is
+computed again.
+
+"Addresses" ignores the bigrams replies use whatever their message says. They come from a deterministic sample of
+the store's (reply, message) pairs (`DF_SAMPLE`), stored once (table reply_generic_bigrams) so that every stored
+row was computed against the same set; while the store has fewer pairs than the sample the set is taken again
+(and every row with it) when the store has grown by a quarter or lost replies.
+
+Deliberate change from the first version, which took replies only and counted a bigram generic when over
+`GENERIC_DF` of the period's replies had it: a bigram is now generic when replies whose message lacks it still use
+it (over `GENERIC_DF` of them), or when replies use it barely more often when their message has it (under `ECHO`
+times as often). Topic words a reply repeats from its message (拖欠工资, 物业管理) are common among replies but are
+not generic by this rule: composed answers that name the problem in the message's words now address it and are
+no longer taken for boilerplate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import Counter
+
+import pandas as pd
+import pyarrow as pa
+
+from queries.db import Store
+from supervision import rules
+from supervision.common import sql
+
+CODE_VERSION = "1"  # bump when compute_reply_features changes: every stored row is then computed again
+BATCH = 20_000
+DF_SAMPLE = 20_000
+REFERENCE_GROWTH = 1.25  # a sample smaller than DF_SAMPLE is taken again when the store has this many times more
+GENERIC_DF = 0.02
+ECHO = 3.0
+ECHO_MIN = 3  # replies without the bigram in their message needed before the echo test applies
+ADDRESS_MIN = 2
+BODY_CHARS = 120
+
+FEATURE_SCHEMA = pa.schema(
+    [
+        ("reply_id", pa.string()),
+        ("message_id", pa.string()),
+        ("replied_at", pa.timestamp("us")),
+        ("unit", pa.string()),
+        ("has_text", pa.bool_()),
+        ("text_key", pa.uint64()),
+        ("problem_key", pa.uint64()),
+        ("chars", pa.int32()),
+        ("addresses", pa.bool_()),
+        ("action", pa.bool_()),
+        ("legal", pa.bool_()),
+        ("clause_keys", pa.list_(pa.uint64())),
+        ("clause_lengths", pa.list_(pa.int16())),
+    ]
+)
+COLUMNS = FEATURE_SCHEMA.names
+
+
+def key(value: str) -> int:
+    """A stable 64-bit key of a text (the same in every process and run)."""
+    return int.from_bytes(hashlib.blake2b(value.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def problem(title, body, location) -> int:
+    """What a message is about: its named location when it gives one (messages about one place are one problem,
+    however worded), else its reduced title and body."""
+    place = rules.han(location)
+    return key("@" + place) if len(place) >= 2 else key(rules.han(title) + "|" + rules.han(body))
+
+
+def message_words(title, body, location) -> set[str]:
+    return rules.bigrams(f"{title or ''} {location or ''} {str(body or '')[:BODY_CHARS]}")
+
+
+def addresses(reply: str, title, body, location, generic: frozenset) -> bool:
+    """The reply names the message's location, or has at least ADDRESS_MIN of its non-generic bigrams."""
+    place = rules.han(location)
+    if len(place) >= 2 and place in rules.han(reply):
+        return True
+    words = message_words(title, body, location) - generic
+    return sum(1 for w in words if w in reply) >= ADDRESS_MIN
+
+
+def generic_bigrams(sample: pd.DataFrame) -> frozenset:
+    """From (reply, title, body, location) pairs: the bigrams replies use whatever their message says."""
+    in_reply, in_both, in_message = Counter(), Counter(), Counter()
+    for reply, title, body, location in zip(
+        sample["reply"], sample["title"], sample["body"], sample["location"], strict=True
+    ):
+        said, asked = rules.bigrams(reply), message_words(title, body, location)
+        in_reply.update(said)
+        in_message.update(asked)
+        in_both.update(said & asked)
+    n = len(sample)
+    out = set()
+    for gram, r in in_reply.items():
+        m, b = in_message.get(gram, 0), in_both.get(gram, 0)
+        without = r - b  # replies with it whose message lacks it
+        p_without = without / max(1, n - m)
+        p_with = b / m if m else 0.0
+        if without > max(1.0, GENERIC_DF * (n - m)) or (without >= ECHO_MIN and p_with < ECHO * p_without):
+            out.add(gram)
+    return frozenset(out)
+
+
+def compute_reply_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """Pure: one row of features per reply of `frame` (reply_id, message_id, replied_at, unit, reply, title, body,
+    location; the generic bigrams in frame.attrs['generic']). Columns: COLUMNS."""
+    generic = frozenset(frame.attrs.get("generic", ()))
+    rows = []
+    for reply_id, message_id, replied_at, unit, reply, title, body, location in zip(
+        frame["reply_id"],
+        frame["message_id"],
+        frame["replied_at"],
+        frame["unit"],
+        frame["reply"],
+        frame["title"],
+        frame["body"],
+        frame["location"],
+        strict=True,
+    ):
+        text = reply if isinstance(reply, str) else ""
+        if not text.strip():
+            rows.append((reply_id, message_id, replied_at, unit, False, None, None, None, None, None, None, [], []))
+            continue
+        clauses = list(dict.fromkeys(rules.clauses(text)))
+        lengths = [len(c) for c in clauses]
+        rows.append(
+            (
+                reply_id,
+                message_id,
+                replied_at,
+                unit,
+                True,
+                key(rules.han(text)),
+                problem(title, body, location),
+                sum(lengths),
+                addresses(text, title, body, location, generic),
+                rules.says_action(text),
+                rules.cites_basis(text),
+                [key(c) for c in clauses],
+                lengths,
+            )
+        )
+    out = pd.DataFrame.from_records(rows, columns=COLUMNS)
+    for column in ("text_key", "problem_key"):
+        out[column] = out[column].astype("UInt64")
+    return out
+
+
+# -- the store ----------------------------------------------------------------------------------------------------
+def reference(store: Store) -> frozenset:
+    """The stored generic bigrams, (re)computed first when missing, made by other code, or from a sample smaller
+    than DF_SAMPLE that the store has outgrown (stored features are then dropped: they used the old set)."""
+    fresh = _refresh_reference(store)
+    if fresh is not None:
+        return fresh
+    return frozenset(store.df("SELECT gram FROM reply_generic_bigrams")["gram"])
+
+
+def _refresh_reference(store: Store) -> frozenset | None:
+    """Recompute the generic bigrams when stale (see `reference`) and return them; None when the stored set holds."""
+    size = int(store.meta("reply_reference_sample") or -1)
+    stale = store.meta("reply_features_code") != CODE_VERSION
+    if not stale and size < DF_SAMPLE:
+        have = store.scalar(sql("reply_reference_count"), {"n": DF_SAMPLE})
+        stale = not size <= have <= size * REFERENCE_GROWTH
+    if not stale:
+        return None
+    sample = store.df(sql("reply_reference_sample"), {"n": DF_SAMPLE})
+    grams = generic_bigrams(sample)
+    if _read_only(store):
+        return grams
+    with store.write() as cur:
+        cur.execute("DELETE FROM reply_generic_bigrams")
+        cur.execute("DELETE FROM reply_features")
+        cur.execute("DELETE FROM reply_clauses")
+        if grams:
+            cur.execute("INSERT INTO reply_generic_bigrams SELECT unnest($g)", {"g": sorted(grams)})
+        store.set_meta(cur, "reply_reference_sample", str(len(sample)))
+        store.set_meta(cur, "reply_features_code", CODE_VERSION)
+    return grams
+
+
+def missing_replies(store: Store, start: dt.datetime, stop: dt.datetime, n: int) -> pd.DataFrame:
+    """Replies published in [start, stop) without stored features, newest first, at most `n`, with their text and
+    their message's (the input of compute_reply_features; the generic bigrams ride in frame.attrs)."""
+    generic = reference(store)
+    frame = store.df(sql("missing_reply_features"), {"start": start, "stop": stop, "n": int(n)})
+    frame.attrs["generic"] = generic
+    return frame
+
+
+def save_reply_features(store: Store, frame: pd.DataFrame) -> None:
+    """Upsert computed features (and replace the replies' clause rows) in one write transaction."""
+    if frame.empty:
+        return
+    table = pa.Table.from_pandas(frame[COLUMNS], schema=FEATURE_SCHEMA, preserve_index=False)
+    with store.write() as cur:
+        cur.register("feature_batch", table)
+        try:
+            cur.execute(sql("delete_reply_clauses"))
+            cur.execute(sql("upsert_reply_features"))
+            cur.execute(sql("insert_reply_clauses"))
+        finally:
+            cur.unregister("feature_batch")
+
+
+def ensure_reply_features(store: Store, start: dt.datetime, stop: dt.datetime, batch: int = BATCH) -> int:
+    """Compute and store the features of every reply of [start, stop) still missing them; returns how many.
+    A read-only store (a scale-out snapshot) is left as it is: its writer stores the features."""
+    if _read_only(store):
+        return 0
+    _refresh_reference(store)
+    # every stored row is of an existing reply at its current time (rows are dropped when a reply is re-sent or
+    # held), so equal counts mean nothing is missing: the common case costs two counts, not an anti-join
+    if store.scalar(sql("reply_features_complete"), {"start": start, "stop": stop}):
+        return 0
+    done = 0
+    while True:
+        frame = missing_replies(store, start, stop, batch)
+        if frame.empty:
+            return done
+        save_reply_features(store, compute_reply_features(frame))
+        done += len(frame)
+        if len(frame) < batch:
+            return done
+
+
+def _read_only(store: Store) -> bool:
+    return bool(getattr(store, "read_only", False))

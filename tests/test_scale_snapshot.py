@@ -1,0 +1,152 @@
+"""Snapshots by block delta: the writer ships a full copy once and then only the blocks checkpoints rewrote; a
+web process's file, brought forward delta by delta over real HTTP, holds what was written (real DuckDB files)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import pytest
+from flask import Flask, request
+from waitress.server import create_server
+
+from queries.db import Store
+from queries.writes import upsert
+from scaleout import blockdiff, snapshot
+from settings import Settings
+from tests.conftest import frame, free_port, message, reply
+
+SECRET = "s3cret"
+
+
+@pytest.fixture
+def served(tmp_path):
+    """The writer's snapshot route on a real loopback server; yields (settings, list of files requested)."""
+    settings = replace(Settings(), snapshot_secret=SECRET, snapshot_dir=str(tmp_path), port=free_port())
+    files = snapshot.directory(settings, "writer")
+    app = Flask("snapshots")
+    app.register_blueprint(snapshot.blueprint(settings, files))
+    asked: list[str] = []
+    app.after_request(lambda response: asked.append(request.path.rsplit("/", 1)[-1]) or response)
+    port = free_port()
+    server = create_server(app, host="127.0.0.1", port=port, threads=2)
+    thread = threading.Thread(target=lambda: _run(server), daemon=True)
+    thread.start()
+    yield replace(settings, writer_url=f"http://127.0.0.1:{port}"), files, asked
+    server.close()
+
+
+def _run(server) -> None:
+    try:
+        server.run()
+    except OSError:  # closed
+        pass
+
+
+def messages(store: Store) -> dict:
+    return dict(store.rows("SELECT message_id, reply_count FROM messages"))
+
+
+def test_web_file_follows_the_writer_by_block_deltas(store, served):
+    settings, files, asked = served
+    rows = [message(f"m{i}", f"2026-11-{1 + i % 25:02d} 09:00:00", province=410000 + i % 3) for i in range(6000)]
+    upsert(store, "messages", frame(rows))
+    writer = snapshot.Snapshots(store, files)
+    fetcher = snapshot.Fetcher(settings)
+
+    first = writer.make()
+    assert first["base"] == first["name"] + ".duckdb" and first["deltas"] == []
+    web = fetcher.fetch(first)
+    assert web.data_version == store.data_version and len(messages(web)) == 6000
+
+    upsert(store, "messages", frame([message(f"n{i}", "2026-11-26 09:00:00") for i in range(10)]))
+    upsert(store, "replies", frame([reply("r1", "m7", "2026-11-26 10:00:00")]))
+    second = writer.make()
+    assert second["deltas"] == [second["name"] + ".delta"] and second["base"] == first["base"]
+    web = fetcher.fetch(second)
+    got = messages(web)
+    assert len(got) == 6010 and got["m7"] == 1 and got["n9"] == 0 and got["m8"] == 0
+
+    upsert(store, "messages", frame([message("late", "2026-11-26 11:00:00")]))
+    third = writer.make()
+    web = fetcher.fetch(third)  # the first file again, brought from the first state by both deltas
+    got = messages(web)
+    assert len(got) == 6011 and got["late"] == 0 and got["m7"] == 1
+    assert web.data_version == store.data_version
+    assert asked.count(first["base"]) == 1  # the second file was a local copy, not a second download
+    assert fetcher.fetch(third) is None  # already open
+
+
+def test_a_new_full_copy_once_the_deltas_add_up(store, served, monkeypatch):
+    settings, files, asked = served
+    upsert(store, "messages", frame([message(f"m{i}", "2026-11-20 09:00:00") for i in range(100)]))
+    writer = snapshot.Snapshots(store, files)
+    fetcher = snapshot.Fetcher(settings)
+    fetcher.fetch(writer.make())
+    upsert(store, "messages", frame([message("x", "2026-11-26 09:00:00")]))
+    fetcher.fetch(writer.make())
+    monkeypatch.setattr(snapshot, "REBASE_FRACTION", 0.0)
+    upsert(store, "messages", frame([message("y", "2026-11-26 09:00:00")]))
+    rebased = writer.make()
+    assert rebased["base"] == rebased["name"] + ".duckdb" and rebased["deltas"] == []
+    web = fetcher.fetch(rebased)
+    assert len(messages(web)) == 102 and web.data_version == store.data_version
+    assert asked.count(rebased["base"]) == 1
+
+
+def test_a_file_that_does_not_hold_the_announced_version_is_refused(store, served):
+    settings, files, _ = served
+    upsert(store, "messages", frame([message("a", "2026-11-20 09:00:00")]))
+    record = snapshot.Snapshots(store, files).make()
+    with pytest.raises(ValueError, match="holds"):
+        snapshot.Fetcher(settings).fetch(dict(record, v=record["v"] + "0"))
+
+
+def test_a_file_not_laid_out_in_blocks_is_named(tmp_path):
+    odd = tmp_path / "odd.duckdb"
+    odd.write_bytes(b"\0" * (blockdiff.HEADER + 1000))
+    with pytest.raises(blockdiff.LayoutError, match="12288-byte header"):
+        blockdiff.checksums(odd, 262144)
+
+
+def test_recent_questions_are_answered_on_a_new_snapshot_before_the_switch(tmp_path, monkeypatch):
+    import datetime as dt
+
+    from queries import metrics as metric_functions
+    from queries.periods import Filters
+    from queries.service import Metrics
+
+    computed: list[str] = []
+    original = metric_functions.summary
+    monkeypatch.setattr(metric_functions, "summary", lambda s, f: computed.append(s.path) or original(s, f))
+    old, new = Store(tmp_path / "old.duckdb"), Store(tmp_path / "new.duckdb")
+    upsert(old, "messages", frame([message("a", "2026-11-20 09:00:00")]))
+    upsert(new, "messages", frame([message(f"b{i}", f"2026-11-2{i} 09:00:00") for i in range(3)]))
+    service = Metrics(old)
+    november = Filters(dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+    assert service.summary(november)["messages"] == 1
+    assert service.warm(new, seconds=10) == 1
+    service.store = new
+    assert service.summary(november)["messages"] == 3  # the new file's three messages
+    assert computed == [old.path, new.path]  # the second answer was the one computed before the switch
+    old.close()
+    new.close()
+
+
+def test_a_block_whose_words_changed_places_is_in_the_delta(tmp_path):
+    """DuckDB's block checksum XORs one hash per 8-byte word: the same words in another order keep it (a
+    checkpoint re-packing small segments did that). The delta must still carry the block."""
+    size = 4096
+    words = [i.to_bytes(8, "little") for i in range(1, size // 8)]
+    checksum = b"\x01" * 8  # the same stored checksum in both states
+    before = b"H" * blockdiff.HEADER + checksum + b"".join(words) + checksum + b"".join(words)
+    after = b"H" * blockdiff.HEADER + checksum + b"".join(words) + checksum + b"".join([words[1], words[0], *words[2:]])
+    old, new = tmp_path / "old.duckdb", tmp_path / "new.duckdb"
+    old.write_bytes(before)
+    new.write_bytes(after)
+    blocks = blockdiff.changed(blockdiff.checksums(old, size), blockdiff.checksums(new, size))
+    assert blocks == [1]
+    blockdiff.write(new, blocks, size, tmp_path / "delta")
+    with open(tmp_path / "delta", "rb") as delta:
+        blockdiff.apply(delta, old)
+    assert old.read_bytes() == after

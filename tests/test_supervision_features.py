@@ -1,0 +1,299 @@
+"""Stored reply features (supervision/features.py) and the reply checks read from them (supervision/quality.py).
+
+- the stored rows equal the pure function on hand-written replies, and the keys are what the definitions say;
+- a reply whose text is written again is computed again (through the real write path);
+- the boilerplate flags equal an independent in-memory computation of the documented rule on a seeded store;
+- composed answers that restate the message's problem in its own words are not boilerplate, stock answers
+  are (a fixture worded unlike the demo's generator).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from queries.periods import Filters
+from queries.writes import upsert
+from supervision import features, league, quality, rules
+from tests.conftest import HENAN, SICHUAN, frame, message, reply
+
+APRIL = Filters(dt.date(2023, 4, 1), dt.date(2023, 4, 30))
+APRIL_START, APRIL_STOP = dt.datetime(2023, 4, 1), dt.datetime(2023, 5, 1)
+
+
+def _write(store, messages: list[dict], replies: list[dict]) -> None:
+    """Through the real write path: records with their text columns (content, location)."""
+    upsert(store, "messages", frame(messages))
+    upsert(store, "replies", frame(replies))
+
+
+def _message(mid, created, title, body="", location="", province=HENAN):
+    row = message(mid, created, province, "城建", city="开封市")
+    row.update(title=title, content=body, location=location, likes=0)
+    return row
+
+
+def _reply(rid, mid, at, unit, text):
+    row = reply(rid, mid, at, unit)
+    row["content"] = text
+    return row
+
+
+# -- a town's story, worded unlike the demo ----------------------------------------------------------------------
+# Three problems people write about in their own words, each from four places; 顺河区住建局 answers every one by
+# naming the problem in the message's words inside its stock sentences (specific); 鼓楼区信访办 sends one of two
+# stock notes whatever was asked (boilerplate).
+TOPICS = [
+    ("广场舞音响噪音扰民", "每天晚上广场舞音响开得很大，噪音扰民，孩子没法写作业。"),
+    ("冬季供暖温度不达标", "入冬以来家里供暖温度只有十四度，老人受不了。"),
+    ("公交车经常晚点", "早上七点的公交车经常晚点半小时，上班总迟到。"),
+]
+PLACES = ["清平里", "西司门", "书店街", "汴京路"]
+SPECIFIC = "你好。关于你所说的{topic}，本局工作人员已到现场查看并登记。后续情况请留意本平台通知，谢谢理解。"
+STOCK = [
+    "来信收到，我们会尽快研究，请耐心等候通知，谢谢理解。",
+    "你好。你的诉求我们已经记录，会转交有关科室跟进，谢谢理解。",
+]
+
+
+def _town():
+    messages, replies, truth = [], [], {}
+    for (t, (title, body)), (p, place) in itertools.product(enumerate(TOPICS), enumerate(PLACES)):
+        mid = f"t{t}p{p}"
+        messages.append(_message(mid, f"2023-04-{2 + 3 * t + p:02d} 08:00", f"{place}{title}", body, place))
+        if p % 2 == 0:
+            topic = title[-6:]  # the problem as the message words it (e.g. 噪音扰民 / 温度不达标 / 经常晚点)
+            replies.append(
+                _reply(
+                    f"r{mid}", mid, f"2023-04-{3 + 3 * t + p:02d} 08:00", "顺河区住建局", SPECIFIC.format(topic=topic)
+                )
+            )
+            truth[f"r{mid}"] = False
+        else:
+            replies.append(_reply(f"r{mid}", mid, f"2023-04-{3 + 3 * t + p:02d} 09:00", "鼓楼区信访办", STOCK[t % 2]))
+            truth[f"r{mid}"] = True
+    return messages, replies, truth
+
+
+def test_stored_features_equal_the_pure_function(store):
+    messages, replies, _ = _town()
+    _write(store, messages, replies)
+    quality.flags(store, APRIL)  # fills the features
+    stored = store.df("SELECT * FROM reply_features ORDER BY reply_id").set_index("reply_id")
+    clauses = store.df("SELECT reply_id, clause_key, length FROM reply_clauses")
+    assert set(stored.index) == {r["reply_id"] for r in replies}
+    by_id = {m["message_id"]: m for m in messages}
+    generic = frozenset(store.df("SELECT gram FROM reply_generic_bigrams")["gram"])
+    for r in replies:
+        m, row, text = by_id[r["message_id"]], stored.loc[r["reply_id"]], r["content"]
+        # the definitions, by hand: keys of the reduced text, the named place, the distinct clauses
+        assert int(row["text_key"]) == features.key(rules.han(text))
+        assert int(row["problem_key"]) == features.key("@" + m["location"])
+        own = clauses[clauses["reply_id"] == r["reply_id"]]
+        expected = {features.key(c): len(c) for c in rules.clauses(text)}
+        assert dict(zip(own["clause_key"].astype("uint64").tolist(), own["length"], strict=True)) == expected
+        assert row["chars"] == sum(expected.values())
+        assert bool(row["addresses"]) == features.addresses(text, m["title"], m["content"], m["location"], generic)
+    # and the pure function over the same input gives the same rows
+    batch = pd.DataFrame(
+        [
+            dict(
+                reply_id=r["reply_id"],
+                message_id=r["message_id"],
+                replied_at=pd.Timestamp(r["replied_at"]),
+                unit=r["unit"],
+                reply=r["content"],
+                title=by_id[r["message_id"]]["title"],
+                body=by_id[r["message_id"]]["content"],
+                location=by_id[r["message_id"]]["location"],
+            )
+            for r in replies
+        ]
+    )
+    batch.attrs["generic"] = generic
+    pure = features.compute_reply_features(batch).set_index("reply_id").sort_index()
+    for column in ("text_key", "problem_key", "chars", "addresses", "action", "legal"):
+        assert (
+            stored[column].astype("float64" if column != "addresses" else bool).tolist()
+            == pure[column].astype("float64" if column != "addresses" else bool).tolist()
+        ), column
+
+
+def test_composed_specific_answers_are_not_boilerplate(store):
+    messages, replies, truth = _town()
+    _write(store, messages, replies)
+    flags = quality.flags(store, APRIL).set_index("reply_id")
+    assert flags["boilerplate"].to_dict() == truth
+    # the specific answers repeat two or more of their message's words; the stock notes none
+    specific = [rid for rid, bp in truth.items() if not bp]
+    assert flags.loc[specific, "addresses"].all()
+
+
+def test_a_rewritten_reply_is_computed_again(store):
+    messages, replies, truth = _town()
+    _write(store, messages, replies)
+    rid = next(r for r, bp in truth.items() if not bp)
+    assert not quality.flags(store, APRIL).set_index("reply_id").loc[rid, "boilerplate"]
+    row = next(r for r in replies if r["reply_id"] == rid)
+    upsert(store, "replies", frame([dict(row, content=STOCK[0])]))  # the unit now sends the stock note
+    flags = quality.flags(store, APRIL).set_index("reply_id")
+    assert flags.loc[rid, "boilerplate"]
+    stored = store.scalar("SELECT text_key FROM reply_features WHERE reply_id = ?", [rid])
+    assert int(stored) == features.key(rules.han(STOCK[0]))
+    assert store.scalar("SELECT count(*) FROM reply_features WHERE reply_id = ?", [rid]) == 1
+    # its message is sent again naming another place: the reply's problem follows
+    mid = row["message_id"]
+    upsert(store, "messages", frame([dict(next(m for m in messages if m["message_id"] == mid), location="鼓楼广场")]))
+    quality.flags(store, APRIL)
+    stored = store.scalar("SELECT problem_key FROM reply_features WHERE reply_id = ?", [rid])
+    assert int(stored) == features.key("@鼓楼广场")
+
+
+def test_compute_runs_in_a_spawned_worker(store):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    messages, replies, _ = _town()
+    _write(store, messages, replies)
+    batch = features.missing_replies(store, APRIL_START, APRIL_STOP, 100)
+    assert len(batch) == len(replies) and batch.attrs["generic"]
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        remote = pool.submit(features.compute_reply_features, batch).result(timeout=120)
+    pd.testing.assert_frame_equal(remote, features.compute_reply_features(batch))
+
+
+def test_only_missing_replies_are_computed(store):
+    messages, replies, _ = _town()
+    _write(store, messages, replies)
+    assert features.ensure_reply_features(store, APRIL_START, APRIL_STOP) == len(replies)
+    assert features.ensure_reply_features(store, APRIL_START, APRIL_STOP) == 0
+    assert features.missing_replies(store, APRIL_START, APRIL_STOP, 10).empty
+
+
+# -- the documented rule, computed in memory, on a seeded store ----------------------------------------------------
+SENTENCES = [
+    "你好，来信已经收悉",
+    "我们高度重视这个情况",
+    "已经转给相关科室办理",
+    "请耐心等待后续答复",
+    "感谢你对本单位工作的支持",
+    "执法队员已经到现场核实",
+    "相关责任单位已经限期整改",
+]
+
+
+@pytest.fixture
+def seeded(store):
+    rng = np.random.default_rng(11)
+    places = [f"{a}{b}" for a in ("东风", "建设", "人民", "解放", "和平") for b in ("小区", "路口", "市场")]
+    messages, replies = [], []
+    start = pd.Timestamp("2023-02-01")
+    for i in range(160):
+        created = start + pd.Timedelta(hours=int(rng.integers(0, 24 * 85)))
+        place = places[int(rng.integers(0, len(places)))] if rng.random() < 0.6 else ""
+        title = f"{place or '本地'}第{i}号诉求"
+        messages.append(_message(f"m{i}", str(created), title, f"事情经过{i}", place, HENAN if i % 2 else SICHUAN))
+        at = created + pd.Timedelta(hours=int(rng.integers(1, 200)))
+        kind = rng.random()
+        if kind < 0.3:  # a stock note, the same words
+            text = "。".join(SENTENCES[:4]) + "。"
+        elif kind < 0.6:  # stock sentences in another order, one dropped or reworded
+            parts = list(rng.permutation(SENTENCES)[: int(rng.integers(3, 6))])
+            if rng.random() < 0.5:
+                parts[0] = parts[0].replace("已经", "已")
+            text = "，".join(parts) + "。"
+        elif kind < 0.75:  # two stock sentences and a third reworded inside (partly shared: credit by pieces)
+            word = "".join(rng.choice(list("长期一贯大力热心真诚无私耐心细致周到全面"), 2))
+            text = f"{SENTENCES[0]}，{SENTENCES[1]}，感谢你对本单位{word}工作的支持。"
+        else:  # its own words
+            text = f"{place or '该处'}的第{i}号事项，处理人员{i % 7}号核查后答复如下：情况属实，正在处理。"
+        replies.append(_reply(f"r{i}", f"m{i}", str(at.floor("s")), f"单位{i % 9}", text))
+        if i % 5 == 0:  # a later second reply (never the league's), the stock note from another unit
+            later = str((at + pd.Timedelta(days=2)).floor("s"))
+            replies.append(_reply(f"r{i}b", f"m{i}", later, f"单位{(i + 1) % 9}", "。".join(SENTENCES[:4]) + "。"))
+    _write(store, messages, replies)
+    return store, pd.DataFrame(messages), pd.DataFrame(replies)
+
+
+def _expected_boilerplate(store, messages, replies, f: Filters) -> pd.Series:
+    """quality.py's documented rule, computed here in memory from the raw texts."""
+    generic = frozenset(store.df("SELECT gram FROM reply_generic_bigrams")["gram"])
+    start, stop = pd.Timestamp(f.start), pd.Timestamp(f.end) + pd.Timedelta(days=1)
+    data = replies.merge(messages[["message_id", "title", "content", "location"]], on="message_id", suffixes=("", "_m"))
+    data["replied_at"] = pd.to_datetime(data["replied_at"])
+    data = data[(data["replied_at"] >= start - pd.Timedelta(days=quality.LOOKBACK_DAYS)) & (data["replied_at"] < stop)]
+    data = data.reset_index(drop=True)
+    place = data["location"].map(rules.han)
+    data["problem"] = np.where(
+        place.str.len() >= 2, "@" + place, data["title"].map(rules.han) + "|" + data["content_m"].map(rules.han)
+    )
+    data["reduced"] = data["content"].map(rules.han)
+    exact = data.groupby("reduced")["problem"].transform("nunique") >= 2
+    addresses = pd.Series(
+        [
+            features.addresses(r, t, b, loc, generic)
+            for r, t, b, loc in zip(data["content"], data["title"], data["content_m"], data["location"], strict=True)
+        ]
+    )
+    uses = {}  # clause -> problems using it
+    for text, prob in zip(data["content"], data["problem"], strict=True):
+        for clause in set(rules.clauses(text)):
+            uses.setdefault(clause, set()).add(prob)
+    shared = {c for c, probs in uses.items() if len(probs) >= quality.NEAR_MESSAGES}
+    pieces = {c[i : i + quality.PIECE] for c in shared for i in range(max(1, len(c) - quality.PIECE + 1))}
+
+    def share(text):
+        own = list(dict.fromkeys(rules.clauses(text)))
+        total = sum(len(c) for c in own)
+        if not total:
+            return 0.0
+        full = sum(len(c) for c in own if c in shared) / total
+        if full < quality.PARTIAL_FROM or full >= quality.NEAR_SHARE:
+            return full
+        credit = 0.0
+        for c in own:
+            if c in shared:
+                credit += len(c)
+            else:
+                own_pieces = [c[i : i + quality.PIECE] for i in range(max(1, len(c) - quality.PIECE + 1))]
+                credit += len(c) * sum(p in pieces for p in own_pieces) / len(own_pieces)
+        return credit / total
+
+    mostly = data["content"].map(share) >= quality.NEAR_SHARE
+    data["boilerplate"] = ~addresses & (exact | mostly)
+    in_period = data[data["replied_at"] >= start]
+    return in_period.set_index("reply_id")["boilerplate"].sort_index()
+
+
+def test_boilerplate_equals_an_in_memory_computation(seeded):
+    store, messages, replies = seeded
+    for f in (APRIL, Filters(dt.date(2023, 3, 1), dt.date(2023, 3, 31))):
+        got = quality.flags(store, f).set_index("reply_id")["boilerplate"].sort_index()
+        expected = _expected_boilerplate(store, messages, replies, f)
+        assert got.index.tolist() == expected.index.tolist()
+        assert got.tolist() == expected.tolist()
+        assert 0 < got.sum() < len(got)  # both kinds present: the comparison means something
+
+
+def test_league_boilerplate_counts_equal_the_in_memory_rule(seeded):
+    store, messages, replies = seeded
+    expected = _expected_boilerplate(store, messages, replies, APRIL).rename("boilerplate").reset_index()
+    expected = expected.merge(replies[["reply_id", "message_id", "unit", "replied_at"]], on="reply_id")
+    expected = expected.merge(messages[["message_id", "province"]], on="message_id")
+    first = replies.assign(replied_at=pd.to_datetime(replies["replied_at"])).groupby("message_id")["replied_at"].min()
+    expected = expected[
+        pd.to_datetime(expected["replied_at"]).to_numpy() == expected["message_id"].map(first).to_numpy()
+    ]
+    expected = expected.groupby(["unit", "province"]).agg(
+        with_text=("reply_id", "size"), boilerplate=("boilerplate", "sum")
+    )
+    got = league.counts(store, APRIL).set_index(["unit", "province"])[["with_text", "boilerplate"]]
+    got = got[got["with_text"] > 0].sort_index()
+    assert got.index.tolist() == expected.sort_index().index.tolist()
+    assert got["with_text"].tolist() == expected.sort_index()["with_text"].tolist()
+    assert got["boilerplate"].tolist() == expected.sort_index()["boilerplate"].astype(int).tolist()
+    assert 0 < got["boilerplate"].sum() < got["with_text"].sum()
