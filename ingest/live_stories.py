@@ -51,8 +51,9 @@ class Story:
 
 
 class LiveStories:
-    """The stories running in a simulation; `plant` starts new ones in a step and picks their members.
-    `rhythm(t)`: expected messages (nationally, at speed 1) from the calendar start to epoch second(s) t."""
+    """The stories running in a simulation: `advance` starts new ones every step, `plant` picks their members among
+    the step's new messages. `rhythm(t)`: expected messages (nationally, at speed 1) from the calendar start to
+    epoch second(s) t."""
 
     def __init__(self, rhythm: Callable[[np.ndarray], np.ndarray]) -> None:
         self.rhythm = rhythm
@@ -66,12 +67,15 @@ class LiveStories:
         """Back to a snapshot (a step whose rows were not written is simulated again)."""
         self.running, self.started = list(snapshot[0]), self.started[: snapshot[1]]
 
-    def plant(self, rng: np.random.Generator, rows: pd.DataFrame, times: np.ndarray, t0: int, t1: int, speed: float):
-        """Start the stories of [t0, t1) and rewrite the members among `rows` (new messages drawn by
-        `demo.sample_message_attributes`, created at `times`) in place; adds `story_place` (None outside a hot
-        issue) and returns the story of each row (None outside a story)."""
+    def advance(self, rng: np.random.Generator, t0: int, t1: int, speed: float) -> None:
+        """Start the stories of the step [t0, t1) (every step, messages or not) and forget the ended ones."""
         self._start(rng, t0, t1, speed)
         self.running = [s for s in self.running if s.end > t0]
+
+    def plant(self, rng: np.random.Generator, rows: pd.DataFrame, times: np.ndarray) -> np.ndarray:
+        """Rewrite the members among `rows` (new messages drawn by `demo.sample_message_attributes`, created at
+        `times`) in place; adds `story_place` (None outside a hot issue) and returns the story of each row (None
+        outside a story)."""
         member = np.full(len(rows), None, dtype=object)
         taken = np.zeros(len(rows), bool)
         rows["story_place"] = np.full(len(rows), None, dtype=object)

@@ -583,14 +583,15 @@ class Simulator:
         result = StepResult()
         frames: dict[str, pd.DataFrame] = {}
 
-        # New messages, with their first reply and 办理中 scheduled.
+        # New messages, with their first reply and 办理中 scheduled; some join a (new) hot issue or surge.
         times = message_rhythm().arrivals(rng, t0, t1, timing.speed)
+        self.stories.advance(rng, t0, t1, timing.speed)
         pending = self.pending
         if len(times):
             years = _years(times)
             halves = np.where(_timestamps(times).astype("datetime64[M]").astype(np.int64) % 12 < 6, 1, 2)
             rows = demo.sample_message_attributes(rng, years, halves)
-            self.stories.plant(rng, rows, times, t0, t1, timing.speed)
+            self.stories.plant(rng, rows, times)
             rows["message_id"] = _ids(self.prefix + "M", times)
             rows["created_at"] = _timestamps(times)
             rows["source_status"] = None

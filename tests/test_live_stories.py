@@ -33,7 +33,8 @@ def draw_days(days: int, speed: float = 1.0, seed: int = 3):
         times = sim.message_rhythm().arrivals(rng, t0, t1, speed)
         years = np.full(len(times), START.year)
         rows = demo.sample_message_attributes(rng, years, np.full(len(times), 1 if START.month <= 6 else 2))
-        member = stories.plant(rng, rows, times, t0, t1, speed)
+        stories.advance(rng, t0, t1, speed)
+        member = stories.plant(rng, rows, times)
         rows["t"] = times
         rows["story"] = [id(s) if s is not None else 0 for s in member]
         frames.append(rows)
@@ -92,6 +93,18 @@ def test_deterministic_and_speed_makes_them_shorter_not_smaller():
     assert fast_hours < slow_hours / 5
 
 
+def test_stories_start_at_the_same_rate_in_short_live_ticks_without_messages():
+    # live ticks are short and most carry no message: stories must start all the same (history: ~42 hot a month)
+    stories = LiveStories(sim.message_rhythm())
+    rng = np.random.default_rng(9)
+    t0 = sim.epoch(START)
+    for t in range(t0, t0 + 2 * sim.DAY, 10):
+        stories.advance(rng, t, t + 10, 20.0)
+    hot = sum(s.kind == "hot" for s in stories.started)
+    expected = np.mean(demo_stories.HOT_PER_MONTH) / 30 * 2 * 20  # 2 days at speed 20
+    assert 0.6 * expected <= hot <= 1.4 * expected
+
+
 def test_a_hot_issue_starts_while_simulating_and_its_messages_share_place_and_problem(store):
     clock = FakeClock(dt.datetime(2026, 3, 11, 9, 0))
     simulator = sim.Simulator(partial(upsert, store), seed=11, speed=200, clock=clock)
@@ -103,7 +116,8 @@ def test_a_hot_issue_starts_while_simulating_and_its_messages_share_place_and_pr
     seen = 0
     for story in hot:
         members = store.df(
-            "SELECT m.city, m.district, m.category, t.content FROM messages m JOIN message_texts t USING (message_id) "
+            "SELECT m.city, m.district, m.category, m.title, t.content FROM messages m "
+            "JOIN message_texts t USING (message_id) "
             "WHERE t.location = $name AND m.province = $p AND m.created_at >= $start AND m.created_at < $end",
             {
                 "name": story.place_name,
@@ -120,8 +134,8 @@ def test_a_hot_issue_starts_while_simulating_and_its_messages_share_place_and_pr
         city, district, category = groups.index[0]
         assert (city, district) == (places["city"].iloc[story.place], places["district"].iloc[story.place])
         assert category == demo.words.CATEGORIES[story.category][0]
-        assert groups.iloc[0] >= 0.6 * len(members) and groups.iloc[0] <= demo_stories.HOT_SIZE_MAX
+        assert groups.iloc[0] <= demo_stories.HOT_SIZE_MAX
         own = members[(members["city"] == city) & (members["district"] == district)]
         assert own["content"].str.contains(story.place_name, regex=False).all()
-        assert own["content"].str.contains(story.topic, regex=False).mean() > 0.5
+        assert own["title"].str.contains(story.topic, regex=False).all()  # every title template names the topic
     assert seen >= 1
