@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import ipaddress
+import os
 import signal
 import sys
 from pathlib import Path
@@ -187,13 +188,18 @@ def _read_password() -> str:
 
 def serve(settings: Settings, role: str = "liuyan-screen", extend=None) -> int:
     """One process owning the database (the default, or scale-out's writer). `extend(settings, store, app)` adds to
-    the app before it serves and returns what to stop afterwards (objects with `stop()`), stopped in that order."""
+    the app before it serves and returns what to stop afterwards (objects with `stop()`), stopped in that order.
+    Returns 1 when the database is held by another process; else it serves until SIGINT/SIGTERM and ends the
+    process (exit status 0)."""
     from waitress import serve as waitress_serve
 
     from dashboard.server import build_app
     from ingest.setup import open_or_create
     from ingest.simulate import start_in_process
+    from insight.index import Indexer
+    from insight.words_store import MESSAGE_WORDS
     from queries.db import DatabaseLocked
+    from supervision.features import REPLY_FEATURES
 
     try:
         store = open_or_create(settings)
@@ -203,7 +209,9 @@ def serve(settings: Settings, role: str = "liuyan-screen", extend=None) -> int:
     # Demo database only (never one holding imported data): fill the gap since the last run, then tick live.
     simulator = start_in_process(store, settings)
     app = build_app(settings, store)
-    running = extend(settings, store, app) if extend else []
+    # features stored per record (messages' words, replies' checks), filled in the background by the file's owner
+    indexer = Indexer(store, [MESSAGE_WORDS, REPLY_FEATURES], settings).start()
+    running = [*(extend(settings, store, app) if extend else []), indexer]
     print(f"{role}: {Path(settings.db).name} on http://{settings.host}:{settings.port}/", file=sys.stderr)
     _stop_on_signals()
     try:
@@ -219,7 +227,12 @@ def serve(settings: Settings, role: str = "liuyan-screen", extend=None) -> int:
         for part in [*running, simulator]:
             if part is not None:
                 part.stop()
-    return 0
+        store.close()  # committed data checkpointed; a statement still running on another thread is interrupted
+    # Threads still busy (a wall story's text analysis, a request in flight) are not waited for: the database is
+    # closed, so nothing they could still write would land (a SIGTERM under load otherwise waited for them).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _stop_on_signals() -> None:

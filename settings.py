@@ -51,6 +51,9 @@ class Settings:
     story_seconds: float = _setting(
         60.0, "wall: how often the story panels (surges, hot issues, units) are analysed again"
     )
+    text_index_days: int = _setting(
+        400, "messages of the last this many days get their words stored in the background (insight/index.py)"
+    )
     clock: str = _setting("", "freeze the screens' clock at this Beijing time, e.g. 2026-11-26T12:00:00 (empty: real)")
     auth: str = _setting("open", "open (demo: no login) or required (login for the screens and the read API)")
     allow_open: bool = _setting(False, "allow auth=open on a non-loopback address (otherwise the server refuses)")

@@ -1,4 +1,4 @@
-"""Command line: the insight results of one period, as JSON, with a progress bar while messages are segmented.
+"""Command line: the insight results of one period, as JSON, with a progress bar per period read.
 
 python -m insight [--db FILE] --start 2025-11-01 --end 2026-10-31 [--province 河南] [--category 城建] [--out FILE]
 """
@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     bars: dict[str, tqdm] = {}
 
     def progress(label: str, done: int) -> None:
-        bar = bars.get(label) or bars.setdefault(label, tqdm(desc=f"segmenting {label}", unit="msg", file=sys.stderr))
+        bar = bars.get(label) or bars.setdefault(label, tqdm(desc=f"reading {label}", unit="msg", file=sys.stderr))
         bar.update(done - bar.n)
 
     store = Store(args.db)

@@ -3,26 +3,38 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from insight.segment import Segmenter, own_places
+from insight import index, words_store
+from insight.places import admin_prefixes, strip_admin
+from insight.segment import BODY_CHARS, Segmenter, own_places
 from queries import provinces as province_ref
 from queries.db import Store
 from queries.periods import Filters
 from queries.sql import text
 
-PROGRESS_STEP = 5000
-
 
 @dataclass
 class Corpus:
-    frame: pd.DataFrame  # one row per message (columns of queries/insight.sql period_messages, plus day, place)
+    # one row per message (columns of queries/insight.sql period_messages, plus day, place); `mark`: a hash of
+    # everything read of the message, so that a later corpus of the period reads again only what changed (`load`)
+    frame: pd.DataFrame
     words: list[tuple[str, ...]]  # topic words per row
 
     def __len__(self) -> int:
         return len(self.frame)
+
+
+# A later corpus of the same period is built from the earlier one when at most this share of its rows changed.
+UPDATE_SHARE = 0.25
 
 
 def _window(f: Filters, start: dt.date, end: dt.date) -> dict:
@@ -39,17 +51,56 @@ def _window(f: Filters, start: dt.date, end: dt.date) -> dict:
 
 def load(
     store: Store,
-    segmenter: Segmenter,
+    segmenter: Callable[[], Segmenter],
     f: Filters,
     start: dt.date | None = None,
     end: dt.date | None = None,
     progress=None,
-):
+    previous: Corpus | None = None,
+) -> Corpus:
     """The messages of `start`..`end` (default: the filters' period) matching the filters, with their words.
 
-    `progress`, when given, is called with the number of messages done every PROGRESS_STEP messages."""
+    Words come from the words index (insight/words_store.py); the few messages without current stored words (just
+    written, or re-imported with another text) are segmented here (`segmenter()`: built when first needed) and
+    saved (`index.fill`), so the result is the same whether or not the background indexer got there first.
+    `previous`: a corpus of the same period and filters at an earlier data version; only the messages that differ
+    from it (new, or any value read of them changed: a reply, likes, a re-import) are read again. `progress`, when
+    given, is called with the number of messages done."""
     start, end = start or f.start, end or f.end
-    frame = store.df(text("insight", "period_messages"), _window(f, start, end))
+    window = _window(f, start, end)
+    ids = words_store.window_ids(store, window["start"], window["stop"])
+    if previous is not None:
+        marks = store.df(text("insight", "period_marks"), {**window, "ids": ids})
+        at = pd.Index(previous.frame["message_id"]).get_indexer(marks["message_id"])
+        kept = (at >= 0) & (previous.frame["mark"].to_numpy()[np.maximum(at, 0)] == marks["mark"].to_numpy())
+        changed = marks.loc[~kept, "message_id"].tolist()
+        if not changed and len(marks) == len(previous) and (at == np.arange(len(at))).all():
+            return previous  # nothing read of the period changed (a write elsewhere)
+        if len(changed) <= UPDATE_SHARE * len(marks):
+            fresh = _read(store, segmenter, window, changed) if changed else Corpus(previous.frame.iloc[:0], [])
+            frame = pd.concat([previous.frame.iloc[at[kept]], fresh.frame], ignore_index=True)
+            built = _ordered(frame, [previous.words[i] for i in at[kept]] + fresh.words, marks)
+            if built is not None:
+                return built
+    return _read(store, segmenter, window, ids, progress)
+
+
+def _ordered(frame: pd.DataFrame, words: list, marks: pd.DataFrame) -> Corpus | None:
+    """The rows in the order (and with the marks) of `marks`; None when one of them is missing (a message moved
+    into the period between the two reads: the caller reads the whole period)."""
+    at = pd.Index(frame["message_id"]).get_indexer(marks["message_id"])
+    if (at < 0).any():
+        return None
+    ordered = frame.iloc[at].reset_index(drop=True)
+    ordered["mark"] = marks["mark"].to_numpy()
+    return Corpus(frame=ordered, words=[words[i] for i in at])
+
+
+def _read(store: Store, segmenter: Callable[[], Segmenter], window: dict, ids: list[str], progress=None) -> Corpus:
+    """The messages `ids` of the period (matching the filters) with their words."""
+    params = {**window, "ids": ids, "body_chars": BODY_CHARS}
+    table = store.cursor().sql(text("insight", "period_messages"), params=params).to_arrow_table()
+    frame = table.drop_columns(["words", "places"]).to_pandas()
     names = province_ref.names()
     frame["province_name"] = frame["province"].map(names).fillna("")
     full = dict(zip(province_ref.table()["adcode"], province_ref.table()["name_full"], strict=True))
@@ -58,30 +109,98 @@ def load(
     frame["likes"] = frame["likes"].fillna(0).astype("int64")
     for column in ("title", "content", "location", "city", "district"):
         frame[column] = frame[column].fillna("").astype(str)
-    words, places, mentions = [], [], []
-    for n, row in enumerate(
-        frame[["message_id", "title", "content", "location", "province_full", "city", "district"]].itertuples(
-            index=False
-        )
-    ):
-        if progress is not None and n % PROGRESS_STEP == 0:
-            progress(n)
-        drop = own_places(row.province_full, row.city, row.district)
-        words.append(segmenter.message_words(row.message_id, row.title, row.content, drop))
-        named = segmenter.message_places(row.message_id, row.title, row.content, drop)
-        mentions.append(named)
-        places.append(row.location.strip() or (named[0] if named else ""))
+    own = _own_places(frame)
+    words = _stored_words(table.column("words"), own)
+    raw_places = table.column("places").to_pylist()
+    stale = np.flatnonzero(~frame["indexed"].to_numpy(dtype=bool))
+    if len(stale):
+        fresh = _index_now(store, segmenter(), frame.iloc[stale])
+        for i, w, p in zip(stale, fresh["words"], fresh["places"], strict=True):
+            words[i], raw_places[i] = tuple(x for x in w if x not in own.drops[own.codes[i]]), p
     if progress is not None:
         progress(len(frame))
-    frame["place"] = places
-    frame["mentions"] = mentions
-    return Corpus(frame=frame.reset_index(drop=True), words=words)
+    frame["mentions"] = _named_places(raw_places, own)
+    frame["place"] = [
+        location.strip() or (named[0] if named else "")
+        for location, named in zip(frame["location"], frame["mentions"], strict=True)
+    ]
+    return Corpus(frame=frame.drop(columns=["indexed", "text_hash"]), words=words)
+
+
+@dataclass
+class _Own:
+    codes: np.ndarray  # per row: its (province, city, district) combination
+    drops: list[frozenset[str]]  # per combination: the names its messages' own place is written as
+
+
+def _own_places(frame: pd.DataFrame) -> _Own:
+    columns = ["province_full", "city", "district"]
+    codes = frame.groupby(columns, sort=False).ngroup().to_numpy()
+    first = np.unique(codes, return_index=True)[1]  # a row of each combination, in the order of the codes
+    return _Own(codes, [own_places(*combo) for combo in frame[columns].iloc[first].itertuples(index=False)])
+
+
+def _stored_words(column: pa.ChunkedArray, own: _Own) -> list[tuple[str, ...]]:
+    """Each row's stored words without its own place names (vectorised: a month holds about a million words)."""
+    lists = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if not isinstance(lists, pa.ListArray):
+        lists = lists.cast(pa.list_(pa.string()))
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()  # a row without stored words: none yet
+    flat = pc.dictionary_encode(lists.flatten())
+    vocab = [sys.intern(w) for w in flat.dictionary.to_pylist()]  # one copy of each word, however many hold it
+    codes = flat.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    position = {w: k for k, w in enumerate(vocab)}
+    dropped = [c * len(vocab) + position[w] for c, names in enumerate(own.drops) for w in names if w in position]
+    keep = ~_member(own.codes[rows] * len(vocab) + codes, np.unique(np.asarray(dropped, dtype=np.int64)))
+    kept = np.asarray(vocab, dtype=object)[codes[keep]].tolist()
+    ends = np.cumsum(np.bincount(rows[keep], minlength=len(lengths))).tolist()
+    return [tuple(kept[a:b]) for a, b in zip([0, *ends][:-1], ends, strict=True)]
+
+
+def _member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """values in sorted_keys (a binary search per value: no sort of the million values, as np.isin does)."""
+    if not len(sorted_keys):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, values), len(sorted_keys) - 1)
+    return sorted_keys[at] == values
+
+
+def _named_places(stored: list, own: _Own) -> list[tuple[str, ...]]:
+    """Each row's named places without a leading name of its own place."""
+    prefixes = [admin_prefixes(names) for names in own.drops]
+    stripped: dict[tuple[int, str], str] = {}  # a community's messages name it alike: strip each (place, own) once
+    out = []
+    for code, named in zip(own.codes.tolist(), stored, strict=True):
+        if not named:
+            out.append(())
+        elif any(p.startswith(prefixes[code]) for p in named):
+            names = []
+            for p in named:
+                key = (code, p)
+                if key not in stripped:
+                    stripped[key] = strip_admin(p, prefixes[code])
+                names.append(stripped[key])
+            out.append(tuple(dict.fromkeys(names)))
+        else:  # nothing to strip: the stored places as they are
+            out.append(tuple(named))
+    return out
+
+
+def _index_now(store: Store, segmenter: Segmenter, rows: pd.DataFrame) -> pd.DataFrame:
+    """Words of messages the index lacks, made with this process's segmenter, saved when the store is writable
+    (a scale-out web process reads a snapshot: it only uses them)."""
+    missing = pd.DataFrame(
+        {
+            "message_id": rows["message_id"].to_numpy(),
+            "text_hash": rows["text_hash"].to_numpy(),
+            "title": rows["title"].to_numpy(),
+            "content": rows["content"].str.slice(0, BODY_CHARS).to_numpy(),
+        }
+    )
+    return index.fill(store, words_store.MESSAGE_WORDS, missing, partial(words_store.compute_with, segmenter))
 
 
 def daily_counts(store: Store, f: Filters, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Messages per day x province x city x domain for `start`..`end` under the filters' other conditions."""
     return store.df(text("insight", "daily_counts"), _window(f, start, end))
-
-
-def unit_names(store: Store) -> list[str]:
-    return [row[0] for row in store.rows(text("insight", "unit_names"))]

@@ -33,13 +33,20 @@ def mentioned_places(text_value: str | None) -> list[str]:
     return out
 
 
-def strip_admin(name: str, own: frozenset[str]) -> str:
-    """A place name without a leading name of the message's own province, city or district."""
-    changed = True
-    while changed:
-        changed = False
-        for prefix in sorted(own, key=len, reverse=True):
+def admin_prefixes(own: frozenset[str]) -> tuple[str, ...]:
+    """The names of a message's own place, longest first (what strip_admin takes off)."""
+    return tuple(sorted(own, key=len, reverse=True))
+
+
+def strip_admin(name: str, own: frozenset[str] | tuple[str, ...]) -> str:
+    """A place name without a leading name of the message's own province, city or district (`own`: the names, or
+    admin_prefixes of them when many names are stripped of the same)."""
+    prefixes = own if isinstance(own, tuple) else admin_prefixes(own)
+    while name.startswith(prefixes):
+        for prefix in prefixes:
             if name.startswith(prefix) and len(name) - len(prefix) >= 3:
-                name, changed = name[len(prefix) :], True
+                name = name[len(prefix) :]
                 break
+        else:
+            break
     return name

@@ -1,9 +1,11 @@
 """Chinese word segmentation for the insight methods (jieba with the project's own dictionary and stopwords).
 
 A Segmenter owns one jieba Tokenizer: its dictionary is loaded when the object is built (about a second), so
-the cost is paid once per owner (the insight service), never at import. Place names (data/places.csv, the
-provinces) and the store's unit names are added as words so that jieba keeps them whole; a message's own
-place names are then dropped from its words (every message from 郑州 says 郑州: it says nothing of the topic).
+the cost is paid once per owner (the insight service, the indexer's worker process), never at import. Place
+names (data/places.csv, the provinces) and the store's unit names are added as words so that jieba keeps them
+whole; a message's own place names are dropped from its words when they are read (every message from 郑州 says
+郑州: it says nothing of the topic), so that the stored words (insight/words_store.py) do not depend on where a
+message is filed.
 """
 
 from __future__ import annotations
@@ -12,14 +14,12 @@ import csv
 import logging
 import re
 import sys
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 
 import jieba
 
-from insight.places import mentioned_places, strip_admin
+from insight.places import mentioned_places
 from settings import DATA_DIR
 
 STOPWORDS_FILE = Path(__file__).with_name("stopwords.txt")
@@ -42,9 +42,8 @@ _ADMIN_SUFFIXES = (
 )
 _WORDLIKE = re.compile(r"[\u4e00-\u9fff]|[A-Za-z]{2,}")
 _DIGITS = re.compile(r"^[\d.,%％:：\-/]+$")
-# Body characters segmented per message: the gist (what, where) comes first; the rest repeats it.
+# Body characters segmented per message (message_text).
 BODY_CHARS = 160
-CACHE_LIMIT = 1_500_000
 
 
 def load_stopwords(path: Path = STOPWORDS_FILE) -> frozenset[str]:
@@ -88,7 +87,7 @@ def own_places(province_name: str | None, city: str | None, district: str | None
 
 
 class Segmenter:
-    """jieba with the project's dictionary; words and named places per message cached by id and text."""
+    """jieba with the project's dictionary: the words and named places of a text."""
 
     def __init__(self, places: Iterable[str] = (), units: Iterable[str] = (), stopwords: frozenset[str] | None = None):
         jieba.setLogLevel(logging.WARNING)
@@ -100,8 +99,6 @@ class Segmenter:
             if 2 <= len(name) <= 30:
                 self._jieba.add_word(name, freq=20_000, tag="nt")
         self.stopwords = stopwords if stopwords is not None else load_stopwords()
-        self._cache: OrderedDict[tuple, tuple[str, ...]] = OrderedDict()
-        self._guard = threading.Lock()
 
     def words(self, text: str, drop: frozenset[str] = frozenset()) -> list[str]:
         """The topic words of `text`: no stopwords, no single characters, no numbers, none of `drop`."""
@@ -119,26 +116,13 @@ class Segmenter:
             out.append(sys.intern(word))  # one copy of each word however many messages hold it
         return out
 
-    def message_words(self, message_id: str, title: str | None, content: str | None, drop: frozenset[str]):
-        """Words of a message's title and the start of its body; cached while the text is unchanged."""
-        return self._analysed(message_id, title, content, drop)[0]
+    def message(self, title: str | None, content: str | None) -> tuple[list[str], list[str]]:
+        """Words and named places (each once, in order) of a message's title and the start of its body, the
+        message's own place names kept (they are dropped when read: insight/corpus.py)."""
+        text_value = message_text(title, content)
+        return self.words(text_value), list(dict.fromkeys(mentioned_places(text_value)))
 
-    def message_places(self, message_id: str, title: str | None, content: str | None, drop: frozenset[str]):
-        """Places the message's title and body start name (without its own city or district); cached alike."""
-        return self._analysed(message_id, title, content, drop)[1]
 
-    def _analysed(self, message_id, title, content, drop) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        body = (content or "")[:BODY_CHARS]
-        key = (message_id, hash((title, body, drop)))
-        with self._guard:
-            cached = self._cache.get(key)
-        if cached is not None:
-            return cached
-        text_value = f"{title or ''}。{body}"
-        words = tuple(self.words(text_value, drop))
-        places = tuple(dict.fromkeys(strip_admin(p, drop) for p in mentioned_places(text_value)))
-        with self._guard:
-            self._cache[key] = (words, places)
-            while len(self._cache) > CACHE_LIMIT:
-                self._cache.popitem(last=False)
-        return words, places
+def message_text(title: str | None, content: str | None) -> str:
+    """What is segmented of a message: the gist (what, where) comes first; the rest of the body repeats it."""
+    return f"{title or ''}。{(content or '')[:BODY_CHARS]}"

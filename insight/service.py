@@ -2,9 +2,9 @@
 
 Results are keyed on the store's data version and the filters (as queries.service.Metrics does), so every
 request for one view shares one computation per data version; concurrent misses for one key wait for the
-first. The segmenter (jieba's dictionary, about a second to load) is built on first use, once per service. It
-keeps each message's words while its text is unchanged, so after a live write only the new messages are
-segmented; the grouping is then redone for the period (it is a fraction of the segmentation's cost).
+first. Words are read from the words index (insight/words_store.py, filled in the background by
+insight/index.py); the segmenter (jieba's dictionary, about a second to load) is built on first use, once per
+service, for the few messages the index lacks (just written), so after a live write only these are segmented.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pandas as pd
 from cachelib import SimpleCache
 
 from insight import corpus as corpus_mod
-from insight import hotwords, issues, repeats, surges
+from insight import hotwords, issues, repeats, surges, words_store
 from insight.segment import Segmenter, place_names
 from queries import provinces as province_ref
 from queries.db import Store
@@ -39,7 +39,7 @@ class Insight:
         self.progress = progress  # progress(label, done, total) while a period's messages are segmented
         self._segmenter: Segmenter | None = None
         self._segmenter_guard = threading.Lock()
-        self._corpora: OrderedDict[tuple, corpus_mod.Corpus] = OrderedDict()
+        self._corpora: OrderedDict[tuple, tuple[str, corpus_mod.Corpus]] = OrderedDict()  # period -> (version, corpus)
         self._once = Once(self.cache, timeout, kept_locks=1000)
         self._guard = threading.Lock()
 
@@ -48,20 +48,21 @@ class Insight:
     def segmenter(self) -> Segmenter:
         with self._segmenter_guard:
             if self._segmenter is None:
-                self._segmenter = Segmenter(place_names(), corpus_mod.unit_names(self.store))
+                self._segmenter = Segmenter(place_names(), words_store.unit_names(self.store))
             return self._segmenter
 
     def _cached(self, name: str, compute, *args):
         return self._once.get(repr((name, self.store.data_version, args)), lambda: compute(*args))
 
     def corpus(self, f: Filters, start: dt.date | None = None, end: dt.date | None = None) -> corpus_mod.Corpus:
-        """A period's messages with words, kept for the current data version (the last few periods asked)."""
-        key = (self.store.data_version, f, start, end)
-        with self._once.locks.lock(repr(("corpus", key))):
+        """A period's messages with words at the current data version; the last few periods asked are kept, and a
+        period asked again after a write is built from its earlier corpus (only the messages that changed are read)."""
+        version, period = self.store.data_version, (f, start, end)
+        with self._once.locks.lock(repr(("corpus", period))):
             with self._guard:
-                found = self._corpora.get(key)
-            if found is not None:
-                return found
+                found = self._corpora.get(period)
+            if found is not None and found[0] == version:
+                return found[1]
             report = None
             if self.progress is not None:
                 label = f"{start or f.start}..{end or f.end}"
@@ -69,9 +70,11 @@ class Insight:
                 def report(done, label=label):
                     self.progress(label, done)
 
-            built = corpus_mod.load(self.store, self.segmenter, f, start, end, report)
+            previous = found[1] if found is not None else None
+            built = corpus_mod.load(self.store, lambda: self.segmenter, f, start, end, report, previous)
             with self._guard:
-                self._corpora[key] = built
+                self._corpora[period] = (version, built)
+                self._corpora.move_to_end(period)
                 while len(self._corpora) > CORPORA_KEPT:
                     self._corpora.popitem(last=False)
             return built

@@ -71,6 +71,8 @@ MIGRATIONS = [
     (9, "SELECT 1", _align_rollups),
     # 10: the stored reply features of the reply checks (supervision/features.py)
     (10, (_HERE / "schema_reply_features.sql").read_text(encoding="utf-8"), None),
+    # 11: words per message, filled in the background (insight/index.py)
+    (11, (_HERE / "schema_words.sql").read_text(encoding="utf-8"), None),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -102,6 +104,7 @@ class Store:
 
     def __init__(self, path: str | Path, settings: Settings | None = None, read_only: bool = False):
         self.path = str(path)
+        self.read_only = read_only
         self.memo = Memo()
         # a question's count rows (up to a few MB each), shared by its summary, province table and trend
         self.questions = Memo(size=16)
@@ -158,8 +161,14 @@ class Store:
                 self._no_writes.wait_for(lambda: not self._writes, timeout)
 
     @contextmanager
-    def write(self):
-        """One transaction; commits and bumps the data version, or rolls back whole."""
+    def write(self, bump: bool = True):
+        """One transaction; commits and bumps the data version, or rolls back whole. `bump=False`: a background
+        write of derived data that changes no result (the words index): cached results stay valid, and reads do
+        not wait for it (writes go first for the records only)."""
+        if not bump:
+            with self._transaction(bump=False) as cur:
+                yield cur
+            return
         with self.writing(), self._transaction() as cur:
             yield cur
 
@@ -180,27 +189,29 @@ class Store:
                     self._no_writes.notify_all()
 
     @contextmanager
-    def _transaction(self):
+    def _transaction(self, bump: bool = True):
         with self._write_lock:
             cur = self.cursor()
             cur.execute("BEGIN TRANSACTION")
             self.appends.begin()
             try:
                 yield cur
-                # an UPDATE of the two rows (made at open) costs a third of an INSERT OR REPLACE
-                cur.execute(
-                    "UPDATE meta SET value = CASE key WHEN 'data_version' THEN $v ELSE "
-                    "strftime(now() AT TIME ZONE 'Asia/Shanghai', '%Y-%m-%d %H:%M:%S') END "
-                    "WHERE key IN ('data_version', 'last_write_at')",
-                    {"v": str(self._version + 1)},
-                )
+                if bump:
+                    # an UPDATE of the two rows (made at open) costs a third of an INSERT OR REPLACE
+                    cur.execute(
+                        "UPDATE meta SET value = CASE key WHEN 'data_version' THEN $v ELSE "
+                        "strftime(now() AT TIME ZONE 'Asia/Shanghai', '%Y-%m-%d %H:%M:%S') END "
+                        "WHERE key IN ('data_version', 'last_write_at')",
+                        {"v": str(self._version + 1)},
+                    )
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
                 self.appends.rollback()
                 raise
             self.appends.commit()
-            self._version += 1
+            if bump:
+                self._version += 1
 
     @contextmanager
     def frozen_file(self):

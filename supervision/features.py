@@ -33,11 +33,12 @@ from collections import Counter
 import pandas as pd
 import pyarrow as pa
 
+from insight.index import Kind
 from queries.db import Store
 from supervision import rules
 from supervision.common import sql
 
-CODE_VERSION = "1"  # bump when compute_reply_features changes: every stored row is then computed again
+CODE_VERSION = "2"  # bump when compute_reply_features changes: every stored row is then computed again
 BATCH = 20_000
 DF_SAMPLE = 20_000
 REFERENCE_GROWTH = 1.25  # a sample smaller than DF_SAMPLE is taken again when the store has this many times more
@@ -207,7 +208,7 @@ def save_reply_features(store: Store, frame: pd.DataFrame) -> None:
     if frame.empty:
         return
     table = pa.Table.from_pandas(frame[COLUMNS], schema=FEATURE_SCHEMA, preserve_index=False)
-    with store.write() as cur:
+    with store.write(bump=False) as cur:  # derived data: cached answers stay valid (they were complete)
         cur.register("feature_batch", table)
         try:
             cur.execute(sql("delete_reply_clauses"))
@@ -240,3 +241,7 @@ def ensure_reply_features(store: Store, start: dt.datetime, stop: dt.datetime, b
 
 def _read_only(store: Store) -> bool:
     return bool(getattr(store, "read_only", False))
+
+
+# The background indexer's kind (insight/index.py): the app's serve fills stored features soon after replies arrive.
+REPLY_FEATURES = Kind("reply_features", missing_replies, compute_reply_features, save_reply_features)

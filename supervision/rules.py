@@ -13,10 +13,11 @@ _HAN = re.compile(r"[\u3400-\u9fff]+")
 _CLAUSE = re.compile(r"[，。！？；、：,.!?;:\s（）()“”\"'【】\[\]…—-]+")
 MIN_CLAUSE = 4  # clauses shorter than this (您好, 谢谢) say nothing about the reply and are left out
 
-# Says what was done: a completed or scheduled action verb after a marker of having done / going to do it.
+# Says what was done: a completed or scheduled action verb after a marker of having done / going to do it, in one
+# clause ("已收悉，将认真研究，及时处理" acknowledges receipt and promises; it reports nothing done).
 # Forwarding (已转交…办理) and promising to study it are not actions, so 办理/转办/研究 are not in the list.
 ACTION = re.compile(
-    r"(已|已经|现已|目前已|并已|均已|已于|将于|计划于|拟于|正在)[^。；！？]{0,20}?"
+    r"(已|已经|现已|目前已|并已|均已|已于|将于|计划于|拟于|正在)[^，,；;。！？!?]{0,20}?"
     r"(完成|修复|修缮|维修|整改|处理|处置|解决|安排|协调|督促|责令|约谈|清理|清运|拆除|恢复|发放|补发|退还|退款|"
     r"查处|立案|处罚|更换|开通|疏通|落实|办结|核查|调查|核实|排查|施工|铺设|安装|增设|调整|纳入|回访|"
     r"送达|兑现|支付|结清|追回)"

@@ -549,3 +549,17 @@ def test_repeat_rate_with_named_locations(store):
     upsert(store, "replies", frame([reply(f"r{m}", m, "2022-03-02 08:00", "u2") for m in ("n1", "n2", "n3")]))
     row = league.counts(store, MARCH).set_index("unit").loc["u2"]
     assert (row["answered"], row["repeats"]) == (3, 2)
+
+
+@pytest.mark.parametrize(
+    ("reply", "action"),
+    [
+        ("您的留言已收悉，我局将认真研究，及时处理。", False),  # receipt and a promise: nothing done
+        ("经核实，我局已于3月5日组织施工队完成路灯维修。", True),
+        ("已安排工作人员到现场，目前已恢复供水。", True),
+        ("您反映的问题已转交相关部门办理。", False),  # forwarding is not an action
+        ("执法队员已经责令该商户整改", True),
+    ],
+)
+def test_action_rule_reads_one_clause(reply, action):
+    assert rules.says_action(reply) is action

@@ -297,3 +297,28 @@ def test_league_boilerplate_counts_equal_the_in_memory_rule(seeded):
     assert got["with_text"].tolist() == expected.sort_index()["with_text"].tolist()
     assert got["boilerplate"].tolist() == expected.sort_index()["boilerplate"].astype(int).tolist()
     assert 0 < got["boilerplate"].sum() < got["with_text"].sum()
+
+
+def test_the_background_indexer_stores_reply_features_without_a_new_data_version(store):
+    import time
+    from dataclasses import replace
+
+    from insight import index
+    from settings import Settings
+
+    messages, replies, _ = _town()
+    _write(store, messages, replies)
+    version = store.data_version
+    settings = replace(Settings(), clock="2023-05-01T12:00:00", text_index_days=60)
+    indexer = index.Indexer(store, [features.REPLY_FEATURES], settings).start()
+    try:
+        assert indexer.idle(120), "the indexer did not finish a pass"
+    finally:
+        began = time.monotonic()
+        indexer.close()
+    assert time.monotonic() - began < 10
+    assert store.scalar("SELECT count(*) FROM reply_features") == len(replies)
+    assert features.missing_replies(store, APRIL_START, APRIL_STOP, 10).empty
+    # the features' batches leave the data version alone; only the one write of the reference bigrams counts
+    bumps = int(store.data_version.rsplit(":", 1)[1]) - int(version.rsplit(":", 1)[1])
+    assert bumps == 1

@@ -104,3 +104,27 @@ def test_serves_with_login_required_on_loopback(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_sigterm_stops_the_server_promptly_and_closes_the_database(tmp_path):
+    import signal
+    import time
+    import urllib.request
+
+    import duckdb
+
+    db = tmp_path / "empty.duckdb"
+    assert run(["init", "--empty", "--db", str(db)], tmp_path).returncode == 0
+    port = free_port()
+    proc = start_server_process(db, port)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as response:  # the wall page
+            assert response.status == 200
+        began = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert time.monotonic() - began < 15
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    duckdb.connect(str(db)).close()  # closed cleanly: another process may open the file at once

@@ -1,0 +1,205 @@
+"""Features stored per record soon after it is written, in the background: the generic indexer analyses plug into.
+
+A `Kind` says which records of a time window lack (current) features, how to compute them (a pure module-level
+function, run in a worker process) and how to save them (one write transaction). The `Indexer` (owned by the
+app's serve) fills every kind newest first over the last `text_index_days`, one batch at a time, computing in ONE
+spawned worker process so that the serving process never holds the GIL for long (walls tick every few seconds),
+and saving in the serving process (the one owner of the database file). It idles when nothing is missing and
+looks again when the store's data version changes. `ensure` fills a window synchronously, in process, so that a
+result is complete whether or not the indexer got there first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+
+import pandas as pd
+
+from queries.db import Store
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+BATCH = 2000  # records per worker call: under a second of segmentation, so close() is prompt
+CHUNK_DAYS = 7  # the window is looked at a week at a time
+IDLE_SECONDS = 5.0  # look at the newest week again after this long, if the data version changed
+SWEEP_SECONDS = 3600.0  # look at the whole window again this often
+RETRY_SECONDS = 60.0  # after a failed batch
+WORKER_NICE = 10  # the worker yields the CPU to the server's requests
+PARENT_CHECK_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    # rows of [start, stop) lacking (current) features, newest first, at most n
+    missing: Callable[[Store, dt.datetime, dt.datetime, int], pd.DataFrame]
+    # pure, module-level (picklable): runs in the worker process
+    compute: Callable[[pd.DataFrame], pd.DataFrame]
+    # upsert in one write transaction
+    save: Callable[[Store, pd.DataFrame], None]
+    # what the worker needs before its first compute: worker_init(store) -> (module-level function, its arguments),
+    # called in the serving process; the function runs once in the worker (e.g. loads a dictionary)
+    worker_init: Callable[[Store], tuple[Callable, tuple]] | None = None
+
+
+def ensure(store: Store, kind: Kind, start: dt.datetime, stop: dt.datetime, compute=None) -> int:
+    """Fill what `kind` lacks in [start, stop), in this process (`compute`: instead of kind.compute, e.g. bound to
+    an object this process already owns). Returns the number of records computed."""
+    if store.read_only:
+        raise ValueError(f"{kind.name}: {store.path} is read-only; use fill() to compute without saving")
+    done, last = 0, None
+    while True:
+        frame = kind.missing(store, start, stop, BATCH)
+        if frame.empty:
+            return done
+        ids = tuple(frame.iloc[:, 0])
+        if ids == last:  # saved but still missing: a kind whose save does not match its missing query
+            raise RuntimeError(f"{kind.name}: {len(ids)} records still missing after they were saved")
+        fill(store, kind, frame, compute)
+        done, last = done + len(frame), ids
+
+
+def fill(store: Store, kind: Kind, frame: pd.DataFrame, compute=None) -> pd.DataFrame:
+    """The features of `frame` (rows as `kind.missing` returns them), computed in this process and saved unless the
+    store is read-only (a snapshot: the features are then used, not kept)."""
+    result = (compute or kind.compute)(frame)
+    if not store.read_only:
+        kind.save(store, result)
+    return result
+
+
+def _init_worker(inits: list[tuple[Callable, tuple]]) -> None:
+    os.nice(WORKER_NICE)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    for function, args in inits:
+        function(*args)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """The worker ends when the serving process is gone (killed without closing the indexer): an idle worker
+    would otherwise wait on its queue forever."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
+
+
+class Indexer:
+    """The background filler of every kind (see the module docstring): start() after the app is built, close()
+    before the store is closed."""
+
+    def __init__(self, store: Store, kinds: list[Kind], settings: Settings):
+        self.store = store
+        self.kinds = list(kinds)
+        self.settings = settings
+        self.batch = BATCH
+        self.indexed = 0  # records computed since start (the bench reads it)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool: ProcessPoolExecutor | None = None
+        self._idle = threading.Event()  # set while a pass found nothing missing
+
+    def start(self) -> Indexer:
+        self._thread = threading.Thread(target=self._run, name="text-index", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    stop = close  # serve() stops its parts with stop()
+
+    def window(self) -> tuple[dt.datetime, dt.datetime]:
+        now = self.settings.now()
+        # up to a day ahead: records may be timed a little after now (max_future_minutes)
+        return now - dt.timedelta(days=self.settings.text_index_days), now + dt.timedelta(days=1)
+
+    def chunks(self, full: bool) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The window in CHUNK_DAYS pieces, newest first (`full=False`: the newest only, where live writes land).
+        A kind's `missing` over a short window is cheap, over the whole one it reads every record's text."""
+        start, stop = self.window()
+        out = []
+        while stop > start and (full or not out):
+            out.append((max(start, stop - dt.timedelta(days=CHUNK_DAYS)), stop))
+            stop = out[-1][0]
+        return out
+
+    def idle(self, timeout: float) -> bool:
+        """Wait until a full pass found nothing left to do (True) or `timeout` seconds passed (False)."""
+        return self._idle.wait(timeout)
+
+    def _run(self) -> None:
+        seen, swept = None, None
+        try:
+            while not self._stop.is_set():
+                version = self.store.data_version
+                # the newest chunk when the data changed; every chunk at start and every SWEEP_SECONDS (an old
+                # message whose text a re-import changed; reading it would find it stale and segment it anyway)
+                full = swept is None or time.monotonic() - swept >= SWEEP_SECONDS
+                if not full and version == seen:
+                    self._stop.wait(IDLE_SECONDS)
+                    continue
+                try:
+                    done = self._fill(self.chunks(full))
+                except Exception:
+                    if self._stop.is_set():
+                        return
+                    log.exception("text index: a batch failed; trying again in %.0f s", RETRY_SECONDS)
+                    self._stop.wait(RETRY_SECONDS)
+                    continue
+                if not done:  # closing
+                    return
+                seen = version
+                if full:
+                    swept = time.monotonic()
+                    self._idle.set()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+
+    def _fill(self, chunks) -> bool:
+        """Every kind's missing records in `chunks`, batch by batch; False when closing interrupted it."""
+        for start, stop in chunks:
+            for kind in self.kinds:
+                while True:
+                    if self._stop.is_set():
+                        return False
+                    frame = kind.missing(self.store, start, stop, self.batch)
+                    if frame.empty:
+                        break
+                    result = self._compute(kind, frame)
+                    if result is None:
+                        return False
+                    kind.save(self.store, result)
+                    self.indexed += len(frame)
+        return True
+
+    def _compute(self, kind: Kind, frame: pd.DataFrame) -> pd.DataFrame | None:
+        if self._pool is None:
+            inits = [k.worker_init(self.store) for k in self.kinds if k.worker_init is not None]
+            self._pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(inits,),
+            )
+        future: Future = self._pool.submit(kind.compute, frame)
+        while not self._stop.is_set():
+            try:
+                return future.result(timeout=0.2)
+            except TimeoutError:
+                continue
+        future.cancel()
+        return None

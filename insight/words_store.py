@@ -1,0 +1,90 @@
+"""The words index: each message's words and named places, stored once (table message_words, migration 11).
+
+Segmenting is the one costly step of the insight methods (jieba, about 0.35 ms a message), so it is done when a
+message is written (the background indexer, insight/index.py) and never again while the message's text is
+unchanged. Words are stored with the message's own place names kept: they are dropped when read (corpus.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pyarrow as pa
+
+from insight.index import Kind
+from insight.segment import BODY_CHARS, Segmenter, place_names
+from queries.db import Store
+from queries.sql import text
+
+_SCHEMA = pa.schema(
+    [
+        ("message_id", pa.string()),
+        ("text_hash", pa.uint64()),
+        ("words", pa.list_(pa.string())),
+        ("places", pa.list_(pa.string())),
+    ]
+)
+# The worker process's segmenter: set once by init_worker in the indexer's worker (never in the serving process,
+# whose segmenter the insight service owns).
+_worker: list[Segmenter] = []
+
+
+def missing(store: Store, start: dt.datetime, stop: dt.datetime, n: int) -> pd.DataFrame:
+    """Messages of [start, stop) without current words, newest first: message_id, text_hash, title, content."""
+    ids = window_ids(store, start, stop)
+    params = {"start": start, "stop": stop, "ids": ids, "body_chars": BODY_CHARS, "n": n}
+    return store.df(text("insight", "words_missing"), params)
+
+
+def window_ids(store: Store, start: dt.datetime, stop: dt.datetime) -> list[str]:
+    """Ids of the messages of [start, stop), to bind as :ids (see queries/insight.sql window_ids)."""
+    return [row[0] for row in store.rows(text("insight", "window_ids"), {"start": start, "stop": stop})]
+
+
+def compute_with(segmenter: Segmenter, frame: pd.DataFrame) -> pd.DataFrame:
+    """Words and places of each row of a `missing` frame: message_id, text_hash, words, places."""
+    words, places = [], []
+    for title, content in zip(frame["title"], frame["content"], strict=True):
+        w, p = segmenter.message(_text(title), _text(content))
+        words.append(w)
+        places.append(p)
+    return pd.DataFrame(
+        {"message_id": frame["message_id"], "text_hash": frame["text_hash"], "words": words, "places": places}
+    )
+
+
+def compute(frame: pd.DataFrame) -> pd.DataFrame:
+    """compute_with the worker's segmenter (runs in the indexer's worker process)."""
+    return compute_with(_worker[0], frame)
+
+
+def init_worker(places: list[str], units: list[str]) -> None:
+    _worker[:] = [Segmenter(places, units)]
+
+
+def worker_init(store: Store):
+    """The worker's segmenter is built from the same names as the insight service's."""
+    return init_worker, (sorted(place_names()), unit_names(store))
+
+
+def unit_names(store: Store) -> list[str]:
+    return [row[0] for row in store.rows(text("insight", "unit_names"))]
+
+
+def save(store: Store, frame: pd.DataFrame) -> None:
+    """Upsert the rows in one write; derived data, so the data version (and every cached result) stays."""
+    table = pa.Table.from_pandas(frame[_SCHEMA.names], schema=_SCHEMA, preserve_index=False)
+    with store.write(bump=False) as cur:
+        cur.register("words_frame", table)
+        try:
+            cur.execute(text("insight", "save_words"))
+        finally:
+            cur.unregister("words_frame")
+
+
+def _text(value) -> str | None:
+    return value if isinstance(value, str) else None  # NULL comes back as None or NaN
+
+
+MESSAGE_WORDS = Kind("message_words", missing, compute, save, worker_init)

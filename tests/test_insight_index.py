@@ -1,0 +1,176 @@
+"""The words index (insight/words_store.py) and the background indexer (insight/index.py).
+
+Expected words come from the segmenter's own `words` on the message's text, built here from the fixture rows;
+the stored ones must equal them, and a corpus must be the same whether words were stored before or not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import time
+from dataclasses import replace
+from functools import partial
+
+import pandas as pd
+import pytest
+
+from insight import corpus, index, words_store
+from insight.segment import BODY_CHARS, Segmenter, own_places, place_names
+from queries.periods import Filters
+from queries.writes import upsert
+from settings import Settings
+from tests import insight_fixtures as fx
+from tests.conftest import frame
+from tests.test_insight import MARCH, _row, load_fixtures
+
+START, STOP = dt.datetime(2024, 1, 1), dt.datetime(2024, 5, 1)
+
+
+@pytest.fixture(scope="module")
+def segmenter():
+    return Segmenter(place_names(), [])
+
+
+def _expected(segmenter, title, content, drop=frozenset()):
+    return segmenter.words(f"{title or ''}。{(content or '')[:BODY_CHARS]}", drop)
+
+
+def _texts(store) -> dict[str, tuple[str, str]]:
+    rows = store.rows(
+        "SELECT m.message_id, m.title, t.content FROM messages m LEFT JOIN message_texts t USING (message_id)"
+    )
+    return {mid: (title, content) for mid, title, content in rows}
+
+
+def _stored(store) -> dict[str, list[str]]:
+    return dict(store.rows("SELECT message_id, words FROM message_words"))
+
+
+def test_stored_words_are_the_segmenters(store, segmenter):
+    load_fixtures(store)
+    texts = _texts(store)
+    compute = partial(words_store.compute_with, segmenter)
+    computed = index.ensure(store, words_store.MESSAGE_WORDS, START, STOP, compute)
+    assert computed == len(texts)
+    stored = _stored(store)
+    assert stored.keys() == texts.keys()
+    for mid, (title, content) in texts.items():
+        assert stored[mid] == _expected(segmenter, title, content), mid
+    # the water problem's first message names its community: kept as a named place
+    assert "翠竹园小区" in store.scalar("SELECT places FROM message_words WHERE message_id = 'water-0'")
+    # nothing left: a second pass computes nothing
+    assert (
+        index.ensure(store, words_store.MESSAGE_WORDS, START, STOP, partial(words_store.compute_with, segmenter)) == 0
+    )
+
+
+def test_changed_text_is_indexed_again(store, segmenter):
+    load_fixtures(store)
+    compute = partial(words_store.compute_with, segmenter)
+    index.ensure(store, words_store.MESSAGE_WORDS, START, STOP, compute)
+    before = store.scalar("SELECT text_hash FROM message_words WHERE message_id = 'water-0'")
+    assert "停电" not in _stored(store)["water-0"]
+    with store.write() as cur:  # a re-import with another body
+        cur.execute(
+            "UPDATE message_texts SET content = $c WHERE message_id = 'water-0'",
+            {"c": "翠竹园小区连续停电两天，冰箱里的东西全坏了"},
+        )
+    assert index.ensure(store, words_store.MESSAGE_WORDS, START, STOP, compute) == 1
+    title, content = _texts(store)["water-0"]
+    assert _stored(store)["water-0"] == _expected(segmenter, title, content) and "停电" in _stored(store)["water-0"]
+    assert store.scalar("SELECT text_hash FROM message_words WHERE message_id = 'water-0'") != before
+
+
+def test_corpus_same_with_and_without_stored_words(store, segmenter):
+    load_fixtures(store)
+    assert not store.scalar("SELECT count(*) FROM message_words")
+    without = corpus.load(store, lambda: segmenter, MARCH)  # every message segmented here (and saved)
+    assert store.scalar("SELECT count(*) FROM message_words") == len(without)
+    with_stored = corpus.load(store, lambda: segmenter, MARCH)
+    assert with_stored.words == without.words
+    for column in ("message_id", "place", "mentions"):
+        assert with_stored.frame[column].tolist() == without.frame[column].tolist()
+    # and the words are the segmenter's without the message's own place names
+    texts = _texts(store)
+    full = {fx.HENAN: "河南省", fx.BEIJING: "北京市", fx.SICHUAN: "四川省", fx.GUANGDONG: "广东省"}
+    for row, words in zip(with_stored.frame.itertuples(), with_stored.words, strict=True):
+        drop = own_places(full[row.province], row.city, row.district)
+        assert list(words) == _expected(segmenter, *texts[row.message_id], drop), row.message_id
+        assert not set(words) & drop
+    water = with_stored.frame.set_index("message_id").loc["water-1"]  # location empty: named in the text
+    assert water["place"] == "翠竹园小区"
+
+
+def test_corpus_after_writes_built_from_the_earlier_one_equals_a_fresh_one(store, segmenter, monkeypatch):
+    load_fixtures(store)
+    earlier = corpus.load(store, lambda: segmenter, MARCH)
+    upsert(store, "messages", frame([_row("may", fx.HENAN, "郑州市", "金水区", "城建", "2024-05-02", "路灯不亮")]))
+    assert corpus.load(store, lambda: segmenter, MARCH, previous=earlier) is earlier  # nothing of March changed
+    # a new message, a reply to an old one, a re-import with another text and more likes, one moved out of March
+    upsert(store, "messages", frame([_row("late", fx.HENAN, "郑州市", "金水区", "城建", "2024-03-20", "路灯不亮")]))
+    upsert(
+        store,
+        "replies",
+        frame(
+            [dict(reply_id="r-new", message_id="water-3", replied_at=pd.Timestamp("2024-03-09 10:00"), unit="水务局")]
+        ),
+    )
+    with store.write() as cur:
+        cur.execute("UPDATE message_texts SET content = '翠竹园小区停电了', likes = 99 WHERE message_id = 'water-0'")
+        cur.execute("UPDATE messages SET created_at = '2024-04-02 08:00:00' WHERE message_id = 'water-1'")
+    read, real_read = [], corpus._read
+    monkeypatch.setattr(
+        corpus, "_read", lambda store, seg, window, ids, *a: read.append(ids) or real_read(store, seg, window, ids, *a)
+    )
+    later = corpus.load(store, lambda: segmenter, MARCH, previous=earlier)
+    assert sorted(read[0]) == ["late", "water-0", "water-3"]  # only what changed was read again
+    fresh = corpus.load(store, lambda: segmenter, MARCH)
+    assert later.words == fresh.words
+    pd.testing.assert_frame_equal(later.frame, fresh.frame)
+    rows = later.frame.set_index("message_id")
+    assert "late" in rows.index and "water-1" not in rows.index and len(later) == len(earlier)
+    assert rows.loc["water-0", "likes"] == 99 and "停电" in later.words[rows.index.get_loc("water-0")]
+    assert rows.loc["water-3", "first_reply_unit"] == "水务局"
+
+
+def test_indexer_fills_then_idles_wakes_on_a_write_and_closes(store):
+    load_fixtures(store)
+    version = store.data_version
+    settings = replace(Settings(), clock="2024-04-01T12:00:00", text_index_days=60)
+    indexer = index.Indexer(store, [words_store.MESSAGE_WORDS], settings).start()
+    try:
+        assert indexer.idle(120), "the indexer did not finish a pass"
+        assert store.scalar("SELECT count(*) FROM message_words") == store.scalar(
+            "SELECT count(*) FROM messages WHERE created_at >= '2024-02-01 12:00:00'"
+        )
+        assert store.data_version == version  # stored words change no result: cached results stay valid
+        # a live write: the indexer looks at the newest week again
+        upsert(store, "messages", frame([_row("late", fx.HENAN, "郑州市", "金水区", "城建", "2024-03-31", "路灯不亮")]))
+        deadline = time.monotonic() + 60
+        while store.scalar("SELECT count(*) FROM message_words WHERE message_id = 'late'") == 0:
+            assert time.monotonic() < deadline, "the new message was not indexed"
+            time.sleep(0.5)
+        assert len(multiprocessing.active_children()) == 1  # the one worker
+    finally:
+        began = time.monotonic()
+        indexer.close()
+    assert time.monotonic() - began < 10
+    assert not multiprocessing.active_children()
+    assert indexer.indexed == store.scalar("SELECT count(*) FROM message_words")
+
+
+def test_read_only_store_uses_words_without_saving(tmp_path, segmenter):
+    from queries.db import Store
+
+    path = tmp_path / "snap.duckdb"
+    writable = Store(path)
+    load_fixtures(writable)
+    writable.close()
+    snapshot = Store(path, read_only=True)
+    try:
+        found = corpus.load(snapshot, lambda: segmenter, Filters(dt.date(2024, 3, 4), dt.date(2024, 3, 10)))
+        assert len(found) and all(found.words)
+        assert not snapshot.scalar("SELECT count(*) FROM message_words")
+    finally:
+        snapshot.close()
