@@ -359,6 +359,8 @@ _LEVEL_NAMES = {0: "市级", 1: "县级", 2: "省级"}
 _S_NOISE, _S_TIMES, _S_PROV, _S_ATTR, _S_REPLY, _S_CAL, _S_FOLLOW, _S_EVAL, _S_UNITS, _S_LEADERS = range(1, 11)
 _S_LIKES, _S_STORIES, _S_UNIT_PICK = 11, 12, 13
 _SUGGESTION = [t for t, _ in words.MSG_TYPES].index("建言")
+# Whom a message addresses: city secretary, city head, province secretary, province head, district head.
+ADDRESSEE_SHARES = [0.38, 0.34, 0.10, 0.06, 0.12]
 
 
 # -- rhythm helpers (public) -------------------------------------------------
@@ -554,7 +556,8 @@ def place_table() -> pd.DataFrame:
     return _places()
 
 
-def _sample_places(rng: np.random.Generator, pidx: np.ndarray) -> np.ndarray:
+def sample_places(rng: np.random.Generator, pidx: np.ndarray) -> np.ndarray:
+    """Demo places (keys) in the given provinces (census order), capitals and urban districts more often."""
     edges = _places()["right_edge"].to_numpy()
     return _count_le(edges, pidx + rng.random(len(pidx)) * (1 - 1e-9)).astype(np.int32)
 
@@ -691,8 +694,8 @@ def _messages(seed: int, first: np.datetime64, last: np.datetime64, now_s: int) 
         np.concatenate([[0], np.cumsum(templates_per)[:-1]])[msg_type]
         + (rng.random(n) * templates_per[msg_type]).astype(np.int64)
     ).astype(np.int16)
-    place = _sample_places(rng, pidx)
-    addressee = (place.astype(np.int64) * 5 + _draw(rng, [0.38, 0.34, 0.10, 0.06, 0.12], n)).astype(np.int32)
+    place = sample_places(rng, pidx)
+    addressee = (place.astype(np.int64) * 5 + _draw(rng, ADDRESSEE_SHARES, n)).astype(np.int32)
     urgent = rng.random(n) < np.where(year >= 2021, 0.055, 0.03)
     return dict(
         created=created,
@@ -1253,10 +1256,41 @@ def _drop_keys(cur) -> list[tuple[str, str]]:
     return dropped
 
 
-def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.datetime, progress: bool = False) -> dict:
+class _Stages:
+    """Wall and CPU (all threads) seconds of each stage of `generate`, with a progress bar."""
+
+    def __init__(self, progress: bool, timings: dict[str, tuple[float, float]] | None):
+        self.bar = tqdm(desc="demo data", unit="stage", file=sys.stderr, disable=not progress)
+        self.timings = timings if timings is not None else {}
+        self.name: str | None = None
+        self.began = (0.0, 0.0)
+
+    def __call__(self, name: str | None) -> None:
+        now = (time.perf_counter(), time.process_time())
+        if self.name is not None:
+            self.timings[self.name] = (now[0] - self.began[0], now[1] - self.began[1])
+            self.bar.update()
+        self.name, self.began = name, now
+        if name is not None:
+            self.bar.set_postfix_str(name)
+
+    def close(self) -> None:
+        self(None)
+        self.bar.close()
+
+
+def generate(
+    store,
+    *,
+    seed: int,
+    start: dt.date = DEFAULT_START,
+    now: dt.datetime,
+    progress: bool = False,
+    timings: dict[str, tuple[float, float]] | None = None,
+) -> dict:
     """Fill an empty store with the demo history from `start` to `now` (naive Beijing time).
 
-    Returns the number of rows written per table.
+    Returns the number of rows written per table; `timings` (if given) receives (wall, CPU) seconds per stage.
     """
     if not store.is_empty():
         raise ValueError("the demo generator needs an empty store")
@@ -1265,22 +1299,8 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
     now = now.replace(microsecond=0, tzinfo=None)
     first, last = np.datetime64(start, "D"), np.datetime64(now.date(), "D")
     start_s, now_s = _epoch_seconds(start), _epoch_seconds(now)
-    steps = [
-        "messages",
-        "replies",
-        "evaluations",
-        "units",
-        "leaders",
-        "write messages",
-        "write replies",
-        "write the rest",
-    ]
-    bar = tqdm(total=len(steps), desc="demo data", unit="step", file=sys.stderr, disable=not progress)
-
-    def step(name: str) -> None:
-        bar.set_postfix_str(name)
-
-    step(steps[0])
+    stage = _Stages(progress, timings)
+    stage("messages")
     if last >= first:
         m = _messages(seed, first, last, now_s)
     else:
@@ -1288,20 +1308,15 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
     planted = stories.plant(_rng(seed, _S_STORIES), m)
     m["story_place"], m["repeat"] = planted.place_name, planted.repeat
     m["likes"] = _likes(_rng(seed, _S_LIKES), planted.story)
-    bar.update()
-    step(steps[1])
+    stage("replies")
     r = _replies(seed, m, start_s, now_s)
     status = _source_status(seed, m["created"], r["replied"], now_s)
-    bar.update()
-    step(steps[2])
+    stage("evaluations")
     e = _evaluations(seed, r, now_s)
-    bar.update()
-    step(steps[3])
+    stage("units and leaders")
     units = _joiners(seed, "units", first, last, now_s) if last >= first else None
-    bar.update()
-    step(steps[4])
     leaders = _joiners(seed, "leaders", first, last, now_s) if last >= first else None
-    bar.update()
+    stage("arrow tables")
 
     n = len(m["created"])
     story_place = m.get("story_place")
@@ -1379,34 +1394,37 @@ def generate(store, *, seed: int, start: dt.date = DEFAULT_START, now: dt.dateti
             for sql in _DIMENSIONS_SQL:
                 cur.execute(sql)
             keyed = _drop_keys(cur)
-            step(steps[5])
+            stage("insert messages")
             cur.execute(_INSERT_MESSAGES, compose.bind(_INSERT_MESSAGES, seed=seed))
+            stage("insert message texts")
             cur.execute(_INSERT_MESSAGE_TEXTS, compose.bind(_INSERT_MESSAGE_TEXTS, seed=seed))
-            bar.update()
-            step(steps[6])
+            stage("insert replies")
             cur.execute(_INSERT_REPLIES)
+            stage("insert reply texts")
             cur.execute(_INSERT_REPLY_TEXTS, compose.bind(_INSERT_REPLY_TEXTS, seed=seed))
-            bar.update()
-            step(steps[7])
+            stage("insert evaluations, comments, units, leaders")
             cur.execute(_INSERT_EVALUATIONS)
             cur.execute(_INSERT_COMMENTS, compose.bind(_INSERT_COMMENTS, seed=seed))
             cur.execute(_INSERT_JOINERS.format(table="units", prefix="U", names="demo_unit_names"))
             cur.execute(_INSERT_JOINERS.format(table="leaders", prefix="L", names="demo_posts"))
             for table, key in keyed:
+                stage(f"primary key {table}")
                 cur.execute(f"ALTER TABLE {table} ADD PRIMARY KEY ({key})")
+            stage("demo_truth")
             cur.execute(_CREATE_TRUTH)
+            stage("rollups")
             rollups.rebuild(cur)  # bulk rows bypass the write path: build the daily rollups here
             store.set_meta(cur, "demo", "1")
             store.set_meta(cur, "demo_until", now.isoformat())
             store.set_meta(cur, "demo_seed", str(seed))
             store.set_meta(cur, "demo_start", start.isoformat())
+            stage("commit")
         finally:
             for sql_name in ("demo_unit_names", "demo_addressees", "demo_posts"):
                 cur.execute(f"DROP TABLE IF EXISTS {sql_name}")
             for name in registered:
                 cur.unregister(name)
-        bar.update()
-    bar.close()
+    stage.close()
     return {
         "messages": n,
         "replies": len(r["r_msg"]),
@@ -1425,6 +1443,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=20210722)
     parser.add_argument("--start", default=DEFAULT_START.isoformat())
     parser.add_argument("--now", default=None, help="naive Beijing time, ISO (default: current Beijing time)")
+    parser.add_argument("--timings", action="store_true", help="print wall and CPU seconds of each stage")
     args = parser.parse_args(argv)
     now = (
         dt.datetime.fromisoformat(args.now)
@@ -1433,10 +1452,17 @@ def main(argv=None) -> int:
     )
     began = time.perf_counter()
     store = Store(args.db)
-    counts = generate(store, seed=args.seed, start=dt.date.fromisoformat(args.start), now=now, progress=True)
+    timings: dict[str, tuple[float, float]] = {}
+    start = dt.date.fromisoformat(args.start)
+    counts = generate(store, seed=args.seed, start=start, now=now, progress=True, timings=timings)
     generated = time.perf_counter() - began
+    cpu = time.process_time()
     store.cursor().execute("CHECKPOINT")
     store.close()
+    timings["checkpoint"] = (time.perf_counter() - began - generated, time.process_time() - cpu)
+    if args.timings:
+        for name, (wall, used) in timings.items():
+            print(f"{name:<48} {wall:7.2f} s wall {used:7.2f} s CPU")
     print(f"generated in {generated:.1f} s (with checkpoint {time.perf_counter() - began:.1f} s): {counts}")
     return 0
 
@@ -1485,8 +1511,8 @@ def sample_message_attributes(rng: np.random.Generator, years: np.ndarray, halve
     templates = [words.TEMPLATES[t] for t, _ in words.MSG_TYPES]
     topic = (rng.random(n) * np.array([len(t) for t in topics])[category]).astype(np.int64)
     template = (rng.random(n) * np.array([len(t) for t in templates])[msg_type]).astype(np.int64)
-    place = _sample_places(rng, pidx)
-    addressee = place.astype(np.int64) * 5 + _draw(rng, [0.38, 0.34, 0.10, 0.06, 0.12], n)
+    place = sample_places(rng, pidx)
+    addressee = place.astype(np.int64) * 5 + _draw(rng, ADDRESSEE_SHARES, n)
     urgent = rng.random(n) < np.where(years >= 2021, 0.055, 0.03)
     places = _places()
     city = places["city"].astype(str).to_numpy()[place]
@@ -1508,6 +1534,12 @@ def sample_message_attributes(rng: np.random.Generator, years: np.ndarray, halve
             "likes": np.minimum(rng.geometric(0.6, n) - 1, 50).astype(np.int32),
         }
     )
+
+
+def sample_addressees(rng: np.random.Generator, place: np.ndarray) -> np.ndarray:
+    """Addressees (names) of new messages about the given places."""
+    keys = np.asarray(place, np.int64) * 5 + _draw(rng, ADDRESSEE_SHARES, len(place))
+    return _names("addressees", keys)
 
 
 def compose_message_texts(rows: pd.DataFrame) -> pd.DataFrame:

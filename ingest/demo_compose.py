@@ -108,7 +108,10 @@ def pick(name: str, salt: int, key: str = "s.h") -> str:
         offsets = [offsets[k] for k in _KINDS]
         sizes = [sizes[k] for k in _KINDS]
         selector = "s.category"
-    return f"${name}[1 + {_case(selector, offsets)} + (hash({key}, {salt}) % {_case(selector, sizes)})::BIGINT]"
+    # the size as UBIGINT like the hash: an INTEGER divisor would make the modulo a (slow) HUGEINT one
+    size = _case(selector, sizes)
+    size = size if size.isdigit() else f"({size})::UBIGINT"
+    return f"${name}[1 + {_case(selector, offsets)} + (hash({key}, {salt}) % {size})::BIGINT]"
 
 
 def filled(name: str, salt: int, key: str = "s.h") -> str:

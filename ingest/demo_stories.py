@@ -61,7 +61,8 @@ def boilerplate_units(unit_keys: np.ndarray) -> np.ndarray:
     return (_mix(unit_keys, 2) % np.uint64(1000)) < BOILERPLATE_UNIT_PER_MILLE
 
 
-def _place_name(rng: np.random.Generator, category: int) -> str:
+def place_name(rng: np.random.Generator, category: int) -> str:
+    """A made-up spot of the domain's kind (community, company, school, road...): a name word and a suffix."""
     kind = words.PLACE_KIND[CATEGORY_NAMES[category]]
     return (
         words.NAME_WORDS[rng.integers(len(words.NAME_WORDS))]
@@ -128,7 +129,7 @@ def _hot(rng, m, st: Stories, taken: np.ndarray) -> None:
             t0, t1 = _topic_range(category)
             topic = int(rng.integers(t0, t1))
             place = int(m["place"][seed_row])
-            name = _place_name(rng, category)
+            name = place_name(rng, category)
             taken[members] = True
             m["msg_type"][members] = np.where(rng.random(len(members)) < 0.9, 0, m["msg_type"][members])
             _retemplate(rng, m, members)
@@ -198,7 +199,7 @@ def _repeats(rng, m, st: Stories, taken: np.ndarray) -> None:
     st.repeat[later] = True
     base = len(st.rows)
     for j, (a, b) in enumerate(zip(first.tolist(), later.tolist(), strict=True)):
-        name = _place_name(rng, int(m["category"][a]))
+        name = place_name(rng, int(m["category"][a]))
         st.place_name[a] = st.place_name[b] = name
         st.story[a] = st.story[b] = base + j
         members = np.array([a, b])

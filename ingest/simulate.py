@@ -2,7 +2,8 @@
 
 In the server (`python app.py` on the demo database, see `start_in_process`) it first fills the gap since
 it last ran, then ticks every second: new messages, first and follow-up replies, status changes (办理中),
-evaluations, now and then a newly joined unit or leader. Every write goes through
+evaluations, now and then a newly joined unit or leader; new hot issues and surges start and gather messages
+(ingest/live_stories.py). Every write goes through
 `queries.writes.upsert`, one transaction per kind and step. As its own process it posts through a
 server's write API instead:
 
@@ -55,6 +56,7 @@ from scipy import special
 
 from ingest import demo
 from ingest.demo_compose import compose_live_replies
+from ingest.live_stories import LiveStories
 from ingest.validate import columns, validate
 from queries import provinces as province_ref
 from queries.periods import beijing_now
@@ -474,6 +476,7 @@ class Simulator:
         self.pending = _pending_table(pd.DataFrame({c: [] for c in MESSAGE_COLUMNS}), [], [])
         self.answered = _answered_table([], [], [], [], [], [], [], [])
         self.timing = Timing()
+        self.stories = LiveStories(message_rhythm())  # new hot issues and surges (ingest/live_stories.py)
         self.until: int | None = None
         self.live_since: int | None = None
         self.totals = StepResult()
@@ -558,6 +561,7 @@ class Simulator:
         if timing != self.timing:
             self._retime(t0, timing)
         rng = np.random.default_rng([self.seed, 0, t0, t1])
+        stories = self.stories.snapshot()
         frames, pending, answered, result = self._simulate(rng, t0, t1)
         done: list[str] = []
         try:
@@ -565,6 +569,8 @@ class Simulator:
         except Exception:
             if done:  # rows are out: keep the state that produced them even though a later kind failed
                 self.pending, self.answered, self.until = pending, answered, t1
+            else:
+                self.stories.restore(stories)
             raise
         self.pending, self.answered, self.until = pending, answered, t1
         if t1 - self._pruned_at >= 3600:
@@ -577,13 +583,15 @@ class Simulator:
         result = StepResult()
         frames: dict[str, pd.DataFrame] = {}
 
-        # New messages, with their first reply and 办理中 scheduled.
+        # New messages, with their first reply and 办理中 scheduled; some join a (new) hot issue or surge.
         times = message_rhythm().arrivals(rng, t0, t1, timing.speed)
+        self.stories.advance(rng, t0, t1, timing.speed)
         pending = self.pending
         if len(times):
             years = _years(times)
             halves = np.where(_timestamps(times).astype("datetime64[M]").astype(np.int64) % 12 < 6, 1, 2)
             rows = demo.sample_message_attributes(rng, years, halves)
+            self.stories.plant(rng, rows, times)
             rows["message_id"] = _ids(self.prefix + "M", times)
             rows["created_at"] = _timestamps(times)
             rows["source_status"] = None
