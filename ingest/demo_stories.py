@@ -13,6 +13,7 @@ calibrated totals hold): a story's members get its place, domain and topic, and 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +28,7 @@ HOT_PER_MONTH = (25, 60)
 HOT_SIZE_MEDIAN, HOT_SIZE_SIGMA, HOT_SIZE_MAX = 14.0, 1.0, 300
 SURGE_DOMAINS = ("城建", "企业", "就业", "交通", "教育", "环保", "治安", "医疗")
 SURGES_PER_YEAR = (1, 4)  # per domain
+SURGE_MIN_SIGMAS, SURGE_MAX_FACTOR = 6.0, 8.0
 REPEAT_SHARE = 0.012  # of complaints, reposted
 SLOW_UNIT_PER_MILLE, BOILERPLATE_UNIT_PER_MILLE = 30, 15
 SLOW_FACTOR = 5.0  # a slow unit's first replies take this many times longer
@@ -166,9 +168,14 @@ def _surges(rng, m, st: Stories, taken: np.ndarray) -> None:
                 factor = float(min(rng.uniform(2.0, 6.0), 0.7 / max(shares[d], 1e-6)))
                 usual = max(shares[d] * len(here), 1.0)
                 pool = here[(category[here] != d) & ~taken[here]]
-                extra = int(min(len(pool), round((factor - 1.0) * usual)))
-                if extra < 3:
+                # a surge the numbers show: its extra messages stand well out of the usual count's chance
+                # variation (SURGE_MIN_SIGMAS Poisson deviations over its days), else the truth would list surges
+                # that no count could reveal
+                wanted = max(round((factor - 1.0) * usual), math.ceil(SURGE_MIN_SIGMAS * math.sqrt(usual) + 5))
+                extra = min(len(pool), wanted)
+                if extra < wanted or 1.0 + extra / usual > SURGE_MAX_FACTOR:
                     continue
+                factor = 1.0 + extra / usual
                 members = np.sort(rng.choice(pool, extra, replace=False))
                 taken[members] = True
                 t0, t1 = _topic_range(d)
