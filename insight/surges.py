@@ -8,11 +8,11 @@ over-dispersed; scipy.stats). Single days and windows of WINDOWS days are tested
 level is as clear a surge as one day at four times, but no single day of it stands out): the upper tail of the
 window's sum, against the sum of its days' expected levels and variances, must be below ALPHA / len(WINDOWS),
 ALPHA being a Bonferroni bound over the about 2 million series-days a year nationally (31 provinces and ~340
-cities × 16 domains × 365 days) with a margin of 100: under the model the whole country would see one false
-alarm in a century, but a variance estimated from seven weeks is optimistic and days are not independent.
+cities × 16 domains × 365 days) with a margin of 1,000: under the model the whole country would see one false
+alarm in a millennium, but a variance estimated from seven weeks is optimistic and days are not independent.
 A window also needs at least MIN_MESSAGES messages and MIN_RATIO times its expected level; its alert days are
-its days at MIN_RATIO times their expected level or more (so a surge starts on its first high day, not at the
-window's start). Alert days of a series no more than GAP_DAYS apart form one episode.
+its days at MIN_RATIO times their expected level and two Poisson deviations above it or more (so a surge starts
+on its first clearly high day, not at the window's start or on a day of small counts high by chance). Alert days of a series no more than GAP_DAYS apart form one episode.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pandas as pd
 from scipy import stats
 
 BASELINE_WEEKS = 8
-ALPHA = 1e-8
+ALPHA = 1e-9
 MIN_MESSAGES = 5
 MIN_RATIO = 1.5
 GAP_DAYS = 1
@@ -142,7 +142,8 @@ def _window_sums(a: np.ndarray, w: int) -> np.ndarray:
 
 def _alert_days(x: np.ndarray, m: np.ndarray, v: np.ndarray) -> dict[int, list[int]]:
     """{series: alert days} of the scan test (module docstring) on counts x, expected levels m, variances v."""
-    high = x >= MIN_RATIO * np.nan_to_num(m, nan=np.inf)
+    expected = np.nan_to_num(m, nan=np.inf)
+    high = (x >= MIN_RATIO * expected) & (x >= expected + 2 * np.sqrt(expected))
     alerted = np.zeros(x.shape, dtype=bool)
     for w in WINDOWS:
         xs, ms, vs = _window_sums(x, w), _window_sums(m, w), _window_sums(v, w)
