@@ -12,7 +12,8 @@ cities × 16 domains × 365 days) with a margin of 1,000: under the model the wh
 alarm in a millennium, but a variance estimated from seven weeks is optimistic and days are not independent.
 A window also needs at least MIN_MESSAGES messages and MIN_RATIO times its expected level; its alert days are
 its days at MIN_RATIO times their expected level and two Poisson deviations above it or more (so a surge starts
-on its first clearly high day, not at the window's start or on a day of small counts high by chance). Alert days of a series no more than GAP_DAYS apart form one episode.
+on its first clearly high day, not at the window's start or on a day of small counts high by chance). Alert days
+of a series no more than GAP_DAYS apart form one episode.
 """
 
 from __future__ import annotations
