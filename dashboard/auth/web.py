@@ -122,9 +122,6 @@ class Gate:
                 return None
         return principal if principal is not None and principal.may_open("wall") else None
 
-    def may_see_wall(self, headers, query_string: str = "") -> bool:
-        return self.wall_principal(headers, query_string) is not None
-
     @property
     def max_age(self) -> float:
         return self.settings.session_hours * 3600
