@@ -208,13 +208,11 @@ def days(source: str, dimension: str | None) -> str:
     if source in COARSE:
         # the table's rows as they are (a key may have several until compacted): the caller sums them anyway,
         # and a GROUP BY here would cost more than it saves
-        key = f"{KEY_COLUMNS[dimension]} AS key, " if dimension else ""
         return f"SELECT day, {key}{', '.join(names)} FROM roll_{source} WHERE {_in_periods()}{_COARSE_FILTER[source]}"
-    else:
-        inner = " UNION ALL BY NAME ".join(
-            f"SELECT day, {KEY_COLUMNS[dimension] + ', ' if dimension else ''}{', '.join(counts_on(c))} "
-            f"FROM roll_{c} WHERE {_in_periods()} AND {MATCHES}"
-            for c in COMPONENTS
-        )
+    inner = " UNION ALL BY NAME ".join(
+        f"SELECT day, {KEY_COLUMNS[dimension] + ', ' if dimension else ''}{', '.join(counts_on(c))} "
+        f"FROM roll_{c} WHERE {_in_periods()} AND {MATCHES}"
+        for c in COMPONENTS
+    )
     summed = ", ".join(f"CAST(coalesce(sum({n}), 0) AS BIGINT) AS {n}" for n in names)
     return f"SELECT day, {key}{summed} FROM ({inner}) GROUP BY ALL"
