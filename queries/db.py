@@ -138,6 +138,9 @@ class Store:
         another thread finish (up to `read_pause_ms`), so that writes keep their rate while screens read."""
         if self._writes and not getattr(self._local, "writing", 0):
             self.yield_to_writes(self._read_pause)
+        return self._thread_cursor()
+
+    def _thread_cursor(self) -> duckdb.DuckDBPyConnection:
         cur = getattr(self._local, "cursor", None)
         if cur is None:
             cur = self._con.cursor()
@@ -191,7 +194,8 @@ class Store:
     @contextmanager
     def _transaction(self, bump: bool = True):
         with self._write_lock:
-            cur = self.cursor()
+            # not cursor(): a bump=False write pausing for the writes waiting on this lock would only delay them
+            cur = self._thread_cursor()
             cur.execute("BEGIN TRANSACTION")
             self.appends.begin()
             try:

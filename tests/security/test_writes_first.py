@@ -109,3 +109,33 @@ def test_each_read_statement_lets_a_write_under_way_go_first(tmp_path):
         writer.join(10)
     finally:
         store.close()
+
+
+def test_a_background_write_does_not_pause_under_the_write_lock(tmp_path):
+    """A bump=False write (the words index) holds the write lock: pausing there for a pending write request would
+    only hold that request back longer."""
+    from dataclasses import replace
+
+    from queries.db import Store
+    from settings import Settings
+
+    store = Store(tmp_path / "derived.duckdb", replace(Settings(), read_pause_ms=2000))
+    inside, release = threading.Event(), threading.Event()
+
+    def write_request():
+        with store.writing():
+            inside.set()
+            release.wait(10)
+
+    writer = threading.Thread(target=write_request)
+    try:
+        writer.start()
+        assert inside.wait(10)
+        began = time.monotonic()
+        with store.write(bump=False) as cur:
+            cur.execute("SELECT 1").fetchall()
+        assert time.monotonic() - began < 1.0
+    finally:
+        release.set()
+        writer.join(10)
+        store.close()
