@@ -125,17 +125,19 @@ def message(
     is_urgent: bool = False,
     city: str | None = None,
     source_status: str | None = None,
+    district: str | None = None,
+    title: str | None = None,
 ) -> dict:
     return dict(
         message_id=message_id,
         created_at=pd.Timestamp(created_at),
         province=province,
         city=city,
-        district=None,
+        district=district,
         addressee=None,
         category=category,
         msg_type=msg_type,
-        title=f"标题{message_id}",
+        title=f"标题{message_id}" if title is None else title,
         is_urgent=is_urgent,
         source_status=source_status,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from queries.writes import upsert
-from tests.conftest import frame
+from tests.conftest import frame, message
 
 HENAN, SICHUAN, GUANGDONG, BEIJING = 410000, 510000, 440000, 110000
 PHONE = "13912345678"
@@ -204,28 +204,13 @@ OTHERS = [
 ]
 
 
-def _message(mid, province, city, district, category, day, hour, title):
-    return dict(
-        message_id=mid,
-        created_at=pd.Timestamp(day) + pd.Timedelta(hours=hour),
-        province=province,
-        city=city,
-        district=district,
-        addressee=None,
-        category=category,
-        msg_type="投诉/求助",
-        title=title,
-        is_urgent=False,
-        source_status=None,
-    )
-
-
 def load(store) -> dict:
     """Write the fixture; returns the planted groups' message ids (the expected answers of the tests)."""
     rows, texts, replies = [], [], []
 
     def add(mid, province, city, district, category, day, hour, title, body, likes, reply_after):
-        rows.append(_message(mid, province, city, district, category, day, hour, title))
+        created = pd.Timestamp(day) + pd.Timedelta(hours=hour)
+        rows.append(message(mid, created, province, category, city=city, district=district, title=title))
         texts.append((mid, body, None, likes))
         if reply_after is not None:
             replied_at = pd.Timestamp(day) + pd.Timedelta(hours=hour + reply_after)

@@ -17,26 +17,15 @@ from insight.service import Insight
 from queries.periods import Filters
 from queries.writes import upsert
 from tests import insight_fixtures as fx
-from tests.conftest import frame
+from tests.conftest import frame, message
 
 MARCH = Filters(dt.date(2024, 3, 1), dt.date(2024, 3, 31))
 NOW = dt.datetime(2024, 4, 1, 12, 0)
 
 
 def _row(mid, province, city, district, category, day, title, hour=9):
-    return dict(
-        message_id=mid,
-        created_at=pd.Timestamp(day) + pd.Timedelta(hours=hour),
-        province=province,
-        city=city,
-        district=district,
-        addressee=None,
-        category=category,
-        msg_type="投诉/求助",
-        title=title,
-        is_urgent=False,
-        source_status=None,
-    )
+    created = pd.Timestamp(day) + pd.Timedelta(hours=hour)
+    return message(mid, created, province, category, city=city, district=district, title=title)
 
 
 def load_fixtures(store) -> dict[str, list[str]]:
