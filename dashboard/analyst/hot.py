@@ -476,8 +476,8 @@ def register(app: Dash, insight, metrics, settings: Settings):
         return title, figures.surge(chosen["daily"], THEME, lang), *pack(issues_table(inside, "hot_alert_issues", lang))
 
     builders = {
-        "hot_issues": lambda s, f: issues_list(s, f),
-        "hot_alerts": lambda s, f: alerts_list(s, f),
+        "hot_issues": issues_list,
+        "hot_alerts": alerts_list,
         "hot_words": lambda s, f: words_lists(s, f)[1][0],
         "hot_frequent": lambda s, f: words_lists(s, f)[1][1],
         "hot_repeats": lambda s, f: repeats_list(s, f)[1],
