@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import pandas as pd
@@ -195,11 +196,18 @@ class Indexer:
                 initializer=_init_worker,
                 initargs=(inits,),
             )
-        future: Future = self._pool.submit(kind.compute, frame)
-        while not self._stop.is_set():
-            try:
-                return future.result(timeout=0.2)
-            except TimeoutError:
-                continue
+        try:
+            future: Future = self._pool.submit(kind.compute, frame)
+            while not self._stop.is_set():
+                try:
+                    return future.result(timeout=0.2)
+                except TimeoutError:
+                    continue
+        except BrokenProcessPool:
+            # the worker died (killed, out of memory): a broken pool refuses every later batch, so the next try
+            # starts a new worker
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+            raise
         future.cancel()
         return None

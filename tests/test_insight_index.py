@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import os
 import time
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -174,3 +176,29 @@ def test_read_only_store_uses_words_without_saving(tmp_path, segmenter):
         assert not snapshot.scalar("SELECT count(*) FROM message_words")
     finally:
         snapshot.close()
+
+
+def _die_once(frame: pd.DataFrame) -> pd.DataFrame:
+    """A worker's compute that ends its process the first time (`marker`: a file it leaves)."""
+    marker = Path(frame["marker"].iloc[0])
+    if not marker.exists():
+        marker.touch()
+        os._exit(1)
+    return frame
+
+
+def test_indexer_starts_a_new_worker_after_one_died(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(index, "RETRY_SECONDS", 0.1)
+    saved = []
+    todo = pd.DataFrame({"id": ["a"], "marker": [str(tmp_path / "died")]})
+
+    def missing(store, start, stop, n):
+        return todo.iloc[:0] if saved else todo
+
+    kind = index.Kind("die_once", missing, _die_once, lambda store, frame: saved.append(frame))
+    indexer = index.Indexer(store, [kind], Settings()).start()
+    try:
+        assert indexer.idle(120), "the indexer did not finish a pass"
+    finally:
+        indexer.close()
+    assert (tmp_path / "died").exists() and len(saved) == 1 and saved[0]["id"].tolist() == ["a"]
