@@ -5,8 +5,8 @@ function, run in a worker process) and how to save them (one write transaction).
 app's serve) fills every kind newest first over the last `text_index_days`, one batch at a time, computing in ONE
 spawned worker process so that the serving process never holds the GIL for long (walls tick every few seconds),
 and saving in the serving process (the one owner of the database file). It idles when nothing is missing and
-looks again when the store's data version changes. `ensure` fills a window synchronously, in process, so that a
-result is complete whether or not the indexer got there first.
+looks again when the store's data version changes. Readers compute what is still missing themselves (`fill`),
+so that a result is complete whether or not the indexer got there first.
 """
 
 from __future__ import annotations
@@ -50,23 +50,6 @@ class Kind:
     # what the worker needs before its first compute: worker_init(store) -> (module-level function, its arguments),
     # called in the serving process; the function runs once in the worker (e.g. loads a dictionary)
     worker_init: Callable[[Store], tuple[Callable, tuple]] | None = None
-
-
-def ensure(store: Store, kind: Kind, start: dt.datetime, stop: dt.datetime, compute=None) -> int:
-    """Fill what `kind` lacks in [start, stop), in this process (`compute`: instead of kind.compute, e.g. bound to
-    an object this process already owns). Returns the number of records computed."""
-    if store.read_only:
-        raise ValueError(f"{kind.name}: {store.path} is read-only; use fill() to compute without saving")
-    done, last = 0, None
-    while True:
-        frame = kind.missing(store, start, stop, BATCH)
-        if frame.empty:
-            return done
-        ids = tuple(frame.iloc[:, 0])
-        if ids == last:  # saved but still missing: a kind whose save does not match its missing query
-            raise RuntimeError(f"{kind.name}: {len(ids)} records still missing after they were saved")
-        fill(store, kind, frame, compute)
-        done, last = done + len(frame), ids
 
 
 def fill(store: Store, kind: Kind, frame: pd.DataFrame, compute=None) -> pd.DataFrame:
