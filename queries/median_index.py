@@ -77,14 +77,7 @@ def answers(f: Filters, dimension: str | None) -> bool:
 
 
 def build(store: Store) -> DelayIndex:
-    cur = store.cursor()
-    # revisions first: a write between the reads then shows as a changed day, read from the table later
-    revision = cur.execute(template("volume", "delay_revision"), {"start": _MIN, "stop": _MAX}).fetchall()[0][0]
-    groups = cur.execute(template("volume", "delay_groups")).fetchnumpy()
-    edges = np.unique(
-        np.asarray(cur.execute(template("volume", "delay_edges"), {"bins": BINS}).fetchall()[0][0] or [], np.float64)
-    )
-    rows = cur.execute(template("volume", "indexed_delays")).fetchnumpy()
+    revision, groups, edges, rows = _read_delays(store)
     hours = np.asarray(rows["hours"], np.float64)
     day = np.asarray(rows["day"], np.int64)
     first = int(day.min()) if len(day) else 0
@@ -113,6 +106,22 @@ def build(store: Store) -> DelayIndex:
         hours=hours,
         revision=int(revision),
     )
+
+
+def _read_delays(store: Store):
+    """(revision, groups, edges, rows) read in one transaction: the group numbers of delay_groups and of
+    indexed_delays agree (a write between two statements could add a group and shift the numbers after it), and
+    the revision is that of the delays read."""
+    cur = store.cursor()
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        revision = cur.execute(template("volume", "delay_revision"), {"start": _MIN, "stop": _MAX}).fetchall()[0][0]
+        groups = cur.execute(template("volume", "delay_groups")).fetchnumpy()
+        edges = cur.execute(template("volume", "delay_edges"), {"bins": BINS}).fetchall()[0][0]
+        rows = cur.execute(template("volume", "indexed_delays")).fetchnumpy()
+    finally:
+        cur.execute("COMMIT")
+    return revision, groups, np.unique(np.asarray(edges or [], np.float64)), rows
 
 
 def _stale(store: Store, index: DelayIndex) -> np.ndarray:

@@ -5,6 +5,7 @@ indexed days (read from the table) and past MAX_STALE_DAYS of them (the index is
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import numpy as np
 import pandas as pd
@@ -122,3 +123,40 @@ def test_metrics_use_the_index_for_what_it_carries(store, monkeypatch):
     # (every message of the test has that type: the median of all)
     assert medians.exact(store, typed, None) == pytest.approx(_expected(delays, Filters(f.start, f.end), None))
     assert store.medians.index.value is None
+
+
+def test_a_group_written_while_the_index_is_read_does_not_shift_the_groups(store, monkeypatch):
+    """A write that adds a (province, domain) group sorting first lands between the index's statements: the index
+    reads one snapshot (its group numbers agree) and the new delays come from the table as a changed day."""
+    delays = _answered(store, "hn", HENAN, "城建", FIRST, [1, 5, 9])
+    delays += _answered(store, "sc", SICHUAN, "教育", FIRST, [3])
+    store.medians.clear()
+    real = median_index.template
+    written = []
+
+    def template(name, query, **kw):
+        if query == "indexed_delays" and not written:  # Beijing (110000) sorts before every group read so far
+            day = FIRST + pd.Timedelta(days=3)
+            writer = threading.Thread(
+                target=lambda: written.extend(_answered(store, "bj", BEIJING, "交通", day, [2, 4]))
+            )
+            writer.start()
+            writer.join(30)
+        return real(name, query, **kw)
+
+    monkeypatch.setattr(median_index, "template", template)
+    f = Filters(FIRST.date(), FIRST.date() + dt.timedelta(days=30))
+    got = median_index.medians(store, f, "province")
+    want = _expected(delays + written, f, "province")
+    assert written and got.keys() == want.keys() == {HENAN, SICHUAN, BEIJING}
+    assert all(got[k] == pytest.approx(v, rel=1e-12) for k, v in want.items())
+
+
+def _answered(store, prefix: str, province: int, category: str, day: pd.Timestamp, hours: list[int]) -> list[tuple]:
+    """Messages of `day` answered after `hours`; their (reply day, province, domain, hours)."""
+    rows = [message(f"{prefix}{i}", str(day), province=province, category=category) for i in range(len(hours))]
+    replied = [day + pd.Timedelta(hours=h) for h in hours]
+    replies = [reply(f"r{prefix}{i}", f"{prefix}{i}", str(at)) for i, at in enumerate(replied)]
+    upsert(store, "messages", frame(rows))
+    upsert(store, "replies", frame(replies))
+    return [(at.date(), province, category, float(h)) for at, h in zip(replied, hours, strict=True)]
