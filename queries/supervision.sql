@@ -196,6 +196,23 @@ JOIN replies r USING (reply_id)
 LEFT JOIN messages m ON m.message_id = r.message_id
 LEFT JOIN message_texts mt ON mt.message_id = r.message_id;
 
+-- name: reply_generic_bigrams()
+-- The stored generic bigrams (supervision/features.py `reference`).
+SELECT gram FROM reply_generic_bigrams;
+
+-- name: drop_generic_bigrams()!
+-- A new reference set: the old one goes, and with it every stored feature row, which used it.
+DELETE FROM reply_generic_bigrams;
+
+-- name: drop_all_reply_features()!
+DELETE FROM reply_features;
+
+-- name: drop_all_reply_clauses()!
+DELETE FROM reply_clauses;
+
+-- name: insert_generic_bigrams(grams)!
+INSERT INTO reply_generic_bigrams SELECT unnest(:grams);
+
 -- name: delete_reply_clauses()!
 DELETE FROM reply_clauses WHERE reply_id IN (SELECT reply_id FROM feature_batch);
 

@@ -167,7 +167,7 @@ def reference(store: Store) -> frozenset:
     fresh = _refresh_reference(store)
     if fresh is not None:
         return fresh
-    return frozenset(store.df("SELECT gram FROM reply_generic_bigrams")["gram"])
+    return frozenset(store.df(sql("reply_generic_bigrams"))["gram"])
 
 
 def _refresh_reference(store: Store) -> frozenset | None:
@@ -184,11 +184,10 @@ def _refresh_reference(store: Store) -> frozenset | None:
     if _read_only(store):
         return grams
     with store.write() as cur:
-        cur.execute("DELETE FROM reply_generic_bigrams")
-        cur.execute("DELETE FROM reply_features")
-        cur.execute("DELETE FROM reply_clauses")
+        for query in ("drop_generic_bigrams", "drop_all_reply_features", "drop_all_reply_clauses"):
+            cur.execute(sql(query))
         if grams:
-            cur.execute("INSERT INTO reply_generic_bigrams SELECT unnest($g)", {"g": sorted(grams)})
+            cur.execute(sql("insert_generic_bigrams"), {"grams": sorted(grams)})
         store.set_meta(cur, "reply_reference_sample", str(len(sample)))
         store.set_meta(cur, "reply_features_code", CODE_VERSION)
     return grams
