@@ -89,7 +89,7 @@ class Indexer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool: ProcessPoolExecutor | None = None
-        self._idle = threading.Event()  # set while a pass found nothing missing
+        self._idle = threading.Event()  # set once a full pass over the window has run to its end
 
     def start(self) -> Indexer:
         self._thread = threading.Thread(target=self._run, name="text-index", daemon=True)
