@@ -181,7 +181,7 @@ def _refresh_reference(store: Store) -> frozenset | None:
         return None
     sample = store.df(sql("reply_reference_sample"), {"n": DF_SAMPLE})
     grams = generic_bigrams(sample)
-    if _read_only(store):
+    if store.read_only:
         return grams
     with store.write() as cur:
         for query in ("drop_generic_bigrams", "drop_all_reply_features", "drop_all_reply_clauses"):
@@ -220,7 +220,7 @@ def save_reply_features(store: Store, frame: pd.DataFrame) -> None:
 def ensure_reply_features(store: Store, start: dt.datetime, stop: dt.datetime, batch: int = BATCH) -> int:
     """Compute and store the features of every reply of [start, stop) still missing them; returns how many.
     A read-only store (a scale-out snapshot) is left as it is: its writer stores the features."""
-    if _read_only(store):
+    if store.read_only:
         return 0
     _refresh_reference(store)
     # every stored row is of an existing reply at its current time (rows are dropped when a reply is re-sent or
@@ -236,10 +236,6 @@ def ensure_reply_features(store: Store, start: dt.datetime, stop: dt.datetime, b
         done += len(frame)
         if len(frame) < batch:
             return done
-
-
-def _read_only(store: Store) -> bool:
-    return bool(getattr(store, "read_only", False))
 
 
 # The background indexer's kind (insight/index.py): the app's serve fills stored features soon after replies arrive.
