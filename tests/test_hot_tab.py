@@ -278,3 +278,36 @@ def test_rising_words_are_masked_as_the_frequent_ones():
     frequent = [w["word"] for w in hotwords.frequent(now, Counter())]
     assert sorted(rising) == sorted(frequent) and "停水" in rising
     assert not any("王" in w or "1391234" in w for w in rising)
+
+
+def _read(site, session, item_type: str, detail_id: str, message_id: str) -> str:
+    """The text of the message detail that a click on a listed message (`item_type`) writes, as the browser asks."""
+    app = site.server.app
+    key = next(k for k in app.callback_map if k.startswith(f"{detail_id}.children"))
+    clicked = {"id": {"type": item_type, "id": message_id}, "property": "n_clicks", "value": 1}
+    body = {
+        "output": key,
+        "outputs": {"id": detail_id, "property": "children"},
+        "inputs": [[clicked]],
+        "changedPropIds": [json.dumps(clicked["id"], sort_keys=True, separators=(",", ":")) + ".n_clicks"],
+        "state": [{"id": A.STATE, "property": "data", "value": S.State(tab="hot").to_dict()}],
+    }
+    r = post_callback(session, site.url, body)
+    assert r.status_code == 200, r.text[:300]
+    return json.dumps(r.json()["response"][detail_id]["children"], ensure_ascii=False)
+
+
+def test_a_clicked_message_is_read_within_the_readers_province(store, tmp_path):
+    planted = hf.load(store)
+    site = Site(store, tmp_path, clock=CLOCK)
+    try:
+        nat, henan = site.login("nat"), site.login("henan")
+        gas, cover = planted["gas"][0], planted["repeat"][0]  # a 河南 and a 广东 message
+        title = store.scalar("SELECT title FROM messages WHERE message_id = $id", {"id": gas})
+        for item_type, detail_id in ((A.HOT_MSG_ITEM, A.HOT_MSG_DETAIL), (A.MSG_ITEM, A.MSG_DETAIL)):
+            assert title in _read(site, henan, item_type, detail_id, gas)
+            cover_title = store.scalar("SELECT title FROM messages WHERE message_id = $id", {"id": cover})
+            assert cover_title in _read(site, nat, item_type, detail_id, cover)
+            assert cover_title not in _read(site, henan, item_type, detail_id, cover)  # another province's
+    finally:
+        site.close()

@@ -11,15 +11,15 @@ indicator. The lists download like every other table (dashboard/analyst/export.p
 from __future__ import annotations
 
 import pandas as pd
-from dash import ALL, Dash, Input, Output, State, callback_context, dcc, html
+from dash import Dash, Input, Output, State, callback_context, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import figures, i18n
 from dashboard.analyst import ids
 from dashboard.analyst import labels as L
 from dashboard.analyst import state as S
-from dashboard.analyst.messages import detail as message_detail
 from dashboard.analyst.messages import item as message_item
+from dashboard.analyst.messages import register_reader
 from dashboard.analyst.tables import Column, Table, _records, column_defs
 from dashboard.insight_api import MAX_LIMIT
 from dashboard.theme import WALL as THEME
@@ -422,19 +422,8 @@ def register(app: Dash, insight, metrics, settings: Settings):
         items = items or [html.P(L.t("msg_none", lang), className="msg-meta")]
         return note, fig, items, {}, L.t("msg_pick", lang)
 
-    @app.callback(
-        Output(ids.HOT_MSG_DETAIL, "children", allow_duplicate=True),
-        Input({"type": ids.HOT_MSG_ITEM, "id": ALL}, "n_clicks"),
-        State(ids.STATE, "data"),
-        prevent_initial_call=True,
-    )
-    def read_message(clicks, data):
-        trigger = callback_context.triggered_id
-        if not isinstance(trigger, dict) or not any(clicks):
-            raise PreventUpdate
-        lang = S.State.from_dict(data).lang
-        message = metrics.message(str(trigger["id"]))
-        return L.t("msg_none", lang) if message is None else message_detail(message, lang)
+    # issue_view also writes the detail (empty on a new issue)
+    register_reader(app, metrics, ids.HOT_MSG_ITEM, Output(ids.HOT_MSG_DETAIL, "children", allow_duplicate=True))
 
     # -- one surge: actual beside expected, and the hot issues inside it -------------------------------------------
     @app.callback(

@@ -122,18 +122,22 @@ def register(app: Dash, metrics: Metrics, settings: Settings) -> None:
         items = [item(row, lang) for row in rows] or [html.P(L.t("msg_none", lang), className="msg-meta")]
         return items, L.t("msg_note", lang, total=f"{total:,}", shown=len(rows)), L.t("msg_pick", lang)
 
+    register_reader(app, metrics, ids.MSG_ITEM, Output(ids.MSG_DETAIL, "children"))
+
+
+def register_reader(app: Dash, metrics: Metrics, item_type: str, output: Output) -> None:
+    """A click on a listed message (an `item` of `item_type`) shows it read (`detail`) in `output`."""
+
     @app.callback(
-        Output(ids.MSG_DETAIL, "children"),
-        Input({"type": ids.MSG_ITEM, "id": ALL}, "n_clicks"),
+        output,
+        Input({"type": item_type, "id": ALL}, "n_clicks"),
         State(ids.STATE, "data"),
         prevent_initial_call=True,
     )
-    def message_detail(clicks, data):
+    def read_message(clicks, data):
         trigger = callback_context.triggered_id
         if not isinstance(trigger, dict) or not any(clicks):
             raise PreventUpdate
         lang = S.State.from_dict(data).lang
-        message = metrics.message(trigger["id"])
-        if message is None:
-            return L.t("msg_none", lang)
-        return detail(message, lang)
+        message = metrics.message(str(trigger["id"]))
+        return L.t("msg_none", lang) if message is None else detail(message, lang)
