@@ -179,7 +179,8 @@ def repeat_figures(service: Insight, truth: pd.DataFrame, months: list[str], sto
         same = same_problem_pairs(store, truth, start, end)
         hits = found_sorted & (planted_sorted | same)
         print(
-            f"  counting also the {len(same):,} unplanted pairs that are a repeat by the definition (same district, "
+            f"  counting also the {len(same - planted_sorted):,} unplanted pairs that are a repeat by the definition "
+            f"(same district, "
             f"same named place, same domain and topic within 30 days; the generator drew them independently): "
             f"precision {len(hits) / max(1, len(found_sorted)):.3f}"
         )
