@@ -120,7 +120,6 @@ class Store:
             raise
         settings = settings or Settings()
         memory = settings.duckdb_memory
-        self._read_pause = max(0, settings.read_pause_ms) / 1000
         if memory:
             self._con.execute("SET memory_limit = $m", {"m": memory}).fetchall()
         self._local = threading.local()
@@ -134,13 +133,6 @@ class Store:
 
     # -- connections -------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """This thread's cursor. Every statement asks for it: a reading thread first lets a write under way on
-        another thread finish (up to `read_pause_ms`), so that writes keep their rate while screens read."""
-        if self._writes and not getattr(self._local, "writing", 0):
-            self.yield_to_writes(self._read_pause)
-        return self._thread_cursor()
-
-    def _thread_cursor(self) -> duckdb.DuckDBPyConnection:
         cur = getattr(self._local, "cursor", None)
         if cur is None:
             cur = self._con.cursor()
@@ -195,7 +187,7 @@ class Store:
     def _transaction(self, bump: bool = True):
         with self._write_lock:
             # not cursor(): a bump=False write pausing for the writes waiting on this lock would only delay them
-            cur = self._thread_cursor()
+            cur = self.cursor()
             cur.execute("BEGIN TRANSACTION")
             self.appends.begin()
             try:
