@@ -31,7 +31,7 @@ MIN_MESSAGES = 5
 MIN_RATIO = 1.5
 GAP_DAYS = 1
 WINDOWS = (1, 3, 7)  # days summed by the scan test
-FLOOR = 0.5  # expected level of a series that was silent for eight weeks
+FLOOR = 0.2  # level of a series silent for 8 weeks: about 4x the 95 % upper bound of nought in 56 days (3/56)
 
 
 def upper_tail(x, mean, variance) -> np.ndarray:
