@@ -220,7 +220,23 @@ def browser(downloads):
     driver.quit()
 
 
+def browser_for(download_dir: Path):
+    """A Chromium per test (the tabs' tests: each with its own downloads folder), closed after it."""
+    if not CHROMIUM or not CHROMEDRIVER:
+        pytest.skip("chromium and chromedriver are needed (installed by .ci/run)")
+    driver = _driver(download_dir)
+    driver.download_dir = download_dir
+    yield driver
+    driver.quit()
+
+
 # -- browser helpers ----------------------------------------------------------------------------------------------
+def visible(driver, element_id: str) -> bool:
+    return driver.execute_script(
+        "const e = document.getElementById(arguments[0]); return !!e && e.offsetParent !== null", element_id
+    )
+
+
 def resize(driver, width: int, height: int) -> None:
     driver.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride",

@@ -21,10 +21,8 @@ from insight import hotwords
 from tests import hot_fixtures as hf
 from tests.security.support import Site, callback_body, output_key, post_callback
 from tests.test_analyst import (
-    CHROMEDRIVER,
-    CHROMIUM,
     LAYOUT_PROBLEMS,
-    _driver,
+    browser_for,
     click_option,
     click_radio,
     current_search,
@@ -32,6 +30,7 @@ from tests.test_analyst import (
     grid_rows,
     resize,
     text,
+    visible,
     wait_for,
 )
 
@@ -45,18 +44,10 @@ CLOCK = "2024-04-01T12:00:00"
 
 @pytest.fixture
 def browser(tmp_path):
-    if not CHROMIUM or not CHROMEDRIVER:
-        pytest.skip("chromium and chromedriver are needed (installed by .ci/run)")
-    driver = _driver(tmp_path)
-    driver.download_dir = tmp_path
-    yield driver
-    driver.quit()
+    yield from browser_for(tmp_path)
 
 
-def _visible(driver, element_id: str) -> bool:
-    return driver.execute_script(
-        "const e = document.getElementById(arguments[0]); return !!e && e.offsetParent !== null", element_id
-    )
+_visible = visible
 
 
 def _items(driver) -> list[str]:

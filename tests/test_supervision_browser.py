@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.analyst import ids as A
-from tests.test_analyst import CHROMEDRIVER, CHROMIUM, _driver, click_radio, current_search, grid_rows, wait_for
+from tests.test_analyst import browser_for, click_radio, current_search, grid_rows, visible, wait_for
 from tests.test_supervision import story  # noqa: F401  (the fixture)
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -17,18 +17,10 @@ MARCH = "?start=2022-03-01&end=2022-03-31"
 
 @pytest.fixture
 def browser(tmp_path):
-    if not CHROMIUM or not CHROMEDRIVER:
-        pytest.skip("chromium and chromedriver are needed (installed by .ci/run)")
-    driver = _driver(tmp_path)
-    driver.download_dir = tmp_path
-    yield driver
-    driver.quit()
+    yield from browser_for(tmp_path)
 
 
-def _visible(driver, element_id: str) -> bool:
-    return driver.execute_script(
-        f"const e = document.getElementById('{element_id}'); return !!e && e.offsetParent !== null"
-    )
+_visible = visible
 
 
 def test_supervision_tab_follows_filters_and_url(story, serve, browser):  # noqa: F811
