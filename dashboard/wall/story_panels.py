@@ -19,32 +19,33 @@ def _empty(text: str) -> list:
     return _json([html.Div(text, className="story-empty")])
 
 
+def _row(item: dict, lead, title: str, sub: str, kind: str = "", tail=None) -> html.Div:
+    """One story line: a lead (rank or ratio), a title over a sub-line, an optional tail; new items glow."""
+    children = [lead, html.Div([html.Div(title, className="story-title"), html.Div(sub, className="story-sub")],
+                               className="story-main")]  # fmt: skip
+    return html.Div(
+        className=f"story-row{kind}" + (" story-new" if item.get("new") else ""),
+        children=children if tail is None else [*children, tail],
+    )
+
+
 def issues(story: dict | None, lang: str) -> list:
     if story is None:
         return _empty(i18n.t("story_waiting", lang))
     if not story["issues"]:
         return _empty(i18n.t("story_no_issues", lang))
-    rows = [
-        html.Div(
-            className="story-row" + (" story-new" if item.get("new") else ""),
-            children=[
+    return _json(
+        [
+            _row(
+                item,
                 html.Span(f"{n}", className="story-rank"),
-                html.Div(
-                    className="story-main",
-                    children=[
-                        html.Div(item["title"], className="story-title"),
-                        html.Div(
-                            f"{item['place']} · {item['messages']:,} {i18n.t('story_messages', lang)}",
-                            className="story-sub",
-                        ),
-                    ],
-                ),
-                html.Span(f"{item['heat']:.1f}", className="story-heat", title=i18n.t("story_heat", lang)),
-            ],
-        )
-        for n, item in enumerate(story["issues"], 1)
-    ]
-    return _json(rows)
+                item["title"],
+                f"{item['place']} · {item['messages']:,} {i18n.t('story_messages', lang)}",
+                tail=html.Span(f"{item['heat']:.1f}", className="story-heat", title=i18n.t("story_heat", lang)),
+            )
+            for n, item in enumerate(story["issues"], 1)
+        ]
+    )
 
 
 def alerts(story: dict | None, lang: str) -> list:
@@ -52,27 +53,18 @@ def alerts(story: dict | None, lang: str) -> list:
         return _empty(i18n.t("story_waiting", lang))
     if not story["alerts"]:
         return _empty(i18n.t("story_no_alerts", lang))
-    rows = [
-        html.Div(
-            className="story-row story-alert" + (" story-new" if item.get("new") else ""),
-            children=[
+    return _json(
+        [
+            _row(
+                item,
                 html.Span(f"×{item['ratio']:.1f}", className="story-ratio"),
-                html.Div(
-                    className="story-main",
-                    children=[
-                        html.Div(f"{item['place']} · {i18n.category(item['category'], lang)}", className="story-title"),
-                        html.Div(
-                            i18n.t("story_since", lang, day=item["since"])
-                            + (f" · {item['cause']}" if item["cause"] else ""),
-                            className="story-sub",
-                        ),
-                    ],
-                ),
-            ],
-        )
-        for item in story["alerts"]
-    ]
-    return _json(rows)
+                f"{item['place']} · {i18n.category(item['category'], lang)}",
+                i18n.t("story_since", lang, day=item["since"]) + (f" · {item['cause']}" if item["cause"] else ""),
+                kind=" story-alert",
+            )
+            for item in story["alerts"]
+        ]
+    )
 
 
 def units(story: dict | None, lang: str) -> list:
