@@ -1201,3 +1201,13 @@ def test_number_formats():
         "— 0.0%",
     )
     assert L.fmt_pp(0.012, "zh") == "▲ 1.2个百分点" and L.fmt_pp(-0.012, "en") == "▼ 1.2 pp"
+
+
+def test_clicked_row_only_names_a_shown_row():
+    from dashboard.analyst.tables import clicked_row
+
+    rows = [{"id": "a"}, {"id": "b"}]
+    assert clicked_row({"rowIndex": 1}, rows) == {"id": "b"}
+    for cell in (None, {}, {"rowIndex": 2}, {"rowIndex": -1}, {"rowIndex": "0"}, {"rowIndex": True + 5}):
+        assert clicked_row(cell, rows) is None, cell
+    assert clicked_row({"rowIndex": 0}, []) is None

@@ -20,7 +20,7 @@ from dashboard.analyst import labels as L
 from dashboard.analyst import state as S
 from dashboard.analyst.messages import item as message_item
 from dashboard.analyst.messages import register_reader
-from dashboard.analyst.tables import Column, Table, _records, column_defs
+from dashboard.analyst.tables import Column, Table, clicked_row, column_defs, records
 from dashboard.insight_api import MAX_LIMIT
 from dashboard.theme import WALL as THEME
 from queries import provinces as province_ref
@@ -74,7 +74,7 @@ def _table(name: str, rows: list[dict], specs: list[tuple[str, str, int]], lang:
     columns = [Column(f, _h(f, lang), kind, None, width=w) for f, kind, w in specs]
     columns += [Column(f, _h(f, lang), "text", hidden=True) for f in hidden]
     frame = pd.DataFrame(rows, columns=[c.field for c in columns])
-    return Table(name, columns, _records(frame, [c.field for c in columns]))
+    return Table(name, columns, records(frame, [c.field for c in columns]))
 
 
 ISSUE_COLUMNS = [
@@ -395,13 +395,12 @@ def register(app: Dash, insight, metrics, settings: Settings):
     def issue_view(cell, _shown, data, rows):
         state, f = hot_state(data)
         lang = state.lang
-        index = (cell or {}).get("rowIndex")
-        clicked = callback_context.triggered_id == ids.grid("hot_issues")
-        if not clicked or index is None or not rows or not 0 <= index < len(rows):
+        row = clicked_row(cell, rows)
+        if callback_context.triggered_id != ids.grid("hot_issues") or row is None:
             # a new view: nothing picked yet
             pick = L.t("hot_issue_pick", lang)
             return pick, figures.empty(THEME, pick), [], HIDDEN, L.t("msg_pick", lang)
-        issue = find_issue(f, str(rows[index].get("id")))
+        issue = find_issue(f, str(row.get("id")))
         if issue is None:
             return L.t("msg_none", lang), figures.empty(THEME), [], HIDDEN, L.t("msg_pick", lang)
         frame = metrics.messages_by_ids(f, tuple(issue["message_ids"]))
@@ -442,11 +441,11 @@ def register(app: Dash, insight, metrics, settings: Settings):
         lang = state.lang
         alerts = insight.alerts(f)["alerts"]
         chosen = alerts[0] if alerts else None  # a new view shows the first surge
-        index = (cell or {}).get("rowIndex")
         if callback_context.triggered_id == ids.grid("hot_alerts"):
-            if index is None or not rows or not 0 <= index < len(rows):
+            row = clicked_row(cell, rows)
+            if row is None:
                 raise PreventUpdate
-            chosen = next((a for a in alerts if alert_key(a) == rows[index].get("key")), None)
+            chosen = next((a for a in alerts if alert_key(a) == row.get("key")), None)
         if chosen is None:
             empty = issues_table([], "hot_alert_issues", lang)
             return "", figures.empty(THEME, i18n.t("no_data", lang)), *pack(empty)

@@ -16,7 +16,7 @@ from dashboard import figures, i18n
 from dashboard.analyst import ids
 from dashboard.analyst import labels as L
 from dashboard.analyst import state as S
-from dashboard.analyst.tables import Column, Table, _records, column_defs
+from dashboard.analyst.tables import Column, Table, clicked_row, column_defs, records
 from dashboard.theme import WALL as THEME
 from settings import Settings
 from supervision import aging as aging_mod
@@ -116,7 +116,7 @@ LEAGUE_ROWS = 1000  # ranked units first, then the most answered; the API gives 
 
 def league_table(frame: pd.DataFrame, name: str, lang: str) -> Table:
     columns = _columns(LEAGUE, lang, pinned=2) + [Column("province", "adcode", "text", hidden=True)]
-    return Table(name, columns, _records(league.shown(frame.head(LEAGUE_ROWS)), [c.field for c in columns]))
+    return Table(name, columns, records(league.shown(frame.head(LEAGUE_ROWS)), [c.field for c in columns]))
 
 
 def lists_table(frame: pd.DataFrame, which: str, lang: str, n: int = 15) -> Table:
@@ -127,12 +127,12 @@ def lists_table(frame: pd.DataFrame, which: str, lang: str, n: int = 15) -> Tabl
     chosen = league.shown(ranked.groupby("province", sort=True).head(n))
     columns = _columns(LEAGUE, lang, pinned=2)
     columns = [columns[2], columns[1], columns[0]] + columns[3:]
-    return Table(f"sv_{which}", columns, _records(chosen, [c.field for c in columns]))
+    return Table(f"sv_{which}", columns, records(chosen, [c.field for c in columns]))
 
 
 def _frame_table(frame: pd.DataFrame, name: str, specs: list[tuple[str, str, int]], lang: str) -> Table:
     columns = _columns(specs, lang, pinned=1)
-    return Table(name, columns, _records(frame, [c.field for c in columns]))
+    return Table(name, columns, records(frame, [c.field for c in columns]))
 
 
 def _aging_names(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -204,10 +204,9 @@ def register(app: Dash, supervision: Supervision, settings: Settings):
     def unit_view(cell, rows, data):
         state = S.State.from_dict(data)
         lang = state.lang
-        index = (cell or {}).get("rowIndex")
-        if index is None or not rows or not 0 <= index < len(rows):
+        row = clicked_row(cell, rows)
+        if row is None:
             return [no_update] * 6
-        row = rows[index]
         result = supervision.unit(S.filters(state, settings.now().date()), row["unit"], int(row["province"]))
         note = L.t(
             "sv_unit_note", lang, unit=result["unit"], province=row["province_name"], answered=result["answered"]

@@ -58,7 +58,15 @@ def clean(value):
     return value
 
 
-def _records(frame: pd.DataFrame, fields: list[str]) -> list[dict]:
+def clicked_row(cell, rows) -> dict | None:
+    """The grid row a cellClicked event names, or None (no click, or an index the shown rows do not hold)."""
+    index = (cell or {}).get("rowIndex")
+    if not isinstance(index, int) or not rows or not 0 <= index < len(rows):
+        return None
+    return rows[index]
+
+
+def records(frame: pd.DataFrame, fields: list[str]) -> list[dict]:
     return [{k: clean(v) for k, v in row.items()} for row in frame[fields].to_dict("records")]
 
 
@@ -132,7 +140,7 @@ def ranking(provinces: pd.DataFrame, metric: str, lang: str) -> Table:
         ),
     ]
     frame["adcode"] = frame["adcode"].astype(str)
-    return Table("ranking", columns, _records(frame, [c.field for c in columns]), click="province")
+    return Table("ranking", columns, records(frame, [c.field for c in columns]), click="province")
 
 
 def cross(cross_frame: pd.DataFrame, lang: str) -> Table:
@@ -179,7 +187,7 @@ def cities(frame: pd.DataFrame, lang: str) -> Table:
             width=108,
         ),
     ]
-    return Table("cities", columns, _records(frame, [c.field for c in columns]), sort=("messages", "desc"))
+    return Table("cities", columns, records(frame, [c.field for c in columns]), sort=("messages", "desc"))
 
 
 def units(frame: pd.DataFrame, name: str, lang: str, late_days: int) -> Table:
@@ -199,7 +207,7 @@ def units(frame: pd.DataFrame, name: str, lang: str, late_days: int) -> Table:
         Column("late", L.t("c_late", lang, days=late_days), "int", d("late", lang, days=late_days), width=110),
         Column("late_share", L.t("c_late_share", lang), "pct", d("late", lang, days=late_days), width=110),
     ]
-    return Table(name, columns, _records(frame, [c.field for c in columns]))
+    return Table(name, columns, records(frame, [c.field for c in columns]))
 
 
 def overdue(frame: pd.DataFrame, lang: str, overdue_days: int) -> Table:
@@ -225,7 +233,7 @@ def overdue(frame: pd.DataFrame, lang: str, overdue_days: int) -> Table:
         Column("urgent", L.t("c_urgent", lang), "text", None, width=86),
         Column("message_id", "ID", "text", None, width=120),
     ]
-    return Table("overdue", columns, _records(frame, [c.field for c in columns]))
+    return Table("overdue", columns, records(frame, [c.field for c in columns]))
 
 
 # -- compare ---------------------------------------------------------------------------------------------------------
@@ -329,7 +337,7 @@ def compare_categories(a: pd.DataFrame, b: pd.DataFrame, lang: str) -> Table:
             width=104,
         ),
     ]
-    return Table("compare_categories", columns, _records(frame, [c.field for c in columns]))
+    return Table("compare_categories", columns, records(frame, [c.field for c in columns]))
 
 
 # -- AG Grid column definitions --------------------------------------------------------------------------------------
