@@ -706,9 +706,6 @@ def register(app: Dash, metrics: Metrics, settings: Settings, more_tables=None) 
             raise PreventUpdate
         return state, S.drill_filters(state, settings.now().date())
 
-    def grid_outputs(*names):
-        return [Output(ids.grid(name), prop) for name in names for prop in ("columnDefs", "rowData")]
-
     @app.callback(
         Output(ids.DRILL_TITLE, "children"),
         Output(ids.DRILL_KPIS, "children"),
@@ -730,7 +727,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings, more_tables=None) 
     @app.callback(
         Output(ids.DRILL_TREND, "figure"),
         Output(ids.DRILL_CATEGORY_FIG, "figure"),
-        *grid_outputs("cities"),
+        *tables.grid_outputs("cities"),
         error_output,
         Input(ids.STATE, "data"),
         prevent_initial_call=True,
@@ -747,7 +744,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings, more_tables=None) 
 
     @app.callback(
         Output("analyst-slow-note", "children"),
-        *grid_outputs("top_units", "slow_units"),
+        *tables.grid_outputs("top_units", "slow_units"),
         error_output,
         Input(ids.STATE, "data"),
         prevent_initial_call=True,
@@ -767,7 +764,7 @@ def register(app: Dash, metrics: Metrics, settings: Settings, more_tables=None) 
 
     @app.callback(
         Output(ids.OVERDUE_NOTE, "children"),
-        *grid_outputs("overdue"),
+        *tables.grid_outputs("overdue"),
         error_output,
         Input(ids.STATE, "data"),
         prevent_initial_call=True,

@@ -20,7 +20,7 @@ from dashboard.analyst import labels as L
 from dashboard.analyst import state as S
 from dashboard.analyst.messages import item as message_item
 from dashboard.analyst.messages import register_reader
-from dashboard.analyst.tables import Column, Table, clicked_row, column_defs, records
+from dashboard.analyst.tables import Column, Table, clicked_row, grid_outputs, grid_values, records
 from dashboard.insight_api import MAX_LIMIT
 from dashboard.theme import WALL as THEME
 from queries import provinces as province_ref
@@ -288,12 +288,6 @@ def register(app: Dash, insight, metrics, settings: Settings):
             raise PreventUpdate  # the insight is computed only while the tab is shown
         return state, S.filters(state, settings.now().date())
 
-    def grid_outputs(*names):
-        return [Output(ids.grid(name), prop) for name in names for prop in ("columnDefs", "rowData")]
-
-    def pack(*made: Table) -> list:
-        return [x for t in made for x in (column_defs(t), t.rows)]
-
     # -- the lists: one builder for the grids and their downloads --------------------------------------------------
     def issues_list(state, f):
         return issues_table(insight.hot_issues(f, ISSUE_ROWS)["issues"], "hot_issues", state.lang)
@@ -322,7 +316,7 @@ def register(app: Dash, insight, metrics, settings: Settings):
     @_guard("hot_issues")
     def issues_view(_shown, data):
         state, f = hot_state(data)
-        return [L.t("hot_issues_note", state.lang), *pack(issues_list(state, f))]
+        return [L.t("hot_issues_note", state.lang), *grid_values(issues_list(state, f))]
 
     @app.callback(
         Output(ids.HOT_NOTE, "children"),
@@ -337,7 +331,7 @@ def register(app: Dash, insight, metrics, settings: Settings):
         state, f = hot_state(data)
         table = alerts_list(state, f)
         period = L.t("hot_period", state.lang, range=i18n.range_text(f.start, f.end, state.lang))
-        return [period, L.t("hot_alerts_note", state.lang, n=len(table.rows)), *pack(table)]
+        return [period, L.t("hot_alerts_note", state.lang, n=len(table.rows)), *grid_values(table)]
 
     @app.callback(
         Output(ids.HOT_WORDS_NOTE, "children"),
@@ -351,7 +345,7 @@ def register(app: Dash, insight, metrics, settings: Settings):
         state, f = hot_state(data)
         words, made = words_lists(state, f)
         note = L.t("hot_words_note", state.lang, start=words["previous_start"], end=words["previous_end"])
-        return [note, *pack(*made)]
+        return [note, *grid_values(*made)]
 
     @app.callback(
         Output(ids.HOT_REPEATS_NOTE, "children"),
@@ -372,7 +366,7 @@ def register(app: Dash, insight, metrics, settings: Settings):
             repeats=f"{found['repeats']:,}",
             messages=f"{found['messages']:,}",
         )
-        return [note, *pack(table)]
+        return [note, *grid_values(table)]
 
     # -- one issue: its messages, timeline and replies -------------------------------------------------------------
     def find_issue(f, issue_id):
@@ -448,7 +442,7 @@ def register(app: Dash, insight, metrics, settings: Settings):
             chosen = next((a for a in alerts if alert_key(a) == row.get("key")), None)
         if chosen is None:
             empty = issues_table([], "hot_alert_issues", lang)
-            return "", figures.empty(THEME, i18n.t("no_data", lang)), *pack(empty)
+            return "", figures.empty(THEME, i18n.t("no_data", lang)), *grid_values(empty)
         named = _named(chosen, lang)
         title = L.t(
             "hot_alert_note",
@@ -461,7 +455,11 @@ def register(app: Dash, insight, metrics, settings: Settings):
         )
         by_id = {i["id"]: i for i in insight.hot_issues(f, MAX_LIMIT)["issues"]}
         inside = [by_id[i] for i in chosen["issue_ids"] if i in by_id]
-        return title, figures.surge(chosen["daily"], THEME, lang), *pack(issues_table(inside, "hot_alert_issues", lang))
+        return (
+            title,
+            figures.surge(chosen["daily"], THEME, lang),
+            *grid_values(issues_table(inside, "hot_alert_issues", lang)),
+        )
 
     builders = {
         "hot_issues": issues_list,

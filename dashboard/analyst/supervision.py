@@ -16,7 +16,7 @@ from dashboard import figures, i18n
 from dashboard.analyst import ids
 from dashboard.analyst import labels as L
 from dashboard.analyst import state as S
-from dashboard.analyst.tables import Column, Table, clicked_row, column_defs, records
+from dashboard.analyst.tables import Column, Table, clicked_row, grid_outputs, grid_values, records
 from dashboard.theme import WALL as THEME
 from settings import Settings
 from supervision import aging as aging_mod
@@ -160,15 +160,6 @@ DOWNLOADS = {  # table -> the view group that builds it (dashboard/analyst/callb
 def register(app: Dash, supervision: Supervision, settings: Settings):
     """The tab's callbacks; returns build(name, state) -> Table for its downloads."""
 
-    def grid_outputs(*names):
-        return [Output(ids.grid(name), prop) for name in names for prop in ("columnDefs", "rowData")]
-
-    def pack(*tables: Table) -> list:
-        out = []
-        for table in tables:
-            out += [column_defs(table), table.rows]
-        return out
-
     @app.callback(
         Output("analyst-sv_league-note", "children"),
         *grid_outputs("sv_league", "sv_best", "sv_worst"),
@@ -180,7 +171,7 @@ def register(app: Dash, supervision: Supervision, settings: Settings):
         if state.view != "supervision":
             return [no_update] * 7
         extras, made = league_tables(state)
-        return extras + pack(*made)
+        return extras + grid_values(*made)
 
     def league_tables(state: S.State):
         lang = state.lang
@@ -221,7 +212,7 @@ def register(app: Dash, supervision: Supervision, settings: Settings):
         return [
             figures.unit_trend(result["trend"], THEME, lang),
             note,
-            *pack(
+            *grid_values(
                 _frame_table(result["slowest"], "sv_unit_slowest", specs, lang),
                 _frame_table(
                     result["lowest_rated"],
@@ -244,7 +235,7 @@ def register(app: Dash, supervision: Supervision, settings: Settings):
         if state.view != "supervision":
             return [no_update] * 6
         extras, made = aging_tables(state)
-        return extras + pack(*made)
+        return extras + grid_values(*made)
 
     def aging_tables(state: S.State):
         lang = state.lang
@@ -296,7 +287,7 @@ def register(app: Dash, supervision: Supervision, settings: Settings):
         if state.view != "supervision":
             return [no_update] * 6
         _, made = dissatisfaction_tables(state)
-        return pack(*made)
+        return grid_values(*made)
 
     def dissatisfaction_tables(state: S.State):
         lang = state.lang
@@ -342,7 +333,7 @@ def register(app: Dash, supervision: Supervision, settings: Settings):
         if state.view != "supervision":
             return [no_update] * 8
         extras, made = text_tables(state)
-        return extras + pack(*made)
+        return extras + grid_values(*made)
 
     def text_tables(state: S.State):
         lang = state.lang

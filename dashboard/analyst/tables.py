@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from dash import Output
 
 from dashboard import i18n
+from dashboard.analyst import ids
 from dashboard.analyst import labels as L
 from queries import catalog, drill
 from queries import provinces as province_ref
@@ -341,6 +343,16 @@ def compare_categories(a: pd.DataFrame, b: pd.DataFrame, lang: str) -> Table:
 
 
 # -- AG Grid column definitions --------------------------------------------------------------------------------------
+def grid_outputs(*names: str) -> list:
+    """The outputs a grid is filled through: its column definitions and its rows, per grid name."""
+    return [Output(ids.grid(name), prop) for name in names for prop in ("columnDefs", "rowData")]
+
+
+def grid_values(*made: Table) -> list:
+    """The values for grid_outputs of the same grids, in order."""
+    return [value for table in made for value in (column_defs(table), table.rows)]
+
+
 def column_defs(table: Table) -> list[dict]:
     defs = []
     for col in table.columns:
