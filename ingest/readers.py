@@ -203,7 +203,7 @@ MAX_DEPTH = 20  # a record is a flat object; deeper nesting is refused before js
 MAX_FIELDS = 200  # keys of one record
 MAX_COLUMNS = 500  # distinct keys in one chunk (each becomes a column of every row)
 SAMPLE_LINES = 1000  # lines whose keys and types Arrow infers before reading the whole block
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]|\xed[\xa0-\xbf]")  # escaped, or encoded raw (CESU-8)
 _MARKS = np.zeros(256, dtype=bool)  # the bytes the nesting scan looks at: quote, backslash, brackets
 _MARKS[list(b'"\\{}[]')] = True
 

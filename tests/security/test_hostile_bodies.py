@@ -86,6 +86,9 @@ def test_non_utf8_json_lines_name_the_line(server):
     # an unpaired surrogate escape is valid JSON but not Unicode text
     status, answer = server.post(PATH, json.dumps([GOOD | {"title": "x"}])[:-3] + '\\ud800"}]', token=TOKEN)
     assert status == 400 and "Unicode" in answer["error"]
+    # the same surrogate written raw (CESU-8 bytes), here in a field name (found by the fuzz test: a 500 before)
+    status, answer = server.post(PATH, '[{"\ud800": null}]'.encode("utf-8", "surrogatepass"), token=TOKEN)
+    assert status == 400 and "Unicode" in answer["error"]
     assert alive(server)
 
 
