@@ -27,7 +27,14 @@ from queries.once import Once
 from queries.periods import Filters, beijing_now
 
 CORPORA_KEPT = 4
+GROUPINGS_KEPT = 4
 TOP_WORDS = 5
+# Hot issues weigh terms by their document frequency among the messages of the REFERENCE_DAYS before the period
+# (nationally: what is common on the board), so that a live write inside the period moves no weight and the
+# grouping is updated block by block; with fewer than REFERENCE_MIN messages there (a young board) the period's
+# own frequencies are used and every change regroups the period.
+REFERENCE_DAYS = 31
+REFERENCE_MIN = 1000
 
 
 class Insight:
@@ -40,6 +47,9 @@ class Insight:
         self._segmenter: Segmenter | None = None
         self._segmenter_guard = threading.Lock()
         self._corpora: OrderedDict[tuple, tuple[str, corpus_mod.Corpus]] = OrderedDict()  # period -> (version, corpus)
+        self._groupings: OrderedDict[Filters, issues.Grouping] = OrderedDict()  # filters -> last hot-issue grouping
+        # reference period -> (its corpus, the weights learnt from it)
+        self._weights: OrderedDict[Filters, tuple[corpus_mod.Corpus, issues.Weights]] = OrderedDict()
         self._once = Once(self.cache, timeout, kept_locks=1000)
         self._guard = threading.Lock()
 
@@ -105,7 +115,44 @@ class Insight:
         return {**found, "issues": found["issues"][:limit]}
 
     def _hot_issues(self, f: Filters) -> dict:
-        return {"start": f.start.isoformat(), "end": f.end.isoformat(), "issues": issues.hot_issues(self.corpus(f))}
+        return {"start": f.start.isoformat(), "end": f.end.isoformat(), "issues": self.grouping(f).ranked()}
+
+    def grouping(self, f: Filters) -> issues.Grouping:
+        """The hot-issue grouping of `f` at the current data version: updated from the last one of `f` when the
+        term weights are the same (only the blocks a write touched are grouped again), else grouped whole."""
+        period = self.corpus(f)
+        weights = self.weights(f)
+        with self._guard:
+            previous = self._groupings.get(f)
+        if weights is not None and previous is not None and previous.weights is weights:
+            built = issues.update(previous, period)
+        else:
+            built = issues.group(period, weights or issues.Weights.learn(issues.features(period)))
+        with self._guard:
+            self._groupings[f] = built
+            self._groupings.move_to_end(f)
+            while len(self._groupings) > GROUPINGS_KEPT:
+                self._groupings.popitem(last=False)
+        return built
+
+    def weights(self, f: Filters) -> issues.Weights | None:
+        """Term weights learnt from the REFERENCE_DAYS before `f` nationally; None when they hold too few messages.
+        The same object while the reference corpus is unchanged (a write inside the period leaves it)."""
+        period = Filters(f.start - dt.timedelta(days=REFERENCE_DAYS), f.start - dt.timedelta(days=1))
+        reference = self.corpus(period)
+        if len(reference) < REFERENCE_MIN:
+            return None
+        with self._guard:
+            known = self._weights.get(period)
+        if known is not None and known[0] is reference:
+            return known[1]
+        learnt = issues.Weights.learn(issues.features(reference))
+        with self._guard:
+            self._weights[period] = (reference, learnt)
+            self._weights.move_to_end(period)
+            while len(self._weights) > GROUPINGS_KEPT:
+                self._weights.popitem(last=False)
+        return learnt
 
     def alerts(self, f: Filters) -> dict:
         return self._cached("alerts", self._alerts, f)
