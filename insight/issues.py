@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from insight.corpus import Corpus
@@ -48,7 +48,9 @@ def _identity(doc):
 def features(corpus: Corpus) -> list[list[str]]:
     """Words plus the mentioned places (twice), per message."""
     out = []
-    for words, mentions, location in zip(corpus.words, corpus.frame["mentions"], corpus.frame["location"], strict=True):
+    # plain lists: iterating the frame's (Arrow-backed) columns costs microseconds per value
+    mentioned, locations = corpus.frame["mentions"].tolist(), corpus.frame["location"].tolist()
+    for words, mentions, location in zip(corpus.words, mentioned, locations, strict=True):
         places = set(mentions)
         if location:
             places.add(location.strip())
@@ -76,7 +78,7 @@ def link(frame: pd.DataFrame, matrix, min_cosine: float = LINK_COSINE, max_gap_d
     days = frame["day"].to_numpy().astype("datetime64[D]").astype("int64")
     keep = np.abs(days[rows] - days[cols]) <= max_gap_days
     rows, cols = rows[keep], cols[keep]
-    keep = _places_agree_pairs(place_sets(frame), rows, cols)
+    keep = _places_agree_pairs(frame, rows, cols)
     graph = coo_matrix((np.ones(int(keep.sum()), dtype=np.int8), (rows[keep], cols[keep])), shape=(n, n))
     return connected_components(graph, directed=False)[1]
 
@@ -124,7 +126,9 @@ def place_sets(frame: pd.DataFrame) -> list[tuple[str, frozenset[str]]]:
     """The place each message names: its district and its location field, else the places its text mentions."""
     return [
         (district, frozenset([location.strip()]) if location.strip() else frozenset(mentions))
-        for district, location, mentions in zip(frame["district"], frame["location"], frame["mentions"], strict=True)
+        for district, location, mentions in zip(
+            frame["district"].tolist(), frame["location"].tolist(), frame["mentions"].tolist(), strict=True
+        )
     ]
 
 
@@ -139,15 +143,18 @@ def places_agree(one: tuple[str, frozenset[str]], other: tuple[str, frozenset[st
     return any(x in y or y in x for x in a for y in b)
 
 
-def _places_agree_pairs(places: list, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+def _places_agree_pairs(frame: pd.DataFrame, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """places_agree of each pair (rows[k], cols[k]), decided once per distinct pair of place sets."""
     if not len(rows):
         return np.zeros(0, dtype=bool)
-    codes = pd.factorize(pd.Series(places, dtype=object))[0].astype(np.int64)
+    involved, at = np.unique(np.concatenate([rows, cols]), return_inverse=True)
+    places = place_sets(frame.iloc[involved])
+    codes = pd.factorize(pd.Series(places, dtype=object))[0].astype(np.int64)[at]
     kinds = int(codes.max()) + 1
-    pair = codes[rows] * kinds + codes[cols]
+    pair = codes[: len(rows)] * kinds + codes[len(rows) :]
     distinct, inverse = np.unique(pair, return_inverse=True)
-    first = np.unique(codes, return_index=True)[1]
+    first = np.zeros(kinds, dtype=np.int64)
+    first[codes] = np.concatenate([at[: len(rows)], at[len(rows) :]])  # a place set's row among `involved`
     verdict = np.fromiter(
         (places_agree(places[first[p // kinds]], places[first[p % kinds]]) for p in distinct.tolist()),
         bool,
@@ -159,12 +166,12 @@ def _places_agree_pairs(places: list, rows: np.ndarray, cols: np.ndarray) -> np.
 def tighten(labels: np.ndarray, matrix, min_members: int, min_cosine: float = CENTROID_COSINE) -> np.ndarray:
     """Detach from each group the members far from its centroid (a chain of weak links is not one problem)."""
     labels = labels.copy()
-    order = np.argsort(labels, kind="stable")
+    sizes = np.bincount(labels) if len(labels) else np.zeros(0, dtype=np.int64)
+    big = np.flatnonzero(sizes[labels] >= min_members)  # the groups small enough are left as they are
+    order = big[np.argsort(labels[big], kind="stable")]
     bounds = np.flatnonzero(np.diff(labels[order])) + 1
     next_label = labels.max() + 1 if len(labels) else 0
-    for members in np.split(order, bounds):
-        if len(members) < min_members:
-            continue
+    for members in np.split(order, bounds) if len(order) else []:
         sub = _compact(matrix[members])
         centroid = np.asarray(sub.mean(axis=0)).ravel()
         norm = np.linalg.norm(centroid)
@@ -268,9 +275,8 @@ class Weights:
 
     @classmethod
     def learn(cls, docs: list[list[str]]) -> Weights:
-        df = Counter(chain.from_iterable(map(set, docs)))
         n = len(docs)
-        return cls(n, {t: math.log((1 + n) / (1 + c)) + 1 for t, c in df.items()})
+        return cls(n, {t: math.log((1 + n) / (1 + c)) + 1 for t, c in document_frequency(docs).items()})
 
     def of(self, terms: np.ndarray) -> np.ndarray:
         unseen = math.log(1 + self.messages) + 1
@@ -300,7 +306,7 @@ _BLOCK = ["province", "city", "district"]
 def group(corpus: Corpus, weights: Weights, min_members: int = MIN_MEMBERS) -> Grouping:
     """Every issue of the corpus (cold), with term weights `weights`."""
     docs = features(corpus)
-    df = Counter(chain.from_iterable(map(set, docs)))
+    df = Counter(document_frequency(docs))
     keys = _keys(corpus.frame)
     found = _group_rows(corpus, docs, np.arange(len(docs)), df, weights, min_members)
     return Grouping(weights, min_members, keys, docs, df, found)
@@ -313,7 +319,8 @@ def update(previous: Grouping, corpus: Corpus) -> Grouping:
     weights and which of their terms are in the vocabulary)."""
     keys = _keys(corpus.frame)
     old, new = previous.keys, keys
-    same = pd.Index(old["message_id"] + "\x00" + old["mark"]).get_indexer(new["message_id"] + "\x00" + new["mark"])
+    same = pd.Index(old["message_id"]).get_indexer(new["message_id"])
+    same[(same >= 0) & (old["mark"].to_numpy()[np.maximum(same, 0)] != new["mark"].to_numpy())] = -1
     added = np.flatnonzero(same < 0)
     gone = np.setdiff1d(np.arange(len(old)), same[same >= 0])
     docs = [previous.docs[k] if k >= 0 else None for k in same.tolist()]
@@ -335,18 +342,58 @@ def update(previous: Grouping, corpus: Corpus) -> Grouping:
         del df[t]
     dirty = set(old["block"].iloc[gone]) | set(new["block"].iloc[added])
     if crossed:
-        dirty |= {b for b, d in zip(new["block"], docs, strict=True) if b not in dirty and not crossed.isdisjoint(d)}
+        dirty |= {b for b, d in zip(new["block"].tolist(), docs, strict=True) if not crossed.isdisjoint(d)}
     issues = {b: found for b, found in previous.issues.items() if b not in dirty}
-    rows = np.flatnonzero(new["block"].isin(dirty).to_numpy())
+    rows = np.flatnonzero(np.fromiter((b in dirty for b in new["block"].tolist()), bool, len(new)))
     issues.update(_group_rows(corpus, docs, rows, df, previous.weights, previous.min_members))
     return Grouping(previous.weights, previous.min_members, keys, docs, df, issues)
 
 
 def _keys(frame: pd.DataFrame) -> pd.DataFrame:
-    block = pd.Series(list(zip(*(frame[c] for c in _BLOCK), strict=True)), index=frame.index, dtype=object)
+    columns = [frame[c].tolist() for c in _BLOCK]
     return pd.DataFrame(
-        {"message_id": frame["message_id"].astype(str), "mark": frame["mark"].astype(str), "block": block}
-    ).reset_index(drop=True)
+        {
+            "message_id": frame["message_id"].to_numpy(dtype=object),
+            "mark": frame["mark"].to_numpy(),
+            "block": pd.Series(list(zip(*columns, strict=True)), dtype=object),
+        }
+    )
+
+
+def _tokens(docs: list[list[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, term code) of every word of the documents, and the distinct terms (the codes' values)."""
+    lengths = np.fromiter(map(len, docs), np.int64, len(docs))
+    flat = np.fromiter(chain.from_iterable(docs), object, int(lengths.sum()))
+    codes, terms = pd.factorize(flat)
+    return np.repeat(np.arange(len(docs)), lengths), codes.astype(np.int64), np.asarray(terms, dtype=object)
+
+
+def document_frequency(docs: list[list[str]]) -> dict[str, int]:
+    """Messages holding each term (counted with numpy: a month holds about a million words)."""
+    rows, codes, terms = _tokens(docs)
+    if not len(terms):
+        return {}
+    pairs = np.sort(rows * len(terms) + codes)
+    pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])]  # each (message, term) once
+    return dict(zip(terms.tolist(), np.bincount(pairs % len(terms), minlength=len(terms)).tolist(), strict=True))
+
+
+def _matrix(docs: list[list[str]], df: Counter, weights: Weights):
+    """(row-normalised TF-IDF matrix, its terms) of the documents: the terms of two or more messages of the period
+    (`df`), in term order; sublinear tf (1 + ln count) times the weights' idf. None without vocabulary."""
+    rows, codes, terms = _tokens(docs)
+    kept = np.fromiter((df[t] >= 2 for t in terms.tolist()), bool, len(terms))
+    if not kept.any():
+        return None
+    vocabulary = np.asarray(sorted(terms[kept].tolist()), dtype=object)
+    column = np.full(len(terms), -1, dtype=np.int64)
+    column[kept] = np.searchsorted(vocabulary, terms[kept])
+    cols = column[codes]
+    inside = cols >= 0
+    counts = csr_matrix((np.ones(int(inside.sum())), (rows[inside], cols[inside])), shape=(len(docs), len(vocabulary)))
+    counts.sum_duplicates()  # sorted columns per row, duplicates summed: the same floats however docs are batched
+    counts.data = (1 + np.log(counts.data)) * weights.of(vocabulary)[counts.indices]
+    return normalize(counts, norm="l2", copy=False), vocabulary
 
 
 def _group_rows(corpus: Corpus, docs, rows: np.ndarray, df: Counter, weights: Weights, min_members: int) -> dict:
@@ -355,16 +402,11 @@ def _group_rows(corpus: Corpus, docs, rows: np.ndarray, df: Counter, weights: We
     if not len(rows):
         return {}
     frame = corpus.frame.iloc[rows].reset_index(drop=True)
-    sub_docs = [docs[k] for k in rows.tolist()]
-    vocabulary = sorted({t for d in sub_docs for t in d if df[t] >= 2})
-    out: dict[tuple, list[dict]] = {b: [] for b in zip(*(frame[c] for c in _BLOCK), strict=True)}
-    if not vocabulary:
+    out: dict[tuple, list[dict]] = {b: [] for b in zip(*(frame[c].tolist() for c in _BLOCK), strict=True)}
+    built = _matrix([docs[k] for k in rows.tolist()], df, weights)
+    if built is None:
         return out
-    counts = CountVectorizer(analyzer=_identity, vocabulary=vocabulary).transform(sub_docs)
-    counts.data = 1 + np.log(counts.data.astype(np.float64))  # sublinear tf
-    terms = np.asarray(vocabulary, dtype=object)
-    counts.data *= weights.of(terms)[counts.indices]
-    matrix = normalize(counts, norm="l2", copy=False)
+    matrix, terms = built
     labels = _labels(frame, matrix, min_members)
     inside = np.flatnonzero(labels >= 0)
     order = inside[np.argsort(labels[inside], kind="stable")]
@@ -372,7 +414,7 @@ def _group_rows(corpus: Corpus, docs, rows: np.ndarray, df: Counter, weights: We
     cols = _columns(frame)
     for members in np.split(order, bounds) if len(order) else []:
         issue = describe(cols, members, matrix, terms)
-        out[tuple(frame[c].iat[members[0]] for c in _BLOCK)].append(issue)
+        out[tuple(frame[c].iat[int(members[0])] for c in _BLOCK)].append(issue)
     return out
 
 
