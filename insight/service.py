@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import replace
 
 import pandas as pd
@@ -50,6 +50,7 @@ class Insight:
         self._groupings: OrderedDict[Filters, issues.Grouping] = OrderedDict()  # filters -> last hot-issue grouping
         # reference period -> (its corpus, the weights learnt from it)
         self._weights: OrderedDict[Filters, tuple[corpus_mod.Corpus, issues.Weights]] = OrderedDict()
+        self._counted: OrderedDict[Filters, tuple[corpus_mod.Corpus, Counter]] = OrderedDict()  # hot words' counts
         self._once = Once(self.cache, timeout, kept_locks=1000)
         self._guard = threading.Lock()
 
@@ -96,19 +97,33 @@ class Insight:
     def _hot_words(self, f: Filters, limit: int) -> dict:
         length = f.end - f.start
         before = replace(f, start=f.start - length - dt.timedelta(days=1), end=f.start - dt.timedelta(days=1))
-        now_words = hotwords.terms(self.corpus(f))
-        before_words = hotwords.terms(self.corpus(before))
-        now, prev = hotwords.document_frequency(now_words), hotwords.document_frequency(before_words)
+        (now, n_now), (prev, n_before) = self._frequencies(f), self._frequencies(before)
         return {
             "start": f.start.isoformat(),
             "end": f.end.isoformat(),
             "previous_start": before.start.isoformat(),
             "previous_end": before.end.isoformat(),
-            "messages": len(now_words),
-            "previous_messages": len(before_words),
-            "words": hotwords.rising(now, len(now_words), prev, len(before_words), limit),
+            "messages": n_now,
+            "previous_messages": n_before,
+            "words": hotwords.rising(now, n_now, prev, n_before, limit),
             "frequent": hotwords.frequent(now, prev, limit),
         }
+
+    def _frequencies(self, f: Filters) -> tuple[Counter, int]:
+        """Messages holding each term in `f`'s period, and the messages; kept while its corpus is unchanged (the
+        previous period's after a write inside this one)."""
+        period = self.corpus(f)
+        with self._guard:
+            known = self._counted.get(f)
+        if known is not None and known[0] is period:
+            return known[1], len(period)
+        counted = hotwords.document_frequency(hotwords.terms(period))
+        with self._guard:
+            self._counted[f] = (period, counted)
+            self._counted.move_to_end(f)
+            while len(self._counted) > CORPORA_KEPT:
+                self._counted.popitem(last=False)
+        return counted, len(period)
 
     def hot_issues(self, f: Filters, limit: int = 50) -> dict:
         found = self._cached("hot_issues", self._hot_issues, f)
