@@ -164,22 +164,27 @@ def _places_agree_pairs(frame: pd.DataFrame, rows: np.ndarray, cols: np.ndarray)
 
 
 def tighten(labels: np.ndarray, matrix, min_members: int, min_cosine: float = CENTROID_COSINE) -> np.ndarray:
-    """Detach from each group the members far from its centroid (a chain of weak links is not one problem)."""
+    """Detach from each group the members far from its centroid (a chain of weak links is not one problem).
+    Every group at once: centroids (as sums: the cosine does not depend on the scale) by one sparse product of a
+    group-membership matrix, each member's cosine by a row-wise product with its group's centroid."""
     labels = labels.copy()
-    sizes = np.bincount(labels) if len(labels) else np.zeros(0, dtype=np.int64)
-    big = np.flatnonzero(sizes[labels] >= min_members)  # the groups small enough are left as they are
-    order = big[np.argsort(labels[big], kind="stable")]
-    bounds = np.flatnonzero(np.diff(labels[order])) + 1
-    next_label = labels.max() + 1 if len(labels) else 0
-    for members in np.split(order, bounds) if len(order) else []:
-        sub = _compact(matrix[members])
-        centroid = np.asarray(sub.mean(axis=0)).ravel()
-        norm = np.linalg.norm(centroid)
-        if not norm:
-            continue
-        far = members[np.asarray(sub @ (centroid / norm)).ravel() < min_cosine]
-        labels[far] = np.arange(next_label, next_label + len(far))
-        next_label += len(far)
+    if not len(labels):
+        return labels
+    sizes = np.bincount(labels)
+    big = np.flatnonzero(sizes[labels] >= min_members)  # the groups too small to be issues are left as they are
+    if not len(big):
+        return labels
+    groups, at = np.unique(labels[big], return_inverse=True)
+    rows = matrix.tocsr()[big]
+    membership = csr_matrix((np.ones(len(big)), (at, np.arange(len(big)))), shape=(len(groups), len(big)))
+    centroids = (membership @ rows).tocsr()
+    centroids.sort_indices()
+    norms = np.sqrt(np.asarray(centroids.multiply(centroids).sum(axis=1)).ravel())
+    dots = np.asarray(rows.multiply(centroids[at]).sum(axis=1)).ravel()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        far = big[(norms[at] > 0) & (dots / norms[at] < min_cosine)]
+    next_label = labels.max() + 1
+    labels[far] = np.arange(next_label, next_label + len(far))
     return labels
 
 
@@ -284,12 +289,19 @@ class Weights:
 
 
 @dataclass
+class Keys:
+    ids: pd.Index  # per message: its id,
+    marks: np.ndarray  # its mark (corpus.py: a hash of every value read of it)
+    blocks: list[tuple]  # and its block (province, city, district)
+
+
+@dataclass
 class Grouping:
     """A period's hot issues, kept per block so that an update regroups only the blocks that changed."""
 
     weights: Weights
     min_members: int
-    keys: pd.DataFrame  # per message: message_id, mark, block (province, city, district)
+    keys: Keys
     docs: list[list[str]]  # per message: features
     df: Counter  # messages holding each term (a term of two or more messages is in the vocabulary)
     issues: dict[tuple, list[dict]]  # block -> its issues
@@ -319,10 +331,10 @@ def update(previous: Grouping, corpus: Corpus) -> Grouping:
     weights and which of their terms are in the vocabulary)."""
     keys = _keys(corpus.frame)
     old, new = previous.keys, keys
-    same = pd.Index(old["message_id"]).get_indexer(new["message_id"])
-    same[(same >= 0) & (old["mark"].to_numpy()[np.maximum(same, 0)] != new["mark"].to_numpy())] = -1
+    same = old.ids.get_indexer(new.ids)
+    same[(same >= 0) & (old.marks[np.maximum(same, 0)] != new.marks)] = -1
     added = np.flatnonzero(same < 0)
-    gone = np.setdiff1d(np.arange(len(old)), same[same >= 0])
+    gone = np.setdiff1d(np.arange(len(old.ids)), same[same >= 0])
     docs = [previous.docs[k] if k >= 0 else None for k in same.tolist()]
     fresh = features(Corpus(corpus.frame.iloc[added], [corpus.words[k] for k in added])) if len(added) else []
     for k, d in zip(added.tolist(), fresh, strict=True):
@@ -340,24 +352,18 @@ def update(previous: Grouping, corpus: Corpus) -> Grouping:
     crossed = {t for t, c in before.items() if (c >= 2) != (df[t] >= 2)}
     for t in [t for t, c in df.items() if c <= 0] if gone.size else ():
         del df[t]
-    dirty = set(old["block"].iloc[gone]) | set(new["block"].iloc[added])
+    dirty = {old.blocks[k] for k in gone.tolist()} | {new.blocks[k] for k in added.tolist()}
     if crossed:
-        dirty |= {b for b, d in zip(new["block"].tolist(), docs, strict=True) if not crossed.isdisjoint(d)}
+        dirty |= {b for b, d in zip(new.blocks, docs, strict=True) if not crossed.isdisjoint(d)}
     issues = {b: found for b, found in previous.issues.items() if b not in dirty}
-    rows = np.flatnonzero(np.fromiter((b in dirty for b in new["block"].tolist()), bool, len(new)))
+    rows = np.flatnonzero(np.fromiter((b in dirty for b in new.blocks), bool, len(new.blocks)))
     issues.update(_group_rows(corpus, docs, rows, df, previous.weights, previous.min_members))
     return Grouping(previous.weights, previous.min_members, keys, docs, df, issues)
 
 
-def _keys(frame: pd.DataFrame) -> pd.DataFrame:
-    columns = [frame[c].tolist() for c in _BLOCK]
-    return pd.DataFrame(
-        {
-            "message_id": frame["message_id"].to_numpy(dtype=object),
-            "mark": frame["mark"].to_numpy(),
-            "block": pd.Series(list(zip(*columns, strict=True)), dtype=object),
-        }
-    )
+def _keys(frame: pd.DataFrame) -> Keys:
+    blocks = list(zip(*(frame[c].tolist() for c in _BLOCK), strict=True))
+    return Keys(pd.Index(frame["message_id"]), frame["mark"].to_numpy(), blocks)
 
 
 def _tokens(docs: list[list[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
