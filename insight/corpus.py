@@ -85,6 +85,20 @@ def load(
     return _read(store, segmenter, window, ids, progress)
 
 
+def changes(old: Corpus, new: Corpus) -> tuple[np.ndarray, np.ndarray]:
+    """(rows of `new` not in `old` as they were, rows of `old` not in `new` as they are): a message new, gone or with
+    a changed mark (a later corpus of the same period: methods that keep figures per message update them)."""
+    same = pd.Index(old.frame["message_id"]).get_indexer(new.frame["message_id"])
+    marks = old.frame["mark"].to_numpy()
+    same[(same >= 0) & (marks[np.maximum(same, 0)] != new.frame["mark"].to_numpy())] = -1
+    return np.flatnonzero(same < 0), np.setdiff1d(np.arange(len(old)), same[same >= 0])
+
+
+def rows(corpus: Corpus, at: np.ndarray) -> Corpus:
+    """The corpus of the rows `at`."""
+    return Corpus(corpus.frame.iloc[at].reset_index(drop=True), [corpus.words[k] for k in at.tolist()])
+
+
 def _ordered(frame: pd.DataFrame, words: list, marks: pd.DataFrame) -> Corpus | None:
     """The rows in the order (and with the marks) of `marks`; None when one of them is missing (a message moved
     into the period between the two reads: the caller reads the whole period)."""

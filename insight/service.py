@@ -111,13 +111,24 @@ class Insight:
 
     def _frequencies(self, f: Filters) -> tuple[Counter, int]:
         """Messages holding each term in `f`'s period, and the messages; kept while its corpus is unchanged (the
-        previous period's after a write inside this one)."""
+        previous period's after a write inside this one), updated with the messages that changed after a write."""
         period = self.corpus(f)
         with self._guard:
             known = self._counted.get(f)
         if known is not None and known[0] is period:
             return known[1], len(period)
-        counted = hotwords.document_frequency(hotwords.terms(period))
+        if known is None:
+            counted = hotwords.document_frequency(hotwords.terms(period))
+        else:  # the earlier counts, less the messages gone or changed, plus the new ones
+            added, gone = corpus_mod.changes(known[0], period)
+            counted = known[1].copy()
+            less = hotwords.document_frequency(hotwords.terms(corpus_mod.rows(known[0], gone)))
+            more = hotwords.document_frequency(hotwords.terms(corpus_mod.rows(period, added)))
+            counted.subtract(less)
+            counted.update(more)
+            for word in less.keys() - more.keys():
+                if counted[word] <= 0:
+                    del counted[word]
         with self._guard:
             self._counted[f] = (period, counted)
             self._counted.move_to_end(f)

@@ -132,8 +132,8 @@ def test_hot_issues_find_each_planted_problem(planted):
 
 def test_hot_issues_updated_after_a_write_equal_a_cold_grouping(store, monkeypatch):
     """Term weights come from the month before (here the fixtures a month earlier, under other ids); a live write
-    inside the month updates the grouping (only the blocks it touches are grouped again) and the result is the
-    one a fresh service groups from the same data."""
+    inside the month updates the grouping (only the blocks it touches are grouped again) and the hot words' counts,
+    and the results are the ones a fresh service computes from the same data."""
     monkeypatch.setattr(service_mod, "REFERENCE_MIN", 50)
     problems = {key for key, *_ in fx.PROBLEMS}
 
@@ -146,6 +146,7 @@ def test_hot_issues_updated_after_a_write_equal_a_cold_grouping(store, monkeypat
     service = Insight(store, clock=lambda: NOW)
     assert service.weights(MARCH) is not None  # the month before has enough messages: its weights are used
     before = service.hot_issues(MARCH, limit=1000)["issues"]
+    words_before = service.hot_words(MARCH, limit=1000)
     updates = []
     real_update = issues_mod.update
     monkeypatch.setattr(issues_mod, "update", lambda *args: updates.append(1) or real_update(*args))
@@ -153,7 +154,11 @@ def test_hot_issues_updated_after_a_write_equal_a_cold_grouping(store, monkeypat
     after = service.hot_issues(MARCH, limit=1000)["issues"]
     assert updates == [1]
     assert sum(i["messages"] for i in after) > sum(i["messages"] for i in before)
-    assert after == Insight(store, clock=lambda: NOW).hot_issues(MARCH, limit=1000)["issues"]
+    fresh = Insight(store, clock=lambda: NOW)
+    assert after == fresh.hot_issues(MARCH, limit=1000)["issues"]
+    words_after = service.hot_words(MARCH, limit=1000)
+    assert words_after["messages"] > words_before["messages"]
+    assert words_after == fresh.hot_words(MARCH, limit=1000)
 
 
 def test_hot_issues_follow_filters(planted):
