@@ -20,14 +20,13 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, repeat
 
 import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
 
 from insight.corpus import Corpus
 from queries.masking import mask_text
@@ -366,40 +365,31 @@ def _keys(frame: pd.DataFrame) -> Keys:
     return Keys(pd.Index(frame["message_id"]), frame["mark"].to_numpy(), blocks)
 
 
-def _tokens(docs: list[list[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row, term code) of every word of the documents, and the distinct terms (the codes' values)."""
-    lengths = np.fromiter(map(len, docs), np.int64, len(docs))
-    flat = np.fromiter(chain.from_iterable(docs), object, int(lengths.sum()))
-    codes, terms = pd.factorize(flat)
-    return np.repeat(np.arange(len(docs)), lengths), codes.astype(np.int64), np.asarray(terms, dtype=object)
-
-
-def document_frequency(docs: list[list[str]]) -> dict[str, int]:
-    """Messages holding each term (counted with numpy: a month holds about a million words)."""
-    rows, codes, terms = _tokens(docs)
-    if not len(terms):
-        return {}
-    pairs = np.sort(rows * len(terms) + codes)
-    pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])]  # each (message, term) once
-    return dict(zip(terms.tolist(), np.bincount(pairs % len(terms), minlength=len(terms)).tolist(), strict=True))
+def document_frequency(docs: list[list[str]]) -> Counter:
+    """Messages holding each term (one counting pass in C over each message's distinct terms)."""
+    return Counter(chain.from_iterable(map(set, docs)))
 
 
 def _matrix(docs: list[list[str]], df: Counter, weights: Weights):
     """(row-normalised TF-IDF matrix, its terms) of the documents: the terms of two or more messages of the period
     (`df`), in term order; sublinear tf (1 + ln count) times the weights' idf. None without vocabulary."""
-    rows, codes, terms = _tokens(docs)
-    kept = np.fromiter((df[t] >= 2 for t in terms.tolist()), bool, len(terms))
-    if not kept.any():
+    vocabulary = sorted(t for t in set(chain.from_iterable(docs)) if df[t] >= 2)
+    if not vocabulary:
         return None
-    vocabulary = np.asarray(sorted(terms[kept].tolist()), dtype=object)
-    column = np.full(len(terms), -1, dtype=np.int64)
-    column[kept] = np.searchsorted(vocabulary, terms[kept])
-    cols = column[codes]
+    column = {t: k for k, t in enumerate(vocabulary)}
+    lengths = np.fromiter(map(len, docs), np.int64, len(docs))
+    cols = np.fromiter(map(column.get, chain.from_iterable(docs), repeat(-1)), np.int64, int(lengths.sum()))
+    rows = np.repeat(np.arange(len(docs)), lengths)
     inside = cols >= 0
     counts = csr_matrix((np.ones(int(inside.sum())), (rows[inside], cols[inside])), shape=(len(docs), len(vocabulary)))
     counts.sum_duplicates()  # sorted columns per row, duplicates summed: the same floats however docs are batched
-    counts.data = (1 + np.log(counts.data)) * weights.of(vocabulary)[counts.indices]
-    return normalize(counts, norm="l2", copy=False), vocabulary
+    terms = np.asarray(vocabulary, dtype=object)
+    counts.data = (1 + np.log(counts.data)) * weights.of(terms)[counts.indices]
+    # l2 norm per row, each row's squares summed in column order (bincount adds in input order)
+    row_of = np.repeat(np.arange(len(docs)), np.diff(counts.indptr))
+    norms = np.sqrt(np.bincount(row_of, weights=counts.data * counts.data, minlength=len(docs)))
+    counts.data /= norms[row_of]
+    return counts, terms
 
 
 def _group_rows(corpus: Corpus, docs, rows: np.ndarray, df: Counter, weights: Weights, min_members: int) -> dict:
