@@ -143,23 +143,37 @@ def places_agree(one: tuple[str, frozenset[str]], other: tuple[str, frozenset[st
 
 
 def _places_agree_pairs(frame: pd.DataFrame, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """places_agree of each pair (rows[k], cols[k]), decided once per distinct pair of place sets."""
+    """places_agree of each pair (rows[k], cols[k]), decided once per distinct pair of places named."""
     if not len(rows):
         return np.zeros(0, dtype=bool)
-    involved, at = np.unique(np.concatenate([rows, cols]), return_inverse=True)
-    places = place_sets(frame.iloc[involved])
-    codes = pd.factorize(pd.Series(places, dtype=object))[0].astype(np.int64)[at]
-    kinds = int(codes.max()) + 1
-    pair = codes[: len(rows)] * kinds + codes[len(rows) :]
-    distinct, inverse = np.unique(pair, return_inverse=True)
-    first = np.zeros(kinds, dtype=np.int64)
-    first[codes] = np.concatenate([at[: len(rows)], at[len(rows) :]])  # a place set's row among `involved`
-    verdict = np.fromiter(
-        (places_agree(places[first[p // kinds]], places[first[p % kinds]]) for p in distinct.tolist()),
-        bool,
-        len(distinct),
-    )
-    return verdict[inverse]
+    district, location, mentions = (frame[c].tolist() for c in ("district", "location", "mentions"))
+    # a text key per message for what place_sets makes of it (its district, then its location or its mentions)
+    keys = [
+        f"{d}\x1e{loc.strip()}" if loc.strip() else f"{d}\x1f" + "\x1f".join(sorted(set(m)))
+        for d, loc, m in zip(district, location, mentions, strict=True)
+    ]
+    per_row = pd.factorize(np.asarray(keys, dtype=object))[0].astype(np.int64)
+    first = np.unique(per_row, return_index=True)[1]  # a message of each key, in the order of the codes
+    kinds = len(first)
+    named = np.fromiter((bool(location[k].strip() or mentions[k]) for k in first.tolist()), bool, kinds)
+    one, other = per_row[rows], per_row[cols]
+    # the same key, or a message naming no place: agree without looking further
+    out = (one == other) | ~named[one] | ~named[other]
+    hard = np.flatnonzero(~out)
+    if len(hard):
+        distinct, inverse = np.unique(one[hard] * kinds + other[hard], return_inverse=True)
+        places = {}
+        for key in np.unique(np.concatenate([distinct // kinds, distinct % kinds])).tolist():
+            k = int(first[key])
+            places[key] = (
+                district[k],
+                frozenset([location[k].strip()]) if location[k].strip() else frozenset(mentions[k]),
+            )
+        verdict = np.fromiter(
+            (places_agree(places[p // kinds], places[p % kinds]) for p in distinct.tolist()), bool, len(distinct)
+        )
+        out[hard] = verdict[inverse]
+    return out
 
 
 def tighten(labels: np.ndarray, matrix, min_members: int, min_cosine: float = CENTROID_COSINE) -> np.ndarray:
