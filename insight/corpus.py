@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -181,24 +182,21 @@ def _member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
 
 
 def _named_places(stored: list, own: _Own) -> list[tuple[str, ...]]:
-    """Each row's named places without a leading name of its own place."""
+    """Each row's named places without a leading name of its own place (each distinct (own place, name) stripped
+    once: a community's messages name it alike)."""
     prefixes = [admin_prefixes(names) for names in own.drops]
-    stripped: dict[tuple[int, str], str] = {}  # a community's messages name it alike: strip each (place, own) once
-    out = []
-    for code, named in zip(own.codes.tolist(), stored, strict=True):
-        if not named:
-            out.append(())
-        elif any(p.startswith(prefixes[code]) for p in named):
-            names = []
-            for p in named:
-                key = (code, p)
-                if key not in stripped:
-                    stripped[key] = strip_admin(p, prefixes[code])
-                names.append(stripped[key])
-            out.append(tuple(dict.fromkeys(names)))
-        else:  # nothing to strip: the stored places as they are
-            out.append(tuple(named))
-    return out
+    lengths = [len(named) if named else 0 for named in stored]
+    codes = np.repeat(own.codes, lengths).tolist()
+    stripped: dict[tuple[int, str], str] = {}
+    names = []
+    for code, name in zip(codes, chain.from_iterable(named for named in stored if named), strict=True):
+        key = (code, name)
+        found = stripped.get(key)
+        if found is None:
+            found = stripped[key] = strip_admin(name, prefixes[code])
+        names.append(found)
+    ends = np.cumsum(lengths).tolist()
+    return [tuple(dict.fromkeys(names[a:b])) for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 def _index_now(store: Store, segmenter: Segmenter, rows: pd.DataFrame) -> pd.DataFrame:
