@@ -1,12 +1,16 @@
 """Hot issues (热点问题): groups of messages about the same problem at the same place.
 
-Method. Each message is a TF-IDF vector (scikit-learn, sublinear tf) of its topic words plus the named places it
+Method. Each message is a TF-IDF vector (sublinear tf, l2-normalised) of its topic words plus the named places it
 mentions (the community, company, school or road, counted twice: the place is half of "the same problem at the
-same place"). Messages are compared only within their province, city and district (blocking keeps the work
-near linear: about 2,800 districts), linked when their cosine similarity is at least LINK_COSINE, they are at most
-MAX_GAP_DAYS apart and the places they name agree (two different named places never link); the linked components
-are tightened (members whose cosine to their group's centroid is under CENTROID_COSINE leave it, so that a chain
-of weak links is not taken for one problem) and those of at least MIN_MEMBERS messages are the issues.
+same place"); the vocabulary is the period's terms of two or more messages, the weights (`Weights`) are learnt
+from a reference corpus (the service's: the month before the period). Messages are compared only within their
+block, province, city and district (blocking keeps the work near linear: about 2,800 districts), linked when their
+cosine similarity is at least LINK_COSINE, they are at most MAX_GAP_DAYS apart and the places they name agree (two
+different named places never link); the linked components are tightened (members whose cosine to their group's
+centroid is under CENTROID_COSINE leave it, so that a chain of weak links is not taken for one problem) and those
+of at least MIN_MEMBERS messages are the issues. A block's issues depend only on its messages, the weights and
+which of its terms are in the vocabulary, so after a write only the blocks it touched are grouped again (`update`),
+every figure computed alike (columns in term order, sums in row order), so that the result is the cold one.
 
 Heat index (documented in the README), after the 2020 Teddy Cup 智慧政务 task (how many, how long, how fast,
 how strongly supported):
@@ -331,7 +335,7 @@ _BLOCK = ["province", "city", "district"]
 def group(corpus: Corpus, weights: Weights, min_members: int = MIN_MEMBERS) -> Grouping:
     """Every issue of the corpus (cold), with term weights `weights`."""
     docs = features(corpus)
-    df = Counter(document_frequency(docs))
+    df = document_frequency(docs)
     keys = _keys(corpus.frame)
     found = _group_rows(corpus, docs, np.arange(len(docs)), df, weights, min_members)
     return Grouping(weights, min_members, keys, docs, df, found)
@@ -426,11 +430,3 @@ def _group_rows(corpus: Corpus, docs, rows: np.ndarray, df: Counter, weights: We
         issue = describe(cols, members, matrix, terms)
         out[tuple(frame[c].iat[int(members[0])] for c in _BLOCK)].append(issue)
     return out
-
-
-def hot_issues(corpus: Corpus, min_members: int = MIN_MEMBERS, weights: Weights | None = None) -> list[dict]:
-    """Every issue of the corpus with at least `min_members` messages, hottest first; term weights from `weights`
-    (default: learnt from the corpus itself)."""
-    if not len(corpus):
-        return []
-    return group(corpus, weights or Weights.learn(features(corpus)), min_members).ranked()
