@@ -160,6 +160,38 @@ def test_hot_issues_updated_after_a_write_equal_a_cold_grouping(store, monkeypat
     assert words_after["messages"] > words_before["messages"]
     assert words_after == fresh.hot_words(MARCH, limit=1000)
 
+    # a word only one message held enters the vocabulary when a message elsewhere uses it too: the block of the
+    # message that held it is grouped again (its vector changed), not only the block written to
+    grouping = service.grouping(MARCH)
+    member = {m for i in after for m in i["message_ids"]}
+    holder, word = next(
+        (mid, t)
+        for mid, doc in zip(grouping.keys.ids, grouping.docs, strict=True)
+        if mid in member
+        for t in doc
+        if grouping.df[t] == 1 and not t.startswith("@") and len(t) >= 3
+    )
+    regrouped = []
+    real_rows = issues_mod._group_rows
+    monkeypatch.setattr(
+        issues_mod,
+        "_group_rows",
+        lambda c, d, rows, *a: regrouped.extend(c.frame["message_id"].iloc[rows]) or real_rows(c, d, rows, *a),
+    )
+    lone = message(
+        "lone-1",
+        pd.Timestamp("2024-03-20 10:00"),
+        fx.GUANGDONG,
+        "城建",
+        city="广州市",
+        district="天河区",
+        title=f"{word}{word}",
+    )
+    upsert(store, "messages", frame([lone]))
+    updated = service.hot_issues(MARCH, limit=1000)["issues"]
+    assert holder in regrouped and "lone-1" in regrouped
+    assert updated == Insight(store, clock=lambda: NOW).hot_issues(MARCH, limit=1000)["issues"]
+
 
 def test_hot_issues_follow_filters(planted):
     service, labels = planted
