@@ -162,8 +162,8 @@ def analyse(service: Insight, f: Filters, words: bool = True) -> float:
 
 
 def live_write(store: Store, day: dt.date, n: int = 100) -> None:
-    """n new messages (with text) on `day`, as the write API would add them."""
-    rows, texts = [], []
+    """n new messages (with text) on `day`, as the write API adds them: one write, text included."""
+    rows = []
     for k in range(n):
         mid = f"bench-live-{time.time_ns()}-{k}"
         rows.append(
@@ -179,14 +179,14 @@ def live_write(store: Store, day: dt.date, n: int = 100) -> None:
                 title=f"{NAMES[k % len(NAMES)]}小区{CLAUSES[k % len(CLAUSES)][:8]}",
                 is_urgent=False,
                 source_status=None,
+                content="。".join(CLAUSES[(k + j) % len(CLAUSES)] for j in range(4)),
+                location="",
+                likes=k % 5,
             )
         )
-        texts.append((mid, "。".join(CLAUSES[(k + j) % len(CLAUSES)] for j in range(4)), "", k % 5))
     frame = pd.DataFrame(rows)
     frame.insert(0, "_row", range(2, n + 2))
     upsert(store, "messages", frame)
-    with store.write() as cur:
-        cur.executemany("INSERT INTO message_texts VALUES (?, ?, ?, ?)", texts)
 
 
 def main() -> None:

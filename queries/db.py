@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from queries import provinces as province_ref
-from queries.deltas import Appends
+from queries.deltas import Appends, Touched
 from queries.medians import MedianCache
 from queries.memo import Memo
 from settings import Settings
@@ -98,7 +98,7 @@ class DatabaseLocked(RuntimeError):
 class Store:
     """The database file and what is kept about it in memory (created with it, dropped with it): the memo per
     data version, the count rows of the latest questions, the median windows and delay index, the rollup append
-    counts.
+    counts and the days each write touched.
 
     `read_only`: a snapshot file that many processes open at once (no migration, no writes)."""
 
@@ -130,6 +130,7 @@ class Store:
             self._migrate()
         self._instance = self.meta("instance") or ""
         self._version = int(self.meta("data_version") or 0)
+        self.touched = Touched(self._version)
 
     # -- connections -------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -205,8 +206,10 @@ class Store:
                 cur.execute("ROLLBACK")
                 self.appends.rollback()
                 raise
-            self.appends.commit()
+            touched = self.appends.commit()
             if bump:
+                # recorded before the version moves: whoever sees the new version finds its days
+                self.touched.record(self._version + 1, touched)
                 self._version += 1
 
     @contextmanager
@@ -249,6 +252,19 @@ class Store:
     def data_version(self) -> str:
         """Changes on every committed write; also differs between database files."""
         return f"{self._instance}:{self._version}"
+
+    def touch(self, days=()) -> None:
+        """Inside a write: it changes the messages created on `days` and no other (a write that declares nothing
+        may have changed any: `changed_days`). The rollup maintenance declares the messages it counts."""
+        self.appends.touch(days)
+
+    def changed_days(self, since: str) -> frozenset | None:
+        """The days of creation of the messages changed by the writes committed after data version `since` (an
+        earlier `data_version`); None when not known (then any day may have changed)."""
+        instance, _, version = since.rpartition(":")
+        if instance != self._instance or not version.isdigit():
+            return None
+        return self.touched.since(int(version))
 
     def close(self) -> None:
         """Close the file; a statement still running on another thread (a background analysis of the wall's story)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
 import duckdb
@@ -76,18 +76,27 @@ COMPACT_AFTER = 32  # appends to one (table, day) before its rows are merged int
 
 
 class Appends:
-    """Appends per (rollup table, day) since its last compaction, for one Store (`Store.appends`). What a write
-    changes is kept apart until its transaction commits, and dropped when it rolls back (the compactions it
-    made are rolled back with it)."""
+    """Appends per (rollup table, day) since its last compaction, for one Store (`Store.appends`), and the days of
+    creation of the messages the current write changes (`touch`, `commit`). What a write changes is kept apart
+    until its transaction commits, and dropped when it rolls back (the compactions it made are rolled back with
+    it)."""
 
     def __init__(self):
         self._done: dict[str, Counter] = {}
         self._pending: dict[str, dict] | None = None  # this transaction's counts per table and day
+        self._touched: set | None = None  # this transaction's days of creation; None: none declared
         self._lock = threading.Lock()
 
     def begin(self) -> None:
         with self._lock:
             self._pending = {}
+            self._touched = None
+
+    def touch(self, days) -> None:
+        """The current write changes (or adds, or removes) messages created on `days` and no other message; a
+        write that touches no message declares so with no days."""
+        with self._lock:
+            self._touched = set(days) if self._touched is None else self._touched | set(days)
 
     def due(self, name: str, days) -> list:
         """Count one append to each of `days` of table `name`; the days that reached COMPACT_AFTER (their count
@@ -104,7 +113,8 @@ class Appends:
                 counts[day] = n
             return out
 
-    def commit(self) -> None:
+    def commit(self) -> frozenset | None:
+        """Keep the transaction's counts; the days of creation it touched (None: not declared, any day)."""
         with self._lock:
             for name, counts in (self._pending or {}).items():
                 done = self._done.setdefault(name, Counter())
@@ -113,15 +123,54 @@ class Appends:
                         done[day] = n
                     else:
                         done.pop(day, None)
-            self._pending = None
+            touched = None if self._touched is None else frozenset(self._touched)
+            self._pending = self._touched = None
+            return touched
 
     def rollback(self) -> None:
         with self._lock:
-            self._pending = None
+            self._pending = self._touched = None
 
     def count(self, name: str, day) -> int:
         with self._lock:
             return self._done.get(name, Counter()).get(day, 0)
+
+
+class Touched:
+    """The days of creation of the messages each committed write changed, per data version, for one Store
+    (`Store.touched`): a reader that keeps results of a period asks which days changed since the version it holds
+    (`since`) and reads again only these. A write that declared none (a raw SQL write) counts as touching every
+    day, as does one of more than MAX_DAYS days; the last KEPT versions are kept."""
+
+    KEPT = 1000
+    MAX_DAYS = 400
+
+    def __init__(self, version: int):
+        self._log: OrderedDict[int, frozenset | None] = OrderedDict()
+        self._first = version  # versions up to this one are unknown (before the store was opened)
+        self._lock = threading.Lock()
+
+    def record(self, version: int, days: frozenset | None) -> None:
+        """Version `version` (the next one) changed the messages created on `days` (None: any)."""
+        with self._lock:
+            self._log[version] = days if days is not None and len(days) <= self.MAX_DAYS else None
+            while len(self._log) > self.KEPT:
+                self._first = self._log.popitem(last=False)[0]
+
+    def since(self, version: int) -> frozenset | None:
+        """The days of creation of the messages changed by the versions after `version` (recorded so far); None
+        when unknown (a version of before the store was opened or no longer kept, or a write of any day)."""
+        with self._lock:
+            if version < self._first:
+                return None
+            days: set = set()
+            for v, touched in reversed(self._log.items()):
+                if v <= version:
+                    break
+                if touched is None:
+                    return None
+                days |= touched
+            return frozenset(days)
 
 
 def states(frame: pd.DataFrame, sign: int) -> pd.DataFrame:
@@ -213,6 +262,7 @@ def apply(cur, appends: Appends, parts: list, kind: str = "messages", computed: 
     changes = computed if computed is not None else increments(parts, kind, cur)
     if changes is None:
         return
+    appends.touch(changes.created)
     table, sums = changes.table, changes.sums
     created, answered, rated = changes.created, changes.answered, changes.rated
     has_reply = table.column("first_reply_at").null_count < table.num_rows

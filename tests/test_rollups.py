@@ -639,3 +639,94 @@ def test_concurrent_write_requests_share_a_transaction(store):
     bumps = int(store.data_version.split(":")[-1]) - int(version.split(":")[-1])
     assert bumps == 2  # the first request alone, then the seven that waited, together
     _check_tables(store)
+
+
+def test_store_records_the_days_each_write_touched(store, monkeypatch):
+    """Per committed data version, the days of creation of the messages a write changed: new ones, a reply, a
+    re-import moving a message to another day (both days); a rolled-back write records nothing; a raw SQL write
+    (undeclared) and a version from before the store was opened are unknown (None)."""
+    from queries import texts
+
+    def msg(mid, created, **more):
+        row = {
+            "message_id": mid,
+            "created_at": pd.Timestamp(created),
+            "province": HENAN_CODE,
+            "city": None,
+            "district": None,
+            "addressee": None,
+            "category": "城建",
+            "msg_type": "咨询",
+            "title": "t",
+            "is_urgent": False,
+            "source_status": None,
+            **more,
+        }
+        out = pd.DataFrame([row])
+        out.insert(0, "_row", [2])
+        return out
+
+    day = dt.date.fromisoformat
+    opened = store.data_version
+    assert store.changed_days(opened) == frozenset()
+    upsert(store, "messages", pd.concat([msg("a", "2024-03-05 09:00"), msg("b", "2024-03-07 23:59")]))
+    assert store.changed_days(opened) == {day("2024-03-05"), day("2024-03-07")}
+    v1 = store.data_version
+    reply = pd.DataFrame(
+        {
+            "_row": [2],
+            "reply_id": ["r1"],
+            "message_id": ["a"],
+            "replied_at": [pd.Timestamp("2024-03-09")],
+            "unit": ["u"],
+        }
+    )
+    upsert(store, "replies", reply)
+    assert store.changed_days(v1) == {day("2024-03-05")}  # the message's day, not the reply's
+    assert store.changed_days(opened) == {day("2024-03-05"), day("2024-03-07")}
+    v2 = store.data_version
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(texts, "write", failing)
+    with pytest.raises(RuntimeError):  # the rollups were appended, then the transaction failed
+        upsert(store, "messages", msg("c", "2024-03-20 10:00"))
+    monkeypatch.undo()
+    assert store.data_version == v2 and store.changed_days(v2) == frozenset()
+    assert store.scalar("SELECT count(*) FROM messages WHERE message_id = 'c'") == 0
+    upsert(store, "messages", msg("b", "2024-03-11 08:00", content="moved", location=None, likes=0))
+    assert store.changed_days(v2) == {day("2024-03-07"), day("2024-03-11")}
+    v3 = store.data_version
+    units = pd.DataFrame(
+        {
+            "_row": [2],
+            "unit_id": ["u1"],
+            "name": ["某局"],
+            "province": [HENAN_CODE],
+            "level": ["市"],
+            "joined_at": [BASE],
+        }
+    )
+    upsert(store, "units", units)
+    assert store.changed_days(v3) == frozenset()  # no message changed
+    with store.write() as cur:
+        cur.execute("UPDATE messages SET title = 'x' WHERE message_id = 'a'")
+    assert store.changed_days(v3) is None  # a raw write may have changed any day
+    assert store.changed_days("another-file:" + v3.rpartition(":")[2]) is None
+
+
+def test_touched_days_log_is_bounded_and_knows_nothing_before_its_first_version(monkeypatch):
+    from queries import deltas
+
+    monkeypatch.setattr(deltas.Touched, "KEPT", 2)
+    log = deltas.Touched(5)  # a store opened at version 5
+    assert log.since(4) is None and log.since(5) == frozenset()
+    d = [dt.date(2024, 1, k) for k in range(1, 5)]
+    log.record(6, frozenset(d[:1]))
+    log.record(7, frozenset(d[1:2]))
+    assert log.since(5) == {d[0], d[1]} and log.since(6) == {d[1]} and log.since(7) == frozenset()
+    log.record(8, frozenset(d[2:4]))  # version 6 is dropped
+    assert log.since(5) is None and log.since(6) == {d[1], d[2], d[3]}
+    log.record(9, None)  # a write of any day
+    assert log.since(7) is None and log.since(9) == frozenset()
