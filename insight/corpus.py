@@ -145,10 +145,25 @@ def _update_days(
     if middle is None:
         return None
     source = np.where(kept, lo + at, -1)  # marks' order is the middle's
-    rows = pd.concat([previous.frame.iloc[:lo], middle.frame, previous.frame.iloc[hi:]], ignore_index=True)
+    rows = _one_chunk(pd.concat([previous.frame.iloc[:lo], middle.frame, previous.frame.iloc[hi:]], ignore_index=True))
     built = Corpus(rows, previous.words[:lo] + middle.words + previous.words[hi:], Edit(previous, lo, hi, source))
     previous.edit = None  # one step is kept: a chain of bases would keep every earlier corpus alive
     return built
+
+
+def _one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with each Arrow-backed column in one chunk: a concatenation leaves several, and every later selection
+    of rows (Arrow's take) would join them all again (a tenth of a millisecond, not one, per column)."""
+    for name in frame.columns:
+        values = frame[name].array
+        data = getattr(values, "_pa_array", None)
+        if isinstance(data, pa.ChunkedArray) and data.num_chunks > 1:
+            one = data.combine_chunks()
+            if isinstance(values, pd.arrays.ArrowStringArray):
+                frame[name] = type(values)(one, dtype=values.dtype)
+            else:
+                frame[name] = type(values)(one)
+    return frame
 
 
 def changes(old: Corpus, new: Corpus) -> tuple[np.ndarray, np.ndarray]:

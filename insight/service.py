@@ -53,6 +53,8 @@ class Insight:
         self._counted: OrderedDict[Filters, tuple[corpus_mod.Corpus, Counter]] = OrderedDict()  # hot words' counts
         self._daily: OrderedDict[tuple, tuple[str, _Daily]] = OrderedDict()  # surges' counts: (version, counts)
         self._detected: OrderedDict[tuple, tuple[_Daily, list[dict]]] = OrderedDict()  # (filters, today) -> surges
+        # filters -> (corpus, {surge: its top words}) of the last alerts
+        self._surge_words: OrderedDict[Filters, tuple[corpus_mod.Corpus, dict]] = OrderedDict()
         self._once = Once(self.cache, timeout, kept_locks=1000)
         self._guard = threading.Lock()
 
@@ -194,10 +196,15 @@ class Insight:
             found = self.hot_issues(f, limit=10_000)["issues"]
             period = self.corpus(f)
             names = province_ref.names()
+            words = self._words_of_surges(f, period, episodes)
+            series: dict[tuple, list[dict]] = {}  # the issues of each province x domain, by heat
+            for issue in found:
+                series.setdefault((issue["province_code"], issue["category"]), []).append(issue)
             for alert in episodes:
                 alert["province"] = names.get(alert["province_code"], str(alert["province_code"]))
-                alert["top_words"] = self._episode_words(period, alert)
-                alert["issue_ids"] = [i["id"] for i in found if _inside(i, alert)][:20]
+                alert["top_words"] = words[_surge_key(alert)]
+                same = series.get((alert["province_code"], alert["category"]), [])
+                alert["issue_ids"] = [i["id"] for i in same if _inside(i, alert)][:20]
         return {"start": f.start.isoformat(), "end": f.end.isoformat(), "alerts": episodes}
 
     def surges(self, f: Filters, today: dt.date) -> list[dict]:
@@ -247,6 +254,32 @@ class Insight:
                 self._daily.popitem(last=False)
         return counts
 
+    def _words_of_surges(self, f: Filters, period: corpus_mod.Corpus, episodes: list[dict]) -> dict:
+        """{surge: its top words}; a surge's words of the last alerts are kept when the corpus they came from is
+        `period`'s base and none of the messages that changed between them is of the surge's series and days."""
+        with self._guard:
+            known = self._surge_words.get(f)
+        kept: dict = {}
+        if known is not None and known[0] is period:
+            kept = known[1]
+        elif known is not None and period.edit is not None and period.edit.base is known[0]:
+            columns = ["province", "category", "city", "day"]
+            changed = pd.concat(
+                [period.frame.iloc[period.edit.added()][columns], known[0].frame.iloc[period.edit.gone()][columns]]
+            )
+            touched = list(changed.itertuples(index=False))
+            kept = {key: words for key, words in known[1].items() if not any(_in_surge(row, key) for row in touched)}
+        words = {}
+        for alert in episodes:
+            key = _surge_key(alert)
+            words[key] = kept[key] if key in kept else self._episode_words(period, alert)
+        with self._guard:
+            self._surge_words[f] = (period, words)
+            self._surge_words.move_to_end(f)
+            while len(self._surge_words) > CORPORA_KEPT:
+                self._surge_words.popitem(last=False)
+        return words
+
     def _episode_words(self, period: corpus_mod.Corpus, alert: dict) -> list[str]:
         # the corpus is ordered by creation: the surge's days are one run of its rows
         lo, hi = period.days(dt.date.fromisoformat(alert["start"]), dt.date.fromisoformat(alert["last_day"]))
@@ -263,6 +296,21 @@ class Insight:
     def _repeats(self, f: Filters) -> dict:
         lookback = self.corpus(f, f.start - dt.timedelta(days=repeats.WINDOW_DAYS), f.end)
         return {"start": f.start.isoformat(), "end": f.end.isoformat(), **repeats.find(lookback, f.start, f.end)}
+
+
+def _surge_key(alert: dict) -> tuple:
+    return alert["province_code"], alert["category"], alert["city"], alert["start"], alert["last_day"]
+
+
+def _in_surge(row, key: tuple) -> bool:
+    """A message (province, category, city, day) is of a surge's series and days (its words come from such)."""
+    province, category, city, start, last = key
+    return (
+        row.province == province
+        and row.category == category
+        and (not city or row.city == city)
+        and start <= row.day.date().isoformat() <= last
+    )
 
 
 @dataclass
