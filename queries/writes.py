@@ -151,6 +151,7 @@ def _write_messages(cur, batch, result: WriteResult, appends: deltas.Appends, pr
     table = prepared.table if prepared is not None else _arrow(batch, MESSAGE_SCHEMA)
     cur.register("batch", table)
     try:
+        cur.execute(text("writes", "drop_league_facts_near_batch")).fetchall()
         if table.num_rows >= BULK_ROWS:
             found = _arrow_rows(cur, text("writes", "message_lookup"))
             kinds = found.column("kind")
@@ -437,6 +438,7 @@ def _advance_first_replies_arrow(
     if not len(moved):
         return []
     before = targets.take(pa.array(message[moved]))
+    cur.execute(text("writes", "drop_league_facts"), {"ids": before.column("id").to_pylist()}).fetchall()
     return [
         deltas.state_table(before, -1),
         deltas.state_table(before, 1, first_reply_at=pa.array(first_at[moved], _TIME)),
@@ -488,6 +490,7 @@ def _write_replies_general(cur, batch, result: WriteResult, appends: deltas.Appe
     if slow:
         ids = sorted(slow)
         cur.execute(text("writes", "refresh_first_reply"), {"ids": ids}).fetchall()
+        cur.execute(text("writes", "drop_league_facts"), {"ids": ids}).fetchall()
         parts.append(deltas.states(_read_states(cur, ids), 1))
     deltas.apply(cur, appends, parts, "replies")
     result.written = len(linked)
@@ -515,6 +518,7 @@ def _write_evaluations(cur, batch, result: WriteResult, appends: deltas.Appends)
     finally:
         cur.unregister("batch")
     result.written = len(batch)
+    cur.execute(text("writes", "drop_league_facts"), {"ids": new["message_id"].tolist()}).fetchall()
     unknown = new[~new["message_id"].isin(targets["message_id"])]
     if not unknown.empty:
         cur.register("batch", unknown)

@@ -43,6 +43,28 @@ DELETE FROM reply_features WHERE list_contains(:ids, reply_id);
 -- changed; supervision/features.py recomputes them).
 DELETE FROM reply_features WHERE message_id IN (SELECT message_id FROM batch);
 
+-- name: drop_league_facts_near_batch()!
+-- Messages of the batch (before their upsert: as stored and as sent) lose their league facts, and so do the
+-- answered messages they may restate or may have restated: same place and domain, first answered in the 30 days
+-- before they were posted (supervision/league_facts.py computes the rows again).
+DELETE FROM league_facts WHERE message_id IN (SELECT message_id FROM batch)
+   OR message_id IN (
+    SELECT f.message_id
+    FROM league_facts f
+    JOIN (SELECT province, coalesce(city, '') AS city, coalesce(district, '') AS district, category, created_at
+          FROM batch
+          UNION
+          SELECT province, coalesce(city, ''), coalesce(district, ''), category, created_at
+          FROM messages WHERE message_id IN (SELECT message_id FROM batch)) b
+      ON f.province = b.province AND f.city = b.city AND f.district = b.district
+     AND f.category IS NOT DISTINCT FROM b.category
+     AND f.first_reply_at >= b.created_at - INTERVAL 30 DAY AND f.first_reply_at < b.created_at
+);
+
+-- name: drop_league_facts(ids)!
+-- Messages whose first reply moved or whose evaluation was written lose their league facts (computed again).
+DELETE FROM league_facts WHERE message_id IN (SELECT unnest(:ids));
+
 -- name: delete_replies(ids)!
 -- Linked replies moved back to held (re-sent pointing to an unknown message).
 DELETE FROM replies WHERE list_contains(:ids, reply_id);
