@@ -5,7 +5,7 @@
 -- computed again before the next league is read (`ensure`); so every row is current.
 CREATE TABLE IF NOT EXISTS league_facts (
     message_id     VARCHAR PRIMARY KEY,
-    unit           VARCHAR NOT NULL,   -- the unit of its first reply
+    unit           VARCHAR,            -- the unit of its first reply (none: not in the league)
     province       INTEGER NOT NULL,
     city           VARCHAR NOT NULL,   -- '' when none (as the restatement search compares places)
     district       VARCHAR NOT NULL,
@@ -14,7 +14,7 @@ CREATE TABLE IF NOT EXISTS league_facts (
     is_urgent      BOOLEAN,
     first_reply_at TIMESTAMP NOT NULL,
     delay_seconds  DOUBLE NOT NULL,    -- first reply - created (the on-time limit is a setting: compared at read)
-    restated       BOOLEAN NOT NULL,   -- posted again after the answer (league_facts_fill says how)
+    restated       BOOLEAN NOT NULL,   -- posted again after the answer (fill_league_facts says how)
     rated_at       TIMESTAMP,          -- its evaluation, if any
     verdict        BOOLEAN
 );

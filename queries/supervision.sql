@@ -18,7 +18,7 @@ SELECT
     quantile_cont(delay_seconds / 3600.0, 0.5) AS median_reply_hours,
     count(*) FILTER (WHERE restated) AS repeats
 FROM league_facts
-WHERE first_reply_at >= :start AND first_reply_at < :stop
+WHERE first_reply_at >= :start AND first_reply_at < :stop AND unit IS NOT NULL
   AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
 GROUP BY unit, province;
 
@@ -27,18 +27,18 @@ GROUP BY unit, province;
 SELECT unit, province, count(*) AS rated, count(*) FILTER (WHERE verdict) AS satisfied
 FROM league_facts
 WHERE rated_at >= :start AND rated_at < :stop
-  AND verdict IS NOT NULL
+  AND verdict IS NOT NULL AND unit IS NOT NULL
   AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
 GROUP BY unit, province;
 
 -- name: league_facts_complete()
--- Whether every answered message has its facts row (rows are only ever of current answered messages: rows that
--- may have changed are dropped, see queries/schema_league_facts.sql), so equal counts mean none is missing.
-SELECT (SELECT count(*) FROM messages WHERE first_reply_at IS NOT NULL AND first_reply_unit IS NOT NULL)
-     = (SELECT count(*) FROM league_facts);
+-- Whether every answered message has its facts row. Rows are only ever of current answered messages (rows that
+-- may have changed are dropped, see queries/schema_league_facts.sql), so equal counts mean none is missing; the
+-- answered messages are counted from the rollup (first replies per day), kept in the same transactions.
+SELECT (SELECT coalesce(sum(replies), 0) FROM roll_province) = (SELECT count(*) FROM league_facts);
 
 -- name: fill_league_facts(similarity)!
--- The facts of every answered message without a row. `restated`: a later message from the same place (province,
+-- The facts of every answered message without a row (with or without a unit). `restated`: a later message from the same place (province,
 -- city, district; the named location when both give one) about the same domain, posted after the first reply and
 -- within 30 days of it, whose title is similar (character-set Jaccard >= :similarity) or that names the same
 -- location. This depends on the message and the messages posted after it only, never on a period, so it is
@@ -51,7 +51,7 @@ WITH todo AS MATERIALIZED (
            coalesce(m.district, '') AS district, m.category, m.msg_type, m.is_urgent, m.created_at, m.first_reply_at,
            coalesce(m.title, '') AS title
     FROM messages m ANTI JOIN league_facts f USING (message_id)
-    WHERE m.first_reply_at IS NOT NULL AND m.first_reply_unit IS NOT NULL
+    WHERE m.first_reply_at IS NOT NULL
 ), bounds AS (
     SELECT min(first_reply_at) AS low, max(first_reply_at) + INTERVAL 30 DAY AS high FROM todo
 ), answered AS MATERIALIZED (
@@ -272,7 +272,8 @@ GROUP BY clause_key HAVING count(DISTINCT problem_key) >= :near;
 SELECT reply_id, content AS reply FROM reply_texts WHERE reply_id IN (SELECT unnest(:ids));
 
 -- name: league_boilerplate(lookback, start, stop, near, near_share, partial_from, provinces, categories, types, urgent_only)
--- Per unit and province: first replies with text published in the period (messages passing the filters), and
+-- Per unit and province: first replies with text published in the period (messages passing the filters; their first
+-- replies from the league's stored facts, which supervision/league_facts.py keeps complete), and
 -- those that are boilerplate by quality.py's rule without the partial credit: not addressing the message, and the
 -- same reduced text answering another problem in [lookback, stop) or at least :near_share of the characters in
 -- clauses used for :near problems there. `partly`: the ids whose share lies in [:partial_from, :near_share),
@@ -283,9 +284,9 @@ WITH exact AS (
     GROUP BY text_key HAVING min(problem_key) <> max(problem_key)  -- two problems or more
 ), firsts AS (
     SELECT f.unit, m.province, f.reply_id, f.addresses, f.text_key IN (SELECT text_key FROM exact) AS exact
-    FROM messages m
+    FROM league_facts m
     JOIN reply_features f
-      ON f.message_id = m.message_id AND f.replied_at = m.first_reply_at AND f.unit = m.first_reply_unit
+      ON f.message_id = m.message_id AND f.replied_at = m.first_reply_at AND f.unit = m.unit
     WHERE f.has_text AND f.replied_at >= :start AND f.replied_at < :stop
       AND m.first_reply_at >= :start AND m.first_reply_at < :stop
       AND message_matches(m.province, m.category, m.msg_type, m.is_urgent,
