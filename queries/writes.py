@@ -151,7 +151,7 @@ def _write_messages(cur, batch, result: WriteResult, appends: deltas.Appends, pr
     table = prepared.table if prepared is not None else _arrow(batch, MESSAGE_SCHEMA)
     cur.register("batch", table)
     try:
-        cur.execute(text("writes", "drop_league_facts_near_batch")).fetchall()
+        _drop_league_facts(cur, table)
         if table.num_rows >= BULK_ROWS:
             found = _arrow_rows(cur, text("writes", "message_lookup"))
             kinds = found.column("kind")
@@ -232,6 +232,19 @@ def _write_messages(cur, batch, result: WriteResult, appends: deltas.Appends, pr
             }
         parts.append(deltas.state_table(fresh, 1, **evaluation))
     deltas.apply(cur, appends, parts, "messages")
+
+
+def _drop_league_facts(cur, table: pa.Table) -> None:
+    """Before the messages of `table` (registered as `batch`) are written: drop the league facts they may change
+    (their own, and those of the answered messages they may restate, as stored and as sent; see
+    supervision/league_facts.py). A store without facts yet (a bulk load) has nothing to drop."""
+    if not cur.execute("SELECT count(*) FROM league_facts").fetchone()[0]:
+        return
+    ids = table.column("message_id").to_pylist()
+    low, high = cur.execute(text("writes", "league_facts_span"), {"ids": ids}).fetchone()
+    # found first, then deleted by key: a DELETE with the join would scan the whole table
+    near = cur.execute(text("writes", "league_facts_near_batch"), {"ids": ids, "low": low, "high": high}).fetchall()
+    cur.execute(text("writes", "drop_league_facts"), {"ids": ids + [row[0] for row in near]}).fetchall()
 
 
 def _link_held(cur, held: pd.DataFrame) -> None:

@@ -6,7 +6,7 @@ the stored delay at read, the median is exact over the rows, and the restatement
 posted after each answer, runs once per message instead of once per request.
 
 Rows are only ever of current answered messages: a write drops the rows it may change (queries/writes.sql
-`drop_league_facts_near_batch`, `drop_league_facts`), and `ensure` computes the missing ones before a league is
+`league_facts_near_batch`, `drop_league_facts`), and `ensure` computes the missing ones before a league is
 read (all of them the first time, a few after a write). A read-only store (a scale-out snapshot) cannot store them:
 its writer has; if it has not, the snapshot's league is computed from the rows it has.
 """

@@ -92,20 +92,23 @@ def _mostly_shared(store: Store, ids: pd.Series, lookback: dict) -> set:
 def _partial_credit(store: Store, redo: pd.DataFrame, bound: dict) -> list[float]:
     """Characters credited to the unshared clauses `redo` (reply_id, clause_key, length): length × the share of
     their pieces found in the window's shared clauses (texts recovered from one reply using each). Only the pieces
-    of `redo`'s clauses are looked for: a shared clause is split only when its reply's reduced text holds one."""
+    of `redo`'s clauses not found yet are looked for: a text is split only when its reduced text holds one."""
     own_texts = _texts(store, set(redo["reply_id"]))
     own = {(rid, features.key(c)): c for rid, text in own_texts.items() for c in rules.clauses(text)}
     wanted = {p for clause in own.values() for p in _pieces(clause)}
     examples = store.df(sql("shared_clause_examples"), bound)
     shared_keys = set(examples["clause_key"].astype("uint64").tolist())
-    pieces = set()
-    for text in _texts(store, set(examples["reply_id"])).values():
+    pieces, missing = set(), set(wanted)
+    for text in set(_texts(store, set(examples["reply_id"])).values()):
         reduced = rules.han(text)
-        if not any(p in reduced for p in wanted):  # every piece of its clauses lies in its reduced text
+        if not missing:
+            break
+        if not any(p in reduced for p in missing):  # every piece of its clauses lies in its reduced text
             continue
         for clause in rules.clauses(text):
             if features.key(clause) in shared_keys:
-                pieces.update(p for p in _pieces(clause) if p in wanted)
+                pieces.update(p for p in _pieces(clause) if p in missing)
+        missing -= pieces
     return [
         length * _covered(own.get((rid, int(k)), ""), pieces)
         for rid, k, length in zip(redo["reply_id"], redo["clause_key"], redo["length"], strict=True)
