@@ -37,8 +37,21 @@ GROUP BY unit, province;
 -- answered messages are counted from the rollup (first replies per day), kept in the same transactions.
 SELECT (SELECT coalesce(sum(replies), 0) FROM roll_province) = (SELECT count(*) FROM league_facts);
 
--- name: fill_league_facts(similarity)!
--- The facts of every answered message without a row (with or without a unit). `restated`: a later message from the same place (province,
+-- name: league_facts_gaps()
+-- The quarters (by first reply) whose answered messages, counted by the rollup, outnumber their facts rows: the
+-- spans to fill, newest first.
+WITH answered AS (
+    SELECT date_trunc('quarter', day) AS q, sum(replies) AS n FROM roll_province GROUP BY 1
+), stored AS (
+    SELECT date_trunc('quarter', first_reply_at) AS q, count(*) AS n FROM league_facts GROUP BY 1
+)
+SELECT CAST(a.q AS TIMESTAMP) AS low, CAST(a.q + INTERVAL 3 MONTH AS TIMESTAMP) AS high
+FROM answered a LEFT JOIN stored s ON s.q = a.q
+WHERE a.n <> coalesce(s.n, 0)
+ORDER BY low DESC;
+
+-- name: fill_league_facts(similarity, low, high)!
+-- The facts of every message first answered in [low, high) without a row (with or without a unit). `restated`: a later message from the same place (province,
 -- city, district; the named location when both give one) about the same domain, posted after the first reply and
 -- within 30 days of it, whose title is similar (character-set Jaccard >= :similarity) or that names the same
 -- location. This depends on the message and the messages posted after it only, never on a period, so it is
@@ -51,7 +64,7 @@ WITH todo AS MATERIALIZED (
            coalesce(m.district, '') AS district, m.category, m.msg_type, m.is_urgent, m.created_at, m.first_reply_at,
            coalesce(m.title, '') AS title
     FROM messages m ANTI JOIN league_facts f USING (message_id)
-    WHERE m.first_reply_at IS NOT NULL
+    WHERE m.first_reply_at >= :low AND m.first_reply_at < :high
 ), bounds AS (
     SELECT min(first_reply_at) AS low, max(first_reply_at) + INTERVAL 30 DAY AS high FROM todo
 ), answered AS MATERIALIZED (

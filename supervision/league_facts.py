@@ -20,10 +20,12 @@ REPEAT_SIMILARITY = 0.6  # character-set Jaccard of two titles for a restatement
 
 
 def ensure(store: Store) -> bool:
-    """Fill the facts of every answered message lacking them; returns whether anything was missing."""
+    """Fill the facts of every answered message lacking them, a quarter (by first reply) per transaction so that
+    writes are not held up for long by a first fill; returns whether anything was missing."""
     if store.read_only or store.scalar(sql("league_facts_complete")):
         return False
-    # derived data: cached answers stay valid (they were computed from complete facts)
-    with store.write(bump=False) as cur:
-        cur.execute(sql("fill_league_facts"), {"similarity": REPEAT_SIMILARITY}).fetchall()
+    for low, high in store.rows(sql("league_facts_gaps")):
+        # derived data: cached answers stay valid (they were computed from complete facts)
+        with store.write(bump=False) as cur:
+            cur.execute(sql("fill_league_facts"), {"similarity": REPEAT_SIMILARITY, "low": low, "high": high})
     return True
