@@ -37,6 +37,13 @@ GROUP BY unit, province;
 -- answered messages are counted from the rollup (first replies per day), kept in the same transactions.
 SELECT (SELECT coalesce(sum(replies), 0) FROM roll_province) = (SELECT count(*) FROM league_facts);
 
+-- name: messages_without_league_facts(start, stop, n)
+-- Up to :n messages first answered in [start, stop) without their facts row (the background indexer's question).
+SELECT m.message_id
+FROM messages m ANTI JOIN league_facts f USING (message_id)
+WHERE m.first_reply_at >= :start AND m.first_reply_at < :stop
+LIMIT :n;
+
 -- name: league_facts_gaps()
 -- The quarters (by first reply) whose answered messages, counted by the rollup, outnumber their facts rows: the
 -- spans to fill, newest first.

@@ -601,3 +601,22 @@ def test_stored_league_facts_follow_every_write(store):
     # an earlier reply to k2 from u2: k2 (and its rating) move to u2
     upsert(store, "replies", frame([reply("rk0", "k2", "2022-03-03 09:00", "u2")]))
     assert counts() == {"u1": (1, 0, 0, 0), "u2": (1, 0, 1, 1)}
+
+
+def test_the_background_indexer_fills_league_facts(story):
+    from dataclasses import replace
+
+    from insight import index
+    from settings import Settings
+    from supervision.league_facts import LEAGUE_FACTS
+
+    version = story.data_version
+    settings = replace(Settings(), clock="2022-04-10T12:00:00", text_index_days=60)
+    indexer = index.Indexer(story, [LEAGUE_FACTS], settings).start()
+    try:
+        assert indexer.idle(120), "the indexer did not finish a pass"
+    finally:
+        indexer.close()
+    answered = story.scalar("SELECT count(*) FROM messages WHERE first_reply_at IS NOT NULL")
+    assert answered > 0 and story.scalar("SELECT count(*) FROM league_facts") == answered
+    assert story.data_version == version  # derived data: cached answers stay valid
