@@ -33,7 +33,6 @@ RANKING_TITLE = "wall-ranking-title"
 RANKING_HEAD = "ranking-head"  # the ranking panel's title (provinces, or a province's cities)
 MAP_HEAD = "map-head"  # the map panel's title (the nation, or one province)
 TREND_DAY = "wall-trend-day"
-TREND_MONTH = "wall-trend-month"
 CATEGORIES = "wall-categories"
 TYPES = "wall-types"
 STORY_ISSUES = "wall-story-issues"  # hot issues of the last days (dashboard/wall/story.py)
@@ -74,6 +73,3 @@ KPI_YOY = {
     KPI_NEW_UNITS: "kpi-new-units-yoy",
     KPI_NEW_LEADERS: "kpi-new-leaders-yoy",
 }
-
-# -- analyst page (placeholder for now) -----------------------------------------
-ANALYST = "analyst"

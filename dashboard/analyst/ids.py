@@ -6,7 +6,7 @@ assets/analyst.js refer to these names.
 
 from __future__ import annotations
 
-ROOT = "analyst"  # the page (dashboard.ids.ANALYST)
+ROOT = "analyst"  # the page
 URL = "analyst-url"  # dcc.Location (refresh=False): the whole state lives in its search
 STATE = "analyst-state"  # dcc.Store: the parsed state (dashboard/analyst/state.py)
 PROBLEMS = "analyst-problems"  # message: invalid link parameters that were ignored
