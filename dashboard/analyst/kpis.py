@@ -10,25 +10,13 @@ from dashboard.analyst import labels as L
 from queries import catalog
 from queries import metrics as metric_fns
 
-# KPI cards: (name, number format, kind of change, unit label key), in the catalog's order (queries/catalog.py).
-_OTHER_KPIS = {
-    "median_reply_hours": ("hours", "hours", "unit_hours"),
-    "messages_per_10k": ("per10k", "yoy", None),
-    "replies_per_10k": ("per10k", "yoy", None),
-    "new_units": ("int", "yoy", "unit_units"),
-    "new_leaders": ("int", "yoy", "unit_people"),
-}
-
 
 def _kpi(name: str) -> tuple[str, str, str, str | None]:
-    if name in catalog.COUNT:
-        count = catalog.COUNT[name]
-        return (name, count.fmt, "yoy", f"unit_{count.unit}" if count.unit else None)
-    if name in catalog.RATE:
-        return (name, catalog.RATE[name].fmt, "pp", None)
-    return (name, *_OTHER_KPIS[name])
+    fmt, change, unit = catalog.shown(name)
+    return (name, fmt, change, f"unit_{unit}" if unit else None)
 
 
+# KPI cards: (name, number format, kind of change, unit label key), in the catalog's order
 KPI_CARDS = [_kpi(name) for name in catalog.ANALYST_KPIS]
 
 
