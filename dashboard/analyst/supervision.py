@@ -133,13 +133,6 @@ def _frame_table(frame: pd.DataFrame, name: str, specs: list[tuple[str, str, int
     return Table(name, columns, records(frame, [c.field for c in columns]))
 
 
-def _aging_names(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
-    out = frame.copy()
-    if "bucket" in out:
-        out["bucket"] = [figures.AGING_LABELS.get(b, (b, b))[1 if lang == "en" else 0] for b in out["bucket"]]
-    return out
-
-
 DOWNLOADS = {  # table -> the view group that builds it (dashboard/analyst/callbacks.py build_table asks here)
     "sv_league": "league",
     "sv_best": "league",
