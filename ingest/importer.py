@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -90,7 +91,8 @@ def import_files(
 
     Each chunk is validated then written by `queries.writes.upsert` in its own
     transaction, so a file that fails half-way keeps its earlier chunks. Unreadable
-    files become a rejection with line 0 and field "(file)". Times after `latest`
+    files become a rejection with line 0 and field "(file)". A local store's rollups are not kept per chunk: the
+    days the import changed are rebuilt from the rows once it ends (`Store.deferred_rollups`). Times after `latest`
     (naive Beijing; default: now plus the default allowed minutes) are rejected.
     """
     if kind not in KINDS:
@@ -100,32 +102,36 @@ def import_files(
         mark_imported(store)  # outside data: a demo database is no longer simulated
     report = ImportReport(kind)
     started = time.perf_counter()
-    bar = _progress_bar(progress)
-    try:
-        for path in paths:
-            path = Path(path)
-            name = str(path)
-            report.files.append(name)
+    # a local store keeps no rollups per chunk: the days the import changes are rebuilt once at its end
+    with store.deferred_rollups() if isinstance(store, Store) else nullcontext():
+        bar = _progress_bar(progress)
+        try:
+            for path in paths:
+                path = Path(path)
+                name = str(path)
+                report.files.append(name)
+                if bar is not None:
+                    bar.set_description(path.name)
+                    total = row_count(path)
+                    bar.reset(total=total)
+                try:
+                    for chunk, accepted, rejections, prepared in _validated(
+                        kind, path, chunk_rows, report.timings, local=isinstance(store, Store), latest=latest
+                    ):
+                        _import_chunk(write, kind, name, chunk, accepted, rejections, report, max_details, prepared)
+                        if bar is not None:
+                            bar.update(chunk.rows)
+                except ReadError as exc:
+                    report.failed_files += 1
+                    report._reject(name, 0, FILE_FIELD, str(exc), max_details)
+                except OSError as exc:
+                    report.failed_files += 1
+                    report._reject(name, 0, FILE_FIELD, f"cannot read ({exc.strerror or exc})", max_details)
+        finally:
             if bar is not None:
-                bar.set_description(path.name)
-                total = row_count(path)
-                bar.reset(total=total)
-            try:
-                for chunk, accepted, rejections, prepared in _validated(
-                    kind, path, chunk_rows, report.timings, local=isinstance(store, Store), latest=latest
-                ):
-                    _import_chunk(write, kind, name, chunk, accepted, rejections, report, max_details, prepared)
-                    if bar is not None:
-                        bar.update(chunk.rows)
-            except ReadError as exc:
-                report.failed_files += 1
-                report._reject(name, 0, FILE_FIELD, str(exc), max_details)
-            except OSError as exc:
-                report.failed_files += 1
-                report._reject(name, 0, FILE_FIELD, f"cannot read ({exc.strerror or exc})", max_details)
-    finally:
-        if bar is not None:
-            bar.close()
+                bar.close()
+        written = time.perf_counter()
+    report.timings["rollups"] += time.perf_counter() - written
     report.seconds = time.perf_counter() - started
     return report
 

@@ -68,11 +68,9 @@ def upsert(store: Store, kind: str, batch: pd.DataFrame, prepared: Prepared | No
 
 @dataclass
 class Prepared:
-    """A bulk chunk of messages made ready outside the write: its Arrow columns and the rollup increments it
-    makes when every message is new and nothing waits for it (the write checks that, else computes them)."""
+    """A bulk chunk of messages made ready outside the write: its Arrow columns."""
 
     table: pa.Table
-    fresh: deltas.Increments | None
 
 
 def prepare(kind: str, batch: pd.DataFrame) -> Prepared | None:
@@ -80,8 +78,7 @@ def prepare(kind: str, batch: pd.DataFrame) -> Prepared | None:
     import does it while the previous chunk is written."""
     if kind != "messages" or len(batch) < BULK_ROWS or not batch["message_id"].is_unique:
         return None
-    table = _arrow(batch, MESSAGE_SCHEMA)
-    return Prepared(table, deltas.increments([deltas.state_table(table, 1)], "messages"))
+    return Prepared(_arrow(batch, MESSAGE_SCHEMA))
 
 
 def _register(cur, frame: pd.DataFrame) -> None:
@@ -204,16 +201,6 @@ def _write_messages(cur, batch, result: WriteResult, appends: deltas.Appends, pr
     slow |= linking
     if slow:
         parts.append(deltas.states(_read_states(cur, slow), 1))
-    if (
-        prepared is not None
-        and prepared.fresh is not None
-        and not parts
-        and not slow
-        and is_new.all()
-        and (rated is None or rated.empty)
-    ):
-        deltas.apply(cur, appends, [], "messages", computed=prepared.fresh)  # all new, nothing waited for them
-        return
     fresh_mask = is_new
     if slow:
         fresh_mask = fresh_mask & ~pc.is_in(
