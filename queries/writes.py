@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +46,8 @@ class WriteResult:
     held: int = 0
     linked: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    held_rows: list[int] = field(default_factory=list)  # `_row` of each held reply
+    linked_by: Counter = field(default_factory=Counter)  # held replies linked, per message id of the batch
 
 
 def upsert(store: Store, kind: str, batch: pd.DataFrame, prepared: Prepared | None = None) -> WriteResult:
@@ -195,7 +198,9 @@ def _write_messages(cur, batch, result: WriteResult, appends: deltas.Appends, pr
     if held is not None and not held.empty:
         linking = set(held.loc[held["replied_at"] >= held["created_at"], "message_id"])
         _link_held(cur, held)
-        result.linked = int(held["message_id"].isin(linking).sum()) if linking else 0
+        if linking:
+            result.linked_by = Counter(held.loc[held["message_id"].isin(linking), "message_id"])
+            result.linked = sum(result.linked_by.values())
     result.written = table.num_rows
     slow = set(existing.column("message_id").to_pylist()) if existing is not None else set()
     slow |= linking
@@ -479,6 +484,7 @@ def _write_replies_general(cur, batch, result: WriteResult, appends: deltas.Appe
     deltas.apply(cur, appends, parts, "replies")
     result.written = len(linked)
     result.held = len(held)
+    result.held_rows = [int(row) for row in held["_row"]] if "_row" in held.columns else []
 
 
 def _simple(query: str):
