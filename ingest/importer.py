@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from contextlib import nullcontext
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -22,6 +22,7 @@ from pathlib import Path
 from ingest.readers import CHUNK_ROWS, RawChunk, ReadError, file_format, read_chunks, row_count
 from ingest.simulate import mark_imported
 from ingest.validate import latest_time, validate
+from queries import writes
 from queries.db import DatabaseLocked, Store
 from queries.writes import KINDS, prepare, upsert
 
@@ -91,8 +92,10 @@ def import_files(
 
     Each chunk is validated then written by `queries.writes.upsert` in its own
     transaction, so a file that fails half-way keeps its earlier chunks. Unreadable
-    files become a rejection with line 0 and field "(file)". A local store's rollups are not kept per chunk: the
-    days the import changed are rebuilt from the rows once it ends (`Store.deferred_rollups`). Times after `latest`
+    files become a rejection with line 0 and field "(file)". From its first bulk chunk (writes.BULK_ROWS rows) on, a
+    local store's rollups are not kept per chunk: the days the import changed are rebuilt from the rows once it ends
+    (`Store.deferred_rollups`); a small import into a large database keeps the increments (cheaper than a rebuild of
+    the days it touches). Times after `latest`
     (naive Beijing; default: now plus the default allowed minutes) are rejected.
     """
     if kind not in KINDS:
@@ -102,8 +105,7 @@ def import_files(
         mark_imported(store)  # outside data: a demo database is no longer simulated
     report = ImportReport(kind)
     started = time.perf_counter()
-    # a local store keeps no rollups per chunk: the days the import changes are rebuilt once at its end
-    with store.deferred_rollups() if isinstance(store, Store) else nullcontext():
+    with ExitStack() as deferral:
         bar = _progress_bar(progress)
         try:
             for path in paths:
@@ -118,6 +120,13 @@ def import_files(
                     for chunk, accepted, rejections, prepared in _validated(
                         kind, path, chunk_rows, report.timings, local=isinstance(store, Store), latest=latest
                     ):
+                        if (
+                            isinstance(store, Store)
+                            and not store.appends.deferred
+                            and len(accepted) >= writes.BULK_ROWS
+                        ):
+                            # a bulk import: the rollups of the days it changes are rebuilt once at its end
+                            deferral.enter_context(store.deferred_rollups())
                         _import_chunk(write, kind, name, chunk, accepted, rejections, report, max_details, prepared)
                         if bar is not None:
                             bar.update(chunk.rows)
