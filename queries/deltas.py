@@ -19,6 +19,9 @@ net change of each exact row is inserted, or removed by deleting every stored
 copy of it and putting back the ones that stay. Every reply day whose delays
 change gets a new revision (roll_delay_revisions: above every earlier one), the
 contract of the median cache in queries/metrics.py.
+
+A bulk import defers all this (`Appends.deferred`, Store.deferred_rollups): its writes only mark the days they
+touch stale, and queries/rollups.py rebuilds those days from the rows once, when the import ends.
 """
 
 from __future__ import annotations
