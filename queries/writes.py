@@ -246,11 +246,12 @@ def _link_held(cur, held: pd.DataFrame) -> None:
         cur.unregister("batch")
 
 
-# Replies look for their message among the messages of the last weeks first, then of the year before,
-# then of all earlier time (only for the replies still not found: late answers, or messages not
-# stored at all, which are held). Each step reads only the row groups of its span, so a batch of
-# live replies reads the recent row groups, not the whole table. (Primary-key lookups cost a few
-# milliseconds per id on a large table, more than a scan of the recent weeks.)
+# Replies (and evaluations) look for their message among the messages created in the weeks before the batch's
+# earliest time first (live writes: the recent weeks; a bulk import in time order: the weeks of its chunk), then
+# among later ones (a reply preceding its message, rejected), then the year before, then all earlier time (only
+# for the ids still not found: late answers, or messages not stored at all, which are held). Each step reads only
+# the row groups of its span, so a batch reads the row groups of its own weeks, not the whole table. (Primary-key
+# lookups cost a few milliseconds per id on a large table, more than a scan of those weeks.)
 REPLY_LOOKBACK_DAYS = (45, 400)
 _TARGET_COLUMNS = [
     "message_id",
@@ -268,13 +269,21 @@ _TARGET_COLUMNS = [
 _FAR_PAST, _FAR_FUTURE = dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31)
 
 
-def _message_targets(cur, ids: pd.Series) -> pd.DataFrame:
+def _spans(first, last) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The creation-time spans [low, high) to look for the messages of a batch whose times run from `first` to
+    `last`, in order (see REPLY_LOOKBACK_DAYS)."""
+    first = pd.Timestamp(first).to_pydatetime() if pd.notna(first) else beijing_now()
+    last = pd.Timestamp(last).to_pydatetime() if pd.notna(last) else first
+    near, far = (max(first, _FAR_PAST + dt.timedelta(days=d)) - dt.timedelta(days=d) for d in REPLY_LOOKBACK_DAYS)
+    end = min(last, _FAR_FUTURE - dt.timedelta(days=2)) + dt.timedelta(days=1)
+    return [(near, end), (end, _FAR_FUTURE), (far, near), (_FAR_PAST, far)]
+
+
+def _message_targets(cur, ids: pd.Series, times: pd.Series) -> pd.DataFrame:
     """The stored messages among `ids` with their state (_TARGET_COLUMNS), found span by span."""
     missing = pd.DataFrame({"message_id": ids.drop_duplicates()})
-    now = beijing_now()
-    edges = [_FAR_FUTURE, *(now - dt.timedelta(days=d) for d in REPLY_LOOKBACK_DAYS), _FAR_PAST]
     parts = []
-    for high, low in zip(edges[:-1], edges[1:], strict=True):
+    for low, high in _spans(times.min(), times.max()):
         if missing.empty:
             break
         cur.register("batch", missing)
@@ -292,7 +301,7 @@ def _message_targets(cur, ids: pd.Series) -> pd.DataFrame:
 
 def _reply_targets(cur, batch) -> pd.DataFrame:
     """The batch with the stored state of each reply's message (missing values: message not stored)."""
-    targets = _message_targets(cur, batch["message_id"])
+    targets = _message_targets(cur, batch["message_id"], batch["replied_at"])
     if targets.empty:
         return batch.assign(**{c: None for c in _TARGET_COLUMNS[1:]}).assign(message_created_at=pd.NaT)
     return batch.merge(targets[_TARGET_COLUMNS], on="message_id", how="left")
@@ -347,11 +356,10 @@ def _write_replies_fast(cur, batch, table: pa.Table, result: WriteResult, append
 def _arrow_targets(cur, replies: pa.Table) -> tuple[pa.Table, pa.ChunkedArray]:
     """The stored messages that `replies` (registered as `batch`) answer, with their state (columns of
     reply_lookup), span by span, and the ids of the batch's held replies. `batch` is `replies` again on return."""
-    now = beijing_now()
-    edges = [_FAR_FUTURE, *(now - dt.timedelta(days=d) for d in REPLY_LOOKBACK_DAYS), _FAR_PAST]
+    times = pc.min_max(replies.column("replied_at")).as_py()
     missing = pc.unique(replies.column("message_id"))
     parts, held, moved = [], None, False
-    for high, low in zip(edges[:-1], edges[1:], strict=True):
+    for low, high in _spans(times["min"], times["max"]):
         if held is None:
             query = "reply_lookup"
         else:
@@ -500,7 +508,9 @@ def _simple(query: str):
 def _write_evaluations(cur, batch, result: WriteResult, appends: deltas.Appends) -> None:
     """Evaluations of stored messages move between rating days in the rollups (old state from the
     table, new from the upsert); those of unknown messages wait in held_evaluations."""
-    targets = _message_targets(cur, batch["message_id"]).rename(columns={"message_created_at": "created_at"})
+    targets = _message_targets(cur, batch["message_id"], batch["rated_at"]).rename(
+        columns={"message_created_at": "created_at"}
+    )
     _register(cur, batch)
     try:
         old = cur.execute(text("writes", "stored_evaluations")).df()
