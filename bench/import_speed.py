@@ -165,10 +165,12 @@ def main() -> int:
         tmp = Path(tmp)
         frame = synthetic_messages(args.rows, with_text=args.text)
         frame.to_parquet(tmp / "messages.parquet", index=False)
-        frame.to_csv(tmp / "messages.csv", index=False, encoding="utf-8-sig")
-        frame.to_json(tmp / "messages.jsonl", orient="records", lines=True, force_ascii=False)
+        if "csv" in formats:
+            frame.to_csv(tmp / "messages.csv", index=False, encoding="utf-8-sig")
+        if "jsonl" in formats:
+            frame.to_json(tmp / "messages.jsonl", orient="records", lines=True, force_ascii=False)
         synthetic_replies(frame).to_parquet(tmp / "replies.parquet", index=False)
-        sizes = ", ".join(f"{ext} {(tmp / f'messages.{ext}').stat().st_size / 1e6:.0f} MB" for ext in FORMATS)
+        sizes = ", ".join(f"{ext} {(tmp / f'messages.{ext}').stat().st_size / 1e6:.0f} MB" for ext in formats)
         print(f"synthetic files: {sizes}")
         for _ in range(args.runs):
             print(f"load {Path('/proc/loadavg').read_text().split()[:3]}")

@@ -248,8 +248,8 @@ def _link_held(cur, held: pd.DataFrame) -> None:
 
 # Replies (and evaluations) look for their message among the messages created in the weeks before the batch's
 # earliest time first (live writes: the recent weeks; a bulk import in time order: the weeks of its chunk), then
-# among later ones (a reply preceding its message, rejected), then the year before, then all earlier time (only
-# for the ids still not found: late answers, or messages not stored at all, which are held). Each step reads only
+# the year before, then all earlier time, then later messages (a reply preceding its message, rejected): each only
+# for the ids still not found (late answers, or messages not stored at all, which are held). Each step reads only
 # the row groups of its span, so a batch reads the row groups of its own weeks, not the whole table. (Primary-key
 # lookups cost a few milliseconds per id on a large table, more than a scan of those weeks.)
 REPLY_LOOKBACK_DAYS = (45, 400)
@@ -276,7 +276,7 @@ def _spans(first, last) -> list[tuple[dt.datetime, dt.datetime]]:
     last = pd.Timestamp(last).to_pydatetime() if pd.notna(last) else first
     near, far = (max(first, _FAR_PAST + dt.timedelta(days=d)) - dt.timedelta(days=d) for d in REPLY_LOOKBACK_DAYS)
     end = min(last, _FAR_FUTURE - dt.timedelta(days=2)) + dt.timedelta(days=1)
-    return [(near, end), (end, _FAR_FUTURE), (far, near), (_FAR_PAST, far)]
+    return [(near, end), (far, near), (_FAR_PAST, far), (end, _FAR_FUTURE)]
 
 
 def _message_targets(cur, ids: pd.Series, times: pd.Series) -> pd.DataFrame:
