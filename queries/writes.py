@@ -335,7 +335,7 @@ def _write_replies_fast(cur, batch, table: pa.Table, result: WriteResult, append
     if fast.num_rows:
         if fast is not table:
             cur.register("batch", fast)
-        inserted = _arrow_rows(cur, text("writes", "insert_new_replies")).num_rows
+        inserted = cur.execute(text("writes", "count_new_replies")).fetchall()[0][0]
         if inserted < fast.num_rows:  # re-sent replies: the general path (it sees the inserted ones as re-sent)
             return _write_replies_general(cur, batch, result, appends)
     if too_early.any():
