@@ -28,6 +28,9 @@ from queries.writes import KINDS, prepare, upsert
 
 FILE_FIELD = "(file)"
 MAX_DETAILS = 100_000  # rejections kept in full; the rest are only counted
+# Rows per chunk by kind (default CHUNK_ROWS): a reply row is small and each chunk's transaction costs a commit, so
+# replies go in larger chunks (about a tenth less CPU per million than 200,000-row chunks).
+KIND_CHUNK_ROWS = {"replies": 500_000}
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
 
@@ -81,7 +84,7 @@ def import_files(
     paths,
     *,
     progress: bool = False,
-    chunk_rows: int = CHUNK_ROWS,
+    chunk_rows: int | None = None,
     max_details: int = MAX_DETAILS,
     latest=None,
 ) -> ImportReport:
@@ -100,6 +103,7 @@ def import_files(
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    chunk_rows = chunk_rows or KIND_CHUNK_ROWS.get(kind, CHUNK_ROWS)
     write = partial(upsert, store) if isinstance(store, Store) else store
     if isinstance(store, Store):
         mark_imported(store)  # outside data: a demo database is no longer simulated
