@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -59,16 +60,45 @@ class DelayIndex:
         return np.flatnonzero(keep)
 
 
+SORTED_VALUES = 2_000_000  # floats of sorted bins kept at most (16 MB), least recently used first out
+
+
 class IndexHolder:
-    """The Store's delay index (built on first use, dropped by `clear`)."""
+    """The Store's delay index (built on first use, dropped by `clear`) and the sorted values of the bins that
+    recent medians read (`sorted_bin`)."""
 
     def __init__(self):
         self.value: DelayIndex | None = None
         self.lock = threading.Lock()
+        self._sorted: OrderedDict[tuple, tuple[DelayIndex, np.ndarray]] = OrderedDict()
+        self._held = 0
+        self._guard = threading.Lock()
 
     def clear(self) -> None:
         with self.lock:
             self.value = None
+        with self._guard:
+            self._sorted.clear()
+            self._held = 0
+
+    def sorted_bin(self, index: DelayIndex, groups: np.ndarray, runs, b: int) -> np.ndarray:
+        """The values of bin `b` of the groups on the runs' days, sorted: kept while the index and the runs hold
+        (a live write changes only the newest day, which the runs leave out), so that the median of the next data
+        version merges the few newest values into them instead of reading and ordering the bin again."""
+        key = (id(index), groups.tobytes(), tuple(runs), b)
+        with self._guard:
+            kept = self._sorted.get(key)
+            if kept is not None and kept[0] is index:
+                self._sorted.move_to_end(key)
+                return kept[1]
+        values = np.sort(_read(index, groups, runs, b))
+        with self._guard:
+            old = self._sorted.pop(key, None)
+            self._held += len(values) - (len(old[1]) if old is not None else 0)
+            self._sorted[key] = (index, values)
+            while self._held > SORTED_VALUES and len(self._sorted) > 1:
+                self._held -= len(self._sorted.popitem(last=False)[1][1])
+        return values
 
 
 def answers(f: Filters, dimension: str | None) -> bool:
@@ -170,7 +200,7 @@ def medians(store: Store, f: Filters, dimension: str | None):
         per_bin = counts[keys == key].sum(axis=0)
         values, bins = (np.empty(0), np.empty(0, np.int64)) if tail is None else _tail_of(tail, tail_keys == key)
         per_bin = per_bin + np.bincount(bins, minlength=index.bins)
-        value = _median(index, mine, runs, per_bin, values, bins)
+        value = _median(store.medians.index, index, mine, runs, per_bin, values, bins)
         if value is not None:
             out[key.item() if isinstance(key, np.generic) else key] = value
     return out.get(0) if dimension is None else out
@@ -227,9 +257,11 @@ def _tail_of(tail, keep: np.ndarray):
     return tail[2][keep], tail[3][keep]
 
 
-def _median(index: DelayIndex, groups: np.ndarray, runs, per_bin: np.ndarray, tail_values, tail_bins):
+def _median(
+    holder: IndexHolder, index: DelayIndex, groups: np.ndarray, runs, per_bin: np.ndarray, tail_values, tail_bins
+):
     """quantile_cont(0.5) of the groups' values on the runs' days and the tail values (`per_bin`: their count
-    per bin): only the bins holding the middle positions are read."""
+    per bin): only the bins holding the middle positions are read (sorted once, `IndexHolder.sorted_bin`)."""
     n = int(per_bin.sum())
     if n == 0:
         return None
@@ -238,10 +270,13 @@ def _median(index: DelayIndex, groups: np.ndarray, runs, per_bin: np.ndarray, ta
     ranks = sorted({int(np.floor(rn)), int(np.ceil(rn))})
     found = {}
     for b in sorted({int(np.searchsorted(below, k, side="right")) - 1 for k in ranks}):
-        values = np.concatenate([_read(index, groups, runs, b), tail_values[tail_bins == b]])
         mine = [k - int(below[b]) for k in ranks if below[b] <= k < below[b + 1]]
-        values = np.partition(values, mine)
-        found.update({k: float(values[k - int(below[b])]) for k in ranks if below[b] <= k < below[b + 1]})
+        base, tail = holder.sorted_bin(index, groups, runs, b), np.sort(tail_values[tail_bins == b])
+        # position r of the union lies in base[r - len(tail) : r + 1] or the tail: the base values before that
+        # range are below it
+        first = max(0, mine[0] - len(tail))
+        merged = np.sort(np.concatenate([base[first : mine[-1] + 1], tail]))
+        found.update({k: float(merged[k - int(below[b]) - first]) for k in ranks if below[b] <= k < below[b + 1]})
     lo = found[ranks[0]]
     return lo if len(ranks) == 1 else lo + (found[ranks[1]] - lo) * (rn - ranks[0])
 

@@ -43,6 +43,15 @@ class Memo:
                     self._locks.pop(full, None)
         return value
 
+    def find(self, version: str, name: str, test):
+        """A kept value of (data version, name) whose key passes `test` (the newest first), else None."""
+        with self._guard:
+            for full in reversed(self._values):
+                if full[0] == version and full[1] == name and test(full[2]):
+                    self._values.move_to_end(full)
+                    return self._values[full]
+        return None
+
     def clear(self) -> None:
         with self._guard:
             self._values.clear()

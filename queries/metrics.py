@@ -130,19 +130,44 @@ _DAY0 = dt.date(1970, 1, 1)
 
 def _days(store: Store, f: Filters, dimension: str | None) -> dict[str, np.ndarray]:
     """Every count per day (`day`: days since 1970-01-01) and, for dimension "province", per province (`key`),
-    over the days of the three periods (a day and key may come in several rows). One statement per question and
-    data version: when the summary's rollup also carries the province, its rows serve the summary, the province
-    table and the trend (`Store.questions`)."""
+    over (at least) the days of the three periods (a day and key may come in several rows). One statement per
+    question and data version: when the summary's rollup also carries the province, its rows serve the summary, the
+    province table and the trend; and the rows of a question serve any later one of the same filters whose days they
+    hold (the wall's today and last 30 days from its period's rows) (`Store.questions`). Readers select their days
+    (`_in`), so extra rows change nothing."""
     source = _source(f, dimension)
     if dimension is None and source == _source(f, "province"):
         dimension = "province"
+    scope = (source, dimension, f.provinces, f.categories, f.types, f.urgent_only)
+    spans = _spans(f)
 
     def fetch():
         data = _fetch(store, rollup_sql.days(source, dimension), f.params())
         data["day"] = np.asarray(data["day"]).astype("datetime64[D]").astype(np.int64)
         return data
 
-    return store.questions.get(store.data_version, "days", (source, dimension, f), fetch)
+    held = store.questions.find(store.data_version, "days", lambda key: key[0] == scope and _holds(key[1], spans))
+    return held if held is not None else store.questions.get(store.data_version, "days", (scope, spans), fetch)
+
+
+def _spans(f: Filters) -> tuple[tuple[int, int], ...]:
+    """The day numbers [lo, hi) of the three periods, merged where they touch or overlap, in order."""
+    p = f.params()
+    spans = sorted(
+        tuple((p[f"{prefix}{b}"].date() - _DAY0).days for b in ("start", "stop")) for prefix in catalog.PERIODS.values()
+    )
+    merged = [spans[0]]
+    for lo, hi in spans[1:]:
+        if lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return tuple(merged)
+
+
+def _holds(held: tuple, wanted: tuple) -> bool:
+    """Whether the merged spans `held` contain every span of `wanted`."""
+    return all(any(a <= lo and hi <= b for a, b in held) for lo, hi in wanted)
 
 
 def _in(data: dict, p: dict, prefix: str) -> np.ndarray:

@@ -102,6 +102,16 @@ def test_index_medians_equal_numpy_through_later_writes(store, monkeypatch, bins
     _check(store, delays, _questions(rng, 25, 140))
     assert store.medians.index.value is index, "a few changed days do not rebuild the index"
 
+    # the same questions after more replies on a day already read from the table: the bins sorted for them are
+    # kept and merged with the newest values (the wall's next data version)
+    questions = _questions(rng, 25, 140)
+    _check(store, delays, questions)
+    kept = dict(store.medians.index._sorted)
+    delays += _write(store, rng, 5000, 30, FIRST + pd.Timedelta(days=130), 1, quick=True)
+    assert _check(store, delays, questions) > 60
+    reused = [k for k, v in kept.items() if store.medians.index._sorted.get(k, (None, None))[1] is v[1]]
+    assert len(reused) >= len(kept) // 2
+
     # changes on many days: built again, and still equal
     delays += _write(store, rng, 960, 200, FIRST, 100)
     _check(store, delays, _questions(rng, 25, 140))
