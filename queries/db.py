@@ -140,6 +140,7 @@ class Store:
             self._migrate()
         self._instance = self.meta("instance") or ""
         self._version = int(self.meta("data_version") or 0)
+        self._joins = 0  # committed writes that may have changed the units or leaders (`joins_version`)
         self.touched = Touched(self._version)
 
     # -- connections -------------------------------------------------------
@@ -230,7 +231,10 @@ class Store:
                 cur.execute("ROLLBACK")
                 self.appends.rollback()
                 raise
+            joins = self.appends.changes_joins()
             touched = self.appends.commit()
+            if bump and joins:
+                self._joins += 1  # before the data version: whoever sees the new one sees this too
             if bump:
                 # recorded before the version moves: whoever sees the new version finds its days
                 self.touched.record(self._version + 1, touched)
@@ -277,10 +281,17 @@ class Store:
         """Changes on every committed write; also differs between database files."""
         return f"{self._instance}:{self._version}"
 
-    def touch(self, days=()) -> None:
+    @property
+    def joins_version(self) -> str:
+        """Changes on every committed write that may have changed the units or leaders that joined (any write
+        that does not declare otherwise, `touch`); also differs between database files."""
+        return f"{self._instance}:{self._joins}"
+
+    def touch(self, days=(), joins: bool = False) -> None:
         """Inside a write: it changes the messages created on `days` and no other (a write that declares nothing
-        may have changed any: `changed_days`). The rollup maintenance declares the messages it counts."""
-        self.appends.touch(days)
+        may have changed any: `changed_days`), and, unless `joins`, no unit or leader (`joins_version`). The
+        rollup maintenance declares the messages it counts."""
+        self.appends.touch(days, joins)
 
     def changed_days(self, since: str) -> frozenset | None:
         """The days of creation of the messages changed by the writes committed after data version `since` (an

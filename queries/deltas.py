@@ -86,6 +86,7 @@ class Appends:
         self._done: dict[str, Counter] = {}
         self._pending: dict[str, dict] | None = None  # this transaction's counts per table and day
         self._touched: set | None = None  # this transaction's days of creation; None: none declared
+        self._joins: bool | None = None  # whether it changes the units or leaders that joined; None: not declared
         self._lock = threading.Lock()
         # A bulk import's writes mark the days they change stale instead of appending (Store.deferred_rollups).
         self.deferred = False
@@ -93,13 +94,21 @@ class Appends:
     def begin(self) -> None:
         with self._lock:
             self._pending = {}
-            self._touched = None
+            self._touched = self._joins = None
 
-    def touch(self, days) -> None:
+    def touch(self, days, joins: bool | None = None) -> None:
         """The current write changes (or adds, or removes) messages created on `days` and no other message; a
-        write that touches no message declares so with no days."""
+        write that touches no message declares so with no days. `joins`: whether it also changes units or leaders
+        (None: not declared here; a write that never declares may have changed them)."""
         with self._lock:
             self._touched = set(days) if self._touched is None else self._touched | set(days)
+            if joins is not None:
+                self._joins = joins or bool(self._joins)
+
+    def changes_joins(self) -> bool:
+        """Whether the current write may change the units or leaders that joined (asked before `commit`)."""
+        with self._lock:
+            return self._joins is not False
 
     def due(self, name: str, days) -> list:
         """Count one append to each of `days` of table `name`; the days that reached COMPACT_AFTER (their count
@@ -127,12 +136,12 @@ class Appends:
                     else:
                         done.pop(day, None)
             touched = None if self._touched is None else frozenset(self._touched)
-            self._pending = self._touched = None
+            self._pending = self._touched = self._joins = None
             return touched
 
     def rollback(self) -> None:
         with self._lock:
-            self._pending = self._touched = None
+            self._pending = self._touched = self._joins = None
 
     def count(self, name: str, day) -> int:
         with self._lock:

@@ -201,8 +201,9 @@ def _province_counts(store: Store, f: Filters) -> tuple[list, dict[str, np.ndarr
 
 
 def _joins(store: Store) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """{"units"|"leaders": (joined_at in order, province)}: every join, read once per data version (tens of
-    thousands of rows; each question then counts its periods in memory instead of running a statement)."""
+    """{"units"|"leaders": (joined_at in order, province)}: every join, read again only after a write that may
+    have changed them (tens of thousands of rows; each question then counts its periods in memory instead of running
+    a statement)."""
 
     def fetch():
         out = {}
@@ -211,7 +212,7 @@ def _joins(store: Store) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             out[table] = (np.asarray(data["joined_at"], "datetime64[us]"), np.asarray(data["province"], np.int64))
         return out
 
-    return store.memo.get(store.data_version, "joins", (), fetch)
+    return store.memo.get(store.joins_version, "joins", (), fetch)
 
 
 def _joined(store: Store, f: Filters) -> dict[str, dict[str, np.ndarray]]:

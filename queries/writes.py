@@ -61,7 +61,8 @@ def upsert(store: Store, kind: str, batch: pd.DataFrame, prepared: Prepared | No
     if batch.empty:
         return result
     with store.write() as cur:
-        store.touch()  # the rollup maintenance adds the days of the messages written (deltas.apply)
+        # the rollup maintenance adds the days of the messages written (deltas.apply)
+        store.touch(joins=kind in ("units", "leaders"))
         if prepared is not None:
             _write_messages(cur, batch, result, store.appends, prepared)
         else:

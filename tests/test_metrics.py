@@ -48,6 +48,28 @@ def test_satisfaction_uses_flag_then_mean_score(fixture_store):
     assert metrics.summary(fixture_store, beijing)["satisfaction_rate"] == 0
 
 
+def _unit(unit_id: str, joined_at: str) -> pd.DataFrame:
+    return frame(
+        [dict(unit_id=unit_id, name="郑州市住建局", province=HENAN, level="市级", joined_at=pd.Timestamp(joined_at))]
+    )
+
+
+def test_new_units_follow_every_write_that_may_change_them(store):
+    """The joins are kept across message writes (their version stays) and read again after any other write."""
+    upsert(store, "units", _unit("u1", "2021-02-01"))
+    assert metrics.summary(store, H1)["new_units"] == 1
+    joins = store.joins_version
+    upsert(store, "messages", frame([message("m1", "2021-03-01 10:00:00")]))
+    assert store.joins_version == joins
+    assert (metrics.summary(store, H1)["messages"], metrics.summary(store, H1)["new_units"]) == (1, 1)
+    upsert(store, "units", _unit("u2", "2021-03-02"))
+    assert store.joins_version != joins
+    assert metrics.summary(store, H1)["new_units"] == 2
+    with store.write() as cur:  # a write that declares nothing may have changed anything
+        cur.execute("DELETE FROM units WHERE unit_id = 'u1'")
+    assert metrics.summary(store, H1)["new_units"] == 1
+
+
 def test_new_units_and_leaders(fixture_store):
     s = metrics.summary(fixture_store, H1)
     assert (s["new_units"], s["new_units_prev"], s["new_units_yoy"]) == (2, 1, pytest.approx(1.0))
