@@ -224,7 +224,7 @@ def create_api(metrics: Metrics, clock=None) -> Blueprint:
             {
                 "data_version": metrics.data_version,
                 "demo": store.is_demo,
-                "last_write_at": store.meta("last_write_at"),
+                "last_write_at": store.last_write_at,
                 "write_api": bool(current_app.config.get("LIUYAN_WRITE_API")),
             }
         )

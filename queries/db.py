@@ -140,6 +140,7 @@ class Store:
             self._migrate()
         self._instance = self.meta("instance") or ""
         self._version = int(self.meta("data_version") or 0)
+        self._last_write_at = self.meta("last_write_at")  # kept with each commit (no query per view)
         self._joins = 0  # committed writes that may have changed the units or leaders (`joins_version`)
         self.touched = Touched(self._version)
 
@@ -218,14 +219,16 @@ class Store:
             self.appends.begin()
             try:
                 yield cur
+                written = self._last_write_at
                 if bump:
                     # an UPDATE of the two rows (made at open) costs a third of an INSERT OR REPLACE
-                    cur.execute(
+                    stamped = cur.execute(
                         "UPDATE meta SET value = CASE key WHEN 'data_version' THEN $v ELSE "
                         "strftime(now() AT TIME ZONE 'Asia/Shanghai', '%Y-%m-%d %H:%M:%S') END "
-                        "WHERE key IN ('data_version', 'last_write_at')",
+                        "WHERE key IN ('data_version', 'last_write_at') RETURNING key, value",
                         {"v": str(self._version + 1)},
-                    )
+                    ).fetchall()
+                    written = dict(stamped).get("last_write_at", written)
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
@@ -236,6 +239,7 @@ class Store:
             if bump and joins:
                 self._joins += 1  # before the data version: whoever sees the new one sees this too
             if bump:
+                self._last_write_at = written
                 # recorded before the version moves: whoever sees the new version finds its days
                 self.touched.record(self._version + 1, touched)
                 self._version += 1
@@ -280,6 +284,11 @@ class Store:
     def data_version(self) -> str:
         """Changes on every committed write; also differs between database files."""
         return f"{self._instance}:{self._version}"
+
+    @property
+    def last_write_at(self) -> str | None:
+        """When the last committed write happened (meta last_write_at, Beijing time), as the file holds it."""
+        return self._last_write_at
 
     @property
     def joins_version(self) -> str:

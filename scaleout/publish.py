@@ -139,7 +139,7 @@ class Publisher:
             "v": version,
             "date": today.isoformat(),
             "at": time.time(),
-            "updated_at": self.views.metrics.store.meta("last_write_at"),
+            "updated_at": self.views.metrics.store.last_write_at,
             "tokens": tokens,
         }
         text = bus.encode(record)

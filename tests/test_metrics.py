@@ -293,3 +293,14 @@ def test_period_over_period(fixture_store):
     # per province beside YoY
     provinces = metrics.by_province(fixture_store, q1_filters).set_index("adcode")
     assert provinces.loc[HENAN, "messages_pop"] == pytest.approx(0.0)  # a1 against a4
+
+
+def test_last_write_time_is_kept_with_each_commit(store):
+    assert store.last_write_at is None
+    upsert(store, "messages", frame([message("m1", "2021-03-01 10:00:00")]))
+    stored = store.meta("last_write_at")
+    assert stored is not None and store.last_write_at == stored
+    with pytest.raises(RuntimeError), store.write() as cur:  # a failed write changes nothing
+        cur.execute("UPDATE meta SET value = 'x' WHERE key = 'demo'")
+        raise RuntimeError
+    assert store.last_write_at == stored == store.meta("last_write_at")

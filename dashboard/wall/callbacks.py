@@ -175,7 +175,7 @@ def build_view(
         "kpi": kpi,
         "feed": feed,
         "meta": {
-            "updated_at": metrics.store.meta("last_write_at"),
+            "updated_at": metrics.store.last_write_at,
             "version": metrics.data_version,
             "start": f.start.isoformat(),
             "end": f.end.isoformat(),
