@@ -82,6 +82,25 @@ def latest_replies(store: Store, f: Filters, limit: int = 30, title_limit: int =
     return _feed(frame, title_limit, unit=True)
 
 
+def latest_records(store: Store, f: Filters, limit: int = 30, title_limit: int = 40) -> tuple[list[dict], list[dict]]:
+    """The two feeds as rows (dicts with the columns of latest_messages and latest_replies, text masked alike):
+    what the wall builds its feed from, without a DataFrame per feed."""
+    zh, en = province_ref.names(), province_ref.names("en")
+    out = []
+    for rows, columns in zip(_latest(store, f, limit), (_MESSAGE_FEED, _REPLY_FEED), strict=True):
+        records = []
+        for row in rows:
+            record = dict(zip(columns, row, strict=True))
+            record["title"] = mask_text(record["title"], title_limit)
+            record["city"] = "" if record["city"] is None else record["city"]
+            if "unit" in record:
+                record["unit"] = mask_text(record["unit"], 30)
+            record["province_name"], record["province_name_en"] = zh.get(record["province"]), en.get(record["province"])
+            records.append(record)
+        out.append(records)
+    return out[0], out[1]
+
+
 def _feed(frame: pd.DataFrame, title_limit: int, unit: bool = False) -> pd.DataFrame:
     # built column by column from plain lists: pandas' per-column operations cost more than the query
     provinces = frame["province"].tolist()

@@ -98,6 +98,9 @@ class Metrics:
     def latest_replies(self, f: Filters, limit: int = 30):
         return self._cached("latest_replies", feed.latest_replies, f, limit)
 
+    def latest_records(self, f: Filters, limit: int = 30):
+        return self._cached("latest_records", feed.latest_records, f, limit)
+
     def joined_latest(self, f: Filters, table: str, limit: int = 20):
         return self._cached("joined_latest", feed.joined_latest, f, table, limit)
 

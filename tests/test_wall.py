@@ -666,9 +666,9 @@ def test_refresh_is_shared_and_quiet_when_nothing_changed(wall_store):
 
 
 def test_feed_is_masked_text(store):
-    """The wall's feed items come from the masked feed (queries.feed.latest_*): personal data is gone, markup
+    """The wall's feed items come from the masked feed (queries.feed.latest_records): personal data is gone, markup
     stays text."""
-    from queries.feed import latest_messages, latest_replies
+    from queries.feed import latest_records
     from queries.periods import Filters
     from queries.writes import upsert
     from tests.conftest import frame, message, reply
@@ -677,8 +677,7 @@ def test_feed_is_masked_text(store):
     upsert(store, "messages", frame([message("m1", "2026-01-02 10:00:00", city="郑州市") | {"title": title}]))
     upsert(store, "replies", frame([reply("q1", "m1", "2026-01-02 10:00:00", unit="李女士 0371-12345678")]))
     f = Filters(dt.date(2026, 1, 1), dt.date(2026, 1, 2))
-    messages, replies = latest_messages(store, f), latest_replies(store, f)
-    feed = callbacks.feed_items(messages, replies, "zh", dt.date(2026, 1, 2))
+    feed = callbacks.feed_items(*latest_records(store, f), "zh", dt.date(2026, 1, 2))
     assert [key[0] for key in feed["order"]] == ["r", "m"]  # same time: replies first, then messages
     item = feed["items"][feed["order"][1]]
     assert {k: item[k] for k in ("k", "t", "p", "c", "y")} == {

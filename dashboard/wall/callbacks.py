@@ -100,15 +100,16 @@ def _place(row, lang: str) -> str:
     return f"{province} · {city}"
 
 
-def feed_items(messages: pd.DataFrame, replies: pd.DataFrame, lang: str, today, size: int = FEED_SIZE) -> dict:
-    """Newest messages and first replies, newest first: {"order": [key...], "items": {key: item}}.
+def feed_items(messages: list[dict], replies: list[dict], lang: str, today, size: int = FEED_SIZE) -> dict:
+    """Newest messages and first replies (queries.feed.latest_records), newest first: {"order": [key...], "items":
+    {key: item}}.
 
     Items carry only public fields (time, place, domain, type, masked title); the
     browser inserts them as text (no HTML).
     """
     rows = []
-    for kind, frame, column in (("m", messages, "created_at"), ("r", replies, "replied_at")):
-        for row in frame.to_dict("records"):
+    for kind, records, column in (("m", messages, "created_at"), ("r", replies, "replied_at")):
+        for row in records:
             rows.append((pd.Timestamp(row[column]), kind, row))
     rows.sort(key=lambda r: (r[0], r[1], str(r[2]["message_id"])), reverse=True)
     order, items = [], {}
@@ -145,7 +146,7 @@ def build_view(
     f = Filters(*preset(period, today), provinces=scope)
     today_f = Filters(today, today, provinces=scope)
     # the feeds' statement runs on the other core while this thread reads the rollups (DuckDB releases the GIL)
-    feeds = _BACKGROUND.submit(lambda: (metrics.latest_messages(f, FEED_SIZE), metrics.latest_replies(f, FEED_SIZE)))
+    feeds = _BACKGROUND.submit(metrics.latest_records, f, FEED_SIZE)
     summary = metrics.summary(f)
     today_summary = summary if f == today_f else metrics.summary(today_f)
     census_year = int(summary["census_year"])
