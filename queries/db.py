@@ -75,6 +75,8 @@ MIGRATIONS = [
     (11, (_HERE / "schema_words.sql").read_text(encoding="utf-8"), None),
     # 12: per answered message what the unit league counts (supervision/league_facts.py), filled when first read
     (12, (_HERE / "schema_league_facts.sql").read_text(encoding="utf-8"), None),
+    # 13: the stored boilerplate flag per reply (supervision/boilerplate.py), filled in the background and when read
+    (13, (_HERE / "schema_reply_boilerplate.sql").read_text(encoding="utf-8"), None),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

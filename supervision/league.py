@@ -17,8 +17,8 @@ Definitions (period = inclusive Beijing dates; filters apply to the messages):
 
 Every count but boilerplate is read from the stored per-message facts (supervision/league_facts.py).
 - **boilerplate_rate**: of its answered messages whose first reply has text, the share that is boilerplate
-  (supervision/quality.py; an SQL aggregate over the stored reply features, `first_reply_boilerplate`); null
-  without reply texts.
+  (supervision/boilerplate.py: the reply compared with the replies of its day and the 90 days before; stored per
+  reply, counted in SQL by `quality.first_reply_boilerplate`); null without reply texts.
 - **score** (0–100): 100 × weighted mean of satisfaction_adjusted (0.4), on_time_rate (0.3),
   1 − repeat_rate (0.15) and 1 − boilerplate_rate (0.15); a missing part's weight is spread over the others.
 - **rank**: 1 = best score among units with at least `min_rated` rated answers (ties: more answered, then name);
