@@ -229,53 +229,61 @@ def seeded(store):
     return store, pd.DataFrame(messages), pd.DataFrame(replies)
 
 
+WINDOW = 90  # days before the reply's own day that it is compared with (the documented rule)
+NEAR, SHARE, PARTIAL, PIECE = 3, 0.7, 0.4, 4
+
+
 def _expected_boilerplate(store, messages, replies, f: Filters) -> pd.Series:
-    """quality.py's documented rule, computed here in memory from the raw texts."""
+    """The documented rule (supervision/boilerplate.py), computed here in memory from the raw texts: each reply
+    against the replies of its own day and the WINDOW days before it."""
     generic = frozenset(store.df("SELECT gram FROM reply_generic_bigrams")["gram"])
     start, stop = pd.Timestamp(f.start), pd.Timestamp(f.end) + pd.Timedelta(days=1)
     data = replies.merge(messages[["message_id", "title", "content", "location"]], on="message_id", suffixes=("", "_m"))
     data["replied_at"] = pd.to_datetime(data["replied_at"])
-    data = data[(data["replied_at"] >= start - pd.Timedelta(days=quality.LOOKBACK_DAYS)) & (data["replied_at"] < stop)]
     data = data.reset_index(drop=True)
     place = data["location"].map(rules.han)
     data["problem"] = np.where(
         place.str.len() >= 2, "@" + place, data["title"].map(rules.han) + "|" + data["content_m"].map(rules.han)
     )
     data["reduced"] = data["content"].map(rules.han)
-    exact = data.groupby("reduced")["problem"].transform("nunique") >= 2
+    data["clauses"] = [list(dict.fromkeys(rules.clauses(t))) for t in data["content"]]
     addresses = pd.Series(
         [
             features.addresses(r, t, b, loc, generic)
             for r, t, b, loc in zip(data["content"], data["title"], data["content_m"], data["location"], strict=True)
         ]
     )
-    uses = {}  # clause -> problems using it
-    for text, prob in zip(data["content"], data["problem"], strict=True):
-        for clause in set(rules.clauses(text)):
-            uses.setdefault(clause, set()).add(prob)
-    shared = {c for c, probs in uses.items() if len(probs) >= quality.NEAR_MESSAGES}
-    pieces = {c[i : i + quality.PIECE] for c in shared for i in range(max(1, len(c) - quality.PIECE + 1))}
 
-    def share(text):
-        own = list(dict.fromkeys(rules.clauses(text)))
+    def pieces_of(c):
+        return [c[i : i + PIECE] for i in range(max(1, len(c) - PIECE + 1))]
+
+    def flag(i) -> bool:
+        day = data.at[i, "replied_at"].normalize()
+        seen = data[
+            (data["replied_at"] >= day - pd.Timedelta(days=WINDOW)) & (data["replied_at"] < day + pd.Timedelta(days=1))
+        ]
+        if seen.loc[seen["reduced"] == data.at[i, "reduced"], "problem"].nunique() >= 2:
+            return True
+        uses = {}  # clause -> problems using it in the window
+        for own, prob in zip(seen["clauses"], seen["problem"], strict=True):
+            for clause in own:
+                uses.setdefault(clause, set()).add(prob)
+        shared = {c for c, probs in uses.items() if len(probs) >= NEAR}
+        own = data.at[i, "clauses"]
         total = sum(len(c) for c in own)
         if not total:
-            return 0.0
+            return False
         full = sum(len(c) for c in own if c in shared) / total
-        if full < quality.PARTIAL_FROM or full >= quality.NEAR_SHARE:
-            return full
-        credit = 0.0
-        for c in own:
-            if c in shared:
-                credit += len(c)
-            else:
-                own_pieces = [c[i : i + quality.PIECE] for i in range(max(1, len(c) - quality.PIECE + 1))]
-                credit += len(c) * sum(p in pieces for p in own_pieces) / len(own_pieces)
-        return credit / total
+        if full < PARTIAL or full >= SHARE:
+            return full >= SHARE
+        pieces = {p for c in shared for p in pieces_of(c)}
+        credit = sum(
+            len(c) if c in shared else len(c) * sum(p in pieces for p in pieces_of(c)) / len(pieces_of(c)) for c in own
+        )
+        return credit / total >= SHARE
 
-    mostly = data["content"].map(share) >= quality.NEAR_SHARE
-    data["boilerplate"] = ~addresses & (exact | mostly)
-    in_period = data[data["replied_at"] >= start]
+    data["boilerplate"] = [not addresses[i] and flag(i) for i in data.index]
+    in_period = data[(data["replied_at"] >= start) & (data["replied_at"] < stop)]
     return in_period.set_index("reply_id")["boilerplate"].sort_index()
 
 
