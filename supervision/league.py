@@ -40,6 +40,7 @@ SHRINK_K = 20.0
 WEIGHTS = {"satisfaction_adjusted": 0.4, "on_time_rate": 0.3, "repeat_rate": 0.15, "boilerplate_rate": 0.15}
 LOWER_IS_BETTER = {"repeat_rate", "boilerplate_rate"}
 UNIT_LIMIT = 60
+READ_TRIES = 3
 COLUMNS = [
     "unit",
     "province",
@@ -63,10 +64,16 @@ def counts(store: Store, f: Filters, on_time_days: int = 15) -> pd.DataFrame:
     """The raw counts per (unit, province): answered, on_time, median_reply_hours, rated, satisfied, repeats,
     with_text, boilerplate."""
     params = window(f)
-    league_facts.ensure(store)
-    answered = store.df(sql("league_answered"), dict(params, on_time_seconds=float(on_time_days) * 86_400.0))
-    rated = store.df(sql("league_rated"), params)
-    boiler = quality.first_reply_boilerplate(store, f)
+    for _ in range(READ_TRIES):
+        # a write between the fills and the reads drops stored rows it changes: read again until no write came
+        # between (else a short league would be cached under the version the caller keyed it on)
+        version = store.data_version
+        league_facts.ensure(store)
+        answered = store.df(sql("league_answered"), dict(params, on_time_seconds=float(on_time_days) * 86_400.0))
+        rated = store.df(sql("league_rated"), params)
+        boiler = quality.first_reply_boilerplate(store, f)
+        if store.data_version == version:
+            break
     frame = answered.merge(rated, on=KEY, how="outer")
     frame = frame.merge(boiler, on=KEY, how="left")
     for column in ("answered", "on_time", "rated", "satisfied", "repeats", "with_text", "boilerplate"):
