@@ -340,3 +340,23 @@ def test_the_background_indexer_stores_reply_features_without_a_new_data_version
     # the features' batches leave the data version alone; only the one write of the reference bigrams counts
     bumps = int(store.data_version.rsplit(":", 1)[1]) - int(version.rsplit(":", 1)[1])
     assert bumps == 1
+
+
+def test_the_background_indexer_stores_the_boilerplate_flags_a_read_would(store):
+    from dataclasses import replace
+
+    from insight import index
+    from settings import Settings
+    from supervision import boilerplate
+
+    messages, replies, truth = _town()
+    _write(store, messages, replies)
+    settings = replace(Settings(), clock="2023-05-01T12:00:00", text_index_days=60)
+    indexer = index.Indexer(store, [features.REPLY_FEATURES, boilerplate.BOILERPLATE], settings).start()
+    try:
+        assert indexer.idle(120), "the indexer did not finish a pass"
+    finally:
+        indexer.close()
+    stored = store.df("SELECT reply_id, boilerplate FROM reply_boilerplate")
+    assert dict(zip(stored["reply_id"], stored["boilerplate"].astype(bool), strict=True)) == truth
+    assert boilerplate.ensure(store, APRIL_START, APRIL_STOP) == 0  # a read finds nothing left to compute
