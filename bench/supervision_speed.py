@@ -110,7 +110,6 @@ def main() -> None:
     }
     for name, bound in queries.items():
         print(_line(name, *_time(lambda q=name, b=bound: store.df(sql(q), b), args.repeat)))
-    print(_line("league boilerplate", *_time(lambda: quality.first_reply_boilerplate(store, f), args.repeat)))
     print(_line("reply quality flags", *_time(lambda: quality.flags(store, f), args.repeat)))
     table = None
 

@@ -4,7 +4,9 @@
 -- supervision.sql `unsettle_boilerplate_after_features`) and computed again (`boilerplate.ensure`, the indexer).
 CREATE TABLE IF NOT EXISTS reply_boilerplate (
     reply_id    VARCHAR PRIMARY KEY,
-    replied_at  TIMESTAMP NOT NULL,  -- as its reply_features row (dropped with it)
+    message_id  VARCHAR NOT NULL,    -- message, time and unit as its reply_features row (dropped with it), so that
+    replied_at  TIMESTAMP NOT NULL,  -- the league finds its first replies' flags with one join
+    unit        VARCHAR,
     text_key    UBIGINT NOT NULL,
     candidate   BOOLEAN NOT NULL,    -- does not address its message: the only replies that can be boilerplate
     exact       BOOLEAN NOT NULL,    -- its reduced text answers another problem in its window

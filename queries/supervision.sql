@@ -9,18 +9,24 @@
 
 -- name: league_answered(start, stop, on_time_seconds, provinces, categories, types, urgent_only)
 -- Per replying unit and province: messages first answered in the period, those within the on-time limit, the
--- exact median first-reply delay in hours, and those restated after the answer.
+-- exact median first-reply delay in hours, those restated after the answer, and those whose first reply has text
+-- and of them the boilerplate ones (the stored flags, supervision/boilerplate.py, which the caller ensures).
 SELECT
-    unit,
-    province,
+    m.unit,
+    m.province,
     count(*) AS answered,
-    count(*) FILTER (WHERE delay_seconds <= :on_time_seconds) AS on_time,
-    quantile_cont(delay_seconds / 3600.0, 0.5) AS median_reply_hours,
-    count(*) FILTER (WHERE restated) AS repeats
-FROM league_facts
-WHERE first_reply_at >= :start AND first_reply_at < :stop AND unit IS NOT NULL
-  AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
-GROUP BY unit, province;
+    count(*) FILTER (WHERE m.delay_seconds <= :on_time_seconds) AS on_time,
+    quantile_cont(m.delay_seconds / 3600.0, 0.5) AS median_reply_hours,
+    count(*) FILTER (WHERE m.restated) AS repeats,
+    count(b.reply_id) AS with_text,
+    count(*) FILTER (WHERE b.boilerplate) AS boilerplate
+FROM league_facts m
+LEFT JOIN reply_boilerplate b
+  ON b.message_id = m.message_id AND b.replied_at = m.first_reply_at AND b.unit = m.unit
+ AND b.replied_at >= :start AND b.replied_at < :stop
+WHERE m.first_reply_at >= :start AND m.first_reply_at < :stop AND m.unit IS NOT NULL
+  AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only)
+GROUP BY m.unit, m.province;
 
 -- name: league_rated(start, stop, provinces, categories, types, urgent_only)
 -- Per unit and province: evaluations rated in the period (with a verdict) of the messages the unit answered first.
@@ -286,19 +292,6 @@ GROUP BY clause_key HAVING count(DISTINCT problem_key) >= :near;
 -- name: reply_texts_of(ids)
 SELECT reply_id, content AS reply FROM reply_texts WHERE reply_id IN (SELECT unnest(:ids));
 
--- name: league_boilerplate(start, stop, provinces, categories, types, urgent_only)
--- Per unit and province: first replies with text published in the period (messages passing the filters; their first
--- replies from the league's stored facts, which supervision/league_facts.py keeps complete) and how many of them
--- carry the stored boilerplate flag (supervision/boilerplate.py, which the caller ensures for the period).
-SELECT m.unit, m.province, count(*) AS with_text, count(*) FILTER (WHERE b.boilerplate) AS boilerplate
-FROM league_facts m
-JOIN reply_features f ON f.message_id = m.message_id AND f.replied_at = m.first_reply_at AND f.unit = m.unit
-LEFT JOIN reply_boilerplate b ON b.reply_id = f.reply_id
-WHERE f.has_text AND f.replied_at >= :start AND f.replied_at < :stop
-  AND m.first_reply_at >= :start AND m.first_reply_at < :stop
-  AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only)
-GROUP BY m.unit, m.province;
-
 -- Stored boilerplate flags (supervision/boilerplate.py; table of queries/schema_reply_boilerplate.sql).
 
 -- name: boilerplate_complete(start, stop)
@@ -318,7 +311,7 @@ LIMIT :n;
 -- The replies with text of the day [day, stop) lacking a flag, whether they address their message, and `exact`:
 -- their reduced text answers two problems or more among the replies with text of [lookback, stop).
 WITH own AS (
-    SELECT f.reply_id, f.replied_at, f.text_key, f.addresses
+    SELECT f.reply_id, f.message_id, f.replied_at, f.unit, f.text_key, f.addresses
     FROM reply_features f ANTI JOIN reply_boilerplate b USING (reply_id)
     WHERE f.has_text AND f.replied_at >= :day AND f.replied_at < :stop
 ), exact AS (
@@ -326,11 +319,12 @@ WITH own AS (
     WHERE has_text AND replied_at >= :lookback AND replied_at < :stop AND text_key IN (SELECT text_key FROM own)
     GROUP BY text_key HAVING min(problem_key) <> max(problem_key)  -- two problems or more
 )
-SELECT reply_id, replied_at, text_key, addresses, text_key IN (SELECT text_key FROM exact) AS exact FROM own;
+SELECT reply_id, message_id, replied_at, unit, text_key, addresses, text_key IN (SELECT text_key FROM exact) AS exact
+FROM own;
 
 -- name: insert_boilerplate()!
 INSERT OR REPLACE INTO reply_boilerplate
-SELECT reply_id, replied_at, text_key, candidate, exact, boilerplate FROM flag_batch;
+SELECT reply_id, message_id, replied_at, unit, text_key, candidate, exact, boilerplate FROM flag_batch;
 
 -- name: unsettle_boilerplate_after_features()!
 -- New or recomputed feature rows (feature_batch) lose their flags, and may make boilerplate the replies not flagged

@@ -44,7 +44,9 @@ DAY = dt.timedelta(days=1)
 FLAG_SCHEMA = pa.schema(
     [
         ("reply_id", pa.string()),
+        ("message_id", pa.string()),
         ("replied_at", pa.timestamp("us")),
+        ("unit", pa.string()),
         ("text_key", pa.uint64()),
         ("candidate", pa.bool_()),
         ("exact", pa.bool_()),

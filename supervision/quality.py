@@ -89,16 +89,3 @@ def top_texts(store: Store, flag_frame: pd.DataFrame, n: int = 10) -> pd.DataFra
     texts = boilerplate.texts(store, set(table["first_reply"]))
     table["text"] = [mask_text(texts.get(rid, ""), TEXT_LIMIT) for rid in table["first_reply"]]
     return table.sort_values(["replies", "messages", "text"], ascending=[False, False, True])[columns]
-
-
-def first_reply_boilerplate(store: Store, f: Filters) -> pd.DataFrame:
-    """Per (unit, province): first replies with text published in the period and how many of them are boilerplate
-    (the league's input), one SQL aggregate over the stored flags. Reads the league's stored facts: the caller
-    ensures them (supervision/league_facts.py)."""
-    period = span(f)
-    boilerplate.ensure(store, period["start"], period["stop"])
-    frame = store.df(sql("league_boilerplate"), window(f))
-    if frame.empty:
-        return pd.DataFrame(columns=["unit", "province", "with_text", "boilerplate"])
-    out = frame[["unit", "province", "with_text", "boilerplate"]]
-    return out.astype({"with_text": "int64", "boilerplate": "int64"})
