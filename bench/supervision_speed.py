@@ -105,8 +105,8 @@ def main() -> None:
     params = window(f)
     queries = {
         "league_facts_complete": {},
-        "league_answered": dict(params, on_time_seconds=settings.on_time_days * 86_400.0),
-        "league_rated": params,
+        "boilerplate_complete": {"start": params["start"], "stop": params["stop"]},
+        "league_counts": dict(params, on_time_seconds=settings.on_time_days * 86_400.0),
     }
     for name, bound in queries.items():
         print(_line(name, *_time(lambda q=name, b=bound: store.df(sql(q), b), args.repeat)))

@@ -7,35 +7,39 @@
 -- The unit league reads the stored per-message facts (table league_facts, migration 12; supervision/league_facts.py
 -- keeps them current), one row per answered message: a league is a scan of the period's rows of that table.
 
--- name: league_answered(start, stop, on_time_seconds, provinces, categories, types, urgent_only)
--- Per replying unit and province: messages first answered in the period, those within the on-time limit, the
--- exact median first-reply delay in hours, those restated after the answer, and those whose first reply has text
--- and of them the boilerplate ones (the stored flags, supervision/boilerplate.py, which the caller ensures).
-SELECT
-    m.unit,
-    m.province,
-    count(*) AS answered,
-    count(*) FILTER (WHERE m.delay_seconds <= :on_time_seconds) AS on_time,
-    quantile_cont(m.delay_seconds / 3600.0, 0.5) AS median_reply_hours,
-    count(*) FILTER (WHERE m.restated) AS repeats,
-    count(b.reply_id) AS with_text,
-    count(*) FILTER (WHERE b.boilerplate) AS boilerplate
-FROM league_facts m
-LEFT JOIN reply_boilerplate b
-  ON b.message_id = m.message_id AND b.replied_at = m.first_reply_at AND b.unit = m.unit
- AND b.replied_at >= :start AND b.replied_at < :stop
-WHERE m.first_reply_at >= :start AND m.first_reply_at < :stop AND m.unit IS NOT NULL
-  AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only)
-GROUP BY m.unit, m.province;
-
--- name: league_rated(start, stop, provinces, categories, types, urgent_only)
--- Per unit and province: evaluations rated in the period (with a verdict) of the messages the unit answered first.
-SELECT unit, province, count(*) AS rated, count(*) FILTER (WHERE verdict) AS satisfied
-FROM league_facts
-WHERE rated_at >= :start AND rated_at < :stop
-  AND verdict IS NOT NULL AND unit IS NOT NULL
-  AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
-GROUP BY unit, province;
+-- name: league_counts(start, stop, on_time_seconds, provinces, categories, types, urgent_only)
+-- Per replying unit and province, from the stored facts (supervision/league_facts.py) and boilerplate flags
+-- (supervision/boilerplate.py), which the caller ensures: messages first answered in the period, those within the
+-- on-time limit, the exact median first-reply delay in hours, those restated after the answer, those whose first
+-- reply has text and of them the boilerplate ones; and evaluations rated in the period (with a verdict) of the
+-- messages the unit answered first, and the satisfied ones. A unit only answering or only rated has nulls.
+WITH answered AS (
+    SELECT
+        m.unit,
+        m.province,
+        count(*) AS answered,
+        count(*) FILTER (WHERE m.delay_seconds <= :on_time_seconds) AS on_time,
+        quantile_cont(m.delay_seconds / 3600.0, 0.5) AS median_reply_hours,
+        count(*) FILTER (WHERE m.restated) AS repeats,
+        count(b.reply_id) AS with_text,
+        count(*) FILTER (WHERE b.boilerplate) AS boilerplate
+    FROM league_facts m
+    LEFT JOIN reply_boilerplate b
+      ON b.message_id = m.message_id AND b.replied_at = m.first_reply_at AND b.unit = m.unit
+     AND b.replied_at >= :start AND b.replied_at < :stop
+    WHERE m.first_reply_at >= :start AND m.first_reply_at < :stop AND m.unit IS NOT NULL
+      AND message_matches(m.province, m.category, m.msg_type, m.is_urgent,
+                          :provinces, :categories, :types, :urgent_only)
+    GROUP BY m.unit, m.province
+), rated AS (
+    SELECT unit, province, count(*) AS rated, count(*) FILTER (WHERE verdict) AS satisfied
+    FROM league_facts
+    WHERE rated_at >= :start AND rated_at < :stop
+      AND verdict IS NOT NULL AND unit IS NOT NULL
+      AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
+    GROUP BY unit, province
+)
+SELECT * FROM answered FULL JOIN rated USING (unit, province);
 
 -- name: league_facts_complete()
 -- Whether every answered message has its facts row. Rows are only ever of current answered messages (rows that

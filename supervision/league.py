@@ -24,7 +24,7 @@ Definitions (period = inclusive Beijing dates; filters apply to the messages):
   the others are listed with rank null.
 
 Every count is read from the stored per-message facts (supervision/league_facts.py) and, for boilerplate, the stored
-per-reply flags, in one scan of the period's facts (queries/supervision.sql `league_answered`).
+per-reply flags, in one query (queries/supervision.sql `league_counts`).
 """
 
 from __future__ import annotations
@@ -72,11 +72,9 @@ def counts(store: Store, f: Filters, on_time_days: int = 15) -> pd.DataFrame:
         version = store.data_version
         league_facts.ensure(store)
         boilerplate.ensure(store, params["start"], params["stop"])
-        answered = store.df(sql("league_answered"), dict(params, on_time_seconds=float(on_time_days) * 86_400.0))
-        rated = store.df(sql("league_rated"), params)
+        frame = store.df(sql("league_counts"), dict(params, on_time_seconds=float(on_time_days) * 86_400.0))
         if store.data_version == version:
             break
-    frame = answered.merge(rated, on=KEY, how="outer")
     for column in ("answered", "on_time", "rated", "satisfied", "repeats", "with_text", "boilerplate"):
         frame[column] = frame[column].fillna(0).astype("int64")
     frame["median_reply_hours"] = frame["median_reply_hours"].astype("float64")
@@ -123,7 +121,7 @@ def _province_prior(frame: pd.DataFrame) -> pd.Series:
     else:
         national = np.nan
     by_province = (pooled["satisfied"] / pooled["rated"]).to_dict()
-    return frame["province"].map(lambda p: by_province.get(p, national)).astype("float64")
+    return frame["province"].map(by_province).astype("float64").fillna(national)
 
 
 def _composite(frame: pd.DataFrame) -> pd.Series:
