@@ -1,4 +1,4 @@
--- Migration 13: the boilerplate flag of each reply with text (supervision/boilerplate.py), a property of the reply
+-- Migration 14: the boilerplate flag of each reply with text (supervision/boilerplate.py), a property of the reply
 -- alone: it compares the reply with the replies of its own day and the 90 days before it, so it is stored once and
 -- the league and the shares read it. Rows are dropped when a reply in the window may flip them (queries/writes.sql,
 -- supervision.sql `unsettle_boilerplate_after_features`) and computed again (`boilerplate.ensure`, the indexer).

@@ -184,6 +184,7 @@ def _refresh_reference(store: Store) -> frozenset | None:
     if store.read_only:
         return grams
     with store.write() as cur:
+        store.touch()  # no message changes
         for query in (
             "drop_generic_bigrams",
             "drop_all_reply_features",
