@@ -83,6 +83,8 @@ MIGRATIONS = [
     (12, (_HERE / "schema_league_facts.sql").read_text(encoding="utf-8"), None),
     # 13: rollup days a bulk import left stale (Store.deferred_rollups)
     (13, (_HERE / "schema_stale_rollups.sql").read_text(encoding="utf-8"), None),
+    # 14: the stored boilerplate flag per reply (supervision/boilerplate.py), filled in the background and when read
+    (14, (_HERE / "schema_reply_boilerplate.sql").read_text(encoding="utf-8"), None),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -193,6 +193,7 @@ def _write_messages(cur, batch, result: WriteResult, appends: deltas.Appends, pr
         parts.append(deltas.states(_read_states(cur, existing.column("message_id").to_pylist()), -1))
         cur.register("batch", existing)
         cur.execute(text("writes", "upsert_messages")).fetchall()
+        cur.execute(text("writes", "drop_boilerplate_near_batch")).fetchall()
         cur.execute(text("writes", "drop_reply_features_of_batch")).fetchall()
         cur.unregister("batch")
     linking: set = set()
@@ -483,7 +484,9 @@ def _write_replies_general(cur, batch, result: WriteResult, appends: deltas.Appe
     slow: set = set(linked.loc[linked["reply_id"].isin(new_ids), "message_id"])
     others = pd.concat([resent, held]) if not resent.empty else held
     if not others.empty:
-        cur.execute(text("writes", "drop_reply_features"), {"ids": others["reply_id"].tolist()}).fetchall()
+        dropped = {"ids": others["reply_id"].tolist()}
+        cur.execute(text("writes", "drop_boilerplate_near"), dropped).fetchall()
+        cur.execute(text("writes", "drop_reply_features"), dropped).fetchall()
         _register(cur, others[columns])
         previous = cur.execute(text("writes", "stored_replies")).df()
         cur.unregister("batch")
