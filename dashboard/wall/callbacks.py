@@ -145,8 +145,10 @@ def build_view(
     scope = (province,) if province else ()
     f = Filters(*preset(period, today), provinces=scope)
     today_f = Filters(today, today, provinces=scope)
-    # the feeds' statement runs on the other core while this thread reads the rollups (DuckDB releases the GIL)
+    # the feeds' and the domains' statements run on the other core while this thread reads the rollups (DuckDB
+    # releases the GIL)
     feeds = _BACKGROUND.submit(metrics.latest_records, f, FEED_SIZE)
+    domains = _BACKGROUND.submit(metrics.by_category, f)
     summary = metrics.summary(f)
     today_summary = summary if f == today_f else metrics.summary(today_f)
     census_year = int(summary["census_year"])
@@ -193,7 +195,7 @@ def build_view(
         "trend_day": _figure_json(
             figures.trend(metrics.trend(Filters(*preset("last30", today), provinces=scope), "day"), theme, lang)
         ),
-        "categories": _figure_json(figures.categories(metrics.by_category(f), theme, lang)),
+        "categories": _figure_json(figures.categories(domains.result(), theme, lang)),
         "story_issues": story_panels.issues(story, lang),
         "story_alerts": story_panels.alerts(story, lang),
         "story_units": story_panels.units(story, lang),
