@@ -209,18 +209,20 @@ def _read(store: Store, segmenter: Callable[[], Segmenter], window: dict, ids: l
         frame[column] = frame[column].fillna("").astype(str)
     own = _own_places(frame)
     words = _stored_words(table.column("words"), own)
-    raw_places = table.column("places").to_pylist()
+    raw_places = _list_array(table.column("places"))
     stale = np.flatnonzero(~frame["indexed"].to_numpy(dtype=bool))
     if len(stale):
         fresh = _index_now(store, segmenter(), frame.iloc[stale])
+        named = raw_places.to_pylist()
         for i, w, p in zip(stale, fresh["words"], fresh["places"], strict=True):
-            words[i], raw_places[i] = tuple(x for x in w if x not in own.drops[own.codes[i]]), p
+            words[i], named[i] = tuple(x for x in w if x not in own.drops[own.codes[i]]), list(p)
+        raw_places = pa.array(named, type=pa.list_(pa.string()))
     if progress is not None:
         progress(len(frame))
     frame["mentions"] = _named_places(raw_places, own)
     frame["place"] = [
         location.strip() or (named[0] if named else "")
-        for location, named in zip(frame["location"], frame["mentions"], strict=True)
+        for location, named in zip(frame["location"].tolist(), frame["mentions"], strict=True)
     ]
     return Corpus(frame=frame.drop(columns=["indexed", "text_hash"]), words=words)
 
@@ -240,9 +242,7 @@ def _own_places(frame: pd.DataFrame) -> _Own:
 
 def _stored_words(column: pa.ChunkedArray, own: _Own) -> list[tuple[str, ...]]:
     """Each row's stored words without its own place names (vectorised: a month holds about a million words)."""
-    lists = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    if not isinstance(lists, pa.ListArray):
-        lists = lists.cast(pa.list_(pa.string()))
+    lists = _list_array(column)
     lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()  # a row without stored words: none yet
     flat = pc.dictionary_encode(lists.flatten())
     vocab = [sys.intern(w) for w in flat.dictionary.to_pylist()]  # one copy of each word, however many hold it
@@ -264,22 +264,35 @@ def _member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     return sorted_keys[at] == values
 
 
-def _named_places(stored: list, own: _Own) -> list[tuple[str, ...]]:
-    """Each row's named places without a leading name of its own place (each distinct (own place, name) stripped
-    once: a community's messages name it alike)."""
-    prefixes = [admin_prefixes(names) for names in own.drops]
-    lengths = [len(named) if named else 0 for named in stored]
-    codes = np.repeat(own.codes, lengths).tolist()
-    stripped: dict[tuple[int, str], str] = {}
-    names = []
-    for code, name in zip(codes, chain.from_iterable(named for named in stored if named), strict=True):
-        key = (code, name)
-        found = stripped.get(key)
-        if found is None:
-            found = stripped[key] = strip_admin(name, prefixes[code])
-        names.append(found)
+def _list_array(column: pa.ChunkedArray) -> pa.ListArray:
+    lists = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    return lists if isinstance(lists, pa.ListArray) else lists.cast(pa.list_(pa.string()))
+
+
+def _named_places(lists: pa.ListArray, own: _Own) -> list[tuple[str, ...]]:
+    """Each row's named places without a leading name of its own place. Vectorised (a month names about 200,000
+    distinct (own place, name) pairs): a name starting with no own-place name of any row is kept as it is, the
+    others are stripped once per distinct (own place, name)."""
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()
+    flat = pc.dictionary_encode(lists.flatten())
+    names = flat.dictionary.to_pylist()
+    codes = flat.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    heads = pa.array(sorted(set(chain.from_iterable(own.drops))), type=pa.string())
+    maybe = np.zeros(len(names), dtype=bool)
+    for size in np.unique(pc.utf8_length(heads).to_numpy()).tolist():
+        start = pc.utf8_slice_codeunits(flat.dictionary, 0, size)
+        maybe |= pc.fill_null(pc.is_in(start, value_set=heads), False).to_numpy(zero_copy_only=False)
+    out = np.asarray(names, dtype=object)[codes]
+    hard = np.flatnonzero(maybe[codes])
+    if len(hard):
+        prefixes = [admin_prefixes(names) for names in own.drops]
+        owners = np.repeat(own.codes, lengths)[hard]
+        pairs, inverse = np.unique(owners * len(names) + codes[hard], return_inverse=True)
+        stripped = [strip_admin(names[p % len(names)], prefixes[p // len(names)]) for p in pairs.tolist()]
+        out[hard] = np.asarray(stripped, dtype=object)[inverse.ravel()]
+    out = out.tolist()
     ends = np.cumsum(lengths).tolist()
-    return [tuple(dict.fromkeys(names[a:b])) for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+    return [tuple(dict.fromkeys(out[a:b])) for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 def _index_now(store: Store, segmenter: Segmenter, rows: pd.DataFrame) -> pd.DataFrame:
