@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy.sparse import csr_matrix
 
 from insight import index, words_store
 from insight.places import admin_prefixes, strip_admin
@@ -30,6 +32,7 @@ class Corpus:
     frame: pd.DataFrame
     words: list[tuple[str, ...]]  # topic words per row
     edit: Edit | None = None  # how it was made from an earlier corpus of the period (`load`), if it was
+    coded: Coded | None = None  # the words as codes, when read whole from the store (a cold corpus)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -39,6 +42,45 @@ class Corpus:
         bounds = np.array([first, last + dt.timedelta(days=1)], "M8[D]")
         lo, hi = np.searchsorted(self.frame["day"].to_numpy(), bounds)
         return int(lo), int(hi)
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A corpus's words as integer codes: the words of row rows[k] include vocab[codes[k]] (each row's words in
+    order; rows ascending). Counting messages per word over it is a numpy pass, not a pass over a million strings."""
+
+    vocab: list[str]
+    codes: np.ndarray
+    rows: np.ndarray
+
+
+def term_frequency(corpus: Corpus, extra: list[tuple[str, ...]]) -> Counter | None:
+    """Messages holding each term, a message's terms being its words and `extra` (per row, e.g. its places): the
+    Counter of the sets of these terms, counted over codes. None when the corpus has no coded words (one made by an
+    update: count its strings)."""
+    coded = corpus.coded
+    if coded is None:
+        return None
+    terms = list(coded.vocab)
+    position = {t: k for k, t in enumerate(terms)}
+
+    def code(term: str) -> int:
+        k = position.get(term)
+        if k is None:
+            k = position[term] = len(terms)
+            terms.append(term)
+        return k
+
+    lengths = np.fromiter(map(len, extra), np.int64, len(extra))
+    more = np.fromiter(map(code, chain.from_iterable(extra)), np.int64, int(lengths.sum()))
+    rows = np.concatenate([coded.rows, np.repeat(np.arange(len(extra), dtype=np.int64), lengths)])
+    codes = np.concatenate([coded.codes, more])
+    # distinct (row, term) pairs, then messages per term
+    pairs = csr_matrix((np.ones(len(rows), np.int32), (rows, codes)), shape=(len(extra), len(terms)))
+    pairs.sum_duplicates()
+    counts = np.bincount(pairs.indices, minlength=len(terms))
+    held = np.flatnonzero(counts)
+    return Counter(dict(zip([terms[k] for k in held.tolist()], counts[held].tolist(), strict=True)))
 
 
 @dataclass
@@ -208,7 +250,7 @@ def _read(store: Store, segmenter: Callable[[], Segmenter], window: dict, ids: l
     for column in ("title", "content", "location", "city", "district"):
         frame[column] = frame[column].fillna("").astype(str)
     own = _own_places(frame)
-    words = _stored_words(table.column("words"), own)
+    words, coded = _stored_words(table.column("words"), own)
     raw_places = _list_array(table.column("places"))
     stale = np.flatnonzero(~frame["indexed"].to_numpy(dtype=bool))
     if len(stale):
@@ -224,7 +266,8 @@ def _read(store: Store, segmenter: Callable[[], Segmenter], window: dict, ids: l
         location.strip() or (named[0] if named else "")
         for location, named in zip(frame["location"].tolist(), frame["mentions"], strict=True)
     ]
-    return Corpus(frame=frame.drop(columns=["indexed", "text_hash"]), words=words)
+    coded = None if len(stale) else coded  # words made here are not in the codes
+    return Corpus(frame=frame.drop(columns=["indexed", "text_hash"]), words=words, coded=coded)
 
 
 @dataclass
@@ -240,8 +283,9 @@ def _own_places(frame: pd.DataFrame) -> _Own:
     return _Own(codes, [own_places(*combo) for combo in frame[columns].iloc[first].itertuples(index=False)])
 
 
-def _stored_words(column: pa.ChunkedArray, own: _Own) -> list[tuple[str, ...]]:
-    """Each row's stored words without its own place names (vectorised: a month holds about a million words)."""
+def _stored_words(column: pa.ChunkedArray, own: _Own) -> tuple[list[tuple[str, ...]], Coded]:
+    """Each row's stored words without its own place names (vectorised: a month holds about a million words), and
+    them as codes."""
     lists = _list_array(column)
     lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()  # a row without stored words: none yet
     flat = pc.dictionary_encode(lists.flatten())
@@ -253,7 +297,8 @@ def _stored_words(column: pa.ChunkedArray, own: _Own) -> list[tuple[str, ...]]:
     keep = ~_member(own.codes[rows] * len(vocab) + codes, np.unique(np.asarray(dropped, dtype=np.int64)))
     kept = np.asarray(vocab, dtype=object)[codes[keep]].tolist()
     ends = np.cumsum(np.bincount(rows[keep], minlength=len(lengths))).tolist()
-    return [tuple(kept[a:b]) for a, b in zip([0, *ends][:-1], ends, strict=True)]
+    words = [tuple(kept[a:b]) for a, b in zip([0, *ends][:-1], ends, strict=True)]
+    return words, Coded(vocab, codes[keep], rows[keep])
 
 
 def _member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:

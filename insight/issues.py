@@ -32,7 +32,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from insight.corpus import Corpus
+from insight.corpus import Corpus, term_frequency
 from queries.masking import mask_text
 
 LINK_COSINE = 0.3
@@ -50,15 +50,26 @@ def _identity(doc):
 
 def features(corpus: Corpus) -> list[list[str]]:
     """Words plus the mentioned places (twice), per message."""
+    return [list(words) + list(tags) * 2 for words, tags in zip(corpus.words, place_terms(corpus), strict=True)]
+
+
+def place_terms(corpus: Corpus) -> list[tuple[str, ...]]:
+    """The places each message mentions or is located at, as terms ("@" and the name), once each."""
     out = []
     # plain lists: iterating the frame's (Arrow-backed) columns costs microseconds per value
     mentioned, locations = corpus.frame["mentions"].tolist(), corpus.frame["location"].tolist()
-    for words, mentions, location in zip(corpus.words, mentioned, locations, strict=True):
+    for mentions, location in zip(mentioned, locations, strict=True):
         places = set(mentions)
         if location:
             places.add(location.strip())
-        out.append(list(words) + [f"@{p}" for p in places] * 2)
+        out.append(tuple(f"@{p}" for p in places))
     return out
+
+
+def feature_frequency(corpus: Corpus) -> Counter:
+    """Messages holding each term of `features` (counted over the corpus's word codes when it has them)."""
+    counted = term_frequency(corpus, place_terms(corpus))
+    return counted if counted is not None else document_frequency(features(corpus))
 
 
 def vectors(docs: list[list[str]], min_df: int = 2):
@@ -297,8 +308,12 @@ class Weights:
 
     @classmethod
     def learn(cls, docs: list[list[str]]) -> Weights:
-        n = len(docs)
-        return cls(n, {t: math.log((1 + n) / (1 + c)) + 1 for t, c in document_frequency(docs).items()})
+        return cls.counted(len(docs), document_frequency(docs))
+
+    @classmethod
+    def counted(cls, n: int, df: Counter) -> Weights:
+        """The weights of `n` messages of which df[t] hold term t."""
+        return cls(n, {t: math.log((1 + n) / (1 + c)) + 1 for t, c in df.items()})
 
     def of(self, terms: np.ndarray) -> np.ndarray:
         unseen = math.log(1 + self.messages) + 1
@@ -336,7 +351,8 @@ _BLOCK = ["province", "city", "district"]
 def group(corpus: Corpus, weights: Weights, min_members: int = MIN_MEMBERS) -> Grouping:
     """Every issue of the corpus (cold), with term weights `weights`."""
     docs = features(corpus)
-    df = document_frequency(docs)
+    df = term_frequency(corpus, place_terms(corpus))
+    df = df if df is not None else document_frequency(docs)
     keys = _keys(corpus.frame)
     found = _group_rows(corpus, docs, np.arange(len(docs)), df, weights, min_members)
     return Grouping(weights, min_members, keys, docs, df, found, corpus)
