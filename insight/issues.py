@@ -48,28 +48,32 @@ def _identity(doc):
     return doc
 
 
-def features(corpus: Corpus) -> list[list[str]]:
-    """Words plus the mentioned places (twice), per message."""
-    return [list(words) + list(tags) * 2 for words, tags in zip(corpus.words, place_terms(corpus), strict=True)]
+def features(corpus: Corpus, tags: list[tuple[str, ...]] | None = None) -> list[list[str]]:
+    """Words plus the mentioned places (twice), per message (`tags`: place_terms of the corpus, when known)."""
+    tags = place_terms(corpus) if tags is None else tags
+    return [[*words, *places, *places] for words, places in zip(corpus.words, tags, strict=True)]
 
 
 def place_terms(corpus: Corpus) -> list[tuple[str, ...]]:
-    """The places each message mentions or is located at, as terms ("@" and the name), once each."""
+    """The places each message mentions or is located at, as terms ("@" and the name), once each (in no order
+    that matters: every use counts them)."""
     out = []
+    tag: dict[str, str] = {}  # one string per place, however many messages name it
     # plain lists: iterating the frame's (Arrow-backed) columns costs microseconds per value
     mentioned, locations = corpus.frame["mentions"].tolist(), corpus.frame["location"].tolist()
     for mentions, location in zip(mentioned, locations, strict=True):
-        places = set(mentions)
-        if location:
-            places.add(location.strip())
-        out.append(tuple(f"@{p}" for p in places))
+        # mentions are distinct already (corpus.py); a location of blanks alone is a place too (the term "@")
+        place = location.strip()
+        places = (*mentions, place) if location and place not in mentions else mentions
+        out.append(tuple([tag.get(p) or tag.setdefault(p, "@" + p) for p in places]))
     return out
 
 
-def feature_frequency(corpus: Corpus) -> Counter:
+def feature_frequency(corpus: Corpus, tags: list[tuple[str, ...]] | None = None) -> Counter:
     """Messages holding each term of `features` (counted over the corpus's word codes when it has them)."""
-    counted = term_frequency(corpus, place_terms(corpus))
-    return counted if counted is not None else document_frequency(features(corpus))
+    tags = place_terms(corpus) if tags is None else tags
+    counted = term_frequency(corpus, tags)
+    return counted if counted is not None else document_frequency(features(corpus, tags))
 
 
 def vectors(docs: list[list[str]], min_df: int = 2):
@@ -350,9 +354,9 @@ _BLOCK = ["province", "city", "district"]
 
 def group(corpus: Corpus, weights: Weights, min_members: int = MIN_MEMBERS) -> Grouping:
     """Every issue of the corpus (cold), with term weights `weights`."""
-    docs = features(corpus)
-    df = term_frequency(corpus, place_terms(corpus))
-    df = df if df is not None else document_frequency(docs)
+    tags = place_terms(corpus)
+    docs = features(corpus, tags)
+    df = feature_frequency(corpus, tags)
     keys = _keys(corpus.frame)
     found = _group_rows(corpus, docs, np.arange(len(docs)), df, weights, min_members)
     return Grouping(weights, min_members, keys, docs, df, found, corpus)
