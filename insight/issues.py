@@ -358,7 +358,7 @@ def group(corpus: Corpus, weights: Weights, min_members: int = MIN_MEMBERS) -> G
     docs = features(corpus, tags)
     df = feature_frequency(corpus, tags)
     keys = _keys(corpus.frame)
-    found = _group_rows(corpus, docs, np.arange(len(docs)), df, weights, min_members)
+    found = _group_rows(corpus, docs, np.arange(len(docs)), df, weights, min_members, tags)
     return Grouping(weights, min_members, keys, docs, df, found, corpus)
 
 
@@ -426,26 +426,55 @@ def _matrix(docs: list[list[str]], df: Counter, weights: Weights):
     lengths = np.fromiter(map(len, docs), np.int64, len(docs))
     cols = np.fromiter(map(column.get, chain.from_iterable(docs), repeat(-1)), np.int64, int(lengths.sum()))
     rows = np.repeat(np.arange(len(docs)), lengths)
+    return _weighted(len(docs), rows, cols, vocabulary, weights)
+
+
+def _coded_matrix(corpus: Corpus, tags: list[tuple[str, ...]], df: Counter, weights: Weights):
+    """_matrix of the whole corpus's features (`tags`: its place_terms, twice in each message's features), its
+    words taken from their codes (corpus.coded): the same matrix, without a pass over a million strings."""
+    coded = corpus.coded
+    n = len(tags)
+    flat = list(chain.from_iterable(tags))
+    vocabulary = sorted(t for t in set(coded.vocab).union(flat) if df[t] >= 2)
+    if not vocabulary:
+        return None
+    column = {t: k for k, t in enumerate(vocabulary)}
+    of_code = np.fromiter(map(column.get, coded.vocab, repeat(-1)), np.int64, len(coded.vocab))
+    tag_cols = np.fromiter(map(column.get, flat, repeat(-1)), np.int64, len(flat))
+    tag_rows = np.repeat(np.arange(n), np.fromiter(map(len, tags), np.int64, n))
+    rows = np.concatenate([coded.rows, tag_rows, tag_rows])
+    cols = np.concatenate([of_code[coded.codes], tag_cols, tag_cols])
+    return _weighted(n, rows, cols, vocabulary, weights)
+
+
+def _weighted(n: int, rows: np.ndarray, cols: np.ndarray, vocabulary: list[str], weights: Weights):
+    """The row-normalised TF-IDF matrix of the (row, column) occurrences (column -1: a term out of the vocabulary)."""
     inside = cols >= 0
-    counts = csr_matrix((np.ones(int(inside.sum())), (rows[inside], cols[inside])), shape=(len(docs), len(vocabulary)))
+    counts = csr_matrix((np.ones(int(inside.sum())), (rows[inside], cols[inside])), shape=(n, len(vocabulary)))
     counts.sum_duplicates()  # sorted columns per row, duplicates summed: the same floats however docs are batched
     terms = np.asarray(vocabulary, dtype=object)
     counts.data = (1 + np.log(counts.data)) * weights.of(terms)[counts.indices]
     # l2 norm per row, each row's squares summed in column order (bincount adds in input order)
-    row_of = np.repeat(np.arange(len(docs)), np.diff(counts.indptr))
-    norms = np.sqrt(np.bincount(row_of, weights=counts.data * counts.data, minlength=len(docs)))
+    row_of = np.repeat(np.arange(n), np.diff(counts.indptr))
+    norms = np.sqrt(np.bincount(row_of, weights=counts.data * counts.data, minlength=n))
     counts.data /= norms[row_of]
     return counts, terms
 
 
-def _group_rows(corpus: Corpus, docs, rows: np.ndarray, df: Counter, weights: Weights, min_members: int) -> dict:
+def _group_rows(
+    corpus: Corpus, docs, rows: np.ndarray, df: Counter, weights: Weights, min_members: int, tags=None
+) -> dict:
     """{block: issues} of the blocks of `rows` (whole blocks), grouped with the period's vocabulary (terms of two
-    or more messages, columns in term order) and `weights`."""
+    or more messages, columns in term order) and `weights` (`tags`: the corpus's place_terms, when all its rows are
+    grouped)."""
     if not len(rows):
         return {}
     frame = corpus.frame.iloc[rows].reset_index(drop=True)
     out: dict[tuple, list[dict]] = {b: [] for b in zip(*(frame[c].tolist() for c in _BLOCK), strict=True)}
-    built = _matrix([docs[k] for k in rows.tolist()], df, weights)
+    if tags is not None and corpus.coded is not None and len(rows) == len(corpus):
+        built = _coded_matrix(corpus, tags, df, weights)
+    else:
+        built = _matrix([docs[k] for k in rows.tolist()], df, weights)
     if built is None:
         return out
     matrix, terms = built
