@@ -442,7 +442,7 @@ def _coded_matrix(corpus: Corpus, tags: list[tuple[str, ...]], df: Counter, weig
     of_code = np.fromiter(map(column.get, coded.vocab, repeat(-1)), np.int64, len(coded.vocab))
     tag_cols = np.fromiter(map(column.get, flat, repeat(-1)), np.int64, len(flat))
     tag_rows = np.repeat(np.arange(n), np.fromiter(map(len, tags), np.int64, n))
-    rows = np.concatenate([coded.rows, tag_rows, tag_rows])
+    rows = np.concatenate([coded.rows(), tag_rows, tag_rows])
     cols = np.concatenate([of_code[coded.codes], tag_cols, tag_cols])
     return _weighted(n, rows, cols, vocabulary, weights)
 
