@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from queries.db import Store  # noqa: E402
 from queries.periods import Filters  # noqa: E402
 from settings import Settings  # noqa: E402
-from supervision import aging, dissatisfaction, features, ideas, league, league_facts, quality  # noqa: E402
+from supervision import aging, boilerplate, dissatisfaction, features, ideas, league, league_facts, quality  # noqa: E402
 from supervision.common import span, sql, window  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, 0)
@@ -60,12 +60,17 @@ def _fill(store: Store, f: Filters) -> None:
     began = time.perf_counter()
     features.reference(store)
     reference = time.perf_counter() - began
-    lookback = span(f, quality.LOOKBACK_DAYS)
+    lookback = span(f, boilerplate.WINDOW_DAYS)
     began = time.perf_counter()
     done = features.ensure_reply_features(store, lookback["start"], lookback["stop"])
     took = time.perf_counter() - began
     rate = f"{done / took:,.0f} replies/s" if done else "nothing missing"
     print(f"reply features: reference bigrams {reference:.1f} s; fill {done:,} replies in {took:.1f} s ({rate})")
+    began = time.perf_counter()
+    period = span(f)
+    days = boilerplate.ensure(store, period["start"], period["stop"])
+    took = time.perf_counter() - began
+    print(f"boilerplate flags: {days} days computed in {took:.1f} s ({took / max(days, 1):.2f} s/day)")
     began = time.perf_counter()
     filled = league_facts.ensure(store)
     took = time.perf_counter() - began
@@ -100,12 +105,11 @@ def main() -> None:
     params = window(f)
     queries = {
         "league_facts_complete": {},
-        "league_answered": dict(params, on_time_seconds=settings.on_time_days * 86_400.0),
-        "league_rated": params,
+        "boilerplate_complete": {"start": params["start"], "stop": params["stop"]},
+        "league_counts": dict(params, on_time_seconds=settings.on_time_days * 86_400.0),
     }
     for name, bound in queries.items():
         print(_line(name, *_time(lambda q=name, b=bound: store.df(sql(q), b), args.repeat)))
-    print(_line("league boilerplate", *_time(lambda: quality.first_reply_boilerplate(store, f), args.repeat)))
     print(_line("reply quality flags", *_time(lambda: quality.flags(store, f), args.repeat)))
     table = None
 

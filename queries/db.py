@@ -47,6 +47,12 @@ def _align_rollups(cur) -> None:
         rollups.fill_coarse(cur, sorted(changed))
 
 
+def _refresh_stale(cur) -> None:
+    from queries import rollups
+
+    rollups.refresh_stale(cur)
+
+
 def _backfill_held_evaluations(cur) -> None:
     cur.execute(
         "INSERT INTO held_evaluations SELECT message_id, rated_at, verdict FROM evaluations "
@@ -75,6 +81,10 @@ MIGRATIONS = [
     (11, (_HERE / "schema_words.sql").read_text(encoding="utf-8"), None),
     # 12: per answered message what the unit league counts (supervision/league_facts.py), filled when first read
     (12, (_HERE / "schema_league_facts.sql").read_text(encoding="utf-8"), None),
+    # 13: rollup days a bulk import left stale (Store.deferred_rollups)
+    (13, (_HERE / "schema_stale_rollups.sql").read_text(encoding="utf-8"), None),
+    # 14: the stored boilerplate flag per reply (supervision/boilerplate.py), filled in the background and when read
+    (14, (_HERE / "schema_reply_boilerplate.sql").read_text(encoding="utf-8"), None),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -169,6 +179,20 @@ class Store:
             return
         with self.writing(), self._transaction() as cur:
             yield cur
+
+    @contextmanager
+    def deferred_rollups(self):
+        """Writes in the block (a bulk import, the only user of the store meanwhile) mark the rollup days they
+        change stale instead of appending increments; the block ends by rebuilding those days from the rows, one
+        pass over them instead of increments per chunk. Each write marks its days in its own transaction, so a
+        process that dies first leaves them marked and opening the file rebuilds them (`_migrate`)."""
+        self.appends.deferred = True
+        try:
+            yield
+        finally:
+            self.appends.deferred = False
+            with self.write() as cur:
+                _refresh_stale(cur)
 
     @contextmanager
     def writing(self):
@@ -313,9 +337,11 @@ class Store:
                 backfill(cur)
             cur.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', $v)", {"v": str(version)})
             cur.execute("COMMIT")
-        # a count declared after the last migration gets its column (and a rebuild) here
+        # a count declared after the last migration gets its column (and a rebuild) here, and the days a bulk
+        # import that did not finish left stale are rebuilt
         cur.execute("BEGIN TRANSACTION")
         _align_rollups(cur)
+        _refresh_stale(cur)
         cur.execute("COMMIT")
         if not self.scalar("SELECT count(*) FROM provinces"):
             cur.register("census_frame", province_ref.table())

@@ -19,6 +19,9 @@ net change of each exact row is inserted, or removed by deleting every stored
 copy of it and putting back the ones that stay. Every reply day whose delays
 change gets a new revision (roll_delay_revisions: above every earlier one), the
 contract of the median cache in queries/metrics.py.
+
+A bulk import defers all this (`Appends.deferred`, Store.deferred_rollups): its writes only mark the days they
+touch stale, and queries/rollups.py rebuilds those days from the rows once, when the import ends.
 """
 
 from __future__ import annotations
@@ -26,9 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import Counter, OrderedDict
-from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -86,6 +87,8 @@ class Appends:
         self._pending: dict[str, dict] | None = None  # this transaction's counts per table and day
         self._touched: set | None = None  # this transaction's days of creation; None: none declared
         self._lock = threading.Lock()
+        # A bulk import's writes mark the days they change stale instead of appending (Store.deferred_rollups).
+        self.deferred = False
 
     def begin(self) -> None:
         with self._lock:
@@ -233,38 +236,19 @@ def _frame_table(parts: list[pd.DataFrame]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=_STATE_SCHEMA)
 
 
-@dataclass
-class Increments:
-    """The rollup changes of some states, computed before the write that appends them (`increments`)."""
-
-    kind: str
-    table: pa.Table  # the states
-    sums: pa.Table | None  # rows to append, `tbl` naming the table (`_sums`)
-    created: set  # days touched per component
-    answered: set
-    rated: set
-
-
-def increments(parts: list, kind: str = "messages", con=None) -> Increments | None:
-    """The rollup changes of `parts` (states from `states` or `state_table`); None when there are none.
-    `con`: the cursor to compute them with; without one a private in-memory DuckDB does (a bulk import computes
-    them while the previous chunk is written)."""
+def apply(cur, appends: Appends, parts: list, kind: str = "messages") -> None:
+    """Append the rollup changes of `parts` (states from `states` or `state_table`) in the write's transaction; while
+    the store defers them (`Appends.deferred`: a bulk import), mark the days they touch stale instead."""
     parts = [p for p in parts if (p.num_rows if isinstance(p, pa.Table) else len(p))]
     if not parts:
-        return None
+        return
     table = _table(parts)
     created, answered, rated = (_days(table.column(c)) for c in ("created_at", "first_reply_at", "rated_at"))
-    return Increments(kind, table, _sums(table, PARTS[kind], con), created, answered, rated)
-
-
-def apply(cur, appends: Appends, parts: list, kind: str = "messages", computed: Increments | None = None) -> None:
-    """Append the rollup changes of `parts` (or the `computed` ones) in the write's transaction."""
-    changes = computed if computed is not None else increments(parts, kind, cur)
-    if changes is None:
+    appends.touch(created)
+    if appends.deferred:
+        _mark_stale(cur, kind, {"created": created, "answered": answered, "rated": rated})
         return
-    appends.touch(changes.created)
-    table, sums = changes.table, changes.sums
-    created, answered, rated = changes.created, changes.answered, changes.rated
+    sums = _sums(cur, table, PARTS[kind])
     has_reply = table.column("first_reply_at").null_count < table.num_rows
     # the appends in one script (one call instead of one per table; the last statement's rows come back)
     script: list[str] = []
@@ -309,22 +293,24 @@ def apply(cur, appends: Appends, parts: list, kind: str = "messages", computed: 
             compact(cur, name, sorted(due))
 
 
-def _sums(table: pa.Table, names, con=None) -> pa.Table | None:
+def _sums(cur, table: pa.Table, names) -> pa.Table | None:
     """The signed sums per key of the rollup tables `names` (rollup_sql.increments; `tbl` names the table), or
     None when every sum is zero."""
-    own = con is None
-    con = duckdb.connect() if own else con
+    cur.register("states", table)
     try:
-        con.register("states", table)
-        try:
-            rows = con.sql(rollup_sql.increments()).to_arrow_table()
-        finally:
-            con.unregister("states")
+        rows = cur.sql(rollup_sql.increments()).to_arrow_table()
     finally:
-        if own:
-            con.close()
+        cur.unregister("states")
     rows = rows.filter(pc.is_in(rows.column("tbl"), pa.array(list(names))))
     return rows if rows.num_rows else None
+
+
+def _mark_stale(cur, kind: str, days: dict[str, set]) -> None:
+    """Mark the days of each component that a deferred write changes (queries/rollups.py `refresh_stale` rebuilds
+    them, the coarse tables with them)."""
+    for rollup in catalog.COMPONENTS:
+        if rollup in PARTS[kind] and days[rollup]:
+            cur.execute(text("rollups", "mark_stale"), {"rollup": rollup, "days": sorted(days[rollup])}).fetchall()
 
 
 def _days(column: pa.ChunkedArray) -> set:

@@ -7,29 +7,39 @@
 -- The unit league reads the stored per-message facts (table league_facts, migration 12; supervision/league_facts.py
 -- keeps them current), one row per answered message: a league is a scan of the period's rows of that table.
 
--- name: league_answered(start, stop, on_time_seconds, provinces, categories, types, urgent_only)
--- Per replying unit and province: messages first answered in the period, those within the on-time limit, the
--- exact median first-reply delay in hours, and those restated after the answer.
-SELECT
-    unit,
-    province,
-    count(*) AS answered,
-    count(*) FILTER (WHERE delay_seconds <= :on_time_seconds) AS on_time,
-    quantile_cont(delay_seconds / 3600.0, 0.5) AS median_reply_hours,
-    count(*) FILTER (WHERE restated) AS repeats
-FROM league_facts
-WHERE first_reply_at >= :start AND first_reply_at < :stop AND unit IS NOT NULL
-  AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
-GROUP BY unit, province;
-
--- name: league_rated(start, stop, provinces, categories, types, urgent_only)
--- Per unit and province: evaluations rated in the period (with a verdict) of the messages the unit answered first.
-SELECT unit, province, count(*) AS rated, count(*) FILTER (WHERE verdict) AS satisfied
-FROM league_facts
-WHERE rated_at >= :start AND rated_at < :stop
-  AND verdict IS NOT NULL AND unit IS NOT NULL
-  AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
-GROUP BY unit, province;
+-- name: league_counts(start, stop, on_time_seconds, provinces, categories, types, urgent_only)
+-- Per replying unit and province, from the stored facts (supervision/league_facts.py) and boilerplate flags
+-- (supervision/boilerplate.py), which the caller ensures: messages first answered in the period, those within the
+-- on-time limit, the exact median first-reply delay in hours, those restated after the answer, those whose first
+-- reply has text and of them the boilerplate ones; and evaluations rated in the period (with a verdict) of the
+-- messages the unit answered first, and the satisfied ones. A unit only answering or only rated has nulls.
+WITH answered AS (
+    SELECT
+        m.unit,
+        m.province,
+        count(*) AS answered,
+        count(*) FILTER (WHERE m.delay_seconds <= :on_time_seconds) AS on_time,
+        quantile_cont(m.delay_seconds / 3600.0, 0.5) AS median_reply_hours,
+        count(*) FILTER (WHERE m.restated) AS repeats,
+        count(b.reply_id) AS with_text,
+        count(*) FILTER (WHERE b.boilerplate) AS boilerplate
+    FROM league_facts m
+    LEFT JOIN reply_boilerplate b
+      ON b.message_id = m.message_id AND b.replied_at = m.first_reply_at AND b.unit = m.unit
+     AND b.replied_at >= :start AND b.replied_at < :stop
+    WHERE m.first_reply_at >= :start AND m.first_reply_at < :stop AND m.unit IS NOT NULL
+      AND message_matches(m.province, m.category, m.msg_type, m.is_urgent,
+                          :provinces, :categories, :types, :urgent_only)
+    GROUP BY m.unit, m.province
+), rated AS (
+    SELECT unit, province, count(*) AS rated, count(*) FILTER (WHERE verdict) AS satisfied
+    FROM league_facts
+    WHERE rated_at >= :start AND rated_at < :stop
+      AND verdict IS NOT NULL AND unit IS NOT NULL
+      AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
+    GROUP BY unit, province
+)
+SELECT * FROM answered FULL JOIN rated USING (unit, province);
 
 -- name: league_facts_complete()
 -- Whether every answered message has its facts row. Rows are only ever of current answered messages (rows that
@@ -253,20 +263,15 @@ SELECT reply_id, replied_at, problem_key, unnest(clause_keys), unnest(clause_len
 FROM feature_batch
 WHERE has_text AND len(clause_keys) > 0;
 
--- name: reply_flags(lookback, start, stop, provinces, categories, types, urgent_only)
--- Replies with text published in [start, stop) whose message passes the filters, with their stored checks and
--- `exact`: their reduced text also answers another problem among all replies of [lookback, stop).
-WITH exact AS (
-    SELECT text_key FROM reply_features
-    WHERE has_text AND replied_at >= :lookback AND replied_at < :stop
-    GROUP BY text_key HAVING min(problem_key) <> max(problem_key)  -- two problems or more
-)
+-- name: reply_flags(start, stop, provinces, categories, types, urgent_only)
+-- Replies with text published in [start, stop) whose message passes the filters, with their stored checks and their
+-- stored boilerplate flag (supervision/boilerplate.py; the caller ensures the flags of the period).
 SELECT f.reply_id, f.message_id, f.unit, m.province, f.replied_at,
        (f.replied_at = m.first_reply_at AND f.unit IS NOT DISTINCT FROM m.first_reply_unit) AS first,
-       f.text_key, f.addresses, f.action, f.legal,
-       f.text_key IN (SELECT text_key FROM exact) AS exact
+       f.text_key, f.addresses, f.action, f.legal, coalesce(b.boilerplate, false) AS boilerplate
 FROM reply_features f
 JOIN messages m ON m.message_id = f.message_id
+LEFT JOIN reply_boilerplate b ON b.reply_id = f.reply_id
 WHERE f.has_text AND f.replied_at >= :start AND f.replied_at < :stop
   AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only);
 
@@ -291,41 +296,49 @@ GROUP BY clause_key HAVING count(DISTINCT problem_key) >= :near;
 -- name: reply_texts_of(ids)
 SELECT reply_id, content AS reply FROM reply_texts WHERE reply_id IN (SELECT unnest(:ids));
 
--- name: league_boilerplate(lookback, start, stop, near, near_share, partial_from, provinces, categories, types, urgent_only)
--- Per unit and province: first replies with text published in the period (messages passing the filters; their first
--- replies from the league's stored facts, which supervision/league_facts.py keeps complete), and
--- those that are boilerplate by quality.py's rule without the partial credit: not addressing the message, and the
--- same reduced text answering another problem in [lookback, stop) or at least :near_share of the characters in
--- clauses used for :near problems there. `partly`: the ids whose share lies in [:partial_from, :near_share),
--- which the partial credit of quality.py may still make boilerplate.
-WITH exact AS (
+-- Stored boilerplate flags (supervision/boilerplate.py; table of queries/schema_reply_boilerplate.sql).
+
+-- name: boilerplate_complete(start, stop)
+-- Whether every reply with text published in [start, stop) has its flag (flags are dropped with their features row).
+SELECT (SELECT count(*) FROM reply_features WHERE has_text AND replied_at >= :start AND replied_at < :stop)
+     = (SELECT count(*) FROM reply_boilerplate WHERE replied_at >= :start AND replied_at < :stop);
+
+-- name: boilerplate_missing_days(start, stop, n)
+-- The days (Beijing dates) in [start, stop) with replies with text lacking a flag, newest first, at most :n.
+SELECT DISTINCT date_trunc('day', f.replied_at)::TIMESTAMP AS day
+FROM reply_features f ANTI JOIN reply_boilerplate b USING (reply_id)
+WHERE f.has_text AND f.replied_at >= :start AND f.replied_at < :stop
+ORDER BY day DESC
+LIMIT :n;
+
+-- name: boilerplate_day(day, lookback, stop)
+-- The replies with text of the day [day, stop) lacking a flag, whether they address their message, and `exact`:
+-- their reduced text answers two problems or more among the replies with text of [lookback, stop).
+WITH own AS (
+    SELECT f.reply_id, f.message_id, f.replied_at, f.unit, f.text_key, f.addresses
+    FROM reply_features f ANTI JOIN reply_boilerplate b USING (reply_id)
+    WHERE f.has_text AND f.replied_at >= :day AND f.replied_at < :stop
+), exact AS (
     SELECT text_key FROM reply_features
-    WHERE has_text AND replied_at >= :lookback AND replied_at < :stop
+    WHERE has_text AND replied_at >= :lookback AND replied_at < :stop AND text_key IN (SELECT text_key FROM own)
     GROUP BY text_key HAVING min(problem_key) <> max(problem_key)  -- two problems or more
-), firsts AS (
-    SELECT f.unit, m.province, f.reply_id, f.addresses, f.text_key IN (SELECT text_key FROM exact) AS exact
-    FROM league_facts m
-    JOIN reply_features f
-      ON f.message_id = m.message_id AND f.replied_at = m.first_reply_at AND f.unit = m.unit
-    WHERE f.has_text AND f.replied_at >= :start AND f.replied_at < :stop
-      AND m.first_reply_at >= :start AND m.first_reply_at < :stop
-      AND message_matches(m.province, m.category, m.msg_type, m.is_urgent,
-                          :provinces, :categories, :types, :urgent_only)
-), own AS (
-    SELECT c.reply_id, c.clause_key, c.length
-    FROM reply_clauses c SEMI JOIN (SELECT reply_id FROM firsts WHERE NOT addresses AND NOT exact) USING (reply_id)
-    WHERE c.replied_at >= :start AND c.replied_at < :stop AND NOT c.addresses
-), common AS (
-    SELECT clause_key FROM reply_clauses
-    WHERE replied_at >= :lookback AND replied_at < :stop AND clause_key IN (SELECT DISTINCT clause_key FROM own)
-    GROUP BY clause_key HAVING count(DISTINCT problem_key) >= :near
-), shares AS (
-    SELECT reply_id,
-           coalesce(sum(length) FILTER (WHERE clause_key IN (SELECT clause_key FROM common)), 0) / sum(length) AS share
-    FROM own GROUP BY reply_id
 )
-SELECT f.unit, f.province, count(*) AS with_text,
-       count(*) FILTER (WHERE NOT f.addresses AND (f.exact OR s.share >= :near_share)) AS boilerplate,
-       list(f.reply_id) FILTER (WHERE s.share >= :partial_from AND s.share < :near_share) AS partly
-FROM firsts f LEFT JOIN shares s USING (reply_id)
-GROUP BY f.unit, f.province;
+SELECT reply_id, message_id, replied_at, unit, text_key, addresses, text_key IN (SELECT text_key FROM exact) AS exact
+FROM own;
+
+-- name: insert_boilerplate()!
+INSERT OR REPLACE INTO reply_boilerplate
+SELECT reply_id, message_id, replied_at, unit, text_key, candidate, exact, boilerplate FROM flag_batch;
+
+-- name: unsettle_boilerplate_after_features()!
+-- New or recomputed feature rows (feature_batch) lose their flags, and may make boilerplate the replies not flagged
+-- yet whose window (their day and the 90 before) holds them: those not addressing their message on the batch's days
+-- and the 90 days after lose their flags too (adding replies never clears a flag: the rule is monotone).
+DELETE FROM reply_boilerplate
+WHERE reply_id IN (SELECT reply_id FROM feature_batch)
+   OR (candidate AND NOT boilerplate
+       AND replied_at >= (SELECT date_trunc('day', min(replied_at)) FROM feature_batch)
+       AND replied_at < (SELECT date_trunc('day', max(replied_at)) + INTERVAL 91 DAY FROM feature_batch));
+
+-- name: drop_all_reply_boilerplate()!
+DELETE FROM reply_boilerplate;

@@ -33,10 +33,33 @@ ON CONFLICT (reply_id) DO UPDATE SET
 -- Held replies that are now linked (or re-sent with a known message).
 DELETE FROM held_replies WHERE list_contains(:ids, reply_id);
 
+-- name: drop_boilerplate_near(ids)!
+-- Before replies lose their feature rows: their flags go, and so do the flags they may have made boilerplate, those
+-- in the 90 days after their day (supervision/boilerplate.py): flagged by a shared text they share, or by clauses.
+DELETE FROM reply_boilerplate
+WHERE list_contains(:ids, reply_id)
+   OR (boilerplate
+       AND replied_at >= (SELECT date_trunc('day', min(replied_at)) FROM reply_features WHERE list_contains(:ids, reply_id))
+       AND replied_at < (SELECT date_trunc('day', max(replied_at)) + INTERVAL 91 DAY
+                         FROM reply_features WHERE list_contains(:ids, reply_id))
+       AND (NOT exact OR text_key IN (SELECT text_key FROM reply_features WHERE list_contains(:ids, reply_id))));
+
 -- name: drop_reply_features(ids)!
 -- Re-sent or held replies lose their stored reply features (their time or message may have changed; see
 -- supervision/features.py, which recomputes them).
 DELETE FROM reply_features WHERE list_contains(:ids, reply_id);
+
+-- name: drop_boilerplate_near_batch()!
+-- As drop_boilerplate_near, for the replies of re-sent messages (batch).
+DELETE FROM reply_boilerplate
+WHERE reply_id IN (SELECT reply_id FROM reply_features WHERE message_id IN (SELECT message_id FROM batch))
+   OR (boilerplate
+       AND replied_at >= (SELECT date_trunc('day', min(replied_at)) FROM reply_features
+                          WHERE message_id IN (SELECT message_id FROM batch))
+       AND replied_at < (SELECT date_trunc('day', max(replied_at)) + INTERVAL 91 DAY FROM reply_features
+                         WHERE message_id IN (SELECT message_id FROM batch))
+       AND (NOT exact OR text_key IN (SELECT text_key FROM reply_features
+                                      WHERE message_id IN (SELECT message_id FROM batch))));
 
 -- name: drop_reply_features_of_batch()!
 -- Replies of re-sent messages lose their stored reply features (the message's title, text or place may have
@@ -118,6 +141,13 @@ INSERT INTO replies (reply_id, message_id, replied_at, unit)
 SELECT reply_id, message_id, replied_at, unit FROM batch
 ON CONFLICT (reply_id) DO NOTHING
 RETURNING reply_id;
+
+-- name: count_new_replies()
+-- The same insert returning only how many replies were new (the fast path needs no ids: fetching a bulk chunk's
+-- costs more than the insert's conflict check).
+INSERT INTO replies (reply_id, message_id, replied_at, unit)
+SELECT reply_id, message_id, replied_at, unit FROM batch
+ON CONFLICT (reply_id) DO NOTHING;
 
 -- name: stored_replies()
 -- The message each reply of the batch answered when it was stored before (re-sent replies only).

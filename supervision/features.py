@@ -3,7 +3,7 @@
 Per reply (pure, `compute_reply_features`): the keys of its reduced text, of its message's problem and of its
 distinct clauses with their lengths, and the three checks that look at the reply and its own message only —
 addresses, action, legal (supervision/quality.py says what they mean). What compares replies with each other
-(boilerplate) is an SQL aggregate over the stored keys at read time (quality.flags).
+(boilerplate) is computed from the stored keys and stored apart (supervision/boilerplate.py).
 
 The indexer (insight/index.py) fills the rows in the background with `missing_replies` → `compute_reply_features`
 (in a worker process) → `save_reply_features`; analyses call `ensure_reply_features` first, which computes whatever
@@ -185,7 +185,12 @@ def _refresh_reference(store: Store) -> frozenset | None:
         return grams
     with store.write() as cur:
         store.touch()  # no message changes
-        for query in ("drop_generic_bigrams", "drop_all_reply_features", "drop_all_reply_clauses"):
+        for query in (
+            "drop_generic_bigrams",
+            "drop_all_reply_features",
+            "drop_all_reply_clauses",
+            "drop_all_reply_boilerplate",
+        ):
             cur.execute(sql(query))
         if grams:
             cur.execute(sql("insert_generic_bigrams"), {"grams": sorted(grams)})
@@ -204,13 +209,15 @@ def missing_replies(store: Store, start: dt.datetime, stop: dt.datetime, n: int)
 
 
 def save_reply_features(store: Store, frame: pd.DataFrame) -> None:
-    """Upsert computed features (and replace the replies' clause rows) in one write transaction."""
+    """Upsert computed features (and replace the replies' clause rows) in one write transaction; the boilerplate
+    flags they may change are dropped (supervision/boilerplate.py computes them again)."""
     if frame.empty:
         return
     table = pa.Table.from_pandas(frame[COLUMNS], schema=FEATURE_SCHEMA, preserve_index=False)
     with store.write(bump=False) as cur:  # derived data: cached answers stay valid (they were complete)
         cur.register("feature_batch", table)
         try:
+            cur.execute(sql("unsettle_boilerplate_after_features"))
             cur.execute(sql("delete_reply_clauses"))
             cur.execute(sql("upsert_reply_features"))
             cur.execute(sql("insert_reply_clauses"))

@@ -15,14 +15,16 @@ Definitions (period = inclusive Beijing dates; filters apply to the messages):
   `fill_league_facts`: same place and domain, within 30 days of the answer, similar title or same named location).
   The insight branch's repeat detection can replace this count later.
 
-Every count but boilerplate is read from the stored per-message facts (supervision/league_facts.py).
 - **boilerplate_rate**: of its answered messages whose first reply has text, the share that is boilerplate
-  (supervision/quality.py; an SQL aggregate over the stored reply features, `first_reply_boilerplate`); null
+  (supervision/boilerplate.py: the reply compared with the replies of its day and the 90 days before); null
   without reply texts.
 - **score** (0–100): 100 × weighted mean of satisfaction_adjusted (0.4), on_time_rate (0.3),
   1 − repeat_rate (0.15) and 1 − boilerplate_rate (0.15); a missing part's weight is spread over the others.
 - **rank**: 1 = best score among units with at least `min_rated` rated answers (ties: more answered, then name);
   the others are listed with rank null.
+
+Every count is read from the stored per-message facts (supervision/league_facts.py) and, for boilerplate, the stored
+per-reply flags, in one query (queries/supervision.sql `league_counts`).
 """
 
 from __future__ import annotations
@@ -33,13 +35,14 @@ import pandas as pd
 from queries.db import Store
 from queries.masking import mask_text
 from queries.periods import Filters
-from supervision import league_facts, quality
+from supervision import boilerplate, league_facts
 from supervision.common import province_names, rate, sql, window
 
 SHRINK_K = 20.0
 WEIGHTS = {"satisfaction_adjusted": 0.4, "on_time_rate": 0.3, "repeat_rate": 0.15, "boilerplate_rate": 0.15}
 LOWER_IS_BETTER = {"repeat_rate", "boilerplate_rate"}
 UNIT_LIMIT = 60
+READ_TRIES = 3
 COLUMNS = [
     "unit",
     "province",
@@ -63,12 +66,15 @@ def counts(store: Store, f: Filters, on_time_days: int = 15) -> pd.DataFrame:
     """The raw counts per (unit, province): answered, on_time, median_reply_hours, rated, satisfied, repeats,
     with_text, boilerplate."""
     params = window(f)
-    league_facts.ensure(store)
-    answered = store.df(sql("league_answered"), dict(params, on_time_seconds=float(on_time_days) * 86_400.0))
-    rated = store.df(sql("league_rated"), params)
-    boiler = quality.first_reply_boilerplate(store, f)
-    frame = answered.merge(rated, on=KEY, how="outer")
-    frame = frame.merge(boiler, on=KEY, how="left")
+    for _ in range(READ_TRIES):
+        # a write between the fills and the reads drops stored rows it changes: read again until no write came
+        # between (else a short league would be cached under the version the caller keyed it on)
+        version = store.data_version
+        league_facts.ensure(store)
+        boilerplate.ensure(store, params["start"], params["stop"])
+        frame = store.df(sql("league_counts"), dict(params, on_time_seconds=float(on_time_days) * 86_400.0))
+        if store.data_version == version:
+            break
     for column in ("answered", "on_time", "rated", "satisfied", "repeats", "with_text", "boilerplate"):
         frame[column] = frame[column].fillna(0).astype("int64")
     frame["median_reply_hours"] = frame["median_reply_hours"].astype("float64")
@@ -115,7 +121,7 @@ def _province_prior(frame: pd.DataFrame) -> pd.Series:
     else:
         national = np.nan
     by_province = (pooled["satisfied"] / pooled["rated"]).to_dict()
-    return frame["province"].map(lambda p: by_province.get(p, national)).astype("float64")
+    return frame["province"].map(by_province).astype("float64").fillna(national)
 
 
 def _composite(frame: pd.DataFrame) -> pd.Series:

@@ -3,6 +3,7 @@ after incremental writes, replies arriving before messages and re-imports that c
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -482,20 +483,13 @@ def test_live_reply_path_mixed_batches(store):
     _check_tables(store)
 
 
-def test_bulk_chunks_prepared_ahead(store, monkeypatch):
-    """Bulk chunks of messages whose rollup increments were computed before the write (writes.prepare, as the
-    import does while the previous chunk is written): used when every message is new and nothing waits for
-    it, recomputed otherwise (held replies and evaluations, re-imported messages); the rollups equal the rows."""
-    from queries import deltas, writes
+@pytest.mark.parametrize("deferred", [False, True], ids=["increments", "deferred"])
+def test_bulk_chunks_prepared_ahead(store, deferred):
+    """Bulk chunks of messages made ready before the write (writes.prepare, as the import does while the previous
+    chunk is written), with held replies and evaluations waiting for them and re-imported messages among them:
+    the rollups equal the rows, kept by increments, or rebuilt once when a deferred block (the import) ends."""
+    from queries import writes
 
-    used = []
-    apply = deltas.apply
-
-    def spy(cur, path, parts, kind="messages", computed=None):
-        used.append(computed is not None)
-        return apply(cur, path, parts, kind, computed)
-
-    monkeypatch.setattr(deltas, "apply", spy)
     rng = np.random.default_rng(11)
     n = writes.BULK_ROWS + 500
     messages = _messages(rng, [f"m{i}" for i in range(3 * n)])
@@ -512,30 +506,60 @@ def test_bulk_chunks_prepared_ahead(store, monkeypatch):
         assert prepared is not None
         return upsert(store, "messages", frame, prepared=prepared)
 
-    used.clear()
-    assert bulk(first).linked == 50
-    assert store.scalar("SELECT count(*) FROM held_replies") == 0
-    want = early.groupby("message_id")["replied_at"].min()
-    got = dict(store.rows("SELECT message_id, first_reply_at FROM messages WHERE first_reply_at IS NOT NULL"))
-    assert got == {k: v.to_pydatetime() for k, v in want.items()}
-    assert used == [False]
-    bulk(second)
-    assert used == [False, True]
+    with store.deferred_rollups() if deferred else contextlib.nullcontext():
+        assert bulk(first).linked == 50
+        assert store.scalar("SELECT count(*) FROM held_replies") == 0
+        want = early.groupby("message_id")["replied_at"].min()
+        got = dict(store.rows("SELECT message_id, first_reply_at FROM messages WHERE first_reply_at IS NOT NULL"))
+        assert got == {k: v.to_pydatetime() for k, v in want.items()}
+        bulk(second)
+        # deferred: the rollups lag behind the rows until the block ends
+        lag = store.scalar("SELECT count(*) FROM messages") - store.scalar(
+            "SELECT coalesce(sum(messages), 0) FROM roll_created"
+        )
+        assert lag == (2 * n if deferred else 0)
+        # new messages mixed with re-imported ones that moved to other days, domains and types
+        changed = pd.concat(
+            [
+                third,
+                second.iloc[:3000].assign(
+                    created_at=second["created_at"].iloc[:3000] - pd.Timedelta(days=2),
+                    category=rng.choice(CATEGORIES, 3000),
+                    msg_type=rng.choice(TYPES, 3000),
+                ),
+            ]
+        )
+        bulk(changed)
     _check_tables(store)
-    # new messages mixed with re-imported ones that moved to other days, domains and types
-    changed = pd.concat(
-        [
-            third,
-            second.iloc[:3000].assign(
-                created_at=second["created_at"].iloc[:3000] - pd.Timedelta(days=2),
-                category=rng.choice(CATEGORIES, 3000),
-                msg_type=rng.choice(TYPES, 3000),
-            ),
-        ]
-    )
-    bulk(changed)
-    assert used == [False, True, False]
-    _check_tables(store)
+    assert store.scalar("SELECT count(*) FROM stale_rollup_days") == 0
+
+
+def test_days_a_deferred_block_left_stale_are_rebuilt_when_the_file_opens(tmp_path):
+    """A process that dies inside a deferred block (a bulk import) leaves the days its committed writes changed
+    marked stale: opening the file rebuilds them, so the rollups equal the rows for every kind of record."""
+    from queries.db import Store
+
+    path = tmp_path / "import.duckdb"
+    store = Store(path)
+    rng = np.random.default_rng(5)
+    messages = _messages(rng, [f"m{i}" for i in range(1200)])
+    replies = _replies(rng, messages, [f"r{i}" for i in range(1000)], 1000)
+    _write(store, "messages", messages.iloc[:400])  # kept by increments
+    store.appends.deferred = True  # the block starts and never ends: the process dies inside it
+    _write(store, "replies", replies.iloc[:300])  # some answer stored messages, some are held
+    _write(store, "evaluations", _evaluations(rng, messages, 300))
+    _write(store, "messages", messages.iloc[400:])  # links the held replies
+    _write(store, "replies", replies.iloc[300:])
+    marked = store.scalar("SELECT count(DISTINCT rollup) FROM stale_rollup_days")
+    assert marked == 3
+    assert store.scalar("SELECT sum(messages) FROM roll_created") == 400  # the rollups lag behind the rows
+    store.close()
+    reopened = Store(path)
+    try:
+        _check_tables(reopened)
+        assert reopened.scalar("SELECT count(*) FROM stale_rollup_days") == 0
+    finally:
+        reopened.close()
 
 
 def test_append_counts_roll_back_with_a_failed_write(store, monkeypatch):

@@ -75,7 +75,8 @@ def _town():
             truth[f"r{mid}"] = False
         else:
             replies.append(_reply(f"r{mid}", mid, f"2023-04-{3 + 3 * t + p:02d} 09:00", "鼓楼区信访办", STOCK[t % 2]))
-            truth[f"r{mid}"] = True
+            # boilerplate once the note has answered another problem before it (the loop runs in time order)
+            truth[f"r{mid}"] = any(r["content"] == STOCK[t % 2] for r in replies[:-1])
     return messages, replies, truth
 
 
@@ -129,19 +130,28 @@ def test_composed_specific_answers_are_not_boilerplate(store):
     flags = quality.flags(store, APRIL).set_index("reply_id")
     assert flags["boilerplate"].to_dict() == truth
     # the specific answers repeat two or more of their message's words; the stock notes none
-    specific = [rid for rid, bp in truth.items() if not bp]
-    assert flags.loc[specific, "addresses"].all()
+    specific = [r["reply_id"] for r in replies if r["unit"] == "顺河区住建局"]
+    assert flags.loc[specific, "addresses"].all() and not flags.loc[specific, "boilerplate"].any()
 
 
 def test_a_rewritten_reply_is_computed_again(store):
     messages, replies, truth = _town()
     _write(store, messages, replies)
-    rid = next(r for r, bp in truth.items() if not bp)
-    assert not quality.flags(store, APRIL).set_index("reply_id").loc[rid, "boilerplate"]
+    rid = "rt2p0"  # a specific answer given after the stock note STOCK[0] first answered another problem
+    before = quality.flags(store, APRIL).set_index("reply_id")["boilerplate"]
+    assert not before[rid] and not before["rt0p1"]  # rt0p1: the first use of STOCK[0]
     row = next(r for r in replies if r["reply_id"] == rid)
     upsert(store, "replies", frame([dict(row, content=STOCK[0])]))  # the unit now sends the stock note
     flags = quality.flags(store, APRIL).set_index("reply_id")
-    assert flags.loc[rid, "boilerplate"]
+    assert flags.loc[rid, "boilerplate"] and not flags.loc["rt0p1", "boilerplate"]
+    # an earlier reply re-sent as the same note: rt0p1 now repeats it, so its stored flag is computed again
+    first = next(r for r in replies if r["reply_id"] == "rt0p0")
+    upsert(store, "replies", frame([dict(first, content=STOCK[0])]))
+    flags = quality.flags(store, APRIL).set_index("reply_id")
+    assert flags.loc["rt0p1", "boilerplate"] and not flags.loc["rt0p0", "boilerplate"]
+    # and back: the earlier reply specific again, rt0p1 is the first use again (a set flag dropped and recomputed)
+    upsert(store, "replies", frame([first]))
+    assert not quality.flags(store, APRIL).set_index("reply_id").loc["rt0p1", "boilerplate"]
     stored = store.scalar("SELECT text_key FROM reply_features WHERE reply_id = ?", [rid])
     assert int(stored) == features.key(rules.han(STOCK[0]))
     assert store.scalar("SELECT count(*) FROM reply_features WHERE reply_id = ?", [rid]) == 1
@@ -219,53 +229,61 @@ def seeded(store):
     return store, pd.DataFrame(messages), pd.DataFrame(replies)
 
 
+WINDOW = 90  # days before the reply's own day that it is compared with (the documented rule)
+NEAR, SHARE, PARTIAL, PIECE = 3, 0.7, 0.4, 4
+
+
 def _expected_boilerplate(store, messages, replies, f: Filters) -> pd.Series:
-    """quality.py's documented rule, computed here in memory from the raw texts."""
+    """The documented rule (supervision/boilerplate.py), computed here in memory from the raw texts: each reply
+    against the replies of its own day and the WINDOW days before it."""
     generic = frozenset(store.df("SELECT gram FROM reply_generic_bigrams")["gram"])
     start, stop = pd.Timestamp(f.start), pd.Timestamp(f.end) + pd.Timedelta(days=1)
     data = replies.merge(messages[["message_id", "title", "content", "location"]], on="message_id", suffixes=("", "_m"))
     data["replied_at"] = pd.to_datetime(data["replied_at"])
-    data = data[(data["replied_at"] >= start - pd.Timedelta(days=quality.LOOKBACK_DAYS)) & (data["replied_at"] < stop)]
     data = data.reset_index(drop=True)
     place = data["location"].map(rules.han)
     data["problem"] = np.where(
         place.str.len() >= 2, "@" + place, data["title"].map(rules.han) + "|" + data["content_m"].map(rules.han)
     )
     data["reduced"] = data["content"].map(rules.han)
-    exact = data.groupby("reduced")["problem"].transform("nunique") >= 2
+    data["clauses"] = [list(dict.fromkeys(rules.clauses(t))) for t in data["content"]]
     addresses = pd.Series(
         [
             features.addresses(r, t, b, loc, generic)
             for r, t, b, loc in zip(data["content"], data["title"], data["content_m"], data["location"], strict=True)
         ]
     )
-    uses = {}  # clause -> problems using it
-    for text, prob in zip(data["content"], data["problem"], strict=True):
-        for clause in set(rules.clauses(text)):
-            uses.setdefault(clause, set()).add(prob)
-    shared = {c for c, probs in uses.items() if len(probs) >= quality.NEAR_MESSAGES}
-    pieces = {c[i : i + quality.PIECE] for c in shared for i in range(max(1, len(c) - quality.PIECE + 1))}
 
-    def share(text):
-        own = list(dict.fromkeys(rules.clauses(text)))
+    def pieces_of(c):
+        return [c[i : i + PIECE] for i in range(max(1, len(c) - PIECE + 1))]
+
+    def flag(i) -> bool:
+        day = data.at[i, "replied_at"].normalize()
+        seen = data[
+            (data["replied_at"] >= day - pd.Timedelta(days=WINDOW)) & (data["replied_at"] < day + pd.Timedelta(days=1))
+        ]
+        if seen.loc[seen["reduced"] == data.at[i, "reduced"], "problem"].nunique() >= 2:
+            return True
+        uses = {}  # clause -> problems using it in the window
+        for own, prob in zip(seen["clauses"], seen["problem"], strict=True):
+            for clause in own:
+                uses.setdefault(clause, set()).add(prob)
+        shared = {c for c, probs in uses.items() if len(probs) >= NEAR}
+        own = data.at[i, "clauses"]
         total = sum(len(c) for c in own)
         if not total:
-            return 0.0
+            return False
         full = sum(len(c) for c in own if c in shared) / total
-        if full < quality.PARTIAL_FROM or full >= quality.NEAR_SHARE:
-            return full
-        credit = 0.0
-        for c in own:
-            if c in shared:
-                credit += len(c)
-            else:
-                own_pieces = [c[i : i + quality.PIECE] for i in range(max(1, len(c) - quality.PIECE + 1))]
-                credit += len(c) * sum(p in pieces for p in own_pieces) / len(own_pieces)
-        return credit / total
+        if full < PARTIAL or full >= SHARE:
+            return full >= SHARE
+        pieces = {p for c in shared for p in pieces_of(c)}
+        credit = sum(
+            len(c) if c in shared else len(c) * sum(p in pieces for p in pieces_of(c)) / len(pieces_of(c)) for c in own
+        )
+        return credit / total >= SHARE
 
-    mostly = data["content"].map(share) >= quality.NEAR_SHARE
-    data["boilerplate"] = ~addresses & (exact | mostly)
-    in_period = data[data["replied_at"] >= start]
+    data["boilerplate"] = [not addresses[i] and flag(i) for i in data.index]
+    in_period = data[(data["replied_at"] >= start) & (data["replied_at"] < stop)]
     return in_period.set_index("reply_id")["boilerplate"].sort_index()
 
 
@@ -322,3 +340,23 @@ def test_the_background_indexer_stores_reply_features_without_a_new_data_version
     # the features' batches leave the data version alone; only the one write of the reference bigrams counts
     bumps = int(store.data_version.rsplit(":", 1)[1]) - int(version.rsplit(":", 1)[1])
     assert bumps == 1
+
+
+def test_the_background_indexer_stores_the_boilerplate_flags_a_read_would(store):
+    from dataclasses import replace
+
+    from insight import index
+    from settings import Settings
+    from supervision import boilerplate
+
+    messages, replies, truth = _town()
+    _write(store, messages, replies)
+    settings = replace(Settings(), clock="2023-05-01T12:00:00", text_index_days=60)
+    indexer = index.Indexer(store, [features.REPLY_FEATURES, boilerplate.BOILERPLATE], settings).start()
+    try:
+        assert indexer.idle(120), "the indexer did not finish a pass"
+    finally:
+        indexer.close()
+    stored = store.df("SELECT reply_id, boilerplate FROM reply_boilerplate")
+    assert dict(zip(stored["reply_id"], stored["boilerplate"].astype(bool), strict=True)) == truth
+    assert boilerplate.ensure(store, APRIL_START, APRIL_STOP) == 0  # a read finds nothing left to compute
