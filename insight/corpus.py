@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy.sparse import csr_matrix
 
 from insight import index, words_store
 from insight.places import admin_prefixes, strip_admin
@@ -30,6 +32,7 @@ class Corpus:
     frame: pd.DataFrame
     words: list[tuple[str, ...]]  # topic words per row
     edit: Edit | None = None  # how it was made from an earlier corpus of the period (`load`), if it was
+    coded: Coded | None = None  # the words as codes, when read whole from the store (a cold corpus)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -39,6 +42,50 @@ class Corpus:
         bounds = np.array([first, last + dt.timedelta(days=1)], "M8[D]")
         lo, hi = np.searchsorted(self.frame["day"].to_numpy(), bounds)
         return int(lo), int(hi)
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A corpus's words as integer codes: row i's words are vocab[codes[ends[i-1]:ends[i]]] (4 bytes a word: a
+    year holds about 13 million). Counting messages per word over it is a numpy pass, not a pass over a million
+    strings."""
+
+    vocab: list[str]
+    codes: np.ndarray  # int32
+    ends: np.ndarray
+
+    def rows(self) -> np.ndarray:
+        """The row of each code."""
+        return np.repeat(np.arange(len(self.ends)), np.diff(self.ends, prepend=0))
+
+
+def term_frequency(corpus: Corpus, extra: list[tuple[str, ...]]) -> Counter | None:
+    """Messages holding each term, a message's terms being its words and `extra` (per row, e.g. its places): the
+    Counter of the sets of these terms, counted over codes. None when the corpus has no coded words (one made by an
+    update: count its strings)."""
+    coded = corpus.coded
+    if coded is None:
+        return None
+    terms = list(coded.vocab)
+    position = {t: k for k, t in enumerate(terms)}
+
+    def code(term: str) -> int:
+        k = position.get(term)
+        if k is None:
+            k = position[term] = len(terms)
+            terms.append(term)
+        return k
+
+    lengths = np.fromiter(map(len, extra), np.int64, len(extra))
+    more = np.fromiter(map(code, chain.from_iterable(extra)), np.int64, int(lengths.sum()))
+    rows = np.concatenate([coded.rows(), np.repeat(np.arange(len(extra), dtype=np.int64), lengths)])
+    codes = np.concatenate([coded.codes, more])
+    # distinct (row, term) pairs, then messages per term
+    pairs = csr_matrix((np.ones(len(rows), np.int32), (rows, codes)), shape=(len(extra), len(terms)))
+    pairs.sum_duplicates()
+    counts = np.bincount(pairs.indices, minlength=len(terms))
+    held = np.flatnonzero(counts)
+    return Counter(dict(zip([terms[k] for k in held.tolist()], counts[held].tolist(), strict=True)))
 
 
 @dataclass
@@ -208,21 +255,24 @@ def _read(store: Store, segmenter: Callable[[], Segmenter], window: dict, ids: l
     for column in ("title", "content", "location", "city", "district"):
         frame[column] = frame[column].fillna("").astype(str)
     own = _own_places(frame)
-    words = _stored_words(table.column("words"), own)
-    raw_places = table.column("places").to_pylist()
+    words, coded = _stored_words(table.column("words"), own)
+    raw_places = _list_array(table.column("places"))
     stale = np.flatnonzero(~frame["indexed"].to_numpy(dtype=bool))
     if len(stale):
         fresh = _index_now(store, segmenter(), frame.iloc[stale])
+        named = raw_places.to_pylist()
         for i, w, p in zip(stale, fresh["words"], fresh["places"], strict=True):
-            words[i], raw_places[i] = tuple(x for x in w if x not in own.drops[own.codes[i]]), p
+            words[i], named[i] = tuple(x for x in w if x not in own.drops[own.codes[i]]), list(p)
+        raw_places = pa.array(named, type=pa.list_(pa.string()))
     if progress is not None:
         progress(len(frame))
     frame["mentions"] = _named_places(raw_places, own)
     frame["place"] = [
         location.strip() or (named[0] if named else "")
-        for location, named in zip(frame["location"], frame["mentions"], strict=True)
+        for location, named in zip(frame["location"].tolist(), frame["mentions"], strict=True)
     ]
-    return Corpus(frame=frame.drop(columns=["indexed", "text_hash"]), words=words)
+    coded = None if len(stale) else coded  # words made here are not in the codes
+    return Corpus(frame=frame.drop(columns=["indexed", "text_hash"]), words=words, coded=coded)
 
 
 @dataclass
@@ -238,11 +288,10 @@ def _own_places(frame: pd.DataFrame) -> _Own:
     return _Own(codes, [own_places(*combo) for combo in frame[columns].iloc[first].itertuples(index=False)])
 
 
-def _stored_words(column: pa.ChunkedArray, own: _Own) -> list[tuple[str, ...]]:
-    """Each row's stored words without its own place names (vectorised: a month holds about a million words)."""
-    lists = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    if not isinstance(lists, pa.ListArray):
-        lists = lists.cast(pa.list_(pa.string()))
+def _stored_words(column: pa.ChunkedArray, own: _Own) -> tuple[list[tuple[str, ...]], Coded]:
+    """Each row's stored words without its own place names (vectorised: a month holds about a million words), and
+    them as codes."""
+    lists = _list_array(column)
     lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()  # a row without stored words: none yet
     flat = pc.dictionary_encode(lists.flatten())
     vocab = [sys.intern(w) for w in flat.dictionary.to_pylist()]  # one copy of each word, however many hold it
@@ -252,8 +301,10 @@ def _stored_words(column: pa.ChunkedArray, own: _Own) -> list[tuple[str, ...]]:
     dropped = [c * len(vocab) + position[w] for c, names in enumerate(own.drops) for w in names if w in position]
     keep = ~_member(own.codes[rows] * len(vocab) + codes, np.unique(np.asarray(dropped, dtype=np.int64)))
     kept = np.asarray(vocab, dtype=object)[codes[keep]].tolist()
-    ends = np.cumsum(np.bincount(rows[keep], minlength=len(lengths))).tolist()
-    return [tuple(kept[a:b]) for a, b in zip([0, *ends][:-1], ends, strict=True)]
+    ends = np.cumsum(np.bincount(rows[keep], minlength=len(lengths)))
+    bounds = ends.tolist()
+    words = [tuple(kept[a:b]) for a, b in zip([0, *bounds][:-1], bounds, strict=True)]
+    return words, Coded(vocab, codes[keep].astype(np.int32), ends)
 
 
 def _member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
@@ -264,22 +315,35 @@ def _member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     return sorted_keys[at] == values
 
 
-def _named_places(stored: list, own: _Own) -> list[tuple[str, ...]]:
-    """Each row's named places without a leading name of its own place (each distinct (own place, name) stripped
-    once: a community's messages name it alike)."""
-    prefixes = [admin_prefixes(names) for names in own.drops]
-    lengths = [len(named) if named else 0 for named in stored]
-    codes = np.repeat(own.codes, lengths).tolist()
-    stripped: dict[tuple[int, str], str] = {}
-    names = []
-    for code, name in zip(codes, chain.from_iterable(named for named in stored if named), strict=True):
-        key = (code, name)
-        found = stripped.get(key)
-        if found is None:
-            found = stripped[key] = strip_admin(name, prefixes[code])
-        names.append(found)
+def _list_array(column: pa.ChunkedArray) -> pa.ListArray:
+    lists = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    return lists if isinstance(lists, pa.ListArray) else lists.cast(pa.list_(pa.string()))
+
+
+def _named_places(lists: pa.ListArray, own: _Own) -> list[tuple[str, ...]]:
+    """Each row's named places without a leading name of its own place. Vectorised (a month names about 200,000
+    distinct (own place, name) pairs): a name starting with no own-place name of any row is kept as it is, the
+    others are stripped once per distinct (own place, name)."""
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()
+    flat = pc.dictionary_encode(lists.flatten())
+    names = flat.dictionary.to_pylist()
+    codes = flat.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    heads = pa.array(sorted(set(chain.from_iterable(own.drops))), type=pa.string())
+    maybe = np.zeros(len(names), dtype=bool)
+    for size in np.unique(pc.utf8_length(heads).to_numpy()).tolist():
+        start = pc.utf8_slice_codeunits(flat.dictionary, 0, size)
+        maybe |= pc.fill_null(pc.is_in(start, value_set=heads), False).to_numpy(zero_copy_only=False)
+    out = np.asarray(names, dtype=object)[codes]
+    hard = np.flatnonzero(maybe[codes])
+    if len(hard):
+        prefixes = [admin_prefixes(names) for names in own.drops]
+        owners = np.repeat(own.codes, lengths)[hard]
+        pairs, inverse = np.unique(owners * len(names) + codes[hard], return_inverse=True)
+        stripped = [strip_admin(names[p % len(names)], prefixes[p // len(names)]) for p in pairs.tolist()]
+        out[hard] = np.asarray(stripped, dtype=object)[inverse.ravel()]
+    out = out.tolist()
     ends = np.cumsum(lengths).tolist()
-    return [tuple(dict.fromkeys(names[a:b])) for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+    return [tuple(dict.fromkeys(out[a:b])) for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 def _index_now(store: Store, segmenter: Segmenter, rows: pd.DataFrame) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from itertools import chain
 
+from insight.corpus import term_frequency
 from queries.masking import mask_text
 
 MIN_COUNT = 3
@@ -23,13 +24,22 @@ MIN_RATIO = 1.5
 
 def terms(corpus) -> list[tuple[str, ...]]:
     """Words plus named places per message (an insight.corpus.Corpus)."""
-    out = []
+    return [words + places for words, places in zip(corpus.words, _places(corpus), strict=True)]
+
+
+def _places(corpus) -> list[tuple[str, ...]]:
     # plain lists: iterating the frame's (Arrow-backed) columns costs microseconds per value
     locations, mentioned = corpus.frame["location"].tolist(), corpus.frame["mentions"].tolist()
-    for words, location, mentions in zip(corpus.words, locations, mentioned, strict=True):
-        place = location.strip()
-        out.append(words + ((place,) if place else tuple(mentions)))
-    return out
+    return [
+        (location.strip(),) if location.strip() else tuple(mentions)
+        for location, mentions in zip(locations, mentioned, strict=True)
+    ]
+
+
+def counts(corpus) -> Counter:
+    """Messages holding each of `terms` (counted over the corpus's word codes when it has them)."""
+    counted = term_frequency(corpus, _places(corpus))
+    return counted if counted is not None else document_frequency(terms(corpus))
 
 
 def document_frequency(words: Iterable[tuple[str, ...]]) -> Counter:

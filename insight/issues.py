@@ -32,7 +32,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from insight.corpus import Corpus
+from insight.corpus import Corpus, term_frequency
 from queries.masking import mask_text
 
 LINK_COSINE = 0.3
@@ -48,17 +48,32 @@ def _identity(doc):
     return doc
 
 
-def features(corpus: Corpus) -> list[list[str]]:
-    """Words plus the mentioned places (twice), per message."""
+def features(corpus: Corpus, tags: list[tuple[str, ...]] | None = None) -> list[list[str]]:
+    """Words plus the mentioned places (twice), per message (`tags`: place_terms of the corpus, when known)."""
+    tags = place_terms(corpus) if tags is None else tags
+    return [[*words, *places, *places] for words, places in zip(corpus.words, tags, strict=True)]
+
+
+def place_terms(corpus: Corpus) -> list[tuple[str, ...]]:
+    """The places each message mentions or is located at, as terms ("@" and the name), once each (in no order
+    that matters: every use counts them)."""
     out = []
+    tag: dict[str, str] = {}  # one string per place, however many messages name it
     # plain lists: iterating the frame's (Arrow-backed) columns costs microseconds per value
     mentioned, locations = corpus.frame["mentions"].tolist(), corpus.frame["location"].tolist()
-    for words, mentions, location in zip(corpus.words, mentioned, locations, strict=True):
-        places = set(mentions)
-        if location:
-            places.add(location.strip())
-        out.append(list(words) + [f"@{p}" for p in places] * 2)
+    for mentions, location in zip(mentioned, locations, strict=True):
+        # mentions are distinct already (corpus.py); a location of blanks alone is a place too (the term "@")
+        place = location.strip()
+        places = (*mentions, place) if location and place not in mentions else mentions
+        out.append(tuple([tag.get(p) or tag.setdefault(p, "@" + p) for p in places]))
     return out
+
+
+def feature_frequency(corpus: Corpus, tags: list[tuple[str, ...]] | None = None) -> Counter:
+    """Messages holding each term of `features` (counted over the corpus's word codes when it has them)."""
+    tags = place_terms(corpus) if tags is None else tags
+    counted = term_frequency(corpus, tags)
+    return counted if counted is not None else document_frequency(features(corpus, tags))
 
 
 def vectors(docs: list[list[str]], min_df: int = 2):
@@ -297,8 +312,12 @@ class Weights:
 
     @classmethod
     def learn(cls, docs: list[list[str]]) -> Weights:
-        n = len(docs)
-        return cls(n, {t: math.log((1 + n) / (1 + c)) + 1 for t, c in document_frequency(docs).items()})
+        return cls.counted(len(docs), document_frequency(docs))
+
+    @classmethod
+    def counted(cls, n: int, df: Counter) -> Weights:
+        """The weights of `n` messages of which df[t] hold term t."""
+        return cls(n, {t: math.log((1 + n) / (1 + c)) + 1 for t, c in df.items()})
 
     def of(self, terms: np.ndarray) -> np.ndarray:
         unseen = math.log(1 + self.messages) + 1
@@ -335,10 +354,11 @@ _BLOCK = ["province", "city", "district"]
 
 def group(corpus: Corpus, weights: Weights, min_members: int = MIN_MEMBERS) -> Grouping:
     """Every issue of the corpus (cold), with term weights `weights`."""
-    docs = features(corpus)
-    df = document_frequency(docs)
+    tags = place_terms(corpus)
+    docs = features(corpus, tags)
+    df = feature_frequency(corpus, tags)
     keys = _keys(corpus.frame)
-    found = _group_rows(corpus, docs, np.arange(len(docs)), df, weights, min_members)
+    found = _group_rows(corpus, docs, np.arange(len(docs)), df, weights, min_members, tags)
     return Grouping(weights, min_members, keys, docs, df, found, corpus)
 
 
@@ -406,26 +426,55 @@ def _matrix(docs: list[list[str]], df: Counter, weights: Weights):
     lengths = np.fromiter(map(len, docs), np.int64, len(docs))
     cols = np.fromiter(map(column.get, chain.from_iterable(docs), repeat(-1)), np.int64, int(lengths.sum()))
     rows = np.repeat(np.arange(len(docs)), lengths)
+    return _weighted(len(docs), rows, cols, vocabulary, weights)
+
+
+def _coded_matrix(corpus: Corpus, tags: list[tuple[str, ...]], df: Counter, weights: Weights):
+    """_matrix of the whole corpus's features (`tags`: its place_terms, twice in each message's features), its
+    words taken from their codes (corpus.coded): the same matrix, without a pass over a million strings."""
+    coded = corpus.coded
+    n = len(tags)
+    flat = list(chain.from_iterable(tags))
+    vocabulary = sorted(t for t in set(coded.vocab).union(flat) if df[t] >= 2)
+    if not vocabulary:
+        return None
+    column = {t: k for k, t in enumerate(vocabulary)}
+    of_code = np.fromiter(map(column.get, coded.vocab, repeat(-1)), np.int64, len(coded.vocab))
+    tag_cols = np.fromiter(map(column.get, flat, repeat(-1)), np.int64, len(flat))
+    tag_rows = np.repeat(np.arange(n), np.fromiter(map(len, tags), np.int64, n))
+    rows = np.concatenate([coded.rows(), tag_rows, tag_rows])
+    cols = np.concatenate([of_code[coded.codes], tag_cols, tag_cols])
+    return _weighted(n, rows, cols, vocabulary, weights)
+
+
+def _weighted(n: int, rows: np.ndarray, cols: np.ndarray, vocabulary: list[str], weights: Weights):
+    """The row-normalised TF-IDF matrix of the (row, column) occurrences (column -1: a term out of the vocabulary)."""
     inside = cols >= 0
-    counts = csr_matrix((np.ones(int(inside.sum())), (rows[inside], cols[inside])), shape=(len(docs), len(vocabulary)))
+    counts = csr_matrix((np.ones(int(inside.sum())), (rows[inside], cols[inside])), shape=(n, len(vocabulary)))
     counts.sum_duplicates()  # sorted columns per row, duplicates summed: the same floats however docs are batched
     terms = np.asarray(vocabulary, dtype=object)
     counts.data = (1 + np.log(counts.data)) * weights.of(terms)[counts.indices]
     # l2 norm per row, each row's squares summed in column order (bincount adds in input order)
-    row_of = np.repeat(np.arange(len(docs)), np.diff(counts.indptr))
-    norms = np.sqrt(np.bincount(row_of, weights=counts.data * counts.data, minlength=len(docs)))
+    row_of = np.repeat(np.arange(n), np.diff(counts.indptr))
+    norms = np.sqrt(np.bincount(row_of, weights=counts.data * counts.data, minlength=n))
     counts.data /= norms[row_of]
     return counts, terms
 
 
-def _group_rows(corpus: Corpus, docs, rows: np.ndarray, df: Counter, weights: Weights, min_members: int) -> dict:
+def _group_rows(
+    corpus: Corpus, docs, rows: np.ndarray, df: Counter, weights: Weights, min_members: int, tags=None
+) -> dict:
     """{block: issues} of the blocks of `rows` (whole blocks), grouped with the period's vocabulary (terms of two
-    or more messages, columns in term order) and `weights`."""
+    or more messages, columns in term order) and `weights` (`tags`: the corpus's place_terms, when all its rows are
+    grouped)."""
     if not len(rows):
         return {}
     frame = corpus.frame.iloc[rows].reset_index(drop=True)
     out: dict[tuple, list[dict]] = {b: [] for b in zip(*(frame[c].tolist() for c in _BLOCK), strict=True)}
-    built = _matrix([docs[k] for k in rows.tolist()], df, weights)
+    if tags is not None and corpus.coded is not None and len(rows) == len(corpus):
+        built = _coded_matrix(corpus, tags, df, weights)
+    else:
+        built = _matrix([docs[k] for k in rows.tolist()], df, weights)
     if built is None:
         return out
     matrix, terms = built

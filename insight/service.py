@@ -125,7 +125,7 @@ class Insight:
         if known is not None and known[0] is period:
             return known[1], len(period)
         if known is None:
-            counted = hotwords.document_frequency(hotwords.terms(period))
+            counted = hotwords.counts(period)
         else:  # the earlier counts, less the messages gone or changed, plus the new ones
             added, gone = corpus_mod.changes(known[0], period)
             counted = known[1].copy()
@@ -160,7 +160,8 @@ class Insight:
         if weights is not None and previous is not None and previous.weights is weights:
             built = issues.update(previous, period)
         else:
-            built = issues.group(period, weights or issues.Weights.learn(issues.features(period)))
+            own = weights or issues.Weights.counted(len(period), issues.feature_frequency(period))
+            built = issues.group(period, own)
         with self._guard:
             self._groupings[f] = built
             self._groupings.move_to_end(f)
@@ -179,7 +180,7 @@ class Insight:
             known = self._weights.get(period)
         if known is not None and known[0] is reference:
             return known[1]
-        learnt = issues.Weights.learn(issues.features(reference))
+        learnt = issues.Weights.counted(len(reference), issues.feature_frequency(reference))
         with self._guard:
             self._weights[period] = (reference, learnt)
             self._weights.move_to_end(period)

@@ -20,6 +20,8 @@ ORDER BY m.created_at, m.message_id;
 -- and their stored words and named places (insight/words_store.py) with whether these were made from the current
 -- text (`indexed`) and that text's hash; their mark as period_marks makes it.
 -- Only the body's first 200 characters are read: the methods use no more (a year's bodies would not fit in memory).
+-- The ids are unnested once (materialized): three semi-joins on them cost a sixth more.
+WITH ids AS MATERIALIZED (SELECT unnest(:ids) AS message_id)
 SELECT m.message_id, m.created_at, m.province, coalesce(m.city, '') AS city, coalesce(m.district, '') AS district,
        m.category, m.msg_type, m.title, left(t.content, 200) AS content, coalesce(t.location, '') AS location,
        coalesce(t.likes, 0) AS likes, m.first_reply_at, m.first_reply_unit,
@@ -28,9 +30,9 @@ SELECT m.message_id, m.created_at, m.province, coalesce(m.city, '') AS city, coa
        hash(m.created_at, m.province, m.city, m.district, m.category, m.msg_type, m.title, left(t.content, 200),
             t.location, t.likes, m.first_reply_at, m.first_reply_unit) AS mark
 FROM messages m
-LEFT JOIN (SELECT * FROM message_texts WHERE message_id IN (SELECT unnest(:ids))) t USING (message_id)
-LEFT JOIN (SELECT * FROM message_words WHERE message_id IN (SELECT unnest(:ids))) w USING (message_id)
-WHERE m.created_at >= :start AND m.created_at < :stop AND m.message_id IN (SELECT unnest(:ids))
+LEFT JOIN (SELECT * FROM message_texts WHERE message_id IN (SELECT message_id FROM ids)) t USING (message_id)
+LEFT JOIN (SELECT * FROM message_words WHERE message_id IN (SELECT message_id FROM ids)) w USING (message_id)
+WHERE m.created_at >= :start AND m.created_at < :stop AND m.message_id IN (SELECT message_id FROM ids)
   AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only)
 ORDER BY m.created_at, m.message_id;
 
