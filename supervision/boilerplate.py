@@ -93,6 +93,7 @@ def save_day(store: Store, day: dt.datetime) -> None:
             cur.execute(sql("insert_boilerplate"))
         finally:
             cur.unregister("flag_batch")
+        features.refresh_first_flags(cur, frame["message_id"].tolist())
 
 
 def mostly_shared(store: Store, ids: pd.Series, lookback: dict) -> set:
