@@ -12,7 +12,8 @@
 -- boilerplate flag (supervision/boilerplate.py; copied into the facts, migration 15), which the caller ensures: messages first answered in the period, those within the
 -- on-time limit, the exact median first-reply delay in hours, those restated after the answer, those whose first
 -- reply has text and of them the boilerplate ones; and evaluations rated in the period (with a verdict) of the
--- messages the unit answered first, and the satisfied ones. A unit only answering or only rated has nulls.
+-- messages the unit answered first, and the satisfied ones. A unit only answering or only rated has nulls. Ordered
+-- as the league lists its unranked units (supervision/league.py `score`).
 WITH answered AS (
     SELECT
         m.unit,
@@ -36,7 +37,8 @@ WITH answered AS (
       AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
     GROUP BY unit, province
 )
-SELECT * FROM answered FULL JOIN rated USING (unit, province);
+SELECT * FROM answered FULL JOIN rated USING (unit, province)
+ORDER BY coalesce(answered, 0) DESC, unit, province;
 
 -- name: league_facts_complete()
 -- Whether every answered message has its facts row. Rows are only ever of current answered messages (rows that
