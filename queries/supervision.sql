@@ -327,6 +327,12 @@ WITH own AS (
 SELECT reply_id, message_id, replied_at, unit, text_key, addresses, text_key IN (SELECT text_key FROM exact) AS exact
 FROM own;
 
+-- name: boilerplate_window_state(start, stop)
+-- A fingerprint of the stored features of the replies of [start, stop) (a day's window): equal before computing
+-- the day's flags and when storing them, the flags were computed from the features stored.
+SELECT count(*), coalesce(sum(hash(reply_id, message_id, replied_at, unit, has_text, text_key, problem_key, addresses)), 0)
+FROM reply_features WHERE replied_at >= :start AND replied_at < :stop;
+
 -- name: insert_boilerplate()!
 INSERT OR REPLACE INTO reply_boilerplate
 SELECT reply_id, message_id, replied_at, unit, text_key, candidate, exact, boilerplate FROM flag_batch;

@@ -18,7 +18,7 @@ import pytest
 
 from queries.periods import Filters
 from queries.writes import upsert
-from supervision import features, league, quality, rules
+from supervision import boilerplate, features, league, quality, rules
 from tests.conftest import HENAN, SICHUAN, frame, message, reply
 
 APRIL = Filters(dt.date(2023, 4, 1), dt.date(2023, 4, 30))
@@ -178,6 +178,29 @@ def test_a_rewritten_reply_is_computed_again(store):
     quality.flags(store, APRIL)
     stored = store.scalar("SELECT problem_key FROM reply_features WHERE reply_id = ?", [rid])
     assert int(stored) == features.key("@鼓楼广场")
+
+
+def test_flags_are_not_stored_from_features_saved_meanwhile(store, monkeypatch):
+    # While the flags of 4 April are computed, the earlier reply rt0p0 is re-sent as the stock note and its features
+    # saved: rt0p1 (the same note on 4 April) now repeats it, so a flag computed from the features read before is
+    # stale and must not be stored.
+    messages, replies, _ = _town()
+    _write(store, messages, replies)
+    features.ensure_reply_features(store, APRIL_START - dt.timedelta(days=91), APRIL_STOP)
+    first = next(r for r in replies if r["reply_id"] == "rt0p0")
+    real, fired = boilerplate.mostly_shared, []
+
+    def meanwhile(store_, ids, lookback):
+        if not fired and lookback["stop"] == dt.datetime(2023, 4, 5):
+            fired.append(True)
+            upsert(store, "replies", frame([dict(first, content=STOCK[0])]))
+            features.ensure_reply_features(store, APRIL_START, APRIL_STOP)
+        return real(store_, ids, lookback)
+
+    monkeypatch.setattr(boilerplate, "mostly_shared", meanwhile)
+    flags = quality.flags(store, APRIL).set_index("reply_id")["boilerplate"]
+    assert fired
+    assert flags["rt0p1"] and not flags["rt0p0"]
 
 
 def test_compute_runs_in_a_spawned_worker(store):
