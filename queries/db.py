@@ -53,6 +53,12 @@ def _refresh_stale(cur) -> None:
     rollups.refresh_stale(cur)
 
 
+def _backfill_first_flags(cur) -> None:
+    from queries.sql import text
+
+    cur.execute(text("writes", "refresh_all_first_flags"))
+
+
 def _backfill_held_evaluations(cur) -> None:
     cur.execute(
         "INSERT INTO held_evaluations SELECT message_id, rated_at, verdict FROM evaluations "
@@ -85,6 +91,8 @@ MIGRATIONS = [
     (13, (_HERE / "schema_stale_rollups.sql").read_text(encoding="utf-8"), None),
     # 14: the stored boilerplate flag per reply (supervision/boilerplate.py), filled in the background and when read
     (14, (_HERE / "schema_reply_boilerplate.sql").read_text(encoding="utf-8"), None),
+    # 15: the first reply's boilerplate flag in league_facts (supervision/league_facts.py), copied from the flags
+    (15, (_HERE / "schema_league_first_flag.sql").read_text(encoding="utf-8"), _backfill_first_flags),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -8,11 +8,12 @@
 -- keeps them current), one row per answered message: a league is a scan of the period's rows of that table.
 
 -- name: league_counts(start, stop, on_time_seconds, provinces, categories, types, urgent_only)
--- Per replying unit and province, from the stored facts (supervision/league_facts.py) and boilerplate flags
--- (supervision/boilerplate.py), which the caller ensures: messages first answered in the period, those within the
+-- Per replying unit and province, from the stored facts (supervision/league_facts.py) with their first reply's
+-- boilerplate flag (supervision/boilerplate.py; copied into the facts, migration 15), which the caller ensures: messages first answered in the period, those within the
 -- on-time limit, the exact median first-reply delay in hours, those restated after the answer, those whose first
 -- reply has text and of them the boilerplate ones; and evaluations rated in the period (with a verdict) of the
--- messages the unit answered first, and the satisfied ones. A unit only answering or only rated has nulls.
+-- messages the unit answered first, and the satisfied ones. A unit only answering or only rated has nulls. Ordered
+-- as the league lists its unranked units (supervision/league.py `score`).
 WITH answered AS (
     SELECT
         m.unit,
@@ -21,12 +22,9 @@ WITH answered AS (
         count(*) FILTER (WHERE m.delay_seconds <= :on_time_seconds) AS on_time,
         quantile_cont(m.delay_seconds / 3600.0, 0.5) AS median_reply_hours,
         count(*) FILTER (WHERE m.restated) AS repeats,
-        count(b.reply_id) AS with_text,
-        count(*) FILTER (WHERE b.boilerplate) AS boilerplate
+        count(m.first_boilerplate) AS with_text,
+        count(*) FILTER (WHERE m.first_boilerplate) AS boilerplate
     FROM league_facts m
-    LEFT JOIN reply_boilerplate b
-      ON b.message_id = m.message_id AND b.replied_at = m.first_reply_at AND b.unit = m.unit
-     AND b.replied_at >= :start AND b.replied_at < :stop
     WHERE m.first_reply_at >= :start AND m.first_reply_at < :stop AND m.unit IS NOT NULL
       AND message_matches(m.province, m.category, m.msg_type, m.is_urgent,
                           :provinces, :categories, :types, :urgent_only)
@@ -39,7 +37,8 @@ WITH answered AS (
       AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
     GROUP BY unit, province
 )
-SELECT * FROM answered FULL JOIN rated USING (unit, province);
+SELECT * FROM answered FULL JOIN rated USING (unit, province)
+ORDER BY coalesce(answered, 0) DESC, unit, province;
 
 -- name: league_facts_complete()
 -- Whether every answered message has its facts row. Rows are only ever of current answered messages (rows that
@@ -129,7 +128,9 @@ WITH todo AS MATERIALIZED (
 )
 SELECT a.message_id, a.unit, a.province, a.city, a.district, a.category, a.msg_type, a.is_urgent, a.first_reply_at,
        epoch(a.first_reply_at - a.created_at) AS delay_seconds, r.message_id IS NOT NULL AS restated,
-       e.rated_at, e.verdict
+       e.rated_at, e.verdict,
+       (SELECT bool_or(b.boilerplate) FROM reply_boilerplate b
+        WHERE b.message_id = a.message_id AND b.replied_at = a.first_reply_at AND b.unit = a.unit) AS first_boilerplate
 FROM answered a
 LEFT JOIN restated r USING (message_id)
 LEFT JOIN evaluations e USING (message_id)
@@ -326,6 +327,12 @@ WITH own AS (
 SELECT reply_id, message_id, replied_at, unit, text_key, addresses, text_key IN (SELECT text_key FROM exact) AS exact
 FROM own;
 
+-- name: boilerplate_window_state(start, stop)
+-- A fingerprint of the stored features of the replies of [start, stop) (a day's window): equal before computing
+-- the day's flags and when storing them, the flags were computed from the features stored.
+SELECT count(*), coalesce(sum(hash(reply_id, message_id, replied_at, unit, has_text, text_key, problem_key, addresses)), 0)
+FROM reply_features WHERE replied_at >= :start AND replied_at < :stop;
+
 -- name: insert_boilerplate()!
 INSERT OR REPLACE INTO reply_boilerplate
 SELECT reply_id, message_id, replied_at, unit, text_key, candidate, exact, boilerplate FROM flag_batch;
@@ -338,7 +345,12 @@ DELETE FROM reply_boilerplate
 WHERE reply_id IN (SELECT reply_id FROM feature_batch)
    OR (candidate AND NOT boilerplate
        AND replied_at >= (SELECT date_trunc('day', min(replied_at)) FROM feature_batch)
-       AND replied_at < (SELECT date_trunc('day', max(replied_at)) + INTERVAL 91 DAY FROM feature_batch));
+       AND replied_at < (SELECT date_trunc('day', max(replied_at)) + INTERVAL 91 DAY FROM feature_batch))
+RETURNING message_id;
 
 -- name: drop_all_reply_boilerplate()!
 DELETE FROM reply_boilerplate;
+
+-- name: clear_first_flags()!
+-- No flags left: no league facts row keeps its first reply's flag (migration 15).
+UPDATE league_facts SET first_boilerplate = NULL WHERE first_boilerplate IS NOT NULL;

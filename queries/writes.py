@@ -193,7 +193,7 @@ def _write_messages(cur, batch, result: WriteResult, appends: deltas.Appends, pr
         parts.append(deltas.states(_read_states(cur, existing.column("message_id").to_pylist()), -1))
         cur.register("batch", existing)
         cur.execute(text("writes", "upsert_messages")).fetchall()
-        cur.execute(text("writes", "drop_boilerplate_near_batch")).fetchall()
+        _refresh_first_flags(cur, cur.execute(text("writes", "drop_boilerplate_near_batch")).fetchall())
         cur.execute(text("writes", "drop_reply_features_of_batch")).fetchall()
         cur.unregister("batch")
     linking: set = set()
@@ -227,6 +227,12 @@ def _write_messages(cur, batch, result: WriteResult, appends: deltas.Appends, pr
             }
         parts.append(deltas.state_table(fresh, 1, **evaluation))
     deltas.apply(cur, appends, parts, "messages")
+
+
+def _refresh_first_flags(cur, rows: list) -> None:
+    """The league facts of messages whose flag rows were deleted take their first reply's flag again."""
+    if rows:
+        cur.execute(text("writes", "refresh_first_flags"), {"ids": sorted({row[0] for row in rows})}).fetchall()
 
 
 def _drop_league_facts(cur, table: pa.Table) -> None:
@@ -485,7 +491,7 @@ def _write_replies_general(cur, batch, result: WriteResult, appends: deltas.Appe
     others = pd.concat([resent, held]) if not resent.empty else held
     if not others.empty:
         dropped = {"ids": others["reply_id"].tolist()}
-        cur.execute(text("writes", "drop_boilerplate_near"), dropped).fetchall()
+        _refresh_first_flags(cur, cur.execute(text("writes", "drop_boilerplate_near"), dropped).fetchall())
         cur.execute(text("writes", "drop_reply_features"), dropped).fetchall()
         _register(cur, others[columns])
         previous = cur.execute(text("writes", "stored_replies")).df()

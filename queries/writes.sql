@@ -42,7 +42,24 @@ WHERE list_contains(:ids, reply_id)
        AND replied_at >= (SELECT date_trunc('day', min(replied_at)) FROM reply_features WHERE list_contains(:ids, reply_id))
        AND replied_at < (SELECT date_trunc('day', max(replied_at)) + INTERVAL 91 DAY
                          FROM reply_features WHERE list_contains(:ids, reply_id))
-       AND (NOT exact OR text_key IN (SELECT text_key FROM reply_features WHERE list_contains(:ids, reply_id))));
+       AND (NOT exact OR text_key IN (SELECT text_key FROM reply_features WHERE list_contains(:ids, reply_id))))
+RETURNING message_id;
+
+-- name: refresh_first_flags(ids)!
+-- After flag rows of the messages :ids were inserted or deleted: their league facts take their first reply's flag
+-- again (null without one), as `fill_league_facts` reads it (migration 15).
+UPDATE league_facts SET first_boilerplate = (
+    SELECT bool_or(b.boilerplate) FROM reply_boilerplate b
+    WHERE b.message_id = league_facts.message_id AND b.replied_at = league_facts.first_reply_at
+      AND b.unit = league_facts.unit)
+WHERE message_id IN (SELECT unnest(:ids));
+
+-- name: refresh_all_first_flags()!
+-- Every league facts row takes its first reply's flag (migration 15's backfill, and after all flags are dropped).
+UPDATE league_facts SET first_boilerplate = b.boilerplate
+FROM reply_boilerplate b
+WHERE b.message_id = league_facts.message_id AND b.replied_at = league_facts.first_reply_at
+  AND b.unit = league_facts.unit;
 
 -- name: drop_reply_features(ids)!
 -- Re-sent or held replies lose their stored reply features (their time or message may have changed; see
@@ -59,7 +76,8 @@ WHERE reply_id IN (SELECT reply_id FROM reply_features WHERE message_id IN (SELE
        AND replied_at < (SELECT date_trunc('day', max(replied_at)) + INTERVAL 91 DAY FROM reply_features
                          WHERE message_id IN (SELECT message_id FROM batch))
        AND (NOT exact OR text_key IN (SELECT text_key FROM reply_features
-                                      WHERE message_id IN (SELECT message_id FROM batch))));
+                                      WHERE message_id IN (SELECT message_id FROM batch))))
+RETURNING message_id;
 
 -- name: drop_reply_features_of_batch()!
 -- Replies of re-sent messages lose their stored reply features (the message's title, text or place may have

@@ -40,6 +40,7 @@ NEAR_MESSAGES = 3
 NEAR_SHARE = 0.7
 PARTIAL_FROM = 0.4  # replies this shared get credit for partly shared clauses
 PIECE = 4
+SAVE_TRIES = 5  # a day's flags computed again when features of its window were saved meanwhile
 DAY = dt.timedelta(days=1)
 FLAG_SCHEMA = pa.schema(
     [
@@ -75,24 +76,39 @@ def missing(store: Store, start: dt.datetime, stop: dt.datetime, n: int) -> pd.D
 
 
 def save_day(store: Store, day: dt.datetime) -> None:
-    """Compute and store the flags of the day's replies lacking one."""
+    """Compute and store the flags of the day's replies lacking one. Features saved meanwhile in the day's window
+    (a live reply, the indexer) would make them stale: they are stored only if the window's features are as read,
+    else computed again."""
     lookback = {"start": day - dt.timedelta(days=WINDOW_DAYS), "stop": day + DAY}
-    features.ensure_reply_features(store, lookback["start"], lookback["stop"])
+    for _ in range(SAVE_TRIES):
+        features.ensure_reply_features(store, lookback["start"], lookback["stop"])
+        state = store.rows(sql("boilerplate_window_state"), lookback)
+        table = _day_flags(store, day, lookback)
+        if table is None:
+            return
+        with store.write(bump=False) as cur:  # derived data: cached answers stay valid (they were complete)
+            if cur.execute(sql("boilerplate_window_state"), lookback).fetchall() != state:
+                continue
+            cur.register("flag_batch", table)
+            try:
+                cur.execute(sql("insert_boilerplate"))
+            finally:
+                cur.unregister("flag_batch")
+            features.refresh_first_flags(cur, table.column("message_id").to_pylist())
+        return
+
+
+def _day_flags(store: Store, day: dt.datetime, lookback: dict) -> pa.Table | None:
+    """The flags of the day's replies lacking one, from the stored features (None: none lacking)."""
     frame = store.df(sql("boilerplate_day"), {"day": day, "lookback": lookback["start"], "stop": lookback["stop"]})
     if frame.empty:
-        return
+        return None
     for column in ("addresses", "exact"):
         frame[column] = frame[column].astype(bool)
     frame["candidate"] = ~frame["addresses"]
     shared = mostly_shared(store, frame.loc[frame["candidate"] & ~frame["exact"], "reply_id"], lookback)
     frame["boilerplate"] = frame["candidate"] & (frame["exact"] | frame["reply_id"].isin(shared))
-    table = pa.Table.from_pandas(frame[FLAG_SCHEMA.names], schema=FLAG_SCHEMA, preserve_index=False)
-    with store.write(bump=False) as cur:  # derived data: cached answers stay valid (they were complete)
-        cur.register("flag_batch", table)
-        try:
-            cur.execute(sql("insert_boilerplate"))
-        finally:
-            cur.unregister("flag_batch")
+    return pa.Table.from_pandas(frame[FLAG_SCHEMA.names], schema=FLAG_SCHEMA, preserve_index=False)
 
 
 def mostly_shared(store: Store, ids: pd.Series, lookback: dict) -> set:

@@ -35,6 +35,7 @@ import pyarrow as pa
 
 from insight.index import Kind
 from queries.db import Store
+from queries.sql import text
 from supervision import rules
 from supervision.common import sql
 
@@ -190,6 +191,7 @@ def _refresh_reference(store: Store) -> frozenset | None:
             "drop_all_reply_features",
             "drop_all_reply_clauses",
             "drop_all_reply_boilerplate",
+            "clear_first_flags",
         ):
             cur.execute(sql(query))
         if grams:
@@ -208,6 +210,13 @@ def missing_replies(store: Store, start: dt.datetime, stop: dt.datetime, n: int)
     return frame
 
 
+def refresh_first_flags(cur, message_ids: list) -> None:
+    """The league facts of messages whose flag rows were inserted or deleted take their first reply's flag again
+    (league_facts.first_boilerplate, migration 15)."""
+    if message_ids:
+        cur.execute(text("writes", "refresh_first_flags"), {"ids": sorted(set(message_ids))})
+
+
 def save_reply_features(store: Store, frame: pd.DataFrame) -> None:
     """Upsert computed features (and replace the replies' clause rows) in one write transaction; the boilerplate
     flags they may change are dropped (supervision/boilerplate.py computes them again)."""
@@ -217,7 +226,8 @@ def save_reply_features(store: Store, frame: pd.DataFrame) -> None:
     with store.write(bump=False) as cur:  # derived data: cached answers stay valid (they were complete)
         cur.register("feature_batch", table)
         try:
-            cur.execute(sql("unsettle_boilerplate_after_features"))
+            unsettled = cur.execute(sql("unsettle_boilerplate_after_features")).fetchall()
+            refresh_first_flags(cur, [row[0] for row in unsettled])
             cur.execute(sql("delete_reply_clauses"))
             cur.execute(sql("upsert_reply_features"))
             cur.execute(sql("insert_reply_clauses"))

@@ -18,7 +18,7 @@ import pytest
 
 from queries.periods import Filters
 from queries.writes import upsert
-from supervision import features, league, quality, rules
+from supervision import boilerplate, features, league, quality, rules
 from tests.conftest import HENAN, SICHUAN, frame, message, reply
 
 APRIL = Filters(dt.date(2023, 4, 1), dt.date(2023, 4, 30))
@@ -134,23 +134,39 @@ def test_composed_specific_answers_are_not_boilerplate(store):
     assert flags.loc[specific, "addresses"].all() and not flags.loc[specific, "boilerplate"].any()
 
 
+def _league_flags_as_refilled(store) -> int:
+    """The league's boilerplate counts (the first replies' flags kept in league_facts) equal those of facts filled
+    afresh from the stored flags, and every flag row of a first reply is in its facts row; returns the count."""
+    columns = ["with_text", "boilerplate"]
+    got = league.counts(store, APRIL).set_index(["unit", "province"])[columns].sort_index()
+    with store.write() as cur:
+        cur.execute("DELETE FROM league_facts")
+    assert league.counts(store, APRIL).set_index(["unit", "province"])[columns].sort_index().equals(got)
+    return int(got["boilerplate"].sum())
+
+
 def test_a_rewritten_reply_is_computed_again(store):
     messages, replies, truth = _town()
     _write(store, messages, replies)
     rid = "rt2p0"  # a specific answer given after the stock note STOCK[0] first answered another problem
     before = quality.flags(store, APRIL).set_index("reply_id")["boilerplate"]
     assert not before[rid] and not before["rt0p1"]  # rt0p1: the first use of STOCK[0]
+    league_before = _league_flags_as_refilled(store)
     row = next(r for r in replies if r["reply_id"] == rid)
     upsert(store, "replies", frame([dict(row, content=STOCK[0])]))  # the unit now sends the stock note
+    # the league's stored first-reply flags follow each write (checked before the flags are read otherwise)
+    assert _league_flags_as_refilled(store) == league_before + 1
     flags = quality.flags(store, APRIL).set_index("reply_id")
     assert flags.loc[rid, "boilerplate"] and not flags.loc["rt0p1", "boilerplate"]
     # an earlier reply re-sent as the same note: rt0p1 now repeats it, so its stored flag is computed again
     first = next(r for r in replies if r["reply_id"] == "rt0p0")
     upsert(store, "replies", frame([dict(first, content=STOCK[0])]))
+    assert _league_flags_as_refilled(store) == league_before + 2
     flags = quality.flags(store, APRIL).set_index("reply_id")
     assert flags.loc["rt0p1", "boilerplate"] and not flags.loc["rt0p0", "boilerplate"]
     # and back: the earlier reply specific again, rt0p1 is the first use again (a set flag dropped and recomputed)
     upsert(store, "replies", frame([first]))
+    assert _league_flags_as_refilled(store) == league_before + 1
     assert not quality.flags(store, APRIL).set_index("reply_id").loc["rt0p1", "boilerplate"]
     stored = store.scalar("SELECT text_key FROM reply_features WHERE reply_id = ?", [rid])
     assert int(stored) == features.key(rules.han(STOCK[0]))
@@ -158,9 +174,33 @@ def test_a_rewritten_reply_is_computed_again(store):
     # its message is sent again naming another place: the reply's problem follows
     mid = row["message_id"]
     upsert(store, "messages", frame([dict(next(m for m in messages if m["message_id"] == mid), location="鼓楼广场")]))
+    _league_flags_as_refilled(store)
     quality.flags(store, APRIL)
     stored = store.scalar("SELECT problem_key FROM reply_features WHERE reply_id = ?", [rid])
     assert int(stored) == features.key("@鼓楼广场")
+
+
+def test_flags_are_not_stored_from_features_saved_meanwhile(store, monkeypatch):
+    # While the flags of 4 April are computed, the earlier reply rt0p0 is re-sent as the stock note and its features
+    # saved: rt0p1 (the same note on 4 April) now repeats it, so a flag computed from the features read before is
+    # stale and must not be stored.
+    messages, replies, _ = _town()
+    _write(store, messages, replies)
+    features.ensure_reply_features(store, APRIL_START - dt.timedelta(days=91), APRIL_STOP)
+    first = next(r for r in replies if r["reply_id"] == "rt0p0")
+    real, fired = boilerplate.mostly_shared, []
+
+    def meanwhile(store_, ids, lookback):
+        if not fired and lookback["stop"] == dt.datetime(2023, 4, 5):
+            fired.append(True)
+            upsert(store, "replies", frame([dict(first, content=STOCK[0])]))
+            features.ensure_reply_features(store, APRIL_START, APRIL_STOP)
+        return real(store_, ids, lookback)
+
+    monkeypatch.setattr(boilerplate, "mostly_shared", meanwhile)
+    flags = quality.flags(store, APRIL).set_index("reply_id")["boilerplate"]
+    assert fired
+    assert flags["rt0p1"] and not flags["rt0p0"]
 
 
 def test_compute_runs_in_a_spawned_worker(store):
