@@ -11,6 +11,9 @@ from queries.db import Store
 from queries.periods import beijing_now
 from settings import Settings
 
+# A week's briefing reads the words of its week, the last complete one: within the last two weeks.
+WORDS_DAYS = 14
+
 
 def _remove(path: Path) -> None:
     for suffix in ("", ".wal"):
@@ -34,6 +37,7 @@ def create_demo(settings: Settings, path: Path, now: dt.datetime | None = None) 
         now=now or beijing_now(),
         progress=sys.stderr.isatty(),
     )
+    index_newest(store, now or beijing_now())
     store.cursor().execute("CHECKPOINT")
     store.close()
     tmp.replace(path)
@@ -43,6 +47,26 @@ def create_demo(settings: Settings, path: Path, now: dt.datetime | None = None) 
         file=sys.stderr,
     )
     return Store(path, settings)
+
+
+def index_newest(store: Store, now: dt.datetime) -> int:
+    """Store the features the newest briefings read (words of the last WORDS_DAYS, reply checks of the units'
+    window and its boilerplate lookback), computed on every core, so that a fresh demo's first briefing reads them
+    instead of computing them (the server's indexer fills the rest in the background). Returns the rows stored."""
+    from briefing.sections import UNIT_DAYS
+    from insight.index import BATCH, batches, fill_many
+    from insight.words_store import MESSAGE_WORDS
+    from supervision.features import REPLY_FEATURES, WORKER_BATCH
+    from supervision.quality import LOOKBACK_DAYS
+
+    stop = now + dt.timedelta(days=1)  # records may be timed a little after now
+    done = 0
+    for kind, days, size in (
+        (MESSAGE_WORDS, WORDS_DAYS, BATCH),
+        (REPLY_FEATURES, UNIT_DAYS + LOOKBACK_DAYS + WORDS_DAYS, WORKER_BATCH),
+    ):
+        done += fill_many(store, kind, batches(store, kind, stop - dt.timedelta(days=days), stop, size))[0]
+    return done
 
 
 def open_or_create(settings: Settings) -> Store:
