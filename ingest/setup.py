@@ -56,16 +56,18 @@ def index_newest(store: Store, now: dt.datetime) -> int:
     from briefing.sections import UNIT_DAYS
     from insight.index import BATCH, batches, fill_many
     from insight.words_store import MESSAGE_WORDS
-    from supervision.features import REPLY_FEATURES, WORKER_BATCH
+    from supervision.features import READ_DAYS, REPLY_FEATURES, WORKER_BATCH
     from supervision.quality import LOOKBACK_DAYS
 
     stop = now + dt.timedelta(days=1)  # records may be timed a little after now
+    today = dt.datetime.combine(now.date(), dt.time())
     done = 0
-    for kind, days, size in (
-        (MESSAGE_WORDS, WORDS_DAYS, BATCH),
-        (REPLY_FEATURES, UNIT_DAYS + LOOKBACK_DAYS + WORDS_DAYS, WORKER_BATCH),
+    for kind, days, size, read_days in (
+        (MESSAGE_WORDS, WORDS_DAYS, BATCH, WORDS_DAYS),
+        (REPLY_FEATURES, UNIT_DAYS + LOOKBACK_DAYS + WORDS_DAYS, WORKER_BATCH, READ_DAYS),
     ):
-        done += fill_many(store, kind, batches(store, kind, stop - dt.timedelta(days=days), stop, size))[0]
+        found = batches(store, kind, today - dt.timedelta(days=days), stop, size, read_days)
+        done += fill_many(store, kind, found)[0]
     return done
 
 

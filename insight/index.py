@@ -101,11 +101,12 @@ def fill_many(
     return done, kept
 
 
-def batches(store: Store, kind: Kind, start: dt.datetime, stop: dt.datetime, size: int = BATCH):
-    """The rows of [start, stop) lacking `kind`'s features, newest week first, in batches of at most `size` for
-    `fill_many` (each week read whole, so that no batch is read again while another is being computed)."""
+def batches(store: Store, kind: Kind, start: dt.datetime, stop: dt.datetime, size: int = BATCH, days: int = CHUNK_DAYS):
+    """The rows of [start, stop) lacking `kind`'s features, newest first, in batches of at most `size` for
+    `fill_many`, read `days` at a time (each read whole, so that no batch is read again while another is being
+    computed; a read joining texts scans them, so few long reads cost less than many short ones)."""
     while stop > start:
-        since = max(start, stop - dt.timedelta(days=CHUNK_DAYS))
+        since = max(start, stop - dt.timedelta(days=days))
         yield from pieces(kind.missing(store, since, stop, WHOLE), size)
         stop = since
 

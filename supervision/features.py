@@ -41,6 +41,9 @@ from supervision.common import sql
 CODE_VERSION = "2"  # bump when compute_reply_features changes: every stored row is then computed again
 BATCH = 20_000
 WORKER_BATCH = 4000  # replies per worker call when many are missing (ensure_reply_features)
+# days of missing replies read at once then: a read scans the message texts (about 3 s of CPU for a week or for a
+# quarter of the demo), and a quarter's replies with their texts take about 200 MB
+READ_DAYS = 91
 DF_SAMPLE = 20_000
 REFERENCE_GROWTH = 1.25  # a sample smaller than DF_SAMPLE is taken again when the store has this many times more
 GENERIC_DF = 0.02
@@ -249,9 +252,9 @@ def ensure_reply_features(store: Store, start: dt.datetime, stop: dt.datetime, b
         return 0
     done = 0
     if lacking >= index.PARALLEL_FROM:
-        done = index.fill_many(store, REPLY_FEATURES, index.batches(store, REPLY_FEATURES, start, stop, WORKER_BATCH))[
-            0
-        ]
+        done = index.fill_many(
+            store, REPLY_FEATURES, index.batches(store, REPLY_FEATURES, start, stop, WORKER_BATCH, READ_DAYS)
+        )[0]
     while True:  # the few left (or written meanwhile) in this process
         frame = missing_replies(store, start, stop, batch)
         if frame.empty:
