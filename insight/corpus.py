@@ -201,7 +201,7 @@ def _index_now(store: Store, segmenter: Callable[[], Segmenter], rows: pd.DataFr
     )
     if len(missing) < index.PARALLEL_FROM:
         return index.fill(store, words_store.MESSAGE_WORDS, missing, partial(words_store.compute_with, segmenter()))
-    done = index.fill_many(store, words_store.MESSAGE_WORDS, index.pieces(missing), collect=True)[1]
+    done = index.fill_many(store, words_store.MESSAGE_WORDS, index.pieces(missing, index.BATCH), collect=True)[1]
     found = pd.concat(done, ignore_index=True).set_index("message_id")
     return found.loc[missing["message_id"]].reset_index()
 

@@ -213,3 +213,26 @@ def test_indexer_starts_a_new_worker_after_one_died(store, tmp_path, monkeypatch
     finally:
         indexer.close()
     assert (tmp_path / "died").exists() and len(saved) == 1 and saved[0]["id"].tolist() == ["a"]
+
+
+def test_corpus_of_many_unindexed_messages_is_segmented_in_worker_processes(store, monkeypatch):
+    """A store nothing has indexed yet: the workers' words (saved) equal this process's segmenter's."""
+    load_fixtures(store)
+    here = Segmenter(place_names(), words_store.unit_names(store))  # as the insight service builds its own
+    monkeypatch.setattr(index, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(index, "BATCH", 7)  # several batches, finishing in any order
+
+    def not_here():
+        raise AssertionError("the worker processes segment, not this one")
+
+    parallel = corpus.load(store, not_here, MARCH)
+    assert store.scalar("SELECT count(*) FROM message_words") == len(parallel) > 2 * 7
+    stored = _stored(store)
+    with store.write() as cur:
+        cur.execute("DELETE FROM message_words")
+    monkeypatch.setattr(index, "PARALLEL_FROM", 10**9)
+    in_process = corpus.load(store, lambda: here, MARCH)
+    assert parallel.words == in_process.words
+    assert parallel.frame["message_id"].tolist() == in_process.frame["message_id"].tolist()
+    assert parallel.frame["mentions"].tolist() == in_process.frame["mentions"].tolist()
+    assert _stored(store) == stored
