@@ -236,3 +236,20 @@ def test_corpus_of_many_unindexed_messages_is_segmented_in_worker_processes(stor
     assert parallel.frame["message_id"].tolist() == in_process.frame["message_id"].tolist()
     assert parallel.frame["mentions"].tolist() == in_process.frame["mentions"].tolist()
     assert _stored(store) == stored
+
+
+def test_a_new_demo_stores_the_newest_briefings_words_and_reply_checks(store):
+    """ingest.setup.index_newest: words of the messages of the last WORDS_DAYS days (from midnight, up to a day
+    ahead), reply checks of the units' window and its lookback (the fixture's replies all lie in it)."""
+    from ingest.setup import WORDS_DAYS, index_newest
+
+    load_fixtures(store)
+    now = dt.datetime(2024, 3, 20, 15, 30)
+    since = dt.datetime(2024, 3, 20) - dt.timedelta(days=WORDS_DAYS)
+    query = "SELECT message_id FROM messages WHERE created_at >= ? AND created_at < ?"
+    newest = {r for (r,) in store.rows(query, [since, now + dt.timedelta(days=1)])}
+    replies = store.scalar("SELECT count(*) FROM replies")
+    assert 0 < len(newest) < store.scalar("SELECT count(*) FROM messages") and replies
+    assert index_newest(store, now) == len(newest) + replies
+    assert set(_stored(store)) == newest
+    assert store.scalar("SELECT count(*) FROM reply_features") == replies
