@@ -200,6 +200,7 @@ def serve(settings: Settings, role: str = "liuyan-screen", extend=None) -> int:
     from insight.words_store import MESSAGE_WORDS
     from queries.db import DatabaseLocked
     from supervision.features import REPLY_FEATURES
+    from supervision.league_facts import LEAGUE_FACTS
 
     try:
         store = open_or_create(settings)
@@ -209,8 +210,9 @@ def serve(settings: Settings, role: str = "liuyan-screen", extend=None) -> int:
     # Demo database only (never one holding imported data): fill the gap since the last run, then tick live.
     simulator = start_in_process(store, settings)
     app = build_app(settings, store)
-    # features stored per record (messages' words, replies' checks), filled in the background by the file's owner
-    indexer = Indexer(store, [MESSAGE_WORDS, REPLY_FEATURES], settings).start()
+    # features stored per record (messages' words, replies' checks, the league's facts), filled in the background by
+    # the file's owner
+    indexer = Indexer(store, [MESSAGE_WORDS, REPLY_FEATURES, LEAGUE_FACTS], settings).start()
     running = [*(extend(settings, store, app) if extend else []), indexer]
     print(f"{role}: {Path(settings.db).name} on http://{settings.host}:{settings.port}/", file=sys.stderr)
     _stop_on_signals()

@@ -115,7 +115,7 @@ def main() -> None:
         )
         driver.get(f"{base}/?period=today&rotate=0")
         target = "const e = document.getElementById(arguments[0]); return e ? e._target : null"
-        kpi = ids.KPI_VALUE[ids.KPI_TODAY_MESSAGES]
+        kpi = ids.kpi_value("today_messages")
         expected = _get(base + "/api/v1/summary?period=today")["messages"]
         deadline = time.time() + 120
         while driver.execute_script(target, kpi) != expected:

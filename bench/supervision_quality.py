@@ -3,8 +3,9 @@
     python bench/supervision_quality.py --db FILE [--year 2025] [--month 2025-06]
 
 Only this script reads demo_truth; the analysis code never does. Prints:
-- planted slow or boilerplate units among the bottom 15 of their province in the year's league (recall, over the
-  planted units that are ranked), and how many ranked units there are;
+- planted slow or boilerplate units on the black list (the bottom 15 of their province, league.lists) of the
+  year's league: recall over the planted weak units that are ranked (target >= 0.8); planted good units there
+  (target: none) and on the red list;
 - boilerplate replies of one month: precision and recall against the replies of planted boilerplate units in a
   text that several planted boilerplate units use that month (their stock texts).
 """
@@ -17,6 +18,8 @@ import os
 import sys
 import time
 from pathlib import Path
+
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -34,18 +37,19 @@ def main() -> None:
     parser.add_argument("--replies-only", action="store_true", help="skip the year's league")
     args = parser.parse_args()
     store = Store(args.db)
-    truth = store.df("SELECT kind, name FROM demo_truth WHERE kind IN ('slow_unit', 'boilerplate_unit')")
-    weak = dict(zip(truth["name"], truth["kind"], strict=True))
+    truth = store.df("SELECT kind, name FROM demo_truth WHERE kind IN ('slow_unit', 'boilerplate_unit', 'good_unit')")
+    planted = dict(zip(truth["name"], truth["kind"], strict=True))
+    weak = {name: kind for name, kind in planted.items() if kind != "good_unit"}
     print(f"load {os.getloadavg()}; planted units: {truth['kind'].value_counts().to_dict()}")
 
     if not args.replies_only:
-        _league(store, args.year, weak)
+        _league(store, args.year, planted)
     _replies(store, args.month, weak)
     print(f"load {os.getloadavg()}")
     store.close()
 
 
-def _league(store: Store, year_number: int, weak: dict) -> None:
+def _league(store: Store, year_number: int, planted: dict) -> None:
     settings = Settings()
     year = Filters(dt.date(year_number, 1, 1), dt.date(year_number, 12, 31))
     began = time.perf_counter()
@@ -54,15 +58,27 @@ def _league(store: Store, year_number: int, weak: dict) -> None:
         f"league {year_number}: {len(table):,} units, {int(table['rank'].notna().sum()):,} ranked "
         f"({time.perf_counter() - began:.1f} s)"
     )
-    ranked = table[table["rank"].notna()].copy()
-    ranked["rank_in_province"] = ranked.groupby("province")["score"].rank(ascending=True, method="first")
-    bottom = ranked[ranked["rank_in_province"] <= 15]
-    for kind in ("slow_unit", "boilerplate_unit"):
-        planted = ranked[ranked["unit"].map(weak) == kind]
-        found = planted[planted["unit"].isin(bottom["unit"])]
-        recall = len(found) / len(planted) if len(planted) else float("nan")
-        print(f"  {kind}: ranked {len(planted)}, in their province's bottom 15: {len(found)} (recall {recall:.3f})")
-    print(f"  bottom-15 lists: {len(bottom)} units, of which planted weak: {int(bottom['unit'].isin(weak).sum())}")
+    ranked = table[table["rank"].notna()]
+    # the lists as shown (unit names masked there): matched back to the unmasked table by (province, rank)
+    on_list = {"best": set(), "worst": set()}
+    for item in league.lists(table):
+        for which in on_list:
+            on_list[which] |= {(item["province"], int(r)) for r in item[which]["rank"]}
+    kind = ranked["unit"].map(planted)
+    key = list(zip(ranked["province"], ranked["rank"].astype(int), strict=True))
+    worst = pd.Series([k in on_list["worst"] for k in key], index=ranked.index)
+    best = pd.Series([k in on_list["best"] for k in key], index=ranked.index)
+    for name in ("slow_unit", "boilerplate_unit", "good_unit"):
+        mine = kind == name
+        print(
+            f"  {name}: ranked {int(mine.sum())}, on the black list (bottom 15): {int((mine & worst).sum())}, "
+            f"on the red list: {int((mine & best).sum())}"
+        )
+    weak = kind.isin(["slow_unit", "boilerplate_unit"])
+    recall = (weak & worst).sum() / weak.sum() if weak.sum() else float("nan")
+    print(f"  planted slow or weak units on the black list: recall {recall:.3f} (target >= 0.8)")
+    print(f"  planted good units on the black list: {int((kind.eq('good_unit') & worst).sum())} (target 0)")
+    print(f"  black lists: {int(worst.sum())} units, of which planted weak: {int((weak & worst).sum())}")
 
 
 def _replies(store: Store, month: str, weak: dict) -> None:

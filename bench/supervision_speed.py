@@ -5,8 +5,9 @@
 Prints figures with the machine's load; asserts nothing. Each run is a cache miss (the league is computed
 from the store, not the service cache). Without --db a fresh default demo is generated in a temp dir.
 First fills the stored reply features of the year and its lookback (supervision/features.py; the one-off work the
-background indexer does as replies arrive) and prints its time and rate apart; then times each named query of the
-league, the reply checks of the year, the league of the year and of a month, and the other reports once.
+background indexer does as replies arrive) and the league's stored facts (supervision/league_facts.py; one-off, then
+a few rows after each write) and prints their times apart; then times each named query of the league, the reply
+checks of the year, the league of the year and of a month, and the other reports once.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from queries.db import Store  # noqa: E402
 from queries.periods import Filters  # noqa: E402
 from settings import Settings  # noqa: E402
-from supervision import aging, dissatisfaction, features, ideas, league, quality  # noqa: E402
+from supervision import aging, dissatisfaction, features, ideas, league, league_facts, quality  # noqa: E402
 from supervision.common import span, sql, window  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, 0)
@@ -65,7 +66,11 @@ def _fill(store: Store, f: Filters) -> None:
     took = time.perf_counter() - began
     rate = f"{done / took:,.0f} replies/s" if done else "nothing missing"
     print(f"reply features: reference bigrams {reference:.1f} s; fill {done:,} replies in {took:.1f} s ({rate})")
-    print(f"  load after the fill: {os.getloadavg()}")
+    began = time.perf_counter()
+    filled = league_facts.ensure(store)
+    took = time.perf_counter() - began
+    print(f"league facts: {'filled' if filled else 'complete'} in {took:.1f} s")
+    print(f"  load after the fills: {os.getloadavg()}")
 
 
 def main() -> None:
@@ -94,12 +99,13 @@ def main() -> None:
     _fill(store, f)
     params = window(f)
     queries = {
+        "league_facts_complete": {},
         "league_answered": dict(params, on_time_seconds=settings.on_time_days * 86_400.0),
         "league_rated": params,
-        "league_repeats": dict(params, similarity=league.REPEAT_SIMILARITY),
     }
     for name, bound in queries.items():
         print(_line(name, *_time(lambda q=name, b=bound: store.df(sql(q), b), args.repeat)))
+    print(_line("league boilerplate", *_time(lambda: quality.first_reply_boilerplate(store, f), args.repeat)))
     print(_line("reply quality flags", *_time(lambda: quality.flags(store, f), args.repeat)))
     table = None
 

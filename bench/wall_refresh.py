@@ -158,7 +158,7 @@ def first_paint(url: str, runs: int = 3) -> list[float]:
             driver.get(url)
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
-                value = driver.execute_script(probe, ids.KPI_VALUE[ids.KPI_MESSAGES], ids.MAP, ids.FEED_LIST)
+                value = driver.execute_script(probe, ids.kpi_value("messages"), ids.MAP, ids.FEED_LIST)
                 if value:
                     times.append(float(value))
                     break

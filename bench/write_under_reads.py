@@ -14,6 +14,11 @@ phases of `--duration` seconds each:
   provinces, trend, categories and feed with varied filters (every write changes the data version,
   so most reads miss the cache, the worst case).
 
+`--scaled` runs the scale-out roles instead (real redis-server, `app.py writer`, one `app.py web`): writers post
+to the writer, readers read from the web process (walls from Redis, the API on the writer's snapshots), so reads
+never share the writer's process; `--web-nice N` starts the web process at that nice level (what a shared machine
+would do; on separate machines the writer's cores are its own).
+
 `--body-kb N` makes each write body about N KB (every message of the batch gets a body of up to the contract's
 10,000 characters: the wall tick while large messages arrive).
 
@@ -184,12 +189,22 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def run_phase(
-    base: str, spec: dict, pid: int, writers: int, readers: int, batch: int, duration: float, content_chars: int = 0
+    base: str,
+    spec: dict,
+    pid: int,
+    writers: int,
+    readers: int,
+    batch: int,
+    duration: float,
+    content_chars: int = 0,
+    write_base: str | None = None,
 ) -> dict:
     phase = Phase()
     threads = [
         threading.Thread(
-            target=writer, args=(base, phase, f"{readers}r{w}-{time.time_ns()}", batch, content_chars), daemon=True
+            target=writer,
+            args=(write_base or base, phase, f"{readers}r{w}-{time.time_ns()}", batch, content_chars),
+            daemon=True,
         )
         for w in range(writers)
     ]
@@ -235,7 +250,12 @@ def main() -> None:
     parser.add_argument("--body-kb", type=float, default=0, help="each write body about this size (message bodies)")
     parser.add_argument("--url", help="a running server (token: the bench's) instead of starting one; no seeding")
     parser.add_argument("--pid", type=int, help="with --url: the server's process id (for its CPU)")
+    parser.add_argument("--scaled", action="store_true", help="writer + web process + redis-server (scale-out)")
+    parser.add_argument("--web-nice", type=int, default=0, help="with --scaled: the web process's nice level")
     args = parser.parse_args()
+    if args.scaled:
+        scaled(args)
+        return
     if args.url:
         spec = spec_for(args.url, _spec_args(args), "write-under-reads")
         report(args.url, spec, args.pid or os.getpid(), args)
@@ -266,11 +286,42 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)  # the bench's own database (never --db)
 
 
+def scaled(args) -> None:
+    from tests.cluster import Cluster
+
+    folder = Path(tempfile.mkdtemp(prefix="liuyan-wur-"))
+    db = folder / "writer.duckdb"
+    if args.db:
+        shutil.copyfile(args.db, db)
+    else:
+        subprocess.run([sys.executable, str(ROOT / "app.py"), "init", "--empty", "--db", str(db)], check=True)
+    cluster = Cluster(folder, db, LIUYAN_INGEST_TOKEN=TOKEN)  # the bench's writers use its token
+    cluster.web_ports = cluster.web_ports[:1]
+    try:
+        cluster.start()
+        web_port = cluster.web_ports[0]
+        if args.web_nice:
+            os.setpriority(os.PRIO_PROCESS, cluster.webs[web_port].pid, args.web_nice)
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
+        for i in range(args.seed_batches):
+            _post(f"{cluster.writer_url}/api/v1/ingest/messages", _messages(f"seed-{i}", 1000), headers)
+        web = cluster.web_url(web_port)
+        spec = spec_for(web, _spec_args(args), "write-under-reads")
+        print(
+            f"scaled: writer pid {cluster.writer.pid}, web pid {cluster.webs[web_port].pid} (nice {args.web_nice}), "
+            f"{args.seed_batches * 1000:,} seeded messages, batch {args.batch}; server CPU is the writer's"
+        )
+        report(web, spec, cluster.writer.pid, args, write_base=cluster.writer_url)
+    finally:
+        cluster.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _spec_args(args) -> argparse.Namespace:
     return argparse.Namespace(**vars(args), screens=0, analysts=0, simulator=False, write_every=0)
 
 
-def report(base: str, spec: dict, pid: int, args) -> None:
+def report(base: str, spec: dict, pid: int, args, write_base: str | None = None) -> None:
     print(
         f"{'writers':>7} {'readers':>7} {'records/s':>10} {'write p50':>10} {'write p95':>10} {'write max':>10} "
         f"{'reads/s':>8} {'read p95':>9} {'tick p50/p95':>13} {'errors':>6} {'server CPU':>10}  load before → after"
@@ -280,7 +331,9 @@ def report(base: str, spec: dict, pid: int, args) -> None:
         size = len(_messages("size", args.batch, content_chars)) / 1024
         print(f"write bodies of {size:.0f} KB ({args.batch} messages with {content_chars:,}-character bodies)")
     for readers in (0, args.readers):
-        r = run_phase(base, spec, pid, args.writers, readers, args.batch, args.duration, content_chars)
+        r = run_phase(
+            base, spec, pid, args.writers, readers, args.batch, args.duration, content_chars, write_base or base
+        )
         (b1, b5, _), (a1, a5, _) = r["load"]
         print(
             f"{r['writers']:>7} {r['readers']:>7} {r['records_per_s']:>10.0f} {r['write_p50']:>8.0f}ms "

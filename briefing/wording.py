@@ -59,15 +59,5 @@ def span(start: dt.date, end: dt.date) -> str:
     return f"{day(start)}至{day(end)}"
 
 
-def period_title(period: BriefPeriod) -> str:
-    if period.kind == "week":
-        return f"{span(period.start, period.end)}"
-    if period.kind == "month":
-        return f"{period.start.year}年{period.start.month}月"
-    if period.kind == "quarter":
-        return f"{period.start.year}年第{(period.start.month - 1) // 3 + 1}季度"
-    return span(period.start, period.end)
-
-
 def before_name(period: BriefPeriod) -> str:
     return {"week": "上周", "month": "上月", "quarter": "上季度"}.get(period.kind, "上一周期")

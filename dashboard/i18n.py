@@ -65,7 +65,6 @@ _LABELS: dict[str, dict[str, str]] = {
     "nationwide": {"zh": "全国", "en": "China"},
     # charts
     "trend_day": {"zh": "近30日留言与回复", "en": "Last 30 days"},
-    "trend_month": {"zh": "近12个月留言与回复", "en": "Last 12 months"},
     "series_messages": {"zh": "留言", "en": "Messages"},
     "series_replies": {"zh": "回复", "en": "Replies"},
     "series_messages_prev": {"zh": "去年同期留言", "en": "Messages a year earlier"},
@@ -78,7 +77,6 @@ _LABELS: dict[str, dict[str, str]] = {
     "feed_message": {"zh": "留言", "en": "Message"},
     "feed_reply": {"zh": "回复", "en": "Reply"},
     "feed_empty": {"zh": "暂无动态", "en": "Nothing yet"},
-    "analyst_placeholder": {"zh": "分析页面建设中", "en": "Analyst view under construction"},
     # login, session bar (dashboard/auth)
     "login_title": {"zh": "登录", "en": "Sign in"},
     "login_user": {"zh": "用户名", "en": "User name"},

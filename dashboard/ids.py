@@ -1,7 +1,7 @@
-"""Every component id of the screens, declared once (never assembled from strings).
+"""Every component id of the screens, declared once (never assembled from strings, except the KPI cards',
+which follow from their store keys: kpi_value below).
 
-Assets (assets/*.js, assets/*.css) refer to some of these ids and to the
-`data-kpi` names below; keep them in step when renaming.
+Assets (assets/*.js, assets/*.css) refer to some of these ids; keep them in step when renaming.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ RANKING_TITLE = "wall-ranking-title"
 RANKING_HEAD = "ranking-head"  # the ranking panel's title (provinces, or a province's cities)
 MAP_HEAD = "map-head"  # the map panel's title (the nation, or one province)
 TREND_DAY = "wall-trend-day"
-TREND_MONTH = "wall-trend-month"
 CATEGORIES = "wall-categories"
 TYPES = "wall-types"
 STORY_ISSUES = "wall-story-issues"  # hot issues of the last days (dashboard/wall/story.py)
@@ -41,39 +40,13 @@ STORY_ALERTS = "wall-story-alerts"  # surges now
 STORY_UNITS = "wall-story-units"  # the units' red and black lists
 FEED_LIST = "wall-feed-list"
 
-# KPI cards: the value of card NAME is rendered into the element with id KPI_PREFIX + NAME
-# by assets/wall.js; these names are the keys of the WALL_KPI store.
-KPI_TODAY_MESSAGES = "today_messages"
-KPI_TODAY_REPLIES = "today_replies"
-KPI_TODAY_PENDING = "today_pending"
-KPI_TODAY_MEDIAN_HOURS = "today_median_reply_hours"
-KPI_MESSAGES = "messages"
-KPI_REPLIES = "replies"
-KPI_REPLY_RATIO = "reply_ratio"
-KPI_MEDIAN_HOURS = "median_reply_hours"
-KPI_SATISFACTION = "satisfaction_rate"
-KPI_NEW_UNITS = "new_units"
-KPI_NEW_LEADERS = "new_leaders"
 
-KPI_VALUE = {
-    KPI_TODAY_MESSAGES: "kpi-today-messages",
-    KPI_TODAY_REPLIES: "kpi-today-replies",
-    KPI_TODAY_PENDING: "kpi-today-pending",
-    KPI_TODAY_MEDIAN_HOURS: "kpi-today-median-reply-hours",
-    KPI_MESSAGES: "kpi-messages",
-    KPI_REPLIES: "kpi-replies",
-    KPI_REPLY_RATIO: "kpi-reply-ratio",
-    KPI_MEDIAN_HOURS: "kpi-median-reply-hours",
-    KPI_SATISFACTION: "kpi-satisfaction-rate",
-    KPI_NEW_UNITS: "kpi-new-units",
-    KPI_NEW_LEADERS: "kpi-new-leaders",
-}
-KPI_YOY = {
-    KPI_MESSAGES: "kpi-messages-yoy",
-    KPI_REPLIES: "kpi-replies-yoy",
-    KPI_NEW_UNITS: "kpi-new-units-yoy",
-    KPI_NEW_LEADERS: "kpi-new-leaders-yoy",
-}
+# KPI cards (dashboard/wall/kpis.py): the value under store key KEY of WALL_KPI is rendered by assets/wall.js
+# into the element kpi_value(KEY), its YoY into kpi_yoy(KEY).
+def kpi_value(key: str) -> str:
+    """e.g. today_messages -> kpi-today-messages."""
+    return "kpi-" + key.replace("_", "-")
 
-# -- analyst page (placeholder for now) -----------------------------------------
-ANALYST = "analyst"
+
+def kpi_yoy(key: str) -> str:
+    return f"{kpi_value(key)}-yoy"

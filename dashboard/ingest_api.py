@@ -15,7 +15,8 @@ from ingest.readers import ReadError, parse_body
 from ingest.simulate import mark_imported
 from ingest.validate import latest_time, validate
 from queries.db import Store
-from queries.writes import KINDS, upsert
+from queries.write_groups import WriteGroups
+from queries.writes import KINDS
 from settings import Settings
 
 BODY_TYPES = {
@@ -45,6 +46,7 @@ def _authorised(header: str | None, token: str) -> bool:
 def create_ingest_api(store: Store, settings: Settings) -> Blueprint:
     api = Blueprint("ingest_v1", __name__, url_prefix="/api/v1/ingest")
     marked: list = []  # mark_imported ran for this store (two metadata reads per request otherwise)
+    groups = WriteGroups(store)  # requests arriving together share a transaction
 
     @api.post("/<kind>")
     def ingest(kind: str):
@@ -78,7 +80,7 @@ def create_ingest_api(store: Store, settings: Settings) -> Blueprint:
         if not accepted.empty and not marked:
             mark_imported(store)  # outside data: a demo database is no longer simulated
             marked.append(True)  # once per server: the mark stays
-        result = upsert(store, kind, accepted)
+        result = groups.upsert(kind, accepted)
         rejected = sorted(chunk.rejections + rejections + result.rejected, key=lambda r: r.row)
         rejected_rows = {r.row for r in rejected}
         return jsonify(

@@ -28,10 +28,8 @@ class Theme:
     grid: str = "rgba(120, 180, 255, 0.12)"
     accent: str = "#00e5ff"  # messages
     accent2: str = "#ffc53d"  # replies
-    accent3: str = "#36cfc9"
     prev: str = "rgba(143, 179, 217, 0.55)"  # a year earlier
     up: str = "#ff7a45"  # Chinese convention: rising in warm colours
-    down: str = "#3ddc97"
     no_data: str = "#3a4658"
     inset_land: str = "#12315f"
     land_edge: str = "rgba(160, 230, 255, 0.75)"

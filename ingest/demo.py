@@ -197,6 +197,7 @@ FOLLOW_UP_SHARE = 0.125  # replied messages with a second reply
 THIRD_REPLY_SHARE = 0.2  # of those, the share with a third
 EVALUATION_SHARE = 0.35  # replied messages that get evaluated
 WEAK_UNHAPPY = 0.4  # evaluations of slow/boilerplate units' answers turned unsatisfied
+GOOD_HAPPY = 0.8  # evaluations of good units' answers turned satisfied with top marks
 # Base star score of an evaluation (J-shaped); the three scores mostly equal it.
 SCORE_SHARES = {5: 0.822, 4: 0.028, 3: 0.036, 2: 0.026, 1: 0.088}
 
@@ -773,9 +774,12 @@ def _replies(seed: int, m: dict[str, np.ndarray], start_s: int, now_s: int) -> d
     created = m["created"]
     n = len(created)
     wanted = rng.random(n) < _reply_probability(m)
-    # The unit that would answer first; a slow unit's answers take longer (a planted story).
+    # The unit that would answer first; a slow unit's answers take longer, a good one's less long (planted stories).
     unit_all = _unit_keys(_rng(seed, _S_UNIT_PICK), m["place"], m["category"])
-    slowness = np.where(stories.slow_units(_unit_hash(unit_all)), stories.SLOW_FACTOR, 1.0)
+    traits = _unit_hash(unit_all)
+    slowness = np.where(
+        stories.slow_units(traits), stories.SLOW_FACTOR, np.where(stories.good_units(traits), stories.GOOD_FACTOR, 1.0)
+    )
     raw = created + (sample_reply_delay_hours(rng, m["year"]) * slowness * 3600).astype(np.int64)
     first_at = _office_time(rng, raw, created + 600)
     replied = wanted & (first_at <= now_s)
@@ -859,12 +863,13 @@ def _truth_tables(planted, m: dict[str, np.ndarray], r: dict[str, np.ndarray]) -
     firsts = np.array([mem[0] for mem in planted.members], np.int64) if rows else np.zeros(0, np.int64)
     story_ids = np.arange(len(rows), dtype=np.int32)
     units, answers = np.unique(r["r_unit"], return_counts=True)
-    unit_kind = np.where(
-        stories.slow_units(_unit_hash(units)),
-        "slow_unit",
-        np.where(stories.boilerplate_units(_unit_hash(units)), "boilerplate_unit", ""),
+    traits = _unit_hash(units)
+    unit_kind = np.select(
+        [stories.slow_units(traits), stories.boilerplate_units(traits), stories.good_units(traits)],
+        ["slow_unit", "boilerplate_unit", "good_unit"],
+        "",
     )
-    weak = unit_kind != ""
+    listed = unit_kind != ""
     ideas = np.flatnonzero(r["r_adopted"])
     return {
         "demo_truth_stories": pa.table(
@@ -888,7 +893,7 @@ def _truth_tables(planted, m: dict[str, np.ndarray], r: dict[str, np.ndarray]) -
                 "i": (np.concatenate(planted.members) + 1) if rows else np.zeros(0, np.int64),
             }
         ),
-        "demo_truth_units": pa.table({"kind": unit_kind[weak], "unit": units[weak], "answers": answers[weak]}),
+        "demo_truth_units": pa.table({"kind": unit_kind[listed], "unit": units[listed], "answers": answers[listed]}),
         "demo_truth_ideas": pa.table(
             {
                 "i": r["r_msg"][ideas] + 1,
@@ -935,13 +940,23 @@ def _evaluations(seed: int, r: dict[str, np.ndarray], now_s: int) -> dict[str, n
     rated = _office_time(rng, r["first_at"][idx] + (gap * 3600).astype(np.int64), r["first_at"][idx] + 900)
     resolution, attitude, speed, satisfied = sample_scores(rng, len(idx))
     # answers of slow and boilerplate units satisfy less (a planted story)
-    unit = r["first_unit"][idx]
-    weak = (stories.slow_units(_unit_hash(unit)) | stories.boilerplate_units(_unit_hash(unit))) & (
-        rng.random(len(idx)) < WEAK_UNHAPPY
-    )
+    traits = _unit_hash(r["first_unit"][idx])
+    weak = (stories.slow_units(traits) | stories.boilerplate_units(traits)) & (rng.random(len(idx)) < WEAK_UNHAPPY)
     low = np.where(rng.random(len(idx)) < 0.7, 1, 2).astype(np.int8)
     resolution, attitude, speed = (np.where(weak, low, x) for x in (resolution, attitude, speed))
     satisfied = satisfied & ~weak
+    # answers of good units satisfy more: most of their evaluations get top marks; as many satisfied evaluations of
+    # ordinary units turn low, so the calibrated national satisfaction stays (drawn last: the rest is unchanged)
+    good_unit = stories.good_units(traits)
+    good = good_unit & (rng.random(len(idx)) < GOOD_HAPPY)
+    ordinary = ~(good_unit | stories.slow_units(traits) | stories.boilerplate_units(traits))
+    gained = int((good & ~satisfied).sum())
+    lost = np.zeros(len(idx), bool)
+    lost[rng.choice(np.flatnonzero(ordinary & satisfied), gained, replace=False)] = True
+    resolution, attitude, speed = (
+        np.where(good, 5, np.where(lost, low, x)).astype(np.int8) for x in (resolution, attitude, speed)
+    )
+    satisfied = (satisfied | good) & ~lost
     keep = rated <= now_s
     return dict(
         msg=idx[keep],

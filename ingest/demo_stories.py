@@ -8,7 +8,8 @@ calibrated totals hold): a story's members get its place, domain and topic, and 
 - surge: a few times a year per domain, a province x domain count rises to 2–6x its usual level for 2–10 days;
 - repeat: the same problem posted again 5–30 days later (mostly after the first answer), reworded;
 - slow_unit / boilerplate_unit: units that answer late, or answer every problem with the same text (their
-  evaluations are worse); idea_adopted: suggestions (建言) that a later reply says were taken up.
+  evaluations are worse); good_unit: units that answer fast, in their own words, and satisfy more (none is also
+  slow or boilerplate); idea_adopted: suggestions (建言) that a later reply says were taken up.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ SURGE_MIN_SIGMAS, SURGE_MAX_FACTOR = 6.0, 6.0  # at most the 2-6x of the planted
 REPEAT_SHARE = 0.012  # of complaints, reposted
 SLOW_UNIT_PER_MILLE, BOILERPLATE_UNIT_PER_MILLE = 30, 15
 SLOW_FACTOR = 5.0  # a slow unit's first replies take this many times longer
+GOOD_UNIT_PER_MILLE = 20
+GOOD_FACTOR = 0.25  # a good unit's first replies take this share of the usual time
 ADOPTED_SHARE = 0.5  # of suggestions with a follow-up reply
 
 
@@ -61,6 +64,11 @@ def slow_units(unit_keys: np.ndarray) -> np.ndarray:
 
 def boilerplate_units(unit_keys: np.ndarray) -> np.ndarray:
     return (_mix(unit_keys, 2) % np.uint64(1000)) < BOILERPLATE_UNIT_PER_MILLE
+
+
+def good_units(unit_keys: np.ndarray) -> np.ndarray:
+    good = (_mix(unit_keys, 3) % np.uint64(1000)) < GOOD_UNIT_PER_MILLE
+    return good & ~slow_units(unit_keys) & ~boilerplate_units(unit_keys)
 
 
 def place_name(rng: np.random.Generator, category: int) -> str:

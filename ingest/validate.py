@@ -151,10 +151,6 @@ def latest_time(settings: Settings) -> dt.datetime:
     return settings.now() + dt.timedelta(minutes=settings.max_future_minutes)
 
 
-def empty_frame(kind: str) -> pd.DataFrame:
-    return validate(kind, pd.DataFrame({"_row": pd.Series([], dtype="int64")}))[0]
-
-
 def validate(
     kind: str, raw: pd.DataFrame, *, latest: dt.datetime | None = None
 ) -> tuple[pd.DataFrame, list[Rejection]]:

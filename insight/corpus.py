@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -83,6 +84,20 @@ def load(
             if built is not None:
                 return built
     return _read(store, segmenter, window, ids, progress)
+
+
+def changes(old: Corpus, new: Corpus) -> tuple[np.ndarray, np.ndarray]:
+    """(rows of `new` not in `old` as they were, rows of `old` not in `new` as they are): a message new, gone or with
+    a changed mark (a later corpus of the same period: methods that keep figures per message update them)."""
+    same = pd.Index(old.frame["message_id"]).get_indexer(new.frame["message_id"])
+    marks = old.frame["mark"].to_numpy()
+    same[(same >= 0) & (marks[np.maximum(same, 0)] != new.frame["mark"].to_numpy())] = -1
+    return np.flatnonzero(same < 0), np.setdiff1d(np.arange(len(old)), same[same >= 0])
+
+
+def rows(corpus: Corpus, at: np.ndarray) -> Corpus:
+    """The corpus of the rows `at`."""
+    return Corpus(corpus.frame.iloc[at].reset_index(drop=True), [corpus.words[k] for k in at.tolist()])
 
 
 def _ordered(frame: pd.DataFrame, words: list, marks: pd.DataFrame) -> Corpus | None:
@@ -167,24 +182,21 @@ def _member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
 
 
 def _named_places(stored: list, own: _Own) -> list[tuple[str, ...]]:
-    """Each row's named places without a leading name of its own place."""
+    """Each row's named places without a leading name of its own place (each distinct (own place, name) stripped
+    once: a community's messages name it alike)."""
     prefixes = [admin_prefixes(names) for names in own.drops]
-    stripped: dict[tuple[int, str], str] = {}  # a community's messages name it alike: strip each (place, own) once
-    out = []
-    for code, named in zip(own.codes.tolist(), stored, strict=True):
-        if not named:
-            out.append(())
-        elif any(p.startswith(prefixes[code]) for p in named):
-            names = []
-            for p in named:
-                key = (code, p)
-                if key not in stripped:
-                    stripped[key] = strip_admin(p, prefixes[code])
-                names.append(stripped[key])
-            out.append(tuple(dict.fromkeys(names)))
-        else:  # nothing to strip: the stored places as they are
-            out.append(tuple(named))
-    return out
+    lengths = [len(named) if named else 0 for named in stored]
+    codes = np.repeat(own.codes, lengths).tolist()
+    stripped: dict[tuple[int, str], str] = {}
+    names = []
+    for code, name in zip(codes, chain.from_iterable(named for named in stored if named), strict=True):
+        key = (code, name)
+        found = stripped.get(key)
+        if found is None:
+            found = stripped[key] = strip_admin(name, prefixes[code])
+        names.append(found)
+    ends = np.cumsum(lengths).tolist()
+    return [tuple(dict.fromkeys(names[a:b])) for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 def _index_now(store: Store, segmenter: Callable[[], Segmenter], rows: pd.DataFrame) -> pd.DataFrame:

@@ -1,12 +1,16 @@
 """Hot issues (热点问题): groups of messages about the same problem at the same place.
 
-Method. Each message is a TF-IDF vector (scikit-learn, sublinear tf) of its topic words plus the named places it
+Method. Each message is a TF-IDF vector (sublinear tf, l2-normalised) of its topic words plus the named places it
 mentions (the community, company, school or road, counted twice: the place is half of "the same problem at the
-same place"). Messages are compared only within their province, city and district (blocking keeps the work
-near linear: about 2,800 districts), linked when their cosine similarity is at least LINK_COSINE, they are at most
-MAX_GAP_DAYS apart and the places they name agree (two different named places never link); the linked components
-are tightened (members whose cosine to their group's centroid is under CENTROID_COSINE leave it, so that a chain
-of weak links is not taken for one problem) and those of at least MIN_MEMBERS messages are the issues.
+same place"); the vocabulary is the period's terms of two or more messages, the weights (`Weights`) are learnt
+from a reference corpus (the service's: the month before the period). Messages are compared only within their
+block, province, city and district (blocking keeps the work near linear: about 2,800 districts), linked when their
+cosine similarity is at least LINK_COSINE, they are at most MAX_GAP_DAYS apart and the places they name agree (two
+different named places never link); the linked components are tightened (members whose cosine to their group's
+centroid is under CENTROID_COSINE leave it, so that a chain of weak links is not taken for one problem) and those
+of at least MIN_MEMBERS messages are the issues. A block's issues depend only on its messages, the weights and
+which of its terms are in the vocabulary, so after a write only the blocks it touched are grouped again (`update`),
+every figure computed alike (columns in term order, sums in row order), so that the result is the cold one.
 
 Heat index (documented in the README), after the 2020 Teddy Cup 智慧政务 task (how many, how long, how fast,
 how strongly supported):
@@ -19,10 +23,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import dataclass
+from itertools import chain, repeat
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -45,7 +51,9 @@ def _identity(doc):
 def features(corpus: Corpus) -> list[list[str]]:
     """Words plus the mentioned places (twice), per message."""
     out = []
-    for words, mentions, location in zip(corpus.words, corpus.frame["mentions"], corpus.frame["location"], strict=True):
+    # plain lists: iterating the frame's (Arrow-backed) columns costs microseconds per value
+    mentioned, locations = corpus.frame["mentions"].tolist(), corpus.frame["location"].tolist()
+    for words, mentions, location in zip(corpus.words, mentioned, locations, strict=True):
         places = set(mentions)
         if location:
             places.add(location.strip())
@@ -69,38 +77,61 @@ def vectors(docs: list[list[str]], min_df: int = 2):
 def link(frame: pd.DataFrame, matrix, min_cosine: float = LINK_COSINE, max_gap_days: int = MAX_GAP_DAYS):
     """Component label per message: similar messages of the same city and location, close in time, share one."""
     n = len(frame)
-    rows_all, cols_all = [], []
+    rows, cols = similar_pairs(frame, matrix, min_cosine)
     days = frame["day"].to_numpy().astype("datetime64[D]").astype("int64")
-    places = place_sets(frame)
-    for _, block in frame.groupby(["province", "city", "district"], sort=False).indices.items():
-        if len(block) < 2:
-            continue
-        sub = matrix[block]
-        for lo in range(0, len(block), _CHUNK):
-            sims = (sub[lo : lo + _CHUNK] @ sub.T).tocoo()
-            keep = sims.data >= min_cosine
-            i = block[sims.row[keep] + lo]
-            j = block[sims.col[keep]]
-            upper = i < j
-            i, j = i[upper], j[upper]
-            keep = np.abs(days[i] - days[j]) <= max_gap_days
-            i, j = i[keep], j[keep]
-            keep = np.fromiter((places_agree(places[a], places[b]) for a, b in zip(i, j, strict=True)), bool, len(i))
-            rows_all.append(i[keep])
-            cols_all.append(j[keep])
-    if rows_all:
-        rows, cols = np.concatenate(rows_all), np.concatenate(cols_all)
-    else:
-        rows = cols = np.array([], dtype=np.int64)
-    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+    keep = np.abs(days[rows] - days[cols]) <= max_gap_days
+    rows, cols = rows[keep], cols[keep]
+    keep = _places_agree_pairs(frame, rows, cols)
+    graph = coo_matrix((np.ones(int(keep.sum()), dtype=np.int8), (rows[keep], cols[keep])), shape=(n, n))
     return connected_components(graph, directed=False)[1]
+
+
+def blocks(frame: pd.DataFrame) -> np.ndarray:
+    """Each message's block (province, city, district): messages are compared within their block only."""
+    return frame.groupby(["province", "city", "district"], sort=False).ngroup().to_numpy()
+
+
+def similar_pairs(frame: pd.DataFrame, matrix, min_cosine: float) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j), i < j, of the same block with cosine >= min_cosine. One sparse product for every block at once:
+    each term is made block-specific (its column moved by block x vocabulary size), so that the product holds
+    only pairs of one block; rows go in chunks so that a year's products stay small."""
+    n, width = matrix.shape
+    if n < 2 or not width:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    block = blocks(frame)
+    csr = matrix.tocsr()
+    per_row = np.diff(csr.indptr)
+    shifted = csr_matrix(
+        (csr.data, block.astype(np.int64).repeat(per_row) * width + csr.indices, csr.indptr),
+        shape=(n, (int(block.max()) + 1) * width),
+    )
+    order = np.argsort(block, kind="stable")
+    bounds = np.searchsorted(block[order], np.arange(int(block.max()) + 2))
+    transposed = shifted.T.tocsr()
+    rows_all, cols_all = [], []
+    lo = 0
+    while lo < n:  # whole blocks per chunk, about _CHUNK rows (a bigger block alone)
+        hi = int(bounds[np.searchsorted(bounds, lo + _CHUNK, "right") - 1])
+        if hi <= lo:
+            hi = int(bounds[np.searchsorted(bounds, lo, "right")])
+        part = order[lo:hi]
+        sims = (shifted[part] @ transposed).tocoo()
+        keep = sims.data >= min_cosine
+        i, j = part[sims.row[keep]], sims.col[keep].astype(np.int64)
+        upper = i < j
+        rows_all.append(i[upper])
+        cols_all.append(j[upper])
+        lo = hi
+    return np.concatenate(rows_all), np.concatenate(cols_all)
 
 
 def place_sets(frame: pd.DataFrame) -> list[tuple[str, frozenset[str]]]:
     """The place each message names: its district and its location field, else the places its text mentions."""
     return [
         (district, frozenset([location.strip()]) if location.strip() else frozenset(mentions))
-        for district, location, mentions in zip(frame["district"], frame["location"], frame["mentions"], strict=True)
+        for district, location, mentions in zip(
+            frame["district"].tolist(), frame["location"].tolist(), frame["mentions"].tolist(), strict=True
+        )
     ]
 
 
@@ -115,24 +146,71 @@ def places_agree(one: tuple[str, frozenset[str]], other: tuple[str, frozenset[st
     return any(x in y or y in x for x in a for y in b)
 
 
+def _places_agree_pairs(frame: pd.DataFrame, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """places_agree of each pair (rows[k], cols[k]), decided once per distinct pair of places named."""
+    if not len(rows):
+        return np.zeros(0, dtype=bool)
+    district, location, mentions = (frame[c].tolist() for c in ("district", "location", "mentions"))
+    # a text key per message for what place_sets makes of it (its district, then its location or its mentions)
+    keys = [
+        f"{d}\x1e{loc.strip()}" if loc.strip() else f"{d}\x1f" + "\x1f".join(sorted(set(m)))
+        for d, loc, m in zip(district, location, mentions, strict=True)
+    ]
+    per_row = pd.factorize(np.asarray(keys, dtype=object))[0].astype(np.int64)
+    first = np.unique(per_row, return_index=True)[1]  # a message of each key, in the order of the codes
+    kinds = len(first)
+    named = np.fromiter((bool(location[k].strip() or mentions[k]) for k in first.tolist()), bool, kinds)
+    one, other = per_row[rows], per_row[cols]
+    # the same key, or a message naming no place: agree without looking further
+    out = (one == other) | ~named[one] | ~named[other]
+    hard = np.flatnonzero(~out)
+    if len(hard):
+        distinct, inverse = np.unique(one[hard] * kinds + other[hard], return_inverse=True)
+        places = {}
+        for key in np.unique(np.concatenate([distinct // kinds, distinct % kinds])).tolist():
+            k = int(first[key])
+            places[key] = (
+                district[k],
+                frozenset([location[k].strip()]) if location[k].strip() else frozenset(mentions[k]),
+            )
+        verdict = np.fromiter(
+            (places_agree(places[p // kinds], places[p % kinds]) for p in distinct.tolist()), bool, len(distinct)
+        )
+        out[hard] = verdict[inverse]
+    return out
+
+
 def tighten(labels: np.ndarray, matrix, min_members: int, min_cosine: float = CENTROID_COSINE) -> np.ndarray:
-    """Detach from each group the members far from its centroid (a chain of weak links is not one problem)."""
+    """Detach from each group the members far from its centroid (a chain of weak links is not one problem).
+    Every group at once: centroids (as sums: the cosine does not depend on the scale) by one sparse product of a
+    group-membership matrix, each member's cosine by a row-wise product with its group's centroid."""
     labels = labels.copy()
-    order = np.argsort(labels, kind="stable")
-    bounds = np.flatnonzero(np.diff(labels[order])) + 1
-    next_label = labels.max() + 1 if len(labels) else 0
-    for members in np.split(order, bounds):
-        if len(members) < min_members:
-            continue
-        sub = matrix[members]
-        centroid = np.asarray(sub.mean(axis=0)).ravel()
-        norm = np.linalg.norm(centroid)
-        if not norm:
-            continue
-        far = members[np.asarray(sub @ (centroid / norm)).ravel() < min_cosine]
-        labels[far] = np.arange(next_label, next_label + len(far))
-        next_label += len(far)
+    if not len(labels):
+        return labels
+    sizes = np.bincount(labels)
+    big = np.flatnonzero(sizes[labels] >= min_members)  # the groups too small to be issues are left as they are
+    if not len(big):
+        return labels
+    groups, at = np.unique(labels[big], return_inverse=True)
+    rows = matrix.tocsr()[big]
+    membership = csr_matrix((np.ones(len(big)), (at, np.arange(len(big)))), shape=(len(groups), len(big)))
+    centroids = (membership @ rows).tocsr()
+    centroids.sort_indices()
+    norms = np.sqrt(np.asarray(centroids.multiply(centroids).sum(axis=1)).ravel())
+    dots = np.asarray(rows.multiply(centroids[at]).sum(axis=1)).ravel()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        far = big[(norms[at] > 0) & (dots / norms[at] < min_cosine)]
+    next_label = labels.max() + 1
+    labels[far] = np.arange(next_label, next_label + len(far))
     return labels
+
+
+def _compact(sub):
+    """The rows with only the columns they use (in order): a group's figures then do not depend on how wide the
+    matrix it came from is (a cold grouping and an update give the same floats)."""
+    sub = sub.tocsr()
+    used = np.unique(sub.indices)
+    return csr_matrix((sub.data, np.searchsorted(used, sub.indices), sub.indptr), shape=(sub.shape[0], len(used)))
 
 
 def heat(n: int, likes: int, span_days: int, recent: int, before: int) -> float:
@@ -157,10 +235,12 @@ def _columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
 def describe(cols: dict[str, np.ndarray], members: np.ndarray, matrix, terms) -> dict:
     """One issue: representative title, key words, place, span, counts, heat and member ids."""
     members = members[np.lexsort((cols["message_id"][members], cols["created"][members]))]
-    sub = matrix[members]
+    rows = matrix[members].tocsr()
+    used = np.unique(rows.indices)
+    sub, terms = _compact(rows), terms[used]
     centroid = np.asarray(sub.mean(axis=0)).ravel()
     representative = members[int(np.argmax(sub @ centroid))]
-    top = np.argsort(-centroid)[: 3 * KEYWORDS]
+    top = np.argsort(-centroid, kind="stable")[: 3 * KEYWORDS]
     keywords = [terms[k] for k in top if not terms[k].startswith("@") and centroid[k] > 0][:KEYWORDS]
     days = cols["day"][members]
     first, last = days.min(), days.max()
@@ -191,26 +271,162 @@ def describe(cols: dict[str, np.ndarray], members: np.ndarray, matrix, terms) ->
 
 def issue_labels(corpus: Corpus, min_members: int = MIN_MEMBERS):
     """(labels, matrix, terms): each message's issue number (-1: in no issue of `min_members` or more), with the
-    TF-IDF matrix and its terms; None when the corpus has no vocabulary."""
+    TF-IDF matrix (the corpus's own document frequencies) and its terms; None when the corpus has no vocabulary."""
     built = vectors(features(corpus))
     if built is None:
         return None
     matrix, terms = built
-    labels = tighten(link(corpus.frame, matrix), matrix, min_members)
+    return _labels(corpus.frame, matrix, min_members), matrix, terms
+
+
+def _labels(frame: pd.DataFrame, matrix, min_members: int) -> np.ndarray:
+    labels = tighten(link(frame, matrix), matrix, min_members)
     sizes = np.bincount(labels)
-    return np.where(sizes[labels] >= min_members, labels, -1), matrix, terms
+    return np.where(sizes[labels] >= min_members, labels, -1)
 
 
-def hot_issues(corpus: Corpus, min_members: int = MIN_MEMBERS) -> list[dict]:
-    """Every issue of the corpus with at least `min_members` messages, hottest first."""
-    found = issue_labels(corpus, min_members)
-    if found is None:
-        return []
-    labels, matrix, terms = found
+# -- hot issues with stable term weights, updated in place after live writes ----------------------------------------
+@dataclass(frozen=True)
+class Weights:
+    """Term weights (inverse document frequency, smoothed as scikit-learn's) learnt from a reference corpus: the
+    messages before the period (the service's choice), so that a write inside the period moves no weight and an
+    update only regroups the blocks it touches."""
+
+    messages: int
+    idf: dict[str, float]
+
+    @classmethod
+    def learn(cls, docs: list[list[str]]) -> Weights:
+        n = len(docs)
+        return cls(n, {t: math.log((1 + n) / (1 + c)) + 1 for t, c in document_frequency(docs).items()})
+
+    def of(self, terms: np.ndarray) -> np.ndarray:
+        unseen = math.log(1 + self.messages) + 1
+        return np.fromiter((self.idf.get(t, unseen) for t in terms.tolist()), np.float64, len(terms))
+
+
+@dataclass
+class Keys:
+    ids: pd.Index  # per message: its id,
+    marks: np.ndarray  # its mark (corpus.py: a hash of every value read of it)
+    blocks: list[tuple]  # and its block (province, city, district)
+
+
+@dataclass
+class Grouping:
+    """A period's hot issues, kept per block so that an update regroups only the blocks that changed."""
+
+    weights: Weights
+    min_members: int
+    keys: Keys
+    docs: list[list[str]]  # per message: features
+    df: Counter  # messages holding each term (a term of two or more messages is in the vocabulary)
+    issues: dict[tuple, list[dict]]  # block -> its issues
+
+    def ranked(self) -> list[dict]:
+        out = [i for found in self.issues.values() for i in found]
+        out.sort(key=lambda i: (-i["heat"], i["id"]))
+        return out
+
+
+_BLOCK = ["province", "city", "district"]
+
+
+def group(corpus: Corpus, weights: Weights, min_members: int = MIN_MEMBERS) -> Grouping:
+    """Every issue of the corpus (cold), with term weights `weights`."""
+    docs = features(corpus)
+    df = document_frequency(docs)
+    keys = _keys(corpus.frame)
+    found = _group_rows(corpus, docs, np.arange(len(docs)), df, weights, min_members)
+    return Grouping(weights, min_members, keys, docs, df, found)
+
+
+def update(previous: Grouping, corpus: Corpus) -> Grouping:
+    """The grouping of `corpus` (the same period at a later data version) from `previous`: only the blocks holding
+    a new, gone or changed message, or a message with a term that entered or left the vocabulary, are grouped
+    again; the result equals group(corpus, previous.weights) (every block's issues depend only on its messages, the
+    weights and which of their terms are in the vocabulary)."""
+    keys = _keys(corpus.frame)
+    old, new = previous.keys, keys
+    same = old.ids.get_indexer(new.ids)
+    same[(same >= 0) & (old.marks[np.maximum(same, 0)] != new.marks)] = -1
+    added = np.flatnonzero(same < 0)
+    gone = np.setdiff1d(np.arange(len(old.ids)), same[same >= 0])
+    docs = [previous.docs[k] if k >= 0 else None for k in same.tolist()]
+    fresh = features(Corpus(corpus.frame.iloc[added], [corpus.words[k] for k in added])) if len(added) else []
+    for k, d in zip(added.tolist(), fresh, strict=True):
+        docs[k] = d
+    df = previous.df.copy()
+    before = {}
+    for d in [previous.docs[k] for k in gone.tolist()]:
+        for t in set(d):
+            before.setdefault(t, df[t])
+            df[t] -= 1
+    for d in fresh:
+        for t in set(d):
+            before.setdefault(t, df[t])
+            df[t] += 1
+    crossed = {t for t, c in before.items() if (c >= 2) != (df[t] >= 2)}
+    for t in [t for t, c in df.items() if c <= 0] if gone.size else ():
+        del df[t]
+    dirty = {old.blocks[k] for k in gone.tolist()} | {new.blocks[k] for k in added.tolist()}
+    if crossed:
+        dirty |= {b for b, d in zip(new.blocks, docs, strict=True) if not crossed.isdisjoint(d)}
+    issues = {b: found for b, found in previous.issues.items() if b not in dirty}
+    rows = np.flatnonzero(np.fromiter((b in dirty for b in new.blocks), bool, len(new.blocks)))
+    issues.update(_group_rows(corpus, docs, rows, df, previous.weights, previous.min_members))
+    return Grouping(previous.weights, previous.min_members, keys, docs, df, issues)
+
+
+def _keys(frame: pd.DataFrame) -> Keys:
+    blocks = list(zip(*(frame[c].tolist() for c in _BLOCK), strict=True))
+    return Keys(pd.Index(frame["message_id"]), frame["mark"].to_numpy(), blocks)
+
+
+def document_frequency(docs: list[list[str]]) -> Counter:
+    """Messages holding each term (one counting pass in C over each message's distinct terms)."""
+    return Counter(chain.from_iterable(map(set, docs)))
+
+
+def _matrix(docs: list[list[str]], df: Counter, weights: Weights):
+    """(row-normalised TF-IDF matrix, its terms) of the documents: the terms of two or more messages of the period
+    (`df`), in term order; sublinear tf (1 + ln count) times the weights' idf. None without vocabulary."""
+    vocabulary = sorted(t for t in set(chain.from_iterable(docs)) if df[t] >= 2)
+    if not vocabulary:
+        return None
+    column = {t: k for k, t in enumerate(vocabulary)}
+    lengths = np.fromiter(map(len, docs), np.int64, len(docs))
+    cols = np.fromiter(map(column.get, chain.from_iterable(docs), repeat(-1)), np.int64, int(lengths.sum()))
+    rows = np.repeat(np.arange(len(docs)), lengths)
+    inside = cols >= 0
+    counts = csr_matrix((np.ones(int(inside.sum())), (rows[inside], cols[inside])), shape=(len(docs), len(vocabulary)))
+    counts.sum_duplicates()  # sorted columns per row, duplicates summed: the same floats however docs are batched
+    terms = np.asarray(vocabulary, dtype=object)
+    counts.data = (1 + np.log(counts.data)) * weights.of(terms)[counts.indices]
+    # l2 norm per row, each row's squares summed in column order (bincount adds in input order)
+    row_of = np.repeat(np.arange(len(docs)), np.diff(counts.indptr))
+    norms = np.sqrt(np.bincount(row_of, weights=counts.data * counts.data, minlength=len(docs)))
+    counts.data /= norms[row_of]
+    return counts, terms
+
+
+def _group_rows(corpus: Corpus, docs, rows: np.ndarray, df: Counter, weights: Weights, min_members: int) -> dict:
+    """{block: issues} of the blocks of `rows` (whole blocks), grouped with the period's vocabulary (terms of two
+    or more messages, columns in term order) and `weights`."""
+    if not len(rows):
+        return {}
+    frame = corpus.frame.iloc[rows].reset_index(drop=True)
+    out: dict[tuple, list[dict]] = {b: [] for b in zip(*(frame[c].tolist() for c in _BLOCK), strict=True)}
+    built = _matrix([docs[k] for k in rows.tolist()], df, weights)
+    if built is None:
+        return out
+    matrix, terms = built
+    labels = _labels(frame, matrix, min_members)
     inside = np.flatnonzero(labels >= 0)
     order = inside[np.argsort(labels[inside], kind="stable")]
     bounds = np.flatnonzero(np.diff(labels[order])) + 1
-    cols = _columns(corpus.frame)
-    issues = [describe(cols, members, matrix, terms) for members in np.split(order, bounds) if len(members)]
-    issues.sort(key=lambda i: (-i["heat"], i["id"]))
-    return issues
+    cols = _columns(frame)
+    for members in np.split(order, bounds) if len(order) else []:
+        issue = describe(cols, members, matrix, terms)
+        out[tuple(frame[c].iat[int(members[0])] for c in _BLOCK)].append(issue)
+    return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import replace
 
 import pandas as pd
@@ -27,7 +27,14 @@ from queries.once import Once
 from queries.periods import Filters, beijing_now
 
 CORPORA_KEPT = 4
+GROUPINGS_KEPT = 4
 TOP_WORDS = 5
+# Hot issues weigh terms by their document frequency among the messages of the REFERENCE_DAYS before the period
+# (nationally: what is common on the board), so that a live write inside the period moves no weight and the
+# grouping is updated block by block; with fewer than REFERENCE_MIN messages there (a young board) the period's
+# own frequencies are used and every change regroups the period.
+REFERENCE_DAYS = 31
+REFERENCE_MIN = 1000
 
 
 class Insight:
@@ -40,6 +47,10 @@ class Insight:
         self._segmenter: Segmenter | None = None
         self._segmenter_guard = threading.Lock()
         self._corpora: OrderedDict[tuple, tuple[str, corpus_mod.Corpus]] = OrderedDict()  # period -> (version, corpus)
+        self._groupings: OrderedDict[Filters, issues.Grouping] = OrderedDict()  # filters -> last hot-issue grouping
+        # reference period -> (its corpus, the weights learnt from it)
+        self._weights: OrderedDict[Filters, tuple[corpus_mod.Corpus, issues.Weights]] = OrderedDict()
+        self._counted: OrderedDict[Filters, tuple[corpus_mod.Corpus, Counter]] = OrderedDict()  # hot words' counts
         self._once = Once(self.cache, timeout, kept_locks=1000)
         self._guard = threading.Lock()
 
@@ -86,26 +97,88 @@ class Insight:
     def _hot_words(self, f: Filters, limit: int) -> dict:
         length = f.end - f.start
         before = replace(f, start=f.start - length - dt.timedelta(days=1), end=f.start - dt.timedelta(days=1))
-        now_words = hotwords.terms(self.corpus(f))
-        before_words = hotwords.terms(self.corpus(before))
-        now, prev = hotwords.document_frequency(now_words), hotwords.document_frequency(before_words)
+        (now, n_now), (prev, n_before) = self._frequencies(f), self._frequencies(before)
         return {
             "start": f.start.isoformat(),
             "end": f.end.isoformat(),
             "previous_start": before.start.isoformat(),
             "previous_end": before.end.isoformat(),
-            "messages": len(now_words),
-            "previous_messages": len(before_words),
-            "words": hotwords.rising(now, len(now_words), prev, len(before_words), limit),
+            "messages": n_now,
+            "previous_messages": n_before,
+            "words": hotwords.rising(now, n_now, prev, n_before, limit),
             "frequent": hotwords.frequent(now, prev, limit),
         }
+
+    def _frequencies(self, f: Filters) -> tuple[Counter, int]:
+        """Messages holding each term in `f`'s period, and the messages; kept while its corpus is unchanged (the
+        previous period's after a write inside this one), updated with the messages that changed after a write."""
+        period = self.corpus(f)
+        with self._guard:
+            known = self._counted.get(f)
+        if known is not None and known[0] is period:
+            return known[1], len(period)
+        if known is None:
+            counted = hotwords.document_frequency(hotwords.terms(period))
+        else:  # the earlier counts, less the messages gone or changed, plus the new ones
+            added, gone = corpus_mod.changes(known[0], period)
+            counted = known[1].copy()
+            less = hotwords.document_frequency(hotwords.terms(corpus_mod.rows(known[0], gone)))
+            more = hotwords.document_frequency(hotwords.terms(corpus_mod.rows(period, added)))
+            counted.subtract(less)
+            counted.update(more)
+            for word in less.keys() - more.keys():
+                if counted[word] <= 0:
+                    del counted[word]
+        with self._guard:
+            self._counted[f] = (period, counted)
+            self._counted.move_to_end(f)
+            while len(self._counted) > CORPORA_KEPT:
+                self._counted.popitem(last=False)
+        return counted, len(period)
 
     def hot_issues(self, f: Filters, limit: int = 50) -> dict:
         found = self._cached("hot_issues", self._hot_issues, f)
         return {**found, "issues": found["issues"][:limit]}
 
     def _hot_issues(self, f: Filters) -> dict:
-        return {"start": f.start.isoformat(), "end": f.end.isoformat(), "issues": issues.hot_issues(self.corpus(f))}
+        return {"start": f.start.isoformat(), "end": f.end.isoformat(), "issues": self.grouping(f).ranked()}
+
+    def grouping(self, f: Filters) -> issues.Grouping:
+        """The hot-issue grouping of `f` at the current data version: updated from the last one of `f` when the
+        term weights are the same (only the blocks a write touched are grouped again), else grouped whole."""
+        period = self.corpus(f)
+        weights = self.weights(f)
+        with self._guard:
+            previous = self._groupings.get(f)
+        if weights is not None and previous is not None and previous.weights is weights:
+            built = issues.update(previous, period)
+        else:
+            built = issues.group(period, weights or issues.Weights.learn(issues.features(period)))
+        with self._guard:
+            self._groupings[f] = built
+            self._groupings.move_to_end(f)
+            while len(self._groupings) > GROUPINGS_KEPT:
+                self._groupings.popitem(last=False)
+        return built
+
+    def weights(self, f: Filters) -> issues.Weights | None:
+        """Term weights learnt from the REFERENCE_DAYS before `f` nationally; None when they hold too few messages.
+        The same object while the reference corpus is unchanged (a write inside the period leaves it)."""
+        period = Filters(f.start - dt.timedelta(days=REFERENCE_DAYS), f.start - dt.timedelta(days=1))
+        reference = self.corpus(period)
+        if len(reference) < REFERENCE_MIN:
+            return None
+        with self._guard:
+            known = self._weights.get(period)
+        if known is not None and known[0] is reference:
+            return known[1]
+        learnt = issues.Weights.learn(issues.features(reference))
+        with self._guard:
+            self._weights[period] = (reference, learnt)
+            self._weights.move_to_end(period)
+            while len(self._weights) > GROUPINGS_KEPT:
+                self._weights.popitem(last=False)
+        return learnt
 
     def alerts(self, f: Filters) -> dict:
         return self._cached("alerts", self._alerts, f)

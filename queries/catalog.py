@@ -131,6 +131,26 @@ RATES: tuple[Rate, ...] = (
     ),
 )  # fmt: skip
 
+
+@dataclass(frozen=True)
+class Measure:
+    """A metric computed beside the counts (queries/metrics.py: the median, per-10k figures, new units and
+    leaders), declared for the screens."""
+
+    name: str
+    fmt: str
+    change: str  # compared with another period as growth ("yoy") or as a difference in hours ("hours")
+    unit: str = ""  # unit label key (dashboard/i18n.py `unit_<unit>`), "" for none
+
+
+MEASURES: tuple[Measure, ...] = (
+    Measure("median_reply_hours", "hours", "hours", "hours"),
+    Measure("messages_per_10k", "per10k", "yoy"),
+    Measure("replies_per_10k", "per10k", "yoy"),
+    Measure("new_units", "int", "yoy", "units"),
+    Measure("new_leaders", "int", "yoy", "people"),
+)
+
 PER_10K = ("messages", "replies")  # counts shown per 10,000 people
 # Periods every count is summed over: suffix -> the Filters parameter prefix (current, a year earlier, 环比).
 PERIODS = {"": "", "_prev": "prev_", "_before": "before_"}
@@ -138,6 +158,7 @@ CHANGES = {"_yoy": "_prev", "_pop": "_before"}  # growth of a count against the 
 
 COUNT = {c.name: c for c in COUNTS}
 RATE = {r.name: r for r in RATES}
+MEASURE = {m.name: m for m in MEASURES}
 
 # Rollup tables: key columns and counts (identifiers of this allow-list only).
 FINE_KEYS = ("day", "province", "category", "msg_type", "is_urgent")
@@ -177,6 +198,16 @@ ANALYST_KPIS = (
     "new_units",
     "new_leaders",
 )
+# The wall's cards of the screen's period (dashboard/wall/kpis.py adds today's); counts in the top row.
+WALL_KPIS = (
+    "messages",
+    "replies",
+    "reply_ratio",
+    "median_reply_hours",
+    "satisfaction_rate",
+    "new_units",
+    "new_leaders",
+)
 RANKING_RATES = ("reply_ratio", "reply_rate", "reply_24h_rate")  # the province table's rate columns
 RANKING_COUNTS = ("replied_24h",)  # further counts in the province table (with YoY and 环比)
 
@@ -189,3 +220,14 @@ def label(name: str, lang: str) -> str | None:
 def tooltip(name: str, lang: str) -> str | None:
     item = COUNT.get(name) or RATE.get(name)
     return None if item is None else (item.tip_en if lang == "en" else item.tip_zh)
+
+
+def shown(name: str) -> tuple[str, str, str]:
+    """(number format, change against another period: "yoy" growth, "pp" points or "hours", unit key or "") of a
+    metric a screen shows: a count, a rate or a measure."""
+    if name in COUNT:
+        return COUNT[name].fmt, "yoy", COUNT[name].unit
+    if name in RATE:
+        return RATE[name].fmt, "pp", ""
+    measure = MEASURE[name]
+    return measure.fmt, measure.change, measure.unit

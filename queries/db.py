@@ -73,6 +73,8 @@ MIGRATIONS = [
     (10, (_HERE / "schema_reply_features.sql").read_text(encoding="utf-8"), None),
     # 11: words per message, filled in the background (insight/index.py)
     (11, (_HERE / "schema_words.sql").read_text(encoding="utf-8"), None),
+    # 12: per answered message what the unit league counts (supervision/league_facts.py), filled when first read
+    (12, (_HERE / "schema_league_facts.sql").read_text(encoding="utf-8"), None),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

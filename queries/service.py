@@ -14,7 +14,7 @@ from collections import OrderedDict
 
 from cachelib import SimpleCache
 
-from queries import drill, messages, metrics
+from queries import drill, feed, messages, metrics
 from queries.db import Store
 from queries.once import Once
 from queries.periods import Filters
@@ -93,13 +93,13 @@ class Metrics:
         return self._cached("trend", metrics.trend, f, granularity)
 
     def latest_messages(self, f: Filters, limit: int = 30):
-        return self._cached("latest_messages", metrics.latest_messages, f, limit)
+        return self._cached("latest_messages", feed.latest_messages, f, limit)
 
     def latest_replies(self, f: Filters, limit: int = 30):
-        return self._cached("latest_replies", metrics.latest_replies, f, limit)
+        return self._cached("latest_replies", feed.latest_replies, f, limit)
 
     def joined_latest(self, f: Filters, table: str, limit: int = 20):
-        return self._cached("joined_latest", metrics.joined_latest, f, table, limit)
+        return self._cached("joined_latest", feed.joined_latest, f, table, limit)
 
     # -- analyst workspace (queries/drill.py) ------------------------------------------------------------------------
     def units(self, f: Filters, late_days: int = 15):

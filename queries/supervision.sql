@@ -4,67 +4,89 @@
 -- (messages.first_reply_unit), as the analyst drill-down does. These are written so that each can later
 -- become one declaration of the metrics engine (issue 10): one row per (unit, province), plain sums.
 
+-- The unit league reads the stored per-message facts (table league_facts, migration 12; supervision/league_facts.py
+-- keeps them current), one row per answered message: a league is a scan of the period's rows of that table.
+
 -- name: league_answered(start, stop, on_time_seconds, provinces, categories, types, urgent_only)
--- Per replying unit and province: messages first answered in the period, those within the on-time limit,
--- and the exact median first-reply delay in hours.
+-- Per replying unit and province: messages first answered in the period, those within the on-time limit, the
+-- exact median first-reply delay in hours, and those restated after the answer.
 SELECT
-    first_reply_unit AS unit,
+    unit,
     province,
     count(*) AS answered,
-    count(*) FILTER (WHERE epoch(first_reply_at - created_at) <= :on_time_seconds) AS on_time,
-    quantile_cont(epoch(first_reply_at - created_at) / 3600.0, 0.5) AS median_reply_hours
-FROM messages
-WHERE first_reply_at >= :start AND first_reply_at < :stop
-  AND first_reply_unit IS NOT NULL
+    count(*) FILTER (WHERE delay_seconds <= :on_time_seconds) AS on_time,
+    quantile_cont(delay_seconds / 3600.0, 0.5) AS median_reply_hours,
+    count(*) FILTER (WHERE restated) AS repeats
+FROM league_facts
+WHERE first_reply_at >= :start AND first_reply_at < :stop AND unit IS NOT NULL
   AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
-GROUP BY first_reply_unit, province;
+GROUP BY unit, province;
 
 -- name: league_rated(start, stop, provinces, categories, types, urgent_only)
 -- Per unit and province: evaluations rated in the period (with a verdict) of the messages the unit answered first.
-SELECT
-    m.first_reply_unit AS unit,
-    m.province,
-    count(*) AS rated,
-    count(*) FILTER (WHERE e.verdict) AS satisfied
-FROM evaluations e
-JOIN messages m USING (message_id)
-WHERE e.rated_at >= :start AND e.rated_at < :stop
-  AND e.verdict IS NOT NULL
-  AND m.first_reply_unit IS NOT NULL
-  AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only)
-GROUP BY m.first_reply_unit, m.province;
+SELECT unit, province, count(*) AS rated, count(*) FILTER (WHERE verdict) AS satisfied
+FROM league_facts
+WHERE rated_at >= :start AND rated_at < :stop
+  AND verdict IS NOT NULL AND unit IS NOT NULL
+  AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
+GROUP BY unit, province;
 
--- name: league_repeats(start, stop, similarity, provinces, categories, types, urgent_only)
--- Per unit and province: of the messages it answered first in the period, those restated after the answer:
--- a later message from the same place (province, city, district; the named location when both give one)
--- about the same domain, posted after the first reply and within 30 days of it, whose title is similar
--- (character-set Jaccard >= :similarity) or that names the same location.
--- Pairs are found by an equality join on the place, the domain and a 30-day window number (an answer in window
--- w can only be restated in w or w + 1), which keeps the join to the candidates instead of a year's pairs.
--- The messages of both sides are read with their named location in one pass (one join with the text table), and
--- pairs naming a location each are joined on it too, so titles are compared only where one names none.
-WITH base AS MATERIALIZED (
+-- name: league_facts_complete()
+-- Whether every answered message has its facts row. Rows are only ever of current answered messages (rows that
+-- may have changed are dropped, see queries/schema_league_facts.sql), so equal counts mean none is missing; the
+-- answered messages are counted from the rollup (first replies per day), kept in the same transactions.
+SELECT (SELECT coalesce(sum(replies), 0) FROM roll_province) = (SELECT count(*) FROM league_facts);
+
+-- name: messages_without_league_facts(start, stop, n)
+-- Up to :n messages first answered in [start, stop) without their facts row (the background indexer's question).
+SELECT m.message_id
+FROM messages m ANTI JOIN league_facts f USING (message_id)
+WHERE m.first_reply_at >= :start AND m.first_reply_at < :stop
+LIMIT :n;
+
+-- name: league_facts_gaps()
+-- The quarters (by first reply) whose answered messages, counted by the rollup, outnumber their facts rows: the
+-- spans to fill, newest first.
+WITH answered AS (
+    SELECT date_trunc('quarter', day) AS q, sum(replies) AS n FROM roll_province GROUP BY 1
+), stored AS (
+    SELECT date_trunc('quarter', first_reply_at) AS q, count(*) AS n FROM league_facts GROUP BY 1
+)
+SELECT CAST(a.q AS TIMESTAMP) AS low, CAST(a.q + INTERVAL 3 MONTH AS TIMESTAMP) AS high
+FROM answered a LEFT JOIN stored s ON s.q = a.q
+WHERE a.n <> coalesce(s.n, 0)
+ORDER BY low DESC;
+
+-- name: fill_league_facts(similarity, low, high)!
+-- The facts of every message first answered in [low, high) without a row (with or without a unit). `restated`: a later message from the same place (province,
+-- city, district; the named location when both give one) about the same domain, posted after the first reply and
+-- within 30 days of it, whose title is similar (character-set Jaccard >= :similarity) or that names the same
+-- location. This depends on the message and the messages posted after it only, never on a period, so it is
+-- stored. Pairs are found by an equality join on the place, the domain and a 30-day window number (an answer in
+-- window w can only be restated in w or w + 1), which keeps the join to the candidates; pairs naming a location
+-- each are joined on it too, so titles are compared only where one names none.
+INSERT INTO league_facts
+WITH todo AS MATERIALIZED (
     SELECT m.message_id, m.first_reply_unit AS unit, m.province, coalesce(m.city, '') AS city,
-           coalesce(m.district, '') AS district, m.category, m.created_at, m.first_reply_at,
-           coalesce(m.title, '') AS title, nullif(trim(coalesce(t.location, '')), '') AS location,
-           (m.first_reply_at >= :start AND m.first_reply_at < :stop AND m.first_reply_unit IS NOT NULL
-            AND message_matches(m.province, m.category, m.msg_type, m.is_urgent,
-                                :provinces, :categories, :types, :urgent_only)) AS answered,
-           (m.created_at >= :start AND m.created_at < CAST(:stop AS TIMESTAMP) + INTERVAL 30 DAY) AS later
-    FROM messages m LEFT JOIN message_texts t USING (message_id)
-    WHERE (m.first_reply_at >= :start AND m.first_reply_at < :stop AND m.first_reply_unit IS NOT NULL)
-       OR (m.created_at >= :start AND m.created_at < CAST(:stop AS TIMESTAMP) + INTERVAL 30 DAY)
-), answered AS (
-    SELECT message_id, unit, province, city, district, category, first_reply_at, title, location,
-           CAST(floor(epoch(first_reply_at) / 2592000) AS BIGINT) AS w
-    FROM base WHERE answered
+           coalesce(m.district, '') AS district, m.category, m.msg_type, m.is_urgent, m.created_at, m.first_reply_at,
+           coalesce(m.title, '') AS title
+    FROM messages m ANTI JOIN league_facts f USING (message_id)
+    WHERE m.first_reply_at >= :low AND m.first_reply_at < :high
+), bounds AS (
+    SELECT min(first_reply_at) AS low, max(first_reply_at) + INTERVAL 30 DAY AS high FROM todo
+), answered AS MATERIALIZED (
+    SELECT t.*, nullif(trim(coalesce(x.location, '')), '') AS location,
+           CAST(floor(epoch(t.first_reply_at) / 2592000) AS BIGINT) AS w
+    FROM todo t LEFT JOIN message_texts x USING (message_id)
 ), candidates AS (
     SELECT message_id, province, city, district, category, first_reply_at, title, location, unnest([w, w + 1]) AS w
     FROM answered
-), later AS (
-    SELECT message_id, province, city, district, category, created_at, title, location,
-           CAST(floor(epoch(created_at) / 2592000) AS BIGINT) AS w
-    FROM base WHERE later
+), later AS MATERIALIZED (
+    SELECT m.message_id, m.province, coalesce(m.city, '') AS city, coalesce(m.district, '') AS district, m.category,
+           m.created_at, coalesce(m.title, '') AS title, nullif(trim(coalesce(x.location, '')), '') AS location,
+           CAST(floor(epoch(m.created_at) / 2592000) AS BIGINT) AS w
+    FROM messages m LEFT JOIN message_texts x USING (message_id), bounds
+    WHERE m.created_at > bounds.low AND m.created_at <= bounds.high
 ), pairs AS (
     -- both name a location: the same one (an equality key, no title comparison needed)
     SELECT a.message_id
@@ -95,9 +117,13 @@ WITH base AS MATERIALIZED (
 ), restated AS (
     SELECT DISTINCT message_id FROM pairs
 )
-SELECT a.unit, a.province, count(*) AS answered, count(r.message_id) AS repeats
-FROM answered a LEFT JOIN restated r USING (message_id)
-GROUP BY a.unit, a.province;
+SELECT a.message_id, a.unit, a.province, a.city, a.district, a.category, a.msg_type, a.is_urgent, a.first_reply_at,
+       epoch(a.first_reply_at - a.created_at) AS delay_seconds, r.message_id IS NOT NULL AS restated,
+       e.rated_at, e.verdict
+FROM answered a
+LEFT JOIN restated r USING (message_id)
+LEFT JOIN evaluations e USING (message_id)
+ORDER BY a.first_reply_at;
 
 -- name: unanswered(start, stop, provinces, categories, types, urgent_only)
 -- Messages created in the period with no reply yet (the overdue list's input), 办理中 told apart.
@@ -272,7 +298,8 @@ GROUP BY clause_key HAVING count(DISTINCT problem_key) >= :near;
 SELECT reply_id, content AS reply FROM reply_texts WHERE reply_id IN (SELECT unnest(:ids));
 
 -- name: league_boilerplate(lookback, start, stop, near, near_share, partial_from, provinces, categories, types, urgent_only)
--- Per unit and province: first replies with text published in the period (messages passing the filters), and
+-- Per unit and province: first replies with text published in the period (messages passing the filters; their first
+-- replies from the league's stored facts, which supervision/league_facts.py keeps complete), and
 -- those that are boilerplate by quality.py's rule without the partial credit: not addressing the message, and the
 -- same reduced text answering another problem in [lookback, stop) or at least :near_share of the characters in
 -- clauses used for :near problems there. `partly`: the ids whose share lies in [:partial_from, :near_share),
@@ -283,9 +310,9 @@ WITH exact AS (
     GROUP BY text_key HAVING min(problem_key) <> max(problem_key)  -- two problems or more
 ), firsts AS (
     SELECT f.unit, m.province, f.reply_id, f.addresses, f.text_key IN (SELECT text_key FROM exact) AS exact
-    FROM messages m
+    FROM league_facts m
     JOIN reply_features f
-      ON f.message_id = m.message_id AND f.replied_at = m.first_reply_at AND f.unit = m.first_reply_unit
+      ON f.message_id = m.message_id AND f.replied_at = m.first_reply_at AND f.unit = m.unit
     WHERE f.has_text AND f.replied_at >= :start AND f.replied_at < :stop
       AND m.first_reply_at >= :start AND m.first_reply_at < :stop
       AND message_matches(m.province, m.category, m.msg_type, m.is_urgent,

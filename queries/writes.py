@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +46,8 @@ class WriteResult:
     held: int = 0
     linked: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    held_rows: list[int] = field(default_factory=list)  # `_row` of each held reply
+    linked_by: Counter = field(default_factory=Counter)  # held replies linked, per message id of the batch
 
 
 def upsert(store: Store, kind: str, batch: pd.DataFrame, prepared: Prepared | None = None) -> WriteResult:
@@ -151,6 +154,7 @@ def _write_messages(cur, batch, result: WriteResult, appends: deltas.Appends, pr
     table = prepared.table if prepared is not None else _arrow(batch, MESSAGE_SCHEMA)
     cur.register("batch", table)
     try:
+        _drop_league_facts(cur, table)
         if table.num_rows >= BULK_ROWS:
             found = _arrow_rows(cur, text("writes", "message_lookup"))
             kinds = found.column("kind")
@@ -198,7 +202,9 @@ def _write_messages(cur, batch, result: WriteResult, appends: deltas.Appends, pr
     if held is not None and not held.empty:
         linking = set(held.loc[held["replied_at"] >= held["created_at"], "message_id"])
         _link_held(cur, held)
-        result.linked = int(held["message_id"].isin(linking).sum()) if linking else 0
+        if linking:
+            result.linked_by = Counter(held.loc[held["message_id"].isin(linking), "message_id"])
+            result.linked = sum(result.linked_by.values())
     result.written = table.num_rows
     slow = set(existing.column("message_id").to_pylist()) if existing is not None else set()
     slow |= linking
@@ -231,6 +237,19 @@ def _write_messages(cur, batch, result: WriteResult, appends: deltas.Appends, pr
             }
         parts.append(deltas.state_table(fresh, 1, **evaluation))
     deltas.apply(cur, appends, parts, "messages")
+
+
+def _drop_league_facts(cur, table: pa.Table) -> None:
+    """Before the messages of `table` (registered as `batch`) are written: drop the league facts they may change
+    (their own, and those of the answered messages they may restate, as stored and as sent; see
+    supervision/league_facts.py). A store without facts yet (a bulk load) has nothing to drop."""
+    if not cur.execute("SELECT count(*) FROM league_facts").fetchone()[0]:
+        return
+    ids = table.column("message_id").to_pylist()
+    low, high = cur.execute(text("writes", "league_facts_span"), {"ids": ids}).fetchone()
+    # found first, then deleted by key: a DELETE with the join would scan the whole table
+    near = cur.execute(text("writes", "league_facts_near_batch"), {"ids": ids, "low": low, "high": high}).fetchall()
+    cur.execute(text("writes", "drop_league_facts"), {"ids": ids + [row[0] for row in near]}).fetchall()
 
 
 def _link_held(cur, held: pd.DataFrame) -> None:
@@ -437,6 +456,7 @@ def _advance_first_replies_arrow(
     if not len(moved):
         return []
     before = targets.take(pa.array(message[moved]))
+    cur.execute(text("writes", "drop_league_facts"), {"ids": before.column("id").to_pylist()}).fetchall()
     return [
         deltas.state_table(before, -1),
         deltas.state_table(before, 1, first_reply_at=pa.array(first_at[moved], _TIME)),
@@ -488,10 +508,12 @@ def _write_replies_general(cur, batch, result: WriteResult, appends: deltas.Appe
     if slow:
         ids = sorted(slow)
         cur.execute(text("writes", "refresh_first_reply"), {"ids": ids}).fetchall()
+        cur.execute(text("writes", "drop_league_facts"), {"ids": ids}).fetchall()
         parts.append(deltas.states(_read_states(cur, ids), 1))
     deltas.apply(cur, appends, parts, "replies")
     result.written = len(linked)
     result.held = len(held)
+    result.held_rows = [int(row) for row in held["_row"]] if "_row" in held.columns else []
 
 
 def _simple(query: str):
@@ -515,6 +537,7 @@ def _write_evaluations(cur, batch, result: WriteResult, appends: deltas.Appends)
     finally:
         cur.unregister("batch")
     result.written = len(batch)
+    cur.execute(text("writes", "drop_league_facts"), {"ids": new["message_id"].tolist()}).fetchall()
     unknown = new[~new["message_id"].isin(targets["message_id"])]
     if not unknown.empty:
         cur.register("batch", unknown)

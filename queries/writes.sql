@@ -43,6 +43,35 @@ DELETE FROM reply_features WHERE list_contains(:ids, reply_id);
 -- changed; supervision/features.py recomputes them).
 DELETE FROM reply_features WHERE message_id IN (SELECT message_id FROM batch);
 
+-- name: league_facts_span(ids)
+-- The creation times of the batch's messages, as sent and as stored: the answered messages they may restate (or may
+-- have restated) were first answered in [low, high), which bounds the scan of league_facts_near_batch.
+SELECT min(created_at) - INTERVAL 30 DAY AS low, max(created_at) AS high
+FROM (SELECT created_at FROM batch
+      UNION ALL
+      SELECT created_at FROM messages WHERE message_id IN (SELECT unnest(:ids)));
+
+-- name: league_facts_near_batch(ids, low, high)
+-- The answered messages that the batch's messages (before their upsert: as stored and as sent) may restate or may
+-- have restated: same place and domain, first answered in the 30 days before one of them was posted. Their league
+-- facts go (drop_league_facts; supervision/league_facts.py computes them again).
+SELECT f.message_id
+FROM league_facts f
+JOIN (SELECT province, coalesce(city, '') AS city, coalesce(district, '') AS district, category, created_at
+      FROM batch
+      UNION
+      SELECT province, coalesce(city, ''), coalesce(district, ''), category, created_at
+      FROM messages WHERE message_id IN (SELECT unnest(:ids))) b
+  ON f.province = b.province AND f.city = b.city AND f.district = b.district
+ AND f.category IS NOT DISTINCT FROM b.category
+ AND f.first_reply_at >= b.created_at - INTERVAL 30 DAY AND f.first_reply_at < b.created_at
+WHERE f.first_reply_at >= :low AND f.first_reply_at < :high;
+
+-- name: drop_league_facts(ids)!
+-- Messages re-sent, whose first reply moved or whose evaluation was written lose their league facts (computed
+-- again; the ids are looked up in the table's key index).
+DELETE FROM league_facts WHERE message_id IN (SELECT unnest(:ids));
+
 -- name: delete_replies(ids)!
 -- Linked replies moved back to held (re-sent pointing to an unknown message).
 DELETE FROM replies WHERE list_contains(:ids, reply_id);

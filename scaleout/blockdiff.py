@@ -3,8 +3,8 @@
 A DuckDB file is a 12 KiB header (the main header and two database headers, rewritten by every checkpoint)
 followed by fixed-size blocks. A checkpoint writes changed data into new or freed blocks and leaves the others
 as they are (3,000 new messages changed 13 of 15,770 blocks of a 3.9 GB file here), so the blocks whose
-content differs from the last snapshot's are the whole difference. Each block is fingerprinted by a CRC-32 of
-its bytes next to the checksum DuckDB keeps in its first 8 bytes. That checksum alone is not enough: it XORs
+content differs from the last snapshot's are the whole difference. Each block is fingerprinted by an XXH3
+hash of its bytes next to the checksum DuckDB keeps in its first 8 bytes. That checksum alone is not enough: it XORs
 one hash per 8-byte word, so it does not see words change places, and a checkpoint that packs the same small
 segments into a block in another order kept it (a web file patched on it alone was corrupt).
 
@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import mmap
 import os
-import zlib
 from pathlib import Path
+
+import xxhash
 
 HEADER = 3 * 4096  # DuckDB's main header and its two database headers
 CHECKSUM = 8  # every block starts with DuckDB's checksum of its content
@@ -37,8 +38,8 @@ def block_count(size: int, block_size: int) -> int:
 
 def checksums(path: Path, block_size: int) -> list[bytes]:
     """The fingerprint of every block of the file (the file must not change meanwhile): DuckDB's checksum and
-    a CRC-32 of the block, which sees the order of its bytes. Reads the whole file, from the page cache
-    (0.4 s of CPU per GiB here; a second thread saved a tenth of the time on this shared machine)."""
+    a 64-bit XXH3 of the block, which sees the order of its bytes. Reads the whole file, from the page cache
+    (XXH3: 0.05 s of CPU per GiB here; zlib's CRC-32 took 0.3 s, and the file stays frozen meanwhile)."""
     with open(path, "rb") as f:
         count = block_count(os.fstat(f.fileno()).st_size, block_size)
         if not count:
@@ -47,7 +48,7 @@ def checksums(path: Path, block_size: int) -> list[bytes]:
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped, memoryview(mapped) as view:
             for i in range(count):
                 with view[HEADER + i * block_size : HEADER + (i + 1) * block_size] as block:
-                    sums.append(bytes(block[:CHECKSUM]) + zlib.crc32(block).to_bytes(4, "little"))
+                    sums.append(bytes(block[:CHECKSUM]) + xxhash.xxh3_64_digest(block))
         return sums
 
 

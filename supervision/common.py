@@ -27,20 +27,6 @@ def span(f: Filters, days_before: int = 0) -> dict:
     return {"start": p["start"] - dt.timedelta(days=days_before), "stop": p["stop"]}
 
 
-def matches(frame: pd.DataFrame, f: Filters) -> pd.Series:
-    """Rows of `frame` (province, category, msg_type, is_urgent columns) that pass the message filters."""
-    keep = pd.Series(True, index=frame.index)
-    if f.provinces:
-        keep &= frame["province"].isin(f.provinces)
-    if f.categories:
-        keep &= frame["category"].isin(f.categories)
-    if f.types:
-        keep &= frame["msg_type"].isin(f.types)
-    if f.urgent_only:
-        keep &= frame["is_urgent"].astype(bool)
-    return keep
-
-
 def province_names(codes: pd.Series, lang: str = "zh") -> pd.Series:
     return codes.map(province_ref.names("en" if lang == "en" else "zh"))
 

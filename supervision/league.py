@@ -12,8 +12,10 @@ Definitions (period = inclusive Beijing dates; filters apply to the messages):
   with 300 mostly itself. p is the pooled rate of the province's *ranked* units (the national pooled rate of
   ranked units when the province has none), so adding units below the minimum never moves anyone else.
 - **repeat_rate**: of its answered messages, the share restated after its answer (queries/supervision.sql
-  `league_repeats`: same place and domain, within 30 days of the answer, similar title or same named location).
+  `fill_league_facts`: same place and domain, within 30 days of the answer, similar title or same named location).
   The insight branch's repeat detection can replace this count later.
+
+Every count but boilerplate is read from the stored per-message facts (supervision/league_facts.py).
 - **boilerplate_rate**: of its answered messages whose first reply has text, the share that is boilerplate
   (supervision/quality.py; an SQL aggregate over the stored reply features, `first_reply_boilerplate`); null
   without reply texts.
@@ -31,11 +33,10 @@ import pandas as pd
 from queries.db import Store
 from queries.masking import mask_text
 from queries.periods import Filters
-from supervision import quality
+from supervision import league_facts, quality
 from supervision.common import province_names, rate, sql, window
 
 SHRINK_K = 20.0
-REPEAT_SIMILARITY = 0.6  # character-set Jaccard of two titles for a restatement
 WEIGHTS = {"satisfaction_adjusted": 0.4, "on_time_rate": 0.3, "repeat_rate": 0.15, "boilerplate_rate": 0.15}
 LOWER_IS_BETTER = {"repeat_rate", "boilerplate_rate"}
 UNIT_LIMIT = 60
@@ -62,12 +63,11 @@ def counts(store: Store, f: Filters, on_time_days: int = 15) -> pd.DataFrame:
     """The raw counts per (unit, province): answered, on_time, median_reply_hours, rated, satisfied, repeats,
     with_text, boilerplate."""
     params = window(f)
+    league_facts.ensure(store)
     answered = store.df(sql("league_answered"), dict(params, on_time_seconds=float(on_time_days) * 86_400.0))
     rated = store.df(sql("league_rated"), params)
-    repeats = store.df(sql("league_repeats"), dict(params, similarity=REPEAT_SIMILARITY))
     boiler = quality.first_reply_boilerplate(store, f)
     frame = answered.merge(rated, on=KEY, how="outer")
-    frame = frame.merge(repeats.drop(columns=["answered"]), on=KEY, how="left")
     frame = frame.merge(boiler, on=KEY, how="left")
     for column in ("answered", "on_time", "rated", "satisfied", "repeats", "with_text", "boilerplate"):
         frame[column] = frame[column].fillna(0).astype("int64")
@@ -155,18 +155,22 @@ def sort_table(frame: pd.DataFrame, sort: str = "rank", limit: int | None = None
 
 
 def lists(frame: pd.DataFrame, n: int = 15) -> list[dict]:
-    """Per province (by adcode): the best and the worst `n` ranked units by score (worst: lowest first)."""
+    """Per province (by adcode): the best and the worst `n` ranked units by score (worst: lowest first). A unit is
+    on one list at most: a province with fewer than 2n ranked units splits them, the best list taking the middle
+    one of an odd count (a unit never stands on both the red and the black list)."""
     out = []
     ranked = frame[frame["rank"].notna()]
     for province, group in ranked.groupby("province", sort=True):
         ordered = group.sort_values("rank")
+        best = min(n, (len(ordered) + 1) // 2)
+        worst = min(n, len(ordered) - best)
         out.append(
             {
                 "province": int(province),
                 "province_name": str(group["province_name"].iloc[0]),
                 "ranked": len(ordered),
-                "best": shown(ordered.head(n)),
-                "worst": shown(ordered.iloc[::-1].head(n)),
+                "best": shown(ordered.head(best)),
+                "worst": shown(ordered.iloc[::-1].head(worst)),
             }
         )
     return out

@@ -91,18 +91,24 @@ def _mostly_shared(store: Store, ids: pd.Series, lookback: dict) -> set:
 
 def _partial_credit(store: Store, redo: pd.DataFrame, bound: dict) -> list[float]:
     """Characters credited to the unshared clauses `redo` (reply_id, clause_key, length): length × the share of
-    their pieces found in the window's shared clauses (texts recovered from one reply using each)."""
+    their pieces found in the window's shared clauses (texts recovered from one reply using each). Only the pieces
+    of `redo`'s clauses not found yet are looked for: a text is split only when its reduced text holds one."""
+    own_texts = _texts(store, set(redo["reply_id"]))
+    own = {(rid, features.key(c)): c for rid, text in own_texts.items() for c in rules.clauses(text)}
+    wanted = {p for clause in own.values() for p in _pieces(clause)}
     examples = store.df(sql("shared_clause_examples"), bound)
     shared_keys = set(examples["clause_key"].astype("uint64").tolist())
-    texts = _texts(store, set(examples["reply_id"]) | set(redo["reply_id"]))
-    pieces = {
-        p
-        for rid in examples["reply_id"].unique()
-        for clause in rules.clauses(texts.get(rid, ""))
-        if features.key(clause) in shared_keys
-        for p in _pieces(clause)
-    }
-    own = {(rid, features.key(c)): c for rid in redo["reply_id"].unique() for c in rules.clauses(texts.get(rid, ""))}
+    pieces, missing = set(), set(wanted)
+    for text in set(_texts(store, set(examples["reply_id"])).values()):
+        reduced = rules.han(text)
+        if not missing:
+            break
+        if not any(p in reduced for p in missing):  # every piece of its clauses lies in its reduced text
+            continue
+        for clause in rules.clauses(text):
+            if features.key(clause) in shared_keys:
+                pieces.update(p for p in _pieces(clause) if p in missing)
+        missing -= pieces
     return [
         length * _covered(own.get((rid, int(k)), ""), pieces)
         for rid, k, length in zip(redo["reply_id"], redo["clause_key"], redo["length"], strict=True)
@@ -169,7 +175,8 @@ def top_texts(store: Store, flag_frame: pd.DataFrame, n: int = 10) -> pd.DataFra
 
 def first_reply_boilerplate(store: Store, f: Filters) -> pd.DataFrame:
     """Per (unit, province): first replies with text published in the period and how many of them are boilerplate
-    (the league's input), aggregated in SQL; only the replies the partial credit may still flag come back here."""
+    (the league's input), aggregated in SQL; only the replies the partial credit may still flag come back here.
+    Reads the league's stored facts: the caller ensures them (supervision/league_facts.py)."""
     lookback = span(f, LOOKBACK_DAYS)
     features.ensure_reply_features(store, lookback["start"], lookback["stop"])
     params = dict(

@@ -1116,7 +1116,7 @@ def test_hostile_values_are_dropped_and_named():
 
 
 def test_controls_change_the_state():
-    from dashboard.analyst.callbacks import apply_control, controls
+    from dashboard.analyst.controls import apply_control, controls
 
     day = dt.date(2026, 5, 20)
     known = {"category": ["城建"], "msg_type": ["咨询"]}

@@ -203,7 +203,7 @@ def test_command_line_writes_a_province_briefing(fixture_store, tmp_path):
 
 def test_analyst_briefing_links_follow_the_view():
     from dashboard.analyst import state as S
-    from dashboard.analyst.callbacks import brief_hrefs
+    from dashboard.analyst.header import brief_hrefs
 
     today = dt.date(2021, 7, 14)
     national = S.State(period="h1")

@@ -489,11 +489,11 @@ def test_surges_repeats_units_ideas(con):
         .set_index("kind")["names"]
     )
     slow, boiler = list(units["slow_unit"]), list(units["boilerplate_unit"])
-    delays = con.execute(
+    sql_delays = (
         "SELECT list_contains(?, first_reply_unit) AS slow, median(epoch(first_reply_at - created_at) / 3600) "
-        "FROM messages WHERE first_reply_at IS NOT NULL GROUP BY 1",
-        [slow],
-    ).fetchall()
+        "FROM messages WHERE first_reply_at IS NOT NULL GROUP BY 1"
+    )
+    delays = con.execute(sql_delays, [slow]).fetchall()
     delays = dict(delays)
     assert delays[True] > 3 * delays[False]
     texts = con.execute(
@@ -503,14 +503,19 @@ def test_surges_repeats_units_ideas(con):
     ).df()
     # one text for many problems (the rest: adoption notices of suggestions)
     assert texts["n"].head(2).sum() > 0.95 * texts["n"].sum() and texts["n"].sum() > 50
-    satisfaction = dict(
-        con.execute(
-            "SELECT list_contains(?, m.first_reply_unit), avg(e.verdict::INT) FROM evaluations e "
-            "JOIN messages m USING (message_id) GROUP BY 1",
-            [slow + boiler],
-        ).fetchall()
+    sql_satisfaction = (
+        "SELECT list_contains(?, m.first_reply_unit), avg(e.verdict::INT) FROM evaluations e "
+        "JOIN messages m USING (message_id) GROUP BY 1"
     )
+    satisfaction = dict(con.execute(sql_satisfaction, [slow + boiler]).fetchall())
     assert satisfaction[True] < satisfaction[False] - 0.1
+    # good units: never also slow or boilerplate, faster, more satisfying than the rest
+    good = list(units["good_unit"])
+    assert len(good) > 100 and not set(good) & (set(slow) | set(boiler))
+    good_delays = dict(con.execute(sql_delays, [good]).fetchall())
+    assert good_delays[True] < 0.5 * good_delays[False]
+    good_satisfaction = dict(con.execute(sql_satisfaction, [good]).fetchall())
+    assert good_satisfaction[True] > good_satisfaction[False] + 0.1
     ideas = con.execute(
         "SELECT m.msg_type, x.content FROM demo_truth d JOIN messages m ON m.message_id = d.members[1] "
         "JOIN replies r ON r.message_id = m.message_id AND r.replied_at = d.span_end "

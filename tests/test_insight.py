@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 
 from insight import hotwords, surges
+from insight import issues as issues_mod
+from insight import service as service_mod
 from insight.segment import Segmenter, own_places, place_names
 from insight.service import Insight
 from queries.periods import Filters
@@ -28,12 +30,13 @@ def _row(mid, province, city, district, category, day, title, hour=9):
     return message(mid, created, province, category, city=city, district=district, title=title)
 
 
-def load_fixtures(store) -> dict[str, list[str]]:
-    """Write every fixture message (and its text); returns the planted label of each message id."""
+def load_fixtures(store, prefix: str = "", shift_days: int = 0, keep=None) -> dict[str, list[str]]:
+    """Write every fixture message (and its text); returns the planted label of each message id. `prefix` and
+    `shift_days`: copies under other ids, moved in time; `keep(id)`: only the messages it accepts."""
     rows, texts, replies, labels = [], [], [], {}
     for key, province, city, district, category, location, items in fx.PROBLEMS:
         for n, (day, title, body, likes) in enumerate(items):
-            mid = f"{key}-{n}"
+            mid = f"{prefix}{key}-{n}"
             rows.append(_row(mid, province, city, district, category, day, title, hour=8 + n % 10))
             # the location field is filled on every other message only: the rest name it in their text
             texts.append((mid, body, location if n % 2 == 0 else None, likes))
@@ -41,30 +44,35 @@ def load_fixtures(store) -> dict[str, list[str]]:
     for n, (province, city, district, category, location, day, title, body) in enumerate(
         fx.DISTRACTORS + fx.NOT_REPEATS
     ):
-        mid = f"other-{n}"
+        mid = f"{prefix}other-{n}"
         rows.append(_row(mid, province, city, district, category, day, title, hour=10 + n % 8))
         texts.append((mid, body, location or None, 0))
         labels[mid] = None
     for key, province, city, district, category, location, first, replied, again in fx.REPEATS:
         for suffix, (day, title, body) in (("a", first), ("b", again)):
-            mid = f"repeat-{key}-{suffix}"
+            mid = f"{prefix}repeat-{key}-{suffix}"
             rows.append(_row(mid, province, city, district, category, day, title, hour=15))
             texts.append((mid, body, location or None, 0))
             labels[mid] = f"repeat-{key}"
         if replied:
             replies.append(
                 dict(
-                    reply_id=f"r-{key}",
-                    message_id=f"repeat-{key}-a",
+                    reply_id=f"{prefix}r-{key}",
+                    message_id=f"{prefix}repeat-{key}-a",
                     replied_at=pd.Timestamp(first[0]) + pd.Timedelta(days=2),
                     unit="某区住建局",
                 )
             )
+    shift = pd.Timedelta(days=shift_days)
+    keep = keep or (lambda mid: True)
+    rows = [{**r, "created_at": r["created_at"] + shift} for r in rows if keep(r["message_id"])]
+    replies = [{**r, "replied_at": r["replied_at"] + shift} for r in replies if keep(r["message_id"])]
     upsert(store, "messages", frame(rows))
-    upsert(store, "replies", frame(replies))
+    if replies:
+        upsert(store, "replies", frame(replies))
     with store.write() as cur:
-        cur.executemany("INSERT INTO message_texts VALUES (?, ?, ?, ?)", texts)
-    return labels
+        cur.executemany("INSERT INTO message_texts VALUES (?, ?, ?, ?)", [t for t in texts if keep(t[0])])
+    return {mid: label for mid, label in labels.items() if keep(mid)}
 
 
 @pytest.fixture
@@ -120,6 +128,69 @@ def test_hot_issues_find_each_planted_problem(planted):
     assert water["likes"] == sum(item[3] for n, item in enumerate(water_items) if f"water-{n}" in water["message_ids"])
     assert any(k in water["keywords"] for k in ("停水", "供水", "翠竹园"))
     assert [i["heat"] for i in issues] == sorted((i["heat"] for i in issues), reverse=True)
+
+
+def test_hot_issues_updated_after_a_write_equal_a_cold_grouping(store, monkeypatch):
+    """Term weights come from the month before (here the fixtures a month earlier, under other ids); a live write
+    inside the month updates the grouping (only the blocks it touches are grouped again) and the hot words' counts,
+    and the results are the ones a fresh service computes from the same data."""
+    monkeypatch.setattr(service_mod, "REFERENCE_MIN", 50)
+    problems = {key for key, *_ in fx.PROBLEMS}
+
+    def held(mid):  # every third message of each problem, written later
+        key, _, n = mid.rpartition("-")
+        return key in problems and int(n) % 3 == 2
+
+    load_fixtures(store, prefix="feb-", shift_days=-31)
+    load_fixtures(store, keep=lambda mid: not held(mid))
+    service = Insight(store, clock=lambda: NOW)
+    assert service.weights(MARCH) is not None  # the month before has enough messages: its weights are used
+    before = service.hot_issues(MARCH, limit=1000)["issues"]
+    words_before = service.hot_words(MARCH, limit=1000)
+    updates = []
+    real_update = issues_mod.update
+    monkeypatch.setattr(issues_mod, "update", lambda *args: updates.append(1) or real_update(*args))
+    load_fixtures(store, keep=held)
+    after = service.hot_issues(MARCH, limit=1000)["issues"]
+    assert updates == [1]
+    assert sum(i["messages"] for i in after) > sum(i["messages"] for i in before)
+    fresh = Insight(store, clock=lambda: NOW)
+    assert after == fresh.hot_issues(MARCH, limit=1000)["issues"]
+    words_after = service.hot_words(MARCH, limit=1000)
+    assert words_after["messages"] > words_before["messages"]
+    assert words_after == fresh.hot_words(MARCH, limit=1000)
+
+    # a word only one message held enters the vocabulary when a message elsewhere uses it too: the block of the
+    # message that held it is grouped again (its vector changed), not only the block written to
+    grouping = service.grouping(MARCH)
+    member = {m for i in after for m in i["message_ids"]}
+    holder, word = next(
+        (mid, t)
+        for mid, doc in zip(grouping.keys.ids, grouping.docs, strict=True)
+        if mid in member
+        for t in doc
+        if grouping.df[t] == 1 and not t.startswith("@") and len(t) >= 3
+    )
+    regrouped = []
+    real_rows = issues_mod._group_rows
+    monkeypatch.setattr(
+        issues_mod,
+        "_group_rows",
+        lambda c, d, rows, *a: regrouped.extend(c.frame["message_id"].iloc[rows]) or real_rows(c, d, rows, *a),
+    )
+    lone = message(
+        "lone-1",
+        pd.Timestamp("2024-03-20 10:00"),
+        fx.GUANGDONG,
+        "城建",
+        city="广州市",
+        district="天河区",
+        title=f"{word}{word}",
+    )
+    upsert(store, "messages", frame([lone]))
+    updated = service.hot_issues(MARCH, limit=1000)["issues"]
+    assert holder in regrouped and "lone-1" in regrouped
+    assert updated == Insight(store, clock=lambda: NOW).hot_issues(MARCH, limit=1000)["issues"]
 
 
 def test_hot_issues_follow_filters(planted):

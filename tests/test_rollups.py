@@ -4,6 +4,8 @@ after incremental writes, replies arriving before messages and re-imports that c
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -12,6 +14,7 @@ import pytest
 
 from queries import medians, metrics
 from queries.periods import Filters
+from queries.write_groups import WriteGroups
 from queries.writes import upsert
 
 PROVINCES = [110000, 410000, 510000, 440000]
@@ -567,4 +570,72 @@ def test_append_counts_roll_back_with_a_failed_write(store, monkeypatch):
     assert store.appends.count("created", day) == 0
     assert store.scalar("SELECT count(*) FROM roll_created WHERE day = $d", {"d": day}) == 1
     assert store.scalar("SELECT sum(messages) FROM roll_created WHERE day = $d", {"d": day}) == 3
+    _check_tables(store)
+
+
+def _numbered(frame_: pd.DataFrame) -> pd.DataFrame:
+    return frame_.assign(_row=range(1, len(frame_) + 1))
+
+
+def test_batches_written_together_answer_as_if_written_alone(store):
+    """Group commit: replies and messages batches written in one transaction; each batch gets the result it would
+    have had alone in that order (hand-counted), and the rollups equal the raw rows."""
+    rng = np.random.default_rng(11)
+    messages = _messages(rng, [f"m{i}" for i in range(50)])
+    _write(store, "messages", messages)
+    at = messages.set_index("message_id")["created_at"]
+
+    def reply(reply_id, message_id, replied_at):
+        return {"reply_id": reply_id, "message_id": message_id, "replied_at": replied_at, "unit": "单位"}
+
+    late = pd.Timestamp("2020-03-01")
+    first = pd.DataFrame(
+        [
+            reply("a0", "m1", at["m1"] + pd.Timedelta(hours=1)),
+            reply("h1", "mx", late),  # its message is not stored yet: held
+            reply("bad", "m2", at["m2"] - pd.Timedelta(hours=1)),  # before its message: rejected, row 3
+        ]
+    )
+    second = pd.DataFrame([reply("a1", "m3", at["m3"] + pd.Timedelta(days=2)), reply("h2", "my", late)])
+    third = pd.DataFrame([reply("a0", "m1", at["m1"] + pd.Timedelta(hours=1))])  # a0 again
+    groups = WriteGroups(store)
+    results = groups.write_together("replies", [_numbered(first), _numbered(second), _numbered(third)])
+    assert [(r.written, r.held, r.linked) for r in results] == [(1, 1, 0), (1, 1, 0), (1, 0, 0)]
+    assert [[(j.row, j.field) for j in r.rejected] for r in results] == [[(3, "replied_at")], [], []]
+    # messages that the held replies wait for; mx in both batches: the first links its reply
+    base = messages.iloc[:1].assign(created_at=pd.Timestamp("2020-02-01"))
+    one = pd.concat([base.assign(message_id="mx"), base.assign(message_id="m900")], ignore_index=True)
+    two = pd.concat([base.assign(message_id="my"), base.assign(message_id="mx", title="again")], ignore_index=True)
+    results = groups.write_together("messages", [_numbered(one), _numbered(two)])
+    assert [(r.written, r.held, r.linked, r.rejected) for r in results] == [(2, 0, 1, []), (2, 0, 1, [])]
+    assert store.scalar("SELECT count(*) FROM held_replies") == 0
+    assert store.scalar("SELECT count(*) FROM replies") == 4
+    assert store.scalar("SELECT title FROM messages WHERE message_id = 'mx'") == "again"
+    _check_tables(store)
+
+
+def test_concurrent_write_requests_share_a_transaction(store):
+    """Eight requests arriving while a write runs are written together after it, each answered for its own rows."""
+    rng = np.random.default_rng(12)
+    groups = WriteGroups(store)
+    batches = [_numbered(_messages(rng, [f"t{k}-{i}" for i in range(20)])) for k in range(8)]
+    answers: dict = {}
+    version = store.data_version
+    with store.write(bump=False):  # the write lock is held: the first request waits in its transaction
+        threads = [
+            threading.Thread(target=lambda k=k: answers.__setitem__(k, groups.upsert("messages", batches[k])))
+            for k in range(8)
+        ]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while len(groups._waiting) < 7 and time.monotonic() < deadline:  # noqa: SLF001 - all queued behind one
+            time.sleep(0.01)
+    for thread in threads:
+        thread.join(30)
+    assert sorted(answers) == list(range(8))
+    assert all(a.written == 20 and not a.rejected for a in answers.values())
+    assert store.scalar("SELECT count(*) FROM messages") == 160
+    bumps = int(store.data_version.split(":")[-1]) - int(version.split(":")[-1])
+    assert bumps == 2  # the first request alone, then the seven that waited, together
     _check_tables(store)

@@ -69,7 +69,7 @@ def browser(cluster):
 
 def wall_count(driver):
     script = "var el = document.getElementById(arguments[0]); return el ? el._target : null"
-    return driver.execute_script(script, ids.KPI_VALUE[TODAY])
+    return driver.execute_script(script, ids.kpi_value(TODAY))
 
 
 def pushing(driver) -> bool:
@@ -125,7 +125,7 @@ def test_writer_restart_walls_keep_picture_then_move_on(cluster, walls, browser)
     a, b, _ = walls
     cluster.stop_writer()
     time.sleep(2)
-    text = browser.execute_script("return document.getElementById(arguments[0]).textContent", ids.KPI_VALUE[TODAY])
+    text = browser.execute_script("return document.getElementById(arguments[0]).textContent", ids.kpi_value(TODAY))
     assert text == "6" and wall_count(browser) == 6 and a.kpi(TODAY) == 6  # last picture kept
     cluster.start_writer()
     post_messages(cluster, 1)

@@ -25,7 +25,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import figures, geo, ids
 from dashboard.theme import WALL
-from dashboard.wall import callbacks, layout
+from dashboard.wall import callbacks, kpis, layout
 from queries import provinces as province_ref
 from queries.db import Store
 from queries.periods import beijing_now
@@ -260,7 +260,7 @@ def open_wall(driver, server, query: str = "", width: int = 1920, height: int = 
     driver.get(f"{server.url}/{query}")
     try:
         wait_for(
-            lambda: driver.execute_script(PAINTED, {"kpi": ids.KPI_VALUE[ids.KPI_MESSAGES], "map": ids.MAP}),
+            lambda: driver.execute_script(PAINTED, {"kpi": ids.kpi_value("messages"), "map": ids.MAP}),
             timeout=40,
             message="first full paint",
         )
@@ -271,11 +271,11 @@ def open_wall(driver, server, query: str = "", width: int = 1920, height: int = 
 
 
 def kpi_text(driver, name: str) -> str:
-    return driver.execute_script("return document.getElementById(arguments[0]).textContent", ids.KPI_VALUE[name])
+    return driver.execute_script("return document.getElementById(arguments[0]).textContent", ids.kpi_value(name))
 
 
 def kpi_target(driver, name: str):
-    return driver.execute_script("return document.getElementById(arguments[0])._target", ids.KPI_VALUE[name])
+    return driver.execute_script("return document.getElementById(arguments[0])._target", ids.kpi_value(name))
 
 
 def fmt_int(value) -> str:
@@ -375,24 +375,24 @@ def test_kpis_equal_the_api(browser, wall_server):
     assert status == 200
     _, today = wall_server.get("/api/v1/summary", {"period": "today"})
     expected = {
-        ids.KPI_TODAY_MESSAGES: fmt_int(today["messages"]),
-        ids.KPI_TODAY_REPLIES: fmt_int(today["replies"]),
-        ids.KPI_TODAY_PENDING: fmt_int(today["pending"]),
-        ids.KPI_TODAY_MEDIAN_HOURS: "—"
+        "today_messages": fmt_int(today["messages"]),
+        "today_replies": fmt_int(today["replies"]),
+        "today_pending": fmt_int(today["pending"]),
+        "today_median_reply_hours": "—"
         if today["median_reply_hours"] is None
         else f"{today['median_reply_hours']:.1f}",
-        ids.KPI_MESSAGES: fmt_int(ytd["messages"]),
-        ids.KPI_REPLIES: fmt_int(ytd["replies"]),
-        ids.KPI_REPLY_RATIO: fmt_pct(ytd["reply_ratio"]),
-        ids.KPI_MEDIAN_HOURS: f"{ytd['median_reply_hours']:.1f}",
-        ids.KPI_SATISFACTION: fmt_pct(ytd["satisfaction_rate"]),
-        ids.KPI_NEW_UNITS: fmt_int(ytd["new_units"]),
-        ids.KPI_NEW_LEADERS: fmt_int(ytd["new_leaders"]),
+        "messages": fmt_int(ytd["messages"]),
+        "replies": fmt_int(ytd["replies"]),
+        "reply_ratio": fmt_pct(ytd["reply_ratio"]),
+        "median_reply_hours": f"{ytd['median_reply_hours']:.1f}",
+        "satisfaction_rate": fmt_pct(ytd["satisfaction_rate"]),
+        "new_units": fmt_int(ytd["new_units"]),
+        "new_leaders": fmt_int(ytd["new_leaders"]),
     }
     wait_for(lambda: {k: kpi_text(browser, k) for k in expected} == expected, timeout=10, message=f"KPIs {expected}")
-    for name in ids.KPI_YOY:
+    for name in ("messages", "replies", "new_units", "new_leaders"):  # the cards with a YoY line
         value = ytd[f"{name}_yoy"]
-        text = browser.execute_script("return document.getElementById(arguments[0]).textContent", ids.KPI_YOY[name])
+        text = browser.execute_script("return document.getElementById(arguments[0]).textContent", ids.kpi_yoy(name))
         if value is None:
             assert text == "—"
         else:
@@ -425,17 +425,17 @@ def test_new_records_show_within_two_intervals_without_reload(browser, wall_serv
     new_messages(wall_store, 6, tag=f"live{time.time_ns()}")
     _, today = wall_server.get("/api/v1/summary", {"period": "today"})
     wait_for(
-        lambda: kpi_target(browser, ids.KPI_TODAY_MESSAGES) == today["messages"],
+        lambda: kpi_target(browser, "today_messages") == today["messages"],
         timeout=2 * interval + 0.5 - (time.monotonic() - written),
         step=0.05,
         message="new count on screen within two intervals of the write",
     )
     wait_for(
-        lambda: kpi_text(browser, ids.KPI_TODAY_MESSAGES) == fmt_int(today["messages"]),
+        lambda: kpi_text(browser, "today_messages") == fmt_int(today["messages"]),
         timeout=3,
         message="rolling number settles",
     )
-    assert kpi_text(browser, ids.KPI_MESSAGES) == fmt_int(today["messages"])
+    assert kpi_text(browser, "messages") == fmt_int(today["messages"])
     assert browser.execute_script("return window.__sameDocument === true")  # no reload happened
     feed = browser.find_element("id", ids.FEED_LIST).text
     assert "新留言live" in feed
@@ -491,7 +491,7 @@ def test_map_rotates_among_its_metrics(browser, wall_server):
 
 def test_server_error_keeps_the_picture_and_shows_indicator(browser, wall_server):
     open_wall(browser, wall_server, "?interval=1")
-    before = kpi_text(browser, ids.KPI_MESSAGES)
+    before = kpi_text(browser, "messages")
     views = wall_server.app.server.extensions["liuyan"]["wall_views"]
     original = views.get
 
@@ -505,8 +505,8 @@ def test_server_error_keeps_the_picture_and_shows_indicator(browser, wall_server
             timeout=5,
             message="error indicator",
         )
-        assert kpi_text(browser, ids.KPI_MESSAGES) == before
-        assert browser.execute_script(PAINTED, {"kpi": ids.KPI_VALUE[ids.KPI_MESSAGES], "map": ids.MAP})
+        assert kpi_text(browser, "messages") == before
+        assert browser.execute_script(PAINTED, {"kpi": ids.kpi_value("messages"), "map": ids.MAP})
     finally:
         views.get = original
     wait_for(
@@ -525,7 +525,7 @@ def test_recovers_after_server_restart(browser, wall_store, wall_server):
         timeout=6,
         message="offline indicator",
     )
-    assert kpi_text(browser, ids.KPI_MESSAGES) != "—"  # last good picture kept
+    assert kpi_text(browser, "messages") != "—"  # last good picture kept
     new_messages(wall_store, 3, tag=f"restart{time.time_ns()}")
     from waitress.server import create_server
 
@@ -541,7 +541,7 @@ def test_recovers_after_server_restart(browser, wall_store, wall_server):
         message="live again",
     )
     wait_for(
-        lambda: kpi_target(browser, ids.KPI_TODAY_MESSAGES) == today["messages"],
+        lambda: kpi_target(browser, "today_messages") == today["messages"],
         timeout=5,
         message="new numbers after restart",
     )
@@ -568,6 +568,70 @@ def test_kiosk_options():
     )
     assert layout.kiosk_options("?rotate=2&interval=nan", settings)["rotate"] == layout.MIN_ROTATE
     assert layout.kiosk_options("", settings)["interval"] == settings.refresh_seconds
+
+
+def test_kpi_cards_follow_the_catalog():
+    """The cards' ids, formats and YoY lines as the wall showed them when written by hand; a metric only the
+    catalog declares gets its card (label, format, no YoY for a rate) without a line in the wall's code."""
+    found = {}
+
+    def walk(node):
+        if isinstance(node, (list, tuple)):
+            for child in node:
+                walk(child)
+        elif hasattr(node, "to_plotly_json"):
+            props = node.to_plotly_json()["props"]
+            if str(props.get("id", "")).startswith("kpi-"):
+                found[props["id"]] = props.get("data-format")
+            walk(props.get("children"))
+
+    walk(layout.build(layout.kiosk_options("", Settings())))
+    assert found == {
+        "kpi-today-messages": "int",
+        "kpi-today-pending": "int",
+        "kpi-today-replies": "int",
+        "kpi-today-median-reply-hours": "hours",
+        "kpi-messages": "int",
+        "kpi-messages-yoy": None,
+        "kpi-replies": "int",
+        "kpi-replies-yoy": None,
+        "kpi-reply-ratio": "pct",
+        "kpi-median-reply-hours": "hours",
+        "kpi-satisfaction-rate": "pct",
+        "kpi-new-units": "int",
+        "kpi-new-units-yoy": None,
+        "kpi-new-leaders": "int",
+        "kpi-new-leaders-yoy": None,
+    }
+    card = kpis.Card("reply_24h_rate")
+    assert (card.label("zh"), card.label("en"), card.fmt, card.yoy, card.big) == (
+        "24小时回复率",
+        "Answered within 24 h",
+        "pct",
+        False,
+        False,
+    )
+    period = {"messages": 10, "messages_yoy": 0.25, "replies": 7, "replies_yoy": None, "pending": 3}
+    period |= {"reply_ratio": 0.7, "median_reply_hours": 5.0, "satisfaction_rate": 0.9}
+    period |= {"new_units": 2, "new_units_yoy": 1.0, "new_leaders": 1, "new_leaders_yoy": -0.5}
+    today = {"messages": 4, "replies": 2, "pending": 1, "median_reply_hours": 1.5}
+    assert kpis.values(period, today) == {
+        "today_messages": 4,
+        "today_replies": 2,
+        "today_pending": 1,
+        "today_median_reply_hours": 1.5,
+        "messages": 10,
+        "messages_yoy": 0.25,
+        "replies": 7,
+        "replies_yoy": None,
+        "reply_ratio": 0.7,
+        "median_reply_hours": 5.0,
+        "satisfaction_rate": 0.9,
+        "new_units": 2,
+        "new_units_yoy": 1.0,
+        "new_leaders": 1,
+        "new_leaders_yoy": -0.5,
+    }
 
 
 def test_patch_sends_only_changed_leaves():
@@ -602,9 +666,9 @@ def test_refresh_is_shared_and_quiet_when_nothing_changed(wall_store):
 
 
 def test_feed_is_masked_text(store):
-    """The wall's feed items come from the masked feed (queries.metrics.latest_*): personal data is gone, markup
+    """The wall's feed items come from the masked feed (queries.feed.latest_*): personal data is gone, markup
     stays text."""
-    from queries import metrics
+    from queries.feed import latest_messages, latest_replies
     from queries.periods import Filters
     from queries.writes import upsert
     from tests.conftest import frame, message, reply
@@ -613,7 +677,7 @@ def test_feed_is_masked_text(store):
     upsert(store, "messages", frame([message("m1", "2026-01-02 10:00:00", city="郑州市") | {"title": title}]))
     upsert(store, "replies", frame([reply("q1", "m1", "2026-01-02 10:00:00", unit="李女士 0371-12345678")]))
     f = Filters(dt.date(2026, 1, 1), dt.date(2026, 1, 2))
-    messages, replies = metrics.latest_messages(store, f), metrics.latest_replies(store, f)
+    messages, replies = latest_messages(store, f), latest_replies(store, f)
     feed = callbacks.feed_items(messages, replies, "zh", dt.date(2026, 1, 2))
     assert [key[0] for key in feed["order"]] == ["r", "m"]  # same time: replies first, then messages
     item = feed["items"][feed["order"][1]]

@@ -109,7 +109,7 @@ return {locations: map._fullData[1].locations || [], base: map._fullData[0].loca
 
 
 def shown(driver):
-    return driver.execute_script(SHOWN, ids.MAP, ids.KPI_VALUE[ids.KPI_MESSAGES], ids.HEADER_PERIOD)
+    return driver.execute_script(SHOWN, ids.MAP, ids.kpi_value("messages"), ids.HEADER_PERIOD)
 
 
 def _province_messages(server, code: int | None) -> int:

@@ -20,6 +20,7 @@ from dashboard.analyst import labels as L
 from dashboard.analyst import state as S
 from dashboard.analyst.messages import item as message_item
 from dashboard.analyst.messages import register_reader
+from dashboard.analyst.panels import error_output, guard
 from dashboard.analyst.tables import Column, Table, clicked_row, grid_outputs, grid_values, records
 from dashboard.insight_api import MAX_LIMIT
 from dashboard.theme import WALL as THEME
@@ -278,9 +279,6 @@ def body(lang: str, panel, grid, downloads, graph) -> html.Div:
 def register(app: Dash, insight, metrics, settings: Settings):
     """The tab's callbacks over `insight` and `metrics` as the request's principal sees them (ScopedMetrics);
     returns build(name, state) -> Table for its downloads."""
-    from dashboard.analyst.callbacks import _guard  # the page's panel guard (callbacks imports the layout, and this)
-
-    error_output = Output(ids.ERROR, "data", allow_duplicate=True)
 
     def hot_state(data) -> tuple[S.State, object]:
         state = S.State.from_dict(data)
@@ -309,11 +307,11 @@ def register(app: Dash, insight, metrics, settings: Settings):
     @app.callback(
         Output(ids.HOT_ISSUES_NOTE, "children"),
         *grid_outputs("hot_issues"),
-        error_output,
+        error_output(),
         *SHOWN,
         prevent_initial_call=True,
     )
-    @_guard("hot_issues")
+    @guard("hot_issues")
     def issues_view(_shown, data):
         state, f = hot_state(data)
         return [L.t("hot_issues_note", state.lang), *grid_values(issues_list(state, f))]
@@ -322,11 +320,11 @@ def register(app: Dash, insight, metrics, settings: Settings):
         Output(ids.HOT_NOTE, "children"),
         Output(ids.HOT_ALERTS_NOTE, "children"),
         *grid_outputs("hot_alerts"),
-        error_output,
+        error_output(),
         *SHOWN,
         prevent_initial_call=True,
     )
-    @_guard("hot_alerts")
+    @guard("hot_alerts")
     def alerts_view(_shown, data):
         state, f = hot_state(data)
         table = alerts_list(state, f)
@@ -336,11 +334,11 @@ def register(app: Dash, insight, metrics, settings: Settings):
     @app.callback(
         Output(ids.HOT_WORDS_NOTE, "children"),
         *grid_outputs("hot_words", "hot_frequent"),
-        error_output,
+        error_output(),
         *SHOWN,
         prevent_initial_call=True,
     )
-    @_guard("hot_words")
+    @guard("hot_words")
     def words_view(_shown, data):
         state, f = hot_state(data)
         words, made = words_lists(state, f)
@@ -350,11 +348,11 @@ def register(app: Dash, insight, metrics, settings: Settings):
     @app.callback(
         Output(ids.HOT_REPEATS_NOTE, "children"),
         *grid_outputs("hot_repeats"),
-        error_output,
+        error_output(),
         *SHOWN,
         prevent_initial_call=True,
     )
-    @_guard("hot_repeats")
+    @guard("hot_repeats")
     def repeats_view(_shown, data):
         state, f = hot_state(data)
         found, table = repeats_list(state, f)
@@ -379,13 +377,13 @@ def register(app: Dash, insight, metrics, settings: Settings):
         Output(ids.HOT_ISSUE_LIST, "children"),
         Output(ids.HOT_ISSUE_BOX, "style"),
         Output(ids.HOT_MSG_DETAIL, "children"),
-        error_output,
+        error_output(),
         Input(ids.grid("hot_issues"), "cellClicked"),
         *SHOWN,
         State(ids.grid("hot_issues"), "virtualRowData"),
         prevent_initial_call=True,
     )
-    @_guard("hot_issue")
+    @guard("hot_issue")
     def issue_view(cell, _shown, data, rows):
         state, f = hot_state(data)
         lang = state.lang
@@ -423,13 +421,13 @@ def register(app: Dash, insight, metrics, settings: Settings):
         Output(ids.HOT_ALERT_NOTE, "children"),
         Output(ids.HOT_ALERT_FIG, "figure"),
         *grid_outputs("hot_alert_issues"),
-        error_output,
+        error_output(),
         Input(ids.grid("hot_alerts"), "cellClicked"),
         *SHOWN,
         State(ids.grid("hot_alerts"), "virtualRowData"),
         prevent_initial_call=True,
     )
-    @_guard("hot_alert")
+    @guard("hot_alert")
     def alert_view(cell, _shown, data, rows):
         state, f = hot_state(data)
         lang = state.lang

@@ -6,11 +6,12 @@ assets/analyst.js refer to these names.
 
 from __future__ import annotations
 
-ROOT = "analyst"  # the page (dashboard.ids.ANALYST)
+ROOT = "analyst"  # the page
 URL = "analyst-url"  # dcc.Location (refresh=False): the whole state lives in its search
 STATE = "analyst-state"  # dcc.Store: the parsed state (dashboard/analyst/state.py)
 PROBLEMS = "analyst-problems"  # message: invalid link parameters that were ignored
-ERROR = "analyst-error"  # message: a panel could not be computed
+ERROR = "analyst-error"  # dcc.Store: which panels failed (dashboard/analyst/panels.py guard)
+ERROR_TEXT = "analyst-error-text"  # message: a panel could not be computed
 DOWNLOAD = "analyst-download"  # dcc.Download of every table
 
 # filters
@@ -68,6 +69,7 @@ DRILL_KPIS = "analyst-drill-kpis"
 DRILL_TREND = "analyst-drill-trend"
 DRILL_CATEGORY_FIG = "analyst-drill-category-fig"
 OVERDUE_NOTE = "analyst-overdue-note"
+SLOW_NOTE = "analyst-slow-note"  # the slowest units' threshold
 
 # compare
 COMPARE_MODE = "analyst-compare-mode"
@@ -75,6 +77,8 @@ B_PERIOD = "analyst-b-period"
 B_DATES = "analyst-b-dates"
 B_PROVINCES = "analyst-b-provinces"
 COMPARE_LABELS = "analyst-compare-labels"
+COMPARE_TITLE_A = "analyst-compare-title-a"  # the domain panels' titles
+COMPARE_TITLE_B = "analyst-compare-title-b"
 COMPARE_FIG_A = "analyst-compare-fig-a"
 COMPARE_FIG_B = "analyst-compare-fig-b"
 B_PERIOD_BOX = "analyst-b-period-box"

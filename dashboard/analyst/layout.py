@@ -431,7 +431,7 @@ def _drill(lang: str) -> html.Div:
                         L.t("slow_units", lang),
                         grid("slow_units", lang, "a-table-md"),
                         tools=downloads("slow_units", lang),
-                        note_id="analyst-slow-note",
+                        note_id=ids.SLOW_NOTE,
                     ),
                 ],
             ),
@@ -567,12 +567,12 @@ def _compare(lang: str, state: S.State, today: dt.date) -> html.Div:
                     panel(
                         L.t("side_a", lang),
                         graph(ids.COMPARE_FIG_A, "liuyan_compare_a", "a-graph a-graph-bars"),
-                        title_id="analyst-compare-title-a",
+                        title_id=ids.COMPARE_TITLE_A,
                     ),
                     panel(
                         L.t("side_b", lang),
                         graph(ids.COMPARE_FIG_B, "liuyan_compare_b", "a-graph a-graph-bars"),
-                        title_id="analyst-compare-title-b",
+                        title_id=ids.COMPARE_TITLE_B,
                     ),
                 ],
             ),
@@ -611,7 +611,7 @@ def _page(state: S.State, lang: str, today: dt.date, tabs: list[dict]) -> list:
         _header(lang),
         _filters(state, lang, today),
         html.Div(id=ids.PROBLEMS, className="a-problems", role="alert"),
-        html.Div(id=f"{ids.ERROR}-text", className="a-error", role="alert"),
+        html.Div(id=ids.ERROR_TEXT, className="a-error", role="alert"),
         html.Div(
             className="a-tabs-row",
             children=[

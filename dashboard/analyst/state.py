@@ -30,7 +30,6 @@ from dashboard.params import (
     fits,
     parse_bool,
     parse_date,
-    parse_provinces,
 )
 from queries import provinces as province_ref
 from queries.periods import GRANULARITIES, Filters, preset, year_earlier
@@ -72,9 +71,6 @@ class Problem:
     parameter: str
     value: str
     reason: str  # a key of labels.REASONS
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -282,11 +278,6 @@ def canonical_area(value: str) -> str | None:
             return zh
     code = province_ref.resolve(raw)
     return province_ref.names()[code] if code else None
-
-
-def area_codes(values) -> tuple[int, ...]:
-    """Adcodes of canonical area values (regions expanded)."""
-    return tuple(sorted(set(parse_provinces(list(values))))) if values else ()
 
 
 def _show(value: str) -> str:

@@ -120,11 +120,9 @@ def league_table(frame: pd.DataFrame, name: str, lang: str) -> Table:
 
 
 def lists_table(frame: pd.DataFrame, which: str, lang: str, n: int = 15) -> Table:
-    """Best or worst `n` ranked units of each province, in one table (province, position)."""
-    ranked = frame[frame["rank"].notna()].copy()
-    ranked["_r"] = ranked["rank"].astype("float64")
-    ranked = ranked.sort_values(["province", "_r"], ascending=[True, which == "best"])
-    chosen = league.shown(ranked.groupby("province", sort=True).head(n))
+    """Best or worst `n` ranked units of each province (league.lists), in one table (province, position)."""
+    parts = [item[which] for item in league.lists(frame, n)]
+    chosen = pd.concat(parts, ignore_index=True) if parts else league.shown(frame.head(0))
     columns = _columns(LEAGUE, lang, pinned=2)
     columns = [columns[2], columns[1], columns[0]] + columns[3:]
     return Table(f"sv_{which}", columns, records(chosen, [c.field for c in columns]))
@@ -133,13 +131,6 @@ def lists_table(frame: pd.DataFrame, which: str, lang: str, n: int = 15) -> Tabl
 def _frame_table(frame: pd.DataFrame, name: str, specs: list[tuple[str, str, int]], lang: str) -> Table:
     columns = _columns(specs, lang, pinned=1)
     return Table(name, columns, records(frame, [c.field for c in columns]))
-
-
-def _aging_names(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
-    out = frame.copy()
-    if "bucket" in out:
-        out["bucket"] = [figures.AGING_LABELS.get(b, (b, b))[1 if lang == "en" else 0] for b in out["bucket"]]
-    return out
 
 
 DOWNLOADS = {  # table -> the view group that builds it (dashboard/analyst/callbacks.py build_table asks here)

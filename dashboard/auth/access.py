@@ -17,7 +17,6 @@ from werkzeug.exceptions import Forbidden
 
 from queries.periods import Filters
 
-PAGES = {"wall": "/", "analyst": "/analyst"}
 PAGE_ROLES = {"wall": ("national", "wall", "province"), "analyst": ("national", "province")}
 API_ROLES = ("national", "province")
 

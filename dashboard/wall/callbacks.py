@@ -32,7 +32,7 @@ from dashboard.auth import access
 from dashboard.city_geo import CityMaps
 from dashboard.theme import WALL as THEME
 from dashboard.theme import Theme
-from dashboard.wall import layout, story_panels
+from dashboard.wall import kpis, layout, story_panels
 from dashboard.wall.story import Story
 from queries import provinces as province_ref
 from queries.periods import PRESETS, Filters, beijing_now, preset
@@ -150,22 +150,7 @@ def build_view(
     today_summary = summary if f == today_f else metrics.summary(today_f)
     census_year = int(summary["census_year"])
     period_name = i18n.period_name(period, lang)
-    kpi = {
-        ids.KPI_TODAY_MESSAGES: today_summary["messages"],
-        ids.KPI_TODAY_REPLIES: today_summary["replies"],
-        ids.KPI_TODAY_PENDING: today_summary["pending"],
-        ids.KPI_TODAY_MEDIAN_HOURS: today_summary["median_reply_hours"],
-        ids.KPI_MESSAGES: summary["messages"],
-        ids.KPI_REPLIES: summary["replies"],
-        ids.KPI_REPLY_RATIO: summary["reply_ratio"],
-        ids.KPI_MEDIAN_HOURS: summary["median_reply_hours"],
-        ids.KPI_SATISFACTION: summary["satisfaction_rate"],
-        ids.KPI_NEW_UNITS: summary["new_units"],
-        ids.KPI_NEW_LEADERS: summary["new_leaders"],
-    }
-    for name in ids.KPI_YOY:
-        kpi[f"{name}_yoy"] = summary[f"{name}_yoy"]
-    kpi = {k: _value(v) for k, v in kpi.items()}
+    kpi = {k: _value(v) for k, v in kpis.values(summary, today_summary).items()}
     if province and city_maps is not None:
         place = province_ref.names(lang)[province]
         cities = metrics.by_city(f)

@@ -13,6 +13,7 @@ from dash import dcc, html
 
 from dashboard import figures, geo, i18n, ids
 from dashboard.theme import WALL as THEME
+from dashboard.wall import kpis
 from queries import provinces as province_ref
 from queries.periods import PRESETS
 from settings import Settings
@@ -76,8 +77,8 @@ def kiosk_options(search: str | None, settings: Settings) -> dict:
         "geojson_url": geojson_url(),
         # For assets/wall.js: where to render, and its labels.
         "ids": {
-            "kpi": ids.KPI_VALUE,
-            "yoy": ids.KPI_YOY,
+            "kpi": kpis.VALUE_IDS,
+            "yoy": kpis.YOY_IDS,
             "feed": ids.FEED_LIST,
             "clock": ids.HEADER_CLOCK,
             "date": ids.HEADER_DATE,
@@ -145,42 +146,48 @@ def _graph(graph_id: str) -> dcc.Graph:
     )
 
 
-def _kpi(
-    name: str,
-    lang: str,
-    fmt: str,
-    unit_key: str | None,
-    *,
-    size: str,
-    yoy: bool = False,
-    accent: str = "",
-    sub: tuple[str, str, str | None] | None = None,
-) -> html.Div:
-    number = [html.Span("—", id=ids.KPI_VALUE[name], className="kpi-value", **{"data-format": fmt})]
-    unit = i18n.t(unit_key, lang) if unit_key else ""
+ACCENTS = {"messages": "accent-cyan", "replies": "accent-gold"}  # theme.accent / accent2: messages / replies
+
+
+def _kpi(card: kpis.Card, lang: str) -> html.Div:
+    label = html.Div(card.label(lang), className="kpi-label")
+    children = [label, html.Div(_kpi_number(card, lang), className="kpi-number")]
+    if card.yoy:
+        children.append(_yoy_row(card, lang))
+    if card.sub:
+        children.append(_sub_row(card.sub, lang))
+    size = "big" if card.big else "small"
+    accent = ACCENTS.get(card.metric, "") if card.big else ""
+    return html.Div(children, className=f"kpi kpi-{size} {accent}".strip())
+
+
+def _yoy_row(card: kpis.Card, lang: str) -> html.Div:
+    return html.Div(
+        className="kpi-yoy-row",
+        children=[
+            html.Span(i18n.t("yoy", lang), className="kpi-yoy-label"),
+            html.Span("—", id=ids.kpi_yoy(card.key), className="kpi-yoy"),
+        ],
+    )
+
+
+def _sub_row(sub: kpis.Card, lang: str) -> html.Div:
+    """A second metric on a card's last line."""
+    row = [
+        html.Span(sub.label(lang), className="kpi-yoy-label"),
+        html.Span("—", id=ids.kpi_value(sub.key), className="kpi-sub", **{"data-format": sub.fmt}),
+    ]
+    if sub.unit_key and i18n.t(sub.unit_key, lang):
+        row.append(html.Span(i18n.t(sub.unit_key, lang), className="kpi-yoy-label"))
+    return html.Div(row, className="kpi-yoy-row")
+
+
+def _kpi_number(card: kpis.Card, lang: str) -> list:
+    number = [html.Span("—", id=ids.kpi_value(card.key), className="kpi-value", **{"data-format": card.fmt})]
+    unit = i18n.t(card.unit_key, lang) if card.unit_key else ""
     if unit:
         number.append(html.Span(unit, className="kpi-unit"))
-    children = [html.Div(i18n.t(name, lang), className="kpi-label"), html.Div(number, className="kpi-number")]
-    if yoy:
-        children.append(
-            html.Div(
-                className="kpi-yoy-row",
-                children=[
-                    html.Span(i18n.t("yoy", lang), className="kpi-yoy-label"),
-                    html.Span("—", id=ids.KPI_YOY[name], className="kpi-yoy"),
-                ],
-            )
-        )
-    if sub:
-        sub_name, sub_format, sub_unit = sub
-        row = [
-            html.Span(i18n.t(sub_name, lang), className="kpi-yoy-label"),
-            html.Span("—", id=ids.KPI_VALUE[sub_name], className="kpi-sub", **{"data-format": sub_format}),
-        ]
-        if sub_unit and i18n.t(sub_unit, lang):
-            row.append(html.Span(i18n.t(sub_unit, lang), className="kpi-yoy-label"))
-        children.append(html.Div(row, className="kpi-yoy-row"))
-    return html.Div(children, className=f"kpi kpi-{size} {accent}".strip())
+    return number
 
 
 def _header(config: dict) -> html.Div:
@@ -256,28 +263,7 @@ def build(config: dict) -> html.Div:
         children=[
             html.Div(
                 className="kpi-row kpi-row-big",
-                children=[
-                    _kpi(
-                        ids.KPI_TODAY_MESSAGES,
-                        lang,
-                        "int",
-                        "unit_items",
-                        size="big",
-                        accent="accent-cyan",
-                        sub=(ids.KPI_TODAY_PENDING, "int", "unit_items"),
-                    ),
-                    _kpi(
-                        ids.KPI_TODAY_REPLIES,
-                        lang,
-                        "int",
-                        "unit_items",
-                        size="big",
-                        accent="accent-gold",
-                        sub=(ids.KPI_TODAY_MEDIAN_HOURS, "hours", "unit_hours"),
-                    ),
-                    _kpi(ids.KPI_MESSAGES, lang, "int", "unit_items", size="big", yoy=True, accent="accent-cyan"),
-                    _kpi(ids.KPI_REPLIES, lang, "int", "unit_items", size="big", yoy=True, accent="accent-gold"),
-                ],
+                children=[_kpi(card, lang) for card in kpis.CARDS if card.big],
             ),
             _panel(
                 i18n.t("map_title", lang),
@@ -288,13 +274,7 @@ def build(config: dict) -> html.Div:
             ),
             html.Div(
                 className="kpi-row kpi-row-small",
-                children=[
-                    _kpi(ids.KPI_REPLY_RATIO, lang, "pct", None, size="small"),
-                    _kpi(ids.KPI_MEDIAN_HOURS, lang, "hours", "unit_hours", size="small"),
-                    _kpi(ids.KPI_SATISFACTION, lang, "pct", None, size="small"),
-                    _kpi(ids.KPI_NEW_UNITS, lang, "int", "unit_units", size="small", yoy=True),
-                    _kpi(ids.KPI_NEW_LEADERS, lang, "int", "unit_people", size="small", yoy=True),
-                ],
+                children=[_kpi(card, lang) for card in kpis.CARDS if not card.big],
             ),
         ],
     )

@@ -63,7 +63,7 @@ def test_login_then_analyst_page_without_csp_violations(browser, site):
 
 def test_wall_with_a_kiosk_key_without_csp_violations(browser, site):
     browser.get(f"{site.url}/?key={site.wall_key}")
-    messages = W.KPI_VALUE[W.KPI_MESSAGES]
+    messages = W.kpi_value("messages")
     wait_for(lambda: browser.find_element("id", messages).text.strip() == "4", message="the wall's 4 messages")
     wait_for(lambda: browser.execute_script("return document.querySelectorAll('.js-plotly-plot').length") >= 3)
     assert browser.find_element("id", "session-bar").text == ""  # no user corner on a kiosk
