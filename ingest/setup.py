@@ -51,11 +51,13 @@ def create_demo(settings: Settings, path: Path, now: dt.datetime | None = None) 
 
 def index_newest(store: Store, now: dt.datetime) -> int:
     """Store the features the newest briefings read (words of the last WORDS_DAYS, reply checks of the units'
-    window and its boilerplate lookback), computed on every core, so that a fresh demo's first briefing reads them
-    instead of computing them (the server's indexer fills the rest in the background). Returns the rows stored."""
+    window and its boilerplate lookback, computed on every core; the league's facts), so that a fresh demo's first
+    briefing reads them instead of computing them (the server's indexer fills the rest in the background). Returns
+    the words and reply checks stored."""
     from briefing.sections import UNIT_DAYS
     from insight.index import BATCH, batches, fill_many
     from insight.words_store import MESSAGE_WORDS
+    from supervision import league_facts
     from supervision.features import READ_DAYS, REPLY_FEATURES, WORKER_BATCH
     from supervision.quality import LOOKBACK_DAYS
 
@@ -68,6 +70,7 @@ def index_newest(store: Store, now: dt.datetime) -> int:
     ):
         found = batches(store, kind, today - dt.timedelta(days=days), stop, size, read_days)
         done += fill_many(store, kind, found)[0]
+    league_facts.ensure(store)
     return done
 
 

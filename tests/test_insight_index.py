@@ -20,6 +20,7 @@ import pytest
 from insight import corpus, index, words_store
 from insight.segment import BODY_CHARS, Segmenter, own_places, place_names
 from queries.periods import Filters
+from queries.sql import text
 from queries.writes import upsert
 from settings import Settings
 from tests import insight_fixtures as fx
@@ -253,3 +254,4 @@ def test_a_new_demo_stores_the_newest_briefings_words_and_reply_checks(store):
     assert index_newest(store, now) == len(newest) + replies
     assert set(_stored(store)) == newest
     assert store.scalar("SELECT count(*) FROM reply_features") == replies
+    assert store.scalar(text("supervision", "league_facts_complete"))
