@@ -240,13 +240,15 @@ def test_corpus_of_many_unindexed_messages_is_segmented_in_worker_processes(stor
 
 
 def test_a_new_demo_stores_the_newest_briefings_words_and_reply_checks(store):
-    """ingest.setup.index_newest: words of the messages of the last WORDS_DAYS days (from midnight, up to a day
-    ahead), reply checks of the units' window and its lookback (the fixture's replies all lie in it)."""
-    from ingest.setup import WORDS_DAYS, index_newest
+    """ingest.setup.index_newest: words of the messages of the last WEEK_DAYS + REFERENCE_DAYS days (from
+    midnight, up to a day ahead), reply checks of the units' window and its lookback (the fixture's replies all
+    lie in it)."""
+    from ingest.setup import WEEK_DAYS, index_newest
+    from insight.service import REFERENCE_DAYS
 
     load_fixtures(store)
     now = dt.datetime(2024, 3, 20, 15, 30)
-    since = dt.datetime(2024, 3, 20) - dt.timedelta(days=WORDS_DAYS)
+    since = dt.datetime(2024, 3, 20) - dt.timedelta(days=WEEK_DAYS + REFERENCE_DAYS)
     query = "SELECT message_id FROM messages WHERE created_at >= ? AND created_at < ?"
     newest = {r for (r,) in store.rows(query, [since, now + dt.timedelta(days=1)])}
     replies = store.scalar("SELECT count(*) FROM replies")
