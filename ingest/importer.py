@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -21,11 +22,15 @@ from pathlib import Path
 from ingest.readers import CHUNK_ROWS, RawChunk, ReadError, file_format, read_chunks, row_count
 from ingest.simulate import mark_imported
 from ingest.validate import latest_time, validate
+from queries import writes
 from queries.db import DatabaseLocked, Store
 from queries.writes import KINDS, prepare, upsert
 
 FILE_FIELD = "(file)"
 MAX_DETAILS = 100_000  # rejections kept in full; the rest are only counted
+# Rows per chunk by kind (default CHUNK_ROWS): a reply row is small and each chunk's transaction costs a commit, so
+# replies go in larger chunks (about a tenth less CPU per million than 200,000-row chunks).
+KIND_CHUNK_ROWS = {"replies": 500_000}
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
 
@@ -79,7 +84,7 @@ def import_files(
     paths,
     *,
     progress: bool = False,
-    chunk_rows: int = CHUNK_ROWS,
+    chunk_rows: int | None = None,
     max_details: int = MAX_DETAILS,
     latest=None,
 ) -> ImportReport:
@@ -90,42 +95,56 @@ def import_files(
 
     Each chunk is validated then written by `queries.writes.upsert` in its own
     transaction, so a file that fails half-way keeps its earlier chunks. Unreadable
-    files become a rejection with line 0 and field "(file)". Times after `latest`
+    files become a rejection with line 0 and field "(file)". From its first bulk chunk (writes.BULK_ROWS rows) on, a
+    local store's rollups are not kept per chunk: the days the import changed are rebuilt from the rows once it ends
+    (`Store.deferred_rollups`); a small import into a large database keeps the increments (cheaper than a rebuild of
+    the days it touches). Times after `latest`
     (naive Beijing; default: now plus the default allowed minutes) are rejected.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    chunk_rows = chunk_rows or KIND_CHUNK_ROWS.get(kind, CHUNK_ROWS)
     write = partial(upsert, store) if isinstance(store, Store) else store
     if isinstance(store, Store):
         mark_imported(store)  # outside data: a demo database is no longer simulated
     report = ImportReport(kind)
     started = time.perf_counter()
-    bar = _progress_bar(progress)
-    try:
-        for path in paths:
-            path = Path(path)
-            name = str(path)
-            report.files.append(name)
+    with ExitStack() as deferral:
+        bar = _progress_bar(progress)
+        try:
+            for path in paths:
+                path = Path(path)
+                name = str(path)
+                report.files.append(name)
+                if bar is not None:
+                    bar.set_description(path.name)
+                    total = row_count(path)
+                    bar.reset(total=total)
+                try:
+                    for chunk, accepted, rejections, prepared in _validated(
+                        kind, path, chunk_rows, report.timings, local=isinstance(store, Store), latest=latest
+                    ):
+                        if (
+                            isinstance(store, Store)
+                            and not store.appends.deferred
+                            and len(accepted) >= writes.BULK_ROWS
+                        ):
+                            # a bulk import: the rollups of the days it changes are rebuilt once at its end
+                            deferral.enter_context(store.deferred_rollups())
+                        _import_chunk(write, kind, name, chunk, accepted, rejections, report, max_details, prepared)
+                        if bar is not None:
+                            bar.update(chunk.rows)
+                except ReadError as exc:
+                    report.failed_files += 1
+                    report._reject(name, 0, FILE_FIELD, str(exc), max_details)
+                except OSError as exc:
+                    report.failed_files += 1
+                    report._reject(name, 0, FILE_FIELD, f"cannot read ({exc.strerror or exc})", max_details)
+        finally:
             if bar is not None:
-                bar.set_description(path.name)
-                total = row_count(path)
-                bar.reset(total=total)
-            try:
-                for chunk, accepted, rejections, prepared in _validated(
-                    kind, path, chunk_rows, report.timings, local=isinstance(store, Store), latest=latest
-                ):
-                    _import_chunk(write, kind, name, chunk, accepted, rejections, report, max_details, prepared)
-                    if bar is not None:
-                        bar.update(chunk.rows)
-            except ReadError as exc:
-                report.failed_files += 1
-                report._reject(name, 0, FILE_FIELD, str(exc), max_details)
-            except OSError as exc:
-                report.failed_files += 1
-                report._reject(name, 0, FILE_FIELD, f"cannot read ({exc.strerror or exc})", max_details)
-    finally:
-        if bar is not None:
-            bar.close()
+                bar.close()
+        written = time.perf_counter()
+    report.timings["rollups"] += time.perf_counter() - written
     report.seconds = time.perf_counter() - started
     return report
 

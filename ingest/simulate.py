@@ -801,6 +801,7 @@ class Simulator:
         if self.store is None or self.until is None or self.until == self._saved_until:
             return
         with self.store.write() as cur:
+            self.store.touch()  # no message changes
             self.store.set_meta(cur, "sim_until", from_epoch(self.until).isoformat())
         self._saved_until = self.until
         self._saved_at = time.monotonic()
@@ -860,6 +861,7 @@ def mark_imported(store) -> None:
     """Record that outside data reached a demo database: the simulator never runs on it again."""
     if store.is_demo and store.meta("imported") != "1":
         with store.write() as cur:
+            store.touch()  # no message changes
             store.set_meta(cur, "imported", "1")
 
 

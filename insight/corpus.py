@@ -29,9 +29,39 @@ class Corpus:
     # everything read of the message, so that a later corpus of the period reads again only what changed (`load`)
     frame: pd.DataFrame
     words: list[tuple[str, ...]]  # topic words per row
+    edit: Edit | None = None  # how it was made from an earlier corpus of the period (`load`), if it was
 
     def __len__(self) -> int:
         return len(self.frame)
+
+    def days(self, first: dt.date, last: dt.date) -> tuple[int, int]:
+        """The rows (lo, hi: exclusive) of the messages created first..last: rows are ordered by creation."""
+        bounds = np.array([first, last + dt.timedelta(days=1)], "M8[D]")
+        lo, hi = np.searchsorted(self.frame["day"].to_numpy(), bounds)
+        return int(lo), int(hi)
+
+
+@dataclass
+class Edit:
+    """A corpus made from `base` (the same period earlier) by replacing base rows lo..hi (exclusive) with rows whose
+    `source` is the base row each is unchanged from (-1: new or changed). Methods that keep figures per message
+    update them from this without comparing the whole period."""
+
+    base: Corpus
+    lo: int
+    hi: int
+    source: np.ndarray
+
+    def same(self) -> np.ndarray:
+        """Per row of the new corpus: the base row it is unchanged from, or -1."""
+        n = len(self.base)
+        return np.concatenate([np.arange(self.lo), self.source, np.arange(self.hi, n)])
+
+    def added(self) -> np.ndarray:
+        return self.lo + np.flatnonzero(self.source < 0)
+
+    def gone(self) -> np.ndarray:
+        return np.setdiff1d(np.arange(self.lo, self.hi), self.source[self.source >= 0])
 
 
 # A later corpus of the same period is built from the earlier one when at most this share of its rows changed.
@@ -58,6 +88,7 @@ def load(
     end: dt.date | None = None,
     progress=None,
     previous: Corpus | None = None,
+    days: frozenset | None = None,
 ) -> Corpus:
     """The messages of `start`..`end` (default: the filters' period) matching the filters, with their words.
 
@@ -65,9 +96,18 @@ def load(
     written, or re-imported with another text) are segmented here (`segmenter()`: built when first needed) and
     saved (`index.fill`), so the result is the same whether or not the background indexer got there first.
     `previous`: a corpus of the same period and filters at an earlier data version; only the messages that differ
-    from it (new, or any value read of them changed: a reply, likes, a re-import) are read again. `progress`, when
-    given, is called with the number of messages done."""
+    from it (new, or any value read of them changed: a reply, likes, a re-import) are read again; `days`, when
+    known, the days of creation of the messages written since `previous` (Store.changed_days): only these days
+    are compared, and a period none of them falls in is `previous`. `progress`, when given, is called with the
+    number of messages done."""
     start, end = start or f.start, end or f.end
+    if previous is not None and days is not None:
+        inside = sorted(d for d in days if start <= d <= end)
+        if not inside:
+            return previous  # no write touched the period
+        built = _update_days(store, segmenter, f, previous, inside[0], inside[-1])
+        if built is not None:
+            return built
     window = _window(f, start, end)
     ids = words_store.window_ids(store, window["start"], window["stop"])
     if previous is not None:
@@ -86,9 +126,52 @@ def load(
     return _read(store, segmenter, window, ids, progress)
 
 
+def _update_days(
+    store: Store, segmenter: Callable[[], Segmenter], f: Filters, previous: Corpus, first: dt.date, last: dt.date
+) -> Corpus | None:
+    """`previous` with its rows created first..last read again where their mark changed (days inside the period);
+    None when a message moved between the reads (the caller reads the whole period)."""
+    window = _window(f, first, last)
+    ids = words_store.window_ids(store, window["start"], window["stop"])
+    marks = store.df(text("insight", "period_marks"), {**window, "ids": ids})
+    lo, hi = previous.days(first, last)
+    part = previous.frame.iloc[lo:hi]
+    at = pd.Index(part["message_id"]).get_indexer(marks["message_id"])
+    kept = (at >= 0) & (part["mark"].to_numpy()[np.maximum(at, 0)] == marks["mark"].to_numpy())
+    changed = marks.loc[~kept, "message_id"].tolist()
+    fresh = _read(store, segmenter, window, changed) if changed else Corpus(previous.frame.iloc[:0], [])
+    frame = pd.concat([part.iloc[at[kept]], fresh.frame], ignore_index=True)
+    middle = _ordered(frame, [previous.words[lo + i] for i in at[kept]] + fresh.words, marks)
+    if middle is None:
+        return None
+    source = np.where(kept, lo + at, -1)  # marks' order is the middle's
+    rows = _one_chunk(pd.concat([previous.frame.iloc[:lo], middle.frame, previous.frame.iloc[hi:]], ignore_index=True))
+    built = Corpus(rows, previous.words[:lo] + middle.words + previous.words[hi:], Edit(previous, lo, hi, source))
+    previous.edit = None  # one step is kept: a chain of bases would keep every earlier corpus alive
+    return built
+
+
+def _one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with each Arrow-backed column in one chunk: a concatenation leaves several, and every later selection
+    of rows (Arrow's take) would join them all again (a tenth of a millisecond, not one, per column)."""
+    for name in frame.columns:
+        values = frame[name].array
+        data = getattr(values, "_pa_array", None)
+        if isinstance(data, pa.ChunkedArray) and data.num_chunks > 1:
+            one = data.combine_chunks()
+            if isinstance(values, pd.arrays.ArrowStringArray):
+                frame[name] = type(values)(one, dtype=values.dtype)
+            else:
+                frame[name] = type(values)(one)
+    return frame
+
+
 def changes(old: Corpus, new: Corpus) -> tuple[np.ndarray, np.ndarray]:
     """(rows of `new` not in `old` as they were, rows of `old` not in `new` as they are): a message new, gone or with
     a changed mark (a later corpus of the same period: methods that keep figures per message update them)."""
+    edit = new.edit
+    if edit is not None and edit.base is old:
+        return edit.added(), edit.gone()
     same = pd.Index(old.frame["message_id"]).get_indexer(new.frame["message_id"])
     marks = old.frame["mark"].to_numpy()
     same[(same >= 0) & (marks[np.maximum(same, 0)] != new.frame["mark"].to_numpy())] = -1

@@ -322,6 +322,7 @@ class Grouping:
     docs: list[list[str]]  # per message: features
     df: Counter  # messages holding each term (a term of two or more messages is in the vocabulary)
     issues: dict[tuple, list[dict]]  # block -> its issues
+    corpus: Corpus | None = None  # the corpus grouped (a later one made from it tells what changed: corpus.Edit)
 
     def ranked(self) -> list[dict]:
         out = [i for found in self.issues.values() for i in found]
@@ -338,7 +339,7 @@ def group(corpus: Corpus, weights: Weights, min_members: int = MIN_MEMBERS) -> G
     df = document_frequency(docs)
     keys = _keys(corpus.frame)
     found = _group_rows(corpus, docs, np.arange(len(docs)), df, weights, min_members)
-    return Grouping(weights, min_members, keys, docs, df, found)
+    return Grouping(weights, min_members, keys, docs, df, found, corpus)
 
 
 def update(previous: Grouping, corpus: Corpus) -> Grouping:
@@ -346,12 +347,19 @@ def update(previous: Grouping, corpus: Corpus) -> Grouping:
     a new, gone or changed message, or a message with a term that entered or left the vocabulary, are grouped
     again; the result equals group(corpus, previous.weights) (every block's issues depend only on its messages, the
     weights and which of their terms are in the vocabulary)."""
-    keys = _keys(corpus.frame)
-    old, new = previous.keys, keys
-    same = old.ids.get_indexer(new.ids)
-    same[(same >= 0) & (old.marks[np.maximum(same, 0)] != new.marks)] = -1
-    added = np.flatnonzero(same < 0)
-    gone = np.setdiff1d(np.arange(len(old.ids)), same[same >= 0])
+    old, edit = previous.keys, corpus.edit
+    if edit is not None and previous.corpus is not None and edit.base is previous.corpus:
+        # made from the corpus grouped: only the rows it replaced are compared (and their blocks read)
+        middle = _keys(corpus.frame.iloc[edit.lo : edit.lo + len(edit.source)])
+        blocks = old.blocks[: edit.lo] + middle.blocks + old.blocks[edit.hi :]
+        new = Keys(pd.Index(corpus.frame["message_id"]), corpus.frame["mark"].to_numpy(), blocks)
+        same, added, gone = edit.same(), edit.added(), edit.gone()
+    else:
+        new = _keys(corpus.frame)
+        same = old.ids.get_indexer(new.ids)
+        same[(same >= 0) & (old.marks[np.maximum(same, 0)] != new.marks)] = -1
+        added = np.flatnonzero(same < 0)
+        gone = np.setdiff1d(np.arange(len(old.ids)), same[same >= 0])
     docs = [previous.docs[k] if k >= 0 else None for k in same.tolist()]
     fresh = features(Corpus(corpus.frame.iloc[added], [corpus.words[k] for k in added])) if len(added) else []
     for k, d in zip(added.tolist(), fresh, strict=True):
@@ -375,7 +383,7 @@ def update(previous: Grouping, corpus: Corpus) -> Grouping:
     issues = {b: found for b, found in previous.issues.items() if b not in dirty}
     rows = np.flatnonzero(np.fromiter((b in dirty for b in new.blocks), bool, len(new.blocks)))
     issues.update(_group_rows(corpus, docs, rows, df, previous.weights, previous.min_members))
-    return Grouping(previous.weights, previous.min_members, keys, docs, df, issues)
+    return Grouping(previous.weights, previous.min_members, new, docs, df, issues, corpus)
 
 
 def _keys(frame: pd.DataFrame) -> Keys:

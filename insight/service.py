@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import Counter, OrderedDict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import pandas as pd
 from cachelib import SimpleCache
@@ -51,6 +51,10 @@ class Insight:
         # reference period -> (its corpus, the weights learnt from it)
         self._weights: OrderedDict[Filters, tuple[corpus_mod.Corpus, issues.Weights]] = OrderedDict()
         self._counted: OrderedDict[Filters, tuple[corpus_mod.Corpus, Counter]] = OrderedDict()  # hot words' counts
+        self._daily: OrderedDict[tuple, tuple[str, _Daily]] = OrderedDict()  # surges' counts: (version, counts)
+        self._detected: OrderedDict[tuple, tuple[_Daily, list[dict]]] = OrderedDict()  # (filters, today) -> surges
+        # filters -> (corpus, {surge: its top words}) of the last alerts
+        self._surge_words: OrderedDict[Filters, tuple[corpus_mod.Corpus, dict]] = OrderedDict()
         self._once = Once(self.cache, timeout, kept_locks=1000)
         self._guard = threading.Lock()
 
@@ -67,7 +71,8 @@ class Insight:
 
     def corpus(self, f: Filters, start: dt.date | None = None, end: dt.date | None = None) -> corpus_mod.Corpus:
         """A period's messages with words at the current data version; the last few periods asked are kept, and a
-        period asked again after a write is built from its earlier corpus (only the messages that changed are read)."""
+        period asked again after a write is built from its earlier corpus (only the messages that changed are read:
+        those of the days the writes since touched, when the store knows them)."""
         version, period = self.store.data_version, (f, start, end)
         with self._once.locks.lock(repr(("corpus", period))):
             with self._guard:
@@ -81,8 +86,10 @@ class Insight:
                 def report(done, label=label):
                     self.progress(label, done)
 
-            previous = found[1] if found is not None else None
-            built = corpus_mod.load(self.store, lambda: self.segmenter, f, start, end, report, previous)
+            previous, days = None, None
+            if found is not None:
+                previous, days = found[1], self.store.changed_days(found[0])
+            built = corpus_mod.load(self.store, lambda: self.segmenter, f, start, end, report, previous, days)
             with self._guard:
                 self._corpora[period] = (version, built)
                 self._corpora.move_to_end(period)
@@ -184,30 +191,103 @@ class Insight:
         return self._cached("alerts", self._alerts, f)
 
     def _alerts(self, f: Filters) -> dict:
-        today = self.clock().date()
-        counts = corpus_mod.daily_counts(self.store, f, f.start - dt.timedelta(weeks=surges.BASELINE_WEEKS), f.end)
-        episodes = surges.detect(counts, f.start, f.end, today)
+        episodes = [dict(e) for e in self.surges(f, self.clock().date())]
         if episodes:
             found = self.hot_issues(f, limit=10_000)["issues"]
             period = self.corpus(f)
             names = province_ref.names()
+            words = self._words_of_surges(f, period, episodes)
+            series: dict[tuple, list[dict]] = {}  # the issues of each province x domain, by heat
+            for issue in found:
+                series.setdefault((issue["province_code"], issue["category"]), []).append(issue)
             for alert in episodes:
                 alert["province"] = names.get(alert["province_code"], str(alert["province_code"]))
-                alert["top_words"] = self._episode_words(period, alert)
-                alert["issue_ids"] = [i["id"] for i in found if _inside(i, alert)][:20]
+                alert["top_words"] = words[_surge_key(alert)]
+                same = series.get((alert["province_code"], alert["category"]), [])
+                alert["issue_ids"] = [i["id"] for i in same if _inside(i, alert)][:20]
         return {"start": f.start.isoformat(), "end": f.end.isoformat(), "alerts": episodes}
 
+    def surges(self, f: Filters, today: dt.date) -> list[dict]:
+        """The surge episodes of `f` (surges.detect; not to be changed): after a write, the series of the province
+        x domain pairs whose counts it changed are tested again, the others' episodes kept."""
+        daily = self.daily_counts(f, f.start - dt.timedelta(weeks=surges.BASELINE_WEEKS), f.end)
+        key = (f, today)
+        with self._guard:
+            known = self._detected.get(key)
+        if known is not None and known[0] is daily:
+            return known[1]
+        if known is not None and daily.base is known[0]:
+            counts = daily.frame
+            pairs = pd.MultiIndex.from_arrays([counts["province"], counts["category"]]).isin(list(daily.changed))
+            kept = [e for e in known[1] if (e["province_code"], e["category"]) not in daily.changed]
+            found = surges.ordered(kept + surges.detect(counts[pairs], f.start, f.end, today))
+        else:
+            found = surges.detect(daily.frame, f.start, f.end, today)
+        with self._guard:
+            self._detected[key] = (daily, found)
+            self._detected.move_to_end(key)
+            while len(self._detected) > CORPORA_KEPT:
+                self._detected.popitem(last=False)
+        return found
+
+    def daily_counts(self, f: Filters, start: dt.date, end: dt.date) -> _Daily:
+        """Messages per day x province x city x domain of start..end (corpus.daily_counts), kept for the last few
+        periods asked; after a write only the days it touched are counted again."""
+        version, key = self.store.data_version, (f, start, end)
+        with self._guard:
+            found = self._daily.get(key)
+        if found is not None and found[0] == version:
+            return found[1]
+        days = self.store.changed_days(found[0]) if found is not None else None
+        if days is None:
+            counts = _Daily(corpus_mod.daily_counts(self.store, f, start, end))
+        else:
+            inside = sorted(d for d in days if start <= d <= end)
+            counts = found[1]
+            if inside:
+                first, last = inside[0], inside[-1]
+                counts = _recount(counts, corpus_mod.daily_counts(self.store, f, first, last), first, last)
+        with self._guard:
+            self._daily[key] = (version, counts)
+            self._daily.move_to_end(key)
+            while len(self._daily) > CORPORA_KEPT:
+                self._daily.popitem(last=False)
+        return counts
+
+    def _words_of_surges(self, f: Filters, period: corpus_mod.Corpus, episodes: list[dict]) -> dict:
+        """{surge: its top words}; a surge's words of the last alerts are kept when the corpus they came from is
+        `period`'s base and none of the messages that changed between them is of the surge's series and days."""
+        with self._guard:
+            known = self._surge_words.get(f)
+        kept: dict = {}
+        if known is not None and known[0] is period:
+            kept = known[1]
+        elif known is not None and period.edit is not None and period.edit.base is known[0]:
+            columns = ["province", "category", "city", "day"]
+            changed = pd.concat(
+                [period.frame.iloc[period.edit.added()][columns], known[0].frame.iloc[period.edit.gone()][columns]]
+            )
+            touched = list(changed.itertuples(index=False))
+            kept = {key: words for key, words in known[1].items() if not any(_in_surge(row, key) for row in touched)}
+        words = {}
+        for alert in episodes:
+            key = _surge_key(alert)
+            words[key] = kept[key] if key in kept else self._episode_words(period, alert)
+        with self._guard:
+            self._surge_words[f] = (period, words)
+            self._surge_words.move_to_end(f)
+            while len(self._surge_words) > CORPORA_KEPT:
+                self._surge_words.popitem(last=False)
+        return words
+
     def _episode_words(self, period: corpus_mod.Corpus, alert: dict) -> list[str]:
-        frame = period.frame
-        mask = (
-            (frame["province"] == alert["province_code"])
-            & (frame["category"] == alert["category"])
-            & (frame["day"] >= pd.Timestamp(alert["start"]))
-            & (frame["day"] <= pd.Timestamp(alert["last_day"]))
-        )
+        # the corpus is ordered by creation: the surge's days are one run of its rows
+        lo, hi = period.days(dt.date.fromisoformat(alert["start"]), dt.date.fromisoformat(alert["last_day"]))
+        frame = period.frame.iloc[lo:hi]
+        mask = (frame["province"] == alert["province_code"]) & (frame["category"] == alert["category"])
         if alert["city"]:
             mask &= frame["city"] == alert["city"]
-        counts = hotwords.document_frequency(period.words[i] for i in mask.to_numpy().nonzero()[0])
+        counts = hotwords.document_frequency(period.words[lo + i] for i in mask.to_numpy().nonzero()[0])
         return [mask_text(w, 20) for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_WORDS]]
 
     def repeats(self, f: Filters) -> dict:
@@ -216,6 +296,46 @@ class Insight:
     def _repeats(self, f: Filters) -> dict:
         lookback = self.corpus(f, f.start - dt.timedelta(days=repeats.WINDOW_DAYS), f.end)
         return {"start": f.start.isoformat(), "end": f.end.isoformat(), **repeats.find(lookback, f.start, f.end)}
+
+
+def _surge_key(alert: dict) -> tuple:
+    return alert["province_code"], alert["category"], alert["city"], alert["start"], alert["last_day"]
+
+
+def _in_surge(row, key: tuple) -> bool:
+    """A message (province, category, city, day) is of a surge's series and days (its words come from such)."""
+    province, category, city, start, last = key
+    return (
+        row.province == province
+        and row.category == category
+        and (not city or row.city == city)
+        and start <= row.day.date().isoformat() <= last
+    )
+
+
+@dataclass
+class _Daily:
+    """Daily counts of a period (corpus.daily_counts); when made from `base` by counting some days again, `changed`
+    holds the (province, domain) pairs whose counts differ from it."""
+
+    frame: pd.DataFrame
+    base: _Daily | None = None
+    changed: frozenset = frozenset()
+
+
+_COUNT_KEYS = ["day", "province", "city", "category"]
+
+
+def _recount(old: _Daily, fresh: pd.DataFrame, first: dt.date, last: dt.date) -> _Daily:
+    """`old` with the days first..last replaced by `fresh`, their counts read again."""
+    frame = old.frame
+    day = pd.to_datetime(frame["day"])
+    inside = ((day >= pd.Timestamp(first)) & (day <= pd.Timestamp(last))).to_numpy()
+    both = frame[inside].merge(fresh, on=_COUNT_KEYS, how="outer", suffixes=("_old", ""))
+    differ = both["messages_old"].fillna(0).to_numpy() != both["messages"].fillna(0).to_numpy()
+    changed = frozenset(zip(both["province"][differ].tolist(), both["category"][differ].tolist(), strict=True))
+    old.base = None  # one step is kept (as corpus.Edit)
+    return _Daily(pd.concat([frame[~inside], fresh], ignore_index=True), old, changed)
 
 
 def _inside(issue: dict, alert: dict) -> bool:

@@ -128,8 +128,12 @@ def detect(counts: pd.DataFrame, start: dt.date, end: dt.date, today: dt.date) -
                     ],
                 }
             )
-    out.sort(key=lambda a: (a["start"], -a["ratio"], a["province_code"], a["city"] or "", a["category"]))
-    return out
+    return ordered(out)
+
+
+def ordered(episodes: list[dict]) -> list[dict]:
+    """Episodes by start, the strongest first (a total order: a series has one episode a day at most)."""
+    return sorted(episodes, key=lambda a: (a["start"], -a["ratio"], a["province_code"], a["city"] or "", a["category"]))
 
 
 def _window_sums(a: np.ndarray, w: int) -> np.ndarray:

@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from queries import provinces as province_ref
-from queries.deltas import Appends
+from queries.deltas import Appends, Touched
 from queries.medians import MedianCache
 from queries.memo import Memo
 from settings import Settings
@@ -45,6 +45,12 @@ def _align_rollups(cur) -> None:
         rollups.rebuild(cur)
     elif changed:
         rollups.fill_coarse(cur, sorted(changed))
+
+
+def _refresh_stale(cur) -> None:
+    from queries import rollups
+
+    rollups.refresh_stale(cur)
 
 
 def _backfill_held_evaluations(cur) -> None:
@@ -75,6 +81,8 @@ MIGRATIONS = [
     (11, (_HERE / "schema_words.sql").read_text(encoding="utf-8"), None),
     # 12: per answered message what the unit league counts (supervision/league_facts.py), filled when first read
     (12, (_HERE / "schema_league_facts.sql").read_text(encoding="utf-8"), None),
+    # 13: rollup days a bulk import left stale (Store.deferred_rollups)
+    (13, (_HERE / "schema_stale_rollups.sql").read_text(encoding="utf-8"), None),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -100,7 +108,7 @@ class DatabaseLocked(RuntimeError):
 class Store:
     """The database file and what is kept about it in memory (created with it, dropped with it): the memo per
     data version, the count rows of the latest questions, the median windows and delay index, the rollup append
-    counts.
+    counts and the days each write touched.
 
     `read_only`: a snapshot file that many processes open at once (no migration, no writes)."""
 
@@ -132,6 +140,7 @@ class Store:
             self._migrate()
         self._instance = self.meta("instance") or ""
         self._version = int(self.meta("data_version") or 0)
+        self.touched = Touched(self._version)
 
     # -- connections -------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -168,6 +177,20 @@ class Store:
             return
         with self.writing(), self._transaction() as cur:
             yield cur
+
+    @contextmanager
+    def deferred_rollups(self):
+        """Writes in the block (a bulk import, the only user of the store meanwhile) mark the rollup days they
+        change stale instead of appending increments; the block ends by rebuilding those days from the rows, one
+        pass over them instead of increments per chunk. Each write marks its days in its own transaction, so a
+        process that dies first leaves them marked and opening the file rebuilds them (`_migrate`)."""
+        self.appends.deferred = True
+        try:
+            yield
+        finally:
+            self.appends.deferred = False
+            with self.write() as cur:
+                _refresh_stale(cur)
 
     @contextmanager
     def writing(self):
@@ -207,8 +230,10 @@ class Store:
                 cur.execute("ROLLBACK")
                 self.appends.rollback()
                 raise
-            self.appends.commit()
+            touched = self.appends.commit()
             if bump:
+                # recorded before the version moves: whoever sees the new version finds its days
+                self.touched.record(self._version + 1, touched)
                 self._version += 1
 
     @contextmanager
@@ -251,6 +276,19 @@ class Store:
     def data_version(self) -> str:
         """Changes on every committed write; also differs between database files."""
         return f"{self._instance}:{self._version}"
+
+    def touch(self, days=()) -> None:
+        """Inside a write: it changes the messages created on `days` and no other (a write that declares nothing
+        may have changed any: `changed_days`). The rollup maintenance declares the messages it counts."""
+        self.appends.touch(days)
+
+    def changed_days(self, since: str) -> frozenset | None:
+        """The days of creation of the messages changed by the writes committed after data version `since` (an
+        earlier `data_version`); None when not known (then any day may have changed)."""
+        instance, _, version = since.rpartition(":")
+        if instance != self._instance or not version.isdigit():
+            return None
+        return self.touched.since(int(version))
 
     def close(self) -> None:
         """Close the file; a statement still running on another thread (a background analysis of the wall's story)
@@ -297,9 +335,11 @@ class Store:
                 backfill(cur)
             cur.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', $v)", {"v": str(version)})
             cur.execute("COMMIT")
-        # a count declared after the last migration gets its column (and a rebuild) here
+        # a count declared after the last migration gets its column (and a rebuild) here, and the days a bulk
+        # import that did not finish left stale are rebuilt
         cur.execute("BEGIN TRANSACTION")
         _align_rollups(cur)
+        _refresh_stale(cur)
         cur.execute("COMMIT")
         if not self.scalar("SELECT count(*) FROM provinces"):
             cur.register("census_frame", province_ref.table())

@@ -19,16 +19,17 @@ net change of each exact row is inserted, or removed by deleting every stored
 copy of it and putting back the ones that stay. Every reply day whose delays
 change gets a new revision (roll_delay_revisions: above every earlier one), the
 contract of the median cache in queries/metrics.py.
+
+A bulk import defers all this (`Appends.deferred`, Store.deferred_rollups): its writes only mark the days they
+touch stale, and queries/rollups.py rebuilds those days from the rows once, when the import ends.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections import Counter
-from dataclasses import dataclass
+from collections import Counter, OrderedDict
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -76,18 +77,29 @@ COMPACT_AFTER = 32  # appends to one (table, day) before its rows are merged int
 
 
 class Appends:
-    """Appends per (rollup table, day) since its last compaction, for one Store (`Store.appends`). What a write
-    changes is kept apart until its transaction commits, and dropped when it rolls back (the compactions it
-    made are rolled back with it)."""
+    """Appends per (rollup table, day) since its last compaction, for one Store (`Store.appends`), and the days of
+    creation of the messages the current write changes (`touch`, `commit`). What a write changes is kept apart
+    until its transaction commits, and dropped when it rolls back (the compactions it made are rolled back with
+    it)."""
 
     def __init__(self):
         self._done: dict[str, Counter] = {}
         self._pending: dict[str, dict] | None = None  # this transaction's counts per table and day
+        self._touched: set | None = None  # this transaction's days of creation; None: none declared
         self._lock = threading.Lock()
+        # A bulk import's writes mark the days they change stale instead of appending (Store.deferred_rollups).
+        self.deferred = False
 
     def begin(self) -> None:
         with self._lock:
             self._pending = {}
+            self._touched = None
+
+    def touch(self, days) -> None:
+        """The current write changes (or adds, or removes) messages created on `days` and no other message; a
+        write that touches no message declares so with no days."""
+        with self._lock:
+            self._touched = set(days) if self._touched is None else self._touched | set(days)
 
     def due(self, name: str, days) -> list:
         """Count one append to each of `days` of table `name`; the days that reached COMPACT_AFTER (their count
@@ -104,7 +116,8 @@ class Appends:
                 counts[day] = n
             return out
 
-    def commit(self) -> None:
+    def commit(self) -> frozenset | None:
+        """Keep the transaction's counts; the days of creation it touched (None: not declared, any day)."""
         with self._lock:
             for name, counts in (self._pending or {}).items():
                 done = self._done.setdefault(name, Counter())
@@ -113,15 +126,54 @@ class Appends:
                         done[day] = n
                     else:
                         done.pop(day, None)
-            self._pending = None
+            touched = None if self._touched is None else frozenset(self._touched)
+            self._pending = self._touched = None
+            return touched
 
     def rollback(self) -> None:
         with self._lock:
-            self._pending = None
+            self._pending = self._touched = None
 
     def count(self, name: str, day) -> int:
         with self._lock:
             return self._done.get(name, Counter()).get(day, 0)
+
+
+class Touched:
+    """The days of creation of the messages each committed write changed, per data version, for one Store
+    (`Store.touched`): a reader that keeps results of a period asks which days changed since the version it holds
+    (`since`) and reads again only these. A write that declared none (a raw SQL write) counts as touching every
+    day, as does one of more than MAX_DAYS days; the last KEPT versions are kept."""
+
+    KEPT = 1000
+    MAX_DAYS = 400
+
+    def __init__(self, version: int):
+        self._log: OrderedDict[int, frozenset | None] = OrderedDict()
+        self._first = version  # versions up to this one are unknown (before the store was opened)
+        self._lock = threading.Lock()
+
+    def record(self, version: int, days: frozenset | None) -> None:
+        """Version `version` (the next one) changed the messages created on `days` (None: any)."""
+        with self._lock:
+            self._log[version] = days if days is not None and len(days) <= self.MAX_DAYS else None
+            while len(self._log) > self.KEPT:
+                self._first = self._log.popitem(last=False)[0]
+
+    def since(self, version: int) -> frozenset | None:
+        """The days of creation of the messages changed by the versions after `version` (recorded so far); None
+        when unknown (a version of before the store was opened or no longer kept, or a write of any day)."""
+        with self._lock:
+            if version < self._first:
+                return None
+            days: set = set()
+            for v, touched in reversed(self._log.items()):
+                if v <= version:
+                    break
+                if touched is None:
+                    return None
+                days |= touched
+            return frozenset(days)
 
 
 def states(frame: pd.DataFrame, sign: int) -> pd.DataFrame:
@@ -184,37 +236,19 @@ def _frame_table(parts: list[pd.DataFrame]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=_STATE_SCHEMA)
 
 
-@dataclass
-class Increments:
-    """The rollup changes of some states, computed before the write that appends them (`increments`)."""
-
-    kind: str
-    table: pa.Table  # the states
-    sums: pa.Table | None  # rows to append, `tbl` naming the table (`_sums`)
-    created: set  # days touched per component
-    answered: set
-    rated: set
-
-
-def increments(parts: list, kind: str = "messages", con=None) -> Increments | None:
-    """The rollup changes of `parts` (states from `states` or `state_table`); None when there are none.
-    `con`: the cursor to compute them with; without one a private in-memory DuckDB does (a bulk import computes
-    them while the previous chunk is written)."""
+def apply(cur, appends: Appends, parts: list, kind: str = "messages") -> None:
+    """Append the rollup changes of `parts` (states from `states` or `state_table`) in the write's transaction; while
+    the store defers them (`Appends.deferred`: a bulk import), mark the days they touch stale instead."""
     parts = [p for p in parts if (p.num_rows if isinstance(p, pa.Table) else len(p))]
     if not parts:
-        return None
+        return
     table = _table(parts)
     created, answered, rated = (_days(table.column(c)) for c in ("created_at", "first_reply_at", "rated_at"))
-    return Increments(kind, table, _sums(table, PARTS[kind], con), created, answered, rated)
-
-
-def apply(cur, appends: Appends, parts: list, kind: str = "messages", computed: Increments | None = None) -> None:
-    """Append the rollup changes of `parts` (or the `computed` ones) in the write's transaction."""
-    changes = computed if computed is not None else increments(parts, kind, cur)
-    if changes is None:
+    appends.touch(created)
+    if appends.deferred:
+        _mark_stale(cur, kind, {"created": created, "answered": answered, "rated": rated})
         return
-    table, sums = changes.table, changes.sums
-    created, answered, rated = changes.created, changes.answered, changes.rated
+    sums = _sums(cur, table, PARTS[kind])
     has_reply = table.column("first_reply_at").null_count < table.num_rows
     # the appends in one script (one call instead of one per table; the last statement's rows come back)
     script: list[str] = []
@@ -259,22 +293,24 @@ def apply(cur, appends: Appends, parts: list, kind: str = "messages", computed: 
             compact(cur, name, sorted(due))
 
 
-def _sums(table: pa.Table, names, con=None) -> pa.Table | None:
+def _sums(cur, table: pa.Table, names) -> pa.Table | None:
     """The signed sums per key of the rollup tables `names` (rollup_sql.increments; `tbl` names the table), or
     None when every sum is zero."""
-    own = con is None
-    con = duckdb.connect() if own else con
+    cur.register("states", table)
     try:
-        con.register("states", table)
-        try:
-            rows = con.sql(rollup_sql.increments()).to_arrow_table()
-        finally:
-            con.unregister("states")
+        rows = cur.sql(rollup_sql.increments()).to_arrow_table()
     finally:
-        if own:
-            con.close()
+        cur.unregister("states")
     rows = rows.filter(pc.is_in(rows.column("tbl"), pa.array(list(names))))
     return rows if rows.num_rows else None
+
+
+def _mark_stale(cur, kind: str, days: dict[str, set]) -> None:
+    """Mark the days of each component that a deferred write changes (queries/rollups.py `refresh_stale` rebuilds
+    them, the coarse tables with them)."""
+    for rollup in catalog.COMPONENTS:
+        if rollup in PARTS[kind] and days[rollup]:
+            cur.execute(text("rollups", "mark_stale"), {"rollup": rollup, "days": sorted(days[rollup])}).fetchall()
 
 
 def _days(column: pa.ChunkedArray) -> set:

@@ -57,6 +57,16 @@ def refresh(cur, days: Days) -> None:
             _execute(cur, rollup_sql.rebuild_coarse(table), params)
 
 
+def refresh_stale(cur) -> None:
+    """Rebuild the days that deferred writes marked stale (a bulk import, `Store.deferred_rollups`) and unmark them."""
+    days: Days = defaultdict(set)
+    for rollup, day in cur.execute(text("rollups", "stale_days")).fetchall():
+        days[rollup].add(day)
+    if days:
+        refresh(cur, days)
+        _run(cur, "clear_stale", {})
+
+
 def rebuild(cur) -> None:
     """Recompute every rollup from scratch (migration backfill, bulk loads)."""
     _run(cur, "revise_all_days", {})

@@ -47,3 +47,15 @@ WHERE day >= :first AND day <= :last AND day IN (SELECT unnest(:days))
 -- name: revise_all_days()!
 -- Before a full rebuild: every known day moves to a new revision (days that disappear included).
 UPDATE roll_delay_revisions SET rev = (SELECT coalesce(max(rev), 0) + 1 FROM roll_delay_revisions);
+
+-- name: mark_stale(rollup, days)!
+-- A deferred write (bulk import) changed these days of a component: its rollups are rebuilt later.
+INSERT INTO stale_rollup_days SELECT :rollup, unnest(:days);
+
+-- name: stale_days()
+-- The days marked stale, as (rollup, day).
+SELECT DISTINCT rollup, day FROM stale_rollup_days;
+
+-- name: clear_stale()!
+-- Every stale day was rebuilt.
+DELETE FROM stale_rollup_days;

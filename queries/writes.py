@@ -61,6 +61,7 @@ def upsert(store: Store, kind: str, batch: pd.DataFrame, prepared: Prepared | No
     if batch.empty:
         return result
     with store.write() as cur:
+        store.touch()  # the rollup maintenance adds the days of the messages written (deltas.apply)
         if prepared is not None:
             _write_messages(cur, batch, result, store.appends, prepared)
         else:
@@ -71,11 +72,9 @@ def upsert(store: Store, kind: str, batch: pd.DataFrame, prepared: Prepared | No
 
 @dataclass
 class Prepared:
-    """A bulk chunk of messages made ready outside the write: its Arrow columns and the rollup increments it
-    makes when every message is new and nothing waits for it (the write checks that, else computes them)."""
+    """A bulk chunk of messages made ready outside the write: its Arrow columns."""
 
     table: pa.Table
-    fresh: deltas.Increments | None
 
 
 def prepare(kind: str, batch: pd.DataFrame) -> Prepared | None:
@@ -83,8 +82,7 @@ def prepare(kind: str, batch: pd.DataFrame) -> Prepared | None:
     import does it while the previous chunk is written."""
     if kind != "messages" or len(batch) < BULK_ROWS or not batch["message_id"].is_unique:
         return None
-    table = _arrow(batch, MESSAGE_SCHEMA)
-    return Prepared(table, deltas.increments([deltas.state_table(table, 1)], "messages"))
+    return Prepared(_arrow(batch, MESSAGE_SCHEMA))
 
 
 def _register(cur, frame: pd.DataFrame) -> None:
@@ -210,16 +208,6 @@ def _write_messages(cur, batch, result: WriteResult, appends: deltas.Appends, pr
     slow |= linking
     if slow:
         parts.append(deltas.states(_read_states(cur, slow), 1))
-    if (
-        prepared is not None
-        and prepared.fresh is not None
-        and not parts
-        and not slow
-        and is_new.all()
-        and (rated is None or rated.empty)
-    ):
-        deltas.apply(cur, appends, [], "messages", computed=prepared.fresh)  # all new, nothing waited for them
-        return
     fresh_mask = is_new
     if slow:
         fresh_mask = fresh_mask & ~pc.is_in(
@@ -273,11 +261,12 @@ def _link_held(cur, held: pd.DataFrame) -> None:
         cur.unregister("batch")
 
 
-# Replies look for their message among the messages of the last weeks first, then of the year before,
-# then of all earlier time (only for the replies still not found: late answers, or messages not
-# stored at all, which are held). Each step reads only the row groups of its span, so a batch of
-# live replies reads the recent row groups, not the whole table. (Primary-key lookups cost a few
-# milliseconds per id on a large table, more than a scan of the recent weeks.)
+# Replies (and evaluations) look for their message among the messages created in the weeks before the batch's
+# earliest time first (live writes: the recent weeks; a bulk import in time order: the weeks of its chunk), then
+# the year before, then all earlier time, then later messages (a reply preceding its message, rejected): each only
+# for the ids still not found (late answers, or messages not stored at all, which are held). Each step reads only
+# the row groups of its span, so a batch reads the row groups of its own weeks, not the whole table. (Primary-key
+# lookups cost a few milliseconds per id on a large table, more than a scan of those weeks.)
 REPLY_LOOKBACK_DAYS = (45, 400)
 _TARGET_COLUMNS = [
     "message_id",
@@ -295,13 +284,21 @@ _TARGET_COLUMNS = [
 _FAR_PAST, _FAR_FUTURE = dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31)
 
 
-def _message_targets(cur, ids: pd.Series) -> pd.DataFrame:
+def _spans(first, last) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The creation-time spans [low, high) to look for the messages of a batch whose times run from `first` to
+    `last`, in order (see REPLY_LOOKBACK_DAYS)."""
+    first = pd.Timestamp(first).to_pydatetime() if pd.notna(first) else beijing_now()
+    last = pd.Timestamp(last).to_pydatetime() if pd.notna(last) else first
+    near, far = (max(first, _FAR_PAST + dt.timedelta(days=d)) - dt.timedelta(days=d) for d in REPLY_LOOKBACK_DAYS)
+    end = min(last, _FAR_FUTURE - dt.timedelta(days=2)) + dt.timedelta(days=1)
+    return [(near, end), (far, near), (_FAR_PAST, far), (end, _FAR_FUTURE)]
+
+
+def _message_targets(cur, ids: pd.Series, times: pd.Series) -> pd.DataFrame:
     """The stored messages among `ids` with their state (_TARGET_COLUMNS), found span by span."""
     missing = pd.DataFrame({"message_id": ids.drop_duplicates()})
-    now = beijing_now()
-    edges = [_FAR_FUTURE, *(now - dt.timedelta(days=d) for d in REPLY_LOOKBACK_DAYS), _FAR_PAST]
     parts = []
-    for high, low in zip(edges[:-1], edges[1:], strict=True):
+    for low, high in _spans(times.min(), times.max()):
         if missing.empty:
             break
         cur.register("batch", missing)
@@ -319,7 +316,7 @@ def _message_targets(cur, ids: pd.Series) -> pd.DataFrame:
 
 def _reply_targets(cur, batch) -> pd.DataFrame:
     """The batch with the stored state of each reply's message (missing values: message not stored)."""
-    targets = _message_targets(cur, batch["message_id"])
+    targets = _message_targets(cur, batch["message_id"], batch["replied_at"])
     if targets.empty:
         return batch.assign(**{c: None for c in _TARGET_COLUMNS[1:]}).assign(message_created_at=pd.NaT)
     return batch.merge(targets[_TARGET_COLUMNS], on="message_id", how="left")
@@ -353,7 +350,7 @@ def _write_replies_fast(cur, batch, table: pa.Table, result: WriteResult, append
     if fast.num_rows:
         if fast is not table:
             cur.register("batch", fast)
-        inserted = _arrow_rows(cur, text("writes", "insert_new_replies")).num_rows
+        inserted = cur.execute(text("writes", "count_new_replies")).fetchall()[0][0]
         if inserted < fast.num_rows:  # re-sent replies: the general path (it sees the inserted ones as re-sent)
             return _write_replies_general(cur, batch, result, appends)
     if too_early.any():
@@ -374,11 +371,10 @@ def _write_replies_fast(cur, batch, table: pa.Table, result: WriteResult, append
 def _arrow_targets(cur, replies: pa.Table) -> tuple[pa.Table, pa.ChunkedArray]:
     """The stored messages that `replies` (registered as `batch`) answer, with their state (columns of
     reply_lookup), span by span, and the ids of the batch's held replies. `batch` is `replies` again on return."""
-    now = beijing_now()
-    edges = [_FAR_FUTURE, *(now - dt.timedelta(days=d) for d in REPLY_LOOKBACK_DAYS), _FAR_PAST]
+    times = pc.min_max(replies.column("replied_at")).as_py()
     missing = pc.unique(replies.column("message_id"))
     parts, held, moved = [], None, False
-    for high, low in zip(edges[:-1], edges[1:], strict=True):
+    for low, high in _spans(times["min"], times["max"]):
         if held is None:
             query = "reply_lookup"
         else:
@@ -529,7 +525,9 @@ def _simple(query: str):
 def _write_evaluations(cur, batch, result: WriteResult, appends: deltas.Appends) -> None:
     """Evaluations of stored messages move between rating days in the rollups (old state from the
     table, new from the upsert); those of unknown messages wait in held_evaluations."""
-    targets = _message_targets(cur, batch["message_id"]).rename(columns={"message_created_at": "created_at"})
+    targets = _message_targets(cur, batch["message_id"], batch["rated_at"]).rename(
+        columns={"message_created_at": "created_at"}
+    )
     _register(cur, batch)
     try:
         old = cur.execute(text("writes", "stored_evaluations")).df()

@@ -119,6 +119,13 @@ SELECT reply_id, message_id, replied_at, unit FROM batch
 ON CONFLICT (reply_id) DO NOTHING
 RETURNING reply_id;
 
+-- name: count_new_replies()
+-- The same insert returning only how many replies were new (the fast path needs no ids: fetching a bulk chunk's
+-- costs more than the insert's conflict check).
+INSERT INTO replies (reply_id, message_id, replied_at, unit)
+SELECT reply_id, message_id, replied_at, unit FROM batch
+ON CONFLICT (reply_id) DO NOTHING;
+
 -- name: stored_replies()
 -- The message each reply of the batch answered when it was stored before (re-sent replies only).
 SELECT b.reply_id, r.message_id AS previous_message_id

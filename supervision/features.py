@@ -190,6 +190,7 @@ def _refresh_reference(store: Store) -> frozenset | None:
     # the first set changes no stored answer (none was made without one): no bump, so that answers cached while it
     # was made (a briefing's numbers, gathered alongside) stay valid
     with store.write(bump=store.meta("reply_features_code") is not None) as cur:
+        store.touch()  # no message changes
         for query in ("drop_generic_bigrams", "drop_all_reply_features", "drop_all_reply_clauses"):
             cur.execute(sql(query))
         if grams:

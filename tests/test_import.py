@@ -296,3 +296,23 @@ def test_main_when_the_server_holds_the_database(settings, messages_csv, capsys)
     finally:
         holder.kill()
         holder.wait()
+
+
+@pytest.mark.parametrize("bulk_rows", [1, 10**9], ids=["bulk", "small"])
+def test_bulk_import_rebuilds_the_rollups_of_its_days_at_the_end(store, messages_csv, tmp_path, monkeypatch, bulk_rows):
+    """An import whose chunks are bulk (writes.BULK_ROWS) keeps no rollups per chunk and rebuilds the days it
+    changed when it ends; a small one keeps the increments. Either way the rollups equal the rows afterwards (held
+    replies linked by the messages included) and no day stays marked."""
+    from queries import deltas, writes
+    from tests.test_rollups import _check_tables
+
+    monkeypatch.setattr(writes, "BULK_ROWS", bulk_rows)
+    deferred = []
+    mark = deltas._mark_stale
+    monkeypatch.setattr(deltas, "_mark_stale", lambda *args: deferred.append(args[1]) or mark(*args))
+    assert import_files(store, "replies", [write(tmp_path / "replies.jsonl", REPLIES_JSONL)]).held == 3
+    assert import_files(store, "messages", [messages_csv]).linked == 3
+    assert not store.appends.deferred
+    assert set(deferred) == ({"messages"} if bulk_rows == 1 else set())
+    _check_tables(store)
+    assert store.scalar("SELECT count(*) FROM stale_rollup_days") == 0

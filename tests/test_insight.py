@@ -17,6 +17,7 @@ from insight import service as service_mod
 from insight.segment import Segmenter, own_places, place_names
 from insight.service import Insight
 from queries.periods import Filters
+from queries.texts import write as _real_text_write
 from queries.writes import upsert
 from tests import insight_fixtures as fx
 from tests.conftest import frame, message
@@ -65,13 +66,16 @@ def load_fixtures(store, prefix: str = "", shift_days: int = 0, keep=None) -> di
             )
     shift = pd.Timedelta(days=shift_days)
     keep = keep or (lambda mid: True)
-    rows = [{**r, "created_at": r["created_at"] + shift} for r in rows if keep(r["message_id"])]
+    # the text goes with its message in one write, as the write API takes it
+    rows = [
+        {**r, "created_at": r["created_at"] + shift, "content": body, "location": location, "likes": likes}
+        for r, (_, body, location, likes) in zip(rows, texts, strict=True)
+        if keep(r["message_id"])
+    ]
     replies = [{**r, "replied_at": r["replied_at"] + shift} for r in replies if keep(r["message_id"])]
     upsert(store, "messages", frame(rows))
     if replies:
         upsert(store, "replies", frame(replies))
-    with store.write() as cur:
-        cur.executemany("INSERT INTO message_texts VALUES (?, ?, ?, ?)", [t for t in texts if keep(t[0])])
     return {mid: label for mid, label in labels.items() if keep(mid)}
 
 
@@ -191,6 +195,82 @@ def test_hot_issues_updated_after_a_write_equal_a_cold_grouping(store, monkeypat
     updated = service.hot_issues(MARCH, limit=1000)["issues"]
     assert holder in regrouped and "lone-1" in regrouped
     assert updated == Insight(store, clock=lambda: NOW).hot_issues(MARCH, limit=1000)["issues"]
+
+
+def test_after_writes_only_touched_days_are_read_and_results_equal_a_fresh_service(store, monkeypatch):
+    """After live writes (a rolled-back one first), the service reads again only the messages of the days the
+    writes touched, keeps the month before (the weights' reference) as it was, and its hot issues, hot words and
+    alerts equal a fresh service's."""
+    from insight import corpus as corpus_mod
+    from queries import texts
+
+    monkeypatch.setattr(service_mod, "REFERENCE_MIN", 50)
+    problems = {key for key, *_ in fx.PROBLEMS}
+
+    def held(mid):  # every third message of each problem, written later
+        key, _, n = mid.rpartition("-")
+        return key in problems and int(n) % 3 == 1
+
+    load_fixtures(store, prefix="jan-", shift_days=-62)
+    load_fixtures(store, prefix="feb-", shift_days=-31)
+    labels = load_fixtures(store, keep=lambda mid: not held(mid))
+    service = Insight(store, clock=lambda: NOW)
+
+    def results(s):
+        return s.hot_issues(MARCH, limit=1000), s.hot_words(MARCH, limit=1000), s.alerts(MARCH)
+
+    before = results(service)
+    reference = service.corpus(Filters(dt.date(2024, 1, 30), dt.date(2024, 2, 29)))
+    version = store.data_version
+    monkeypatch.setattr(texts, "write", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("disk full")))
+    with pytest.raises(RuntimeError):
+        load_fixtures(store, keep=held)
+    monkeypatch.setattr(texts, "write", _real_text_write)
+    assert store.data_version == version and results(service) == before
+    read, windows, counted = [], [], []
+    real_read, real_ids, real_counts = corpus_mod._read, corpus_mod.words_store.window_ids, corpus_mod.daily_counts
+    monkeypatch.setattr(corpus_mod, "_read", lambda s, g, w, ids, *a: read.extend(ids) or real_read(s, g, w, ids, *a))
+    monkeypatch.setattr(
+        corpus_mod.words_store, "window_ids", lambda s, a, b: windows.append((a.date(), b.date())) or real_ids(s, a, b)
+    )
+    monkeypatch.setattr(
+        corpus_mod, "daily_counts", lambda s, f, a, b: counted.append((a, b)) or real_counts(s, f, a, b)
+    )
+    written = load_fixtures(store, keep=held)
+    moved = next(mid for mid in labels if mid.startswith("other-"))  # re-imported on another day, with likes
+    row = store.df("SELECT * FROM messages WHERE message_id = $m", {"m": moved}).iloc[0]
+    again = message(moved, row["created_at"] + pd.Timedelta(days=3), int(row["province"]), row["category"])
+    upsert(
+        store,
+        "messages",
+        frame(
+            [
+                {
+                    **again,
+                    "city": row["city"],
+                    "district": row["district"],
+                    "title": row["title"],
+                    "content": "换了一天",
+                    "location": None,
+                    "likes": 7,
+                }
+            ]
+        ),
+    )
+    after = results(service)
+    touched = {
+        store.df("SELECT created_at FROM messages WHERE message_id = $m", {"m": m}).iloc[0, 0].date() for m in written
+    }
+    touched |= {row["created_at"].date(), again["created_at"].date()}
+    first, last = min(touched), max(touched)
+    # only the touched days were read again, the month before not at all
+    assert windows and all(a >= first and b <= last + dt.timedelta(days=1) for a, b in windows)
+    assert counted and all(a >= first and b <= last for a, b in counted)
+    assert set(read) == set(written) | {moved}
+    assert service.corpus(Filters(dt.date(2024, 1, 30), dt.date(2024, 2, 29))) is reference
+    assert after != before
+    assert after == results(Insight(store, clock=lambda: NOW))
+    assert after[2]["alerts"]  # the alerts' path is exercised
 
 
 def test_hot_issues_follow_filters(planted):

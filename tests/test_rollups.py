@@ -3,6 +3,7 @@ after incremental writes, replies arriving before messages and re-imports that c
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -482,20 +483,13 @@ def test_live_reply_path_mixed_batches(store):
     _check_tables(store)
 
 
-def test_bulk_chunks_prepared_ahead(store, monkeypatch):
-    """Bulk chunks of messages whose rollup increments were computed before the write (writes.prepare, as the
-    import does while the previous chunk is written): used when every message is new and nothing waits for
-    it, recomputed otherwise (held replies and evaluations, re-imported messages); the rollups equal the rows."""
-    from queries import deltas, writes
+@pytest.mark.parametrize("deferred", [False, True], ids=["increments", "deferred"])
+def test_bulk_chunks_prepared_ahead(store, deferred):
+    """Bulk chunks of messages made ready before the write (writes.prepare, as the import does while the previous
+    chunk is written), with held replies and evaluations waiting for them and re-imported messages among them:
+    the rollups equal the rows, kept by increments, or rebuilt once when a deferred block (the import) ends."""
+    from queries import writes
 
-    used = []
-    apply = deltas.apply
-
-    def spy(cur, path, parts, kind="messages", computed=None):
-        used.append(computed is not None)
-        return apply(cur, path, parts, kind, computed)
-
-    monkeypatch.setattr(deltas, "apply", spy)
     rng = np.random.default_rng(11)
     n = writes.BULK_ROWS + 500
     messages = _messages(rng, [f"m{i}" for i in range(3 * n)])
@@ -512,30 +506,60 @@ def test_bulk_chunks_prepared_ahead(store, monkeypatch):
         assert prepared is not None
         return upsert(store, "messages", frame, prepared=prepared)
 
-    used.clear()
-    assert bulk(first).linked == 50
-    assert store.scalar("SELECT count(*) FROM held_replies") == 0
-    want = early.groupby("message_id")["replied_at"].min()
-    got = dict(store.rows("SELECT message_id, first_reply_at FROM messages WHERE first_reply_at IS NOT NULL"))
-    assert got == {k: v.to_pydatetime() for k, v in want.items()}
-    assert used == [False]
-    bulk(second)
-    assert used == [False, True]
+    with store.deferred_rollups() if deferred else contextlib.nullcontext():
+        assert bulk(first).linked == 50
+        assert store.scalar("SELECT count(*) FROM held_replies") == 0
+        want = early.groupby("message_id")["replied_at"].min()
+        got = dict(store.rows("SELECT message_id, first_reply_at FROM messages WHERE first_reply_at IS NOT NULL"))
+        assert got == {k: v.to_pydatetime() for k, v in want.items()}
+        bulk(second)
+        # deferred: the rollups lag behind the rows until the block ends
+        lag = store.scalar("SELECT count(*) FROM messages") - store.scalar(
+            "SELECT coalesce(sum(messages), 0) FROM roll_created"
+        )
+        assert lag == (2 * n if deferred else 0)
+        # new messages mixed with re-imported ones that moved to other days, domains and types
+        changed = pd.concat(
+            [
+                third,
+                second.iloc[:3000].assign(
+                    created_at=second["created_at"].iloc[:3000] - pd.Timedelta(days=2),
+                    category=rng.choice(CATEGORIES, 3000),
+                    msg_type=rng.choice(TYPES, 3000),
+                ),
+            ]
+        )
+        bulk(changed)
     _check_tables(store)
-    # new messages mixed with re-imported ones that moved to other days, domains and types
-    changed = pd.concat(
-        [
-            third,
-            second.iloc[:3000].assign(
-                created_at=second["created_at"].iloc[:3000] - pd.Timedelta(days=2),
-                category=rng.choice(CATEGORIES, 3000),
-                msg_type=rng.choice(TYPES, 3000),
-            ),
-        ]
-    )
-    bulk(changed)
-    assert used == [False, True, False]
-    _check_tables(store)
+    assert store.scalar("SELECT count(*) FROM stale_rollup_days") == 0
+
+
+def test_days_a_deferred_block_left_stale_are_rebuilt_when_the_file_opens(tmp_path):
+    """A process that dies inside a deferred block (a bulk import) leaves the days its committed writes changed
+    marked stale: opening the file rebuilds them, so the rollups equal the rows for every kind of record."""
+    from queries.db import Store
+
+    path = tmp_path / "import.duckdb"
+    store = Store(path)
+    rng = np.random.default_rng(5)
+    messages = _messages(rng, [f"m{i}" for i in range(1200)])
+    replies = _replies(rng, messages, [f"r{i}" for i in range(1000)], 1000)
+    _write(store, "messages", messages.iloc[:400])  # kept by increments
+    store.appends.deferred = True  # the block starts and never ends: the process dies inside it
+    _write(store, "replies", replies.iloc[:300])  # some answer stored messages, some are held
+    _write(store, "evaluations", _evaluations(rng, messages, 300))
+    _write(store, "messages", messages.iloc[400:])  # links the held replies
+    _write(store, "replies", replies.iloc[300:])
+    marked = store.scalar("SELECT count(DISTINCT rollup) FROM stale_rollup_days")
+    assert marked == 3
+    assert store.scalar("SELECT sum(messages) FROM roll_created") == 400  # the rollups lag behind the rows
+    store.close()
+    reopened = Store(path)
+    try:
+        _check_tables(reopened)
+        assert reopened.scalar("SELECT count(*) FROM stale_rollup_days") == 0
+    finally:
+        reopened.close()
 
 
 def test_append_counts_roll_back_with_a_failed_write(store, monkeypatch):
@@ -639,3 +663,94 @@ def test_concurrent_write_requests_share_a_transaction(store):
     bumps = int(store.data_version.split(":")[-1]) - int(version.split(":")[-1])
     assert bumps == 2  # the first request alone, then the seven that waited, together
     _check_tables(store)
+
+
+def test_store_records_the_days_each_write_touched(store, monkeypatch):
+    """Per committed data version, the days of creation of the messages a write changed: new ones, a reply, a
+    re-import moving a message to another day (both days); a rolled-back write records nothing; a raw SQL write
+    (undeclared) and a version from before the store was opened are unknown (None)."""
+    from queries import texts
+
+    def msg(mid, created, **more):
+        row = {
+            "message_id": mid,
+            "created_at": pd.Timestamp(created),
+            "province": HENAN_CODE,
+            "city": None,
+            "district": None,
+            "addressee": None,
+            "category": "城建",
+            "msg_type": "咨询",
+            "title": "t",
+            "is_urgent": False,
+            "source_status": None,
+            **more,
+        }
+        out = pd.DataFrame([row])
+        out.insert(0, "_row", [2])
+        return out
+
+    day = dt.date.fromisoformat
+    opened = store.data_version
+    assert store.changed_days(opened) == frozenset()
+    upsert(store, "messages", pd.concat([msg("a", "2024-03-05 09:00"), msg("b", "2024-03-07 23:59")]))
+    assert store.changed_days(opened) == {day("2024-03-05"), day("2024-03-07")}
+    v1 = store.data_version
+    reply = pd.DataFrame(
+        {
+            "_row": [2],
+            "reply_id": ["r1"],
+            "message_id": ["a"],
+            "replied_at": [pd.Timestamp("2024-03-09")],
+            "unit": ["u"],
+        }
+    )
+    upsert(store, "replies", reply)
+    assert store.changed_days(v1) == {day("2024-03-05")}  # the message's day, not the reply's
+    assert store.changed_days(opened) == {day("2024-03-05"), day("2024-03-07")}
+    v2 = store.data_version
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(texts, "write", failing)
+    with pytest.raises(RuntimeError):  # the rollups were appended, then the transaction failed
+        upsert(store, "messages", msg("c", "2024-03-20 10:00"))
+    monkeypatch.undo()
+    assert store.data_version == v2 and store.changed_days(v2) == frozenset()
+    assert store.scalar("SELECT count(*) FROM messages WHERE message_id = 'c'") == 0
+    upsert(store, "messages", msg("b", "2024-03-11 08:00", content="moved", location=None, likes=0))
+    assert store.changed_days(v2) == {day("2024-03-07"), day("2024-03-11")}
+    v3 = store.data_version
+    units = pd.DataFrame(
+        {
+            "_row": [2],
+            "unit_id": ["u1"],
+            "name": ["某局"],
+            "province": [HENAN_CODE],
+            "level": ["市"],
+            "joined_at": [BASE],
+        }
+    )
+    upsert(store, "units", units)
+    assert store.changed_days(v3) == frozenset()  # no message changed
+    with store.write() as cur:
+        cur.execute("UPDATE messages SET title = 'x' WHERE message_id = 'a'")
+    assert store.changed_days(v3) is None  # a raw write may have changed any day
+    assert store.changed_days("another-file:" + v3.rpartition(":")[2]) is None
+
+
+def test_touched_days_log_is_bounded_and_knows_nothing_before_its_first_version(monkeypatch):
+    from queries import deltas
+
+    monkeypatch.setattr(deltas.Touched, "KEPT", 2)
+    log = deltas.Touched(5)  # a store opened at version 5
+    assert log.since(4) is None and log.since(5) == frozenset()
+    d = [dt.date(2024, 1, k) for k in range(1, 5)]
+    log.record(6, frozenset(d[:1]))
+    log.record(7, frozenset(d[1:2]))
+    assert log.since(5) == {d[0], d[1]} and log.since(6) == {d[1]} and log.since(7) == frozenset()
+    log.record(8, frozenset(d[2:4]))  # version 6 is dropped
+    assert log.since(5) is None and log.since(6) == {d[1], d[2], d[3]}
+    log.record(9, None)  # a write of any day
+    assert log.since(7) is None and log.since(9) == frozenset()
