@@ -1,5 +1,9 @@
 """Briefing time on a database (default: the demo): gather, charts, PDF print, for a week, a month and a quarter,
-national and one province. Prints seconds per run with the spread and the machine's load.
+national and one province. Prints seconds per run with the spread and the machine's load, and the CPU seconds
+of the run (this process and its worker processes: what the run needs whatever else shares the machine).
+
+On a store nothing has indexed yet (a copy without stored words and reply checks), the first run computes them:
+words of the period and reply checks of the units' window, in worker processes (one per core).
 
 python bench/briefing_speed.py [--db FILE] [--repeat 3] [--now 2026-11-26T12:00:00]
 """
@@ -9,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import resource
 import statistics
 import sys
 import time
@@ -26,7 +31,14 @@ from settings import Settings  # noqa: E402
 from supervision.service import Supervision  # noqa: E402
 
 
+def cpu_seconds() -> float:
+    """User and system time of this process and of its finished children (the worker processes)."""
+    used = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return sum(u.ru_utime + u.ru_stime for u in used)
+
+
 def one(store: Store, spec: str, province: int | None, now: dt.datetime) -> dict[str, float]:
+    cpu = cpu_seconds()
     metrics = Metrics(store)  # a cold cache: every number (and the text analysis) is computed again
     settings = Settings(clock=now.isoformat())
     sections = providers(Insight(store, clock=settings.now), Supervision(metrics, settings))
@@ -41,6 +53,7 @@ def one(store: Store, spec: str, province: int | None, now: dt.datetime) -> dict
     pdf.html_to_pdf(html.document(outline.outline(brief), rendered, "svg"))
     times["pdf"] = time.perf_counter() - t
     times["total"] = sum(times.values())
+    times["cpu"] = cpu_seconds() - cpu
     return times
 
 
@@ -58,9 +71,10 @@ def main() -> None:
         runs = [one(store, spec, province, now) for _ in range(args.repeat)]
         totals = [r["total"] for r in runs]
         parts = " ".join(f"{k} {statistics.median(r[k] for r in runs):.2f}" for k in ("gather", "charts", "pdf"))
+        cpu = " ".join(f"{r['cpu']:.1f}" for r in runs)
         print(
             f"{spec:8} {province or 'national':>8}: median {statistics.median(totals):.2f} s "
-            f"(min {min(totals):.2f}, max {max(totals):.2f}; {parts}) load {os.getloadavg()[0]:.1f}"
+            f"(min {min(totals):.2f}, max {max(totals):.2f}; {parts}) cpu s per run {cpu} load {os.getloadavg()[0]:.1f}"
         )
     store.close()
 

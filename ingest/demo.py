@@ -1459,6 +1459,11 @@ def main(argv=None) -> int:
     parser.add_argument("--start", default=DEFAULT_START.isoformat())
     parser.add_argument("--now", default=None, help="naive Beijing time, ISO (default: current Beijing time)")
     parser.add_argument("--timings", action="store_true", help="print wall and CPU seconds of each stage")
+    parser.add_argument(
+        "--index",
+        action="store_true",
+        help="also store the newest briefings' words and reply checks (else the server's indexer does, newest first)",
+    )
     args = parser.parse_args(argv)
     now = (
         dt.datetime.fromisoformat(args.now)
@@ -1471,10 +1476,17 @@ def main(argv=None) -> int:
     start = dt.date.fromisoformat(args.start)
     counts = generate(store, seed=args.seed, start=start, now=now, progress=True, timings=timings)
     generated = time.perf_counter() - began
-    cpu = time.process_time()
+    if args.index:
+        from ingest.setup import index_newest
+
+        indexed = index_newest(store, now)
+        print(
+            f"stored words and reply checks of {indexed:,} records in {time.perf_counter() - began - generated:.1f} s"
+        )
+    checkpoint, cpu = time.perf_counter(), time.process_time()
     store.cursor().execute("CHECKPOINT")
     store.close()
-    timings["checkpoint"] = (time.perf_counter() - began - generated, time.process_time() - cpu)
+    timings["checkpoint"] = (time.perf_counter() - checkpoint, time.process_time() - cpu)
     if args.timings:
         for name, (wall, used) in timings.items():
             print(f"{name:<48} {wall:7.2f} s wall {used:7.2f} s CPU")

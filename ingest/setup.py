@@ -11,6 +11,9 @@ from queries.db import Store
 from queries.periods import beijing_now
 from settings import Settings
 
+# A week's briefing is of the last complete week: it starts within the last WEEK_DAYS days.
+WEEK_DAYS = 14
+
 
 def _remove(path: Path) -> None:
     for suffix in ("", ".wal"):
@@ -43,6 +46,33 @@ def create_demo(settings: Settings, path: Path, now: dt.datetime | None = None) 
         file=sys.stderr,
     )
     return Store(path, settings)
+
+
+def index_newest(store: Store, now: dt.datetime) -> int:
+    """Store the features the newest briefings read (words of their week and the REFERENCE_DAYS before it, reply
+    checks of the units' window and its boilerplate lookback, computed on every core; the league's facts), so that
+    a fresh demo's first briefing reads them instead of computing them (the server's indexer fills the rest in the
+    background). Returns the words and reply checks stored."""
+    from briefing.sections import UNIT_DAYS
+    from insight.index import BATCH, batches, fill_many
+    from insight.service import REFERENCE_DAYS
+    from insight.words_store import MESSAGE_WORDS
+    from supervision import league_facts
+    from supervision.features import READ_DAYS, REPLY_FEATURES, WORKER_BATCH
+    from supervision.quality import LOOKBACK_DAYS
+
+    stop = now + dt.timedelta(days=1)  # records may be timed a little after now
+    today = dt.datetime.combine(now.date(), dt.time())
+    done = 0
+    for kind, days, size, read_days in (
+        # the week's words and those of the days its hot issues weigh terms by (insight/service.py)
+        (MESSAGE_WORDS, WEEK_DAYS + REFERENCE_DAYS, BATCH, READ_DAYS),
+        (REPLY_FEATURES, UNIT_DAYS + LOOKBACK_DAYS + WEEK_DAYS, WORKER_BATCH, READ_DAYS),
+    ):
+        found = batches(store, kind, today - dt.timedelta(days=days), stop, size, read_days)
+        done += fill_many(store, kind, found)[0]
+    league_facts.ensure(store)
+    return done
 
 
 def open_or_create(settings: Settings) -> Store:

@@ -259,7 +259,7 @@ def _read(store: Store, segmenter: Callable[[], Segmenter], window: dict, ids: l
     raw_places = _list_array(table.column("places"))
     stale = np.flatnonzero(~frame["indexed"].to_numpy(dtype=bool))
     if len(stale):
-        fresh = _index_now(store, segmenter(), frame.iloc[stale])
+        fresh = _index_now(store, segmenter, frame.iloc[stale])
         named = raw_places.to_pylist()
         for i, w, p in zip(stale, fresh["words"], fresh["places"], strict=True):
             words[i], named[i] = tuple(x for x in w if x not in own.drops[own.codes[i]]), list(p)
@@ -346,9 +346,10 @@ def _named_places(lists: pa.ListArray, own: _Own) -> list[tuple[str, ...]]:
     return [tuple(dict.fromkeys(out[a:b])) for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
 
-def _index_now(store: Store, segmenter: Segmenter, rows: pd.DataFrame) -> pd.DataFrame:
-    """Words of messages the index lacks, made with this process's segmenter, saved when the store is writable
-    (a scale-out web process reads a snapshot: it only uses them)."""
+def _index_now(store: Store, segmenter: Callable[[], Segmenter], rows: pd.DataFrame) -> pd.DataFrame:
+    """Words of messages the index lacks (in the order of `rows`), saved when the store is writable (a scale-out
+    web process reads a snapshot: it only uses them). Many (a store nothing has indexed yet): made in worker
+    processes; a few (just written): with this process's segmenter (`segmenter()`)."""
     missing = pd.DataFrame(
         {
             "message_id": rows["message_id"].to_numpy(),
@@ -357,7 +358,11 @@ def _index_now(store: Store, segmenter: Segmenter, rows: pd.DataFrame) -> pd.Dat
             "content": rows["content"].str.slice(0, BODY_CHARS).to_numpy(),
         }
     )
-    return index.fill(store, words_store.MESSAGE_WORDS, missing, partial(words_store.compute_with, segmenter))
+    if len(missing) < index.PARALLEL_FROM:
+        return index.fill(store, words_store.MESSAGE_WORDS, missing, partial(words_store.compute_with, segmenter()))
+    done = index.fill_many(store, words_store.MESSAGE_WORDS, index.pieces(missing, index.BATCH), collect=True)[1]
+    found = pd.concat(done, ignore_index=True).set_index("message_id")
+    return found.loc[missing["message_id"]].reset_index()
 
 
 def daily_counts(store: Store, f: Filters, start: dt.date, end: dt.date) -> pd.DataFrame:

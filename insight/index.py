@@ -17,8 +17,8 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
@@ -36,6 +36,10 @@ SWEEP_SECONDS = 3600.0  # look at the whole window again this often
 RETRY_SECONDS = 60.0  # after a failed batch
 WORKER_NICE = 10  # the worker yields the CPU to the server's requests
 PARENT_CHECK_SECONDS = 2.0
+# Readers computing what is missing themselves (`fill_many`): from this many rows, worker processes (one per core)
+# do it; below, starting them (about two seconds: imports, jieba's dictionary) costs more than it saves.
+PARALLEL_FROM = 6000
+WHOLE = 2**62  # `missing`'s row limit for a whole week
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,65 @@ def fill(store: Store, kind: Kind, frame: pd.DataFrame, compute=None) -> pd.Data
     return result
 
 
-def _init_worker(inits: list[tuple[Callable, tuple]]) -> None:
-    os.nice(WORKER_NICE)
+def fill_many(
+    store: Store, kind: Kind, batches: Iterable[pd.DataFrame], workers: int | None = None, collect: bool = False
+) -> tuple[int, list[pd.DataFrame]]:
+    """`fill` of every batch (disjoint frames as `kind.missing` returns them, read lazily), computed in `workers`
+    spawned processes (default: one per core) while this process reads the next batches and saves what comes back,
+    so that a reader facing a store nothing has indexed yet (a fresh demo, a file no server has served) uses every
+    core and leaves the GIL to the server's other threads. Returns the rows computed and, with `collect`, the
+    computed frames (in the order they finished)."""
+    workers = workers or os.cpu_count() or 1
+    inits = [kind.worker_init(store)] if kind.worker_init is not None else []
+    done, kept = 0, []
+
+    def finish(futures) -> None:
+        nonlocal done
+        for future in futures:
+            result = future.result()
+            if not store.read_only:
+                kind.save(store, result)
+            done += len(result)
+            if collect:
+                kept.append(result)
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(inits, 0)) as pool:
+        pending: set[Future] = set()
+        for frame in batches:
+            if frame.empty:
+                continue
+            pending.add(pool.submit(kind.compute, frame))
+            if len(pending) > 2 * workers:  # a bounded queue: batches are read as fast as they are computed
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                finish(finished)
+        finish(wait(pending)[0])
+    return done, kept
+
+
+def batches(store: Store, kind: Kind, start: dt.datetime, stop: dt.datetime, size: int = BATCH, days: int = CHUNK_DAYS):
+    """The rows of [start, stop) lacking `kind`'s features, newest first, in batches of at most `size` for
+    `fill_many`, read `days` at a time (each read whole, so that no batch is read again while another is being
+    computed; a read joining texts scans them, so few long reads cost less than many short ones)."""
+    while stop > start:
+        since = max(start, stop - dt.timedelta(days=days))
+        yield from pieces(kind.missing(store, since, stop, WHOLE), size)
+        stop = since
+
+
+def pieces(frame: pd.DataFrame, size: int = BATCH) -> list[pd.DataFrame]:
+    """The frame in batches of at most `size` rows (attrs kept: a kind's compute may read them)."""
+    out = []
+    for lo in range(0, len(frame), size):
+        piece = frame.iloc[lo : lo + size]
+        piece.attrs = dict(frame.attrs)
+        out.append(piece)
+    return out
+
+
+def _init_worker(inits: list[tuple[Callable, tuple]], nice: int = WORKER_NICE) -> None:
+    if nice:
+        os.nice(nice)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     for function, args in inits:
         function(*args)

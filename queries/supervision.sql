@@ -204,10 +204,10 @@ LEFT JOIN messages m ON m.message_id = t.message_id
 LEFT JOIN message_texts mt ON mt.message_id = t.message_id
 ORDER BY t.replied_at DESC, t.reply_id;
 
--- name: reply_features_complete(start, stop)
--- Whether every reply published in [start, stop) has a features row (see features.ensure_reply_features).
+-- name: reply_features_lacking(start, stop)
+-- How many replies published in [start, stop) lack a features row (see features.ensure_reply_features).
 SELECT (SELECT count(*) FROM replies WHERE replied_at >= :start AND replied_at < :stop)
-     = (SELECT count(*) FROM reply_features WHERE replied_at >= :start AND replied_at < :stop);
+     - (SELECT count(*) FROM reply_features WHERE replied_at >= :start AND replied_at < :stop);
 
 -- name: reply_reference_count(n)
 -- Replies with text (counted up to :n + 1): while under the sample size the generic bigrams follow the store.
@@ -217,21 +217,27 @@ SELECT count(*) FROM (
     LIMIT :n + 1
 );
 
--- name: reply_reference_sample(n)
--- A deterministic sample of :n replies with text (smallest hashes of their ids) with their message's text.
-WITH ids AS (
-    SELECT reply_id FROM reply_texts
-    WHERE content IS NOT NULL AND length(trim(content)) > 0
-    ORDER BY hash(reply_id), reply_id
-    LIMIT :n
+-- name: reply_reference_pool(pool)
+-- The :pool replies of the smallest id hashes, in that order (null: every reply).
+SELECT reply_id FROM reply_texts ORDER BY hash(reply_id), reply_id LIMIT :pool;
+
+-- name: reply_has_text(ids)
+-- Whether each of the replies :ids has text (a column, not a filter: a filter on the text would read every text).
+SELECT reply_id, content IS NOT NULL AND length(trim(content)) > 0 AS has_text
+FROM reply_texts WHERE reply_id IN (SELECT unnest(:ids));
+
+-- name: reply_reference_sample(ids)
+-- The replies :ids (the deterministic sample of `reply_reference_ids`) with their message's text; the messages'
+-- ids are chosen before their texts are joined.
+WITH pairs AS (
+    SELECT r.reply_id, r.message_id FROM replies r WHERE r.reply_id IN (SELECT unnest(:ids))
 )
 SELECT rt.content AS reply, coalesce(m.title, '') AS title, coalesce(mt.content, '') AS body,
        coalesce(mt.location, '') AS location
-FROM ids
-JOIN reply_texts rt USING (reply_id)
-JOIN replies r USING (reply_id)
-LEFT JOIN messages m ON m.message_id = r.message_id
-LEFT JOIN message_texts mt ON mt.message_id = r.message_id;
+FROM pairs p
+JOIN reply_texts rt ON rt.reply_id = p.reply_id
+LEFT JOIN messages m ON m.message_id = p.message_id
+LEFT JOIN message_texts mt ON mt.message_id = p.message_id;
 
 -- name: reply_generic_bigrams()
 -- The stored generic bigrams (supervision/features.py `reference`).

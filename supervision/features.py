@@ -33,7 +33,7 @@ from collections import Counter
 import pandas as pd
 import pyarrow as pa
 
-from insight.index import Kind
+from insight import index
 from queries.db import Store
 from queries.sql import text
 from supervision import rules
@@ -41,6 +41,10 @@ from supervision.common import sql
 
 CODE_VERSION = "2"  # bump when compute_reply_features changes: every stored row is then computed again
 BATCH = 20_000
+WORKER_BATCH = 4000  # replies per worker call when many are missing (ensure_reply_features)
+# days of missing replies read at once then: a read scans the message texts (about 3 s of CPU for a week or for a
+# quarter of the demo), and a quarter's replies with their texts take about 200 MB
+READ_DAYS = 91
 DF_SAMPLE = 20_000
 REFERENCE_GROWTH = 1.25  # a sample smaller than DF_SAMPLE is taken again when the store has this many times more
 GENERIC_DF = 0.02
@@ -180,11 +184,13 @@ def _refresh_reference(store: Store) -> frozenset | None:
         stale = not size <= have <= size * REFERENCE_GROWTH
     if not stale:
         return None
-    sample = store.df(sql("reply_reference_sample"), {"n": DF_SAMPLE})
+    sample = reference_sample(store, DF_SAMPLE)
     grams = generic_bigrams(sample)
     if store.read_only:
         return grams
-    with store.write() as cur:
+    # the first set changes no stored answer (none was made without one): no bump, so that answers cached while it
+    # was made (a briefing's numbers, gathered alongside) stay valid
+    with store.write(bump=store.meta("reply_features_code") is not None) as cur:
         store.touch()  # no message changes
         for query in (
             "drop_generic_bigrams",
@@ -199,6 +205,21 @@ def _refresh_reference(store: Store) -> frozenset | None:
         store.set_meta(cur, "reply_reference_sample", str(len(sample)))
         store.set_meta(cur, "reply_features_code", CODE_VERSION)
     return grams
+
+
+def reference_sample(store: Store, n: int) -> pd.DataFrame:
+    """The `n` replies with text of the smallest id hashes, with their message's text. They are looked for among
+    the 2n smallest hashes first (a condition on the text would read every reply's text: seconds on millions);
+    among all replies only when fewer than n of those have text."""
+    ids: list[str] = []
+    for pool in (2 * n, None):
+        ordered = [row[0] for row in store.rows(sql("reply_reference_pool"), {"pool": pool})]
+        has_text = store.df(sql("reply_has_text"), {"ids": ordered})
+        with_text = set(has_text.loc[has_text["has_text"].astype(bool), "reply_id"])
+        ids = [r for r in ordered if r in with_text][:n]
+        if len(ids) == n or len(ordered) < 2 * n:
+            break
+    return store.df(sql("reply_reference_sample"), {"ids": ids})
 
 
 def missing_replies(store: Store, start: dt.datetime, stop: dt.datetime, n: int) -> pd.DataFrame:
@@ -237,16 +258,22 @@ def save_reply_features(store: Store, frame: pd.DataFrame) -> None:
 
 def ensure_reply_features(store: Store, start: dt.datetime, stop: dt.datetime, batch: int = BATCH) -> int:
     """Compute and store the features of every reply of [start, stop) still missing them; returns how many.
-    A read-only store (a scale-out snapshot) is left as it is: its writer stores the features."""
+    Many missing (a store nothing has indexed yet): worker processes compute them, a week at a time. A read-only
+    store (a scale-out snapshot) is left as it is: its writer stores the features."""
     if store.read_only:
         return 0
     _refresh_reference(store)
     # every stored row is of an existing reply at its current time (rows are dropped when a reply is re-sent or
-    # held), so equal counts mean nothing is missing: the common case costs two counts, not an anti-join
-    if store.scalar(sql("reply_features_complete"), {"start": start, "stop": stop}):
+    # held), so the difference of two counts is what is missing: the common case costs two counts, not an anti-join
+    lacking = store.scalar(sql("reply_features_lacking"), {"start": start, "stop": stop})
+    if not lacking:
         return 0
     done = 0
-    while True:
+    if lacking >= index.PARALLEL_FROM:
+        done = index.fill_many(
+            store, REPLY_FEATURES, index.batches(store, REPLY_FEATURES, start, stop, WORKER_BATCH, READ_DAYS)
+        )[0]
+    while True:  # the few left (or written meanwhile) in this process
         frame = missing_replies(store, start, stop, batch)
         if frame.empty:
             return done
@@ -257,4 +284,4 @@ def ensure_reply_features(store: Store, start: dt.datetime, stop: dt.datetime, b
 
 
 # The background indexer's kind (insight/index.py): the app's serve fills stored features soon after replies arrive.
-REPLY_FEATURES = Kind("reply_features", missing_replies, compute_reply_features, save_reply_features)
+REPLY_FEATURES = index.Kind("reply_features", missing_replies, compute_reply_features, save_reply_features)

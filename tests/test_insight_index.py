@@ -20,6 +20,7 @@ import pytest
 from insight import corpus, index, words_store
 from insight.segment import BODY_CHARS, Segmenter, own_places, place_names
 from queries.periods import Filters
+from queries.sql import text
 from queries.writes import upsert
 from settings import Settings
 from tests import insight_fixtures as fx
@@ -213,3 +214,46 @@ def test_indexer_starts_a_new_worker_after_one_died(store, tmp_path, monkeypatch
     finally:
         indexer.close()
     assert (tmp_path / "died").exists() and len(saved) == 1 and saved[0]["id"].tolist() == ["a"]
+
+
+def test_corpus_of_many_unindexed_messages_is_segmented_in_worker_processes(store, monkeypatch):
+    """A store nothing has indexed yet: the workers' words (saved) equal this process's segmenter's."""
+    load_fixtures(store)
+    here = Segmenter(place_names(), words_store.unit_names(store))  # as the insight service builds its own
+    monkeypatch.setattr(index, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(index, "BATCH", 7)  # several batches, finishing in any order
+
+    def not_here():
+        raise AssertionError("the worker processes segment, not this one")
+
+    parallel = corpus.load(store, not_here, MARCH)
+    assert store.scalar("SELECT count(*) FROM message_words") == len(parallel) > 2 * 7
+    stored = _stored(store)
+    with store.write() as cur:
+        cur.execute("DELETE FROM message_words")
+    monkeypatch.setattr(index, "PARALLEL_FROM", 10**9)
+    in_process = corpus.load(store, lambda: here, MARCH)
+    assert parallel.words == in_process.words
+    assert parallel.frame["message_id"].tolist() == in_process.frame["message_id"].tolist()
+    assert parallel.frame["mentions"].tolist() == in_process.frame["mentions"].tolist()
+    assert _stored(store) == stored
+
+
+def test_a_new_demo_stores_the_newest_briefings_words_and_reply_checks(store):
+    """ingest.setup.index_newest: words of the messages of the last WEEK_DAYS + REFERENCE_DAYS days (from
+    midnight, up to a day ahead), reply checks of the units' window and its lookback (the fixture's replies all
+    lie in it)."""
+    from ingest.setup import WEEK_DAYS, index_newest
+    from insight.service import REFERENCE_DAYS
+
+    load_fixtures(store)
+    now = dt.datetime(2024, 3, 20, 15, 30)
+    since = dt.datetime(2024, 3, 20) - dt.timedelta(days=WEEK_DAYS + REFERENCE_DAYS)
+    query = "SELECT message_id FROM messages WHERE created_at >= ? AND created_at < ?"
+    newest = {r for (r,) in store.rows(query, [since, now + dt.timedelta(days=1)])}
+    replies = store.scalar("SELECT count(*) FROM replies")
+    assert 0 < len(newest) < store.scalar("SELECT count(*) FROM messages") and replies
+    assert index_newest(store, now) == len(newest) + replies
+    assert set(_stored(store)) == newest
+    assert store.scalar("SELECT count(*) FROM reply_features") == replies
+    assert store.scalar(text("supervision", "league_facts_complete"))

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from insight import index
 from queries.periods import Filters
 from queries.writes import upsert
 from supervision import boilerplate, features, league, quality, rules
@@ -361,7 +362,6 @@ def test_the_background_indexer_stores_reply_features_without_a_new_data_version
     import time
     from dataclasses import replace
 
-    from insight import index
     from settings import Settings
 
     messages, replies, _ = _town()
@@ -377,9 +377,8 @@ def test_the_background_indexer_stores_reply_features_without_a_new_data_version
     assert time.monotonic() - began < 10
     assert store.scalar("SELECT count(*) FROM reply_features") == len(replies)
     assert features.missing_replies(store, APRIL_START, APRIL_STOP, 10).empty
-    # the features' batches leave the data version alone; only the one write of the reference bigrams counts
-    bumps = int(store.data_version.rsplit(":", 1)[1]) - int(version.rsplit(":", 1)[1])
-    assert bumps == 1
+    # the features' batches leave the data version alone, and so does the first set of reference bigrams
+    assert store.data_version == version
 
 
 def test_the_background_indexer_stores_the_boilerplate_flags_a_read_would(store):
@@ -400,3 +399,52 @@ def test_the_background_indexer_stores_the_boilerplate_flags_a_read_would(store)
     stored = store.df("SELECT reply_id, boilerplate FROM reply_boilerplate")
     assert dict(zip(stored["reply_id"], stored["boilerplate"].astype(bool), strict=True)) == truth
     assert boilerplate.ensure(store, APRIL_START, APRIL_STOP) == 0  # a read finds nothing left to compute
+
+
+def _stored_rows(store) -> tuple[list, list]:
+    rows = store.rows("SELECT * FROM reply_features ORDER BY reply_id")
+    clauses = store.rows("SELECT * FROM reply_clauses ORDER BY reply_id, clause_key")
+    return rows, clauses
+
+
+def test_many_missing_replies_are_computed_in_worker_processes_as_in_this_one(store, monkeypatch):
+    messages, replies, _ = _town()
+    _write(store, messages, replies)
+    assert features.ensure_reply_features(store, APRIL_START, APRIL_STOP) == len(replies)
+    in_process = _stored_rows(store)
+    with store.write() as cur:
+        cur.execute("DELETE FROM reply_features")
+        cur.execute("DELETE FROM reply_clauses")
+    monkeypatch.setattr(index, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(features, "WORKER_BATCH", 2)  # several batches per read, finishing in any order
+    monkeypatch.setattr(features, "READ_DAYS", 5)  # several reads
+    version = store.data_version
+    assert features.ensure_reply_features(store, APRIL_START, APRIL_STOP) == len(replies)
+    assert _stored_rows(store) == in_process
+    assert store.data_version == version  # derived data: cached answers stay
+
+
+def test_the_first_reference_set_keeps_the_data_version_a_new_one_bumps_it(store):
+    messages, replies, _ = _town()
+    _write(store, messages, replies)
+    version = store.data_version
+    features.ensure_reply_features(store, APRIL_START, APRIL_STOP)
+    assert store.data_version == version  # no answer was made with another set
+    with store.write() as cur:
+        store.set_meta(cur, "reply_features_code", "made by other code")
+    version = store.data_version
+    features.ensure_reply_features(store, APRIL_START, APRIL_STOP)
+    assert store.data_version != version  # stored checks were replaced: cached answers are stale
+
+
+def test_reference_sample_is_the_replies_with_text_of_the_smallest_id_hashes(store):
+    messages, replies, _ = _town()
+    _write(store, messages, replies)
+    ordered = [r for (r,) in store.rows("SELECT reply_id FROM reply_texts ORDER BY hash(reply_id), reply_id")]
+    # five of the six smallest hashes without text: a sample of three is not found among them (2n) alone
+    blank = set(ordered[:6][1:])
+    upsert(store, "replies", frame([dict(r, content="   ") for r in replies if r["reply_id"] in blank]))
+    texts = {r["reply_id"]: r["content"] for r in replies}
+    for n in (1, 3, len(replies)):
+        expected = [texts[r] for r in ordered if r not in blank][:n]
+        assert sorted(features.reference_sample(store, n)["reply"]) == sorted(expected), n
