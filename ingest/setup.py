@@ -58,8 +58,9 @@ def index_newest(store: Store, now: dt.datetime) -> int:
     from insight.service import REFERENCE_DAYS
     from insight.words_store import MESSAGE_WORDS
     from supervision import league_facts
+    from supervision.boilerplate import WINDOW_DAYS as LOOKBACK_DAYS
+    from supervision.boilerplate import ensure as ensure_flags
     from supervision.features import READ_DAYS, REPLY_FEATURES, WORKER_BATCH
-    from supervision.quality import LOOKBACK_DAYS
 
     stop = now + dt.timedelta(days=1)  # records may be timed a little after now
     today = dt.datetime.combine(now.date(), dt.time())
@@ -71,6 +72,7 @@ def index_newest(store: Store, now: dt.datetime) -> int:
     ):
         found = batches(store, kind, today - dt.timedelta(days=days), stop, size, read_days)
         done += fill_many(store, kind, found)[0]
+    ensure_flags(store, today - dt.timedelta(days=UNIT_DAYS + WEEK_DAYS), stop)  # the units' boilerplate flags
     league_facts.ensure(store)
     return done
 
