@@ -343,7 +343,8 @@ def _named_places(lists: pa.ListArray, own: _Own) -> list[tuple[str, ...]]:
         out[hard] = np.asarray(stripped, dtype=object)[inverse.ravel()]
     out = out.tolist()
     ends = np.cumsum(lengths).tolist()
-    return [tuple(dict.fromkeys(out[a:b])) for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+    starts = [0, *ends[:-1]] if ends else []  # no rows: no lists
+    return [tuple(dict.fromkeys(out[a:b])) for a, b in zip(starts, ends, strict=True)]
 
 
 def _index_now(store: Store, segmenter: Callable[[], Segmenter], rows: pd.DataFrame) -> pd.DataFrame:
