@@ -300,7 +300,8 @@ def snapshot(args, workdir: Path) -> None:
         stop.set()
         thread.join()
         store.close()
-    during = [d for s, d in writes if any(a - d <= s <= b for a, b in spans)]
+    during = [d for s, d in writes if any(a - d <= s <= b for a, b in spans[1:])]  # the deltas' publishes
+    copying = [d for s, d in writes if spans[0][0] - d <= s <= spans[0][1]]  # the full copy, once per writer start
     outside = [d for s, d in writes if not any(a - 1 <= s <= b + 1 for a, b in spans)]
     size = (out / records[0]["base"]).stat().st_size
     print(f"[snapshot] {messages:,} messages, {size / 2**30:.2f} GiB file, load {load()}")
@@ -318,7 +319,8 @@ def snapshot(args, workdir: Path) -> None:
     deltas = [r["seconds"] for r in records[1:]]
     if deltas:
         print(f"  delta publish: median {statistics.median(deltas):.2f} s, max {max(deltas):.2f} s")
-    print(f"  a write (100 messages + 20 replies) while a snapshot runs: {fmt(during)}; otherwise: {fmt(outside)}")
+    print(f"  a write (100 messages + 20 replies) while a delta is published: {fmt(during)}; otherwise: {fmt(outside)}")
+    print(f"  a write while the first full copy is made: {fmt(copying)}")
 
 
 def kill(args, workdir: Path) -> None:
