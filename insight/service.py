@@ -66,6 +66,14 @@ class Insight:
                 self._segmenter = Segmenter(place_names(), words_store.unit_names(self.store))
             return self._segmenter
 
+    def _keep(self, cache: OrderedDict, key, value, kept: int) -> None:
+        """Remember `value` as the newest of `cache`, which keeps its `kept` newest entries."""
+        with self._guard:
+            cache[key] = value
+            cache.move_to_end(key)
+            while len(cache) > kept:
+                cache.popitem(last=False)
+
     def _cached(self, name: str, compute, *args):
         return self._once.get(repr((name, self.store.data_version, args)), lambda: compute(*args))
 
@@ -90,11 +98,7 @@ class Insight:
             if found is not None:
                 previous, days = found[1], self.store.changed_days(found[0])
             built = corpus_mod.load(self.store, lambda: self.segmenter, f, start, end, report, previous, days)
-            with self._guard:
-                self._corpora[period] = (version, built)
-                self._corpora.move_to_end(period)
-                while len(self._corpora) > CORPORA_KEPT:
-                    self._corpora.popitem(last=False)
+            self._keep(self._corpora, period, (version, built), CORPORA_KEPT)
             return built
 
     # -- methods -------------------------------------------------------------------------------------------------
@@ -136,11 +140,7 @@ class Insight:
             for word in less.keys() - more.keys():
                 if counted[word] <= 0:
                     del counted[word]
-        with self._guard:
-            self._counted[f] = (period, counted)
-            self._counted.move_to_end(f)
-            while len(self._counted) > CORPORA_KEPT:
-                self._counted.popitem(last=False)
+        self._keep(self._counted, f, (period, counted), CORPORA_KEPT)
         return counted, len(period)
 
     def hot_issues(self, f: Filters, limit: int = 50) -> dict:
@@ -162,11 +162,7 @@ class Insight:
         else:
             own = weights or issues.Weights.counted(len(period), issues.feature_frequency(period))
             built = issues.group(period, own)
-        with self._guard:
-            self._groupings[f] = built
-            self._groupings.move_to_end(f)
-            while len(self._groupings) > GROUPINGS_KEPT:
-                self._groupings.popitem(last=False)
+        self._keep(self._groupings, f, built, GROUPINGS_KEPT)
         return built
 
     def weights(self, f: Filters) -> issues.Weights | None:
@@ -181,11 +177,7 @@ class Insight:
         if known is not None and known[0] is reference:
             return known[1]
         learnt = issues.Weights.counted(len(reference), issues.feature_frequency(reference))
-        with self._guard:
-            self._weights[period] = (reference, learnt)
-            self._weights.move_to_end(period)
-            while len(self._weights) > GROUPINGS_KEPT:
-                self._weights.popitem(last=False)
+        self._keep(self._weights, period, (reference, learnt), GROUPINGS_KEPT)
         return learnt
 
     def alerts(self, f: Filters) -> dict:
@@ -224,11 +216,7 @@ class Insight:
             found = surges.ordered(kept + surges.detect(counts[pairs], f.start, f.end, today))
         else:
             found = surges.detect(daily.frame, f.start, f.end, today)
-        with self._guard:
-            self._detected[key] = (daily, found)
-            self._detected.move_to_end(key)
-            while len(self._detected) > CORPORA_KEPT:
-                self._detected.popitem(last=False)
+        self._keep(self._detected, key, (daily, found), CORPORA_KEPT)
         return found
 
     def daily_counts(self, f: Filters, start: dt.date, end: dt.date) -> _Daily:
@@ -248,11 +236,7 @@ class Insight:
             if inside:
                 first, last = inside[0], inside[-1]
                 counts = _recount(counts, corpus_mod.daily_counts(self.store, f, first, last), first, last)
-        with self._guard:
-            self._daily[key] = (version, counts)
-            self._daily.move_to_end(key)
-            while len(self._daily) > CORPORA_KEPT:
-                self._daily.popitem(last=False)
+        self._keep(self._daily, key, (version, counts), CORPORA_KEPT)
         return counts
 
     def _words_of_surges(self, f: Filters, period: corpus_mod.Corpus, episodes: list[dict]) -> dict:
@@ -274,11 +258,7 @@ class Insight:
         for alert in episodes:
             key = _surge_key(alert)
             words[key] = kept[key] if key in kept else self._episode_words(period, alert)
-        with self._guard:
-            self._surge_words[f] = (period, words)
-            self._surge_words.move_to_end(f)
-            while len(self._surge_words) > CORPORA_KEPT:
-                self._surge_words.popitem(last=False)
+        self._keep(self._surge_words, f, (period, words), CORPORA_KEPT)
         return words
 
     def _episode_words(self, period: corpus_mod.Corpus, alert: dict) -> list[str]:
