@@ -57,9 +57,7 @@ def index_newest(store: Store, now: dt.datetime) -> int:
     from insight.index import BATCH, batches, fill_many
     from insight.service import REFERENCE_DAYS
     from insight.words_store import MESSAGE_WORDS
-    from supervision import league_facts
-    from supervision.boilerplate import WINDOW_DAYS as LOOKBACK_DAYS
-    from supervision.boilerplate import ensure as ensure_flags
+    from supervision import boilerplate, league_facts
     from supervision.features import READ_DAYS, REPLY_FEATURES, WORKER_BATCH
 
     stop = now + dt.timedelta(days=1)  # records may be timed a little after now
@@ -68,11 +66,11 @@ def index_newest(store: Store, now: dt.datetime) -> int:
     for kind, days, size, read_days in (
         # the week's words and those of the days its hot issues weigh terms by (insight/service.py)
         (MESSAGE_WORDS, WEEK_DAYS + REFERENCE_DAYS, BATCH, READ_DAYS),
-        (REPLY_FEATURES, UNIT_DAYS + LOOKBACK_DAYS + WEEK_DAYS, WORKER_BATCH, READ_DAYS),
+        (REPLY_FEATURES, UNIT_DAYS + boilerplate.WINDOW_DAYS + WEEK_DAYS, WORKER_BATCH, READ_DAYS),
     ):
         found = batches(store, kind, today - dt.timedelta(days=days), stop, size, read_days)
         done += fill_many(store, kind, found)[0]
-    ensure_flags(store, today - dt.timedelta(days=UNIT_DAYS + WEEK_DAYS), stop)  # the units' boilerplate flags
+    boilerplate.ensure(store, today - dt.timedelta(days=UNIT_DAYS + WEEK_DAYS), stop)  # the units' boilerplate flags
     league_facts.ensure(store)
     return done
 
