@@ -134,16 +134,23 @@ def test_hot_issues_find_each_planted_problem(planted):
     assert [i["heat"] for i in issues] == sorted((i["heat"] for i in issues), reverse=True)
 
 
+def _held_back(remainder: int):
+    """Whether a fixture message is held back to be written later: every third message of each problem."""
+    problems = {key for key, *_ in fx.PROBLEMS}
+
+    def held(mid: str) -> bool:
+        key, _, n = mid.rpartition("-")
+        return key in problems and int(n) % 3 == remainder
+
+    return held
+
+
 def test_hot_issues_updated_after_a_write_equal_a_cold_grouping(store, monkeypatch):
     """Term weights come from the month before (here the fixtures a month earlier, under other ids); a live write
     inside the month updates the grouping (only the blocks it touches are grouped again) and the hot words' counts,
     and the results are the ones a fresh service computes from the same data."""
     monkeypatch.setattr(service_mod, "REFERENCE_MIN", 50)
-    problems = {key for key, *_ in fx.PROBLEMS}
-
-    def held(mid):  # every third message of each problem, written later
-        key, _, n = mid.rpartition("-")
-        return key in problems and int(n) % 3 == 2
+    held = _held_back(2)
 
     load_fixtures(store, prefix="feb-", shift_days=-31)
     load_fixtures(store, keep=lambda mid: not held(mid))
@@ -205,11 +212,7 @@ def test_after_writes_only_touched_days_are_read_and_results_equal_a_fresh_servi
     from queries import texts
 
     monkeypatch.setattr(service_mod, "REFERENCE_MIN", 50)
-    problems = {key for key, *_ in fx.PROBLEMS}
-
-    def held(mid):  # every third message of each problem, written later
-        key, _, n = mid.rpartition("-")
-        return key in problems and int(n) % 3 == 1
+    held = _held_back(1)
 
     load_fixtures(store, prefix="jan-", shift_days=-62)
     load_fixtures(store, prefix="feb-", shift_days=-31)
