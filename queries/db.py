@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +100,7 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 CLOSE_ATTEMPTS = 100  # 5 s for a running statement to give way
 FIRST_CHECKPOINT_SECONDS = 1.0  # frozen_file: how long to look for a pause in the writes
+COMMIT_TIMES_KEPT = 1000  # `superseded_for`: versions older than this many commits count as long superseded
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,8 @@ class Store:
         self._write_lock = threading.Lock()
         self._writes = 0  # writes waiting or running
         self._no_writes = threading.Condition()
+        self._writes_ended = time.monotonic()  # when the last pending write ended (`quiet_writes`)
+        self._committed: OrderedDict[int, float] = OrderedDict()  # data version -> monotonic time of its commit
         if not read_only:
             self._migrate()
         self._instance = self.meta("instance") or ""
@@ -177,6 +181,36 @@ class Store:
         if self._writes and timeout > 0:
             with self._no_writes:
                 self._no_writes.wait_for(lambda: not self._writes, timeout)
+
+    @property
+    def writes_pending(self) -> bool:
+        """A write is waiting or running (`writing`)."""
+        return self._writes > 0
+
+    def quiet_writes(self, quiet: float, timeout: float) -> None:
+        """Wait (up to `timeout` seconds) until no write has been pending for `quiet` seconds: background analyses
+        start in a lull, not between two writes of a storm (the next one would find them holding the cores)."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            with self._no_writes:
+                if not self._no_writes.wait_for(lambda: not self._writes, left):
+                    return
+                lull = time.monotonic() - self._writes_ended
+            if lull >= quiet:
+                return
+            time.sleep(min(quiet - lull, max(0.0, deadline - time.monotonic())))
+
+    def superseded_for(self, version: str) -> float:
+        """Seconds since data version `version` stopped being the current one (0.0 while it is; infinity when not
+        known: another file, or more than COMMIT_TIMES_KEPT commits ago)."""
+        instance, _, number = version.rpartition(":")
+        if instance != self._instance or not number.isdigit():
+            return float("inf")
+        if int(number) >= self._version:
+            return 0.0
+        with self._no_writes:
+            committed = self._committed.get(int(number) + 1)
+        return float("inf") if committed is None else time.monotonic() - committed
 
     @contextmanager
     def write(self, bump: bool = True):
@@ -218,6 +252,7 @@ class Store:
             with self._no_writes:
                 self._writes -= 1
                 if not self._writes:
+                    self._writes_ended = time.monotonic()
                     self._no_writes.notify_all()
 
     @contextmanager
@@ -252,6 +287,10 @@ class Store:
                 self._last_write_at = written
                 # recorded before the version moves: whoever sees the new version finds its days
                 self.touched.record(self._version + 1, touched)
+                with self._no_writes:
+                    self._committed[self._version + 1] = time.monotonic()
+                    while len(self._committed) > COMMIT_TIMES_KEPT:
+                        self._committed.popitem(last=False)
                 self._version += 1
 
     @contextmanager
