@@ -187,18 +187,22 @@ class Store:
         """A write is waiting or running (`writing`)."""
         return self._writes > 0
 
-    def quiet_writes(self, quiet: float, timeout: float) -> None:
-        """Wait (up to `timeout` seconds) until no write has been pending for `quiet` seconds: background analyses
-        start in a lull, not between two writes of a storm (the next one would find them holding the cores)."""
+    def quiet_writes(self, quiet: float, timeout: float) -> bool:
+        """Wait (up to `timeout` seconds) until no write has been pending for `quiet` seconds (True), else False:
+        background analyses start in a lull, not between two writes of a storm (the next one would find them
+        holding the cores)."""
         deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
+        while True:
+            left = deadline - time.monotonic()
             with self._no_writes:
-                if not self._no_writes.wait_for(lambda: not self._writes, left):
-                    return
+                if not self._no_writes.wait_for(lambda: not self._writes, max(0.0, left)):
+                    return False
                 lull = time.monotonic() - self._writes_ended
             if lull >= quiet:
-                return
-            time.sleep(min(quiet - lull, max(0.0, deadline - time.monotonic())))
+                return True
+            if left <= 0:
+                return False
+            time.sleep(min(quiet - lull, left))
 
     def superseded_for(self, version: str) -> float:
         """Seconds since data version `version` stopped being the current one (0.0 while it is; infinity when not

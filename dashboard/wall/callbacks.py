@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 FEED_SIZE = 24
 FEED_TITLE_CHARS = 80
 MAX_TOKEN = 200
-LULL_SECONDS = 0.5  # the story's analysis starts after writes paused this long (or its interval passed)
+LULL_SECONDS = 2.0  # the story's analysis starts after writes paused this long (or its interval passed)
 _BACKGROUND = ThreadPoolExecutor(max_workers=2, thread_name_prefix="wall-view")
 
 # Order of the refresh callback's outputs: view key -> (component id, property).
