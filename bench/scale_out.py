@@ -308,8 +308,8 @@ def snapshot(args, workdir: Path) -> None:
 
     def line(r: dict, c: float) -> str:
         return (
-            f"{r['seconds']:.2f} s (CPU {c:.2f} s, writes wait {r['checkpoint_seconds'] * 1000:.0f} ms, "
-            f"{r['bytes'] / 2**20:.1f} MiB)"
+            f"{r['seconds']:.2f} s (CPU {c:.2f} s, writes wait {r['lock_seconds'] * 1000:.0f} ms, "
+            f"{r['bytes'] / 2**20:.1f} MiB + WAL {r['wal_bytes'] / 2**20:.1f} MiB)"
         )
 
     print(f"  first (full copy, once per writer start): {line(records[0], cpu[0])}")
