@@ -239,7 +239,7 @@ def _copy_supervision(cur, shift: str, new_id, cutoff_id: str) -> None:
     cur.execute(
         f"""
         INSERT INTO reply_features
-        SELECT * REPLACE ({new_id("r.reply_id", "R")} AS reply_id, {new_id("r.message_id", "M")} AS message_id,
+        SELECT r.* REPLACE ({new_id("r.reply_id", "R")} AS reply_id, {new_id("r.message_id", "M")} AS message_id,
                           r.replied_at + {shift} AS replied_at)
         FROM base.reply_features r CROSS JOIN k
         WHERE r.message_id BETWEEN $cut AND 'M~'
@@ -249,7 +249,7 @@ def _copy_supervision(cur, shift: str, new_id, cutoff_id: str) -> None:
     cur.execute(
         f"""
         INSERT INTO reply_boilerplate
-        SELECT * REPLACE ({new_id("r.reply_id", "R")} AS reply_id, {new_id("r.message_id", "M")} AS message_id,
+        SELECT r.* REPLACE ({new_id("r.reply_id", "R")} AS reply_id, {new_id("r.message_id", "M")} AS message_id,
                           r.replied_at + {shift} AS replied_at)
         FROM base.reply_boilerplate r CROSS JOIN k
         WHERE r.message_id BETWEEN $cut AND 'M~'
