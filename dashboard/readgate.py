@@ -44,8 +44,7 @@ class ReadGate:
     @contextmanager
     def hold(self):
         """Around a read's computation: pending writes first (at most the yield time), then one of the slots."""
-        self.store.yield_to_writes(self._yield)
-        slot = self._slots.acquire(timeout=MAX_WAIT_SECONDS)
+        slot = self._acquire()
         try:
             yield
         finally:
@@ -55,8 +54,12 @@ class ReadGate:
     def _enter(self) -> None:
         if not gated(request.path) or self._gates_itself():
             return
+        g.liuyan_read_slot = self._acquire()
+
+    def _acquire(self) -> bool:
+        """Wait off the CPU while writes are pending (at most the yield time), then for a slot (True: taken)."""
         self.store.yield_to_writes(self._yield)
-        g.liuyan_read_slot = self._slots.acquire(timeout=MAX_WAIT_SECONDS)
+        return self._slots.acquire(timeout=MAX_WAIT_SECONDS)
 
     def _gates_itself(self) -> bool:
         if not self.self_gated or not request.path.endswith(CALLBACKS):
