@@ -350,9 +350,10 @@ def _delays(cur) -> None:
         keys = ["day", "province", "city", "category", "msg_type", "is_urgent", "unit", "hours"]
         gone = pd.DataFrame(gone, columns=keys)
         # city and unit may be missing: a sentinel so that missing equals missing in the join
-        for column in _NULLABLE:
-            gone[column] = gone[column].astype(object).where(gone[column].notna(), _MISSING)
-            removed = removed.assign(**{column: removed[column].astype(object).where(removed[column].notna(), _MISSING)})
+        removed = removed.copy()
+        for frame_ in (gone, removed):
+            for column in _NULLABLE:
+                frame_[column] = frame_[column].astype(object).where(frame_[column].notna(), _MISSING)
         stored = gone.groupby(keys).size().rename("stored").reset_index()
         back = removed.merge(stored, on=keys, how="left")
         for column in _NULLABLE:

@@ -58,8 +58,10 @@ def rebuild_wide(table: str) -> str:
     keys, counts = TABLES[table]
     sources = {
         name: _component_rows(
-            name, keys, c.source, f" AND {c.day} >= $low AND {c.day} < $high AND CAST({c.day} AS DATE) IN "
-            "(SELECT unnest($days))"
+            name,
+            keys,
+            c.source,
+            f" AND {c.day} >= $low AND {c.day} < $high AND CAST({c.day} AS DATE) IN (SELECT unnest($days))",
         )
         for name, c in COMPONENTS.items()
     }
