@@ -40,11 +40,11 @@ def rebuild_fine(component: str) -> str:
     )
 
 
-def _component_rows(component: str, keys: tuple[str, ...], source: str, where: str = "", sign: str = "") -> str:
+def _component_rows(component: str, keys: tuple[str, ...], source: str, where: str) -> str:
     """The counts of a component per day (the day of its component, when set) and `keys` over the rows of
-    `source` that `where` keeps (`sign`: the states' sign column, each row counted with it)."""
+    `source` that `where` keeps."""
     c = COMPONENTS[component]
-    sums = ", ".join(f"sum({sign}{_counted(n)}) AS {n}" for n in counts_on(component))
+    sums = ", ".join(f"sum({_counted(n)}) AS {n}" for n in counts_on(component))
     return (
         f"(SELECT CAST({c.day} AS DATE) AS day, {', '.join(keys[1:])}, {sums} FROM {source} "
         f"WHERE {c.day} IS NOT NULL{where} GROUP BY ALL)"
@@ -95,6 +95,10 @@ def rebuild_coarse(table: str) -> str:
 
 
 # -- increments of a write (queries/deltas.py) -------------------------------------------------------------------
+# the keys of every table at once: each component is grouped by them once, and every table summed from that
+_ALL_KEYS = tuple(dict.fromkeys(key for keys, _ in TABLES.values() for key in keys))
+
+
 @cache
 def increments() -> str:
     """The signed sums per key of every rollup table over the registered `states` (sign, state columns), as rows
@@ -103,22 +107,20 @@ def increments() -> str:
     for name, c in COMPONENTS.items():
         counts = counts_on(name)
         sums = ", ".join(f"sum(sign * {_counted(n)}) AS {n}" for n in counts)
+        summed = ", ".join(f"sum({n}) AS {n}" for n in counts)
         nonzero = " OR ".join(f"{n} <> 0" for n in counts)
+        # materialised: every table reads them again
         ctes.append(
-            # materialised: the coarse tables read each component again
-            f"{name} AS MATERIALIZED (SELECT * FROM (SELECT CAST({c.day} AS DATE) AS day, "
-            f"{', '.join(FINE_KEYS[1:])}, {sums} FROM states WHERE {c.day} IS NOT NULL GROUP BY ALL) WHERE {nonzero})"
+            f"all_{name} AS MATERIALIZED (SELECT CAST({c.day} AS DATE) AS day, {', '.join(_ALL_KEYS[1:])}, {sums} "
+            f"FROM states WHERE {c.day} IS NOT NULL GROUP BY ALL)"
+        )
+        ctes.append(
+            f"{name} AS MATERIALIZED (SELECT * FROM (SELECT day, {', '.join(FINE_KEYS[1:])}, {summed} FROM all_{name} "
+            f"GROUP BY ALL) WHERE {nonzero})"
         )
     selects = [f"SELECT '{name}' AS tbl, * FROM {name}" for name in COMPONENTS]
-    for table in COARSE:
-        counts = TABLES[table][1]
-        nonzero = " OR ".join(f"{n} <> 0" for n in counts)
-        selects.append(
-            f"SELECT '{table}' AS tbl, * FROM ({_coarse_from(table, {c: c for c in COMPONENTS})}) WHERE {nonzero}"
-        )
-    for table, keys in WIDE.items():
-        # each component again per the wide keys, from the states themselves
-        sources = {name: _component_rows(name, keys, "states", sign="sign * ") for name in COMPONENTS}
+    for table in (*COARSE, *WIDE):
+        sources = {c: c if table in COARSE else f"all_{c}" for c in COMPONENTS}
         nonzero = " OR ".join(f"{n} <> 0" for n in TABLES[table][1])
         selects.append(f"SELECT '{table}' AS tbl, * FROM ({_coarse_from(table, sources)}) WHERE {nonzero}")
     return f"WITH {', '.join(ctes)} " + " UNION ALL BY NAME ".join(selects)
