@@ -546,6 +546,31 @@ def test_migration_backfills_rollups_from_existing_rows(tmp_path):
     reopened.close()
 
 
+def test_migration_16_fills_the_units_of_the_delays_and_the_city_table(tmp_path):
+    """A file from before migration 16 (delays without their unit, no city table) gets both on opening, equal to
+    its rows."""
+    from queries.db import Store
+
+    path = tmp_path / "v15.duckdb"
+    store = Store(path)
+    rng = np.random.default_rng(8)
+    messages = _messages(rng, [f"m{i}" for i in range(300)])
+    _write(store, "messages", messages)
+    _write(store, "replies", _replies(rng, messages, [f"r{i}" for i in range(250)], 250))
+    _write(store, "evaluations", _evaluations(rng, messages, 80))
+    cur = store.cursor()
+    cur.execute("ALTER TABLE roll_delays DROP COLUMN unit")
+    cur.execute("DROP TABLE roll_city")
+    cur.execute("UPDATE meta SET value = '15' WHERE key = 'schema_version'")
+    store.close()
+    reopened = Store(path)
+    try:
+        assert reopened.scalar("SELECT count(unit) FROM roll_delays") > 0
+        _check_tables(reopened)
+    finally:
+        reopened.close()
+
+
 def test_migration_6_finds_evaluations_waiting_for_their_message(tmp_path):
     """A file from before held_evaluations: its evaluations of unknown messages are found on opening,
     and count once their message arrives."""
