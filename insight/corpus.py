@@ -255,18 +255,18 @@ def _read(store: Store, segmenter: Callable[[], Segmenter], window: dict, ids: l
     for column in ("title", "content", "location", "city", "district"):
         frame[column] = frame[column].fillna("").astype(str)
     own = _own_places(frame)
-    words, coded = _stored_words(table.column("words"), own)
-    raw_places = _list_array(table.column("places"))
+    stored_words, stored_places = _decoded(store, table.column("words"), table.column("places"))
+    words, coded = _stored_words(stored_words, own)
     stale = np.flatnonzero(~frame["indexed"].to_numpy(dtype=bool))
     if len(stale):
         fresh = _index_now(store, segmenter, frame.iloc[stale])
-        named = raw_places.to_pylist()
+        named = stored_places.lists()
         for i, w, p in zip(stale, fresh["words"], fresh["places"], strict=True):
             words[i], named[i] = tuple(x for x in w if x not in own.drops[own.codes[i]]), list(p)
-        raw_places = pa.array(named, type=pa.list_(pa.string()))
+        stored_places = _Lists.encode(named)
     if progress is not None:
         progress(len(frame))
-    frame["mentions"] = _named_places(raw_places, own)
+    frame["mentions"] = _named_places(stored_places, own)
     frame["place"] = [
         location.strip() or (named[0] if named else "")
         for location, named in zip(frame["location"].tolist(), frame["mentions"], strict=True)
@@ -288,14 +288,58 @@ def _own_places(frame: pd.DataFrame) -> _Own:
     return _Own(codes, [own_places(*combo) for combo in frame[columns].iloc[first].itertuples(index=False)])
 
 
-def _stored_words(column: pa.ChunkedArray, own: _Own) -> tuple[list[tuple[str, ...]], Coded]:
+@dataclass(frozen=True)
+class _Lists:
+    """A list of strings per row, dictionary-coded: row i holds dictionary[codes[ends[i-1]:ends[i]]]."""
+
+    lengths: np.ndarray
+    codes: np.ndarray  # int64 positions in `dictionary`
+    dictionary: pa.StringArray
+
+    @classmethod
+    def encode(cls, lists: list[list[str]]) -> _Lists:
+        array = pa.array(lists, type=pa.list_(pa.string()))
+        flat = pc.dictionary_encode(array.flatten())
+        lengths = pc.fill_null(pc.list_value_length(array), 0).to_numpy()
+        return cls(lengths, flat.indices.to_numpy(zero_copy_only=False).astype(np.int64), flat.dictionary)
+
+    def lists(self) -> list[list[str]]:
+        values = np.asarray(self.dictionary.to_pylist(), dtype=object)[self.codes].tolist()
+        ends = np.cumsum(self.lengths).tolist()
+        return [values[a:b] for a, b in zip([0, *ends][:-1], ends, strict=True)]
+
+
+def _decoded(store: Store, *columns: pa.ChunkedArray) -> list[_Lists]:
+    """The stored code lists (message_words: word_vocab ids) as `_Lists`, each with the dictionary of the codes it
+    holds (read from word_vocab once for all columns): no pass over the strings of a million words."""
+    flats = []
+    for column in columns:
+        lists = _list_array(column)
+        lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()  # a row without stored words: none yet
+        flats.append((lengths, lists.flatten().to_numpy(zero_copy_only=False).astype(np.int64)))
+    top = 1 + max((int(v.max()) for _, v in flats if len(v)), default=-1)
+    seen = [np.bincount(v, minlength=top) > 0 for _, v in flats]
+    used = np.flatnonzero(np.logical_or.reduce(seen)) if seen else np.zeros(0, np.int64)
+    found = store.cursor().sql(text("insight", "vocabulary"), params={"ids": used.tolist()}).to_arrow_table()
+    ids = found.column("id").to_numpy()
+    order = np.argsort(ids)
+    if not np.array_equal(ids[order], used):
+        raise RuntimeError("message_words holds codes that word_vocab lacks")
+    words = found.column("word").take(pa.array(order)).combine_chunks()
+    out = []
+    for (lengths, values), mine in zip(flats, seen, strict=True):
+        own = np.flatnonzero(mine)  # the column's codes, in order: its dictionary
+        position = np.cumsum(mine) - 1
+        dictionary = words.take(pa.array(np.searchsorted(used, own)))
+        out.append(_Lists(lengths, position[values], dictionary))
+    return out
+
+
+def _stored_words(stored: _Lists, own: _Own) -> tuple[list[tuple[str, ...]], Coded]:
     """Each row's stored words without its own place names (vectorised: a month holds about a million words), and
     them as codes."""
-    lists = _list_array(column)
-    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()  # a row without stored words: none yet
-    flat = pc.dictionary_encode(lists.flatten())
-    vocab = [sys.intern(w) for w in flat.dictionary.to_pylist()]  # one copy of each word, however many hold it
-    codes = flat.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    lengths, codes = stored.lengths, stored.codes
+    vocab = [sys.intern(w) for w in stored.dictionary.to_pylist()]  # one copy of each word, however many hold it
     rows = np.repeat(np.arange(len(lengths)), lengths)
     position = {w: k for k, w in enumerate(vocab)}
     dropped = [c * len(vocab) + position[w] for c, names in enumerate(own.drops) for w in names if w in position]
@@ -317,21 +361,19 @@ def _member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
 
 def _list_array(column: pa.ChunkedArray) -> pa.ListArray:
     lists = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    return lists if isinstance(lists, pa.ListArray) else lists.cast(pa.list_(pa.string()))
+    return lists if isinstance(lists, pa.ListArray) else lists.cast(pa.list_(pa.int32()))
 
 
-def _named_places(lists: pa.ListArray, own: _Own) -> list[tuple[str, ...]]:
+def _named_places(stored: _Lists, own: _Own) -> list[tuple[str, ...]]:
     """Each row's named places without a leading name of its own place. Vectorised (a month names about 200,000
     distinct (own place, name) pairs): a name starting with no own-place name of any row is kept as it is, the
     others are stripped once per distinct (own place, name)."""
-    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()
-    flat = pc.dictionary_encode(lists.flatten())
-    names = flat.dictionary.to_pylist()
-    codes = flat.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    lengths, codes, dictionary = stored.lengths, stored.codes, stored.dictionary
+    names = dictionary.to_pylist()
     heads = pa.array(sorted(set(chain.from_iterable(own.drops))), type=pa.string())
     maybe = np.zeros(len(names), dtype=bool)
     for size in np.unique(pc.utf8_length(heads).to_numpy()).tolist():
-        start = pc.utf8_slice_codeunits(flat.dictionary, 0, size)
+        start = pc.utf8_slice_codeunits(dictionary, 0, size)
         maybe |= pc.fill_null(pc.is_in(start, value_set=heads), False).to_numpy(zero_copy_only=False)
     out = np.asarray(names, dtype=object)[codes]
     hard = np.flatnonzero(maybe[codes])

@@ -1,4 +1,5 @@
-"""The words index: each message's words and named places, stored once (table message_words, migration 11).
+"""The words index: each message's words and named places, stored once (table message_words, migration 11; as
+codes of the table word_vocab since migration 16).
 
 Segmenting is the one costly step of the insight methods (jieba, about 0.35 ms a message), so it is done when a
 message is written (the background indexer, insight/index.py) and never again while the message's text is
@@ -73,11 +74,13 @@ def unit_names(store: Store) -> list[str]:
 
 
 def save(store: Store, frame: pd.DataFrame) -> None:
-    """Upsert the rows in one write; derived data, so the data version (and every cached result) stays."""
+    """Upsert the rows in one write, their words as codes (new words coded first); derived data, so the data
+    version (and every cached result) stays."""
     table = pa.Table.from_pandas(frame[_SCHEMA.names], schema=_SCHEMA, preserve_index=False)
     with store.write(bump=False) as cur:
         cur.register("words_frame", table)
         try:
+            cur.execute(text("insight", "add_words"))
             cur.execute(text("insight", "save_words"))
         finally:
             cur.unregister("words_frame")

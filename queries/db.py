@@ -53,6 +53,15 @@ def _refresh_stale(cur) -> None:
     rollups.refresh_stale(cur)
 
 
+def _code_words(cur) -> None:
+    """Migration 16: the stored words (left in words_frame by its DDL) saved again as codes."""
+    from queries.sql import text
+
+    cur.execute(text("insight", "add_words"))
+    cur.execute(text("insight", "save_words"))
+    cur.execute("DROP TABLE words_frame")
+
+
 def _backfill_first_flags(cur) -> None:
     from queries.sql import text
 
@@ -93,6 +102,8 @@ MIGRATIONS = [
     (14, (_HERE / "schema_reply_boilerplate.sql").read_text(encoding="utf-8"), None),
     # 15: the first reply's boilerplate flag in league_facts (supervision/league_facts.py), copied from the flags
     (15, (_HERE / "schema_league_first_flag.sql").read_text(encoding="utf-8"), _backfill_first_flags),
+    # 16: the stored words as codes of one vocabulary (insight/words_store.py)
+    (16, (_HERE / "schema_word_codes.sql").read_text(encoding="utf-8"), _code_words),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -69,6 +69,30 @@ WHERE w.text_hash IS DISTINCT FROM hash(p.title, p.content)
 ORDER BY p.created_at DESC, p.message_id
 LIMIT :n;
 
+-- name: add_words()
+-- Give a code to each word and named place of the registered frame `words_frame` (message_id, text_hash, words,
+-- places: text lists) that has none yet: the next free ones, in word order.
+INSERT INTO word_vocab
+SELECT (SELECT coalesce(max(id), -1) FROM word_vocab) + row_number() OVER (ORDER BY word), word
+FROM (SELECT unnest(words) AS word FROM words_frame UNION SELECT unnest(places) FROM words_frame)
+WHERE word NOT IN (SELECT word FROM word_vocab);
+
 -- name: save_words()
--- Upsert the words of the registered frame `words_frame` (message_id, text_hash, words, places).
-INSERT OR REPLACE INTO message_words SELECT message_id, text_hash, words, places FROM words_frame;
+-- Upsert the words of `words_frame` as their codes (add_words first), each list in its order.
+INSERT OR REPLACE INTO message_words
+WITH flat AS (
+    SELECT message_id, false AS place, unnest(words) AS word, unnest(range(len(words))) AS pos FROM words_frame
+    UNION ALL
+    SELECT message_id, true, unnest(places), unnest(range(len(places))) FROM words_frame
+), coded AS (
+    SELECT f.message_id, list(v.id ORDER BY f.pos) FILTER (WHERE NOT f.place) AS words,
+           list(v.id ORDER BY f.pos) FILTER (WHERE f.place) AS places
+    FROM flat f JOIN word_vocab v USING (word)
+    GROUP BY f.message_id
+)
+SELECT w.message_id, w.text_hash, coalesce(c.words, []), coalesce(c.places, [])
+FROM words_frame w LEFT JOIN coded c USING (message_id);
+
+-- name: vocabulary(ids)
+-- The words of the codes `ids` (message_words' lists).
+SELECT id, word FROM word_vocab WHERE id IN (SELECT unnest(:ids));

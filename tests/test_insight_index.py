@@ -46,8 +46,18 @@ def _texts(store) -> dict[str, tuple[str, str]]:
     return {mid: (title, content) for mid, title, content in rows}
 
 
-def _stored(store) -> dict[str, list[str]]:
-    return dict(store.rows("SELECT message_id, words FROM message_words"))
+def _stored(store, column: str = "words") -> dict[str, list[str]]:
+    """Each message's stored words (or places) as text: its codes looked up in word_vocab, in their order."""
+    assert column in ("words", "places")
+    rows = store.rows(
+        f"SELECT w.message_id, c.pos, v.word FROM message_words w, unnest(w.{column}) WITH ORDINALITY AS c(id, pos) "
+        "JOIN word_vocab v ON v.id = c.id"
+    )
+    ids = [row[0] for row in store.rows("SELECT message_id FROM message_words")]
+    out: dict[str, list[str]] = {mid: [] for mid in ids}
+    for mid, _, word in sorted(rows):
+        out[mid].append(word)
+    return out
 
 
 def _ensure(store, kind, start, stop, compute) -> int:
@@ -74,7 +84,7 @@ def test_stored_words_are_the_segmenters(store, segmenter):
     for mid, (title, content) in texts.items():
         assert stored[mid] == _expected(segmenter, title, content), mid
     # the water problem's first message names its community: kept as a named place
-    assert "翠竹园小区" in store.scalar("SELECT places FROM message_words WHERE message_id = 'water-0'")
+    assert "翠竹园小区" in _stored(store, "places")["water-0"]
     # nothing left: a second pass computes nothing
     assert _ensure(store, words_store.MESSAGE_WORDS, START, STOP, partial(words_store.compute_with, segmenter)) == 0
 
