@@ -158,7 +158,7 @@ def load(
     window = _window(f, start, end)
     ids = words_store.window_ids(store, window["start"], window["stop"])
     if previous is not None:
-        marks = store.df(text("insight", "period_marks"), {**window, "ids": ids})
+        marks = _marks(store, window, ids)
         at = pd.Index(previous.frame["message_id"]).get_indexer(marks["message_id"])
         kept = (at >= 0) & (previous.frame["mark"].to_numpy()[np.maximum(at, 0)] == marks["mark"].to_numpy())
         changed = marks.loc[~kept, "message_id"].tolist()
@@ -180,7 +180,7 @@ def _update_days(
     None when a message moved between the reads (the caller reads the whole period)."""
     window = _window(f, first, last)
     ids = words_store.window_ids(store, window["start"], window["stop"])
-    marks = store.df(text("insight", "period_marks"), {**window, "ids": ids})
+    marks = _marks(store, window, ids)
     lo, hi = previous.days(first, last)
     part = previous.frame.iloc[lo:hi]
     at = pd.Index(part["message_id"]).get_indexer(marks["message_id"])
@@ -196,6 +196,11 @@ def _update_days(
     built = Corpus(rows, previous.words[:lo] + middle.words + previous.words[hi:], Edit(previous, lo, hi, source))
     previous.edit = None  # one step is kept: a chain of bases would keep every earlier corpus alive
     return built
+
+
+def _marks(store: Store, window: dict, ids) -> pd.DataFrame:
+    with words_store.registered(store, "ids_frame", words_store.ids_table(ids)) as cur:
+        return cur.execute(text("insight", "period_marks"), window).df()
 
 
 def _one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
@@ -241,10 +246,11 @@ def _ordered(frame: pd.DataFrame, words: list, marks: pd.DataFrame) -> Corpus | 
     return Corpus(frame=ordered, words=[words[i] for i in at])
 
 
-def _read(store: Store, segmenter: Callable[[], Segmenter], window: dict, ids: list[str], progress=None) -> Corpus:
-    """The messages `ids` of the period (matching the filters) with their words."""
-    params = {**window, "ids": ids, "body_chars": BODY_CHARS}
-    table = store.cursor().sql(text("insight", "period_messages"), params=params).to_arrow_table()
+def _read(store: Store, segmenter: Callable[[], Segmenter], window: dict, ids, progress=None) -> Corpus:
+    """The messages `ids` (an Arrow array or a list) of the period (matching the filters) with their words."""
+    with words_store.registered(store, "ids_frame", words_store.ids_table(ids)) as cur:
+        params = {**window, "body_chars": BODY_CHARS}
+        table = cur.sql(text("insight", "period_messages"), params=params).to_arrow_table()
     frame = table.drop_columns(["words", "places"]).to_pandas()
     names = province_ref.names()
     frame["province_name"] = frame["province"].map(names).fillna("")
@@ -320,7 +326,8 @@ def _decoded(store: Store, *columns: pa.ChunkedArray) -> list[_Lists]:
     top = 1 + max((int(v.max()) for _, v in flats if len(v)), default=-1)
     seen = [np.bincount(v, minlength=top) > 0 for _, v in flats]
     used = np.flatnonzero(np.logical_or.reduce(seen)) if seen else np.zeros(0, np.int64)
-    found = store.cursor().sql(text("insight", "vocabulary"), params={"ids": used.tolist()}).to_arrow_table()
+    with words_store.registered(store, "codes_frame", pa.table({"id": used.astype(np.int32)})) as cur:
+        found = cur.sql(text("insight", "vocabulary")).to_arrow_table()
     ids = found.column("id").to_numpy()
     order = np.argsort(ids)
     if not np.array_equal(ids[order], used):
