@@ -25,14 +25,28 @@ from queries.periods import Filters
 from queries.sql import text
 
 
-@dataclass
 class Corpus:
-    # one row per message (columns of queries/insight.sql period_messages, plus day, place); `mark`: a hash of
-    # everything read of the message, so that a later corpus of the period reads again only what changed (`load`)
-    frame: pd.DataFrame
-    words: list[tuple[str, ...]]  # topic words per row
-    edit: Edit | None = None  # how it was made from an earlier corpus of the period (`load`), if it was
-    coded: Coded | None = None  # the words as codes, when read whole from the store (a cold corpus)
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        words: list[tuple[str, ...]] | None,
+        edit: Edit | None = None,
+        coded: Coded | None = None,
+    ):
+        # one row per message (columns of queries/insight.sql period_messages, plus day, place); `mark`: a hash of
+        # everything read of the message, so that a later corpus of the period reads again only what changed (`load`)
+        self.frame = frame
+        self._words = words  # topic words per row; None: made from `coded` when first asked
+        self.edit = edit  # how it was made from an earlier corpus of the period (`load`), if it was
+        self.coded = coded  # the words as codes, when read whole from the store (a cold corpus)
+
+    @property
+    def words(self) -> list[tuple[str, ...]]:
+        """Topic words per row. A cold corpus makes them from its codes when first asked: a period read only to be
+        counted (the month before, whose counts give the weights and the hot words' change) never makes them."""
+        if self._words is None:
+            self._words = self.coded.strings()
+        return self._words
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -57,6 +71,12 @@ class Coded:
     def rows(self) -> np.ndarray:
         """The row of each code."""
         return np.repeat(np.arange(len(self.ends)), np.diff(self.ends, prepend=0))
+
+    def strings(self) -> list[tuple[str, ...]]:
+        """Each row's words."""
+        kept = np.asarray(self.vocab, dtype=object)[self.codes].tolist()
+        bounds = self.ends.tolist()
+        return [tuple(kept[a:b]) for a, b in zip([0, *bounds][:-1], bounds, strict=True)]
 
 
 def term_frequency(corpus: Corpus, extra: list[tuple[str, ...]]) -> Counter | None:
@@ -262,9 +282,11 @@ def _read(store: Store, segmenter: Callable[[], Segmenter], window: dict, ids, p
         frame[column] = frame[column].fillna("").astype(str)
     own = _own_places(frame)
     stored_words, stored_places = _decoded(store, table.column("words"), table.column("places"))
-    words, coded = _stored_words(stored_words, own)
+    coded = _stored_words(stored_words, own)
+    words = None  # made from the codes when first asked
     stale = np.flatnonzero(~frame["indexed"].to_numpy(dtype=bool))
     if len(stale):
+        words = coded.strings()
         fresh = _index_now(store, segmenter, frame.iloc[stale])
         named = stored_places.lists()
         for i, w, p in zip(stale, fresh["words"], fresh["places"], strict=True):
@@ -342,20 +364,17 @@ def _decoded(store: Store, *columns: pa.ChunkedArray) -> list[_Lists]:
     return out
 
 
-def _stored_words(stored: _Lists, own: _Own) -> tuple[list[tuple[str, ...]], Coded]:
-    """Each row's stored words without its own place names (vectorised: a month holds about a million words), and
-    them as codes."""
+def _stored_words(stored: _Lists, own: _Own) -> Coded:
+    """Each row's stored words without its own place names, as codes (vectorised: a month holds about a million
+    words)."""
     lengths, codes = stored.lengths, stored.codes
     vocab = [sys.intern(w) for w in stored.dictionary.to_pylist()]  # one copy of each word, however many hold it
     rows = np.repeat(np.arange(len(lengths)), lengths)
     position = {w: k for k, w in enumerate(vocab)}
     dropped = [c * len(vocab) + position[w] for c, names in enumerate(own.drops) for w in names if w in position]
     keep = ~_member(own.codes[rows] * len(vocab) + codes, np.unique(np.asarray(dropped, dtype=np.int64)))
-    kept = np.asarray(vocab, dtype=object)[codes[keep]].tolist()
     ends = np.cumsum(np.bincount(rows[keep], minlength=len(lengths)))
-    bounds = ends.tolist()
-    words = [tuple(kept[a:b]) for a, b in zip([0, *bounds][:-1], bounds, strict=True)]
-    return words, Coded(vocab, codes[keep].astype(np.int32), ends)
+    return Coded(vocab, codes[keep].astype(np.int32), ends)
 
 
 def _member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
