@@ -54,9 +54,16 @@ def _refresh_stale(cur) -> None:
 
 
 def _code_words(cur) -> None:
-    """Migration 16: the stored words (left in words_frame by its DDL) saved again as codes."""
+    """Migration 16: the stored words saved again as codes (schema_word_codes.sql leaves them in words_frame); a
+    file whose words are codes already (its schema version set back) is left as it is."""
     from queries.sql import text
 
+    kind = cur.execute(
+        "SELECT data_type FROM information_schema.columns WHERE table_name = 'message_words' AND column_name = 'words'"
+    ).fetchone()[0]
+    if kind != "VARCHAR[]":
+        return
+    cur.execute((_HERE / "schema_word_codes.sql").read_text(encoding="utf-8"))
     cur.execute(text("insight", "add_words"))
     cur.execute(text("insight", "save_words"))
     cur.execute("DROP TABLE words_frame")
@@ -103,7 +110,7 @@ MIGRATIONS = [
     # 15: the first reply's boilerplate flag in league_facts (supervision/league_facts.py), copied from the flags
     (15, (_HERE / "schema_league_first_flag.sql").read_text(encoding="utf-8"), _backfill_first_flags),
     # 16: the stored words as codes of one vocabulary (insight/words_store.py)
-    (16, (_HERE / "schema_word_codes.sql").read_text(encoding="utf-8"), _code_words),
+    (16, "SELECT 1", _code_words),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -200,6 +200,38 @@ def test_read_only_store_uses_words_without_saving(tmp_path, segmenter):
         snapshot.close()
 
 
+def test_migration_16_codes_words_stored_as_text(tmp_path):
+    """A file from before the vocabulary (words stored as text lists) opens with the same words, in the same order,
+    as codes: one code per distinct word or place, shared by the words and places lists."""
+    from queries.db import SCHEMA_VERSION, Store
+
+    path = tmp_path / "v15.duckdb"
+    old = {
+        "a": (["停水", "小区", "停水"], ["翠竹园小区"]),
+        "b": ([], ["解放路", "停水"]),
+        "c": (["噪音"], []),
+    }
+    store = Store(path)
+    cur = store.cursor()
+    cur.execute("DROP TABLE message_words")
+    cur.execute("DROP TABLE word_vocab")
+    schema = Path(__file__).resolve().parent.parent / "queries" / "schema_words.sql"
+    cur.execute(schema.read_text(encoding="utf-8"))  # as migration 11 made it
+    for k, (mid, (words, places)) in enumerate(old.items()):
+        cur.execute("INSERT INTO message_words VALUES ($m, $h, $w, $p)", {"m": mid, "h": k, "w": words, "p": places})
+    cur.execute("UPDATE meta SET value = '15' WHERE key = 'schema_version'")
+    store.close()
+    store = Store(path)
+    try:
+        assert store.meta("schema_version") == str(SCHEMA_VERSION)
+        assert {mid: (_stored(store)[mid], _stored(store, "places")[mid]) for mid in old} == old
+        vocab = store.rows("SELECT word FROM word_vocab")
+        assert sorted(w for (w,) in vocab) == ["停水", "噪音", "小区", "翠竹园小区", "解放路"]
+        assert store.scalar("SELECT text_hash FROM message_words WHERE message_id = 'c'") == 2
+    finally:
+        store.close()
+
+
 def _die_once(frame: pd.DataFrame) -> pd.DataFrame:
     """A worker's compute that ends its process the first time (`marker`: a file it leaves)."""
     marker = Path(frame["marker"].iloc[0])
