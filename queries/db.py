@@ -55,6 +55,22 @@ def _refresh_stale(cur) -> None:
     rollups.refresh_stale(cur)
 
 
+def _code_words(cur) -> None:
+    """Migration 17: the stored words saved again as codes (schema_word_codes.sql leaves them in words_frame); a
+    file whose words are codes already (its schema version set back) is left as it is."""
+    from queries.sql import text
+
+    kind = cur.execute(
+        "SELECT data_type FROM information_schema.columns WHERE table_name = 'message_words' AND column_name = 'words'"
+    ).fetchone()[0]
+    if kind != "VARCHAR[]":
+        return
+    cur.execute((_HERE / "schema_word_codes.sql").read_text(encoding="utf-8"))
+    cur.execute(text("insight", "add_words"))
+    cur.execute(text("insight", "save_words"))
+    cur.execute("DROP TABLE words_frame")
+
+
 def _backfill_first_flags(cur) -> None:
     from queries.sql import text
 
@@ -104,6 +120,8 @@ MIGRATIONS = [
     # 16: the first reply's unit in roll_delays (the drill-down's unit table), and (by the catalog, at open) the
     # day x city rollup of the drill-down's city table
     (16, (_HERE / "schema_delay_units.sql").read_text(encoding="utf-8"), _backfill_delay_units),
+    # 17: the stored words as codes of one vocabulary (insight/words_store.py)
+    (17, "SELECT 1", _code_words),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
