@@ -66,8 +66,23 @@ FROM answered a LEFT JOIN stored s ON s.q = a.q
 WHERE a.n <> coalesce(s.n, 0)
 ORDER BY low DESC;
 
--- name: fill_league_facts(similarity, low, high)!
--- The facts of every message first answered in [low, high) without a row (with or without a unit). `restated`: a later message from the same place (province,
+-- name: league_facts_window_gaps(start, stop)
+-- The quarters (by first reply) holding messages a league of [start, stop) reads without their facts row: those first
+-- answered in the period and those rated in it (answered at any time), newest first.
+WITH wanted AS (
+    SELECT message_id, first_reply_at FROM messages WHERE first_reply_at >= :start AND first_reply_at < :stop
+    UNION
+    SELECT m.message_id, m.first_reply_at
+    FROM evaluations e JOIN messages m USING (message_id)
+    WHERE e.rated_at >= :start AND e.rated_at < :stop AND m.first_reply_at IS NOT NULL
+), quarters AS (
+    SELECT DISTINCT date_trunc('quarter', w.first_reply_at) AS q FROM wanted w ANTI JOIN league_facts f USING (message_id)
+)
+SELECT CAST(q AS TIMESTAMP) AS low, CAST(q + INTERVAL 3 MONTH AS TIMESTAMP) AS high FROM quarters ORDER BY low DESC;
+
+-- name: fill_league_facts(similarity, low, high, start, stop)!
+-- The facts of every message first answered in [low, high) without a row (with or without a unit) that is first
+-- answered or rated in [start, stop) (a whole span: start = low, stop = high). `restated`: a later message from the same place (province,
 -- city, district; the named location when both give one) about the same domain, posted after the first reply and
 -- within 30 days of it, whose title is similar (character-set Jaccard >= :similarity) or that names the same
 -- location. This depends on the message and the messages posted after it only, never on a period, so it is
@@ -81,6 +96,8 @@ WITH todo AS MATERIALIZED (
            coalesce(m.title, '') AS title
     FROM messages m ANTI JOIN league_facts f USING (message_id)
     WHERE m.first_reply_at >= :low AND m.first_reply_at < :high
+      AND (m.first_reply_at >= :start AND m.first_reply_at < :stop
+           OR m.message_id IN (SELECT message_id FROM evaluations WHERE rated_at >= :start AND rated_at < :stop))
 ), bounds AS (
     SELECT min(first_reply_at) AS low, max(first_reply_at) + INTERVAL 30 DAY AS high FROM todo
 ), answered AS MATERIALIZED (
