@@ -73,9 +73,9 @@ FEATURE_SCHEMA = pa.schema(
 COLUMNS = FEATURE_SCHEMA.names
 
 
-def key(value: str) -> int:
+def key(value: str, _blake2b=hashlib.blake2b, _from_bytes=int.from_bytes) -> int:
     """A stable 64-bit key of a text (the same in every process and run)."""
-    return int.from_bytes(hashlib.blake2b(value.encode("utf-8"), digest_size=8).digest(), "little")
+    return _from_bytes(_blake2b(value.encode("utf-8"), digest_size=8).digest(), "little")
 
 
 def problem(title, body, location) -> int:
@@ -94,8 +94,10 @@ def addresses(reply: str, title, body, location, generic: frozenset) -> bool:
     place = rules.han(location)
     if len(place) >= 2 and place in rules.han(reply):
         return True
-    words = message_words(title, body, location) - generic
-    return sum(1 for w in words if w in reply) >= ADDRESS_MIN
+    # a Chinese bigram is in the reply exactly when it is one of the reply's bigrams (both characters are Chinese,
+    # so they stand in one run of it): set operations instead of a substring search per word
+    words = message_words(title, body, location) & rules.bigrams(reply)
+    return len(words) >= ADDRESS_MIN and len(words - generic) >= ADDRESS_MIN
 
 
 def generic_bigrams(sample: pd.DataFrame) -> frozenset:
@@ -125,17 +127,10 @@ def compute_reply_features(frame: pd.DataFrame) -> pd.DataFrame:
     location; the generic bigrams in frame.attrs['generic']). Columns: COLUMNS."""
     generic = frozenset(frame.attrs.get("generic", ()))
     rows = []
-    for reply_id, message_id, replied_at, unit, reply, title, body, location in zip(
-        frame["reply_id"],
-        frame["message_id"],
-        frame["replied_at"],
-        frame["unit"],
-        frame["reply"],
-        frame["title"],
-        frame["body"],
-        frame["location"],
-        strict=True,
-    ):
+    names = ["reply_id", "message_id", "replied_at", "unit", "reply", "title", "body", "location"]
+    # plain lists: iterating pandas' arrow-backed columns costs more than the checks of short replies
+    columns = [frame[name].tolist() for name in names]
+    for reply_id, message_id, replied_at, unit, reply, title, body, location in zip(*columns, strict=True):
         text = reply if isinstance(reply, str) else ""
         if not text.strip():
             rows.append((reply_id, message_id, replied_at, unit, False, None, None, None, None, None, None, [], []))
