@@ -13,6 +13,12 @@ system keeps them (row groups of other days are pruned). All times are moved by
 whole days so that the newest data is "today". Then the rollups are rebuilt
 from the raw rows (queries.rollups.rebuild) and the file is checkpointed.
 
+The supervision's stored facts are copied the same way when the base has them (`--base` a demo whose league facts,
+reply features and boilerplate flags were filled, e.g. by bench/supervision_speed.py): league_facts,
+reply_features, reply_boilerplate and the generic bigrams. A copy's flags are its base rows' flags (the copies'
+identical texts are not compared with each other): the data the league reads at 50 M, for its timing; its quality is
+measured on the demo itself. Texts are not copied (nothing timed here reads them).
+
 A 50 M database is thus a platform about nine times as busy as the demo over
 the same 7 years (every period holds nine times the rows): the hard case for
 the screens, whose periods end today.
@@ -94,12 +100,19 @@ def _half_years(first: dt.date, last: dt.date):
         year, half = (year, 2) if half == 1 else (year + 1, 1)
 
 
-def build(size: int, directory: Path = DEFAULT_DIR, memory_limit: str = "8GB") -> Path:
-    """Path of a database of `size` messages (built if not cached)."""
-    path = directory / f"scale-{label(size)}.duckdb"
+def build(
+    size: int,
+    directory: Path = DEFAULT_DIR,
+    memory_limit: str = "8GB",
+    base: Path | None = None,
+    shift_days: int | None = None,
+) -> Path:
+    """Path of a database of `size` messages (built if not cached) from `base` (default: the generated demo),
+    its times moved by `shift_days` (default: so that its newest day is today)."""
+    path = directory / f"scale-{label(size)}{'-' + base.stem if base else ''}.duckdb"
     if path.exists():
         return path
-    base = base_demo(directory)
+    base = base or base_demo(directory)
     began = time.perf_counter()
     tmp = path.with_suffix(".tmp")
     for stale in directory.glob(tmp.name + "*"):
@@ -115,11 +128,13 @@ def build(size: int, directory: Path = DEFAULT_DIR, memory_limit: str = "8GB") -
     )
     copies = max(1, math.ceil(size / base_count))
     per_copy = math.ceil(size / copies)
-    # the newest `per_copy` messages of the base (ids ascend with creation time in the demo)
+    # the newest `per_copy` messages of the base (ids ascend with creation time in the demo; others, e.g. a bench's
+    # writes into it, are left out)
     cutoff_id = cur.execute(
-        "SELECT message_id FROM base.messages ORDER BY message_id DESC LIMIT 1 OFFSET $n", {"n": per_copy - 1}
+        "SELECT message_id FROM base.messages WHERE message_id LIKE 'M%' ORDER BY message_id DESC LIMIT 1 OFFSET $n",
+        {"n": per_copy - 1},
     ).fetchone()[0]
-    days = (beijing_now().date() - demo_until.date()).days
+    days = (beijing_now().date() - demo_until.date()).days if shift_days is None else shift_days
     _log(f"{path.name}: {copies} copies x {per_copy:,} messages of {base.name}, times +{days} days")
 
     codes = province_ref.codes()
@@ -150,7 +165,7 @@ def build(size: int, directory: Path = DEFAULT_DIR, memory_limit: str = "8GB") -
                    m.category, m.msg_type, m.title, m.is_urgent, m.source_status, m.first_reply_at + {shift},
                    m.first_reply_unit, m.reply_count
             FROM base.messages m CROSS JOIN k JOIN copies p ON p.c = k.c AND p.province = m.province
-            WHERE m.created_at >= $lo AND m.created_at < $hi AND m.message_id >= $cut
+            WHERE m.created_at >= $lo AND m.created_at < $hi AND m.message_id BETWEEN $cut AND 'M~'
             ORDER BY 2""",
             window,
         )
@@ -159,7 +174,7 @@ def build(size: int, directory: Path = DEFAULT_DIR, memory_limit: str = "8GB") -
             INSERT INTO replies
             SELECT {new_id("r.reply_id", "R")}, {new_id("r.message_id", "M")}, r.replied_at + {shift}, r.unit
             FROM base.replies r CROSS JOIN k
-            WHERE r.replied_at >= $lo AND r.replied_at < $hi AND r.message_id >= $cut
+            WHERE r.replied_at >= $lo AND r.replied_at < $hi AND r.message_id BETWEEN $cut AND 'M~'
             ORDER BY 3""",
             window,
         )
@@ -169,7 +184,7 @@ def build(size: int, directory: Path = DEFAULT_DIR, memory_limit: str = "8GB") -
             SELECT {new_id("e.message_id", "M")}, e.rated_at + {shift}, e.satisfied, e.score_resolution,
                    e.score_attitude, e.score_speed, e.verdict
             FROM base.evaluations e CROSS JOIN k
-            WHERE e.rated_at >= $lo AND e.rated_at < $hi AND e.message_id >= $cut
+            WHERE e.rated_at >= $lo AND e.rated_at < $hi AND e.message_id BETWEEN $cut AND 'M~'
             ORDER BY 2""",
             window,
         )
@@ -177,6 +192,8 @@ def build(size: int, directory: Path = DEFAULT_DIR, memory_limit: str = "8GB") -
             f"  {lo:%Y-%m}: {cur.execute('SELECT count(*) FROM messages').fetchone()[0]:,} messages "
             f"({time.perf_counter() - began:.0f} s)"
         )
+    _copy_supervision(cur, shift, new_id, cutoff_id)
+    _log(f"  supervision facts copied ({time.perf_counter() - began:.0f} s)")
     for table in ("units", "leaders"):
         cur.execute(
             f"INSERT INTO {table} SELECT * REPLACE (joined_at + INTERVAL {days} DAY AS joined_at) FROM base.{table}"
@@ -203,14 +220,59 @@ def build(size: int, directory: Path = DEFAULT_DIR, memory_limit: str = "8GB") -
     return path
 
 
+def _copy_supervision(cur, shift: str, new_id, cutoff_id: str) -> None:
+    """The league's stored facts and the reply checks, per copy (ids, provinces and times as the raw rows)."""
+    if not cur.execute("SELECT count(*) FROM base.league_facts").fetchone()[0]:
+        return
+    cut = {"cut": cutoff_id}
+    cur.execute(
+        f"""
+        INSERT INTO league_facts
+        SELECT {new_id("f.message_id", "M")}, f.unit, p.moved, f.city, f.district, f.category, f.msg_type, f.is_urgent,
+               f.first_reply_at + {shift}, f.delay_seconds, f.restated, f.rated_at + {shift}, f.verdict,
+               f.first_boilerplate
+        FROM base.league_facts f CROSS JOIN k JOIN copies p ON p.c = k.c AND p.province = f.province
+        WHERE f.message_id BETWEEN $cut AND 'M~'
+        ORDER BY 9""",
+        cut,
+    )
+    cur.execute(
+        f"""
+        INSERT INTO reply_features
+        SELECT r.* REPLACE ({new_id("r.reply_id", "R")} AS reply_id, {new_id("r.message_id", "M")} AS message_id,
+                          r.replied_at + {shift} AS replied_at)
+        FROM base.reply_features r CROSS JOIN k
+        WHERE r.message_id BETWEEN $cut AND 'M~'
+        ORDER BY replied_at""",
+        cut,
+    )
+    cur.execute(
+        f"""
+        INSERT INTO reply_boilerplate
+        SELECT r.* REPLACE ({new_id("r.reply_id", "R")} AS reply_id, {new_id("r.message_id", "M")} AS message_id,
+                          r.replied_at + {shift} AS replied_at)
+        FROM base.reply_boilerplate r CROSS JOIN k
+        WHERE r.message_id BETWEEN $cut AND 'M~'
+        ORDER BY replied_at""",
+        cut,
+    )
+    cur.execute("INSERT INTO reply_generic_bigrams SELECT * FROM base.reply_generic_bigrams")
+    cur.execute(
+        "INSERT OR REPLACE INTO meta SELECT * FROM base.meta "
+        "WHERE key IN ('reply_reference_sample', 'reply_features_code')"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="+", help="e.g. 5m 50m 12.5m 800k")
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     parser.add_argument("--memory-limit", default="8GB", help="DuckDB memory limit while building")
+    parser.add_argument("--base", type=Path, help="the demo to copy (default: generate one in --dir)")
+    parser.add_argument("--shift-days", type=int, help="move every time by this many days (default: newest = today)")
     args = parser.parse_args()
     for size in args.sizes:
-        print(build(parse_size(size), args.dir, args.memory_limit))
+        print(build(parse_size(size), args.dir, args.memory_limit, args.base, args.shift_days))
     return 0
 
 

@@ -19,11 +19,13 @@ import pandas as pd
 
 from dashboard import geo, i18n
 from dashboard.theme import Theme
+from queries import catalog
 
-# Map metrics: value column of queries.metrics.by_province, d3 format, label key.
+# Map metrics: value column of queries.metrics.by_province, d3 format, the map's own label key (None: the
+# catalog's name of the metric).
 MAP_METRICS: dict[str, dict] = {
-    "messages_per_10k": {"format": ".2f", "label": "messages_per_10k", "percent": False},
-    "replies_per_10k": {"format": ".2f", "label": "replies_per_10k", "percent": False},
+    "messages_per_10k": {"format": ".2f", "label": None, "percent": False},
+    "replies_per_10k": {"format": ".2f", "label": None, "percent": False},
     "reply_ratio": {"format": ".1%", "label": "reply_ratio_map", "percent": True},
 }
 MAP_BASE_TRACE, MAP_DATA_TRACE, MAP_MARITIME_TRACE, MAP_LABEL_TRACE = 0, 1, 2, 3
@@ -72,7 +74,8 @@ def _num(value, digits: int = 4):
 
 
 def metric_label(metric: str, lang: str) -> str:
-    return i18n.t(MAP_METRICS[metric]["label"], lang)
+    key = MAP_METRICS[metric]["label"]
+    return i18n.t(key, lang) if key else catalog.label(metric, lang)
 
 
 def value_format(metric: str, largest=None) -> str:

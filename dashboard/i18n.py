@@ -24,13 +24,6 @@ _LABELS: dict[str, dict[str, str]] = {
     # KPI cards
     "today_messages": {"zh": "今日留言", "en": "Messages today"},
     "today_replies": {"zh": "今日回复", "en": "Replies today"},
-    "messages": {"zh": "留言总量", "en": "Messages"},
-    "replies": {"zh": "回复总量", "en": "Replies"},
-    "reply_ratio": {"zh": "回复/留言比", "en": "Reply ratio"},
-    "median_reply_hours": {"zh": "回复用时中位数", "en": "Median reply time"},
-    "satisfaction_rate": {"zh": "群众满意度", "en": "Satisfaction"},
-    "new_units": {"zh": "新入驻单位", "en": "New units"},
-    "new_leaders": {"zh": "新入驻领导", "en": "New leaders"},
     "yoy": {"zh": "同比", "en": "YoY"},
     "today_pending": {"zh": "其中待回复", "en": "Awaiting reply"},
     "today_median_reply_hours": {"zh": "回复用时中位数", "en": "Median reply time"},
@@ -39,8 +32,6 @@ _LABELS: dict[str, dict[str, str]] = {
     "unit_units": {"zh": "家", "en": ""},
     "unit_people": {"zh": "位", "en": ""},
     # map and ranking
-    "messages_per_10k": {"zh": "每万人留言数", "en": "Messages per 10,000 people"},
-    "replies_per_10k": {"zh": "每万人回复数", "en": "Replies per 10,000 people"},
     "reply_ratio_map": {"zh": "回复/留言比", "en": "Replies / messages"},
     "map_title": {"zh": "全国各省份分布态势", "en": "Across China by province"},
     "census": {"zh": "{year}年人口普查", "en": "{year} census population"},

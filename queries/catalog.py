@@ -66,8 +66,8 @@ class Rate:
 
 COUNTS: tuple[Count, ...] = (
     Count(
-        "messages", "created", "TRUE", "留言量", "Messages",
-        "留言量：统计周期内（北京时间，含首尾两日）提交的留言件数。",
+        "messages", "created", "TRUE", "留言总量", "Messages",
+        "留言总量：统计周期内（北京时间，含首尾两日）提交的留言件数。",
         "Messages: messages posted in the period (Beijing dates, both ends included).",
     ),
     Count(
@@ -96,9 +96,10 @@ COUNTS: tuple[Count, ...] = (
         "本期提交的急难愁盼留言件数。", "Messages posted in the period flagged urgent.",
     ),
     Count(
-        "replies", "answered", "TRUE", "回复量", "Replies",
-        "回复量：首次回复在统计周期内的留言件数（一件留言无论回复几次只计一次）。",
-        "Replies: messages whose first reply falls in the period (one per message, however many replies).",
+        "replies", "answered", "TRUE", "回复总量", "Replies",
+        "回复总量：首次回复发布时间在统计周期内的留言件数；一件留言无论回复几次只计一次。",
+        "Replies: messages whose first reply was published in the period, counted once however many replies they "
+        "have.",
         higher_is_better=True,
     ),
     Count(
@@ -114,11 +115,13 @@ COUNTS: tuple[Count, ...] = (
 RATES: tuple[Rate, ...] = (
     Rate(
         "reply_ratio", "replies", "messages", "回复/留言比", "Reply ratio",
-        "回复量 ÷ 留言量（同一周期，可大于 1）。", "Replies ÷ messages of the same period (can exceed 1).",
+        "回复/留言比 = 回复总量 ÷ 同期留言总量（平台“回应”与“留言”之比，可大于 1）。",
+        "Reply ratio = replies ÷ messages of the same period (can exceed 1).",
     ),
     Rate(
         "reply_rate", "replied", "messages", "回复率", "Reply rate",
-        "本期提交的留言中目前已有回复的比例。", "Share of the period's messages that have a reply by now.",
+        "回复率：本期提交的留言中，截至现在已有至少一条回复的比例。",
+        "Reply rate: share of the period's messages that have at least one reply by now.",
     ),
     Rate(
         "reply_24h_rate", "replied_24h", "messages", "24小时回复率", "Answered within 24 h",
@@ -126,8 +129,10 @@ RATES: tuple[Rate, ...] = (
         "Share of the period's messages whose first reply came within 24 hours.",
     ),
     Rate(
-        "satisfaction_rate", "satisfied", "evaluations", "满意率", "Satisfaction",
-        "统计周期内评价中满意的比例。", "Share of the period's evaluations that are satisfied.",
+        "satisfaction_rate", "satisfied", "evaluations", "群众满意度", "Satisfaction",
+        "群众满意度：统计周期内作出的评价中满意的比例；只有星级评分时，三项评分平均 ≥ 4 视为满意。",
+        "Satisfaction: share of the evaluations made in the period that are satisfied (where only star scores exist: "
+        "their mean ≥ 4).",
     ),
 )  # fmt: skip
 
@@ -135,21 +140,48 @@ RATES: tuple[Rate, ...] = (
 @dataclass(frozen=True)
 class Measure:
     """A metric computed beside the counts (queries/metrics.py: the median, per-10k figures, new units and
-    leaders), declared for the screens."""
+    leaders), declared for the screens. {census} in a tip is the census the per-10k figures use."""
 
     name: str
     fmt: str
     change: str  # compared with another period as growth ("yoy") or as a difference in hours ("hours")
+    zh: str
+    en: str
+    tip_zh: str
+    tip_en: str
     unit: str = ""  # unit label key (dashboard/i18n.py `unit_<unit>`), "" for none
 
 
 MEASURES: tuple[Measure, ...] = (
-    Measure("median_reply_hours", "hours", "hours", "hours"),
-    Measure("messages_per_10k", "per10k", "yoy"),
-    Measure("replies_per_10k", "per10k", "yoy"),
-    Measure("new_units", "int", "yoy", "units"),
-    Measure("new_leaders", "int", "yoy", "people"),
-)
+    Measure(
+        "median_reply_hours", "hours", "hours", "回复用时中位数", "Median reply time",
+        "回复用时中位数：计入回复总量的留言，从提交到首次回复的用时（小时）的中位数。",
+        "Median reply time: median hours from posting to first reply, over the messages counted in replies.",
+        "hours",
+    ),
+    Measure(
+        "messages_per_10k", "per10k", "yoy", "每万人留言数", "Messages per 10,000 people",
+        "每万人留言数 = 留言总量 ÷ 常住人口 × 10000；人口采用{census}，全国为31个省份合计。",
+        "Messages per 10,000 people = messages ÷ population × 10,000, population from the {census}; nationally "
+        "the sum of the 31 provinces.",
+    ),
+    Measure(
+        "replies_per_10k", "per10k", "yoy", "每万人回复数", "Replies per 10,000 people",
+        "每万人回复数 = 回复总量 ÷ 常住人口 × 10000；人口采用{census}，全国为31个省份合计。",
+        "Replies per 10,000 people = replies ÷ population × 10,000, population from the {census}; nationally "
+        "the sum of the 31 provinces.",
+    ),
+    Measure(
+        "new_units", "int", "yoy", "新入驻单位", "New units",
+        "新入驻单位：入驻时间在统计周期内的单位数（仅按省份筛选）。",
+        "New units: units that joined in the period (filtered by province only).", "units",
+    ),
+    Measure(
+        "new_leaders", "int", "yoy", "新入驻领导", "New leaders",
+        "新入驻领导：入驻时间在统计周期内的领导数（仅按省份筛选）。",
+        "New leaders: leaders who joined in the period (filtered by province only).", "people",
+    ),
+)  # fmt: skip
 
 PER_10K = ("messages", "replies")  # counts shown per 10,000 people
 # Periods every count is summed over: suffix -> the Filters parameter prefix (current, a year earlier, 环比).
@@ -212,13 +244,19 @@ RANKING_RATES = ("reply_ratio", "reply_rate", "reply_24h_rate")  # the province 
 RANKING_COUNTS = ("replied_24h",)  # further counts in the province table (with YoY and 环比)
 
 
+def _declared(name: str) -> Count | Rate | Measure | None:
+    return COUNT.get(name) or RATE.get(name) or MEASURE.get(name)
+
+
 def label(name: str, lang: str) -> str | None:
-    item = COUNT.get(name) or RATE.get(name)
+    """The metric's name on every screen, in downloads and in the briefing."""
+    item = _declared(name)
     return None if item is None else (item.en if lang == "en" else item.zh)
 
 
 def tooltip(name: str, lang: str) -> str | None:
-    item = COUNT.get(name) or RATE.get(name)
+    """The metric's definition ({census} left for the caller in per-10k figures)."""
+    item = _declared(name)
     return None if item is None else (item.tip_en if lang == "en" else item.tip_zh)
 
 

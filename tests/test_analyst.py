@@ -962,7 +962,7 @@ def test_english_labels_and_tooltips(browser, server):
     tips = browser.execute_script(
         "return [...document.querySelectorAll('#analyst-kpis .tip')].map(t => t.getAttribute('data-tip'))"
     )
-    assert tips[0].startswith("留言量") and "2020年第七次全国人口普查" in tips[PER_10K_CARD]
+    assert tips[0].startswith("留言总量") and "2020年第七次全国人口普查" in tips[PER_10K_CARD]
 
 
 def test_a_failing_panel_keeps_the_page_and_says_so(browser, server):

@@ -243,51 +243,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "unknown": ("未知参数", "unknown parameter"),
 }
 
-# Metric definitions (tooltips). {census} is the census used for per-10k figures; {days} the overdue threshold.
+# Definitions (tooltips) of what the catalog (queries/catalog.py) does not declare; {days} is the overdue threshold.
 DEFINITIONS: dict[str, tuple[str, str]] = {
-    "messages": (
-        "留言量：统计周期内（北京时间，含首尾两日）提交的留言件数。",
-        "Messages: messages posted in the period (Beijing dates, both ends included).",
-    ),
-    "replies": (
-        "回复量：首次回复发布时间在统计周期内的留言件数；一件留言无论回复几次只计一次。",
-        "Replies: messages whose first reply was published in the period, counted once however many replies they have.",
-    ),
-    "reply_ratio": (
-        "回复/留言比 = 回复量 ÷ 同期留言量（平台“回应”与“留言”之比，可大于 1）。",
-        "Replies / messages = replies ÷ messages of the same period (can exceed 1).",
-    ),
-    "reply_rate": (
-        "回复率：本期提交的留言中，截至现在已有至少一条回复的比例。",
-        "Reply rate: share of the period's messages that have at least one reply by now.",
-    ),
-    "median_reply_hours": (
-        "回复用时中位数：计入回复量的留言，从提交到首次回复的用时（小时）的中位数。",
-        "Median reply time: median hours from posting to first reply, over the messages counted in replies.",
-    ),
-    "satisfaction_rate": (
-        "满意度：统计周期内作出的评价中满意的比例；只有星级评分时，三项评分平均 ≥ 4 视为满意。",
-        "Satisfaction: share of the evaluations made in the period that are satisfied (where "
-        "only star scores exist: their mean ≥ 4).",
-    ),
-    "new_units": (
-        "新入驻单位：入驻时间在统计周期内的单位数（仅按省份筛选）。",
-        "New units: units that joined in the period (filtered by province only).",
-    ),
-    "new_leaders": (
-        "新入驻领导：入驻时间在统计周期内的领导数（仅按省份筛选）。",
-        "New leaders: leaders who joined in the period (filtered by province only).",
-    ),
-    "messages_per_10k": (
-        "每万人留言数 = 留言量 ÷ 常住人口 × 10000；人口采用{census}，全国为31个省份合计。",
-        "Messages per 10,000 people = messages ÷ population × 10,000, population from the "
-        "{census}; nationally the sum of the 31 provinces.",
-    ),
-    "replies_per_10k": (
-        "每万人回复数 = 回复量 ÷ 常住人口 × 10000；人口采用{census}，全国为31个省份合计。",
-        "Replies per 10,000 people = replies ÷ population × 10,000, population from the "
-        "{census}; nationally the sum of the 31 provinces.",
-    ),
     "yoy": (
         "同比 =（本期 − 去年同期）÷ 去年同期；去年同期为一年前的相同日历日期（2月29日对应2月28日），为 0 时不计算。"
         "比率类指标显示与去年同期相差的百分点。",
@@ -346,22 +303,16 @@ def census_name(year: int, lang: str) -> str:
 
 
 def definition(key: str, lang: str, census_year: int | None = None, days: int | None = None) -> str:
-    if key not in DEFINITIONS:  # a metric of the catalog (queries/catalog.py)
-        return catalog.tooltip(key, lang) or key
-    text = DEFINITIONS[key][lang_index(lang)]
+    """A metric's definition from the catalog (queries/catalog.py), else the workspace's own."""
+    text = catalog.tooltip(key, lang) or DEFINITIONS[key][lang_index(lang)]
     census = census_name(census_year, lang) if census_year else ""
     return text.format(census=census, days=days if days is not None else "")
 
 
 def metric_name(key: str, lang: str) -> str:
-    """Names of the spec's metrics (shared with the wall where they exist)."""
-    own = {"reply_rate": ("回复率", "Reply rate"), "overdue": ("超期未回复", "Overdue")}
-    if key in own:
-        return own[key][lang_index(lang)]
-    try:
-        return i18n.t(key, lang)
-    except KeyError:  # a metric only the catalog (queries/catalog.py) names
-        return catalog.label(key, lang) or key
+    """The catalog's name of a metric (queries/catalog.py, as on the wall), else the workspace's own."""
+    own = {"overdue": ("超期未回复", "Overdue")}
+    return catalog.label(key, lang) or own[key][lang_index(lang)]
 
 
 def period_name(name: str, lang: str) -> str:

@@ -20,56 +20,37 @@ from settings import Settings
 
 log = logging.getLogger(__name__)
 
-# sync: (key, component id, property) of its outputs, in order.
-SYNC_OUTPUTS = [
+# (key, component id, property) of the controls the sync both reads and sets: the link, and each filter.
+SYNCED = [
     ("search", ids.URL, "search"),
+    ("period", ids.PERIOD, "value"),
+    ("d_start", ids.DATES, "start_date"),
+    ("d_end", ids.DATES, "end_date"),
+    ("provinces", ids.PROVINCES, "value"),
+    ("categories", ids.CATEGORIES, "value"),
+    ("types", ids.TYPES, "value"),
+    ("urgent", ids.URGENT, "value"),
+    ("tab", ids.TABS, "value"),
+    ("metric", ids.METRIC, "value"),
+    ("granularity", ids.GRANULARITY, "value"),
+    ("map_click", ids.MAP, "clickData"),
+    ("cell", ids.grid("ranking"), "cellClicked"),
+    ("drill_select", ids.DRILL_SELECT, "value"),
+    ("mode", ids.COMPARE_MODE, "value"),
+    ("b_period", ids.B_PERIOD, "value"),
+    ("b_start", ids.B_DATES, "start_date"),
+    ("b_end", ids.B_DATES, "end_date"),
+    ("b_provinces", ids.B_PROVINCES, "value"),
+]
+# what it only sets (the state, messages, the language link, the choices offered) and the buttons it only reads
+SYNC_OUTPUTS = SYNCED + [
     ("state", ids.STATE, "data"),
     ("problems", ids.PROBLEMS, "children"),
     ("lang_href", ids.LANG_LINK, "href"),
-    ("period", ids.PERIOD, "value"),
-    ("d_start", ids.DATES, "start_date"),
-    ("d_end", ids.DATES, "end_date"),
-    ("provinces", ids.PROVINCES, "value"),
     ("category_options", ids.CATEGORIES, "options"),
-    ("categories", ids.CATEGORIES, "value"),
     ("type_options", ids.TYPES, "options"),
-    ("types", ids.TYPES, "value"),
-    ("urgent", ids.URGENT, "value"),
-    ("tab", ids.TABS, "value"),
-    ("metric", ids.METRIC, "value"),
-    ("granularity", ids.GRANULARITY, "value"),
-    ("map_click", ids.MAP, "clickData"),
-    ("cell", ids.grid("ranking"), "cellClicked"),
-    ("drill_select", ids.DRILL_SELECT, "value"),
-    ("mode", ids.COMPARE_MODE, "value"),
-    ("b_period", ids.B_PERIOD, "value"),
-    ("b_start", ids.B_DATES, "start_date"),
-    ("b_end", ids.B_DATES, "end_date"),
-    ("b_provinces", ids.B_PROVINCES, "value"),
 ]
-SYNC_INPUTS = [
-    ("search", ids.URL, "search"),
-    ("period", ids.PERIOD, "value"),
-    ("d_start", ids.DATES, "start_date"),
-    ("d_end", ids.DATES, "end_date"),
-    ("provinces", ids.PROVINCES, "value"),
-    ("categories", ids.CATEGORIES, "value"),
-    ("types", ids.TYPES, "value"),
-    ("urgent", ids.URGENT, "value"),
-    ("reset", ids.RESET, "n_clicks"),
-    ("tab", ids.TABS, "value"),
-    ("metric", ids.METRIC, "value"),
-    ("granularity", ids.GRANULARITY, "value"),
-    ("map_click", ids.MAP, "clickData"),
-    ("cell", ids.grid("ranking"), "cellClicked"),
-    ("back", ids.BACK, "n_clicks"),
-    ("drill_select", ids.DRILL_SELECT, "value"),
-    ("mode", ids.COMPARE_MODE, "value"),
-    ("b_period", ids.B_PERIOD, "value"),
-    ("b_start", ids.B_DATES, "start_date"),
-    ("b_end", ids.B_DATES, "end_date"),
-    ("b_provinces", ids.B_PROVINCES, "value"),
-]
+SYNC_INPUTS = SYNCED + [("reset", ids.RESET, "n_clicks"), ("back", ids.BACK, "n_clicks")]
 
 # the controls a changed control may move (the others keep what the user chose)
 FOLLOWING = (

@@ -49,11 +49,8 @@ class Card:
         return self.today or self.metric in catalog.COUNT
 
     def label(self, lang: str) -> str:
-        """The wall's own wording where it has one (dashboard/i18n.py), else the catalog's name."""
-        try:
-            return i18n.t(self.key, lang)
-        except KeyError:
-            return catalog.label(self.metric, lang) or self.metric
+        """Today's cards have the wall's wording (dashboard/i18n.py); the period's, the catalog's name."""
+        return i18n.t(self.key, lang) if self.today else catalog.label(self.metric, lang)
 
 
 CARDS = tuple(Card(metric, today=True) for metric in TODAY) + tuple(Card(metric) for metric in catalog.WALL_KPIS)
