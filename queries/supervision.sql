@@ -221,6 +221,47 @@ LEFT JOIN messages m ON m.message_id = t.message_id
 LEFT JOIN message_texts mt ON mt.message_id = t.message_id
 ORDER BY t.replied_at DESC, t.reply_id;
 
+-- name: reply_feature_parts(start, stop, n, space, not_han, neither, boundary, action, legal)
+-- The reply checks of missing_reply_features' replies worked out by the database (supervision/features.py
+-- `parts_to_features`; the patterns are supervision/rules.py's in RE2 spelling, bound): whether it has text, its
+-- reduced text, its message's problem text, its distinct clauses in order, whether it names its message's location,
+-- says an action or cites a basis; the texts the word check needs only where the location check fails.
+WITH todo AS (
+    SELECT r.reply_id, r.message_id, r.replied_at, r.unit
+    FROM replies r ANTI JOIN reply_features f USING (reply_id)
+    WHERE r.replied_at >= :start AND r.replied_at < :stop
+    ORDER BY r.replied_at DESC, r.reply_id
+    LIMIT :n
+), joined AS (
+    SELECT t.*, rt.content AS reply, coalesce(m.title, '') AS title, coalesce(mt.content, '') AS body,
+           coalesce(mt.location, '') AS location
+    FROM todo t
+    LEFT JOIN reply_texts rt ON rt.reply_id = t.reply_id
+    LEFT JOIN messages m ON m.message_id = t.message_id
+    LEFT JOIN message_texts mt ON mt.message_id = t.message_id
+), reduced AS (
+    SELECT *, coalesce(regexp_matches(reply, '[^' || :space || ']'), false) AS has_text,
+           regexp_replace(coalesce(reply, ''), :not_han, '', 'g') AS reduced_text,
+           regexp_replace(location, :not_han, '', 'g') AS place,
+           list_filter(
+               string_split_regex(regexp_replace(coalesce(reply, ''), :neither, '', 'g'), :boundary), lambda c: length(c) >= 4
+           ) AS parts
+    FROM joined
+)
+SELECT reply_id, message_id, replied_at, unit, has_text, reduced_text,
+       CASE WHEN length(place) >= 2 THEN '@' || place
+            ELSE regexp_replace(title, :not_han, '', 'g') || '|' || regexp_replace(body, :not_han, '', 'g') END AS problem,
+       list_filter(parts, lambda c, i: list_position(parts, c) = i) AS clauses,
+       length(place) >= 2 AND contains(reduced_text, place) AS names_place,
+       regexp_matches(reply, :action) AS action, regexp_matches(reply, :legal) AS legal,
+       CASE WHEN has_text AND NOT (length(place) >= 2 AND contains(reduced_text, place)) THEN reply END AS word_reply,
+       CASE WHEN has_text AND NOT (length(place) >= 2 AND contains(reduced_text, place)) THEN title END AS word_title,
+       CASE WHEN has_text AND NOT (length(place) >= 2 AND contains(reduced_text, place)) THEN body END AS word_body,
+       CASE WHEN has_text AND NOT (length(place) >= 2 AND contains(reduced_text, place)) THEN location END
+           AS word_location
+FROM reduced
+ORDER BY replied_at DESC, reply_id;
+
 -- name: reply_features_lacking(start, stop)
 -- How many replies published in [start, stop) lack a features row (see features.ensure_reply_features).
 SELECT (SELECT count(*) FROM replies WHERE replied_at >= :start AND replied_at < :stop)

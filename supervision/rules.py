@@ -6,8 +6,10 @@ not the wording of any generator: each pattern lists the common ways of saying o
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
+import sys
 
 _HAN = re.compile(r"[\u3400-\u9fff]+")
 _NOT_HAN = re.compile(r"[^\u3400-\u9fff]+")
@@ -65,6 +67,38 @@ ADOPTED = re.compile(
     r"|采纳了?您|您的(建议|意见)[^。；！？]{0,10}?(采纳|采用|吸纳|纳入|列入|落实)"
     r"|(已|将|拟)[^。；！？]{0,6}?(纳入|列入|写入)[^。；！？]{0,20}?(规划|计划|方案|议程|清单|预算|项目)"
 )
+
+
+def re2_patterns() -> dict[str, str]:
+    """The patterns the reply checks use, spelled for the database's regular expressions (RE2), where \\s and \\d
+    mean ASCII only: they are written out as the characters Python's own match (its Unicode whitespace and digits),
+    so that both find the same."""
+    space, digit = _class_of(r"\s"), _class_of(r"\d")
+
+    def spell(pattern: str) -> str:
+        return pattern.replace(r"\s", space).replace(r"\d", digit)
+
+    return {
+        "space": space,
+        "not_han": r"[^\x{3400}-\x{9fff}]+",  # _NOT_HAN
+        "neither": spell(_NEITHER.pattern),
+        "boundary": spell(_CLAUSE.pattern),
+        "action": spell(ACTION.pattern),
+        "legal": spell(LEGAL.pattern),
+    }
+
+
+@functools.cache
+def _class_of(escape: str) -> str:
+    """The characters Python's `escape` matches, as RE2 class ranges (\\x{...}-\\x{...}; no brackets)."""
+    test = re.compile(escape)
+    codes = [c for c in range(sys.maxunicode + 1) if test.match(chr(c))]
+    ranges, first = [], codes[0]
+    for prev, code in zip(codes, codes[1:] + [None], strict=True):
+        if code != prev + 1:
+            ranges.append(f"\\x{{{first:x}}}" + (f"-\\x{{{prev:x}}}" if prev != first else ""))
+            first = code
+    return "".join(ranges)
 
 
 def han(text) -> str:
