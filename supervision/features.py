@@ -252,8 +252,10 @@ def reference(store: Store) -> frozenset:
     """The stored generic bigrams, (re)computed first when missing, made by other code, or from a sample smaller
     than DF_SAMPLE that the store has outgrown (stored features are then dropped: they used the old set)."""
     fresh = _refresh_reference(store)
-    if fresh is not None:
-        return fresh
+    return fresh if fresh is not None else _stored_reference(store)
+
+
+def _stored_reference(store: Store) -> frozenset:
     return frozenset(store.df(sql("reply_generic_bigrams"))["gram"])
 
 
@@ -345,12 +347,13 @@ def ensure_reply_features(store: Store, start: dt.datetime, stop: dt.datetime, b
     read-only store (a scale-out snapshot) is left as it is: its writer stores the features."""
     if store.read_only:
         return 0
-    generic = reference(store)
+    fresh = _refresh_reference(store)
     # every stored row is of an existing reply at its current time (rows are dropped when a reply is re-sent or
     # held), so the difference of two counts is what is missing: the common case costs two counts, not an anti-join
     lacking = store.scalar(sql("reply_features_lacking"), {"start": start, "stop": stop})
     if not lacking:
         return 0
+    generic = fresh if fresh is not None else _stored_reference(store)  # read once, not per day of a window
     done = 0
     if lacking >= batch:
         until = stop
