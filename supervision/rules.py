@@ -91,8 +91,8 @@ def re2_patterns() -> dict[str, str]:
 @functools.cache
 def _class_of(escape: str) -> str:
     """The characters Python's `escape` matches, as RE2 class ranges (\\x{...}-\\x{...}; no brackets)."""
-    test = re.compile(escape)
-    codes = [c for c in range(sys.maxunicode + 1) if test.match(chr(c))]
+    every = "".join(map(chr, range(sys.maxunicode + 1)))  # one scan in C (a match per character took a second)
+    codes = [m.start() for m in re.finditer(escape, every)]
     ranges, first = [], codes[0]
     for prev, code in zip(codes, codes[1:] + [None], strict=True):
         if code != prev + 1:
