@@ -1,17 +1,18 @@
 """Read-only snapshots of the store for the analysts on web processes.
 
-Writer: every `snapshot_seconds` a thread holds the live database file unchanged (after a checkpoint, with
-automatic checkpoints held off, so writes go on into the WAL: they wait only for the checkpoint) and
-publishes its state as a *block delta* from the previous snapshot (scaleout/blockdiff.py: the few blocks
-the checkpoints rewrote, found by their checksums) or, the first time and when the deltas since the last
-full copy have grown past REBASE_FRACTION of it, as a full copy (the base). Each announcement names the
-base and the chain of deltas leading to it; the files are served at /scale/snapshots/<file> to holders of
-the shared secret.
+Writer: every `snapshot_seconds` a thread holds the live database file unchanged (automatic checkpoints held
+off, so writes go on into the WAL; no checkpoint is taken, Store.frozen_file) and publishes the file's state as a
+*block delta* from the previous snapshot (scaleout/blockdiff.py: the few blocks the checkpoints since rewrote,
+found by their checksums) or, the first time and when the deltas since the last full copy have grown past
+REBASE_FRACTION of it, as a full copy (the base), plus the WAL up to the last commit (the writes since the last
+checkpoint). Each announcement names the base, the chain of deltas leading to it and the WAL; the files are
+served at /scale/snapshots/<file> to holders of the shared secret.
 
 Web: `Fetcher` keeps two files and takes turns: the one open for requests, and the previous one, which it
 closes (one snapshot after it was replaced, so requests still running on it finish), brings to the newest
 state by downloading only the deltas it lacks (or, the first times, from a local copy or the base) and
-opens read-only, after checking that it holds the announced data version.
+puts the announced WAL next to it and opens it read-only (DuckDB replays the WAL in memory and leaves both
+files as they are), after checking that it holds the announced data version.
 """
 
 from __future__ import annotations
@@ -28,14 +29,14 @@ from pathlib import Path
 
 from flask import Blueprint, abort, request, send_file
 
-from queries.db import Store
+from queries.db import Frozen, Store
 from scaleout import blockdiff
 from settings import Settings
 
 log = logging.getLogger(__name__)
 REBASE_FRACTION = 0.25  # a new full copy once the deltas since the last one add up to this share of it
 NAME = re.compile(r"^snap-\d+$")
-FILE = re.compile(r"^snap-\d+\.(duckdb|delta)$")
+FILE = re.compile(r"^snap-\d+\.(duckdb|delta|wal)$")
 ROUTE = "/scale/snapshots/"
 
 
@@ -48,7 +49,8 @@ def directory(settings: Settings, role: str) -> Path:
 
 class Snapshots:
     """The writer's snapshot files: one full copy (the base) and the deltas after it, plus the generation
-    before (a web process may still be downloading it). `make()` publishes the store's current state."""
+    before (a web process may still be downloading it), and the WALs of the last two snapshots. `make()`
+    publishes the store's current state."""
 
     def __init__(self, store: Store, target_dir: Path):
         self.store = store
@@ -56,8 +58,10 @@ class Snapshots:
         self.base: str | None = None
         self.deltas: list[str] = []
         self.delta_bytes = 0
-        self._sums: list[bytes] = []
+        self._sums: list[bytes] | None = []  # None: the file is not laid out in blocks
+        self._head: tuple[int, bytes] | None = None  # the file's size and header at the last snapshot
         self._previous: list[str] = []  # files of the generation before
+        self._wals: list[str] = []  # the WALs of the last snapshots
 
     def make(self) -> dict:
         """Publish the store's state now; returns its record (name, data version, the chain, seconds taken)."""
@@ -67,20 +71,15 @@ class Snapshots:
             self.store.scalar("SELECT block_size FROM pragma_database_size() WHERE database_name = current_database()")
         )
         with self.store.frozen_file() as frozen:
-            try:
-                sums = blockdiff.checksums(frozen.path, block_size)
-                full = self.base is None or self.delta_bytes > REBASE_FRACTION * frozen.path.stat().st_size
-            except blockdiff.LayoutError:
-                sums, full = [], True
-            if full:
-                written = self._copy(frozen.path, name)
-            else:
-                blocks = blockdiff.changed(self._sums, sums)
-                written = blockdiff.write(frozen.path, blocks, block_size, self._tmp(name + ".delta"))
-                self._tmp(name + ".delta").replace(self.dir / (name + ".delta"))
-                self.deltas.append(name + ".delta")
-                self.delta_bytes += written
-            self._sums = sums
+            wal = self._wal(frozen, name)
+            head = _head(frozen)
+            if self.base is None or self._sums is None or self.delta_bytes > REBASE_FRACTION * frozen.size:
+                written = self._copy(frozen, name, block_size)
+            elif head != self._head:
+                written = self._delta(frozen, name, block_size)
+            else:  # no checkpoint since the last snapshot: the file is as it was, the WAL holds what is new
+                written = 0
+            self._head = head
         return {
             "name": name,
             "v": frozen.version,
@@ -88,16 +87,46 @@ class Snapshots:
             "at": time.time(),
             "base": self.base,
             "deltas": list(self.deltas),
+            "wal": wal,
             "bytes": written,
+            "wal_bytes": frozen.wal_size,
             "seconds": round(time.perf_counter() - began, 3),
-            "checkpoint_seconds": round(frozen.held, 3),
+            "lock_seconds": round(frozen.held, 3),
         }
 
     def _tmp(self, file: str) -> Path:
         return self.dir / (file + ".tmp")
 
-    def _copy(self, live: Path, name: str) -> int:
-        shutil.copyfile(live, self._tmp(name + ".duckdb"))
+    def _wal(self, frozen: Frozen, name: str) -> str | None:
+        """Copy the WAL's committed bytes; returns the file's name (None without a WAL). Keeps the last two."""
+        if not frozen.wal_size:
+            return None
+        blockdiff.copy_prefix(frozen.wal, self._tmp(name + ".wal"), frozen.wal_size)
+        self._tmp(name + ".wal").replace(self.dir / (name + ".wal"))
+        self._wals.append(name + ".wal")
+        for old in self._wals[:-2]:
+            (self.dir / old).unlink(missing_ok=True)
+        del self._wals[:-2]
+        return name + ".wal"
+
+    def _delta(self, frozen: Frozen, name: str, block_size: int) -> int:
+        """The blocks that changed since the last fingerprints, as the next delta of the chain."""
+        sums = blockdiff.checksums_apart(frozen.path, block_size, frozen.size)
+        blocks = blockdiff.changed(self._sums, sums)
+        written = blockdiff.write(frozen.path, blocks, block_size, self._tmp(name + ".delta"), frozen.size)
+        self._tmp(name + ".delta").replace(self.dir / (name + ".delta"))
+        self.deltas.append(name + ".delta")
+        self.delta_bytes += written
+        self._sums = sums
+        return written
+
+    def _copy(self, frozen: Frozen, name: str, block_size: int) -> int:
+        """A full copy, the new base (its fingerprints taken in the same child process)."""
+        try:
+            self._sums = blockdiff.checksums_apart(frozen.path, block_size, frozen.size, self._tmp(name + ".duckdb"))
+        except blockdiff.LayoutError:  # copied whole every time
+            self._sums = None
+            blockdiff.copy_prefix(frozen.path, self._tmp(name + ".duckdb"), frozen.size)
         self._tmp(name + ".duckdb").replace(self.dir / (name + ".duckdb"))
         for old in self._previous:
             (self.dir / old).unlink(missing_ok=True)
@@ -175,10 +204,13 @@ class Fetcher:
         self.store: Store | None = None
         self._previous: Store | None = None
         self._writer = ""  # the base URL the writer announces
-        self._holds: dict[Path, str] = {}  # file -> the snapshot name it holds (only files not being changed)
+        # file -> the last file of the chain it was brought to (base or delta; only files not being changed): a
+        # snapshot after no checkpoint adds none, its WAL holds what is new
+        self._holds: dict[Path, str] = {}
         self._slots = (self.dir / "a.duckdb", self.dir / "b.duckdb")
         for slot in self._slots:
             slot.unlink(missing_ok=True)  # left by an earlier run: what they hold is unknown
+            _wal_of(slot).unlink(missing_ok=True)
 
     def url(self, file: str) -> str:
         return (self.settings.writer_url or self._writer).rstrip("/") + ROUTE + file
@@ -189,7 +221,8 @@ class Fetcher:
         if self.record and self.record["name"] == record["name"]:
             return None
         chain = [record.get("base") or ""] + list(record.get("deltas") or [])
-        if not NAME.match(record.get("name", "")) or not all(FILE.match(f) for f in chain):
+        wal = record.get("wal")
+        if not NAME.match(record.get("name", "")) or not all(FILE.match(f) for f in chain + ([wal] if wal else [])):
             raise ValueError(f"bad snapshot record {record!r}")
         self._writer = record.get("url", "")
         target = (
@@ -208,22 +241,28 @@ class Fetcher:
         for file in chain[names.index(held) + 1 :]:
             with self._open(file) as stream:
                 blockdiff.apply(stream, target)
+        if wal:
+            self._download(wal, _wal_of(target))
+        else:
+            _wal_of(target).unlink(missing_ok=True)
         store = Store(target, read_only=True)
         if store.data_version != record["v"]:
             store.close()
             raise ValueError(
                 f"snapshot {record['name']}: the file holds version {store.data_version}, not {record['v']}"
             )
-        self._holds[target] = record["name"]
+        self._holds[target] = names[-1]
         self._previous, self.store, self.record = self.store, store, record
         return store
 
     def _seed(self, target: Path, names: list[str]) -> str | None:
         """Copy the open file when it is on this chain (cheaper than downloading the base); returns what it holds."""
-        if self.store is None or self.record is None or self.record["name"] not in names:
+        held = self._holds.get(Path(self.store.path)) if self.store is not None else None
+        if held not in names:
             return None
-        shutil.copyfile(self.store.path, target)  # opened read-only: its bytes do not change
-        return self.record["name"]
+        # opened read-only: its bytes do not change (DuckDB replays its WAL in memory)
+        shutil.copyfile(self.store.path, target)
+        return held
 
     def _open(self, file: str):
         secret = {"Authorization": f"Bearer {self.settings.snapshot_secret}"}
@@ -232,3 +271,14 @@ class Fetcher:
     def _download(self, file: str, target: Path) -> None:
         with self._open(file) as response, open(target, "wb") as out:
             shutil.copyfileobj(response, out, 1 << 20)
+
+
+def _head(frozen: Frozen) -> tuple[int, bytes]:
+    """The file's size and header: every checkpoint rewrites the header (its iteration count)."""
+    with open(frozen.path, "rb") as f:
+        return frozen.size, f.read(blockdiff.HEADER)
+
+
+def _wal_of(file: Path) -> Path:
+    """Where DuckDB looks for a database file's WAL."""
+    return file.with_name(file.name + ".wal")

@@ -1,10 +1,13 @@
-"""Snapshots by block delta: the writer ships a full copy once and then only the blocks checkpoints rewrote; a
-web process's file, brought forward delta by delta over real HTTP, holds what was written (real DuckDB files)."""
+"""Snapshots by block delta: the writer ships a full copy once and then only the blocks checkpoints rewrote, with
+the WAL of the writes since; a web process's file, brought forward delta by delta over real HTTP, holds what was
+written (real DuckDB files)."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from flask import Flask, request
@@ -47,10 +50,21 @@ def messages(store: Store) -> dict:
     return dict(store.rows("SELECT message_id, reply_count FROM messages"))
 
 
-def test_web_file_follows_the_writer_by_block_deltas(store, served):
+def checkpoint(store: Store) -> None:
+    """What DuckDB does by itself once the WAL passes `checkpoint_threshold`: the rows into the file's blocks."""
+    store.cursor().execute("CHECKPOINT")
+
+
+def digest(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def test_web_file_follows_the_writer_by_block_deltas(store, served, monkeypatch):
     settings, files, asked = served
+    monkeypatch.setattr(snapshot, "REBASE_FRACTION", 10.0)  # a checkpoint rewrites most blocks of a file this small
     rows = [message(f"m{i}", f"2026-11-{1 + i % 25:02d} 09:00:00", province=410000 + i % 3) for i in range(6000)]
     upsert(store, "messages", frame(rows))
+    checkpoint(store)
     writer = snapshot.Snapshots(store, files)
     fetcher = snapshot.Fetcher(settings)
 
@@ -61,17 +75,22 @@ def test_web_file_follows_the_writer_by_block_deltas(store, served):
 
     upsert(store, "messages", frame([message(f"n{i}", "2026-11-26 09:00:00") for i in range(10)]))
     upsert(store, "replies", frame([reply("r1", "m7", "2026-11-26 10:00:00")]))
+    checkpoint(store)
     second = writer.make()
     assert second["deltas"] == [second["name"] + ".delta"] and second["base"] == first["base"]
+    assert second["bytes"] > blockdiff.HEADER  # blocks the checkpoint rewrote, not only the header
     web = fetcher.fetch(second)
     got = messages(web)
     assert len(got) == 6010 and got["m7"] == 1 and got["n9"] == 0 and got["m8"] == 0
 
     upsert(store, "messages", frame([message("late", "2026-11-26 11:00:00")]))
+    checkpoint(store)
+    upsert(store, "replies", frame([reply("r2", "late", "2026-11-26 12:00:00")]))  # in the WAL only
     third = writer.make()
-    web = fetcher.fetch(third)  # the first file again, brought from the first state by both deltas
+    assert len(third["deltas"]) == 2 and third["wal"] == third["name"] + ".wal"
+    web = fetcher.fetch(third)  # the first file again, brought from the first state by both deltas and the WAL
     got = messages(web)
-    assert len(got) == 6011 and got["late"] == 0 and got["m7"] == 1
+    assert len(got) == 6011 and got["late"] == 1 and got["m7"] == 1
     assert web.data_version == store.data_version
     assert asked.count(first["base"]) == 1  # the second file was a local copy, not a second download
     assert fetcher.fetch(third) is None  # already open
@@ -84,6 +103,7 @@ def test_a_new_full_copy_once_the_deltas_add_up(store, served, monkeypatch):
     fetcher = snapshot.Fetcher(settings)
     fetcher.fetch(writer.make())
     upsert(store, "messages", frame([message("x", "2026-11-26 09:00:00")]))
+    checkpoint(store)
     fetcher.fetch(writer.make())
     monkeypatch.setattr(snapshot, "REBASE_FRACTION", 0.0)
     upsert(store, "messages", frame([message("y", "2026-11-26 09:00:00")]))
@@ -92,6 +112,64 @@ def test_a_new_full_copy_once_the_deltas_add_up(store, served, monkeypatch):
     web = fetcher.fetch(rebased)
     assert len(messages(web)) == 102 and web.data_version == store.data_version
     assert asked.count(rebased["base"]) == 1
+
+
+def test_a_snapshot_takes_no_checkpoint_the_wal_carries_the_writes_since(store, served):
+    """A checkpoint made every write wait until it ended (up to a second at 6 M messages): the live file must come
+    out of a snapshot byte for byte as it went in, and the writes since the last checkpoint reach the web process
+    in the WAL (no delta for an unchanged file)."""
+    settings, files, asked = served
+    upsert(store, "messages", frame([message(f"m{i}", "2026-11-20 09:00:00") for i in range(50)]))
+    writer, fetcher = snapshot.Snapshots(store, files), snapshot.Fetcher(settings)
+    first = writer.make()
+    fetcher.fetch(first)
+    upsert(store, "messages", frame([message("new", "2026-11-26 09:00:00")]))
+    upsert(store, "replies", frame([reply("r", "m3", "2026-11-26 10:00:00")]))
+    before = digest(store.path)
+    second = writer.make()
+    assert digest(store.path) == before
+    assert second["base"] == first["base"] and second["deltas"] == [] and second["wal"]
+    web = fetcher.fetch(second)  # the second file: a local copy of the first, and the WAL
+    got = messages(web)
+    assert len(got) == 51 and got["m3"] == 1 and got["new"] == 0 and web.data_version == store.data_version
+    assert asked.count(first["base"]) == 1 and asked.count(second["wal"]) == 1
+    assert fetcher.fetch(dict(writer.make(), v=store.data_version)).data_version == store.data_version
+
+
+def test_a_write_committed_while_the_files_are_copied_is_left_for_the_next_snapshot(store, served, monkeypatch):
+    """The WAL is copied up to the last commit before the file was held: a commit appended while the copy runs is
+    not in the snapshot (which holds exactly the version it announces) and is in the next one."""
+    settings, files, _ = served
+    upsert(store, "messages", frame([message(f"m{i}", "2026-11-20 09:00:00") for i in range(20)]))
+    copy = blockdiff.copy_prefix
+
+    def copy_during_a_write(source, target, size):
+        upsert(store, "messages", frame([message(f"during-{target.name}", "2026-11-26 09:00:00")]))
+        return copy(source, target, size)
+
+    writer, fetcher = snapshot.Snapshots(store, files), snapshot.Fetcher(settings)
+    fetcher.fetch(writer.make())
+    upsert(store, "messages", frame([message("before", "2026-11-26 08:00:00")]))
+    announced = store.data_version
+    monkeypatch.setattr(blockdiff, "copy_prefix", copy_during_a_write)
+    record = writer.make()
+    monkeypatch.undo()
+    assert record["v"] == announced != store.data_version  # the write went in meanwhile
+    got = messages(fetcher.fetch(record))
+    assert "before" in got and not any(m.startswith("during") for m in got) and len(got) == 21
+    got = messages(fetcher.fetch(writer.make()))
+    assert sum(m.startswith("during") for m in got) == 1 and len(got) == 22
+
+
+def test_fingerprints_from_the_child_process_are_those_of_the_file(tmp_path):
+    blocks = [bytes([i]) * 4096 for i in range(5)]
+    path = tmp_path / "f.duckdb"
+    path.write_bytes(b"H" * blockdiff.HEADER + b"".join(blocks) + b"tail that is not counted")
+    size = blockdiff.HEADER + 4 * 4096
+    sums = blockdiff.checksums_apart(path, 4096, size, copy_to=tmp_path / "copy")
+    assert sums == blockdiff.checksums(path, 4096, size) and len(sums) == 4
+    assert [s[: blockdiff.CHECKSUM] for s in sums] == [b[: blockdiff.CHECKSUM] for b in blocks[:4]]
+    assert (tmp_path / "copy").read_bytes() == path.read_bytes()[:size]
 
 
 def test_a_file_that_does_not_hold_the_announced_version_is_refused(store, served):
