@@ -1,6 +1,6 @@
 """Any question fast: random analyst questions, each a cache miss, over HTTP; and the same in pandas in memory.
 
-    python bench/questions.py DB [--questions 100] [--pandas-questions 20] [--seed 5]
+    python bench/questions.py DB [--questions 100] [--pandas-questions 20 (0: no pandas)] [--seed 5]
 
 A question is a random period of 1 day to 1 year between 2020 and 2025, with 1–3 provinces (40 %) and
 1–2 domains (40 %). Each is asked as `summary` + `provinces` + `trend` over HTTP from the app served by
@@ -205,21 +205,26 @@ def main() -> int:
     print(f"load: {_load()}")
     drill_down(store, [q for q in qs if q["province"] or q["category"]])
     print(f"load: {_load()}")
+    if args.pandas_questions:
+        _pandas(store, qs[: args.pandas_questions], times)
+    print(f"load after: {_load()}  (pid {os.getpid()})")
+    store.close()
+    return 0
 
+
+def _pandas(store, qs: list[dict], times: list[float]) -> None:
+    """The same questions in pandas in memory, against the project's times of them."""
     began = time.perf_counter()
     way = PandasWay(store)
     print(f"pandas: rows loaded in {time.perf_counter() - began:.1f} s")
     pandas_times = []
-    for q in qs[: args.pandas_questions]:
+    for q in qs:
         began = time.perf_counter()
         way.answer(q)
         pandas_times.append((time.perf_counter() - began) * 1000)
     print(f"pandas in memory, the same questions: {_stats(pandas_times)}")
-    ratio = statistics.median(pandas_times) / statistics.median(times[: args.pandas_questions])
+    ratio = statistics.median(pandas_times) / statistics.median(times[: len(qs)])
     print(f"pandas / project (median of the same {len(pandas_times)} questions): {ratio:.1f}x")
-    print(f"load after: {_load()}  (pid {os.getpid()})")
-    store.close()
-    return 0
 
 
 if __name__ == "__main__":

@@ -16,8 +16,10 @@ from the raw rows (queries.rollups.rebuild) and the file is checkpointed.
 The supervision's stored facts are copied the same way when the base has them (`--base` a demo whose league facts,
 reply features and boilerplate flags were filled, e.g. by bench/supervision_speed.py): league_facts,
 reply_features, reply_boilerplate and the generic bigrams. A copy's flags are its base rows' flags (the copies'
-identical texts are not compared with each other): the data the league reads at 50 M, for its timing; its quality is
-measured on the demo itself. Texts are not copied (nothing timed here reads them).
+identical texts are not compared with each other), and its facts keep the base's province: the same units, each
+answering nine times as many messages (rotated provinces would pair every unit with nine provinces: ~600,000
+league rows instead of the base's ~67,000 units). This is the data the league reads at 50 M, for its timing; its
+quality is measured on the demo itself. Texts are not copied (nothing timed here reads them).
 
 A 50 M database is thus a platform about nine times as busy as the demo over
 the same 7 years (every period holds nine times the rows): the hard case for
@@ -228,10 +230,10 @@ def _copy_supervision(cur, shift: str, new_id, cutoff_id: str) -> None:
     cur.execute(
         f"""
         INSERT INTO league_facts
-        SELECT {new_id("f.message_id", "M")}, f.unit, p.moved, f.city, f.district, f.category, f.msg_type, f.is_urgent,
-               f.first_reply_at + {shift}, f.delay_seconds, f.restated, f.rated_at + {shift}, f.verdict,
+        SELECT {new_id("f.message_id", "M")}, f.unit, f.province, f.city, f.district, f.category, f.msg_type,
+               f.is_urgent, f.first_reply_at + {shift}, f.delay_seconds, f.restated, f.rated_at + {shift}, f.verdict,
                f.first_boilerplate
-        FROM base.league_facts f CROSS JOIN k JOIN copies p ON p.c = k.c AND p.province = f.province
+        FROM base.league_facts f CROSS JOIN k
         WHERE f.message_id BETWEEN $cut AND 'M~'
         ORDER BY 9""",
         cut,

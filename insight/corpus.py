@@ -25,14 +25,28 @@ from queries.periods import Filters
 from queries.sql import text
 
 
-@dataclass
 class Corpus:
-    # one row per message (columns of queries/insight.sql period_messages, plus day, place); `mark`: a hash of
-    # everything read of the message, so that a later corpus of the period reads again only what changed (`load`)
-    frame: pd.DataFrame
-    words: list[tuple[str, ...]]  # topic words per row
-    edit: Edit | None = None  # how it was made from an earlier corpus of the period (`load`), if it was
-    coded: Coded | None = None  # the words as codes, when read whole from the store (a cold corpus)
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        words: list[tuple[str, ...]] | None,
+        edit: Edit | None = None,
+        coded: Coded | None = None,
+    ):
+        # one row per message (columns of queries/insight.sql period_messages, plus day, place); `mark`: a hash of
+        # everything read of the message, so that a later corpus of the period reads again only what changed (`load`)
+        self.frame = frame
+        self._words = words  # topic words per row; None: made from `coded` when first asked
+        self.edit = edit  # how it was made from an earlier corpus of the period (`load`), if it was
+        self.coded = coded  # the words as codes, when read whole from the store (a cold corpus)
+
+    @property
+    def words(self) -> list[tuple[str, ...]]:
+        """Topic words per row. A cold corpus makes them from its codes when first asked: a period read only to be
+        counted (the month before, whose counts give the weights and the hot words' change) never makes them."""
+        if self._words is None:
+            self._words = self.coded.strings()
+        return self._words
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -57,6 +71,12 @@ class Coded:
     def rows(self) -> np.ndarray:
         """The row of each code."""
         return np.repeat(np.arange(len(self.ends)), np.diff(self.ends, prepend=0))
+
+    def strings(self) -> list[tuple[str, ...]]:
+        """Each row's words."""
+        kept = np.asarray(self.vocab, dtype=object)[self.codes].tolist()
+        bounds = self.ends.tolist()
+        return [tuple(kept[a:b]) for a, b in zip([0, *bounds][:-1], bounds, strict=True)]
 
 
 def term_frequency(corpus: Corpus, extra: list[tuple[str, ...]]) -> Counter | None:
@@ -158,7 +178,7 @@ def load(
     window = _window(f, start, end)
     ids = words_store.window_ids(store, window["start"], window["stop"])
     if previous is not None:
-        marks = store.df(text("insight", "period_marks"), {**window, "ids": ids})
+        marks = _marks(store, window, ids)
         at = pd.Index(previous.frame["message_id"]).get_indexer(marks["message_id"])
         kept = (at >= 0) & (previous.frame["mark"].to_numpy()[np.maximum(at, 0)] == marks["mark"].to_numpy())
         changed = marks.loc[~kept, "message_id"].tolist()
@@ -180,7 +200,7 @@ def _update_days(
     None when a message moved between the reads (the caller reads the whole period)."""
     window = _window(f, first, last)
     ids = words_store.window_ids(store, window["start"], window["stop"])
-    marks = store.df(text("insight", "period_marks"), {**window, "ids": ids})
+    marks = _marks(store, window, ids)
     lo, hi = previous.days(first, last)
     part = previous.frame.iloc[lo:hi]
     at = pd.Index(part["message_id"]).get_indexer(marks["message_id"])
@@ -196,6 +216,11 @@ def _update_days(
     built = Corpus(rows, previous.words[:lo] + middle.words + previous.words[hi:], Edit(previous, lo, hi, source))
     previous.edit = None  # one step is kept: a chain of bases would keep every earlier corpus alive
     return built
+
+
+def _marks(store: Store, window: dict, ids) -> pd.DataFrame:
+    with words_store.registered(store, "ids_frame", words_store.ids_table(ids)) as cur:
+        return cur.execute(text("insight", "period_marks"), window).df()
 
 
 def _one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
@@ -241,10 +266,11 @@ def _ordered(frame: pd.DataFrame, words: list, marks: pd.DataFrame) -> Corpus | 
     return Corpus(frame=ordered, words=[words[i] for i in at])
 
 
-def _read(store: Store, segmenter: Callable[[], Segmenter], window: dict, ids: list[str], progress=None) -> Corpus:
-    """The messages `ids` of the period (matching the filters) with their words."""
-    params = {**window, "ids": ids, "body_chars": BODY_CHARS}
-    table = store.cursor().sql(text("insight", "period_messages"), params=params).to_arrow_table()
+def _read(store: Store, segmenter: Callable[[], Segmenter], window: dict, ids, progress=None) -> Corpus:
+    """The messages `ids` (an Arrow array or a list) of the period (matching the filters) with their words."""
+    with words_store.registered(store, "ids_frame", words_store.ids_table(ids)) as cur:
+        params = {**window, "body_chars": BODY_CHARS}
+        table = cur.sql(text("insight", "period_messages"), params=params).to_arrow_table()
     frame = table.drop_columns(["words", "places"]).to_pandas()
     names = province_ref.names()
     frame["province_name"] = frame["province"].map(names).fillna("")
@@ -255,18 +281,20 @@ def _read(store: Store, segmenter: Callable[[], Segmenter], window: dict, ids: l
     for column in ("title", "content", "location", "city", "district"):
         frame[column] = frame[column].fillna("").astype(str)
     own = _own_places(frame)
-    words, coded = _stored_words(table.column("words"), own)
-    raw_places = _list_array(table.column("places"))
+    stored_words, stored_places = _decoded(store, table.column("words"), table.column("places"))
+    coded = _stored_words(stored_words, own)
+    words = None  # made from the codes when first asked
     stale = np.flatnonzero(~frame["indexed"].to_numpy(dtype=bool))
     if len(stale):
+        words = coded.strings()
         fresh = _index_now(store, segmenter, frame.iloc[stale])
-        named = raw_places.to_pylist()
+        named = stored_places.lists()
         for i, w, p in zip(stale, fresh["words"], fresh["places"], strict=True):
             words[i], named[i] = tuple(x for x in w if x not in own.drops[own.codes[i]]), list(p)
-        raw_places = pa.array(named, type=pa.list_(pa.string()))
+        stored_places = _Lists.encode(named)
     if progress is not None:
         progress(len(frame))
-    frame["mentions"] = _named_places(raw_places, own)
+    frame["mentions"] = _named_places(stored_places, own)
     frame["place"] = [
         location.strip() or (named[0] if named else "")
         for location, named in zip(frame["location"].tolist(), frame["mentions"], strict=True)
@@ -288,23 +316,65 @@ def _own_places(frame: pd.DataFrame) -> _Own:
     return _Own(codes, [own_places(*combo) for combo in frame[columns].iloc[first].itertuples(index=False)])
 
 
-def _stored_words(column: pa.ChunkedArray, own: _Own) -> tuple[list[tuple[str, ...]], Coded]:
-    """Each row's stored words without its own place names (vectorised: a month holds about a million words), and
-    them as codes."""
-    lists = _list_array(column)
-    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()  # a row without stored words: none yet
-    flat = pc.dictionary_encode(lists.flatten())
-    vocab = [sys.intern(w) for w in flat.dictionary.to_pylist()]  # one copy of each word, however many hold it
-    codes = flat.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+@dataclass(frozen=True)
+class _Lists:
+    """A list of strings per row, dictionary-coded: row i holds dictionary[codes[ends[i-1]:ends[i]]]."""
+
+    lengths: np.ndarray
+    codes: np.ndarray  # int64 positions in `dictionary`
+    dictionary: pa.StringArray
+
+    @classmethod
+    def encode(cls, lists: list[list[str]]) -> _Lists:
+        array = pa.array(lists, type=pa.list_(pa.string()))
+        flat = pc.dictionary_encode(array.flatten())
+        lengths = pc.fill_null(pc.list_value_length(array), 0).to_numpy()
+        return cls(lengths, flat.indices.to_numpy(zero_copy_only=False).astype(np.int64), flat.dictionary)
+
+    def lists(self) -> list[list[str]]:
+        values = np.asarray(self.dictionary.to_pylist(), dtype=object)[self.codes].tolist()
+        ends = np.cumsum(self.lengths).tolist()
+        return [values[a:b] for a, b in zip([0, *ends][:-1], ends, strict=True)]
+
+
+def _decoded(store: Store, *columns: pa.ChunkedArray) -> list[_Lists]:
+    """The stored code lists (message_words: word_vocab ids) as `_Lists`, each with the dictionary of the codes it
+    holds (read from word_vocab once for all columns): no pass over the strings of a million words."""
+    flats = []
+    for column in columns:
+        lists = _list_array(column)
+        lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()  # a row without stored words: none yet
+        flats.append((lengths, lists.flatten().to_numpy(zero_copy_only=False).astype(np.int64)))
+    top = 1 + max((int(v.max()) for _, v in flats if len(v)), default=-1)
+    seen = [np.bincount(v, minlength=top) > 0 for _, v in flats]
+    used = np.flatnonzero(np.logical_or.reduce(seen)) if seen else np.zeros(0, np.int64)
+    with words_store.registered(store, "codes_frame", pa.table({"id": used.astype(np.int32)})) as cur:
+        found = cur.sql(text("insight", "vocabulary")).to_arrow_table()
+    ids = found.column("id").to_numpy()
+    order = np.argsort(ids)
+    if not np.array_equal(ids[order], used):
+        raise RuntimeError("message_words holds codes that word_vocab lacks")
+    words = found.column("word").take(pa.array(order)).combine_chunks()
+    out = []
+    for (lengths, values), mine in zip(flats, seen, strict=True):
+        own = np.flatnonzero(mine)  # the column's codes, in order: its dictionary
+        position = np.cumsum(mine) - 1
+        dictionary = words.take(pa.array(np.searchsorted(used, own)))
+        out.append(_Lists(lengths, position[values], dictionary))
+    return out
+
+
+def _stored_words(stored: _Lists, own: _Own) -> Coded:
+    """Each row's stored words without its own place names, as codes (vectorised: a month holds about a million
+    words)."""
+    lengths, codes = stored.lengths, stored.codes
+    vocab = [sys.intern(w) for w in stored.dictionary.to_pylist()]  # one copy of each word, however many hold it
     rows = np.repeat(np.arange(len(lengths)), lengths)
     position = {w: k for k, w in enumerate(vocab)}
     dropped = [c * len(vocab) + position[w] for c, names in enumerate(own.drops) for w in names if w in position]
     keep = ~_member(own.codes[rows] * len(vocab) + codes, np.unique(np.asarray(dropped, dtype=np.int64)))
-    kept = np.asarray(vocab, dtype=object)[codes[keep]].tolist()
     ends = np.cumsum(np.bincount(rows[keep], minlength=len(lengths)))
-    bounds = ends.tolist()
-    words = [tuple(kept[a:b]) for a, b in zip([0, *bounds][:-1], bounds, strict=True)]
-    return words, Coded(vocab, codes[keep].astype(np.int32), ends)
+    return Coded(vocab, codes[keep].astype(np.int32), ends)
 
 
 def _member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
@@ -317,21 +387,19 @@ def _member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
 
 def _list_array(column: pa.ChunkedArray) -> pa.ListArray:
     lists = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    return lists if isinstance(lists, pa.ListArray) else lists.cast(pa.list_(pa.string()))
+    return lists if isinstance(lists, pa.ListArray) else lists.cast(pa.list_(pa.int32()))
 
 
-def _named_places(lists: pa.ListArray, own: _Own) -> list[tuple[str, ...]]:
+def _named_places(stored: _Lists, own: _Own) -> list[tuple[str, ...]]:
     """Each row's named places without a leading name of its own place. Vectorised (a month names about 200,000
     distinct (own place, name) pairs): a name starting with no own-place name of any row is kept as it is, the
     others are stripped once per distinct (own place, name)."""
-    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()
-    flat = pc.dictionary_encode(lists.flatten())
-    names = flat.dictionary.to_pylist()
-    codes = flat.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    lengths, codes, dictionary = stored.lengths, stored.codes, stored.dictionary
+    names = dictionary.to_pylist()
     heads = pa.array(sorted(set(chain.from_iterable(own.drops))), type=pa.string())
     maybe = np.zeros(len(names), dtype=bool)
     for size in np.unique(pc.utf8_length(heads).to_numpy()).tolist():
-        start = pc.utf8_slice_codeunits(flat.dictionary, 0, size)
+        start = pc.utf8_slice_codeunits(dictionary, 0, size)
         maybe |= pc.fill_null(pc.is_in(start, value_set=heads), False).to_numpy(zero_copy_only=False)
     out = np.asarray(names, dtype=object)[codes]
     hard = np.flatnonzero(maybe[codes])

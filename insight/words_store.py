@@ -1,4 +1,5 @@
-"""The words index: each message's words and named places, stored once (table message_words, migration 11).
+"""The words index: each message's words and named places, stored once (table message_words, migration 11; as
+codes of the table word_vocab since migration 17).
 
 Segmenting is the one costly step of the insight methods (jieba, about 0.35 ms a message), so it is done when a
 message is written (the background indexer, insight/index.py) and never again while the message's text is
@@ -8,6 +9,7 @@ unchanged. Words are stored with the message's own place names kept: they are dr
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 
 import pandas as pd
 import pyarrow as pa
@@ -32,14 +34,33 @@ _worker: list[Segmenter] = []
 
 def missing(store: Store, start: dt.datetime, stop: dt.datetime, n: int) -> pd.DataFrame:
     """Messages of [start, stop) without current words, newest first: message_id, text_hash, title, content."""
-    ids = window_ids(store, start, stop)
-    params = {"start": start, "stop": stop, "ids": ids, "body_chars": BODY_CHARS, "n": n}
-    return store.df(text("insight", "words_missing"), params)
+    params = {"start": start, "stop": stop, "body_chars": BODY_CHARS, "n": n}
+    with registered(store, "ids_frame", ids_table(window_ids(store, start, stop))) as cur:
+        return cur.execute(text("insight", "words_missing"), params).df()
 
 
-def window_ids(store: Store, start: dt.datetime, stop: dt.datetime) -> list[str]:
-    """Ids of the messages of [start, stop), to bind as :ids (see queries/insight.sql window_ids)."""
-    return [row[0] for row in store.rows(text("insight", "window_ids"), {"start": start, "stop": stop})]
+def window_ids(store: Store, start: dt.datetime, stop: dt.datetime) -> pa.Array:
+    """Ids of the messages of [start, stop), for the queries that read texts or words by id (as the relation
+    ids_frame: see queries/insight.sql window_ids)."""
+    table = store.cursor().sql(text("insight", "window_ids"), params={"start": start, "stop": stop}).to_arrow_table()
+    return table.column("message_id").combine_chunks()
+
+
+def ids_table(ids) -> pa.Table:
+    """Message ids (an Arrow array or a list) as a one-column table to register."""
+    return pa.table({"message_id": ids if isinstance(ids, pa.Array) else pa.array(ids, type=pa.string())})
+
+
+@contextmanager
+def registered(store: Store, name: str, table: pa.Table):
+    """This thread's cursor with `table` registered as `name` while in the block: a month's ids bound as a list
+    parameter cost more than the query reading by them (each value is copied in Python)."""
+    cur = store.cursor()
+    cur.register(name, table)
+    try:
+        yield cur
+    finally:
+        cur.unregister(name)
 
 
 def compute_with(segmenter: Segmenter, frame: pd.DataFrame) -> pd.DataFrame:
@@ -73,11 +94,13 @@ def unit_names(store: Store) -> list[str]:
 
 
 def save(store: Store, frame: pd.DataFrame) -> None:
-    """Upsert the rows in one write; derived data, so the data version (and every cached result) stays."""
+    """Upsert the rows in one write, their words as codes (new words coded first); derived data, so the data
+    version (and every cached result) stays."""
     table = pa.Table.from_pandas(frame[_SCHEMA.names], schema=_SCHEMA, preserve_index=False)
     with store.write(bump=False) as cur:
         cur.register("words_frame", table)
         try:
+            cur.execute(text("insight", "add_words"))
             cur.execute(text("insight", "save_words"))
         finally:
             cur.unregister("words_frame")

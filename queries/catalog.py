@@ -201,6 +201,11 @@ COARSE = {
     # questions filtered by provinces and domains, or by domains and grouped by province
     "province_category": ("day", "province", "category"),
 }
+# Rollups keyed by a column the fine tables lack, every count summed from the message states themselves (not from
+# the fine tables): the city table of the drill-down, with every filter's column.
+WIDE = {
+    "city": ("day", "province", "city", "category", "msg_type", "is_urgent"),
+}
 
 
 def counts_on(component: str) -> tuple[str, ...]:
@@ -208,9 +213,10 @@ def counts_on(component: str) -> tuple[str, ...]:
 
 
 def tables() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
-    """{rollup table suffix: (keys, counts)}: the fine tables per component and the coarse ones with every count."""
+    """{rollup table suffix: (keys, counts)}: the fine tables per component, the coarse and wide ones with every
+    count."""
     out = {name: (FINE_KEYS, counts_on(name)) for name in COMPONENTS}
-    out.update({name: (keys, tuple(c.name for c in COUNTS)) for name, keys in COARSE.items()})
+    out.update({name: (keys, tuple(c.name for c in COUNTS)) for name, keys in {**COARSE, **WIDE}.items()})
     return out
 
 

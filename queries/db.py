@@ -38,15 +38,16 @@ def _backfill_rollups(cur) -> None:
 
 def _align_rollups(cur) -> None:
     """Rollup tables and columns follow the metric declarations (queries/catalog.py): missing ones are added and
-    filled (a coarse table alone from the fine ones; anything else by a full rebuild)."""
+    filled (a coarse table alone from the fine ones, a wide one from the raw rows of their days; anything else by a
+    full rebuild)."""
     from queries import rollups
-    from queries.catalog import COARSE
+    from queries.catalog import COARSE, WIDE
 
     changed = rollups.align(cur)
-    if changed - set(COARSE):
+    if changed - set(COARSE) - set(WIDE):
         rollups.rebuild(cur)
     elif changed:
-        rollups.fill_coarse(cur, sorted(changed))
+        rollups.fill(cur, sorted(changed))
 
 
 def _refresh_stale(cur) -> None:
@@ -55,10 +56,32 @@ def _refresh_stale(cur) -> None:
     rollups.refresh_stale(cur)
 
 
+def _code_words(cur) -> None:
+    """Migration 17: the stored words saved again as codes (schema_word_codes.sql leaves them in words_frame); a
+    file whose words are codes already (its schema version set back) is left as it is."""
+    from queries.sql import text
+
+    kind = cur.execute(
+        "SELECT data_type FROM information_schema.columns WHERE table_name = 'message_words' AND column_name = 'words'"
+    ).fetchone()[0]
+    if kind != "VARCHAR[]":
+        return
+    cur.execute((_HERE / "schema_word_codes.sql").read_text(encoding="utf-8"))
+    cur.execute(text("insight", "add_words"))
+    cur.execute(text("insight", "save_words"))
+    cur.execute("DROP TABLE words_frame")
+
+
 def _backfill_first_flags(cur) -> None:
     from queries.sql import text
 
     cur.execute(text("writes", "refresh_all_first_flags"))
+
+
+def _backfill_delay_units(cur) -> None:
+    from queries import rollups
+
+    rollups.rebuild_delays(cur)
 
 
 def _backfill_held_evaluations(cur) -> None:
@@ -95,6 +118,11 @@ MIGRATIONS = [
     (14, (_HERE / "schema_reply_boilerplate.sql").read_text(encoding="utf-8"), None),
     # 15: the first reply's boilerplate flag in league_facts (supervision/league_facts.py), copied from the flags
     (15, (_HERE / "schema_league_first_flag.sql").read_text(encoding="utf-8"), _backfill_first_flags),
+    # 16: the first reply's unit in roll_delays (the drill-down's unit table), and (by the catalog, at open) the
+    # day x city rollup of the drill-down's city table
+    (16, (_HERE / "schema_delay_units.sql").read_text(encoding="utf-8"), _backfill_delay_units),
+    # 17: the stored words as codes of one vocabulary (insight/words_store.py)
+    (17, "SELECT 1", _code_words),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

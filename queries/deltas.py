@@ -47,6 +47,7 @@ STATE_COLUMNS = [
     "is_urgent",
     "source_status",
     "first_reply_at",
+    "first_reply_unit",
     "rated_at",
     "verdict",
 ]
@@ -61,6 +62,7 @@ _STATE_SCHEMA = pa.schema(
         ("is_urgent", pa.bool_()),
         ("source_status", pa.string()),
         ("first_reply_at", pa.timestamp("us")),
+        ("first_reply_unit", pa.string()),
         ("rated_at", pa.timestamp("us")),
         ("verdict", pa.bool_()),
     ]
@@ -69,9 +71,9 @@ _STATE_SCHEMA = pa.schema(
 TABLES = catalog.TABLES  # rollup tables: key columns and counts (identifiers of an allow-list)
 # Which tables a kind of change can touch: a change of evaluations only, of first replies only, or any.
 PARTS = {
-    "messages": ("created", "answered", "rated", *catalog.COARSE),
-    "replies": ("created", "answered", *catalog.COARSE),
-    "evaluations": ("rated", *catalog.COARSE),
+    "messages": ("created", "answered", "rated", *catalog.COARSE, *catalog.WIDE),
+    "replies": ("created", "answered", *catalog.COARSE, *catalog.WIDE),
+    "evaluations": ("rated", *catalog.COARSE, *catalog.WIDE),
 }
 COMPACT_AFTER = 32  # appends to one (table, day) before its rows are merged into one row per key
 
@@ -294,7 +296,7 @@ def apply(cur, appends: Appends, parts: list, kind: str = "messages") -> None:
         "created": created,
         "answered": answered,
         "rated": rated,
-        **{coarse: created | answered | rated for coarse in catalog.COARSE},
+        **{table: created | answered | rated for table in (*catalog.COARSE, *catalog.WIDE)},
     }
     for name in PARTS[kind]:
         due = appends.due(name, days[name])
@@ -327,7 +329,8 @@ def _days(column: pa.ChunkedArray) -> set:
     return set(pc.unique(pc.cast(column.drop_null(), pa.date32())).to_pylist())
 
 
-_NO_CITY = "\x00"
+_MISSING = "\x00"
+_NULLABLE = ("city", "unit")
 
 
 def _delays(cur) -> None:
@@ -344,14 +347,17 @@ def _delays(cur) -> None:
             gone = cur.execute(text("deltas", "delete_delays"), {"first": first, "last": last}).fetchall()
         finally:
             cur.unregister("delay_rows")
-        keys = ["day", "province", "city", "category", "msg_type", "is_urgent", "hours"]
+        keys = ["day", "province", "city", "category", "msg_type", "is_urgent", "unit", "hours"]
         gone = pd.DataFrame(gone, columns=keys)
-        # city may be missing: a sentinel so that missing equals missing in the join
-        gone["city"] = gone["city"].astype(object).where(gone["city"].notna(), _NO_CITY)
-        removed = removed.assign(city=removed["city"].astype(object).where(removed["city"].notna(), _NO_CITY))
+        # city and unit may be missing: a sentinel so that missing equals missing in the join
+        removed = removed.copy()
+        for frame_ in (gone, removed):
+            for column in _NULLABLE:
+                frame_[column] = frame_[column].astype(object).where(frame_[column].notna(), _MISSING)
         stored = gone.groupby(keys).size().rename("stored").reset_index()
         back = removed.merge(stored, on=keys, how="left")
-        back["city"] = back["city"].where(back["city"] != _NO_CITY, None)
+        for column in _NULLABLE:
+            back[column] = back[column].where(back[column] != _MISSING, None)
         back["n"] = back["stored"].fillna(0).astype("int64") + back["n"]
         if (back["n"] < 0).any():
             raise RuntimeError("roll_delays lacks a delay row that the write removes (rollups out of step)")

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from queries import provinces as province_ref
 from queries.db import Store
-from queries.masking import mask_text
+from queries.masking import mask_text, mask_texts
 from queries.metrics import ratio
 from queries.periods import Filters
 from queries.sql import text
@@ -47,14 +48,11 @@ def units(store: Store, f: Filters, late_days: int = 15) -> pd.DataFrame:
         frame = pd.DataFrame(
             columns=["unit", "answered", "median_reply_hours", "mean_reply_hours", "p90_reply_hours", "late"]
         )
-    frame["unit"] = pd.Series(
-        [
-            None if u is None or (isinstance(u, float) and u != u) else mask_text(u, UNIT_NAME_LIMIT)
-            for u in frame["unit"]
-        ],
-        index=frame.index,
-        dtype=object,
-    )  # None: no unit given
+    units = frame["unit"].astype(object)
+    named = units.notna().to_numpy()
+    shown = np.full(len(units), None, dtype=object)  # None: no unit given
+    shown[named] = mask_texts(units[named].tolist(), UNIT_NAME_LIMIT)
+    frame["unit"] = pd.Series(shown, index=frame.index, dtype=object)
     frame["answered"] = frame["answered"].astype("int64")
     frame["late"] = frame["late"].astype("int64")
     total = int(frame["answered"].sum())

@@ -2,26 +2,26 @@
 -- surges, and the words index (insight/words_store.py).
 -- Periods are half-open timestamp ranges [start, stop) built from inclusive Beijing dates; every value is bound.
 
--- name: period_marks(start, stop, ids, provinces, categories, types, urgent_only)
--- The period's messages (ids: window_ids of the period) in the corpus' order, each with a hash of every value
+-- name: period_marks(start, stop, provinces, categories, types, urgent_only)
+-- The period's messages (ids_frame: window_ids of the period, registered) in the corpus' order, each with a hash of every value
 -- period_messages reads of it (its words are made from its title and body): a later corpus of the period reads
 -- again only the messages whose mark changed.
 SELECT m.message_id,
        hash(m.created_at, m.province, m.city, m.district, m.category, m.msg_type, m.title, left(t.content, 200),
             t.location, t.likes, m.first_reply_at, m.first_reply_unit) AS mark
 FROM messages m
-LEFT JOIN (SELECT * FROM message_texts WHERE message_id IN (SELECT unnest(:ids))) t USING (message_id)
+LEFT JOIN (SELECT * FROM message_texts WHERE message_id IN (SELECT message_id FROM ids_frame)) t USING (message_id)
 WHERE m.created_at >= :start AND m.created_at < :stop
   AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only)
 ORDER BY m.created_at, m.message_id;
 
--- name: period_messages(start, stop, ids, provinces, categories, types, urgent_only, body_chars)
--- Messages `ids` created in the period with title, body start, location, likes and their first reply (time, unit),
+-- name: period_messages(start, stop, provinces, categories, types, urgent_only, body_chars)
+-- Messages of ids_frame (registered) created in the period with title, body start, location, likes and their first reply (time, unit),
 -- and their stored words and named places (insight/words_store.py) with whether these were made from the current
 -- text (`indexed`) and that text's hash; their mark as period_marks makes it.
 -- Only the body's first 200 characters are read: the methods use no more (a year's bodies would not fit in memory).
--- The ids are unnested once (materialized): three semi-joins on them cost a sixth more.
-WITH ids AS MATERIALIZED (SELECT unnest(:ids) AS message_id)
+-- The ids are read once (materialized): three semi-joins on them cost a sixth more.
+WITH ids AS MATERIALIZED (SELECT message_id FROM ids_frame)
 SELECT m.message_id, m.created_at, m.province, coalesce(m.city, '') AS city, coalesce(m.district, '') AS district,
        m.category, m.msg_type, m.title, left(t.content, 200) AS content, coalesce(t.location, '') AS location,
        coalesce(t.likes, 0) AS likes, m.first_reply_at, m.first_reply_unit,
@@ -49,26 +49,50 @@ GROUP BY ALL;
 SELECT DISTINCT name FROM units WHERE length(name) BETWEEN 2 AND 30;
 
 -- name: window_ids(start, stop)
--- The ids of the messages of [start, stop): bound to the queries below as :ids, so that they read the text tables
+-- The ids of the messages of [start, stop): registered for the queries below as ids_frame, so that they read the text tables
 -- only where these messages are (a plain join reads every row's text: seconds for a few thousand messages).
 SELECT message_id FROM messages WHERE created_at >= :start AND created_at < :stop;
 
--- name: words_missing(start, stop, ids, body_chars, n)
--- Messages of [start, stop) (ids: their ids) whose words are not stored or were made from another text (a re-import
+-- name: words_missing(start, stop, body_chars, n)
+-- Messages of [start, stop) (ids_frame: their ids, registered) whose words are not stored or were made from another text (a re-import
 -- changed it), newest first: the text the words are made of (title, body start) and its hash, stored with the words.
 WITH period AS (
     SELECT m.message_id, m.created_at, m.title, left(t.content, :body_chars) AS content
     FROM messages m
-    LEFT JOIN (SELECT * FROM message_texts WHERE message_id IN (SELECT unnest(:ids))) t USING (message_id)
+    LEFT JOIN (SELECT * FROM message_texts WHERE message_id IN (SELECT message_id FROM ids_frame)) t USING (message_id)
     WHERE m.created_at >= :start AND m.created_at < :stop
 )
 SELECT p.message_id, hash(p.title, p.content) AS text_hash, p.title, p.content
 FROM period p
-LEFT JOIN (SELECT * FROM message_words WHERE message_id IN (SELECT unnest(:ids))) w USING (message_id)
+LEFT JOIN (SELECT * FROM message_words WHERE message_id IN (SELECT message_id FROM ids_frame)) w USING (message_id)
 WHERE w.text_hash IS DISTINCT FROM hash(p.title, p.content)
 ORDER BY p.created_at DESC, p.message_id
 LIMIT :n;
 
+-- name: add_words()
+-- Give a code to each word and named place of the registered frame `words_frame` (message_id, text_hash, words,
+-- places: text lists) that has none yet: the next free ones, in word order.
+INSERT INTO word_vocab
+SELECT (SELECT coalesce(max(id), -1) FROM word_vocab) + row_number() OVER (ORDER BY word), word
+FROM (SELECT unnest(words) AS word FROM words_frame UNION SELECT unnest(places) FROM words_frame)
+WHERE word NOT IN (SELECT word FROM word_vocab);
+
 -- name: save_words()
--- Upsert the words of the registered frame `words_frame` (message_id, text_hash, words, places).
-INSERT OR REPLACE INTO message_words SELECT message_id, text_hash, words, places FROM words_frame;
+-- Upsert the words of `words_frame` as their codes (add_words first), each list in its order.
+INSERT OR REPLACE INTO message_words
+WITH flat AS (
+    SELECT message_id, false AS place, unnest(words) AS word, unnest(range(len(words))) AS pos FROM words_frame
+    UNION ALL
+    SELECT message_id, true, unnest(places), unnest(range(len(places))) FROM words_frame
+), coded AS (
+    SELECT f.message_id, list(v.id ORDER BY f.pos) FILTER (WHERE NOT f.place) AS words,
+           list(v.id ORDER BY f.pos) FILTER (WHERE f.place) AS places
+    FROM flat f JOIN word_vocab v USING (word)
+    GROUP BY f.message_id
+)
+SELECT w.message_id, w.text_hash, coalesce(c.words, []), coalesce(c.places, [])
+FROM words_frame w LEFT JOIN coded c USING (message_id);
+
+-- name: vocabulary()
+-- The words of the codes of the registered codes_frame (id).
+SELECT id, word FROM word_vocab WHERE id IN (SELECT id FROM codes_frame);

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import re2
 
 _DIGIT = r"[0-9\x{FF10}-\x{FF19}]"
@@ -49,6 +51,9 @@ _PERSONAL = re2.compile(
         ]
     )
 )
+# What every match of _PERSONAL contains (a digit, "@", an honorific, a province letter before a Latin one): a text
+# without it is left as it is, so that many short texts (unit names) are tested at once instead of one by one.
+_MAYBE_PERSONAL = rf"{_DIGIT}|@|{_HONORIFIC}|[{_PROVINCES}][A-Za-z]"
 # Splitting one matched run into its groups: a pattern without backtracking, Python's re is linear on it.
 _GROUPS = re.compile(r"[0-9\uff10-\uff19]+|[Xx]")
 _LONE_RUN, _GROUPED_RUN, _ID_DIGITS = 6, 7, 14
@@ -104,5 +109,15 @@ def mask(value: str) -> str:
 def mask_text(value, limit: int = 40) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return ""
-    cleaned = " ".join(mask(str(value)).split())
+    return _shown(mask(str(value)), limit)
+
+
+def _shown(masked: str, limit: int) -> str:
+    cleaned = " ".join(masked.split())
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def mask_texts(values: list[str], limit: int = 40) -> list[str]:
+    """mask_text of each of many texts (strings): only those that may hold personal data go through the pattern."""
+    maybe = pc.match_substring_regex(pa.array(values, pa.string()), _MAYBE_PERSONAL).to_pylist()
+    return [_shown(mask(v) if m else v, limit) for v, m in zip(values, maybe, strict=True)]

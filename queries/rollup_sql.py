@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from queries.catalog import COARSE, COMPONENTS, COUNT, FINE_KEYS, PERIODS, TABLES, counts_on
+from queries.catalog import COARSE, COMPONENTS, COUNT, FINE_KEYS, PERIODS, TABLES, WIDE, counts_on
 
 MATCHES = "message_matches(province, category, msg_type, is_urgent, $provinces, $categories, $types, $urgent_only)"
 KEY_COLUMNS = {"province": "province", "category": "category", "msg_type": "msg_type", "city": "city"}
@@ -40,6 +40,37 @@ def rebuild_fine(component: str) -> str:
     )
 
 
+def _component_rows(component: str, keys: tuple[str, ...], source: str, where: str) -> str:
+    """The counts of a component per day (the day of its component, when set) and `keys` over the rows of
+    `source` that `where` keeps."""
+    c = COMPONENTS[component]
+    sums = ", ".join(f"sum({_counted(n)}) AS {n}" for n in counts_on(component))
+    return (
+        f"(SELECT CAST({c.day} AS DATE) AS day, {', '.join(keys[1:])}, {sums} FROM {source} "
+        f"WHERE {c.day} IS NOT NULL{where} GROUP BY ALL)"
+    )
+
+
+@cache
+def rebuild_wide(table: str) -> str:
+    """Rows of a wide table for the days $days (bounded by timestamps $low, $high) from raw rows: each component's
+    counts on its own day, summed per key."""
+    keys, counts = TABLES[table]
+    sources = {
+        name: _component_rows(
+            name,
+            keys,
+            c.source,
+            f" AND {c.day} >= $low AND {c.day} < $high AND CAST({c.day} AS DATE) IN (SELECT unnest($days))",
+        )
+        for name, c in COMPONENTS.items()
+    }
+    return (
+        f"INSERT INTO roll_{table} ({', '.join(keys + counts)}) {_coarse_from(table, sources)} "
+        f"ORDER BY {', '.join(keys)}"
+    )
+
+
 def _coarse_from(table: str, sources: dict[str, str]) -> str:
     """SELECT of the coarse table's rows from the fine rows of each component (`sources`: relation per component)."""
     keys, counts = TABLES[table]
@@ -64,6 +95,10 @@ def rebuild_coarse(table: str) -> str:
 
 
 # -- increments of a write (queries/deltas.py) -------------------------------------------------------------------
+# the keys of every table at once: each component is grouped by them once, and every table summed from that
+_ALL_KEYS = tuple(dict.fromkeys(key for keys, _ in TABLES.values() for key in keys))
+
+
 @cache
 def increments() -> str:
     """The signed sums per key of every rollup table over the registered `states` (sign, state columns), as rows
@@ -72,19 +107,22 @@ def increments() -> str:
     for name, c in COMPONENTS.items():
         counts = counts_on(name)
         sums = ", ".join(f"sum(sign * {_counted(n)}) AS {n}" for n in counts)
+        summed = ", ".join(f"sum({n}) AS {n}" for n in counts)
         nonzero = " OR ".join(f"{n} <> 0" for n in counts)
+        # materialised: every table reads them again
         ctes.append(
-            # materialised: the coarse tables read each component again
-            f"{name} AS MATERIALIZED (SELECT * FROM (SELECT CAST({c.day} AS DATE) AS day, "
-            f"{', '.join(FINE_KEYS[1:])}, {sums} FROM states WHERE {c.day} IS NOT NULL GROUP BY ALL) WHERE {nonzero})"
+            f"all_{name} AS MATERIALIZED (SELECT CAST({c.day} AS DATE) AS day, {', '.join(_ALL_KEYS[1:])}, {sums} "
+            f"FROM states WHERE {c.day} IS NOT NULL GROUP BY ALL)"
+        )
+        ctes.append(
+            f"{name} AS MATERIALIZED (SELECT * FROM (SELECT day, {', '.join(FINE_KEYS[1:])}, {summed} FROM all_{name} "
+            f"GROUP BY ALL) WHERE {nonzero})"
         )
     selects = [f"SELECT '{name}' AS tbl, * FROM {name}" for name in COMPONENTS]
-    for table in COARSE:
-        counts = TABLES[table][1]
-        nonzero = " OR ".join(f"{n} <> 0" for n in counts)
-        selects.append(
-            f"SELECT '{table}' AS tbl, * FROM ({_coarse_from(table, {c: c for c in COMPONENTS})}) WHERE {nonzero}"
-        )
+    for table in (*COARSE, *WIDE):
+        sources = {c: c if table in COARSE else f"all_{c}" for c in COMPONENTS}
+        nonzero = " OR ".join(f"{n} <> 0" for n in TABLES[table][1])
+        selects.append(f"SELECT '{table}' AS tbl, * FROM ({_coarse_from(table, sources)}) WHERE {nonzero}")
     return f"WITH {', '.join(ctes)} " + " UNION ALL BY NAME ".join(selects)
 
 
@@ -120,21 +158,22 @@ def _in_periods(column: str = "day") -> str:
     )
 
 
-# The filter a coarse table carries in its key.
+# The filter a table with every count (coarse or wide) carries in its key.
 _COARSE_FILTER = {
     "province": " AND (len($provinces) = 0 OR list_contains($provinces, province))",
     "category": " AND (len($categories) = 0 OR list_contains($categories, category))",
     "type": " AND (len($types) = 0 OR list_contains($types, msg_type))",
     "province_category": " AND (len($provinces) = 0 OR list_contains($provinces, province))"
     " AND (len($categories) = 0 OR list_contains($categories, category))",
+    **{table: f" AND {MATCHES}" for table in WIDE},  # every filter's column
 }
 
 
 def source_for(dimension: str | None, provinces: bool, categories: bool, types: bool, urgent: bool) -> str:
     """The rollup that answers a question: a coarse table when its key carries every filter and the grouping,
-    else the fine tables ('fine'); 'raw' for a dimension no rollup carries (city)."""
-    if dimension == "city":
-        return "raw"
+    else the fine tables ('fine'); the wide table of a dimension the fine tables lack (city)."""
+    if dimension in WIDE:
+        return dimension
     if not (categories or types or urgent) and dimension in (None, "province"):
         return "province"
     if not (provinces or types or urgent) and dimension in (None, "category"):
@@ -154,19 +193,9 @@ def sums(source: str, dimension: str | None) -> str:
     summed per key; the small results are then put side by side."""
     key = KEY_COLUMNS[dimension] if dimension else "0"
     parts = []
-    if source == "raw":  # raw rows, counted as the rebuild counts them: one scan per component for every period
-        for name, c in COMPONENTS.items():
-            raw_sums = ", ".join(
-                f"sum({_counted(n)}) FILTER (WHERE {c.day} >= ${p}start AND {c.day} < ${p}stop) AS {n}{suffix}"
-                for n in counts_on(name)
-                for suffix, p in PERIODS.items()
-            )
-            parts.append(
-                f"SELECT {key} AS key, {raw_sums} FROM {c.source} WHERE {_in_periods(c.day)} AND {MATCHES} GROUP BY ALL"
-            )
-    for suffix, p in PERIODS.items() if source != "raw" else ():
+    for suffix, p in PERIODS.items():
         period = f"day >= ${p}start AND day < ${p}stop"
-        if source in COARSE:
+        if source in _COARSE_FILTER:
             counts = [c.name for c in COUNT.values()]
             parts.append(
                 f"SELECT {key} AS key, {', '.join(f'sum({n}) AS {n}{suffix}' for n in counts)} "

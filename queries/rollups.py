@@ -7,7 +7,7 @@ import datetime as dt
 from collections import defaultdict
 
 from queries import rollup_sql
-from queries.catalog import COARSE, COMPONENTS, TABLES
+from queries.catalog import COARSE, COMPONENTS, TABLES, WIDE
 from queries.sql import text
 
 ROLLUPS = tuple(COMPONENTS)
@@ -44,17 +44,31 @@ def refresh(cur, days: Days) -> None:
         _execute(cur, rollup_sql.delete_days(rollup), params)
         _execute(cur, rollup_sql.rebuild_fine(rollup), params)
         if rollup == "answered":
-            _run(cur, "delete_delays", params)
-            _run(cur, "insert_delays", params)
-            _run(cur, "revise_delay_days", params)
-            _run(cur, "drop_old_revisions", params)
-    # the coarse tables are derived from the three above, for every touched day
+            _refresh_delays(cur, params)
+    # the coarse tables are derived from the three above, the wide ones from raw rows, for every touched day
     touched = sorted(set().union(*(days.get(rollup, set()) for rollup in ROLLUPS)))
     if touched:
         params = _bounds(touched)
         for table in COARSE:
             _execute(cur, rollup_sql.delete_days(table), params)
             _execute(cur, rollup_sql.rebuild_coarse(table), params)
+        for table in WIDE:
+            _execute(cur, rollup_sql.delete_days(table), params)
+            _execute(cur, rollup_sql.rebuild_wide(table), params)
+
+
+def _refresh_delays(cur, params: dict) -> None:
+    for name in ("delete_delays", "insert_delays", "revise_delay_days", "drop_old_revisions"):
+        _run(cur, name, params)
+
+
+def rebuild_delays(cur) -> None:
+    """Recompute roll_delays from scratch (a column added to it)."""
+    days = sorted(day for rollup, day in cur.execute(text("rollups", "all_days")).fetchall() if rollup == "answered")
+    _run(cur, "revise_all_days", {})
+    cur.execute("DELETE FROM roll_delays").fetchall()
+    if days:
+        _refresh_delays(cur, _bounds(days))
 
 
 def refresh_stale(cur) -> None:
@@ -78,8 +92,15 @@ def rebuild(cur) -> None:
     refresh(cur, days)
 
 
-# Column types of the rollup keys (a coarse table declared in the catalog is created with them).
-KEY_TYPES = {"day": "DATE", "province": "INTEGER", "category": "VARCHAR", "msg_type": "VARCHAR", "is_urgent": "BOOLEAN"}
+# Column types of the rollup keys (a coarse or wide table declared in the catalog is created with them).
+KEY_TYPES = {
+    "day": "DATE NOT NULL",
+    "province": "INTEGER NOT NULL",
+    "city": "VARCHAR",  # none given: a key of its own
+    "category": "VARCHAR NOT NULL",
+    "msg_type": "VARCHAR NOT NULL",
+    "is_urgent": "BOOLEAN NOT NULL",
+}
 
 
 def align(cur) -> set[str]:
@@ -96,7 +117,7 @@ def align(cur) -> set[str]:
     for table, (keys, counts) in TABLES.items():
         # identifiers from the catalog's allow-list
         if f"roll_{table}" not in tables:
-            columns = ", ".join(f"{k} {KEY_TYPES[k]} NOT NULL" for k in keys)
+            columns = ", ".join(f"{k} {KEY_TYPES[k]}" for k in keys)
             cur.execute(f"CREATE TABLE roll_{table} ({columns})").fetchall()
         for name in counts:
             if (f"roll_{table}", name) not in present:
@@ -105,12 +126,13 @@ def align(cur) -> set[str]:
     return changed
 
 
-def fill_coarse(cur, tables) -> None:
-    """Recompute coarse tables over every day of the fine ones (a new coarse table or count)."""
+def fill(cur, tables) -> None:
+    """Recompute coarse tables over every day of the fine ones (a new coarse table or count), wide tables from the raw
+    rows of those days (a new wide table)."""
     days = sorted(day for (day,) in cur.execute(text("rollups", "fine_days")).fetchall())
     if not days:
         return
     params = _bounds(days)
     for table in tables:
         _execute(cur, rollup_sql.delete_days(table), params)
-        _execute(cur, rollup_sql.rebuild_coarse(table), params)
+        _execute(cur, (rollup_sql.rebuild_wide if table in WIDE else rollup_sql.rebuild_coarse)(table), params)

@@ -23,8 +23,8 @@ DELETE FROM roll_delays WHERE day >= :first AND day <= :last AND day IN (SELECT 
 
 -- name: insert_delays(days, low, high)!
 -- Rebuild them from messages' first replies.
-INSERT INTO roll_delays
-SELECT first_reply_at::DATE, province, city, category, msg_type, is_urgent,
+INSERT INTO roll_delays (day, province, city, category, msg_type, is_urgent, unit, hours)
+SELECT first_reply_at::DATE, province, city, category, msg_type, is_urgent, first_reply_unit,
        epoch(first_reply_at - created_at) / 3600.0
 FROM messages
 WHERE first_reply_at >= :low AND first_reply_at < :high AND first_reply_at::DATE IN (SELECT unnest(:days))

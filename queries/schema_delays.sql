@@ -7,5 +7,6 @@ CREATE TABLE IF NOT EXISTS roll_delays (
     category  VARCHAR NOT NULL,
     msg_type  VARCHAR NOT NULL,
     is_urgent BOOLEAN NOT NULL,
-    hours     DOUBLE NOT NULL
+    hours     DOUBLE NOT NULL,
+    unit      VARCHAR  -- of the first reply (migration 16 adds it to older files)
 );

@@ -66,8 +66,23 @@ FROM answered a LEFT JOIN stored s ON s.q = a.q
 WHERE a.n <> coalesce(s.n, 0)
 ORDER BY low DESC;
 
--- name: fill_league_facts(similarity, low, high)!
--- The facts of every message first answered in [low, high) without a row (with or without a unit). `restated`: a later message from the same place (province,
+-- name: league_facts_window_gaps(start, stop)
+-- The quarters (by first reply) holding messages a league of [start, stop) reads without their facts row: those first
+-- answered in the period and those rated in it (answered at any time), newest first.
+WITH wanted AS (
+    SELECT message_id, first_reply_at FROM messages WHERE first_reply_at >= :start AND first_reply_at < :stop
+    UNION
+    SELECT m.message_id, m.first_reply_at
+    FROM evaluations e JOIN messages m USING (message_id)
+    WHERE e.rated_at >= :start AND e.rated_at < :stop AND m.first_reply_at IS NOT NULL
+), quarters AS (
+    SELECT DISTINCT date_trunc('quarter', w.first_reply_at) AS q FROM wanted w ANTI JOIN league_facts f USING (message_id)
+)
+SELECT CAST(q AS TIMESTAMP) AS low, CAST(q + INTERVAL 3 MONTH AS TIMESTAMP) AS high FROM quarters ORDER BY low DESC;
+
+-- name: fill_league_facts(similarity, low, high, start, stop)!
+-- The facts of every message first answered in [low, high) without a row (with or without a unit) that is first
+-- answered or rated in [start, stop) (a whole span: start = low, stop = high). `restated`: a later message from the same place (province,
 -- city, district; the named location when both give one) about the same domain, posted after the first reply and
 -- within 30 days of it, whose title is similar (character-set Jaccard >= :similarity) or that names the same
 -- location. This depends on the message and the messages posted after it only, never on a period, so it is
@@ -81,6 +96,8 @@ WITH todo AS MATERIALIZED (
            coalesce(m.title, '') AS title
     FROM messages m ANTI JOIN league_facts f USING (message_id)
     WHERE m.first_reply_at >= :low AND m.first_reply_at < :high
+      AND (m.first_reply_at >= :start AND m.first_reply_at < :stop
+           OR m.message_id IN (SELECT message_id FROM evaluations WHERE rated_at >= :start AND rated_at < :stop))
 ), bounds AS (
     SELECT min(first_reply_at) AS low, max(first_reply_at) + INTERVAL 30 DAY AS high FROM todo
 ), answered AS MATERIALIZED (
@@ -203,6 +220,47 @@ LEFT JOIN reply_texts rt ON rt.reply_id = t.reply_id
 LEFT JOIN messages m ON m.message_id = t.message_id
 LEFT JOIN message_texts mt ON mt.message_id = t.message_id
 ORDER BY t.replied_at DESC, t.reply_id;
+
+-- name: reply_feature_parts(start, stop, n, space, not_han, neither, boundary, action, legal)
+-- The reply checks of missing_reply_features' replies worked out by the database (supervision/features.py
+-- `parts_to_features`; the patterns are supervision/rules.py's in RE2 spelling, bound): whether it has text, its
+-- reduced text, its message's problem text, its distinct clauses in order, whether it names its message's location,
+-- says an action or cites a basis; the texts the word check needs only where the location check fails.
+WITH todo AS (
+    SELECT r.reply_id, r.message_id, r.replied_at, r.unit
+    FROM replies r ANTI JOIN reply_features f USING (reply_id)
+    WHERE r.replied_at >= :start AND r.replied_at < :stop
+    ORDER BY r.replied_at DESC, r.reply_id
+    LIMIT :n
+), joined AS (
+    SELECT t.*, rt.content AS reply, coalesce(m.title, '') AS title, coalesce(mt.content, '') AS body,
+           coalesce(mt.location, '') AS location
+    FROM todo t
+    LEFT JOIN reply_texts rt ON rt.reply_id = t.reply_id
+    LEFT JOIN messages m ON m.message_id = t.message_id
+    LEFT JOIN message_texts mt ON mt.message_id = t.message_id
+), reduced AS (
+    SELECT *, coalesce(regexp_matches(reply, '[^' || :space || ']'), false) AS has_text,
+           regexp_replace(coalesce(reply, ''), :not_han, '', 'g') AS reduced_text,
+           regexp_replace(location, :not_han, '', 'g') AS place,
+           list_filter(
+               string_split_regex(regexp_replace(coalesce(reply, ''), :neither, '', 'g'), :boundary), lambda c: length(c) >= 4
+           ) AS parts
+    FROM joined
+)
+SELECT reply_id, message_id, replied_at, unit, has_text, reduced_text,
+       CASE WHEN length(place) >= 2 THEN '@' || place
+            ELSE regexp_replace(title, :not_han, '', 'g') || '|' || regexp_replace(body, :not_han, '', 'g') END AS problem,
+       list_filter(parts, lambda c, i: list_position(parts, c) = i) AS clauses,
+       length(place) >= 2 AND contains(reduced_text, place) AS names_place,
+       regexp_matches(reply, :action) AS action, regexp_matches(reply, :legal) AS legal,
+       CASE WHEN has_text AND NOT (length(place) >= 2 AND contains(reduced_text, place)) THEN reply END AS word_reply,
+       CASE WHEN has_text AND NOT (length(place) >= 2 AND contains(reduced_text, place)) THEN title END AS word_title,
+       CASE WHEN has_text AND NOT (length(place) >= 2 AND contains(reduced_text, place)) THEN body END AS word_body,
+       CASE WHEN has_text AND NOT (length(place) >= 2 AND contains(reduced_text, place)) THEN location END
+           AS word_location
+FROM reduced
+ORDER BY replied_at DESC, reply_id;
 
 -- name: reply_features_lacking(start, stop)
 -- How many replies published in [start, stop) lack a features row (see features.ensure_reply_features).

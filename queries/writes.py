@@ -463,7 +463,9 @@ def _advance_first_replies_arrow(
     cur.execute(text("writes", "drop_league_facts"), {"ids": before.column("id").to_pylist()}).fetchall()
     return [
         deltas.state_table(before, -1),
-        deltas.state_table(before, 1, first_reply_at=pa.array(first_at[moved], _TIME)),
+        deltas.state_table(
+            before, 1, first_reply_at=pa.array(first_at[moved], _TIME), first_reply_unit=new_unit.take(pa.array(moved))
+        ),
     ]
 
 

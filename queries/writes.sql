@@ -118,14 +118,15 @@ DELETE FROM league_facts WHERE message_id IN (SELECT unnest(:ids));
 DELETE FROM replies WHERE list_contains(:ids, reply_id);
 
 -- name: refresh_first_reply(ids)!
--- Recompute the first-reply columns of the given messages from their replies.
+-- Recompute the first-reply columns of the given messages from their replies (the unit of the first reply, even
+-- when it names none: arg_min would take a later reply's).
 UPDATE messages SET
     first_reply_at = s.first_at, first_reply_unit = s.first_unit, reply_count = coalesce(s.n, 0)
 FROM (
     SELECT ids.message_id, r.first_at, r.first_unit, r.n
     FROM (SELECT unnest(:ids) AS message_id) ids
     LEFT JOIN (
-        SELECT message_id, min(replied_at) AS first_at, arg_min(unit, replied_at) AS first_unit, count(*) AS n
+        SELECT message_id, min(replied_at) AS first_at, arg_min_null(unit, replied_at) AS first_unit, count(*) AS n
         FROM replies WHERE list_contains(:ids, message_id) GROUP BY message_id
     ) r USING (message_id)
 ) s

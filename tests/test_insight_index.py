@@ -46,8 +46,18 @@ def _texts(store) -> dict[str, tuple[str, str]]:
     return {mid: (title, content) for mid, title, content in rows}
 
 
-def _stored(store) -> dict[str, list[str]]:
-    return dict(store.rows("SELECT message_id, words FROM message_words"))
+def _stored(store, column: str = "words") -> dict[str, list[str]]:
+    """Each message's stored words (or places) as text: its codes looked up in word_vocab, in their order."""
+    assert column in ("words", "places")
+    rows = store.rows(
+        f"SELECT w.message_id, c.pos, v.word FROM message_words w, unnest(w.{column}) WITH ORDINALITY AS c(id, pos) "
+        "JOIN word_vocab v ON v.id = c.id"
+    )
+    ids = [row[0] for row in store.rows("SELECT message_id FROM message_words")]
+    out: dict[str, list[str]] = {mid: [] for mid in ids}
+    for mid, _, word in sorted(rows):
+        out[mid].append(word)
+    return out
 
 
 def _ensure(store, kind, start, stop, compute) -> int:
@@ -74,7 +84,7 @@ def test_stored_words_are_the_segmenters(store, segmenter):
     for mid, (title, content) in texts.items():
         assert stored[mid] == _expected(segmenter, title, content), mid
     # the water problem's first message names its community: kept as a named place
-    assert "翠竹园小区" in store.scalar("SELECT places FROM message_words WHERE message_id = 'water-0'")
+    assert "翠竹园小区" in _stored(store, "places")["water-0"]
     # nothing left: a second pass computes nothing
     assert _ensure(store, words_store.MESSAGE_WORDS, START, STOP, partial(words_store.compute_with, segmenter)) == 0
 
@@ -188,6 +198,38 @@ def test_read_only_store_uses_words_without_saving(tmp_path, segmenter):
         assert not snapshot.scalar("SELECT count(*) FROM message_words")
     finally:
         snapshot.close()
+
+
+def test_migration_17_codes_words_stored_as_text(tmp_path):
+    """A file from before the vocabulary (words stored as text lists) opens with the same words, in the same order,
+    as codes: one code per distinct word or place, shared by the words and places lists."""
+    from queries.db import SCHEMA_VERSION, Store
+
+    path = tmp_path / "v16.duckdb"
+    old = {
+        "a": (["停水", "小区", "停水"], ["翠竹园小区"]),
+        "b": ([], ["解放路", "停水"]),
+        "c": (["噪音"], []),
+    }
+    store = Store(path)
+    cur = store.cursor()
+    cur.execute("DROP TABLE message_words")
+    cur.execute("DROP TABLE word_vocab")
+    schema = Path(__file__).resolve().parent.parent / "queries" / "schema_words.sql"
+    cur.execute(schema.read_text(encoding="utf-8"))  # as migration 11 made it
+    for k, (mid, (words, places)) in enumerate(old.items()):
+        cur.execute("INSERT INTO message_words VALUES ($m, $h, $w, $p)", {"m": mid, "h": k, "w": words, "p": places})
+    cur.execute("UPDATE meta SET value = '16' WHERE key = 'schema_version'")
+    store.close()
+    store = Store(path)
+    try:
+        assert store.meta("schema_version") == str(SCHEMA_VERSION)
+        assert {mid: (_stored(store)[mid], _stored(store, "places")[mid]) for mid in old} == old
+        vocab = store.rows("SELECT word FROM word_vocab")
+        assert sorted(w for (w,) in vocab) == ["停水", "噪音", "小区", "翠竹园小区", "解放路"]
+        assert store.scalar("SELECT text_hash FROM message_words WHERE message_id = 'c'") == 2
+    finally:
+        store.close()
 
 
 def _die_once(frame: pd.DataFrame) -> pd.DataFrame:

@@ -22,7 +22,7 @@ def coarse_path(request, monkeypatch):
     """Every check runs twice: from the coarse rollups where the question allows, and from the fine ones always."""
     if request.param == "fine-rollups":
         choose = rollup_sql.source_for
-        monkeypatch.setattr(rollup_sql, "source_for", lambda dimension, *a: "raw" if dimension == "city" else "fine")
+        monkeypatch.setattr(rollup_sql, "source_for", lambda dimension, *a: "city" if dimension == "city" else "fine")
         assert choose(None, False, False, False, False) == "province"
     return request.param
 

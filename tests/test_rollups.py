@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from queries import medians, metrics
+from queries import drill, medians, metrics
 from queries.periods import Filters
 from queries.write_groups import WriteGroups
 from queries.writes import upsert
@@ -23,6 +23,10 @@ HENAN_CODE = 410000
 CATEGORIES = ["城建", "交通", "教育", "其他"]
 TYPES = ["投诉/求助", "咨询", "建言"]
 BASE = pd.Timestamp("2020-01-01")
+CITIES = np.array(["甲市", "乙市", None], dtype=object)  # by position: no draw of the generator's
+# the unit of a reply follows from its time, so replies of one message at the same time agree on the first one's unit
+UNITS = np.array(["单位甲", "单位乙", "单位丙", None], dtype=object)
+LATE_DAYS = 15
 
 
 def _messages(rng, ids) -> pd.DataFrame:
@@ -32,7 +36,7 @@ def _messages(rng, ids) -> pd.DataFrame:
             "message_id": ids,
             "created_at": BASE + pd.to_timedelta(rng.integers(0, 800 * 86400, n), unit="s"),
             "province": rng.choice(PROVINCES, n),
-            "city": None,
+            "city": CITIES[np.arange(n) % len(CITIES)],
             "district": None,
             "addressee": None,
             "category": rng.choice(CATEGORIES, n),
@@ -46,7 +50,7 @@ def _messages(rng, ids) -> pd.DataFrame:
 
 def _replies(rng, messages: pd.DataFrame, ids, k: int) -> pd.DataFrame:
     targets = messages.sample(k, replace=True, random_state=int(rng.integers(1 << 30)))
-    return pd.DataFrame(
+    frame_ = pd.DataFrame(
         {
             "reply_id": ids,
             "message_id": targets["message_id"].to_numpy(),
@@ -60,9 +64,10 @@ def _replies(rng, messages: pd.DataFrame, ids, k: int) -> pd.DataFrame:
                 ),
                 unit="s",
             ),
-            "unit": "单位",
         }
     )
+    seconds = frame_["replied_at"].to_numpy().astype("datetime64[s]").astype(np.int64)
+    return frame_.assign(unit=UNITS[seconds % len(UNITS)])
 
 
 def _evaluations(rng, messages: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -91,19 +96,7 @@ def _write(store, kind, frame_):
 
 def _expected(messages, replies, evaluations, f: Filters) -> dict:
     """The spec's metrics computed in pandas from the latest version of every record."""
-    m = messages.copy()
-    first = replies.groupby("message_id")["replied_at"].min()
-    m["first"] = m["message_id"].map(first)
-    keep = pd.Series(True, index=m.index)
-    if f.provinces:
-        keep &= m["province"].isin(f.provinces)
-    if f.categories:
-        keep &= m["category"].isin(f.categories)
-    if f.types:
-        keep &= m["msg_type"].isin(f.types)
-    if f.urgent_only:
-        keep &= m["is_urgent"]
-    m = m[keep]
+    m = _matching(messages, replies, f)
     lo, hi = pd.Timestamp(f.start), pd.Timestamp(f.end) + pd.Timedelta(days=1)
     created = m[(m["created_at"] >= lo) & (m["created_at"] < hi)]
     answered = m[(m["first"] >= lo) & (m["first"] < hi)]
@@ -136,6 +129,84 @@ def _expected(messages, replies, evaluations, f: Filters) -> dict:
         "by_type": created.groupby("msg_type").size().to_dict(),
         "median_by_province": (answered.assign(h=delays).groupby("province")["h"].median().to_dict()),
     }
+
+
+def _matching(messages, replies, f: Filters) -> pd.DataFrame:
+    """The messages that the filters select, with their first reply's time (`first`) and unit (`first_unit`)."""
+    m = messages.copy()
+    # the earliest reply's row (groupby.first would skip a missing unit)
+    first = replies.sort_values("replied_at", kind="stable").drop_duplicates("message_id").set_index("message_id")
+    m["first"] = m["message_id"].map(first["replied_at"])
+    m["first_unit"] = m["message_id"].map(first["unit"])
+    keep = pd.Series(True, index=m.index)
+    if f.provinces:
+        keep &= m["province"].isin(f.provinces)
+    if f.categories:
+        keep &= m["category"].isin(f.categories)
+    if f.types:
+        keep &= m["msg_type"].isin(f.types)
+    if f.urgent_only:
+        keep &= m["is_urgent"]
+    return m[keep]
+
+
+def _expected_cities(messages, replies, evaluations, f: Filters) -> pd.DataFrame:
+    """Per city (None: none given) of the filtered messages: messages, replies (first replies in the period),
+    replied_24h, evaluations and satisfied of the period, in pandas."""
+    m = _matching(messages, replies, f)
+    lo, hi = pd.Timestamp(f.start), pd.Timestamp(f.end) + pd.Timedelta(days=1)
+    created = m[(m["created_at"] >= lo) & (m["created_at"] < hi)]
+    answered = m[(m["first"] >= lo) & (m["first"] < hi)]
+    e = evaluations.merge(m[["message_id", "city"]], on="message_id")
+    e = e[(e["rated_at"] >= lo) & (e["rated_at"] < hi)]
+    verdict = e["satisfied"].astype("object")
+    verdict = verdict.where(verdict.notna(), e["score_resolution"].astype("float") >= 4)
+    fast = (created["first"] - created["created_at"]) <= pd.Timedelta(hours=24)
+    columns = {
+        "messages": created.groupby("city", dropna=False).size(),
+        "replies": answered.groupby("city", dropna=False).size(),
+        "replied_24h": created[fast].groupby("city", dropna=False).size(),
+        "evaluations": e.groupby("city", dropna=False).size(),
+        "satisfied": e[verdict.astype(bool)].groupby("city", dropna=False).size(),
+    }
+    out = pd.DataFrame(columns).fillna(0).astype("int64")
+    out.index = ["（未填）" if pd.isna(c) else c for c in out.index]
+    return out
+
+
+def _expected_units(messages, replies, f: Filters) -> dict:
+    """{unit: (answered, late, median, mean, p90 hours)} of the messages first answered in the period, in pandas."""
+    m = _matching(messages, replies, f)
+    lo, hi = pd.Timestamp(f.start), pd.Timestamp(f.end) + pd.Timedelta(days=1)
+    answered = m[(m["first"] >= lo) & (m["first"] < hi)]
+    hours = (answered["first"] - answered["created_at"]).dt.total_seconds() / 3600
+    out = {}
+    for unit, h in hours.groupby(answered["first_unit"], dropna=False):
+        key = None if pd.isna(unit) else unit
+        out[key] = (len(h), int((h > LATE_DAYS * 24).sum()), h.median(), h.mean(), h.quantile(0.9))
+    return out
+
+
+def _check_drill(store, messages, replies, evaluations, f: Filters) -> None:
+    """The drill-down's city table (each period) and unit table against pandas."""
+    got = metrics.by_city(store, f).set_index("city")
+    current = _expected_cities(messages, replies, evaluations, f)
+    # the table lists the cities with messages or replies in the period
+    assert set(got.index) == set(current.index[(current["messages"] > 0) | (current["replies"] > 0)]), f
+    for suffix, period in (("", f), ("_prev", f.previous), ("_before", f.before)):
+        want = _expected_cities(messages, replies, evaluations, period)
+        for column in want.columns:
+            mine = {k: int(v) for k, v in got[f"{column}{suffix}"].items() if v}
+            theirs = {k: int(v) for k, v in want[column].items() if v and k in got.index}
+            assert mine == theirs, (f, column, suffix)
+    units = drill.units(store, f, LATE_DAYS)
+    want_units = _expected_units(messages, replies, f)
+    assert sorted(units["unit"], key=str) == sorted(want_units, key=str), f
+    for row in units.itertuples(index=False):
+        answered, late, median, mean, p90 = want_units[row.unit]
+        assert (row.answered, row.late) == (answered, late), (f, row.unit)
+        got_hours = (row.median_reply_hours, row.mean_reply_hours, row.p90_reply_hours)
+        assert got_hours == pytest.approx((median, mean, p90), rel=1e-9), (f, row.unit)
 
 
 def _check(store, messages, replies, evaluations, rng):
@@ -186,6 +257,7 @@ def _check(store, messages, replies, evaluations, rng):
         assert set(medians.index) == set(want["median_by_province"]), f
         for k, v in want["median_by_province"].items():
             assert medians[k] == pytest.approx(v, rel=1e-9), (f, k)
+        _check_drill(store, messages, replies, evaluations, f)
 
 
 # The coarse tables, derived from the fine rollups, against one group-by over the raw rows.
@@ -246,7 +318,77 @@ def _summed(relation: str, keys: str, values) -> str:
     return f"SELECT * FROM (SELECT {keys}, {sums} FROM {relation} GROUP BY {keys}) WHERE {nonzero}"
 
 
+_CITY_KEYS = ["day", "province", "city", "category", "msg_type", "is_urgent"]
+
+
+def _keyed(frame_: pd.DataFrame, keys: list[str], values: list[str]) -> dict:
+    """{key tuple: value tuple} of the sums per key (missing keys as None), keys whose sums are all zero left out."""
+    frame_ = frame_.assign(day=pd.to_datetime(frame_["day"]).dt.date)
+    frame_ = frame_.astype({k: object for k in keys})
+    summed = frame_.groupby(keys, dropna=False)[values].sum()
+    out = {}
+    for key, row in zip(summed.index, summed.itertuples(index=False), strict=True):
+        if any(row):
+            out[tuple(None if pd.isna(k) else k for k in key)] = tuple(int(v) for v in row)
+    return out
+
+
+def _check_city_and_unit_rollups(store) -> None:
+    """roll_city (every count per day, province, city, domain, type and urgency) and the units of roll_delays equal
+    the stored rows, counted in pandas as the spec defines each count."""
+    m = store.df(
+        "SELECT message_id, created_at, province, city, category, msg_type, is_urgent, source_status, first_reply_at, "
+        "first_reply_unit FROM messages"
+    )
+    e = store.df("SELECT message_id, rated_at, verdict FROM evaluations").merge(m, on="message_id")
+    status, first = m["source_status"], m["first_reply_at"]
+    created = m.assign(
+        day=m["created_at"],
+        messages=1,
+        replied=first.notna(),
+        replied_24h=(first - m["created_at"]) <= pd.Timedelta(hours=24),
+        pending=first.isna() & status.fillna("待回复").eq("待回复"),
+        in_progress=status.eq("办理中"),
+        urgent_messages=m["is_urgent"],
+    )
+    answered = m[first.notna()].assign(day=first[first.notna()], replies=1)
+    verdict = e["verdict"].astype("boolean")
+    rated = e.assign(day=e["rated_at"], evaluations=verdict.notna(), satisfied=verdict.fillna(False))
+    counts = [
+        "messages",
+        "replied",
+        "replied_24h",
+        "pending",
+        "in_progress",
+        "urgent_messages",
+        "replies",
+        "evaluations",
+        "satisfied",
+    ]
+    parts = [part.astype({c: "int64" for c in counts if c in part.columns}) for part in (created, answered, rated)]
+    rows = pd.concat(parts, ignore_index=True)
+    rows[counts] = rows[counts].fillna(0).astype("int64")
+    want = _keyed(rows, _CITY_KEYS, counts)
+    assert want, "the fixture has rows"
+    assert _keyed(store.df("SELECT * FROM roll_city"), _CITY_KEYS, counts) == want
+    # the delays with their first reply's unit: one per answered message
+    a = m[first.notna()]
+    want_delays = _delays(
+        a["first_reply_at"], a["first_reply_unit"], (a["first_reply_at"] - a["created_at"]).dt.total_seconds() / 3600
+    )
+    stored = store.df("SELECT day, unit, hours FROM roll_delays")
+    assert _delays(stored["day"], stored["unit"], stored["hours"]) == want_delays
+
+
+def _delays(day: pd.Series, unit: pd.Series, hours: pd.Series) -> list:
+    """(day, unit or None, hours) of each row, in a fixed order."""
+    days = pd.to_datetime(day).dt.date.tolist()
+    units = [None if pd.isna(u) else u for u in unit]
+    return sorted(zip(days, units, hours.round(9).tolist(), strict=True), key=str)
+
+
 def _check_tables(store):
+    _check_city_and_unit_rollups(store)
     cur = store.cursor()
     pairs = [(table, _RAW_FINE[table], _KEYS[table], _VALUES[table]) for table in _RAW_FINE]
     for table, dim in (
@@ -402,6 +544,31 @@ def test_migration_backfills_rollups_from_existing_rows(tmp_path):
     f = Filters(dt.date(2020, 1, 1), dt.date(2022, 12, 31))
     assert metrics.summary(reopened, f)["messages"] == 200
     reopened.close()
+
+
+def test_migration_16_fills_the_units_of_the_delays_and_the_city_table(tmp_path):
+    """A file from before migration 16 (delays without their unit, no city table) gets both on opening, equal to
+    its rows."""
+    from queries.db import Store
+
+    path = tmp_path / "v15.duckdb"
+    store = Store(path)
+    rng = np.random.default_rng(8)
+    messages = _messages(rng, [f"m{i}" for i in range(300)])
+    _write(store, "messages", messages)
+    _write(store, "replies", _replies(rng, messages, [f"r{i}" for i in range(250)], 250))
+    _write(store, "evaluations", _evaluations(rng, messages, 80))
+    cur = store.cursor()
+    cur.execute("ALTER TABLE roll_delays DROP COLUMN unit")
+    cur.execute("DROP TABLE roll_city")
+    cur.execute("UPDATE meta SET value = '15' WHERE key = 'schema_version'")
+    store.close()
+    reopened = Store(path)
+    try:
+        assert reopened.scalar("SELECT count(unit) FROM roll_delays") > 0
+        _check_tables(reopened)
+    finally:
+        reopened.close()
 
 
 def test_migration_6_finds_evaluations_waiting_for_their_message(tmp_path):

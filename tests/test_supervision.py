@@ -623,3 +623,30 @@ def test_the_background_indexer_fills_league_facts(story):
     answered = story.scalar("SELECT count(*) FROM messages WHERE first_reply_at IS NOT NULL")
     assert answered > 0 and story.scalar("SELECT count(*) FROM league_facts") == answered
     assert story.data_version == version  # derived data: cached answers stay valid
+
+
+def test_league_facts_filled_for_a_period_equal_a_whole_fill(random_store):
+    # A league of March fills the facts of the messages first answered or rated in March only (not the whole
+    # history), and each row equals the one a fill of every message gives.
+    from supervision import league_facts
+
+    store, msgs, evals = random_store
+    start, stop = dt.datetime(2022, 3, 1), dt.datetime(2022, 4, 1)
+    with store.write() as cur:
+        cur.execute("DELETE FROM league_facts")
+    league.counts(store, MARCH)
+    rated = evals.loc[(evals["rated_at"] >= start) & (evals["rated_at"] < stop), "message_id"]
+    answered = msgs.loc[(msgs["first_reply_at"] >= start) & (msgs["first_reply_at"] < stop), "message_id"]
+    wanted = set(answered) | set(rated)
+    query = "SELECT * FROM league_facts ORDER BY message_id"
+    windowed = store.df(query)
+    assert set(windowed["message_id"]) == wanted
+    assert len(wanted) < msgs["first_reply_at"].notna().sum()  # others were left out
+    assert windowed["restated"].any() and windowed["rated_at"].notna().any()  # the compared columns vary
+    assert league_facts.ensure(store, start, stop) is False  # nothing left for the period
+    with store.write() as cur:
+        cur.execute("DELETE FROM league_facts")
+    assert league_facts.ensure(store)
+    whole = store.df(query)
+    assert len(whole) == msgs["first_reply_at"].notna().sum()
+    pd.testing.assert_frame_equal(whole[whole["message_id"].isin(wanted)].reset_index(drop=True), windowed)

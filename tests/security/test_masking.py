@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from queries.masking import mask, mask_text
+from queries.masking import mask, mask_text, mask_texts
 
 ZWSP, WJ, NBSP = "\u200b", "\u2060", "\u00a0"
 
@@ -76,3 +76,25 @@ def test_long_text_is_masked_whole():
 def test_mask_text_truncates_after_masking():
     assert mask_text("电话 138 0013 8000 请尽快处理", limit=12) == "电话 ****** 请…"
     assert mask_text(None) == "" and mask_text(float("nan")) == ""
+
+
+def test_many_texts_are_masked_as_each_alone():
+    """mask_texts tests many texts at once for what personal data needs (a digit, "@", an honorific, a province
+    letter before a Latin one) and masks only those: the result equals mask_text of each."""
+    texts = [
+        "请回电13800138000谢谢",
+        "电话１３８００１３８０００",
+        "车牌豫A12345",
+        "邮箱 zhang.san+cc@example.com.cn",
+        "张先生反映",
+        "王建国女士反映",
+        "郑州市金水区住房和城乡建设局",
+        "  空格   很多 的单位 ",
+        "京Ab",
+        "第3号楼物业",
+        "单" * 80,
+        "",
+    ]
+    for limit in (12, 60):
+        assert mask_texts(texts, limit) == [mask_text(t, limit) for t in texts]
+    assert mask_texts(["王建国女士反映", "住建局"], 60) == ["***女士反映", "住建局"]
