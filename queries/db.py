@@ -78,6 +78,13 @@ def _backfill_first_flags(cur) -> None:
     cur.execute(text("writes", "refresh_all_first_flags"))
 
 
+def _backfill_league_unit_codes(cur) -> None:
+    from queries.sql import text
+
+    cur.execute(text("supervision", "add_league_units"), {"low": None, "high": None})
+    cur.execute(text("supervision", "code_league_facts"))
+
+
 def _backfill_delay_units(cur) -> None:
     from queries import rollups
 
@@ -123,6 +130,8 @@ MIGRATIONS = [
     (16, (_HERE / "schema_delay_units.sql").read_text(encoding="utf-8"), _backfill_delay_units),
     # 17: the stored words as codes of one vocabulary (insight/words_store.py)
     (17, "SELECT 1", _code_words),
+    # 18: the league's (unit, province) pairs as integer codes (supervision/league.py groups by them)
+    (18, (_HERE / "schema_league_unit_codes.sql").read_text(encoding="utf-8"), _backfill_league_unit_codes),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -42,6 +42,7 @@ def ensure(store: Store, start: dt.datetime | None = None, stop: dt.datetime | N
         # derived data: cached answers stay valid (they were computed from complete facts)
         with store.write(bump=False) as cur:
             bound = {"similarity": REPEAT_SIMILARITY, "low": low, "high": high, "start": since, "stop": until}
+            cur.execute(sql("add_league_units"), {"low": low, "high": high})
             cur.execute(sql("fill_league_facts"), bound)
     return bool(spans)
 

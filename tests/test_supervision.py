@@ -650,3 +650,29 @@ def test_league_facts_filled_for_a_period_equal_a_whole_fill(random_store):
     whole = store.df(query)
     assert len(whole) == msgs["first_reply_at"].notna().sum()
     pd.testing.assert_frame_equal(whole[whole["message_id"].isin(wanted)].reset_index(drop=True), windowed)
+
+
+def test_migration_18_codes_the_units_of_stored_facts(random_store, tmp_path):
+    # A file from before the unit codes (facts without them, no dictionary) opens with every facts row coded, one code
+    # per (unit, province) pair, and the same league.
+    from queries.db import SCHEMA_VERSION, Store
+
+    store, _, _ = random_store
+    before = league.counts(store, MARCH)
+    pairs = store.df("SELECT DISTINCT unit, province FROM league_facts WHERE unit IS NOT NULL")
+    assert len(pairs) > 1
+    with store.write() as cur:
+        cur.execute("ALTER TABLE league_facts DROP COLUMN unit_code")
+        cur.execute("DROP TABLE league_units")
+        cur.execute("UPDATE meta SET value = '17' WHERE key = 'schema_version'")
+    path = store.path
+    store.close()
+    reopened = Store(path)
+    try:
+        assert reopened.meta("schema_version") == str(SCHEMA_VERSION)
+        assert reopened.scalar("SELECT count(*) FROM league_facts WHERE unit IS NOT NULL AND unit_code IS NULL") == 0
+        coded = reopened.df("SELECT DISTINCT unit, province, unit_code FROM league_facts WHERE unit IS NOT NULL")
+        assert len(coded) == len(pairs) == coded["unit_code"].nunique()
+        pd.testing.assert_frame_equal(league.counts(reopened, MARCH), before)
+    finally:
+        reopened.close()
