@@ -297,6 +297,64 @@ def test_hot_words_of_a_problems_week(planted):
         assert counted["停水"]["previous"] == 0
 
 
+# Another week, written unlike the demo and the fixtures above (Yunnan, Hunan, Gansu). Counted by hand: 电梯 is in
+# all 7 of this week's lift messages and in none of the week before; 公交 is in 10 messages each week (frequent,
+# flat); 风筝 is in one message only. Everything else is said in fewer messages than 电梯 or also the week before.
+YUNNAN, HUNAN, GANSU = 530000, 430000, 620000
+LIFT_WEEK = Filters(dt.date(2025, 5, 12), dt.date(2025, 5, 18))
+LIFTS = [
+    ("金鼎花苑3栋电梯困人", "昨晚金鼎花苑3栋的电梯卡在六楼，两位老人被关了四十分钟。"),
+    ("电梯天天坏", "我们这栋楼的电梯一周坏了三回，物业只会贴个维修中的纸条。"),
+    ("高层住户下楼难", "十八楼的住户没法下楼，电梯停运两天了，孕妇只能爬楼梯。"),
+    ("金鼎花苑电梯维保不到位", "维保单位来了也只是重启，电梯照样异响，什么时候彻底检修？"),
+    ("请质监部门查一查电梯", "小区电梯年检标签过期了，住户每天提心吊胆。"),
+    ("电梯夹伤孩子", "前天电梯的门突然关上夹到小孩的手臂，家长很气愤。"),
+    ("老旧电梯何时更换", "金鼎花苑的电梯用了二十年，零件都买不到，申请更换一直没有下文。"),
+]
+BUS_LINES = [
+    ("线路调整后坐公交等车太久", "调整以后早高峰要等二十多分钟，上班经常迟到。"),
+    ("希望增加公交班次", "晚上九点以后公交就没有了，下夜班的人回不了家。"),
+    ("公交站台没有遮雨棚", "下雨天在站台淋雨等车，请加装雨棚。"),
+    ("公交卡充值不方便", "附近的充值点关门了，老年卡只能跑很远去充。"),
+    ("公交司机开车太猛", "急刹车好几次，车上的老人差点摔倒。"),
+    ("小区附近没有公交", "最近的站点要走一公里，能否在路口新设一站？"),
+    ("公交空调不开", "天气热了车厢里闷得很，乘客都在抱怨。"),
+    ("公交到站时间不准", "电子站牌显示三分钟，实际等了半小时。"),
+    ("这趟公交绕路", "这条线绕进工业园再出来，多花二十分钟。"),
+    ("公交末班车提前", "末班车经常提前发车，赶不上。"),
+]
+OTHERS = [
+    ("菜市场门口占道摆摊", "早上菜市场门口全是流动摊贩，车辆过不去。"),
+    ("学校周边网吧接纳未成年人", "放学后常有学生进出网吧，请文化执法查处。"),
+    ("农村饮水有异味", "村里自来水最近有一股铁锈味，烧开也去不掉。"),
+]
+
+
+def test_hot_words_rank_a_rising_word_first_on_other_text(store):
+    rows = []
+    weeks = ((LIFT_WEEK.start - dt.timedelta(days=7), False), (LIFT_WEEK.start, True))
+    for monday, current in weeks:
+        texts = [("bus", HUNAN, "长沙市", "岳麓区", "交通", t) for t in BUS_LINES]
+        texts += [("other", GANSU, "兰州市", "城关区", "城建", t) for t in OTHERS]
+        if current:
+            texts += [("lift", YUNNAN, "昆明市", "五华区", "城建", t) for t in LIFTS]
+            kite = ("公园放风筝的线挂在电线上", "风筝线缠住电线很危险。")
+            texts += [("kite", GANSU, "兰州市", "城关区", "城建", kite)]
+        for n, (key, province, city, district, category, (title, body)) in enumerate(texts):
+            created = pd.Timestamp(monday) + pd.Timedelta(days=n % 7, hours=9 + n % 8)
+            row = message(f"{monday}-{key}-{n}", created, province, category, city=city, district=district, title=title)
+            rows.append({**row, "content": body, "location": None, "likes": 0})
+    upsert(store, "messages", frame(rows))
+    result = Insight(store, clock=lambda: NOW).hot_words(LIFT_WEEK, limit=10)
+    rising = {w["word"]: w for w in result["words"]}
+    assert result["words"][0]["word"] == "电梯", result["words"]
+    assert (rising["电梯"]["count"], rising["电梯"]["previous"]) == (7, 0)
+    assert "公交" not in rising and "风筝" not in rising, rising
+    frequent = {w["word"]: (w["count"], w["previous"]) for w in result["frequent"]}
+    assert frequent["公交"] == (10, 10)
+    assert result["frequent"][0]["word"] == "公交"
+
+
 def test_log_likelihood_by_hand():
     # 10 of 100 now, 1 of 100 before: E = 5.5 each; G2 = 2 (10 ln(10/5.5) + 1 ln(1/5.5))
     expected = 2 * (10 * np.log(10 / 5.5) + 1 * np.log(1 / 5.5))
