@@ -16,9 +16,10 @@ from collections.abc import Iterable
 from itertools import chain
 
 from insight.corpus import term_frequency
+from queries import provinces as province_ref
 from queries.masking import mask_text
 
-MIN_COUNT = 3
+MIN_COUNT = 5
 MIN_RATIO = 1.5
 
 
@@ -28,12 +29,25 @@ def terms(corpus) -> list[tuple[str, ...]]:
 
 
 def _places(corpus) -> list[tuple[str, ...]]:
+    """Each message's named places, each with its city (its province when the city is unknown)."""
     # plain lists: iterating the frame's (Arrow-backed) columns costs microseconds per value
-    locations, mentioned = corpus.frame["location"].tolist(), corpus.frame["mentions"].tolist()
-    return [
-        (location.strip(),) if location.strip() else tuple(mentions)
-        for location, mentions in zip(locations, mentioned, strict=True)
+    frame = corpus.frame
+    locations, mentioned = frame["location"].tolist(), frame["mentions"].tolist()
+    provinces = province_ref.names()
+    where = [
+        city or provinces.get(province, "")
+        for city, province in zip(frame["city"].tolist(), frame["province"].tolist(), strict=True)
     ]
+    return [
+        tuple(in_city(name, town) for name in ((location.strip(),) if location.strip() else mentions))
+        for location, mentions, town in zip(locations, mentioned, where, strict=True)
+    ]
+
+
+def in_city(name: str, city: str) -> str:
+    """A named place as a term: 幸福小区 in 郑州 and 幸福小区 in 成都 are two places (common names recur in every
+    city), so a place is counted per city and shown with it."""
+    return f"{name}（{city}）" if city else name
 
 
 def counts(corpus) -> Counter:
@@ -75,7 +89,7 @@ def rising(now: Counter, n_now: int, before: Counter, n_before: int, limit: int 
             continue
         out.append(
             {
-                "word": mask_text(word, 20),  # a place written by the citizen may hold a name or a number
+                "word": mask_text(word, 30),  # a place written by the citizen may hold a name or a number
                 "count": count,
                 "previous": previous,
                 "score": log_likelihood(count, n_now, previous, n_before),
@@ -88,4 +102,4 @@ def rising(now: Counter, n_now: int, before: Counter, n_before: int, limit: int 
 def frequent(now: Counter, before: Counter, limit: int = 20) -> list[dict]:
     """The most frequent words now (messages containing them), with the previous period's count."""
     ranked = sorted(now.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-    return [{"word": mask_text(w, 20), "count": c, "previous": before.get(w, 0)} for w, c in ranked]
+    return [{"word": mask_text(w, 30), "count": c, "previous": before.get(w, 0)} for w, c in ranked]

@@ -299,7 +299,8 @@ def test_hot_words_of_a_problems_week(planted):
 
 # Another week, written unlike the demo and the fixtures above (Yunnan, Hunan, Gansu). Counted by hand: 电梯 is in
 # all 7 of this week's lift messages and in none of the week before; 公交 is in 10 messages each week (frequent,
-# flat); 风筝 is in one message only. Everything else is said in fewer messages than 电梯 or also the week before.
+# flat); 风筝 is in one message only; 金鼎花苑 in 昆明 is named by 6 lift messages, and a namesake in 兰州 by 6
+# messages of the week before (nationally flat, a new place in 昆明). Every other word is in fewer messages.
 YUNNAN, HUNAN, GANSU = 530000, 430000, 620000
 LIFT_WEEK = Filters(dt.date(2025, 5, 12), dt.date(2025, 5, 18))
 LIFTS = [
@@ -309,7 +310,7 @@ LIFTS = [
     ("金鼎花苑电梯维保不到位", "维保单位来了也只是重启，电梯照样异响，什么时候彻底检修？"),
     ("请质监部门查一查电梯", "小区电梯年检标签过期了，住户每天提心吊胆。"),
     ("电梯夹伤孩子", "前天电梯的门突然关上夹到小孩的手臂，家长很气愤。"),
-    ("老旧电梯何时更换", "金鼎花苑的电梯用了二十年，零件都买不到，申请更换一直没有下文。"),
+    ("老旧电梯何时更换", "这部电梯用了二十年，零件都买不到，申请更换一直没有下文。"),
 ]
 BUS_LINES = [
     ("线路调整后坐公交等车太久", "调整以后早高峰要等二十多分钟，上班经常迟到。"),
@@ -322,6 +323,14 @@ BUS_LINES = [
     ("公交到站时间不准", "电子站牌显示三分钟，实际等了半小时。"),
     ("这趟公交绕路", "这条线绕进工业园再出来，多花二十分钟。"),
     ("公交末班车提前", "末班车经常提前发车，赶不上。"),
+]
+NAMESAKE = [  # 金鼎花苑 in 兰州, the week before
+    ("小区门口积水", "一下雨就淹到脚踝，排水口堵了。"),
+    ("小区路灯不亮", "晚上回家黑漆漆的，容易摔跤。"),
+    ("垃圾桶满了没人清", "垃圾堆了三天，味道很大。"),
+    ("外来车辆乱停", "消防通道被占，救护车进不来。"),
+    ("广场舞音响太吵", "每晚放到十点半，孩子没法写作业。"),
+    ("快递柜收费", "超时就收费，能否延长免费时间？"),
 ]
 OTHERS = [
     ("菜市场门口占道摆摊", "早上菜市场门口全是流动摊贩，车辆过不去。"),
@@ -340,16 +349,22 @@ def test_hot_words_rank_a_rising_word_first_on_other_text(store):
             texts += [("lift", YUNNAN, "昆明市", "五华区", "城建", t) for t in LIFTS]
             kite = ("公园放风筝的线挂在电线上", "风筝线缠住电线很危险。")
             texts += [("kite", GANSU, "兰州市", "城关区", "城建", kite)]
+        else:
+            texts += [("namesake", GANSU, "兰州市", "城关区", "城建", t) for t in NAMESAKE]
         for n, (key, province, city, district, category, (title, body)) in enumerate(texts):
             created = pd.Timestamp(monday) + pd.Timedelta(days=n % 7, hours=9 + n % 8)
             row = message(f"{monday}-{key}-{n}", created, province, category, city=city, district=district, title=title)
-            rows.append({**row, "content": body, "location": None, "likes": 0})
+            named = key == "namesake" or (key == "lift" and n - len(BUS_LINES) - len(OTHERS) < 6)
+            rows.append({**row, "content": body, "location": "金鼎花苑" if named else None, "likes": 0})
     upsert(store, "messages", frame(rows))
     result = Insight(store, clock=lambda: NOW).hot_words(LIFT_WEEK, limit=10)
     rising = {w["word"]: w for w in result["words"]}
     assert result["words"][0]["word"] == "电梯", result["words"]
     assert (rising["电梯"]["count"], rising["电梯"]["previous"]) == (7, 0)
     assert "公交" not in rising and "风筝" not in rising, rising
+    # a place is counted in its city: the namesake of the week before does not hide the new one
+    assert (rising["金鼎花苑（昆明市）"]["count"], rising["金鼎花苑（昆明市）"]["previous"]) == (6, 0)
+    assert not [w for w in rising if w.startswith("金鼎花苑") and w != "金鼎花苑（昆明市）"]
     frequent = {w["word"]: (w["count"], w["previous"]) for w in result["frequent"]}
     assert frequent["公交"] == (10, 10)
     assert result["frequent"][0]["word"] == "公交"
