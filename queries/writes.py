@@ -251,12 +251,15 @@ def _drop_league_facts(cur, table: pa.Table) -> None:
     cur.execute(text("writes", "drop_league_facts"), {"ids": ids + [row[0] for row in near]}).fetchall()
 
 
-def _drop_facts(cur, ids) -> None:
-    """Drop the league facts of the messages `ids` (Arrow strings): their first reply moved. A store without facts
-    (a bulk load: supervision/league_facts.py computes them when a league is first read) has none to drop, and
-    binding a bulk chunk's ids costs more than the statement."""
-    if len(ids) and cur.execute("SELECT count(*) FROM league_facts").fetchall()[0][0]:
-        cur.execute(text("writes", "drop_league_facts"), {"ids": ids.to_pylist()}).fetchall()
+def _drop_facts(cur, ids: pa.Array) -> None:
+    """Drop the league facts of the messages `ids` (their first reply moved). Binding a bulk chunk's ids costs more
+    than the statement, and a bulk load has no facts yet (supervision/league_facts.py computes them when a league is
+    first read): a bulk list asks first whether there are any."""
+    if not len(ids):
+        return
+    if len(ids) >= BULK_ROWS and not cur.execute("SELECT count(*) FROM league_facts").fetchall()[0][0]:
+        return
+    cur.execute(text("writes", "drop_league_facts"), {"ids": ids.to_pylist()}).fetchall()
 
 
 def _link_held(cur, held: pd.DataFrame) -> None:
