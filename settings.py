@@ -29,6 +29,9 @@ class Settings:
     threads: int = _setting(16, "server worker threads (one process: DuckDB allows one per file)")
     read_slots: int = _setting(2, "read requests (screens, API) served at once; the rest wait off the CPU")
     read_yield_ms: int = _setting(1000, "a read request waits up to this long while writes are pending (writes first)")
+    read_lag_ms: int = _setting(
+        1000, "while writes are pending, a wall screen may show the view of a data version superseded this long ago"
+    )
     connection_limit: int = _setting(1000, "open connections the server keeps (each wall screen holds a few)")
     seed: int = _setting(20210722, "seed of the deterministic demo dataset")
     demo_start: str = _setting("2019-01-01", "first day of the demo history")

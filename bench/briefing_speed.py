@@ -2,8 +2,9 @@
 national and one province. Prints seconds per run with the spread and the machine's load, and the CPU seconds
 of the run (this process and its worker processes: what the run needs whatever else shares the machine).
 
-On a store nothing has indexed yet (a copy without stored words and reply checks), the first run computes them:
-words of the period and reply checks of the units' window, in worker processes (one per core).
+On a store nothing has indexed yet (a copy without stored words, reply checks and league facts), the first run
+computes them: words of the period (in worker processes, one per core), reply checks of the units' window and its
+lookback (the text work in DuckDB), and the league facts of the units' window only.
 
 python bench/briefing_speed.py [--db FILE] [--repeat 3] [--now 2026-11-26T12:00:00]
 """

@@ -228,12 +228,16 @@ def _copy_supervision(cur, shift: str, new_id, cutoff_id: str) -> None:
         return
     cut = {"cut": cutoff_id}
     cur.execute(
+        "INSERT INTO league_units SELECT row_number() OVER (ORDER BY unit, province), unit, province "
+        "FROM (SELECT DISTINCT unit, province FROM base.league_facts WHERE unit IS NOT NULL)"
+    )
+    cur.execute(
         f"""
         INSERT INTO league_facts
         SELECT {new_id("f.message_id", "M")}, f.unit, f.province, f.city, f.district, f.category, f.msg_type,
                f.is_urgent, f.first_reply_at + {shift}, f.delay_seconds, f.restated, f.rated_at + {shift}, f.verdict,
-               f.first_boilerplate
-        FROM base.league_facts f CROSS JOIN k
+               f.first_boilerplate, u.code
+        FROM base.league_facts f CROSS JOIN k LEFT JOIN league_units u ON u.unit = f.unit AND u.province = f.province
         WHERE f.message_id BETWEEN $cut AND 'M~'
         ORDER BY 9""",
         cut,

@@ -19,6 +19,10 @@ to the writer, readers read from the web process (walls from Redis, the API on t
 never share the writer's process; `--web-nice N` starts the web process at that nice level (what a shared machine
 would do; on separate machines the writer's cores are its own).
 
+`--warm` first ticks the wall until its story (the text analysis of hot issues, surges and units, seconds of CPU
+on first sight of the data, in the background) is in its view, as on a wall that has been running; without it the
+readers' first tick starts that analysis during the second phase.
+
 `--body-kb N` makes each write body about N KB (every message of the batch gets a body of up to the contract's
 10,000 characters: the wall tick while large messages arrive).
 
@@ -124,6 +128,49 @@ def writer(base: str, phase: Phase, name: str, batch: int, content_chars: int = 
                 phase.errors += 1
 
 
+def _tick(base: str, spec: dict, tick: int, state) -> tuple[int, bytes]:
+    """A wall refresh tick as the browser sends it: (status, body)."""
+    body = {
+        "output": spec["output"],
+        "outputs": spec["outputs"],
+        "inputs": [
+            {"id": spec["tick_id"], "property": "n_intervals", "value": tick},
+            {"id": spec["rotate_id"], "property": "n_intervals", "value": 0},
+            *([{"id": spec["carousel_id"], "property": "n_intervals", "value": 0}] if spec.get("carousel_id") else []),
+        ],
+        "changedPropIds": [f"{spec['tick_id']}.n_intervals"],
+        "state": [
+            {"id": spec["config_id"], "property": "data", "value": spec["config"]},
+            {"id": spec["state_id"], "property": "data", "value": state},
+        ],
+    }
+    request = urllib.request.Request(
+        f"{base}/_dash-update-component",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return response.status, response.read()
+
+
+def warm(base: str, spec: dict, timeout: float = 300.0) -> float:
+    """Tick the wall until its first story is in its view (the text analysis of a wall that has been running):
+    seconds waited."""
+    began = time.perf_counter()
+    state, tick = None, 0
+    while time.perf_counter() - began < timeout:
+        tick += 1
+        status, payload = _tick(base, spec, tick, state)
+        if status == 200:
+            state = json.loads(payload)["response"][spec["state_id"]]["data"]
+        story = (state or {}).get("token", "").split("|", 1)[0].partition("~")[2]
+        if story.isdigit() and int(story) > 0:
+            break
+        time.sleep(1.0)
+    return time.perf_counter() - began
+
+
 def reader(base: str, phase: Phase, spec: dict, seed: int) -> None:
     rng = random.Random(seed)
     state, tick = None, 0
@@ -133,34 +180,9 @@ def reader(base: str, phase: Phase, spec: dict, seed: int) -> None:
         try:
             if is_tick:
                 tick += 1
-                body = {
-                    "output": spec["output"],
-                    "outputs": spec["outputs"],
-                    "inputs": [
-                        {"id": spec["tick_id"], "property": "n_intervals", "value": tick},
-                        {"id": spec["rotate_id"], "property": "n_intervals", "value": 0},
-                        *(
-                            [{"id": spec["carousel_id"], "property": "n_intervals", "value": 0}]
-                            if spec.get("carousel_id")
-                            else []
-                        ),
-                    ],
-                    "changedPropIds": [f"{spec['tick_id']}.n_intervals"],
-                    "state": [
-                        {"id": spec["config_id"], "property": "data", "value": spec["config"]},
-                        {"id": spec["state_id"], "property": "data", "value": state},
-                    ],
-                }
-                request = urllib.request.Request(
-                    f"{base}/_dash-update-component",
-                    data=json.dumps(body).encode(),
-                    method="POST",
-                    headers={"Content-Type": "application/json"},
-                )
-                with urllib.request.urlopen(request, timeout=120) as response:
-                    payload = response.read()
-                    if response.status == 200:
-                        state = json.loads(payload)["response"][spec["state_id"]]["data"]
+                status, payload = _tick(base, spec, tick, state)
+                if status == 200:
+                    state = json.loads(payload)["response"][spec["state_id"]]["data"]
             else:
                 endpoint = rng.choice(["summary", "provinces", "trend", "categories", "feed"])
                 params = [("period", rng.choice(PERIODS))]
@@ -252,6 +274,9 @@ def main() -> None:
     parser.add_argument("--pid", type=int, help="with --url: the server's process id (for its CPU)")
     parser.add_argument("--scaled", action="store_true", help="writer + web process + redis-server (scale-out)")
     parser.add_argument("--web-nice", type=int, default=0, help="with --scaled: the web process's nice level")
+    parser.add_argument(
+        "--warm", action="store_true", help="before the phases: the wall's first story analysed (a running wall)"
+    )
     args = parser.parse_args()
     if args.scaled:
         scaled(args)
@@ -322,6 +347,8 @@ def _spec_args(args) -> argparse.Namespace:
 
 
 def report(base: str, spec: dict, pid: int, args, write_base: str | None = None) -> None:
+    if args.warm:
+        print(f"warm: the wall's story analysed in {warm(base, spec):.1f} s before the phases")
     print(
         f"{'writers':>7} {'readers':>7} {'records/s':>10} {'write p50':>10} {'write p95':>10} {'write max':>10} "
         f"{'reads/s':>8} {'read p95':>9} {'tick p50/p95':>13} {'errors':>6} {'server CPU':>10}  load before → after"

@@ -57,7 +57,8 @@ def build_app(settings: Settings, store: Store, wall_views=None) -> Dash:
         config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000, "CACHE_DEFAULT_TIMEOUT": settings.cache_seconds},
     )
     metrics = Metrics(store, cache=cache.cache, timeout=settings.cache_seconds)
-    ReadGate(store, settings.read_slots, settings.read_yield_ms).install(app.server)
+    read_gate = ReadGate(store, settings.read_slots, settings.read_yield_ms)
+    read_gate.install(app.server)
     # the read API and the analyst see the metrics through the request's principal (a province analyst: one province)
     scoped = ScopedMetrics(metrics)
     app.server.config["LIUYAN_WRITE_API"] = bool(settings.ingest_token)
@@ -71,6 +72,7 @@ def build_app(settings: Settings, store: Store, wall_views=None) -> Dash:
         "metrics": metrics,
         "insight": insight,
         "supervision": supervision,
+        "read_gate": read_gate,
     }
     app.server.register_blueprint(create_api(scoped, settings.now))
     app.server.register_blueprint(create_insight_api(scoped_insight, settings.now))
@@ -104,6 +106,8 @@ def build_app(settings: Settings, store: Store, wall_views=None) -> Dash:
 
     # which callbacks belong to which page: the gate lets each role reach only its pages' callbacks
     outputs = {"wall": _registered(app, lambda: wall_callbacks.register(app, metrics, settings, views=wall_views))}
+    if wall_views is None:  # the wall's views are built here: its refresh waits only when it builds (Views.get)
+        read_gate.self_gated = frozenset(outputs["wall"])
 
     def analyst():
         supervision_tables = analyst_supervision.register(app, scoped_supervision, settings)

@@ -36,6 +36,11 @@ SWEEP_SECONDS = 3600.0  # look at the whole window again this often
 RETRY_SECONDS = 60.0  # after a failed batch
 WORKER_NICE = 10  # the worker yields the CPU to the server's requests
 PARENT_CHECK_SECONDS = 2.0
+# Live writes are indexed after a lull in the writes of LULL_SECONDS (at the latest LULL_MAX_SECONDS after they
+# changed the data): during a burst of writes the indexer's reads and saves would take the writers' share of the
+# cores and of the write lock; later, one larger batch costs less than many small ones.
+LULL_SECONDS = 2.0
+LULL_MAX_SECONDS = 30.0
 # Readers computing what is missing themselves (`fill_many`): from this many rows, worker processes (one per core)
 # do it; below, starting them (about two seconds: imports, jieba's dictionary) costs more than it saves.
 PARALLEL_FROM = 6000
@@ -195,6 +200,9 @@ class Indexer:
                 if not full and version == seen:
                     self._stop.wait(IDLE_SECONDS)
                     continue
+                if not full:
+                    self._lull()
+                    version = self.store.data_version  # the writes of the lull's wait are filled too
                 try:
                     done = self._fill(self.chunks(full))
                 except Exception:
@@ -213,6 +221,13 @@ class Indexer:
             if self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
                 self._pool = None
+
+    def _lull(self) -> None:
+        """Wait for a lull in the writes (at most LULL_MAX_SECONDS), stopping at once when closing."""
+        deadline = time.monotonic() + LULL_MAX_SECONDS
+        while not self._stop.is_set() and (left := deadline - time.monotonic()) > 0:
+            if self.store.quiet_writes(LULL_SECONDS, min(PARENT_CHECK_SECONDS, left)):
+                return
 
     def _fill(self, chunks) -> bool:
         """Every kind's missing records in `chunks`, batch by batch; False when closing interrupted it."""

@@ -12,6 +12,7 @@ import os
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,13 @@ def _backfill_first_flags(cur) -> None:
     cur.execute(text("writes", "refresh_all_first_flags"))
 
 
+def _backfill_league_unit_codes(cur) -> None:
+    from queries.sql import text
+
+    cur.execute(text("supervision", "add_league_units"), {"low": None, "high": None})
+    cur.execute(text("supervision", "code_league_facts"))
+
+
 def _backfill_delay_units(cur) -> None:
     from queries import rollups
 
@@ -122,11 +130,14 @@ MIGRATIONS = [
     (16, (_HERE / "schema_delay_units.sql").read_text(encoding="utf-8"), _backfill_delay_units),
     # 17: the stored words as codes of one vocabulary (insight/words_store.py)
     (17, "SELECT 1", _code_words),
+    # 18: the league's (unit, province) pairs as integer codes (supervision/league.py groups by them)
+    (18, (_HERE / "schema_league_unit_codes.sql").read_text(encoding="utf-8"), _backfill_league_unit_codes),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
 CLOSE_ATTEMPTS = 100  # 5 s for a running statement to give way
+COMMIT_TIMES_KEPT = 1000  # `superseded_for`: versions older than this many commits count as long superseded
 
 
 @dataclass(frozen=True)
@@ -177,6 +188,8 @@ class Store:
         self._write_lock = threading.Lock()
         self._writes = 0  # writes waiting or running
         self._no_writes = threading.Condition()
+        self._writes_ended = time.monotonic()  # when the last pending write ended (`quiet_writes`)
+        self._committed: OrderedDict[int, float] = OrderedDict()  # data version -> monotonic time of its commit
         if not read_only:
             self._migrate()
         self._instance = self.meta("instance") or ""
@@ -208,6 +221,40 @@ class Store:
         if self._writes and timeout > 0:
             with self._no_writes:
                 self._no_writes.wait_for(lambda: not self._writes, timeout)
+
+    @property
+    def writes_pending(self) -> bool:
+        """A write is waiting or running (`writing`)."""
+        return self._writes > 0
+
+    def quiet_writes(self, quiet: float, timeout: float) -> bool:
+        """Wait (up to `timeout` seconds) until no write has been pending for `quiet` seconds (True), else False:
+        background analyses start in a lull, not between two writes of a storm (the next one would find them
+        holding the cores)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            with self._no_writes:
+                if not self._no_writes.wait_for(lambda: not self._writes, max(0.0, left)):
+                    return False
+                lull = time.monotonic() - self._writes_ended
+            if lull >= quiet:
+                return True
+            if left <= 0:
+                return False
+            time.sleep(min(quiet - lull, left))
+
+    def superseded_for(self, version: str) -> float:
+        """Seconds since data version `version` stopped being the current one (0.0 while it is; infinity when not
+        known: another file, or more than COMMIT_TIMES_KEPT commits ago)."""
+        instance, _, number = version.rpartition(":")
+        if instance != self._instance or not number.isdigit():
+            return float("inf")
+        if int(number) >= self._version:
+            return 0.0
+        with self._no_writes:
+            committed = self._committed.get(int(number) + 1)
+        return float("inf") if committed is None else time.monotonic() - committed
 
     @contextmanager
     def write(self, bump: bool = True):
@@ -249,6 +296,7 @@ class Store:
             with self._no_writes:
                 self._writes -= 1
                 if not self._writes:
+                    self._writes_ended = time.monotonic()
                     self._no_writes.notify_all()
 
     @contextmanager
@@ -283,6 +331,10 @@ class Store:
                 self._last_write_at = written
                 # recorded before the version moves: whoever sees the new version finds its days
                 self.touched.record(self._version + 1, touched)
+                with self._no_writes:
+                    self._committed[self._version + 1] = time.monotonic()
+                    while len(self._committed) > COMMIT_TIMES_KEPT:
+                        self._committed.popitem(last=False)
                 self._version += 1
 
     @contextmanager

@@ -12,12 +12,12 @@
 -- boilerplate flag (supervision/boilerplate.py; copied into the facts, migration 15), which the caller ensures: messages first answered in the period, those within the
 -- on-time limit, the exact median first-reply delay in hours, those restated after the answer, those whose first
 -- reply has text and of them the boilerplate ones; and evaluations rated in the period (with a verdict) of the
--- messages the unit answered first, and the satisfied ones. A unit only answering or only rated has nulls. Ordered
--- as the league lists its unranked units (supervision/league.py `score`).
+-- messages the unit answered first, and the satisfied ones. A unit only answering or only rated has nulls. Grouped
+-- by the pair's integer code (migration 18), named at the end. Ordered as the league lists its unranked units
+-- (supervision/league.py `score`).
 WITH answered AS (
     SELECT
-        m.unit,
-        m.province,
+        m.unit_code,
         count(*) AS answered,
         count(*) FILTER (WHERE m.delay_seconds <= :on_time_seconds) AS on_time,
         quantile_cont(m.delay_seconds / 3600.0, 0.5) AS median_reply_hours,
@@ -25,20 +25,40 @@ WITH answered AS (
         count(m.first_boilerplate) AS with_text,
         count(*) FILTER (WHERE m.first_boilerplate) AS boilerplate
     FROM league_facts m
-    WHERE m.first_reply_at >= :start AND m.first_reply_at < :stop AND m.unit IS NOT NULL
+    WHERE m.first_reply_at >= :start AND m.first_reply_at < :stop AND m.unit_code IS NOT NULL
       AND message_matches(m.province, m.category, m.msg_type, m.is_urgent,
                           :provinces, :categories, :types, :urgent_only)
-    GROUP BY m.unit, m.province
+    GROUP BY m.unit_code
 ), rated AS (
-    SELECT unit, province, count(*) AS rated, count(*) FILTER (WHERE verdict) AS satisfied
+    SELECT unit_code, count(*) AS rated, count(*) FILTER (WHERE verdict) AS satisfied
     FROM league_facts
     WHERE rated_at >= :start AND rated_at < :stop
-      AND verdict IS NOT NULL AND unit IS NOT NULL
+      AND verdict IS NOT NULL AND unit_code IS NOT NULL
       AND message_matches(province, category, msg_type, is_urgent, :provinces, :categories, :types, :urgent_only)
-    GROUP BY unit, province
+    GROUP BY unit_code
 )
-SELECT * FROM answered FULL JOIN rated USING (unit, province)
-ORDER BY coalesce(answered, 0) DESC, unit, province;
+SELECT u.unit, u.province, a.answered, a.on_time, a.median_reply_hours, a.repeats, a.with_text, a.boilerplate,
+       r.rated, r.satisfied
+FROM answered a FULL JOIN rated r USING (unit_code) JOIN league_units u ON u.code = unit_code
+ORDER BY coalesce(a.answered, 0) DESC, u.unit, u.province;
+
+-- name: add_league_units(low, high)!
+-- A code for every (unit, province) pair first answering in [low, high) (null: all time) that has none yet.
+INSERT INTO league_units
+SELECT (SELECT coalesce(max(code), 0) FROM league_units) + row_number() OVER (ORDER BY unit, province), unit, province
+FROM (
+    SELECT DISTINCT first_reply_unit AS unit, province
+    FROM messages
+    WHERE first_reply_unit IS NOT NULL
+      AND (:low IS NULL OR first_reply_at >= :low) AND (:high IS NULL OR first_reply_at < :high)
+) pairs
+ANTI JOIN league_units u USING (unit, province);
+
+-- name: code_league_facts()!
+-- Every facts row takes its pair's code (migration 18's backfill).
+UPDATE league_facts SET unit_code = u.code
+FROM league_units u
+WHERE u.unit = league_facts.unit AND u.province = league_facts.province;
 
 -- name: league_facts_complete()
 -- Whether every answered message has its facts row. Rows are only ever of current answered messages (rows that
@@ -66,8 +86,24 @@ FROM answered a LEFT JOIN stored s ON s.q = a.q
 WHERE a.n <> coalesce(s.n, 0)
 ORDER BY low DESC;
 
--- name: fill_league_facts(similarity, low, high)!
--- The facts of every message first answered in [low, high) without a row (with or without a unit). `restated`: a later message from the same place (province,
+-- name: league_facts_window_gaps(start, stop)
+-- The quarters (by first reply) holding messages a league of [start, stop) reads without their facts row: those first
+-- answered in the period and those rated in it (answered at any time), newest first.
+WITH wanted AS (
+    SELECT message_id, first_reply_at FROM messages WHERE first_reply_at >= :start AND first_reply_at < :stop
+    UNION
+    SELECT m.message_id, m.first_reply_at
+    FROM evaluations e JOIN messages m USING (message_id)
+    WHERE e.rated_at >= :start AND e.rated_at < :stop AND m.first_reply_at IS NOT NULL
+), quarters AS (
+    SELECT DISTINCT date_trunc('quarter', w.first_reply_at) AS q FROM wanted w ANTI JOIN league_facts f USING (message_id)
+)
+SELECT CAST(q AS TIMESTAMP) AS low, CAST(q + INTERVAL 3 MONTH AS TIMESTAMP) AS high FROM quarters ORDER BY low DESC;
+
+-- name: fill_league_facts(similarity, low, high, start, stop)!
+-- (after `add_league_units` of [low, high): the pairs' codes)
+-- The facts of every message first answered in [low, high) without a row (with or without a unit) that is first
+-- answered or rated in [start, stop) (a whole span: start = low, stop = high). `restated`: a later message from the same place (province,
 -- city, district; the named location when both give one) about the same domain, posted after the first reply and
 -- within 30 days of it, whose title is similar (character-set Jaccard >= :similarity) or that names the same
 -- location. This depends on the message and the messages posted after it only, never on a period, so it is
@@ -81,6 +117,8 @@ WITH todo AS MATERIALIZED (
            coalesce(m.title, '') AS title
     FROM messages m ANTI JOIN league_facts f USING (message_id)
     WHERE m.first_reply_at >= :low AND m.first_reply_at < :high
+      AND (m.first_reply_at >= :start AND m.first_reply_at < :stop
+           OR m.message_id IN (SELECT message_id FROM evaluations WHERE rated_at >= :start AND rated_at < :stop))
 ), bounds AS (
     SELECT min(first_reply_at) AS low, max(first_reply_at) + INTERVAL 30 DAY AS high FROM todo
 ), answered AS MATERIALIZED (
@@ -130,10 +168,12 @@ SELECT a.message_id, a.unit, a.province, a.city, a.district, a.category, a.msg_t
        epoch(a.first_reply_at - a.created_at) AS delay_seconds, r.message_id IS NOT NULL AS restated,
        e.rated_at, e.verdict,
        (SELECT bool_or(b.boilerplate) FROM reply_boilerplate b
-        WHERE b.message_id = a.message_id AND b.replied_at = a.first_reply_at AND b.unit = a.unit) AS first_boilerplate
+        WHERE b.message_id = a.message_id AND b.replied_at = a.first_reply_at AND b.unit = a.unit) AS first_boilerplate,
+       u.code AS unit_code
 FROM answered a
 LEFT JOIN restated r USING (message_id)
 LEFT JOIN evaluations e USING (message_id)
+LEFT JOIN league_units u ON u.unit = a.unit AND u.province = a.province
 ORDER BY a.first_reply_at;
 
 -- name: unanswered(start, stop, provinces, categories, types, urgent_only)
@@ -203,6 +243,47 @@ LEFT JOIN reply_texts rt ON rt.reply_id = t.reply_id
 LEFT JOIN messages m ON m.message_id = t.message_id
 LEFT JOIN message_texts mt ON mt.message_id = t.message_id
 ORDER BY t.replied_at DESC, t.reply_id;
+
+-- name: reply_feature_parts(start, stop, n, space, not_han, neither, boundary, action, legal)
+-- The reply checks of missing_reply_features' replies worked out by the database (supervision/features.py
+-- `parts_to_features`; the patterns are supervision/rules.py's in RE2 spelling, bound): whether it has text, its
+-- reduced text, its message's problem text, its distinct clauses in order, whether it names its message's location,
+-- says an action or cites a basis; the texts the word check needs only where the location check fails.
+WITH todo AS (
+    SELECT r.reply_id, r.message_id, r.replied_at, r.unit
+    FROM replies r ANTI JOIN reply_features f USING (reply_id)
+    WHERE r.replied_at >= :start AND r.replied_at < :stop
+    ORDER BY r.replied_at DESC, r.reply_id
+    LIMIT :n
+), joined AS (
+    SELECT t.*, rt.content AS reply, coalesce(m.title, '') AS title, coalesce(mt.content, '') AS body,
+           coalesce(mt.location, '') AS location
+    FROM todo t
+    LEFT JOIN reply_texts rt ON rt.reply_id = t.reply_id
+    LEFT JOIN messages m ON m.message_id = t.message_id
+    LEFT JOIN message_texts mt ON mt.message_id = t.message_id
+), reduced AS (
+    SELECT *, coalesce(regexp_matches(reply, '[^' || :space || ']'), false) AS has_text,
+           regexp_replace(coalesce(reply, ''), :not_han, '', 'g') AS reduced_text,
+           regexp_replace(location, :not_han, '', 'g') AS place,
+           list_filter(
+               string_split_regex(regexp_replace(coalesce(reply, ''), :neither, '', 'g'), :boundary), lambda c: length(c) >= 4
+           ) AS parts
+    FROM joined
+)
+SELECT reply_id, message_id, replied_at, unit, has_text, reduced_text,
+       CASE WHEN length(place) >= 2 THEN '@' || place
+            ELSE regexp_replace(title, :not_han, '', 'g') || '|' || regexp_replace(body, :not_han, '', 'g') END AS problem,
+       list_filter(parts, lambda c, i: list_position(parts, c) = i) AS clauses,
+       length(place) >= 2 AND contains(reduced_text, place) AS names_place,
+       regexp_matches(reply, :action) AS action, regexp_matches(reply, :legal) AS legal,
+       CASE WHEN has_text AND NOT (length(place) >= 2 AND contains(reduced_text, place)) THEN reply END AS word_reply,
+       CASE WHEN has_text AND NOT (length(place) >= 2 AND contains(reduced_text, place)) THEN title END AS word_title,
+       CASE WHEN has_text AND NOT (length(place) >= 2 AND contains(reduced_text, place)) THEN body END AS word_body,
+       CASE WHEN has_text AND NOT (length(place) >= 2 AND contains(reduced_text, place)) THEN location END
+           AS word_location
+FROM reduced
+ORDER BY replied_at DESC, reply_id;
 
 -- name: reply_features_lacking(start, stop)
 -- How many replies published in [start, stop) lack a features row (see features.ensure_reply_features).

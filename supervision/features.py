@@ -5,11 +5,13 @@ distinct clauses with their lengths, and the three checks that look at the reply
 addresses, action, legal (supervision/quality.py says what they mean). What compares replies with each other
 (boilerplate) is computed from the stored keys and stored apart (supervision/boilerplate.py).
 
-The indexer (insight/index.py) fills the rows in the background with `missing_replies` → `compute_reply_features`
-(in a worker process) → `save_reply_features`; analyses call `ensure_reply_features` first, which computes whatever
-is still missing in-process, so results are always complete. A row is dropped when its reply or its message is
-written again (queries/writes.py: re-sent or held replies, re-sent messages; new records have no row) and is
-computed again.
+The indexer (insight/index.py) fills the rows in the background with `missing_replies` → `compute_reply_features` (in a
+worker process) → `save_reply_features`; analyses call `ensure_reply_features` first, which computes whatever is still
+missing in-process, so results are always complete: there the database does the text work (reduced texts, clauses, the
+location test, the action and basis patterns; `sql_reply_features`) and Python only hashes and runs the word test of
+replies not naming their message's location (the same rows, tested). A row is dropped when its reply or its message is
+written again (queries/writes.py: re-sent or held replies, re-sent messages; new records have no row) and is computed
+again.
 
 "Addresses" ignores the bigrams replies use whatever their message says. They come from a deterministic sample of
 the store's (reply, message) pairs (`DF_SAMPLE`), stored once (table reply_generic_bigrams) so that every stored
@@ -41,7 +43,7 @@ from supervision.common import sql
 
 CODE_VERSION = "2"  # bump when compute_reply_features changes: every stored row is then computed again
 BATCH = 20_000
-WORKER_BATCH = 4000  # replies per worker call when many are missing (ensure_reply_features)
+WORKER_BATCH = 4000  # replies per worker call when many are missing (ingest/setup.py index_newest)
 # days of missing replies read at once then: a read scans the message texts (about 3 s of CPU for a week or for a
 # quarter of the demo), and a quarter's replies with their texts take about 200 MB
 READ_DAYS = 91
@@ -73,9 +75,9 @@ FEATURE_SCHEMA = pa.schema(
 COLUMNS = FEATURE_SCHEMA.names
 
 
-def key(value: str) -> int:
+def key(value: str, _blake2b=hashlib.blake2b, _from_bytes=int.from_bytes) -> int:
     """A stable 64-bit key of a text (the same in every process and run)."""
-    return int.from_bytes(hashlib.blake2b(value.encode("utf-8"), digest_size=8).digest(), "little")
+    return _from_bytes(_blake2b(value.encode("utf-8"), digest_size=8).digest(), "little")
 
 
 def problem(title, body, location) -> int:
@@ -94,8 +96,10 @@ def addresses(reply: str, title, body, location, generic: frozenset) -> bool:
     place = rules.han(location)
     if len(place) >= 2 and place in rules.han(reply):
         return True
-    words = message_words(title, body, location) - generic
-    return sum(1 for w in words if w in reply) >= ADDRESS_MIN
+    # a Chinese bigram is in the reply exactly when it is one of the reply's bigrams (both characters are Chinese,
+    # so they stand in one run of it): set operations instead of a substring search per word
+    words = message_words(title, body, location) & rules.bigrams(reply)
+    return len(words) >= ADDRESS_MIN and len(words - generic) >= ADDRESS_MIN
 
 
 def generic_bigrams(sample: pd.DataFrame) -> frozenset:
@@ -125,17 +129,10 @@ def compute_reply_features(frame: pd.DataFrame) -> pd.DataFrame:
     location; the generic bigrams in frame.attrs['generic']). Columns: COLUMNS."""
     generic = frozenset(frame.attrs.get("generic", ()))
     rows = []
-    for reply_id, message_id, replied_at, unit, reply, title, body, location in zip(
-        frame["reply_id"],
-        frame["message_id"],
-        frame["replied_at"],
-        frame["unit"],
-        frame["reply"],
-        frame["title"],
-        frame["body"],
-        frame["location"],
-        strict=True,
-    ):
+    names = ["reply_id", "message_id", "replied_at", "unit", "reply", "title", "body", "location"]
+    # plain lists: iterating pandas' arrow-backed columns costs more than the checks of short replies
+    columns = [frame[name].tolist() for name in names]
+    for reply_id, message_id, replied_at, unit, reply, title, body, location in zip(*columns, strict=True):
         text = reply if isinstance(reply, str) else ""
         if not text.strip():
             rows.append((reply_id, message_id, replied_at, unit, False, None, None, None, None, None, None, [], []))
@@ -159,10 +156,95 @@ def compute_reply_features(frame: pd.DataFrame) -> pd.DataFrame:
                 lengths,
             )
         )
+    return _frame(rows)
+
+
+def parts_to_features(parts: pd.DataFrame, generic: frozenset) -> pd.DataFrame:
+    """compute_reply_features' rows from what the database worked out (queries/supervision.sql
+    `reply_feature_parts`): the same values, with only the keys (one hash per text) and the word check of the replies
+    not naming their message's location left to Python."""
+    columns = [
+        parts[name].tolist()
+        for name in (
+            "reply_id",
+            "message_id",
+            "replied_at",
+            "unit",
+            "has_text",
+            "reduced_text",
+            "problem",
+            "clauses",
+            "names_place",
+            "action",
+            "legal",
+            "word_reply",
+            "word_title",
+            "word_body",
+            "word_location",
+        )
+    ]
+    rows = []
+    for (
+        reply_id,
+        message_id,
+        replied_at,
+        unit,
+        has_text,
+        reduced,
+        problem_text,
+        clauses,
+        names_place,
+        action,
+        legal,
+        reply,
+        title,
+        body,
+        location,
+    ) in zip(*columns, strict=True):
+        if not has_text:
+            rows.append((reply_id, message_id, replied_at, unit, False, None, None, None, None, None, None, [], []))
+            continue
+        clauses = list(clauses)
+        lengths = [len(c) for c in clauses]
+        addressed = bool(names_place) or _names_words(reply, title, body, location, generic)
+        rows.append(
+            (
+                reply_id,
+                message_id,
+                replied_at,
+                unit,
+                True,
+                key(reduced),
+                key(problem_text),
+                sum(lengths),
+                addressed,
+                bool(action),
+                bool(legal),
+                [key(c) for c in clauses],
+                lengths,
+            )
+        )
+    return _frame(rows)
+
+
+def _names_words(reply: str, title, body, location, generic: frozenset) -> bool:
+    """`addresses` past its location test (which the database made)."""
+    words = message_words(title, body, location) & rules.bigrams(reply)
+    return len(words) >= ADDRESS_MIN and len(words - generic) >= ADDRESS_MIN
+
+
+def _frame(rows: list[tuple]) -> pd.DataFrame:
     out = pd.DataFrame.from_records(rows, columns=COLUMNS)
     for column in ("text_key", "problem_key"):
         out[column] = out[column].astype("UInt64")
     return out
+
+
+def sql_reply_features(store: Store, start: dt.datetime, stop: dt.datetime, n: int, generic: frozenset):
+    """compute_reply_features of missing_replies(start, stop, n), the text work done by the database (vectorised, on
+    every core, no text carried into Python)."""
+    parts = store.df(sql("reply_feature_parts"), {"start": start, "stop": stop, "n": int(n), **rules.re2_patterns()})
+    return parts_to_features(parts, generic)
 
 
 # -- the store ----------------------------------------------------------------------------------------------------
@@ -170,8 +252,10 @@ def reference(store: Store) -> frozenset:
     """The stored generic bigrams, (re)computed first when missing, made by other code, or from a sample smaller
     than DF_SAMPLE that the store has outgrown (stored features are then dropped: they used the old set)."""
     fresh = _refresh_reference(store)
-    if fresh is not None:
-        return fresh
+    return fresh if fresh is not None else _stored_reference(store)
+
+
+def _stored_reference(store: Store) -> frozenset:
     return frozenset(store.df(sql("reply_generic_bigrams"))["gram"])
 
 
@@ -258,26 +342,32 @@ def save_reply_features(store: Store, frame: pd.DataFrame) -> None:
 
 def ensure_reply_features(store: Store, start: dt.datetime, stop: dt.datetime, batch: int = BATCH) -> int:
     """Compute and store the features of every reply of [start, stop) still missing them; returns how many.
-    Many missing (a store nothing has indexed yet): worker processes compute them, a week at a time. A read-only
-    store (a scale-out snapshot) is left as it is: its writer stores the features."""
+    The database does the text work (`sql_reply_features`), READ_DAYS at a time when many are missing (a store
+    nothing has indexed yet): a read joining texts scans them, so few long reads cost less than many short ones. A
+    read-only store (a scale-out snapshot) is left as it is: its writer stores the features."""
     if store.read_only:
         return 0
-    _refresh_reference(store)
+    fresh = _refresh_reference(store)
     # every stored row is of an existing reply at its current time (rows are dropped when a reply is re-sent or
     # held), so the difference of two counts is what is missing: the common case costs two counts, not an anti-join
     lacking = store.scalar(sql("reply_features_lacking"), {"start": start, "stop": stop})
     if not lacking:
         return 0
+    generic = fresh if fresh is not None else _stored_reference(store)  # read once, not per day of a window
     done = 0
-    if lacking >= index.PARALLEL_FROM:
-        done = index.fill_many(
-            store, REPLY_FEATURES, index.batches(store, REPLY_FEATURES, start, stop, WORKER_BATCH, READ_DAYS)
-        )[0]
-    while True:  # the few left (or written meanwhile) in this process
-        frame = missing_replies(store, start, stop, batch)
+    if lacking >= batch:
+        until = stop
+        while until > start:
+            since = max(start, until - dt.timedelta(days=READ_DAYS))
+            for piece in index.pieces(sql_reply_features(store, since, until, index.WHOLE, generic), batch):
+                save_reply_features(store, piece)
+                done += len(piece)
+            until = since
+    while True:  # the few left (or written meanwhile)
+        frame = sql_reply_features(store, start, stop, batch, generic)
         if frame.empty:
             return done
-        save_reply_features(store, compute_reply_features(frame))
+        save_reply_features(store, frame)
         done += len(frame)
         if len(frame) < batch:
             return done

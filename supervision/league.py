@@ -70,7 +70,7 @@ def counts(store: Store, f: Filters, on_time_days: int = 15) -> pd.DataFrame:
         # a write between the fills and the reads drops stored rows it changes: read again until no write came
         # between (else a short league would be cached under the version the caller keyed it on)
         version = store.data_version
-        league_facts.ensure(store)
+        league_facts.ensure(store, params["start"], params["stop"])  # the period's rows only
         boilerplate.ensure(store, params["start"], params["stop"])
         frame = store.df(sql("league_counts"), dict(params, on_time_seconds=float(on_time_days) * 86_400.0))
         if store.data_version == version:

@@ -6,10 +6,10 @@ the stored delay at read, the median is exact over the rows, and the restatement
 posted after each answer, runs once per message instead of once per request.
 
 Rows are only ever of current answered messages: a write drops the rows it may change (queries/writes.sql
-`league_facts_near_batch`, `drop_league_facts`), and `ensure` computes the missing ones before a league is read
-(all of them the first time, a few after a write); the app's background indexer (insight/index.py, `LEAGUE_FACTS`)
-does the same soon after writes, so that requests find them complete. A read-only store (a scale-out snapshot)
-cannot store them: its writer has; where it has not, the snapshot's league counts the rows it has.
+`league_facts_near_batch`, `drop_league_facts`), and `ensure` computes the missing ones of the league's period before a
+league is read (the period's the first time, a few after a write); the app's background indexer (insight/index.py,
+`LEAGUE_FACTS`) fills every missing row soon after writes, so that requests find them complete. A read-only store (a
+scale-out snapshot) cannot store them: its writer has; where it has not, the snapshot's league counts the rows it has.
 """
 
 from __future__ import annotations
@@ -25,16 +25,26 @@ from supervision.common import sql
 REPEAT_SIMILARITY = 0.6  # character-set Jaccard of two titles for a restatement
 
 
-def ensure(store: Store) -> bool:
-    """Fill the facts of every answered message lacking them, a quarter (by first reply) per transaction so that
-    writes are not held up for long by a first fill; returns whether anything was missing."""
+def ensure(store: Store, start: dt.datetime | None = None, stop: dt.datetime | None = None) -> bool:
+    """Fill the facts of every answered message lacking them, or with a period [start, stop) only of those a league
+    of it reads (first answered or rated in it: a briefing's league on a store no server has indexed needs a few
+    quarters, not the whole history); a quarter (by first reply) per transaction so that writes are not held up
+    for long by a first fill. A row depends on its message and the messages after it only, so a row filled for a
+    period equals the one a whole fill gives. Returns whether anything was missing."""
     if store.read_only or store.scalar(sql("league_facts_complete")):
         return False
-    for low, high in store.rows(sql("league_facts_gaps")):
+    if start is None or stop is None:
+        spans = [(low, high, low, high) for low, high in store.rows(sql("league_facts_gaps"))]
+    else:
+        gaps = store.rows(sql("league_facts_window_gaps"), {"start": start, "stop": stop})
+        spans = [(low, high, start, stop) for low, high in gaps]
+    for low, high, since, until in spans:
         # derived data: cached answers stay valid (they were computed from complete facts)
         with store.write(bump=False) as cur:
-            cur.execute(sql("fill_league_facts"), {"similarity": REPEAT_SIMILARITY, "low": low, "high": high})
-    return True
+            bound = {"similarity": REPEAT_SIMILARITY, "low": low, "high": high, "start": since, "stop": until}
+            cur.execute(sql("add_league_units"), {"low": low, "high": high})
+            cur.execute(sql("fill_league_facts"), bound)
+    return bool(spans)
 
 
 def missing(store: Store, start: dt.datetime, stop: dt.datetime, n: int) -> pd.DataFrame:

@@ -6,11 +6,18 @@ not the wording of any generator: each pattern lists the common ways of saying o
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
+import sys
 
 _HAN = re.compile(r"[\u3400-\u9fff]+")
+_NOT_HAN = re.compile(r"[^\u3400-\u9fff]+")
 # Clause boundaries: Chinese and Western punctuation, whitespace.
-_CLAUSE = re.compile(r"[，。！？；、：,.!?;:\s（）()“”\"'【】\[\]…—-]+")
+_BOUNDARY = "，。！？；、：,.!?;:\\s（）()“”\"'【】\\[\\]…—-"
+_CLAUSE = re.compile(f"[{_BOUNDARY}]+")
+# what is neither Chinese nor a boundary: dropped from a text before it is split (as each clause drops it)
+_NEITHER = re.compile(f"[^\u3400-\u9fff{_BOUNDARY}]+")
 MIN_CLAUSE = 4  # clauses shorter than this (您好, 谢谢) say nothing about the reply and are left out
 
 # Says what was done: a completed or scheduled action verb after a marker of having done / going to do it, in one
@@ -62,26 +69,54 @@ ADOPTED = re.compile(
 )
 
 
+def re2_patterns() -> dict[str, str]:
+    """The patterns the reply checks use, spelled for the database's regular expressions (RE2), where \\s and \\d
+    mean ASCII only: they are written out as the characters Python's own match (its Unicode whitespace and digits),
+    so that both find the same."""
+    space, digit = _class_of(r"\s"), _class_of(r"\d")
+
+    def spell(pattern: str) -> str:
+        return pattern.replace(r"\s", space).replace(r"\d", digit)
+
+    return {
+        "space": space,
+        "not_han": r"[^\x{3400}-\x{9fff}]+",  # _NOT_HAN
+        "neither": spell(_NEITHER.pattern),
+        "boundary": spell(_CLAUSE.pattern),
+        "action": spell(ACTION.pattern),
+        "legal": spell(LEGAL.pattern),
+    }
+
+
+@functools.cache
+def _class_of(escape: str) -> str:
+    """The characters Python's `escape` matches, as RE2 class ranges (\\x{...}-\\x{...}; no brackets)."""
+    every = "".join(map(chr, range(sys.maxunicode + 1)))  # one scan in C (a match per character took a second)
+    codes = [m.start() for m in re.finditer(escape, every)]
+    ranges, first = [], codes[0]
+    for prev, code in zip(codes, codes[1:] + [None], strict=True):
+        if code != prev + 1:
+            ranges.append(f"\\x{{{first:x}}}" + (f"-\\x{{{prev:x}}}" if prev != first else ""))
+            first = code
+    return "".join(ranges)
+
+
 def han(text) -> str:
     """Only the Chinese characters of a text: digits, Latin letters, punctuation and spaces dropped."""
-    return "".join(_HAN.findall(str(text or "")))
+    return _NOT_HAN.sub("", str(text or ""))
 
 
 def clauses(text) -> list[str]:
     """The text's clauses (between punctuation), each reduced to its Chinese characters, short ones dropped."""
-    out = []
-    for part in _CLAUSE.split(str(text or "")):
-        reduced = han(part)
-        if len(reduced) >= MIN_CLAUSE:
-            out.append(reduced)
-    return out
+    # one pass drops what is neither Chinese nor a boundary (a reply is split for every reply checked)
+    return [part for part in _CLAUSE.split(_NEITHER.sub("", str(text or ""))) if len(part) >= MIN_CLAUSE]
 
 
 def bigrams(text: str) -> set[str]:
     """Character bigrams inside each run of Chinese characters."""
     out: set[str] = set()
     for run in _HAN.findall(str(text or "")):
-        out.update(run[i : i + 2] for i in range(len(run) - 1))
+        out.update(map(operator.add, run, run[1:]))  # each character with the next, in C
     return out
 
 

@@ -623,3 +623,56 @@ def test_the_background_indexer_fills_league_facts(story):
     answered = story.scalar("SELECT count(*) FROM messages WHERE first_reply_at IS NOT NULL")
     assert answered > 0 and story.scalar("SELECT count(*) FROM league_facts") == answered
     assert story.data_version == version  # derived data: cached answers stay valid
+
+
+def test_league_facts_filled_for_a_period_equal_a_whole_fill(random_store):
+    # A league of March fills the facts of the messages first answered or rated in March only (not the whole
+    # history), and each row equals the one a fill of every message gives.
+    from supervision import league_facts
+
+    store, msgs, evals = random_store
+    start, stop = dt.datetime(2022, 3, 1), dt.datetime(2022, 4, 1)
+    with store.write() as cur:
+        cur.execute("DELETE FROM league_facts")
+    league.counts(store, MARCH)
+    rated = evals.loc[(evals["rated_at"] >= start) & (evals["rated_at"] < stop), "message_id"]
+    answered = msgs.loc[(msgs["first_reply_at"] >= start) & (msgs["first_reply_at"] < stop), "message_id"]
+    wanted = set(answered) | set(rated)
+    query = "SELECT * FROM league_facts ORDER BY message_id"
+    windowed = store.df(query)
+    assert set(windowed["message_id"]) == wanted
+    assert len(wanted) < msgs["first_reply_at"].notna().sum()  # others were left out
+    assert windowed["restated"].any() and windowed["rated_at"].notna().any()  # the compared columns vary
+    assert league_facts.ensure(store, start, stop) is False  # nothing left for the period
+    with store.write() as cur:
+        cur.execute("DELETE FROM league_facts")
+    assert league_facts.ensure(store)
+    whole = store.df(query)
+    assert len(whole) == msgs["first_reply_at"].notna().sum()
+    pd.testing.assert_frame_equal(whole[whole["message_id"].isin(wanted)].reset_index(drop=True), windowed)
+
+
+def test_migration_18_codes_the_units_of_stored_facts(random_store, tmp_path):
+    # A file from before the unit codes (facts without them, no dictionary) opens with every facts row coded, one code
+    # per (unit, province) pair, and the same league.
+    from queries.db import SCHEMA_VERSION, Store
+
+    store, _, _ = random_store
+    before = league.counts(store, MARCH)
+    pairs = store.df("SELECT DISTINCT unit, province FROM league_facts WHERE unit IS NOT NULL")
+    assert len(pairs) > 1
+    with store.write() as cur:
+        cur.execute("ALTER TABLE league_facts DROP COLUMN unit_code")
+        cur.execute("DROP TABLE league_units")
+        cur.execute("UPDATE meta SET value = '17' WHERE key = 'schema_version'")
+    path = store.path
+    store.close()
+    reopened = Store(path)
+    try:
+        assert reopened.meta("schema_version") == str(SCHEMA_VERSION)
+        assert reopened.scalar("SELECT count(*) FROM league_facts WHERE unit IS NOT NULL AND unit_code IS NULL") == 0
+        coded = reopened.df("SELECT DISTINCT unit, province, unit_code FROM league_facts WHERE unit IS NOT NULL")
+        assert len(coded) == len(pairs) == coded["unit_code"].nunique()
+        pd.testing.assert_frame_equal(league.counts(reopened, MARCH), before)
+    finally:
+        reopened.close()

@@ -125,6 +125,31 @@ def test_stored_features_equal_the_pure_function(store):
         ), column
 
 
+@pytest.mark.parametrize(
+    ("reply_text", "location"),
+    [
+        (None, "书店街"),  # no text
+        ("\u3000 \n\t", "书店街"),  # only (Unicode) whitespace: no text
+        ("经核实，依据《城市道路管理条例》第１２条，已于５月３日完成书店街路灯维修。", "书店街"),  # full-width digits
+        ("根据有关规定\u3000我局已协调施工单位整改\u00a0噪音扰民问题已处理", ""),  # Unicode spaces split clauses
+        ("您反映的广场舞音响噪音扰民问题收悉，将转交有关科室研究，感谢您的来信。", "汴"),  # a one-character place
+        ("收到。收到。来信收到我们会尽快研究。来信收到我们会尽快研究。AB路12号灯坏了修好了", "西司门"),  # repeats
+        ("已于第٣条规定时限内办结，Thanks！", "清平里"),  # Arabic-Indic digit, Latin letters
+    ],
+)
+def test_the_database_computes_the_same_features(store, reply_text, location):
+    """ensure_reply_features works the texts out in the database (RE2, where \\s and \\d are ASCII unless spelled
+    out): its rows equal the pure Python function's on texts where the two could differ."""
+    msg = _message("e1", "2023-04-02 08:00", "广场舞音响噪音扰民", "每天晚上广场舞音响开得很大，噪音扰民。", location)
+    _write(store, [msg], [_reply("re1", "e1", "2023-04-03 09:00", "顺河区住建局", reply_text)])
+    generic = features.reference(store)
+    batch = features.missing_replies(store, APRIL_START, APRIL_STOP, 10)
+    assert batch["reply"].tolist() == [reply_text]
+    pd.testing.assert_frame_equal(
+        features.sql_reply_features(store, APRIL_START, APRIL_STOP, 10, generic), features.compute_reply_features(batch)
+    )
+
+
 def test_composed_specific_answers_are_not_boilerplate(store):
     messages, replies, truth = _town()
     _write(store, messages, replies)

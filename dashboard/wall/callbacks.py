@@ -15,6 +15,7 @@ indicator.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 FEED_SIZE = 24
 FEED_TITLE_CHARS = 80
 MAX_TOKEN = 200
+LULL_SECONDS = 2.0  # the story's analysis starts after writes paused this long (or its interval passed)
 _BACKGROUND = ThreadPoolExecutor(max_workers=2, thread_name_prefix="wall-view")
 
 # Order of the refresh callback's outputs: view key -> (component id, property).
@@ -244,7 +246,12 @@ def _diff_value(patch: Patch, key, old, new) -> None:
 
 # -- shared cache of views -------------------------------------------------------------------------------------------
 class Views:
-    """Views by token, computed once per token however many screens ask (LRU)."""
+    """Views by token, computed once per token however many screens ask (LRU).
+
+    Writes first: while a write is pending, a screen whose view of the new data version is not built yet gets the
+    newest view built for the same choices, if its data version was superseded at most `lag_seconds` ago (the
+    screen shows an answer that is a little late, and says which version it is for); only an older one is built
+    again, inside `gate` (which lets pending writes go first and bounds the builds running at once)."""
 
     def __init__(
         self,
@@ -254,6 +261,8 @@ class Views:
         theme: Theme = THEME,
         city_maps=None,
         story=None,
+        lag_seconds: float = 0.0,
+        gate=None,
     ):
         self.metrics = metrics
         self.geojson_url = geojson_url
@@ -261,8 +270,11 @@ class Views:
         self.story = story  # dashboard.wall.story.Story, or None (no story panels' contents)
         self.theme = theme
         self.size = size
+        self.lag_seconds = lag_seconds
+        self.gate = gate  # gate() -> context manager around a build (dashboard.readgate.ReadGate.hold), or None
         self._views: OrderedDict[str, dict] = OrderedDict()
         self._patches: OrderedDict[tuple, list] = OrderedDict()
+        self._latest: OrderedDict[tuple, str] = OrderedDict()  # a screen's choices -> token of the newest view built
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
 
@@ -285,16 +297,32 @@ class Views:
         with self._guard:
             return self._views.get(token)
 
+    def previous(self, token: str) -> tuple[str, dict] | None:
+        """The newest view built for the choices of `token` while writes are pending, if its data version was
+        superseded at most `lag_seconds` ago; else None (build the view of `token`)."""
+        store = self.metrics.store
+        if self.lag_seconds <= 0 or not store.writes_pending:
+            return None
+        with self._guard:
+            latest = self._latest.get(_choices(token))
+        view = self.peek(latest)
+        if view is None or store.superseded_for(_data_version(latest)) > self.lag_seconds:
+            return None
+        return latest, view
+
     def get(
         self, period: str, lang: str, metric: str, today, wait: bool = True, province: int | None = None
     ) -> tuple[str, dict]:
-        """The view of the current token, built once. While another request builds it, `wait=False`
-        raises PreventUpdate at once (a screen that shows a picture keeps it and asks again next tick)
-        instead of holding a server thread until the build is done."""
+        """The view of the current token, built once (or the previous one while writes are pending: `previous`).
+        While another request builds it, `wait=False` raises PreventUpdate at once (a screen that shows a picture
+        keeps it and asks again next tick) instead of holding a server thread until the build is done."""
         token = self.token(period, lang, metric, today, province)
         view = self.peek(token)
         if view is not None:
             return token, view
+        previous = self.previous(token)
+        if previous is not None:
+            return previous
         with self._guard:
             lock = self._locks.setdefault(token, threading.Lock())
         if not lock.acquire(blocking=wait):
@@ -302,29 +330,43 @@ class Views:
         try:
             view = self.peek(token)
             if view is None:
-                # A write landing mid-build is caught by the next tick (its token differs).
-                view = build_view(
-                    self.metrics,
-                    period=period,
-                    lang=lang,
-                    metric=metric,
-                    today=today,
-                    geojson_url=self.geojson_url,
-                    theme=self.theme,
-                    province=province,
-                    city_maps=self.city_maps,
-                    story=self.story.get(province)[1] if self.story is not None else None,
-                )
-                with self._guard:
-                    self._views[token] = view
-                    self._views.move_to_end(token)
-                    while len(self._views) > self.size:
-                        self._views.popitem(last=False)
+                with self.gate() if self.gate is not None else contextlib.nullcontext():
+                    view = self._build(period, lang, metric, today, province)
+                self._keep(token, view)
         finally:
             lock.release()
             with self._guard:
                 self._locks.pop(token, None)
         return token, view
+
+    def _build(self, period: str, lang: str, metric: str, today, province: int | None) -> dict:
+        # A write landing mid-build is caught by the next tick (its token differs).
+        return build_view(
+            self.metrics,
+            period=period,
+            lang=lang,
+            metric=metric,
+            today=today,
+            geojson_url=self.geojson_url,
+            theme=self.theme,
+            province=province,
+            city_maps=self.city_maps,
+            story=self.story.get(province)[1] if self.story is not None else None,
+        )
+
+    def _keep(self, token: str, view: dict) -> None:
+        choices = _choices(token)
+        with self._guard:
+            self._views[token] = view
+            self._views.move_to_end(token)
+            while len(self._views) > self.size:
+                self._views.popitem(last=False)
+            latest = self._latest.get(choices)
+            if latest is None or _version_number(token) >= _version_number(latest):
+                self._latest[choices] = token
+                self._latest.move_to_end(choices)
+                while len(self._latest) > self.size:
+                    self._latest.popitem(last=False)
 
     def patches(self, old_token: str | None, old: dict | None, token: str, view: dict) -> list:
         """The values that turn the view of `old_token` into `view`, per output; computed once for all
@@ -339,6 +381,21 @@ class Views:
                 while len(self._patches) > self.size:
                     self._patches.popitem(last=False)
         return values
+
+
+def _data_version(token: str) -> str:
+    """The data version a view's token is for (`Views.token`: data version, then `~story`, then the choices)."""
+    return token.split("|", 1)[0].split("~", 1)[0]
+
+
+def _version_number(token: str) -> int:
+    number = _data_version(token).rpartition(":")[2]
+    return int(number) if number.isdigit() else -1
+
+
+def _choices(token: str) -> tuple[str, ...]:
+    """A screen's choices in a view's token: everything but the versions."""
+    return tuple(token.split("|")[1:])
 
 
 # -- registration ----------------------------------------------------------------------------------------------------
@@ -422,8 +479,22 @@ def register(app: Dash, metrics: Metrics, settings: Settings, views: Views | Non
         extensions = app.server.extensions.get("liuyan", {})
         story = None
         if extensions.get("insight") is not None and extensions.get("supervision") is not None:
-            story = Story(extensions["insight"], extensions["supervision"], settings.now, settings.story_seconds)
-        views = Views(metrics, app.get_relative_path(geo.url_path()), city_maps=city_maps, story=story)
+            story = Story(
+                extensions["insight"],
+                extensions["supervision"],
+                settings.now,
+                settings.story_seconds,
+                lull=lambda timeout: metrics.store.quiet_writes(LULL_SECONDS, timeout),
+            )
+        gate = extensions.get("read_gate")
+        views = Views(
+            metrics,
+            app.get_relative_path(geo.url_path()),
+            city_maps=city_maps,
+            story=story,
+            lag_seconds=settings.read_lag_ms / 1000,
+            gate=gate.hold if gate is not None else None,
+        )
     app.server.extensions.setdefault("liuyan", {})["wall_views"] = views
     outputs = [Output(component, prop) for _, component, prop in OUTPUTS]
 

@@ -23,8 +23,11 @@ SHOWN = 4
 
 
 class Story:
-    def __init__(self, insight, supervision, clock, refresh_seconds: float = 60.0):
+    def __init__(self, insight, supervision, clock, refresh_seconds: float = 60.0, lull=None):
         self.insight = insight
+        # lull(timeout): waits (at most timeout seconds) for a pause in the writes; the analysis then starts, so
+        # that a burst of writes keeps the cores (the story is at most one interval later)
+        self.lull = lull
         self.supervision = supervision
         self.clock = clock
         self.refresh_seconds = refresh_seconds
@@ -54,6 +57,8 @@ class Story:
 
     def _refresh(self, province: int | None) -> None:
         try:
+            if self.lull is not None:
+                self.lull(self.refresh_seconds)
             story = self.compute(province, self.clock().date())
         except Exception:  # the wall keeps its last story; the next tick tries again after the interval
             log.exception("wall story failed")
