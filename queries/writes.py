@@ -345,10 +345,10 @@ def _reply_targets(cur, batch) -> pd.DataFrame:
 
 
 def _write_replies(cur, batch, result: WriteResult, appends: deltas.Appends, prepared: Prepared | None = None) -> None:
-    """One lookup finds the replies' messages (span by span, see REPLY_LOOKBACK_DAYS), the held replies of the
-    batch and its replies stored already. When every reply's message is stored and every reply is new (the live
-    case, a bulk import), the replies are inserted and the first replies moved forward in numpy/Arrow; otherwise
-    the general path below runs."""
+    """One lookup finds the replies' messages (span by span, see REPLY_LOOKBACK_DAYS) and the held replies of the
+    batch. When every reply's message is stored and every reply is new (the live case, a bulk import), the replies
+    are inserted and the first replies moved forward in numpy/Arrow; otherwise the general path below runs. A bulk
+    chunk finds its stored replies by one scan and inserts without a conflict check; a small batch checks per row."""
     table = prepared.table if prepared is not None else _arrow(batch, REPLY_SCHEMA)
     cur.register("batch", table)  # one registration for the lookup and the insert
     try:
@@ -358,9 +358,10 @@ def _write_replies(cur, batch, result: WriteResult, appends: deltas.Appends, pre
 
 
 def _write_replies_fast(cur, batch, table: pa.Table, result: WriteResult, appends: deltas.Appends) -> None:
-    targets, where, held, resent = _arrow_targets(cur, table)
-    if where is None or resent:  # a message not stored (held replies) or re-sent replies
-        return _write_replies_general(cur, batch, result, appends)
+    targets, where, held = _arrow_targets(cur, table)
+    bulk = table.num_rows >= BULK_ROWS
+    if where is None or (bulk and cur.execute(text("writes", "stored_reply_count")).fetchall()[0][0]):
+        return _write_replies_general(cur, batch, result, appends)  # held replies (a message not stored), re-sent
     created = targets.column("created_at").to_numpy()[where]
     replied = table.column("replied_at").to_numpy()
     too_early = replied < created
@@ -368,14 +369,20 @@ def _write_replies_fast(cur, batch, table: pa.Table, result: WriteResult, append
     if too_early.any():
         keep = ~too_early
         fast, where, replied = table.filter(pa.array(keep)), where[keep], replied[keep]
+    if fast.num_rows:
+        if fast is not table:
+            cur.register("batch", fast)
+        if bulk:
+            cur.execute(text("writes", "insert_replies")).fetchall()  # none stored (stored_reply_count)
+        elif cur.execute(text("writes", "count_new_replies")).fetchall()[0][0] < fast.num_rows:
+            # re-sent replies: the general path (it sees the inserted ones as re-sent)
+            return _write_replies_general(cur, batch, result, appends)
+    if too_early.any():
         rows = batch["_row"].to_numpy() if "_row" in batch.columns else np.arange(1, len(batch) + 1)
         for row in rows[too_early]:
             result.rejected.append(Rejection(int(row), "replied_at", "precedes the message's created_at"))
     if not fast.num_rows:
         return
-    if fast is not table:
-        cur.register("batch", fast)
-    cur.execute(text("writes", "insert_replies")).fetchall()  # every id is new (the lookup found none stored)
     if len(held):
         linked_held = pc.filter(held, pc.is_in(held, value_set=fast.column("reply_id")))
         if len(linked_held):
@@ -385,13 +392,13 @@ def _write_replies_fast(cur, batch, table: pa.Table, result: WriteResult, append
     result.written = fast.num_rows
 
 
-def _arrow_targets(cur, replies: pa.Table) -> tuple[pa.Table, np.ndarray | None, pa.ChunkedArray, int]:
+def _arrow_targets(cur, replies: pa.Table) -> tuple[pa.Table, np.ndarray | None, pa.ChunkedArray]:
     """The stored messages that `replies` (registered as `batch`) answer, with their state (columns of
     reply_lookup), span by span; the target row of each reply (None when some message is not stored); the ids of
-    the batch's held replies; how many of its replies are stored already. `batch` is `replies` again on return."""
+    the batch's held replies. `batch` is `replies` again on return."""
     times = pc.min_max(replies.column("replied_at")).as_py()
     ids = replies.column("message_id")
-    parts, held, resent, where, moved = [], None, 0, None, False
+    parts, held, where, moved = [], None, None, False
     for low, high in _spans(times["min"], times["max"]):
         if held is None:
             query = "reply_lookup"
@@ -404,7 +411,6 @@ def _arrow_targets(cur, replies: pa.Table) -> tuple[pa.Table, np.ndarray | None,
         if held is None:
             kinds = found.column("kind")
             held = found.filter(pc.equal(kinds, "h")).column("id")
-            resent = pc.sum(pc.equal(kinds, "s")).as_py() or 0
             found = found.filter(pc.equal(kinds, "m")).drop_columns(["kind"])
         if found.num_rows:
             parts.append(found.rename_columns(_TARGETS_SCHEMA.names).cast(_TARGETS_SCHEMA))
@@ -415,8 +421,8 @@ def _arrow_targets(cur, replies: pa.Table) -> tuple[pa.Table, np.ndarray | None,
     if moved:
         cur.register("batch", replies)
     if not parts:
-        return _TARGETS_SCHEMA.empty_table(), None, held, resent
-    return targets, (where.to_numpy() if not where.null_count else None), held, resent
+        return _TARGETS_SCHEMA.empty_table(), None, held
+    return targets, (where.to_numpy() if not where.null_count else None), held
 
 
 _TARGETS_SCHEMA = pa.schema(

@@ -161,9 +161,21 @@ SELECT reply_id, message_id, replied_at, unit FROM batch
 ON CONFLICT (reply_id) DO NOTHING
 RETURNING reply_id;
 
+-- name: count_new_replies()
+-- The same insert returning only how many replies were new (the fast path needs no ids: fetching a bulk chunk's
+-- costs more than the insert's conflict check).
+INSERT INTO replies (reply_id, message_id, replied_at, unit)
+SELECT reply_id, message_id, replied_at, unit FROM batch
+ON CONFLICT (reply_id) DO NOTHING;
+
+-- name: stored_reply_count()
+-- How many replies of a bulk chunk (`batch`) are stored already: one scan of the ids (reply ids in time order
+-- leave most row groups out), cheaper for a large chunk than a conflict check per row.
+SELECT count(*) FROM replies WHERE reply_id IN (SELECT reply_id FROM batch);
+
 -- name: insert_replies()!
--- Insert replies known to be new (reply_lookup found none of the batch stored: a plain insert costs two thirds of
--- one with a conflict check per row).
+-- Insert replies known to be new (stored_reply_count found none of the bulk chunk: a plain insert costs two thirds
+-- of one with a conflict check per row).
 INSERT INTO replies (reply_id, message_id, replied_at, unit)
 SELECT reply_id, message_id, replied_at, unit FROM batch;
 
@@ -246,18 +258,15 @@ FROM held_evaluations e JOIN batch m USING (message_id);
 
 -- name: reply_lookup(low, high)
 -- For a batch of replies, in one statement: the stored messages created in [low, high) that they answer,
--- with their state ('m'; ids looked up in the span's row groups only, see REPLY_LOOKBACK_DAYS), the
--- held replies of the batch ('h') and its replies stored already ('s': re-sent; one scan of the ids).
+-- with their state ('m'; ids looked up in the span's row groups only, see REPLY_LOOKBACK_DAYS), and the
+-- held replies of the batch ('h').
 SELECT 'm' AS kind, message_id AS id, created_at, first_reply_at, first_reply_unit, reply_count, province, city,
        category, msg_type, is_urgent, source_status, rowid AS rid
 FROM messages
 WHERE created_at >= :low AND created_at < :high AND message_id IN (SELECT message_id FROM batch)
 UNION ALL
 SELECT 'h', reply_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-FROM held_replies WHERE reply_id IN (SELECT reply_id FROM batch)
-UNION ALL
-SELECT 's', reply_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-FROM replies WHERE reply_id IN (SELECT reply_id FROM batch);
+FROM held_replies WHERE reply_id IN (SELECT reply_id FROM batch);
 
 -- name: delete_held_ids(ids)!
 -- Held replies now linked (listed ids).

@@ -603,7 +603,7 @@ def test_migration_6_finds_evaluations_waiting_for_their_message(tmp_path):
 def test_live_reply_path_mixed_batches(store):
     """The live reply path (every reply new, every message stored) against the raw rows, with the cases that
     leave it: a rejected early reply, a held reply re-sent once its message is known, a batch mixing new and
-    re-sent replies (the lookup finds the re-sent ones: the general path)."""
+    re-sent replies (the general path after the new ones were inserted)."""
     rng = np.random.default_rng(5)
     messages = _messages(rng, [f"m{i}" for i in range(400)])
     _write(store, "messages", messages)
