@@ -404,7 +404,7 @@ def _arrow_targets(cur, replies: pa.Table) -> tuple[pa.Table, np.ndarray | None,
             query = "reply_lookup"
         else:
             # the ids still not found (distinct): only after a span left some, so the usual batch never hashes them
-            missing = pc.unique(ids if where is None else ids.filter(pc.is_null(where)))
+            missing = pc.unique(ids if where is None else ids.filter(pa.array(where < 0)))
             cur.register("batch", pa.table({"message_id": missing}))
             query, moved = "message_targets", True
         found = _arrow_rows(cur, text("writes", query), {"low": low, "high": high})
@@ -413,16 +413,25 @@ def _arrow_targets(cur, replies: pa.Table) -> tuple[pa.Table, np.ndarray | None,
             held = found.filter(pc.equal(kinds, "h")).column("id")
             found = found.filter(pc.equal(kinds, "m")).drop_columns(["kind"])
         if found.num_rows:
-            parts.append(found.rename_columns(_TARGETS_SCHEMA.names).cast(_TARGETS_SCHEMA))
-            targets = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
-            where = pc.index_in(ids, value_set=targets.column("id"))
-            if not where.null_count:
+            part = found.rename_columns(_TARGETS_SCHEMA.names).cast(_TARGETS_SCHEMA)
+            # target rows (-1: not found yet); a later span looks up only the replies still open, among its own rows
+            open_rows = None if where is None else np.flatnonzero(where < 0)
+            looked_up = ids if open_rows is None else ids.take(pa.array(open_rows))
+            rows = pc.fill_null(pc.index_in(looked_up, value_set=part.column("id")), -1).to_numpy().astype(np.int64)
+            rows = np.where(rows >= 0, rows + sum(p.num_rows for p in parts), -1)
+            if open_rows is None:
+                where = rows
+            else:
+                where[open_rows] = rows
+            parts.append(part)
+            if (where >= 0).all():
                 break
     if moved:
         cur.register("batch", replies)
     if not parts:
         return _TARGETS_SCHEMA.empty_table(), None, held
-    return targets, (where.to_numpy() if not where.null_count else None), held
+    targets = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
+    return targets, (where if (where >= 0).all() else None), held
 
 
 _TARGETS_SCHEMA = pa.schema(

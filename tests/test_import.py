@@ -318,11 +318,13 @@ def test_bulk_import_rebuilds_the_rollups_of_its_days_at_the_end(store, messages
     assert store.scalar("SELECT count(*) FROM stale_rollup_days") == 0
 
 
-def test_bulk_replies_import_links_holds_rejects_and_is_idempotent(store, tmp_path, monkeypatch):
+@pytest.mark.parametrize("in_time_order", [False, True], ids=["shuffled", "in-time-order"])
+def test_bulk_replies_import_links_holds_rejects_and_is_idempotent(store, tmp_path, monkeypatch, in_time_order):
     """A replies file imported in bulk chunks (prepared in the reader thread, rollups rebuilt at the end) into a
     store whose messages partly have replies already: each message's first reply, its unit and its reply count equal
     pandas over the raw reply rows; replies of unknown messages are held (and linked when their messages come), a
-    reply earlier than its message is rejected naming the row, and importing the same file again changes nothing."""
+    reply earlier than its message is rejected naming the row, and importing the same file again changes nothing.
+    In time order with a short lookback, a chunk finds its messages over several spans (writes.REPLY_LOOKBACK_DAYS)."""
     import numpy as np
 
     from queries import deltas, writes
@@ -330,6 +332,8 @@ def test_bulk_replies_import_links_holds_rejects_and_is_idempotent(store, tmp_pa
     from tests.test_rollups import _check_tables, _messages, _replies, _write
 
     monkeypatch.setattr(writes, "BULK_ROWS", 40)
+    if in_time_order:
+        monkeypatch.setattr(writes, "REPLY_LOOKBACK_DAYS", (2, 10))
     marked = []
     mark = deltas._mark_stale
     monkeypatch.setattr(deltas, "_mark_stale", lambda *args: marked.append(args[1]) or mark(*args))
@@ -357,6 +361,8 @@ def test_bulk_replies_import_links_holds_rejects_and_is_idempotent(store, tmp_pa
         }
     )
     rows = pd.concat([fresh.iloc[:150], unknown, fresh.iloc[150:300], early, fresh.iloc[300:]], ignore_index=True)
+    if in_time_order:
+        rows = rows.sort_values("replied_at", kind="stable", ignore_index=True)
     path = tmp_path / "replies.parquet"
     rows.to_parquet(path, index=False)
     early_lines = [int(i) + 1 for i in np.flatnonzero(rows["reply_id"].str.startswith("e"))]
