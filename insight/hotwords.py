@@ -1,11 +1,12 @@
 """Hot words: the words whose share of messages rose most against the previous period, and the most frequent.
 
 A message's terms are its words and the places it names (location field, or the named places in its text:
-'翠竹园小区' stays one term where jieba would split it). A term counts once per message (document frequency),
-so one long message cannot make a word hot. The rise is scored by Dunning's log-likelihood ratio G2 of the
-term's share in the two periods (a keyness test that weighs both the size of the change and the evidence for
-it); only terms whose smoothed share grew by at least MIN_RATIO and that appear in at least MIN_COUNT messages
-are ranked.
+'翠竹园小区' stays one term where jieba would split it), a place with its city (`in_city`). A term counts once
+per message (document frequency), so one long message cannot make a word hot. The rise is scored by Dunning's
+log-likelihood ratio G2 of the term's share in the two periods (a keyness test that weighs both the size of the
+change and the evidence for it); only terms whose smoothed share grew by at least MIN_RATIO and that appear in at
+least MIN_COUNT messages are ranked (under 5 messages G2's chi-square approximation is unreliable, and a handful of
+mentions is no trend).
 """
 
 from __future__ import annotations
