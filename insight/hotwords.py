@@ -30,18 +30,19 @@ def terms(corpus) -> list[tuple[str, ...]]:
 
 
 def _places(corpus) -> list[tuple[str, ...]]:
-    """Each message's named places, each with its city (its province when the city is unknown)."""
+    """Each message's named places, each with its city (`in_city`; its province when the city is unknown)."""
     # plain lists: iterating the frame's (Arrow-backed) columns costs microseconds per value
     frame = corpus.frame
     locations, mentioned = frame["location"].tolist(), frame["mentions"].tolist()
     provinces = province_ref.names()
-    where = [
+    towns = [
         city or provinces.get(province, "")
         for city, province in zip(frame["city"].tolist(), frame["province"].tolist(), strict=True)
     ]
+    marks = {town: in_city("", town) for town in set(towns)}  # one suffix string per city, not per message
     return [
-        tuple(in_city(name, town) for name in ((location.strip(),) if location.strip() else mentions))
-        for location, mentions, town in zip(locations, mentioned, where, strict=True)
+        (name + marks[town],) if (name := location.strip()) else tuple([place + marks[town] for place in mentions])
+        for location, mentions, town in zip(locations, mentioned, towns, strict=True)
     ]
 
 
