@@ -95,7 +95,7 @@ def save(store: Store, frame: pd.DataFrame) -> None:
         codes = _codes(cur, terms)
         new = [t for t in terms if t not in codes]
         if new:
-            top = cur.execute(text("insight", "last_code")).fetchone()[0]
+            ((top,),) = cur.execute(text("insight", "last_code")).fetchall()
             codes.update(zip(new, range(top + 1, top + 1 + len(new)), strict=True))
             added = pa.table({"id": pa.array([codes[t] for t in new], pa.int32()), "word": pa.array(new, pa.string())})
             _run(cur, "add_codes", "codes_frame", added)
