@@ -41,13 +41,14 @@ def rebuild_fine(component: str) -> str:
 
 
 def _component_rows(component: str, keys: tuple[str, ...], source: str, where: str) -> str:
-    """The counts of a component per day (the day of its component, when set) and `keys` over the rows of
-    `source` that `where` keeps."""
+    """The counts of a component per raw row of `source` that `where` keeps (its day: the day of its component,
+    when set), with `keys`; the table's one GROUP BY sums them (grouping each component first and the union again
+    hashed every row twice)."""
     c = COMPONENTS[component]
-    sums = ", ".join(f"sum({_counted(n)}) AS {n}" for n in counts_on(component))
+    counted = ", ".join(f"{_counted(n)} AS {n}" for n in counts_on(component))
     return (
-        f"(SELECT CAST({c.day} AS DATE) AS day, {', '.join(keys[1:])}, {sums} FROM {source} "
-        f"WHERE {c.day} IS NOT NULL{where} GROUP BY ALL)"
+        f"(SELECT CAST({c.day} AS DATE) AS day, {', '.join(keys[1:])}, {counted} FROM {source} "
+        f"WHERE {c.day} IS NOT NULL{where})"
     )
 
 

@@ -57,6 +57,7 @@ def upsert(store: Store, kind: str, batch: pd.DataFrame, prepared: Prepared | No
         raise ValueError(f"unknown kind {kind!r}")
     if prepared is None and not batch[ID_COLUMN[kind]].is_unique:  # validated batches are: a cheap check
         batch = batch.drop_duplicates(ID_COLUMN[kind], keep="last")
+    prepared = prepared if prepared is not None and prepared.kind == kind else None
     result = WriteResult()
     if batch.empty:
         return result
@@ -64,7 +65,7 @@ def upsert(store: Store, kind: str, batch: pd.DataFrame, prepared: Prepared | No
         # the rollup maintenance adds the days of the messages written (deltas.apply)
         store.touch(joins=kind in ("units", "leaders"))
         if prepared is not None:
-            _write_messages(cur, batch, result, store.appends, prepared)
+            _PREPARED_WRITERS[kind](cur, batch, result, store.appends, prepared)
         else:
             _WRITERS[kind](cur, batch, result, store.appends)
         texts.write(cur, kind, texts.table(kind, batch, {r.row for r in result.rejected}))
@@ -73,17 +74,19 @@ def upsert(store: Store, kind: str, batch: pd.DataFrame, prepared: Prepared | No
 
 @dataclass
 class Prepared:
-    """A bulk chunk of messages made ready outside the write: its Arrow columns."""
+    """A bulk chunk of messages or replies made ready outside the write: its Arrow columns."""
 
+    kind: str
     table: pa.Table
 
 
 def prepare(kind: str, batch: pd.DataFrame) -> Prepared | None:
-    """The work on a validated bulk chunk of messages that needs no database (None for other batches): a bulk
-    import does it while the previous chunk is written."""
-    if kind != "messages" or len(batch) < BULK_ROWS or not batch["message_id"].is_unique:
+    """The work on a validated bulk chunk of messages or replies that needs no database (None for other batches):
+    a bulk import does it while the previous chunk is written."""
+    schema = {"messages": MESSAGE_SCHEMA, "replies": REPLY_SCHEMA}.get(kind)
+    if schema is None or len(batch) < BULK_ROWS or not batch[ID_COLUMN[kind]].is_unique:
         return None
-    return Prepared(_arrow(batch, MESSAGE_SCHEMA))
+    return Prepared(kind, _arrow(batch, schema))
 
 
 def _register(cur, frame: pd.DataFrame) -> None:
@@ -248,6 +251,17 @@ def _drop_league_facts(cur, table: pa.Table) -> None:
     cur.execute(text("writes", "drop_league_facts"), {"ids": ids + [row[0] for row in near]}).fetchall()
 
 
+def _drop_facts(cur, ids: pa.Array) -> None:
+    """Drop the league facts of the messages `ids` (their first reply moved). Binding a bulk chunk's ids costs more
+    than the statement, and a bulk load has no facts yet (supervision/league_facts.py computes them when a league is
+    first read): a bulk list asks first whether there are any."""
+    if not len(ids):
+        return
+    if len(ids) >= BULK_ROWS and not cur.execute("SELECT count(*) FROM league_facts").fetchall()[0][0]:
+        return
+    cur.execute(text("writes", "drop_league_facts"), {"ids": ids.to_pylist()}).fetchall()
+
+
 def _link_held(cur, held: pd.DataFrame) -> None:
     """Link the held replies (of messages of the batch) that do not precede their message."""
     if held.empty:
@@ -330,11 +344,12 @@ def _reply_targets(cur, batch) -> pd.DataFrame:
     return batch.merge(targets[_TARGET_COLUMNS], on="message_id", how="left")
 
 
-def _write_replies(cur, batch, result: WriteResult, appends: deltas.Appends) -> None:
-    """One lookup finds the replies' messages (span by span, see REPLY_LOOKBACK_DAYS) and the held replies of
-    the batch. When every reply's message is stored and every reply is new (the live case), the replies are
-    inserted and the first replies moved forward in numpy/Arrow; otherwise the general path below runs."""
-    table = _arrow(batch, REPLY_SCHEMA)
+def _write_replies(cur, batch, result: WriteResult, appends: deltas.Appends, prepared: Prepared | None = None) -> None:
+    """One lookup finds the replies' messages (span by span, see REPLY_LOOKBACK_DAYS) and the held replies of the
+    batch. When every reply's message is stored and every reply is new (the live case, a bulk import), the replies
+    are inserted and the first replies moved forward in numpy/Arrow; otherwise the general path below runs. A bulk
+    chunk finds its stored replies by one scan and inserts without a conflict check; a small batch checks per row."""
+    table = prepared.table if prepared is not None else _arrow(batch, REPLY_SCHEMA)
     cur.register("batch", table)  # one registration for the lookup and the insert
     try:
         _write_replies_fast(cur, batch, table, result, appends)
@@ -343,11 +358,10 @@ def _write_replies(cur, batch, result: WriteResult, appends: deltas.Appends) -> 
 
 
 def _write_replies_fast(cur, batch, table: pa.Table, result: WriteResult, appends: deltas.Appends) -> None:
-    targets, held = _arrow_targets(cur, table)
-    where = pc.index_in(table.column("message_id"), value_set=targets.column("id"))
-    if where.null_count:  # a message not stored: held replies
-        return _write_replies_general(cur, batch, result, appends)
-    where = where.to_numpy()
+    targets, where, held = _arrow_targets(cur, table)
+    bulk = table.num_rows >= BULK_ROWS
+    if where is None or (bulk and cur.execute(text("writes", "stored_reply_count")).fetchall()[0][0]):
+        return _write_replies_general(cur, batch, result, appends)  # held replies (a message not stored), re-sent
     created = targets.column("created_at").to_numpy()[where]
     replied = table.column("replied_at").to_numpy()
     too_early = replied < created
@@ -358,8 +372,10 @@ def _write_replies_fast(cur, batch, table: pa.Table, result: WriteResult, append
     if fast.num_rows:
         if fast is not table:
             cur.register("batch", fast)
-        inserted = cur.execute(text("writes", "count_new_replies")).fetchall()[0][0]
-        if inserted < fast.num_rows:  # re-sent replies: the general path (it sees the inserted ones as re-sent)
+        if bulk:
+            cur.execute(text("writes", "insert_replies")).fetchall()  # none stored (stored_reply_count)
+        elif cur.execute(text("writes", "count_new_replies")).fetchall()[0][0] < fast.num_rows:
+            # re-sent replies: the general path (it sees the inserted ones as re-sent)
             return _write_replies_general(cur, batch, result, appends)
     if too_early.any():
         rows = batch["_row"].to_numpy() if "_row" in batch.columns else np.arange(1, len(batch) + 1)
@@ -376,16 +392,19 @@ def _write_replies_fast(cur, batch, table: pa.Table, result: WriteResult, append
     result.written = fast.num_rows
 
 
-def _arrow_targets(cur, replies: pa.Table) -> tuple[pa.Table, pa.ChunkedArray]:
+def _arrow_targets(cur, replies: pa.Table) -> tuple[pa.Table, np.ndarray | None, pa.ChunkedArray]:
     """The stored messages that `replies` (registered as `batch`) answer, with their state (columns of
-    reply_lookup), span by span, and the ids of the batch's held replies. `batch` is `replies` again on return."""
+    reply_lookup), span by span; the target row of each reply (None when some message is not stored); the ids of
+    the batch's held replies. `batch` is `replies` again on return."""
     times = pc.min_max(replies.column("replied_at")).as_py()
-    missing = pc.unique(replies.column("message_id"))
-    parts, held, moved = [], None, False
+    ids = replies.column("message_id")
+    parts, held, where, moved = [], None, None, False
     for low, high in _spans(times["min"], times["max"]):
         if held is None:
             query = "reply_lookup"
         else:
+            # the ids still not found (distinct): only after a span left some, so the usual batch never hashes them
+            missing = pc.unique(ids if where is None else ids.filter(pa.array(where < 0)))
             cur.register("batch", pa.table({"message_id": missing}))
             query, moved = "message_targets", True
         found = _arrow_rows(cur, text("writes", query), {"low": low, "high": high})
@@ -394,16 +413,25 @@ def _arrow_targets(cur, replies: pa.Table) -> tuple[pa.Table, pa.ChunkedArray]:
             held = found.filter(pc.equal(kinds, "h")).column("id")
             found = found.filter(pc.equal(kinds, "m")).drop_columns(["kind"])
         if found.num_rows:
-            found = found.rename_columns(_TARGETS_SCHEMA.names).cast(_TARGETS_SCHEMA)
-            parts.append(found)
-            missing = pc.filter(missing, pc.invert(pc.is_in(missing, value_set=found.column("id"))))
-        if not len(missing):
-            break
+            part = found.rename_columns(_TARGETS_SCHEMA.names).cast(_TARGETS_SCHEMA)
+            # target rows (-1: not found yet); a later span looks up only the replies still open, among its own rows
+            open_rows = None if where is None else np.flatnonzero(where < 0)
+            looked_up = ids if open_rows is None else ids.take(pa.array(open_rows))
+            rows = pc.fill_null(pc.index_in(looked_up, value_set=part.column("id")), -1).to_numpy().astype(np.int64)
+            rows = np.where(rows >= 0, rows + sum(p.num_rows for p in parts), -1)
+            if open_rows is None:
+                where = rows
+            else:
+                where[open_rows] = rows
+            parts.append(part)
+            if (where >= 0).all():
+                break
     if moved:
         cur.register("batch", replies)
     if not parts:
-        return _TARGETS_SCHEMA.empty_table(), held
-    return (parts[0] if len(parts) == 1 else pa.concat_tables(parts)), held
+        return _TARGETS_SCHEMA.empty_table(), None, held
+    targets = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
+    return targets, (where if (where >= 0).all() else None), held
 
 
 _TARGETS_SCHEMA = pa.schema(
@@ -460,7 +488,7 @@ def _advance_first_replies_arrow(
     if not len(moved):
         return []
     before = targets.take(pa.array(message[moved]))
-    cur.execute(text("writes", "drop_league_facts"), {"ids": before.column("id").to_pylist()}).fetchall()
+    _drop_facts(cur, before.column("id"))
     return [
         deltas.state_table(before, -1),
         deltas.state_table(
@@ -516,7 +544,7 @@ def _write_replies_general(cur, batch, result: WriteResult, appends: deltas.Appe
     if slow:
         ids = sorted(slow)
         cur.execute(text("writes", "refresh_first_reply"), {"ids": ids}).fetchall()
-        cur.execute(text("writes", "drop_league_facts"), {"ids": ids}).fetchall()
+        _drop_facts(cur, pa.array(ids, _STRING))
         parts.append(deltas.states(_read_states(cur, ids), 1))
     deltas.apply(cur, appends, parts, "replies")
     result.written = len(linked)
@@ -563,6 +591,7 @@ def _write_evaluations(cur, batch, result: WriteResult, appends: deltas.Appends)
     deltas.apply(cur, appends, [deltas.states(before, -1), deltas.states(after, 1)], "evaluations")
 
 
+_PREPARED_WRITERS = {"messages": _write_messages, "replies": _write_replies}
 _WRITERS = {
     "messages": _write_messages,
     "replies": _write_replies,

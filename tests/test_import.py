@@ -316,3 +316,108 @@ def test_bulk_import_rebuilds_the_rollups_of_its_days_at_the_end(store, messages
     assert set(deferred) == ({"messages"} if bulk_rows == 1 else set())
     _check_tables(store)
     assert store.scalar("SELECT count(*) FROM stale_rollup_days") == 0
+
+
+@pytest.mark.parametrize("in_time_order", [False, True], ids=["shuffled", "in-time-order"])
+def test_bulk_replies_import_links_holds_rejects_and_is_idempotent(store, tmp_path, monkeypatch, in_time_order):
+    """A replies file imported in bulk chunks (prepared in the reader thread, rollups rebuilt at the end) into a
+    store whose messages partly have replies already: each message's first reply, its unit and its reply count equal
+    pandas over the raw reply rows; replies of unknown messages are held (and linked when their messages come), a
+    reply earlier than its message is rejected naming the row, and importing the same file again changes nothing.
+    In time order with a short lookback, a chunk finds its messages over several spans (writes.REPLY_LOOKBACK_DAYS)."""
+    import numpy as np
+
+    from queries import deltas, writes
+    from queries.catalog import TABLES
+    from tests.test_rollups import _check_tables, _messages, _replies, _write
+
+    monkeypatch.setattr(writes, "BULK_ROWS", 40)
+    if in_time_order:
+        monkeypatch.setattr(writes, "REPLY_LOOKBACK_DAYS", (2, 10))
+    marked = []
+    mark = deltas._mark_stale
+    monkeypatch.setattr(deltas, "_mark_stale", lambda *args: marked.append(args[1]) or mark(*args))
+    rng = np.random.default_rng(21)
+    messages = _messages(rng, [f"m{i}" for i in range(300)])
+    _write(store, "messages", messages)
+    before = _replies(rng, messages, [f"p{i}" for i in range(80)], 80)  # stored before the file (live path)
+    _write(store, "replies", before)
+    fresh = _replies(rng, messages, [f"r{i}" for i in range(400)], 400)
+    unknown = pd.DataFrame(
+        {
+            "reply_id": [f"u{i}" for i in range(12)],
+            "message_id": [f"later{i % 4}" for i in range(12)],
+            "replied_at": pd.Timestamp("2023-03-01") + pd.to_timedelta(np.arange(12), unit="h"),
+            "unit": "单位丁",
+        }
+    )
+    early_targets = messages.iloc[:3]
+    early = pd.DataFrame(
+        {
+            "reply_id": ["e0", "e1", "e2"],
+            "message_id": early_targets["message_id"].to_numpy(),
+            "replied_at": early_targets["created_at"].to_numpy() - np.timedelta64(1, "h"),
+            "unit": "单位甲",
+        }
+    )
+    rows = pd.concat([fresh.iloc[:150], unknown, fresh.iloc[150:300], early, fresh.iloc[300:]], ignore_index=True)
+    if in_time_order:
+        rows = rows.sort_values("replied_at", kind="stable", ignore_index=True)
+    path = tmp_path / "replies.parquet"
+    rows.to_parquet(path, index=False)
+    early_lines = [int(i) + 1 for i in np.flatnonzero(rows["reply_id"].str.startswith("e"))]
+
+    def state():
+        return store.df(
+            "SELECT message_id, first_reply_at, first_reply_unit, reply_count FROM messages ORDER BY message_id"
+        )
+
+    def expected(replies: pd.DataFrame) -> pd.DataFrame:
+        replies = replies.sort_values(["message_id", "replied_at"], kind="stable")
+        first = replies.drop_duplicates("message_id")[["message_id", "replied_at", "unit"]].rename(
+            columns={"replied_at": "first_reply_at", "unit": "first_reply_unit"}
+        )  # the earliest reply's unit, even when it names none
+        first = first.merge(replies.groupby("message_id").size().rename("reply_count").reset_index())
+        ids = store.df("SELECT message_id FROM messages ORDER BY message_id")
+        out = ids.merge(first, on="message_id", how="left")
+        out["reply_count"] = out["reply_count"].fillna(0).astype("int64")
+        return out
+
+    def same(got: pd.DataFrame, want: pd.DataFrame) -> None:
+        assert got["message_id"].tolist() == want["message_id"].tolist()
+        assert got["first_reply_at"].tolist() == want["first_reply_at"].tolist()
+        assert got["reply_count"].astype("int64").tolist() == want["reply_count"].tolist()
+        units = [None if pd.isna(u) else u for u in got["first_reply_unit"]]
+        assert units == [None if pd.isna(u) else u for u in want["first_reply_unit"]]
+
+    report = import_files(store, "replies", [path], chunk_rows=120)
+    assert [(r.line, r.field) for r in report.rejections] == [(line, "replied_at") for line in early_lines]
+    assert (report.written, report.held) == (400, 12)
+    assert "replies" in marked  # bulk chunks: the rollups were deferred
+    linked = pd.concat([before, fresh], ignore_index=True)
+    same(state(), expected(linked))
+    _check_tables(store)
+    tables = {t: store.df(f"SELECT * FROM roll_{t} ORDER BY ALL") for t in ("created", "answered", "city")}
+
+    again = import_files(store, "replies", [path], chunk_rows=120)
+    assert [(r.line, r.field) for r in again.rejections] == [(line, "replied_at") for line in early_lines]
+    assert store.scalar("SELECT count(*) FROM replies") == 480
+    assert store.scalar("SELECT count(*) FROM held_replies") == 12
+    same(state(), expected(linked))
+    _check_tables(store)
+    for table, frame in tables.items():  # summed per key: a re-import may add rows that sum to zero
+        keys = list(TABLES[table][0])
+        now = store.df(f"SELECT * FROM roll_{table}")
+        sums = [f.groupby(keys, dropna=False).sum().sort_index() for f in (frame, now)]
+        sums = [s[(s != 0).any(axis=1)] for s in sums]
+        pd.testing.assert_frame_equal(sums[0], sums[1])
+
+    later = _messages(rng, [f"later{i}" for i in range(4)]).assign(created_at=pd.Timestamp("2023-02-01"))
+    assert import_files(store, "messages", [_parquet(tmp_path / "later.parquet", later)]).linked == 12
+    same(state(), expected(pd.concat([linked, unknown], ignore_index=True)))
+    _check_tables(store)
+
+
+def _parquet(path: Path, frame: pd.DataFrame) -> Path:
+    frame.rename(columns={"source_status": "status"}).to_parquet(path, index=False)
+    return path
