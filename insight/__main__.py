@@ -21,8 +21,9 @@ from settings import Settings
 
 
 def main(argv=None) -> int:
+    settings = Settings.from_env()
     parser = argparse.ArgumentParser(prog="python -m insight", description=__doc__)
-    parser.add_argument("--db", default=str(Settings.from_env().db))
+    parser.add_argument("--db", default=str(settings.db))
     parser.add_argument("--start", required=True, type=dt.date.fromisoformat)
     parser.add_argument("--end", required=True, type=dt.date.fromisoformat)
     parser.add_argument("--province", action="append", default=[])
@@ -37,7 +38,7 @@ def main(argv=None) -> int:
         bar = bars.get(label) or bars.setdefault(label, tqdm(desc=f"reading {label}", unit="msg", file=sys.stderr))
         bar.update(done - bar.n)
 
-    store = Store(args.db)
+    store = Store(args.db, settings)  # LIUYAN_DUCKDB_MEMORY bounds what DuckDB keeps of a year's read
     service = Insight(store, progress=progress)
     started = time.perf_counter()
     result = {

@@ -199,14 +199,15 @@ def _update_days(
     """`previous` with its rows created first..last read again where their mark changed (days inside the period);
     None when a message moved between the reads (the caller reads the whole period)."""
     window = _window(f, first, last)
-    ids = words_store.window_ids(store, window["start"], window["stop"])
-    marks = _marks(store, window, ids)
+    table = _query(store, window, words_store.window_ids(store, window["start"], window["stop"]))
+    marks = table.select(["message_id", "mark"]).to_pandas()
     lo, hi = previous.days(first, last)
     part = previous.frame.iloc[lo:hi]
     at = pd.Index(part["message_id"]).get_indexer(marks["message_id"])
     kept = (at >= 0) & (part["mark"].to_numpy()[np.maximum(at, 0)] == marks["mark"].to_numpy())
-    changed = marks.loc[~kept, "message_id"].tolist()
-    fresh = _read(store, segmenter, window, changed) if changed else Corpus(previous.frame.iloc[:0], [])
+    changed = np.flatnonzero(~kept)
+    # the days' rows are read whole (one read, marks included); only the changed ones are made into corpus rows
+    fresh = _built(store, segmenter, table.take(changed)) if len(changed) else Corpus(previous.frame.iloc[:0], [])
     frame = pd.concat([part.iloc[at[kept]], fresh.frame], ignore_index=True)
     middle = _ordered(frame, [previous.words[lo + i] for i in at[kept]] + fresh.words, marks)
     if middle is None:
@@ -268,9 +269,17 @@ def _ordered(frame: pd.DataFrame, words: list, marks: pd.DataFrame) -> Corpus | 
 
 def _read(store: Store, segmenter: Callable[[], Segmenter], window: dict, ids, progress=None) -> Corpus:
     """The messages `ids` (an Arrow array or a list) of the period (matching the filters) with their words."""
+    return _built(store, segmenter, _query(store, window, ids), progress)
+
+
+def _query(store: Store, window: dict, ids) -> pa.Table:
+    """period_messages of the messages `ids` of the window."""
     with words_store.registered(store, "ids_frame", words_store.ids_table(ids)) as cur:
-        params = {**window, "body_chars": BODY_CHARS}
-        table = cur.sql(text("insight", "period_messages"), params=params).to_arrow_table()
+        return cur.sql(text("insight", "period_messages"), params={**window, "body_chars": BODY_CHARS}).to_arrow_table()
+
+
+def _built(store: Store, segmenter: Callable[[], Segmenter], table: pa.Table, progress=None) -> Corpus:
+    """The corpus of rows read by `_query`: the messages the index lacks segmented (and saved)."""
     frame = table.drop_columns(["words", "places"]).to_pandas()
     names = province_ref.names()
     frame["province_name"] = frame["province"].map(names).fillna("")

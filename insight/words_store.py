@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import contextmanager
+from itertools import chain
 
 import pandas as pd
 import pyarrow as pa
@@ -19,14 +20,6 @@ from insight.segment import BODY_CHARS, Segmenter, place_names
 from queries.db import Store
 from queries.sql import text
 
-_SCHEMA = pa.schema(
-    [
-        ("message_id", pa.string()),
-        ("text_hash", pa.uint64()),
-        ("words", pa.list_(pa.string())),
-        ("places", pa.list_(pa.string())),
-    ]
-)
 # The worker process's segmenter: set once by init_worker in the indexer's worker (never in the serving process,
 # whose segmenter the insight service owns).
 _worker: list[Segmenter] = []
@@ -94,16 +87,45 @@ def unit_names(store: Store) -> list[str]:
 
 
 def save(store: Store, frame: pd.DataFrame) -> None:
-    """Upsert the rows in one write, their words as codes (new words coded first); derived data, so the data
-    version (and every cached result) stays."""
-    table = pa.Table.from_pandas(frame[_SCHEMA.names], schema=_SCHEMA, preserve_index=False)
+    """Upsert the rows in one write, their words as codes; derived data, so the data version (and every cached result)
+    stays. The codes of the rows' words are read in one look-up (the vocabulary is scanned once) and the new words
+    numbered after the last code, in word order, here: the rows are then saved as they are, with no join."""
+    terms = sorted(set(chain.from_iterable(frame["words"])) | set(chain.from_iterable(frame["places"])))
     with store.write(bump=False) as cur:
-        cur.register("words_frame", table)
-        try:
-            cur.execute(text("insight", "add_words"))
-            cur.execute(text("insight", "save_words"))
-        finally:
-            cur.unregister("words_frame")
+        codes = _codes(cur, terms)
+        new = [t for t in terms if t not in codes]
+        if new:
+            ((top,),) = cur.execute(text("insight", "last_code")).fetchall()
+            codes.update(zip(new, range(top + 1, top + 1 + len(new)), strict=True))
+            added = pa.table({"id": pa.array([codes[t] for t in new], pa.int32()), "word": pa.array(new, pa.string())})
+            _run(cur, "add_codes", "codes_frame", added)
+        lists = pa.list_(pa.int32())
+        coded = pa.table(
+            {
+                "message_id": pa.array(frame["message_id"].tolist(), pa.string()),
+                "text_hash": pa.array(frame["text_hash"].to_numpy(), pa.uint64()),
+                "words": pa.array([[codes[w] for w in ws] for ws in frame["words"]], lists),
+                "places": pa.array([[codes[p] for p in ps] for ps in frame["places"]], lists),
+            }
+        )
+        _run(cur, "save_coded", "coded_frame", coded)
+
+
+def _codes(cur, terms: list[str]) -> dict[str, int]:
+    """{term: its code} of the `terms` the vocabulary holds."""
+    cur.register("terms_frame", pa.table({"word": pa.array(terms, pa.string())}))
+    try:
+        return dict(cur.execute(text("insight", "word_codes")).fetchall())
+    finally:
+        cur.unregister("terms_frame")
+
+
+def _run(cur, name: str, table_name: str, table: pa.Table) -> None:
+    cur.register(table_name, table)
+    try:
+        cur.execute(text("insight", name))
+    finally:
+        cur.unregister(table_name)
 
 
 def _text(value) -> str | None:

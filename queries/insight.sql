@@ -71,7 +71,8 @@ LIMIT :n;
 
 -- name: add_words()
 -- Give a code to each word and named place of the registered frame `words_frame` (message_id, text_hash, words,
--- places: text lists) that has none yet: the next free ones, in word order.
+-- places: text lists) that has none yet: the next free ones, in word order. Migration 17 (every stored list at once);
+-- words_store.save codes a few rows' words itself (word_codes), scanning the vocabulary once, not twice.
 INSERT INTO word_vocab
 SELECT (SELECT coalesce(max(id), -1) FROM word_vocab) + row_number() OVER (ORDER BY word), word
 FROM (SELECT unnest(words) AS word FROM words_frame UNION SELECT unnest(places) FROM words_frame)
@@ -92,6 +93,21 @@ WITH flat AS (
 )
 SELECT w.message_id, w.text_hash, coalesce(c.words, []), coalesce(c.places, [])
 FROM words_frame w LEFT JOIN coded c USING (message_id);
+
+-- name: word_codes()
+-- The codes of the words of the registered terms_frame (word) that have one.
+SELECT word, id FROM word_vocab WHERE word IN (SELECT word FROM terms_frame);
+
+-- name: last_code()
+SELECT coalesce(max(id), -1) FROM word_vocab;
+
+-- name: add_codes()
+-- New words with their codes (the registered codes_frame: id, word).
+INSERT INTO word_vocab SELECT id, word FROM codes_frame;
+
+-- name: save_coded()
+-- Upsert the registered coded_frame (message_id, text_hash, words, places: code lists).
+INSERT OR REPLACE INTO message_words SELECT message_id, text_hash, words, places FROM coded_frame;
 
 -- name: vocabulary()
 -- The words of the codes of the registered codes_frame (id).

@@ -231,8 +231,13 @@ def test_after_writes_only_touched_days_are_read_and_results_equal_a_fresh_servi
     monkeypatch.setattr(texts, "write", _real_text_write)
     assert store.data_version == version and results(service) == before
     read, windows, counted = [], [], []
-    real_read, real_ids, real_counts = corpus_mod._read, corpus_mod.words_store.window_ids, corpus_mod.daily_counts
-    monkeypatch.setattr(corpus_mod, "_read", lambda s, g, w, ids, *a: read.extend(ids) or real_read(s, g, w, ids, *a))
+    real_built, real_ids, real_counts = corpus_mod._built, corpus_mod.words_store.window_ids, corpus_mod.daily_counts
+
+    def built(s, g, table, *a):  # the messages made into corpus rows again (decoded, segmented when new)
+        read.extend(table.column("message_id").to_pylist())
+        return real_built(s, g, table, *a)
+
+    monkeypatch.setattr(corpus_mod, "_built", built)
     monkeypatch.setattr(
         corpus_mod.words_store, "window_ids", lambda s, a, b: windows.append((a.date(), b.date())) or real_ids(s, a, b)
     )
@@ -266,7 +271,7 @@ def test_after_writes_only_touched_days_are_read_and_results_equal_a_fresh_servi
     }
     touched |= {row["created_at"].date(), again["created_at"].date()}
     first, last = min(touched), max(touched)
-    # only the touched days were read again, the month before not at all
+    # only the touched days were read again, the month before not at all, and only the changed messages remade
     assert windows and all(a >= first and b <= last + dt.timedelta(days=1) for a, b in windows)
     assert counted and all(a >= first and b <= last for a, b in counted)
     assert set(read) == set(written) | {moved}
