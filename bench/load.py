@@ -79,12 +79,15 @@ def _proc_status(pid: int, key: str) -> float:
 
 def start_server(db: Path, port: int, env_extra: dict) -> subprocess.Popen:
     env = dict(os.environ, LIUYAN_SIMULATE="0", LIUYAN_INGEST_TOKEN=TOKEN, **env_extra)
+    log = tempfile.TemporaryFile()  # the server's stderr (read if it fails to start)
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "app.py"), "--db", str(db), "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        # a file, not a pipe: nobody reads a pipe once the server is up, and a server that logged 64 KB (waitress
+        # warns of its queue under load) would block on its next line, with its request loop
+        stderr=log,
     )
     deadline = time.time() + 600
     while time.time() < deadline:
@@ -93,7 +96,8 @@ def start_server(db: Path, port: int, env_extra: dict) -> subprocess.Popen:
                 return proc
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode()) from None
+                log.seek(0)
+                raise RuntimeError(log.read().decode()) from None
             time.sleep(0.3)
     proc.kill()
     raise RuntimeError("server did not start")

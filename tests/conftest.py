@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -306,13 +307,17 @@ def start_server_process(db: Path, port: int, timeout: float = 120, **env) -> su
     """`python app.py` as its own process (it then owns the database file); waits for /healthz.
     The simulator is off unless `env` sets LIUYAN_SIMULATE."""
     environ = {**os.environ, "LIUYAN_SIMULATE": "0", **env}
+    log = tempfile.TemporaryFile()  # the server's stderr (read if it fails to start)
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "app.py"), "--db", str(db), "--port", str(port)],
         cwd=ROOT,
         env=environ,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        # a file, not a pipe: nobody reads a pipe once the server is up, and a server that logged 64 KB (waitress
+        # warns of its queue under load) would block on its next line, with its request loop
+        stderr=log,
     )
+    proc.stderr_log = log  # what it wrote: `stderr_of`
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
@@ -320,10 +325,21 @@ def start_server_process(db: Path, port: int, timeout: float = 120, **env) -> su
                 return proc
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode()) from None
+                log.seek(0)
+                raise RuntimeError(log.read().decode()) from None
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError("server did not start")
+
+
+def stderr_of(proc: subprocess.Popen, timeout: float = 30) -> str:
+    """What a server of `start_server_process` wrote to stderr, once it has exited (waits up to `timeout`)."""
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    proc.stderr_log.seek(0)
+    return proc.stderr_log.read().decode(errors="replace")
 
 
 def pytest_collection_modifyitems(items):

@@ -13,7 +13,6 @@ import math
 import shutil
 import signal
 import subprocess
-import threading
 import time
 import urllib.request
 from dataclasses import replace
@@ -31,7 +30,7 @@ from queries.db import Store
 from queries.periods import beijing_now
 from queries.writes import upsert
 from settings import Settings
-from tests.conftest import free_port, start_server_process
+from tests.conftest import free_port, start_server_process, stderr_of
 
 DEMO_START = dt.date(2026, 2, 20)
 DEMO_UNTIL = dt.datetime(2026, 3, 10, 12, 0)  # a Tuesday
@@ -478,14 +477,6 @@ def _messages_since(port: int, day: dt.date) -> int:
         return json.loads(response.read())["messages"]
 
 
-def _stderr_of(proc: subprocess.Popen) -> str:
-    result: list[str] = []
-    reader = threading.Thread(target=lambda: result.append(proc.stderr.read().decode()), daemon=True)
-    reader.start()
-    reader.join(30)
-    return result[0] if result else ""
-
-
 def test_app_fills_the_gap_then_simulates_live_and_stops_cleanly(tmp_path):
     now = beijing_now()
     db = tmp_path / "live.duckdb"
@@ -511,7 +502,7 @@ def test_app_fills_the_gap_then_simulates_live_and_stops_cleanly(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             raise
-    log = _stderr_of(proc)
+    log = stderr_of(proc)
     assert "filled the 3.0 h" in log and "live at speed 200" in log, log
     store = Store(db)
     try:
@@ -546,7 +537,7 @@ def test_app_does_not_simulate_on_an_empty_database(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(60)
-    assert "simulator" not in _stderr_of(proc)
+    assert "simulator" not in stderr_of(proc)
     store = Store(db)
     try:
         assert store.is_empty() and store.meta("sim_until") is None
