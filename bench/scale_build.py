@@ -242,26 +242,17 @@ def _copy_supervision(cur, shift: str, new_id, cutoff_id: str) -> None:
         ORDER BY 9""",
         cut,
     )
-    cur.execute(
-        f"""
-        INSERT INTO reply_features
-        SELECT r.* REPLACE ({new_id("r.reply_id", "R")} AS reply_id, {new_id("r.message_id", "M")} AS message_id,
-                          r.replied_at + {shift} AS replied_at)
-        FROM base.reply_features r CROSS JOIN k
-        WHERE r.message_id BETWEEN $cut AND 'M~'
-        ORDER BY replied_at""",
-        cut,
-    )
-    cur.execute(
-        f"""
-        INSERT INTO reply_boilerplate
-        SELECT r.* REPLACE ({new_id("r.reply_id", "R")} AS reply_id, {new_id("r.message_id", "M")} AS message_id,
-                          r.replied_at + {shift} AS replied_at)
-        FROM base.reply_boilerplate r CROSS JOIN k
-        WHERE r.message_id BETWEEN $cut AND 'M~'
-        ORDER BY replied_at""",
-        cut,
-    )
+    for table in ("reply_features", "reply_boilerplate"):  # per reply, keyed by reply and message
+        cur.execute(
+            f"""
+            INSERT INTO {table}
+            SELECT r.* REPLACE ({new_id("r.reply_id", "R")} AS reply_id, {new_id("r.message_id", "M")} AS message_id,
+                              r.replied_at + {shift} AS replied_at)
+            FROM base.{table} r CROSS JOIN k
+            WHERE r.message_id BETWEEN $cut AND 'M~'
+            ORDER BY replied_at""",
+            cut,
+        )
     cur.execute("INSERT INTO reply_generic_bigrams SELECT * FROM base.reply_generic_bigrams")
     cur.execute(
         "INSERT OR REPLACE INTO meta SELECT * FROM base.meta "
