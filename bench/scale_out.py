@@ -17,6 +17,7 @@ shared with other work, so figures vary from run to run.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import random
@@ -34,7 +35,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import redis  # noqa: E402
+
 from queries.db import Store  # noqa: E402
+from scaleout import bus  # noqa: E402
 from tests.cluster import TOKEN, Cluster, PushWall, WallLoop, get_json  # noqa: E402
 
 NOW_DAY = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))
@@ -213,14 +217,18 @@ def mixed(args, workdir: Path) -> None:
             cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
             bench_cpu = cpu_seconds(os.getpid())
             snapshot0 = {p: get_json(c.web_url(p) + "/scale/status")["snapshot"]["name"] for p in c.web_ports}
+            announcements = redis.Redis.from_url(c.redis_url, socket_timeout=5)
             with multiprocessing.get_context("spawn").Pool(1) as pool:
                 began_at = time.time()
                 pending = pool.apply_async(analysts, (urls, args.seconds))
                 began = time.monotonic()
                 loads = []
+                published = {}  # the writer's snapshot announcements seen (name -> record)
                 while time.monotonic() - began < args.seconds:
                     time.sleep(5)
                     loads.append(load())
+                    record = json.loads(announcements.get(bus.SNAPSHOT) or "{}")
+                    published.setdefault(record.get("name"), record)
                 times, errors = pending.get(args.seconds + 60)
             cpu = {name: (cpu_seconds(pid) - cpu0[name]) / args.seconds for name, pid in pids.items()}
             switched = sum(
@@ -236,10 +244,20 @@ def mixed(args, workdir: Path) -> None:
             print(f"  analyst API requests: {fmt([d for _, d in times])}; errors {len(errors)} {sorted(set(errors))}")
             print(f"    first half: {fmt([d for t, d in times if t < half])}")
             print(f"    second half: {fmt([d for t, d in times if t >= half])}")
+            slow = sorted((t - began_at, d) for t, d in times if d > 0.3)
+            print("    over 300 ms, answered at second: " + ", ".join(f"{t:.0f} ({d * 1000:.0f} ms)" for t, d in slow))
+            for port in c.web_ports:
+                said = [line for line in (workdir / f"web-{port}.log").read_text().splitlines() if "snapshot" in line]
+                print(f"    web {port}: " + " | ".join(said[-3:]))
             for port in c.web_ports if errors else ():  # what the web processes said about them
                 said = [line for line in (workdir / f"web-{port}.log").read_text().splitlines() if "Error" in line]
                 print(f"    web {port} log: " + " | ".join(said[-3:]))
             print(f"  web processes that switched to a newer snapshot during the run: {switched} of 2")
+            made = [r for name, r in published.items() if name and name not in snapshot0.values()]
+            print(
+                f"  snapshots published during the run: {len(made)}, seconds each: "
+                + ", ".join(f"{r['seconds']:.2f} ({'blocks' if r['bytes'] else 'WAL only'})" for r in made)
+            )
             cpu["this bench (walls' client)"] = (cpu_seconds(os.getpid()) - bench_cpu) / args.seconds
             print("  CPU (share of one core): " + ", ".join(f"{name} {share:.0%}" for name, share in cpu.items()))
             print(

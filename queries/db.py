@@ -389,6 +389,13 @@ class Store:
         rollup maintenance declares the messages it counts."""
         self.appends.touch(days, joins)
 
+    def carry(self, earlier: Store) -> None:
+        """Take over what stays valid of `earlier`, a Store on an earlier state of the same file (a web process's
+        snapshot before this one): the delay index, which reads the days revised since from the file. Building it
+        again took about 1 s at 6 M messages, 4 s under load, on every snapshot."""
+        if earlier._instance == self._instance and earlier._version <= self._version:
+            self.medians.index.adopt(earlier.medians.index)
+
     def changed_days(self, since: str) -> frozenset | None:
         """The days of creation of the messages changed by the writes committed after data version `since` (an
         earlier `data_version`); None when not known (then any day may have changed)."""

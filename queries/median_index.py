@@ -74,6 +74,18 @@ class IndexHolder:
         self._held = 0
         self._guard = threading.Lock()
 
+    def adopt(self, other: IndexHolder) -> None:
+        """Take over `other`'s index and sorted bins (another Store on a later state of the same file: the days
+        revised since the index was built are read from the file, `current`)."""
+        with other.lock:
+            value = other.value
+        with other._guard:
+            kept, held = OrderedDict(other._sorted), other._held
+        with self.lock:
+            self.value = value
+        with self._guard:
+            self._sorted, self._held = kept, held
+
     def clear(self) -> None:
         with self.lock:
             self.value = None

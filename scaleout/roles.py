@@ -82,6 +82,7 @@ def build_web(settings: Settings):
     current = Current(client)
     dash_app = build_app(settings, store, wall_views=RedisViews(current))
     metrics = dash_app.server.extensions["liuyan"]["metrics"]
+    metrics.prime(settings.now().date())
     insight = dash_app.server.extensions["liuyan"]["insight"]
     gate = dash_app.server.extensions["liuyan"]["gate"]
 
@@ -98,14 +99,20 @@ def build_web(settings: Settings):
             _swap(record)
 
     def _swap(record: dict) -> None:
+        began = time.monotonic()
         new = fetcher.fetch(record)
         if new is not None:
+            fetched = time.monotonic()
             # the analysts' recent questions answered on the new file first: a switch does not make them all cold
             warmed = metrics.warm(new, WARM_SECONDS)
             # requests in flight finish on the previous file (closed one snapshot later); the insight service
             # reads the store too (it kept the first file, closed two snapshots later)
             metrics.store = insight.store = new
-            print(f"web: snapshot {record['name']} open, {warmed} recent questions answered on it", file=sys.stderr)
+            print(
+                f"web: snapshot {record['name']} open (fetched in {fetched - began:.2f} s), {warmed} recent "
+                f"questions answered on it in {time.monotonic() - fetched:.2f} s",
+                file=sys.stderr,
+            )
 
     hub = Hub(current, aredis.Redis.from_url(settings.redis_url, socket_timeout=None), on_snapshot=swap, viewer=viewer)
     peers = [p.strip().rstrip("/") for p in settings.peers.split(",") if p.strip()]
