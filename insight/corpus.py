@@ -83,6 +83,15 @@ def term_frequency(corpus: Corpus, extra: list[tuple[str, ...]]) -> Counter | No
     """Messages holding each term, a message's terms being its words and `extra` (per row, e.g. its places): the
     Counter of the sets of these terms, counted over codes. None when the corpus has no coded words (one made by an
     update: count its strings)."""
+    counted = term_counts(corpus, extra)
+    if counted is None:
+        return None
+    terms, counts = counted
+    return Counter(dict(zip(terms, counts.tolist(), strict=True)))
+
+
+def term_counts(corpus: Corpus, extra: list[tuple[str, ...]]) -> tuple[list[str], np.ndarray] | None:
+    """term_frequency as (terms, messages holding each: an int64 array), the terms held by no message left out."""
     coded = corpus.coded
     if coded is None:
         return None
@@ -105,7 +114,7 @@ def term_frequency(corpus: Corpus, extra: list[tuple[str, ...]]) -> Counter | No
     pairs.sum_duplicates()
     counts = np.bincount(pairs.indices, minlength=len(terms))
     held = np.flatnonzero(counts)
-    return Counter(dict(zip([terms[k] for k in held.tolist()], counts[held].tolist(), strict=True)))
+    return [terms[k] for k in held.tolist()], counts[held].astype(np.int64)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 import pandas as pd
@@ -50,7 +50,7 @@ class Insight:
         self._groupings: OrderedDict[Filters, issues.Grouping] = OrderedDict()  # filters -> last hot-issue grouping
         # reference period -> (its corpus, the weights learnt from it)
         self._weights: OrderedDict[Filters, tuple[corpus_mod.Corpus, issues.Weights]] = OrderedDict()
-        self._counted: OrderedDict[Filters, tuple[corpus_mod.Corpus, Counter]] = OrderedDict()  # hot words' counts
+        self._counted: OrderedDict[Filters, tuple[corpus_mod.Corpus, hotwords.Counts]] = OrderedDict()  # hot words'
         self._daily: OrderedDict[tuple, tuple[str, _Daily]] = OrderedDict()  # surges' counts: (version, counts)
         self._detected: OrderedDict[tuple, tuple[_Daily, list[dict]]] = OrderedDict()  # (filters, today) -> surges
         # filters -> (corpus, {surge: its top words}) of the last alerts
@@ -108,40 +108,35 @@ class Insight:
     def _hot_words(self, f: Filters, limit: int) -> dict:
         length = f.end - f.start
         before = replace(f, start=f.start - length - dt.timedelta(days=1), end=f.start - dt.timedelta(days=1))
-        (now, n_now), (prev, n_before) = self._frequencies(f), self._frequencies(before)
+        now, prev = self._frequencies(f), self._frequencies(before)
         return {
             "start": f.start.isoformat(),
             "end": f.end.isoformat(),
             "previous_start": before.start.isoformat(),
             "previous_end": before.end.isoformat(),
-            "messages": n_now,
-            "previous_messages": n_before,
-            "words": hotwords.rising(now, n_now, prev, n_before, limit),
+            "messages": now.messages,
+            "previous_messages": prev.messages,
+            "words": hotwords.rising(now, prev, limit),
             "frequent": hotwords.frequent(now, prev, limit),
         }
 
-    def _frequencies(self, f: Filters) -> tuple[Counter, int]:
+    def _frequencies(self, f: Filters) -> hotwords.Counts:
         """Messages holding each term in `f`'s period, and the messages; kept while its corpus is unchanged (the
         previous period's after a write inside this one), updated with the messages that changed after a write."""
         period = self.corpus(f)
         with self._guard:
             known = self._counted.get(f)
         if known is not None and known[0] is period:
-            return known[1], len(period)
+            return known[1]
         if known is None:
             counted = hotwords.counts(period)
         else:  # the earlier counts, less the messages gone or changed, plus the new ones
             added, gone = corpus_mod.changes(known[0], period)
-            counted = known[1].copy()
             less = hotwords.document_frequency(hotwords.terms(corpus_mod.rows(known[0], gone)))
             more = hotwords.document_frequency(hotwords.terms(corpus_mod.rows(period, added)))
-            counted.subtract(less)
-            counted.update(more)
-            for word in less.keys() - more.keys():
-                if counted[word] <= 0:
-                    del counted[word]
+            counted = known[1].updated(less, more, len(period))
         self._keep(self._counted, f, (period, counted), CORPORA_KEPT)
-        return counted, len(period)
+        return counted
 
     def hot_issues(self, f: Filters, limit: int = 50) -> dict:
         found = self._cached("hot_issues", self._hot_issues, f)

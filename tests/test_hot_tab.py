@@ -265,8 +265,9 @@ def test_province_analyst_sees_only_their_province(store, tmp_path):
 def test_rising_words_are_masked_as_the_frequent_ones():
     # a location the citizen typed is one of the words: a name before 先生 and a phone number must not show
     now = Counter({"王先生家门口": 7, "13912345678": 6, "停水": 6})
-    rising = [w["word"] for w in hotwords.rising(now, 10, Counter(), 10)]
-    frequent = [w["word"] for w in hotwords.frequent(now, Counter())]
+    now, before = hotwords.Counts.of(now, 10), hotwords.Counts.of(Counter(), 10)
+    rising = [w["word"] for w in hotwords.rising(now, before)]
+    frequent = [w["word"] for w in hotwords.frequent(now, before)]
     assert sorted(rising) == sorted(frequent) and "停水" in rising
     assert not any("王" in w or "1391234" in w for w in rising)
 
