@@ -307,11 +307,17 @@ def _recount(old: _Daily, fresh: pd.DataFrame, first: dt.date, last: dt.date) ->
     frame = old.frame
     day = pd.to_datetime(frame["day"])
     inside = ((day >= pd.Timestamp(first)) & (day <= pd.Timestamp(last))).to_numpy()
-    both = frame[inside].merge(fresh, on=_COUNT_KEYS, how="outer", suffixes=("_old", ""))
-    differ = both["messages_old"].fillna(0).to_numpy() != both["messages"].fillna(0).to_numpy()
-    changed = frozenset(zip(both["province"][differ].tolist(), both["category"][differ].tolist(), strict=True))
+    before, after = (_by_key(part) for part in (frame[inside], fresh))
+    changed = frozenset((k[1], k[3]) for k in before.keys() | after.keys() if before.get(k, 0) != after.get(k, 0))
     old.base = None  # one step is kept (as corpus.Edit)
     return _Daily(pd.concat([frame[~inside], fresh], ignore_index=True), old, changed)
+
+
+def _by_key(counts: pd.DataFrame) -> dict:
+    """{(day, province, city, domain): messages} of daily counts (a few days' rows)."""
+    day = pd.to_datetime(counts["day"]).dt.date.tolist()
+    keys = zip(day, *(counts[c].tolist() for c in _COUNT_KEYS[1:]), strict=True)
+    return dict(zip(keys, counts["messages"].tolist(), strict=True))
 
 
 def _inside(issue: dict, alert: dict) -> bool:

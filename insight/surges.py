@@ -70,16 +70,36 @@ def level(ratio: float) -> str:
 
 
 def _series(counts: pd.DataFrame, days: pd.DatetimeIndex) -> tuple[pd.DataFrame, np.ndarray]:
-    """Dense day matrices of province × domain (city '') and city × domain series."""
-    counts = counts.assign(day=pd.to_datetime(counts["day"]))
-    province = counts.groupby(["province", "category", "day"], as_index=False)["messages"].sum().assign(city="")
-    city = counts[counts["city"] != ""]
-    both = pd.concat([province, city[["province", "city", "category", "day", "messages"]]], ignore_index=True)
-    # one row per series that has messages (city '' = the whole province), one column per day
-    table = both.pivot_table(index=["province", "city", "category"], columns="day", values="messages", aggfunc="sum")
-    table = table.reindex(columns=days).fillna(0)
-    keys = table.index.to_frame(index=False)
-    return keys, table.to_numpy(dtype=np.float64)
+    """Dense day matrices of province × domain (city '') and city × domain series: one row per series that has
+    messages (city '' = the whole province, series in the order of their keys), one column per day. Made from
+    codes (a pivot table of object columns costs tens of ms)."""
+    day = pd.to_datetime(counts["day"]).to_numpy().astype("datetime64[D]")
+    column = (day - np.datetime64(days[0].date(), "D")).astype(np.int64)
+    inside = np.flatnonzero((column >= 0) & (column < len(days)))
+    (p, provinces), (c, cities), (k, categories) = (
+        pd.factorize(counts[name], sort=True) for name in ("province", "city", "category")
+    )
+    cities = np.asarray(cities, dtype=object)
+    if not len(cities) or cities[0] != "":  # '' (the whole province) sorts first
+        cities, c = np.concatenate([[""], cities]), c + 1
+    p, c, k, column = p[inside], c[inside], k[inside], column[inside]
+    messages = counts["messages"].to_numpy(dtype=np.float64)[inside]
+    named = c > 0
+    # each row counts in its province's series and, with a city, in its city's
+    width = len(cities) * len(categories)
+    combined = np.concatenate([p * width + k, (p[named] * len(cities) + c[named]) * len(categories) + k[named]])
+    codes, series = np.unique(combined, return_inverse=True)
+    cells = series.ravel() * len(days) + np.concatenate([column, column[named]])
+    weights = np.concatenate([messages, messages[named]])
+    matrix = np.bincount(cells, weights=weights, minlength=len(codes) * len(days)).astype(np.float64)
+    keys = pd.DataFrame(
+        {
+            "province": np.asarray(provinces)[codes // width],
+            "city": cities[codes // len(categories) % len(cities)],
+            "category": np.asarray(categories, dtype=object)[codes % len(categories)],
+        }
+    )
+    return keys, matrix.reshape(len(codes), len(days))
 
 
 def detect(counts: pd.DataFrame, start: dt.date, end: dt.date, today: dt.date) -> list[dict]:
