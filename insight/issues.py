@@ -22,8 +22,9 @@ n: messages; likes: their support count; span_days: last − first day + 1; grow
 from __future__ import annotations
 
 import math
+import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain, repeat
 
 import numpy as np
@@ -91,13 +92,21 @@ def vectors(docs: list[list[str]], min_df: int = 2):
 
 def link(frame: pd.DataFrame, matrix, min_cosine: float = LINK_COSINE, max_gap_days: int = MAX_GAP_DAYS):
     """Component label per message: similar messages of the same city and location, close in time, share one."""
-    n = len(frame)
-    rows, cols = similar_pairs(frame, matrix, min_cosine)
+    rows, cols = linked_pairs(frame, *similar_pairs(frame, matrix, min_cosine), max_gap_days)
+    return _components(len(frame), rows, cols)
+
+
+def linked_pairs(frame: pd.DataFrame, rows: np.ndarray, cols: np.ndarray, max_gap_days: int = MAX_GAP_DAYS):
+    """The similar pairs (rows[k], cols[k]) that are linked: at most max_gap_days apart, their places agreeing."""
     days = frame["day"].to_numpy().astype("datetime64[D]").astype("int64")
     keep = np.abs(days[rows] - days[cols]) <= max_gap_days
     rows, cols = rows[keep], cols[keep]
     keep = _places_agree_pairs(frame, rows, cols)
-    graph = coo_matrix((np.ones(int(keep.sum()), dtype=np.int8), (rows[keep], cols[keep])), shape=(n, n))
+    return rows[keep], cols[keep]
+
+
+def _components(n: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
     return connected_components(graph, directed=False)[1]
 
 
@@ -114,12 +123,7 @@ def similar_pairs(frame: pd.DataFrame, matrix, min_cosine: float) -> tuple[np.nd
     if n < 2 or not width:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
     block = blocks(frame)
-    csr = matrix.tocsr()
-    per_row = np.diff(csr.indptr)
-    shifted = csr_matrix(
-        (csr.data, block.astype(np.int64).repeat(per_row) * width + csr.indices, csr.indptr),
-        shape=(n, (int(block.max()) + 1) * width),
-    )
+    shifted = _block_columns(frame, matrix)
     order = np.argsort(block, kind="stable")
     bounds = np.searchsorted(block[order], np.arange(int(block.max()) + 2))
     transposed = shifted.T.tocsr()
@@ -294,8 +298,9 @@ def issue_labels(corpus: Corpus, min_members: int = MIN_MEMBERS):
     return _labels(corpus.frame, matrix, min_members), matrix, terms
 
 
-def _labels(frame: pd.DataFrame, matrix, min_members: int) -> np.ndarray:
-    labels = tighten(link(frame, matrix), matrix, min_members)
+def _labels(frame: pd.DataFrame, matrix, min_members: int, linked: np.ndarray | None = None) -> np.ndarray:
+    """Issue number per message (-1: none) from its linked component (`linked`, computed when not given)."""
+    labels = tighten(link(frame, matrix) if linked is None else linked, matrix, min_members)
     sizes = np.bincount(labels)
     return np.where(sizes[labels] >= min_members, labels, -1)
 
@@ -342,6 +347,11 @@ class Grouping:
     df: Counter  # messages holding each term (a term of two or more messages is in the vocabulary)
     issues: dict[tuple, list[dict]]  # block -> its issues
     corpus: Corpus | None = None  # the corpus grouped (a later one made from it tells what changed: corpus.Edit)
+    # the linked pairs (two arrays of rows, the earlier row first), so that after a write a block is linked again
+    # from its pairs between unchanged messages and the pairs of the messages new or changed alone (`_extend`)
+    edges: tuple[np.ndarray, np.ndarray] | None = None
+    spent: bool = False  # an update took its term counts (`update`): a second one from it groups whole
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def ranked(self) -> list[dict]:
         out = [i for found in self.issues.values() for i in found]
@@ -358,8 +368,9 @@ def group(corpus: Corpus, weights: Weights, min_members: int = MIN_MEMBERS) -> G
     docs = features(corpus, tags)
     df = feature_frequency(corpus, tags)
     keys = _keys(corpus.frame)
-    found = _group_rows(corpus, docs, np.arange(len(docs)), df, weights, min_members, tags)
-    return Grouping(weights, min_members, keys, docs, df, found, corpus)
+    edges: list = []
+    found = _group_rows(corpus, docs, np.arange(len(docs)), df, weights, min_members, tags, edges)
+    return Grouping(weights, min_members, keys, docs, df, found, corpus, _joined(edges))
 
 
 def update(previous: Grouping, corpus: Corpus) -> Grouping:
@@ -380,11 +391,19 @@ def update(previous: Grouping, corpus: Corpus) -> Grouping:
         same[(same >= 0) & (old.marks[np.maximum(same, 0)] != new.marks)] = -1
         added = np.flatnonzero(same < 0)
         gone = np.setdiff1d(np.arange(len(old.ids)), same[same >= 0])
-    docs = [previous.docs[k] if k >= 0 else None for k in same.tolist()]
+    if edit is not None and previous.corpus is not None and edit.base is previous.corpus:
+        kept = [previous.docs[k] if k >= 0 else None for k in edit.source.tolist()]
+        docs = previous.docs[: edit.lo] + kept + previous.docs[edit.hi :]
+    else:
+        docs = [previous.docs[k] if k >= 0 else None for k in same.tolist()]
     fresh = features(Corpus(corpus.frame.iloc[added], [corpus.words[k] for k in added])) if len(added) else []
     for k, d in zip(added.tolist(), fresh, strict=True):
         docs[k] = d
-    df = previous.df.copy()
+    with previous.lock:
+        if previous.spent:  # another update took its counts: group whole
+            return group(corpus, previous.weights, previous.min_members)
+        previous.spent = True
+    df = previous.df  # updated in place (a copy of a month's terms costs more than the rest): `previous` is spent
     before = {}
     for d in [previous.docs[k] for k in gone.tolist()]:
         for t in set(d):
@@ -398,12 +417,85 @@ def update(previous: Grouping, corpus: Corpus) -> Grouping:
     for t in [t for t, c in df.items() if c <= 0] if gone.size else ():
         del df[t]
     dirty = {old.blocks[k] for k in gone.tolist()} | {new.blocks[k] for k in added.tolist()}
+    # the rows whose vectors are new or changed: the new ones, and the earlier ones holding a term that entered or
+    # left the vocabulary; the others keep their linked pairs with each other
+    stale = same < 0
     if crossed:
-        dirty |= {b for b, d in zip(new.blocks, docs, strict=True) if not crossed.isdisjoint(d)}
+        for k, (b, d) in enumerate(zip(new.blocks, docs, strict=True)):
+            if not crossed.isdisjoint(d):
+                dirty.add(b)
+                stale[k] = True
     issues = {b: found for b, found in previous.issues.items() if b not in dirty}
-    rows = np.flatnonzero(np.fromiter((b in dirty for b in new.blocks), bool, len(new.blocks)))
-    issues.update(_group_rows(corpus, docs, rows, df, previous.weights, previous.min_members))
-    return Grouping(previous.weights, previous.min_members, new, docs, df, issues, corpus)
+    rows = np.flatnonzero(np.fromiter(map(dirty.__contains__, new.blocks), bool, len(new.blocks)))
+    edges: list = []
+    if previous.edges is None:
+        issues.update(_group_rows(corpus, docs, rows, df, previous.weights, previous.min_members, None, edges))
+    else:
+        # the earlier pairs at the rows they moved to, both rows unchanged
+        moved = np.full(len(old.ids), -1, np.int64)
+        moved[same[same >= 0]] = np.flatnonzero(same >= 0)
+        i, j = moved[previous.edges[0]], moved[previous.edges[1]]
+        keep = (i >= 0) & (j >= 0)
+        i, j = i[keep], j[keep]
+        keep = ~stale[i] & ~stale[j]
+        edges.append((i[keep], j[keep]))
+        issues.update(_extend(corpus, docs, rows, stale, df, previous.weights, previous.min_members, edges))
+    return Grouping(previous.weights, previous.min_members, new, docs, df, issues, corpus, _joined(edges))
+
+
+def _joined(edges: list) -> tuple[np.ndarray, np.ndarray]:
+    if not edges:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate([e[0] for e in edges]), np.concatenate([e[1] for e in edges])
+
+
+def _extend(corpus: Corpus, docs, rows: np.ndarray, stale: np.ndarray, df: Counter, weights, min_members, edges):
+    """{block: issues} of the blocks of `rows` (whole blocks) linked again: the pairs of `edges` (rows unchanged,
+    kept) joined by the pairs of the rows `stale` (new, or their vector changed), then tightened as `_group_rows`
+    does. The same pairs and floats as a whole block's grouping: a pair's cosine is the product accumulated over
+    the earlier row's columns, as in similar_pairs. The rows' new pairs are added to `edges`."""
+    if not len(rows):
+        return {}
+    frame = corpus.frame.iloc[rows].reset_index(drop=True)
+    out: dict[tuple, list[dict]] = {b: [] for b in zip(*(frame[c].tolist() for c in _BLOCK), strict=True)}
+    built = _matrix([docs[k] for k in rows.tolist()], df, weights)
+    if built is None:
+        return out
+    matrix, terms = built
+    fresh, kept = np.flatnonzero(stale[rows]), np.flatnonzero(~stale[rows])
+    shifted = _block_columns(frame, matrix)
+    pairs_rows, pairs_cols = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for left, right in ((fresh, None), (kept, fresh)):
+        if not len(left) or (right is not None and not len(right)):
+            continue
+        sims = (shifted[left] @ (shifted if right is None else shifted[right]).T).tocoo()
+        i = left[sims.row]
+        j = sims.col.astype(np.int64) if right is None else right[sims.col]
+        keep = (sims.data >= LINK_COSINE) & (i < j)  # a pair is the earlier row's product, as in similar_pairs
+        pairs_rows.append(i[keep])
+        pairs_cols.append(j[keep])
+    i, j = linked_pairs(frame, np.concatenate(pairs_rows), np.concatenate(pairs_cols))
+    edges.append((rows[i], rows[j]))
+    # the kept pairs of these rows, at their place among them
+    local = np.full(len(stale), -1, np.int64)
+    local[rows] = np.arange(len(rows))
+    a, b = _joined(edges[:-1])
+    inside = local[a] >= 0
+    linked = _components(len(rows), np.concatenate([i, local[a[inside]]]), np.concatenate([j, local[b[inside]]]))
+    return _described(frame, matrix, terms, _labels(frame, matrix, min_members, linked), out)
+
+
+def _block_columns(frame: pd.DataFrame, matrix):
+    """The matrix with each term made block-specific (its column moved by block x vocabulary size): a product of
+    its rows holds only pairs of one block."""
+    n, width = matrix.shape
+    block = blocks(frame)
+    csr = matrix.tocsr()
+    per_row = np.diff(csr.indptr)
+    return csr_matrix(
+        (csr.data, block.astype(np.int64).repeat(per_row) * width + csr.indices, csr.indptr),
+        shape=(n, (int(block.max()) + 1) * width),
+    )
 
 
 def _keys(frame: pd.DataFrame) -> Keys:
@@ -462,11 +554,11 @@ def _weighted(n: int, rows: np.ndarray, cols: np.ndarray, vocabulary: list[str],
 
 
 def _group_rows(
-    corpus: Corpus, docs, rows: np.ndarray, df: Counter, weights: Weights, min_members: int, tags=None
+    corpus: Corpus, docs, rows: np.ndarray, df: Counter, weights: Weights, min_members: int, tags=None, edges=None
 ) -> dict:
     """{block: issues} of the blocks of `rows` (whole blocks), grouped with the period's vocabulary (terms of two
     or more messages, columns in term order) and `weights` (`tags`: the corpus's place_terms, when all its rows are
-    grouped)."""
+    grouped); the linked pairs (as corpus rows) are added to `edges` when given."""
     if not len(rows):
         return {}
     frame = corpus.frame.iloc[rows].reset_index(drop=True)
@@ -478,7 +570,15 @@ def _group_rows(
     if built is None:
         return out
     matrix, terms = built
-    labels = _labels(frame, matrix, min_members)
+    i, j = linked_pairs(frame, *similar_pairs(frame, matrix, LINK_COSINE))
+    if edges is not None:
+        edges.append((rows[i], rows[j]))
+    linked = _components(len(frame), i, j)
+    return _described(frame, matrix, terms, _labels(frame, matrix, min_members, linked), out)
+
+
+def _described(frame: pd.DataFrame, matrix, terms, labels: np.ndarray, out: dict) -> dict:
+    """`out` ({block: []} of the frame's blocks) with the issue of each label >= 0 described in its block."""
     inside = np.flatnonzero(labels >= 0)
     order = inside[np.argsort(labels[inside], kind="stable")]
     bounds = np.flatnonzero(np.diff(labels[order])) + 1

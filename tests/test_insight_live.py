@@ -1,0 +1,243 @@
+"""Live writes update the insight results incrementally, and what they give equals a fresh (cold) computation at the
+same data version: hot issues, hot words and alerts, on a hand-written month (Zhejiang, Jiangsu, Shandong) worded
+unlike the demo's generator and the other fixtures.
+
+The month holds two problems that gain messages in a write (a leaking garage in 杭州, a noisy factory in 南京), a
+burst of complaints about shared bikes in 济南 on a series silent for the eight weeks before (a surge the write
+adds to), and messages elsewhere; a second write re-imports a member with another text and another with more likes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+
+import pandas as pd
+import pytest
+
+from insight import corpus as corpus_mod
+from insight import hotwords
+from insight import issues as issues_mod
+from insight import service as service_mod
+from insight.service import Insight
+from queries.periods import Filters
+from queries.writes import upsert
+from tests.conftest import frame, message
+
+ZHEJIANG, JIANGSU, SHANDONG = 330000, 320000, 370000
+SEPTEMBER = Filters(dt.date(2025, 9, 1), dt.date(2025, 9, 30))
+NOW = dt.datetime(2025, 10, 1, 12, 0)
+
+# (province, city, district, category, location)
+GARAGE_AT = (ZHEJIANG, "杭州市", "西湖区", "城建", "梧桐苑")
+NOISE_AT = (JIANGSU, "南京市", "鼓楼区", "环保", "金陵机械厂")
+BIKES_AT = (SHANDONG, "济南市", "历下区", "交通", "")
+
+# (day, title, body); held back: written live in the first write
+GARAGE = [
+    ("2025-09-03", "梧桐苑地下车库渗水", "梧桐苑地下车库顶板一直在渗水，停在下面的车落满了泥点子。", False),
+    ("2025-09-04", "车库顶上滴水", "每天早上去车库开车，顶上的水滴个不停，地面也湿滑。", False),
+    ("2025-09-05", "梧桐苑车库积水没人管", "车库里积水已经没过鞋面，物业说要等开发商来修。", True),
+    ("2025-09-08", "地下车库渗漏严重", "梧桐苑地下车库渗漏越来越严重，墙面都长了霉。", False),
+    ("2025-09-09", "请督促修复车库防水", "车库防水层坏了好几个月，业主多次报修没有结果。", True),
+    ("2025-09-10", "梧桐苑车库漏水伤车", "车库漏水把车漆都泡坏了，谁来赔偿？", False),
+    ("2025-09-11", "车库墙面渗水发霉", "地下车库墙面渗水发霉，味道很重，老人孩子都不敢下去。", True),
+    ("2025-09-12", "梧桐苑车库渗水问题", "反映过的车库渗水问题至今没有处理，希望相关部门过问。", False),
+]
+NOISE = [
+    ("2025-09-08", "金陵机械厂夜里轰鸣", "厂里的机器每天夜里轰鸣到凌晨两点，附近住户睡不着。", False),
+    ("2025-09-09", "工厂噪声扰民", "金陵机械厂晚上开工，冲压声一下一下震得窗户响。", False),
+    ("2025-09-10", "机械厂夜间生产噪声大", "夜间生产的噪声太大，孩子第二天上课没精神。", True),
+    ("2025-09-12", "请查处机械厂噪声", "金陵机械厂的噪声已经持续半个月，请环保部门夜间来测一测。", False),
+    ("2025-09-14", "半夜机器声吵得睡不着", "半夜机器声一直不停，投诉电话打了也没人来。", True),
+    ("2025-09-15", "机械厂噪声何时解决", "金陵机械厂噪声扰民的问题什么时候能解决？", False),
+]
+BIKES = [
+    ("2025-09-20", "共享单车堆满人行道", "泉城路一带共享单车堆满了人行道，推婴儿车都过不去。", False),
+    ("2025-09-20", "单车乱停挡住盲道", "共享单车横七竖八停在盲道上，盲人根本没法走。", False),
+    ("2025-09-20", "路口单车堆成山", "路口的共享单车堆成小山，行人只能走机动车道。", False),
+    ("2025-09-20", "共享单车占道严重", "地铁口共享单车占道严重，早高峰挤得水泄不通。", False),
+    ("2025-09-20", "请清理乱停的单车", "门口的共享单车乱停乱放好多天了，请尽快清理。", False),
+    ("2025-09-20", "公园门口单车成堆", "公园门口的共享单车一堆一堆的，游客进出很不方便。", False),
+    ("2025-09-20", "单车投放太多", "这条街投放的共享单车远远超过需要，到处都是。", False),
+    ("2025-09-20", "共享单车倒了一地", "一阵风吹过，路边的共享单车倒了一地，也没人扶。", False),
+    ("2025-09-20", "学校旁单车乱放", "学校旁边共享单车乱放，学生上下学只能绕行。", False),
+    ("2025-09-20", "单车堵住消防通道", "小区外面的共享单车把消防通道都堵住了。", True),
+    ("2025-09-21", "共享单车没人管", "周末共享单车更多了，人行道完全被占，运营公司不管。", True),
+    ("2025-09-21", "单车挤占人行道", "共享单车挤占人行道，老人走路要绕到马路上。", True),
+]
+OTHERS = [  # (place, day, title, body)
+    ((ZHEJIANG, "杭州市", "上城区", "教育", ""), "2025-09-04", "学校门口接送拥堵", "放学时家长的车把学校门口堵死了。"),
+    ((ZHEJIANG, "杭州市", "西湖区", "交通", ""), "2025-09-06", "公交站牌字迹看不清", "站牌褪色，线路信息看不清楚。"),
+    (
+        (JIANGSU, "南京市", "鼓楼区", "医疗", ""),
+        "2025-09-07",
+        "社区医院挂号难",
+        "社区医院每天只放二十个号，排队排不上。",
+    ),
+    ((JIANGSU, "南京市", "玄武区", "城建", ""), "2025-09-13", "护栏锈蚀断裂", "河边护栏锈蚀断裂，晚上散步很危险。"),
+    ((SHANDONG, "济南市", "市中区", "政务", ""), "2025-09-16", "办证材料要求不一", "窗口两次告诉我的材料清单不一样。"),
+    ((SHANDONG, "济南市", "历下区", "环保", ""), "2025-09-18", "餐馆油烟熏人", "楼下烧烤店的油烟直冲楼上窗户。"),
+    ((ZHEJIANG, "宁波市", "鄞州区", "企业", ""), "2025-09-22", "公司拖欠加班费", "连续三个月的加班费一分没发。"),
+]
+# the weeks before: light traffic on two series (the surges' baselines), and the month before the weights learn from
+BEFORE = [
+    ("公交车晚点", "早上那趟公交车又晚了二十分钟。"),
+    ("河道有异味", "小河里的水发黑发臭，夏天更明显。"),
+    ("路口红绿灯太短", "行人绿灯只有十几秒，老人走不过去。"),
+    ("垃圾站离楼太近", "垃圾站就在楼下，气味飘进屋里。"),
+]
+LIVE = {"garage", "noise", "bikes"}
+
+
+def _text_row(mid, place, day, title, body, hour, likes=0):
+    province, city, district, category, location = place
+    created = pd.Timestamp(day) + pd.Timedelta(hours=hour)
+    row = message(mid, created, province, category, city=city, district=district, title=title)
+    return {**row, "content": body, "location": location or None, "likes": likes}
+
+
+def _rows(held: bool) -> list[dict]:
+    """The month's messages: those held back (held) or the others."""
+    out = []
+    for key, place, items in (("garage", GARAGE_AT, GARAGE), ("noise", NOISE_AT, NOISE), ("bikes", BIKES_AT, BIKES)):
+        for n, (day, title, body, later) in enumerate(items):
+            if later == held:
+                # the location field on every other message only: the rest name the place in their text
+                where = place if n % 2 == 0 else (*place[:4], "")
+                out.append(_text_row(f"{key}-{n}", where, day, title, body, hour=8 + n, likes=n % 4))
+    if not held:
+        for n, (place, day, title, body) in enumerate(OTHERS):
+            out.append(_text_row(f"other-{n}", place, day, title, body, hour=10))
+        start = SEPTEMBER.start - dt.timedelta(weeks=8)
+        for week in range(8):
+            quiet = ((*GARAGE_AT[:3], "交通", ""), 1), ((*NOISE_AT[:3], "环保", ""), 3)
+            for k, (place, weekday) in enumerate(quiet):
+                title, body = BEFORE[(week + k) % len(BEFORE)]
+                day = start + dt.timedelta(weeks=week, days=weekday)
+                out.append(_text_row(f"before-{week}-{k}", place, day, title, body, hour=9))
+    return out
+
+
+def _results(service: Insight) -> tuple:
+    return (
+        service.hot_issues(SEPTEMBER, limit=1000),
+        service.hot_words(SEPTEMBER, limit=1000),
+        service.alerts(SEPTEMBER),
+    )
+
+
+def test_results_after_live_writes_equal_a_cold_computation(store, monkeypatch):
+    monkeypatch.setattr(service_mod, "REFERENCE_MIN", 5)  # a small board: the month before still gives the weights
+    upsert(store, "messages", frame(_rows(held=False)))
+    service = Insight(store, clock=lambda: NOW)
+    before = _results(service)
+    assert service.weights(SEPTEMBER) is not None  # the weights come from August: updates do not regroup everything
+    issues_before = {i["id"]: i for i in before[0]["issues"]}
+    assert {i["id"].split("-")[1] for i in issues_before.values()} >= LIVE  # each planted problem is an issue
+
+    calls: dict[str, list] = {"extend": [], "regroup": [], "read": [], "counted": [], "updated": []}
+    real_extend, real_rows = issues_mod._extend, issues_mod._group_rows
+    real_built, real_counts, real_updated = corpus_mod._built, corpus_mod.daily_counts, hotwords.Counts.updated
+    monkeypatch.setattr(
+        issues_mod,
+        "_extend",
+        lambda c, d, rows, stale, *a: (
+            calls["extend"].extend(c.frame["message_id"].iloc[rows[stale[rows]]]) or real_extend(c, d, rows, stale, *a)
+        ),
+    )
+    monkeypatch.setattr(
+        issues_mod,
+        "_group_rows",
+        lambda c, d, rows, *a: calls["regroup"].extend(c.frame["message_id"].iloc[rows]) or real_rows(c, d, rows, *a),
+    )
+    monkeypatch.setattr(
+        corpus_mod,
+        "_built",
+        lambda s, g, table, *a: (
+            calls["read"].extend(table.column("message_id").to_pylist()) or real_built(s, g, table, *a)
+        ),
+    )
+    monkeypatch.setattr(
+        corpus_mod, "daily_counts", lambda s, f, a, b: calls["counted"].append((a, b)) or real_counts(s, f, a, b)
+    )
+    monkeypatch.setattr(
+        hotwords.Counts, "updated", lambda self, *a: calls["updated"].append(1) or real_updated(self, *a)
+    )
+
+    # write 1: the held-back messages join their problems, the burst grows; and a message in 青岛 uses a word only
+    # one message of the month held (锈蚀, of a railing in 南京): that message's vector changes, its pairs too
+    live = _rows(held=True)
+    rusty = _text_row(
+        "qingdao-1", (SHANDONG, "青岛市", "市南区", "城建", ""), "2025-09-25", "栏杆锈蚀", "海边栏杆锈蚀得厉害。", 11
+    )
+    upsert(store, "messages", frame([*live, rusty]))
+    after = _results(service)
+    seen = {name: list(made) for name, made in calls.items()}  # before the cold service below adds its own
+    assert after == _results(Insight(store, clock=lambda: NOW))
+    # incremental: only the written messages were read again, only the touched days counted again, the word counts
+    # updated, and only the pairs of the new messages and of those whose vector changed computed again
+    written = {r["message_id"] for r in live} | {"qingdao-1"}
+    assert set(seen["read"]) == written
+    assert seen["counted"] and all(a >= dt.date(2025, 9, 5) and b <= dt.date(2025, 9, 25) for a, b in seen["counted"])
+    assert seen["updated"]
+    stale = set(seen["extend"])
+    assert written <= stale and "other-3" in stale  # the railing in 南京 (锈蚀 entered the vocabulary)
+    assert not seen["regroup"]
+    # the problems gained their messages and the surge its burst
+    grown = {i["id"].split("-")[1]: i["messages"] for i in after[0]["issues"]}
+    was = {i["id"].split("-")[1]: i["messages"] for i in before[0]["issues"]}
+    assert all(grown[k] > was[k] for k in LIVE)
+    bikes = [[a for a in found[2]["alerts"] if a["province_code"] == SHANDONG] for found in (before, after)]
+    assert bikes[0] and max(a["messages"] for a in bikes[0]) == 9  # the burst of the 20th
+    assert max(a["messages"] for a in bikes[1]) == 12 and all(a["category"] == "交通" for a in bikes[1])
+    assert after[1]["messages"] == before[1]["messages"] + len(written)
+
+    # write 2: a member re-imported with another text, another with more likes, and in the factory's district a
+    # message about something else: the factory's issue stands on its kept pairs alone
+    for calls_of in calls.values():
+        calls_of.clear()
+    changed = _text_row("garage-0", GARAGE_AT, "2025-09-03", "车库问题", "车库的事情还是没人处理，顶板继续渗水。", 8)
+    liked = _text_row("garage-3", (*GARAGE_AT[:4], ""), "2025-09-08", GARAGE[3][1], GARAGE[3][2], 11, likes=40)
+    market = _text_row(
+        "gulou-1", (*NOISE_AT[:3], "交通", ""), "2025-09-26", "农贸市场早上堵车", "买菜的三轮车把路口塞满了。", 7
+    )
+    upsert(store, "messages", frame([changed, liked, market]))
+    again = _results(service)
+    seen = {name: list(made) for name, made in calls.items()}
+    assert again == _results(Insight(store, clock=lambda: NOW))
+    assert set(seen["read"]) == {"garage-0", "garage-3", "gulou-1"}
+    assert {"garage-0", "garage-3", "gulou-1"} <= set(seen["extend"]) and not seen["regroup"]
+    assert "noise-0" not in seen["extend"]
+
+    def noise(found):
+        return next(i for i in found[0]["issues"] if i["id"].startswith("HI-noise"))
+
+    assert noise(again) == noise(after)
+    garage = next(i for i in again[0]["issues"] if "garage-3" in i["message_ids"])
+    assert garage["likes"] == sum(n % 4 for n in range(len(GARAGE)) if f"garage-{n}" in garage["message_ids"]) - 3 + 40
+
+
+@pytest.mark.parametrize("limit", [1, 3, 50])
+def test_rising_and_frequent_words_from_counts_by_hand(limit):
+    # of 20 messages now and 20 before: 渗水 in 8 now, 1 before: G2 = 2 (8 ln(8/4.5) + ln(1/4.5)) = 6.20; 噪声 in 5
+    # now, none before: G2 = 2 (5 ln(5/2.5)) = 6.93, first; 车库 in 6 and 6 (flat), 单车 in 2 (under 5 messages)
+    now = hotwords.Counts.of({"渗水": 8, "车库": 6, "噪声": 5, "单车": 2}, 20)
+    before = hotwords.Counts.of({"车库": 6, "渗水": 1, "河道": 9}, 20)
+    expected = [("噪声", 5, 0, 2 * 5 * math.log(2)), ("渗水", 8, 1, 2 * (8 * math.log(8 / 4.5) + math.log(1 / 4.5)))]
+    rising = hotwords.rising(now, before, limit)
+    assert [(w["word"], w["count"], w["previous"]) for w in rising] == [e[:3] for e in expected][:limit]
+    assert [w["score"] for w in rising] == pytest.approx([e[3] for e in expected][:limit])
+    frequent = hotwords.frequent(now, before, limit)
+    assert [(w["word"], w["count"], w["previous"]) for w in frequent] == [
+        ("渗水", 8, 1),
+        ("车库", 6, 6),
+        ("噪声", 5, 0),
+        ("单车", 2, 0),
+    ][:limit]
+    # a write: two messages holding 噪声 and 单车 come, one holding 渗水 goes; 轰鸣 is new
+    moved = now.updated(Counter({"渗水": 1}), Counter({"噪声": 2, "单车": 2, "轰鸣": 1}), 21)
+    counted = {w["word"]: (w["count"], w["previous"]) for w in hotwords.frequent(moved, before, 50)}
+    assert counted == {"渗水": (7, 1), "车库": (6, 6), "噪声": (7, 0), "单车": (4, 0), "轰鸣": (1, 0)}
+    assert now.n.tolist() == [8, 6, 5, 2]  # the counts updated from are left as they were
