@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 from cachelib import SimpleCache
 
@@ -206,7 +207,7 @@ class Insight:
             return known[1]
         if known is not None and daily.base is known[0]:
             counts = daily.frame
-            pairs = pd.MultiIndex.from_arrays([counts["province"], counts["category"]]).isin(list(daily.changed))
+            pairs = _of_pairs(counts, daily.changed)
             kept = [e for e in known[1] if (e["province_code"], e["category"]) not in daily.changed]
             found = surges.ordered(kept + surges.detect(counts[pairs], f.start, f.end, today))
         else:
@@ -305,12 +306,24 @@ _COUNT_KEYS = ["day", "province", "city", "category"]
 def _recount(old: _Daily, fresh: pd.DataFrame, first: dt.date, last: dt.date) -> _Daily:
     """`old` with the days first..last replaced by `fresh`, their counts read again."""
     frame = old.frame
-    day = pd.to_datetime(frame["day"])
-    inside = ((day >= pd.Timestamp(first)) & (day <= pd.Timestamp(last))).to_numpy()
+    day = frame["day"].to_numpy().astype("datetime64[D]")
+    inside = (day >= np.datetime64(first, "D")) & (day <= np.datetime64(last, "D"))
     before, after = (_by_key(part) for part in (frame[inside], fresh))
     changed = frozenset((k[1], k[3]) for k in before.keys() | after.keys() if before.get(k, 0) != after.get(k, 0))
     old.base = None  # one step is kept (as corpus.Edit)
     return _Daily(pd.concat([frame[~inside], fresh], ignore_index=True), old, changed)
+
+
+def _of_pairs(counts: pd.DataFrame, pairs: frozenset) -> np.ndarray:
+    """Which rows of daily counts are of the (province, domain) `pairs` (a few, after a live write: compared one by
+    one, no index of the months' rows built)."""
+    if len(pairs) > 8:
+        return pd.MultiIndex.from_arrays([counts["province"], counts["category"]]).isin(list(pairs))
+    province, category = counts["province"].to_numpy(), counts["category"]
+    out = np.zeros(len(counts), dtype=bool)
+    for code, domain in pairs:
+        out |= (province == code) & (category == domain).to_numpy(dtype=bool)
+    return out
 
 
 def _by_key(counts: pd.DataFrame) -> dict:
