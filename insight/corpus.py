@@ -298,9 +298,10 @@ def _built(store: Store, segmenter: Callable[[], Segmenter], table: pa.Table, pr
     frame["likes"] = frame["likes"].fillna(0).astype("int64")
     for column in ("title", "content", "location", "city", "district"):
         frame[column] = frame[column].fillna("").astype(str)
-    # the bodies as Python strings: a write's update joins the period's rows again, and an Arrow column would be
-    # copied whole (28 MB a month, on fresh memory) where an object column copies pointers
-    frame["content"] = pd.Series(frame["content"].to_numpy(dtype=object), index=frame.index, dtype=object)
+    # the bodies and titles as Python strings: a write's update joins the period's rows again, and an Arrow column
+    # would be copied whole (32 MB a month, on fresh memory: page faults) where an object column copies pointers
+    for column in ("title", "content"):
+        frame[column] = pd.Series(frame[column].to_numpy(dtype=object), index=frame.index, dtype=object)
     own = _own_places(frame)
     stored_words, stored_places = _decoded(store, table.column("words"), table.column("places"))
     coded = _stored_words(stored_words, own)
