@@ -370,8 +370,11 @@ def _decoded(store: Store, *columns: pa.ChunkedArray) -> list[_Lists]:
     top = 1 + max((int(v.max()) for _, v in flats if len(v)), default=-1)
     seen = [np.bincount(v, minlength=top) > 0 for _, v in flats]
     used = np.flatnonzero(np.logical_or.reduce(seen)) if seen else np.zeros(0, np.int64)
-    with words_store.registered(store, "codes_frame", pa.table({"id": used.astype(np.int32)})) as cur:
-        found = cur.sql(text("insight", "vocabulary")).to_arrow_table()
+    if len(used):
+        with words_store.registered(store, "codes_frame", pa.table({"id": used.astype(np.int32)})) as cur:
+            found = cur.sql(text("insight", "vocabulary")).to_arrow_table()
+    else:  # messages just written: none has stored words yet
+        found = pa.table({"id": pa.array([], pa.int32()), "word": pa.array([], pa.string())})
     ids = found.column("id").to_numpy()
     order = np.argsort(ids)
     if not np.array_equal(ids[order], used):
