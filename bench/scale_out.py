@@ -154,6 +154,7 @@ def push(args, workdir: Path) -> None:
 def analyst(urls: list[str], stop: threading.Event, times: list[tuple], errors: list[str]) -> None:
     rng = random.Random()
     queries = ["summary", "provinces", "trend", "categories", "types"]
+    stop.wait(rng.uniform(0.0, 2.0))  # the think time before the first question too: analysts do not click in step
     while not stop.is_set():
         base = rng.choice(urls)
         params = rng.choice(["period=ytd", "period=month", "period=h1", "period=today", "period=last30"])
