@@ -169,7 +169,9 @@ def _places_agree_pairs(frame: pd.DataFrame, rows: np.ndarray, cols: np.ndarray)
     """places_agree of each pair (rows[k], cols[k]), decided once per distinct pair of places named."""
     if not len(rows):
         return np.zeros(0, dtype=bool)
-    district, location, mentions = (frame[c].tolist() for c in ("district", "location", "mentions"))
+    # only the messages of some pair are looked at (about a third of a month's)
+    involved, at = np.unique(np.concatenate([rows, cols]), return_inverse=True)
+    district, location, mentions = (frame[c].iloc[involved].tolist() for c in ("district", "location", "mentions"))
     # a text key per message for what place_sets makes of it (its district, then its location or its mentions)
     keys = [
         f"{d}\x1e{loc.strip()}" if loc.strip() else f"{d}\x1f" + "\x1f".join(sorted(set(m)))
@@ -179,7 +181,7 @@ def _places_agree_pairs(frame: pd.DataFrame, rows: np.ndarray, cols: np.ndarray)
     first = np.unique(per_row, return_index=True)[1]  # a message of each key, in the order of the codes
     kinds = len(first)
     named = np.fromiter((bool(location[k].strip() or mentions[k]) for k in first.tolist()), bool, kinds)
-    one, other = per_row[rows], per_row[cols]
+    one, other = per_row[at[: len(rows)]], per_row[at[len(rows) :]]
     # the same key, or a message naming no place: agree without looking further
     out = (one == other) | ~named[one] | ~named[other]
     hard = np.flatnonzero(~out)
