@@ -165,6 +165,7 @@ def load(
     progress=None,
     previous: Corpus | None = None,
     days: frozenset | None = None,
+    ids: frozenset | None = None,
 ) -> Corpus:
     """The messages of `start`..`end` (default: the filters' period) matching the filters, with their words.
 
@@ -174,13 +175,16 @@ def load(
     `previous`: a corpus of the same period and filters at an earlier data version; only the messages that differ
     from it (new, or any value read of them changed: a reply, likes, a re-import) are read again; `days`, when
     known, the days of creation of the messages written since `previous` (Store.changed_days): only these days
-    are compared, and a period none of them falls in is `previous`. `progress`, when given, is called with the
-    number of messages done."""
+    are compared, and a period none of them falls in is `previous`; `ids`, when known too (Store.changed_ids), the
+    messages those writes changed: only these are read. `progress`, when given, is called with the number of
+    messages done."""
     start, end = start or f.start, end or f.end
     if previous is not None and days is not None:
         inside = sorted(d for d in days if start <= d <= end)
         if not inside:
             return previous  # no write touched the period
+        if ids is not None and len(ids) <= UPDATE_SHARE * len(previous):
+            return _update_ids(store, segmenter, _window(f, start, end), previous, sorted(ids))
         built = _update_days(store, segmenter, f, previous, inside[0], inside[-1])
         if built is not None:
             return built
@@ -225,6 +229,38 @@ def _update_days(
     rows = _one_chunk(pd.concat([previous.frame.iloc[:lo], middle.frame, previous.frame.iloc[hi:]], ignore_index=True))
     built = Corpus(rows, previous.words[:lo] + middle.words + previous.words[hi:], Edit(previous, lo, hi, source))
     previous.edit = None  # one step is kept: a chain of bases would keep every earlier corpus alive
+    return built
+
+
+def _update_ids(
+    store: Store, segmenter: Callable[[], Segmenter], window: dict, previous: Corpus, ids: list[str]
+) -> Corpus:
+    """`previous` with the messages `ids` (every message changed since: Store.changed_ids) read again: the rows of
+    the ids go, the rows read (those of the period matching the filters) come, in the corpus' order. A live write's
+    new messages are the newest rows of the text tables: reading them skips the day's older ones."""
+    fresh = _built(store, segmenter, _query(store, window, ids))
+    frame = previous.frame
+    removed = np.flatnonzero(frame["message_id"].isin(ids).to_numpy(dtype=bool))
+    if not len(removed) and not len(fresh):
+        return previous  # none of them is of the period
+    created = frame["created_at"].to_numpy()
+    new_created = fresh.frame["created_at"].to_numpy()
+    # rows lo..hi hold every row removed and every row created between the new rows' first and last times
+    lo = min([*removed[:1].tolist(), *np.searchsorted(created, new_created[:1], "left").tolist()])
+    hi = max([*(removed[-1:] + 1).tolist(), *np.searchsorted(created, new_created[-1:], "right").tolist()])
+    kept = np.setdiff1d(np.arange(lo, hi), removed)
+    middle = pd.concat([frame.iloc[kept], fresh.frame], ignore_index=True)
+    order = middle.sort_values(["created_at", "message_id"], kind="stable").index.to_numpy()
+    middle = middle.iloc[order].reset_index(drop=True)
+    source = np.concatenate([kept, np.full(len(fresh), -1)])[order]
+    words = [previous.words[k] for k in kept.tolist()] + fresh.words
+    rows = _one_chunk(pd.concat([frame.iloc[:lo], middle, frame.iloc[hi:]], ignore_index=True))
+    built = Corpus(
+        rows,
+        previous.words[:lo] + [words[i] for i in order.tolist()] + previous.words[hi:],
+        Edit(previous, lo, hi, source),
+    )
+    previous.edit = None  # one step is kept (as _update_days)
     return built
 
 

@@ -95,10 +95,10 @@ class Insight:
                 def report(done, label=label):
                     self.progress(label, done)
 
-            previous, days = None, None
+            previous, days, ids = None, None, None
             if found is not None:
-                previous, days = found[1], self.store.changed_days(found[0])
-            built = corpus_mod.load(self.store, lambda: self.segmenter, f, start, end, report, previous, days)
+                previous, days, ids = found[1], self.store.changed_days(found[0]), self.store.changed_ids(found[0])
+            built = corpus_mod.load(self.store, lambda: self.segmenter, f, start, end, report, previous, days, ids)
             self._keep(self._corpora, period, (version, built), CORPORA_KEPT)
             return built
 

@@ -324,13 +324,14 @@ class Store:
                 self.appends.rollback()
                 raise
             joins = self.appends.changes_joins()
+            ids = self.appends.changed_ids()
             touched = self.appends.commit()
             if bump and joins:
                 self._joins += 1  # before the data version: whoever sees the new one sees this too
             if bump:
                 self._last_write_at = written
                 # recorded before the version moves: whoever sees the new version finds its days
-                self.touched.record(self._version + 1, touched)
+                self.touched.record(self._version + 1, touched, ids)
                 with self._no_writes:
                     self._committed[self._version + 1] = time.monotonic()
                     while len(self._committed) > COMMIT_TIMES_KEPT:
@@ -403,6 +404,14 @@ class Store:
         if instance != self._instance or not version.isdigit():
             return None
         return self.touched.since(int(version))
+
+    def changed_ids(self, since: str) -> frozenset | None:
+        """The ids of the messages changed by the writes committed after data version `since`; None when not known
+        (a write that did not declare them: then any message of the changed days may have changed)."""
+        instance, _, version = since.rpartition(":")
+        if instance != self._instance or not version.isdigit():
+            return None
+        return self.touched.ids_since(int(version))
 
     def close(self) -> None:
         """Close the file; a statement still running on another thread (a background analysis of the wall's story)

@@ -89,6 +89,7 @@ class Appends:
         self._pending: dict[str, dict] | None = None  # this transaction's counts per table and day
         self._touched: set | None = None  # this transaction's days of creation; None: none declared
         self._joins: bool | None = None  # whether it changes the units or leaders that joined; None: not declared
+        self._ids: set | None = None  # the ids of the only messages it changes; None: not declared
         self._lock = threading.Lock()
         # A bulk import's writes mark the days they change stale instead of appending (Store.deferred_rollups).
         self.deferred = False
@@ -96,7 +97,7 @@ class Appends:
     def begin(self) -> None:
         with self._lock:
             self._pending = {}
-            self._touched = self._joins = None
+            self._touched = self._joins = self._ids = None
 
     def touch(self, days, joins: bool | None = None) -> None:
         """The current write changes (or adds, or removes) messages created on `days` and no other message; a
@@ -138,12 +139,23 @@ class Appends:
                     else:
                         done.pop(day, None)
             touched = None if self._touched is None else frozenset(self._touched)
-            self._pending = self._touched = self._joins = None
+            self._pending = self._touched = self._joins = self._ids = None
             return touched
 
     def rollback(self) -> None:
         with self._lock:
-            self._pending = self._touched = self._joins = None
+            self._pending = self._touched = self._joins = self._ids = None
+
+    def declare_ids(self, ids) -> None:
+        """The current write changes (adds, or removes) the messages `ids` and no other (a write that never declares
+        may have changed any)."""
+        with self._lock:
+            self._ids = set(ids) if self._ids is None else self._ids | set(ids)
+
+    def changed_ids(self) -> frozenset | None:
+        """The messages the current write declared it changes (asked before `commit`); None: not declared."""
+        with self._lock:
+            return None if self._ids is None else frozenset(self._ids)
 
     def count(self, name: str, day) -> int:
         with self._lock:
@@ -154,37 +166,51 @@ class Touched:
     """The days of creation of the messages each committed write changed, per data version, for one Store
     (`Store.touched`): a reader that keeps results of a period asks which days changed since the version it holds
     (`since`) and reads again only these. A write that declared none (a raw SQL write) counts as touching every
-    day, as does one of more than MAX_DAYS days; the last KEPT versions are kept."""
+    day, as does one of more than MAX_DAYS days; the last KEPT versions are kept. Likewise the ids of the messages
+    changed, when every write declared them (`ids_since`; at most MAX_IDS a write)."""
 
     KEPT = 1000
     MAX_DAYS = 400
+    MAX_IDS = 10_000
 
     def __init__(self, version: int):
-        self._log: OrderedDict[int, frozenset | None] = OrderedDict()
+        self._log: OrderedDict[int, tuple[frozenset | None, frozenset | None]] = OrderedDict()
         self._first = version  # versions up to this one are unknown (before the store was opened)
         self._lock = threading.Lock()
 
-    def record(self, version: int, days: frozenset | None) -> None:
-        """Version `version` (the next one) changed the messages created on `days` (None: any)."""
+    def record(self, version: int, days: frozenset | None, ids: frozenset | None = None) -> None:
+        """Version `version` (the next one) changed the messages created on `days` (None: any), the messages `ids`
+        (None: not known)."""
         with self._lock:
-            self._log[version] = days if days is not None and len(days) <= self.MAX_DAYS else None
+            self._log[version] = (
+                days if days is not None and len(days) <= self.MAX_DAYS else None,
+                ids if ids is not None and len(ids) <= self.MAX_IDS else None,
+            )
             while len(self._log) > self.KEPT:
                 self._first = self._log.popitem(last=False)[0]
 
     def since(self, version: int) -> frozenset | None:
         """The days of creation of the messages changed by the versions after `version` (recorded so far); None
         when unknown (a version of before the store was opened or no longer kept, or a write of any day)."""
+        return self._since(version, 0)
+
+    def ids_since(self, version: int) -> frozenset | None:
+        """The ids of the messages changed by the versions after `version`; None when unknown (as `since`, or a write
+        that did not declare them)."""
+        return self._since(version, 1)
+
+    def _since(self, version: int, part: int) -> frozenset | None:
         with self._lock:
             if version < self._first:
                 return None
-            days: set = set()
+            out: set = set()
             for v, touched in reversed(self._log.items()):
                 if v <= version:
                     break
-                if touched is None:
+                if touched[part] is None:
                     return None
-                days |= touched
-            return frozenset(days)
+                out |= touched[part]
+            return frozenset(out)
 
 
 def states(frame: pd.DataFrame, sign: int) -> pd.DataFrame:

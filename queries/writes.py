@@ -69,6 +69,8 @@ def upsert(store: Store, kind: str, batch: pd.DataFrame, prepared: Prepared | No
         else:
             _WRITERS[kind](cur, batch, result, store.appends)
         texts.write(cur, kind, texts.table(kind, batch, {r.row for r in result.rejected}))
+        if kind == "messages":  # a messages batch changes its own messages only (its held replies linked to them)
+            store.appends.declare_ids(batch["message_id"].tolist())
     return result
 
 

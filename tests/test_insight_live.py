@@ -120,6 +120,14 @@ def _rows(held: bool) -> list[dict]:
     return out
 
 
+def _same_corpus(service: Insight, cold: Insight) -> None:
+    """The month's messages as the service keeps them (updated) equal a cold read: rows, order, marks and words."""
+    kept, read = service.corpus(SEPTEMBER), cold.corpus(SEPTEMBER)
+    columns = ["message_id", "created_at", "mark", "title", "likes", "place"]
+    pd.testing.assert_frame_equal(kept.frame[columns], read.frame[columns])
+    assert kept.words == read.words
+
+
 def _results(service: Insight) -> tuple:
     return (
         service.hot_issues(SEPTEMBER, limit=1000),
@@ -175,7 +183,9 @@ def test_results_after_live_writes_equal_a_cold_computation(store, monkeypatch):
     upsert(store, "messages", frame([*live, rusty]))
     after = _results(service)
     seen = {name: list(made) for name, made in calls.items()}  # before the cold service below adds its own
-    assert after == _results(Insight(store, clock=lambda: NOW))
+    cold = Insight(store, clock=lambda: NOW)
+    assert after == _results(cold)
+    _same_corpus(service, cold)
     # incremental: only the written messages were read again, only the touched days counted again, the word counts
     # updated, and only the pairs of the new messages and of those whose vector changed computed again
     written = {r["message_id"] for r in live} | {"qingdao-1"}
@@ -203,11 +213,18 @@ def test_results_after_live_writes_equal_a_cold_computation(store, monkeypatch):
     market = _text_row(
         "gulou-1", (*NOISE_AT[:3], "交通", ""), "2025-09-26", "农贸市场早上堵车", "买菜的三轮车把路口塞满了。", 7
     )
-    upsert(store, "messages", frame([changed, liked, market]))
+    # and two re-imported on other days: one later in the month, one out of it
+    (place4, _, title4, body4), (place6, _, title6, body6) = OTHERS[4], OTHERS[6]
+    later = _text_row("other-4", place4, "2025-09-27", title4, body4, 10)
+    gone = _text_row("other-6", place6, "2025-10-03", title6, body6, 10)
+    upsert(store, "messages", frame([changed, liked, market, later, gone]))
     again = _results(service)
     seen = {name: list(made) for name, made in calls.items()}
-    assert again == _results(Insight(store, clock=lambda: NOW))
-    assert set(seen["read"]) == {"garage-0", "garage-3", "gulou-1"}
+    cold = Insight(store, clock=lambda: NOW)
+    assert again == _results(cold)
+    _same_corpus(service, cold)
+    assert set(seen["read"]) == {"garage-0", "garage-3", "gulou-1", "other-4"}  # other-6 is no longer of the month
+    assert again[1]["messages"] == after[1]["messages"] + 1 - 1
     assert {"garage-0", "garage-3", "gulou-1"} <= set(seen["extend"]) and not seen["regroup"]
     assert "noise-0" not in seen["extend"]
 

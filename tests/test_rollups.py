@@ -862,6 +862,7 @@ def test_store_records_the_days_each_write_touched(store, monkeypatch):
     assert store.changed_days(opened) == frozenset()
     upsert(store, "messages", pd.concat([msg("a", "2024-03-05 09:00"), msg("b", "2024-03-07 23:59")]))
     assert store.changed_days(opened) == {day("2024-03-05"), day("2024-03-07")}
+    assert store.changed_ids(opened) == {"a", "b"}  # a messages batch declares its own messages
     v1 = store.data_version
     reply = pd.DataFrame(
         {
@@ -874,6 +875,7 @@ def test_store_records_the_days_each_write_touched(store, monkeypatch):
     )
     upsert(store, "replies", reply)
     assert store.changed_days(v1) == {day("2024-03-05")}  # the message's day, not the reply's
+    assert store.changed_ids(v1) is None and store.changed_ids(opened) is None  # replies declare no ids
     assert store.changed_days(opened) == {day("2024-03-05"), day("2024-03-07")}
     v2 = store.data_version
 
@@ -884,10 +886,11 @@ def test_store_records_the_days_each_write_touched(store, monkeypatch):
     with pytest.raises(RuntimeError):  # the rollups were appended, then the transaction failed
         upsert(store, "messages", msg("c", "2024-03-20 10:00"))
     monkeypatch.undo()
-    assert store.data_version == v2 and store.changed_days(v2) == frozenset()
+    assert store.data_version == v2 and store.changed_days(v2) == frozenset() and store.changed_ids(v2) == frozenset()
     assert store.scalar("SELECT count(*) FROM messages WHERE message_id = 'c'") == 0
     upsert(store, "messages", msg("b", "2024-03-11 08:00", content="moved", location=None, likes=0))
     assert store.changed_days(v2) == {day("2024-03-07"), day("2024-03-11")}
+    assert store.changed_ids(v2) == {"b"}
     v3 = store.data_version
     units = pd.DataFrame(
         {
@@ -904,6 +907,7 @@ def test_store_records_the_days_each_write_touched(store, monkeypatch):
     with store.write() as cur:
         cur.execute("UPDATE messages SET title = 'x' WHERE message_id = 'a'")
     assert store.changed_days(v3) is None  # a raw write may have changed any day
+    assert store.changed_ids(v3) is None
     assert store.changed_days("another-file:" + v3.rpartition(":")[2]) is None
 
 
@@ -921,3 +925,14 @@ def test_touched_days_log_is_bounded_and_knows_nothing_before_its_first_version(
     assert log.since(5) is None and log.since(6) == {d[1], d[2], d[3]}
     log.record(9, None)  # a write of any day
     assert log.since(7) is None and log.since(9) == frozenset()
+    # the ids of the messages changed, known while every write since declared them
+    monkeypatch.setattr(deltas.Touched, "KEPT", 10)
+    log = deltas.Touched(0)
+    log.record(1, frozenset(d[:1]))  # declared its days only
+    log.record(2, frozenset(d[:1]), frozenset({"m1"}))
+    log.record(3, frozenset(d[1:2]), frozenset({"m2", "m3"}))
+    assert log.ids_since(1) == {"m1", "m2", "m3"} and log.ids_since(2) == {"m2", "m3"}
+    assert log.ids_since(0) is None and log.since(0) == {d[0], d[1]}
+    monkeypatch.setattr(deltas.Touched, "MAX_IDS", 1)
+    log.record(4, frozenset(d[:1]), frozenset({"m4", "m5"}))  # too many to keep
+    assert log.ids_since(3) is None and log.since(3) == {d[0]}
