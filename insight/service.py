@@ -328,7 +328,7 @@ def _of_pairs(counts: pd.DataFrame, pairs: frozenset) -> np.ndarray:
 
 def _by_key(counts: pd.DataFrame) -> dict:
     """{(day, province, city, domain): messages} of daily counts (a few days' rows)."""
-    day = pd.to_datetime(counts["day"]).dt.date.tolist()
+    day = counts["day"].to_numpy().astype("datetime64[D]").tolist()
     keys = zip(day, *(counts[c].tolist() for c in _COUNT_KEYS[1:]), strict=True)
     return dict(zip(keys, counts["messages"].tolist(), strict=True))
 
