@@ -403,6 +403,69 @@ def test_repeats_precision_recall(planted):
     assert result["repeat_rate"] == pytest.approx(result["repeats"] / messages_in_march)
 
 
+# Repeats on other text: problem words that end like a place name (老旧小区, 公交线路) must still tell a restatement
+# from another problem at the same place. (message key, day, location field, title, body); "a" and "b" of a key are
+# one person's complaint and its restatement, the others are different problems at the same places.
+QINGYANG = (620000, "庆阳市", "西峰区")
+PLACE_WORD_TEXTS = [
+    (
+        "renovate-a",
+        "2024-03-02",
+        "桂花苑",
+        "桂花苑老旧小区改造迟迟不开工",
+        "桂花苑列入老旧小区改造名单一年了，外墙和管网一直没动工，雨天楼道漏水。",
+    ),
+    (
+        "market",
+        "2024-03-06",
+        "桂花苑",
+        "桂花苑小区门口夜市噪音扰民",
+        "桂花苑门口的夜市每天开到凌晨两点，音响太吵，住户没法休息。",
+    ),
+    (
+        "renovate-b",
+        "2024-03-19",
+        None,
+        "再问桂花苑老旧小区改造开工时间",
+        "上月反映桂花苑老旧小区改造的事，说近期开工，到现在脚手架都没搭，楼道照样漏水。",
+    ),
+    (
+        "bus-a",
+        "2024-03-04",
+        "朝阳路",
+        "公交线路改了以后坐车难",
+        "朝阳路站的公交线路改了，早上班次少了一大半，上班总迟到。",
+    ),
+    ("parking", "2024-03-09", "朝阳路", "朝阳路人行道违停严重", "朝阳路人行道上停满了私家车，行人只能走机动车道。"),
+    (
+        "bus-b",
+        "2024-03-22",
+        "朝阳路",
+        "朝阳路公交线路的事还没解决",
+        "月初说过公交线路改动后班次太少，现在早上还是等不到车，上班照样迟到。",
+    ),
+]
+
+
+def test_repeats_keep_problem_words_that_end_like_places(store):
+    province, city, district = QINGYANG
+    rows = []
+    for n, (key, day, location, title, body) in enumerate(PLACE_WORD_TEXTS):
+        row = message(
+            key,
+            pd.Timestamp(day) + pd.Timedelta(hours=9 + n),
+            province,
+            "城建",
+            city=city,
+            district=district,
+            title=title,
+        )
+        rows.append({**row, "content": body, "location": location, "likes": 0})
+    upsert(store, "messages", frame(rows))
+    groups = Insight(store, clock=lambda: NOW).repeats(MARCH)["groups"]
+    assert sorted(g["message_ids"] for g in groups) == [["bus-a", "bus-b"], ["renovate-a", "renovate-b"]], groups
+
+
 # -- surges ----------------------------------------------------------------------------------------------------------
 def _synthetic_counts(seed: int, surges_at: dict) -> pd.DataFrame:
     """Poisson daily counts with a weekly rhythm for 40 city x domain series over 200 days, with planted surges."""
