@@ -510,6 +510,90 @@ def test_surges_found_at_onset_without_false_alarms():
     assert past["end"] is not None
 
 
+def _daily(levels: dict[str, list[int]], first: dt.date, province: int = 650000) -> pd.DataFrame:
+    """Counts frame of one province (no city) from per-domain day lists starting at `first`."""
+    rows = [
+        (first + dt.timedelta(days=d), province, "", category, n)
+        for category, counts in levels.items()
+        for d, n in enumerate(counts)
+        if n
+    ]
+    return pd.DataFrame(rows, columns=["day", "province", "city", "category", "messages"])
+
+
+def test_surge_during_a_holiday_is_measured_against_the_holiday_level():
+    # Weekdays: 城建 600, 交通 380, 医疗 20 messages; weekends half. From 2024-04-08 (a Monday) a week of holiday at
+    # 0.4 of every domain; on Thursday and Friday of it 医疗 has 30 (its ordinary weekday count is 20).
+    first = dt.date(2024, 1, 1)
+    days = [first + dt.timedelta(days=d) for d in range(121)]  # to 2024-04-30
+    holiday = {dt.date(2024, 4, 8) + dt.timedelta(days=d) for d in range(7)}
+    surge = {dt.date(2024, 4, 11), dt.date(2024, 4, 12)}
+
+    def level(usual: int, day: dt.date) -> int:
+        n = usual if day.weekday() < 5 else usual // 2
+        return n * 2 // 5 if day in holiday else n
+
+    levels = {c: [level(u, d) for d in days] for c, u in (("城建", 600), ("交通", 380), ("医疗", 20))}
+    levels["医疗"] = [30 if d in surge else n for d, n in zip(days, levels["医疗"], strict=True)]
+    start, end = dt.date(2024, 3, 1), dt.date(2024, 4, 30)
+    alerts = surges.detect(_daily(levels, first), start, end, today=dt.date(2024, 12, 31))
+    assert [(a["category"], a["start"], a["last_day"]) for a in alerts] == [("医疗", "2024-04-11", "2024-04-12")]
+    # expected: the day's other domains (240 + 152) times 医疗's weekday share of them (20 / 980) = 8
+    assert [d["expected"] for d in alerts[0]["daily"]] == pytest.approx([8.0, 8.0])
+    assert alerts[0]["messages"] == 60
+    # without the other domains the level is 医疗's own weekday mean (20): 30 a day for two days is no surge
+    alone = surges.detect(_daily({"医疗": levels["医疗"]}, first), start, end, today=dt.date(2024, 12, 31))
+    assert alone == []
+
+
+def test_surge_episode_starts_at_the_rise_and_spans_a_dip():
+    # 环保 10 a day against 城建 990 and 交通 500. Two days before the rise one chance day of 19 and an ordinary 9;
+    # then 40, 40, 40, a dip of two days still above the level (12, 12), 40, 40.
+    first = dt.date(2024, 1, 1)
+    n_days = 100
+    rise = 80  # 2024-03-21
+    green = [10] * n_days
+    green[rise - 2], green[rise - 1] = 19, 9
+    for d, n in enumerate([40, 40, 40, 12, 12, 40, 40]):
+        green[rise + d] = n
+    levels = {"城建": [990] * n_days, "交通": [500] * n_days, "环保": green}
+    start, end = dt.date(2024, 3, 1), first + dt.timedelta(days=n_days - 1)
+    alerts = surges.detect(_daily(levels, first), start, end, today=dt.date(2024, 12, 31))
+    onset = first + dt.timedelta(days=rise)
+    assert [(a["category"], a["start"], a["last_day"]) for a in alerts] == [
+        ("环保", onset.isoformat(), (onset + dt.timedelta(days=6)).isoformat())
+    ]
+    # its days: 5 x 40 + 2 x 12 messages; expected 10 a day (10 / 1490 of the other domains' 1490), but the last
+    # day's baseline weeks hold the ordinary 9 a week before (the chance 19 of the day before, highest, is left out)
+    expected = [10.0] * 6 + [(6 * 10 + 9) / 7]
+    assert alerts[0]["messages"] == 224
+    assert [d["expected"] for d in alerts[0]["daily"]] == pytest.approx(expected)
+
+
+def test_surges_of_one_domain_are_the_same_with_or_without_the_domain_filter(store):
+    # 城建 30 and 环保 3 messages a day in one province; from 2024-04-08 a week at 0.3 of both, with 环保 at 8 a day on
+    # three days of it: a surge against the holiday level (0.9), not against 环保's own usual 3.
+    first = dt.date(2024, 2, 1)
+    holiday = {dt.date(2024, 4, 8) + dt.timedelta(days=d) for d in range(7)}
+    surge = {dt.date(2024, 4, 9), dt.date(2024, 4, 10), dt.date(2024, 4, 11)}
+    rows = []
+    for d in range(80):
+        day = first + dt.timedelta(days=d)
+        for category, usual in (("城建", 30), ("环保", 3)):
+            n = 8 if category == "环保" and day in surge else (usual * 3 // 10 if day in holiday else usual)
+            for k in range(n):
+                created = pd.Timestamp(day) + pd.Timedelta(minutes=10 * k + 1)
+                rows.append(message(f"{day}-{category}-{k}", created, 650000, category, city="乌鲁木齐市"))
+    upsert(store, "messages", frame(rows))
+    service = Insight(store, clock=lambda: NOW)
+    period = Filters(dt.date(2024, 4, 1), dt.date(2024, 4, 30))
+    today = dt.date(2024, 12, 31)
+    every = service.surges(period, today)
+    green = service.surges(Filters(period.start, period.end, categories=("环保",)), today)
+    assert [(a["category"], a["start"]) for a in green if a["city"] is None] == [("环保", "2024-04-09")]
+    assert green == [a for a in every if a["category"] == "环保"]
+
+
 def test_upper_tail_by_hand():
     # Poisson(2): P(X >= 3) = 1 - e^-2 (1 + 2 + 2) = 1 - 5 e^-2
     assert surges.upper_tail(3, 2.0, 2.0) == pytest.approx(1 - 5 * np.exp(-2))
