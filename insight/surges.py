@@ -6,8 +6,10 @@ out the week where the share was highest (so one earlier surge does not lift the
 what moves every domain of a province together: the weekly rhythm, holidays (the Spring Festival, the National Day
 week: fewer messages of every kind, and a plain count of earlier weeks would see any domain's ordinary holiday
 count as low, or its ordinary next weeks as high after a holiday in the baseline), the season and the trend; the
-share carries the domain's own weekday pattern over eight weeks. Where a province has no other domain counted,
-the level is the plain mean of the kept weeks. The count is tested against a negative binomial with that mean
+share carries the domain's own weekday pattern over eight weeks. The reference is counted with REFERENCE_PRIOR
+more messages a day: where it is large (a province's day: hundreds to thousands) the prior hardly matters, where
+it is small (a province of few messages, or none counted) the level tends to the plain mean of the kept weeks, as
+a ratio of small numbers measures no day's volume. The count is tested against a negative binomial with that mean
 and the kept weeks' quasi-Poisson dispersion (Pearson's statistic around their fitted levels; Poisson when not
 over-dispersed; scipy.stats). Single days and windows of WINDOWS days are tested (a week at 1.8 times the usual
 level is as clear a surge as one day at four times, but no single day of it stands out): the upper tail of the
@@ -42,6 +44,7 @@ MIN_RATIO = 1.5
 GAP_DAYS = 1
 JOIN_DAYS = 6  # non-alert days an episode may span while they stay above their expected level
 WINDOWS = (1, 3, 7)  # days summed by the scan test
+REFERENCE_PRIOR = 50.0  # messages a day added to a series' reference volume (see baseline)
 FLOOR = 0.2  # level of a series silent for 8 weeks: about 4x the 95 % upper bound of nought in 56 days (3/56)
 
 
@@ -70,37 +73,33 @@ def baseline(
     var = np.full((n_series, n_days), np.nan)
     if n_days <= 7 * weeks:
         return mean, var
-    if reference is None:
-        reference = np.zeros_like(matrix)
+    # the reference with REFERENCE_PRIOR more messages a day: a ratio of small numbers is no measure of a day's
+    # volume, and where the reference is small (or none) the level becomes the series' own mean
+    volume = (np.zeros_like(matrix) if reference is None else reference) + REFERENCE_PRIOR
     tested = slice(7 * weeks, n_days)
 
     def lag(a: np.ndarray, w: int) -> np.ndarray:  # the same weekday w weeks before each tested day
         return a[:, 7 * weeks - 7 * w : n_days - 7 * w]
 
-    # the week left out: where the series was highest against its reference (or highest, without one)
+    # the week left out: where the series' share of the volume was highest
     top_share = np.full((n_series, n_days - 7 * weeks), -np.inf)
     left_out = np.zeros(top_share.shape, dtype=np.int64)
-    x_sum, r_sum, x_out, r_out = (np.zeros(top_share.shape) for _ in range(4))
+    x_sum, v_sum, x_out, v_out = (np.zeros(top_share.shape) for _ in range(4))
     for w in range(1, weeks + 1):
-        x, r = lag(matrix, w), lag(reference, w)
-        share = np.divide(x, r, out=x.copy(), where=r > 0)
-        higher = share > top_share
-        top_share = np.where(higher, share, top_share)
-        left_out, x_out, r_out = np.where(higher, w, left_out), np.where(higher, x, x_out), np.where(higher, r, r_out)
+        x, v = lag(matrix, w), lag(volume, w)
+        higher = x / v > top_share
+        top_share = np.where(higher, x / v, top_share)
+        left_out, x_out, v_out = np.where(higher, w, left_out), np.where(higher, x, x_out), np.where(higher, v, v_out)
         x_sum += x
-        r_sum += r
-    x_sum -= x_out
-    r_sum -= r_out
-    has_reference = r_sum > 0
-    rate = np.divide(x_sum, r_sum, out=np.zeros_like(x_sum), where=has_reference)
-    plain = x_sum / (weeks - 1)
+        v_sum += v
+    rate = (x_sum - x_out) / (v_sum - v_out)
     # quasi-Poisson dispersion of the kept weeks around their fitted levels (Pearson's statistic, weeks - 2 df)
     pearson = np.zeros(x_sum.shape)
     for w in range(1, weeks + 1):
-        fitted = np.where(has_reference, lag(reference, w) * rate, plain)
+        fitted = lag(volume, w) * rate
         term = np.divide((lag(matrix, w) - fitted) ** 2, fitted, out=np.zeros_like(fitted), where=fitted > 0)
         pearson += np.where(left_out == w, 0.0, term)
-    mean[:, tested] = np.maximum(np.where(has_reference, reference[:, tested] * rate, plain), FLOOR)
+    mean[:, tested] = np.maximum(volume[:, tested] * rate, FLOOR)
     var[:, tested] = pearson / (weeks - 2) * mean[:, tested]
     return mean, var
 

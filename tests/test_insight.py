@@ -538,8 +538,10 @@ def test_surge_during_a_holiday_is_measured_against_the_holiday_level():
     start, end = dt.date(2024, 3, 1), dt.date(2024, 4, 30)
     alerts = surges.detect(_daily(levels, first), start, end, today=dt.date(2024, 12, 31))
     assert [(a["category"], a["start"], a["last_day"]) for a in alerts] == [("医疗", "2024-04-11", "2024-04-12")]
-    # expected: the day's other domains (240 + 152) times 医疗's weekday share of them (20 / 980) = 8
-    assert [d["expected"] for d in alerts[0]["daily"]] == pytest.approx([8.0, 8.0])
+    # expected: the day's other domains (240 + 152) times 医疗's weekday share of them (20 / 980), both volumes
+    # with the reference prior added (about 8.6; the plain weekday mean is 20)
+    prior = surges.REFERENCE_PRIOR
+    assert [d["expected"] for d in alerts[0]["daily"]] == pytest.approx([(392 + prior) * 20 / (980 + prior)] * 2)
     assert alerts[0]["messages"] == 60
     # without the other domains the level is 医疗's own weekday mean (20): 30 a day for two days is no surge
     alone = surges.detect(_daily({"医疗": levels["医疗"]}, first), start, end, today=dt.date(2024, 12, 31))
@@ -571,16 +573,17 @@ def test_surge_episode_starts_at_the_rise_and_spans_a_dip():
 
 
 def test_surges_of_one_domain_are_the_same_with_or_without_the_domain_filter(store):
-    # 城建 30 and 环保 3 messages a day in one province; from 2024-04-08 a week at 0.3 of both, with 环保 at 8 a day on
-    # three days of it: a surge against the holiday level (0.9), not against 环保's own usual 3.
+    # 城建 100 and 环保 5 messages a day in one province; from 2024-04-08 a week at 0.3 of both, with 环保 at 14 a day
+    # on three days of it: a surge against the holiday level (5 x 80 / 150 = 2.7 a day with the reference prior of
+    # 50), not against 环保's own usual 5 (42 messages in three days where 15 are usual: P = 8e-9 > 1e-9 / 3).
     first = dt.date(2024, 2, 1)
     holiday = {dt.date(2024, 4, 8) + dt.timedelta(days=d) for d in range(7)}
     surge = {dt.date(2024, 4, 9), dt.date(2024, 4, 10), dt.date(2024, 4, 11)}
     rows = []
     for d in range(80):
         day = first + dt.timedelta(days=d)
-        for category, usual in (("城建", 30), ("环保", 3)):
-            n = 8 if category == "环保" and day in surge else (usual * 3 // 10 if day in holiday else usual)
+        for category, usual in (("城建", 100), ("环保", 5)):
+            n = 14 if category == "环保" and day in surge else (usual * 3 // 10 if day in holiday else usual)
             for k in range(n):
                 created = pd.Timestamp(day) + pd.Timedelta(minutes=10 * k + 1)
                 rows.append(message(f"{day}-{category}-{k}", created, 650000, category, city="乌鲁木齐市"))
