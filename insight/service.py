@@ -197,23 +197,26 @@ class Insight:
         return {"start": f.start.isoformat(), "end": f.end.isoformat(), "alerts": episodes}
 
     def surges(self, f: Filters, today: dt.date) -> list[dict]:
-        """The surge episodes of `f` (surges.detect; not to be changed): after a write, the series of the province
-        x domain pairs whose counts it changed are tested again, the others' episodes kept."""
-        daily = self.daily_counts(f, f.start - dt.timedelta(weeks=surges.BASELINE_WEEKS), f.end)
-        key = (f, today)
+        """The surge episodes of `f` (surges.detect; not to be changed). A domain's expected level rests on its
+        province's other domains, so every domain is tested and `f`'s kept (one result for any domain filter);
+        after a write the provinces whose counts it changed are tested again, the others' episodes kept."""
+        whole = replace(f, categories=())
+        daily = self.daily_counts(whole, f.start - dt.timedelta(weeks=surges.BASELINE_WEEKS), f.end)
+        key = (whole, today)
         with self._guard:
             known = self._detected.get(key)
         if known is not None and known[0] is daily:
-            return known[1]
-        if known is not None and daily.base is known[0]:
-            counts = daily.frame
-            pairs = _of_pairs(counts, daily.changed)
-            kept = [e for e in known[1] if (e["province_code"], e["category"]) not in daily.changed]
-            found = surges.ordered(kept + surges.detect(counts[pairs], f.start, f.end, today))
+            found = known[1]
         else:
-            found = surges.detect(daily.frame, f.start, f.end, today)
-        self._keep(self._detected, key, (daily, found), CORPORA_KEPT)
-        return found
+            if known is not None and daily.base is known[0]:
+                provinces = {p for p, _ in daily.changed}
+                counts = daily.frame[daily.frame["province"].isin(provinces)]
+                kept = [e for e in known[1] if e["province_code"] not in provinces]
+                found = surges.ordered(kept + surges.detect(counts, f.start, f.end, today))
+            else:
+                found = surges.detect(daily.frame, f.start, f.end, today)
+            self._keep(self._detected, key, (daily, found), CORPORA_KEPT)
+        return [e for e in found if not f.categories or e["category"] in f.categories]
 
     def daily_counts(self, f: Filters, start: dt.date, end: dt.date) -> _Daily:
         """Messages per day x province x city x domain of start..end (corpus.daily_counts), kept for the last few
@@ -312,18 +315,6 @@ def _recount(old: _Daily, fresh: pd.DataFrame, first: dt.date, last: dt.date) ->
     changed = frozenset((k[1], k[3]) for k in before.keys() | after.keys() if before.get(k, 0) != after.get(k, 0))
     old.base = None  # one step is kept (as corpus.Edit)
     return _Daily(pd.concat([frame[~inside], fresh], ignore_index=True), old, changed)
-
-
-def _of_pairs(counts: pd.DataFrame, pairs: frozenset) -> np.ndarray:
-    """Which rows of daily counts are of the (province, domain) `pairs` (a few, after a live write: compared one by
-    one, no index of the months' rows built)."""
-    if len(pairs) > 8:
-        return pd.MultiIndex.from_arrays([counts["province"], counts["category"]]).isin(list(pairs))
-    province, category = counts["province"].to_numpy(), counts["category"]
-    out = np.zeros(len(counts), dtype=bool)
-    for code, domain in pairs:
-        out |= (province == code) & (category == domain).to_numpy(dtype=bool)
-    return out
 
 
 def _by_key(counts: pd.DataFrame) -> dict:
