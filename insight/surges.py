@@ -113,20 +113,42 @@ def level(ratio: float) -> str:
 
 
 def _series(counts: pd.DataFrame, days: pd.DatetimeIndex) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Dense day matrices of province × domain (city '') and city × domain series, and of each series' reference
-    volume: its province's messages in the other domains."""
-    counts = counts.assign(day=pd.to_datetime(counts["day"]))
-    province = counts.groupby(["province", "category", "day"], as_index=False)["messages"].sum().assign(city="")
-    city = counts[counts["city"] != ""]
-    both = pd.concat([province, city[["province", "city", "category", "day", "messages"]]], ignore_index=True)
-    # one row per series that has messages (city '' = the whole province), one column per day
-    table = both.pivot_table(index=["province", "city", "category"], columns="day", values="messages", aggfunc="sum")
-    table = table.reindex(columns=days).fillna(0)
-    keys = table.index.to_frame(index=False)
-    totals = province.pivot_table(index="province", columns="day", values="messages", aggfunc="sum")
-    totals = totals.reindex(index=keys["province"], columns=days).fillna(0).to_numpy(dtype=np.float64)
-    own = table.loc[[(p, "", c) for p, c in zip(keys["province"], keys["category"], strict=True)]]
-    return keys, table.to_numpy(dtype=np.float64), totals - own.to_numpy(dtype=np.float64)
+    """Dense day matrices of province × domain (city '') and city × domain series (one row per series that has
+    messages, city '' = the whole province, in the order of their keys; one column per day), and of each series'
+    reference volume: its province's messages in the other domains. Made from codes (pivot tables of object
+    columns cost tens of ms)."""
+    day = pd.to_datetime(counts["day"]).to_numpy().astype("datetime64[D]")
+    column = (day - np.datetime64(days[0].date(), "D")).astype(np.int64)
+    inside = np.flatnonzero((column >= 0) & (column < len(days)))
+    (p, provinces), (c, cities), (k, categories) = (
+        pd.factorize(counts[name], sort=True) for name in ("province", "city", "category")
+    )
+    cities = np.asarray(cities, dtype=object)
+    if not len(cities) or cities[0] != "":  # '' (the whole province) sorts first
+        cities, c = np.concatenate([[""], cities]), c + 1
+    p, c, k, column = p[inside], c[inside], k[inside], column[inside]
+    messages = counts["messages"].to_numpy(dtype=np.float64)[inside]
+    named = c > 0
+    # each row counts in its province's series and, with a city, in its city's
+    width = len(cities) * len(categories)
+    combined = np.concatenate([p * width + k, (p[named] * len(cities) + c[named]) * len(categories) + k[named]])
+    codes, series = np.unique(combined, return_inverse=True)
+    cells = series.ravel() * len(days) + np.concatenate([column, column[named]])
+    weights = np.concatenate([messages, messages[named]])
+    matrix = np.bincount(cells, weights=weights, minlength=len(codes) * len(days)).astype(np.float64)
+    matrix = matrix.reshape(len(codes), len(days))
+    province = codes // width
+    keys = pd.DataFrame(
+        {
+            "province": np.asarray(provinces)[province],
+            "city": cities[codes // len(categories) % len(cities)],
+            "category": np.asarray(categories, dtype=object)[codes % len(categories)],
+        }
+    )
+    totals = np.bincount(p * len(days) + column, weights=messages, minlength=len(provinces) * len(days))
+    totals = totals.astype(np.float64).reshape(len(provinces), len(days))
+    own = np.searchsorted(codes, province * width + codes % len(categories))  # the series' province-wide row
+    return keys, matrix, totals[province] - matrix[own]
 
 
 def detect(counts: pd.DataFrame, start: dt.date, end: dt.date, today: dt.date) -> list[dict]:
