@@ -351,7 +351,7 @@ class Grouping:
     corpus: Corpus | None = None  # the corpus grouped (a later one made from it tells what changed: corpus.Edit)
     # the linked pairs (two arrays of rows, the earlier row first), so that after a write a block is linked again
     # from its pairs between unchanged messages and the pairs of the messages new or changed alone (`_extend`)
-    edges: tuple[np.ndarray, np.ndarray] | None = None
+    edges: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
     spent: bool = False  # an update took its term counts (`update`): a second one from it groups whole
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -430,18 +430,15 @@ def update(previous: Grouping, corpus: Corpus) -> Grouping:
     issues = {b: found for b, found in previous.issues.items() if b not in dirty}
     rows = np.flatnonzero(np.fromiter(map(dirty.__contains__, new.blocks), bool, len(new.blocks)))
     edges: list = []
-    if previous.edges is None:
-        issues.update(_group_rows(corpus, docs, rows, df, previous.weights, previous.min_members, None, edges))
-    else:
-        # the earlier pairs at the rows they moved to, both rows unchanged
-        moved = np.full(len(old.ids), -1, np.int64)
-        moved[same[same >= 0]] = np.flatnonzero(same >= 0)
-        i, j = moved[previous.edges[0]], moved[previous.edges[1]]
-        keep = (i >= 0) & (j >= 0)
-        i, j = i[keep], j[keep]
-        keep = ~stale[i] & ~stale[j]
-        edges.append((i[keep], j[keep]))
-        issues.update(_extend(corpus, docs, rows, stale, df, previous.weights, previous.min_members, edges))
+    # the earlier pairs at the rows they moved to, both rows unchanged
+    moved = np.full(len(old.ids), -1, np.int64)
+    moved[same[same >= 0]] = np.flatnonzero(same >= 0)
+    i, j = moved[previous.edges[0]], moved[previous.edges[1]]
+    keep = (i >= 0) & (j >= 0)
+    i, j = i[keep], j[keep]
+    keep = ~stale[i] & ~stale[j]
+    edges.append((i[keep], j[keep]))
+    issues.update(_extend(corpus, docs, rows, stale, df, previous.weights, previous.min_members, edges))
     return Grouping(previous.weights, previous.min_members, new, docs, df, issues, corpus, _joined(edges))
 
 
