@@ -92,8 +92,8 @@ def vectors(docs: list[list[str]], min_df: int = 2):
 def link(frame: pd.DataFrame, matrix, min_cosine: float = LINK_COSINE, max_gap_days: int = MAX_GAP_DAYS):
     """Component label per message: similar messages of the same city and location, close in time, share one."""
     n = len(frame)
-    rows, cols = similar_pairs(frame, matrix, min_cosine)
     days = frame["day"].to_numpy().astype("datetime64[D]").astype("int64")
+    rows, cols = similar_pairs(frame, matrix, min_cosine, days, max_gap_days)
     keep = np.abs(days[rows] - days[cols]) <= max_gap_days
     rows, cols = rows[keep], cols[keep]
     keep = _places_agree_pairs(frame, rows, cols)
@@ -106,38 +106,52 @@ def blocks(frame: pd.DataFrame) -> np.ndarray:
     return frame.groupby(["province", "city", "district"], sort=False).ngroup().to_numpy()
 
 
-def similar_pairs(frame: pd.DataFrame, matrix, min_cosine: float) -> tuple[np.ndarray, np.ndarray]:
-    """(i, j), i < j, of the same block with cosine >= min_cosine. One sparse product for every block at once:
-    each term is made block-specific (its column moved by block x vocabulary size), so that the product holds
-    only pairs of one block; rows go in chunks so that a year's products stay small."""
+def similar_pairs(
+    frame: pd.DataFrame, matrix, min_cosine: float, days: np.ndarray, max_gap_days: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j), i < j, of the same block with cosine >= min_cosine, among them every such pair at most
+    max_gap_days apart (`days`: each row's day number; pairs further apart may be given too). Rows go in chunks of
+    about _CHUNK in (block, day) order, each compared with the rows of its blocks within max_gap_days of it (a run
+    of that order), so that a year costs about a quarter of comparing whole blocks; within a chunk one sparse
+    product serves every block, each term made block-specific (its column moved by block x vocabulary size)."""
     n, width = matrix.shape
     if n < 2 or not width:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    block = blocks(frame)
+    block = blocks(frame).astype(np.int64)
     csr = matrix.tocsr()
-    per_row = np.diff(csr.indptr)
-    shifted = csr_matrix(
-        (csr.data, block.astype(np.int64).repeat(per_row) * width + csr.indices, csr.indptr),
-        shape=(n, (int(block.max()) + 1) * width),
-    )
-    order = np.argsort(block, kind="stable")
-    bounds = np.searchsorted(block[order], np.arange(int(block.max()) + 2))
-    transposed = shifted.T.tocsr()
+    order = np.lexsort((days, block))
+    # keys of one block differ by their day gap; the keys of two blocks by more than max_gap_days
+    span = int(days.max()) - int(days.min()) + max_gap_days + 1
+    key = block[order] * span + (days[order] - days.min())
     rows_all, cols_all = [], []
-    lo = 0
-    while lo < n:  # whole blocks per chunk, about _CHUNK rows (a bigger block alone)
-        hi = int(bounds[np.searchsorted(bounds, lo + _CHUNK, "right") - 1])
-        if hi <= lo:
-            hi = int(bounds[np.searchsorted(bounds, lo, "right")])
-        part = order[lo:hi]
-        sims = (shifted[part] @ transposed).tocoo()
+    for lo in range(0, n, _CHUNK):
+        hi = min(n, lo + _CHUNK)
+        first = int(np.searchsorted(key, key[lo] - max_gap_days, "left"))
+        last = int(np.searchsorted(key, key[hi - 1] + max_gap_days, "right"))
+        part, near = order[lo:hi], order[first:last]
+        one, other = _block_terms(csr, part, near, block, width)
+        sims = (one @ other.T).tocoo()
         keep = sims.data >= min_cosine
-        i, j = part[sims.row[keep]], sims.col[keep].astype(np.int64)
+        i, j = part[sims.row[keep]], near[sims.col[keep]]
         upper = i < j
         rows_all.append(i[upper])
         cols_all.append(j[upper])
-        lo = hi
     return np.concatenate(rows_all), np.concatenate(cols_all)
+
+
+def _block_terms(csr, part: np.ndarray, near: np.ndarray, block: np.ndarray, width: int):
+    """The rows `part` and `near` of `csr` with each term made block-specific: columns (block, term), numbered
+    over the columns these rows use (a column per block and term of the whole matrix would need an index of
+    hundreds of millions of entries)."""
+    one, other = csr[part], csr[near]
+    keys = [block[r].repeat(np.diff(m.indptr)) * width + m.indices for r, m in ((part, one), (near, other))]
+    used, at = np.unique(np.concatenate(keys), return_inverse=True)
+    at = at.ravel()
+    split = len(keys[0])
+    return (
+        csr_matrix((one.data, at[:split], one.indptr), shape=(len(part), len(used))),
+        csr_matrix((other.data, at[split:], other.indptr), shape=(len(near), len(used))),
+    )
 
 
 def place_sets(frame: pd.DataFrame) -> list[tuple[str, frozenset[str]]]:
@@ -338,10 +352,18 @@ class Grouping:
     weights: Weights
     min_members: int
     keys: Keys
-    docs: list[list[str]]  # per message: features
+    documents: list[list[str]] | None  # per message: features (None: made from `corpus` when first asked)
     df: Counter  # messages holding each term (a term of two or more messages is in the vocabulary)
     issues: dict[tuple, list[dict]]  # block -> its issues
     corpus: Corpus | None = None  # the corpus grouped (a later one made from it tells what changed: corpus.Edit)
+
+    @property
+    def docs(self) -> list[list[str]]:
+        """Per message: its features. A cold grouping of a coded corpus grouped without them (a year's lists of
+        strings take hundreds of MB): they are made when an update first needs them."""
+        if self.documents is None:
+            self.documents = features(self.corpus)
+        return self.documents
 
     def ranked(self) -> list[dict]:
         out = [i for found in self.issues.values() for i in found]
@@ -355,10 +377,10 @@ _BLOCK = ["province", "city", "district"]
 def group(corpus: Corpus, weights: Weights, min_members: int = MIN_MEMBERS) -> Grouping:
     """Every issue of the corpus (cold), with term weights `weights`."""
     tags = place_terms(corpus)
-    docs = features(corpus, tags)
+    docs = features(corpus, tags) if corpus.coded is None else None  # a coded corpus is grouped from its codes
     df = feature_frequency(corpus, tags)
     keys = _keys(corpus.frame)
-    found = _group_rows(corpus, docs, np.arange(len(docs)), df, weights, min_members, tags)
+    found = _group_rows(corpus, docs, np.arange(len(corpus)), df, weights, min_members, tags)
     return Grouping(weights, min_members, keys, docs, df, found, corpus)
 
 
@@ -469,9 +491,10 @@ def _group_rows(
     grouped)."""
     if not len(rows):
         return {}
-    frame = corpus.frame.iloc[rows].reset_index(drop=True)
+    whole = len(rows) == len(corpus)  # rows are distinct and ordered: all of them
+    frame = corpus.frame if whole else corpus.frame.iloc[rows].reset_index(drop=True)
     out: dict[tuple, list[dict]] = {b: [] for b in zip(*(frame[c].tolist() for c in _BLOCK), strict=True)}
-    if tags is not None and corpus.coded is not None and len(rows) == len(corpus):
+    if tags is not None and corpus.coded is not None and whole:
         built = _coded_matrix(corpus, tags, df, weights)
     else:
         built = _matrix([docs[k] for k in rows.tolist()], df, weights)
