@@ -33,7 +33,8 @@ class Corpus:
         edit: Edit | None = None,
         coded: Coded | None = None,
     ):
-        # one row per message (columns of queries/insight.sql period_messages, plus day, place); `mark`: a hash of
+        # one row per message (columns of queries/insight.sql period_messages but the body, plus day, place and the
+        # named places, `mentions`); `mark`: a hash of
         # everything read of the message, so that a later corpus of the period reads again only what changed (`load`)
         self.frame = frame
         self._words = words  # topic words per row; None: made from `coded` when first asked
@@ -70,7 +71,19 @@ class Coded:
 
     def rows(self) -> np.ndarray:
         """The row of each code."""
-        return np.repeat(np.arange(len(self.ends)), np.diff(self.ends, prepend=0))
+        return np.repeat(np.arange(len(self.ends), dtype=np.int32), np.diff(self.ends, prepend=0))
+
+    @classmethod
+    def joined(cls, parts: list[Coded]) -> Coded:
+        """The codes of consecutive parts' rows, one after the other, over one vocabulary."""
+        position: dict[str, int] = {}
+        codes, ends, offset = [], [], 0
+        for part in parts:
+            remap = np.fromiter((position.setdefault(w, len(position)) for w in part.vocab), np.int32, len(part.vocab))
+            codes.append(remap[part.codes])
+            ends.append(part.ends + offset)
+            offset += int(part.ends[-1]) if len(part.ends) else 0
+        return cls(list(position), np.concatenate(codes), np.concatenate(ends))
 
     def strings(self) -> list[tuple[str, ...]]:
         """Each row's words."""
@@ -97,8 +110,8 @@ def term_frequency(corpus: Corpus, extra: list[tuple[str, ...]]) -> Counter | No
         return k
 
     lengths = np.fromiter(map(len, extra), np.int64, len(extra))
-    more = np.fromiter(map(code, chain.from_iterable(extra)), np.int64, int(lengths.sum()))
-    rows = np.concatenate([coded.rows(), np.repeat(np.arange(len(extra), dtype=np.int64), lengths)])
+    more = np.fromiter(map(code, chain.from_iterable(extra)), np.int32, int(lengths.sum()))
+    rows = np.concatenate([coded.rows(), np.repeat(np.arange(len(extra), dtype=np.int32), lengths)])
     codes = np.concatenate([coded.codes, more])
     # distinct (row, term) pairs, then messages per term
     pairs = csr_matrix((np.ones(len(rows), np.int32), (rows, codes)), shape=(len(extra), len(terms)))
@@ -133,6 +146,9 @@ class Edit:
 
 # A later corpus of the same period is built from the earlier one when at most this share of its rows changed.
 UPDATE_SHARE = 0.25
+# A longer period is read this many days at a time: DuckDB's result and the frame made of it are then a month's, not
+# a year's (about 0.6 GB more at the peak).
+PART_DAYS = 31
 
 
 def _window(f: Filters, start: dt.date, end: dt.date) -> dict:
@@ -176,8 +192,8 @@ def load(
         if built is not None:
             return built
     window = _window(f, start, end)
-    ids = words_store.window_ids(store, window["start"], window["stop"])
     if previous is not None:
+        ids = words_store.window_ids(store, window["start"], window["stop"])
         marks = _marks(store, window, ids)
         at = pd.Index(previous.frame["message_id"]).get_indexer(marks["message_id"])
         kept = (at >= 0) & (previous.frame["mark"].to_numpy()[np.maximum(at, 0)] == marks["mark"].to_numpy())
@@ -190,7 +206,34 @@ def load(
             built = _ordered(frame, [previous.words[i] for i in at[kept]] + fresh.words, marks)
             if built is not None:
                 return built
-    return _read(store, segmenter, window, ids, progress)
+    return _read_period(store, segmenter, window, progress)
+
+
+def _read_period(store: Store, segmenter: Callable[[], Segmenter], window: dict, progress=None) -> Corpus:
+    """Every message of the window (matching the filters) with its words, read PART_DAYS at a time and joined."""
+    parts, done, start = [], 0, window["start"]
+    while start < window["stop"]:
+        stop = min(start + dt.timedelta(days=PART_DAYS), window["stop"])
+        part = _read(
+            store, segmenter, {**window, "start": start, "stop": stop}, words_store.window_ids(store, start, stop)
+        )
+        parts.append(part)
+        done += len(part)
+        if progress is not None:
+            progress(done)
+        start = stop
+    return parts[0] if len(parts) == 1 else _joined(parts)
+
+
+def _joined(parts: list[Corpus]) -> Corpus:
+    """The corpus of consecutive parts' rows (each part's frame let go once joined)."""
+    coded = None if any(p.coded is None for p in parts) else Coded.joined([p.coded for p in parts])
+    words = None if coded is not None else list(chain.from_iterable(p.words for p in parts))
+    frames = [p.frame for p in parts]
+    parts.clear()
+    frame = pd.concat(frames, ignore_index=True)
+    frames.clear()
+    return Corpus(_one_chunk(frame), words, coded=coded)
 
 
 def _update_days(
@@ -267,9 +310,9 @@ def _ordered(frame: pd.DataFrame, words: list, marks: pd.DataFrame) -> Corpus | 
     return Corpus(frame=ordered, words=[words[i] for i in at])
 
 
-def _read(store: Store, segmenter: Callable[[], Segmenter], window: dict, ids, progress=None) -> Corpus:
+def _read(store: Store, segmenter: Callable[[], Segmenter], window: dict, ids) -> Corpus:
     """The messages `ids` (an Arrow array or a list) of the period (matching the filters) with their words."""
-    return _built(store, segmenter, _query(store, window, ids), progress)
+    return _built(store, segmenter, _query(store, window, ids))
 
 
 def _query(store: Store, window: dict, ids) -> pa.Table:
@@ -278,8 +321,9 @@ def _query(store: Store, window: dict, ids) -> pa.Table:
         return cur.sql(text("insight", "period_messages"), params={**window, "body_chars": BODY_CHARS}).to_arrow_table()
 
 
-def _built(store: Store, segmenter: Callable[[], Segmenter], table: pa.Table, progress=None) -> Corpus:
-    """The corpus of rows read by `_query`: the messages the index lacks segmented (and saved)."""
+def _built(store: Store, segmenter: Callable[[], Segmenter], table: pa.Table) -> Corpus:
+    """The corpus of rows read by `_query`: the messages the index lacks segmented (and saved); the bodies (read of
+    these only) are not kept."""
     frame = table.drop_columns(["words", "places"]).to_pandas()
     names = province_ref.names()
     frame["province_name"] = frame["province"].map(names).fillna("")
@@ -301,15 +345,15 @@ def _built(store: Store, segmenter: Callable[[], Segmenter], table: pa.Table, pr
         for i, w, p in zip(stale, fresh["words"], fresh["places"], strict=True):
             words[i], named[i] = tuple(x for x in w if x not in own.drops[own.codes[i]]), list(p)
         stored_places = _Lists.encode(named)
-    if progress is not None:
-        progress(len(frame))
     frame["mentions"] = _named_places(stored_places, own)
     frame["place"] = [
         location.strip() or (named[0] if named else "")
         for location, named in zip(frame["location"].tolist(), frame["mentions"], strict=True)
     ]
     coded = None if len(stale) else coded  # words made here are not in the codes
-    return Corpus(frame=frame.drop(columns=["indexed", "text_hash"]), words=words, coded=coded)
+    return Corpus(
+        frame=frame.drop(columns=["indexed", "text_hash", "content", "province_full"]), words=words, coded=coded
+    )
 
 
 @dataclass
@@ -441,6 +485,16 @@ def _index_now(store: Store, segmenter: Callable[[], Segmenter], rows: pd.DataFr
     done = index.fill_many(store, words_store.MESSAGE_WORDS, index.pieces(missing, index.BATCH), collect=True)[1]
     found = pd.concat(done, ignore_index=True).set_index("message_id")
     return found.loc[missing["message_id"]].reset_index()
+
+
+def bodies(store: Store, ids: list[str], chars: int) -> dict[str, tuple[str, str]]:
+    """{message id: (title, the body's first `chars` characters)} of the messages `ids` (a corpus keeps no bodies:
+    read when a method shows a message's text)."""
+    if not ids:
+        return {}
+    with words_store.registered(store, "ids_frame", words_store.ids_table(list(ids))) as cur:
+        found = cur.execute(text("insight", "message_bodies"), {"body_chars": chars}).fetchall()
+    return {mid: (title or "", content or "") for mid, title, content in found}
 
 
 def daily_counts(store: Store, f: Filters, start: dt.date, end: dt.date) -> pd.DataFrame:

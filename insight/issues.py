@@ -429,8 +429,16 @@ def update(previous: Grouping, corpus: Corpus) -> Grouping:
 
 
 def _keys(frame: pd.DataFrame) -> Keys:
-    blocks = list(zip(*(frame[c].tolist() for c in _BLOCK), strict=True))
-    return Keys(pd.Index(frame["message_id"]), frame["mark"].to_numpy(), blocks)
+    return Keys(pd.Index(frame["message_id"]), frame["mark"].to_numpy(), _block_names(frame))
+
+
+def _block_names(frame: pd.DataFrame) -> list[tuple]:
+    """Each row's block (province, city, district) as one tuple per block, shared by its rows (a year's rows would
+    each hold their own: about 150 MB)."""
+    codes = frame.groupby(_BLOCK, sort=False, dropna=False).ngroup().to_numpy()
+    first = np.unique(codes, return_index=True)[1]  # a row of each block, in the order of the codes
+    names = list(zip(*(frame[c].iloc[first].tolist() for c in _BLOCK), strict=True))
+    return [names[k] for k in codes.tolist()]
 
 
 def document_frequency(docs: list[list[str]]) -> Counter:
@@ -461,9 +469,10 @@ def _coded_matrix(corpus: Corpus, tags: list[tuple[str, ...]], df: Counter, weig
     if not vocabulary:
         return None
     column = {t: k for k, t in enumerate(vocabulary)}
-    of_code = np.fromiter(map(column.get, coded.vocab, repeat(-1)), np.int64, len(coded.vocab))
-    tag_cols = np.fromiter(map(column.get, flat, repeat(-1)), np.int64, len(flat))
-    tag_rows = np.repeat(np.arange(n), np.fromiter(map(len, tags), np.int64, n))
+    # 32-bit positions: a year holds about 15 million occurrences
+    of_code = np.fromiter(map(column.get, coded.vocab, repeat(-1)), np.int32, len(coded.vocab))
+    tag_cols = np.fromiter(map(column.get, flat, repeat(-1)), np.int32, len(flat))
+    tag_rows = np.repeat(np.arange(n, dtype=np.int32), np.fromiter(map(len, tags), np.int64, n))
     rows = np.concatenate([coded.rows(), tag_rows, tag_rows])
     cols = np.concatenate([of_code[coded.codes], tag_cols, tag_cols])
     return _weighted(n, rows, cols, vocabulary, weights)
@@ -472,7 +481,8 @@ def _coded_matrix(corpus: Corpus, tags: list[tuple[str, ...]], df: Counter, weig
 def _weighted(n: int, rows: np.ndarray, cols: np.ndarray, vocabulary: list[str], weights: Weights):
     """The row-normalised TF-IDF matrix of the (row, column) occurrences (column -1: a term out of the vocabulary)."""
     inside = cols >= 0
-    counts = csr_matrix((np.ones(int(inside.sum())), (rows[inside], cols[inside])), shape=(n, len(vocabulary)))
+    ones = np.ones(int(inside.sum()), np.int32)  # counts are whole numbers: the log below is taken in float64
+    counts = csr_matrix((ones, (rows[inside], cols[inside])), shape=(n, len(vocabulary)))
     counts.sum_duplicates()  # sorted columns per row, duplicates summed: the same floats however docs are batched
     terms = np.asarray(vocabulary, dtype=object)
     counts.data = (1 + np.log(counts.data)) * weights.of(terms)[counts.indices]
@@ -493,7 +503,8 @@ def _group_rows(
         return {}
     whole = len(rows) == len(corpus)  # rows are distinct and ordered: all of them
     frame = corpus.frame if whole else corpus.frame.iloc[rows].reset_index(drop=True)
-    out: dict[tuple, list[dict]] = {b: [] for b in zip(*(frame[c].tolist() for c in _BLOCK), strict=True)}
+    names = _block_names(frame)
+    out: dict[tuple, list[dict]] = {b: [] for b in names}
     if tags is not None and corpus.coded is not None and whole:
         built = _coded_matrix(corpus, tags, df, weights)
     else:
@@ -505,8 +516,9 @@ def _group_rows(
     inside = np.flatnonzero(labels >= 0)
     order = inside[np.argsort(labels[inside], kind="stable")]
     bounds = np.flatnonzero(np.diff(labels[order])) + 1
-    cols = _columns(frame)
-    for members in np.split(order, bounds) if len(order) else []:
-        issue = describe(cols, members, matrix, terms)
-        out[tuple(frame[c].iat[int(members[0])] for c in _BLOCK)].append(issue)
+    # the figures of the members only (a year's columns as Python objects would take about 0.5 GB)
+    cols, members_matrix = _columns(frame.iloc[order]), matrix[order]
+    for members in np.split(np.arange(len(order)), bounds) if len(order) else []:
+        issue = describe(cols, members, members_matrix, terms)
+        out[names[int(order[members[0]])]].append(issue)
     return out

@@ -271,6 +271,10 @@ class Insight:
         counts = hotwords.document_frequency(period.words[lo + i] for i in mask.to_numpy().nonzero()[0])
         return [mask_text(w, 20) for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_WORDS]]
 
+    def bodies(self, ids: list[str], chars: int = 200) -> dict[str, tuple[str, str]]:
+        """{message id: (title, body start)} of `ids`: the text of a few members, read when shown."""
+        return corpus_mod.bodies(self.store, ids, chars)
+
     def repeats(self, f: Filters) -> dict:
         return self._cached("repeats", self._repeats, f)
 

@@ -155,7 +155,7 @@ def test_corpus_after_writes_built_from_the_earlier_one_equals_a_fresh_one(store
     rows = later.frame.set_index("message_id")
     assert "late" in rows.index and "water-1" not in rows.index and len(later) == len(earlier)
     assert rows.loc["water-0", "likes"] == 99 and "停电" in later.words[rows.index.get_loc("water-0")]
-    assert rows.loc["water-3", "first_reply_unit"] == "水务局"
+    assert rows.loc["water-3", "first_reply_at"] == pd.Timestamp("2024-03-09 10:00")  # the reply read again
 
 
 def test_indexer_fills_then_idles_wakes_on_a_write_and_closes(store):
