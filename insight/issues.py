@@ -380,8 +380,24 @@ def group(corpus: Corpus, weights: Weights, min_members: int = MIN_MEMBERS) -> G
     docs = features(corpus, tags) if corpus.coded is None else None  # a coded corpus is grouped from its codes
     df = feature_frequency(corpus, tags)
     keys = _keys(corpus.frame)
-    found = _group_rows(corpus, docs, np.arange(len(corpus)), df, weights, min_members, tags)
+    if docs is None:
+        found = _group_coded(corpus, tags, df, weights, min_members)
+    else:
+        found = _group_rows(corpus, docs, np.arange(len(corpus)), df, weights, min_members)
     return Grouping(weights, min_members, keys, docs, df, found, corpus)
+
+
+def _group_coded(corpus: Corpus, tags: list[tuple[str, ...]], df: Counter, weights: Weights, min_members: int):
+    """_group_rows of every row of a coded corpus (`tags`: its place_terms), a province at a time (a block's issues
+    depend only on its rows, the weights and the vocabulary): a year's matrix and products are then a province's."""
+    columns = _CodedColumns.of(corpus.coded, tags, df, weights)
+    province = corpus.frame["province"].to_numpy()
+    order = np.argsort(province, kind="stable")  # each province's rows in the corpus's order
+    found: dict[tuple, list[dict]] = {}
+    for rows in np.split(order, np.flatnonzero(np.diff(province[order])) + 1) if len(order) else []:
+        built = columns.matrix(corpus.coded, rows) if columns is not None else None
+        found.update(_group_rows(corpus, None, rows, df, weights, min_members, built))
+    return found
 
 
 def update(previous: Grouping, corpus: Corpus) -> Grouping:
@@ -456,36 +472,67 @@ def _matrix(docs: list[list[str]], df: Counter, weights: Weights):
     lengths = np.fromiter(map(len, docs), np.int64, len(docs))
     cols = np.fromiter(map(column.get, chain.from_iterable(docs), repeat(-1)), np.int64, int(lengths.sum()))
     rows = np.repeat(np.arange(len(docs)), lengths)
-    return _weighted(len(docs), rows, cols, vocabulary, weights)
+    terms = np.asarray(vocabulary, dtype=object)
+    return _weighted(len(docs), rows, cols, terms, weights.of(terms))
 
 
-def _coded_matrix(corpus: Corpus, tags: list[tuple[str, ...]], df: Counter, weights: Weights):
-    """_matrix of the whole corpus's features (`tags`: its place_terms, twice in each message's features), its
-    words taken from their codes (corpus.coded): the same matrix, without a pass over a million strings."""
-    coded = corpus.coded
-    n = len(tags)
-    flat = list(chain.from_iterable(tags))
-    vocabulary = sorted(t for t in set(coded.vocab).union(flat) if df[t] >= 2)
-    if not vocabulary:
-        return None
-    column = {t: k for k, t in enumerate(vocabulary)}
-    # 32-bit positions: a year holds about 15 million occurrences
-    of_code = np.fromiter(map(column.get, coded.vocab, repeat(-1)), np.int32, len(coded.vocab))
-    tag_cols = np.fromiter(map(column.get, flat, repeat(-1)), np.int32, len(flat))
-    tag_rows = np.repeat(np.arange(n, dtype=np.int32), np.fromiter(map(len, tags), np.int64, n))
-    rows = np.concatenate([coded.rows(), tag_rows, tag_rows])
-    cols = np.concatenate([of_code[coded.codes], tag_cols, tag_cols])
-    return _weighted(n, rows, cols, vocabulary, weights)
+@dataclass(frozen=True)
+class _CodedColumns:
+    """The features of a coded corpus (its words' codes, corpus.coded, and its place terms, twice) as the columns of
+    the period's vocabulary (the terms of two or more messages, in term order; -1: out of it): _matrix of any of its
+    rows without a pass over a million strings."""
+
+    terms: np.ndarray  # the vocabulary
+    idf: np.ndarray  # per term: its weight
+    of_code: np.ndarray  # per word code: its column
+    tag_columns: np.ndarray  # the place terms' columns, row after row
+    tag_ends: np.ndarray  # where each row's place terms end in tag_columns
+
+    @classmethod
+    def of(cls, coded, tags: list[tuple[str, ...]], df: Counter, weights: Weights) -> _CodedColumns | None:
+        flat = list(chain.from_iterable(tags))
+        vocabulary = sorted(t for t in set(coded.vocab).union(flat) if df[t] >= 2)
+        if not vocabulary:
+            return None
+        column = {t: k for k, t in enumerate(vocabulary)}
+        terms = np.asarray(vocabulary, dtype=object)
+        # 32-bit positions: a year holds about 15 million occurrences
+        return cls(
+            terms,
+            weights.of(terms),
+            np.fromiter(map(column.get, coded.vocab, repeat(-1)), np.int32, len(coded.vocab)),
+            np.fromiter(map(column.get, flat, repeat(-1)), np.int32, len(flat)),
+            np.cumsum(np.fromiter(map(len, tags), np.int64, len(tags))),
+        )
+
+    def matrix(self, coded, rows: np.ndarray):
+        """(row-normalised TF-IDF matrix, terms) of the rows `rows` (ordered), as _matrix makes it."""
+        words, word_counts = _segments(coded.ends, rows)
+        places, place_counts = _segments(self.tag_ends, rows)
+        local = np.arange(len(rows), dtype=np.int32)
+        at = np.concatenate([local.repeat(word_counts), local.repeat(place_counts), local.repeat(place_counts)])
+        places = self.tag_columns[places]
+        cols = np.concatenate([self.of_code[coded.codes[words]], places, places])
+        return _weighted(len(rows), at, cols, self.terms, self.idf)
 
 
-def _weighted(n: int, rows: np.ndarray, cols: np.ndarray, vocabulary: list[str], weights: Weights):
-    """The row-normalised TF-IDF matrix of the (row, column) occurrences (column -1: a term out of the vocabulary)."""
+def _segments(ends: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(positions, counts): where the entries of `rows` are in a flat array whose row i ends at ends[i], row after
+    row, and how many each row has."""
+    stops = ends[rows]
+    starts = np.where(rows > 0, ends[np.maximum(rows - 1, 0)], 0)
+    counts = stops - starts
+    return np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum())), counts
+
+
+def _weighted(n: int, rows: np.ndarray, cols: np.ndarray, terms: np.ndarray, idf: np.ndarray):
+    """The row-normalised TF-IDF matrix of the (row, column) occurrences (column -1: a term out of the vocabulary
+    `terms`, whose weights are `idf`), and its terms."""
     inside = cols >= 0
     ones = np.ones(int(inside.sum()), np.int32)  # counts are whole numbers: the log below is taken in float64
-    counts = csr_matrix((ones, (rows[inside], cols[inside])), shape=(n, len(vocabulary)))
+    counts = csr_matrix((ones, (rows[inside], cols[inside])), shape=(n, len(terms)))
     counts.sum_duplicates()  # sorted columns per row, duplicates summed: the same floats however docs are batched
-    terms = np.asarray(vocabulary, dtype=object)
-    counts.data = (1 + np.log(counts.data)) * weights.of(terms)[counts.indices]
+    counts.data = (1 + np.log(counts.data)) * idf[counts.indices]
     # l2 norm per row, each row's squares summed in column order (bincount adds in input order)
     row_of = np.repeat(np.arange(n), np.diff(counts.indptr))
     norms = np.sqrt(np.bincount(row_of, weights=counts.data * counts.data, minlength=n))
@@ -494,20 +541,18 @@ def _weighted(n: int, rows: np.ndarray, cols: np.ndarray, vocabulary: list[str],
 
 
 def _group_rows(
-    corpus: Corpus, docs, rows: np.ndarray, df: Counter, weights: Weights, min_members: int, tags=None
+    corpus: Corpus, docs, rows: np.ndarray, df: Counter, weights: Weights, min_members: int, built=None
 ) -> dict:
-    """{block: issues} of the blocks of `rows` (whole blocks), grouped with the period's vocabulary (terms of two
-    or more messages, columns in term order) and `weights` (`tags`: the corpus's place_terms, when all its rows are
-    grouped)."""
+    """{block: issues} of the blocks of `rows` (whole blocks, ordered), grouped with the period's vocabulary (terms
+    of two or more messages, columns in term order) and `weights`; `built`: their (matrix, terms) when made already
+    (_CodedColumns), else made of `docs`."""
     if not len(rows):
         return {}
     whole = len(rows) == len(corpus)  # rows are distinct and ordered: all of them
     frame = corpus.frame if whole else corpus.frame.iloc[rows].reset_index(drop=True)
     names = _block_names(frame)
     out: dict[tuple, list[dict]] = {b: [] for b in names}
-    if tags is not None and corpus.coded is not None and whole:
-        built = _coded_matrix(corpus, tags, df, weights)
-    else:
+    if built is None and docs is not None:
         built = _matrix([docs[k] for k in rows.tolist()], df, weights)
     if built is None:
         return out
