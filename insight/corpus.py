@@ -111,12 +111,12 @@ def term_frequency(corpus: Corpus, extra: list[tuple[str, ...]]) -> Counter | No
 
     lengths = np.fromiter(map(len, extra), np.int64, len(extra))
     more = np.fromiter(map(code, chain.from_iterable(extra)), np.int32, int(lengths.sum()))
-    rows = np.concatenate([coded.rows(), np.repeat(np.arange(len(extra), dtype=np.int32), lengths)])
-    codes = np.concatenate([coded.codes, more])
-    # distinct (row, term) pairs, then messages per term
-    pairs = csr_matrix((np.ones(len(rows), np.int32), (rows, codes)), shape=(len(extra), len(terms)))
-    pairs.sum_duplicates()
-    counts = np.bincount(pairs.indices, minlength=len(terms))
+    # distinct (row, term) pairs as the terms of the sum of two row x term matrices (the words', the extra terms'),
+    # each made straight from its rows' runs of codes; then messages per term
+    shape = (len(extra), len(terms))
+    words = csr_matrix((np.ones(len(coded.codes), np.int32), coded.codes, np.concatenate([[0], coded.ends])), shape)
+    others = csr_matrix((np.ones(len(more), np.int32), more, np.concatenate([[0], np.cumsum(lengths)])), shape)
+    counts = np.bincount((words + others).indices, minlength=len(terms))
     held = np.flatnonzero(counts)
     return Counter(dict(zip([terms[k] for k in held.tolist()], counts[held].tolist(), strict=True)))
 
