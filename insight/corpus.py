@@ -49,6 +49,15 @@ class Corpus:
             self._words = self.coded.strings()
         return self._words
 
+    def words_at(self, at: np.ndarray) -> list[tuple[str, ...]]:
+        """The topic words of the rows `at` (of a cold corpus: made from its codes for these rows only)."""
+        if self._words is not None:
+            return [self._words[k] for k in at.tolist()]
+        vocab, codes, ends = self.coded.vocab, self.coded.codes, self.coded.ends
+        stops = ends[at].tolist()
+        starts = np.where(at > 0, ends[np.maximum(at - 1, 0)], 0).tolist()
+        return [tuple([vocab[c] for c in codes[a:b].tolist()]) for a, b in zip(starts, stops, strict=True)]
+
     def __len__(self) -> int:
         return len(self.frame)
 

@@ -268,7 +268,7 @@ class Insight:
         mask = (frame["province"] == alert["province_code"]) & (frame["category"] == alert["category"])
         if alert["city"]:
             mask &= frame["city"] == alert["city"]
-        counts = hotwords.document_frequency(period.words[lo + i] for i in mask.to_numpy().nonzero()[0])
+        counts = hotwords.document_frequency(period.words_at(lo + mask.to_numpy().nonzero()[0]))
         return [mask_text(w, 20) for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_WORDS]]
 
     def bodies(self, ids: list[str], chars: int = 200) -> dict[str, tuple[str, str]]:

@@ -31,6 +31,7 @@ MIN_MESSAGES = 5
 MIN_RATIO = 1.5
 GAP_DAYS = 1
 WINDOWS = (1, 3, 7)  # days summed by the scan test
+_SERIES_AT_ONCE = 500  # series whose baselines are computed together
 FLOOR = 0.2  # level of a series silent for 8 weeks: about 4x the 95 % upper bound of nought in 56 days (3/56)
 
 
@@ -54,10 +55,12 @@ def baseline(matrix: np.ndarray, weeks: int = BASELINE_WEEKS) -> tuple[np.ndarra
     var = np.full((n_series, n_days), np.nan)
     if n_days <= 7 * weeks:
         return mean, var
-    lags = np.stack([matrix[:, 7 * weeks - 7 * w : n_days - 7 * w] for w in range(1, weeks + 1)], axis=2)
-    trimmed = np.sort(lags, axis=2)[:, :, :-1]  # leave out the largest
-    mean[:, 7 * weeks :] = np.maximum(trimmed.mean(axis=2), FLOOR)
-    var[:, 7 * weeks :] = trimmed.var(axis=2, ddof=1)
+    for lo in range(0, n_series, _SERIES_AT_ONCE):  # a year's lags of every series at once: about 0.5 GB
+        part = matrix[lo : lo + _SERIES_AT_ONCE]
+        lags = np.stack([part[:, 7 * weeks - 7 * w : n_days - 7 * w] for w in range(1, weeks + 1)], axis=2)
+        trimmed = np.sort(lags, axis=2)[:, :, :-1]  # leave out the largest
+        mean[lo : lo + len(part), 7 * weeks :] = np.maximum(trimmed.mean(axis=2), FLOOR)
+        var[lo : lo + len(part), 7 * weeks :] = trimmed.var(axis=2, ddof=1)
     return mean, var
 
 
