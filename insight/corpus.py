@@ -231,6 +231,8 @@ def _read_period(store: Store, segmenter: Callable[[], Segmenter], window: dict,
         if progress is not None:
             progress(done)
         start = stop
+    # a part without messages has columns of another type (object, not str): joined only when all are empty
+    parts = [p for p in parts if len(p)] or parts[:1]
     return parts[0] if len(parts) == 1 else _joined(parts)
 
 
