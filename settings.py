@@ -79,6 +79,9 @@ class Settings:
     snapshot_dir: str = _setting("", "where snapshots are written (writer) or downloaded (web); empty: next to the db")
     writer_url: str = _setting("", "writer's base URL for snapshot downloads (empty: the URL the writer announces)")
     peers: str = _setting("", "web: comma-separated origins a wall moves to when its web process is gone")
+    push_deflate: bool = _setting(
+        False, "web: compress pushed messages (per wall: each compresses the same message again; CPU for bandwidth)"
+    )
 
     def now(self) -> dt.datetime:
         """Beijing time without tzinfo: the frozen clock when set (reproducible tests and demos), else the real one."""

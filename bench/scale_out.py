@@ -151,9 +151,10 @@ def push(args, workdir: Path) -> None:
             walls.close()
 
 
-def analyst(urls: list[str], stop: threading.Event, times: list[tuple[float, float]], errors: list[str]) -> None:
+def analyst(urls: list[str], stop: threading.Event, times: list[tuple], errors: list[str]) -> None:
     rng = random.Random()
     queries = ["summary", "provinces", "trend", "categories", "types"]
+    stop.wait(rng.uniform(0.0, 2.0))  # the think time before the first question too: analysts do not click in step
     while not stop.is_set():
         base = rng.choice(urls)
         params = rng.choice(["period=ytd", "period=month", "period=h1", "period=today", "period=last30"])
@@ -163,7 +164,7 @@ def analyst(urls: list[str], stop: threading.Event, times: list[tuple[float, flo
         try:
             with urllib.request.urlopen(f"{base}/api/v1/{rng.choice(queries)}?{params}", timeout=10) as r:
                 r.read()
-            times.append((time.time(), time.perf_counter() - began))
+            times.append((time.time(), time.perf_counter() - began, urls.index(base)))
         except urllib.error.HTTPError as exc:
             errors.append(f"HTTP {exc.code} {exc.read()[:80].decode(errors='replace')}")
         except Exception as exc:
@@ -171,10 +172,10 @@ def analyst(urls: list[str], stop: threading.Event, times: list[tuple[float, flo
         stop.wait(rng.uniform(1.0, 3.0))
 
 
-def analysts(urls: list[str], seconds: float, n: int = 20) -> tuple[list[tuple[float, float]], list[str]]:
-    """(wall-clock time answered, seconds taken) per request, and the errors."""
+def analysts(urls: list[str], seconds: float, n: int = 20) -> tuple[list[tuple], list[str]]:
+    """(wall-clock time answered, seconds taken, which web process) per request, and the errors."""
     stop = threading.Event()
-    times: list[tuple[float, float]] = []
+    times: list[tuple] = []
     errors: list[str] = []
     threads = [threading.Thread(target=analyst, args=(urls, stop, times, errors)) for _ in range(n)]
     for t in threads:
@@ -211,6 +212,7 @@ def mixed(args, workdir: Path) -> None:
                 cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             received = sum(len(w.received) for w in walls.walls)
+            received_bytes = sum(w.received_bytes for w in walls.walls)
             wall_errors = sum(w.errors for w in walls.walls)
             # the analysts in a process of their own: the walls' loop here would hold the GIL under their timers
             pids = {"writer": c.writer.pid, **{f"web {p}": c.webs[p].pid for p in c.web_ports}}
@@ -235,17 +237,23 @@ def mixed(args, workdir: Path) -> None:
                 get_json(c.web_url(p) + "/scale/status")["snapshot"]["name"] != snapshot0[p] for p in c.web_ports
             )
             pushes = sum(len(w.received) for w in walls.walls) - received
+            pushed_bytes = sum(w.received_bytes for w in walls.walls) - received_bytes
             versions = get_json(c.writer_url + "/api/v1/meta")["data_version"]
             half = began_at + args.seconds / 2
             print(
                 f"[mixed] 2 web processes, {2 * args.walls} walls, 20 analysts, simulator x{args.sim_speed}, "
                 f"{args.seconds} s, snapshots every {args.snapshot_seconds:g} s, load {' '.join(loads)}"
             )
-            print(f"  analyst API requests: {fmt([d for _, d in times])}; errors {len(errors)} {sorted(set(errors))}")
-            print(f"    first half: {fmt([d for t, d in times if t < half])}")
-            print(f"    second half: {fmt([d for t, d in times if t >= half])}")
-            slow = sorted((t - began_at, d) for t, d in times if d > 0.3)
-            print("    over 300 ms, answered at second: " + ", ".join(f"{t:.0f} ({d * 1000:.0f} ms)" for t, d in slow))
+            print(
+                f"  analyst API requests: {fmt([d for _, d, _ in times])}; errors {len(errors)} {sorted(set(errors))}"
+            )
+            print(f"    first half: {fmt([d for t, d, _ in times if t < half])}")
+            print(f"    second half: {fmt([d for t, d, _ in times if t >= half])}")
+            slow = sorted((t - began_at, d, w) for t, d, w in times if d > 0.3)
+            print(
+                "    over 300 ms, answered at second (web process): "
+                + ", ".join(f"{t:.0f} ({d * 1000:.0f} ms, {'ab'[w]})" for t, d, w in slow)
+            )
             for port in c.web_ports:
                 said = [line for line in (workdir / f"web-{port}.log").read_text().splitlines() if "snapshot" in line]
                 print(f"    web {port}: " + " | ".join(said[-3:]))
@@ -261,7 +269,8 @@ def mixed(args, workdir: Path) -> None:
             cpu["this bench (walls' client)"] = (cpu_seconds(os.getpid()) - bench_cpu) / args.seconds
             print("  CPU (share of one core): " + ", ".join(f"{name} {share:.0%}" for name, share in cpu.items()))
             print(
-                f"  pushes received {pushes} ({pushes / args.seconds:.0f}/s); wall connection errors "
+                f"  pushes received {pushes} ({pushes / args.seconds:.0f}/s, "
+                f"{pushed_bytes / max(pushes, 1):,.0f} characters each); wall connection errors "
                 f"{sum(w.errors for w in walls.walls) - wall_errors}; writer at version {versions}"
             )
         finally:

@@ -196,7 +196,8 @@ def _write_messages(cur, batch, result: WriteResult, appends: deltas.Appends, pr
         parts.append(deltas.states(_read_states(cur, existing.column("message_id").to_pylist()), -1))
         cur.register("batch", existing)
         cur.execute(text("writes", "upsert_messages")).fetchall()
-        _refresh_first_flags(cur, cur.execute(text("writes", "drop_boilerplate_near_batch")).fetchall())
+        unsettled = cur.execute(text("writes", "drop_boilerplate_near_batch")).fetchall()
+        refresh_first_flags(cur, [row[0] for row in unsettled])
         cur.execute(text("writes", "drop_reply_features_of_batch")).fetchall()
         cur.unregister("batch")
     linking: set = set()
@@ -232,10 +233,19 @@ def _write_messages(cur, batch, result: WriteResult, appends: deltas.Appends, pr
     deltas.apply(cur, appends, parts, "messages")
 
 
-def _refresh_first_flags(cur, rows: list) -> None:
-    """The league facts of messages whose flag rows were deleted take their first reply's flag again."""
-    if rows:
-        cur.execute(text("writes", "refresh_first_flags"), {"ids": sorted({row[0] for row in rows})}).fetchall()
+def refresh_first_flags(cur, message_ids: list) -> None:
+    """The league facts of messages whose flag rows were inserted or deleted take their first reply's flag again
+    (league_facts.first_boilerplate, migration 15)."""
+    if not message_ids:
+        return
+    found = cur.execute(text("writes", "first_flags"), {"ids": sorted(set(message_ids))}).fetchall()
+    if found:
+        params = {
+            "ids": [m for m, _ in found],
+            "flagged": [m for m, flag in found if flag is True],
+            "plain": [m for m, flag in found if flag is False],
+        }
+        cur.execute(text("writes", "set_first_flags"), params).fetchall()
 
 
 def _drop_league_facts(cur, table: pa.Table) -> None:
@@ -521,7 +531,8 @@ def _write_replies_general(cur, batch, result: WriteResult, appends: deltas.Appe
     others = pd.concat([resent, held]) if not resent.empty else held
     if not others.empty:
         dropped = {"ids": others["reply_id"].tolist()}
-        _refresh_first_flags(cur, cur.execute(text("writes", "drop_boilerplate_near"), dropped).fetchall())
+        unsettled = cur.execute(text("writes", "drop_boilerplate_near"), dropped).fetchall()
+        refresh_first_flags(cur, [row[0] for row in unsettled])
         cur.execute(text("writes", "drop_reply_features"), dropped).fetchall()
         _register(cur, others[columns])
         previous = cur.execute(text("writes", "stored_replies")).df()

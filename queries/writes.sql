@@ -45,13 +45,23 @@ WHERE list_contains(:ids, reply_id)
        AND (NOT exact OR text_key IN (SELECT text_key FROM reply_features WHERE list_contains(:ids, reply_id))))
 RETURNING message_id;
 
--- name: refresh_first_flags(ids)!
--- After flag rows of the messages :ids were inserted or deleted: their league facts take their first reply's flag
--- again (null without one), as `fill_league_facts` reads it (migration 15).
-UPDATE league_facts SET first_boilerplate = (
-    SELECT bool_or(b.boilerplate) FROM reply_boilerplate b
-    WHERE b.message_id = league_facts.message_id AND b.replied_at = league_facts.first_reply_at
-      AND b.unit = league_facts.unit)
+-- name: first_flags(ids)
+-- The flag of the first reply of each league facts row of the messages :ids (null without one), as
+-- `fill_league_facts` reads it (migration 15). Both tables are narrowed to the ids before the join: a correlated
+-- lookup per row, or an UPDATE joined to this, scanned every facts row (0.7 s at 6 M messages for 200 ids).
+SELECT l.message_id, bool_or(b.boilerplate) AS flag
+FROM (SELECT message_id, first_reply_at, unit FROM league_facts WHERE message_id IN (SELECT unnest(:ids))) l
+LEFT JOIN (SELECT message_id, replied_at, unit, boilerplate FROM reply_boilerplate
+           WHERE message_id IN (SELECT unnest(:ids))) b
+  ON b.message_id = l.message_id AND b.replied_at = l.first_reply_at AND b.unit = l.unit
+GROUP BY l.message_id;
+
+-- name: set_first_flags(ids, flagged, plain)!
+-- The facts rows of :ids take the flags first_flags found (true for :flagged, false for :plain, else null).
+UPDATE league_facts SET first_boilerplate = CASE
+    WHEN list_contains(:flagged, message_id) THEN true
+    WHEN list_contains(:plain, message_id) THEN false
+END
 WHERE message_id IN (SELECT unnest(:ids));
 
 -- name: refresh_all_first_flags()!

@@ -31,6 +31,7 @@ import pandas as pd
 import pyarrow as pa
 
 from insight.index import Kind
+from queries import writes
 from queries.db import Store
 from supervision import features, rules
 from supervision.common import sql
@@ -94,7 +95,7 @@ def save_day(store: Store, day: dt.datetime) -> None:
                 cur.execute(sql("insert_boilerplate"))
             finally:
                 cur.unregister("flag_batch")
-            features.refresh_first_flags(cur, table.column("message_id").to_pylist())
+            writes.refresh_first_flags(cur, table.column("message_id").to_pylist())
         return
 
 

@@ -36,8 +36,8 @@ import pandas as pd
 import pyarrow as pa
 
 from insight import index
+from queries import writes
 from queries.db import Store
-from queries.sql import text
 from supervision import rules
 from supervision.common import sql
 
@@ -315,13 +315,6 @@ def missing_replies(store: Store, start: dt.datetime, stop: dt.datetime, n: int)
     return frame
 
 
-def refresh_first_flags(cur, message_ids: list) -> None:
-    """The league facts of messages whose flag rows were inserted or deleted take their first reply's flag again
-    (league_facts.first_boilerplate, migration 15)."""
-    if message_ids:
-        cur.execute(text("writes", "refresh_first_flags"), {"ids": sorted(set(message_ids))})
-
-
 def save_reply_features(store: Store, frame: pd.DataFrame) -> None:
     """Upsert computed features (and replace the replies' clause rows) in one write transaction; the boilerplate
     flags they may change are dropped (supervision/boilerplate.py computes them again)."""
@@ -332,7 +325,7 @@ def save_reply_features(store: Store, frame: pd.DataFrame) -> None:
         cur.register("feature_batch", table)
         try:
             unsettled = cur.execute(sql("unsettle_boilerplate_after_features")).fetchall()
-            refresh_first_flags(cur, [row[0] for row in unsettled])
+            writes.refresh_first_flags(cur, [row[0] for row in unsettled])
             cur.execute(sql("delete_reply_clauses"))
             cur.execute(sql("upsert_reply_features"))
             cur.execute(sql("insert_reply_clauses"))

@@ -191,6 +191,7 @@ class PushWall:
         self.props: dict[tuple[str, str], object] = {}
         self.origin: str | None = None
         self.received: list[float] = []  # monotonic time of each pushed message
+        self.received_bytes = 0  # characters of the pushed messages (as sent, before any compression)
         self.errors = 0
         self.changed = asyncio.Event()
 
@@ -205,6 +206,7 @@ class PushWall:
                 async with websockets.connect(url, open_timeout=20, max_size=None) as ws:
                     await ws.send(json.dumps({**self.view, "token": self.token}))
                     async for text in ws:  # until the server goes; WallLoop.close cancels the task
+                        self.received_bytes += len(text)
                         self._apply(json.loads(text))
                 raise OSError("closed by the server")
             except (OSError, TimeoutError, websockets.WebSocketException):

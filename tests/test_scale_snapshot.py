@@ -228,3 +228,45 @@ def test_a_block_whose_words_changed_places_is_in_the_delta(tmp_path):
     with open(tmp_path / "delta", "rb") as delta:
         blockdiff.apply(delta, old)
     assert old.read_bytes() == after
+
+
+def test_a_new_snapshot_takes_over_the_delay_index_and_its_medians_stay_exact(store, served):
+    """The web side's delay index (built once, 1-4 s at 6 M messages) moves to the next snapshot's store; the days
+    whose delays changed since are read from the new file, so its medians are those of the new file."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from queries import medians
+    from queries.periods import Filters
+
+    settings, files, _ = served
+    rows = [message(f"m{i}", f"2026-11-{1 + i % 20:02d} 08:00:00") for i in range(60)]
+    upsert(store, "messages", frame(rows))
+    upsert(
+        store,
+        "replies",
+        frame([reply(f"r{i}", f"m{i}", f"2026-11-{1 + i % 20:02d} {9 + i % 9:02d}:30:00") for i in range(40)]),
+    )
+    writer, fetcher = snapshot.Snapshots(store, files), snapshot.Fetcher(settings)
+    november = Filters(dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+    first = fetcher.fetch(writer.make())
+    medians.exact(first, november, None)  # builds the first store's index
+    index = first.medians.index.value
+    assert index is not None
+
+    # replies after the index: first answers of unanswered messages, and an earlier reply moving m3's first answer
+    later = [reply(f"s{i}", f"m{i}", "2026-11-25 20:00:00") for i in range(40, 50)]
+    upsert(store, "replies", frame(later + [reply("early3", "m3", "2026-11-04 08:15:00")]))
+    second = fetcher.fetch(writer.make())
+    assert second.medians.index.value is index  # taken over, not built again
+
+    def expected(web: Store, f: Filters) -> float:
+        m = web.df("SELECT created_at, first_reply_at FROM messages WHERE first_reply_at IS NOT NULL")
+        lo, hi = pd.Timestamp(f.start), pd.Timestamp(f.end) + pd.Timedelta(days=1)
+        answered = m[(m["first_reply_at"] >= lo) & (m["first_reply_at"] < hi)]
+        return ((answered["first_reply_at"] - answered["created_at"]).dt.total_seconds() / 3600).median()
+
+    for f in (november, Filters(dt.date(2026, 11, 4), dt.date(2026, 11, 28))):
+        assert medians.exact(second, f, None) == pytest.approx(expected(second, f))
+    assert medians.exact(second, november, None) != pytest.approx(expected(first, november))  # the data moved
