@@ -244,7 +244,9 @@ def _joined(parts: list[Corpus]) -> Corpus:
     parts.clear()
     frame = pd.concat(frames, ignore_index=True)
     frames.clear()
-    return Corpus(_one_chunk(frame), words, coded=coded)
+    frame = _one_chunk(frame)
+    pa.default_memory_pool().release_unused()  # the parts' columns, freed: back to the system, not kept by the pool
+    return Corpus(frame, words, coded=coded)
 
 
 def _update_days(
