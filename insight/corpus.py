@@ -123,8 +123,9 @@ def term_frequency(corpus: Corpus, extra: list[tuple[str, ...]]) -> Counter | No
     # distinct (row, term) pairs as the terms of the sum of two row x term matrices (the words', the extra terms'),
     # each made straight from its rows' runs of codes; then messages per term
     shape = (len(extra), len(terms))
-    words = csr_matrix((np.ones(len(coded.codes), np.int32), coded.codes, np.concatenate([[0], coded.ends])), shape)
-    others = csr_matrix((np.ones(len(more), np.int32), more, np.concatenate([[0], np.cumsum(lengths)])), shape)
+    # (boolean: a byte an entry, and the sum of two entries is one entry)
+    words = csr_matrix((np.ones(len(coded.codes), bool), coded.codes, np.concatenate([[0], coded.ends])), shape)
+    others = csr_matrix((np.ones(len(more), bool), more, np.concatenate([[0], np.cumsum(lengths)])), shape)
     counts = np.bincount((words + others).indices, minlength=len(terms))
     held = np.flatnonzero(counts)
     return Counter(dict(zip([terms[k] for k in held.tolist()], counts[held].tolist(), strict=True)))
