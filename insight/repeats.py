@@ -1,17 +1,19 @@
 """Repeat complaints (重复诉求): a message restating an earlier one from the same place about the same problem.
 
 Method. Each message is a TF-IDF vector (every word kept, so that what one message alone says lowers its
-similarity to others) of its *problem words*: its words without the place names it gives (its location and the
-places it mentions, and any word inside them: two messages about one community share its name whatever their
-problem), with the words of its title counted TITLE_WEIGHT more times (a title states the problem; bodies share
-much everyday wording). Messages are compared within their province, city and district only. A later message
-restates an earlier one when, among the earlier messages of its district in the WINDOW_DAYS before it whose
-places agree with its own (issues.places_agree), that one is its most similar, and the cosine is at least
-MIN_COSINE_NAMED when both name a place (the place already agrees) or MIN_COSINE otherwise. One more condition
-tells a restatement from other people reporting the same problem: the two must not be members of one hot issue
-(issues.issue_labels) of CROWD_MEMBERS messages or more (a crowd of alike messages is a hot issue; a person's
-restatement with one loosely related message is not). Pairs are joined into groups (connected components); every
-member after a group's first is a repeat.
+similarity to others) of its *problem words*: its words without its own place's name (its location, else the
+first place its text names, and any word inside it: two messages about one community share its name whatever
+their problem), with the words of its title counted TITLE_WEIGHT more times (a title states the problem; bodies
+share much everyday wording). Only the own place is taken out: the other places a text seems to name are read by
+a pattern (insight/places.py) that also catches problem words ending like a place (老旧小区, 城中村, 公交线路,
+广场舞), and taking their words out left two statements of one problem little in common. Messages are compared
+within their province, city and district only. A later message restates an earlier one when, among the earlier
+messages of its district in the WINDOW_DAYS before it whose places agree with its own (issues.places_agree), that
+one is its most similar, and the cosine is at least MIN_COSINE_NAMED when both name a place (the place already
+agrees) or MIN_COSINE otherwise. One more condition tells a restatement from other people reporting the same
+problem: the two must not be members of one hot issue (issues.issue_labels) of CROWD_MEMBERS messages or more (a
+crowd of alike messages is a hot issue; a person's restatement with one loosely related message is not). Pairs
+are joined into groups (connected components); every member after a group's first is a repeat.
 """
 
 from __future__ import annotations
@@ -34,10 +36,10 @@ CHUNK = 512  # later messages compared at once (a dense block of CHUNK x the mes
 CROWD_MEMBERS = 4
 
 
-def problem_words(words, title: str, place: str, mentions) -> list[str]:
-    """The words saying what the problem is: no place name (nor a part of one); title words weighted."""
-    names = [name for name in (place, *mentions) if name]
-    kept = [w for w in words if not any(w in name for name in names)]
+def problem_words(words, title: str, place: str) -> list[str]:
+    """The words saying what the problem is: none of the own place's name (nor a part of it); title words
+    weighted."""
+    kept = [w for w in words if not (place and w in place)]
     return kept + [w for w in kept if w in title] * TITLE_WEIGHT
 
 
@@ -88,10 +90,8 @@ def find(corpus: Corpus, start: dt.date, end: dt.date) -> dict:
     frame = corpus.frame
     in_period = ((frame["day"] >= pd.Timestamp(start)) & (frame["day"] <= pd.Timestamp(end))).to_numpy()
     docs = [
-        problem_words(words, title, place, mentions)
-        for words, title, place, mentions in zip(
-            corpus.words, frame["title"], frame["place"], frame["mentions"], strict=True
-        )
+        problem_words(words, title, place)
+        for words, title, place in zip(corpus.words, frame["title"], frame["place"], strict=True)
     ]
     built = vectors(docs, min_df=1)
     found = issue_labels(corpus, CROWD_MEMBERS) if built is not None else None
@@ -105,12 +105,11 @@ def find(corpus: Corpus, start: dt.date, end: dt.date) -> dict:
     groups, repeats_in_period = [], np.zeros(n, dtype=bool)
     order = np.argsort(labels, kind="stable")
     bounds = np.flatnonzero(np.diff(labels[order])) + 1
+    ids, created = frame["message_id"].to_numpy(), frame["created_at"].to_numpy()  # once: Arrow columns copy
     for members in np.split(order, bounds) if n else []:
         if len(members) < 2:
             continue
-        members = members[
-            np.lexsort((frame["message_id"].to_numpy()[members], frame["created_at"].to_numpy()[members]))
-        ]
+        members = members[np.lexsort((ids[members], created[members]))]
         if not in_period[members].any():
             continue
         repeats_in_period[members[1:]] = in_period[members[1:]]

@@ -201,23 +201,26 @@ class Insight:
         return {"start": f.start.isoformat(), "end": f.end.isoformat(), "alerts": episodes}
 
     def surges(self, f: Filters, today: dt.date) -> list[dict]:
-        """The surge episodes of `f` (surges.detect; not to be changed): after a write, the series of the province
-        x domain pairs whose counts it changed are tested again, the others' episodes kept."""
-        daily = self.daily_counts(f, f.start - dt.timedelta(weeks=surges.BASELINE_WEEKS), f.end)
-        key = (f, today)
+        """The surge episodes of `f` (surges.detect; not to be changed). A domain's expected level rests on its
+        province's other domains, so every domain is tested and `f`'s kept (one result for any domain filter);
+        after a write the provinces whose counts it changed are tested again, the others' episodes kept."""
+        whole = replace(f, categories=())
+        daily = self.daily_counts(whole, f.start - dt.timedelta(weeks=surges.BASELINE_WEEKS), f.end)
+        key = (whole, today)
         with self._guard:
             known = self._detected.get(key)
         if known is not None and known[0] is daily:
-            return known[1]
-        if known is not None and daily.base is known[0]:
-            counts = daily.frame
-            pairs = pd.MultiIndex.from_arrays([counts["province"], counts["category"]]).isin(list(daily.changed))
-            kept = [e for e in known[1] if (e["province_code"], e["category"]) not in daily.changed]
-            found = surges.ordered(kept + surges.detect(counts[pairs], f.start, f.end, today))
+            found = known[1]
         else:
-            found = surges.detect(daily.frame, f.start, f.end, today)
-        self._keep(self._detected, key, (daily, found), CORPORA_KEPT)
-        return found
+            if known is not None and daily.base is known[0]:
+                provinces = {p for p, _ in daily.changed}
+                counts = daily.frame[daily.frame["province"].isin(provinces)]
+                kept = [e for e in known[1] if e["province_code"] not in provinces]
+                found = surges.ordered(kept + surges.detect(counts, f.start, f.end, today))
+            else:
+                found = surges.detect(daily.frame, f.start, f.end, today)
+            self._keep(self._detected, key, (daily, found), CORPORA_KEPT)
+        return [e for e in found if not f.categories or e["category"] in f.categories]
 
     def daily_counts(self, f: Filters, start: dt.date, end: dt.date) -> _Daily:
         """Messages per day x province x city x domain of start..end (corpus.daily_counts), kept for the last few

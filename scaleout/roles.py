@@ -116,7 +116,15 @@ def build_web(settings: Settings):
                 file=sys.stderr,
             )
 
-    hub = Hub(current, aredis.Redis.from_url(settings.redis_url, socket_timeout=None), on_snapshot=swap, viewer=viewer)
+    # a pool that waits for a free connection: 1,000 walls connecting at once asked for more than the default pool's
+    # 100 connections and it raised MaxConnectionsError
+    pool = aredis.BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=64,
+        timeout=20,
+        socket_timeout=None,  # the events channel waits
+    )
+    hub = Hub(current, aredis.Redis(connection_pool=pool), on_snapshot=swap, viewer=viewer)
     peers = [p.strip().rstrip("/") for p in settings.peers.split(",") if p.strip()]
 
     @contextlib.asynccontextmanager

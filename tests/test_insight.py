@@ -403,6 +403,69 @@ def test_repeats_precision_recall(planted):
     assert result["repeat_rate"] == pytest.approx(result["repeats"] / messages_in_march)
 
 
+# Repeats on other text: problem words that end like a place name (老旧小区, 公交线路) must still tell a restatement
+# from another problem at the same place. (message key, day, location field, title, body); "a" and "b" of a key are
+# one person's complaint and its restatement, the others are different problems at the same places.
+QINGYANG = (620000, "庆阳市", "西峰区")
+PLACE_WORD_TEXTS = [
+    (
+        "renovate-a",
+        "2024-03-02",
+        "桂花苑",
+        "桂花苑老旧小区改造迟迟不开工",
+        "桂花苑列入老旧小区改造名单一年了，外墙和管网一直没动工，雨天楼道漏水。",
+    ),
+    (
+        "market",
+        "2024-03-06",
+        "桂花苑",
+        "桂花苑小区门口夜市噪音扰民",
+        "桂花苑门口的夜市每天开到凌晨两点，音响太吵，住户没法休息。",
+    ),
+    (
+        "renovate-b",
+        "2024-03-19",
+        None,
+        "再问桂花苑老旧小区改造开工时间",
+        "上月反映桂花苑老旧小区改造的事，说近期开工，到现在脚手架都没搭，楼道照样漏水。",
+    ),
+    (
+        "bus-a",
+        "2024-03-04",
+        "朝阳路",
+        "公交线路改了以后坐车难",
+        "朝阳路站的公交线路改了，早上班次少了一大半，上班总迟到。",
+    ),
+    ("parking", "2024-03-09", "朝阳路", "朝阳路人行道违停严重", "朝阳路人行道上停满了私家车，行人只能走机动车道。"),
+    (
+        "bus-b",
+        "2024-03-22",
+        "朝阳路",
+        "朝阳路公交线路的事还没解决",
+        "月初说过公交线路改动后班次太少，现在早上还是等不到车，上班照样迟到。",
+    ),
+]
+
+
+def test_repeats_keep_problem_words_that_end_like_places(store):
+    province, city, district = QINGYANG
+    rows = []
+    for n, (key, day, location, title, body) in enumerate(PLACE_WORD_TEXTS):
+        row = message(
+            key,
+            pd.Timestamp(day) + pd.Timedelta(hours=9 + n),
+            province,
+            "城建",
+            city=city,
+            district=district,
+            title=title,
+        )
+        rows.append({**row, "content": body, "location": location, "likes": 0})
+    upsert(store, "messages", frame(rows))
+    groups = Insight(store, clock=lambda: NOW).repeats(MARCH)["groups"]
+    assert sorted(g["message_ids"] for g in groups) == [["bus-a", "bus-b"], ["renovate-a", "renovate-b"]], groups
+
+
 # -- surges ----------------------------------------------------------------------------------------------------------
 def _synthetic_counts(seed: int, surges_at: dict) -> pd.DataFrame:
     """Poisson daily counts with a weekly rhythm for 40 city x domain series over 200 days, with planted surges."""
@@ -445,6 +508,93 @@ def test_surges_found_at_onset_without_false_alarms():
     assert live["start"] == "2024-06-19" and live["end"] is None
     past = next(a for a in ongoing if a["city"] == "城市3")
     assert past["end"] is not None
+
+
+def _daily(levels: dict[str, list[int]], first: dt.date, province: int = 650000) -> pd.DataFrame:
+    """Counts frame of one province (no city) from per-domain day lists starting at `first`."""
+    rows = [
+        (first + dt.timedelta(days=d), province, "", category, n)
+        for category, counts in levels.items()
+        for d, n in enumerate(counts)
+        if n
+    ]
+    return pd.DataFrame(rows, columns=["day", "province", "city", "category", "messages"])
+
+
+def test_surge_during_a_holiday_is_measured_against_the_holiday_level():
+    # Weekdays: 城建 600, 交通 380, 医疗 20 messages; weekends half. From 2024-04-08 (a Monday) a week of holiday at
+    # 0.4 of every domain; on Thursday and Friday of it 医疗 has 30 (its ordinary weekday count is 20).
+    first = dt.date(2024, 1, 1)
+    days = [first + dt.timedelta(days=d) for d in range(121)]  # to 2024-04-30
+    holiday = {dt.date(2024, 4, 8) + dt.timedelta(days=d) for d in range(7)}
+    surge = {dt.date(2024, 4, 11), dt.date(2024, 4, 12)}
+
+    def level(usual: int, day: dt.date) -> int:
+        n = usual if day.weekday() < 5 else usual // 2
+        return n * 2 // 5 if day in holiday else n
+
+    levels = {c: [level(u, d) for d in days] for c, u in (("城建", 600), ("交通", 380), ("医疗", 20))}
+    levels["医疗"] = [30 if d in surge else n for d, n in zip(days, levels["医疗"], strict=True)]
+    start, end = dt.date(2024, 3, 1), dt.date(2024, 4, 30)
+    alerts = surges.detect(_daily(levels, first), start, end, today=dt.date(2024, 12, 31))
+    assert [(a["category"], a["start"], a["last_day"]) for a in alerts] == [("医疗", "2024-04-11", "2024-04-12")]
+    # expected: the day's other domains (240 + 152) times 医疗's weekday share of them (20 / 980), both volumes
+    # with the reference prior added (about 8.6; the plain weekday mean is 20)
+    prior = surges.REFERENCE_PRIOR
+    assert [d["expected"] for d in alerts[0]["daily"]] == pytest.approx([(392 + prior) * 20 / (980 + prior)] * 2)
+    assert alerts[0]["messages"] == 60
+    # without the other domains the level is 医疗's own weekday mean (20): 30 a day for two days is no surge
+    alone = surges.detect(_daily({"医疗": levels["医疗"]}, first), start, end, today=dt.date(2024, 12, 31))
+    assert alone == []
+
+
+def test_surge_episode_starts_at_the_rise_and_spans_a_dip():
+    # 环保 10 a day against 城建 990 and 交通 500. Two days before the rise one chance day of 19 and an ordinary 9;
+    # then 40, 40, 40, a dip of two days still above the level (12, 12), 40, 40.
+    first = dt.date(2024, 1, 1)
+    n_days = 100
+    rise = 80  # 2024-03-21
+    green = [10] * n_days
+    green[rise - 2], green[rise - 1] = 19, 9
+    for d, n in enumerate([40, 40, 40, 12, 12, 40, 40]):
+        green[rise + d] = n
+    levels = {"城建": [990] * n_days, "交通": [500] * n_days, "环保": green}
+    start, end = dt.date(2024, 3, 1), first + dt.timedelta(days=n_days - 1)
+    alerts = surges.detect(_daily(levels, first), start, end, today=dt.date(2024, 12, 31))
+    onset = first + dt.timedelta(days=rise)
+    assert [(a["category"], a["start"], a["last_day"]) for a in alerts] == [
+        ("环保", onset.isoformat(), (onset + dt.timedelta(days=6)).isoformat())
+    ]
+    # its days: 5 x 40 + 2 x 12 messages; expected 10 a day (10 / 1490 of the other domains' 1490), but the last
+    # day's baseline weeks hold the ordinary 9 a week before (the chance 19 of the day before, highest, is left out)
+    expected = [10.0] * 6 + [(6 * 10 + 9) / 7]
+    assert alerts[0]["messages"] == 224
+    assert [d["expected"] for d in alerts[0]["daily"]] == pytest.approx(expected)
+
+
+def test_surges_of_one_domain_are_the_same_with_or_without_the_domain_filter(store):
+    # 城建 100 and 环保 5 messages a day in one province; from 2024-04-08 a week at 0.3 of both, with 环保 at 14 a day
+    # on three days of it: a surge against the holiday level (5 x 80 / 150 = 2.7 a day with the reference prior of
+    # 50), not against 环保's own usual 5 (42 messages in three days where 15 are usual: P = 8e-9 > 1e-9 / 3).
+    first = dt.date(2024, 2, 1)
+    holiday = {dt.date(2024, 4, 8) + dt.timedelta(days=d) for d in range(7)}
+    surge = {dt.date(2024, 4, 9), dt.date(2024, 4, 10), dt.date(2024, 4, 11)}
+    rows = []
+    for d in range(80):
+        day = first + dt.timedelta(days=d)
+        for category, usual in (("城建", 100), ("环保", 5)):
+            n = 14 if category == "环保" and day in surge else (usual * 3 // 10 if day in holiday else usual)
+            for k in range(n):
+                created = pd.Timestamp(day) + pd.Timedelta(minutes=10 * k + 1)
+                rows.append(message(f"{day}-{category}-{k}", created, 650000, category, city="乌鲁木齐市"))
+    upsert(store, "messages", frame(rows))
+    service = Insight(store, clock=lambda: NOW)
+    period = Filters(dt.date(2024, 4, 1), dt.date(2024, 4, 30))
+    today = dt.date(2024, 12, 31)
+    every = service.surges(period, today)
+    green = service.surges(Filters(period.start, period.end, categories=("环保",)), today)
+    assert [(a["category"], a["start"]) for a in green if a["city"] is None] == [("环保", "2024-04-09")]
+    assert green == [a for a in every if a["category"] == "环保"]
 
 
 def test_upper_tail_by_hand():
