@@ -130,10 +130,9 @@ def copy_prefix(source: Path, target: Path, size: int) -> int:
 
 def _child(path: str, block_size: str, size: str, copy_to: str | None = None) -> None:
     """checksums_apart's child: copies when asked, then writes the fingerprints one after the other to stdout."""
-    # the writes first. A delta's fingerprints at 10, not starved: at 19 (a 64th of a busy core's share) a 3 GB
-    # file's 0.5 s of hashing took 90 s under load and no web process saw a new snapshot meanwhile. A full copy (at
-    # the writer's start, then rarely) at 19: at 10 the writes during it took p95 647 ms instead of 246
-    os.nice(19 if copy_to else 10)
+    # the writes first, but not starved: at 19 (a 64th of a busy core's share) a 3 GB file's 0.5 s of
+    # fingerprinting took 90 s under load and no web process saw a new snapshot meanwhile
+    os.nice(10)
     if copy_to:
         copy_prefix(Path(path), Path(copy_to), int(size))
     sys.stdout.buffer.write(b"".join(checksums(Path(path), int(block_size), int(size))))
