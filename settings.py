@@ -50,6 +50,9 @@ class Settings:
     sim_speed: float = _setting(1.0, "simulator speed factor (1 = real time)")
     cache_seconds: int = _setting(3600, "how long a cached query result may live")
     duckdb_memory: str = _setting("", "DuckDB memory limit, e.g. 1GB (empty: DuckDB's default, 80% of RAM)")
+    duckdb_purge: bool = _setting(
+        True, "DuckDB's allocator gives freed memory back in the background (else a year's insight read keeps ~0.5 GB)"
+    )
     story_seconds: float = _setting(
         60.0, "wall: how often the story panels (surges, hot issues, units) are analysed again"
     )

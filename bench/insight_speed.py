@@ -1,6 +1,7 @@
 """Speed and memory of the insight methods (prints figures, asserts nothing).
 
     python bench/insight_speed.py [--db FILE] [--month 2026-10] [--year-end 2026-10-31] [--skip-year] [--index-only]
+                                  [--part all|month|year]
     python bench/insight_speed.py --db /tmp/demoA.duckdb      # the 6 M-message demo (a private copy: it is written)
 
 Uses a demo database (generated from 2025-06-01 when FILE does not exist) and gives every message of the
@@ -9,7 +10,8 @@ community name and a few numbers, 80–300 characters: the bench measures speed,
   - storing the words of the measured range with the background indexer (one worker process): messages/s;
   - one month nationally, each run with a fresh Insight service (words stored): hot issues + hot words + alerts,
     cold, then again after each of three live writes of 100 messages (only these are segmented, in process);
-  - one year nationally, cold (hot issues + hot words + alerts);
+  - one year nationally, cold (hot issues + hot words + alerts), in a fresh process (`--part year`, started by the
+    default `--part all` once the month's figures are printed) with its CPU seconds and its own peak RSS;
   - peak RSS of the process (the indexer's worker apart).
 """
 
@@ -19,6 +21,7 @@ import argparse
 import datetime as dt
 import resource
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -236,11 +239,16 @@ def main() -> None:
     parser.add_argument("--skip-year", action="store_true")
     parser.add_argument("--repeat", type=int, default=2, help="cold month runs (fresh service each)")
     parser.add_argument("--index-only", action="store_true", help="store the words of the measured range and stop")
+    parser.add_argument("--part", choices=["all", "month", "year"], default="all", help="year: the cold year alone")
     args = parser.parse_args()
     print(f"load before: {_load()}")
     store = ensure_demo(Path(args.db))
     year_end = dt.date.fromisoformat(args.year_end)
     year_start = year_end - dt.timedelta(days=364)
+    if args.part == "year":  # texts and words made by the run that started this one
+        year_cold(store, year_start, year_end)
+        store.close()
+        return
     ensure_texts(store, year_start - dt.timedelta(days=31), year_end)
     month_start = dt.date.fromisoformat(args.month + "-01")
     month_end = (month_start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
@@ -282,23 +290,35 @@ def main() -> None:
     )
     probe.report()
     print(f"peak RSS so far: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
-    if not args.skip_year:
-        year = Filters(year_start, year_end)
-        service = Insight(store, clock=lambda: NOW)
-        print(f"\none year nationally ({year_start}..{year_end}), cold:")
-        # hot words compare with the year before: measured only when its words are stored too
-        before = (year_start - dt.timedelta(days=365), year_start)
-        lacking = store.scalar(
-            "SELECT count(*) FROM messages m LEFT JOIN message_words w USING (message_id) "
-            "WHERE m.created_at >= $a AND m.created_at < $b AND w.message_id IS NULL",
-            {"a": dt.datetime.combine(before[0], dt.time()), "b": dt.datetime.combine(before[1], dt.time())},
-        )
-        if lacking:
-            print(f"  hot words not measured: {lacking:,} messages of {before[0]}..{before[1]} lack stored words")
-        total = analyse(service, year, words=not lacking)
-        print(f"cold year: {total:.1f} s (target < 30 s); load {_load()}")
-    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (target < 1 GiB)")
+    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     store.close()
+    if not args.skip_year and args.part == "all":  # a fresh process: the year's own peak RSS, nothing cached
+        argv = [sys.executable, __file__, "--db", args.db, "--year-end", args.year_end, "--part", "year"]
+        subprocess.run(argv, check=True)
+
+
+def year_cold(store: Store, year_start: dt.date, year_end: dt.date) -> None:
+    """One year nationally, cold, in this (fresh) process: wall, CPU and the process's peak RSS."""
+    year = Filters(year_start, year_end)
+    service = Insight(store, clock=lambda: NOW)
+    print(f"\none year nationally ({year_start}..{year_end}), cold, in a fresh process (load {_load()}):")
+    # hot words compare with the year before: measured only when its words are stored too
+    before = (year_start - dt.timedelta(days=365), year_start)
+    lacking = store.scalar(
+        "SELECT count(*) FROM messages m LEFT JOIN message_words w USING (message_id) "
+        "WHERE m.created_at >= $a AND m.created_at < $b AND w.message_id IS NULL",
+        {"a": dt.datetime.combine(before[0], dt.time()), "b": dt.datetime.combine(before[1], dt.time())},
+    )
+    if lacking:
+        print(f"  hot words not measured: {lacking:,} messages of {before[0]}..{before[1]} lack stored words")
+    c0 = time.process_time()
+    total = analyse(service, year, words=not lacking)
+    cpu = time.process_time() - c0
+    print(f"cold year: {total:.1f} s wall, {cpu:.1f} s CPU (target < 30 s on 2 cores); load {_load()}")
+    print(
+        f"peak RSS of the year's process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB "
+        "(target < 1 GiB)"
+    )
 
 
 if __name__ == "__main__":

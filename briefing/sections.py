@@ -33,18 +33,16 @@ def providers(insight, supervision) -> Sections:
 
 def _hot_issues(insight, f: Filters) -> list[dict]:
     issues = insight.hot_issues(f, limit=HOT_ISSUES)["issues"]
-    frame = insight.corpus(f).frame.set_index("message_id")
+    texts = insight.bodies([m for issue in issues for m in issue.get("message_ids", [])[:EXAMPLES]])
     out = []
     for issue in issues:
-        members = [m for m in issue.get("message_ids", [])[:EXAMPLES] if m in frame.index]
-        examples = [_example(frame.loc[m]) for m in members]
+        examples = [_example(*texts[m]) for m in issue.get("message_ids", [])[:EXAMPLES] if m in texts]
         out.append({**issue, "examples": [e for e in examples if e]})
     return out
 
 
-def _example(row) -> str:
-    text = str(row.get("content") or "") or str(row.get("title") or "")
-    return mask_text(text, 90)
+def _example(title: str, content: str) -> str:
+    return mask_text(content or title, 90)
 
 
 def _units(supervision, f: Filters, best: bool) -> list[dict]:

@@ -33,7 +33,8 @@ class Corpus:
         edit: Edit | None = None,
         coded: Coded | None = None,
     ):
-        # one row per message (columns of queries/insight.sql period_messages, plus day, place); `mark`: a hash of
+        # one row per message (columns of queries/insight.sql period_messages but the body, plus day, place and the
+        # named places, `mentions`); `mark`: a hash of
         # everything read of the message, so that a later corpus of the period reads again only what changed (`load`)
         self.frame = frame
         self._words = words  # topic words per row; None: made from `coded` when first asked
@@ -47,6 +48,24 @@ class Corpus:
         if self._words is None:
             self._words = self.coded.strings()
         return self._words
+
+    def words_at(self, at: np.ndarray) -> list[tuple[str, ...]]:
+        """The topic words of the rows `at` (of a cold corpus: made from its codes for these rows only)."""
+        if self._words is not None:
+            return [self._words[k] for k in at.tolist()]
+        vocab, codes, ends = self.coded.vocab, self.coded.codes, self.coded.ends
+        stops = ends[at].tolist()
+        starts = np.where(at > 0, ends[np.maximum(at - 1, 0)], 0).tolist()
+        return [tuple([vocab[c] for c in codes[a:b].tolist()]) for a, b in zip(starts, stops, strict=True)]
+
+    def holding(self, terms: set[str]) -> np.ndarray:
+        """Per row: whether its topic words hold any of `terms` (of a cold corpus: looked up in its codes)."""
+        if self._words is not None or self.coded is None:
+            return np.fromiter((not terms.isdisjoint(w) for w in self.words), bool, len(self.frame))
+        wanted = np.fromiter((w in terms for w in self.coded.vocab), bool, len(self.coded.vocab))
+        out = np.zeros(len(self.frame), bool)
+        out[np.searchsorted(self.coded.ends, np.flatnonzero(wanted[self.coded.codes]), "right")] = True
+        return out
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -70,7 +89,19 @@ class Coded:
 
     def rows(self) -> np.ndarray:
         """The row of each code."""
-        return np.repeat(np.arange(len(self.ends)), np.diff(self.ends, prepend=0))
+        return np.repeat(np.arange(len(self.ends), dtype=np.int32), np.diff(self.ends, prepend=0))
+
+    @classmethod
+    def joined(cls, parts: list[Coded]) -> Coded:
+        """The codes of consecutive parts' rows, one after the other, over one vocabulary."""
+        position: dict[str, int] = {}
+        codes, ends, offset = [], [], 0
+        for part in parts:
+            remap = np.fromiter((position.setdefault(w, len(position)) for w in part.vocab), np.int32, len(part.vocab))
+            codes.append(remap[part.codes])
+            ends.append(part.ends + offset)
+            offset += int(part.ends[-1]) if len(part.ends) else 0
+        return cls(list(position), np.concatenate(codes), np.concatenate(ends))
 
     def strings(self) -> list[tuple[str, ...]]:
         """Each row's words."""
@@ -106,13 +137,14 @@ def term_counts(corpus: Corpus, extra: list[tuple[str, ...]]) -> tuple[list[str]
         return k
 
     lengths = np.fromiter(map(len, extra), np.int64, len(extra))
-    more = np.fromiter(map(code, chain.from_iterable(extra)), np.int64, int(lengths.sum()))
-    rows = np.concatenate([coded.rows(), np.repeat(np.arange(len(extra), dtype=np.int64), lengths)])
-    codes = np.concatenate([coded.codes, more])
-    # distinct (row, term) pairs, then messages per term
-    pairs = csr_matrix((np.ones(len(rows), np.int32), (rows, codes)), shape=(len(extra), len(terms)))
-    pairs.sum_duplicates()
-    counts = np.bincount(pairs.indices, minlength=len(terms))
+    more = np.fromiter(map(code, chain.from_iterable(extra)), np.int32, int(lengths.sum()))
+    # distinct (row, term) pairs as the terms of the sum of two row x term matrices (the words', the extra terms'),
+    # each made straight from its rows' runs of codes; then messages per term
+    shape = (len(extra), len(terms))
+    # (boolean: a byte an entry, and the sum of two entries is one entry)
+    words = csr_matrix((np.ones(len(coded.codes), bool), coded.codes, np.concatenate([[0], coded.ends])), shape)
+    others = csr_matrix((np.ones(len(more), bool), more, np.concatenate([[0], np.cumsum(lengths)])), shape)
+    counts = np.bincount((words + others).indices, minlength=len(terms))
     held = np.flatnonzero(counts)
     return [terms[k] for k in held.tolist()], counts[held].astype(np.int64)
 
@@ -142,6 +174,9 @@ class Edit:
 
 # A later corpus of the same period is built from the earlier one when at most this share of its rows changed.
 UPDATE_SHARE = 0.25
+# A longer period is read this many days at a time: DuckDB's result and the frame made of it are then a month's, not
+# a year's (about 0.6 GB more at the peak).
+PART_DAYS = 31
 
 
 def _window(f: Filters, start: dt.date, end: dt.date) -> dict:
@@ -189,8 +224,8 @@ def load(
         if built is not None:
             return built
     window = _window(f, start, end)
-    ids = words_store.window_ids(store, window["start"], window["stop"])
     if previous is not None:
+        ids = words_store.window_ids(store, window["start"], window["stop"])
         marks = _marks(store, window, ids)
         at = pd.Index(previous.frame["message_id"]).get_indexer(marks["message_id"])
         kept = (at >= 0) & (previous.frame["mark"].to_numpy()[np.maximum(at, 0)] == marks["mark"].to_numpy())
@@ -203,7 +238,38 @@ def load(
             built = _ordered(frame, [previous.words[i] for i in at[kept]] + fresh.words, marks)
             if built is not None:
                 return built
-    return _read(store, segmenter, window, ids, progress)
+    return _read_period(store, segmenter, window, progress)
+
+
+def _read_period(store: Store, segmenter: Callable[[], Segmenter], window: dict, progress=None) -> Corpus:
+    """Every message of the window (matching the filters) with its words, read PART_DAYS at a time and joined."""
+    parts, done, start = [], 0, window["start"]
+    while start < window["stop"]:
+        stop = min(start + dt.timedelta(days=PART_DAYS), window["stop"])
+        part = _read(
+            store, segmenter, {**window, "start": start, "stop": stop}, words_store.window_ids(store, start, stop)
+        )
+        parts.append(part)
+        done += len(part)
+        if progress is not None:
+            progress(done)
+        start = stop
+    # a part without messages has columns of another type (object, not str): joined only when all are empty
+    parts = [p for p in parts if len(p)] or parts[:1]
+    return parts[0] if len(parts) == 1 else _joined(parts)
+
+
+def _joined(parts: list[Corpus]) -> Corpus:
+    """The corpus of consecutive parts' rows (each part's frame let go once joined)."""
+    coded = None if any(p.coded is None for p in parts) else Coded.joined([p.coded for p in parts])
+    words = None if coded is not None else list(chain.from_iterable(p.words for p in parts))
+    frames = [p.frame for p in parts]
+    parts.clear()
+    frame = pd.concat(frames, ignore_index=True)
+    frames.clear()
+    frame = _one_chunk(frame)
+    pa.default_memory_pool().release_unused()  # the parts' columns, freed: back to the system, not kept by the pool
+    return Corpus(frame, words, coded=coded)
 
 
 def _update_days(
@@ -312,9 +378,9 @@ def _ordered(frame: pd.DataFrame, words: list, marks: pd.DataFrame) -> Corpus | 
     return Corpus(frame=ordered, words=[words[i] for i in at])
 
 
-def _read(store: Store, segmenter: Callable[[], Segmenter], window: dict, ids, progress=None) -> Corpus:
+def _read(store: Store, segmenter: Callable[[], Segmenter], window: dict, ids) -> Corpus:
     """The messages `ids` (an Arrow array or a list) of the period (matching the filters) with their words."""
-    return _built(store, segmenter, _query(store, window, ids), progress)
+    return _built(store, segmenter, _query(store, window, ids))
 
 
 def _query(store: Store, window: dict, ids) -> pa.Table:
@@ -323,9 +389,13 @@ def _query(store: Store, window: dict, ids) -> pa.Table:
         return cur.sql(text("insight", "period_messages"), params={**window, "body_chars": BODY_CHARS}).to_arrow_table()
 
 
-def _built(store: Store, segmenter: Callable[[], Segmenter], table: pa.Table, progress=None) -> Corpus:
-    """The corpus of rows read by `_query`: the messages the index lacks segmented (and saved)."""
-    frame = table.drop_columns(["words", "places"]).to_pandas()
+def _built(store: Store, segmenter: Callable[[], Segmenter], table: pa.Table) -> Corpus:
+    """The corpus of rows read by `_query`: the messages the index lacks segmented (and saved); the bodies (read of
+    these only) are not kept."""
+    # a copy: the columns DuckDB hands over share one release, so that any column kept would keep the whole read
+    # (bodies, code lists) alive: a month's part of a year held about 60 MB instead of 20
+    kept = table.drop_columns(["words", "places"])
+    frame = kept.take(pa.array(np.arange(len(kept)))).to_pandas()
     names = province_ref.names()
     frame["province_name"] = frame["province"].map(names).fillna("")
     full = dict(zip(province_ref.table()["adcode"], province_ref.table()["name_full"], strict=True))
@@ -334,10 +404,9 @@ def _built(store: Store, segmenter: Callable[[], Segmenter], table: pa.Table, pr
     frame["likes"] = frame["likes"].fillna(0).astype("int64")
     for column in ("title", "content", "location", "city", "district"):
         frame[column] = frame[column].fillna("").astype(str)
-    # the bodies and titles as Python strings: a write's update joins the period's rows again, and an Arrow column
-    # would be copied whole (32 MB a month, on fresh memory: page faults) where an object column copies pointers
-    for column in ("title", "content"):
-        frame[column] = pd.Series(frame[column].to_numpy(dtype=object), index=frame.index, dtype=object)
+    # the titles as Python strings: a write's update joins the period's rows again, and an Arrow column would be
+    # copied whole (on fresh memory: page faults) where an object column copies pointers (bodies are not kept)
+    frame["title"] = pd.Series(frame["title"].to_numpy(dtype=object), index=frame.index, dtype=object)
     own = _own_places(frame)
     stored_words, stored_places = _decoded(store, table.column("words"), table.column("places"))
     coded = _stored_words(stored_words, own)
@@ -350,15 +419,15 @@ def _built(store: Store, segmenter: Callable[[], Segmenter], table: pa.Table, pr
         for i, w, p in zip(stale, fresh["words"], fresh["places"], strict=True):
             words[i], named[i] = tuple(x for x in w if x not in own.drops[own.codes[i]]), list(p)
         stored_places = _Lists.encode(named)
-    if progress is not None:
-        progress(len(frame))
     frame["mentions"] = _named_places(stored_places, own)
     frame["place"] = [
         location.strip() or (named[0] if named else "")
         for location, named in zip(frame["location"].tolist(), frame["mentions"], strict=True)
     ]
     coded = None if len(stale) else coded  # words made here are not in the codes
-    return Corpus(frame=frame.drop(columns=["indexed", "text_hash"]), words=words, coded=coded)
+    return Corpus(
+        frame=frame.drop(columns=["indexed", "text_hash", "content", "province_full"]), words=words, coded=coded
+    )
 
 
 @dataclass
@@ -493,6 +562,16 @@ def _index_now(store: Store, segmenter: Callable[[], Segmenter], rows: pd.DataFr
     done = index.fill_many(store, words_store.MESSAGE_WORDS, index.pieces(missing, index.BATCH), collect=True)[1]
     found = pd.concat(done, ignore_index=True).set_index("message_id")
     return found.loc[missing["message_id"]].reset_index()
+
+
+def bodies(store: Store, ids: list[str], chars: int) -> dict[str, tuple[str, str]]:
+    """{message id: (title, the body's first `chars` characters)} of the messages `ids` (a corpus keeps no bodies:
+    read when a method shows a message's text)."""
+    if not ids:
+        return {}
+    with words_store.registered(store, "ids_frame", words_store.ids_table(list(ids))) as cur:
+        found = cur.execute(text("insight", "message_bodies"), {"body_chars": chars}).fetchall()
+    return {mid: (title or "", content or "") for mid, title, content in found}
 
 
 def daily_counts(store: Store, f: Filters, start: dt.date, end: dt.date) -> pd.DataFrame:

@@ -92,13 +92,26 @@ def vectors(docs: list[list[str]], min_df: int = 2):
 
 def link(frame: pd.DataFrame, matrix, min_cosine: float = LINK_COSINE, max_gap_days: int = MAX_GAP_DAYS):
     """Component label per message: similar messages of the same city and location, close in time, share one."""
-    rows, cols = linked_pairs(frame, *similar_pairs(frame, matrix, min_cosine), max_gap_days)
-    return _components(len(frame), rows, cols)
+    return _components(len(frame), *_linked(frame, matrix, min_cosine, max_gap_days))
 
 
-def linked_pairs(frame: pd.DataFrame, rows: np.ndarray, cols: np.ndarray, max_gap_days: int = MAX_GAP_DAYS):
-    """The similar pairs (rows[k], cols[k]) that are linked: at most max_gap_days apart, their places agreeing."""
-    days = frame["day"].to_numpy().astype("datetime64[D]").astype("int64")
+def _linked(frame: pd.DataFrame, matrix, min_cosine: float = LINK_COSINE, max_gap_days: int = MAX_GAP_DAYS):
+    """The linked pairs (i, j), i < j, of the frame's rows: similar, at most max_gap_days apart, places agreeing."""
+    days = _day_numbers(frame)
+    rows, cols = similar_pairs(frame, matrix, min_cosine, days, max_gap_days)
+    return linked_pairs(frame, rows, cols, max_gap_days, days)
+
+
+def _day_numbers(frame: pd.DataFrame) -> np.ndarray:
+    return frame["day"].to_numpy().astype("datetime64[D]").astype("int64")
+
+
+def linked_pairs(
+    frame: pd.DataFrame, rows: np.ndarray, cols: np.ndarray, max_gap_days: int = MAX_GAP_DAYS, days=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The similar pairs (rows[k], cols[k]) that are linked: at most max_gap_days apart, their places agreeing
+    (`days`: the frame's day numbers, when known)."""
+    days = _day_numbers(frame) if days is None else days
     keep = np.abs(days[rows] - days[cols]) <= max_gap_days
     rows, cols = rows[keep], cols[keep]
     keep = _places_agree_pairs(frame, rows, cols)
@@ -115,33 +128,52 @@ def blocks(frame: pd.DataFrame) -> np.ndarray:
     return frame.groupby(["province", "city", "district"], sort=False).ngroup().to_numpy()
 
 
-def similar_pairs(frame: pd.DataFrame, matrix, min_cosine: float) -> tuple[np.ndarray, np.ndarray]:
-    """(i, j), i < j, of the same block with cosine >= min_cosine. One sparse product for every block at once:
-    each term is made block-specific (its column moved by block x vocabulary size), so that the product holds
-    only pairs of one block; rows go in chunks so that a year's products stay small."""
+def similar_pairs(
+    frame: pd.DataFrame, matrix, min_cosine: float, days: np.ndarray, max_gap_days: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j), i < j, of the same block with cosine >= min_cosine, among them every such pair at most
+    max_gap_days apart (`days`: each row's day number; pairs further apart may be given too). Rows go in chunks of
+    about _CHUNK in (block, day) order, each compared with the rows of its blocks within max_gap_days of it (a run
+    of that order), so that a year costs about a quarter of comparing whole blocks; within a chunk one sparse
+    product serves every block, each term made block-specific (its column moved by block x vocabulary size)."""
     n, width = matrix.shape
     if n < 2 or not width:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    block = blocks(frame)
-    shifted = _block_columns(frame, matrix)
-    order = np.argsort(block, kind="stable")
-    bounds = np.searchsorted(block[order], np.arange(int(block.max()) + 2))
-    transposed = shifted.T.tocsr()
+    block = blocks(frame).astype(np.int64)
+    csr = matrix.tocsr()
+    order = np.lexsort((days, block))
+    # keys of one block differ by their day gap; the keys of two blocks by more than max_gap_days
+    span = int(days.max()) - int(days.min()) + max_gap_days + 1
+    key = block[order] * span + (days[order] - days.min())
     rows_all, cols_all = [], []
-    lo = 0
-    while lo < n:  # whole blocks per chunk, about _CHUNK rows (a bigger block alone)
-        hi = int(bounds[np.searchsorted(bounds, lo + _CHUNK, "right") - 1])
-        if hi <= lo:
-            hi = int(bounds[np.searchsorted(bounds, lo, "right")])
-        part = order[lo:hi]
-        sims = (shifted[part] @ transposed).tocoo()
+    for lo in range(0, n, _CHUNK):
+        hi = min(n, lo + _CHUNK)
+        first = int(np.searchsorted(key, key[lo] - max_gap_days, "left"))
+        last = int(np.searchsorted(key, key[hi - 1] + max_gap_days, "right"))
+        part, near = order[lo:hi], order[first:last]
+        one, other = _block_terms(csr, part, near, block, width)
+        sims = (one @ other.T).tocoo()
         keep = sims.data >= min_cosine
-        i, j = part[sims.row[keep]], sims.col[keep].astype(np.int64)
+        i, j = part[sims.row[keep]], near[sims.col[keep]]
         upper = i < j
         rows_all.append(i[upper])
         cols_all.append(j[upper])
-        lo = hi
     return np.concatenate(rows_all), np.concatenate(cols_all)
+
+
+def _block_terms(csr, part: np.ndarray, near: np.ndarray, block: np.ndarray, width: int):
+    """The rows `part` and `near` of `csr` with each term made block-specific: columns (block, term), numbered
+    over the columns these rows use (a column per block and term of the whole matrix would need an index of
+    hundreds of millions of entries)."""
+    one, other = csr[part], csr[near]
+    keys = [block[r].repeat(np.diff(m.indptr)) * width + m.indices for r, m in ((part, one), (near, other))]
+    used, at = np.unique(np.concatenate(keys), return_inverse=True)
+    at = at.ravel()
+    split = len(keys[0])
+    return (
+        csr_matrix((one.data, at[:split], one.indptr), shape=(len(part), len(used))),
+        csr_matrix((other.data, at[split:], other.indptr), shape=(len(near), len(used))),
+    )
 
 
 def place_sets(frame: pd.DataFrame) -> list[tuple[str, frozenset[str]]]:
@@ -345,7 +377,7 @@ class Grouping:
     weights: Weights
     min_members: int
     keys: Keys
-    docs: list[list[str]]  # per message: features
+    documents: list[list[str]] | None  # per message: features (None: made from `corpus` when first asked)
     df: Counter  # messages holding each term (a term of two or more messages is in the vocabulary)
     issues: dict[tuple, list[dict]]  # block -> its issues
     corpus: Corpus | None = None  # the corpus grouped (a later one made from it tells what changed: corpus.Edit)
@@ -354,6 +386,14 @@ class Grouping:
     edges: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
     spent: bool = False  # an update took its term counts (`update`): a second one from it groups whole
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def docs(self) -> list[list[str]]:
+        """Per message: its features. A cold grouping of a coded corpus is grouped without them (a year's lists of
+        strings take hundreds of MB) and an update makes those of the rows it looks at only: made when asked."""
+        if self.documents is None:
+            self.documents = features(self.corpus)
+        return self.documents
 
     def ranked(self) -> list[dict]:
         out = [i for found in self.issues.values() for i in found]
@@ -367,12 +407,31 @@ _BLOCK = ["province", "city", "district"]
 def group(corpus: Corpus, weights: Weights, min_members: int = MIN_MEMBERS) -> Grouping:
     """Every issue of the corpus (cold), with term weights `weights`."""
     tags = place_terms(corpus)
-    docs = features(corpus, tags)
+    docs = features(corpus, tags) if corpus.coded is None else None  # a coded corpus is grouped from its codes
     df = feature_frequency(corpus, tags)
     keys = _keys(corpus.frame)
     edges: list = []
-    found = _group_rows(corpus, docs, np.arange(len(docs)), df, weights, min_members, tags, edges)
+    if docs is None:
+        found = _group_coded(corpus, tags, df, weights, min_members, edges)
+    else:
+        found = _group_rows(corpus, docs, np.arange(len(corpus)), df, weights, min_members, edges=edges)
     return Grouping(weights, min_members, keys, docs, df, found, corpus, _joined(edges))
+
+
+def _group_coded(
+    corpus: Corpus, tags: list[tuple[str, ...]], df: Counter, weights: Weights, min_members: int, edges: list
+):
+    """_group_rows of every row of a coded corpus (`tags`: its place_terms), a province at a time (a block's issues
+    depend only on its rows, the weights and the vocabulary): a year's matrix and products are then a province's.
+    The linked pairs are added to `edges`."""
+    columns = _CodedColumns.of(corpus.coded, tags, df, weights)
+    province = corpus.frame["province"].to_numpy()
+    order = np.argsort(province, kind="stable")  # each province's rows in the corpus's order
+    found: dict[tuple, list[dict]] = {}
+    for rows in np.split(order, np.flatnonzero(np.diff(province[order])) + 1) if len(order) else []:
+        built = columns.matrix(corpus.coded, rows) if columns is not None else None
+        found.update(_group_rows(corpus, None, rows, df, weights, min_members, built, edges))
+    return found
 
 
 def update(previous: Grouping, corpus: Corpus) -> Grouping:
@@ -393,21 +452,16 @@ def update(previous: Grouping, corpus: Corpus) -> Grouping:
         same[(same >= 0) & (old.marks[np.maximum(same, 0)] != new.marks)] = -1
         added = np.flatnonzero(same < 0)
         gone = np.setdiff1d(np.arange(len(old.ids)), same[same >= 0])
-    if edit is not None and previous.corpus is not None and edit.base is previous.corpus:
-        kept = [previous.docs[k] if k >= 0 else None for k in edit.source.tolist()]
-        docs = previous.docs[: edit.lo] + kept + previous.docs[edit.hi :]
-    else:
-        docs = [previous.docs[k] if k >= 0 else None for k in same.tolist()]
-    fresh = features(Corpus(corpus.frame.iloc[added], [corpus.words[k] for k in added])) if len(added) else []
-    for k, d in zip(added.tolist(), fresh, strict=True):
-        docs[k] = d
+    # features of the rows the update looks at only (a cold grouping of a coded corpus has none made)
+    lost = _features_at(previous.corpus, gone)
+    fresh = _features_at(corpus, added)
     with previous.lock:
         if previous.spent:  # another update took its counts: group whole
             return group(corpus, previous.weights, previous.min_members)
         previous.spent = True
     df = previous.df  # updated in place (a copy of a month's terms costs more than the rest): `previous` is spent
     before = {}
-    for d in [previous.docs[k] for k in gone.tolist()]:
+    for d in lost:
         for t in set(d):
             before.setdefault(t, df[t])
             df[t] -= 1
@@ -423,10 +477,9 @@ def update(previous: Grouping, corpus: Corpus) -> Grouping:
     # left the vocabulary; the others keep their linked pairs with each other
     stale = same < 0
     if crossed:
-        for k, (b, d) in enumerate(zip(new.blocks, docs, strict=True)):
-            if not crossed.isdisjoint(d):
-                dirty.add(b)
-                stale[k] = True
+        holding = _holding(corpus, crossed)
+        stale |= holding
+        dirty |= {new.blocks[k] for k in np.flatnonzero(holding).tolist()}
     issues = {b: found for b, found in previous.issues.items() if b not in dirty}
     rows = np.flatnonzero(np.fromiter(map(dirty.__contains__, new.blocks), bool, len(new.blocks)))
     edges: list = []
@@ -438,8 +491,29 @@ def update(previous: Grouping, corpus: Corpus) -> Grouping:
     i, j = i[keep], j[keep]
     keep = ~stale[i] & ~stale[j]
     edges.append((i[keep], j[keep]))
+    docs = _features_at(corpus, rows)
     issues.update(_extend(corpus, docs, rows, stale, df, previous.weights, previous.min_members, edges))
-    return Grouping(previous.weights, previous.min_members, new, docs, df, issues, corpus, _joined(edges))
+    return Grouping(previous.weights, previous.min_members, new, None, df, issues, corpus, _joined(edges))
+
+
+def _features_at(corpus: Corpus, rows: np.ndarray) -> list[list[str]]:
+    """features of the corpus's rows `rows` (its words made for these rows only)."""
+    if not len(rows):
+        return []
+    return features(Corpus(corpus.frame.iloc[rows], corpus.words_at(rows)))
+
+
+def _holding(corpus: Corpus, terms: set[str]) -> np.ndarray:
+    """Per row of the corpus: whether its features hold any of `terms` (its words, or its place terms as
+    place_terms makes them: "@" and a place it mentions or its location)."""
+    out = corpus.holding(terms)
+    places = {t[1:] for t in terms if t.startswith("@")}
+    if places:
+        frame = corpus.frame
+        out |= np.fromiter((not places.isdisjoint(m) for m in frame["mentions"].tolist()), bool, len(frame))
+        location = frame["location"]
+        out |= (location != "").to_numpy(bool) & location.str.strip().isin(places).to_numpy(bool)
+    return out
 
 
 def _joined(edges: list) -> tuple[np.ndarray, np.ndarray]:
@@ -449,15 +523,17 @@ def _joined(edges: list) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _extend(corpus: Corpus, docs, rows: np.ndarray, stale: np.ndarray, df: Counter, weights, min_members, edges):
-    """{block: issues} of the blocks of `rows` (whole blocks) linked again: the pairs of `edges` (rows unchanged,
+    """{block: issues} of the blocks of `rows` (whole blocks; `docs`: their features) linked again: the pairs of
+    `edges` (rows unchanged,
     kept) joined by the pairs of the rows `stale` (new, or their vector changed), then tightened as `_group_rows`
     does. The same pairs and floats as a whole block's grouping: a pair's cosine is the product accumulated over
     the earlier row's columns, as in similar_pairs. The rows' new pairs are added to `edges`."""
     if not len(rows):
         return {}
     frame = corpus.frame.iloc[rows].reset_index(drop=True)
-    out: dict[tuple, list[dict]] = {b: [] for b in zip(*(frame[c].tolist() for c in _BLOCK), strict=True)}
-    built = _matrix([docs[k] for k in rows.tolist()], df, weights)
+    names = _block_names(frame)
+    out: dict[tuple, list[dict]] = {b: [] for b in names}
+    built = _matrix(docs, df, weights)
     if built is None:
         return out
     matrix, terms = built
@@ -481,7 +557,7 @@ def _extend(corpus: Corpus, docs, rows: np.ndarray, stale: np.ndarray, df: Count
     a, b = _joined(edges[:-1])
     inside = local[a] >= 0
     linked = _components(len(rows), np.concatenate([i, local[a[inside]]]), np.concatenate([j, local[b[inside]]]))
-    return _described(frame, matrix, terms, _labels(frame, matrix, min_members, linked), out)
+    return _described(frame, names, matrix, terms, _labels(frame, matrix, min_members, linked), out)
 
 
 def _block_columns(frame: pd.DataFrame, matrix):
@@ -498,8 +574,16 @@ def _block_columns(frame: pd.DataFrame, matrix):
 
 
 def _keys(frame: pd.DataFrame) -> Keys:
-    blocks = list(zip(*(frame[c].tolist() for c in _BLOCK), strict=True))
-    return Keys(pd.Index(frame["message_id"]), frame["mark"].to_numpy(), blocks)
+    return Keys(pd.Index(frame["message_id"]), frame["mark"].to_numpy(), _block_names(frame))
+
+
+def _block_names(frame: pd.DataFrame) -> list[tuple]:
+    """Each row's block (province, city, district) as one tuple per block, shared by its rows (a year's rows would
+    each hold their own: about 150 MB)."""
+    codes = frame.groupby(_BLOCK, sort=False, dropna=False).ngroup().to_numpy()
+    first = np.unique(codes, return_index=True)[1]  # a row of each block, in the order of the codes
+    names = list(zip(*(frame[c].iloc[first].tolist() for c in _BLOCK), strict=True))
+    return [names[k] for k in codes.tolist()]
 
 
 def document_frequency(docs: list[list[str]]) -> Counter:
@@ -517,34 +601,67 @@ def _matrix(docs: list[list[str]], df: Counter, weights: Weights):
     lengths = np.fromiter(map(len, docs), np.int64, len(docs))
     cols = np.fromiter(map(column.get, chain.from_iterable(docs), repeat(-1)), np.int64, int(lengths.sum()))
     rows = np.repeat(np.arange(len(docs)), lengths)
-    return _weighted(len(docs), rows, cols, vocabulary, weights)
-
-
-def _coded_matrix(corpus: Corpus, tags: list[tuple[str, ...]], df: Counter, weights: Weights):
-    """_matrix of the whole corpus's features (`tags`: its place_terms, twice in each message's features), its
-    words taken from their codes (corpus.coded): the same matrix, without a pass over a million strings."""
-    coded = corpus.coded
-    n = len(tags)
-    flat = list(chain.from_iterable(tags))
-    vocabulary = sorted(t for t in set(coded.vocab).union(flat) if df[t] >= 2)
-    if not vocabulary:
-        return None
-    column = {t: k for k, t in enumerate(vocabulary)}
-    of_code = np.fromiter(map(column.get, coded.vocab, repeat(-1)), np.int64, len(coded.vocab))
-    tag_cols = np.fromiter(map(column.get, flat, repeat(-1)), np.int64, len(flat))
-    tag_rows = np.repeat(np.arange(n), np.fromiter(map(len, tags), np.int64, n))
-    rows = np.concatenate([coded.rows(), tag_rows, tag_rows])
-    cols = np.concatenate([of_code[coded.codes], tag_cols, tag_cols])
-    return _weighted(n, rows, cols, vocabulary, weights)
-
-
-def _weighted(n: int, rows: np.ndarray, cols: np.ndarray, vocabulary: list[str], weights: Weights):
-    """The row-normalised TF-IDF matrix of the (row, column) occurrences (column -1: a term out of the vocabulary)."""
-    inside = cols >= 0
-    counts = csr_matrix((np.ones(int(inside.sum())), (rows[inside], cols[inside])), shape=(n, len(vocabulary)))
-    counts.sum_duplicates()  # sorted columns per row, duplicates summed: the same floats however docs are batched
     terms = np.asarray(vocabulary, dtype=object)
-    counts.data = (1 + np.log(counts.data)) * weights.of(terms)[counts.indices]
+    return _weighted(len(docs), rows, cols, terms, weights.of(terms))
+
+
+@dataclass(frozen=True)
+class _CodedColumns:
+    """The features of a coded corpus (its words' codes, corpus.coded, and its place terms, twice) as the columns of
+    the period's vocabulary (the terms of two or more messages, in term order; -1: out of it): _matrix of any of its
+    rows without a pass over a million strings."""
+
+    terms: np.ndarray  # the vocabulary
+    idf: np.ndarray  # per term: its weight
+    of_code: np.ndarray  # per word code: its column
+    tag_columns: np.ndarray  # the place terms' columns, row after row
+    tag_ends: np.ndarray  # where each row's place terms end in tag_columns
+
+    @classmethod
+    def of(cls, coded, tags: list[tuple[str, ...]], df: Counter, weights: Weights) -> _CodedColumns | None:
+        flat = list(chain.from_iterable(tags))
+        vocabulary = sorted(t for t in set(coded.vocab).union(flat) if df[t] >= 2)
+        if not vocabulary:
+            return None
+        column = {t: k for k, t in enumerate(vocabulary)}
+        terms = np.asarray(vocabulary, dtype=object)
+        # 32-bit positions: a year holds about 15 million occurrences
+        return cls(
+            terms,
+            weights.of(terms),
+            np.fromiter(map(column.get, coded.vocab, repeat(-1)), np.int32, len(coded.vocab)),
+            np.fromiter(map(column.get, flat, repeat(-1)), np.int32, len(flat)),
+            np.cumsum(np.fromiter(map(len, tags), np.int64, len(tags))),
+        )
+
+    def matrix(self, coded, rows: np.ndarray):
+        """(row-normalised TF-IDF matrix, terms) of the rows `rows` (ordered), as _matrix makes it."""
+        words, word_counts = _segments(coded.ends, rows)
+        places, place_counts = _segments(self.tag_ends, rows)
+        local = np.arange(len(rows), dtype=np.int32)
+        at = np.concatenate([local.repeat(word_counts), local.repeat(place_counts), local.repeat(place_counts)])
+        places = self.tag_columns[places]
+        cols = np.concatenate([self.of_code[coded.codes[words]], places, places])
+        return _weighted(len(rows), at, cols, self.terms, self.idf)
+
+
+def _segments(ends: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(positions, counts): where the entries of `rows` are in a flat array whose row i ends at ends[i], row after
+    row, and how many each row has."""
+    stops = ends[rows]
+    starts = np.where(rows > 0, ends[np.maximum(rows - 1, 0)], 0)
+    counts = stops - starts
+    return np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum())), counts
+
+
+def _weighted(n: int, rows: np.ndarray, cols: np.ndarray, terms: np.ndarray, idf: np.ndarray):
+    """The row-normalised TF-IDF matrix of the (row, column) occurrences (column -1: a term out of the vocabulary
+    `terms`, whose weights are `idf`), and its terms."""
+    inside = cols >= 0
+    ones = np.ones(int(inside.sum()), np.int32)  # counts are whole numbers: the log below is taken in float64
+    counts = csr_matrix((ones, (rows[inside], cols[inside])), shape=(n, len(terms)))
+    counts.sum_duplicates()  # sorted columns per row, duplicates summed: the same floats however docs are batched
+    counts.data = (1 + np.log(counts.data)) * idf[counts.indices]
     # l2 norm per row, each row's squares summed in column order (bincount adds in input order)
     row_of = np.repeat(np.arange(n), np.diff(counts.indptr))
     norms = np.sqrt(np.bincount(row_of, weights=counts.data * counts.data, minlength=n))
@@ -553,36 +670,45 @@ def _weighted(n: int, rows: np.ndarray, cols: np.ndarray, vocabulary: list[str],
 
 
 def _group_rows(
-    corpus: Corpus, docs, rows: np.ndarray, df: Counter, weights: Weights, min_members: int, tags=None, edges=None
+    corpus: Corpus,
+    docs,
+    rows: np.ndarray,
+    df: Counter,
+    weights: Weights,
+    min_members: int,
+    built=None,
+    edges: list | None = None,
 ) -> dict:
-    """{block: issues} of the blocks of `rows` (whole blocks), grouped with the period's vocabulary (terms of two
-    or more messages, columns in term order) and `weights` (`tags`: the corpus's place_terms, when all its rows are
-    grouped); the linked pairs (as corpus rows) are added to `edges` when given."""
+    """{block: issues} of the blocks of `rows` (whole blocks, ordered), grouped with the period's vocabulary (terms
+    of two or more messages, columns in term order) and `weights`; `built`: their (matrix, terms) when made already
+    (_CodedColumns), else made of `docs`; the linked pairs (as corpus rows) are added to `edges` when given."""
     if not len(rows):
         return {}
-    frame = corpus.frame.iloc[rows].reset_index(drop=True)
-    out: dict[tuple, list[dict]] = {b: [] for b in zip(*(frame[c].tolist() for c in _BLOCK), strict=True)}
-    if tags is not None and corpus.coded is not None and len(rows) == len(corpus):
-        built = _coded_matrix(corpus, tags, df, weights)
-    else:
+    whole = len(rows) == len(corpus)  # rows are distinct and ordered: all of them
+    frame = corpus.frame if whole else corpus.frame.iloc[rows].reset_index(drop=True)
+    names = _block_names(frame)
+    out: dict[tuple, list[dict]] = {b: [] for b in names}
+    if built is None and docs is not None:
         built = _matrix([docs[k] for k in rows.tolist()], df, weights)
     if built is None:
         return out
     matrix, terms = built
-    i, j = linked_pairs(frame, *similar_pairs(frame, matrix, LINK_COSINE))
+    i, j = _linked(frame, matrix)
     if edges is not None:
         edges.append((rows[i], rows[j]))
     linked = _components(len(frame), i, j)
-    return _described(frame, matrix, terms, _labels(frame, matrix, min_members, linked), out)
+    return _described(frame, names, matrix, terms, _labels(frame, matrix, min_members, linked), out)
 
 
-def _described(frame: pd.DataFrame, matrix, terms, labels: np.ndarray, out: dict) -> dict:
-    """`out` ({block: []} of the frame's blocks) with the issue of each label >= 0 described in its block."""
+def _described(frame: pd.DataFrame, names: list[tuple], matrix, terms, labels: np.ndarray, out: dict) -> dict:
+    """`out` ({block: []} of the frame's blocks, `names`: each row's) with the issue of each label >= 0 described in
+    its block."""
     inside = np.flatnonzero(labels >= 0)
     order = inside[np.argsort(labels[inside], kind="stable")]
     bounds = np.flatnonzero(np.diff(labels[order])) + 1
-    cols = _columns(frame)
-    for members in np.split(order, bounds) if len(order) else []:
-        issue = describe(cols, members, matrix, terms)
-        out[tuple(frame[c].iat[int(members[0])] for c in _BLOCK)].append(issue)
+    # the figures of the members only (a year's columns as Python objects would take about 0.5 GB)
+    cols, members_matrix = _columns(frame.iloc[order]), matrix[order]
+    for members in np.split(np.arange(len(order)), bounds) if len(order) else []:
+        issue = describe(cols, members, members_matrix, terms)
+        out[names[int(order[members[0]])]].append(issue)
     return out

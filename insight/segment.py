@@ -44,6 +44,10 @@ _WORDLIKE = re.compile(r"[\u4e00-\u9fff]|[A-Za-z]{2,}")
 _DIGITS = re.compile(r"^[\d.,%％:：\-/]+$")
 # Body characters segmented per message (message_text).
 BODY_CHARS = 160
+# jieba cuts a text as the runs of these characters (and what lies between them) each on its own, so a text's words
+# are its pieces' words in order: pieces recur across messages (phrases, names, stock sentences) and are cut once.
+_PIECES = jieba.re_han_default
+PIECES_KEPT = 200_000  # distinct pieces remembered per segmenter (tens of MB); then it starts afresh
 
 
 def load_stopwords(path: Path = STOPWORDS_FILE) -> frozenset[str]:
@@ -99,22 +103,33 @@ class Segmenter:
             if 2 <= len(name) <= 30:
                 self._jieba.add_word(name, freq=20_000, tag="nt")
         self.stopwords = stopwords if stopwords is not None else load_stopwords()
+        self._pieces: dict[str, tuple[str, ...]] = {}  # piece -> its topic words
 
     def words(self, text: str, drop: frozenset[str] = frozenset()) -> list[str]:
-        """The topic words of `text`: no stopwords, no single characters, no numbers, none of `drop`."""
+        """The topic words of `text`: no stopwords, no single characters, no numbers, none of `drop`. The same as
+        segmenting the whole text (jieba cuts each piece on its own), each distinct piece cut once."""
+        out: list[str] = []
+        known = self._pieces
+        for piece in _PIECES.split(text or ""):
+            if not piece:
+                continue
+            found = known.get(piece)
+            if found is None:
+                found = self._cut(piece)
+                if len(known) >= PIECES_KEPT:
+                    known.clear()
+                known[piece] = found
+            out.extend(found)
+        return [w for w in out if w not in drop] if drop else out
+
+    def _cut(self, piece: str) -> tuple[str, ...]:
         out = []
-        for word in self._jieba.cut(text or "", HMM=False):
+        for word in self._jieba.cut(piece, HMM=False):
             word = word.strip()
-            if (
-                len(word) < 2
-                or word in self.stopwords
-                or word in drop
-                or _DIGITS.match(word)
-                or not _WORDLIKE.search(word)
-            ):
+            if len(word) < 2 or word in self.stopwords or _DIGITS.match(word) or not _WORDLIKE.search(word):
                 continue
             out.append(sys.intern(word))  # one copy of each word however many messages hold it
-        return out
+        return tuple(out)
 
     def message(self, title: str | None, content: str | None) -> tuple[list[str], list[str]]:
         """Words and named places (each once, in order) of a message's title and the start of its body, the

@@ -154,6 +154,8 @@ class Insight:
         with self._guard:
             previous = self._groupings.get(f)
         if weights is not None and previous is not None and previous.weights is weights:
+            if previous.corpus is period:
+                return previous  # nothing written since
             built = issues.update(previous, period)
         else:
             own = weights or issues.Weights.counted(len(period), issues.feature_frequency(period))
@@ -267,8 +269,12 @@ class Insight:
         mask = (frame["province"] == alert["province_code"]) & (frame["category"] == alert["category"])
         if alert["city"]:
             mask &= frame["city"] == alert["city"]
-        counts = hotwords.document_frequency(period.words[lo + i] for i in mask.to_numpy().nonzero()[0])
+        counts = hotwords.document_frequency(period.words_at(lo + mask.to_numpy().nonzero()[0]))
         return [mask_text(w, 20) for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_WORDS]]
+
+    def bodies(self, ids: list[str], chars: int = 200) -> dict[str, tuple[str, str]]:
+        """{message id: (title, body start)} of `ids`: the text of a few members, read when shown."""
+        return corpus_mod.bodies(self.store, ids, chars)
 
     def repeats(self, f: Filters) -> dict:
         return self._cached("repeats", self._repeats, f)

@@ -184,6 +184,8 @@ class Store:
         memory = settings.duckdb_memory
         if memory:
             self._con.execute("SET memory_limit = $m", {"m": memory}).fetchall()
+        if settings.duckdb_purge:  # jemalloc's background threads purge the pages a finished query freed
+            self._con.execute("SET allocator_background_threads = true").fetchall()
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._writes = 0  # writes waiting or running

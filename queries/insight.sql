@@ -16,17 +16,19 @@ WHERE m.created_at >= :start AND m.created_at < :stop
 ORDER BY m.created_at, m.message_id;
 
 -- name: period_messages(start, stop, provinces, categories, types, urgent_only, body_chars)
--- Messages of ids_frame (registered) created in the period with title, body start, location, likes and their first reply (time, unit),
+-- Messages of ids_frame (registered) created in the period with title, location, likes and their first reply time,
 -- and their stored words and named places (insight/words_store.py) with whether these were made from the current
 -- text (`indexed`) and that text's hash; their mark as period_marks makes it.
--- Only the body's first 200 characters are read: the methods use no more (a year's bodies would not fit in memory).
+-- The body's start (what words are made of) only where the stored words are not current: the methods use the words,
+-- not the body (a year's bodies would take hundreds of MB).
 -- The ids are read once (materialized): three semi-joins on them cost a sixth more.
 WITH ids AS MATERIALIZED (SELECT message_id FROM ids_frame)
 SELECT m.message_id, m.created_at, m.province, coalesce(m.city, '') AS city, coalesce(m.district, '') AS district,
-       m.category, m.msg_type, m.title, left(t.content, 200) AS content, coalesce(t.location, '') AS location,
-       coalesce(t.likes, 0) AS likes, m.first_reply_at, m.first_reply_unit,
+       m.category, m.title, coalesce(t.location, '') AS location, coalesce(t.likes, 0) AS likes, m.first_reply_at,
        hash(m.title, left(t.content, :body_chars)) AS text_hash, w.words, w.places,
        w.text_hash IS NOT DISTINCT FROM hash(m.title, left(t.content, :body_chars)) AS indexed,
+       CASE WHEN w.text_hash IS DISTINCT FROM hash(m.title, left(t.content, :body_chars))
+            THEN left(t.content, :body_chars) END AS content,
        hash(m.created_at, m.province, m.city, m.district, m.category, m.msg_type, m.title, left(t.content, 200),
             t.location, t.likes, m.first_reply_at, m.first_reply_unit) AS mark
 FROM messages m
@@ -112,3 +114,10 @@ INSERT OR REPLACE INTO message_words SELECT message_id, text_hash, words, places
 -- name: vocabulary()
 -- The words of the codes of the registered codes_frame (id).
 SELECT id, word FROM word_vocab WHERE id IN (SELECT id FROM codes_frame);
+
+-- name: message_bodies(body_chars)
+-- Title and body start of the messages of the registered ids_frame (the few whose text a method shows).
+SELECT m.message_id, m.title, left(t.content, :body_chars) AS content
+FROM messages m
+LEFT JOIN (SELECT * FROM message_texts WHERE message_id IN (SELECT message_id FROM ids_frame)) t USING (message_id)
+WHERE m.message_id IN (SELECT message_id FROM ids_frame);

@@ -6,6 +6,7 @@ The expected groups come from the fixture's own labels, never from the code unde
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -102,6 +103,34 @@ def test_segmenter_keeps_places_drops_stopwords_and_own_place(segmenter):
     own = segmenter.words(text, own_places("河南省", "郑州市", "金水区"))
     assert not {"郑州市", "郑州", "金水区", "金水"} & set(own)
     assert "停水" in own
+
+
+def test_segmenter_cuts_each_piece_once_with_the_words_of_the_whole_text(segmenter):
+    # Segmenter.words cuts a text's pieces one at a time (remembering them): the words must be those of jieba cutting
+    # the whole text, filtered as documented (two characters or more, no stopword, no number, a Chinese character or
+    # two Latin letters)
+    def whole(text):
+        cut = (w.strip() for w in segmenter._jieba.cut(text, HMM=False))
+        return [
+            w
+            for w in cut
+            if len(w) >= 2
+            and w not in segmenter.stopwords
+            and not re.fullmatch(r"[\d.,%％:：\-/]+", w)
+            and re.search(r"[\u4e00-\u9fff]|[A-Za-z]{2,}", w)
+        ]
+
+    texts = [
+        "郑州市金水区翠竹园小区停水三天，翠竹园小区停水!物业不管",
+        "ABC-12号楼 路灯坏了\r\n\u3000路灯 坏了2024-03-04。武侯区住房和城乡建设局",
+        "",
+        "，。！ \t",
+        "停水停电，停水停电。停水停电",
+    ]
+    for text in texts + texts:  # the second time from the remembered pieces
+        assert segmenter.words(text) == whole(text), text
+        assert "停水" not in segmenter.words(text, frozenset(["停水"]))
+    assert segmenter.words(texts[0]).count("停水") == 2
 
 
 # -- hot issues ------------------------------------------------------------------------------------------------------

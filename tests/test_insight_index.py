@@ -155,7 +155,7 @@ def test_corpus_after_writes_built_from_the_earlier_one_equals_a_fresh_one(store
     rows = later.frame.set_index("message_id")
     assert "late" in rows.index and "water-1" not in rows.index and len(later) == len(earlier)
     assert rows.loc["water-0", "likes"] == 99 and "停电" in later.words[rows.index.get_loc("water-0")]
-    assert rows.loc["water-3", "first_reply_unit"] == "水务局"
+    assert rows.loc["water-3", "first_reply_at"] == pd.Timestamp("2024-03-09 10:00")  # the reply read again
 
 
 def test_indexer_fills_then_idles_wakes_on_a_write_and_closes(store):
@@ -299,3 +299,81 @@ def test_a_new_demo_stores_the_newest_briefings_words_and_reply_checks(store):
     assert set(_stored(store)) == newest
     assert store.scalar("SELECT count(*) FROM reply_features") == replies
     assert store.scalar(text("supervision", "league_facts_complete"))
+
+
+def test_a_period_read_a_few_days_at_a_time_equals_one_read(store, segmenter, monkeypatch):
+    """A long period is read PART_DAYS at a time and the parts joined (their codes over one vocabulary): the corpus,
+    its term counts and its hot issues (grouped a province at a time from the codes) equal those of one read, and
+    the hot issues those of the string path (every row at once)."""
+    from insight import hotwords, issues
+
+    load_fixtures(store)
+    load_fixtures(store, prefix="later-", shift_days=20)
+    period = Filters(dt.date(2024, 3, 1), dt.date(2024, 4, 30))
+    corpus.load(store, lambda: segmenter, period)  # words stored: the corpora below are coded
+    whole = corpus.load(store, lambda: segmenter, period)
+    monkeypatch.setattr(corpus, "PART_DAYS", 7)
+    windows, real_read = [], corpus._read
+    monkeypatch.setattr(corpus, "_read", lambda *a: windows.append(a[2]) or real_read(*a))
+    parts = corpus.load(store, lambda: segmenter, period)
+    assert len(windows) == 9  # 61 days, 7 at a time
+    assert whole.coded is not None and parts.coded is not None
+    pd.testing.assert_frame_equal(parts.frame, whole.frame)
+    assert parts.words == whole.words
+    strings = corpus.Corpus(whole.frame, list(whole.words))  # no codes: counted and grouped from the strings
+    assert _held(hotwords.counts(parts)) == _held(hotwords.counts(strings))
+    # the rows holding some words, looked up in the codes (a corpus with no word lists made)
+    some = {strings.words[0][0], strings.words[-1][-1]}
+    holding = corpus.Corpus(whole.frame, None, coded=whole.coded).holding(some).tolist()
+    assert holding == [not some.isdisjoint(w) for w in strings.words] and 2 <= sum(holding) < len(holding)
+    # and the rows whose features hold some place terms: one of a location field, one of a place the text names
+    rows = list(zip(strings.frame["location"].tolist(), strings.frame["mentions"].tolist(), strict=True))
+    located = next(loc.strip() for loc, named in rows if loc.strip() and loc.strip() not in named)
+    mentioned = next(named[0] for loc, named in rows if named and not loc.strip())
+    some = {"@" + located, "@" + mentioned, strings.words[0][0]}
+    tags = issues.place_terms(strings)
+    holding = issues._holding(strings, some).tolist()
+    assert holding == [not some.isdisjoint(w + t) for w, t in zip(strings.words, tags, strict=True)]
+    assert sum(holding) < len(holding)
+    assert issues.feature_frequency(parts) == issues.feature_frequency(strings)
+    weights = issues.Weights.counted(len(whole), issues.feature_frequency(strings))
+    found = issues.group(parts, weights).ranked()
+    assert len({i["province_code"] for i in found}) >= 2  # several provinces, each grouped on its own
+    assert found == issues.group(whole, weights).ranked() == issues.group(strings, weights).ranked()
+
+
+def _held(counted) -> tuple[int, dict[str, int]]:
+    """(messages, {term: messages holding it}) of hot words' counts, terms held by none left out."""
+    words = counted.terms.words[: len(counted.n)]
+    return counted.messages, {w: n for w, n in zip(words, counted.n.tolist(), strict=True) if n}
+
+
+def test_similar_pairs_in_chunks_hold_every_close_pair(store, segmenter, monkeypatch):
+    """Rows compared in small chunks, each with its blocks' rows within the day gap, find every pair of one block
+    within the gap whose cosine reaches the threshold, as a plain comparison of every pair finds them."""
+    import numpy as np
+
+    from insight import issues
+
+    load_fixtures(store)
+    load_fixtures(store, prefix="soon-", shift_days=30)
+    load_fixtures(store, prefix="late-", shift_days=70)  # beyond the gap of the first copy
+    period = Filters(dt.date(2024, 3, 1), dt.date(2024, 6, 30))
+    found = corpus.load(store, lambda: segmenter, period)
+    matrix, _ = issues.vectors(issues.features(found))
+    frame = found.frame
+    days = frame["day"].to_numpy().astype("datetime64[D]").astype("int64")
+    monkeypatch.setattr(issues, "_CHUNK", 7)
+    rows, cols = issues.similar_pairs(frame, matrix, 0.3, days, 45)
+    near = np.abs(days[rows] - days[cols]) <= 45
+    got = set(zip(rows[near].tolist(), cols[near].tolist(), strict=True))
+    dense = matrix.toarray()
+    block = list(zip(frame["province"], frame["city"], frame["district"], strict=True))
+    expected = {
+        (i, j)
+        for i in range(len(frame))
+        for j in range(i + 1, len(frame))
+        if block[i] == block[j] and abs(days[i] - days[j]) <= 45 and dense[i] @ dense[j] >= 0.3
+    }
+    assert len(expected) > 50 and any(abs(days[i] - days[j]) > 20 for i, j in expected)
+    assert got == expected

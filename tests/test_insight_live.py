@@ -128,6 +128,17 @@ def _same_corpus(service: Insight, cold: Insight) -> None:
     assert kept.words == read.words
 
 
+def _same_pairs(service: Insight, cold: Insight) -> None:
+    """The linked pairs the service's grouping keeps (updated) are the cold grouping's, as pairs of message ids."""
+
+    def pairs(grouping):
+        ids = grouping.keys.ids
+        return {frozenset(p) for p in zip(ids[grouping.edges[0]], ids[grouping.edges[1]], strict=True)}
+
+    kept, found = pairs(service.grouping(SEPTEMBER)), pairs(cold.grouping(SEPTEMBER))
+    assert kept == found and len(found) >= 10
+
+
 def _results(service: Insight) -> tuple:
     return (
         service.hot_issues(SEPTEMBER, limit=1000),
@@ -136,11 +147,18 @@ def _results(service: Insight) -> tuple:
     )
 
 
-def test_results_after_live_writes_equal_a_cold_computation(store, monkeypatch):
+@pytest.mark.parametrize("indexed", [False, True])
+def test_results_after_live_writes_equal_a_cold_computation(store, monkeypatch, indexed):
+    """indexed: the month's words are stored before the service first reads it, so that its corpus is coded and its
+    cold grouping is made from the codes, without features (an update makes those of the rows it looks at)."""
     monkeypatch.setattr(service_mod, "REFERENCE_MIN", 5)  # a small board: the month before still gives the weights
     upsert(store, "messages", frame(_rows(held=False)))
+    if indexed:
+        Insight(store, clock=lambda: NOW).corpus(SEPTEMBER)  # segments the month and stores its words
     service = Insight(store, clock=lambda: NOW)
     before = _results(service)
+    cold_grouping = service.grouping(SEPTEMBER)
+    assert (cold_grouping.documents is None) == indexed == (cold_grouping.corpus.coded is not None)
     assert service.weights(SEPTEMBER) is not None  # the weights come from August: updates do not regroup everything
     issues_before = {i["id"]: i for i in before[0]["issues"]}
     assert {i["id"].split("-")[1] for i in issues_before.values()} >= LIVE  # each planted problem is an issue
@@ -186,6 +204,7 @@ def test_results_after_live_writes_equal_a_cold_computation(store, monkeypatch):
     cold = Insight(store, clock=lambda: NOW)
     assert after == _results(cold)
     _same_corpus(service, cold)
+    _same_pairs(service, cold)
     # incremental: only the written messages were read again, only the touched days counted again, the word counts
     # updated, and only the pairs of the new messages and of those whose vector changed computed again
     written = {r["message_id"] for r in live} | {"qingdao-1"}
@@ -223,6 +242,7 @@ def test_results_after_live_writes_equal_a_cold_computation(store, monkeypatch):
     cold = Insight(store, clock=lambda: NOW)
     assert again == _results(cold)
     _same_corpus(service, cold)
+    _same_pairs(service, cold)
     assert set(seen["read"]) == {"garage-0", "garage-3", "gulou-1", "other-4"}  # other-6 is no longer of the month
     assert again[1]["messages"] == after[1]["messages"] + 1 - 1
     assert {"garage-0", "garage-3", "gulou-1"} <= set(seen["extend"]) and not seen["regroup"]
