@@ -402,18 +402,19 @@ class Store:
     def changed_days(self, since: str) -> frozenset | None:
         """The days of creation of the messages changed by the writes committed after data version `since` (an
         earlier `data_version`); None when not known (then any day may have changed)."""
-        instance, _, version = since.rpartition(":")
-        if instance != self._instance or not version.isdigit():
-            return None
-        return self.touched.since(int(version))
+        version = self._own_version(since)
+        return None if version is None else self.touched.since(version)
 
     def changed_ids(self, since: str) -> frozenset | None:
         """The ids of the messages changed by the writes committed after data version `since`; None when not known
         (a write that did not declare them: then any message of the changed days may have changed)."""
-        instance, _, version = since.rpartition(":")
-        if instance != self._instance or not version.isdigit():
-            return None
-        return self.touched.ids_since(int(version))
+        version = self._own_version(since)
+        return None if version is None else self.touched.ids_since(version)
+
+    def _own_version(self, data_version: str) -> int | None:
+        """The number of a `data_version` of this file, None for another file's or a malformed one."""
+        instance, _, version = data_version.rpartition(":")
+        return int(version) if instance == self._instance and version.isdigit() else None
 
     def close(self) -> None:
         """Close the file; a statement still running on another thread (a background analysis of the wall's story)
