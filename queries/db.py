@@ -249,13 +249,13 @@ class Store:
     def superseded_for(self, version: str) -> float:
         """Seconds since data version `version` stopped being the current one (0.0 while it is; infinity when not
         known: another file, or more than COMMIT_TIMES_KEPT commits ago)."""
-        instance, _, number = version.rpartition(":")
-        if instance != self._instance or not number.isdigit():
+        number = self._own_version(version)
+        if number is None:
             return float("inf")
-        if int(number) >= self._version:
+        if number >= self._version:
             return 0.0
         with self._no_writes:
-            committed = self._committed.get(int(number) + 1)
+            committed = self._committed.get(number + 1)
         return float("inf") if committed is None else time.monotonic() - committed
 
     @contextmanager
