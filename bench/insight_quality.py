@@ -185,9 +185,10 @@ def repeat_figures(service: Insight, truth: pd.DataFrame, months: list[str]) -> 
         truth_pairs = {p for p, keep in zip(pairs, chosen, strict=True) if keep}
         reachable = {p for p, keep in zip(pairs, chosen & restated, strict=True) if keep}
         print(
-            f"repeats, {label}: precision {len(found & truth_pairs) / max(1, len(found)):.3f} (target >= 0.9), "
-            f"recall {len(found & reachable) / max(1, len(reachable)):.3f} of {len(reachable):,} pairs restated "
-            f"in the range (target >= 0.85)"
+            f"repeats, {label}: precision {len(found & truth_pairs) / max(1, len(found)):.3f} "
+            f"({len(found & truth_pairs):,} of {len(found):,} found; target >= 0.9), recall "
+            f"{len(found & reachable) / max(1, len(reachable)):.3f} ({len(found & reachable):,} of {len(reachable):,} "
+            f"pairs restated in the range; target >= 0.85)"
         )
     ceiling = (planted & restated).sum() / max(1, restated.sum())
     print(f"  a detector finding exactly the complete truth would score precision {ceiling:.3f} on planted pairs alone")
