@@ -470,8 +470,10 @@ def _advance_first_replies_arrow(
 ) -> list[pa.Table]:
     """Set first_reply_* and reply_count of the messages answered by new `replies` (row i answers target
     row where[i]); returns the states of the messages whose first reply moved (before, after)."""
-    # per message: the earliest new reply (the first in batch order among equal times) and the count
-    order = np.lexsort((replied, where))
+    # per message: the earliest new reply (the first in batch order among equal times) and the count; a batch in time
+    # order (a bulk import) needs only a stable sort by message
+    in_time_order = len(replied) < 2 or bool((replied[1:] >= replied[:-1]).all())
+    order = np.argsort(where, kind="stable") if in_time_order else np.lexsort((replied, where))
     ordered = where[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     message = ordered[starts]
@@ -501,9 +503,9 @@ def _advance_first_replies_arrow(
         cur.unregister("batch")
     if keep_old.all():
         return []
-    if keep_old.any():  # a bulk import moves every first reply (no copy then)
-        moved = pa.array(np.flatnonzero(~keep_old))
-        answered, first_at, new_unit = answered.take(moved), first_at[~keep_old], new_unit.take(moved)
+    if keep_old.any():  # a bulk import moves most first replies: a filter (a sequential copy), not a take
+        moved = pa.array(~keep_old)
+        answered, first_at, new_unit = answered.filter(moved), first_at[~keep_old], new_unit.filter(moved)
     _drop_facts(cur, answered.column("id"))
     return [
         deltas.state_table(answered, -1),
