@@ -198,6 +198,7 @@ def serve(settings: Settings, role: str = "liuyan-screen", extend=None) -> int:
     from ingest.simulate import start_in_process
     from insight.index import Indexer
     from insight.words_store import MESSAGE_WORDS
+    from queries.checkpoints import Checkpointer
     from queries.db import DatabaseLocked
     from supervision.boilerplate import BOILERPLATE
     from supervision.features import REPLY_FEATURES
@@ -214,7 +215,8 @@ def serve(settings: Settings, role: str = "liuyan-screen", extend=None) -> int:
     # features stored per record (messages' words, replies' checks and boilerplate flags, the league's facts),
     # filled in the background by the file's owner
     indexer = Indexer(store, [MESSAGE_WORDS, REPLY_FEATURES, BOILERPLATE, LEAGUE_FACTS], settings).start()
-    running = [*(extend(settings, store, app) if extend else []), indexer]
+    checkpointer = Checkpointer(store, settings).start()  # in the pauses of the writes, not within one
+    running = [*(extend(settings, store, app) if extend else []), indexer, checkpointer]
     print(f"{role}: {Path(settings.db).name} on http://{settings.host}:{settings.port}/", file=sys.stderr)
     _stop_on_signals()
     try:

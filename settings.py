@@ -53,6 +53,12 @@ class Settings:
     duckdb_purge: bool = _setting(
         True, "DuckDB's allocator gives freed memory back in the background (else a year's insight read keeps ~0.5 GB)"
     )
+    checkpoint_wal_mb: float = _setting(
+        2.0, "the database's owner takes a checkpoint in a pause of the writes once the WAL holds this many MB"
+    )
+    checkpoint_limit: str = _setting(
+        "256MB", "DuckDB checkpoints within the write that passes this WAL size (no pause came); bounds the WAL"
+    )
     story_seconds: float = _setting(
         60.0, "wall: how often the story panels (surges, hot issues, units) are analysed again"
     )

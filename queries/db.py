@@ -186,12 +186,15 @@ class Store:
             self._con.execute("SET memory_limit = $m", {"m": memory}).fetchall()
         if settings.duckdb_purge:  # jemalloc's background threads purge the pages a finished query freed
             self._con.execute("SET allocator_background_threads = true").fetchall()
+        if not read_only:  # past it DuckDB checkpoints within a commit; before it, in a pause (`checkpoint`)
+            self._con.execute("SET checkpoint_threshold = $t", {"t": settings.checkpoint_limit}).fetchall()
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._writes = 0  # writes waiting or running
         self._no_writes = threading.Condition()
         self._writes_ended = time.monotonic()  # when the last pending write ended (`quiet_writes`)
         self._committed: OrderedDict[int, float] = OrderedDict()  # data version -> monotonic time of its commit
+        self._frozen = 0  # frozen_file blocks running: no checkpoint
         if not read_only:
             self._migrate()
         self._instance = self.meta("instance") or ""
@@ -353,6 +356,7 @@ class Store:
             began = time.perf_counter()
             threshold = cur.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
             cur.execute("SET checkpoint_threshold = '1TB'")
+            self._frozen += 1
             # read on this cursor: `meta()` would let the writes waiting for this lock go first (`cursor`)
             updated = cur.execute("SELECT value FROM meta WHERE key = 'last_write_at'").fetchone()
             wal = Path(self.path + ".wal")
@@ -368,7 +372,31 @@ class Store:
         try:
             yield frozen
         finally:
-            cur.execute("SET checkpoint_threshold = $t", {"t": threshold}).fetchall()
+            with self._write_lock:
+                self._frozen -= 1
+                cur.execute("SET checkpoint_threshold = $t", {"t": threshold}).fetchall()
+
+    @property
+    def wal_bytes(self) -> int:
+        """The WAL's size: the commits since the last checkpoint (0: none)."""
+        try:
+            return os.path.getsize(self.path + ".wal")
+        except OSError:
+            return 0
+
+    def checkpoint(self) -> bool:
+        """Write the WAL's commits into the file now (the owner's `Checkpointer` calls this in a pause of the
+        writes); False when not taken: a snapshot holds the file (frozen_file), or DuckDB refused because a read
+        that began before a later update is still running (it still needs the rows that update replaced). A write
+        arriving meanwhile waits for it, as for DuckDB's own checkpoint within a commit."""
+        with self._write_lock:
+            if self._frozen:
+                return False
+            try:
+                self.cursor().execute("CHECKPOINT")
+            except duckdb.TransactionException:
+                return False
+        return True
 
     @property
     def data_version(self) -> str:
