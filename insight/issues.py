@@ -33,6 +33,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from insight import memory
 from insight.corpus import Corpus, term_frequency
 from queries.masking import mask_text
 
@@ -431,6 +432,7 @@ def _group_coded(
     for rows in np.split(order, np.flatnonzero(np.diff(province[order])) + 1) if len(order) else []:
         built = columns.matrix(corpus.coded, rows) if columns is not None else None
         found.update(_group_rows(corpus, None, rows, df, weights, min_members, built, edges))
+        memory.give_back()  # the province's matrices and products, freed: the next one's do not sit on top of them
     return found
 
 
