@@ -115,10 +115,10 @@ class Coded:
         return [tuple(kept[a:b]) for a, b in zip([0, *bounds][:-1], bounds, strict=True)]
 
 
-def term_frequency(corpus: Corpus, extra: list[tuple[str, ...]]) -> Counter | None:
-    """Messages holding each term, a message's terms being its words and `extra` (per row, e.g. its places): the
-    Counter of the sets of these terms, counted over codes. None when the corpus has no coded words (one made by an
-    update: count its strings)."""
+def term_frequency(corpus: Corpus, extra: Callable[[int, int], list[tuple[str, ...]]]) -> Counter | None:
+    """Messages holding each term, a message's terms being its words and `extra(lo, hi)` (for the rows lo..hi, e.g.
+    their places): the Counter of the sets of these terms, counted over codes. None when the corpus has no coded
+    words (one made by an update: count its strings)."""
     counted = term_counts(corpus, extra)
     if counted is None:
         return None
@@ -126,7 +126,9 @@ def term_frequency(corpus: Corpus, extra: list[tuple[str, ...]]) -> Counter | No
     return Counter(dict(zip(terms, counts.tolist(), strict=True)))
 
 
-def term_counts(corpus: Corpus, extra: list[tuple[str, ...]]) -> tuple[list[str], np.ndarray] | None:
+def term_counts(
+    corpus: Corpus, extra: Callable[[int, int], list[tuple[str, ...]]]
+) -> tuple[list[str], np.ndarray] | None:
     """term_frequency as (terms, messages holding each: an int64 array), the terms held by no message left out."""
     coded = corpus.coded
     if coded is None:
@@ -141,19 +143,22 @@ def term_counts(corpus: Corpus, extra: list[tuple[str, ...]]) -> tuple[list[str]
             terms.append(term)
         return k
 
-    lengths = np.fromiter(map(len, extra), np.int64, len(extra))
-    more = np.fromiter(map(code, chain.from_iterable(extra)), np.int32, int(lengths.sum()))
-    more_ends = np.cumsum(lengths)
     # distinct (row, term) pairs as the terms of the sum of two row x term matrices (the words', the extra terms'),
-    # each made straight from its rows' runs of codes; then messages per term. TERM_ROWS rows at a time: a year's
-    # matrices at once would take about 0.3 GB
+    # each made straight from its rows' runs of codes; then messages per term. TERM_ROWS rows at a time (their
+    # extra terms made for them only): a year's matrices and terms at once would take about 0.4 GB
     counts = np.zeros(len(terms), np.int64)
-    for lo in range(0, len(extra), TERM_ROWS):
-        hi = min(lo + TERM_ROWS, len(extra))
+    for lo in range(0, len(corpus), TERM_ROWS):
+        hi = min(lo + TERM_ROWS, len(corpus))
+        more = extra(lo, hi)
+        lengths = np.fromiter(map(len, more), np.int64, len(more))
+        codes = np.fromiter(map(code, chain.from_iterable(more)), np.int32, int(lengths.sum()))
+        del more
+        if len(terms) > len(counts):  # terms first seen in these rows
+            counts = np.concatenate([counts, np.zeros(len(terms) - len(counts), np.int64)])
         shape = (hi - lo, len(terms))
         # (boolean: a byte an entry, and the sum of two entries is one entry)
         words = _run_matrix(coded.codes, coded.ends, lo, hi, shape)
-        others = _run_matrix(more, more_ends, lo, hi, shape)
+        others = _run_matrix(codes, np.cumsum(lengths), 0, hi - lo, shape)
         counts += np.bincount((words + others).indices, minlength=len(terms))
     held = np.flatnonzero(counts)
     return [terms[k] for k in held.tolist()], counts[held].astype(np.int64)
@@ -265,13 +270,14 @@ def _read_period(store: Store, segmenter: Callable[[], Segmenter], window: dict,
     parts, done, start = [], 0, window["start"]
     while start < window["stop"]:
         stop = min(start + dt.timedelta(days=PART_DAYS), window["stop"])
-        part = _read(
-            store, segmenter, {**window, "start": start, "stop": stop}, words_store.window_ids(store, start, stop)
-        )
+        table = _query(store, {**window, "start": start, "stop": stop}, words_store.window_ids(store, start, stop))
+        # what DuckDB holds of the read (its blocks: about 0.1 GB a month) and what making the part freed are given
+        # back at once: the next part, and the next stage, do not sit on top of them
+        store.drop_cached_blocks()
+        part = _built(store, segmenter, table)
+        del table
+        memory.give_back()
         parts.append(part)
-        if start > window["start"] or stop < window["stop"]:  # a long period: each part's reads are not kept
-            store.drop_cached_blocks()  # (the blocks DuckDB loaded)
-            memory.give_back()  # (what the part's making freed)
         done += len(part)
         if progress is not None:
             progress(done)
@@ -279,7 +285,6 @@ def _read_period(store: Store, segmenter: Callable[[], Segmenter], window: dict,
     # a part without messages has columns of another type (object, not str): joined only when all are empty
     parts = [p for p in parts if len(p)] or parts[:1]
     if len(parts) == 1:
-        memory.give_back()  # what the read freed
         return parts[0]
     return _joined(parts)
 
