@@ -138,7 +138,7 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 CLOSE_ATTEMPTS = 100  # 5 s for a running statement to give way
 COMMIT_TIMES_KEPT = 1000  # `superseded_for`: versions older than this many commits count as long superseded
-CACHED_BLOCKS_FLOOR = "64MB"  # what DuckDB keeps of the blocks a long read loaded (`drop_cached_blocks`)
+CACHED_BLOCKS_FLOOR = "32MB"  # what DuckDB keeps of the blocks a long read loaded (`drop_cached_blocks`)
 
 
 @dataclass(frozen=True)
