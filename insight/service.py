@@ -36,6 +36,7 @@ TOP_WORDS = 5
 # own frequencies are used and every change regroups the period.
 REFERENCE_DAYS = 31
 REFERENCE_MIN = 1000
+DETECT_ROWS = 250_000  # daily counts tested a province at a time beyond this many rows (a year's: about 530,000)
 
 
 class Insight:
@@ -285,8 +286,11 @@ class Insight:
 
 
 def _detect(counts: pd.DataFrame, start: dt.date, end: dt.date, today: dt.date) -> list[dict]:
-    """surges.detect a province at a time (a province's series and reference volumes are its own, so the episodes
-    are the same): its day matrices are then a province's, not the country's (about 0.2 GB for a year)."""
+    """surges.detect a province at a time when the counts are many (a province's series and reference volumes are its
+    own, so the episodes are the same): its day matrices are then a province's, not the country's (about 0.2 GB for a
+    year); a month's are tested at once (31 tests cost a tenth of a second more)."""
+    if len(counts) <= DETECT_ROWS:
+        return surges.detect(counts, start, end, today)
     province = counts["province"].to_numpy()
     order = np.argsort(province, kind="stable")
     found = []
