@@ -268,12 +268,15 @@ def load(
 def _read_period(store: Store, segmenter: Callable[[], Segmenter], window: dict, progress=None) -> Corpus:
     """Every message of the window (matching the filters) with its words, read PART_DAYS at a time and joined."""
     parts, done, start = [], 0, window["start"]
+    # a long read (a year) gives back what DuckDB holds of each part (its blocks: about 0.1 GB a month) at once: the
+    # next part, and the next stage, do not sit on top of them; a read of one part (the screens' periods) never
+    # lowers DuckDB's limit under the other readers
+    long_read = window["stop"] - window["start"] > dt.timedelta(days=PART_DAYS)
     while start < window["stop"]:
         stop = min(start + dt.timedelta(days=PART_DAYS), window["stop"])
         table = _query(store, {**window, "start": start, "stop": stop}, words_store.window_ids(store, start, stop))
-        # what DuckDB holds of the read (its blocks: about 0.1 GB a month) and what making the part freed are given
-        # back at once: the next part, and the next stage, do not sit on top of them
-        store.drop_cached_blocks()
+        if long_read:
+            store.drop_cached_blocks()
         part = _built(store, segmenter, table)
         del table
         memory.give_back()
