@@ -73,6 +73,9 @@ FEATURE_SCHEMA = pa.schema(
     ]
 )
 COLUMNS = FEATURE_SCHEMA.names
+# versions whose stored generic bigrams are those this code makes (the rule and the sample of version 2): a store
+# of one of them keeps its set when its rows are computed again
+REFERENCE_CODES = ("2", CODE_VERSION)
 REPLY_CHECK_MIGRATIONS = (10, 14)  # the DDL of reply_features, reply_clauses (10) and reply_boilerplate (14)
 
 
@@ -189,28 +192,33 @@ def _stored_reference(store: Store) -> frozenset:
 
 
 def _refresh_reference(store: Store) -> frozenset | None:
-    """Recompute the generic bigrams when stale (see `reference`) and return them; None when the stored set holds."""
+    """Recompute the generic bigrams when stale (see `reference`) and return them; None when the stored set holds.
+    Stored rows of another CODE_VERSION are dropped; the stored set is kept when its version's rule made it the same
+    (REFERENCE_CODES)."""
+    code = store.meta("reply_features_code")
     size = int(store.meta("reply_reference_sample") or -1)
-    stale = store.meta("reply_features_code") != CODE_VERSION
+    stale = code not in REFERENCE_CODES
     if not stale and size < DF_SAMPLE:
         have = store.scalar(sql("reply_reference_count"), {"n": DF_SAMPLE})
         stale = not size <= have <= size * REFERENCE_GROWTH
-    if not stale:
+    if not stale and code == CODE_VERSION:
         return None
-    sample = reference_sample(store, DF_SAMPLE)
-    grams = generic_bigrams(sample)
+    sample = reference_sample(store, DF_SAMPLE) if stale else None
+    grams = generic_bigrams(sample) if stale else _stored_reference(store)
     if store.read_only:
         return grams
     # the first set changes no stored answer (none was made without one): no bump, so that answers cached while it
     # was made (a briefing's numbers, gathered alongside) stay valid
-    with store.write(bump=store.meta("reply_features_code") is not None) as cur:
+    with store.write(bump=code is not None) as cur:
         store.touch()  # no message changes
-        for query in ("drop_generic_bigrams", "drop_reply_checks", "clear_first_flags"):
+        for query in ("drop_reply_checks", "clear_first_flags"):
             cur.execute(sql(query))
         remake_tables(cur, REPLY_CHECK_MIGRATIONS)
-        if grams:
-            cur.execute(sql("insert_generic_bigrams"), {"grams": sorted(grams)})
-        store.set_meta(cur, "reply_reference_sample", str(len(sample)))
+        if stale:
+            cur.execute(sql("drop_generic_bigrams"))
+            if grams:
+                cur.execute(sql("insert_generic_bigrams"), {"grams": sorted(grams)})
+            store.set_meta(cur, "reply_reference_sample", str(len(sample)))
         store.set_meta(cur, "reply_features_code", CODE_VERSION)
     return grams
 
