@@ -9,7 +9,8 @@ phases of `--duration` seconds each:
 
 * writers only: `--writers` threads each posting batches of `--batch` new messages (`POST
   /api/v1/ingest/messages`) back to back;
-* writers + readers: the same, plus `--readers` threads reading back to back what screens and analysts
+* writers + readers: the same, plus `--readers` threads (in a process of their own, as screens are other
+  machines' browsers; `--reader-nice N` lowers its priority) reading back to back what screens and analysts
   read: a wall refresh tick (the Dash callback, as the browser sends it), and the JSON API's summary,
   provinces, trend, categories and feed with varied filters (every write changes the data version,
   so most reads miss the cache, the worst case).
@@ -35,6 +36,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -210,6 +212,35 @@ def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(len(values) * q))]
 
 
+def _readers_process(base: str, spec: dict, readers: int, ready, go, stop, results, nice: int) -> None:
+    """The readers in their own process (screens are other machines' browsers): their HTTP and JSON work does not
+    take the writers' client threads' interpreter lock."""
+    if nice:
+        os.nice(nice)
+    phase = Phase()
+    threads = [threading.Thread(target=reader, args=(base, phase, spec, r), daemon=True) for r in range(readers)]
+    ready.set()
+    go.wait()
+    for t in threads:
+        t.start()
+    stop.wait()
+    phase.stop.set()
+    for t in threads:
+        t.join(timeout=120)
+    results.put({"read_ms": phase.read_ms, "tick_ms": phase.tick_ms, "errors": phase.errors})
+
+
+def _start_readers(base: str, spec: dict, readers: int, nice: int):
+    context = multiprocessing.get_context("spawn")
+    ready, go, stop, results = context.Event(), context.Event(), context.Event(), context.Queue()
+    process = context.Process(
+        target=_readers_process, args=(base, spec, readers, ready, go, stop, results, nice), daemon=True
+    )
+    process.start()
+    ready.wait(timeout=60)
+    return process, go, stop, results
+
+
 def run_phase(
     base: str,
     spec: dict,
@@ -220,6 +251,7 @@ def run_phase(
     duration: float,
     content_chars: int = 0,
     write_base: str | None = None,
+    reader_nice: int = 0,
 ) -> dict:
     phase = Phase()
     threads = [
@@ -230,15 +262,24 @@ def run_phase(
         )
         for w in range(writers)
     ]
-    threads += [threading.Thread(target=reader, args=(base, phase, spec, r), daemon=True) for r in range(readers)]
+    reading = _start_readers(base, spec, readers, reader_nice) if readers else None
     load_before = os.getloadavg()
     cpu_before = _proc_cpu_seconds(pid)
     began = time.perf_counter()
+    if reading:
+        reading[1].set()
     for t in threads:
         t.start()
     time.sleep(duration)
     phase.stop.set()
     elapsed = time.perf_counter() - began
+    if reading:
+        process, _, stop, results = reading
+        stop.set()
+        read = results.get(timeout=180)
+        process.join(timeout=30)
+        phase.read_ms, phase.tick_ms = read["read_ms"], read["tick_ms"]
+        phase.errors += read["errors"]
     for t in threads:
         t.join(timeout=120)
     elapsed_all = time.perf_counter() - began
@@ -274,6 +315,7 @@ def main() -> None:
     parser.add_argument("--pid", type=int, help="with --url: the server's process id (for its CPU)")
     parser.add_argument("--scaled", action="store_true", help="writer + web process + redis-server (scale-out)")
     parser.add_argument("--web-nice", type=int, default=0, help="with --scaled: the web process's nice level")
+    parser.add_argument("--reader-nice", type=int, default=0, help="the readers' process's nice level")
     parser.add_argument(
         "--warm", action="store_true", help="before the phases: the wall's first story analysed (a running wall)"
     )
@@ -359,7 +401,16 @@ def report(base: str, spec: dict, pid: int, args, write_base: str | None = None)
         print(f"write bodies of {size:.0f} KB ({args.batch} messages with {content_chars:,}-character bodies)")
     for readers in (0, args.readers):
         r = run_phase(
-            base, spec, pid, args.writers, readers, args.batch, args.duration, content_chars, write_base or base
+            base,
+            spec,
+            pid,
+            args.writers,
+            readers,
+            args.batch,
+            args.duration,
+            content_chars,
+            write_base or base,
+            args.reader_nice,
         )
         (b1, b5, _), (a1, a5, _) = r["load"]
         print(
