@@ -136,6 +136,14 @@ MIGRATIONS = [
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
+def remake_tables(cur, versions) -> None:
+    """Run the DDL of the migrations `versions` again (CREATE ... IF NOT EXISTS): tables the caller dropped come back
+    empty, as those migrations declare them."""
+    ddl = {version: statements for version, statements, _ in MIGRATIONS}
+    for version in versions:
+        cur.execute(ddl[version])
+
+
 CLOSE_ATTEMPTS = 100  # 5 s for a running statement to give way
 COMMIT_TIMES_KEPT = 1000  # `superseded_for`: versions older than this many commits count as long superseded
 CACHED_BLOCKS_FLOOR = "32MB"  # what DuckDB keeps of the blocks a long read loaded (`drop_cached_blocks`)
