@@ -1216,6 +1216,30 @@ SELECT 'M' || lpad(CAST(s.m AS VARCHAR), 8, '0'), {compose.COMMENT}
 FROM (SELECT m, hash(m, $seed) AS h, satisfied FROM demo_evaluations) s
 WHERE {compose.HAS_COMMENT}
 """
+# Every pair that is a repeat by the definition the planted ones follow (ingest/demo_stories.py): the later message
+# names the same place (key and named spot: the planted story's, else the one its text draws) about the same domain
+# and topic within REPEAT_DAYS after the earlier. The history draws such pairs by chance too; the truth lists them
+# all (the planted ones as their stories, the others here). Members of a planted hot issue are left out: many
+# people reporting one problem are its hot issue.
+_DRAWN_REPEATS = f"""
+CREATE TEMP TABLE demo_truth_pairs AS
+WITH keyed AS (
+    SELECT s.i, s.created_at, s.place, s.category, s.topic, s.loc FROM ({
+    compose.source(
+        "SELECT f.i, hash(f.i, $seed) AS h, f.created_at, f.addressee // 5 AS place, f.category, f.topic, "
+        "f.story_place FROM demo_messages f WHERE f.i NOT IN (SELECT x.i FROM demo_truth_members x "
+        "JOIN demo_truth_stories t USING (story) WHERE t.kind = 'hot')"
+    )
+}) s
+), planted AS (
+    SELECT min(x.i) AS first, max(x.i) AS later FROM demo_truth_members x JOIN demo_truth_stories t USING (story)
+    WHERE t.kind = 'repeat' GROUP BY x.story
+)
+SELECT a.i AS first, b.i AS later, a.place, a.topic, a.loc, a.created_at AS first_at, b.created_at AS later_at
+FROM keyed a JOIN keyed b ON a.place = b.place AND a.category = b.category AND a.topic = b.topic AND a.loc = b.loc
+    AND b.created_at > a.created_at AND b.created_at <= a.created_at + INTERVAL {stories.REPEAT_DAYS} DAY
+ANTI JOIN planted q ON q.first = a.i AND q.later = b.i
+"""
 # The planted stories (ingest/demo_stories.py): known answers for checking analysis, never read by it.
 _CREATE_TRUTH = """
 CREATE OR REPLACE TABLE demo_truth AS
@@ -1224,6 +1248,11 @@ SELECT t.kind, t.story, t.place_name AS name,
         WHERE x.story = t.story) AS members,
        t.province, pl.city, pl.district, t.category, tc.topic, t.span_start, t.span_end, t.size, t.detail
 FROM demo_truth_stories t LEFT JOIN demo_places pl ON pl.k = t.place LEFT JOIN demo_topics tc ON tc.k = t.topic
+UNION ALL
+SELECT 'repeat', NULL, p.loc,
+       ['M' || lpad(CAST(p.first AS VARCHAR), 8, '0'), 'M' || lpad(CAST(p.later AS VARCHAR), 8, '0')],
+       pl.province, pl.city, pl.district, tc.category, tc.topic, p.first_at, p.later_at, 2, 'drawn'
+FROM demo_truth_pairs p JOIN demo_places pl ON pl.k = p.place JOIN demo_topics tc ON tc.k = p.topic
 UNION ALL
 SELECT u.kind, NULL, n.name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, sum(u.answers)::INTEGER, NULL
 FROM demo_truth_units u JOIN demo_unit_names n ON n.k = u.unit
@@ -1426,6 +1455,7 @@ def generate(
                 stage(f"primary key {table}")
                 cur.execute(f"ALTER TABLE {table} ADD PRIMARY KEY ({key})")
             stage("demo_truth")
+            cur.execute(_DRAWN_REPEATS, compose.bind(_DRAWN_REPEATS, seed=seed))
             cur.execute(_CREATE_TRUTH)
             stage("rollups")
             rollups.rebuild(cur)  # bulk rows bypass the write path: build the daily rollups here
@@ -1435,7 +1465,7 @@ def generate(
             store.set_meta(cur, "demo_start", start.isoformat())
             stage("commit")
         finally:
-            for sql_name in ("demo_unit_names", "demo_addressees", "demo_posts"):
+            for sql_name in ("demo_unit_names", "demo_addressees", "demo_posts", "demo_truth_pairs"):
                 cur.execute(f"DROP TABLE IF EXISTS {sql_name}")
             for name in registered:
                 cur.unregister(name)

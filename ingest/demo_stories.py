@@ -6,7 +6,9 @@ calibrated totals hold): a story's members get its place, domain and topic, and 
 
 - hot: every month tens of problems that many people report at one place (5–300 messages over days to weeks);
 - surge: a few times a year per domain, a province x domain count rises to 2–6x its usual level for 2–10 days;
-- repeat: the same problem posted again 5–30 days later (mostly after the first answer), reworded;
+- repeat: the same problem posted again 5–30 days later (mostly after the first answer), reworded (detail
+  'planted'); the truth also lists, as detail 'drawn', the pairs that the history drew by chance and that are a
+  repeat by the same definition (ingest/demo.py `_DRAWN_REPEATS`);
 - slow_unit / boilerplate_unit: units that answer late, or answer every problem with the same text (their
   evaluations are worse); good_unit: units that answer fast, in their own words, and satisfy more (none is also
   slow or boilerplate); idea_adopted: suggestions (建言) that a later reply says were taken up.
@@ -31,6 +33,7 @@ SURGE_DOMAINS = ("城建", "企业", "就业", "交通", "教育", "环保", "�
 SURGES_PER_YEAR = (1, 4)  # per domain
 SURGE_MIN_SIGMAS, SURGE_MAX_FACTOR = 6.0, 6.0  # at most the 2-6x of the planted surges
 REPEAT_SHARE = 0.012  # of complaints, reposted
+REPEAT_DAYS = 30  # a repeat restates an earlier message of its place within this many days
 SLOW_UNIT_PER_MILLE, BOILERPLATE_UNIT_PER_MILLE = 30, 15
 SLOW_FACTOR = 5.0  # a slow unit's first replies take this many times longer
 GOOD_UNIT_PER_MILLE = 20
@@ -197,8 +200,11 @@ def _repeats(rng, m, st: Stories, taken: np.ndarray) -> None:
     created = m["created"]
     complaints = np.flatnonzero((m["msg_type"] == 0) & ~taken)
     first = np.sort(rng.choice(complaints, int(len(complaints) * REPEAT_SHARE), replace=False))
-    later = np.searchsorted(created, created[first] + rng.integers(5 * DAY, 30 * DAY, len(first)))
+    later = np.searchsorted(created, created[first] + rng.integers(5 * DAY, REPEAT_DAYS * DAY, len(first)))
     ok = later < len(created)
+    first, later = first[ok], later[ok]
+    # the next message after the drawn time can fall past the window (by seconds, or days in a sparse history)
+    ok = created[later] - created[first] <= REPEAT_DAYS * DAY
     first, later = first[ok], later[ok]
     ok = ~taken[later] & (later != first)
     first, later = first[ok], later[np.flatnonzero(ok)]
@@ -218,9 +224,9 @@ def _repeats(rng, m, st: Stories, taken: np.ndarray) -> None:
         st.place_name[a] = st.place_name[b] = name
         st.story[a] = st.story[b] = base + j
         members = np.array([a, b])
-        st.rows.append(
-            _row("repeat", created, members, int(m["place"][a]), int(m["category"][a]), int(m["topic"][a]), name)
-        )
+        row = _row("repeat", created, members, int(m["place"][a]), int(m["category"][a]), int(m["topic"][a]), name)
+        row["detail"] = "planted"
+        st.rows.append(row)
         st.members.append(members)
 
 

@@ -19,6 +19,12 @@ def _counted(name: str) -> str:
     return f"CAST(({COUNT[name].expr}) AS BIGINT)"
 
 
+def _tally(name: str, flag: str | None = None) -> str:
+    """The rows where a count's expression (or the boolean column `flag`) holds: a BIGINT count state, cheaper to
+    group by than a sum (a sum of BIGINT is a HUGEINT)."""
+    return f"count(*) FILTER (WHERE {flag or f'CAST(({COUNT[name].expr}) AS BOOLEAN)'})"
+
+
 # -- rebuild from raw rows (queries/rollups.py) ------------------------------------------------------------------
 @cache
 def delete_days(table: str) -> str:
@@ -31,7 +37,7 @@ def rebuild_fine(component: str) -> str:
     """Rows of roll_<component> of the days $days (bounded by timestamps $low, $high) from raw rows."""
     c = COMPONENTS[component]
     keys, counts = TABLES[component]
-    sums = ", ".join(f"sum({_counted(n)})" for n in counts)
+    sums = ", ".join(_tally(n) for n in counts)
     return (
         f"INSERT INTO roll_{component} ({', '.join(keys + counts)}) "
         f"SELECT CAST({c.day} AS DATE), {', '.join(keys[1:])}, {sums} FROM {c.source} "
@@ -41,11 +47,11 @@ def rebuild_fine(component: str) -> str:
 
 
 def _component_rows(component: str, keys: tuple[str, ...], source: str, where: str) -> str:
-    """The counts of a component per raw row of `source` that `where` keeps (its day: the day of its component,
-    when set), with `keys`; the table's one GROUP BY sums them (grouping each component first and the union again
-    hashed every row twice)."""
+    """Whether each count of a component holds, per raw row of `source` that `where` keeps (its day: the day of its
+    component, when set), with `keys`; the table's one GROUP BY counts them (grouping each component first and the
+    union again hashed every row twice)."""
     c = COMPONENTS[component]
-    counted = ", ".join(f"{_counted(n)} AS {n}" for n in counts_on(component))
+    counted = ", ".join(f"CAST(({COUNT[n].expr}) AS BOOLEAN) AS {n}" for n in counts_on(component))
     return (
         f"(SELECT CAST({c.day} AS DATE) AS day, {', '.join(keys[1:])}, {counted} FROM {source} "
         f"WHERE {c.day} IS NOT NULL{where})"
@@ -68,18 +74,22 @@ def rebuild_wide(table: str) -> str:
     }
     # ordered by day only, as the fine tables: a row group spans days that each hold every province and city, so
     # ordering within a day lets no scan skip a row group (it cost a third of a replies import's rebuild)
-    return f"INSERT INTO roll_{table} ({', '.join(keys + counts)}) {_coarse_from(table, sources)} ORDER BY day"
+    return (
+        f"INSERT INTO roll_{table} ({', '.join(keys + counts)}) {_coarse_from(table, sources, tally=True)} ORDER BY day"
+    )
 
 
-def _coarse_from(table: str, sources: dict[str, str]) -> str:
-    """SELECT of the coarse table's rows from the fine rows of each component (`sources`: relation per component)."""
+def _coarse_from(table: str, sources: dict[str, str], tally: bool = False) -> str:
+    """SELECT of the coarse table's rows from the fine rows of each component (`sources`: relation per component);
+    `tally`: the sources hold one raw row each, a boolean per count (_component_rows)."""
     keys, counts = TABLES[table]
     parts = [
         f"SELECT {', '.join(keys)}, {', '.join(counts_on(component))} FROM {relation}"
         for component, relation in sources.items()
         if counts_on(component)
     ]
-    sums = ", ".join(f"coalesce(sum({n}), 0) AS {n}" for n in counts)
+    # a count missing from a component's rows is NULL there: no row is counted, and a sum of none is 0
+    sums = ", ".join(f"{_tally(n, n)} AS {n}" if tally else f"coalesce(sum({n}), 0) AS {n}" for n in counts)
     return f"SELECT {', '.join(keys)}, {sums} FROM ({' UNION ALL BY NAME '.join(parts)}) GROUP BY ALL"
 
 

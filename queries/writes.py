@@ -421,9 +421,10 @@ def _arrow_targets(cur, replies: pa.Table) -> tuple[pa.Table, np.ndarray | None,
             query, moved = "message_targets", True
         found = _arrow_rows(cur, text("writes", query), {"low": low, "high": high})
         if held is None:
-            kinds = found.column("kind")
-            held = found.filter(pc.equal(kinds, "h")).column("id")
-            found = found.filter(pc.equal(kinds, "m")).drop_columns(["kind"])
+            is_held = pc.equal(found.column("kind"), "h")
+            held = found.filter(is_held).column("id")
+            # no held reply in the batch (the usual case): no copy of the targets
+            found = (found.filter(pc.invert(is_held)) if len(held) else found).drop_columns(["kind"])
         if found.num_rows:
             part = found.rename_columns(_TARGETS_SCHEMA.names).cast(_TARGETS_SCHEMA)
             # target rows (-1: not found yet); a later span looks up only the replies still open, among its own rows
@@ -469,23 +470,27 @@ def _advance_first_replies_arrow(
 ) -> list[pa.Table]:
     """Set first_reply_* and reply_count of the messages answered by new `replies` (row i answers target
     row where[i]); returns the states of the messages whose first reply moved (before, after)."""
-    # per message: the earliest new reply (the first in batch order among equal times) and the count
-    order = np.lexsort((replied, where))
+    # per message: the earliest new reply (the first in batch order among equal times) and the count; a batch in time
+    # order (a bulk import) needs only a stable sort by message
+    in_time_order = len(replied) < 2 or bool((replied[1:] >= replied[:-1]).all())
+    order = np.argsort(where, kind="stable") if in_time_order else np.lexsort((replied, where))
     ordered = where[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     message = ordered[starts]
     first_row = order[starts]
     counts = np.diff(np.r_[starts, len(ordered)])
     new_at = replied[first_row]
-    old_at = targets.column("first_reply_at").to_numpy()[message]
+    # the targets are the messages the replies answer: usually each one is answered, in order (no copy then)
+    answered = targets if len(message) == targets.num_rows else targets.take(pa.array(message))
+    old_at = answered.column("first_reply_at").to_numpy()
     keep_old = ~np.isnat(old_at) & (old_at <= new_at)
     first_at = np.where(keep_old, old_at, new_at)
-    old_unit = targets.column("first_reply_unit").take(pa.array(message))
+    old_unit = answered.column("first_reply_unit")
     new_unit = replies.column("unit").take(pa.array(first_row))
-    reply_count = pc.fill_null(targets.column("reply_count"), 0).to_numpy().astype(np.int64)[message]
+    reply_count = pc.fill_null(answered.column("reply_count"), 0).to_numpy().astype(np.int64)
     update = pa.table(
         {
-            "rid": targets.column("rid").take(pa.array(message)),
+            "rid": answered.column("rid"),
             "first_at": pa.array(first_at, _TIME),
             "first_unit": pc.if_else(pa.array(keep_old), old_unit, new_unit),
             "n": pa.array((reply_count + counts).astype(np.int32)),
@@ -496,16 +501,15 @@ def _advance_first_replies_arrow(
         cur.execute(text("writes", "set_first_reply_by_row")).fetchall()
     finally:
         cur.unregister("batch")
-    moved = np.flatnonzero(~keep_old)
-    if not len(moved):
+    if keep_old.all():
         return []
-    before = targets.take(pa.array(message[moved]))
-    _drop_facts(cur, before.column("id"))
+    if keep_old.any():  # a bulk import moves most first replies: a filter (a sequential copy), not a take
+        moved = pa.array(~keep_old)
+        answered, first_at, new_unit = answered.filter(moved), first_at[~keep_old], new_unit.filter(moved)
+    _drop_facts(cur, answered.column("id"))
     return [
-        deltas.state_table(before, -1),
-        deltas.state_table(
-            before, 1, first_reply_at=pa.array(first_at[moved], _TIME), first_reply_unit=new_unit.take(pa.array(moved))
-        ),
+        deltas.state_table(answered, -1),
+        deltas.state_table(answered, 1, first_reply_at=pa.array(first_at, _TIME), first_reply_unit=new_unit),
     ]
 
 

@@ -340,6 +340,50 @@ def test_deterministic(tmp_path):
     assert not first["messages"].equals(other["messages"])
 
 
+def test_repeat_truth_is_every_pair_of_the_definition(tmp_path, monkeypatch):
+    """The truth's repeats are exactly the pairs of the definition (an earlier and a later message of the same place
+    key and named spot, domain and topic, at most 30 days apart; members of planted hot issues left out), computed
+    here with pandas from the generator's hidden attributes per message, caught as the stories are planted."""
+    hidden = {}
+
+    def spy(rng, m):
+        hidden["m"], hidden["st"] = m, plant(rng, m)  # m: the drawn attributes, rewritten by the stories
+        return hidden["st"]
+
+    plant = demo.stories.plant
+    monkeypatch.setattr(demo.stories, "plant", spy)
+    store = Store(tmp_path / "truth.duckdb")
+    demo.generate(store, seed=11, start=dt.date(2026, 3, 1), now=dt.datetime(2026, 5, 10, 12))
+    m, st = hidden["m"], hidden["st"]
+    n = len(m["created"])
+    frame = pd.DataFrame(
+        {
+            "message_id": [f"M{i:08d}" for i in range(1, n + 1)],
+            "created": m["created"],
+            "place": m["place"],
+            "category": m["category"],
+            "topic": m["topic"],
+            "hot": [s >= 0 and st.rows[s]["kind"] == "hot" for s in st.story],
+        }
+    )
+    named = store.df("SELECT message_id, location FROM message_texts")  # the spot each text names
+    truth = store.df("SELECT members, detail FROM demo_truth WHERE kind = 'repeat'")
+    store.close()
+    frame = frame.merge(named, on="message_id", validate="1:1")
+    assert len(frame) == n and frame["location"].str.len().gt(0).all()
+    keys = ["place", "category", "topic", "location"]
+    pairs = frame[~frame["hot"]].merge(frame[~frame["hot"]], on=keys, suffixes=("_a", "_b"))
+    gap = pairs["created_b"] - pairs["created_a"]
+    pairs = pairs[(gap > 0) & (gap <= 30 * 86_400)]
+    expected = set(zip(pairs["message_id_a"], pairs["message_id_b"], strict=True))
+    recorded = [tuple(x) for x in truth["members"]]
+    assert len(recorded) == len(set(recorded))
+    assert set(recorded) == expected
+    kinds = truth["detail"].value_counts()
+    # both kinds present: the planted ones and the ones the history drew by chance
+    assert kinds["planted"] > 500 and kinds["drawn"] > 20 and set(kinds.index) == {"planted", "drawn"}
+
+
 def test_refuses_non_empty_store(tmp_path):
     store = Store(tmp_path / "x.duckdb")
     demo.generate(store, seed=1, start=dt.date(2021, 6, 1), now=dt.datetime(2021, 6, 2, 12))
@@ -476,7 +520,7 @@ def test_surges_repeats_units_ideas(con):
         "m1.first_reply_at AS r FROM demo_truth d "
         "JOIN messages m1 ON m1.message_id = d.members[1] JOIN messages m2 ON m2.message_id = d.members[2] "
         "JOIN message_texts t1 ON t1.message_id = m1.message_id JOIN message_texts t2 ON t2.message_id = m2.message_id "
-        "WHERE d.kind = 'repeat'"
+        "WHERE d.kind = 'repeat' AND d.detail = 'planted'"
     ).df()
     assert len(repeats) > 10_000
     gap = (repeats["b"] - repeats["a"]).dt.days
