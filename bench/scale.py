@@ -408,6 +408,7 @@ def measure(path: Path, repeat: int, out: Path, story_timeout: float = 1800.0, w
     result["story_runs"] = watch.runs if watch is not None else []
     result["load_end"] = load()
     result["indexed"] = indexer.indexed if indexer is not None else 0
+    result["with_indexer"] = indexer is not None
     server.close()
     if indexer is not None:
         indexer.close()
@@ -657,10 +658,10 @@ def _report_story(m: dict) -> None:
     )
     settle = m["settle"]
     print(
-        f"until the first story and the indexer's first pass were done: {settle['ms']:,.0f} ms, CPU "
-        f"{settle['cpu_ms']:,.0f} ms in the process, {settle['indexed']:,} records indexed; RSS then "
-        f"{settle['rss']:,.0f} MiB, peak {settle['peak_rss']:,.0f} MiB; load {settle['load']}; records indexed "
-        f"by the end (the bench's writes): {m['indexed']:,}"
+        f"waited after the cold tick for the first story{' and the indexer' if m['with_indexer'] else ''}: "
+        f"{settle['ms']:,.0f} ms, CPU {settle['cpu_ms']:,.0f} ms in the process; RSS then {settle['rss']:,.0f} MiB, "
+        f"peak {settle['peak_rss']:,.0f} MiB; load {settle['load']}"
+        + (f"; records indexed: {settle['indexed']:,}, by the end {m['indexed']:,}" if m["with_indexer"] else "")
     )
     for run in m["story_runs"][1:]:
         print(
