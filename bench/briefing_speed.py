@@ -22,14 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from briefing import charts, content, html, outline, pdf  # noqa: E402
-from briefing.period import resolve  # noqa: E402
-from briefing.sections import providers  # noqa: E402
-from insight.service import Insight  # noqa: E402
-from queries.db import Store  # noqa: E402
-from queries.service import Metrics  # noqa: E402
 from settings import Settings  # noqa: E402
-from supervision.service import Supervision  # noqa: E402
+
+# The project's modules are imported where used, not here: the worker processes a cold run spawns (words, one per
+# core) import this script as their main module, as they import app.py under the CLI, which imports next to nothing.
 
 
 def cpu_seconds() -> float:
@@ -38,7 +34,14 @@ def cpu_seconds() -> float:
     return sum(u.ru_utime + u.ru_stime for u in used)
 
 
-def one(store: Store, spec: str, province: int | None, now: dt.datetime) -> dict[str, float]:
+def one(store, spec: str, province: int | None, now: dt.datetime) -> dict[str, float]:
+    from briefing import charts, content, html, outline, pdf
+    from briefing.period import resolve
+    from briefing.sections import providers
+    from insight.service import Insight
+    from queries.service import Metrics
+    from supervision.service import Supervision
+
     cpu = cpu_seconds()
     metrics = Metrics(store)  # a cold cache: every number (and the text analysis) is computed again
     settings = Settings(clock=now.isoformat())
@@ -66,6 +69,8 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=3, help="week, week of 河南, month: the first N")
     args = parser.parse_args()
     now = dt.datetime.fromisoformat(args.now)
+    from queries.db import Store
+
     store = Store(args.db)
     print(f"database {args.db}, now {now}, load before {os.getloadavg()}")
     for spec, province in (("week", None), ("week", 410000), ("month", None))[: args.cases]:

@@ -2,6 +2,7 @@
 with the in-memory pandas way most Dash apps compute the same screen.
 
     python bench/scale.py [--sizes 5m,50m] [--repeat 15] [--dir DIR] [--duckdb-memory 1GB] [--pandas-max 10m]
+                          [--base DEMO] [--indexer]
 
 For each size the database is built (bench/scale_build.py, cached in --dir), then
 measured in a fresh process of its own (so that its peak RSS is its own):
@@ -18,6 +19,10 @@ measured in a fresh process of its own (so that its peak RSS is its own):
 * incremental writes of 1,000 records with rollup maintenance, in-process
   (queries.writes.upsert: messages, then replies to unanswered messages) and
   through the write API (validation included);
+* the wall's story (dashboard/wall/story.py: hot issues, surges, the league), which the first tick starts in the
+  background as on a live wall: the ticks are measured once its first story is shown; its runs are timed (wall, CPU,
+  RSS before and after) by wrapping `Story.compute`; with --indexer the background indexer runs too, as in
+  app.py serve, and the measures wait for its first pass;
 * peak RSS of the serving process and the database size.
 
 The pandas approach runs in another process: the tables loaded into DataFrames
@@ -53,7 +58,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from scale_build import DEFAULT_DIR, label, parse_size  # noqa: E402
+from scale_build import DEFAULT_DIR, built_path, label, parse_size  # noqa: E402
+
+from dashboard.wall.story import ALERT_DAYS, ISSUE_DAYS, UNIT_DAYS  # noqa: E402
 
 PERIOD = "ytd"
 METRIC = "messages_per_10k"
@@ -83,6 +90,54 @@ def timed(fn):
     wall, cpu = time.perf_counter(), time.process_time()
     value = fn()
     return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000, value
+
+
+def children_cpu_ms() -> float:
+    """CPU of this process's ended children (the workers a reader may start to segment missing texts)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
+class StoryWatch:
+    """Every computation of the wall's story (dashboard/wall/story.py) timed: wall and CPU milliseconds (its thread's,
+    the process's), and the RSS of the process before and after (the bench wraps `Story.compute`; the app is
+    unchanged)."""
+
+    def __init__(self, story):
+        self.story = story
+        self.runs: list[dict] = []
+        compute = story.compute
+
+        def timed_compute(province, today):
+            rss, wall, children = rss_mib(), time.perf_counter(), children_cpu_ms()
+            thread, process = time.thread_time(), time.process_time()
+            try:
+                return compute(province, today)
+            finally:
+                self.runs.append(
+                    {
+                        "ms": (time.perf_counter() - wall) * 1000,
+                        # its own thread's; the process's counts DuckDB's threads too, and whatever else ran
+                        "cpu_ms": (time.thread_time() - thread) * 1000,
+                        "process_cpu_ms": (time.process_time() - process) * 1000,
+                        "children_cpu_ms": children_cpu_ms() - children,
+                        "rss_before": rss,
+                        "rss_after": rss_mib(),
+                        "peak_rss": peak_rss_mib(),
+                        "load": load(),
+                    }
+                )
+
+        story.compute = timed_compute
+
+    def wait_first(self, timeout: float) -> dict:
+        """The first story of the nation (the measured screen's scope), waited for."""
+        deadline = time.monotonic() + timeout
+        while self.story.get(None)[1] is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no wall story after {timeout:.0f} s")
+            time.sleep(0.2)
+        return self.runs[0]
 
 
 def rss_mib() -> float:
@@ -129,18 +184,23 @@ def new_messages(count: int, tag: str, now: pd.Timestamp, rng) -> pd.DataFrame:
     )
 
 
-def measure(path: Path, repeat: int, out: Path) -> None:
+def measure(path: Path, repeat: int, out: Path, story_timeout: float = 1800.0, with_indexer: bool = False) -> None:
     from waitress.server import create_server
     from wall_refresh import Screen
 
     from dashboard.server import build_app
     from dashboard.wall import layout
     from dashboard.wall.callbacks import build_view
+    from insight.index import Indexer
+    from insight.words_store import MESSAGE_WORDS
     from queries.db import Store
     from queries.periods import Filters, beijing_now, preset
     from queries.service import Metrics
     from queries.writes import upsert
     from settings import Settings
+    from supervision.boilerplate import BOILERPLATE
+    from supervision.features import REPLY_FEATURES
+    from supervision.league_facts import LEAGUE_FACTS
 
     result: dict = {"load_start": load()}
     began = time.perf_counter()
@@ -154,6 +214,11 @@ def measure(path: Path, repeat: int, out: Path) -> None:
     token = "bench-token"
     settings = replace(Settings(), db=str(path), simulate=False, ingest_token=token)
     app = build_app(settings, store)
+    # with_indexer: the features stored per record are filled in the background as app.py serve does (the bench's
+    # own writes get their words and checks as live writes do; else the story segments the few it reads itself)
+    indexer = None
+    if with_indexer:
+        indexer = Indexer(store, [MESSAGE_WORDS, REPLY_FEATURES, BOILERPLATE, LEAGUE_FACTS], settings).start()
     port = _free_port()
     server = create_server(app.server, host="127.0.0.1", port=port, threads=8)
     threading.Thread(target=server.run, daemon=True).start()
@@ -170,9 +235,29 @@ def measure(path: Path, repeat: int, out: Path) -> None:
 
     # -- wall over HTTP
     first, second = Screen(base, app, config), Screen(base, app, config)
-    cold_ms, cold_bytes, _ = first.tick()
+    views = app.server.extensions["liuyan"]["wall_views"]
+    watch = StoryWatch(views.story) if views.story is not None else None
+    cold_ms, cold_bytes, _ = first.tick()  # also starts the story, in the background as on a live wall
     result["cold_tick_ms"] = cold_ms
+    result["cold_tick_cpu"] = first.cpu_ms
     result["cold_tick_bytes"] = cold_bytes
+    result["rss_cold"] = rss_mib()
+    # the ticks are measured with the first story shown and the indexer's first pass over its window done, as on
+    # a wall that has run a while
+    wall, cpu = time.perf_counter(), time.process_time()
+    if watch is not None:
+        result["story_first"] = watch.wait_first(story_timeout)
+    if indexer is not None and not indexer.idle(story_timeout):
+        raise TimeoutError(f"the indexer's first pass took over {story_timeout:.0f} s")
+    result["settle"] = {
+        "ms": (time.perf_counter() - wall) * 1000,
+        "cpu_ms": (time.process_time() - cpu) * 1000,
+        "indexed": indexer.indexed if indexer is not None else 0,
+        "rss": rss_mib(),
+        "peak_rss": peak_rss_mib(),
+        "load": load(),
+    }
+    first.tick()
     second.tick()
     # The second ask for a long period sorts its whole first-reply delays once (the median window of
     # queries/metrics.py, kept while no earlier day changes): once per period and day in a running
@@ -180,16 +265,18 @@ def measure(path: Path, repeat: int, out: Path) -> None:
     write()
     result["window_tick_ms"] = first.tick()[0]
     second.tick()
-    miss, hit, unchanged, patch_bytes = [], [], [], []
+    miss, miss_cpu, hit, unchanged, patch_bytes = [], [], [], [], []
     for _ in range(repeat):
         write()
         ms, size, status = first.tick()
         miss.append(ms)
+        miss_cpu.append(first.cpu_ms)
         patch_bytes.append(size)
         hit.append(second.tick()[0])
         ms, _, status = first.tick()
         unchanged.append(ms)
     result["http_miss"], result["http_hit"], result["http_unchanged"] = stats(miss), stats(hit), stats(unchanged)
+    result["http_miss_cpu"] = stats(miss_cpu)
     result["patch_bytes"] = statistics.median(patch_bytes)
     result["rss_wall"] = rss_mib()
 
@@ -227,8 +314,9 @@ def measure(path: Path, repeat: int, out: Path) -> None:
             url = f"{base}/api/v1/{endpoint}" + (f"?{urllib.parse.quote(query, safe='=&')}" if query else "")
             name = endpoint + (f"?{query}" if query else "")
             for kind in ("miss", "hit"):
-                w, _, _ = timed(lambda url=url: urllib.request.urlopen(url, timeout=300).read())
+                w, c, _ = timed(lambda url=url: urllib.request.urlopen(url, timeout=300).read())
                 api.setdefault(name, {}).setdefault(kind, []).append(w)
+                api[name].setdefault(kind + "_cpu", []).append(c)
     result["api"] = {name: {kind: stats(v) for kind, v in kinds.items()} for name, kinds in api.items()}
 
     # -- writes of 1,000 records
@@ -317,8 +405,13 @@ def measure(path: Path, repeat: int, out: Path) -> None:
     }
     result["rss_end"] = rss_mib()
     result["peak_rss"] = peak_rss_mib()
+    result["story_runs"] = watch.runs if watch is not None else []
     result["load_end"] = load()
+    result["indexed"] = indexer.indexed if indexer is not None else 0
+    result["with_indexer"] = indexer is not None
     server.close()
+    if indexer is not None:
+        indexer.close()
     store.close()
     out.write_text(json.dumps(result))
 
@@ -502,7 +595,7 @@ def report(size: str, m: dict, p: dict | None) -> None:
     print(f"load average (1/5/15 min) at start {m['load_start']}, at end {m['load_end']}; 2 cores")
     print(f"{'measure':<58}{'min':>9}{'median':>9}{'p95':>9}{'cpu med':>9}")
     rows = [
-        ("wall refresh, HTTP callback, cache miss (after a write)", m["http_miss"], None),
+        ("wall refresh, HTTP callback, cache miss (after a write)", m["http_miss"], m.get("http_miss_cpu")),
         ("wall refresh, HTTP callback, cache hit (view cached)", m["http_hit"], None),
         ("wall refresh, HTTP callback, nothing changed (204)", m["http_unchanged"], None),
         ("wall refresh in-process, miss (build_view)", m["view_miss"], m["view_miss_cpu"]),
@@ -512,7 +605,10 @@ def report(size: str, m: dict, p: dict | None) -> None:
         rows.append(("same tick the pandas way (DataFrames in memory)", p["tick"], p["tick_cpu"]))
     for name, s, c in rows:
         print(f"{name:<58}{_fmt(s, 'min'):>9}{_fmt(s):>9}{_fmt(s, 'p95'):>9}{_fmt(c):>9}")
-    print(f"{'  first tick after opening (nothing cached)':<58}{'':>9}{m['cold_tick_ms']:>9,.1f}")
+    print(
+        f"{'  first tick after opening (nothing cached)':<58}{'':>9}{m['cold_tick_ms']:>9,.1f}{'':>9}"
+        f"{m.get('cold_tick_cpu', float('nan')):>9,.1f}"
+    )
     print(f"{'  next miss (median windows sorted, once per period/day)':<58}{'':>9}{m['window_tick_ms']:>9,.1f}")
     if p:
         print(
@@ -523,10 +619,13 @@ def report(size: str, m: dict, p: dict | None) -> None:
     else:
         print("pandas approach: skipped at this size (--pandas-max)")
     print(f"bytes per miss tick (Patch): median {m['patch_bytes']:,.0f}; cold first tick {m['cold_tick_bytes']:,}")
-    print(f"\n{'API endpoint (period: this year)':<46}{'miss med':>9}{'miss p95':>9}{'hit med':>9}{'hit p95':>9}")
+    print(
+        f"\n{'API endpoint (period: this year)':<46}{'miss med':>9}{'miss p95':>9}{'cpu med':>9}"
+        f"{'hit med':>9}{'hit p95':>9}"
+    )
     for name, kinds in m["api"].items():
         print(
-            f"{name:<46}{_fmt(kinds['miss']):>9}{_fmt(kinds['miss'], 'p95'):>9}"
+            f"{name:<46}{_fmt(kinds['miss']):>9}{_fmt(kinds['miss'], 'p95'):>9}{_fmt(kinds.get('miss_cpu')):>9}"
             f"{_fmt(kinds['hit']):>9}{_fmt(kinds['hit'], 'p95'):>9}"
         )
     print(
@@ -538,11 +637,38 @@ def report(size: str, m: dict, p: dict | None) -> None:
             f"{name:<46}{_fmt(s['wall']):>10}{_fmt(s['wall'], 'p95'):>9}{_fmt(s['cpu']):>9}"
             f"{1000 / s['wall']['median'] * 1000:>11,.0f}"
         )
+    _report_story(m)
     print(
         f"\nRSS of the serving process: after open {m['rss_open']:,.0f} MiB, "
         f"after the wall {m['rss_wall']:,.0f} MiB, "
         f"at the end {m['rss_end']:,.0f} MiB, peak {m['peak_rss']:,.0f} MiB (opening took {m['open_s']:.1f} s)"
     )
+
+
+def _report_story(m: dict) -> None:
+    first = m.get("story_first")
+    if not first:
+        return
+    print(
+        f"\nwall story (hot issues {ISSUE_DAYS} d, surges {ALERT_DAYS} d, league {UNIT_DAYS} d), first: "
+        f"{first['ms']:,.0f} ms, CPU {first['process_cpu_ms']:,.0f} ms in the process (its thread "
+        f"{first['cpu_ms']:,.0f} ms; the cold tick ran beside it), children {first['children_cpu_ms']:,.0f} ms; "
+        f"RSS {first['rss_before']:,.0f} -> {first['rss_after']:,.0f} MiB, peak so far {first['peak_rss']:,.0f} MiB; "
+        f"load {first['load']}"
+    )
+    settle = m["settle"]
+    print(
+        f"waited after the cold tick for the first story{' and the indexer' if m['with_indexer'] else ''}: "
+        f"{settle['ms']:,.0f} ms, CPU {settle['cpu_ms']:,.0f} ms in the process; RSS then {settle['rss']:,.0f} MiB, "
+        f"peak {settle['peak_rss']:,.0f} MiB; load {settle['load']}"
+        + (f"; records indexed: {settle['indexed']:,}, by the end {m['indexed']:,}" if m["with_indexer"] else "")
+    )
+    for run in m["story_runs"][1:]:
+        print(
+            f"  again during the measures: {run['ms']:,.0f} ms, CPU {run['process_cpu_ms']:,.0f} ms in the process "
+            f"(its thread {run['cpu_ms']:,.0f} ms), RSS {run['rss_before']:,.0f} -> {run['rss_after']:,.0f} MiB; "
+            f"load {run['load']}"
+        )
 
 
 def main() -> int:
@@ -552,12 +678,22 @@ def main() -> int:
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     parser.add_argument("--duckdb-memory", default="", help="DuckDB memory limit of the serving process (e.g. 1GB)")
     parser.add_argument("--pandas-max", default="10m", help="largest size at which the pandas approach runs")
+    parser.add_argument("--base", type=Path, help="the demo the databases are copied from (bench/scale_build.py)")
+    parser.add_argument(
+        "--story-timeout", type=float, default=1800.0, help="seconds to wait for the wall's first story"
+    )
+    parser.add_argument(
+        "--indexer",
+        action="store_true",
+        help="run the background indexer as app.py serve does, and measure after its first pass over its window "
+        "(at 50 M this pass reads 400 days of texts: tens of minutes)",
+    )
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--pandas", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        measure(args.measure, args.repeat, args.out)
+        measure(args.measure, args.repeat, args.out, args.story_timeout, args.indexer)
         return 0
     if args.pandas:
         pandas_baseline(args.pandas, args.repeat, args.out)
@@ -568,12 +704,14 @@ def main() -> int:
     for text in args.sizes.split(","):
         size = parse_size(text)
         name = label(size)
+        base = ["--base", str(args.base)] if args.base else []
         subprocess.run(
-            [sys.executable, str(ROOT / "bench" / "scale_build.py"), name, "--dir", str(args.dir)], check=True
+            [sys.executable, str(ROOT / "bench" / "scale_build.py"), name, "--dir", str(args.dir), *base], check=True
         )
-        path = args.dir / f"scale-{name}.duckdb"
-        measured, baseline = args.dir / f"measure-{name}.json", args.dir / f"pandas-{name}.json"
-        _child(["--measure", str(path), "--repeat", str(args.repeat), "--out", str(measured)], env)
+        path = built_path(size, args.dir, args.base)
+        measured, baseline = args.dir / f"measure-{path.stem}.json", args.dir / f"pandas-{path.stem}.json"
+        timeout = ["--story-timeout", str(args.story_timeout), *(["--indexer"] if args.indexer else [])]
+        _child(["--measure", str(path), "--repeat", str(args.repeat), "--out", str(measured), *timeout], env)
         pandas_result = None
         if size <= parse_size(args.pandas_max):
             _child(["--pandas", str(path), "--repeat", str(max(3, args.repeat // 3)), "--out", str(baseline)])

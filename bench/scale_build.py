@@ -19,7 +19,15 @@ reply_features, reply_boilerplate and the generic bigrams. A copy's flags are it
 identical texts are not compared with each other), and its facts keep the base's province: the same units, each
 answering nine times as many messages (rotated provinces would pair every unit with nine provinces: ~600,000
 league rows instead of the base's ~67,000 units). This is the data the league reads at 50 M, for its timing; its
-quality is measured on the demo itself. Texts are not copied (nothing timed here reads them).
+quality is measured on the demo itself.
+
+The texts are copied too (message_texts, reply_texts, evaluation_comments), with what the background indexer stores
+of them: each message's words (message_words, codes of the base's word_vocab) and each checked reply's clauses
+(reply_clauses), per copy with the copy's ids, in the order of their records. Where the base indexed fewer days than
+the app's indexer keeps (`--words-days`, default its `text_index_days`), the missing words are made by the indexer's
+own code for the first copy and given to the others (`fill_words`): the copy is then a running system whose indexer
+has kept up, so that the wall's story reads stored words as it would live. Copies of a text lie ~20 minutes apart in
+time order, so zstd stores them in less room than distinct texts would take (the file is smaller than a real one).
 
 A 50 M database is thus a platform about nine times as busy as the demo over
 the same 7 years (every period holds nine times the rows): the hard case for
@@ -102,16 +110,23 @@ def _half_years(first: dt.date, last: dt.date):
         year, half = (year, 2) if half == 1 else (year + 1, 1)
 
 
+def built_path(size: int, directory: Path = DEFAULT_DIR, base: Path | None = None) -> Path:
+    """Where `build` keeps the database of `size` messages copied from `base` (default: the generated demo)."""
+    return directory / f"scale-{label(size)}{'-' + base.stem if base else ''}.duckdb"
+
+
 def build(
     size: int,
     directory: Path = DEFAULT_DIR,
     memory_limit: str = "8GB",
     base: Path | None = None,
     shift_days: int | None = None,
+    words_days: int = 0,
 ) -> Path:
     """Path of a database of `size` messages (built if not cached) from `base` (default: the generated demo),
-    its times moved by `shift_days` (default: so that its newest day is today)."""
-    path = directory / f"scale-{label(size)}{'-' + base.stem if base else ''}.duckdb"
+    its times moved by `shift_days` (default: so that its newest day is today), the words of its last `words_days`
+    stored where the base had none (`fill_words`)."""
+    path = built_path(size, directory, base)
     if path.exists():
         return path
     base = base or base_demo(directory)
@@ -158,6 +173,7 @@ def build(
     ).fetchone()[0]
     last = demo_until.date() + dt.timedelta(days=1)
     cur.execute("CREATE TEMP TABLE k AS SELECT DISTINCT c FROM copies")
+    cur.execute("INSERT INTO word_vocab SELECT * FROM base.word_vocab")  # the codes of the copied words
     for lo, hi in _half_years(first - dt.timedelta(days=1), last):
         window = {"lo": lo, "hi": hi, "cut": cutoff_id}
         cur.execute(
@@ -190,6 +206,7 @@ def build(
             ORDER BY 2""",
             window,
         )
+        _copy_texts(cur, shift, new_id, window)
         _log(
             f"  {lo:%Y-%m}: {cur.execute('SELECT count(*) FROM messages').fetchone()[0]:,} messages "
             f"({time.perf_counter() - began:.0f} s)"
@@ -200,6 +217,10 @@ def build(
         cur.execute(
             f"INSERT INTO {table} SELECT * REPLACE (joined_at + INTERVAL {days} DAY AS joined_at) FROM base.{table}"
         )
+    cur.execute("INSERT OR REPLACE INTO meta VALUES ('bench_copies', $c)", {"c": str(copies)})
+    if words_days:
+        filled = fill_words(store, words_days)
+        _log(f"  words of {filled:,} messages x {copies} copies stored ({time.perf_counter() - began:.0f} s)")
     cur.execute("CHECKPOINT")
     _log(f"raw rows written ({time.perf_counter() - began:.0f} s); rebuilding the rollups")
     with store.write() as wcur:
@@ -210,7 +231,6 @@ def build(
                 store.set_meta(wcur, key, value[0])
         store.set_meta(wcur, "demo_until", (demo_until + dt.timedelta(days=days)).isoformat())
         store.set_meta(wcur, "imported", "1")  # never simulated in-process: the load test writes itself
-        store.set_meta(wcur, "bench_copies", str(copies))
     cur.execute("DETACH base")
     cur.execute("CHECKPOINT")
     store.close()
@@ -220,6 +240,95 @@ def build(
         wal.unlink()
     _log(f"{path.name} built in {time.perf_counter() - began:.0f} s")
     return path
+
+
+def _copy_texts(cur, shift: str, new_id, window: dict) -> None:
+    """The texts of the window's records and what the indexer stores of them (the words of each message, the clauses
+    of each reply), per copy with the copy's ids, in the order of their records (a live system appends them so)."""
+    messages = "JOIN base.messages m USING (message_id) CROSS JOIN k"
+    in_window = "m.created_at >= $lo AND m.created_at < $hi AND m.message_id BETWEEN $cut AND 'M~'"
+    cur.execute(
+        f"""
+        INSERT INTO message_texts
+        SELECT {new_id("t.message_id", "M")}, t.content, t.location, t.likes
+        FROM base.message_texts t {messages}
+        WHERE {in_window}
+        ORDER BY m.created_at + {shift}""",
+        window,
+    )
+    cur.execute(
+        f"""
+        INSERT INTO message_words
+        SELECT {new_id("w.message_id", "M")}, w.text_hash, w.words, w.places
+        FROM base.message_words w {messages}
+        WHERE {in_window}
+        ORDER BY m.created_at + {shift}""",
+        window,
+    )
+    cur.execute(
+        f"""
+        INSERT INTO reply_texts
+        SELECT {new_id("t.reply_id", "R")}, t.content
+        FROM base.reply_texts t JOIN base.replies r USING (reply_id) CROSS JOIN k
+        WHERE r.replied_at >= $lo AND r.replied_at < $hi AND r.message_id BETWEEN $cut AND 'M~'
+        ORDER BY r.replied_at + {shift}""",
+        window,
+    )
+    cur.execute(
+        f"""
+        INSERT INTO evaluation_comments
+        SELECT {new_id("t.message_id", "M")}, t.comment
+        FROM base.evaluation_comments t JOIN base.evaluations e USING (message_id) CROSS JOIN k
+        WHERE e.rated_at >= $lo AND e.rated_at < $hi AND e.message_id BETWEEN $cut AND 'M~'
+        ORDER BY e.rated_at + {shift}""",
+        window,
+    )
+    cur.execute(  # the clauses of the replies with stored checks (reply_features: copied with the league's facts)
+        f"""
+        INSERT INTO reply_clauses
+        SELECT {new_id("c.reply_id", "R")}, c.replied_at + {shift}, c.problem_key, c.clause_key, c.length, c.addresses
+        FROM base.reply_clauses c JOIN base.reply_features f USING (reply_id) CROSS JOIN k
+        WHERE c.replied_at >= $lo AND c.replied_at < $hi AND f.message_id BETWEEN $cut AND 'M~'
+        ORDER BY 2""",
+        window,
+    )
+
+
+def fill_words(store: Store, days: int) -> int:
+    """The words of the messages of the last `days` (before the newest) that the base had not indexed, as the app's
+    indexer stores them over its window (`text_index_days`): segmented for the first copy (whose ids are the base's)
+    by the indexer's own code, then given to every other copy (same texts, the copy's ids). Returns how many
+    messages of the first copy got words."""
+    from insight import index
+    from insight.segment import BODY_CHARS
+    from insight.words_store import MESSAGE_WORDS
+
+    cur = store.cursor()
+    copies = int(cur.execute("SELECT value FROM meta WHERE key = 'bench_copies'").fetchone()[0])
+    newest = cur.execute("SELECT max(created_at) FROM messages").fetchone()[0]
+    frame = cur.execute(  # as queries/insight.sql words_missing, for the first copy (its ids start 'M0')
+        """
+        SELECT m.message_id, hash(m.title, left(t.content, $chars)) AS text_hash, m.title,
+               left(t.content, $chars) AS content
+        FROM messages m LEFT JOIN message_texts t USING (message_id) ANTI JOIN message_words w USING (message_id)
+        WHERE m.message_id LIKE 'M0%' AND m.created_at >= $since
+        ORDER BY m.created_at DESC""",
+        {"chars": BODY_CHARS, "since": newest - dt.timedelta(days=days)},
+    ).df()
+    if frame.empty:
+        return 0
+    index.fill_many(store, MESSAGE_WORDS, index.pieces(frame))
+    cur.register("filled", frame[["message_id"]])
+    try:
+        cur.execute(
+            "INSERT INTO message_words SELECT 'M' || c || substr(w.message_id, 2), w.text_hash, w.words, w.places "
+            "FROM message_words w JOIN filled USING (message_id) CROSS JOIN range(1, $copies) k(c)",
+            {"copies": copies},
+        )
+    finally:
+        cur.unregister("filled")
+    cur.execute("CHECKPOINT")
+    return len(frame)
 
 
 def _copy_supervision(cur, shift: str, new_id, cutoff_id: str) -> None:
@@ -267,9 +376,16 @@ def main() -> int:
     parser.add_argument("--memory-limit", default="8GB", help="DuckDB memory limit while building")
     parser.add_argument("--base", type=Path, help="the demo to copy (default: generate one in --dir)")
     parser.add_argument("--shift-days", type=int, help="move every time by this many days (default: newest = today)")
+    parser.add_argument(
+        "--words-days",
+        type=int,
+        default=Settings().text_index_days,
+        help="store the words of the messages of this many last days the base has not indexed, as the app's "
+        "indexer does (default: its window, text_index_days; 0: none)",
+    )
     args = parser.parse_args()
     for size in args.sizes:
-        print(build(parse_size(size), args.dir, args.memory_limit, args.base, args.shift_days))
+        print(build(parse_size(size), args.dir, args.memory_limit, args.base, args.shift_days, args.words_days))
     return 0
 
 

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy.sparse import csr_matrix
 
-from insight import index, words_store
+from insight import index, memory, words_store
 from insight.places import admin_prefixes, strip_admin
 from insight.segment import BODY_CHARS, Segmenter, own_places
 from queries import provinces as province_ref
@@ -93,15 +93,20 @@ class Coded:
 
     @classmethod
     def joined(cls, parts: list[Coded]) -> Coded:
-        """The codes of consecutive parts' rows, one after the other, over one vocabulary."""
+        """The codes of consecutive parts' rows, one after the other, over one vocabulary (`parts` is emptied: each
+        part's codes are let go once copied into the whole)."""
+        codes = np.empty(sum(len(p.codes) for p in parts), np.int32)
+        ends = np.empty(sum(len(p.ends) for p in parts), np.int64)
         position: dict[str, int] = {}
-        codes, ends, offset = [], [], 0
-        for part in parts:
+        offset = rows = 0
+        parts.reverse()
+        while parts:
+            part = parts.pop()
             remap = np.fromiter((position.setdefault(w, len(position)) for w in part.vocab), np.int32, len(part.vocab))
-            codes.append(remap[part.codes])
-            ends.append(part.ends + offset)
-            offset += int(part.ends[-1]) if len(part.ends) else 0
-        return cls(list(position), np.concatenate(codes), np.concatenate(ends))
+            codes[offset : offset + len(part.codes)] = remap[part.codes]
+            ends[rows : rows + len(part.ends)] = part.ends + offset
+            offset, rows = offset + len(part.codes), rows + len(part.ends)
+        return cls(list(position), codes, ends)
 
     def strings(self) -> list[tuple[str, ...]]:
         """Each row's words."""
@@ -110,10 +115,10 @@ class Coded:
         return [tuple(kept[a:b]) for a, b in zip([0, *bounds][:-1], bounds, strict=True)]
 
 
-def term_frequency(corpus: Corpus, extra: list[tuple[str, ...]]) -> Counter | None:
-    """Messages holding each term, a message's terms being its words and `extra` (per row, e.g. its places): the
-    Counter of the sets of these terms, counted over codes. None when the corpus has no coded words (one made by an
-    update: count its strings)."""
+def term_frequency(corpus: Corpus, extra: Callable[[int, int], list[tuple[str, ...]]]) -> Counter | None:
+    """Messages holding each term, a message's terms being its words and `extra(lo, hi)` (for the rows lo..hi, e.g.
+    their places): the Counter of the sets of these terms, counted over codes. None when the corpus has no coded
+    words (one made by an update: count its strings)."""
     counted = term_counts(corpus, extra)
     if counted is None:
         return None
@@ -121,7 +126,9 @@ def term_frequency(corpus: Corpus, extra: list[tuple[str, ...]]) -> Counter | No
     return Counter(dict(zip(terms, counts.tolist(), strict=True)))
 
 
-def term_counts(corpus: Corpus, extra: list[tuple[str, ...]]) -> tuple[list[str], np.ndarray] | None:
+def term_counts(
+    corpus: Corpus, extra: Callable[[int, int], list[tuple[str, ...]]]
+) -> tuple[list[str], np.ndarray] | None:
     """term_frequency as (terms, messages holding each: an int64 array), the terms held by no message left out."""
     coded = corpus.coded
     if coded is None:
@@ -136,17 +143,32 @@ def term_counts(corpus: Corpus, extra: list[tuple[str, ...]]) -> tuple[list[str]
             terms.append(term)
         return k
 
-    lengths = np.fromiter(map(len, extra), np.int64, len(extra))
-    more = np.fromiter(map(code, chain.from_iterable(extra)), np.int32, int(lengths.sum()))
     # distinct (row, term) pairs as the terms of the sum of two row x term matrices (the words', the extra terms'),
-    # each made straight from its rows' runs of codes; then messages per term
-    shape = (len(extra), len(terms))
-    # (boolean: a byte an entry, and the sum of two entries is one entry)
-    words = csr_matrix((np.ones(len(coded.codes), bool), coded.codes, np.concatenate([[0], coded.ends])), shape)
-    others = csr_matrix((np.ones(len(more), bool), more, np.concatenate([[0], np.cumsum(lengths)])), shape)
-    counts = np.bincount((words + others).indices, minlength=len(terms))
+    # each made straight from its rows' runs of codes; then messages per term. TERM_ROWS rows at a time (their
+    # extra terms made for them only): a year's matrices and terms at once would take about 0.4 GB
+    counts = np.zeros(len(terms), np.int64)
+    for lo in range(0, len(corpus), TERM_ROWS):
+        hi = min(lo + TERM_ROWS, len(corpus))
+        more = extra(lo, hi)
+        lengths = np.fromiter(map(len, more), np.int64, len(more))
+        codes = np.fromiter(map(code, chain.from_iterable(more)), np.int32, int(lengths.sum()))
+        del more
+        if len(terms) > len(counts):  # terms first seen in these rows
+            counts = np.concatenate([counts, np.zeros(len(terms) - len(counts), np.int64)])
+        shape = (hi - lo, len(terms))
+        # (boolean: a byte an entry, and the sum of two entries is one entry)
+        words = _run_matrix(coded.codes, coded.ends, lo, hi, shape)
+        others = _run_matrix(codes, np.cumsum(lengths), 0, hi - lo, shape)
+        counts += np.bincount((words + others).indices, minlength=len(terms))
     held = np.flatnonzero(counts)
     return [terms[k] for k in held.tolist()], counts[held].astype(np.int64)
+
+
+def _run_matrix(codes: np.ndarray, ends: np.ndarray, lo: int, hi: int, shape: tuple[int, int]) -> csr_matrix:
+    """The boolean row x term matrix of rows lo..hi (exclusive) of codes whose row i ends at ends[i]."""
+    first = int(ends[lo - 1]) if lo else 0
+    indptr = np.concatenate([[0], ends[lo:hi] - first])
+    return csr_matrix((np.ones(int(indptr[-1]), bool), codes[first : int(ends[hi - 1])], indptr), shape)
 
 
 @dataclass
@@ -177,6 +199,8 @@ UPDATE_SHARE = 0.25
 # A longer period is read this many days at a time: DuckDB's result and the frame made of it are then a month's, not
 # a year's (about 0.6 GB more at the peak).
 PART_DAYS = 31
+# Messages counted at a time by term_counts.
+TERM_ROWS = 100_000
 
 
 def _window(f: Filters, start: dt.date, end: dt.date) -> dict:
@@ -244,11 +268,18 @@ def load(
 def _read_period(store: Store, segmenter: Callable[[], Segmenter], window: dict, progress=None) -> Corpus:
     """Every message of the window (matching the filters) with its words, read PART_DAYS at a time and joined."""
     parts, done, start = [], 0, window["start"]
+    # a long read (a year) gives back what DuckDB holds of each part (its blocks: about 0.1 GB a month) at once: the
+    # next part, and the next stage, do not sit on top of them; a read of one part (the screens' periods) never
+    # lowers DuckDB's limit under the other readers
+    long_read = window["stop"] - window["start"] > dt.timedelta(days=PART_DAYS)
     while start < window["stop"]:
         stop = min(start + dt.timedelta(days=PART_DAYS), window["stop"])
-        part = _read(
-            store, segmenter, {**window, "start": start, "stop": stop}, words_store.window_ids(store, start, stop)
-        )
+        table = _query(store, {**window, "start": start, "stop": stop}, words_store.window_ids(store, start, stop))
+        if long_read:
+            store.drop_cached_blocks()
+        part = _built(store, segmenter, table)
+        del table
+        memory.give_back()
         parts.append(part)
         done += len(part)
         if progress is not None:
@@ -256,20 +287,35 @@ def _read_period(store: Store, segmenter: Callable[[], Segmenter], window: dict,
         start = stop
     # a part without messages has columns of another type (object, not str): joined only when all are empty
     parts = [p for p in parts if len(p)] or parts[:1]
-    return parts[0] if len(parts) == 1 else _joined(parts)
+    if len(parts) == 1:
+        return parts[0]
+    return _joined(parts)
 
 
 def _joined(parts: list[Corpus]) -> Corpus:
-    """The corpus of consecutive parts' rows (each part's frame let go once joined)."""
-    coded = None if any(p.coded is None for p in parts) else Coded.joined([p.coded for p in parts])
+    """The corpus of consecutive parts' rows (`parts` is emptied: each part's codes and columns are let go once
+    copied into the whole, so that the join holds about one column twice, not the whole year)."""
+    coded = None if any(p.coded is None for p in parts) else [p.coded for p in parts]
     words = None if coded is not None else list(chain.from_iterable(p.words for p in parts))
     frames = [p.frame for p in parts]
     parts.clear()
-    frame = pd.concat(frames, ignore_index=True)
-    frames.clear()
-    frame = _one_chunk(frame)
-    pa.default_memory_pool().release_unused()  # the parts' columns, freed: back to the system, not kept by the pool
+    coded = Coded.joined(coded) if coded is not None else None
+    frame = _concatenated(frames)
+    memory.give_back()  # the parts' columns and the reads', freed: back to the system before the next stage
     return Corpus(frame, words, coded=coded)
+
+
+def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """pd.concat of the frames (same columns) with each Arrow-backed column in one chunk, made a column at a time,
+    each frame's column dropped once copied (`frames` is emptied)."""
+    columns = {}
+    for name in frames[0].columns:
+        pieces = [frame.pop(name) for frame in frames]
+        columns[name] = pd.concat(pieces, ignore_index=True)
+        pieces.clear()
+        _one_chunk_column(columns, name)
+    frames.clear()
+    return pd.DataFrame(columns, copy=False)
 
 
 def _update_days(
@@ -339,15 +385,20 @@ def _one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
     """`frame` with each Arrow-backed column in one chunk: a concatenation leaves several, and every later selection
     of rows (Arrow's take) would join them all again (a tenth of a millisecond, not one, per column)."""
     for name in frame.columns:
-        values = frame[name].array
-        data = getattr(values, "_pa_array", None)
-        if isinstance(data, pa.ChunkedArray) and data.num_chunks > 1:
-            one = data.combine_chunks()
-            if isinstance(values, pd.arrays.ArrowStringArray):
-                frame[name] = type(values)(one, dtype=values.dtype)
-            else:
-                frame[name] = type(values)(one)
+        _one_chunk_column(frame, name)
     return frame
+
+
+def _one_chunk_column(frame, name: str) -> None:
+    """frame[name] (a frame or a dict of series) in one chunk when Arrow-backed (`_one_chunk`)."""
+    values = frame[name].array
+    data = getattr(values, "_pa_array", None)
+    if isinstance(data, pa.ChunkedArray) and data.num_chunks > 1:
+        one = data.combine_chunks()
+        if isinstance(values, pd.arrays.ArrowStringArray):
+            frame[name] = type(values)(one, dtype=values.dtype)
+        else:
+            frame[name] = type(values)(one)
 
 
 def changes(old: Corpus, new: Corpus) -> tuple[np.ndarray, np.ndarray]:
@@ -575,5 +626,15 @@ def bodies(store: Store, ids: list[str], chars: int) -> dict[str, tuple[str, str
 
 
 def daily_counts(store: Store, f: Filters, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """Messages per day x province x city x domain for `start`..`end` under the filters' other conditions."""
-    return store.df(text("insight", "daily_counts"), _window(f, start, end))
+    """Messages per day x province x city x domain for `start`..`end` under the filters' other conditions, counted
+    PART_DAYS at a time (a year and its baseline weeks grouped at once held about 0.15 GB in DuckDB)."""
+    parts, first = [], start
+    while True:
+        last = min(first + dt.timedelta(days=PART_DAYS - 1), end)
+        parts.append(store.df(text("insight", "daily_counts"), _window(f, first, last)))
+        first = last + dt.timedelta(days=1)
+        if first > end:
+            break
+    # a part without messages has columns of another type (object, not str): joined only when all are empty
+    parts = [p for p in parts if len(p)] or parts[:1]
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)

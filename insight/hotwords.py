@@ -33,10 +33,11 @@ def terms(corpus) -> list[tuple[str, ...]]:
     return [words + places for words, places in zip(corpus.words, _places(corpus), strict=True)]
 
 
-def _places(corpus) -> list[tuple[str, ...]]:
-    """Each message's named places, each with its city (`in_city`; its province when the city is unknown)."""
+def _places(corpus, rows=slice(None)) -> list[tuple[str, ...]]:
+    """Each message's named places (of the rows `rows`: a slice), each with its city (`in_city`; its province when
+    the city is unknown)."""
     # plain lists: iterating the frame's (Arrow-backed) columns costs microseconds per value
-    frame = corpus.frame
+    frame = corpus.frame.iloc[rows]
     locations, mentioned = frame["location"].tolist(), frame["mentions"].tolist()
     provinces = province_ref.names()
     towns = [
@@ -129,7 +130,7 @@ class Counts:
 
 def counts(corpus) -> Counts:
     """Messages holding each of `terms` (counted over the corpus's word codes when it has them)."""
-    counted = term_counts(corpus, _places(corpus))
+    counted = term_counts(corpus, lambda lo, hi: _places(corpus, slice(lo, hi)))  # made for the rows counted
     if counted is None:
         return Counts.of(document_frequency(terms(corpus)), len(corpus))
     words, n = counted

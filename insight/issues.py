@@ -33,6 +33,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from insight import memory
 from insight.corpus import Corpus, term_frequency
 from queries.masking import mask_text
 
@@ -43,6 +44,7 @@ MIN_MEMBERS = 3
 MAX_MEMBER_IDS = 1000
 KEYWORDS = 5
 _CHUNK = 2000
+BATCH_ROWS = 30_000  # a cold grouping's rows at a time (whole blocks: `_batches`)
 
 
 def _identity(doc):
@@ -58,10 +60,15 @@ def features(corpus: Corpus, tags: list[tuple[str, ...]] | None = None) -> list[
 def place_terms(corpus: Corpus) -> list[tuple[str, ...]]:
     """The places each message mentions or is located at, as terms ("@" and the name), once each (in no order
     that matters: every use counts them)."""
+    return _place_terms(corpus.frame, slice(None))
+
+
+def _place_terms(frame: pd.DataFrame, rows) -> list[tuple[str, ...]]:
+    """place_terms of the frame's rows `rows` (a slice or positions)."""
     out = []
     tag: dict[str, str] = {}  # one string per place, however many messages name it
     # plain lists: iterating the frame's (Arrow-backed) columns costs microseconds per value
-    mentioned, locations = corpus.frame["mentions"].tolist(), corpus.frame["location"].tolist()
+    mentioned, locations = frame["mentions"].iloc[rows].tolist(), frame["location"].iloc[rows].tolist()
     for mentions, location in zip(mentioned, locations, strict=True):
         # mentions are distinct already (corpus.py); a location of blanks alone is a place too (the term "@")
         place = location.strip()
@@ -71,9 +78,12 @@ def place_terms(corpus: Corpus) -> list[tuple[str, ...]]:
 
 
 def feature_frequency(corpus: Corpus, tags: list[tuple[str, ...]] | None = None) -> Counter:
-    """Messages holding each term of `features` (counted over the corpus's word codes when it has them)."""
+    """Messages holding each term of `features` (counted over the corpus's word codes when it has them: the place
+    terms then made for the rows counted at a time, not for a year's rows at once)."""
+    if tags is None and corpus.coded is not None:
+        return term_frequency(corpus, lambda lo, hi: _place_terms(corpus.frame, slice(lo, hi)))
     tags = place_terms(corpus) if tags is None else tags
-    counted = term_frequency(corpus, tags)
+    counted = term_frequency(corpus, lambda lo, hi: tags[lo:hi])
     return counted if counted is not None else document_frequency(features(corpus, tags))
 
 
@@ -406,32 +416,52 @@ _BLOCK = ["province", "city", "district"]
 
 def group(corpus: Corpus, weights: Weights, min_members: int = MIN_MEMBERS) -> Grouping:
     """Every issue of the corpus (cold), with term weights `weights`."""
-    tags = place_terms(corpus)
-    docs = features(corpus, tags) if corpus.coded is None else None  # a coded corpus is grouped from its codes
-    df = feature_frequency(corpus, tags)
+    docs = None  # a coded corpus is grouped from its codes
+    if corpus.coded is None:
+        tags = place_terms(corpus)
+        docs = features(corpus, tags)
+        df = feature_frequency(corpus, tags)
+    else:
+        df = feature_frequency(corpus)
     keys = _keys(corpus.frame)
     edges: list = []
     if docs is None:
-        found = _group_coded(corpus, tags, df, weights, min_members, edges)
+        found = _group_coded(corpus, df, weights, min_members, edges)
     else:
         found = _group_rows(corpus, docs, np.arange(len(corpus)), df, weights, min_members, edges=edges)
     return Grouping(weights, min_members, keys, docs, df, found, corpus, _joined(edges))
 
 
-def _group_coded(
-    corpus: Corpus, tags: list[tuple[str, ...]], df: Counter, weights: Weights, min_members: int, edges: list
-):
-    """_group_rows of every row of a coded corpus (`tags`: its place_terms), a province at a time (a block's issues
-    depend only on its rows, the weights and the vocabulary): a year's matrix and products are then a province's.
+def _group_coded(corpus: Corpus, df: Counter, weights: Weights, min_members: int, edges: list):
+    """_group_rows of every row of a coded corpus, a batch of whole blocks at a time (a block's issues depend only
+    on its rows, the weights and the vocabulary): a year's matrix, products and place terms are then a batch's.
     The linked pairs are added to `edges`."""
-    columns = _CodedColumns.of(corpus.coded, tags, df, weights)
-    province = corpus.frame["province"].to_numpy()
-    order = np.argsort(province, kind="stable")  # each province's rows in the corpus's order
+    columns = _CodedColumns.of(corpus.coded, df, weights)
     found: dict[tuple, list[dict]] = {}
-    for rows in np.split(order, np.flatnonzero(np.diff(province[order])) + 1) if len(order) else []:
-        built = columns.matrix(corpus.coded, rows) if columns is not None else None
+    for rows in _batches(corpus.frame):
+        built = columns.matrix(corpus.coded, rows, _place_terms(corpus.frame, rows)) if columns is not None else None
         found.update(_group_rows(corpus, None, rows, df, weights, min_members, built, edges))
+        memory.give_back()  # the batch's matrices and products, freed: the next one's do not sit on top of them
     return found
+
+
+def _batches(frame: pd.DataFrame) -> list[np.ndarray]:
+    """The rows of whole blocks, in batches (each ordered): a province, or a province of more than BATCH_ROWS
+    messages split into runs of whole cities of about that many (a year's largest province held 0.2 GB)."""
+    province = frame["province"].to_numpy()
+    order = np.argsort(province, kind="stable")  # each province's rows in the corpus's order
+    out = []
+    for rows in np.split(order, np.flatnonzero(np.diff(province[order])) + 1) if len(order) else []:
+        if len(rows) <= BATCH_ROWS:
+            out.append(rows)
+            continue
+        city = pd.factorize(frame["city"].iloc[rows])[0]  # (Arrow's dictionary encoding: no Python strings)
+        # cities in order of their first row, a batch closed once it holds BATCH_ROWS rows or more
+        batch = np.cumsum(np.bincount(city)) // BATCH_ROWS
+        batch = np.concatenate([[0], np.cumsum(np.diff(batch) > 0)])  # batch numbers without gaps
+        of_row = batch[city]
+        out.extend(rows[of_row == b] for b in range(int(of_row.max()) + 1))
+    return out
 
 
 def update(previous: Grouping, corpus: Corpus) -> Grouping:
@@ -614,33 +644,30 @@ class _CodedColumns:
     terms: np.ndarray  # the vocabulary
     idf: np.ndarray  # per term: its weight
     of_code: np.ndarray  # per word code: its column
-    tag_columns: np.ndarray  # the place terms' columns, row after row
-    tag_ends: np.ndarray  # where each row's place terms end in tag_columns
+    column: dict[str, int]  # per term of the vocabulary: its column
 
     @classmethod
-    def of(cls, coded, tags: list[tuple[str, ...]], df: Counter, weights: Weights) -> _CodedColumns | None:
-        flat = list(chain.from_iterable(tags))
-        vocabulary = sorted(t for t in set(coded.vocab).union(flat) if df[t] >= 2)
+    def of(cls, coded, df: Counter, weights: Weights) -> _CodedColumns | None:
+        # the terms df counts are those of the words and place terms the rows hold
+        vocabulary = sorted(t for t, n in df.items() if n >= 2)
         if not vocabulary:
             return None
         column = {t: k for k, t in enumerate(vocabulary)}
         terms = np.asarray(vocabulary, dtype=object)
         # 32-bit positions: a year holds about 15 million occurrences
-        return cls(
-            terms,
-            weights.of(terms),
-            np.fromiter(map(column.get, coded.vocab, repeat(-1)), np.int32, len(coded.vocab)),
-            np.fromiter(map(column.get, flat, repeat(-1)), np.int32, len(flat)),
-            np.cumsum(np.fromiter(map(len, tags), np.int64, len(tags))),
-        )
+        of_code = np.fromiter(map(column.get, coded.vocab, repeat(-1)), np.int32, len(coded.vocab))
+        return cls(terms, weights.of(terms), of_code, column)
 
-    def matrix(self, coded, rows: np.ndarray):
-        """(row-normalised TF-IDF matrix, terms) of the rows `rows` (ordered), as _matrix makes it."""
+    def matrix(self, coded, rows: np.ndarray, tags: list[tuple[str, ...]]):
+        """(row-normalised TF-IDF matrix, terms) of the rows `rows` (ordered; `tags`: their place terms), as _matrix
+        makes it."""
         words, word_counts = _segments(coded.ends, rows)
-        places, place_counts = _segments(self.tag_ends, rows)
+        place_counts = np.fromiter(map(len, tags), np.int64, len(tags))
+        places = np.fromiter(
+            map(self.column.get, chain.from_iterable(tags), repeat(-1)), np.int32, int(place_counts.sum())
+        )
         local = np.arange(len(rows), dtype=np.int32)
         at = np.concatenate([local.repeat(word_counts), local.repeat(place_counts), local.repeat(place_counts)])
-        places = self.tag_columns[places]
         cols = np.concatenate([self.of_code[coded.codes[words]], places, places])
         return _weighted(len(rows), at, cols, self.terms, self.idf)
 

@@ -36,6 +36,7 @@ TOP_WORDS = 5
 # own frequencies are used and every change regroups the period.
 REFERENCE_DAYS = 31
 REFERENCE_MIN = 1000
+DETECT_ROWS = 250_000  # daily counts tested a province at a time beyond this many rows (a year's: about 530,000)
 
 
 class Insight:
@@ -214,9 +215,9 @@ class Insight:
                 provinces = {p for p, _ in daily.changed}
                 counts = daily.frame[daily.frame["province"].isin(provinces)]
                 kept = [e for e in known[1] if e["province_code"] not in provinces]
-                found = surges.ordered(kept + surges.detect(counts, f.start, f.end, today))
+                found = surges.ordered(kept + _detect(counts, f.start, f.end, today))
             else:
-                found = surges.detect(daily.frame, f.start, f.end, today)
+                found = _detect(daily.frame, f.start, f.end, today)
             self._keep(self._detected, key, (daily, found), CORPORA_KEPT)
         return [e for e in found if not f.categories or e["category"] in f.categories]
 
@@ -282,6 +283,20 @@ class Insight:
     def _repeats(self, f: Filters) -> dict:
         lookback = self.corpus(f, f.start - dt.timedelta(days=repeats.WINDOW_DAYS), f.end)
         return {"start": f.start.isoformat(), "end": f.end.isoformat(), **repeats.find(lookback, f.start, f.end)}
+
+
+def _detect(counts: pd.DataFrame, start: dt.date, end: dt.date, today: dt.date) -> list[dict]:
+    """surges.detect a province at a time when the counts are many (a province's series and reference volumes are its
+    own, so the episodes are the same): its day matrices are then a province's, not the country's (about 0.2 GB for a
+    year); a month's are tested at once (31 tests cost a tenth of a second more)."""
+    if len(counts) <= DETECT_ROWS:
+        return surges.detect(counts, start, end, today)
+    province = counts["province"].to_numpy()
+    order = np.argsort(province, kind="stable")
+    found = []
+    for rows in np.split(order, np.flatnonzero(np.diff(province[order])) + 1) if len(order) else []:
+        found += surges.detect(counts.iloc[rows], start, end, today)
+    return surges.ordered(found)
 
 
 def _surge_key(alert: dict) -> tuple:

@@ -136,8 +136,17 @@ MIGRATIONS = [
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
+def remake_tables(cur, versions) -> None:
+    """Run the DDL of the migrations `versions` again (CREATE ... IF NOT EXISTS): tables the caller dropped come back
+    empty, as those migrations declare them."""
+    ddl = {version: statements for version, statements, _ in MIGRATIONS}
+    for version in versions:
+        cur.execute(ddl[version])
+
+
 CLOSE_ATTEMPTS = 100  # 5 s for a running statement to give way
 COMMIT_TIMES_KEPT = 1000  # `superseded_for`: versions older than this many commits count as long superseded
+CACHED_BLOCKS_FLOOR = "32MB"  # what DuckDB keeps of the blocks a long read loaded (`drop_cached_blocks`)
 
 
 @dataclass(frozen=True)
@@ -181,7 +190,7 @@ class Store:
                 raise DatabaseLocked(f"{self.path} is in use by another process") from exc
             raise
         settings = settings or Settings()
-        memory = settings.duckdb_memory
+        memory = self._memory_limit = settings.duckdb_memory
         if memory:
             self._con.execute("SET memory_limit = $m", {"m": memory}).fetchall()
         if settings.duckdb_purge:  # jemalloc's background threads purge the pages a finished query freed
@@ -220,6 +229,23 @@ class Store:
     def scalar(self, sql: str, params=None):
         rows = self.cursor().execute(sql, params or {}).fetchall()
         return rows[0][0] if rows else None
+
+    def drop_cached_blocks(self) -> None:
+        """Let DuckDB give back the table blocks its reads loaded. It keeps them until its memory limit presses (by
+        default 80% of RAM): a year's insight read left about 0.2 GB (the texts it hashes). Lowering the limit for
+        a moment evicts them; it is set back at once (under the write lock: a write's buffers are not squeezed).
+        When running queries pin more than the floor, DuckDB refuses the lower limit and nothing is evicted."""
+        with self._write_lock:
+            cur = self.cursor()
+            try:
+                cur.execute("SET memory_limit = $m", {"m": CACHED_BLOCKS_FLOOR}).fetchall()
+            except duckdb.Error:
+                pass  # pinned by running queries: keep the blocks this time
+            finally:
+                if self._memory_limit:
+                    cur.execute("SET memory_limit = $m", {"m": self._memory_limit}).fetchall()
+                else:
+                    cur.execute("RESET memory_limit").fetchall()
 
     def yield_to_writes(self, timeout: float) -> None:
         """Wait (up to `timeout` seconds) until no write is waiting or running: readers let writes go first."""

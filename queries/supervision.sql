@@ -244,11 +244,13 @@ LEFT JOIN messages m ON m.message_id = t.message_id
 LEFT JOIN message_texts mt ON mt.message_id = t.message_id
 ORDER BY t.replied_at DESC, t.reply_id;
 
--- name: reply_feature_parts(start, stop, n, space, not_han, neither, boundary, action, legal)
--- The reply checks of missing_reply_features' replies worked out by the database (supervision/features.py
--- `parts_to_features`; the patterns are supervision/rules.py's in RE2 spelling, bound): whether it has text, its
--- reduced text, its message's problem text, its distinct clauses in order, whether it names its message's location,
--- says an action or cites a basis; the texts the word check needs only where the location check fails.
+-- name: reply_feature_rows(start, stop, n, body_chars, address_min, space, not_han, neither, boundary, action, legal)
+-- The features rows (supervision/features.py FEATURE_SCHEMA) of missing_reply_features' replies, worked out by the
+-- database (the patterns are supervision/rules.py's in RE2 spelling, bound): whether it has text, the keys of its
+-- reduced text, of its message's problem and of its distinct clauses in order (features.key: md5_number_upper),
+-- and the checks: it addresses its message when it names the message's location or shares at least :address_min of the
+-- message's bigrams (title, location, the body's first :body_chars characters) that are not generic (table
+-- reply_generic_bigrams); a bigram of two Chinese characters is in the reply exactly when it is a substring.
 WITH todo AS (
     SELECT r.reply_id, r.message_id, r.replied_at, r.unit
     FROM replies r ANTI JOIN reply_features f USING (reply_id)
@@ -270,20 +272,41 @@ WITH todo AS (
                string_split_regex(regexp_replace(coalesce(reply, ''), :neither, '', 'g'), :boundary), lambda c: length(c) >= 4
            ) AS parts
     FROM joined
+), checked AS MATERIALIZED (
+    SELECT reply_id, message_id, replied_at, unit, has_text, reduced_text, reply, title, body, location,
+           CASE WHEN length(place) >= 2 THEN '@' || place
+                ELSE regexp_replace(title, :not_han, '', 'g') || '|' || regexp_replace(body, :not_han, '', 'g') END
+               AS problem,
+           list_filter(parts, lambda c, i: list_position(parts, c) = i) AS clauses,
+           length(place) >= 2 AND contains(reduced_text, place) AS names_place
+    FROM reduced
+), shared_words AS (
+    SELECT reply_id, unnest(list_filter(
+        list_distinct(flatten(list_transform(
+            regexp_extract_all(title || ' ' || location || ' ' || substr(body, 1, :body_chars), '[\x{3400}-\x{9fff}]+'),
+            lambda run: list_transform(range(1, length(run)), lambda i: substr(run, i, 2))
+        ))),
+        lambda gram: contains(reply, gram)
+    )) AS gram
+    FROM checked
+    WHERE has_text AND NOT names_place
+), words_named AS (
+    SELECT reply_id FROM shared_words ANTI JOIN reply_generic_bigrams USING (gram)
+    GROUP BY reply_id HAVING count(*) >= :address_min
 )
-SELECT reply_id, message_id, replied_at, unit, has_text, reduced_text,
-       CASE WHEN length(place) >= 2 THEN '@' || place
-            ELSE regexp_replace(title, :not_han, '', 'g') || '|' || regexp_replace(body, :not_han, '', 'g') END AS problem,
-       list_filter(parts, lambda c, i: list_position(parts, c) = i) AS clauses,
-       length(place) >= 2 AND contains(reduced_text, place) AS names_place,
-       regexp_matches(reply, :action) AS action, regexp_matches(reply, :legal) AS legal,
-       CASE WHEN has_text AND NOT (length(place) >= 2 AND contains(reduced_text, place)) THEN reply END AS word_reply,
-       CASE WHEN has_text AND NOT (length(place) >= 2 AND contains(reduced_text, place)) THEN title END AS word_title,
-       CASE WHEN has_text AND NOT (length(place) >= 2 AND contains(reduced_text, place)) THEN body END AS word_body,
-       CASE WHEN has_text AND NOT (length(place) >= 2 AND contains(reduced_text, place)) THEN location END
-           AS word_location
-FROM reduced
-ORDER BY replied_at DESC, reply_id;
+SELECT c.reply_id, c.message_id, c.replied_at, c.unit, c.has_text,
+       CASE WHEN c.has_text THEN md5_number_upper(c.reduced_text) END AS text_key,
+       CASE WHEN c.has_text THEN md5_number_upper(c.problem) END AS problem_key,
+       CASE WHEN c.has_text THEN CAST(coalesce(list_sum(list_transform(c.clauses, lambda x: length(x))), 0) AS INTEGER) END
+           AS chars,
+       CASE WHEN c.has_text THEN c.names_place OR w.reply_id IS NOT NULL END AS addresses,
+       CASE WHEN c.has_text THEN regexp_matches(c.reply, :action) END AS action,
+       CASE WHEN c.has_text THEN regexp_matches(c.reply, :legal) END AS legal,
+       CASE WHEN c.has_text THEN list_transform(c.clauses, lambda x: md5_number_upper(x)) ELSE [] END::UBIGINT[]
+           AS clause_keys,
+       CASE WHEN c.has_text THEN list_transform(c.clauses, lambda x: length(x)) ELSE [] END::SMALLINT[] AS clause_lengths
+FROM checked c LEFT JOIN words_named w USING (reply_id)
+ORDER BY c.replied_at DESC, c.reply_id;
 
 -- name: reply_features_lacking(start, stop)
 -- How many replies published in [start, stop) lack a features row (see features.ensure_reply_features).
@@ -328,11 +351,13 @@ SELECT gram FROM reply_generic_bigrams;
 -- A new reference set: the old one goes, and with it every stored feature row, which used it.
 DELETE FROM reply_generic_bigrams;
 
--- name: drop_all_reply_features()!
-DELETE FROM reply_features;
-
--- name: drop_all_reply_clauses()!
-DELETE FROM reply_clauses;
+-- name: drop_reply_checks()!
+-- Every stored reply check goes (then made again empty, queries/db.py `remake_tables`): dropping the tables costs
+-- nothing where deleting their rows (a million features, their clauses and flags at the demo size) cost ~35 s of CPU,
+-- most of it in the primary keys' indexes.
+DROP TABLE reply_features;
+DROP TABLE reply_clauses;
+DROP TABLE reply_boilerplate;
 
 -- name: insert_generic_bigrams(grams)!
 INSERT INTO reply_generic_bigrams SELECT unnest(:grams);
@@ -399,20 +424,51 @@ WHERE f.has_text AND f.replied_at >= :start AND f.replied_at < :stop
 ORDER BY day DESC
 LIMIT :n;
 
--- name: boilerplate_day(day, lookback, stop)
--- The replies with text of the day [day, stop) lacking a flag, whether they address their message, and `exact`:
--- their reduced text answers two problems or more among the replies with text of [lookback, stop).
-WITH own AS (
-    SELECT f.reply_id, f.message_id, f.replied_at, f.unit, f.text_key, f.addresses
+-- name: boilerplate_span(start, stop, lookback, until, near)
+-- The replies with text of [start, stop) lacking a flag, each with what its window (its day and the 90 before: the
+-- span's windows are [lookback, until), whole days) says of it (supervision/boilerplate.py): `candidate`, it does not address
+-- its message; `exact`, its reduced text answers two problems or more in the window (the smallest and the largest
+-- problem of the text over the window's days differ); `share`, for candidates not exact, the part of its clauses'
+-- characters in clauses that replies to at least :near problems use in the window (null without clauses). The windows
+-- slide by day: per text and per clause, day aggregates over a RANGE frame of 90 days, so every day of a span is one
+-- query and each reply gets the values a query of its own day alone gives.
+WITH own AS MATERIALIZED (
+    SELECT f.reply_id, f.message_id, f.replied_at, f.unit, f.text_key, NOT f.addresses AS candidate,
+           CAST(date_trunc('day', f.replied_at) AS DATE) AS day
     FROM reply_features f ANTI JOIN reply_boilerplate b USING (reply_id)
-    WHERE f.has_text AND f.replied_at >= :day AND f.replied_at < :stop
+    WHERE f.has_text AND f.replied_at >= :start AND f.replied_at < :stop
+), texts AS (
+    SELECT text_key, CAST(date_trunc('day', replied_at) AS DATE) AS day, min(problem_key) AS low, max(problem_key) AS high
+    FROM reply_features
+    WHERE has_text AND replied_at >= :lookback AND replied_at < :until AND text_key IN (SELECT text_key FROM own)
+    GROUP BY ALL
 ), exact AS (
-    SELECT text_key FROM reply_features
-    WHERE has_text AND replied_at >= :lookback AND replied_at < :stop AND text_key IN (SELECT text_key FROM own)
-    GROUP BY text_key HAVING min(problem_key) <> max(problem_key)  -- two problems or more
+    SELECT text_key, day, min(low) OVER w <> max(high) OVER w AS exact
+    FROM texts
+    WINDOW w AS (PARTITION BY text_key ORDER BY day RANGE BETWEEN INTERVAL 90 DAY PRECEDING AND CURRENT ROW)
+), judged AS MATERIALIZED (
+    SELECT o.*, e.exact FROM own o JOIN exact e USING (text_key, day)
+), parts AS MATERIALIZED (
+    SELECT c.reply_id, c.clause_key, c.length, j.day
+    FROM reply_clauses c JOIN judged j USING (reply_id)
+    WHERE j.candidate AND NOT j.exact
+), uses AS (
+    SELECT DISTINCT clause_key, problem_key, CAST(date_trunc('day', replied_at) AS DATE) AS day
+    FROM reply_clauses
+    WHERE replied_at >= :lookback AND replied_at < :until AND clause_key IN (SELECT clause_key FROM parts)
+), spread AS (
+    SELECT DISTINCT clause_key, day,
+           count(DISTINCT problem_key) OVER (PARTITION BY clause_key ORDER BY day
+                                             RANGE BETWEEN INTERVAL 90 DAY PRECEDING AND CURRENT ROW) AS problems
+    FROM uses
+), shares AS (
+    SELECT p.reply_id,
+           CAST(coalesce(sum(p.length) FILTER (WHERE s.problems >= :near), 0) AS DOUBLE) / sum(p.length) AS share
+    FROM parts p JOIN spread s USING (clause_key, day)
+    GROUP BY p.reply_id
 )
-SELECT reply_id, message_id, replied_at, unit, text_key, addresses, text_key IN (SELECT text_key FROM exact) AS exact
-FROM own;
+SELECT j.reply_id, j.message_id, j.replied_at, j.unit, j.text_key, j.candidate, j.exact, j.day, s.share
+FROM judged j LEFT JOIN shares s USING (reply_id);
 
 -- name: boilerplate_window_state(start, stop)
 -- A fingerprint of the stored features of the replies of [start, stop) (a day's window): equal before computing
@@ -434,9 +490,6 @@ WHERE reply_id IN (SELECT reply_id FROM feature_batch)
        AND replied_at >= (SELECT date_trunc('day', min(replied_at)) FROM feature_batch)
        AND replied_at < (SELECT date_trunc('day', max(replied_at)) + INTERVAL 91 DAY FROM feature_batch))
 RETURNING message_id;
-
--- name: drop_all_reply_boilerplate()!
-DELETE FROM reply_boilerplate;
 
 -- name: clear_first_flags()!
 -- No flags left: no league facts row keeps its first reply's flag (migration 15).

@@ -107,6 +107,7 @@ def _read_states(cur, ids) -> pd.DataFrame:
 # A chunk this large finds its stored ids by one join (a scan of the ids) instead of a conflict
 # check per row (index lookups: a few microseconds each).
 BULK_ROWS = 20_000
+FIRST_FLAGS_LISTED = 1000  # refresh_first_flags: more messages than this are joined from a table
 _STRING, _TIME = pa.string(), pa.timestamp("us")
 MESSAGE_SCHEMA = pa.schema(
     [
@@ -241,7 +242,18 @@ def refresh_first_flags(cur, message_ids: list) -> None:
     if not message_ids:
         return
     found = cur.execute(text("writes", "first_flags"), {"ids": sorted(set(message_ids))}).fetchall()
-    if found:
+    if len(found) > FIRST_FLAGS_LISTED:
+        # many (a span of days flagged at once): joined from a table, not looked up in bound lists per row
+        table = pa.table(
+            {"message_id": [m for m, _ in found], "flag": [flag for _, flag in found]},
+            schema=pa.schema([("message_id", pa.string()), ("flag", pa.bool_())]),
+        )
+        cur.register("first_flag_batch", table)
+        try:
+            cur.execute(text("writes", "set_first_flags_joined"))
+        finally:
+            cur.unregister("first_flag_batch")
+    elif found:
         params = {
             "ids": [m for m, _ in found],
             "flagged": [m for m, flag in found if flag is True],

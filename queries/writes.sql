@@ -64,6 +64,13 @@ UPDATE league_facts SET first_boilerplate = CASE
 END
 WHERE message_id IN (SELECT unnest(:ids));
 
+-- name: set_first_flags_joined()!
+-- As set_first_flags, the flags given as rows (first_flag_batch: message_id, flag): one join where thousands of
+-- ids would each be looked up in the bound lists.
+UPDATE league_facts SET first_boilerplate = b.flag
+FROM first_flag_batch b
+WHERE league_facts.message_id = b.message_id;
+
 -- name: refresh_all_first_flags()!
 -- Every league facts row takes its first reply's flag (migration 15's backfill, and after all flags are dropped).
 UPDATE league_facts SET first_boilerplate = b.boilerplate

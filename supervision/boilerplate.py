@@ -12,14 +12,15 @@ A message's problem is its named location when it gives one, else its reduced ti
 
 Why backward only, and by day: a reply published today is compared with what was answered before it (as a reader of
 the day would), so a new live reply never changes the flags of earlier days; and every reply of one day has the same
-window, so the flags are computed a day at a time with the same set queries as before. The flag no longer depends
-on the period asked for: the first use of a stock text is not boilerplate, its repetitions are.
+window, so the windows of a span of days slide a day at a time: one query computes the flags of every day of a span
+(per text and per clause, day aggregates over a 90-day frame), each the value its own day's window gives. The flag
+does not depend on the period asked for: the first use of a stock text is not boilerplate, its repetitions are.
 
 **Kept exact on writes.** The rule is monotone in the window's replies (more replies never clear a flag). So a new or
 recomputed reply (features saved) drops the unflagged flags of replies not addressing their message on its day and
 the 90 after (`unsettle_boilerplate_after_features`), and a reply losing its features (re-sent reply or message)
 drops the set flags it may have caused on those days (queries/writes.sql `drop_boilerplate_near`); `ensure` and the
-background indexer (`BOILERPLATE`) compute the dropped and missing flags again, a day at a time.
+background indexer (`BOILERPLATE`) compute the dropped and missing flags again, a span of days at a time.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from insight.index import Kind
 from queries import writes
@@ -43,6 +45,8 @@ PARTIAL_FROM = 0.4  # replies this shared get credit for partly shared clauses
 PIECE = 4
 SAVE_TRIES = 5  # a day's flags computed again when features of its window were saved meanwhile
 DAY = dt.timedelta(days=1)
+WINDOW = dt.timedelta(days=WINDOW_DAYS)  # queries/supervision.sql `boilerplate_span` spells it: 90 days
+MICROSECOND = dt.timedelta(microseconds=1)
 FLAG_SCHEMA = pa.schema(
     [
         ("reply_id", pa.string()),
@@ -59,16 +63,13 @@ FLAG_SCHEMA = pa.schema(
 
 def ensure(store: Store, start: dt.datetime, stop: dt.datetime) -> int:
     """Store the flag of every reply with text of [start, stop) lacking one (their windows' features first);
-    returns how many days were computed. A read-only store is left as it is (its writer stores the flags)."""
+    returns how many days had replies lacking one. A read-only store is left as it is (its writer stores the flags)."""
     if store.read_only:
         return 0
-    features.ensure_reply_features(store, start - dt.timedelta(days=WINDOW_DAYS), stop)
+    features.ensure_reply_features(store, _day(start) - WINDOW, stop)
     if store.scalar(sql("boilerplate_complete"), {"start": start, "stop": stop}):
         return 0
-    days = missing(store, start, stop, 1_000_000)["day"]
-    for day in days:
-        save_day(store, pd.Timestamp(day).to_pydatetime())
-    return len(days)
+    return save_span(store, start, stop)
 
 
 def missing(store: Store, start: dt.datetime, stop: dt.datetime, n: int) -> pd.DataFrame:
@@ -76,19 +77,20 @@ def missing(store: Store, start: dt.datetime, stop: dt.datetime, n: int) -> pd.D
     return store.df(sql("boilerplate_missing_days"), {"start": start, "stop": stop, "n": int(n)})
 
 
-def save_day(store: Store, day: dt.datetime) -> None:
-    """Compute and store the flags of the day's replies lacking one. Features saved meanwhile in the day's window
-    (a live reply, the indexer) would make them stale: they are stored only if the window's features are as read,
-    else computed again."""
-    lookback = {"start": day - dt.timedelta(days=WINDOW_DAYS), "stop": day + DAY}
+def save_span(store: Store, start: dt.datetime, stop: dt.datetime) -> int:
+    """Compute and store the flags of the replies of [start, stop) lacking one, every day at once (queries/
+    supervision.sql `boilerplate_span`); returns how many days had some. Features saved meanwhile in the span's
+    windows (a live reply, the indexer) would make them stale: they are stored only if the windows' features are as
+    read, else computed again."""
+    windows = {"start": _day(start) - WINDOW, "stop": _day(stop - MICROSECOND) + DAY}  # whole days
     for _ in range(SAVE_TRIES):
-        features.ensure_reply_features(store, lookback["start"], lookback["stop"])
-        state = store.rows(sql("boilerplate_window_state"), lookback)
-        table = _day_flags(store, day, lookback)
+        features.ensure_reply_features(store, windows["start"], windows["stop"])
+        state = store.rows(sql("boilerplate_window_state"), windows)
+        table = span_flags(store, start, stop, windows)
         if table is None:
-            return
+            return 0
         with store.write(bump=False) as cur:  # derived data: cached answers stay valid (they were complete)
-            if cur.execute(sql("boilerplate_window_state"), lookback).fetchall() != state:
+            if cur.execute(sql("boilerplate_window_state"), windows).fetchall() != state:
                 continue
             cur.register("flag_batch", table)
             try:
@@ -96,20 +98,37 @@ def save_day(store: Store, day: dt.datetime) -> None:
             finally:
                 cur.unregister("flag_batch")
             writes.refresh_first_flags(cur, table.column("message_id").to_pylist())
-        return
+        return len(pc.unique(table.column("day")))
+    return 0
 
 
-def _day_flags(store: Store, day: dt.datetime, lookback: dict) -> pa.Table | None:
-    """The flags of the day's replies lacking one, from the stored features (None: none lacking)."""
-    frame = store.df(sql("boilerplate_day"), {"day": day, "lookback": lookback["start"], "stop": lookback["stop"]})
+def span_flags(store: Store, start: dt.datetime, stop: dt.datetime, windows: dict) -> pa.Table | None:
+    """The flags of the replies of [start, stop) lacking one, from the stored features (None: none lacking). Rule (b)
+    of the few whose shared part earns partial credit (PARTIAL_FROM to NEAR_SHARE) is worked out a day at a time
+    (`mostly_shared`, which reads texts)."""
+    bound = {"start": start, "stop": stop, "lookback": windows["start"], "until": windows["stop"]}
+    frame = store.df(sql("boilerplate_span"), dict(bound, near=NEAR_MESSAGES))
     if frame.empty:
         return None
-    for column in ("addresses", "exact"):
+    for column in ("candidate", "exact"):
         frame[column] = frame[column].astype(bool)
-    frame["candidate"] = ~frame["addresses"]
-    shared = mostly_shared(store, frame.loc[frame["candidate"] & ~frame["exact"], "reply_id"], lookback)
-    frame["boilerplate"] = frame["candidate"] & (frame["exact"] | frame["reply_id"].isin(shared))
-    return pa.Table.from_pandas(frame[FLAG_SCHEMA.names], schema=FLAG_SCHEMA, preserve_index=False)
+    share = frame["share"].astype("float64")
+    open_ = (frame["candidate"] & ~frame["exact"]).to_numpy()
+    passed = open_ & (share >= NEAR_SHARE).to_numpy()
+    partly = open_ & ((share >= PARTIAL_FROM) & (share < NEAR_SHARE)).to_numpy()
+    for day, ids in frame.loc[partly, "reply_id"].groupby(frame.loc[partly, "day"]):
+        first = pd.Timestamp(day).to_pydatetime()
+        shared = mostly_shared(store, ids, {"start": first - WINDOW, "stop": first + DAY})
+        passed |= frame["reply_id"].isin(shared).to_numpy() & partly
+    frame["boilerplate"] = frame["candidate"] & (frame["exact"] | passed)
+    frame["day"] = pd.to_datetime(frame["day"])
+    return pa.Table.from_pandas(frame[[*FLAG_SCHEMA.names, "day"]], preserve_index=False).cast(
+        pa.schema([*FLAG_SCHEMA, ("day", pa.timestamp("us"))])
+    )
+
+
+def _day(moment: dt.datetime) -> dt.datetime:
+    return dt.datetime.combine(moment.date(), dt.time())
 
 
 def mostly_shared(store: Store, ids: pd.Series, lookback: dict) -> set:
@@ -178,8 +197,8 @@ def _as_found(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _save_days(store: Store, frame: pd.DataFrame) -> None:
-    for day in frame["day"]:
-        save_day(store, pd.Timestamp(day).to_pydatetime())
+    days = pd.to_datetime(frame["day"])
+    save_span(store, days.min().to_pydatetime(), days.max().to_pydatetime() + DAY)
 
 
 # The background indexer's kind: the writer's serve computes the flags soon after replies' features are stored.

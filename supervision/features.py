@@ -7,9 +7,9 @@ addresses, action, legal (supervision/quality.py says what they mean). What comp
 
 The indexer (insight/index.py) fills the rows in the background with `missing_replies` → `compute_reply_features` (in a
 worker process) → `save_reply_features`; analyses call `ensure_reply_features` first, which computes whatever is still
-missing in-process, so results are always complete: there the database does the text work (reduced texts, clauses, the
-location test, the action and basis patterns; `sql_reply_features`) and Python only hashes and runs the word test of
-replies not naming their message's location (the same rows, tested). A row is dropped when its reply or its message is
+missing in-process, so results are always complete: there the database computes the whole rows (`sql_reply_features`:
+the text work, the keys, the word test against the stored generic bigrams; the same rows, tested) and no text is
+carried into Python. A row is dropped when its reply or its message is
 written again (queries/writes.py: re-sent or held replies, re-sent messages; new records have no row) and is computed
 again.
 
@@ -37,15 +37,16 @@ import pyarrow as pa
 
 from insight import index
 from queries import writes
-from queries.db import Store
+from queries.db import Store, remake_tables
 from supervision import rules
 from supervision.common import sql
 
-CODE_VERSION = "2"  # bump when compute_reply_features changes: every stored row is then computed again
+CODE_VERSION = "3"  # bump when compute_reply_features changes: every stored row is then computed again (3: md5 keys)
 BATCH = 20_000
 WORKER_BATCH = 4000  # replies per worker call when many are missing (ingest/setup.py index_newest)
-# days of missing replies read at once then: a read scans the message texts (about 3 s of CPU for a week or for a
-# quarter of the demo), and a quarter's replies with their texts take about 200 MB
+# days of missing replies read at once then: a read scans the texts of the messages and replies; the texts stay in
+# the database (what Python gets back holds keys). The 180 days of a briefing's units read at once took the same CPU
+# as two quarters (the text work, not the scans, dominates) and 0.65 GB more peak memory (2.5 GB at the demo size)
 READ_DAYS = 91
 DF_SAMPLE = 20_000
 REFERENCE_GROWTH = 1.25  # a sample smaller than DF_SAMPLE is taken again when the store has this many times more
@@ -73,11 +74,16 @@ FEATURE_SCHEMA = pa.schema(
     ]
 )
 COLUMNS = FEATURE_SCHEMA.names
+# versions whose stored generic bigrams are those this code makes (the rule and the sample of version 2): a store
+# of one of them keeps its set when its rows are computed again
+REFERENCE_CODES = ("2", CODE_VERSION)
+REPLY_CHECK_MIGRATIONS = (10, 14)  # the DDL of reply_features, reply_clauses (10) and reply_boilerplate (14)
 
 
-def key(value: str, _blake2b=hashlib.blake2b, _from_bytes=int.from_bytes) -> int:
-    """A stable 64-bit key of a text (the same in every process and run)."""
-    return _from_bytes(_blake2b(value.encode("utf-8"), digest_size=8).digest(), "little")
+def key(value: str, _md5=hashlib.md5, _from_bytes=int.from_bytes) -> int:
+    """A stable 64-bit key of a text (the same in every process and run): the first 8 bytes of its UTF-8 MD5, read
+    little-endian, which is DuckDB's md5_number_upper (the database keys texts the same way)."""
+    return _from_bytes(_md5(value.encode("utf-8")).digest()[:8], "little")
 
 
 def problem(title, body, location) -> int:
@@ -159,80 +165,6 @@ def compute_reply_features(frame: pd.DataFrame) -> pd.DataFrame:
     return _frame(rows)
 
 
-def parts_to_features(parts: pd.DataFrame, generic: frozenset) -> pd.DataFrame:
-    """compute_reply_features' rows from what the database worked out (queries/supervision.sql
-    `reply_feature_parts`): the same values, with only the keys (one hash per text) and the word check of the replies
-    not naming their message's location left to Python."""
-    columns = [
-        parts[name].tolist()
-        for name in (
-            "reply_id",
-            "message_id",
-            "replied_at",
-            "unit",
-            "has_text",
-            "reduced_text",
-            "problem",
-            "clauses",
-            "names_place",
-            "action",
-            "legal",
-            "word_reply",
-            "word_title",
-            "word_body",
-            "word_location",
-        )
-    ]
-    rows = []
-    for (
-        reply_id,
-        message_id,
-        replied_at,
-        unit,
-        has_text,
-        reduced,
-        problem_text,
-        clauses,
-        names_place,
-        action,
-        legal,
-        reply,
-        title,
-        body,
-        location,
-    ) in zip(*columns, strict=True):
-        if not has_text:
-            rows.append((reply_id, message_id, replied_at, unit, False, None, None, None, None, None, None, [], []))
-            continue
-        clauses = list(clauses)
-        lengths = [len(c) for c in clauses]
-        addressed = bool(names_place) or _names_words(reply, title, body, location, generic)
-        rows.append(
-            (
-                reply_id,
-                message_id,
-                replied_at,
-                unit,
-                True,
-                key(reduced),
-                key(problem_text),
-                sum(lengths),
-                addressed,
-                bool(action),
-                bool(legal),
-                [key(c) for c in clauses],
-                lengths,
-            )
-        )
-    return _frame(rows)
-
-
-def _names_words(reply: str, title, body, location, generic: frozenset) -> bool:
-    """`addresses` past its location test (which the database made)."""
-    words = message_words(title, body, location) & rules.bigrams(reply)
-    return len(words) >= ADDRESS_MIN and len(words - generic) >= ADDRESS_MIN
-
-
 def _frame(rows: list[tuple]) -> pd.DataFrame:
     out = pd.DataFrame.from_records(rows, columns=COLUMNS)
     for column in ("text_key", "problem_key"):
@@ -240,11 +172,12 @@ def _frame(rows: list[tuple]) -> pd.DataFrame:
     return out
 
 
-def sql_reply_features(store: Store, start: dt.datetime, stop: dt.datetime, n: int, generic: frozenset):
-    """compute_reply_features of missing_replies(start, stop, n), the text work done by the database (vectorised, on
-    every core, no text carried into Python)."""
-    parts = store.df(sql("reply_feature_parts"), {"start": start, "stop": stop, "n": int(n), **rules.re2_patterns()})
-    return parts_to_features(parts, generic)
+def sql_reply_features(store: Store, start: dt.datetime, stop: dt.datetime, n: int) -> pa.Table:
+    """compute_reply_features of missing_replies(start, stop, n) as an Arrow table of FEATURE_SCHEMA, computed by the
+    database (vectorised, on every core, no text carried into Python) against the stored generic bigrams."""
+    params = {"start": start, "stop": stop, "n": int(n), "body_chars": BODY_CHARS, "address_min": ADDRESS_MIN}
+    params.update(rules.re2_patterns())
+    return store.cursor().sql(sql("reply_feature_rows"), params=params).to_arrow_table().cast(FEATURE_SCHEMA)
 
 
 # -- the store ----------------------------------------------------------------------------------------------------
@@ -260,33 +193,33 @@ def _stored_reference(store: Store) -> frozenset:
 
 
 def _refresh_reference(store: Store) -> frozenset | None:
-    """Recompute the generic bigrams when stale (see `reference`) and return them; None when the stored set holds."""
+    """Recompute the generic bigrams when stale (see `reference`) and return them; None when the stored set holds.
+    Stored rows of another CODE_VERSION are dropped; the stored set is kept when its version's rule made it the same
+    (REFERENCE_CODES)."""
+    code = store.meta("reply_features_code")
     size = int(store.meta("reply_reference_sample") or -1)
-    stale = store.meta("reply_features_code") != CODE_VERSION
+    stale = code not in REFERENCE_CODES
     if not stale and size < DF_SAMPLE:
         have = store.scalar(sql("reply_reference_count"), {"n": DF_SAMPLE})
         stale = not size <= have <= size * REFERENCE_GROWTH
-    if not stale:
+    if not stale and code == CODE_VERSION:
         return None
-    sample = reference_sample(store, DF_SAMPLE)
-    grams = generic_bigrams(sample)
+    sample = reference_sample(store, DF_SAMPLE) if stale else None
+    grams = generic_bigrams(sample) if stale else _stored_reference(store)
     if store.read_only:
         return grams
     # the first set changes no stored answer (none was made without one): no bump, so that answers cached while it
     # was made (a briefing's numbers, gathered alongside) stay valid
-    with store.write(bump=store.meta("reply_features_code") is not None) as cur:
+    with store.write(bump=code is not None) as cur:
         store.touch()  # no message changes
-        for query in (
-            "drop_generic_bigrams",
-            "drop_all_reply_features",
-            "drop_all_reply_clauses",
-            "drop_all_reply_boilerplate",
-            "clear_first_flags",
-        ):
+        for query in ("drop_reply_checks", "clear_first_flags"):
             cur.execute(sql(query))
-        if grams:
-            cur.execute(sql("insert_generic_bigrams"), {"grams": sorted(grams)})
-        store.set_meta(cur, "reply_reference_sample", str(len(sample)))
+        remake_tables(cur, REPLY_CHECK_MIGRATIONS)
+        if stale:
+            cur.execute(sql("drop_generic_bigrams"))
+            if grams:
+                cur.execute(sql("insert_generic_bigrams"), {"grams": sorted(grams)})
+            store.set_meta(cur, "reply_reference_sample", str(len(sample)))
         store.set_meta(cur, "reply_features_code", CODE_VERSION)
     return grams
 
@@ -315,14 +248,15 @@ def missing_replies(store: Store, start: dt.datetime, stop: dt.datetime, n: int)
     return frame
 
 
-def save_reply_features(store: Store, frame: pd.DataFrame) -> None:
+def save_reply_features(store: Store, rows: pd.DataFrame | pa.Table) -> None:
     """Upsert computed features (and replace the replies' clause rows) in one write transaction; the boilerplate
     flags they may change are dropped (supervision/boilerplate.py computes them again)."""
-    if frame.empty:
+    if not len(rows):
         return
-    table = pa.Table.from_pandas(frame[COLUMNS], schema=FEATURE_SCHEMA, preserve_index=False)
+    if isinstance(rows, pd.DataFrame):
+        rows = pa.Table.from_pandas(rows[COLUMNS], schema=FEATURE_SCHEMA, preserve_index=False)
     with store.write(bump=False) as cur:  # derived data: cached answers stay valid (they were complete)
-        cur.register("feature_batch", table)
+        cur.register("feature_batch", rows)
         try:
             unsettled = cur.execute(sql("unsettle_boilerplate_after_features")).fetchall()
             writes.refresh_first_flags(cur, [row[0] for row in unsettled])
@@ -335,34 +269,33 @@ def save_reply_features(store: Store, frame: pd.DataFrame) -> None:
 
 def ensure_reply_features(store: Store, start: dt.datetime, stop: dt.datetime, batch: int = BATCH) -> int:
     """Compute and store the features of every reply of [start, stop) still missing them; returns how many.
-    The database does the text work (`sql_reply_features`), READ_DAYS at a time when many are missing (a store
-    nothing has indexed yet): a read joining texts scans them, so few long reads cost less than many short ones. A
-    read-only store (a scale-out snapshot) is left as it is: its writer stores the features."""
+    The database computes the rows (`sql_reply_features`), READ_DAYS at a time when many are missing (a store
+    nothing has indexed yet): a read joining texts scans them, so few long reads cost less than many short ones;
+    they are stored `batch` rows per transaction. A read-only store (a scale-out snapshot) is left as it is: its
+    writer stores the features."""
     if store.read_only:
         return 0
-    fresh = _refresh_reference(store)
+    _refresh_reference(store)
     # every stored row is of an existing reply at its current time (rows are dropped when a reply is re-sent or
     # held), so the difference of two counts is what is missing: the common case costs two counts, not an anti-join
     lacking = store.scalar(sql("reply_features_lacking"), {"start": start, "stop": stop})
     if not lacking:
         return 0
-    generic = fresh if fresh is not None else _stored_reference(store)  # read once, not per day of a window
     done = 0
     if lacking >= batch:
         until = stop
         while until > start:
             since = max(start, until - dt.timedelta(days=READ_DAYS))
-            for piece in index.pieces(sql_reply_features(store, since, until, index.WHOLE, generic), batch):
-                save_reply_features(store, piece)
-                done += len(piece)
+            table = sql_reply_features(store, since, until, index.WHOLE)
+            for lo in range(0, table.num_rows, batch):
+                save_reply_features(store, table.slice(lo, batch))
+            done += table.num_rows
             until = since
     while True:  # the few left (or written meanwhile)
-        frame = sql_reply_features(store, start, stop, batch, generic)
-        if frame.empty:
-            return done
-        save_reply_features(store, frame)
-        done += len(frame)
-        if len(frame) < batch:
+        table = sql_reply_features(store, start, stop, batch)
+        save_reply_features(store, table)
+        done += table.num_rows
+        if table.num_rows < batch:
             return done
 
 

@@ -547,6 +547,22 @@ def test_surges_found_at_onset_without_false_alarms():
     assert past["end"] is not None
 
 
+def test_surges_tested_a_province_at_a_time_equal_the_whole_country_at_once(monkeypatch):
+    # four provinces of ten city series each (a province's series share its reference volume)
+    planted = {3: (120, 5, 3.0), 11: (150, 3, 4.0), 25: (100, 8, 2.5), 30: (170, 4, 6.0)}
+    counts = _synthetic_counts(7, planted)
+    counts["province"] = 100000 + (counts["province"] // 10000 % 4) * 10000
+    start, end, today = dt.date(2024, 3, 1), dt.date(2024, 7, 18), dt.date(2024, 12, 31)
+    whole_detect = surges.detect
+    whole = whole_detect(counts, start, end, today)
+    assert len({a["province_code"] for a in whole}) >= 3
+    monkeypatch.setattr(service_mod, "DETECT_ROWS", 100)
+    detected = []
+    monkeypatch.setattr(surges, "detect", lambda c, *a: detected.append(len(c)) or whole_detect(c, *a))
+    assert service_mod._detect(counts, start, end, today) == whole
+    assert len(detected) == 4 and sum(detected) == len(counts)
+
+
 def _daily(levels: dict[str, list[int]], first: dt.date, province: int = 650000) -> pd.DataFrame:
     """Counts frame of one province (no city) from per-domain day lists starting at `first`."""
     rows = [

@@ -313,10 +313,19 @@ def test_a_period_read_a_few_days_at_a_time_equals_one_read(store, segmenter, mo
     corpus.load(store, lambda: segmenter, period)  # words stored: the corpora below are coded
     whole = corpus.load(store, lambda: segmenter, period)
     monkeypatch.setattr(corpus, "PART_DAYS", 7)
-    windows, real_read = [], corpus._read
-    monkeypatch.setattr(corpus, "_read", lambda *a: windows.append(a[2]) or real_read(*a))
+    windows, real_query = [], corpus._query
+    monkeypatch.setattr(corpus, "_query", lambda *a: windows.append(a[1]) or real_query(*a))
     parts = corpus.load(store, lambda: segmenter, period)
     assert len(windows) == 9  # 61 days, 7 at a time
+    # the daily counts too, 7 days at a time: those of one plain query
+    daily = corpus.daily_counts(store, period, period.start, period.end)
+    plain = store.df(
+        "SELECT CAST(created_at AS DATE) AS day, province, coalesce(city, '') AS city, category, count(*) AS messages "
+        "FROM messages WHERE created_at >= ? AND created_at < ? GROUP BY ALL",
+        [dt.datetime(2024, 3, 1), dt.datetime(2024, 5, 1)],
+    )
+    assert sorted(daily.itertuples(index=False)) == sorted(plain.itertuples(index=False))
+    assert len(daily["day"].unique()) > 7
     assert whole.coded is not None and parts.coded is not None
     pd.testing.assert_frame_equal(parts.frame, whole.frame)
     assert parts.words == whole.words
@@ -340,6 +349,13 @@ def test_a_period_read_a_few_days_at_a_time_equals_one_read(store, segmenter, mo
     found = issues.group(parts, weights).ranked()
     assert len({i["province_code"] for i in found}) >= 2  # several provinces, each grouped on its own
     assert found == issues.group(whole, weights).ranked() == issues.group(strings, weights).ranked()
+    # counted a few rows at a time, and grouped a few cities at a time (a province of more rows split): the same
+    monkeypatch.setattr(corpus, "TERM_ROWS", 5)
+    monkeypatch.setattr(issues, "BATCH_ROWS", 4)
+    assert len(issues._batches(parts.frame)) > len(set(parts.frame["province"]))
+    assert issues.feature_frequency(parts) == issues.feature_frequency(strings)
+    assert _held(hotwords.counts(parts)) == _held(hotwords.counts(strings))
+    assert issues.group(parts, weights).ranked() == found
 
 
 def _held(counted) -> tuple[int, dict[str, int]]:
@@ -377,3 +393,24 @@ def test_similar_pairs_in_chunks_hold_every_close_pair(store, segmenter, monkeyp
     }
     assert len(expected) > 50 and any(abs(days[i] - days[j]) > 20 for i, j in expected)
     assert got == expected
+
+
+def test_dropping_cached_blocks_keeps_the_memory_limit(tmp_path):
+    """DuckDB's limit is lowered for a moment to evict the blocks a long read loaded, then set back: to the
+    configured limit, or to DuckDB's own default."""
+    from queries.db import Store
+
+    for name, memory in (("default.duckdb", ""), ("limited.duckdb", "300MB")):
+        store = Store(tmp_path / name, replace(Settings(), duckdb_memory=memory))
+        try:
+            limit = store.scalar("SELECT current_setting('memory_limit')")
+            store.scalar("SELECT count(*) FROM messages")
+            store.drop_cached_blocks()
+            assert store.scalar("SELECT current_setting('memory_limit')") == limit
+        finally:
+            store.close()
+    fresh = Store(tmp_path / "fresh.duckdb")
+    try:
+        assert fresh.scalar("SELECT current_setting('memory_limit')") != limit  # the 300MB was really set
+    finally:
+        fresh.close()
