@@ -57,7 +57,7 @@ class Settings:
         2.0, "the database's owner takes a checkpoint in a pause of the writes once the WAL holds this many MB"
     )
     checkpoint_limit: str = _setting(
-        "256MB", "DuckDB checkpoints within the write that passes this WAL size (no pause came); bounds the WAL"
+        "16MB", "DuckDB checkpoints within the write that passes this WAL size (no pause came); bounds the WAL"
     )
     story_seconds: float = _setting(
         60.0, "wall: how often the story panels (surges, hot issues, units) are analysed again"

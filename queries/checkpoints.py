@@ -20,7 +20,9 @@ from settings import Settings
 
 log = logging.getLogger(__name__)
 QUIET_SECONDS = 0.1  # no write for this long: the pause after a write (not the gap between two kinds of one batch)
-POLL_SECONDS = 0.5  # how often the WAL's size is looked at; and the wait after a refused checkpoint
+# how often the WAL's size is looked at (a stat: cheap), so that a checkpoint starts soon after the write that filled
+# it ended, early in the pause before the next one; and the wait after a refused checkpoint
+POLL_SECONDS = 0.05
 
 
 class Checkpointer:
