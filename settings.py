@@ -54,10 +54,10 @@ class Settings:
         True, "DuckDB's allocator gives freed memory back in the background (else a year's insight read keeps ~0.5 GB)"
     )
     checkpoint_wal_mb: float = _setting(
-        2.0, "the database's owner takes a checkpoint in a pause of the writes once the WAL holds this many MB"
+        1.0, "the database's owner takes a checkpoint in a pause of the writes once the WAL file holds this many MiB"
     )
     checkpoint_limit: str = _setting(
-        "16MB", "DuckDB checkpoints within the write that passes this WAL size (no pause came); bounds the WAL"
+        "16MB", "DuckDB checkpoints within the write that passes this (its estimate of the WAL; no pause came)"
     )
     story_seconds: float = _setting(
         60.0, "wall: how often the story panels (surges, hot issues, units) are analysed again"
