@@ -50,8 +50,9 @@ class Insight:
         self._segmenter_guard = threading.Lock()
         self._corpora: OrderedDict[tuple, tuple[str, corpus_mod.Corpus]] = OrderedDict()  # period -> (version, corpus)
         self._groupings: OrderedDict[Filters, issues.Grouping] = OrderedDict()  # filters -> last hot-issue grouping
-        # reference period -> (the data version they hold at, the weights learnt from it or None: too few messages)
-        self._weights: OrderedDict[Filters, tuple[str, issues.Weights | None]] = OrderedDict()
+        # reference period -> (the data version they hold at, its words_mark, the weights learnt from it or None: too
+        # few messages)
+        self._weights: OrderedDict[Filters, tuple[str, tuple, issues.Weights | None]] = OrderedDict()
         self._counted: OrderedDict[Filters, tuple[corpus_mod.Corpus, hotwords.Counts]] = OrderedDict()  # hot words'
         self._daily: OrderedDict[tuple, tuple[str, _Daily]] = OrderedDict()  # surges' counts: (version, counts)
         self._detected: OrderedDict[tuple, tuple[_Daily, list[dict]]] = OrderedDict()  # (filters, today) -> surges
@@ -168,16 +169,21 @@ class Insight:
     def weights(self, f: Filters) -> issues.Weights | None:
         """Term weights learnt from the REFERENCE_DAYS before `f` nationally; None when they hold too few messages.
         Only the weights are kept, not the reference's corpus (a month of messages: at 50 M about 0.6 GB, twice for
-        the wall's story); they are the same object while no write since touched a day of the reference (a write
-        inside the period leaves it), else learnt again from the reference read whole."""
+        the wall's story). They are the same object while no write since touched a day of the reference (a write
+        inside the period leaves it), or while what the reference's words are made of is the same (corpus.words_mark:
+        a reply to one of its messages); else learnt again from the reference read whole."""
         period = Filters(f.start - dt.timedelta(days=REFERENCE_DAYS), f.start - dt.timedelta(days=1))
         with self._once.locks.lock(repr(("weights", period))):
             version = self.store.data_version
             with self._guard:
                 known = self._weights.get(period)
             if known is not None and (known[0] == version or self._untouched(known[0], period)):
-                self._keep(self._weights, period, (version, known[1]), GROUPINGS_KEPT)
-                return known[1]
+                self._keep(self._weights, period, (version, *known[1:]), GROUPINGS_KEPT)
+                return known[2]
+            mark = corpus_mod.words_mark(self.store, period)
+            if known is not None and known[1] == mark:
+                self._keep(self._weights, period, (version, *known[1:]), GROUPINGS_KEPT)
+                return known[2]
             reference = corpus_mod.load(
                 self.store, lambda: self.segmenter, period, progress=self._report(period.start, period.end)
             )
@@ -186,7 +192,7 @@ class Insight:
                 learnt = issues.Weights.counted(len(reference), issues.feature_frequency(reference))
             del reference
             memory.give_back()  # the reference's read and columns, before the period's grouping
-            self._keep(self._weights, period, (version, learnt), GROUPINGS_KEPT)
+            self._keep(self._weights, period, (version, mark, learnt), GROUPINGS_KEPT)
             return learnt
 
     def _untouched(self, since: str, period: Filters) -> bool:
