@@ -265,6 +265,17 @@ def load(
     return _read_period(store, segmenter, window, progress)
 
 
+def words_mark(store: Store, f: Filters) -> tuple[int, str]:
+    """(messages, a hash of every value their words and places are made of) of `f`'s period (all of the board's: the
+    reference of term weights; a hash as the marks are, a reply or a like leaving it)."""
+    window = _window(f, f.start, f.end)
+    ids = words_store.window_ids(store, window["start"], window["stop"])
+    params = {"start": window["start"], "stop": window["stop"], "body_chars": BODY_CHARS}
+    with words_store.registered(store, "ids_frame", words_store.ids_table(ids)) as cur:
+        [(messages, mark)] = cur.execute(text("insight", "words_mark"), params).fetchall()
+    return int(messages), mark
+
+
 def _read_period(store: Store, segmenter: Callable[[], Segmenter], window: dict, progress=None) -> Corpus:
     """Every message of the window (matching the filters) with its words, read PART_DAYS at a time and joined."""
     parts, done, start = [], 0, window["start"]

@@ -44,6 +44,7 @@ MIN_MEMBERS = 3
 MAX_MEMBER_IDS = 1000
 KEYWORDS = 5
 _CHUNK = 2000
+PAIRS_AT_ONCE = 1_000_000  # similar pairs filtered at a time (`_linked`)
 BATCH_ROWS = 30_000  # a cold grouping's rows at a time (whole blocks: `_batches`)
 
 
@@ -108,8 +109,37 @@ def link(frame: pd.DataFrame, matrix, min_cosine: float = LINK_COSINE, max_gap_d
 def _linked(frame: pd.DataFrame, matrix, min_cosine: float = LINK_COSINE, max_gap_days: int = MAX_GAP_DAYS):
     """The linked pairs (i, j), i < j, of the frame's rows: similar, at most max_gap_days apart, places agreeing."""
     days = _day_numbers(frame)
-    rows, cols = similar_pairs(frame, matrix, min_cosine, days, max_gap_days)
-    return linked_pairs(frame, rows, cols, max_gap_days, days)
+    # the similar pairs filtered about PAIRS_AT_ONCE at a time: a batch of alike messages (a 50 M board's fortnight)
+    # held 13 million of them, their arrays and the sort of their rows then about 1.4 GB at once
+    linked: list[tuple[np.ndarray, np.ndarray]] = []
+    pending: list[tuple[np.ndarray, np.ndarray]] = []
+    held = 0
+    for rows, cols in _similar_chunks(frame, matrix, min_cosine, days, max_gap_days):
+        pending.append((rows, cols))
+        held += len(rows)
+        if held >= PAIRS_AT_ONCE:
+            linked += _linked_slices(frame, pending, max_gap_days, days)
+            pending, held = [], 0
+    linked += _linked_slices(frame, pending, max_gap_days, days)
+    return _pairs(linked)
+
+
+def _linked_slices(frame: pd.DataFrame, pending: list, max_gap_days: int, days: np.ndarray) -> list:
+    """linked_pairs of the pending similar pairs, PAIRS_AT_ONCE at a time (one chunk of alike rows held 6 million)."""
+    if not pending:
+        return []
+    rows, cols = _pairs(pending)
+    pending.clear()
+    return [
+        linked_pairs(frame, rows[lo : lo + PAIRS_AT_ONCE], cols[lo : lo + PAIRS_AT_ONCE], max_gap_days, days)
+        for lo in range(0, len(rows), PAIRS_AT_ONCE)
+    ]
+
+
+def _pairs(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    if not parts:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    return np.concatenate([i for i, _ in parts]), np.concatenate([j for _, j in parts])
 
 
 def _day_numbers(frame: pd.DataFrame) -> np.ndarray:
@@ -146,16 +176,20 @@ def similar_pairs(
     about _CHUNK in (block, day) order, each compared with the rows of its blocks within max_gap_days of it (a run
     of that order), so that a year costs about a quarter of comparing whole blocks; within a chunk one sparse
     product serves every block, each term made block-specific (its column moved by block x vocabulary size)."""
+    return _pairs(list(_similar_chunks(frame, matrix, min_cosine, days, max_gap_days)))
+
+
+def _similar_chunks(frame: pd.DataFrame, matrix, min_cosine: float, days: np.ndarray, max_gap_days: int):
+    """similar_pairs a chunk of rows at a time: (i, j) arrays per chunk."""
     n, width = matrix.shape
     if n < 2 or not width:
-        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+        return
     block = blocks(frame).astype(np.int64)
     csr = matrix.tocsr()
     order = np.lexsort((days, block))
     # keys of one block differ by their day gap; the keys of two blocks by more than max_gap_days
     span = int(days.max()) - int(days.min()) + max_gap_days + 1
     key = block[order] * span + (days[order] - days.min())
-    rows_all, cols_all = [], []
     for lo in range(0, n, _CHUNK):
         hi = min(n, lo + _CHUNK)
         first = int(np.searchsorted(key, key[lo] - max_gap_days, "left"))
@@ -166,9 +200,7 @@ def similar_pairs(
         keep = sims.data >= min_cosine
         i, j = part[sims.row[keep]], near[sims.col[keep]]
         upper = i < j
-        rows_all.append(i[upper])
-        cols_all.append(j[upper])
-    return np.concatenate(rows_all), np.concatenate(cols_all)
+        yield i[upper], j[upper]
 
 
 def _block_terms(csr, part: np.ndarray, near: np.ndarray, block: np.ndarray, width: int):
@@ -212,7 +244,12 @@ def _places_agree_pairs(frame: pd.DataFrame, rows: np.ndarray, cols: np.ndarray)
     if not len(rows):
         return np.zeros(0, dtype=bool)
     # only the messages of some pair are looked at (about a third of a month's)
-    involved, at = np.unique(np.concatenate([rows, cols]), return_inverse=True)
+    # (a mask of the frame's rows, not np.unique of the pairs: a sort of tens of millions of rows)
+    mask = np.zeros(len(frame), dtype=bool)
+    mask[rows] = True
+    mask[cols] = True
+    involved = np.flatnonzero(mask)
+    position = np.cumsum(mask) - 1  # each involved row's place in `involved`
     district, location, mentions = (frame[c].iloc[involved].tolist() for c in ("district", "location", "mentions"))
     # a text key per message for what place_sets makes of it (its district, then its location or its mentions)
     keys = [
@@ -223,7 +260,7 @@ def _places_agree_pairs(frame: pd.DataFrame, rows: np.ndarray, cols: np.ndarray)
     first = np.unique(per_row, return_index=True)[1]  # a message of each key, in the order of the codes
     kinds = len(first)
     named = np.fromiter((bool(location[k].strip() or mentions[k]) for k in first.tolist()), bool, kinds)
-    one, other = per_row[at[: len(rows)]], per_row[at[len(rows) :]]
+    one, other = per_row[position[rows]], per_row[position[cols]]
     # the same key, or a message naming no place: agree without looking further
     out = (one == other) | ~named[one] | ~named[other]
     hard = np.flatnonzero(~out)
@@ -393,7 +430,7 @@ class Grouping:
     corpus: Corpus | None = None  # the corpus grouped (a later one made from it tells what changed: corpus.Edit)
     # the linked pairs (two arrays of rows, the earlier row first), so that after a write a block is linked again
     # from its pairs between unchanged messages and the pairs of the messages new or changed alone (`_extend`)
-    edges: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    edges: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int32), np.zeros(0, np.int32))
     spent: bool = False  # an update took its term counts (`update`): a second one from it groups whole
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -547,9 +584,11 @@ def _holding(corpus: Corpus, terms: set[str]) -> np.ndarray:
 
 
 def _joined(edges: list) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of `edges` in one pair of arrays, as int32 (rows of one corpus): a grouping keeps them, and a 50 M
+    board's week held 13 million pairs (0.2 GB as int64)."""
     if not edges:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate([e[0] for e in edges]), np.concatenate([e[1] for e in edges])
+        return np.zeros(0, np.int32), np.zeros(0, np.int32)
+    return tuple(np.concatenate([e[k] for e in edges], dtype=np.int32, casting="same_kind") for k in (0, 1))
 
 
 def _extend(corpus: Corpus, docs, rows: np.ndarray, stale: np.ndarray, df: Counter, weights, min_members, edges):

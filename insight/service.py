@@ -19,7 +19,7 @@ import pandas as pd
 from cachelib import SimpleCache
 
 from insight import corpus as corpus_mod
-from insight import hotwords, issues, repeats, surges, words_store
+from insight import hotwords, issues, memory, repeats, surges, words_store
 from insight.segment import Segmenter, place_names
 from queries import provinces as province_ref
 from queries.db import Store
@@ -50,8 +50,9 @@ class Insight:
         self._segmenter_guard = threading.Lock()
         self._corpora: OrderedDict[tuple, tuple[str, corpus_mod.Corpus]] = OrderedDict()  # period -> (version, corpus)
         self._groupings: OrderedDict[Filters, issues.Grouping] = OrderedDict()  # filters -> last hot-issue grouping
-        # reference period -> (its corpus, the weights learnt from it)
-        self._weights: OrderedDict[Filters, tuple[corpus_mod.Corpus, issues.Weights]] = OrderedDict()
+        # reference period -> (the data version they hold at, its words_mark, the weights learnt from it or None: too
+        # few messages)
+        self._weights: OrderedDict[Filters, tuple[str, tuple, issues.Weights | None]] = OrderedDict()
         self._counted: OrderedDict[Filters, tuple[corpus_mod.Corpus, hotwords.Counts]] = OrderedDict()  # hot words'
         self._daily: OrderedDict[tuple, tuple[str, _Daily]] = OrderedDict()  # surges' counts: (version, counts)
         self._detected: OrderedDict[tuple, tuple[_Daily, list[dict]]] = OrderedDict()  # (filters, today) -> surges
@@ -89,19 +90,20 @@ class Insight:
                 found = self._corpora.get(period)
             if found is not None and found[0] == version:
                 return found[1]
-            report = None
-            if self.progress is not None:
-                label = f"{start or f.start}..{end or f.end}"
-
-                def report(done, label=label):
-                    self.progress(label, done)
-
             previous, days, ids = None, None, None
             if found is not None:
                 previous, days, ids = found[1], self.store.changed_days(found[0]), self.store.changed_ids(found[0])
+            report = self._report(start or f.start, end or f.end)
             built = corpus_mod.load(self.store, lambda: self.segmenter, f, start, end, report, previous, days, ids)
             self._keep(self._corpora, period, (version, built), CORPORA_KEPT)
             return built
+
+    def _report(self, start: dt.date, end: dt.date):
+        """progress(done) of the read of start..end, when the service reports progress."""
+        if self.progress is None:
+            return None
+        label = f"{start}..{end}"
+        return lambda done: self.progress(label, done)
 
     # -- methods -------------------------------------------------------------------------------------------------
     def hot_words(self, f: Filters, limit: int = 20) -> dict:
@@ -166,18 +168,37 @@ class Insight:
 
     def weights(self, f: Filters) -> issues.Weights | None:
         """Term weights learnt from the REFERENCE_DAYS before `f` nationally; None when they hold too few messages.
-        The same object while the reference corpus is unchanged (a write inside the period leaves it)."""
+        Only the weights are kept, not the reference's corpus (a month of messages: at 50 M about 0.6 GB, twice for
+        the wall's story). They are the same object while no write since touched a day of the reference (a write
+        inside the period leaves it), or while what the reference's words are made of is the same (corpus.words_mark:
+        a reply to one of its messages); else learnt again from the reference read whole."""
         period = Filters(f.start - dt.timedelta(days=REFERENCE_DAYS), f.start - dt.timedelta(days=1))
-        reference = self.corpus(period)
-        if len(reference) < REFERENCE_MIN:
-            return None
-        with self._guard:
-            known = self._weights.get(period)
-        if known is not None and known[0] is reference:
-            return known[1]
-        learnt = issues.Weights.counted(len(reference), issues.feature_frequency(reference))
-        self._keep(self._weights, period, (reference, learnt), GROUPINGS_KEPT)
-        return learnt
+        with self._once.locks.lock(repr(("weights", period))):
+            version = self.store.data_version
+            with self._guard:
+                known = self._weights.get(period)
+            if known is not None and (known[0] == version or self._untouched(known[0], period)):
+                self._keep(self._weights, period, (version, *known[1:]), GROUPINGS_KEPT)
+                return known[2]
+            mark = corpus_mod.words_mark(self.store, period)
+            if known is not None and known[1] == mark:
+                self._keep(self._weights, period, (version, *known[1:]), GROUPINGS_KEPT)
+                return known[2]
+            reference = corpus_mod.load(
+                self.store, lambda: self.segmenter, period, progress=self._report(period.start, period.end)
+            )
+            learnt = None
+            if len(reference) >= REFERENCE_MIN:
+                learnt = issues.Weights.counted(len(reference), issues.feature_frequency(reference))
+            del reference
+            memory.give_back()  # the reference's read and columns, before the period's grouping
+            self._keep(self._weights, period, (version, mark, learnt), GROUPINGS_KEPT)
+            return learnt
+
+    def _untouched(self, since: str, period: Filters) -> bool:
+        """No write after data version `since` changed a message created in `period` (False when not known)."""
+        days = self.store.changed_days(since)
+        return days is not None and not any(period.start <= d <= period.end for d in days)
 
     def alerts(self, f: Filters) -> dict:
         return self._cached("alerts", self._alerts, f)

@@ -15,6 +15,17 @@ WHERE m.created_at >= :start AND m.created_at < :stop
   AND message_matches(m.province, m.category, m.msg_type, m.is_urgent, :provinces, :categories, :types, :urgent_only)
 ORDER BY m.created_at, m.message_id;
 
+-- name: words_mark(start, stop, body_chars)
+-- The messages of ids_frame (window_ids of the window, registered) with one sum of the hashes of what their words and
+-- places are made of (id, province, city, district, title, body start, location): the term weights learnt from the
+-- window hold while these are the same (a reply, a like or a reply's unit changes none of them).
+SELECT count(*) AS messages,
+       coalesce(sum(hash(m.message_id, m.province, m.city, m.district, m.title, left(t.content, :body_chars),
+                         t.location)::HUGEINT), 0)::VARCHAR AS mark
+FROM messages m
+LEFT JOIN (SELECT * FROM message_texts WHERE message_id IN (SELECT message_id FROM ids_frame)) t USING (message_id)
+WHERE m.created_at >= :start AND m.created_at < :stop;
+
 -- name: period_messages(start, stop, provinces, categories, types, urgent_only, body_chars)
 -- Messages of ids_frame (registered) created in the period with title, location, likes and their first reply time,
 -- and their stored words and named places (insight/words_store.py) with whether these were made from the current

@@ -395,6 +395,35 @@ def test_similar_pairs_in_chunks_hold_every_close_pair(store, segmenter, monkeyp
     assert got == expected
 
 
+def test_linked_pairs_filtered_in_pieces_are_every_similar_pair_whose_places_agree(store, segmenter, monkeypatch):
+    """The similar pairs filtered a few at a time (chunks of rows and pieces of pairs far smaller than a batch's) are
+    the similar pairs within the day gap whose places agree by places_agree, each pair judged on its own."""
+    import numpy as np
+
+    from insight import issues
+
+    load_fixtures(store)
+    load_fixtures(store, prefix="soon-", shift_days=30)
+    period = Filters(dt.date(2024, 3, 1), dt.date(2024, 5, 31))
+    found = corpus.load(store, lambda: segmenter, period)
+    matrix, _ = issues.vectors(issues.features(found))
+    frame = found.frame
+    days = frame["day"].to_numpy().astype("datetime64[D]").astype("int64")
+    rows, cols = issues.similar_pairs(frame, matrix, issues.LINK_COSINE, days, issues.MAX_GAP_DAYS)
+    places = issues.place_sets(frame)
+    expected = [
+        (i, j)
+        for i, j in zip(rows.tolist(), cols.tolist(), strict=True)
+        if abs(days[i] - days[j]) <= issues.MAX_GAP_DAYS and issues.places_agree(places[i], places[j])
+    ]
+    assert len(expected) > 20 and len(expected) < len(rows)  # some similar pairs are not linked
+    monkeypatch.setattr(issues, "_CHUNK", 5)
+    monkeypatch.setattr(issues, "PAIRS_AT_ONCE", 3)
+    i, j = issues._linked(frame, matrix)
+    assert i.dtype == j.dtype == np.int64
+    assert sorted(zip(i.tolist(), j.tolist(), strict=True)) == sorted(expected)
+
+
 def test_dropping_cached_blocks_keeps_the_memory_limit(tmp_path):
     """DuckDB's limit is lowered for a moment to evict the blocks a long read loaded, then set back: to the
     configured limit, or to DuckDB's own default."""

@@ -278,3 +278,33 @@ def test_rising_and_frequent_words_from_counts_by_hand(limit):
     counted = {w["word"]: (w["count"], w["previous"]) for w in hotwords.frequent(moved, before, 50)}
     assert counted == {"渗水": (7, 1), "车库": (6, 6), "噪声": (7, 0), "单车": (4, 0), "轰鸣": (1, 0)}
     assert now.n.tolist() == [8, 6, 5, 2]  # the counts updated from are left as they were
+
+
+def test_reference_weights_kept_through_a_like_and_learnt_again_after_a_new_text(store, monkeypatch):
+    """The weights learnt from the month before are kept (no read of it) after a write that changes none of what its
+    words are made of (likes of one of its messages), and learnt again, as a fresh service learns them, after one of
+    its messages is re-imported with another text."""
+    monkeypatch.setattr(service_mod, "REFERENCE_MIN", 5)
+    rows = _rows(held=False)
+    upsert(store, "messages", frame(rows))
+    service = Insight(store, clock=lambda: NOW)
+    first = service.weights(SEPTEMBER)
+    reads: list = []
+    real_load = corpus_mod.load
+    monkeypatch.setattr(corpus_mod, "load", lambda *a, **k: reads.append(a[2]) or real_load(*a, **k))
+    marks: list = []
+    real_mark = corpus_mod.words_mark
+    monkeypatch.setattr(corpus_mod, "words_mark", lambda *a: marks.append(a[1]) or real_mark(*a))
+    august = [r for r in rows if pd.Timestamp(r["created_at"]) >= pd.Timestamp("2025-08-01")]
+    august = [r for r in august if r["message_id"].startswith("before-")]
+    assert len(august) >= 2
+    upsert(store, "messages", frame([{**august[0], "likes": 99}]))
+    assert service.weights(SEPTEMBER) is first and reads == []
+    assert len(marks) == 1  # the write touched a day of August: what its words are made of was compared
+    renamed = {**august[1], "title": "路灯坏了没人修", "content": "小区门口的路灯坏了一个月，晚上走路看不见。"}
+    upsert(store, "messages", frame([renamed]))
+    again = service.weights(SEPTEMBER)
+    assert again is not first and len(reads) == 1
+    assert again.idf != first.idf
+    cold = Insight(store, clock=lambda: NOW).weights(SEPTEMBER)
+    assert (again.messages, again.idf) == (cold.messages, cold.idf)
