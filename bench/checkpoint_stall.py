@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import sys
 import threading
 import time
@@ -30,6 +29,9 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from spread import fmt, load  # noqa: E402
 
 from queries.checkpoints import Checkpointer  # noqa: E402
 from queries.db import Store  # noqa: E402
@@ -38,24 +40,6 @@ from settings import Settings  # noqa: E402
 from tests.conftest import frame, message, reply  # noqa: E402
 
 NOW_DAY = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))
-
-
-def load() -> str:
-    return open("/proc/loadavg").read().split()[0]
-
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
-
-
-def fmt(values: list[float]) -> str:
-    if not values:
-        return "none"
-    return (
-        f"p50 {statistics.median(values) * 1000:.0f} ms, p95 {pct(values, 0.95) * 1000:.0f} ms, "
-        f"max {max(values) * 1000:.0f} ms (n={len(values)})"
-    )
 
 
 def run(db: Path, mode: str, args) -> None:

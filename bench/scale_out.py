@@ -34,39 +34,16 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import redis  # noqa: E402
+from spread import fmt, load  # noqa: E402
 
 from queries.db import Store  # noqa: E402
 from scaleout import bus  # noqa: E402
 from tests.cluster import TOKEN, Cluster, PushWall, WallLoop, get_json  # noqa: E402
 
 NOW_DAY = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))
-
-
-def load() -> str:
-    return open("/proc/loadavg").read().split()[0]
-
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
-
-
-def rss_kib(pid: int) -> int:
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def fmt(values: list[float]) -> str:
-    if not values:
-        return "none"
-    return (
-        f"p50 {statistics.median(values) * 1000:.0f} ms, p95 {pct(values, 0.95) * 1000:.0f} ms, "
-        f"max {max(values) * 1000:.0f} ms (n={len(values)})"
-    )
 
 
 class Walls(WallLoop):
@@ -78,6 +55,13 @@ class Walls(WallLoop):
             wait(lambda batch=batch: all(w.token for w in batch), 120, "walls' first picture")
             new += batch
         return new
+
+
+def rss_kib(pid: int) -> int:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
 
 
 def wait(predicate, timeout: float, what: str) -> None:
