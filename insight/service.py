@@ -19,7 +19,7 @@ import pandas as pd
 from cachelib import SimpleCache
 
 from insight import corpus as corpus_mod
-from insight import hotwords, issues, memory, repeats, surges, words_store
+from insight import hotwords, issues, repeats, surges, words_store
 from insight.segment import Segmenter, place_names
 from queries import provinces as province_ref
 from queries.db import Store
@@ -168,10 +168,10 @@ class Insight:
 
     def weights(self, f: Filters) -> issues.Weights | None:
         """Term weights learnt from the REFERENCE_DAYS before `f` nationally; None when they hold too few messages.
-        Only the weights are kept, not the reference's corpus (a month of messages: at 50 M about 0.6 GB, twice for
-        the wall's story). They are the same object while no write since touched a day of the reference (a write
-        inside the period leaves it), or while what the reference's words are made of is the same (corpus.words_mark:
-        a reply to one of its messages); else learnt again from the reference read whole."""
+        They are the same object while no write since touched a day of the reference (a write inside the period
+        leaves it), or while what the reference's words are made of is the same (corpus.words_mark: a reply to one of
+        its messages); else learnt again from the reference's corpus (kept with the others: a month's hot words
+        compare it with the same window)."""
         period = Filters(f.start - dt.timedelta(days=REFERENCE_DAYS), f.start - dt.timedelta(days=1))
         with self._once.locks.lock(repr(("weights", period))):
             version = self.store.data_version
@@ -184,14 +184,11 @@ class Insight:
             if known is not None and known[1] == mark:
                 self._keep(self._weights, period, (version, *known[1:]), GROUPINGS_KEPT)
                 return known[2]
-            reference = corpus_mod.load(
-                self.store, lambda: self.segmenter, period, progress=self._report(period.start, period.end)
-            )
+            # read through the kept corpora: the hot words of a month compare it with the same reference window
+            reference = self.corpus(period)
             learnt = None
             if len(reference) >= REFERENCE_MIN:
                 learnt = issues.Weights.counted(len(reference), issues.feature_frequency(reference))
-            del reference
-            memory.give_back()  # the reference's read and columns, before the period's grouping
             self._keep(self._weights, period, (version, mark, learnt), GROUPINGS_KEPT)
             return learnt
 
