@@ -55,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from load import TOKEN, _free_port, _proc_cpu_seconds, spec_for, start_server  # noqa: E402
+from spread import pct  # noqa: E402
 
 PROVINCES = ["河南", "四川", "陕西", "安徽", "北京", "广东", "山东", "湖北", "浙江", "江苏"]
 CATEGORIES = ["城建", "交通", "教育", "医疗", "环保"]
@@ -205,13 +206,6 @@ def reader(base: str, phase: Phase, spec: dict, seed: int) -> None:
                 phase.tick_ms.append(phase.read_ms[-1])
 
 
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, int(len(values) * q))]
-
-
 def _readers_process(base: str, spec: dict, readers: int, ready, go, stop, results, nice: int) -> None:
     """The readers in their own process (screens are other machines' browsers): their HTTP and JSON work does not
     take the writers' client threads' interpreter lock."""
@@ -288,13 +282,13 @@ def run_phase(
         "writers": writers,
         "readers": readers,
         "records_per_s": phase.records / elapsed_all,
-        "write_p50": _pct(phase.write_ms, 0.5),
-        "write_p95": _pct(phase.write_ms, 0.95),
+        "write_p50": pct(phase.write_ms, 0.5),
+        "write_p95": pct(phase.write_ms, 0.95),
         "write_max": max(phase.write_ms, default=float("nan")),
         "reads_per_s": len(phase.read_ms) / elapsed,
-        "read_p95": _pct(phase.read_ms, 0.95),
-        "tick_p50": _pct(phase.tick_ms, 0.5),
-        "tick_p95": _pct(phase.tick_ms, 0.95),
+        "read_p95": pct(phase.read_ms, 0.95),
+        "tick_p50": pct(phase.tick_ms, 0.5),
+        "tick_p95": pct(phase.tick_ms, 0.95),
         "errors": phase.errors,
         "server_cpu": 100 * cpu / elapsed_all,
         "load": (load_before, os.getloadavg()),
