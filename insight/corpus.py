@@ -124,7 +124,7 @@ class Coded:
 
     def _positions(self) -> dict[str, int]:
         if len(self.position) < len(self.vocab):
-            self.position.update((w, k) for k, w in enumerate(self.vocab))
+            self.position.update(zip(self.vocab, range(len(self.vocab)), strict=True))
         return self.position
 
     def strings_at(self, at: np.ndarray) -> list[tuple[str, ...]]:
