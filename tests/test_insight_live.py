@@ -259,12 +259,16 @@ def test_results_after_live_writes_equal_a_cold_computation(store, monkeypatch, 
     assert garage["likes"] == sum(n % 4 for n in range(len(GARAGE)) if f"garage-{n}" in garage["message_ids"]) - 3 + 40
 
 
-def test_a_coded_month_stays_coded_through_live_writes(store, monkeypatch):
+@pytest.mark.parametrize("by_ids", [True, False])
+def test_a_coded_month_stays_coded_through_live_writes(store, monkeypatch, by_ids):
     """A month read cold from its stored words is coded; after each live write its corpus, updated, is coded still:
     the rows read again coded into the month's vocabulary (extended), no other row made into strings while the
     results are updated (a month's words as strings cost more than the rest of the update), and its words are
-    those of a cold read, the earlier corpus's left as they were."""
+    those of a cold read, the earlier corpus's left as they were. by_ids: the messages written are read again by
+    their ids (else the days they touched are read and compared)."""
     monkeypatch.setattr(service_mod, "REFERENCE_MIN", 5)
+    if not by_ids:
+        monkeypatch.setattr(corpus_mod, "UPDATE_SHARE", 0.0)
     upsert(store, "messages", frame(_rows(held=False)))
     Insight(store, clock=lambda: NOW).corpus(SEPTEMBER)  # stores the month's words
     service = Insight(store, clock=lambda: NOW)
