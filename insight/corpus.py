@@ -154,7 +154,7 @@ class Coded:
             codes[offset : offset + len(part.codes)] = remap[part.codes]
             ends[rows : rows + len(part.ends)] = part.ends + offset
             offset, rows = offset + len(part.codes), rows + len(part.ends)
-        return cls(list(position), codes, ends)
+        return cls(list(position), codes, ends, position)
 
     def strings(self) -> list[tuple[str, ...]]:
         """Each row's words."""
