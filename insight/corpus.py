@@ -52,13 +52,13 @@ class Corpus:
         return self._words
 
     def words_at(self, at: np.ndarray) -> list[tuple[str, ...]]:
-        """The topic words of the rows `at` (of a cold corpus: made from its codes for these rows only)."""
+        """The topic words of the rows `at` (made from the codes for these rows only when the corpus's are not made)."""
         if self._words is not None:
             return [self._words[k] for k in at.tolist()]
         return self.coded.strings_at(at)
 
     def holding(self, terms: set[str]) -> np.ndarray:
-        """Per row: whether its topic words hold any of `terms` (of a cold corpus: looked up in its codes)."""
+        """Per row: whether its topic words hold any of `terms` (looked up in the codes, when the corpus has them)."""
         if self.coded is None:
             return np.fromiter((not terms.isdisjoint(w) for w in self.words), bool, len(self.frame))
         wanted = np.fromiter((w in terms for w in self.coded.vocab), bool, len(self.coded.vocab))
@@ -89,15 +89,11 @@ class Coded:
     # word -> code, made when first needed (`spliced`) and handed on to the codes spliced from these
     position: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
-    @classmethod
-    def encoded(cls, words: list[tuple[str, ...]]) -> Coded:
-        """The codes of rows of words (a corpus made of strings)."""
-        return cls([], np.zeros(0, np.int32), np.zeros(0, np.int64)).spliced(0, 0, np.arange(len(words)), words)
-
     def spliced(self, lo: int, hi: int, middle: np.ndarray, more: list[tuple[str, ...]]) -> Coded:
-        """The codes of rows :lo, then `middle`, then hi: of these rows, `middle` numbering these rows and then the
-        rows of words `more` (k >= len(ends): more[k - len(ends)]). Over this vocabulary, the new words of `more`
-        added after it (a code keeps its word); only the rows of `middle` are copied one by one."""
+        """The codes of these rows :lo, then the rows `middle`, then these rows hi:. `middle` numbers these rows
+        (k < len(ends)) and after them the rows of words `more` (k >= len(ends): more[k - len(ends)]). The vocabulary
+        is this one with the new words of `more` added after it (a code keeps its word); the rows of `middle` are
+        gathered, the others copied in two runs."""
         n = len(self.ends)
         position = self._positions()
         new = [w for w in dict.fromkeys(chain.from_iterable(more)) if w not in position]

@@ -317,8 +317,6 @@ def test_codes_spliced_by_hand():
     # the last row replaced by one of known words only: the vocabulary is the base's
     last = base.spliced(3, 4, np.array([4]), [("噪声", "噪声")])
     assert last.vocab is base.vocab and last.codes.tolist() == [0, 1, 2, 2, 2] and last.ends.tolist() == [2, 3, 3, 5]
-    encoded = corpus_mod.Coded.encoded([("渗水", "车库"), (), ("车库",)])
-    assert (encoded.vocab, encoded.codes.tolist(), encoded.ends.tolist()) == (["渗水", "车库"], [0, 1, 1], [2, 2, 3])
 
 
 @pytest.mark.parametrize("limit", [1, 3, 50])
