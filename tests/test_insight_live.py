@@ -263,8 +263,9 @@ def test_results_after_live_writes_equal_a_cold_computation(store, monkeypatch, 
 def test_a_coded_month_stays_coded_through_live_writes(store, monkeypatch, by_ids):
     """A month read cold from its stored words is coded; after each live write its corpus, updated, is coded still:
     the rows read again coded into the month's vocabulary (extended), no other row made into strings while the
-    results are updated (a month's words as strings cost more than the rest of the update), and its words are
-    those of a cold read, the earlier corpus's left as they were. by_ids: the messages written are read again by
+    results are updated (a month's words as strings cost more than the rest of the update; repeat complaints, which
+    need every row's, keep those made before the write), and its words are those of a cold read, the earlier
+    corpus's left as they were. by_ids: the messages written are read again by
     their ids (else the days they touched are read and compared)."""
     monkeypatch.setattr(service_mod, "REFERENCE_MIN", 5)
     if not by_ids:
@@ -273,6 +274,7 @@ def test_a_coded_month_stays_coded_through_live_writes(store, monkeypatch, by_id
     Insight(store, clock=lambda: NOW).corpus(SEPTEMBER)  # stores the month's words
     service = Insight(store, clock=lambda: NOW)
     _results(service)
+    service.repeats(SEPTEMBER)  # needs every row's words (of the month and the 30 days before): made once, kept
     decoded: list[int] = []  # rows of each Coded made into strings whole
     real_strings = corpus_mod.Coded.strings
     monkeypatch.setattr(corpus_mod.Coded, "strings", lambda self: decoded.append(len(self.ends)) or real_strings(self))
@@ -288,14 +290,14 @@ def test_a_coded_month_stays_coded_through_live_writes(store, monkeypatch, by_id
         vocab, words = list(base.coded.vocab), real_strings(base.coded)
         decoded.clear()
         upsert(store, "messages", frame(written))
-        found = _results(service)
+        found = (*_results(service), service.repeats(SEPTEMBER))
         kept = service.corpus(SEPTEMBER)
         assert kept.edit is not None and kept.edit.base is base  # updated, not read whole
         assert kept.coded is not None and max(decoded, default=0) <= len(written)  # only the rows read again
         assert kept.coded.vocab[: len(vocab)] == vocab and base.coded.vocab == vocab
         assert real_strings(base.coded) == words
         cold = Insight(store, clock=lambda: NOW)
-        assert found == _results(cold)
+        assert found == (*_results(cold), cold.repeats(SEPTEMBER))
         read = cold.corpus(SEPTEMBER).words
         assert real_strings(kept.coded) == read
         _same_corpus(service, cold)
