@@ -88,11 +88,13 @@ def unit_names(store: Store) -> list[str]:
 
 def save(store: Store, frame: pd.DataFrame) -> None:
     """Upsert the rows in one write, their words as codes; derived data, so the data version (and every cached result)
-    stays. The codes of the rows' words are read in one look-up (the vocabulary is scanned once) and the new words
-    numbered after the last code, in word order, here: the rows are then saved as they are, with no join."""
+    stays. The codes of the rows' words are looked up in the vocabulary the store keeps in memory (read before the
+    write lock is taken; under it only what another write added since) and the new words numbered after the last
+    code, in word order, here: the rows are then saved as they are, with no join."""
     terms = sorted(set(chain.from_iterable(frame["words"])) | set(chain.from_iterable(frame["places"])))
+    store.word_codes.refresh(store.cursor())
     with store.write(bump=False) as cur:
-        codes = _codes(cur, terms)
+        codes = store.word_codes.lookup(cur, terms)
         new = [t for t in terms if t not in codes]
         if new:
             ((top,),) = cur.execute(text("insight", "last_code")).fetchall()
@@ -109,15 +111,6 @@ def save(store: Store, frame: pd.DataFrame) -> None:
             }
         )
         _run(cur, "save_coded", "coded_frame", coded)
-
-
-def _codes(cur, terms: list[str]) -> dict[str, int]:
-    """{term: its code} of the `terms` the vocabulary holds."""
-    cur.register("terms_frame", pa.table({"word": pa.array(terms, pa.string())}))
-    try:
-        return dict(cur.execute(text("insight", "word_codes")).fetchall())
-    finally:
-        cur.unregister("terms_frame")
 
 
 def _run(cur, name: str, table_name: str, table: pa.Table) -> None:

@@ -24,6 +24,7 @@ from queries import provinces as province_ref
 from queries.deltas import Appends, Touched
 from queries.medians import MedianCache
 from queries.memo import Memo
+from queries.word_codes import WordCodes
 from settings import Settings
 
 _HERE = Path(__file__).parent
@@ -169,7 +170,7 @@ class DatabaseLocked(RuntimeError):
 class Store:
     """The database file and what is kept about it in memory (created with it, dropped with it): the memo per
     data version, the count rows of the latest questions, the median windows and delay index, the rollup append
-    counts and the days each write touched.
+    counts, the days each write touched and the codes of the words index's vocabulary.
 
     `read_only`: a snapshot file that many processes open at once (no migration, no writes)."""
 
@@ -181,6 +182,7 @@ class Store:
         self.questions = Memo(size=16)
         self.medians = MedianCache()
         self.appends = Appends()
+        self.word_codes = WordCodes()
         if self.path != ":memory:" and not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -85,7 +85,7 @@ LIMIT :n;
 -- name: add_words()
 -- Give a code to each word and named place of the registered frame `words_frame` (message_id, text_hash, words,
 -- places: text lists) that has none yet: the next free ones, in word order. Migration 17 (every stored list at once);
--- words_store.save codes a few rows' words itself (word_codes), scanning the vocabulary once, not twice.
+-- words_store.save codes a few rows' words itself (from the vocabulary kept in memory: queries/word_codes.py).
 INSERT INTO word_vocab
 SELECT (SELECT coalesce(max(id), -1) FROM word_vocab) + row_number() OVER (ORDER BY word), word
 FROM (SELECT unnest(words) AS word FROM words_frame UNION SELECT unnest(places) FROM words_frame)
@@ -107,9 +107,9 @@ WITH flat AS (
 SELECT w.message_id, w.text_hash, coalesce(c.words, []), coalesce(c.places, [])
 FROM words_frame w LEFT JOIN coded c USING (message_id);
 
--- name: word_codes()
--- The codes of the words of the registered terms_frame (word) that have one.
-SELECT word, id FROM word_vocab WHERE word IN (SELECT word FROM terms_frame);
+-- name: codes_above(top)
+-- The codes above `top` and their words (queries/word_codes.py keeps the vocabulary in memory in step with them).
+SELECT id, word FROM word_vocab WHERE id > :top;
 
 -- name: last_code()
 SELECT coalesce(max(id), -1) FROM word_vocab;
