@@ -41,7 +41,7 @@ def batch(store: Store, size: int, offset: int, tag: str) -> pd.DataFrame:
         "JOIN word_vocab v USING (id) GROUP BY message_id",
         {"n": size, "o": offset},
     )
-    rows["words"] = [list(w) for w in rows["words"]]
+    rows["words"] = [[w for w in ws if not w.startswith("新词")] for ws in rows["words"]]  # an earlier run's
     rows["places"] = [list(p) for p in rows["places"]]
     for k in range(0, len(rows), 10):
         rows.at[k, "words"] = [*rows.at[k, "words"], f"新词{tag}{k}"]
