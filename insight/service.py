@@ -36,6 +36,7 @@ TOP_WORDS = 5
 # own frequencies are used and every change regroups the period.
 REFERENCE_DAYS = 31
 REFERENCE_MIN = 1000
+DAY = dt.timedelta(days=1)
 DETECT_ROWS = 250_000  # daily counts tested a province at a time beyond this many rows (a year's: about 530,000)
 
 
@@ -152,6 +153,7 @@ class Insight:
     def grouping(self, f: Filters) -> issues.Grouping:
         """The hot-issue grouping of `f` at the current data version: updated from the last one of `f` when the
         term weights are the same (only the blocks a write touched are grouped again), else grouped whole."""
+        self._index_ahead(f)
         period = self.corpus(f)
         weights = self.weights(f)
         with self._guard:
@@ -172,7 +174,7 @@ class Insight:
         leaves it), or while what the reference's words are made of is the same (corpus.words_mark: a reply to one of
         its messages); else learnt again from the reference's corpus (kept with the others: a month's hot words
         compare it with the same window)."""
-        period = Filters(f.start - dt.timedelta(days=REFERENCE_DAYS), f.start - dt.timedelta(days=1))
+        period = _reference(f)
         with self._once.locks.lock(repr(("weights", period))):
             version = self.store.data_version
             with self._guard:
@@ -191,6 +193,20 @@ class Insight:
                 learnt = issues.Weights.counted(len(reference), issues.feature_frequency(reference))
             self._keep(self._weights, period, (version, mark, learnt), GROUPINGS_KEPT)
             return learnt
+
+    def _index_ahead(self, f: Filters) -> None:
+        """Before `f` and its reference are first read: their missing words segmented at once (corpus.index_ahead),
+        when the store can keep them (a snapshot's corpora segment what they lack and keep nothing)."""
+        reference = _reference(f)
+        with self._guard:
+            known = any(period[0] in (f, reference) for period in self._corpora)
+        if known or self.store.read_only:
+            return
+        midnight = dt.time()
+        windows = [
+            (dt.datetime.combine(p.start, midnight), dt.datetime.combine(p.end, midnight) + DAY) for p in (f, reference)
+        ]
+        corpus_mod.index_ahead(self.store, windows)
 
     def _untouched(self, since: str, period: Filters) -> bool:
         """No write after data version `since` changed a message created in `period` (False when not known)."""
@@ -301,6 +317,11 @@ class Insight:
     def _repeats(self, f: Filters) -> dict:
         lookback = self.corpus(f, f.start - dt.timedelta(days=repeats.WINDOW_DAYS), f.end)
         return {"start": f.start.isoformat(), "end": f.end.isoformat(), **repeats.find(lookback, f.start, f.end)}
+
+
+def _reference(f: Filters) -> Filters:
+    """The period whose messages weigh the terms of `f`'s hot issues: the REFERENCE_DAYS before it, nationally."""
+    return Filters(f.start - dt.timedelta(days=REFERENCE_DAYS), f.start - DAY)
 
 
 def _detect(counts: pd.DataFrame, start: dt.date, end: dt.date, today: dt.date) -> list[dict]:
