@@ -443,3 +443,29 @@ def test_dropping_cached_blocks_keeps_the_memory_limit(tmp_path):
         assert fresh.scalar("SELECT current_setting('memory_limit')") != limit  # the 300MB was really set
     finally:
         fresh.close()
+
+
+def test_a_periods_and_its_references_missing_words_are_segmented_in_one_set_of_workers(store, monkeypatch):
+    """Hot issues on a store nothing has indexed: the period's and its reference month's words are made by one
+    fill_many (one start of the workers), and the hot issues and stored words equal those made in this process."""
+    from insight.service import REFERENCE_DAYS, Insight
+
+    load_fixtures(store)
+    clock = partial(dt.datetime, 2024, 4, 1)
+    calls = []
+    real = index.fill_many
+    monkeypatch.setattr(index, "fill_many", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(index, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(index, "BATCH", 7)
+    parallel = Insight(store, clock=clock).hot_issues(MARCH)
+    assert len(calls) == 1
+    since = dt.datetime.combine(MARCH.start - dt.timedelta(days=REFERENCE_DAYS), dt.time())
+    query = "SELECT message_id FROM messages WHERE created_at >= ? AND created_at < ?"
+    windows = {r for (r,) in store.rows(query, [since, dt.datetime.combine(MARCH.end, dt.time()) + dt.timedelta(1)])}
+    stored = _stored(store)
+    assert set(stored) == windows and len(windows) > 2 * 7
+    with store.write() as cur:
+        cur.execute("DELETE FROM message_words")
+    monkeypatch.setattr(index, "PARALLEL_FROM", 10**9)
+    assert Insight(store, clock=clock).hot_issues(MARCH) == parallel
+    assert len(calls) == 1 and _stored(store) == stored
