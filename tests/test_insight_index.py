@@ -445,9 +445,9 @@ def test_dropping_cached_blocks_keeps_the_memory_limit(tmp_path):
         fresh.close()
 
 
-def test_a_periods_and_its_references_missing_words_are_segmented_in_one_set_of_workers(store, monkeypatch):
+def test_a_periods_and_its_references_missing_words_are_segmented_at_once(store, monkeypatch):
     """Hot issues on a store nothing has indexed: the period's and its reference month's words are made by one
-    fill_many (one start of the workers), and the hot issues and stored words equal those made in this process."""
+    fill_many (one start of the worker), and the hot issues and stored words equal those made in this process."""
     from insight.service import REFERENCE_DAYS, Insight
 
     load_fixtures(store)
