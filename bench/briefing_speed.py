@@ -4,8 +4,8 @@ machine's load, and the CPU seconds of the run (this process and its worker proc
 else shares the machine).
 
 On a store nothing has indexed yet (a copy without stored words, reply checks and league facts), the first run
-computes them: words of the period (in worker processes, one per core), reply checks of the units' window and its
-lookback (the text work in DuckDB), and the league facts of the units' window only.
+computes them: words of the period and of the month before it (in one worker process, beside the rest), reply checks
+of the units' window and its lookback (the text work in DuckDB), and the league facts of the units' window only.
 
 python bench/briefing_speed.py [--db FILE] [--repeat 3] [--now 2026-11-26T12:00:00]
 """
@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from settings import Settings  # noqa: E402
 
-# The project's modules are imported where used, not here: the worker processes a cold run spawns (words, one per
-# core) import this script as their main module, as they import app.py under the CLI, which imports next to nothing.
+# The project's modules are imported where used, not here: the worker process a cold run spawns (words) imports this
+# script as its main module, as it imports app.py under the CLI, which imports next to nothing.
 
 
 def cpu_seconds() -> float:
