@@ -19,7 +19,7 @@ import pandas as pd
 from cachelib import SimpleCache
 
 from insight import corpus as corpus_mod
-from insight import hotwords, issues, repeats, surges, words_store
+from insight import hotwords, issues, memory, repeats, surges, words_store
 from insight.segment import Segmenter, place_names
 from queries import provinces as province_ref
 from queries.db import Store
@@ -80,10 +80,13 @@ class Insight:
     def _cached(self, name: str, compute, *args):
         return self._once.get(repr((name, self.store.data_version, args)), lambda: compute(*args))
 
-    def corpus(self, f: Filters, start: dt.date | None = None, end: dt.date | None = None) -> corpus_mod.Corpus:
+    def corpus(
+        self, f: Filters, start: dt.date | None = None, end: dt.date | None = None, keep: bool = True
+    ) -> corpus_mod.Corpus:
         """A period's messages with words at the current data version; the last few periods asked are kept, and a
         period asked again after a write is built from its earlier corpus (only the messages that changed are read:
-        those of the days the writes since touched, when the store knows them)."""
+        those of the days the writes since touched, when the store knows them). `keep=False`: a period not kept
+        already is read without being kept (read once for figures that are kept instead)."""
         version, period = self.store.data_version, (f, start, end)
         with self._once.locks.lock(repr(("corpus", period))):
             with self._guard:
@@ -95,7 +98,8 @@ class Insight:
                 previous, days, ids = found[1], self.store.changed_days(found[0]), self.store.changed_ids(found[0])
             report = self._report(start or f.start, end or f.end)
             built = corpus_mod.load(self.store, lambda: self.segmenter, f, start, end, report, previous, days, ids)
-            self._keep(self._corpora, period, (version, built), CORPORA_KEPT)
+            if keep or found is not None:
+                self._keep(self._corpora, period, (version, built), CORPORA_KEPT)
             return built
 
     def _report(self, start: dt.date, end: dt.date):
@@ -110,8 +114,7 @@ class Insight:
         return self._cached("hot_words", self._hot_words, f, limit)
 
     def _hot_words(self, f: Filters, limit: int) -> dict:
-        length = f.end - f.start
-        before = replace(f, start=f.start - length - dt.timedelta(days=1), end=f.start - dt.timedelta(days=1))
+        before = _previous(f)
         now, prev = self._frequencies(f), self._frequencies(before)
         return {
             "start": f.start.isoformat(),
@@ -170,8 +173,10 @@ class Insight:
         """Term weights learnt from the REFERENCE_DAYS before `f` nationally; None when they hold too few messages.
         They are the same object while no write since touched a day of the reference (a write inside the period
         leaves it), or while what the reference's words are made of is the same (corpus.words_mark: a reply to one of
-        its messages); else learnt again from the reference's corpus (kept with the others: a month's hot words
-        compare it with the same window)."""
+        its messages); else learnt again from the reference's corpus. That corpus is kept with the others only when
+        `f`'s hot words compare `f` with the same window (a month of the whole board); else it is let go once
+        counted (the wall's week and fortnight: two months' messages, about 0.5 GB on a 50 M board, kept for weights
+        that are themselves kept)."""
         period = Filters(f.start - dt.timedelta(days=REFERENCE_DAYS), f.start - dt.timedelta(days=1))
         with self._once.locks.lock(repr(("weights", period))):
             version = self.store.data_version
@@ -184,11 +189,12 @@ class Insight:
             if known is not None and known[1] == mark:
                 self._keep(self._weights, period, (version, *known[1:]), GROUPINGS_KEPT)
                 return known[2]
-            # read through the kept corpora: the hot words of a month compare it with the same reference window
-            reference = self.corpus(period)
+            reference = self.corpus(period, keep=_previous(f) == period)
             learnt = None
             if len(reference) >= REFERENCE_MIN:
                 learnt = issues.Weights.counted(len(reference), issues.feature_frequency(reference))
+            del reference
+            memory.give_back()  # the reference's columns when not kept: the grouping that follows does not sit on them
             self._keep(self._weights, period, (version, mark, learnt), GROUPINGS_KEPT)
             return learnt
 
@@ -301,6 +307,11 @@ class Insight:
     def _repeats(self, f: Filters) -> dict:
         lookback = self.corpus(f, f.start - dt.timedelta(days=repeats.WINDOW_DAYS), f.end)
         return {"start": f.start.isoformat(), "end": f.end.isoformat(), **repeats.find(lookback, f.start, f.end)}
+
+
+def _previous(f: Filters) -> Filters:
+    """The period the hot words of `f` compare it with: as long, ending the day before it, with the same filters."""
+    return replace(f, start=f.start - (f.end - f.start) - dt.timedelta(days=1), end=f.start - dt.timedelta(days=1))
 
 
 def _detect(counts: pd.DataFrame, start: dt.date, end: dt.date, today: dt.date) -> list[dict]:
