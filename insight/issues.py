@@ -130,10 +130,11 @@ def _linked_slices(frame: pd.DataFrame, pending: list, max_gap_days: int, days: 
         return []
     rows, cols = _pairs(pending)
     pending.clear()
-    return [
-        linked_pairs(frame, rows[lo : lo + PAIRS_AT_ONCE], cols[lo : lo + PAIRS_AT_ONCE], max_gap_days, days)
-        for lo in range(0, len(rows), PAIRS_AT_ONCE)
-    ]
+    out = []
+    for lo in range(0, len(rows), PAIRS_AT_ONCE):
+        i, j = linked_pairs(frame, rows[lo : lo + PAIRS_AT_ONCE], cols[lo : lo + PAIRS_AT_ONCE], max_gap_days, days)
+        out.append((i.astype(np.int32), j.astype(np.int32)))  # rows of one frame: half the memory of int64
+    return out
 
 
 def _pairs(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
@@ -159,8 +160,18 @@ def linked_pairs(
 
 
 def _components(n: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
+    """The connected component of each of n nodes linked by the pairs (rows[k], cols[k]), numbered in the order of
+    their first node. PAIRS_AT_ONCE pairs at a time, each step's graph being its pairs and a link from every node to
+    the first node of its component so far: scipy copies a graph as float64 and adds its transpose (a batch of 13
+    million pairs took about 0.5 GB more at once)."""
+    first = np.arange(n)  # per node: the first node of its component so far
+    for lo in range(0, max(len(rows), 1), PAIRS_AT_ONCE):
+        i, j = rows[lo : lo + PAIRS_AT_ONCE], cols[lo : lo + PAIRS_AT_ONCE]
+        ends = (np.concatenate([i, np.arange(n)]), np.concatenate([j, first]))
+        graph = coo_matrix((np.ones(len(ends[0]), dtype=np.int8), ends), shape=(n, n))
+        labels = connected_components(graph, directed=False)[1]
+        first = np.unique(labels, return_index=True)[1][labels]
+    return np.unique(first, return_inverse=True)[1].ravel()
 
 
 def blocks(frame: pd.DataFrame) -> np.ndarray:
@@ -761,7 +772,8 @@ def _group_rows(
     matrix, terms = built
     i, j = _linked(frame, matrix)
     if edges is not None:
-        edges.append((rows[i], rows[j]))
+        at = rows.astype(np.int32)  # rows of the corpus: a grouping keeps them as int32 (`_joined`)
+        edges.append((at[i], at[j]))
     linked = _components(len(frame), i, j)
     return _described(frame, names, matrix, terms, _labels(frame, matrix, min_members, linked), out)
 
