@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -36,6 +36,8 @@ TOP_WORDS = 5
 # own frequencies are used and every change regroups the period.
 REFERENCE_DAYS = 31
 REFERENCE_MIN = 1000
+# A reference that is not kept is counted this many days at a time (a 50 M board's month read at once: about 0.5 GB).
+REFERENCE_PART_DAYS = 8
 DETECT_ROWS = 250_000  # daily counts tested a province at a time beyond this many rows (a year's: about 530,000)
 
 
@@ -174,9 +176,9 @@ class Insight:
         They are the same object while no write since touched a day of the reference (a write inside the period
         leaves it), or while what the reference's words are made of is the same (corpus.words_mark: a reply to one of
         its messages); else learnt again from the reference's corpus. That corpus is kept with the others only when
-        `f`'s hot words compare `f` with the same window (a month of the whole board); else it is let go once
-        counted (the wall's week and fortnight: two months' messages, about 0.5 GB on a 50 M board, kept for weights
-        that are themselves kept)."""
+        `f`'s hot words compare `f` with the same window (a month of the whole board); else it is read a part at a
+        time and let go once counted (the wall's week and fortnight: two months' messages, about 0.5 GB on a 50 M
+        board, would be kept for weights that are themselves kept)."""
         period = Filters(f.start - dt.timedelta(days=REFERENCE_DAYS), f.start - dt.timedelta(days=1))
         with self._once.locks.lock(repr(("weights", period))):
             version = self.store.data_version
@@ -189,14 +191,30 @@ class Insight:
             if known is not None and known[1] == mark:
                 self._keep(self._weights, period, (version, *known[1:]), GROUPINGS_KEPT)
                 return known[2]
-            reference = self.corpus(period, keep=_previous(f) == period)
-            learnt = None
-            if len(reference) >= REFERENCE_MIN:
-                learnt = issues.Weights.counted(len(reference), issues.feature_frequency(reference))
-            del reference
-            memory.give_back()  # the reference's columns when not kept: the grouping that follows does not sit on them
+            messages, counted = self._reference_frequency(period, keep=_previous(f) == period)
+            learnt = issues.Weights.counted(messages, counted) if messages >= REFERENCE_MIN else None
             self._keep(self._weights, period, (version, mark, learnt), GROUPINGS_KEPT)
             return learnt
+
+    def _reference_frequency(self, period: Filters, keep: bool) -> tuple[int, Counter]:
+        """(messages, messages holding each term of issues.features) of a reference period: counted over its corpus
+        when kept already or to be kept (`keep`); else read and counted REFERENCE_PART_DAYS at a time, each part let
+        go once counted (the counts of disjoint days add up)."""
+        with self._guard:
+            kept = (period, None, None) in self._corpora
+        if keep or kept:
+            reference = self.corpus(period)
+            return len(reference), issues.feature_frequency(reference)
+        messages, counted, start = 0, Counter(), period.start
+        while start <= period.end:
+            end = min(start + dt.timedelta(days=REFERENCE_PART_DAYS - 1), period.end)
+            part = self.corpus(replace(period, start=start, end=end), keep=False)
+            messages += len(part)
+            counted.update(issues.feature_frequency(part))
+            del part
+            memory.give_back()  # the part's columns: the next part, and the grouping after, do not sit on them
+            start = end + dt.timedelta(days=1)
+        return messages, counted
 
     def _untouched(self, since: str, period: Filters) -> bool:
         """No write after data version `since` changed a message created in `period` (False when not known)."""
