@@ -45,6 +45,7 @@ MAX_MEMBER_IDS = 1000
 KEYWORDS = 5
 _CHUNK = 2000
 PAIRS_AT_ONCE = 1_000_000  # similar pairs filtered at a time (`_linked`)
+PRODUCT_CELLS = 2_000_000  # rows x near rows whose cosines are computed at once (`_similar_chunks`)
 BATCH_ROWS = 30_000  # a cold grouping's rows at a time (whole blocks: `_batches`)
 
 
@@ -207,11 +208,16 @@ def _similar_chunks(frame: pd.DataFrame, matrix, min_cosine: float, days: np.nda
         last = int(np.searchsorted(key, key[hi - 1] + max_gap_days, "right"))
         part, near = order[lo:hi], order[first:last]
         one, other = _block_terms(csr, part, near, block, width)
-        sims = (one @ other.T).tocoo()
-        keep = sims.data >= min_cosine
-        i, j = part[sims.row[keep]], near[sims.col[keep]]
-        upper = i < j
-        yield i[upper], j[upper]
+        other = other.T.tocsr()
+        # the product a few rows at a time: rows of one block of near copies are all alike (a 50 M board's
+        # fortnight: 2,000 rows x 30,000 near ones, about 0.4 GB at once); each row's products are the same
+        step = max(1, PRODUCT_CELLS // len(near))
+        for at in range(0, len(part), step):
+            sims = (one[at : at + step] @ other).tocoo()
+            keep = sims.data >= min_cosine
+            i, j = part[at + sims.row[keep]], near[sims.col[keep]]
+            upper = i < j
+            yield i[upper], j[upper]
 
 
 def _block_terms(csr, part: np.ndarray, near: np.ndarray, block: np.ndarray, width: int):
