@@ -157,8 +157,8 @@ class Insight:
     def grouping(self, f: Filters) -> issues.Grouping:
         """The hot-issue grouping of `f` at the current data version: updated from the last one of `f` when the
         term weights are the same (only the blocks a write touched are grouped again), else grouped whole."""
+        weights = self.weights(f)  # first: its reference read (when not kept) does not sit on the period's corpus
         period = self.corpus(f)
-        weights = self.weights(f)
         with self._guard:
             previous = self._groupings.get(f)
         if weights is not None and previous is not None and previous.weights is weights:
