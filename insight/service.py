@@ -36,8 +36,9 @@ TOP_WORDS = 5
 # own frequencies are used and every change regroups the period.
 REFERENCE_DAYS = 31
 REFERENCE_MIN = 1000
-# A reference that is not kept is counted this many days at a time (a 50 M board's month read at once: about 0.5 GB).
-REFERENCE_PART_DAYS = 8
+# A reference that is not kept is counted this many days at a time: a 50 M board's month read at once held about
+# 0.5 GB more at the peak; each part costs a scan of the text tables (about 2.4 CPU-s at 50 M: 8-day parts, 7 more)
+REFERENCE_PART_DAYS = 16
 DETECT_ROWS = 250_000  # daily counts tested a province at a time beyond this many rows (a year's: about 530,000)
 
 
