@@ -139,9 +139,19 @@ def _linked_slices(frame: pd.DataFrame, pending: list, max_gap_days: int, days: 
 
 
 def _pairs(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of `parts` in one pair of arrays (`parts` is emptied: each part let go once copied, so that a batch's
+    13 million pairs are not held twice)."""
     if not parts:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    return np.concatenate([i for i, _ in parts]), np.concatenate([j for _, j in parts])
+    size, dtype = sum(len(i) for i, _ in parts), np.result_type(*(i for i, _ in parts))
+    rows, cols = np.empty(size, dtype), np.empty(size, dtype)
+    at = 0
+    parts.reverse()
+    while parts:
+        i, j = parts.pop()
+        rows[at : at + len(i)], cols[at : at + len(i)] = i, j
+        at += len(i)
+    return rows, cols
 
 
 def _day_numbers(frame: pd.DataFrame) -> np.ndarray:
@@ -805,10 +815,14 @@ def _group_rows(
         return out
     matrix, terms = built
     i, j = _linked(frame, matrix)
-    if edges is not None:
-        at = rows.astype(np.int32)  # rows of the corpus: a grouping keeps them as int32 (`_joined`)
-        edges.append((at[i], at[j]))
     linked = _components(len(frame), i, j)
+    if edges is not None:
+        # as rows of the corpus (int32: a grouping keeps them), in place a million at a time (not a second copy)
+        at = rows.astype(np.int32)
+        for pairs in (i, j):
+            for lo in range(0, len(pairs), PAIRS_AT_ONCE):
+                pairs[lo : lo + PAIRS_AT_ONCE] = at[pairs[lo : lo + PAIRS_AT_ONCE]]
+        edges.append((i, j))
     return _described(frame, names, matrix, terms, _labels(frame, matrix, min_members, linked), out)
 
 
