@@ -6,7 +6,7 @@ import datetime as dt
 import sys
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from itertools import chain
 
@@ -39,28 +39,27 @@ class Corpus:
         self.frame = frame
         self._words = words  # topic words per row; None: made from `coded` when first asked
         self.edit = edit  # how it was made from an earlier corpus of the period (`load`), if it was
-        self.coded = coded  # the words as codes, when read whole from the store (a cold corpus)
+        # the words as codes: those of every corpus `load` makes (None: a corpus of strings, as `rows` makes)
+        self.coded = coded
 
     @property
     def words(self) -> list[tuple[str, ...]]:
-        """Topic words per row. A cold corpus makes them from its codes when first asked: a period read only to be
-        counted (the month before, whose counts give the weights and the hot words' change) never makes them."""
+        """Topic words per row, made from the codes when first asked: a period read only to be counted (the month
+        before, whose counts give the weights and the hot words' change) or grouped never makes them, nor does a
+        live write's update (`words_at`: the rows it looks at)."""
         if self._words is None:
             self._words = self.coded.strings()
         return self._words
 
     def words_at(self, at: np.ndarray) -> list[tuple[str, ...]]:
-        """The topic words of the rows `at` (of a cold corpus: made from its codes for these rows only)."""
+        """The topic words of the rows `at` (made from the codes for these rows only when the corpus's are not made)."""
         if self._words is not None:
             return [self._words[k] for k in at.tolist()]
-        vocab, codes, ends = self.coded.vocab, self.coded.codes, self.coded.ends
-        stops = ends[at].tolist()
-        starts = np.where(at > 0, ends[np.maximum(at - 1, 0)], 0).tolist()
-        return [tuple([vocab[c] for c in codes[a:b].tolist()]) for a, b in zip(starts, stops, strict=True)]
+        return self.coded.strings_at(at)
 
     def holding(self, terms: set[str]) -> np.ndarray:
-        """Per row: whether its topic words hold any of `terms` (of a cold corpus: looked up in its codes)."""
-        if self._words is not None or self.coded is None:
+        """Per row: whether its topic words hold any of `terms` (looked up in the codes, when the corpus has them)."""
+        if self.coded is None:
             return np.fromiter((not terms.isdisjoint(w) for w in self.words), bool, len(self.frame))
         wanted = np.fromiter((w in terms for w in self.coded.vocab), bool, len(self.coded.vocab))
         out = np.zeros(len(self.frame), bool)
@@ -81,11 +80,56 @@ class Corpus:
 class Coded:
     """A corpus's words as integer codes: row i's words are vocab[codes[ends[i-1]:ends[i]]] (4 bytes a word: a
     year holds about 13 million). Counting messages per word over it is a numpy pass, not a pass over a million
-    strings."""
+    strings. A live write's corpus is made of its base's codes with the rows read again coded into the base's
+    vocabulary, extended (`spliced`): no row left as it was is made into strings."""
 
     vocab: list[str]
     codes: np.ndarray  # int32
     ends: np.ndarray
+    # word -> code, made when first needed (`spliced`) and handed on to the codes spliced from these
+    position: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def spliced(self, lo: int, hi: int, middle: np.ndarray, more: list[tuple[str, ...]]) -> Coded:
+        """The codes of these rows :lo, then the rows `middle`, then these rows hi:. `middle` numbers these rows
+        (k < len(ends)) and after them the rows of words `more` (k >= len(ends): more[k - len(ends)]). The vocabulary
+        is this one with the new words of `more` added after it (a code keeps its word); the rows of `middle` are
+        gathered, the others copied in two runs."""
+        n = len(self.ends)
+        position = self._positions()
+        new = [w for w in dict.fromkeys(chain.from_iterable(more)) if w not in position]
+        vocab = self.vocab
+        if new:  # a copy: the corpus these codes came from keeps its own
+            vocab = [*vocab, *new]
+            position = {**position, **{w: k for k, w in enumerate(new, len(self.vocab))}}
+        lengths = np.fromiter(map(len, more), np.int64, len(more))
+        extra = np.fromiter(map(position.__getitem__, chain.from_iterable(more)), np.int32, int(lengths.sum()))
+        # the rows of `middle` out of a pool: the run of these rows they take, then more's
+        old = middle[middle < n]
+        first, last = (int(old.min()), int(old.max()) + 1) if len(old) else (0, 0)
+        start, stop = self._at(first), self._at(last)
+        pool = np.concatenate([self.codes[start:stop], extra])
+        ends = np.concatenate([self.ends[first:last] - start, stop - start + np.cumsum(lengths)])
+        at, counts = segments(ends, np.where(middle < n, middle - first, middle - n + last - first))
+        head, tail = self._at(lo), self._at(hi)
+        ends = np.concatenate([self.ends[:lo], head + np.cumsum(counts), self.ends[hi:] + (head + counts.sum() - tail)])
+        return Coded(vocab, np.concatenate([self.codes[:head], pool[at], self.codes[tail:]]), ends, position)
+
+    def _at(self, row: int) -> int:
+        """Where row `row` starts in `codes`."""
+        return int(self.ends[row - 1]) if row else 0
+
+    def _positions(self) -> dict[str, int]:
+        if len(self.position) < len(self.vocab):
+            self.position.update(zip(self.vocab, range(len(self.vocab)), strict=True))
+        return self.position
+
+    def strings_at(self, at: np.ndarray) -> list[tuple[str, ...]]:
+        """The words of the rows `at`."""
+        vocab = self.vocab
+        found, counts = segments(self.ends, at)
+        kept = [vocab[c] for c in self.codes[found].tolist()]
+        bounds = np.cumsum(counts).tolist()
+        return [tuple(kept[a:b]) for a, b in zip([0, *bounds][:-1], bounds, strict=True)]
 
     def rows(self) -> np.ndarray:
         """The row of each code."""
@@ -106,7 +150,7 @@ class Coded:
             codes[offset : offset + len(part.codes)] = remap[part.codes]
             ends[rows : rows + len(part.ends)] = part.ends + offset
             offset, rows = offset + len(part.codes), rows + len(part.ends)
-        return cls(list(position), codes, ends)
+        return cls(list(position), codes, ends, position)
 
     def strings(self) -> list[tuple[str, ...]]:
         """Each row's words."""
@@ -115,10 +159,19 @@ class Coded:
         return [tuple(kept[a:b]) for a, b in zip([0, *bounds][:-1], bounds, strict=True)]
 
 
+def segments(ends: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(positions, counts): where the entries of `rows` are in a flat array whose row i ends at ends[i], row after
+    row, and how many each row has."""
+    stops = ends[rows]
+    starts = np.where(rows > 0, ends[np.maximum(rows - 1, 0)], 0)
+    counts = stops - starts
+    return np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum())), counts
+
+
 def term_frequency(corpus: Corpus, extra: Callable[[int, int], list[tuple[str, ...]]]) -> Counter | None:
     """Messages holding each term, a message's terms being its words and `extra(lo, hi)` (for the rows lo..hi, e.g.
     their places): the Counter of the sets of these terms, counted over codes. None when the corpus has no coded
-    words (one made by an update: count its strings)."""
+    words (a corpus of strings: count them)."""
     counted = term_counts(corpus, extra)
     if counted is None:
         return None
@@ -259,9 +312,10 @@ def load(
         if len(changed) <= UPDATE_SHARE * len(marks):
             fresh = _read(store, segmenter, window, changed) if changed else Corpus(previous.frame.iloc[:0], [])
             frame = pd.concat([previous.frame.iloc[at[kept]], fresh.frame], ignore_index=True)
-            built = _ordered(frame, [previous.words[i] for i in at[kept]] + fresh.words, marks)
-            if built is not None:
-                return built
+            ordered = _ordered(frame, marks)
+            if ordered is not None:
+                pool = np.concatenate([at[kept], len(previous) + np.arange(len(fresh))])  # each frame row's
+                return Corpus(ordered[0], **_carried(previous, 0, len(previous), pool[ordered[1]], fresh))
     return _read_period(store, segmenter, window, progress)
 
 
@@ -306,14 +360,13 @@ def _read_period(store: Store, segmenter: Callable[[], Segmenter], window: dict,
 def _joined(parts: list[Corpus]) -> Corpus:
     """The corpus of consecutive parts' rows (`parts` is emptied: each part's codes and columns are let go once
     copied into the whole, so that the join holds about one column twice, not the whole year)."""
-    coded = None if any(p.coded is None for p in parts) else [p.coded for p in parts]
-    words = None if coded is not None else list(chain.from_iterable(p.words for p in parts))
+    coded = [p.coded for p in parts]  # (`_built` codes every part's words)
     frames = [p.frame for p in parts]
     parts.clear()
-    coded = Coded.joined(coded) if coded is not None else None
+    coded = Coded.joined(coded)
     frame = _concatenated(frames)
     memory.give_back()  # the parts' columns and the reads', freed: back to the system before the next stage
-    return Corpus(frame, words, coded=coded)
+    return Corpus(frame, None, coded=coded)
 
 
 def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -345,12 +398,14 @@ def _update_days(
     # the days' rows are read whole (one read, marks included); only the changed ones are made into corpus rows
     fresh = _built(store, segmenter, table.take(changed)) if len(changed) else Corpus(previous.frame.iloc[:0], [])
     frame = pd.concat([part.iloc[at[kept]], fresh.frame], ignore_index=True)
-    middle = _ordered(frame, [previous.words[lo + i] for i in at[kept]] + fresh.words, marks)
-    if middle is None:
+    ordered = _ordered(frame, marks)
+    if ordered is None:
         return None
+    middle, order = ordered
+    pool = np.concatenate([lo + at[kept], len(previous) + np.arange(len(fresh))])  # each frame row's
     source = np.where(kept, lo + at, -1)  # marks' order is the middle's
-    rows = _one_chunk(pd.concat([previous.frame.iloc[:lo], middle.frame, previous.frame.iloc[hi:]], ignore_index=True))
-    built = Corpus(rows, previous.words[:lo] + middle.words + previous.words[hi:], Edit(previous, lo, hi, source))
+    rows = _one_chunk(pd.concat([previous.frame.iloc[:lo], middle, previous.frame.iloc[hi:]], ignore_index=True))
+    built = Corpus(rows, edit=Edit(previous, lo, hi, source), **_carried(previous, lo, hi, pool[order], fresh))
     previous.edit = None  # one step is kept: a chain of bases would keep every earlier corpus alive
     return built
 
@@ -376,13 +431,9 @@ def _update_ids(
     order = middle.sort_values(["created_at", "message_id"], kind="stable").index.to_numpy()
     middle = middle.iloc[order].reset_index(drop=True)
     source = np.concatenate([kept, np.full(len(fresh), -1)])[order]
-    words = [previous.words[k] for k in kept.tolist()] + fresh.words
+    pool = np.concatenate([kept, len(frame) + np.arange(len(fresh))])[order]
     rows = _one_chunk(pd.concat([frame.iloc[:lo], middle, frame.iloc[hi:]], ignore_index=True))
-    built = Corpus(
-        rows,
-        previous.words[:lo] + [words[i] for i in order.tolist()] + previous.words[hi:],
-        Edit(previous, lo, hi, source),
-    )
+    built = Corpus(rows, edit=Edit(previous, lo, hi, source), **_carried(previous, lo, hi, pool, fresh))
     previous.edit = None  # one step is kept (as _update_days)
     return built
 
@@ -426,18 +477,32 @@ def changes(old: Corpus, new: Corpus) -> tuple[np.ndarray, np.ndarray]:
 
 def rows(corpus: Corpus, at: np.ndarray) -> Corpus:
     """The corpus of the rows `at`."""
-    return Corpus(corpus.frame.iloc[at].reset_index(drop=True), [corpus.words[k] for k in at.tolist()])
+    return Corpus(corpus.frame.iloc[at].reset_index(drop=True), corpus.words_at(at))
 
 
-def _ordered(frame: pd.DataFrame, words: list, marks: pd.DataFrame) -> Corpus | None:
-    """The rows in the order (and with the marks) of `marks`; None when one of them is missing (a message moved
-    into the period between the two reads: the caller reads the whole period)."""
+def _ordered(frame: pd.DataFrame, marks: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """(the rows in the order (and with the marks) of `marks`, the frame row of each); None when one of them is
+    missing (a message moved into the period between the two reads: the caller reads the whole period)."""
     at = pd.Index(frame["message_id"]).get_indexer(marks["message_id"])
     if (at < 0).any():
         return None
     ordered = frame.iloc[at].reset_index(drop=True)
     ordered["mark"] = marks["mark"].to_numpy()
-    return Corpus(frame=ordered, words=[words[i] for i in at])
+    return ordered, at
+
+
+def _carried(previous: Corpus, lo: int, hi: int, middle: np.ndarray, fresh: Corpus) -> dict:
+    """The words (Corpus's `words` and `coded`) of the rows previous[:lo], then `middle`, then previous[hi:], where
+    `middle` numbers previous's rows and then fresh's (the rows read again): as codes when previous has them (only
+    fresh's rows made into strings, then coded), and as strings too when previous's were made (a method asked for
+    every row's: they are kept, not made again)."""
+    more = fresh.words  # a write's few rows
+    coded = previous.coded.spliced(lo, hi, middle, more) if previous.coded is not None else None
+    words = None
+    if previous._words is not None or coded is None:
+        old, n = previous.words, len(previous)
+        words = old[:lo] + [old[k] if k < n else more[k - n] for k in middle.tolist()] + old[hi:]
+    return {"words": words, "coded": coded}
 
 
 def _read(store: Store, segmenter: Callable[[], Segmenter], window: dict, ids) -> Corpus:
@@ -472,24 +537,24 @@ def _built(store: Store, segmenter: Callable[[], Segmenter], table: pa.Table) ->
     own = _own_places(frame)
     stored_words, stored_places = _decoded(store, table.column("words"), table.column("places"))
     coded = _stored_words(stored_words, own)
-    words = None  # made from the codes when first asked
     stale = np.flatnonzero(~frame["indexed"].to_numpy(dtype=bool))
-    if len(stale):
-        words = coded.strings()
+    if len(stale):  # their words made now, coded in place of the stored ones (none, or of another text)
         fresh = _index_now(store, segmenter, frame.iloc[stale])
         named = stored_places.lists()
-        for i, w, p in zip(stale, fresh["words"], fresh["places"], strict=True):
-            words[i], named[i] = tuple(x for x in w if x not in own.drops[own.codes[i]]), list(p)
+        made = []
+        for i, w, p in zip(stale.tolist(), fresh["words"], fresh["places"], strict=True):
+            made.append(tuple(x for x in w if x not in own.drops[own.codes[i]]))
+            named[i] = list(p)
         stored_places = _Lists.encode(named)
+        middle = np.arange(len(frame))
+        middle[stale] = len(frame) + np.arange(len(stale))
+        coded = coded.spliced(0, len(frame), middle, made)
     frame["mentions"] = _named_places(stored_places, own)
     frame["place"] = [
         location.strip() or (named[0] if named else "")
         for location, named in zip(frame["location"].tolist(), frame["mentions"], strict=True)
     ]
-    coded = None if len(stale) else coded  # words made here are not in the codes
-    return Corpus(
-        frame=frame.drop(columns=["indexed", "text_hash", "content", "province_full"]), words=words, coded=coded
-    )
+    return Corpus(frame.drop(columns=["indexed", "text_hash", "content", "province_full"]), None, coded=coded)
 
 
 @dataclass

@@ -70,7 +70,7 @@ class Terms:
         """The slot of each word (-1 for a word not held, unless `add`: it gets the next one)."""
         with self._lock:
             if self._slot is None:
-                self._slot = {w: k for k, w in enumerate(self.words)}
+                self._slot = dict(zip(self.words, range(len(self.words)), strict=True))
             out = []
             for word in words:
                 k = self._slot.get(word)

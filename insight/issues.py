@@ -34,7 +34,7 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from insight import memory
-from insight.corpus import Corpus, term_frequency
+from insight.corpus import Corpus, segments, term_frequency
 from queries.masking import mask_text
 
 LINK_COSINE = 0.3
@@ -755,7 +755,7 @@ class _CodedColumns:
     def matrix(self, coded, rows: np.ndarray, tags: list[tuple[str, ...]]):
         """(row-normalised TF-IDF matrix, terms) of the rows `rows` (ordered; `tags`: their place terms), as _matrix
         makes it."""
-        words, word_counts = _segments(coded.ends, rows)
+        words, word_counts = segments(coded.ends, rows)
         place_counts = np.fromiter(map(len, tags), np.int64, len(tags))
         places = np.fromiter(
             map(self.column.get, chain.from_iterable(tags), repeat(-1)), np.int32, int(place_counts.sum())
@@ -764,15 +764,6 @@ class _CodedColumns:
         at = np.concatenate([local.repeat(word_counts), local.repeat(place_counts), local.repeat(place_counts)])
         cols = np.concatenate([self.of_code[coded.codes[words]], places, places])
         return _weighted(len(rows), at, cols, self.terms, self.idf)
-
-
-def _segments(ends: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(positions, counts): where the entries of `rows` are in a flat array whose row i ends at ends[i], row after
-    row, and how many each row has."""
-    stops = ends[rows]
-    starts = np.where(rows > 0, ends[np.maximum(rows - 1, 0)], 0)
-    counts = stops - starts
-    return np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum())), counts
 
 
 def _weighted(n: int, rows: np.ndarray, cols: np.ndarray, terms: np.ndarray, idf: np.ndarray):

@@ -150,6 +150,7 @@ def test_corpus_after_writes_built_from_the_earlier_one_equals_a_fresh_one(store
     later = corpus.load(store, lambda: segmenter, MARCH, previous=earlier)
     assert sorted(read[0]) == ["late", "water-0", "water-3"]  # only what changed was read again
     fresh = corpus.load(store, lambda: segmenter, MARCH)
+    assert earlier.coded is not None and later.coded is not None  # the rows read again coded with the others
     assert later.words == fresh.words
     pd.testing.assert_frame_equal(later.frame, fresh.frame)
     rows = later.frame.set_index("message_id")

@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
+from itertools import chain
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -149,8 +151,9 @@ def _results(service: Insight) -> tuple:
 
 @pytest.mark.parametrize("indexed", [False, True])
 def test_results_after_live_writes_equal_a_cold_computation(store, monkeypatch, indexed):
-    """indexed: the month's words are stored before the service first reads it, so that its corpus is coded and its
-    cold grouping is made from the codes, without features (an update makes those of the rows it looks at)."""
+    """indexed: the month's words are stored before the service first reads it (else its read segments them and
+    codes them with the stored ones); either way its corpus is coded and its cold grouping made from the codes,
+    without features (an update makes those of the rows it looks at)."""
     monkeypatch.setattr(service_mod, "REFERENCE_MIN", 5)  # a small board: the month before still gives the weights
     upsert(store, "messages", frame(_rows(held=False)))
     if indexed:
@@ -158,7 +161,7 @@ def test_results_after_live_writes_equal_a_cold_computation(store, monkeypatch, 
     service = Insight(store, clock=lambda: NOW)
     before = _results(service)
     cold_grouping = service.grouping(SEPTEMBER)
-    assert (cold_grouping.documents is None) == indexed == (cold_grouping.corpus.coded is not None)
+    assert cold_grouping.documents is None and cold_grouping.corpus.coded is not None
     assert service.weights(SEPTEMBER) is not None  # the weights come from August: updates do not regroup everything
     issues_before = {i["id"]: i for i in before[0]["issues"]}
     assert {i["id"].split("-")[1] for i in issues_before.values()} >= LIVE  # each planted problem is an issue
@@ -254,6 +257,68 @@ def test_results_after_live_writes_equal_a_cold_computation(store, monkeypatch, 
     assert noise(again) == noise(after)
     garage = next(i for i in again[0]["issues"] if "garage-3" in i["message_ids"])
     assert garage["likes"] == sum(n % 4 for n in range(len(GARAGE)) if f"garage-{n}" in garage["message_ids"]) - 3 + 40
+
+
+@pytest.mark.parametrize("by_ids", [True, False])
+def test_a_coded_month_stays_coded_through_live_writes(store, monkeypatch, by_ids):
+    """A month read cold from its stored words is coded; after each live write its corpus, updated, is coded still:
+    the rows read again coded into the month's vocabulary (extended), no other row made into strings while the
+    results are updated (a month's words as strings cost more than the rest of the update; repeat complaints, which
+    need every row's, keep those made before the write), and its words are those of a cold read, the earlier
+    corpus's left as they were. by_ids: the messages written are read again by
+    their ids (else the days they touched are read and compared)."""
+    monkeypatch.setattr(service_mod, "REFERENCE_MIN", 5)
+    if not by_ids:
+        monkeypatch.setattr(corpus_mod, "UPDATE_SHARE", 0.0)
+    upsert(store, "messages", frame(_rows(held=False)))
+    Insight(store, clock=lambda: NOW).corpus(SEPTEMBER)  # stores the month's words
+    service = Insight(store, clock=lambda: NOW)
+    _results(service)
+    service.repeats(SEPTEMBER)  # needs every row's words (of the month and the 30 days before): made once, kept
+    decoded: list[int] = []  # rows of each Coded made into strings whole
+    real_strings = corpus_mod.Coded.strings
+    monkeypatch.setattr(corpus_mod.Coded, "strings", lambda self: decoded.append(len(self.ends)) or real_strings(self))
+    changed = _text_row("garage-0", GARAGE_AT, "2025-09-03", "车库问题", "车库的事情还是没人处理，顶板继续渗水。", 8)
+    (place6, _, title6, body6) = OTHERS[6]
+    gone = _text_row("other-6", place6, "2025-10-03", title6, body6, 10)  # moved out of the month
+    rusty = _text_row(
+        "qingdao-1", (SHANDONG, "青岛市", "市南区", "城建", ""), "2025-09-25", "栏杆锈蚀", "海边栏杆锈蚀得厉害。", 11
+    )
+    added: list[set] = []  # the words each write added to the vocabulary
+    for written in (_rows(held=True) + [rusty], [changed, gone]):
+        base = service.corpus(SEPTEMBER)
+        vocab, words = list(base.coded.vocab), real_strings(base.coded)
+        decoded.clear()
+        upsert(store, "messages", frame(written))
+        found = (*_results(service), service.repeats(SEPTEMBER))
+        kept = service.corpus(SEPTEMBER)
+        assert kept.edit is not None and kept.edit.base is base  # updated, not read whole
+        assert kept.coded is not None and max(decoded, default=0) <= len(written)  # only the rows read again
+        assert kept.coded.vocab[: len(vocab)] == vocab and base.coded.vocab == vocab
+        assert real_strings(base.coded) == words
+        cold = Insight(store, clock=lambda: NOW)
+        assert found == (*_results(cold), cold.repeats(SEPTEMBER))
+        read = cold.corpus(SEPTEMBER).words
+        assert real_strings(kept.coded) == read
+        _same_corpus(service, cold)
+        added.append(set(kept.coded.vocab[len(vocab) :]))
+        assert added[-1] == set(chain.from_iterable(read)) - set(vocab)  # the words of the rows read again it lacked
+    assert "海边" in added[0]
+
+
+def test_codes_spliced_by_hand():
+    # rows: (车库, 渗水), (噪声,), (), (渗水, 车库)
+    base = corpus_mod.Coded(["车库", "渗水", "噪声"], np.array([0, 1, 2, 1, 0], np.int32), np.array([2, 3, 3, 5]))
+    # rows 1..2 replaced by: a new row (单车, 车库), row 2, row 0
+    made = base.spliced(1, 3, np.array([4, 2, 0]), [("单车", "车库")])
+    assert made.vocab == ["车库", "渗水", "噪声", "单车"] and base.vocab == ["车库", "渗水", "噪声"]
+    assert made.codes.tolist() == [0, 1, 3, 0, 0, 1, 1, 0] and made.ends.tolist() == [2, 4, 4, 6, 8]
+    assert made.strings() == [("车库", "渗水"), ("单车", "车库"), (), ("车库", "渗水"), ("渗水", "车库")]
+    assert made.strings_at(np.array([3, 1, 2])) == [("车库", "渗水"), ("单车", "车库"), ()]
+    assert base.strings() == [("车库", "渗水"), ("噪声",), (), ("渗水", "车库")]
+    # the last row replaced by one of known words only: the vocabulary is the base's
+    last = base.spliced(3, 4, np.array([4]), [("噪声", "噪声")])
+    assert last.vocab is base.vocab and last.codes.tolist() == [0, 1, 2, 2, 2] and last.ends.tolist() == [2, 3, 3, 5]
 
 
 @pytest.mark.parametrize("limit", [1, 3, 50])
