@@ -1,12 +1,14 @@
 """Import throughput: 1,000,000 synthetic messages as Parquet, CSV and JSON Lines into fresh databases, then
 their replies (Parquet) into the database that holds them.
 
-    python bench/import_speed.py [--rows N] [--profile] [--formats parquet,csv,jsonl] [--runs N]
+    python bench/import_speed.py [--rows N] [--profile] [--formats parquet,csv,jsonl] [--runs N] [--statements]
 
 Prints rows/s per format (target: >= 300,000 messages/s, and replies) and where the time
 went: read, validate, write (`queries.writes.upsert`) and rollups (the days the import
 changed, rebuilt once at its end), with the process CPU seconds (steadier than wall time
-on a shared machine). The
+on a shared machine). `--statements`: the replies import reads and validates in its writing thread (no overlap)
+and prints the process CPU seconds of each SQL statement, so the CPU splits into statements, validation and the
+rest. The
 synthetic rows look like real ones: ISO timestamps in time order (some with
 offsets), province names in mixed forms, Chinese text.
 """
@@ -19,6 +21,7 @@ import pstats
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +29,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ingest import importer  # noqa: E402
 from ingest.importer import import_files  # noqa: E402
 from queries import provinces  # noqa: E402
 from queries.db import Store  # noqa: E402
@@ -109,11 +113,50 @@ def synthetic_replies(messages: pd.DataFrame, seed: int = 8) -> pd.DataFrame:
     )
 
 
-def run_replies(path: Path, db: Path) -> float:
+class _TimedCursor:
+    """A cursor whose statements' process CPU and wall seconds are summed per statement text (`costs`)."""
+
+    def __init__(self, cursor, costs: dict):
+        self._cursor, self._costs = cursor, costs
+
+    def execute(self, sql, params=None):
+        cpu, wall = time.process_time(), time.perf_counter()
+        try:
+            return self._cursor.execute(sql) if params is None else self._cursor.execute(sql, params)
+        finally:
+            cost = self._costs[" ".join(sql.split())[:90]]
+            cost[0] += 1
+            cost[1] += time.process_time() - cpu
+            cost[2] += time.perf_counter() - wall
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
+def _validated_inline(kind, path, chunk_rows, timings, local=True, latest=None):
+    """importer._validated without its reader thread: every CPU second of the import is the writing thread's or
+    DuckDB's, so a statement's process CPU is its own."""
+    for chunk in importer._quick_start(importer.read_chunks(path, chunk_rows)):
+        started = time.process_time()
+        accepted, rejections = importer.validate(kind, chunk.frame, latest=latest)
+        timings["validate"] += time.process_time() - started
+        yield chunk, accepted, rejections, importer.prepare(kind, accepted) if local else None
+
+
+def run_replies(path: Path, db: Path, statements: bool = False) -> float:
     """Import the replies into the database that holds their messages."""
     store = Store(db)
+    costs: dict = defaultdict(lambda: [0, 0.0, 0.0])
+    if statements:
+        timed = _TimedCursor(store.cursor(), costs)
+        store.cursor = lambda: timed
+        inline, importer._validated = importer._validated, _validated_inline
     started, cpu = time.perf_counter(), time.process_time()
-    report = import_files(store, "replies", [path], progress=sys.stderr.isatty())
+    try:
+        report = import_files(store, "replies", [path], progress=sys.stderr.isatty())
+    finally:
+        if statements:
+            importer._validated = inline
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     store.close()
     assert report.ok, report.rejections[:5]
@@ -123,6 +166,14 @@ def run_replies(path: Path, db: Path) -> float:
         f"replies  {report.rows_read:,} rows (Parquet, messages stored) in {seconds:.2f} s: {rate:,.0f} rows/s "
         f"(cpu {cpu:.2f} s; {stages})"
     )
+    if statements:
+        spent = sum(c[1] for c in costs.values())
+        print(
+            f"  statements {spent:.2f} cpu-s, validation {report.timings['validate']:.2f}, the rest (reading, Arrow, "
+            f"Python) {cpu - spent - report.timings['validate']:.2f}; the costliest (calls, cpu-s, wall s):"
+        )
+        for text, (calls, cpu_s, wall) in sorted(costs.items(), key=lambda item: -item[1][1])[:12]:
+            print(f"  {calls:4d} {cpu_s:6.2f} {wall:6.2f}  {text}")
     return rate
 
 
@@ -158,6 +209,7 @@ def main() -> int:
     parser.add_argument("--text", action="store_true", help="rows carry content, likes and location")
     parser.add_argument("--formats", default=",".join(FORMATS), help="message file formats (replies: Parquet)")
     parser.add_argument("--runs", type=int, default=1, help="repeat each import; the spread is printed")
+    parser.add_argument("--statements", action="store_true", help="replies: CPU per SQL statement (no read overlap)")
     args = parser.parse_args()
     formats = [f for f in args.formats.split(",") if f in FORMATS]
     rates: dict[str, list[float]] = {}
@@ -179,7 +231,7 @@ def main() -> int:
                 db.unlink(missing_ok=True)
                 rates.setdefault(ext, []).append(run(tmp / f"messages.{ext}", db, args.profile))
                 if ext == "parquet":
-                    rates.setdefault("replies", []).append(run_replies(tmp / "replies.parquet", db))
+                    rates.setdefault("replies", []).append(run_replies(tmp / "replies.parquet", db, args.statements))
                 db.unlink()
     for name, values in rates.items():
         print(f"{name:8} rows/s over {len(values)} runs: min {min(values):,.0f}, max {max(values):,.0f}")

@@ -65,8 +65,19 @@ def _for_print(trend: dict, days: int) -> None:
     trend["layout"]["xaxis"].update(dtick=86_400_000 if days <= 14 else 7 * 86_400_000, tickformat="%-m/%-d")
 
 
+# kaleido 1.x may take the blank page's script context when Chromium commits its page slowly (a busy machine): the
+# first figure then fails with "kaleido_scopes is not defined". A new session loads the page again.
+SESSION_TRIES = 3
+
+
 def render(figs: dict[str, dict], fmt: str = "svg") -> dict[str, bytes]:
-    """Each figure as SVG or PNG (scale 2), in one Chromium session."""
+    """Each figure as SVG or PNG (scale 2), in one Chromium session (another when the page did not load)."""
+    for _ in range(SESSION_TRIES - 1):
+        try:
+            return asyncio.run(_render(figs, fmt))
+        except RuntimeError as error:  # kaleido's JavascriptError
+            if "kaleido_scopes is not defined" not in str(error):
+                raise
     return asyncio.run(_render(figs, fmt))
 
 

@@ -43,9 +43,16 @@ class Brief:
 
 
 def gather(
-    metrics, period: BriefPeriod, province: int | None, now: dt.datetime, sections: Sections | None = None
+    metrics,
+    period: BriefPeriod,
+    province: int | None,
+    now: dt.datetime,
+    sections: Sections | None = None,
+    meanwhile: Callable[[Brief], object] | None = None,
 ) -> Brief:
-    """`metrics` is queries.service.Metrics (the API's cached service)."""
+    """`metrics` is queries.service.Metrics (the API's cached service). `meanwhile(brief)`, when given, is called
+    with the numbers (no sections yet) while the sections are computed: the charts, which show only numbers, are
+    drawn then (a Chromium start and its drawing, seconds) instead of after the slow sections."""
     provinces = (province,) if province else ()
     f = Filters(period.start, period.end, provinces=provinces)
     before = f.before
@@ -65,5 +72,7 @@ def gather(
             trend=metrics.trend(f, granularity),
             categories=metrics.by_category(f),
         )
+        if meanwhile is not None:
+            meanwhile(numbers)
         numbers.sections = {name: list(future.result()) for name, future in running.items()}
     return numbers

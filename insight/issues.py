@@ -45,6 +45,7 @@ MAX_MEMBER_IDS = 1000
 KEYWORDS = 5
 _CHUNK = 2000
 PAIRS_AT_ONCE = 1_000_000  # similar pairs filtered at a time (`_linked`)
+PRODUCT_CELLS = 2_000_000  # rows x near rows whose cosines are computed at once (`_similar_chunks`)
 BATCH_ROWS = 30_000  # a cold grouping's rows at a time (whole blocks: `_batches`)
 
 
@@ -130,16 +131,27 @@ def _linked_slices(frame: pd.DataFrame, pending: list, max_gap_days: int, days: 
         return []
     rows, cols = _pairs(pending)
     pending.clear()
-    return [
-        linked_pairs(frame, rows[lo : lo + PAIRS_AT_ONCE], cols[lo : lo + PAIRS_AT_ONCE], max_gap_days, days)
-        for lo in range(0, len(rows), PAIRS_AT_ONCE)
-    ]
+    out = []
+    for lo in range(0, len(rows), PAIRS_AT_ONCE):
+        i, j = linked_pairs(frame, rows[lo : lo + PAIRS_AT_ONCE], cols[lo : lo + PAIRS_AT_ONCE], max_gap_days, days)
+        out.append((i.astype(np.int32), j.astype(np.int32)))  # rows of one frame: half the memory of int64
+    return out
 
 
 def _pairs(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of `parts` in one pair of arrays (`parts` is emptied: each part let go once copied, so that a batch's
+    13 million pairs are not held twice)."""
     if not parts:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    return np.concatenate([i for i, _ in parts]), np.concatenate([j for _, j in parts])
+    size, dtype = sum(len(i) for i, _ in parts), np.result_type(*(i for i, _ in parts))
+    rows, cols = np.empty(size, dtype), np.empty(size, dtype)
+    at = 0
+    parts.reverse()
+    while parts:
+        i, j = parts.pop()
+        rows[at : at + len(i)], cols[at : at + len(i)] = i, j
+        at += len(i)
+    return rows, cols
 
 
 def _day_numbers(frame: pd.DataFrame) -> np.ndarray:
@@ -159,8 +171,18 @@ def linked_pairs(
 
 
 def _components(n: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
+    """The connected component of each of n nodes linked by the pairs (rows[k], cols[k]), numbered in the order of
+    their first node. PAIRS_AT_ONCE pairs at a time, each step's graph being its pairs and a link from every node to
+    the first node of its component so far: scipy copies a graph as float64 and adds its transpose (a batch of 13
+    million pairs took about 0.5 GB more at once)."""
+    first = np.arange(n)  # per node: the first node of its component so far
+    for lo in range(0, max(len(rows), 1), PAIRS_AT_ONCE):
+        i, j = rows[lo : lo + PAIRS_AT_ONCE], cols[lo : lo + PAIRS_AT_ONCE]
+        ends = (np.concatenate([i, np.arange(n)]), np.concatenate([j, first]))
+        graph = coo_matrix((np.ones(len(ends[0]), dtype=np.int8), ends), shape=(n, n))
+        labels = connected_components(graph, directed=False)[1]
+        first = np.unique(labels, return_index=True)[1][labels]
+    return np.unique(first, return_inverse=True)[1].ravel()
 
 
 def blocks(frame: pd.DataFrame) -> np.ndarray:
@@ -196,11 +218,16 @@ def _similar_chunks(frame: pd.DataFrame, matrix, min_cosine: float, days: np.nda
         last = int(np.searchsorted(key, key[hi - 1] + max_gap_days, "right"))
         part, near = order[lo:hi], order[first:last]
         one, other = _block_terms(csr, part, near, block, width)
-        sims = (one @ other.T).tocoo()
-        keep = sims.data >= min_cosine
-        i, j = part[sims.row[keep]], near[sims.col[keep]]
-        upper = i < j
-        yield i[upper], j[upper]
+        other = other.T.tocsr()
+        # the product a few rows at a time: rows of one block of near copies are all alike (a 50 M board's
+        # fortnight: 2,000 rows x 30,000 near ones, about 0.4 GB at once); each row's products are the same
+        step = max(1, PRODUCT_CELLS // len(near))
+        for at in range(0, len(part), step):
+            sims = (one[at : at + step] @ other).tocoo()
+            keep = sims.data >= min_cosine
+            i, j = part[at + sims.row[keep]], near[sims.col[keep]]
+            upper = i < j
+            yield i[upper], j[upper]
 
 
 def _block_terms(csr, part: np.ndarray, near: np.ndarray, block: np.ndarray, width: int):
@@ -417,6 +444,27 @@ class Keys:
     blocks: list[tuple]  # and its block (province, city, district)
 
 
+@dataclass(frozen=True)
+class Links:
+    """Linked pairs of rows as the runs of their first rows and their second rows, int32. A grouping's pairs come a
+    row at a time (a row's pairs are consecutive): the runs take a few bytes a row where the first rows took four
+    bytes a pair (a 50 M board's week held 13 million pairs: 99 MB as two arrays, 51 MB so)."""
+
+    firsts: np.ndarray  # the first row of each run
+    runs: np.ndarray  # the pairs of each run
+    seconds: np.ndarray  # per pair: its second row
+
+    @classmethod
+    def of(cls, pairs: tuple[np.ndarray, np.ndarray]) -> Links:
+        first, second = pairs
+        bounds = np.concatenate([[0], np.flatnonzero(np.diff(first)) + 1, [len(first)]]) if len(first) else [0]
+        bounds = np.asarray(bounds, np.int64)
+        return cls(first[bounds[:-1]], np.diff(bounds).astype(np.int32), second)
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.repeat(self.firsts, self.runs), self.seconds
+
+
 @dataclass
 class Grouping:
     """A period's hot issues, kept per block so that an update regroups only the blocks that changed."""
@@ -428,11 +476,16 @@ class Grouping:
     df: Counter  # messages holding each term (a term of two or more messages is in the vocabulary)
     issues: dict[tuple, list[dict]]  # block -> its issues
     corpus: Corpus | None = None  # the corpus grouped (a later one made from it tells what changed: corpus.Edit)
-    # the linked pairs (two arrays of rows, the earlier row first), so that after a write a block is linked again
-    # from its pairs between unchanged messages and the pairs of the messages new or changed alone (`_extend`)
-    edges: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int32), np.zeros(0, np.int32))
+    # the linked pairs (rows, the earlier row first), so that after a write a block is linked again from its pairs
+    # between unchanged messages and the pairs of the messages new or changed alone (`_extend`)
+    links: Links = field(default_factory=lambda: Links.of((np.zeros(0, np.int32), np.zeros(0, np.int32))))
     spent: bool = False  # an update took its term counts (`update`): a second one from it groups whole
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """The linked pairs as two arrays of rows (made from `links` when asked: by an update)."""
+        return self.links.pairs()
 
     @property
     def docs(self) -> list[list[str]]:
@@ -466,7 +519,7 @@ def group(corpus: Corpus, weights: Weights, min_members: int = MIN_MEMBERS) -> G
         found = _group_coded(corpus, df, weights, min_members, edges)
     else:
         found = _group_rows(corpus, docs, np.arange(len(corpus)), df, weights, min_members, edges=edges)
-    return Grouping(weights, min_members, keys, docs, df, found, corpus, _joined(edges))
+    return Grouping(weights, min_members, keys, docs, df, found, corpus, Links.of(_joined(edges)))
 
 
 def _group_coded(corpus: Corpus, df: Counter, weights: Weights, min_members: int, edges: list):
@@ -553,14 +606,16 @@ def update(previous: Grouping, corpus: Corpus) -> Grouping:
     # the earlier pairs at the rows they moved to, both rows unchanged
     moved = np.full(len(old.ids), -1, np.int64)
     moved[same[same >= 0]] = np.flatnonzero(same >= 0)
-    i, j = moved[previous.edges[0]], moved[previous.edges[1]]
+    first, second = previous.edges
+    i, j = moved[first], moved[second]
+    del first, second
     keep = (i >= 0) & (j >= 0)
     i, j = i[keep], j[keep]
     keep = ~stale[i] & ~stale[j]
     edges.append((i[keep], j[keep]))
     docs = _features_at(corpus, rows)
     issues.update(_extend(corpus, docs, rows, stale, df, previous.weights, previous.min_members, edges))
-    return Grouping(previous.weights, previous.min_members, new, None, df, issues, corpus, _joined(edges))
+    return Grouping(previous.weights, previous.min_members, new, None, df, issues, corpus, Links.of(_joined(edges)))
 
 
 def _features_at(corpus: Corpus, rows: np.ndarray) -> list[list[str]]:
@@ -751,9 +806,14 @@ def _group_rows(
         return out
     matrix, terms = built
     i, j = _linked(frame, matrix)
-    if edges is not None:
-        edges.append((rows[i], rows[j]))
     linked = _components(len(frame), i, j)
+    if edges is not None:
+        # as rows of the corpus (int32: a grouping keeps them), in place a million at a time (not a second copy)
+        at = rows.astype(np.int32)
+        for pairs in (i, j):
+            for lo in range(0, len(pairs), PAIRS_AT_ONCE):
+                pairs[lo : lo + PAIRS_AT_ONCE] = at[pairs[lo : lo + PAIRS_AT_ONCE]]
+        edges.append((i, j))
     return _described(frame, names, matrix, terms, _labels(frame, matrix, min_members, linked), out)
 
 

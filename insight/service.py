@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -19,7 +19,7 @@ import pandas as pd
 from cachelib import SimpleCache
 
 from insight import corpus as corpus_mod
-from insight import hotwords, issues, repeats, surges, words_store
+from insight import hotwords, issues, memory, repeats, surges, words_store
 from insight.segment import Segmenter, place_names
 from queries import provinces as province_ref
 from queries.db import Store
@@ -36,6 +36,10 @@ TOP_WORDS = 5
 # own frequencies are used and every change regroups the period.
 REFERENCE_DAYS = 31
 REFERENCE_MIN = 1000
+DAY = dt.timedelta(days=1)
+# A reference that is not kept is counted this many days at a time: a 50 M board's month read at once held about
+# 0.5 GB more at the peak; each part costs a scan of the text tables (about 2.4 CPU-s at 50 M: 8-day parts, 7 more)
+REFERENCE_PART_DAYS = 16
 DETECT_ROWS = 250_000  # daily counts tested a province at a time beyond this many rows (a year's: about 530,000)
 
 
@@ -80,10 +84,13 @@ class Insight:
     def _cached(self, name: str, compute, *args):
         return self._once.get(repr((name, self.store.data_version, args)), lambda: compute(*args))
 
-    def corpus(self, f: Filters, start: dt.date | None = None, end: dt.date | None = None) -> corpus_mod.Corpus:
+    def corpus(
+        self, f: Filters, start: dt.date | None = None, end: dt.date | None = None, keep: bool = True
+    ) -> corpus_mod.Corpus:
         """A period's messages with words at the current data version; the last few periods asked are kept, and a
         period asked again after a write is built from its earlier corpus (only the messages that changed are read:
-        those of the days the writes since touched, when the store knows them)."""
+        those of the days the writes since touched, when the store knows them). `keep=False`: a period not kept
+        already is read without being kept (read once for figures that are kept instead)."""
         version, period = self.store.data_version, (f, start, end)
         with self._once.locks.lock(repr(("corpus", period))):
             with self._guard:
@@ -95,7 +102,8 @@ class Insight:
                 previous, days, ids = found[1], self.store.changed_days(found[0]), self.store.changed_ids(found[0])
             report = self._report(start or f.start, end or f.end)
             built = corpus_mod.load(self.store, lambda: self.segmenter, f, start, end, report, previous, days, ids)
-            self._keep(self._corpora, period, (version, built), CORPORA_KEPT)
+            if keep or found is not None:
+                self._keep(self._corpora, period, (version, built), CORPORA_KEPT)
             return built
 
     def _report(self, start: dt.date, end: dt.date):
@@ -110,8 +118,7 @@ class Insight:
         return self._cached("hot_words", self._hot_words, f, limit)
 
     def _hot_words(self, f: Filters, limit: int) -> dict:
-        length = f.end - f.start
-        before = replace(f, start=f.start - length - dt.timedelta(days=1), end=f.start - dt.timedelta(days=1))
+        before = _previous(f)
         now, prev = self._frequencies(f), self._frequencies(before)
         return {
             "start": f.start.isoformat(),
@@ -152,8 +159,9 @@ class Insight:
     def grouping(self, f: Filters) -> issues.Grouping:
         """The hot-issue grouping of `f` at the current data version: updated from the last one of `f` when the
         term weights are the same (only the blocks a write touched are grouped again), else grouped whole."""
+        self._index_ahead(f)
+        weights = self.weights(f)  # first: its reference read (when not kept) does not sit on the period's corpus
         period = self.corpus(f)
-        weights = self.weights(f)
         with self._guard:
             previous = self._groupings.get(f)
         if weights is not None and previous is not None and previous.weights is weights:
@@ -170,9 +178,11 @@ class Insight:
         """Term weights learnt from the REFERENCE_DAYS before `f` nationally; None when they hold too few messages.
         They are the same object while no write since touched a day of the reference (a write inside the period
         leaves it), or while what the reference's words are made of is the same (corpus.words_mark: a reply to one of
-        its messages); else learnt again from the reference's corpus (kept with the others: a month's hot words
-        compare it with the same window)."""
-        period = Filters(f.start - dt.timedelta(days=REFERENCE_DAYS), f.start - dt.timedelta(days=1))
+        its messages); else learnt again from the reference's corpus. That corpus is kept with the others only when
+        `f`'s hot words compare `f` with the same window (a month of the whole board); else it is read a part at a
+        time and let go once counted (the wall's week and fortnight: two months' messages, about 0.5 GB on a 50 M
+        board, would be kept for weights that are themselves kept)."""
+        period = _reference(f)
         with self._once.locks.lock(repr(("weights", period))):
             version = self.store.data_version
             with self._guard:
@@ -184,13 +194,44 @@ class Insight:
             if known is not None and known[1] == mark:
                 self._keep(self._weights, period, (version, *known[1:]), GROUPINGS_KEPT)
                 return known[2]
-            # read through the kept corpora: the hot words of a month compare it with the same reference window
-            reference = self.corpus(period)
-            learnt = None
-            if len(reference) >= REFERENCE_MIN:
-                learnt = issues.Weights.counted(len(reference), issues.feature_frequency(reference))
+            messages, counted = self._reference_frequency(period, keep=_previous(f) == period)
+            learnt = issues.Weights.counted(messages, counted) if messages >= REFERENCE_MIN else None
             self._keep(self._weights, period, (version, mark, learnt), GROUPINGS_KEPT)
             return learnt
+
+    def _index_ahead(self, f: Filters) -> None:
+        """Before `f` and its reference are first read: their missing words segmented at once (corpus.index_ahead),
+        when the store can keep them (a snapshot's corpora segment what they lack and keep nothing)."""
+        reference = _reference(f)
+        with self._guard:
+            known = any(period[0] in (f, reference) for period in self._corpora)
+        if known or self.store.read_only:
+            return
+        midnight = dt.time()
+        windows = [
+            (dt.datetime.combine(p.start, midnight), dt.datetime.combine(p.end, midnight) + DAY) for p in (f, reference)
+        ]
+        corpus_mod.index_ahead(self.store, windows)
+
+    def _reference_frequency(self, period: Filters, keep: bool) -> tuple[int, Counter]:
+        """(messages, messages holding each term of issues.features) of a reference period: counted over its corpus
+        when kept already or to be kept (`keep`); else read and counted REFERENCE_PART_DAYS at a time, each part let
+        go once counted (the counts of disjoint days add up)."""
+        with self._guard:
+            kept = (period, None, None) in self._corpora
+        if keep or kept:
+            reference = self.corpus(period)
+            return len(reference), issues.feature_frequency(reference)
+        messages, counted, start = 0, Counter(), period.start
+        while start <= period.end:
+            end = min(start + dt.timedelta(days=REFERENCE_PART_DAYS - 1), period.end)
+            part = self.corpus(replace(period, start=start, end=end), keep=False)
+            messages += len(part)
+            counted.update(issues.feature_frequency(part))
+            del part
+            memory.give_back()  # the part's columns: the next part, and the grouping after, do not sit on them
+            start = end + dt.timedelta(days=1)
+        return messages, counted
 
     def _untouched(self, since: str, period: Filters) -> bool:
         """No write after data version `since` changed a message created in `period` (False when not known)."""
@@ -301,6 +342,16 @@ class Insight:
     def _repeats(self, f: Filters) -> dict:
         lookback = self.corpus(f, f.start - dt.timedelta(days=repeats.WINDOW_DAYS), f.end)
         return {"start": f.start.isoformat(), "end": f.end.isoformat(), **repeats.find(lookback, f.start, f.end)}
+
+
+def _reference(f: Filters) -> Filters:
+    """The period whose messages weigh the terms of `f`'s hot issues: the REFERENCE_DAYS before it, nationally."""
+    return Filters(f.start - dt.timedelta(days=REFERENCE_DAYS), f.start - DAY)
+
+
+def _previous(f: Filters) -> Filters:
+    """The period the hot words of `f` compare it with: as long, ending the day before it, with the same filters."""
+    return replace(f, start=f.start - (f.end - f.start) - DAY, end=f.start - DAY)
 
 
 def _detect(counts: pd.DataFrame, start: dt.date, end: dt.date, today: dt.date) -> list[dict]:

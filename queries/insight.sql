@@ -66,6 +66,11 @@ SELECT DISTINCT name FROM units WHERE length(name) BETWEEN 2 AND 30;
 -- only where these messages are (a plain join reads every row's text: seconds for a few thousand messages).
 SELECT message_id FROM messages WHERE created_at >= :start AND created_at < :stop;
 
+-- name: words_stored()
+-- How many of the messages ids_frame holds (registered) have a words row, current or not: insight/corpus.py
+-- `index_ahead` segments a window in worker processes when many have none.
+SELECT count(*) FROM message_words WHERE message_id IN (SELECT message_id FROM ids_frame);
+
 -- name: words_missing(start, stop, body_chars, n)
 -- Messages of [start, stop) (ids_frame: their ids, registered) whose words are not stored or were made from another text (a re-import
 -- changed it), newest first: the text the words are made of (title, body start) and its hash, stored with the words.

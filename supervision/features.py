@@ -188,6 +188,14 @@ def reference(store: Store) -> frozenset:
     return fresh if fresh is not None else _stored_reference(store)
 
 
+def upgrade(store: Store) -> None:
+    """Replace the stored reply checks now when other code made them (`_refresh_reference`), before any answer is
+    cached from them: done by the first analysis instead, the replacement moved the data version under it, so the
+    next asker of the same answer (a briefing's second unit list) found nothing cached and computed it all again."""
+    if not store.read_only and store.meta("reply_features_code") not in (None, CODE_VERSION):
+        _refresh_reference(store)
+
+
 def _stored_reference(store: Store) -> frozenset:
     return frozenset(store.df(sql("reply_generic_bigrams"))["gram"])
 

@@ -9,7 +9,7 @@ import pandas as pd
 from queries.periods import Filters
 from queries.service import Metrics
 from settings import Settings
-from supervision import aging, dissatisfaction, ideas, league, quality, unit_page
+from supervision import aging, dissatisfaction, features, ideas, league, quality, unit_page
 from supervision.common import province_names
 
 
@@ -31,6 +31,7 @@ class Supervision:
     def __init__(self, metrics: Metrics, settings: Settings):
         self.metrics = metrics
         self.settings = settings
+        features.upgrade(metrics.store)  # before any answer is cached (it moves the data version)
 
     def now(self) -> dt.datetime:
         """The app's clock to the minute (ages are whole days; a cached answer serves the minute)."""

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from docx import Document
 
-from briefing import html, outline, period
+from briefing import charts, html, outline, period
 from briefing.content import Brief
 from tests.conftest import HENAN, ROOT
 
@@ -213,3 +213,23 @@ def test_analyst_briefing_links_follow_the_view():
     assert "province=410000" in brief_hrefs(henan, today, "/api/v1/brief")[0]
     region = S.State(period="h1", provinces=("东部",))  # a region is not one province: national briefing
     assert "province" not in brief_hrefs(region, today, "/api/v1/brief")[0]
+
+
+def test_charts_start_a_new_session_when_kaleido_missed_its_page(monkeypatch):
+    sessions = []
+
+    async def flaky(figs, fmt):
+        sessions.append(fmt)
+        if len(sessions) == 1:
+            raise RuntimeError("ReferenceError: kaleido_scopes is not defined")
+        return {"trend": b"<svg/>"}
+
+    monkeypatch.setattr(charts, "_render", flaky)
+    assert charts.render({"trend": {}}, "svg") == {"trend": b"<svg/>"} and len(sessions) == 2
+
+    async def broken(figs, fmt):
+        raise RuntimeError("TypeError: something else")
+
+    monkeypatch.setattr(charts, "_render", broken)
+    with pytest.raises(RuntimeError, match="something else"):
+        charts.render({"trend": {}}, "svg")

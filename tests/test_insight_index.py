@@ -381,6 +381,7 @@ def test_similar_pairs_in_chunks_hold_every_close_pair(store, segmenter, monkeyp
     frame = found.frame
     days = frame["day"].to_numpy().astype("datetime64[D]").astype("int64")
     monkeypatch.setattr(issues, "_CHUNK", 7)
+    monkeypatch.setattr(issues, "PRODUCT_CELLS", 20)  # a chunk's cosines a row or a few at a time
     rows, cols = issues.similar_pairs(frame, matrix, 0.3, days, 45)
     near = np.abs(days[rows] - days[cols]) <= 45
     got = set(zip(rows[near].tolist(), cols[near].tolist(), strict=True))
@@ -421,8 +422,40 @@ def test_linked_pairs_filtered_in_pieces_are_every_similar_pair_whose_places_agr
     monkeypatch.setattr(issues, "_CHUNK", 5)
     monkeypatch.setattr(issues, "PAIRS_AT_ONCE", 3)
     i, j = issues._linked(frame, matrix)
-    assert i.dtype == j.dtype == np.int64
+    assert i.dtype == j.dtype == np.int32  # rows of one frame: a grouping keeps them
     assert sorted(zip(i.tolist(), j.tolist(), strict=True)) == sorted(expected)
+
+
+def test_components_a_few_pairs_at_a_time_are_the_graphs_numbered_by_first_node(monkeypatch):
+    """Components found a few pairs at a time are the connected components of all the pairs (found here by a plain
+    search), numbered in the order of their first node; a node in no pair is a component of its own."""
+    import numpy as np
+
+    from insight import issues
+
+    rng = np.random.default_rng(5)
+    n = 40
+    rows, cols = rng.integers(0, n, 30), rng.integers(0, n, 30)
+    neighbours: dict[int, set[int]] = {k: set() for k in range(n)}
+    for a, b in zip(rows.tolist(), cols.tolist(), strict=True):
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+    expected = [-1] * n
+    label = 0
+    for start in range(n):
+        if expected[start] < 0:
+            expected[start], todo = label, [start]
+            while todo:
+                for other in neighbours[todo.pop()]:
+                    if expected[other] < 0:
+                        expected[other] = label
+                        todo.append(other)
+            label += 1
+    assert 1 < label < n - 5  # some components join several nodes
+    for at_once in (1, 4, 1000):
+        monkeypatch.setattr(issues, "PAIRS_AT_ONCE", at_once)
+        assert issues._components(n, rows, cols).tolist() == expected
+    assert issues._components(3, np.zeros(0, np.int64), np.zeros(0, np.int64)).tolist() == [0, 1, 2]
 
 
 def test_dropping_cached_blocks_keeps_the_memory_limit(tmp_path):
@@ -444,3 +477,29 @@ def test_dropping_cached_blocks_keeps_the_memory_limit(tmp_path):
         assert fresh.scalar("SELECT current_setting('memory_limit')") != limit  # the 300MB was really set
     finally:
         fresh.close()
+
+
+def test_a_periods_and_its_references_missing_words_are_segmented_at_once(store, monkeypatch):
+    """Hot issues on a store nothing has indexed: the period's and its reference month's words are made by one
+    fill_many (one start of the worker), and the hot issues and stored words equal those made in this process."""
+    from insight.service import REFERENCE_DAYS, Insight
+
+    load_fixtures(store)
+    clock = partial(dt.datetime, 2024, 4, 1)
+    calls = []
+    real = index.fill_many
+    monkeypatch.setattr(index, "fill_many", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(index, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(index, "BATCH", 7)
+    parallel = Insight(store, clock=clock).hot_issues(MARCH)
+    assert len(calls) == 1
+    since = dt.datetime.combine(MARCH.start - dt.timedelta(days=REFERENCE_DAYS), dt.time())
+    query = "SELECT message_id FROM messages WHERE created_at >= ? AND created_at < ?"
+    windows = {r for (r,) in store.rows(query, [since, dt.datetime.combine(MARCH.end, dt.time()) + dt.timedelta(1)])}
+    stored = _stored(store)
+    assert set(stored) == windows and len(windows) > 2 * 7
+    with store.write() as cur:
+        cur.execute("DELETE FROM message_words")
+    monkeypatch.setattr(index, "PARALLEL_FROM", 10**9)
+    assert Insight(store, clock=clock).hot_issues(MARCH) == parallel
+    assert len(calls) == 1 and _stored(store) == stored

@@ -369,7 +369,32 @@ def test_reference_weights_kept_through_a_like_and_learnt_again_after_a_new_text
     renamed = {**august[1], "title": "路灯坏了没人修", "content": "小区门口的路灯坏了一个月，晚上走路看不见。"}
     upsert(store, "messages", frame([renamed]))
     again = service.weights(SEPTEMBER)
-    assert again is not first and len(reads) == 1
+    # the month before read again once, a part at a time (a reference no hot words compare with is not kept)
+    days = [day for part in reads for day in pd.date_range(part.start, part.end)]
+    assert again is not first and days == list(pd.date_range("2025-08-01", "2025-08-31"))
     assert again.idf != first.idf
     cold = Insight(store, clock=lambda: NOW).weights(SEPTEMBER)
     assert (again.messages, again.idf) == (cold.messages, cold.idf)
+
+
+def test_a_weeks_reference_is_counted_in_parts_and_let_go(store, monkeypatch):
+    """A week's weights come from the month before it read a part at a time and not kept (no hot words compare the
+    week with that month), and equal the weights counted over the same month read whole."""
+    monkeypatch.setattr(service_mod, "REFERENCE_MIN", 5)
+    upsert(store, "messages", frame(_rows(held=False)))
+    week, august = Filters(dt.date(2025, 9, 1), dt.date(2025, 9, 7)), Filters(dt.date(2025, 8, 1), dt.date(2025, 8, 31))
+    service = Insight(store, clock=lambda: NOW)
+    reads: list = []
+    real_load = corpus_mod.load
+    monkeypatch.setattr(corpus_mod, "load", lambda *a, **k: reads.append(a[2]) or real_load(*a, **k))
+    parted = service.weights(week)
+    days = [day for part in reads for day in pd.date_range(part.start, part.end)]
+    assert len(reads) > 1 and days == list(pd.date_range("2025-08-01", "2025-08-31"))
+    parts = len(reads)
+    whole = service.corpus(august)
+    assert len(reads) == parts + 1 and reads[-1] == august  # the month was not kept: read again
+    df = Counter(t for doc in issues_mod.features(whole) for t in set(doc))
+    assert len(whole) >= 5 and (parted.messages, parted.idf) == (
+        len(whole),
+        issues_mod.Weights.counted(len(whole), df).idf,
+    )

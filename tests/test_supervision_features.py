@@ -474,3 +474,30 @@ def test_reference_sample_is_the_replies_with_text_of_the_smallest_id_hashes(sto
     for n in (1, 3, len(replies)):
         expected = [texts[r] for r in ordered if r not in blank][:n]
         assert sorted(features.reference_sample(store, n)["reply"]) == sorted(expected), n
+
+
+def test_checks_of_other_code_are_replaced_when_the_service_is_made_not_under_its_first_answer(store, monkeypatch):
+    """Replacing them moves the data version: done under a league, the league was cached under the version before
+    and its next asker (a briefing's second unit list) computed it all again."""
+    from queries.service import Metrics
+    from settings import Settings
+    from supervision.service import Supervision
+
+    messages, replies, _ = _town()
+    _write(store, messages, replies)
+    features.ensure_reply_features(store, APRIL_START, APRIL_STOP)
+    with store.write() as cur:
+        store.set_meta(cur, "reply_features_code", "made by other code")
+    version = store.data_version
+    service = Supervision(Metrics(store), Settings())
+    assert store.meta("reply_features_code") == features.CODE_VERSION
+    assert store.data_version != version
+    computed = []
+    real = league.league
+    monkeypatch.setattr(league, "league", lambda *a: computed.append(1) or real(*a))
+    version = store.data_version
+    table = service.league(APRIL)
+    assert store.data_version == version
+    pd.testing.assert_frame_equal(service.league(APRIL), table)
+    assert len(computed) == 1  # the second asker found it cached
+    assert store.scalar("SELECT count(*) FROM reply_features") == len(replies)
