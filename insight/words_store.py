@@ -125,4 +125,8 @@ def _text(value) -> str | None:
     return value if isinstance(value, str) else None  # NULL comes back as None or NaN
 
 
-MESSAGE_WORDS = Kind("message_words", missing, compute, save, worker_init)
+def warm(store: Store) -> None:
+    store.word_codes.refresh(store.cursor())
+
+
+MESSAGE_WORDS = Kind("message_words", missing, compute, save, worker_init, warm)

@@ -5,13 +5,17 @@ given, whoever added codes meanwhile."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 
 from insight import words_store
+from insight.index import Indexer
 from queries import word_codes
+from queries.db import Store
 from queries.word_codes import WordCodes
+from settings import Settings
 from tests.test_insight_index import _stored
 
 
@@ -134,3 +138,34 @@ def test_lookup_with_colliding_hashes_and_folds(store, monkeypatch):
         held = words[: min(lo + 3, len(words))]
         expected = {w: k for k, w in enumerate(held)}
         assert codes.lookup(cur, [*reversed(words), "不在词表", "词甲甲"]) == expected
+
+
+def test_the_indexer_reads_the_codes_before_a_live_write_needs_them(tmp_path, monkeypatch):
+    path = tmp_path / "board.duckdb"
+    first = Store(path)
+    words_store.save(first, _frame({"m1": (["停水", "路灯"], ["金水区"]), "m2": (["噪音"], [])}))
+    first.close()
+
+    def folds(store):
+        calls = []
+        fold = store.word_codes._fold
+        monkeypatch.setattr(store.word_codes, "_fold", lambda *a: (calls.append(a), fold(*a)))
+        return calls
+
+    cold = Store(path)  # no indexer: the first save reads the whole vocabulary itself
+    calls = folds(cold)
+    words_store.save(cold, _frame({"m3": (["停水"], [])}))
+    assert len(calls) == 1 and len(calls[0][0]) == 4
+    cold.close()
+
+    store = Store(path)
+    calls = folds(store)
+    indexer = Indexer(store, [words_store.MESSAGE_WORDS], replace(Settings(), clock="2024-04-01T12:00:00")).start()
+    try:
+        assert indexer.idle(120), "the indexer did not finish a pass"
+    finally:
+        indexer.close()
+    assert len(calls) == 1  # read by the indexer's thread
+    words_store.save(store, _frame({"m4": (["噪音", "路灯"], ["金水区"])}))
+    assert len(calls) == 1 and _check(store, {"m4": (["噪音", "路灯"], ["金水区"])})["噪音"] >= 0
+    store.close()
