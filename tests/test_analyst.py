@@ -24,12 +24,14 @@ from urllib.parse import unquote, urlencode
 import numpy as np
 import pandas as pd
 import pytest
+from dash import no_update
 
 from dashboard import i18n
 from dashboard.analyst import export, tables
 from dashboard.analyst import ids as A
 from dashboard.analyst import labels as L
 from dashboard.analyst import state as S
+from dashboard.analyst.sync import SYNC_INPUTS, outputs
 from queries import catalog, drill, metrics
 from queries import provinces as province_ref
 from queries.db import Store
@@ -1211,3 +1213,32 @@ def test_clicked_row_only_names_a_shown_row():
     for cell in (None, {}, {"rowIndex": 2}, {"rowIndex": -1}, {"rowIndex": "0"}, {"rowIndex": True + 5}):
         assert clicked_row(cell, rows) is None, cell
     assert clicked_row({"rowIndex": 0}, []) is None
+
+
+def test_values_reported_back_by_a_slow_page_keep_the_links_message():
+    day, known = dt.date(2024, 4, 1), {"category": ["城建"], "msg_type": ["咨询"]}
+    values = {key: None for key, _, _ in SYNC_INPUTS}
+    first = outputs(dict(values, search="?province=Atlantis&category=城建"), None, "/analyst", day, known, None)
+    assert first["problems"]
+    shown = {key: value for key, value in first.items() if key in values and key != "search" and value is not no_update}
+    echoed = outputs(
+        dict(values, **shown, search="?province=Atlantis&category=城建"),
+        first["state"],
+        "/analyst",
+        day,
+        known,
+        "categories",
+    )
+    assert echoed["problems"] is no_update and echoed["state"] == first["state"]
+    clean = echoed["search"]
+    assert "Atlantis" not in clean and "category" in clean
+    again = outputs(dict(values, **shown, search=clean), first["state"], "/analyst", day, known, "search")
+    assert again["problems"] is no_update and again["state"] == first["state"]
+    changed = outputs(
+        dict(values, **{**shown, "period": "year"}, search=clean), first["state"], "/analyst", day, known, "period"
+    )
+    assert changed["problems"] == [] and changed["state"] != first["state"]
+    pasted = outputs(
+        dict(values, search="?category=城建&granularity=week"), first["state"], "/analyst", day, known, "search"
+    )
+    assert pasted["problems"] == [] and pasted["state"] != first["state"]

@@ -112,9 +112,13 @@ def outputs(values: dict, current, pathname, today, known: dict | None, trigger:
     if trigger in (None, "search"):
         state, problems = S.parse(values["search"], today, known)
         out.update(C.controls(state, today, known))
-        out["problems"] = problems_message(problems, state.lang)
+        # a clean link of the state shown is the one written for it, reported back by the location (a slow page):
+        # the message about the ignored parameters of the link it replaced stays
+        if problems or trigger is None or current is None or state != S.State.from_dict(current):
+            out["problems"] = problems_message(problems, state.lang)
     else:
-        state = C.apply_control(S.State.from_dict(current), trigger, values, today, known)
+        before = S.State.from_dict(current)
+        state = C.apply_control(before, trigger, values, today, known)
         new_controls = C.controls(state, today, known)
         out.update({key: new_controls[key] for key in FOLLOWING})
         if trigger == "reset":
@@ -122,7 +126,9 @@ def outputs(values: dict, current, pathname, today, known: dict | None, trigger:
         search = S.to_search(state)
         if search != (values["search"] or ""):
             out["search"] = search or "?"
-        out["problems"] = []
+        # a control that reports back the value the state gave it (a slow page) changes nothing: the message about
+        # the link's ignored parameters stays until the user changes something
+        out["problems"] = [] if state != before or trigger in ("reset", "back") else no_update
     out["state"] = state.to_dict()
     out["lang_href"] = lang_href(state, pathname)
     return out
