@@ -26,50 +26,20 @@ import argparse
 import datetime as dt
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import duckdb  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from insight import corpus, hotwords, surges  # noqa: E402
 from insight.service import Insight  # noqa: E402
+from queries.db import Store  # noqa: E402
 from queries.periods import Filters  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 26, 12, 0)
-
-
-class ReadOnlyStore:
-    """The reads Insight needs, over a database opened read-only (its schema may be newer than this branch's)."""
-
-    def __init__(self, path: str):
-        self.path = path
-        self._con = duckdb.connect(path, read_only=True)
-        self._local = threading.local()
-        self.data_version = f"ro:{path}"
-        self.read_only = True  # words the index lacks are made in process, not saved
-
-    def cursor(self):
-        if getattr(self._local, "cursor", None) is None:
-            self._local.cursor = self._con.cursor()
-        return self._local.cursor
-
-    def df(self, sql, params=None):
-        return self.cursor().execute(sql, params or {}).df()
-
-    def rows(self, sql, params=None):
-        return self.cursor().execute(sql, params or {}).fetchall()
-
-    def scalar(self, sql, params=None):
-        rows = self.rows(sql, params)
-        return rows[0][0] if rows else None
-
-    def drop_cached_blocks(self):
-        """Nothing: this bench scores quality; its memory is not measured (Store's lowers DuckDB's limit)."""
 
 
 def month_bounds(label: str) -> tuple[dt.date, dt.date]:
@@ -206,7 +176,7 @@ def main() -> None:
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     print(f"load: {os.getloadavg()}")
-    store = ReadOnlyStore(args.db)
+    store = Store(args.db, read_only=True)
     truth = store.df("SELECT * FROM demo_truth")
     print(f"demo_truth: {truth['kind'].value_counts().to_dict()}")
     months = args.months.split(",")
